@@ -1,0 +1,24 @@
+/* emit_c.h — the C backend: a model as NAME.h + NAME.c against the runtime,
+ * and the main.c that turns it into a program (nnr_main). */
+#ifndef NNC_EMIT_C_H
+#define NNC_EMIT_C_H
+
+#include <stdio.h>
+#include "../front/sema.h"
+
+typedef struct EmitOpts {
+    const char *cmdline;    /* recorded in the front matter */
+    uint64_t seed;          /* default initialisation of emitted parameters */
+    int weights_given;      /* every parameter's value is known (--weights) */
+} EmitOpts;
+
+/* C identifier-safe model name ("net"); NAME_UPPER for macros. */
+void emit_c_header(const Graph *g, const EmitOpts *o, FILE *out);
+/* inf: the optimised inference graph; train: the model as written (the
+ * training step keeps PyTorch's parameterisation). Same state layout. */
+void emit_c_source(const Graph *inf, const Graph *train, const TrainCfg *t, const EmitOpts *o,
+                   FILE *out);
+/* main.c for `nnc build`: the nnr_model descriptor and main(). */
+void emit_c_main(const Graph *g, const TrainCfg *t, const EmitOpts *o, FILE *out);
+
+#endif

@@ -1,0 +1,28 @@
+/* driver.h — from a .nnet file to checked IR, optimised IR, C files and
+ * programs: what each nnc command does, behind main.c's argument parsing. */
+#ifndef NNC_DRIVER_H
+#define NNC_DRIVER_H
+
+#include "passes/pass.h"
+#include "front/sema.h"
+
+typedef struct DriverOpts {
+    const char *input;          /* the .nnet (or .nir) file */
+    const char *output;         /* -o */
+    const char *weights;        /* --weights */
+    const char *model;          /* --model NAME (default: the first) */
+    const char *march;          /* --march=... (default native) */
+    int portable;               /* --portable: no -march */
+    int keep;                   /* --keep: keep the generated C of `build` */
+    PipelineOpts pipe;
+    const char *cmdline;
+} DriverOpts;
+
+/* Each returns the process exit status (0, or 1 for an error in the input). */
+int driver_check(const DriverOpts *o);
+int driver_ir(const DriverOpts *o);
+int driver_summary(const DriverOpts *o);
+int driver_emit(const DriverOpts *o);
+int driver_build(const DriverOpts *o);
+
+#endif

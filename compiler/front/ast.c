@@ -1,0 +1,376 @@
+/* ast.c — builders for the syntax tree (called by grammar/nnet.y) and ast_dump.
+ *
+ * Nodes are allocated with xcalloc and never freed (diag.h policy). Lists
+ * that can be long (list literals: weight tensors) grow by doubling; the
+ * others (args, layers, train items) are short linked lists appended at the
+ * tail.
+ *
+ * ast_dump prints one S-expression per declaration, children indented by two
+ * spaces on their own line for models and trains:
+ *
+ *   (let hidden (int 128))
+ *   (model digits
+ *     (input (int 64))
+ *     (layer _ linear (args (int 64) (ident hidden)))
+ *     (layer _ relu)                   bare layer, no parentheses
+ *     (layer _ relu (args))            relu()
+ *     (layer head linear (args (int 64) (kw bias (bool false)))))
+ *   (train digits
+ *     (item data (call csv (str "a.csv") (kw label (neg (int 1)))))
+ *     (item lr (real 0.05)))
+ *
+ * Expressions: (int N) (real X) (str "...") (bool true|false) (ident NAME)
+ * (call NAME ARG...) (list E...) (+ A B) (- A B) (* A B) (/ A B) (neg E);
+ * a keyword argument is (kw NAME E). Reals are printed with the fewest
+ * digits that read back to the same double (%.15g to %.17g); strings with
+ * the escapes \" \\ \n \t and \xNN for other non-printable bytes. Spans
+ * are not printed. The recursion depth is the expression depth, which
+ * nnc_parse bounds (NNC_MAX_EXPR_DEPTH in parse.c). */
+#include "ast.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static Expr *new_expr(ExprKind kind, Span sp)
+{
+    Expr *e = xcalloc(1, sizeof *e);
+    e->kind = kind;
+    e->span = sp;
+    return e;
+}
+
+Expr *ast_int(Span sp, int64_t v)
+{
+    Expr *e = new_expr(EX_INT, sp);
+    e->ival = v;
+    return e;
+}
+
+Expr *ast_real(Span sp, double v)
+{
+    Expr *e = new_expr(EX_REAL, sp);
+    e->rval = v;
+    return e;
+}
+
+Expr *ast_string(Span sp, const char *s)
+{
+    Expr *e = new_expr(EX_STRING, sp);
+    e->sval = s;
+    return e;
+}
+
+Expr *ast_bool(Span sp, int v)
+{
+    Expr *e = new_expr(EX_BOOL, sp);
+    e->ival = v != 0;
+    return e;
+}
+
+Expr *ast_ident(Span sp, const char *name)
+{
+    Expr *e = new_expr(EX_IDENT, sp);
+    e->name = name;
+    return e;
+}
+
+Expr *ast_call(Span sp, const char *name, Arg *args)
+{
+    Expr *e = new_expr(EX_CALL, sp);
+    e->name = name;
+    e->args = args;
+    for (Arg *a = args; a; a = a->next)
+        e->nargs++;
+    return e;
+}
+
+Expr *ast_list(Span sp)
+{
+    return new_expr(EX_LIST, sp);
+}
+
+/* items has room for max(4, the power of two >= nitems) entries. */
+void ast_list_push(Expr *list, Expr *item)
+{
+    int n = list->nitems;
+    if (n == 0 || (n >= 4 && (n & (n - 1)) == 0)) {   /* full */
+        size_t cap = n ? (size_t)n * 2 : 4;
+        list->items = xrealloc(list->items, cap * sizeof *list->items);
+    }
+    list->items[list->nitems++] = item;
+}
+
+Expr *ast_binop(Span sp, int op, Expr *lhs, Expr *rhs)
+{
+    Expr *e = new_expr(EX_BINOP, sp);
+    e->op = op;
+    e->lhs = lhs;
+    e->rhs = rhs;
+    return e;
+}
+
+Expr *ast_neg(Span sp, Expr *operand)
+{
+    Expr *e = new_expr(EX_NEG, sp);
+    e->lhs = operand;
+    return e;
+}
+
+Arg *ast_arg(Span name_span, const char *name, Expr *value)
+{
+    Arg *a = xcalloc(1, sizeof *a);
+    a->name = name;
+    a->name_span = name_span;
+    a->value = value;
+    return a;
+}
+
+Arg *ast_args_append(Arg *list, Arg *a)
+{
+    if (!list)
+        return a;
+    Arg *p = list;
+    while (p->next)
+        p = p->next;
+    p->next = a;
+    return list;
+}
+
+Layer *ast_layer(Span label_span, const char *label, Span op_span, const char *op,
+                 int has_parens, Arg *args)
+{
+    Layer *l = xcalloc(1, sizeof *l);
+    l->label = label;
+    l->label_span = label_span;
+    l->op = op;
+    l->op_span = op_span;
+    l->has_parens = has_parens;
+    l->args = args;
+    for (Arg *a = args; a; a = a->next)
+        l->nargs++;
+    return l;
+}
+
+Layer *ast_layers_append(Layer *list, Layer *l)
+{
+    if (!list)
+        return l;
+    Layer *p = list;
+    while (p->next)
+        p = p->next;
+    p->next = l;
+    return list;
+}
+
+static Decl *new_decl(DeclKind kind, Span sp, Span name_span, const char *name)
+{
+    Decl *d = xcalloc(1, sizeof *d);
+    d->kind = kind;
+    d->span = sp;
+    d->name = name;
+    d->name_span = name_span;
+    return d;
+}
+
+Decl *ast_let(Span sp, Span name_span, const char *name, Expr *value)
+{
+    Decl *d = new_decl(DECL_LET, sp, name_span, name);
+    d->value = value;
+    return d;
+}
+
+/* The shape's EX_LIST node is dissolved into input/ninput. */
+Decl *ast_model(Span sp, Span name_span, const char *name, Span input_span,
+                Expr *shape_list, Layer *layers)
+{
+    Decl *d = new_decl(DECL_MODEL, sp, name_span, name);
+    if (shape_list) {
+        d->input = shape_list->items;
+        d->ninput = shape_list->nitems;
+    }
+    d->input_span = input_span;
+    d->layers = layers;
+    for (Layer *l = layers; l; l = l->next)
+        d->nlayers++;
+    return d;
+}
+
+Decl *ast_train(Span sp, Span name_span, const char *name, TrainItem *items)
+{
+    Decl *d = new_decl(DECL_TRAIN, sp, name_span, name);
+    d->items = items;
+    return d;
+}
+
+TrainItem *ast_items_append(TrainItem *list, Span key_span, const char *key, Expr *v)
+{
+    TrainItem *t = xcalloc(1, sizeof *t);
+    t->key = key;
+    t->key_span = key_span;
+    t->value = v;
+    if (!list)
+        return t;
+    TrainItem *p = list;
+    while (p->next)
+        p = p->next;
+    p->next = t;
+    return list;
+}
+
+void ast_push_decl(Ast *ast, Decl *d)
+{
+    d->next = NULL;
+    if (ast->last)
+        ast->last->next = d;
+    else
+        ast->decls = d;
+    ast->last = d;
+}
+
+/* ---- ast_dump ---- */
+
+static void dump_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '"':  fputs("\\\"", f); break;
+        case '\\': fputs("\\\\", f); break;
+        case '\n': fputs("\\n", f); break;
+        case '\t': fputs("\\t", f); break;
+        default:
+            if (*p < 0x20 || *p == 0x7f)
+                fprintf(f, "\\x%02x", *p);
+            else
+                fputc(*p, f);
+        }
+    }
+    fputc('"', f);
+}
+
+/* Shortest of %.15g, %.16g, %.17g that reads back as the same double. */
+static void dump_real(FILE *f, double v)
+{
+    char buf[64];
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    fputs(buf, f);
+}
+
+static void dump_expr(FILE *f, const Expr *e);
+
+static void dump_args(FILE *f, const Arg *a)
+{
+    for (; a; a = a->next) {
+        fputc(' ', f);
+        if (a->name) {
+            fprintf(f, "(kw %s ", a->name);
+            dump_expr(f, a->value);
+            fputc(')', f);
+        } else {
+            dump_expr(f, a->value);
+        }
+    }
+}
+
+static void dump_expr(FILE *f, const Expr *e)
+{
+    if (!e) {
+        fputs("(null)", f);
+        return;
+    }
+    switch (e->kind) {
+    case EX_INT:
+        fprintf(f, "(int %lld)", (long long)e->ival);
+        break;
+    case EX_REAL:
+        fputs("(real ", f);
+        dump_real(f, e->rval);
+        fputc(')', f);
+        break;
+    case EX_STRING:
+        fputs("(str ", f);
+        dump_string(f, e->sval ? e->sval : "");
+        fputc(')', f);
+        break;
+    case EX_BOOL:
+        fputs(e->ival ? "(bool true)" : "(bool false)", f);
+        break;
+    case EX_IDENT:
+        fprintf(f, "(ident %s)", e->name);
+        break;
+    case EX_CALL:
+        fprintf(f, "(call %s", e->name);
+        dump_args(f, e->args);
+        fputc(')', f);
+        break;
+    case EX_LIST:
+        fputs("(list", f);
+        for (int i = 0; i < e->nitems; i++) {
+            fputc(' ', f);
+            dump_expr(f, e->items[i]);
+        }
+        fputc(')', f);
+        break;
+    case EX_BINOP:
+        fprintf(f, "(%c ", e->op);
+        dump_expr(f, e->lhs);
+        fputc(' ', f);
+        dump_expr(f, e->rhs);
+        fputc(')', f);
+        break;
+    case EX_NEG:
+        fputs("(neg ", f);
+        dump_expr(f, e->lhs);
+        fputc(')', f);
+        break;
+    default:
+        fprintf(f, "(?kind %d)", (int)e->kind);
+        break;
+    }
+}
+
+void ast_dump(const Ast *ast, void *FILE_stream)
+{
+    FILE *f = FILE_stream;
+    for (const Decl *d = ast->decls; d; d = d->next) {
+        switch (d->kind) {
+        case DECL_LET:
+            fprintf(f, "(let %s ", d->name);
+            dump_expr(f, d->value);
+            fputs(")\n", f);
+            break;
+        case DECL_MODEL:
+            fprintf(f, "(model %s\n  (input", d->name);
+            for (int i = 0; i < d->ninput; i++) {
+                fputc(' ', f);
+                dump_expr(f, d->input[i]);
+            }
+            fputc(')', f);
+            for (const Layer *l = d->layers; l; l = l->next) {
+                fprintf(f, "\n  (layer %s %s", l->label ? l->label : "_", l->op);
+                if (l->has_parens) {
+                    fputs(" (args", f);
+                    dump_args(f, l->args);
+                    fputc(')', f);
+                }
+                fputc(')', f);
+            }
+            fputs(")\n", f);
+            break;
+        case DECL_TRAIN:
+            fprintf(f, "(train %s", d->name);
+            for (const TrainItem *t = d->items; t; t = t->next) {
+                fprintf(f, "\n  (item %s ", t->key);
+                dump_expr(f, t->value);
+                fputc(')', f);
+            }
+            fputs(")\n", f);
+            break;
+        }
+    }
+}

@@ -1,0 +1,122 @@
+/* ast.h — the syntax tree the bison grammar builds (grammar/nnet.y).
+ *
+ * Grammar actions only call the ast_* builders below; sema.c walks the tree.
+ * Every node carries the Span of its first token. Nodes live until exit. */
+#ifndef NNC_AST_H
+#define NNC_AST_H
+
+#include <stdint.h>
+#include "../support/diag.h"
+
+typedef enum ExprKind {
+    EX_INT,     /* ival */
+    EX_REAL,    /* rval */
+    EX_STRING,  /* sval (escapes already decoded) */
+    EX_BOOL,    /* ival: 0 or 1 */
+    EX_IDENT,   /* name */
+    EX_CALL,    /* name ( args ) */
+    EX_LIST,    /* [ items ] */
+    EX_BINOP,   /* lhs op rhs, op one of '+', '-', '*', '/' */
+    EX_NEG,     /* - lhs */
+} ExprKind;
+
+typedef struct Expr Expr;
+typedef struct Arg Arg;
+
+struct Arg {
+    const char *name;   /* keyword, or NULL for a positional argument */
+    Span name_span;     /* span of the keyword (== value span when positional) */
+    Expr *value;
+    Arg *next;
+};
+
+struct Expr {
+    ExprKind kind;
+    Span span;
+    int64_t ival;
+    double rval;
+    const char *sval;   /* EX_STRING */
+    const char *name;   /* EX_IDENT, EX_CALL */
+    int op;             /* EX_BINOP */
+    Expr *lhs, *rhs;    /* EX_BINOP, EX_NEG (lhs only) */
+    Arg *args;          /* EX_CALL */
+    int nargs;
+    Expr **items;       /* EX_LIST */
+    int nitems;
+};
+
+typedef struct Layer Layer;
+struct Layer {
+    const char *label;  /* "fc" in fc = linear(...), else NULL */
+    Span label_span;
+    const char *op;     /* layer name as written: "linear", "relu", ... */
+    Span op_span;
+    int has_parens;
+    Arg *args;
+    int nargs;
+    Layer *next;
+};
+
+typedef struct TrainItem TrainItem;
+struct TrainItem {
+    const char *key;
+    Span key_span;
+    Expr *value;
+    TrainItem *next;
+};
+
+typedef enum DeclKind { DECL_LET, DECL_MODEL, DECL_TRAIN } DeclKind;
+
+typedef struct Decl Decl;
+struct Decl {
+    DeclKind kind;
+    Span span;          /* the keyword */
+    const char *name;
+    Span name_span;
+    Expr *value;        /* DECL_LET */
+    Expr **input;       /* DECL_MODEL: the input shape, ninput exprs */
+    int ninput;
+    Span input_span;
+    Layer *layers;      /* DECL_MODEL, in order */
+    int nlayers;
+    TrainItem *items;   /* DECL_TRAIN, in order */
+    Decl *next;
+};
+
+typedef struct Ast {
+    Decl *decls;        /* in source order */
+    Decl *last;
+} Ast;
+
+/* Builders used by the grammar actions. Lists are built by appending. */
+Expr *ast_int(Span sp, int64_t v);
+Expr *ast_real(Span sp, double v);
+Expr *ast_string(Span sp, const char *s);
+Expr *ast_bool(Span sp, int v);
+Expr *ast_ident(Span sp, const char *name);
+Expr *ast_call(Span sp, const char *name, Arg *args);
+Expr *ast_list(Span sp);
+void  ast_list_push(Expr *list, Expr *item);
+Expr *ast_binop(Span sp, int op, Expr *lhs, Expr *rhs);
+Expr *ast_neg(Span sp, Expr *e);
+Arg  *ast_arg(Span name_span, const char *name, Expr *value);
+Arg  *ast_args_append(Arg *list, Arg *a);      /* returns the head */
+Layer *ast_layer(Span label_span, const char *label, Span op_span, const char *op,
+                 int has_parens, Arg *args);
+Decl *ast_let(Span sp, Span name_span, const char *name, Expr *value);
+Decl *ast_model(Span sp, Span name_span, const char *name, Span input_span,
+                Expr *shape_list, Layer *layers);  /* shape_list: an EX_LIST */
+Layer *ast_layers_append(Layer *list, Layer *l);
+Decl *ast_train(Span sp, Span name_span, const char *name, TrainItem *items);
+TrainItem *ast_items_append(TrainItem *list, Span key_span, const char *key, Expr *v);
+void  ast_push_decl(Ast *ast, Decl *d);
+
+/* Parse a whole source file. Syntax errors go to diag; returns 0 on success.
+ * On a syntax error the parser stops at the first error of that file (the
+ * checks after parsing are what accumulate several errors). */
+int nnc_parse(const SrcFile *src, Diag *diag, Ast *out);
+
+/* Print the tree in a stable S-expression form (for parser golden tests). */
+void ast_dump(const Ast *ast, void *FILE_stream);
+
+#endif

@@ -1,0 +1,82 @@
+/* sema.h — checking a parsed file: let evaluation, name resolution, layer
+ * arguments, shapes; lowering each model to an IR Graph and each train
+ * block to a TrainCfg. All user errors go through Diag. */
+#ifndef NNC_SEMA_H
+#define NNC_SEMA_H
+
+#include "ast.h"
+#include "../ir/ir.h"
+
+typedef enum ValueKind { V_INT, V_REAL, V_STR, V_BOOL, V_LIST, V_CALL, V_ERROR } ValueKind;
+
+typedef struct Value Value;
+typedef struct ValueArg {
+    const char *name;   /* keyword or NULL */
+    Span name_span;
+    Value *v;
+} ValueArg;
+
+/* An evaluated expression. V_ERROR: an error was already reported. */
+struct Value {
+    ValueKind kind;
+    Span span;
+    int64_t i;          /* V_INT, V_BOOL */
+    double r;           /* V_REAL */
+    const char *s;      /* V_STR */
+    Value **items;      /* V_LIST */
+    int n;
+    const char *fn;     /* V_CALL: sgd(...), csv(...) */
+    ValueArg *args;
+    int nargs;
+};
+
+/* A data source of a train block. */
+typedef struct DataSrc {
+    int kind;           /* nnr_data_kind */
+    const char *path, *path2;
+    int label, has_label, targets, header;
+    double scale;
+    Span span;
+} DataSrc;
+
+/* A train block, with defaults applied. */
+typedef struct TrainCfg {
+    int present;
+    const char *model;
+    DataSrc data, validation;
+    int loss;           /* nnr_loss */
+    int has_loss;
+    int optim;          /* nnr_optim_kind */
+    int has_optim;
+    double lr, momentum, dampening, weight_decay, beta1, beta2, eps;
+    int nesterov;
+    int64_t epochs, batch;
+    int shuffle;
+    uint64_t seed;
+    const char *init;
+    int strict;
+    const char *save, *log;
+    int *freeze;        /* layer positions */
+    int nfreeze;
+} TrainCfg;
+
+typedef struct Program {
+    Graph **models;
+    int nmodels;
+    TrainCfg *trains;   /* one per model, present = 0 when none */
+} Program;
+
+/* Check the whole file; lower every model. base_dir resolves relative paths
+ * written in the file. Returns 0 when there were no errors. */
+int sema_check(const Ast *ast, const SrcFile *src, const char *base_dir, Diag *d,
+               Program *out);
+
+/* Helpers the op families use while binding layer arguments. */
+typedef enum ArgType { AT_INT = 1, AT_REAL = 2, AT_BOOL = 4, AT_LIST = 8, AT_STR = 16 } ArgType;
+typedef struct ArgSpec {
+    const char *name;
+    int types;          /* ArgType mask; AT_REAL accepts integers too */
+    int required;
+} ArgSpec;
+
+#endif

@@ -1,0 +1,131 @@
+/* main.c — the nnc command line: build | emit | check | ir | summary.
+ * Exit status: 0 success, 1 an error in the user's input, 2 wrong usage. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "driver.h"
+#include "nnr.h"
+
+static const char usage[] =
+    "usage: nnc COMMAND FILE.nnet [options]\n"
+    "\n"
+    "commands:\n"
+    "  build FILE -o PROGRAM   compile to a standalone program (infer | train | eval | bench)\n"
+    "  emit FILE -o DIR        write embeddable C: DIR/NAME.h, DIR/NAME.c and the runtime\n"
+    "  check FILE              report diagnostics only\n"
+    "  ir FILE                 print the IR after the passes of the -O level\n"
+    "  summary FILE            layers, shapes, parameters, FLOPs and memory\n"
+    "\n"
+    "options:\n"
+    "  -o PATH                 output program (build) or folder (emit)\n"
+    "  --weights W.safetensors compile these parameters in (every tensor, strict)\n"
+    "  -O0 | -O1 | -O2         optimisation level (default -O2)\n"
+    "  --model NAME            which model of the file (default: the first)\n"
+    "  --passes=a,b            run exactly these passes\n"
+    "  --disable-pass=a,b      skip these passes\n"
+    "  --print-after=PASS|all  print the IR after a pass (to stderr)\n"
+    "  --time-passes           time each pass (to stderr)\n"
+    "  --verify                check the IR after every pass\n"
+    "  --march=ARCH            target of the C compiler (default native)\n"
+    "  --portable              no -march: a program for any machine of this kind\n"
+    "  --keep                  keep the generated C of build (its folder is printed)\n"
+    "  -h, --help              this message\n"
+    "  --version               the version\n";
+
+static int bad_usage(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "nnc: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n%s", usage);
+    return 2;
+}
+
+static const char *joined(int argc, char **argv)
+{
+    size_t n = 1;
+    for (int i = 0; i < argc; i++)
+        n += strlen(argv[i]) + 1;
+    char *s = calloc(n, 1);
+    if (!s)
+        return NULL;
+    for (int i = 0; i < argc; i++) {
+        const char *base = i == 0 && strrchr(argv[i], '/') ? strrchr(argv[i], '/') + 1 : argv[i];
+        strcat(s, base);
+        if (i + 1 < argc)
+            strcat(s, " ");
+    }
+    return s;
+}
+
+int main(int argc, char **argv)
+{
+    DriverOpts o;
+    memset(&o, 0, sizeof o);
+    o.pipe.opt_level = 2;
+    o.pipe.verify = getenv("NNC_VERIFY") != NULL;
+    o.cmdline = joined(argc, argv);
+    const char *cmd = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(usage, stdout);
+            return 0;
+        } else if (!strcmp(a, "--version")) {
+            printf("nnc %s\n", NNR_VERSION);
+            return 0;
+        } else if (!strcmp(a, "-o") || !strcmp(a, "--weights") || !strcmp(a, "--model")) {
+            if (i + 1 >= argc)
+                return bad_usage("option %s needs a value", a);
+            const char *v = argv[++i];
+            if (!strcmp(a, "-o")) o.output = v;
+            else if (!strcmp(a, "--weights")) o.weights = v;
+            else o.model = v;
+        } else if (!strncmp(a, "--weights=", 10)) {
+            o.weights = a + 10;
+        } else if (!strcmp(a, "-O0") || !strcmp(a, "-O1") || !strcmp(a, "-O2")) {
+            o.pipe.opt_level = a[2] - '0';
+        } else if (!strcmp(a, "-O3") || !strcmp(a, "-O")) {
+            o.pipe.opt_level = 2;
+        } else if (!strncmp(a, "--passes=", 9)) {
+            o.pipe.only = a + 9;
+        } else if (!strncmp(a, "--disable-pass=", 15)) {
+            o.pipe.disable = a + 15;
+        } else if (!strncmp(a, "--print-after=", 14)) {
+            o.pipe.print_after = a + 14;
+        } else if (!strcmp(a, "--time-passes")) {
+            o.pipe.time_passes = 1;
+        } else if (!strcmp(a, "--verify")) {
+            o.pipe.verify = 1;
+        } else if (!strncmp(a, "--march=", 8)) {
+            o.march = a + 8;
+        } else if (!strcmp(a, "--portable")) {
+            o.portable = 1;
+        } else if (!strcmp(a, "--keep")) {
+            o.keep = 1;
+        } else if (a[0] == '-' && a[1]) {
+            return bad_usage("unknown option '%s'", a);
+        } else if (!cmd) {
+            cmd = a;
+        } else if (!o.input) {
+            o.input = a;
+        } else {
+            return bad_usage("unexpected argument '%s'", a);
+        }
+    }
+    if (!cmd)
+        return bad_usage("%s", "no command given");
+    int (*run)(const DriverOpts *) = NULL;
+    int needs_output = 0;
+    if (!strcmp(cmd, "build")) run = driver_build, needs_output = 1;
+    else if (!strcmp(cmd, "emit")) run = driver_emit, needs_output = 1;
+    else if (!strcmp(cmd, "check")) run = driver_check;
+    else if (!strcmp(cmd, "ir")) run = driver_ir;
+    else if (!strcmp(cmd, "summary")) run = driver_summary;
+    else return bad_usage("unknown command '%s'", cmd);
+    if (!o.input)
+        return bad_usage("%s needs a FILE.nnet", cmd);
+    if (needs_output && !o.output)
+        return bad_usage("%s needs -o OUTPUT", cmd);
+    return run(&o);
+}

@@ -1,0 +1,53 @@
+/* act.c — element-wise activations: relu, leaky_relu, sigmoid, tanh, gelu
+ * (exact erf form). Each is also a possible fused epilogue (fuse-act). */
+#include "ops.h"
+
+static const ArgSpec none[] = {{NULL, 0, 0}};
+static const ArgSpec leaky[] = {{"negative_slope", AT_REAL, 0}, {NULL, 0, 0}};
+
+const ArgSpec *act_args(Op op) { return op == OP_LEAKY_RELU ? leaky : none; }
+
+int act_build(BuildCtx *cx)
+{
+    Node *n = &cx->g->nodes[cx->node];
+    if (n->op == OP_LEAKY_RELU)
+        n->alpha = arg_real(cx, 0, 0.01);
+    return 0;
+}
+
+int act_shape(Graph *g, Node *n, Diag *d)
+{
+    (void)d;
+    n->shape = *ir_value_shape(g, n->input);
+    return 0;
+}
+
+static const char *len(const Node *n)
+{
+    return xasprintf("(size_t)n * %lld", (long long)shape_numel(&n->shape));
+}
+
+void act_emit(EmitCtx *e, const Node *n)
+{
+    char a[48];
+    fprintf(e->out, "    nnr_act_f32(%s, %s, %s, %s, %s);\n", op_act_c(n->op),
+            c_float(n->alpha, a, sizeof a), len(n), VAL(e, n->input), VAL(e, n - e->g->nodes));
+}
+
+void act_emit_train(EmitCtx *e, const Node *n) { act_emit(e, n); }
+
+void act_grad(EmitCtx *e, const Node *n)
+{
+    char a[48];
+    if (!DVAL(e, n->input))
+        return;
+    fprintf(e->out, "    nnr_act_backward_f32(%s, %s, %s, %s, %s, %s, %s);\n", op_act_c(n->op),
+            c_float(n->alpha, a, sizeof a), len(n), VAL(e, n->input), VAL(e, n - e->g->nodes),
+            DVAL(e, n - e->g->nodes), DVAL(e, n->input));
+}
+
+int64_t act_flops(const Graph *g, const Node *n)
+{
+    (void)g;
+    return shape_numel(&n->shape);
+}

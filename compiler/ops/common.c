@@ -1,0 +1,174 @@
+/* common.c — the per-op dispatch table built from ops.def, and helpers the
+ * op families share (argument access, parameter creation, C spelling). */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ops.h"
+#include "nnr_prog.h"
+
+const OpHooks op_hooks[OP__COUNT] = {
+#define OP(id, name, fam, flags) \
+    {fam##_args, fam##_build, fam##_shape, fam##_emit, fam##_emit_train, fam##_grad, fam##_flops},
+#include "../ir/ops.def"
+#undef OP
+};
+
+int64_t arg_int(const BuildCtx *cx, int slot, int64_t dflt)
+{
+    const Value *v = cx->arg[slot];
+    return v && v->kind == V_INT ? v->i : dflt;
+}
+
+double arg_real(const BuildCtx *cx, int slot, double dflt)
+{
+    const Value *v = cx->arg[slot];
+    if (!v)
+        return dflt;
+    return v->kind == V_INT ? (double)v->i : v->kind == V_REAL ? v->r : dflt;
+}
+
+int arg_bool(const BuildCtx *cx, int slot, int dflt)
+{
+    const Value *v = cx->arg[slot];
+    return v && v->kind == V_BOOL ? (int)v->i : dflt;
+}
+
+int op_param(BuildCtx *cx, const char *suffix, int ndim, const int64_t *shape, int kind,
+             InitKind init, float bound)
+{
+    Param p;
+    memset(&p, 0, sizeof p);
+    p.name = xasprintf("%s.%s", cx->pname, suffix);
+    p.ndim = ndim;
+    p.numel = 1;
+    for (int i = 0; i < ndim; i++) {
+        p.shape[i] = shape[i];
+        p.numel *= shape[i];
+    }
+    p.kind = kind;
+    p.init = init;
+    p.bound = bound;
+    Node *n = &cx->g->nodes[cx->node];
+    p.layer = n->layer;
+    p.layer_name = cx->pname;
+    int idx = ir_add_param(cx->g, &p);
+    n->param[n->nparam++] = idx;
+    return idx;
+}
+
+/* Walk a nested list literal, checking its shape against p->shape. */
+static int fill_literal(BuildCtx *cx, const Param *p, const Value *v, int depth, float **dst,
+                        const char *what)
+{
+    if (depth == p->ndim) {
+        if (v->kind != V_INT && v->kind != V_REAL) {
+            diag_error(cx->d, v->span, "%s: expected a number in the literal", what);
+            return -1;
+        }
+        *(*dst)++ = v->kind == V_INT ? (float)v->i : (float)v->r;
+        return 0;
+    }
+    if (v->kind != V_LIST) {
+        diag_error(cx->d, v->span, "%s: expected a list of %lld values at depth %d of a %d-dimensional literal",
+                   what, (long long)p->shape[depth], depth + 1, p->ndim);
+        return -1;
+    }
+    if (v->n != p->shape[depth]) {
+        char buf[96];
+        Shape s = {p->ndim, {0}};
+        memcpy(s.d, p->shape, sizeof s.d);
+        diag_error(cx->d, v->span, "%s: the literal has %d entries at depth %d, but the parameter has shape %s",
+                   what, v->n, depth + 1, shape_str(&s, buf, sizeof buf));
+        return -1;
+    }
+    for (int i = 0; i < v->n; i++)
+        if (fill_literal(cx, p, v->items[i], depth + 1, dst, what))
+            return -1;
+    return 0;
+}
+
+int op_param_literal(BuildCtx *cx, int param, const Value *v, const char *what)
+{
+    Param *p = &cx->g->params[param];
+    float *data = xcalloc((size_t)p->numel, sizeof(float));
+    float *cur = data;
+    if (fill_literal(cx, p, v, 0, &cur, what))
+        return -1;
+    p->data = data;
+    p->literal = 1;
+    return 0;
+}
+
+const char *op_act_c(int op)
+{
+    switch (op) {
+    case OP_RELU: return "NNR_ACT_RELU";
+    case OP_LEAKY_RELU: return "NNR_ACT_LEAKY_RELU";
+    case OP_SIGMOID: return "NNR_ACT_SIGMOID";
+    case OP_TANH: return "NNR_ACT_TANH";
+    case OP_GELU: return "NNR_ACT_GELU";
+    default: return "NNR_ACT_NONE";
+    }
+}
+
+const char *c_float(double v, char *buf, size_t len)
+{
+    float f = (float)v;
+    if (f == 0.0f)
+        snprintf(buf, len, "%s0.0f", signbit(f) ? "-" : "");
+    else
+        snprintf(buf, len, "%.9gf", (double)f);
+    /* "1f" is not a C float constant: make it "1.0f" */
+    if (!strpbrk(buf, ".eEn")) {
+        size_t k = strlen(buf);
+        if (k + 2 < len) {
+            buf[k - 1] = '\0';
+            strcat(buf, ".0f");
+        }
+    }
+    return buf;
+}
+
+const char *op_pexpr(const char *base, const Graph *g, int param)
+{
+    return xasprintf("%s + %lld", base, (long long)g->params[param].offset);
+}
+
+int op_is_alias(Op op, int training)
+{
+    if (op == OP_FLATTEN || op == OP_IDENTITY)
+        return 1;
+    return !training && op == OP_DROPOUT;
+}
+
+void op_saved_size(const Graph *g, const Node *n, int64_t *per_sample, int64_t *fixed)
+{
+    *per_sample = 0;
+    *fixed = 0;
+    if (n->op == OP_DROPOUT)
+        *per_sample = shape_numel(&n->shape);     /* the mask */
+    else if (n->op == OP_BATCHNORM1D || n->op == OP_BATCHNORM2D)
+        *fixed = 2 * n->in_f;                      /* batch mean, 1/std */
+    (void)g;
+}
+
+int arg_pair(BuildCtx *cx, int slot, int64_t dflt, int64_t out[2], const char *what)
+{
+    const Value *v = cx->arg[slot];
+    if (!v) {
+        out[0] = out[1] = dflt;
+        return 0;
+    }
+    if (v->kind == V_INT) {
+        out[0] = out[1] = v->i;
+        return 0;
+    }
+    if (v->kind == V_LIST && v->n == 2 && v->items[0]->kind == V_INT && v->items[1]->kind == V_INT) {
+        out[0] = v->items[0]->i;
+        out[1] = v->items[1]->i;
+        return 0;
+    }
+    diag_error(cx->d, v->span, "%s must be an integer or a list of two integers", what);
+    return -1;
+}

@@ -1,0 +1,47 @@
+/* dropout.c — dropout: identity in inference; in training a mask drawn from
+ * the seeded generator, scaled by 1/(1-p), kept for the backward pass. */
+#include "ops.h"
+
+static const ArgSpec spec[] = {{"p", AT_REAL, 0}, {NULL, 0, 0}};
+
+const ArgSpec *dropout_args(Op op) { (void)op; return spec; }
+
+int dropout_build(BuildCtx *cx)
+{
+    Node *n = &cx->g->nodes[cx->node];
+    n->alpha = arg_real(cx, 0, 0.5);
+    if (n->alpha < 0.0 || n->alpha > 1.0) {
+        diag_error(cx->d, cx->arg[0]->span, "dropout probability has to be between 0 and 1, but got %g", n->alpha);
+        return -1;
+    }
+    return 0;
+}
+
+int dropout_shape(Graph *g, Node *n, Diag *d)
+{
+    (void)d;
+    n->shape = *ir_value_shape(g, n->input);
+    return 0;
+}
+
+void dropout_emit(EmitCtx *e, const Node *n) { (void)e; (void)n; }
+
+void dropout_emit_train(EmitCtx *e, const Node *n)
+{
+    char a[48];
+    int i = (int)(n - e->g->nodes);
+    fprintf(e->out, "    nnr_dropout_f32(%s, %s, (size_t)n * %lld, %s, %s, %s);\n", e->rng,
+            c_float(n->alpha, a, sizeof a), (long long)shape_numel(&n->shape), VAL(e, n->input),
+            VAL(e, i), e->saved[i + 1]);
+}
+
+void dropout_grad(EmitCtx *e, const Node *n)
+{
+    int i = (int)(n - e->g->nodes);
+    if (!DVAL(e, n->input))
+        return;
+    fprintf(e->out, "    for (size_t i = 0; i < (size_t)n * %lld; i++)\n        %s[i] = %s[i] * %s[i];\n",
+            (long long)shape_numel(&n->shape), DVAL(e, n->input), DVAL(e, i), e->saved[i + 1]);
+}
+
+int64_t dropout_flops(const Graph *g, const Node *n) { (void)g; (void)n; return 0; }

@@ -1,0 +1,93 @@
+/* linear.c — the linear layer: y = x·Wᵀ + b (PyTorch nn.Linear).
+ * Applies to the last dimension of a sample, like PyTorch. */
+#include <math.h>
+#include <string.h>
+
+#include "ops.h"
+#include "nnr_prog.h"
+
+enum { A_IN, A_OUT, A_BIAS, A_WEIGHT };
+static const ArgSpec spec[] = {
+    {"in_features", AT_INT, 1},
+    {"out_features", AT_INT, 1},
+    {"bias", AT_BOOL | AT_LIST, 0},
+    {"weight", AT_LIST, 0},
+    {NULL, 0, 0},
+};
+
+const ArgSpec *linear_args(Op op) { (void)op; return spec; }
+
+int linear_build(BuildCtx *cx)
+{
+    Node *n = &cx->g->nodes[cx->node];
+    n->in_f = arg_int(cx, A_IN, 0);
+    n->out_f = arg_int(cx, A_OUT, 0);
+    if (n->in_f <= 0 || n->out_f <= 0) {
+        diag_error(cx->d, cx->layer_span, "linear: in_features and out_features must be positive (got %lld and %lld)",
+                   (long long)n->in_f, (long long)n->out_f);
+        return -1;
+    }
+    const Value *bias = cx->arg[A_BIAS];
+    n->has_bias = !bias || bias->kind == V_LIST || (bias->kind == V_BOOL && bias->i);
+    float bound = (float)(1.0 / sqrt((double)n->in_f));
+    int64_t wshape[2] = {n->out_f, n->in_f};
+    int w = op_param(cx, "weight", 2, wshape, NNR_T_PARAM, INIT_UNIFORM, bound);
+    if (cx->arg[A_WEIGHT] && op_param_literal(cx, w, cx->arg[A_WEIGHT], "linear weight"))
+        return -1;
+    if (n->has_bias) {
+        int b = op_param(cx, "bias", 1, &n->out_f, NNR_T_PARAM, INIT_UNIFORM, bound);
+        if (bias && bias->kind == V_LIST && op_param_literal(cx, b, bias, "linear bias"))
+            return -1;
+    }
+    return 0;
+}
+
+int linear_shape(Graph *g, Node *n, Diag *d)
+{
+    const Shape *in = ir_value_shape(g, n->input);
+    char buf[64];
+    if (in->d[in->ndim - 1] != n->in_f) {
+        diag_error(d, n->span, "linear(%lld, %lld) expects %lld input features, but its input has shape %s (%lld features)",
+                   (long long)n->in_f, (long long)n->out_f, (long long)n->in_f,
+                   shape_str(in, buf, sizeof buf), (long long)in->d[in->ndim - 1]);
+        return -1;
+    }
+    n->shape = *in;
+    n->shape.d[in->ndim - 1] = n->out_f;
+    return 0;
+}
+
+/* Rows of the GEMM per sample: linear runs over the last dimension. */
+static const char *rows(const Graph *g, const Node *n)
+{
+    int64_t r = shape_numel(ir_value_shape(g, n->input)) / n->in_f;
+    return r == 1 ? "n" : xasprintf("n * %lld", (long long)r);
+}
+
+void linear_emit(EmitCtx *e, const Node *n)
+{
+    char a[48];
+    fprintf(e->out, "    nnr_linear_f32(%s, %lld, %lld, %s, %s, %s, %s, %s, %s);\n",
+            rows(e->g, n), (long long)n->in_f, (long long)n->out_f, VAL(e, n->input),
+            op_pexpr(e->P, e->g, n->param[0]),
+            n->has_bias ? op_pexpr(e->P, e->g, n->param[1]) : "NULL",
+            VAL(e, n - e->g->nodes), op_act_c(n->fused_act), c_float(n->fused_alpha, a, sizeof a));
+}
+
+void linear_emit_train(EmitCtx *e, const Node *n) { linear_emit(e, n); }
+
+void linear_grad(EmitCtx *e, const Node *n)
+{
+    fprintf(e->out, "    nnr_linear_backward_f32(%s, %lld, %lld, %s, %s, %s, %s, %s, %s);\n",
+            rows(e->g, n), (long long)n->in_f, (long long)n->out_f, VAL(e, n->input),
+            op_pexpr(e->P, e->g, n->param[0]), DVAL(e, n - e->g->nodes),
+            DVAL(e, n->input) ? DVAL(e, n->input) : "NULL",
+            op_pexpr(e->G, e->g, n->param[0]),
+            n->has_bias ? op_pexpr(e->G, e->g, n->param[1]) : "NULL");
+}
+
+int64_t linear_flops(const Graph *g, const Node *n)
+{
+    int64_t r = shape_numel(ir_value_shape(g, n->input)) / n->in_f;
+    return 2 * r * n->in_f * n->out_f;
+}

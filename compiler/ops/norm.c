@@ -1,0 +1,105 @@
+/* norm.c — batchnorm1d ([C] or [C, L] samples) and batchnorm2d ([C, H, W]):
+ * running statistics in inference; batch statistics and the running update
+ * (momentum, unbiased variance, num_batches_tracked) in training. */
+#include "ops.h"
+#include "nnr_prog.h"
+
+enum { A_NF, A_EPS, A_MOM };
+static const ArgSpec spec[] = {
+    {"num_features", AT_INT, 1},
+    {"eps", AT_REAL, 0},
+    {"momentum", AT_REAL, 0},
+    {NULL, 0, 0},
+};
+
+const ArgSpec *norm_args(Op op) { (void)op; return spec; }
+
+int norm_build(BuildCtx *cx)
+{
+    Node *n = &cx->g->nodes[cx->node];
+    n->in_f = arg_int(cx, A_NF, 0);
+    n->alpha = arg_real(cx, A_EPS, 1e-5);
+    n->momentum = arg_real(cx, A_MOM, 0.1);
+    if (n->in_f <= 0) {
+        diag_error(cx->d, cx->layer_span, "%s: num_features must be positive", op_info[n->op].name);
+        return -1;
+    }
+    if (n->alpha <= 0) {
+        diag_error(cx->d, cx->arg[A_EPS]->span, "%s: eps must be positive", op_info[n->op].name);
+        return -1;
+    }
+    int64_t c = n->in_f, none[1] = {0};
+    op_param(cx, "weight", 1, &c, NNR_T_PARAM, INIT_ONES, 0);
+    op_param(cx, "bias", 1, &c, NNR_T_PARAM, INIT_ZEROS, 0);
+    op_param(cx, "running_mean", 1, &c, NNR_T_BUFFER, INIT_ZEROS, 0);
+    op_param(cx, "running_var", 1, &c, NNR_T_BUFFER, INIT_ONES, 0);
+    op_param(cx, "num_batches_tracked", 0, none, NNR_T_COUNTER, INIT_ZEROS, 0);
+    return 0;
+}
+
+int norm_shape(Graph *g, Node *n, Diag *d)
+{
+    const Shape *in = ir_value_shape(g, n->input);
+    char buf[64];
+    int ok = n->op == OP_BATCHNORM2D ? in->ndim == 3 : (in->ndim == 1 || in->ndim == 2);
+    if (!ok) {
+        diag_error(d, n->span, "%s expects a %s input, but its input has shape %s", op_info[n->op].name,
+                   n->op == OP_BATCHNORM2D ? "[channels, height, width]" : "[features] or [channels, length]",
+                   shape_str(in, buf, sizeof buf));
+        return -1;
+    }
+    if (in->d[0] != n->in_f) {
+        diag_error(d, n->span, "%s(%lld) expects %lld features, but its input has shape %s (%lld features)",
+                   op_info[n->op].name, (long long)n->in_f, (long long)n->in_f,
+                   shape_str(in, buf, sizeof buf), (long long)in->d[0]);
+        return -1;
+    }
+    n->shape = *in;
+    return 0;
+}
+
+static long long spatial(const Node *n) { return (long long)(shape_numel(&n->shape) / n->in_f); }
+
+void norm_emit(EmitCtx *e, const Node *n)
+{
+    char a[48];
+    const Graph *g = e->g;
+    fprintf(e->out, "    nnr_batchnorm_f32(n, %lld, %lld, %s, %s, %s, %s, %s, %s, %s);\n",
+            (long long)n->in_f, spatial(n), VAL(e, n->input), op_pexpr(e->P, g, n->param[0]),
+            op_pexpr(e->P, g, n->param[1]), op_pexpr(e->P, g, n->param[2]),
+            op_pexpr(e->P, g, n->param[3]), c_float(n->alpha, a, sizeof a),
+            VAL(e, n - g->nodes));
+}
+
+void norm_emit_train(EmitCtx *e, const Node *n)
+{
+    char a[48], m[48];
+    const Graph *g = e->g;
+    int i = (int)(n - g->nodes);
+    fprintf(e->out, "    nnr_batchnorm_train_f32(n, %lld, %lld, %s, %s, %s, %s, %s,\n"
+                    "                            %s, %s, %s, %s + %lld, %s);\n",
+            (long long)n->in_f, spatial(n), VAL(e, n->input), op_pexpr(e->P, g, n->param[0]),
+            op_pexpr(e->P, g, n->param[1]), op_pexpr(e->P, g, n->param[2]),
+            op_pexpr(e->P, g, n->param[3]), c_float(n->alpha, a, sizeof a),
+            c_float(n->momentum, m, sizeof m), e->saved[i + 1], e->saved[i + 1],
+            (long long)n->in_f, VAL(e, i));
+    fprintf(e->out, "    %s[%lld] += 1.0f; /* num_batches_tracked */\n", e->P,
+            (long long)g->params[n->param[4]].offset);
+}
+
+void norm_grad(EmitCtx *e, const Node *n)
+{
+    const Graph *g = e->g;
+    int i = (int)(n - g->nodes);
+    fprintf(e->out, "    nnr_batchnorm_backward_f32(n, %lld, %lld, %s, %s, %s, %s + %lld, %s, %s, %s, %s);\n",
+            (long long)n->in_f, spatial(n), VAL(e, n->input), op_pexpr(e->P, g, n->param[0]),
+            e->saved[i + 1], e->saved[i + 1], (long long)n->in_f, DVAL(e, i),
+            DVAL(e, n->input) ? DVAL(e, n->input) : "NULL", op_pexpr(e->G, g, n->param[0]),
+            op_pexpr(e->G, g, n->param[1]));
+}
+
+int64_t norm_flops(const Graph *g, const Node *n)
+{
+    (void)g;
+    return 2 * shape_numel(&n->shape);
+}

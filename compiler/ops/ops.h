@@ -1,0 +1,100 @@
+/* ops.h — the interface every op family (compiler/ops/<fam>.c) implements,
+ * and the per-op dispatch built from ops.def.
+ *
+ *   <fam>_args(op)       argument schema of the layer, NULL-name terminated
+ *   <fam>_build(cx)      set attributes and create parameters from the bound
+ *                        arguments; then <fam>_shape is called
+ *   <fam>_shape(g,n,d)   output shape from the input shape and attributes;
+ *                        diagnoses mismatches (returns -1)
+ *   <fam>_emit(e,n)      C for the forward (inference) computation
+ *   <fam>_emit_train(e,n) C for the forward in training mode
+ *   <fam>_grad(e,n)      C for the backward computation
+ *   <fam>_flops(g,n)     multiply-adds x2 (FLOPs) per sample */
+#ifndef NNC_OPS_H
+#define NNC_OPS_H
+
+#include "../ir/ir.h"
+#include "../front/sema.h"
+
+/* What a family's build hook sees: the node being built and its arguments,
+ * bound to the schema's slots (NULL when not given). */
+typedef struct BuildCtx {
+    Graph *g;
+    Diag *d;
+    int node;
+    Value **arg;            /* [schema slot] */
+    Span layer_span;        /* the layer's name token */
+    const char *pname;      /* state_dict prefix: label or position */
+} BuildCtx;
+
+/* The C emitter's view, shared by all families. */
+typedef struct EmitCtx {
+    FILE *out;
+    const Graph *g;
+    const char **val;       /* [node+1]: C expression of each value's buffer (val[0] = input) */
+    const char **dval;      /* [node+1]: its gradient buffer (training) or NULL */
+    const char *P;          /* parameter block expression ("P" or "S") */
+    const char *G;          /* gradient block ("G") */
+    const char *scratch;    /* per-sample conv scratch expression */
+    const char **saved;     /* [node+1]: extra saved buffers (bn stats, dropout mask) */
+    const char *rng;        /* rng expression in training */
+    int training;
+} EmitCtx;
+
+/* Value index helpers: value v is node v (v >= 0) or the input (-1). */
+#define VAL(e, v) ((e)->val[(v) + 1])
+#define DVAL(e, v) ((e)->dval[(v) + 1])
+
+#define FAMILY(fam) \
+    const ArgSpec *fam##_args(Op op); \
+    int fam##_build(BuildCtx *cx); \
+    int fam##_shape(Graph *g, Node *n, Diag *d); \
+    void fam##_emit(EmitCtx *e, const Node *n); \
+    void fam##_emit_train(EmitCtx *e, const Node *n); \
+    void fam##_grad(EmitCtx *e, const Node *n); \
+    int64_t fam##_flops(const Graph *g, const Node *n);
+FAMILY(linear)
+FAMILY(conv)
+FAMILY(pool)
+FAMILY(reshape)
+FAMILY(act)
+FAMILY(softmax)
+FAMILY(dropout)
+FAMILY(norm)
+#undef FAMILY
+
+typedef struct OpHooks {
+    const ArgSpec *(*args)(Op op);
+    int (*build)(BuildCtx *cx);
+    int (*shape)(Graph *g, Node *n, Diag *d);
+    void (*emit)(EmitCtx *e, const Node *n);
+    void (*emit_train)(EmitCtx *e, const Node *n);
+    void (*grad)(EmitCtx *e, const Node *n);
+    int64_t (*flops)(const Graph *g, const Node *n);
+} OpHooks;
+extern const OpHooks op_hooks[OP__COUNT];
+
+/* Shared helpers for families. */
+int64_t arg_int(const BuildCtx *cx, int slot, int64_t dflt);
+double arg_real(const BuildCtx *cx, int slot, double dflt);
+int arg_bool(const BuildCtx *cx, int slot, int dflt);
+/* Add a parameter "<prefix>.<suffix>" of the given shape; returns its index. */
+int op_param(BuildCtx *cx, const char *suffix, int ndim, const int64_t *shape, int kind,
+             InitKind init, float bound);
+/* Fill a parameter from a nested-list literal; checks the shape. 0 on success. */
+int op_param_literal(BuildCtx *cx, int param, const Value *v, const char *what);
+/* "P + 123": the C expression of a parameter inside block `base`. */
+const char *op_pexpr(const char *base, const Graph *g, int param);
+/* Values that are only a view of their input (no code, same buffer). */
+int op_is_alias(Op op, int training);
+/* Extra buffers a node keeps from its training forward for its backward:
+ * floats per sample and floats per batch. */
+void op_saved_size(const Graph *g, const Node *n, int64_t *per_sample, int64_t *fixed);
+/* A pair argument (int or [a, b]) of a conv/pool layer; 0 on success. */
+int arg_pair(BuildCtx *cx, int slot, int64_t dflt, int64_t out[2], const char *what);
+/* The nnr_act enum spelled in C for an OPF_ACT op ("NNR_ACT_RELU"), or NONE for -1. */
+const char *op_act_c(int op);
+/* A float constant spelled for C ("0.01f", exact to float). */
+const char *c_float(double v, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,79 @@
+/* softmax.c — softmax and log_softmax over one dimension of a sample.
+ * `dim` counts as PyTorch does with the batch as dimension 0; the IR keeps
+ * the axis within a sample (0-based). */
+#include "ops.h"
+
+static const ArgSpec spec[] = {{"dim", AT_INT, 0}, {NULL, 0, 0}};
+
+const ArgSpec *softmax_args(Op op) { (void)op; return spec; }
+
+int softmax_build(BuildCtx *cx)
+{
+    Node *n = &cx->g->nodes[cx->node];
+    /* alpha keeps dim as written (PyTorch numbering, batch = 0); it is
+     * resolved against the input rank into n->dim by softmax_shape */
+    int64_t dim = arg_int(cx, 0, -1);
+    n->alpha = dim < -64 ? -64.0 : dim > 64 ? 64.0 : (double)dim;
+    return 0;
+}
+
+int softmax_shape(Graph *g, Node *n, Diag *d)
+{
+    const Shape *in = ir_value_shape(g, n->input);
+    int rank = in->ndim + 1; /* with the batch */
+    int dim = (int)n->alpha;
+    if (dim < 0)
+        dim += rank;
+    if (dim == 0) {
+        diag_error(d, n->span, "%s: dim %d is the batch dimension; softmax over the batch is not allowed",
+                   op_info[n->op].name, (int)n->alpha);
+        return -1;
+    }
+    if (dim < 0 || dim >= rank) {
+        diag_error(d, n->span, "%s: dim %d is out of range for an input of %d dimensions (batch included)",
+                   op_info[n->op].name, (int)n->alpha, rank);
+        return -1;
+    }
+    n->dim = dim - 1;
+    n->alpha = (double)dim;  /* normalised: later re-checks see a valid positive dim */
+    n->shape = *in;
+    return 0;
+}
+
+static void split(const Node *n, long long *outer, long long *dimsz, long long *inner)
+{
+    *outer = 1;
+    *inner = 1;
+    for (int i = 0; i < n->dim; i++)
+        *outer *= n->shape.d[i];
+    *dimsz = n->shape.d[n->dim];
+    for (int i = n->dim + 1; i < n->shape.ndim; i++)
+        *inner *= n->shape.d[i];
+}
+
+void softmax_emit(EmitCtx *e, const Node *n)
+{
+    long long o, k, i;
+    split(n, &o, &k, &i);
+    fprintf(e->out, "    nnr_%s_f32((size_t)n * %lld, %lld, %lld, %s, %s);\n", op_info[n->op].name,
+            o, k, i, VAL(e, n->input), VAL(e, n - e->g->nodes));
+}
+
+void softmax_emit_train(EmitCtx *e, const Node *n) { softmax_emit(e, n); }
+
+void softmax_grad(EmitCtx *e, const Node *n)
+{
+    long long o, k, i;
+    if (!DVAL(e, n->input))
+        return;
+    split(n, &o, &k, &i);
+    fprintf(e->out, "    nnr_%s_backward_f32((size_t)n * %lld, %lld, %lld, %s, %s, %s);\n",
+            op_info[n->op].name, o, k, i, VAL(e, n - e->g->nodes), DVAL(e, n - e->g->nodes),
+            DVAL(e, n->input));
+}
+
+int64_t softmax_flops(const Graph *g, const Node *n)
+{
+    (void)g;
+    return 3 * shape_numel(&n->shape);
+}

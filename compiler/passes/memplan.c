@@ -1,0 +1,83 @@
+/* memplan.c — the static memory plan of the inference forward.
+ *
+ * Views (flatten, identity, inference dropout) share their input's buffer.
+ * Every other value gets a buffer of numel(shape) floats per sample, placed
+ * first-fit among the buffers still live (a buffer dies after its last
+ * reader). Offsets are per sample, so the plan holds for any batch size:
+ * the emitted code multiplies them by n. The value that is the model's
+ * output is written straight to the caller's y and takes no arena. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pass.h"
+#include "../ops/ops.h"
+
+typedef struct Block {
+    int64_t off, size;
+    int dies;       /* node index after which it is free */
+} Block;
+
+void memplan_inference(const Graph *g, MemPlan *mp)
+{
+    int nn = g->nnodes;
+    mp->root = xcalloc((size_t)nn + 1, sizeof *mp->root);
+    mp->offset = xcalloc((size_t)nn + 1, sizeof *mp->offset);
+    mp->per_sample = 0;
+    mp->unplanned = 0;
+    mp->fixed_bound = 0;
+    int *last = xcalloc((size_t)nn + 1, sizeof *last);
+    for (int i = 0; i < nn; i++) {
+        const Node *n = &g->nodes[i];
+        if (n->dead)
+            continue;
+        mp->root[i] = op_is_alias(n->op, 0) ? (n->input < 0 ? -1 : mp->root[n->input]) : i;
+        last[i] = i;
+        if (n->input >= 0 && mp->root[n->input] >= 0 && last[mp->root[n->input]] < i)
+            last[mp->root[n->input]] = i;
+        if (n->op == OP_CONV2D) {
+            const Shape *in = ir_value_shape(g, n->input);
+            int64_t s = in->d[0] * n->kh * n->kw * n->shape.d[1] * n->shape.d[2];
+            if (s > mp->fixed_bound)
+                mp->fixed_bound = s;
+        }
+    }
+    int out = ir_output(g);
+    int out_root = out >= 0 ? mp->root[out] : -1;
+    Block *live = xcalloc((size_t)nn + 1, sizeof *live);
+    int nlive = 0;
+    for (int i = 0; i < nn; i++) {
+        const Node *n = &g->nodes[i];
+        if (n->dead || mp->root[i] != i || i == out_root)
+            continue;
+        int64_t size = shape_numel(&n->shape);
+        mp->unplanned += size;
+        int64_t off = 0;
+        if (g->planned) {
+            /* drop blocks whose last reader ran before this node */
+            int k = 0;
+            for (int j = 0; j < nlive; j++)
+                if (live[j].dies >= i)
+                    live[k++] = live[j];
+            nlive = k;
+            /* first fit: lowest offset that overlaps no live block */
+            for (;;) {
+                int moved = 0;
+                for (int j = 0; j < nlive; j++)
+                    if (off < live[j].off + live[j].size && live[j].off < off + size) {
+                        off = live[j].off + live[j].size;
+                        moved = 1;
+                    }
+                if (!moved)
+                    break;
+            }
+        } else {
+            off = mp->per_sample;
+        }
+        mp->offset[i] = off;
+        live[nlive++] = (Block){off, size, last[i]};
+        if (off + size > mp->per_sample)
+            mp->per_sample = off + size;
+    }
+    free(live);
+    free(last);
+}

@@ -1,0 +1,357 @@
+/* diag.c — user diagnostics, internal errors, allocation and file reading.
+ *
+ * A diagnostic is printed to stderr as
+ *     digits.nnet:7:5: error: MESSAGE
+ *      7 |     linear(100, 10)
+ *        |     ^~~~~~~~~~~~~~~
+ * The gutter is one space plus the digits of LINE. The quoted line is shown
+ * as it is (tabs kept) except that control bytes and bytes that are not
+ * valid UTF-8 are shown as '?'. The caret line repeats each tab before the
+ * caret and puts one space for every other character (a UTF-8 sequence is
+ * one character), so the caret stays under its column in a terminal; then
+ * '^' and one '~' per further character of the span. After max_errors
+ * errors (0: no limit), errors are still counted but nothing more is
+ * printed except one "nnc: too many errors, stopping". */
+#include "diag.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *nnc_current_pass = NULL;
+
+void diag_init(Diag *d, const SrcFile *src)
+{
+    d->src = src;
+    d->nerrors = 0;
+    d->nwarnings = 0;
+    d->max_errors = 20;
+}
+
+/* ---- quoting a source line ---- */
+
+/* The length of the character at p (n bytes available) and whether it can
+   be shown: 1 for ASCII; 2-4 for a valid UTF-8 sequence; 1 (not
+   printable) for a byte that starts no valid sequence. */
+static size_t char_at(const unsigned char *p, size_t n, int *printable)
+{
+    unsigned char c = p[0];
+    *printable = 0;
+    if (c < 0x80) {
+        *printable = c == '\t' || (c >= 0x20 && c < 0x7f);
+        return 1;
+    }
+    size_t k;
+    unsigned char lo = 0x80, hi = 0xbf;     /* range of the second byte */
+    if (c >= 0xc2 && c <= 0xdf) {
+        k = 2;
+        if (c == 0xc2)
+            lo = 0xa0;                      /* U+0080..U+009F are controls */
+    } else if (c >= 0xe0 && c <= 0xef) {
+        k = 3;
+        if (c == 0xe0) lo = 0xa0;           /* overlong */
+        if (c == 0xed) hi = 0x9f;           /* surrogates */
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        k = 4;
+        if (c == 0xf0) lo = 0x90;           /* overlong */
+        if (c == 0xf4) hi = 0x8f;           /* beyond U+10FFFF */
+    } else {
+        return 1;
+    }
+    if (n < k || p[1] < lo || p[1] > hi)
+        return 1;
+    for (size_t i = 2; i < k; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 1;
+    *printable = 1;
+    return k;
+}
+
+static int ndigits(int v)
+{
+    int n = 1;
+    while (v >= 10) {
+        v /= 10;
+        n++;
+    }
+    return n;
+}
+
+/* Finds line `line` (1-based) of src; returns 0 if the file has no such line. */
+static int find_line(const SrcFile *src, int line, const unsigned char **start, size_t *len)
+{
+    const unsigned char *p = (const unsigned char *)src->text;
+    const unsigned char *end = p + src->len;
+    for (int l = 1; l < line; l++) {
+        const unsigned char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl)
+            return 0;
+        p = nl + 1;
+    }
+    if (p == end && line > 1 && p[-1] == '\n')
+        return 0;           /* the empty "line" after a final newline: none */
+    const unsigned char *nl = memchr(p, '\n', (size_t)(end - p));
+    size_t n = (size_t)((nl ? nl : end) - p);
+    if (n > 0 && p[n - 1] == '\r')
+        n--;
+    *start = p;
+    *len = n;
+    return 1;
+}
+
+static void quote_line(FILE *out, const SrcFile *src, Span sp)
+{
+    const unsigned char *p;
+    size_t n;
+    if (!src->text || !find_line(src, sp.line, &p, &n))
+        return;
+    int w = ndigits(sp.line);
+
+    fprintf(out, " %d | ", sp.line);
+    for (size_t i = 0; i < n;) {
+        int ok;
+        size_t k = char_at(p + i, n - i, &ok);
+        if (ok)
+            fwrite(p + i, 1, k, out);
+        else
+            fputc('?', out);
+        i += k;
+    }
+    fputc('\n', out);
+
+    if (sp.col < 1)
+        return;
+    fprintf(out, " %*s | ", w, "");
+    size_t col0 = (size_t)sp.col - 1;                   /* byte index of the caret */
+    size_t end0 = sp.end_col > sp.col ? (size_t)sp.end_col - 1 : col0 + 1;
+    size_t i = 0;
+    while (i < n && i < col0) {                         /* up to the caret */
+        int ok;
+        size_t k = char_at(p + i, n - i, &ok);
+        fputc(p[i] == '\t' ? '\t' : ' ', out);
+        i += k;
+    }
+    for (; i < col0; i++)                               /* past the end of the line */
+        fputc(' ', out);
+    fputc('^', out);
+    if (i < n) {
+        int ok;
+        i += char_at(p + i, n - i, &ok);
+    }
+    while (i < n && i < end0) {                         /* the rest of the span */
+        int ok;
+        i += char_at(p + i, n - i, &ok);
+        fputc('~', out);
+    }
+    fputc('\n', out);
+}
+
+/* ---- diagnostics ---- */
+
+static int capped(const Diag *d)
+{
+    return d && d->max_errors > 0 && d->nerrors > d->max_errors;
+}
+
+static void vreport(Diag *d, const char *kind, int has_pos, Span sp,
+                    const char *fmt, va_list ap)
+{
+    FILE *out = stderr;
+    const SrcFile *src = d ? d->src : NULL;
+    if (src && has_pos && sp.line > 0) {
+        const char *path = src->path ? src->path : "<input>";
+        if (sp.col > 0)
+            fprintf(out, "%s:%d:%d: %s: ", path, sp.line, sp.col, kind);
+        else
+            fprintf(out, "%s:%d: %s: ", path, sp.line, kind);
+    } else {
+        fprintf(out, "%s: %s: ", src && src->path ? src->path : "nnc", kind);
+    }
+    vfprintf(out, fmt, ap);
+    fputc('\n', out);
+    if (src && has_pos && sp.line > 0)
+        quote_line(out, src, sp);
+    fflush(out);
+}
+
+/* Counts an error; returns 1 if it is to be printed. */
+static int count_error(Diag *d)
+{
+    if (!d)
+        return 1;
+    d->nerrors++;
+    if (!capped(d))
+        return 1;
+    if (d->nerrors == d->max_errors + 1) {
+        fputs("nnc: too many errors, stopping\n", stderr);
+        fflush(stderr);
+    }
+    return 0;
+}
+
+void diag_error(Diag *d, Span sp, const char *fmt, ...)
+{
+    if (!count_error(d))
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vreport(d, "error", 1, sp, fmt, ap);
+    va_end(ap);
+}
+
+void diag_warning(Diag *d, Span sp, const char *fmt, ...)
+{
+    if (d)
+        d->nwarnings++;
+    if (capped(d))
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vreport(d, "warning", 1, sp, fmt, ap);
+    va_end(ap);
+}
+
+/* A note belongs to the diagnostic before it: silent once errors are capped. */
+void diag_note(Diag *d, Span sp, const char *fmt, ...)
+{
+    if (capped(d))
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vreport(d, "note", 1, sp, fmt, ap);
+    va_end(ap);
+}
+
+void diag_error_nopos(Diag *d, const char *fmt, ...)
+{
+    if (!count_error(d))
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vreport(d, "error", 0, (Span){0, 0, 0}, fmt, ap);
+    va_end(ap);
+}
+
+_Noreturn void nnc_ice(const char *file, int line, const char *fmt, ...)
+{
+    va_list ap;
+    fflush(stdout);
+    fprintf(stderr, "nnc: internal error in %s: ",
+            nnc_current_pass ? nnc_current_pass : "driver");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " (at %s:%d)\n", file, line);
+    fflush(stderr);
+    abort();
+}
+
+/* ---- memory ---- */
+
+static _Noreturn void out_of_memory(void)
+{
+    fputs("nnc: out of memory\n", stderr);
+    abort();
+}
+
+void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p)
+        out_of_memory();
+    return p;
+}
+
+void *xcalloc(size_t n, size_t sz)
+{
+    void *p = calloc(n ? n : 1, sz ? sz : 1);
+    if (!p)
+        out_of_memory();
+    return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+    p = realloc(p, n ? n : 1);
+    if (!p)
+        out_of_memory();
+    return p;
+}
+
+char *xstrdup(const char *s)
+{
+    return xstrndup(s, strlen(s));
+}
+
+/* Copies at most n bytes of s, stopping at a NUL; always NUL-terminated. */
+char *xstrndup(const char *s, size_t n)
+{
+    const char *nul = memchr(s, '\0', n);
+    size_t len = nul ? (size_t)(nul - s) : n;
+    if (len == SIZE_MAX)
+        out_of_memory();
+    char *p = xmalloc(len + 1);
+    memcpy(p, s, len);
+    p[len] = '\0';
+    return p;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+    va_list ap, ap2;
+    va_start(ap, fmt);
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        NNC_ICE("xasprintf: bad format \"%s\"", fmt);
+    char *p = xmalloc((size_t)n + 1);
+    vsnprintf(p, (size_t)n + 1, fmt, ap2);
+    va_end(ap2);
+    return p;
+}
+
+/* ---- files ---- */
+
+/* Reads in chunks (works on pipes and /dev/stdin too); the copy has a NUL
+   after the last byte, and may contain NUL bytes itself. */
+char *read_file(const char *path, size_t *len, const char **err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        if (err)
+            *err = strerror(errno);
+        return NULL;
+    }
+    size_t cap = 1 << 16, n = 0;
+    char *buf = xmalloc(cap);
+    for (;;) {
+        if (cap - n < 2) {
+            if (cap > SIZE_MAX / 2)
+                out_of_memory();
+            cap *= 2;
+            buf = xrealloc(buf, cap);
+        }
+        errno = 0;
+        size_t got = fread(buf + n, 1, cap - n - 1, f);
+        n += got;
+        if (got == 0) {
+            if (ferror(f)) {
+                int e = errno ? errno : EIO;
+                fclose(f);
+                free(buf);
+                if (err)
+                    *err = strerror(e);
+                return NULL;
+            }
+            break;
+        }
+    }
+    fclose(f);
+    buf[n] = '\0';
+    if (len)
+        *len = n;
+    return buf;
+}

@@ -1,0 +1,264 @@
+/* gemm.c — single-precision GEMM (nnr_gemm_f32) and its fused-epilogue form
+ * (nnr_gemm_ex_f32, kern.h) that linear and conv2d use.
+ *
+ * One register-blocked micro-kernel of MR x NR = 6 x (2 vectors) serves every
+ * transpose case: A is read in place through a (row, column) stride pair
+ * (broadcast one element at a time), B is read in place when it is
+ * row-major and a full panel wide, otherwise packed into a KC x NR panel on
+ * the stack (zero-padded at the right edge). Blocking: KC rows of k (a B
+ * panel of ~16 KiB stays in L1), MC rows of A per block (L2). Small m with a
+ * transposed B (batch-1 linear) uses plain dot products instead.
+ * Single-threaded, no allocation, no global state.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "kern.h"
+#include "../simd.h"
+
+#define W NNR_VEC_WIDTH
+#define MR 6
+#define NR (2 * W)
+#define KC_RAW (4096 / NR)
+#define KC (KC_RAW > 512 ? 512 : KC_RAW)
+#define MC 96 /* a multiple of MR */
+
+static int imin(int a, int b) { return a < b ? a : b; }
+
+/* C[mr x nr] (+)= A[mr x kc] · B[kc x NR]. A(i, p) = a[i*rsa + p*csa];
+ * B(p, j) = b[p*ldbp + j] for j < NR (columns >= nr are computed, not stored).
+ * Rows >= mr alias row mr-1 and are discarded. */
+static void ukr6(int kc, const float *a, ptrdiff_t rsa, ptrdiff_t csa, int mr,
+                 const float *b, ptrdiff_t ldbp, float *c, ptrdiff_t ldc, int nr,
+                 int load_c)
+{
+    const float *a0 = a;
+    const float *a1 = a + (ptrdiff_t)imin(1, mr - 1) * rsa;
+    const float *a2 = a + (ptrdiff_t)imin(2, mr - 1) * rsa;
+    const float *a3 = a + (ptrdiff_t)imin(3, mr - 1) * rsa;
+    const float *a4 = a + (ptrdiff_t)imin(4, mr - 1) * rsa;
+    const float *a5 = a + (ptrdiff_t)imin(5, mr - 1) * rsa;
+    NNR_VEC c00 = NNR_VEC_ZERO(), c01 = NNR_VEC_ZERO();
+    NNR_VEC c10 = NNR_VEC_ZERO(), c11 = NNR_VEC_ZERO();
+    NNR_VEC c20 = NNR_VEC_ZERO(), c21 = NNR_VEC_ZERO();
+    NNR_VEC c30 = NNR_VEC_ZERO(), c31 = NNR_VEC_ZERO();
+    NNR_VEC c40 = NNR_VEC_ZERO(), c41 = NNR_VEC_ZERO();
+    NNR_VEC c50 = NNR_VEC_ZERO(), c51 = NNR_VEC_ZERO();
+    for (int p = 0; p < kc; p++) {
+        NNR_VEC b0 = NNR_VEC_LOAD(b);
+        NNR_VEC b1 = NNR_VEC_LOAD(b + W);
+        NNR_VEC x;
+        x = NNR_VEC_SET1(*a0); c00 = NNR_VEC_FMA(x, b0, c00); c01 = NNR_VEC_FMA(x, b1, c01);
+        x = NNR_VEC_SET1(*a1); c10 = NNR_VEC_FMA(x, b0, c10); c11 = NNR_VEC_FMA(x, b1, c11);
+        x = NNR_VEC_SET1(*a2); c20 = NNR_VEC_FMA(x, b0, c20); c21 = NNR_VEC_FMA(x, b1, c21);
+        x = NNR_VEC_SET1(*a3); c30 = NNR_VEC_FMA(x, b0, c30); c31 = NNR_VEC_FMA(x, b1, c31);
+        x = NNR_VEC_SET1(*a4); c40 = NNR_VEC_FMA(x, b0, c40); c41 = NNR_VEC_FMA(x, b1, c41);
+        x = NNR_VEC_SET1(*a5); c50 = NNR_VEC_FMA(x, b0, c50); c51 = NNR_VEC_FMA(x, b1, c51);
+        a0 += csa; a1 += csa; a2 += csa; a3 += csa; a4 += csa; a5 += csa;
+        b += ldbp;
+    }
+    if (mr == MR && nr == NR) {
+        float *r = c;
+#define NNR_STROW(v0, v1)                                       \
+        do {                                                    \
+            if (load_c) {                                       \
+                v0 = NNR_VEC_ADD(v0, NNR_VEC_LOAD(r));          \
+                v1 = NNR_VEC_ADD(v1, NNR_VEC_LOAD(r + W));      \
+            }                                                   \
+            NNR_VEC_STORE(r, v0);                               \
+            NNR_VEC_STORE(r + W, v1);                           \
+            r += ldc;                                           \
+        } while (0)
+        NNR_STROW(c00, c01);
+        NNR_STROW(c10, c11);
+        NNR_STROW(c20, c21);
+        NNR_STROW(c30, c31);
+        NNR_STROW(c40, c41);
+        NNR_STROW(c50, c51);
+#undef NNR_STROW
+        return;
+    }
+    float t[MR * NR];
+    NNR_VEC_STORE(t + 0 * NR, c00); NNR_VEC_STORE(t + 0 * NR + W, c01);
+    NNR_VEC_STORE(t + 1 * NR, c10); NNR_VEC_STORE(t + 1 * NR + W, c11);
+    NNR_VEC_STORE(t + 2 * NR, c20); NNR_VEC_STORE(t + 2 * NR + W, c21);
+    NNR_VEC_STORE(t + 3 * NR, c30); NNR_VEC_STORE(t + 3 * NR + W, c31);
+    NNR_VEC_STORE(t + 4 * NR, c40); NNR_VEC_STORE(t + 4 * NR + W, c41);
+    NNR_VEC_STORE(t + 5 * NR, c50); NNR_VEC_STORE(t + 5 * NR + W, c51);
+    for (int i = 0; i < mr; i++) {
+        float *r = c + (ptrdiff_t)i * ldc;
+        const float *s = t + i * NR;
+        if (load_c)
+            for (int j = 0; j < nr; j++) r[j] += s[j];
+        else
+            for (int j = 0; j < nr; j++) r[j] = s[j];
+    }
+}
+
+/* One row: c[0..nr) (+)= Σ_p a[p*csa] · B(p, 0..NR). */
+static void ukr1(int kc, const float *a, ptrdiff_t csa, const float *b, ptrdiff_t ldbp,
+                 float *c, int nr, int load_c)
+{
+    NNR_VEC c0 = NNR_VEC_ZERO(), c1 = NNR_VEC_ZERO();
+    NNR_VEC d0 = NNR_VEC_ZERO(), d1 = NNR_VEC_ZERO();
+    int p = 0;
+    for (; p + 2 <= kc; p += 2) {
+        NNR_VEC x = NNR_VEC_SET1(a[0]);
+        NNR_VEC y = NNR_VEC_SET1(a[csa]);
+        c0 = NNR_VEC_FMA(x, NNR_VEC_LOAD(b), c0);
+        c1 = NNR_VEC_FMA(x, NNR_VEC_LOAD(b + W), c1);
+        d0 = NNR_VEC_FMA(y, NNR_VEC_LOAD(b + ldbp), d0);
+        d1 = NNR_VEC_FMA(y, NNR_VEC_LOAD(b + ldbp + W), d1);
+        a += 2 * csa;
+        b += 2 * ldbp;
+    }
+    if (p < kc) {
+        NNR_VEC x = NNR_VEC_SET1(a[0]);
+        c0 = NNR_VEC_FMA(x, NNR_VEC_LOAD(b), c0);
+        c1 = NNR_VEC_FMA(x, NNR_VEC_LOAD(b + W), c1);
+    }
+    c0 = NNR_VEC_ADD(c0, d0);
+    c1 = NNR_VEC_ADD(c1, d1);
+    float t[NR];
+    NNR_VEC_STORE(t, c0);
+    NNR_VEC_STORE(t + W, c1);
+    if (load_c)
+        for (int j = 0; j < nr; j++) c[j] += t[j];
+    else
+        for (int j = 0; j < nr; j++) c[j] = t[j];
+}
+
+/* Pack B(pc.., jc..) into out[kc x NR], zero beyond column nr. */
+static void pack_b(int kc, int nr, const float *b, int ldb, int trans_b, int pc, int jc,
+                   float *out)
+{
+    if (!trans_b) {
+        for (int p = 0; p < kc; p++) {
+            const float *s = b + (ptrdiff_t)(pc + p) * ldb + jc;
+            float *d = out + (ptrdiff_t)p * NR;
+            int j = 0;
+            for (; j < nr; j++) d[j] = s[j];
+            for (; j < NR; j++) d[j] = 0.0f;
+        }
+    } else {
+        for (int j = 0; j < nr; j++) {
+            const float *s = b + (ptrdiff_t)(jc + j) * ldb + pc;
+            for (int p = 0; p < kc; p++) out[(ptrdiff_t)p * NR + j] = s[p];
+        }
+        if (nr < NR)
+            for (int p = 0; p < kc; p++)
+                for (int j = nr; j < NR; j++) out[(ptrdiff_t)p * NR + j] = 0.0f;
+    }
+}
+
+static float dot(const float *x, const float *y, int k)
+{
+    NNR_VEC s0 = NNR_VEC_ZERO(), s1 = NNR_VEC_ZERO();
+    int p = 0;
+    for (; p + 2 * W <= k; p += 2 * W) {
+        s0 = NNR_VEC_FMA(NNR_VEC_LOAD(x + p), NNR_VEC_LOAD(y + p), s0);
+        s1 = NNR_VEC_FMA(NNR_VEC_LOAD(x + p + W), NNR_VEC_LOAD(y + p + W), s1);
+    }
+    for (; p + W <= k; p += W)
+        s0 = NNR_VEC_FMA(NNR_VEC_LOAD(x + p), NNR_VEC_LOAD(y + p), s0);
+    s0 = NNR_VEC_ADD(s0, s1);
+    float t[W];
+    NNR_VEC_STORE(t, s0);
+    float s = 0.0f;
+    for (int j = 0; j < W; j++) s += t[j];
+    for (; p < k; p++) s += x[p] * y[p];
+    return s;
+}
+
+static void epilogue(float *c, int ldc, int mr, int nr, const float *rb, const float *cb,
+                     nnr_act act, float param)
+{
+    if (!rb && !cb && act == NNR_ACT_NONE) return;
+    for (int i = 0; i < mr; i++) {
+        float *r = c + (ptrdiff_t)i * ldc;
+        if (rb) {
+            float v = rb[i];
+            for (int j = 0; j < nr; j++) r[j] += v;
+        }
+        if (cb)
+            for (int j = 0; j < nr; j++) r[j] += cb[j];
+        if (act != NNR_ACT_NONE) nnr_act_f32(act, param, (size_t)nr, r, r);
+    }
+}
+
+void nnr_gemm_ex_f32(int trans_a, int trans_b, int m, int n, int k,
+                     const float *a, int lda, const float *b, int ldb,
+                     float *c, int ldc, int accumulate,
+                     const float *row_bias, const float *col_bias,
+                     nnr_act act, float act_param)
+{
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0) {
+        if (!accumulate)
+            for (int i = 0; i < m; i++) memset(c + (ptrdiff_t)i * ldc, 0, (size_t)n * sizeof *c);
+        epilogue(c, ldc, m, n, row_bias, col_bias, act, act_param);
+        return;
+    }
+    const ptrdiff_t rsa = trans_a ? 1 : lda;
+    const ptrdiff_t csa = trans_a ? lda : 1;
+
+    if (!trans_a && trans_b && m < 4) {
+        for (int i = 0; i < m; i++) {
+            const float *ar = a + (ptrdiff_t)i * lda;
+            float *cr = c + (ptrdiff_t)i * ldc;
+            for (int j = 0; j < n; j++) {
+                float s = dot(ar, b + (ptrdiff_t)j * ldb, k);
+                cr[j] = accumulate ? cr[j] + s : s;
+            }
+        }
+        epilogue(c, ldc, m, n, row_bias, col_bias, act, act_param);
+        return;
+    }
+
+    _Alignas(64) float bpack[KC * NR];
+    for (int pc = 0; pc < k; pc += KC) {
+        const int kc = imin(KC, k - pc);
+        const int load_c = accumulate || pc > 0;
+        const int last = pc + kc >= k;
+        for (int ic = 0; ic < m; ic += MC) {
+            const int mc = imin(MC, m - ic);
+            for (int jc = 0; jc < n; jc += NR) {
+                const int nr = imin(NR, n - jc);
+                const float *bp;
+                ptrdiff_t ldbp;
+                if (!trans_b && nr == NR) {
+                    bp = b + (ptrdiff_t)pc * ldb + jc;
+                    ldbp = ldb;
+                } else {
+                    pack_b(kc, nr, b, ldb, trans_b, pc, jc, bpack);
+                    bp = bpack;
+                    ldbp = NR;
+                }
+                for (int ir = 0; ir < mc; ir += MR) {
+                    const int mr = imin(MR, mc - ir);
+                    const int i0 = ic + ir;
+                    const float *ap = a + (ptrdiff_t)i0 * rsa + (ptrdiff_t)pc * csa;
+                    float *cp = c + (ptrdiff_t)i0 * ldc + jc;
+                    if (mr >= 4) {
+                        ukr6(kc, ap, rsa, csa, mr, bp, ldbp, cp, ldc, nr, load_c);
+                    } else {
+                        for (int r = 0; r < mr; r++)
+                            ukr1(kc, ap + r * rsa, csa, bp, ldbp, cp + (ptrdiff_t)r * ldc, nr,
+                                 load_c);
+                    }
+                    if (last)
+                        epilogue(cp, ldc, mr, nr, row_bias ? row_bias + i0 : NULL,
+                                 col_bias ? col_bias + jc : NULL, act, act_param);
+                }
+            }
+        }
+    }
+}
+
+void nnr_gemm_f32(int trans_a, int trans_b, int m, int n, int k,
+                  const float *a, int lda, const float *b, int ldb,
+                  float *c, int ldc, int accumulate)
+{
+    nnr_gemm_ex_f32(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, accumulate,
+                    NULL, NULL, NNR_ACT_NONE, 0.0f);
+}

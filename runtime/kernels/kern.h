@@ -1,0 +1,18 @@
+/* kern.h — declarations shared between the kernel files only (not part of
+ * the public runtime API in nnr.h): the GEMM with a fused epilogue that
+ * linear and conv2d build on. */
+#ifndef NNR_KERN_H
+#define NNR_KERN_H
+
+#include "../nnr.h"
+
+/* nnr_gemm_f32, then on every finished tile of C: add row_bias[i] (per row
+ * of C) and/or col_bias[j] (per column), then apply act. Either bias may be
+ * NULL; with NNR_ACT_NONE and no bias this is exactly nnr_gemm_f32. */
+void nnr_gemm_ex_f32(int trans_a, int trans_b, int m, int n, int k,
+                     const float *a, int lda, const float *b, int ldb,
+                     float *c, int ldc, int accumulate,
+                     const float *row_bias, const float *col_bias,
+                     nnr_act act, float act_param);
+
+#endif

@@ -1,0 +1,106 @@
+/* norm.c — batch normalisation over [n, c, spatial]: inference with running
+ * statistics, training with batch statistics (double accumulation, biased
+ * variance to normalise, unbiased variance into running_var, as PyTorch),
+ * and the training-mode backward. gamma/beta may be NULL (1 and 0). */
+#include <math.h>
+#include <stddef.h>
+
+#include "../nnr.h"
+
+void nnr_batchnorm_f32(int n, int c, int spatial, const float *x, const float *gamma,
+                       const float *beta, const float *mean, const float *var,
+                       float eps, float *y)
+{
+    const size_t sp = (size_t)spatial, cs = (size_t)c * sp;
+    for (int ch = 0; ch < c; ch++) {
+        float invstd = (float)(1.0 / sqrt((double)var[ch] + (double)eps));
+        float alpha = gamma ? gamma[ch] * invstd : invstd;
+        float shift = (beta ? beta[ch] : 0.0f) - mean[ch] * alpha;
+        for (int i = 0; i < n; i++) {
+            const float *xr = x + (size_t)i * cs + (size_t)ch * sp;
+            float *yr = y + (size_t)i * cs + (size_t)ch * sp;
+            for (size_t j = 0; j < sp; j++) yr[j] = xr[j] * alpha + shift;
+        }
+    }
+}
+
+void nnr_batchnorm_train_f32(int n, int c, int spatial, const float *x,
+                             const float *gamma, const float *beta,
+                             float *running_mean, float *running_var, float eps,
+                             float momentum, float *save_mean, float *save_invstd,
+                             float *y)
+{
+    const size_t sp = (size_t)spatial, cs = (size_t)c * sp;
+    const size_t count = (size_t)n * sp;
+    for (int ch = 0; ch < c; ch++) {
+        double sum = 0.0;
+        for (int i = 0; i < n; i++) {
+            const float *xr = x + (size_t)i * cs + (size_t)ch * sp;
+            for (size_t j = 0; j < sp; j++) sum += xr[j];
+        }
+        double mean = count ? sum / (double)count : 0.0;
+        double ss = 0.0;
+        for (int i = 0; i < n; i++) {
+            const float *xr = x + (size_t)i * cs + (size_t)ch * sp;
+            for (size_t j = 0; j < sp; j++) {
+                double d = xr[j] - mean;
+                ss += d * d;
+            }
+        }
+        double var = count ? ss / (double)count : 0.0;
+        /* PyTorch refuses a single value per channel; keep the biased 0 there. */
+        double uvar = count > 1 ? ss / (double)(count - 1) : var;
+        double invstd = 1.0 / sqrt(var + (double)eps);
+        if (save_mean) save_mean[ch] = (float)mean;
+        if (save_invstd) save_invstd[ch] = (float)invstd;
+        if (running_mean)
+            running_mean[ch] = (float)((1.0 - (double)momentum) * running_mean[ch] +
+                                       (double)momentum * mean);
+        if (running_var)
+            running_var[ch] = (float)((1.0 - (double)momentum) * running_var[ch] +
+                                      (double)momentum * uvar);
+        float m = (float)mean, is = (float)invstd;
+        float alpha = gamma ? gamma[ch] * is : is;
+        float shift = (beta ? beta[ch] : 0.0f) - m * alpha;
+        for (int i = 0; i < n; i++) {
+            const float *xr = x + (size_t)i * cs + (size_t)ch * sp;
+            float *yr = y + (size_t)i * cs + (size_t)ch * sp;
+            for (size_t j = 0; j < sp; j++) yr[j] = xr[j] * alpha + shift;
+        }
+    }
+}
+
+void nnr_batchnorm_backward_f32(int n, int c, int spatial, const float *x,
+                                const float *gamma, const float *save_mean,
+                                const float *save_invstd, const float *dy, float *dx,
+                                float *dgamma, float *dbeta)
+{
+    const size_t sp = (size_t)spatial, cs = (size_t)c * sp;
+    const size_t count = (size_t)n * sp;
+    for (int ch = 0; ch < c; ch++) {
+        const double mean = save_mean[ch], invstd = save_invstd[ch];
+        double sdy = 0.0, sdyx = 0.0;
+        for (int i = 0; i < n; i++) {
+            const float *xr = x + (size_t)i * cs + (size_t)ch * sp;
+            const float *dr = dy + (size_t)i * cs + (size_t)ch * sp;
+            for (size_t j = 0; j < sp; j++) {
+                sdy += dr[j];
+                sdyx += (double)dr[j] * ((double)xr[j] - mean);
+            }
+        }
+        if (dbeta) dbeta[ch] = (float)sdy;
+        if (dgamma) dgamma[ch] = (float)(sdyx * invstd);
+        if (!dx) continue;
+        const double g = gamma ? gamma[ch] : 1.0;
+        const double mdy = count ? sdy / (double)count : 0.0;
+        const double k = count ? sdyx * invstd * invstd / (double)count : 0.0;
+        const float a = (float)(g * invstd);
+        for (int i = 0; i < n; i++) {
+            const float *xr = x + (size_t)i * cs + (size_t)ch * sp;
+            const float *dr = dy + (size_t)i * cs + (size_t)ch * sp;
+            float *o = dx + (size_t)i * cs + (size_t)ch * sp;
+            for (size_t j = 0; j < sp; j++)
+                o[j] = a * (float)((double)dr[j] - mdy - ((double)xr[j] - mean) * k);
+        }
+    }
+}

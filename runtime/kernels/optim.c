@@ -1,0 +1,99 @@
+/* optim.c — one optimizer step over a flat block of parameters with
+ * torch.optim's single-tensor (for-loop) semantics: SGD (momentum,
+ * dampening, weight decay, nesterov), Adam (L2 weight decay into the
+ * gradient) and AdamW (decoupled decay). Bias corrections in double.
+ *
+ * PyTorch's hyperparameters are Python floats (doubles): 1 - beta2, the bias
+ * corrections, lr / bc1 and 1 - lr*wd are formed in double and only then
+ * rounded to float. nnr_optim holds floats, so each one is first widened to
+ * the shortest decimal that rounds to it (0.999f -> 0.999, not
+ * 0.99900001287...), which recovers the value the user wrote. */
+#include <math.h>
+#include <stddef.h>
+
+#include "../nnr.h"
+
+/* The double nearest the shortest decimal (<= 9 significant digits) whose
+ * float is f. */
+static double dec(float f)
+{
+    if (f == 0.0f || !isfinite(f)) return f;
+    double a = fabs((double)f);
+    int e = (int)floor(log10(a));
+    for (int digits = 1; digits <= 9; digits++) {
+        int k = digits - 1 - e; /* decimal places */
+        double d;
+        if (k >= 0 && k <= 22) {
+            double sc = pow(10.0, k); /* exact for k <= 22 */
+            d = nearbyint(a * sc) / sc;
+        } else if (k < 0 && k >= -22) {
+            double sc = pow(10.0, -k);
+            d = nearbyint(a / sc) * sc;
+        } else {
+            break;
+        }
+        if ((float)d == (float)a) return f < 0 ? -d : d;
+    }
+    return f;
+}
+
+static void sgd(const nnr_optim *o, size_t len, float *p, const float *g, float *buf,
+                long step)
+{
+    const float lr = o->lr, wd = o->weight_decay, mom = o->momentum;
+    const float damp = (float)(1.0 - dec(o->dampening));
+    for (size_t i = 0; i < len; i++) {
+        float d = g[i];
+        if (wd != 0.0f) d += wd * p[i];
+        if (mom != 0.0f && buf) {
+            float b = step <= 1 ? d : mom * buf[i] + damp * d;
+            buf[i] = b;
+            d = o->nesterov ? d + mom * b : b;
+        }
+        p[i] -= lr * d;
+    }
+}
+
+static void adam(const nnr_optim *o, size_t len, float *p, const float *g, float *m,
+                 float *v, long step)
+{
+    const int decoupled = o->kind == NNR_OPT_ADAMW;
+    const double b1 = dec(o->beta1), b2 = dec(o->beta2), lr = dec(o->lr);
+    const double bc1 = 1.0 - pow(b1, (double)step);
+    const double bc2 = 1.0 - pow(b2, (double)step);
+    const float step_size = (float)(lr / bc1);
+    const float bc2_sqrt = (float)sqrt(bc2);
+    const float w1 = (float)(1.0 - b1), keep2 = o->beta2, w2 = (float)(1.0 - b2);
+    const float decay = (float)(1.0 - lr * dec(o->weight_decay));
+    const float wd = o->weight_decay, eps = o->eps;
+    for (size_t i = 0; i < len; i++) {
+        float gi = g[i];
+        if (decoupled) {
+            if (wd != 0.0f) p[i] *= decay;
+        } else if (wd != 0.0f) {
+            gi += wd * p[i];
+        }
+        /* exp_avg.lerp_(grad, 1 - beta1), as torch.lerp computes it */
+        float mi = w1 < 0.5f ? m[i] + w1 * (gi - m[i]) : gi - (gi - m[i]) * (1.0f - w1);
+        float vi = keep2 * v[i] + w2 * (gi * gi);
+        m[i] = mi;
+        v[i] = vi;
+        float denom = sqrtf(vi) / bc2_sqrt + eps;
+        p[i] -= step_size * (mi / denom);
+    }
+}
+
+void nnr_optim_step(const nnr_optim *o, size_t len, float *p, const float *g,
+                    float *state1, float *state2, long step)
+{
+    if (step < 1) step = 1;
+    switch (o->kind) {
+    case NNR_OPT_SGD:
+        sgd(o, len, p, g, state1, step);
+        return;
+    case NNR_OPT_ADAM:
+    case NNR_OPT_ADAMW:
+        adam(o, len, p, g, state1, state2, step);
+        return;
+    }
+}

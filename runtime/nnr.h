@@ -1,0 +1,264 @@
+/* nnr.h — the nnc runtime: kernels, data readers, parameter files, and the
+ * driver behind every program `nnc build` makes.
+ *
+ * Plain C11, libc + libm only. All symbols are nnr_*. Emitted model code
+ * calls the kernels with constant sizes; the batch size n is a run-time value.
+ *
+ * Conventions
+ *   - Activations are row-major, batch first: a [n, c, h, w] tensor is NCHW.
+ *   - Weights use PyTorch layouts: linear [out, in], conv2d [oc, ic, kh, kw].
+ *   - Forward kernels overwrite their output. Backward kernels overwrite
+ *     dx / dw / db (they never accumulate); any of them may be NULL when
+ *     that gradient is not needed.
+ *   - Every kernel has a naive twin nnr_ref_* in runtime/ref/ (ref.h) that
+ *     tests use as the oracle.
+ */
+#ifndef NNR_H
+#define NNR_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define NNR_VERSION "0.1.0"
+
+/* ---------------------------------------------------------------- acts */
+
+/* Element-wise activations; also the fused epilogue of linear and conv2d. */
+typedef enum nnr_act {
+    NNR_ACT_NONE = 0,
+    NNR_ACT_RELU,
+    NNR_ACT_LEAKY_RELU,  /* param = negative_slope */
+    NNR_ACT_SIGMOID,
+    NNR_ACT_TANH,
+    NNR_ACT_GELU,        /* exact erf form: x * 0.5 * (1 + erf(x / sqrt 2)) */
+} nnr_act;
+
+/* y[i] = act(x[i]); x == y allowed. */
+void nnr_act_f32(nnr_act act, float param, size_t len, const float *x, float *y);
+/* dx[i] = dy[i] * act'(x[i]); x is the activation's input, y its output
+ * (relu/leaky/gelu read x, sigmoid/tanh read y). dx may alias dy. */
+void nnr_act_backward_f32(nnr_act act, float param, size_t len, const float *x,
+                          const float *y, const float *dy, float *dx);
+
+/* ---------------------------------------------------------------- gemm */
+
+/* C[m,n] = alpha-free GEMM: C = A·op(B) (+ C if accumulate).
+ * A is [m,k] row-major with leading dim lda; B is [k,n] (trans_b = 0, ldb)
+ * or [n,k] (trans_b = 1, ldb). trans_a = 1 reads A as [k,m]. */
+void nnr_gemm_f32(int trans_a, int trans_b, int m, int n, int k,
+                  const float *a, int lda, const float *b, int ldb,
+                  float *c, int ldc, int accumulate);
+
+/* ---------------------------------------------------------------- linear */
+
+/* y[n,out] = act(x[n,in] · w[out,in]ᵀ + b[out]); b may be NULL. */
+void nnr_linear_f32(int n, int in, int out, const float *x, const float *w,
+                    const float *b, float *y, nnr_act act, float act_param);
+/* Given dy[n,out]: dx[n,in] = dy·w; dw[out,in] = dyᵀ·x; db[out] = Σ_n dy. */
+void nnr_linear_backward_f32(int n, int in, int out, const float *x, const float *w,
+                             const float *dy, float *dx, float *dw, float *db);
+
+/* ---------------------------------------------------------------- conv2d */
+
+typedef struct nnr_conv2d_shape {
+    int c, h, w;        /* input channels, height, width (one sample) */
+    int oc, kh, kw;     /* output channels, kernel */
+    int sh, sw;         /* stride */
+    int ph, pw;         /* zero padding */
+    int oh, ow;         /* output height/width: (h + 2ph - kh) / sh + 1 */
+} nnr_conv2d_shape;
+
+/* Floats of scratch the conv2d kernels need for ONE sample (im2col). */
+size_t nnr_conv2d_scratch(const nnr_conv2d_shape *s);
+/* y[n,oc,oh,ow] = act(conv(x[n,c,h,w], w[oc,c,kh,kw]) + b[oc]); b may be NULL.
+ * scratch: nnr_conv2d_scratch(s) floats. */
+void nnr_conv2d_f32(int n, const nnr_conv2d_shape *s, const float *x, const float *w,
+                    const float *b, float *y, nnr_act act, float act_param,
+                    float *scratch);
+void nnr_conv2d_backward_f32(int n, const nnr_conv2d_shape *s, const float *x,
+                             const float *w, const float *dy, float *dx, float *dw,
+                             float *db, float *scratch);
+
+/* ---------------------------------------------------------------- pooling */
+
+typedef struct nnr_pool2d_shape {
+    int c, h, w;
+    int kh, kw, sh, sw, ph, pw;
+    int oh, ow;         /* floor((h + 2ph - kh) / sh) + 1 (ceil_mode = False) */
+} nnr_pool2d_shape;
+
+/* Max pooling; padding counts as -inf (PyTorch). */
+void nnr_maxpool2d_f32(int n, const nnr_pool2d_shape *s, const float *x, float *y);
+/* dx from dy; the argmax is recomputed from x (first maximum wins, as PyTorch). */
+void nnr_maxpool2d_backward_f32(int n, const nnr_pool2d_shape *s, const float *x,
+                                const float *dy, float *dx);
+/* Average pooling, count_include_pad = True (PyTorch's default). */
+void nnr_avgpool2d_f32(int n, const nnr_pool2d_shape *s, const float *x, float *y);
+void nnr_avgpool2d_backward_f32(int n, const nnr_pool2d_shape *s, const float *dy,
+                                float *dx);
+
+/* ---------------------------------------------------------------- softmax */
+
+/* Softmax over the middle axis of a tensor seen as [outer, dim, inner]. */
+void nnr_softmax_f32(size_t outer, int dim, size_t inner, const float *x, float *y);
+void nnr_log_softmax_f32(size_t outer, int dim, size_t inner, const float *x, float *y);
+/* y is the forward output. dx = y * (dy - Σ dy·y)  /  dx = dy - exp(y) Σ dy. */
+void nnr_softmax_backward_f32(size_t outer, int dim, size_t inner, const float *y,
+                              const float *dy, float *dx);
+void nnr_log_softmax_backward_f32(size_t outer, int dim, size_t inner, const float *y,
+                                  const float *dy, float *dx);
+
+/* ---------------------------------------------------------------- batchnorm */
+
+/* Inference: y = (x - mean) / sqrt(var + eps) * gamma + beta, per channel.
+ * x is [n, c, spatial] (spatial = 1 for batchnorm1d on [n, c]). */
+void nnr_batchnorm_f32(int n, int c, int spatial, const float *x, const float *gamma,
+                       const float *beta, const float *mean, const float *var,
+                       float eps, float *y);
+/* Training: batch statistics (biased variance for normalising); updates
+ * running_mean/var in place with momentum, using the unbiased variance
+ * (PyTorch). Saves the batch mean and 1/sqrt(var+eps) per channel. */
+void nnr_batchnorm_train_f32(int n, int c, int spatial, const float *x,
+                             const float *gamma, const float *beta,
+                             float *running_mean, float *running_var, float eps,
+                             float momentum, float *save_mean, float *save_invstd,
+                             float *y);
+void nnr_batchnorm_backward_f32(int n, int c, int spatial, const float *x,
+                                const float *gamma, const float *save_mean,
+                                const float *save_invstd, const float *dy, float *dx,
+                                float *dgamma, float *dbeta);
+
+/* ---------------------------------------------------------------- rng */
+
+/* The seeded generator behind initialisation, shuffling and dropout
+ * (xoshiro256** seeded by splitmix64: same seed, same stream, everywhere). */
+typedef struct nnr_rng { uint64_t s[4]; } nnr_rng;
+void     nnr_rng_seed(nnr_rng *r, uint64_t seed);
+uint64_t nnr_rng_next(nnr_rng *r);
+double   nnr_rng_uniform(nnr_rng *r);            /* [0, 1) */
+uint64_t nnr_rng_below(nnr_rng *r, uint64_t n);  /* unbiased, [0, n) */
+void     nnr_rng_shuffle(nnr_rng *r, int32_t *idx, size_t n); /* Fisher-Yates */
+
+/* PyTorch's default initialisation of nn.Linear / nn.Conv2d:
+ * kaiming_uniform(a = sqrt 5) for the weight and U(-1/sqrt(fan_in), ..) for
+ * the bias — both are U(-1/sqrt(fan_in), 1/sqrt(fan_in)). */
+void nnr_init_uniform(nnr_rng *r, float *p, size_t len, float bound);
+
+/* ---------------------------------------------------------------- dropout */
+
+/* Training: mask[i] = 0 with probability p, else 1/(1-p); y = x * mask. */
+void nnr_dropout_f32(nnr_rng *r, float p, size_t len, const float *x, float *y,
+                     float *mask);
+
+/* ---------------------------------------------------------------- losses */
+
+typedef enum nnr_loss {
+    NNR_LOSS_MSE = 0,
+    NNR_LOSS_L1,
+    NNR_LOSS_BCE,
+    NNR_LOSS_BCE_WITH_LOGITS,
+    NNR_LOSS_CROSS_ENTROPY,
+    NNR_LOSS_NLL,
+} nnr_loss;
+
+/* Mean loss over pred[n,k] (reduction = 'mean' exactly as PyTorch: mse, l1,
+ * bce and bce_with_logits average over all n*k elements; cross_entropy and
+ * nll over the n samples). Targets: labels[n] class indices when labels is
+ * non-NULL (cross_entropy, nll), else target[n,k] floats (probability rows
+ * for cross_entropy). When dpred is non-NULL it receives dloss/dpred. */
+double nnr_loss_f32(nnr_loss loss, int n, int k, const float *pred,
+                    const int32_t *labels, const float *target, float *dpred);
+
+/* ---------------------------------------------------------------- optimizers */
+
+typedef enum nnr_optim_kind { NNR_OPT_SGD = 0, NNR_OPT_ADAM, NNR_OPT_ADAMW } nnr_optim_kind;
+
+typedef struct nnr_optim {
+    nnr_optim_kind kind;
+    float lr, momentum, dampening, weight_decay;
+    int nesterov;
+    float beta1, beta2, eps;
+} nnr_optim;
+
+/* One step over a flat block of len parameters (torch.optim semantics).
+ * state1/state2: momentum buffer (sgd), exp_avg / exp_avg_sq (adam[w]),
+ * zero-initialised by the caller; step is 1 for the first step. */
+void nnr_optim_step(const nnr_optim *o, size_t len, float *p, const float *g,
+                    float *state1, float *state2, long step);
+
+/* ---------------------------------------------------------------- files */
+
+/* Error reporting of the readers: a message naming the file and the line,
+ * column or byte offset, in err (NUL-terminated, truncated to errlen). */
+
+/* A tensor read from or written to a .safetensors file; data is F32. */
+typedef struct nnr_st_tensor {
+    char *name;
+    int ndim;
+    int64_t shape[8];
+    size_t numel;
+    float *data;        /* converted to float from F32/F16/BF16/F64 (I64 too) */
+    int dtype_was_int;  /* stored as I64/I32 (e.g. num_batches_tracked) */
+} nnr_st_tensor;
+
+typedef struct nnr_st_file {
+    int ntensors;
+    nnr_st_tensor *tensors;
+} nnr_st_file;
+
+/* 0 on success; on failure -1 and a message in err. */
+int  nnr_st_read(const char *path, nnr_st_file *out, char *err, size_t errlen);
+int  nnr_st_parse(const unsigned char *buf, size_t len, const char *path,
+                  nnr_st_file *out, char *err, size_t errlen);
+void nnr_st_free(nnr_st_file *f);
+const nnr_st_tensor *nnr_st_find(const nnr_st_file *f, const char *name);
+
+/* Write tensors atomically (PATH.tmp.<pid>, fsync, rename). Tensors with
+ * is_int set are written as I64 (their float data rounded). */
+typedef struct nnr_st_out {
+    const char *name;
+    int ndim;
+    const int64_t *shape;
+    const float *data;
+    int is_int;
+} nnr_st_out;
+int nnr_st_write(const char *path, const nnr_st_out *t, int n, char *err, size_t errlen);
+
+/* A data set held in memory: x[rows, ncols] inputs, and either labels[rows]
+ * (classification) or y[rows, ntargets] (regression) or neither. */
+typedef struct nnr_dataset {
+    size_t rows;
+    size_t ncols;       /* input values per sample */
+    float *x;
+    int32_t *labels;    /* NULL unless a label column was asked for */
+    size_t ntargets;
+    float *y;           /* NULL unless targets > 0 */
+} nnr_dataset;
+
+typedef struct nnr_csv_opts {
+    int label;          /* column index of the class label; negative counts from the end */
+    int has_label;      /* 1: label column in use */
+    int targets;        /* number of trailing float target columns (0: none) */
+    int header;         /* 1: skip the first line */
+} nnr_csv_opts;
+
+int nnr_csv_read(const char *path, const nnr_csv_opts *o, nnr_dataset *out,
+                 char *err, size_t errlen);
+int nnr_csv_parse(const char *buf, size_t len, const char *path, const nnr_csv_opts *o,
+                  nnr_dataset *out, char *err, size_t errlen);
+int nnr_idx_read(const char *images, const char *labels, float scale, nnr_dataset *out,
+                 char *err, size_t errlen);
+/* Parse IDX buffers (labels may be NULL); the paths only name files in messages. */
+int nnr_idx_parse(const unsigned char *img, size_t img_len, const char *img_path,
+                  const unsigned char *lab, size_t lab_len, const char *lab_path,
+                  float scale, nnr_dataset *out, char *err, size_t errlen);
+void nnr_dataset_free(nnr_dataset *d);
+
+/* Read a whole file into memory (NULL + message on failure). */
+unsigned char *nnr_read_file(const char *path, size_t *len, char *err, size_t errlen);
+/* Write a whole buffer atomically: temporary file in the same folder, fsync, rename. */
+int nnr_write_file_atomic(const char *path, const void *buf, size_t len, char *err,
+                          size_t errlen);
+
+#endif

@@ -1,0 +1,99 @@
+/* nnr_prog.h — the contract between emitted model code and the program
+ * driver (runtime/prog.c) that gives every built program its commands
+ * `infer`, `train`, `eval` and `bench` (LANGUAGE.md §6).
+ *
+ * The emitted model.c defines one `const nnr_model` and a main() that calls
+ * nnr_main(&model, argc, argv). Everything generic (argument parsing, data
+ * loading, batching, shuffling, the optimizer loop, logging, saving) lives
+ * here in the runtime, once; everything model-specific (shapes, kernels,
+ * the backward graph) lives in the emitted code. */
+#ifndef NNR_PROG_H
+#define NNR_PROG_H
+
+#include "nnr.h"
+
+/* What a tensor of the state block is. */
+typedef enum nnr_tensor_kind {
+    NNR_T_PARAM = 0,   /* trainable parameter (weight, bias, bn gamma/beta) */
+    NNR_T_BUFFER,      /* saved, not trained: batch-norm running_mean / running_var */
+    NNR_T_COUNTER,     /* batch-norm num_batches_tracked: a float in the block, I64 on disk */
+} nnr_tensor_kind;
+
+/* One tensor of the model's state_dict, in state_dict order. */
+typedef struct nnr_tensor_desc {
+    const char *name;       /* PyTorch state_dict name: "fc.weight", "0.bias" */
+    int ndim;
+    int64_t shape[4];
+    size_t offset;          /* first float in the state block */
+    size_t numel;
+    nnr_tensor_kind kind;
+    int layer;              /* 0-based position of its layer statement */
+    const char *layer_name; /* label ("fc") or position as text ("0") */
+} nnr_tensor_desc;
+
+typedef enum nnr_data_kind { NNR_DATA_NONE = 0, NNR_DATA_CSV, NNR_DATA_IDX } nnr_data_kind;
+
+typedef struct nnr_data_src {
+    nnr_data_kind kind;
+    const char *path;       /* csv file, or idx images */
+    const char *path2;      /* idx labels */
+    nnr_csv_opts csv;
+    float scale;            /* idx pixel scale */
+} nnr_data_src;
+
+/* The train block, with defaults applied by the compiler. Paths are as the
+ * compiler resolved them (relative to the .nnet file's folder). */
+typedef struct nnr_train_cfg {
+    int present;            /* the file had a train block for this model */
+    nnr_data_src data, validation;
+    nnr_loss loss;
+    nnr_optim optim;
+    int epochs, batch, shuffle;
+    uint64_t seed;
+    const char *init;       /* NULL: default initialisation */
+    int strict;
+    const char *save, *log; /* NULL: none */
+    int nfreeze;
+    const int *freeze;      /* layer positions whose tensors are not updated */
+} nnr_train_cfg;
+
+typedef struct nnr_model {
+    const char *name;
+    int in_ndim;  int64_t in_shape[4];  size_t in_size;   /* one sample */
+    int out_ndim; int64_t out_shape[4]; size_t out_size;  /* one sample */
+
+    int ntensors;
+    const nnr_tensor_desc *tensors;
+    size_t state_size;      /* floats in the state block (all tensors) */
+
+    /* Parameters compiled in (from --weights or literals), or NULL when the
+     * program must draw the default initialisation from cfg.seed via init(). */
+    const float *builtin_state;
+    /* Default initialisation (literal tensors keep their value). */
+    void (*init)(float *state, uint64_t seed);
+
+    /* Inference. prepare() runs once after the state is loaded: it folds and
+     * pre-packs into the inference block (infer_size floats). */
+    size_t infer_size;
+    void (*prepare)(const float *state, float *infer);
+    size_t (*arena_size)(int n);            /* floats of scratch for batch n */
+    void (*forward)(const float *infer, int n, const float *x, float *y, float *arena);
+
+    /* Training (NULL when the model cannot be trained). One step of forward
+     * in training mode (dropout from rng, batch-norm batch statistics and
+     * running-statistics update in state), the loss, and the backward pass;
+     * grad mirrors the state block and is overwritten for every PARAM.
+     * Returns the mean loss of the batch. */
+    size_t (*train_arena_size)(int n);
+    double (*train_step)(float *state, float *grad, int n, const float *x,
+                         const int32_t *labels, const float *targets,
+                         float *arena, nnr_rng *rng);
+
+    nnr_train_cfg cfg;
+} nnr_model;
+
+/* The program: parses argv, runs infer | train | eval | bench.
+ * Exit status 0 ok, 1 bad input (message on stderr), 2 bad usage. */
+int nnr_main(const nnr_model *m, int argc, char **argv);
+
+#endif

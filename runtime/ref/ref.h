@@ -1,0 +1,73 @@
+/* ref.h — naive reference kernels: the oracle of the kernel tests, never
+ * shipped. Each nnr_ref_<name> has exactly the signature of nnr_<name> in
+ * nnr.h and is written as plainly as possible (direct loops, no im2col, no
+ * blocking, double accumulation). */
+#ifndef NNR_REF_H
+#define NNR_REF_H
+
+#include "../nnr.h"
+
+void nnr_ref_act_f32(nnr_act act, float param, size_t len, const float *x, float *y);
+void nnr_ref_act_backward_f32(nnr_act act, float param, size_t len, const float *x,
+                              const float *y, const float *dy, float *dx);
+
+void nnr_ref_gemm_f32(int trans_a, int trans_b, int m, int n, int k,
+                      const float *a, int lda, const float *b, int ldb,
+                      float *c, int ldc, int accumulate);
+
+void nnr_ref_linear_f32(int n, int in, int out, const float *x, const float *w,
+                        const float *b, float *y, nnr_act act, float act_param);
+void nnr_ref_linear_backward_f32(int n, int in, int out, const float *x, const float *w,
+                                 const float *dy, float *dx, float *dw, float *db);
+
+size_t nnr_ref_conv2d_scratch(const nnr_conv2d_shape *s); /* 0: needs none */
+void nnr_ref_conv2d_f32(int n, const nnr_conv2d_shape *s, const float *x, const float *w,
+                        const float *b, float *y, nnr_act act, float act_param,
+                        float *scratch);
+void nnr_ref_conv2d_backward_f32(int n, const nnr_conv2d_shape *s, const float *x,
+                                 const float *w, const float *dy, float *dx, float *dw,
+                                 float *db, float *scratch);
+
+void nnr_ref_maxpool2d_f32(int n, const nnr_pool2d_shape *s, const float *x, float *y);
+void nnr_ref_maxpool2d_backward_f32(int n, const nnr_pool2d_shape *s, const float *x,
+                                    const float *dy, float *dx);
+void nnr_ref_avgpool2d_f32(int n, const nnr_pool2d_shape *s, const float *x, float *y);
+void nnr_ref_avgpool2d_backward_f32(int n, const nnr_pool2d_shape *s, const float *dy,
+                                    float *dx);
+
+void nnr_ref_softmax_f32(size_t outer, int dim, size_t inner, const float *x, float *y);
+void nnr_ref_log_softmax_f32(size_t outer, int dim, size_t inner, const float *x, float *y);
+void nnr_ref_softmax_backward_f32(size_t outer, int dim, size_t inner, const float *y,
+                                  const float *dy, float *dx);
+void nnr_ref_log_softmax_backward_f32(size_t outer, int dim, size_t inner, const float *y,
+                                      const float *dy, float *dx);
+
+void nnr_ref_batchnorm_f32(int n, int c, int spatial, const float *x, const float *gamma,
+                           const float *beta, const float *mean, const float *var,
+                           float eps, float *y);
+void nnr_ref_batchnorm_train_f32(int n, int c, int spatial, const float *x,
+                                 const float *gamma, const float *beta,
+                                 float *running_mean, float *running_var, float eps,
+                                 float momentum, float *save_mean, float *save_invstd,
+                                 float *y);
+void nnr_ref_batchnorm_backward_f32(int n, int c, int spatial, const float *x,
+                                    const float *gamma, const float *save_mean,
+                                    const float *save_invstd, const float *dy, float *dx,
+                                    float *dgamma, float *dbeta);
+
+void     nnr_ref_rng_seed(nnr_rng *r, uint64_t seed);
+uint64_t nnr_ref_rng_next(nnr_rng *r);
+double   nnr_ref_rng_uniform(nnr_rng *r);
+uint64_t nnr_ref_rng_below(nnr_rng *r, uint64_t n);
+void     nnr_ref_rng_shuffle(nnr_rng *r, int32_t *idx, size_t n);
+void     nnr_ref_init_uniform(nnr_rng *r, float *p, size_t len, float bound);
+void     nnr_ref_dropout_f32(nnr_rng *r, float p, size_t len, const float *x, float *y,
+                             float *mask);
+
+double nnr_ref_loss_f32(nnr_loss loss, int n, int k, const float *pred,
+                        const int32_t *labels, const float *target, float *dpred);
+
+void nnr_ref_optim_step(const nnr_optim *o, size_t len, float *p, const float *g,
+                        float *state1, float *state2, long step);
+
+#endif

@@ -1,0 +1,393 @@
+/* ref_nn.c — naive reference versions of the layer kernels: activations,
+ * GEMM, linear, conv2d (direct convolution, gather-form backward), pooling,
+ * softmax, batchnorm. Double arithmetic throughout; test oracle only. */
+#include <math.h>
+#include <stddef.h>
+
+#include "ref.h"
+
+static double act1(nnr_act act, double p, double x)
+{
+    switch (act) {
+    case NNR_ACT_NONE: return x;
+    case NNR_ACT_RELU: return x > 0 ? x : 0;
+    case NNR_ACT_LEAKY_RELU: return x > 0 ? x : x * p;
+    case NNR_ACT_SIGMOID: return 1.0 / (1.0 + exp(-x));
+    case NNR_ACT_TANH: return tanh(x);
+    case NNR_ACT_GELU: return 0.5 * x * (1.0 + erf(x / sqrt(2.0)));
+    }
+    return NAN;
+}
+
+void nnr_ref_act_f32(nnr_act act, float param, size_t len, const float *x, float *y)
+{
+    for (size_t i = 0; i < len; i++) y[i] = (float)act1(act, param, x[i]);
+}
+
+void nnr_ref_act_backward_f32(nnr_act act, float param, size_t len, const float *x,
+                              const float *y, const float *dy, float *dx)
+{
+    const double pi = 3.14159265358979323846;
+    for (size_t i = 0; i < len; i++) {
+        double d;
+        switch (act) {
+        case NNR_ACT_RELU: d = x[i] > 0 ? 1.0 : 0.0; break;
+        case NNR_ACT_LEAKY_RELU: d = x[i] > 0 ? 1.0 : param; break;
+        case NNR_ACT_SIGMOID: d = (double)y[i] * (1.0 - y[i]); break;
+        case NNR_ACT_TANH: d = 1.0 - (double)y[i] * y[i]; break;
+        case NNR_ACT_GELU: {
+            double v = x[i];
+            d = 0.5 * (1.0 + erf(v / sqrt(2.0))) + v * exp(-0.5 * v * v) / sqrt(2.0 * pi);
+            break;
+        }
+        default: d = 1.0; break;
+        }
+        dx[i] = (float)(dy[i] * d);
+    }
+}
+
+void nnr_ref_gemm_f32(int trans_a, int trans_b, int m, int n, int k,
+                      const float *a, int lda, const float *b, int ldb,
+                      float *c, int ldc, int accumulate)
+{
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) {
+            double s = accumulate ? c[(size_t)i * ldc + j] : 0.0;
+            for (int p = 0; p < k; p++) {
+                double av = trans_a ? a[(size_t)p * lda + i] : a[(size_t)i * lda + p];
+                double bv = trans_b ? b[(size_t)j * ldb + p] : b[(size_t)p * ldb + j];
+                s += av * bv;
+            }
+            c[(size_t)i * ldc + j] = (float)s;
+        }
+}
+
+void nnr_ref_linear_f32(int n, int in, int out, const float *x, const float *w,
+                        const float *b, float *y, nnr_act act, float act_param)
+{
+    for (int i = 0; i < n; i++)
+        for (int o = 0; o < out; o++) {
+            double s = b ? b[o] : 0.0;
+            for (int p = 0; p < in; p++) s += (double)x[(size_t)i * in + p] * w[(size_t)o * in + p];
+            y[(size_t)i * out + o] = (float)act1(act, act_param, (double)(float)s);
+        }
+}
+
+void nnr_ref_linear_backward_f32(int n, int in, int out, const float *x, const float *w,
+                                 const float *dy, float *dx, float *dw, float *db)
+{
+    if (dx)
+        for (int i = 0; i < n; i++)
+            for (int p = 0; p < in; p++) {
+                double s = 0;
+                for (int o = 0; o < out; o++) s += (double)dy[(size_t)i * out + o] * w[(size_t)o * in + p];
+                dx[(size_t)i * in + p] = (float)s;
+            }
+    if (dw)
+        for (int o = 0; o < out; o++)
+            for (int p = 0; p < in; p++) {
+                double s = 0;
+                for (int i = 0; i < n; i++) s += (double)dy[(size_t)i * out + o] * x[(size_t)i * in + p];
+                dw[(size_t)o * in + p] = (float)s;
+            }
+    if (db)
+        for (int o = 0; o < out; o++) {
+            double s = 0;
+            for (int i = 0; i < n; i++) s += dy[(size_t)i * out + o];
+            db[o] = (float)s;
+        }
+}
+
+size_t nnr_ref_conv2d_scratch(const nnr_conv2d_shape *s)
+{
+    (void)s;
+    return 0;
+}
+
+#define X4(p, i, c, y, x, C, H, W) (p)[(((size_t)(i) * (C) + (c)) * (H) + (y)) * (W) + (x)]
+
+void nnr_ref_conv2d_f32(int n, const nnr_conv2d_shape *s, const float *x, const float *w,
+                        const float *b, float *y, nnr_act act, float act_param,
+                        float *scratch)
+{
+    (void)scratch;
+    for (int i = 0; i < n; i++)
+        for (int o = 0; o < s->oc; o++)
+            for (int oy = 0; oy < s->oh; oy++)
+                for (int ox = 0; ox < s->ow; ox++) {
+                    double acc = b ? b[o] : 0.0;
+                    for (int c = 0; c < s->c; c++)
+                        for (int ki = 0; ki < s->kh; ki++)
+                            for (int kj = 0; kj < s->kw; kj++) {
+                                int iy = oy * s->sh - s->ph + ki, ix = ox * s->sw - s->pw + kj;
+                                if (iy < 0 || iy >= s->h || ix < 0 || ix >= s->w) continue;
+                                acc += (double)X4(x, i, c, iy, ix, s->c, s->h, s->w) *
+                                       X4(w, o, c, ki, kj, s->c, s->kh, s->kw);
+                            }
+                    X4(y, i, o, oy, ox, s->oc, s->oh, s->ow) =
+                        (float)act1(act, act_param, (double)(float)acc);
+                }
+}
+
+void nnr_ref_conv2d_backward_f32(int n, const nnr_conv2d_shape *s, const float *x,
+                                 const float *w, const float *dy, float *dx, float *dw,
+                                 float *db, float *scratch)
+{
+    (void)scratch;
+    if (db)
+        for (int o = 0; o < s->oc; o++) {
+            double acc = 0;
+            for (int i = 0; i < n; i++)
+                for (int oy = 0; oy < s->oh; oy++)
+                    for (int ox = 0; ox < s->ow; ox++)
+                        acc += X4(dy, i, o, oy, ox, s->oc, s->oh, s->ow);
+            db[o] = (float)acc;
+        }
+    if (dw)
+        for (int o = 0; o < s->oc; o++)
+            for (int c = 0; c < s->c; c++)
+                for (int ki = 0; ki < s->kh; ki++)
+                    for (int kj = 0; kj < s->kw; kj++) {
+                        double acc = 0;
+                        for (int i = 0; i < n; i++)
+                            for (int oy = 0; oy < s->oh; oy++)
+                                for (int ox = 0; ox < s->ow; ox++) {
+                                    int iy = oy * s->sh - s->ph + ki, ix = ox * s->sw - s->pw + kj;
+                                    if (iy < 0 || iy >= s->h || ix < 0 || ix >= s->w) continue;
+                                    acc += (double)X4(dy, i, o, oy, ox, s->oc, s->oh, s->ow) *
+                                           X4(x, i, c, iy, ix, s->c, s->h, s->w);
+                                }
+                        X4(dw, o, c, ki, kj, s->c, s->kh, s->kw) = (float)acc;
+                    }
+    if (dx) /* gather: every output position whose window covers (iy, ix) */
+        for (int i = 0; i < n; i++)
+            for (int c = 0; c < s->c; c++)
+                for (int iy = 0; iy < s->h; iy++)
+                    for (int ix = 0; ix < s->w; ix++) {
+                        double acc = 0;
+                        for (int o = 0; o < s->oc; o++)
+                            for (int ki = 0; ki < s->kh; ki++)
+                                for (int kj = 0; kj < s->kw; kj++) {
+                                    int ty = iy + s->ph - ki, tx = ix + s->pw - kj;
+                                    if (ty < 0 || tx < 0 || ty % s->sh || tx % s->sw) continue;
+                                    int oy = ty / s->sh, ox = tx / s->sw;
+                                    if (oy >= s->oh || ox >= s->ow) continue;
+                                    acc += (double)X4(dy, i, o, oy, ox, s->oc, s->oh, s->ow) *
+                                           X4(w, o, c, ki, kj, s->c, s->kh, s->kw);
+                                }
+                        X4(dx, i, c, iy, ix, s->c, s->h, s->w) = (float)acc;
+                    }
+}
+
+/* Flat index in the plane of the first maximum of output (oy, ox)'s window. */
+static long ref_argmax(const nnr_pool2d_shape *s, const float *xp, int oy, int ox, float *mv)
+{
+    long arg = -1;
+    float m = -INFINITY;
+    for (int ki = 0; ki < s->kh; ki++)
+        for (int kj = 0; kj < s->kw; kj++) {
+            int iy = oy * s->sh - s->ph + ki, ix = ox * s->sw - s->pw + kj;
+            if (iy < 0 || iy >= s->h || ix < 0 || ix >= s->w) continue; /* -inf */
+            float v = xp[(size_t)iy * s->w + ix];
+            if (arg < 0 || v > m) {
+                m = v;
+                arg = (long)iy * s->w + ix;
+            }
+        }
+    *mv = m;
+    return arg;
+}
+
+void nnr_ref_maxpool2d_f32(int n, const nnr_pool2d_shape *s, const float *x, float *y)
+{
+    for (int p = 0; p < n * s->c; p++)
+        for (int oy = 0; oy < s->oh; oy++)
+            for (int ox = 0; ox < s->ow; ox++)
+                ref_argmax(s, x + (size_t)p * s->h * s->w, oy, ox,
+                           &y[((size_t)p * s->oh + oy) * s->ow + ox]);
+}
+
+void nnr_ref_maxpool2d_backward_f32(int n, const nnr_pool2d_shape *s, const float *x,
+                                    const float *dy, float *dx)
+{
+    for (int p = 0; p < n * s->c; p++) {
+        const float *xp = x + (size_t)p * s->h * s->w;
+        for (long j = 0; j < (long)s->h * s->w; j++) {
+            double acc = 0;
+            for (int oy = 0; oy < s->oh; oy++)
+                for (int ox = 0; ox < s->ow; ox++) {
+                    float m;
+                    if (ref_argmax(s, xp, oy, ox, &m) == j)
+                        acc += dy[((size_t)p * s->oh + oy) * s->ow + ox];
+                }
+            dx[(size_t)p * s->h * s->w + j] = (float)acc;
+        }
+    }
+}
+
+/* count_include_pad: window positions inside the padded input [-p, size + p). */
+static int ref_divisor(const nnr_pool2d_shape *s, int oy, int ox)
+{
+    int cnt = 0;
+    for (int ki = 0; ki < s->kh; ki++)
+        for (int kj = 0; kj < s->kw; kj++) {
+            int iy = oy * s->sh - s->ph + ki, ix = ox * s->sw - s->pw + kj;
+            if (iy >= -s->ph && iy < s->h + s->ph && ix >= -s->pw && ix < s->w + s->pw) cnt++;
+        }
+    return cnt;
+}
+
+void nnr_ref_avgpool2d_f32(int n, const nnr_pool2d_shape *s, const float *x, float *y)
+{
+    for (int p = 0; p < n * s->c; p++)
+        for (int oy = 0; oy < s->oh; oy++)
+            for (int ox = 0; ox < s->ow; ox++) {
+                double acc = 0;
+                for (int ki = 0; ki < s->kh; ki++)
+                    for (int kj = 0; kj < s->kw; kj++) {
+                        int iy = oy * s->sh - s->ph + ki, ix = ox * s->sw - s->pw + kj;
+                        if (iy < 0 || iy >= s->h || ix < 0 || ix >= s->w) continue;
+                        acc += x[((size_t)p * s->h + iy) * s->w + ix];
+                    }
+                y[((size_t)p * s->oh + oy) * s->ow + ox] = (float)(acc / ref_divisor(s, oy, ox));
+            }
+}
+
+void nnr_ref_avgpool2d_backward_f32(int n, const nnr_pool2d_shape *s, const float *dy,
+                                    float *dx)
+{
+    for (int p = 0; p < n * s->c; p++)
+        for (int iy = 0; iy < s->h; iy++)
+            for (int ix = 0; ix < s->w; ix++) {
+                double acc = 0;
+                for (int oy = 0; oy < s->oh; oy++)
+                    for (int ox = 0; ox < s->ow; ox++) {
+                        int ty = iy + s->ph - oy * s->sh, tx = ix + s->pw - ox * s->sw;
+                        if (ty < 0 || ty >= s->kh || tx < 0 || tx >= s->kw) continue;
+                        acc += dy[((size_t)p * s->oh + oy) * s->ow + ox] / (double)ref_divisor(s, oy, ox);
+                    }
+                dx[((size_t)p * s->h + iy) * s->w + ix] = (float)acc;
+            }
+}
+
+#define AT(o, d, i) (((size_t)(o) * dim + (size_t)(d)) * inner + (i))
+
+static void ref_sm(int log_, size_t outer, int dim, size_t inner, const float *x, float *y)
+{
+    for (size_t o = 0; o < outer; o++)
+        for (size_t i = 0; i < inner; i++) {
+            double m = -INFINITY, s = 0;
+            for (int d = 0; d < dim; d++)
+                if (x[AT(o, d, i)] > m) m = x[AT(o, d, i)];
+            for (int d = 0; d < dim; d++) s += exp(x[AT(o, d, i)] - m);
+            for (int d = 0; d < dim; d++)
+                y[AT(o, d, i)] = (float)(log_ ? x[AT(o, d, i)] - m - log(s)
+                                              : exp(x[AT(o, d, i)] - m) / s);
+        }
+}
+
+void nnr_ref_softmax_f32(size_t outer, int dim, size_t inner, const float *x, float *y)
+{
+    ref_sm(0, outer, dim, inner, x, y);
+}
+
+void nnr_ref_log_softmax_f32(size_t outer, int dim, size_t inner, const float *x, float *y)
+{
+    ref_sm(1, outer, dim, inner, x, y);
+}
+
+void nnr_ref_softmax_backward_f32(size_t outer, int dim, size_t inner, const float *y,
+                                  const float *dy, float *dx)
+{
+    for (size_t o = 0; o < outer; o++)
+        for (size_t i = 0; i < inner; i++) {
+            double s = 0;
+            for (int d = 0; d < dim; d++) s += (double)dy[AT(o, d, i)] * y[AT(o, d, i)];
+            for (int d = 0; d < dim; d++)
+                dx[AT(o, d, i)] = (float)(y[AT(o, d, i)] * (dy[AT(o, d, i)] - s));
+        }
+}
+
+void nnr_ref_log_softmax_backward_f32(size_t outer, int dim, size_t inner, const float *y,
+                                      const float *dy, float *dx)
+{
+    for (size_t o = 0; o < outer; o++)
+        for (size_t i = 0; i < inner; i++) {
+            double s = 0;
+            for (int d = 0; d < dim; d++) s += dy[AT(o, d, i)];
+            for (int d = 0; d < dim; d++)
+                dx[AT(o, d, i)] = (float)(dy[AT(o, d, i)] - exp((double)y[AT(o, d, i)]) * s);
+        }
+}
+
+#define BN(i, ch, j) (((size_t)(i) * c + (size_t)(ch)) * spatial + (size_t)(j))
+
+void nnr_ref_batchnorm_f32(int n, int c, int spatial, const float *x, const float *gamma,
+                           const float *beta, const float *mean, const float *var,
+                           float eps, float *y)
+{
+    for (int i = 0; i < n; i++)
+        for (int ch = 0; ch < c; ch++)
+            for (int j = 0; j < spatial; j++) {
+                double g = gamma ? gamma[ch] : 1.0, b = beta ? beta[ch] : 0.0;
+                y[BN(i, ch, j)] = (float)(((double)x[BN(i, ch, j)] - mean[ch]) /
+                                              sqrt((double)var[ch] + eps) * g + b);
+            }
+}
+
+void nnr_ref_batchnorm_train_f32(int n, int c, int spatial, const float *x,
+                                 const float *gamma, const float *beta,
+                                 float *running_mean, float *running_var, float eps,
+                                 float momentum, float *save_mean, float *save_invstd,
+                                 float *y)
+{
+    const double cnt = (double)n * spatial;
+    for (int ch = 0; ch < c; ch++) {
+        double s = 0, ss = 0;
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < spatial; j++) s += x[BN(i, ch, j)];
+        double mean = s / cnt;
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < spatial; j++)
+                ss += (x[BN(i, ch, j)] - mean) * (x[BN(i, ch, j)] - mean);
+        double var = ss / cnt, invstd = 1.0 / sqrt(var + eps);
+        double uvar = cnt > 1 ? ss / (cnt - 1) : var;
+        if (save_mean) save_mean[ch] = (float)mean;
+        if (save_invstd) save_invstd[ch] = (float)invstd;
+        if (running_mean) running_mean[ch] = (float)((1 - momentum) * (double)running_mean[ch] + momentum * mean);
+        if (running_var) running_var[ch] = (float)((1 - momentum) * (double)running_var[ch] + momentum * uvar);
+        double g = gamma ? gamma[ch] : 1.0, b = beta ? beta[ch] : 0.0;
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < spatial; j++)
+                y[BN(i, ch, j)] = (float)((x[BN(i, ch, j)] - mean) * invstd * g + b);
+    }
+}
+
+void nnr_ref_batchnorm_backward_f32(int n, int c, int spatial, const float *x,
+                                    const float *gamma, const float *save_mean,
+                                    const float *save_invstd, const float *dy, float *dx,
+                                    float *dgamma, float *dbeta)
+{
+    const double cnt = (double)n * spatial;
+    for (int ch = 0; ch < c; ch++) {
+        double mean = save_mean[ch], is = save_invstd[ch], g = gamma ? gamma[ch] : 1.0;
+        double sdxh = 0, sdxh_xh = 0, sdy = 0, sdy_xh = 0;
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < spatial; j++) {
+                double xh = (x[BN(i, ch, j)] - mean) * is, d = dy[BN(i, ch, j)];
+                sdy += d;
+                sdy_xh += d * xh;
+                sdxh += d * g;
+                sdxh_xh += d * g * xh;
+            }
+        if (dbeta) dbeta[ch] = (float)sdy;
+        if (dgamma) dgamma[ch] = (float)sdy_xh;
+        if (dx)
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < spatial; j++) {
+                    double xh = (x[BN(i, ch, j)] - mean) * is;
+                    double dxh = dy[BN(i, ch, j)] * g;
+                    dx[BN(i, ch, j)] = (float)(is / cnt * (cnt * dxh - sdxh - xh * sdxh_xh));
+                }
+    }
+}

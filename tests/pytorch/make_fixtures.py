@@ -1,0 +1,697 @@
+#!/usr/bin/python3
+"""Generate the PyTorch-agreement fixtures in tests/fixtures/.
+
+    /usr/bin/python3 tests/pytorch/make_fixtures.py
+
+Needs Debian's python3-torch (and numpy); nothing else. Every case is a folder
+tests/fixtures/<kind>/<case>/ that tests/run_fixture.sh knows how to run:
+
+  infer/  model.nnet, weights.safetensors (absent when the weights are literals
+          in the model), input.csv (one flattened sample per row),
+          expected.csv (PyTorch's outputs in eval mode, one row per sample).
+  train/  model.nnet with a train block (no shuffle, init = "init.safetensors"),
+          init.safetensors, train.csv, expected.safetensors (the whole
+          state_dict after training the same batches in the same order with
+          torch.optim), optionally exact.txt (tensors that must not change at
+          all, e.g. a frozen layer).
+  eval/   model.nnet with a train block, weights.safetensors, data.csv,
+          expected_eval.txt ("loss=..." and, for classification,
+          "accuracy=...").
+
+Everything is regenerated from scratch (the three kind folders are deleted
+first) and deterministically: each case seeds torch with a hash of its own
+name, so adding or editing a case leaves the other cases' bytes unchanged.
+Numbers are float32 throughout and printed with "%.9g", which round-trips.
+
+Safetensors files are written by the small writer below (the `safetensors`
+package is not a Debian dependency of torch): 8-byte little-endian header
+length, a JSON header padded with spaces to a multiple of 8, then the raw
+little-endian tensor data. F32 and I64 are supported (I64 for batch norm's
+num_batches_tracked, as torch stores it).
+"""
+import collections
+import copy
+import json
+import os
+import shutil
+import struct
+import sys
+import zlib
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+OUT = os.path.join(ROOT, "tests", "fixtures")
+KINDS = ("infer", "train", "eval")
+
+torch.set_num_threads(1)
+torch.use_deterministic_algorithms(True)
+
+# --------------------------------------------------------------- file writers
+
+ST_DTYPES = {torch.float32: ("F32", "<f4"), torch.int64: ("I64", "<i8")}
+
+
+def write_safetensors(path, tensors):
+    """tensors: ordered mapping name -> torch tensor (float32 or int64)."""
+    header, blobs, offset = {}, [], 0
+    for name, t in tensors.items():
+        t = t.detach().cpu().contiguous()
+        if t.dtype not in ST_DTYPES:
+            raise TypeError("%s: dtype %s not supported" % (name, t.dtype))
+        code, npdt = ST_DTYPES[t.dtype]
+        raw = t.numpy().astype(npdt, copy=False).tobytes()
+        header[name] = {"dtype": code, "shape": list(t.shape),
+                        "data_offsets": [offset, offset + len(raw)]}
+        blobs.append(raw)
+        offset += len(raw)
+    header["__metadata__"] = {"format": "pt"}
+    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    text += b" " * (-len(text) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for raw in blobs:
+            f.write(raw)
+
+
+def read_safetensors(path):
+    """The inverse of write_safetensors, used to check the writer."""
+    with open(path, "rb") as f:
+        buf = f.read()
+    (n,) = struct.unpack("<Q", buf[:8])
+    header = json.loads(buf[8:8 + n])
+    header.pop("__metadata__", None)
+    out = collections.OrderedDict()
+    for name, h in header.items():
+        b, e = h["data_offsets"]
+        npdt = {"F32": "<f4", "I64": "<i8"}[h["dtype"]]
+        arr = np.frombuffer(buf[8 + n + b:8 + n + e], dtype=npdt).reshape(h["shape"])
+        out[name] = torch.from_numpy(arr.copy())
+    return out
+
+
+def fmt(v):
+    return "%.9g" % v
+
+
+def write_csv(path, rows):
+    """rows: list of lists of already formatted strings or numbers."""
+    with open(path, "w") as f:
+        for r in rows:
+            f.write(",".join(v if isinstance(v, str) else fmt(v) for v in r) + "\n")
+
+
+def float_rows(t):
+    t = t.detach().reshape(t.shape[0], -1).to(torch.float32)
+    return [[fmt(v) for v in row] for row in t.tolist()]
+
+
+# --------------------------------------------------------------- models
+#
+# A model is a list of layers; each layer is (label, nnet_text, module).
+# label None means "named by its 0-based position among all layer
+# statements" (LANGUAGE.md §4), exactly as nn.Sequential names its children.
+
+def L(text, module, label=None):
+    return (label, text, module)
+
+
+def sequential(layers):
+    """The nn.Sequential of a layer list. The modules were built before the
+    case seeded torch, so their parameters are drawn again here (literal
+    layers excepted): a case's numbers depend only on its own seed."""
+    for _, _, m in layers:
+        if not getattr(m, "nnc_literal", False) and hasattr(m, "reset_parameters"):
+            m.reset_parameters()
+    names = [lab if lab is not None else str(i) for i, (lab, _, _) in enumerate(layers)]
+    return nn.Sequential(collections.OrderedDict(
+        (n, m) for n, (_, _, m) in zip(names, layers)))
+
+
+def nnet_model(input_shape, layers):
+    lines = ["model net {", "    input [%s]" % ", ".join(str(d) for d in input_shape)]
+    for lab, text, _ in layers:
+        lines.append("    " + (("%s = " % lab) if lab else "") + text)
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def lit(v):
+    """A number or nested list as a .nnet literal; floats round-trip via repr."""
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(lit(x) for x in v) + "]"
+    return repr(float(v))
+
+
+def seed_for(name):
+    torch.manual_seed(zlib.crc32(name.encode("utf-8")))
+
+
+def set_bn(bn, g):
+    """Non-trivial batch-norm state, as if trained."""
+    c = bn.num_features
+    with torch.no_grad():
+        bn.weight.copy_(torch.rand(c, generator=g) + 0.5)
+        bn.bias.copy_(torch.randn(c, generator=g) * 0.2)
+        bn.running_mean.copy_(torch.randn(c, generator=g) * 0.5)
+        bn.running_var.copy_(torch.rand(c, generator=g) * 1.7 + 0.3)
+        bn.num_batches_tracked.fill_(10)
+
+
+def make_inputs(n, shape, scale=1.5, shift=0.0):
+    """Random samples with a few awkward values: zeros, tiny numbers of both
+    signs, a negative zero and a large magnitude."""
+    x = torch.randn((n,) + tuple(shape)) * scale + shift
+    flat = x.view(n, -1)
+    special = [0.0, 1e-6, -1e-6, -0.0, 1e-30, 7.5, -7.5]
+    for i, v in enumerate(special[:flat.shape[1]]):
+        flat[0, i] = v
+    if n > 1 and flat.shape[1] > 1:
+        flat[1, -1] = 0.0
+        flat[1, 0] = -3e-7
+    return x
+
+
+def header(comment):
+    return "".join("# %s\n" % line for line in comment.strip().splitlines())
+
+
+def case_dir(kind, name):
+    d = os.path.join(OUT, kind, name)
+    os.makedirs(d)
+    return d
+
+
+CASES = []
+
+
+def write_nnet(d, comment, body):
+    with open(os.path.join(d, "model.nnet"), "w") as f:
+        f.write(header(comment) + "\n" + body)
+
+
+# --------------------------------------------------------------- inference
+
+def infer(name, input_shape, layers, comment, n=5, literal=False, setup=None,
+          inputs=None, scale=1.5, shift=0.0):
+    seed_for("infer/" + name)
+    model = sequential(layers)
+    if setup:
+        setup(model)
+    model.eval()
+    x = inputs if inputs is not None else make_inputs(n, input_shape, scale, shift)
+    with torch.no_grad():
+        y = model(x)
+    d = case_dir("infer", name)
+    write_nnet(d, comment, nnet_model(input_shape, layers))
+    if not literal:
+        write_safetensors(os.path.join(d, "weights.safetensors"), model.state_dict())
+    write_csv(os.path.join(d, "input.csv"), float_rows(x))
+    write_csv(os.path.join(d, "expected.csv"), float_rows(y))
+    # Replay from the files alone: the same numbers, to the last digit.
+    again = copy.deepcopy(model)
+    if not literal:
+        again.load_state_dict(read_safetensors(os.path.join(d, "weights.safetensors")), strict=True)
+    x2 = torch.tensor([[float(v) for v in line.split(",")]
+                       for line in open(os.path.join(d, "input.csv"))]).reshape(x.shape)
+    with torch.no_grad():
+        assert float_rows(again(x2)) == float_rows(y), d
+    CASES.append("infer/" + name)
+
+
+def bn_setup(model):
+    g = torch.Generator().manual_seed(7)
+    for m in model.modules():
+        if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            set_bn(m, g)
+
+
+def literal_linear(i, o, w, b=None, label=None):
+    m = nn.Linear(i, o, bias=b is not None)
+    with torch.no_grad():
+        m.weight.copy_(torch.tensor(w, dtype=torch.float32))
+        if b is not None:
+            m.bias.copy_(torch.tensor(b, dtype=torch.float32))
+    m.nnc_literal = True
+    text = "linear(%d, %d, weight = %s, bias = %s)" % (i, o, lit(w), lit(b) if b is not None else "false")
+    return L(text, m, label)
+
+
+def infer_cases():
+    # ---- one per layer
+    infer("linear", [7], [L("linear(7, 5)", nn.Linear(7, 5))],
+          "linear with bias, awkward sizes")
+    infer("linear_nobias", [9], [L("linear(9, 3, bias = false)", nn.Linear(9, 3, bias=False))],
+          "linear without bias: the state_dict has only 0.weight")
+    infer("conv2d_s2p1", [3, 8, 8],
+          [L("conv2d(3, 4, 3, stride = 2, padding = 1)", nn.Conv2d(3, 4, 3, stride=2, padding=1))],
+          "conv2d, kernel 3, stride 2, padding 1: [3,8,8] -> [4,4,4]")
+    infer("conv2d_k5", [3, 9, 7], [L("conv2d(3, 5, 5)", nn.Conv2d(3, 5, 5))],
+          "conv2d, kernel 5, no padding, non-square input: [3,9,7] -> [5,5,3]")
+    infer("conv2d_nobias", [2, 8, 7],
+          [L("conv2d(2, 3, 3, stride = 2, bias = false)", nn.Conv2d(2, 3, 3, stride=2, bias=False))],
+          "conv2d without bias, stride 2 that does not divide: [2,8,7] -> [3,3,3]")
+    infer("maxpool2d_k2", [2, 9, 11],
+          [L("conv2d(2, 3, 3)", nn.Conv2d(2, 3, 3)), L("maxpool2d(2)", nn.MaxPool2d(2))],
+          "maxpool2d(2) after a conv: [3,7,9] -> [3,3,4] (floor)")
+    infer("maxpool2d_k3s2p1", [3, 8, 8],
+          [L("maxpool2d(3, stride = 2, padding = 1)", nn.MaxPool2d(3, stride=2, padding=1))],
+          "maxpool2d kernel 3, stride 2, padding 1 on mostly negative input:\n"
+          "padding counts as -inf, never as 0. [3,8,8] -> [3,4,4]", shift=-2.0)
+    infer("avgpool2d_k2", [2, 7, 9], [L("avgpool2d(2)", nn.AvgPool2d(2))],
+          "avgpool2d(2): [2,7,9] -> [2,3,4] (floor)")
+    infer("avgpool2d_k3s2p1", [3, 8, 8],
+          [L("avgpool2d(3, stride = 2, padding = 1)", nn.AvgPool2d(3, stride=2, padding=1))],
+          "avgpool2d kernel 3, stride 2, padding 1; count_include_pad = True\n"
+          "(PyTorch's default): border windows divide by 9")
+    infer("flatten", [2, 3, 4], [L("flatten", nn.Flatten()), L("linear(24, 5)", nn.Linear(24, 5))],
+          "flatten keeps the batch dimension, row-major")
+    infer("relu", [11], [L("relu", nn.ReLU())], "relu on the input, with zeros and tiny values")
+    infer("leaky_relu", [3, 5], [L("leaky_relu", nn.LeakyReLU())],
+          "leaky_relu, default negative_slope = 0.01, on a 2-d sample")
+    infer("leaky_relu_02", [10],
+          [L("linear(10, 9)", nn.Linear(10, 9)),
+           L("leaky_relu(negative_slope = 0.2)", nn.LeakyReLU(0.2))],
+          "leaky_relu(negative_slope = 0.2) after a linear (fusable)")
+    infer("sigmoid", [13], [L("sigmoid", nn.Sigmoid())], "sigmoid, large magnitudes included",
+          scale=6.0)
+    infer("tanh", [6], [L("linear(6, 7)", nn.Linear(6, 7)), L("tanh", nn.Tanh())],
+          "tanh after a linear")
+    infer("gelu", [15], [L("gelu", nn.GELU())], "gelu, exact erf form (nn.GELU())")
+    infer("softmax_last", [4, 6], [L("softmax(dim = -1)", nn.Softmax(dim=-1))],
+          "softmax over the last dimension of a [4,6] sample", scale=4.0)
+    infer("softmax_dim1", [3, 4, 5], [L("softmax(dim = 1)", nn.Softmax(dim=1))],
+          "softmax(dim = 1) on [c,h,w]: over the channels, batch being dim 0")
+    infer("log_softmax", [10], [L("linear(10, 7)", nn.Linear(10, 7)), L("log_softmax", nn.LogSoftmax(dim=-1))],
+          "log_softmax (dim = -1 default) after a linear; large logits", scale=8.0)
+    infer("dropout", [8],
+          [L("linear(8, 6)", nn.Linear(8, 6)), L("dropout(p = 0.3)", nn.Dropout(0.3)),
+           L("linear(6, 4)", nn.Linear(6, 4))],
+          "dropout is the identity in inference (the two linears may be folded)")
+    infer("batchnorm1d", [7],
+          [L("linear(7, 5)", nn.Linear(7, 5)), L("batchnorm1d(5, eps = 1e-3)", nn.BatchNorm1d(5, eps=1e-3))],
+          "batchnorm1d with non-default eps and non-trivial running statistics;\n"
+          "the state_dict holds num_batches_tracked as I64", setup=bn_setup)
+    infer("batchnorm2d", [3, 5, 4], [L("batchnorm2d(3)", nn.BatchNorm2d(3))],
+          "batchnorm2d on the input, non-trivial running statistics", setup=bn_setup)
+    infer("conv_bn2d", [3, 6, 6],
+          [L("conv2d(3, 4, 3, padding = 1)", nn.Conv2d(3, 4, 3, padding=1)),
+           L("batchnorm2d(4)", nn.BatchNorm2d(4)), L("relu", nn.ReLU())],
+          "conv2d, batchnorm2d, relu (the batch norm may be folded into the conv)",
+          setup=bn_setup)
+    infer("identity", [5],
+          [L("linear(5, 5)", nn.Linear(5, 5)), L("identity", nn.Identity()),
+           L("linear(5, 3)", nn.Linear(5, 3))],
+          "identity between two linears")
+
+    # ---- networks
+    w1t = [[0.45, -0.12], [0.32, 0.29]]   # weight = W1 transposed (nn.Linear stores [out, in])
+    w2t = [[0.48, 0.64], [-0.12, 0.91]]
+    slide_in = torch.tensor([[2.0, 1.0], [0.0, 0.0], [-1.0, 3.0], [0.5, -0.25]])
+    infer("slide", [2], [literal_linear(2, 2, w1t), literal_linear(2, 2, w2t)],
+          "the course slide network: x = [2, 1], x.W1.W2 = [0.9696, 0.7527]\n"
+          "literal weights (weight = W transposed); no weights file",
+          literal=True, inputs=slide_in)
+    w12 = (torch.tensor(w1t).t() @ torch.tensor(w2t).t()).t().tolist()
+    infer("slide_product", [2], [literal_linear(2, 2, [[round(v, 4) for v in r] for r in w12])],
+          "the slide network's weights multiplied: W1.W2 = [[0.4208, 0.2372], [0.1280, 0.2783]]\n"
+          "gives the same [0.9696, 0.7527]", literal=True, inputs=slide_in)
+    infer("literal_bias", [3],
+          [literal_linear(3, 2, [[0.5, -1.25, 2.0], [0.125, 0.75, -0.5]], [0.1, -0.2]),
+           L("relu", nn.ReLU()),
+           literal_linear(2, 1, [[1.5, -0.75]])],
+          "literal weight and literal bias list, relu, literal weight without bias",
+          literal=True)
+    infer("chain3_linear", [4],
+          [L("linear(4, 4)", nn.Linear(4, 4)), L("linear(4, 4)", nn.Linear(4, 4)),
+           L("linear(4, 4)", nn.Linear(4, 4))],
+          "three chained linear layers: one linear map (foldable)")
+    infer("chain3_relu", [4],
+          [L("linear(4, 4)", nn.Linear(4, 4)), L("relu", nn.ReLU()),
+           L("linear(4, 4)", nn.Linear(4, 4)), L("relu", nn.ReLU()),
+           L("linear(4, 4)", nn.Linear(4, 4))],
+          "three linear layers with relu between them: not foldable", n=8)
+    infer("classifier_sigmoid", [8], [L("linear(8, 1)", nn.Linear(8, 1)), L("sigmoid", nn.Sigmoid())],
+          "an 8 -> 1 sigmoid classifier", n=6)
+    infer("softmax_net", [11],
+          [L("linear(11, 20)", nn.Linear(11, 20)), L("relu", nn.ReLU()),
+           L("linear(20, 12)", nn.Linear(20, 12)), L("relu", nn.ReLU()),
+           L("linear(12, 6)", nn.Linear(12, 6)), L("relu", nn.ReLU()),
+           L("linear(6, 4)", nn.Linear(6, 4)), L("softmax", nn.Softmax(dim=-1))],
+          "11 -> 20 -> 12 -> 6 -> 4 with relu between and a softmax head", n=7)
+    infer("mnist_cnn", [1, 28, 28],
+          [L("conv2d(1, 8, 3, padding = 1)", nn.Conv2d(1, 8, 3, padding=1)), L("relu", nn.ReLU()),
+           L("maxpool2d(2)", nn.MaxPool2d(2)),
+           L("conv2d(8, 16, 3, padding = 1)", nn.Conv2d(8, 16, 3, padding=1)), L("relu", nn.ReLU()),
+           L("maxpool2d(2)", nn.MaxPool2d(2)),
+           L("flatten", nn.Flatten()), L("linear(784, 10)", nn.Linear(784, 10))],
+          "an MNIST-shaped CNN", n=3)
+    infer("bn_mlp", [6],
+          [L("linear(6, 8)", nn.Linear(6, 8)), L("batchnorm1d(8)", nn.BatchNorm1d(8)),
+           L("relu", nn.ReLU()), L("linear(8, 3)", nn.Linear(8, 3))],
+          "batchnorm1d between two linears", setup=bn_setup)
+    infer("named", [5],
+          [L("linear(5, 7)", nn.Linear(5, 7), "fc1"), L("relu", nn.ReLU()),
+           L("linear(7, 6)", nn.Linear(7, 6)), L("tanh", nn.Tanh(), "act"),
+           L("linear(6, 3)", nn.Linear(6, 3), "out")],
+          "named layers: fc1.weight, 2.weight (unnamed, position 2), out.weight;\n"
+          "a named activation still counts as a position")
+
+
+# --------------------------------------------------------------- training
+
+LOSSES = {
+    "mse": lambda out, t: F.mse_loss(out, t),
+    "l1": lambda out, t: F.l1_loss(out, t),
+    "bce": lambda out, t: F.binary_cross_entropy(out, t),
+    "bce_with_logits": lambda out, t: F.binary_cross_entropy_with_logits(out, t),
+    "cross_entropy": lambda out, t: F.cross_entropy(out, t),
+    "nll": lambda out, t: F.nll_loss(out, t),
+}
+
+
+def make_data(rows, n_in, label=None, targets=0, kind="float", g=None):
+    """x [rows, n_in]; y: class indices (label = number of classes) or float
+    targets [rows, targets] of the given kind: float, binary, prob, mixed."""
+    x = torch.randn(rows, n_in, generator=g)
+    if label is not None:
+        y = torch.randint(0, label, (rows,), generator=g)
+        y[:label] = torch.arange(label)          # every class occurs
+        return x, y
+    if kind == "float":
+        y = torch.randn(rows, targets, generator=g)
+    elif kind == "binary":
+        y = (torch.rand(rows, targets, generator=g) > 0.5).float()
+    elif kind == "mixed":                         # soft and hard 0/1 targets
+        y = torch.rand(rows, targets, generator=g)
+        y[::3] = (y[::3] > 0.5).float()
+    elif kind == "prob":                          # probability rows, some one-hot
+        y = torch.softmax(torch.randn(rows, targets, generator=g) * 2, dim=1)
+        for r in range(0, rows, 4):
+            y[r] = F.one_hot(torch.tensor(r % targets), targets).float()
+    return x, y
+
+
+def data_rows(x, y, label_col=-1):
+    rows = []
+    for i in range(x.shape[0]):
+        feats = [fmt(v) for v in x[i].tolist()]
+        if y.dtype == torch.int64:
+            lab = "%d" % int(y[i])
+            if label_col == -1:
+                rows.append(feats + [lab])
+            else:
+                rows.append(feats[:label_col] + [lab] + feats[label_col:])
+        else:
+            rows.append(feats + [fmt(v) for v in y[i].tolist()])
+    return rows
+
+
+def nnet_train(data_opts, loss, optimizer, epochs, batch, extra=()):
+    lines = ["train net {",
+             '    data      = csv("train.csv", %s)' % data_opts,
+             "    loss      = %s" % loss,
+             "    optimizer = %s" % optimizer,
+             "    epochs    = %d" % epochs,
+             "    batch     = %d" % batch,
+             "    shuffle   = false",
+             "    seed      = 1",
+             '    init      = "init.safetensors"']
+    lines += ["    %s" % e for e in extra]
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def train(name, input_shape, layers, loss, optimizer, make_opt, data, data_opts, comment,
+          epochs=3, batch=4, setup=None, init_tensors=None, prepare=None, extra=(),
+          exact=(), label_col=-1):
+    """Train in PyTorch exactly as the nnc program is expected to: same init,
+    batches in file order (the last one partial), mean reduction,
+    torch.optim, model.train()."""
+    seed_for("train/" + name)
+    model = sequential(layers)
+    if setup:
+        setup(model)
+    init = init_tensors(model) if init_tensors else collections.OrderedDict(
+        (k, v.clone()) for k, v in model.state_dict().items())
+    fresh = copy.deepcopy(model)      # for the replay check below
+    if prepare:
+        prepare(model)
+    x, y = data
+    x = x.reshape((x.shape[0],) + tuple(input_shape))
+    run_training(model, make_opt, loss, x, y, epochs, batch)
+    d = case_dir("train", name)
+    write_nnet(d, comment, nnet_model(input_shape, layers) + "\n" +
+               nnet_train(data_opts, loss, optimizer, epochs, batch, extra))
+    write_safetensors(os.path.join(d, "init.safetensors"), init)
+    write_safetensors(os.path.join(d, "expected.safetensors"), model.state_dict())
+    write_csv(os.path.join(d, "train.csv"), data_rows(x.reshape(x.shape[0], -1), y, label_col))
+    if exact:
+        with open(os.path.join(d, "exact.txt"), "w") as f:
+            f.write("".join(e + "\n" for e in exact))
+    replay(d, fresh, prepare, make_opt, loss, input_shape, data_opts, epochs, batch)
+    CASES.append("train/" + name)
+
+
+def run_training(model, make_opt, loss, x, y, epochs, batch):
+    opt = make_opt([p for p in model.parameters()])
+    lossf = LOSSES[loss]
+    model.train()
+    for _ in range(epochs):
+        for b in range(0, x.shape[0], batch):
+            opt.zero_grad()
+            out = model(x[b:b + batch])
+            lossf(out, y[b:b + batch]).backward()
+            opt.step()
+
+
+def read_data_csv(path, data_opts):
+    """Read a training CSV back as LANGUAGE.md §5 describes it."""
+    opts = dict(kv.split("=") for kv in data_opts.replace(" ", "").split(","))
+    rows = [line.strip().split(",") for line in open(path) if line.strip()]
+    if "targets" in opts:
+        n = int(opts["targets"])
+        x = torch.tensor([[float(v) for v in r[:-n]] for r in rows])
+        y = torch.tensor([[float(v) for v in r[-n:]] for r in rows])
+    else:
+        k = int(opts.get("label", -1))
+        y = torch.tensor([int(r[k]) for r in rows])
+        x = torch.tensor([[float(v) for i, v in enumerate(r) if i != k % len(r)] for r in rows])
+    return x, y
+
+
+def replay(d, model, prepare, make_opt, loss, input_shape, data_opts, epochs, batch):
+    """Train again from the files alone (init.safetensors with strict = false
+    semantics, train.csv) and check that the result is expected.safetensors
+    bit for bit: the files say what the generator computed."""
+    init = read_safetensors(os.path.join(d, "init.safetensors"))
+    own = model.state_dict()
+    usable = {k: v for k, v in init.items() if k in own and own[k].shape == v.shape}
+    model.load_state_dict(usable, strict=False)
+    if prepare:
+        prepare(model)
+    x, y = read_data_csv(os.path.join(d, "train.csv"), data_opts)
+    x = x.reshape((x.shape[0],) + tuple(input_shape))
+    run_training(model, make_opt, loss, x, y, epochs, batch)
+    want = read_safetensors(os.path.join(d, "expected.safetensors"))
+    got = model.state_dict()
+    assert list(want) == list(got), (d, list(want), list(got))
+    for k in want:
+        assert want[k].dtype == got[k].dtype and torch.equal(want[k], got[k]), (d, k)
+
+
+def sgd(**kw):
+    return lambda params: torch.optim.SGD(params, **kw)
+
+
+def adam(cls=torch.optim.Adam, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=None):
+    kw = {} if weight_decay is None else {"weight_decay": weight_decay}
+    return lambda params: cls(params, lr=lr, betas=(beta1, beta2), eps=eps, **kw)
+
+
+def mlp(n_in, hidden, n_out, act=("relu", nn.ReLU), tail=()):
+    return [L("linear(%d, %d)" % (n_in, hidden), nn.Linear(n_in, hidden)),
+            L(act[0], act[1]()),
+            L("linear(%d, %d)" % (hidden, n_out), nn.Linear(hidden, n_out))] + list(tail)
+
+
+def train_cases():
+    g = lambda name: torch.Generator().manual_seed(zlib.crc32(name.encode()))
+    dsgd, dsgd_fn = "sgd(lr = 0.1)", sgd(lr=0.1)
+
+    # ---- each loss with a plain sgd; 14 rows, batch 4: the last batch has 2
+    train("loss_mse", [4], mlp(4, 6, 2, ("tanh", nn.Tanh)), "mse", dsgd, dsgd_fn,
+          make_data(14, 4, targets=2, g=g("mse")), "targets = 2",
+          "mse on two float targets")
+    train("loss_l1", [4], mlp(4, 5, 3), "l1", dsgd, dsgd_fn,
+          make_data(14, 4, targets=3, g=g("l1")), "targets = 3",
+          "l1 on three float targets")
+    train("loss_bce", [5], mlp(5, 4, 1, tail=[L("sigmoid", nn.Sigmoid())]), "bce", dsgd, dsgd_fn,
+          make_data(14, 5, targets=1, kind="binary", g=g("bce")), "targets = 1",
+          "bce on a model that ends in sigmoid; one 0/1 target")
+    train("loss_bce_with_logits", [5], mlp(5, 6, 3), "bce_with_logits", dsgd, dsgd_fn,
+          make_data(14, 5, targets=3, kind="mixed", g=g("bcel")), "targets = 3",
+          "bce_with_logits, three targets, soft and hard")
+    train("loss_cross_entropy", [6], mlp(6, 8, 4), "cross_entropy", dsgd, dsgd_fn,
+          make_data(14, 6, label=4, g=g("ce")), "label = -1",
+          "cross_entropy with a class index in the last column")
+    train("loss_cross_entropy_label0", [6], mlp(6, 8, 4), "cross_entropy", dsgd, dsgd_fn,
+          make_data(14, 6, label=4, g=g("ce0")), "label = 0",
+          "cross_entropy with the class index in the FIRST column (label = 0)", label_col=0)
+    train("loss_cross_entropy_probs", [6], mlp(6, 8, 4), "cross_entropy", dsgd, dsgd_fn,
+          make_data(14, 6, targets=4, kind="prob", g=g("cep")), "targets = 4",
+          "cross_entropy with probability-row targets (some one-hot)")
+    train("loss_nll", [6], mlp(6, 8, 4, tail=[L("log_softmax", nn.LogSoftmax(dim=-1))]), "nll",
+          dsgd, dsgd_fn, make_data(14, 6, label=4, g=g("nll")), "label = -1",
+          "nll on a model that ends in log_softmax")
+
+    # ---- each optimizer, same model and data
+    opt_data = make_data(14, 6, label=3, g=g("opt"))
+    for name, text, fn in [
+            ("sgd", "sgd(lr = 0.1)", sgd(lr=0.1)),
+            ("sgd_momentum", "sgd(lr = 0.1, momentum = 0.9)", sgd(lr=0.1, momentum=0.9)),
+            ("sgd_dampening", "sgd(lr = 0.1, momentum = 0.9, dampening = 0.1)",
+             sgd(lr=0.1, momentum=0.9, dampening=0.1)),
+            ("sgd_nesterov", "sgd(lr = 0.1, momentum = 0.9, nesterov = true)",
+             sgd(lr=0.1, momentum=0.9, nesterov=True)),
+            ("sgd_weight_decay", "sgd(lr = 0.1, weight_decay = 0.01)", sgd(lr=0.1, weight_decay=0.01)),
+            ("adam", "adam()", adam()),
+            ("adam_weight_decay",
+             "adam(lr = 0.01, beta1 = 0.8, beta2 = 0.99, eps = 1e-6, weight_decay = 0.05)",
+             adam(lr=0.01, beta1=0.8, beta2=0.99, eps=1e-6, weight_decay=0.05)),
+            ("adamw", "adamw(lr = 0.01, weight_decay = 0.1)",
+             adam(torch.optim.AdamW, lr=0.01, weight_decay=0.1)),
+            ("adamw_default", "adamw(lr = 0.01)", adam(torch.optim.AdamW, lr=0.01))]:
+        train("opt_" + name, [6], mlp(6, 8, 3), "cross_entropy", text, fn, opt_data, "label = -1",
+              "optimizer %s (torch.optim semantics), cross_entropy" % text)
+
+    # ---- batch norm in training mode: batch statistics, running stats updated
+    train("batchnorm1d", [5],
+          [L("linear(5, 6)", nn.Linear(5, 6)),
+           L("batchnorm1d(6, momentum = 0.2)", nn.BatchNorm1d(6, momentum=0.2)),
+           L("relu", nn.ReLU()), L("linear(6, 3)", nn.Linear(6, 3))],
+          "cross_entropy", "sgd(lr = 0.1, momentum = 0.9)", sgd(lr=0.1, momentum=0.9),
+          make_data(14, 5, label=3, g=g("bn")), "label = -1",
+          "batchnorm1d trained: running_mean/var (unbiased variance, momentum 0.2)\n"
+          "and num_batches_tracked (I64) are part of the saved state_dict;\n"
+          "init holds non-trivial running statistics", setup=bn_setup)
+
+    # ---- a small CNN, one epoch, 10 rows (batches 4, 4, 2)
+    train("cnn", [1, 6, 6],
+          [L("conv2d(1, 3, 3, padding = 1)", nn.Conv2d(1, 3, 3, padding=1)), L("relu", nn.ReLU()),
+           L("maxpool2d(2)", nn.MaxPool2d(2)), L("flatten", nn.Flatten()),
+           L("linear(27, 3)", nn.Linear(27, 3))],
+          "cross_entropy", "sgd(lr = 0.05)", sgd(lr=0.05),
+          make_data(10, 36, label=3, g=g("cnn")), "label = -1",
+          "a small CNN trained for one epoch", epochs=1)
+
+    # ---- fine-tuning: strict = false, a frozen body, a new head whose fresh
+    # initialisation is the literal in the model; init's head has 5 outputs.
+    head_w = [[0.3, -0.2, 0.1, 0.05], [-0.15, 0.25, -0.35, 0.2], [0.05, 0.1, 0.2, -0.3]]
+    head_b = [0.01, -0.02, 0.03]
+
+    def ft_init(model):
+        t = collections.OrderedDict()
+        t["0.weight"] = model[0].weight.detach().clone()
+        t["0.bias"] = model[0].bias.detach().clone()
+        t["head.weight"] = torch.randn(5, 4)        # another shape: skipped, warning
+        t["head.bias"] = torch.randn(5)
+        return t
+
+    def ft_prepare(model):
+        for p in model[0].parameters():
+            p.requires_grad_(False)
+
+    train("finetune", [6],
+          [L("linear(6, 4)", nn.Linear(6, 4)), L("relu", nn.ReLU()),
+           literal_linear(4, 3, head_w, head_b, label="head")],
+          "cross_entropy", "sgd(lr = 0.1, momentum = 0.9)", sgd(lr=0.1, momentum=0.9),
+          make_data(14, 6, label=3, g=g("ft")), "label = -1",
+          "fine-tuning: init.safetensors has head.weight [5, 4] and head.bias [5],\n"
+          "so with strict = false they are skipped (a warning each) and the head\n"
+          "starts from its literal; layer 0 is frozen and must stay bit-identical",
+          init_tensors=ft_init, prepare=ft_prepare,
+          extra=("strict    = false", "freeze    = [0]"), exact=("0.weight", "0.bias"))
+
+
+# --------------------------------------------------------------- eval
+
+def eval_case(name, input_shape, layers, loss, data, data_opts, comment, setup=None):
+    seed_for("eval/" + name)
+    model = sequential(layers)
+    if setup:
+        setup(model)
+    model.eval()
+    x, y = data
+    with torch.no_grad():
+        out = model(x.reshape((x.shape[0],) + tuple(input_shape)))
+        lines = ["loss=%s" % fmt(LOSSES[loss](out, y).item())]
+        if y.dtype == torch.int64:
+            lines.append("accuracy=%s" % fmt((out.argmax(dim=1) == y).float().mean().item()))
+    d = case_dir("eval", name)
+    body = nnet_model(input_shape, layers) + "\n" + "\n".join([
+        "train net {",
+        '    data      = csv("data.csv", %s)' % data_opts,
+        "    loss      = %s" % loss,
+        "    optimizer = sgd(lr = 0.1)",
+        "}"]) + "\n"
+    write_nnet(d, comment, body)
+    write_safetensors(os.path.join(d, "weights.safetensors"), model.state_dict())
+    write_csv(os.path.join(d, "data.csv"), data_rows(x, y))
+    with open(os.path.join(d, "expected_eval.txt"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    CASES.append("eval/" + name)
+
+
+def eval_cases():
+    g = lambda name: torch.Generator().manual_seed(zlib.crc32(name.encode()))
+    # 12 rows, fewer than the default batch of 32: the mean over the file and
+    # the mean of batch means coincide.
+    eval_case("classifier", [6],
+              [L("linear(6, 8)", nn.Linear(6, 8)), L("batchnorm1d(8)", nn.BatchNorm1d(8)),
+               L("relu", nn.ReLU()), L("dropout", nn.Dropout()), L("linear(8, 3)", nn.Linear(8, 3))],
+              "cross_entropy", make_data(12, 6, label=3, g=g("evc")), "label = -1",
+              "eval: loss and accuracy in eval mode (running statistics, no dropout)",
+              setup=bn_setup)
+    eval_case("regression", [4], mlp(4, 5, 2, ("tanh", nn.Tanh)), "mse",
+              make_data(12, 4, targets=2, g=g("evr")), "targets = 2",
+              "eval of a regression: loss only")
+
+
+# --------------------------------------------------------------- main
+
+def self_check():
+    """The writer round-trips and the slide network gives the slide's numbers."""
+    exp = os.path.join(OUT, "infer", "slide", "expected.csv")
+    first = [float(v) for v in open(exp).readline().split(",")]
+    assert abs(first[0] - 0.9696) < 1e-6 and abs(first[1] - 0.7527) < 1e-6, first
+    prod = os.path.join(OUT, "infer", "slide_product", "expected.csv")
+    first = [float(v) for v in open(prod).readline().split(",")]
+    assert abs(first[0] - 0.9696) < 1e-6 and abs(first[1] - 0.7527) < 1e-6, first
+    st = read_safetensors(os.path.join(OUT, "train", "batchnorm1d", "expected.safetensors"))
+    assert st["1.num_batches_tracked"].dtype == torch.int64
+    assert int(st["1.num_batches_tracked"]) == 10 + 3 * 4, st["1.num_batches_tracked"]
+    ft_i = read_safetensors(os.path.join(OUT, "train", "finetune", "init.safetensors"))
+    ft_e = read_safetensors(os.path.join(OUT, "train", "finetune", "expected.safetensors"))
+    assert torch.equal(ft_i["0.weight"], ft_e["0.weight"]) and torch.equal(ft_i["0.bias"], ft_e["0.bias"])
+    assert list(ft_e["head.weight"].shape) == [3, 4]
+
+
+def main():
+    for k in KINDS:
+        shutil.rmtree(os.path.join(OUT, k), ignore_errors=True)
+    infer_cases()
+    train_cases()
+    eval_cases()
+    self_check()
+    print("%d fixture cases written under %s" % (len(CASES), os.path.relpath(OUT)))
+    for c in CASES:
+        print("  " + c)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,272 @@
+/* Unit tests of the CSV data reader (runtime/io/csv.c). */
+#define _POSIX_C_SOURCE 200809L
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nnr.h"
+
+#ifndef NNC_TEST_DIR
+#error "NNC_TEST_DIR must name the tests/ folder"
+#endif
+#define DATA(f) NNC_TEST_DIR "/data/io/" f
+
+static nnr_csv_opts opts(int has_label, int label, int targets, int header)
+{
+    nnr_csv_opts o;
+    o.has_label = has_label;
+    o.label = label;
+    o.targets = targets;
+    o.header = header;
+    return o;
+}
+
+static void parse_ok(const char *text, nnr_csv_opts o, nnr_dataset *d)
+{
+    char err[512] = "";
+    int rc = nnr_csv_parse(text, strlen(text), "x.csv", &o, d, err, sizeof err);
+    cr_assert_eq(rc, 0, "unexpected failure: %s", err);
+}
+
+static void parse_err(const char *text, nnr_csv_opts o, const char *frag)
+{
+    nnr_dataset d;
+    char err[512] = "";
+    int rc = nnr_csv_parse(text, strlen(text), "data/x.csv", &o, &d, err, sizeof err);
+    cr_assert_eq(rc, -1, "expected a failure with '%s'", frag);
+    cr_assert_not_null(strstr(err, frag), "message \"%s\" lacks \"%s\"", err, frag);
+    cr_assert_null(strchr(err, '\n'));
+    cr_assert_null(d.x);
+    cr_assert_null(d.labels);
+    cr_assert_null(d.y);
+    cr_assert_eq(d.rows, 0);
+}
+
+Test(csv, label_last_column)
+{
+    nnr_dataset d;
+    char err[512] = "";
+    nnr_csv_opts o = opts(1, -1, 0, 0);
+    cr_assert_eq(nnr_csv_read(DATA("small.csv"), &o, &d, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(d.rows, 4);
+    cr_assert_eq(d.ncols, 3);
+    cr_assert_null(d.y);
+    cr_assert_eq(d.ntargets, 0);
+    const float x[12] = {1, 2, 3, 4, 5, 6, 7.5f, -0.8f, 9, 0.25f, 100, 0};
+    const int32_t l[4] = {0, 1, 2, 1};
+    for (int i = 0; i < 12; i++) cr_assert_eq(d.x[i], x[i], "x[%d] = %g", i, (double)d.x[i]);
+    for (int i = 0; i < 4; i++) cr_assert_eq(d.labels[i], l[i]);
+    nnr_dataset_free(&d);
+    cr_assert_null(d.x);
+    cr_assert_null(d.labels);
+    cr_assert_eq(d.rows, 0);
+    nnr_dataset_free(&d); /* twice is fine */
+    nnr_dataset_free(NULL);
+}
+
+Test(csv, label_first_column_and_middle)
+{
+    nnr_dataset d;
+    parse_ok("3,0.5,0.25\n1,1.5,2.5\n", opts(1, 0, 0, 0), &d);
+    cr_assert_eq(d.rows, 2);
+    cr_assert_eq(d.ncols, 2);
+    cr_assert_eq(d.labels[0], 3);
+    cr_assert_eq(d.labels[1], 1);
+    cr_assert_eq(d.x[0], 0.5f);
+    cr_assert_eq(d.x[3], 2.5f);
+    nnr_dataset_free(&d);
+
+    parse_ok("1,7,2\n3,8.0,4\n", opts(1, -2, 0, 0), &d);
+    cr_assert_eq(d.labels[0], 7);
+    cr_assert_eq(d.labels[1], 8);
+    cr_assert_eq(d.x[0], 1.0f);
+    cr_assert_eq(d.x[1], 2.0f);
+    cr_assert_eq(d.x[2], 3.0f);
+    cr_assert_eq(d.x[3], 4.0f);
+    nnr_dataset_free(&d);
+}
+
+Test(csv, no_label)
+{
+    nnr_dataset d;
+    parse_ok("1,2\n3,4", opts(0, -1, 0, 0), &d);
+    cr_assert_eq(d.rows, 2);
+    cr_assert_eq(d.ncols, 2);
+    cr_assert_null(d.labels);
+    cr_assert_null(d.y);
+    cr_assert_eq(d.x[3], 4.0f);
+    nnr_dataset_free(&d);
+    /* NULL options: no label, no header */
+    char err[256];
+    cr_assert_eq(nnr_csv_parse("5\n", 2, "x.csv", NULL, &d, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(d.rows, 1);
+    cr_assert_eq(d.ncols, 1);
+    nnr_dataset_free(&d);
+}
+
+Test(csv, targets_replace_label)
+{
+    nnr_dataset d;
+    char err[512] = "";
+    nnr_csv_opts o = opts(1, -1, 2, 0);
+    cr_assert_eq(nnr_csv_read(DATA("regression.csv"), &o, &d, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(d.rows, 2);
+    cr_assert_eq(d.ncols, 2);
+    cr_assert_eq(d.ntargets, 2);
+    cr_assert_null(d.labels);
+    const float x[4] = {0.5f, 1.5f, 2.5f, 3.5f}, y[4] = {10, 20, 30, 40};
+    for (int i = 0; i < 4; i++) {
+        cr_assert_eq(d.x[i], x[i]);
+        cr_assert_eq(d.y[i], y[i]);
+    }
+    nnr_dataset_free(&d);
+    cr_assert_null(d.y);
+    cr_assert_eq(d.ntargets, 0);
+}
+
+Test(csv, header_crlf_blank_lines)
+{
+    nnr_dataset d;
+    char err[512] = "";
+    nnr_csv_opts o = opts(1, -1, 0, 1);
+    cr_assert_eq(nnr_csv_read(DATA("header.csv"), &o, &d, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(d.rows, 2);
+    cr_assert_eq(d.x[2], 3.0f);
+    cr_assert_eq(d.labels[1], 1);
+    nnr_dataset_free(&d);
+
+    o = opts(0, -1, 0, 0);
+    cr_assert_eq(nnr_csv_read(DATA("crlf.csv"), &o, &d, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(d.rows, 3);
+    cr_assert_eq(d.ncols, 3);
+    for (int i = 0; i < 9; i++) cr_assert_eq(d.x[i], (float)(i + 1));
+    nnr_dataset_free(&d);
+
+    /* header after leading blank lines; spaces and tabs around cells */
+    parse_ok("\n\n  a , b\n \t1\t, 2 \n\n\n", opts(0, -1, 0, 1), &d);
+    cr_assert_eq(d.rows, 1);
+    cr_assert_eq(d.x[0], 1.0f);
+    cr_assert_eq(d.x[1], 2.0f);
+    nnr_dataset_free(&d);
+}
+
+Test(csv, number_syntax)
+{
+    nnr_dataset d;
+    parse_ok("1,-2,+3,.5,5.,1e3,1E-2,-0.0,1234567890123456789,0.1,3.4028235e38,1e-50\n",
+             opts(0, -1, 0, 0), &d);
+    const float want[12] = {1, -2, 3, 0.5f, 5, 1000, 0.01f, -0.0f, 1234567890123456789.0f,
+                            0.1f, 3.4028235e38f, 0};
+    for (int i = 0; i < 12; i++) cr_assert_eq(d.x[i], want[i], "cell %d", i);
+    cr_assert(signbit(d.x[7]));
+    nnr_dataset_free(&d);
+}
+
+Test(csv, error_positions)
+{
+    parse_err("1,2,3\n4,5,6\n7,abc,9\n", opts(0, -1, 0, 0),
+              "data/x.csv:3:3: expected a number, found 'abc'");
+    parse_err("1,2,3\n4,5,6\n7,  abc,9\n", opts(0, -1, 0, 0), "data/x.csv:3:5:");
+    parse_err("1,2,3\n\n4,5,6\n7,8\n", opts(0, -1, 0, 0),
+              "data/x.csv:4: expected 3 columns, found 2");
+    parse_err("1,2,3\n4,5,6,7\n", opts(0, -1, 0, 0), "data/x.csv:2: expected 3 columns, found 4");
+    parse_err("1,2,3\n4,,6\n", opts(0, -1, 0, 0), "data/x.csv:2:3: expected a number, found an empty cell");
+    parse_err("1,2,3\n4,5,\n", opts(0, -1, 0, 0), "data/x.csv:2:5: expected a number, found an empty cell");
+    parse_err("1,2,3\n4,nan,6\n", opts(0, -1, 0, 0), "data/x.csv:2:3: expected a finite number, found 'nan'");
+    parse_err("1,-Inf\n", opts(0, -1, 0, 0), "data/x.csv:1:3:");
+    parse_err("1,infinity\n", opts(0, -1, 0, 0), "NaN and infinity are not allowed");
+    parse_err("1,1e39\n", opts(0, -1, 0, 0), "data/x.csv:1:3: number '1e39' is out of the range");
+    parse_err("1,0x10\n", opts(0, -1, 0, 0), "found '0x10'");
+    parse_err("1,1e\n", opts(0, -1, 0, 0), "found '1e'");
+    parse_err("1,1.2.3\n", opts(0, -1, 0, 0), "found '1.2.3'");
+    parse_err("1,- 1\n", opts(0, -1, 0, 0), "found '- 1'");
+    parse_err("1,\"2\"\n", opts(0, -1, 0, 0), "found '\"2\"'");
+    parse_err("1,2\r\r\n", opts(0, -1, 0, 0), "data/x.csv:1:3: expected a number, found '2?'");
+}
+
+Test(csv, label_errors)
+{
+    parse_err("1,2,0\n3,4,1.5\n", opts(1, -1, 0, 0),
+              "data/x.csv:2:5: expected a class label (an integer >= 0), found '1.5'");
+    parse_err("1,2,0\n3,4,-1\n", opts(1, -1, 0, 0), "data/x.csv:2:5:");
+    parse_err("1,2,0\n3,4,3e9\n", opts(1, -1, 0, 0), "found '3e9'");
+    parse_err("1,2,0\n", opts(1, 3, 0, 0), "data/x.csv:1: label column 3 does not exist (rows have 3 columns)");
+    parse_err("1,2,0\n", opts(1, -4, 0, 0), "label column -4 does not exist");
+    parse_err("1\n2\n", opts(1, -1, 0, 0), "data/x.csv:1: rows have a single column");
+    parse_err("1,2\n", opts(0, -1, 2, 0), "data/x.csv:1: targets = 2 leaves no input column");
+    parse_err("1,2\n", opts(0, -1, -1, 0), "targets must be >= 0");
+}
+
+Test(csv, no_samples)
+{
+    parse_err("", opts(0, -1, 0, 0), "data/x.csv: empty file");
+    parse_err("\n\n  \r\n", opts(0, -1, 0, 0), "data/x.csv: no samples");
+    parse_err("a,b,c\n", opts(0, -1, 0, 1), "data/x.csv: no samples");
+    nnr_dataset d;
+    char err[512];
+    nnr_csv_opts o = opts(0, -1, 0, 0);
+    cr_assert_eq(nnr_csv_read(DATA("bad_empty.csv"), &o, &d, err, sizeof err), -1);
+    cr_assert_not_null(strstr(err, "bad_empty.csv: empty file"), "%s", err);
+    cr_assert_eq(nnr_csv_read(DATA("missing.csv"), &o, &d, err, sizeof err), -1);
+    cr_assert_not_null(strstr(err, "missing.csv"), "%s", err);
+}
+
+Test(csv, embedded_nul_is_an_error)
+{
+    static const char text[] = "1,2\n3,4\x00x\n";
+    nnr_dataset d;
+    char err[512] = "";
+    nnr_csv_opts o = opts(0, -1, 0, 0);
+    cr_assert_eq(nnr_csv_parse(text, sizeof text - 1, "n.csv", &o, &d, err, sizeof err), -1);
+    cr_assert_not_null(strstr(err, "n.csv:2:3: expected a number, found '4?x'"), "%s", err);
+}
+
+Test(csv, long_cells_are_quoted_short)
+{
+    char text[400];
+    memset(text, '1', 300);
+    text[300] = 'x';
+    text[301] = '\n';
+    text[302] = '\0';
+    nnr_dataset d;
+    char err[512] = "";
+    nnr_csv_opts o = opts(0, -1, 0, 0);
+    cr_assert_eq(nnr_csv_parse(text, strlen(text), "l.csv", &o, &d, err, sizeof err), -1);
+    cr_assert_not_null(strstr(err, "l.csv:1:1: expected a number, found '1111"), "%s", err);
+    cr_assert_not_null(strstr(err, "...'"), "%s", err);
+    cr_assert_lt(strlen(err), 120);
+    /* a valid 300-digit number (beyond float range) is reported as such */
+    text[300] = '\n';
+    text[301] = '\0';
+    cr_assert_eq(nnr_csv_parse(text, strlen(text), "l.csv", &o, &d, err, sizeof err), -1);
+    cr_assert_not_null(strstr(err, "out of the range"), "%s", err);
+    /* and a long one in range parses */
+    memset(text, '0', 300);
+    text[1] = '.';
+    text[299] = '5';
+    cr_assert_eq(nnr_csv_parse(text, strlen(text), "l.csv", &o, &d, err, sizeof err), 0, "%s", err);
+    nnr_dataset_free(&d);
+}
+
+Test(csv, large_file_grows)
+{
+    /* 200k rows of 5 numbers + label: exercises amortised growth. */
+    size_t rows = 200000, cap = rows * 40, n = 0;
+    char *text = malloc(cap);
+    cr_assert_not_null(text);
+    for (size_t r = 0; r < rows; r++)
+        n += (size_t)snprintf(text + n, cap - n, "%zu,%zu.5,-%zu,1e-3,%zu,%zu\n", r, r % 100,
+                              r % 7, r % 3, r % 10);
+    nnr_dataset d;
+    parse_ok(text, opts(1, -1, 0, 0), &d);
+    cr_assert_eq(d.rows, rows);
+    cr_assert_eq(d.ncols, 5);
+    cr_assert_eq(d.x[5 * 123456], 123456.0f);
+    cr_assert_eq(d.x[5 * 123456 + 1], 56.5f);
+    cr_assert_eq(d.labels[123457], 7);
+    nnr_dataset_free(&d);
+    free(text);
+}

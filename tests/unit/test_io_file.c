@@ -1,0 +1,228 @@
+/* Unit tests of nnr_read_file / nnr_write_file_atomic (runtime/io/file.c)
+ * and a sweep over the bad-input corpus in tests/data/io. */
+#define _POSIX_C_SOURCE 200809L
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "nnr.h"
+
+#ifndef NNC_TEST_DIR
+#error "NNC_TEST_DIR must name the tests/ folder"
+#endif
+#define DATA(f) NNC_TEST_DIR "/data/io/" f
+
+static char dir[64];
+
+static void setup(void)
+{
+    strcpy(dir, "/tmp/nnc_io_file_XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+}
+
+static void teardown(void)
+{
+    char cmd[128];
+    chmod(dir, 0700);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+static void put(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void expect_content(const char *path, const char *text)
+{
+    size_t len;
+    char err[512] = "";
+    unsigned char *b = nnr_read_file(path, &len, err, sizeof err);
+    cr_assert_not_null(b, "%s", err);
+    cr_assert_eq(len, strlen(text));
+    cr_assert_eq(memcmp(b, text, len), 0);
+    cr_assert_eq(b[len], '\0');
+    free(b);
+}
+
+/* No PATH.tmp.* file is left next to path. */
+static void expect_no_temp(void)
+{
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "ls -a '%s' | grep -q '\\.tmp\\.'", dir);
+    cr_assert_neq(system(cmd), 0, "a temporary file was left in %s", dir);
+}
+
+TestSuite(file, .init = setup, .fini = teardown);
+
+Test(file, write_then_read)
+{
+    char p[128], err[512] = "";
+    snprintf(p, sizeof p, "%s/out.bin", dir);
+    cr_assert_eq(nnr_write_file_atomic(p, "hello", 5, err, sizeof err), 0, "%s", err);
+    expect_content(p, "hello");
+    cr_assert_eq(nnr_write_file_atomic(p, "bye", 3, err, sizeof err), 0, "%s", err);
+    expect_content(p, "bye");
+    cr_assert_eq(nnr_write_file_atomic(p, NULL, 0, err, sizeof err), 0, "%s", err);
+    expect_content(p, "");
+    expect_no_temp();
+}
+
+Test(file, read_large_and_empty)
+{
+    char p[128], err[512] = "";
+    snprintf(p, sizeof p, "%s/big.bin", dir);
+    size_t n = 3 * 65536 + 17;
+    unsigned char *b = malloc(n);
+    for (size_t i = 0; i < n; i++) b[i] = (unsigned char)(i * 31);
+    cr_assert_eq(nnr_write_file_atomic(p, b, n, err, sizeof err), 0, "%s", err);
+    size_t len;
+    unsigned char *r = nnr_read_file(p, &len, err, sizeof err);
+    cr_assert_not_null(r, "%s", err);
+    cr_assert_eq(len, n);
+    cr_assert_eq(memcmp(r, b, n), 0);
+    free(r);
+    free(b);
+    r = nnr_read_file(DATA("bad_empty.csv"), &len, err, sizeof err);
+    cr_assert_not_null(r, "%s", err);
+    cr_assert_eq(len, 0);
+    free(r);
+}
+
+Test(file, read_errors)
+{
+    char p[128], err[512] = "";
+    size_t len = 99;
+    snprintf(p, sizeof p, "%s/missing", dir);
+    cr_assert_null(nnr_read_file(p, &len, err, sizeof err));
+    cr_assert_not_null(strstr(err, p), "%s", err);
+    cr_assert_not_null(strstr(err, "cannot open"), "%s", err);
+    cr_assert_eq(len, 0);
+    cr_assert_null(nnr_read_file(dir, &len, err, sizeof err));
+    cr_assert_not_null(strstr(err, "directory"), "%s", err);
+}
+
+Test(file, target_is_a_directory)
+{
+    char p[128], inner[160], err[512] = "";
+    snprintf(p, sizeof p, "%s/d", dir);
+    cr_assert_eq(mkdir(p, 0700), 0);
+    snprintf(inner, sizeof inner, "%s/keep", p);
+    put(inner, "kept");
+    cr_assert_eq(nnr_write_file_atomic(p, "x", 1, err, sizeof err), -1);
+    cr_assert_not_null(strstr(err, p), "%s", err);
+    expect_content(inner, "kept");
+    expect_no_temp();
+}
+
+Test(file, temp_file_cannot_be_created)
+{
+    /* The temporary name is taken by a directory: the write fails before
+     * touching the target, whoever runs the test (root included). */
+    char p[128], t[160], err[512] = "";
+    snprintf(p, sizeof p, "%s/w.safetensors", dir);
+    put(p, "old contents");
+    snprintf(t, sizeof t, "%s.tmp.%lu", p, (unsigned long)getpid());
+    cr_assert_eq(mkdir(t, 0700), 0);
+    cr_assert_eq(nnr_write_file_atomic(p, "new", 3, err, sizeof err), -1);
+    cr_assert_not_null(strstr(err, p), "%s", err);
+    expect_content(p, "old contents");
+    rmdir(t);
+}
+
+Test(file, folder_not_writable)
+{
+    char p[128], err[512] = "";
+    snprintf(p, sizeof p, "%s/w.csv", dir);
+    put(p, "old");
+    cr_assert_eq(chmod(dir, 0500), 0);
+    if (access(dir, W_OK) == 0) {
+        chmod(dir, 0700);
+        cr_skip_test("running with privileges that ignore folder permissions");
+    }
+    cr_assert_eq(nnr_write_file_atomic(p, "new", 3, err, sizeof err), -1);
+    cr_assert_not_null(strstr(err, "w.csv"), "%s", err);
+    chmod(dir, 0700);
+    expect_content(p, "old");
+    expect_no_temp();
+}
+
+Test(file, missing_folder)
+{
+    char p[128], err[512] = "";
+    snprintf(p, sizeof p, "%s/no/such/w.bin", dir);
+    cr_assert_eq(nnr_write_file_atomic(p, "x", 1, err, sizeof err), -1);
+    cr_assert_not_null(strstr(err, "no/such/w.bin"), "%s", err);
+    cr_assert_eq(nnr_write_file_atomic(NULL, "x", 1, err, sizeof err), -1);
+    cr_assert_eq(nnr_write_file_atomic("", "x", 1, err, sizeof err), -1);
+}
+
+/* ------------------------------------------------------------ corpus */
+
+typedef enum { K_CSV, K_CSV_LABEL, K_CSV_HEADER, K_ST, K_IDX_IMG, K_IDX_LAB } kind;
+
+static const struct {
+    const char *file;
+    kind k;
+    const char *frag;
+} corpus[] = {
+    {"bad_empty.csv", K_CSV, "bad_empty.csv: empty file"},
+    {"bad_header_only.csv", K_CSV_HEADER, "bad_header_only.csv: no samples"},
+    {"bad_cell.csv", K_CSV, "bad_cell.csv:3:3: expected a number, found 'abc'"},
+    {"bad_ragged.csv", K_CSV, "bad_ragged.csv:3: expected 3 columns, found 2"},
+    {"bad_nan.csv", K_CSV, "bad_nan.csv:2:3: expected a finite number, found 'nan'"},
+    {"bad_empty_cell.csv", K_CSV, "bad_empty_cell.csv:2:3: expected a number, found an empty cell"},
+    {"bad_range.csv", K_CSV, "bad_range.csv:1:5: number '1e39' is out of the range"},
+    {"bad_label.csv", K_CSV_LABEL, "bad_label.csv:2:5: expected a class label"},
+    {"bad_negative_label.csv", K_CSV_LABEL, "bad_negative_label.csv:2:5: expected a class label"},
+    {"bad_empty.safetensors", K_ST, "bad_empty.safetensors: empty file"},
+    {"bad_short.safetensors", K_ST, "bad_short.safetensors: file too short"},
+    {"bad_hdrlen.safetensors", K_ST,
+     "bad_hdrlen.safetensors: header length 123456 runs past the end of the file (size 100)"},
+    {"bad_offsets.safetensors", K_ST,
+     "bad_offsets.safetensors: tensor '0.weight': data_offsets [0, 400] out of range (data "
+     "section is 256 bytes)"},
+    {"bad_dtype.safetensors", K_ST, "bad_dtype.safetensors: tensor 'fc.bias': unsupported dtype 'U8'"},
+    {"bad_count.safetensors", K_ST, "bad_count.safetensors: tensor 'w': shape [2, 3] of F32 needs 24 bytes"},
+    {"bad_overlap.safetensors", K_ST, "bad_overlap.safetensors: tensors 'a' and 'b' overlap"},
+    {"bad_duplicate.safetensors", K_ST, "tensor 'w': duplicate tensor name"},
+    {"bad_json.safetensors", K_ST, "bad_json.safetensors: malformed JSON at byte offset 40"},
+    {"bad_ndim.safetensors", K_ST, "9 dimensions"},
+    {"bad_unterminated.safetensors", K_ST, "malformed JSON at byte offset"},
+    {"bad-magic-images-idx3-ubyte", K_IDX_IMG, "bad magic number 0x00000000 (expected 0x00000803 for images)"},
+    {"bad-short-images-idx3-ubyte", K_IDX_IMG, "but the file holds 17 bytes"},
+    {"bad-count-labels-idx1-ubyte", K_IDX_LAB, "4 labels, but"},
+    {"bad-truncated-labels-idx1-ubyte", K_IDX_LAB, "announces 3 labels"},
+    {"bad-magic-labels-idx1-ubyte", K_IDX_LAB, "bad magic number 0x00000803 (expected 0x00000801 for labels)"},
+};
+
+Test(corpus, every_bad_file_fails_cleanly)
+{
+    for (size_t i = 0; i < sizeof corpus / sizeof corpus[0]; i++) {
+        char path[512], err[512] = "";
+        snprintf(path, sizeof path, "%s/data/io/%s", NNC_TEST_DIR, corpus[i].file);
+        int rc;
+        nnr_dataset d;
+        nnr_st_file f;
+        nnr_csv_opts o = {-1, corpus[i].k == K_CSV_LABEL, 0, corpus[i].k == K_CSV_HEADER};
+        switch (corpus[i].k) {
+        case K_CSV:
+        case K_CSV_LABEL:
+        case K_CSV_HEADER: rc = nnr_csv_read(path, &o, &d, err, sizeof err); break;
+        case K_ST: rc = nnr_st_read(path, &f, err, sizeof err); break;
+        case K_IDX_IMG: rc = nnr_idx_read(path, NULL, 1, &d, err, sizeof err); break;
+        default:
+            rc = nnr_idx_read(DATA("tiny-images-idx3-ubyte"), path, 1, &d, err, sizeof err);
+        }
+        cr_expect_eq(rc, -1, "%s was accepted", corpus[i].file);
+        cr_expect_not_null(strstr(err, corpus[i].frag), "%s: message \"%s\" lacks \"%s\"",
+                           corpus[i].file, err, corpus[i].frag);
+        cr_expect_null(strchr(err, '\n'));
+    }
+}
