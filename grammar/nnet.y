@@ -140,8 +140,9 @@ static Expr *bracketed(Expr *list, Span sp)
 }
 
 /* Tokens, in the order they are listed in "expected ..." messages. The
-   quoted aliases are how messages name them (parse.c maps INT and REAL to
-   "a number" and merges them). */
+   quoted aliases are how messages name them, except that
+   yyreport_syntax_error (below) says "a number" for INT and REAL alike,
+   "a string", "a name" and "end of file". */
 %token <int64_t> INT    "integer"
 %token <double>  REAL   "real number"
 %token <char *>  STRING "string"
@@ -166,6 +167,11 @@ static Expr *bracketed(Expr *list, Span sp)
 %token SLASH    "'/'"
 %token SEMI     "';'"
 
+/* Locations start at 1:1 (the stack bottom, which empty rules at the start
+   of the file inherit). */
+%initial-action { @$ = (NnetLoc){1, 1, 1, 1, 1}; }
+
+/* The semantic type of each nonterminal (api.value.type union). */
 %nterm <Decl *> decl let_decl model_decl train_decl
 %nterm <Expr *> input_stmt shape expr sum product unary primary list_items
 %nterm <Layer *> layers layer_stmt

@@ -345,8 +345,9 @@ static void emit_data(FILE *out, const DataSrc *d)
     c_string(out, d->path);
     fprintf(out, ", ");
     c_string(out, d->path2);
-    fprintf(out, ", {%d, %d, %d, %d}, %.9gf}", d->label, d->has_label, d->targets, d->header,
-            d->kind == NNR_DATA_IDX ? d->scale : 1.0);
+    char b[48];
+    fprintf(out, ", {%d, %d, %d, %d}, %s}", d->label, d->has_label, d->targets, d->header,
+            c_float(d->kind == NNR_DATA_IDX ? d->scale : 1.0, b, sizeof b));
 }
 
 void emit_c_main(const Graph *g, const TrainCfg *t, const EmitOpts *o, FILE *out)
@@ -405,9 +406,11 @@ void emit_c_main(const Graph *g, const TrainCfg *t, const EmitOpts *o, FILE *out
         fprintf(out, ",\n        .validation = ");
         emit_data(out, &t->validation);
         fprintf(out, ",\n        .loss = %d,\n", t->loss);
-        fprintf(out, "        .optim = {%s, %.9gf, %.9gf, %.9gf, %.9gf, %d, %.9gf, %.9gf, %.9gf},\n",
-                opt_c[t->optim], t->lr, t->momentum, t->dampening, t->weight_decay, t->nesterov,
-                t->beta1, t->beta2, t->eps);
+        char f[8][48];
+        fprintf(out, "        .optim = {%s, %s, %s, %s, %s, %d, %s, %s, %s},\n", opt_c[t->optim],
+                c_float(t->lr, f[0], 48), c_float(t->momentum, f[1], 48), c_float(t->dampening, f[2], 48),
+                c_float(t->weight_decay, f[3], 48), t->nesterov, c_float(t->beta1, f[4], 48),
+                c_float(t->beta2, f[5], 48), c_float(t->eps, f[6], 48));
         fprintf(out, "        .epochs = %lld, .batch = %lld, .shuffle = %d, .seed = %" PRIu64 "u,\n",
                 (long long)t->epochs, (long long)t->batch, t->shuffle, t->seed);
         fprintf(out, "        .init = ");

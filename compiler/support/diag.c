@@ -10,8 +10,9 @@
  * caret and puts one space for every other character (a UTF-8 sequence is
  * one character), so the caret stays under its column in a terminal; then
  * '^' and one '~' per further character of the span. After max_errors
- * errors (0: no limit), errors are still counted but nothing more is
- * printed except one "nnc: too many errors, stopping". */
+ * errors, errors are still counted but nothing more is printed except one
+ * "nnc: too many errors, stopping". max_errors <= 0 makes a silent Diag
+ * (it only counts: e.g. a pass re-running a shape check for verification). */
 #include "diag.h"
 
 #include <errno.h>
@@ -150,9 +151,10 @@ static void quote_line(FILE *out, const SrcFile *src, Span sp)
 
 /* ---- diagnostics ---- */
 
+/* Nothing more is printed (the notes of a suppressed error included). */
 static int capped(const Diag *d)
 {
-    return d && d->max_errors > 0 && d->nerrors > d->max_errors;
+    return d && (d->max_errors <= 0 || d->nerrors > d->max_errors);
 }
 
 static void vreport(Diag *d, const char *kind, int has_pos, Span sp,
@@ -184,7 +186,7 @@ static int count_error(Diag *d)
     d->nerrors++;
     if (!capped(d))
         return 1;
-    if (d->nerrors == d->max_errors + 1) {
+    if (d->max_errors > 0 && d->nerrors == d->max_errors + 1) {
         fputs("nnc: too many errors, stopping\n", stderr);
         fflush(stderr);
     }

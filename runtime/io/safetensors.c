@@ -508,19 +508,28 @@ static void wr64(unsigned char *p, uint64_t v)
     wr32(p + 4, (uint32_t)(v >> 32));
 }
 
+/* Header entries and tensors come in the order given. In the data section
+ * the I64 tensors come first, then the F32 ones (each group in the order
+ * given), so that every tensor is naturally aligned in the file (the data
+ * section starts at a multiple of 8) without leaving gaps, which safetensors
+ * readers reject. */
 int nnr_st_write(const char *path, const nnr_st_out *t, int n, char *err, size_t errlen)
 {
     const char *pn = NNR_IO_NAME(path);
     if (n < 0 || (n > 0 && t == NULL))
         return nnr_io_errf(err, errlen, "%s: no tensors given", pn);
     size_t *bytes = n > 0 ? calloc((size_t)n, sizeof *bytes) : NULL;
-    if (n > 0 && bytes == NULL) return nnr_io_errf(err, errlen, "%s: out of memory", pn);
+    size_t *offs = n > 0 ? calloc((size_t)n, sizeof *offs) : NULL;
     sbuf h = {0};
     unsigned char *file = NULL;
     int rc = -1;
-    size_t data_len = 0;
+    size_t int_len = 0, data_len = 0;
+    if (n > 0 && (bytes == NULL || offs == NULL)) {
+        nnr_io_errf(err, errlen, "%s: out of memory", pn);
+        goto done;
+    }
 
-    sb_str(&h, "{\"__metadata__\":{\"format\":\"pt\"}");
+    /* Validate, and size every tensor. */
     for (int i = 0; i < n; i++) {
         const nnr_st_out *o = &t[i];
         if (o->name == NULL) {
@@ -559,6 +568,7 @@ int nnr_st_write(const char *path, const nnr_st_out *t, int n, char *err, size_t
             nnr_io_errf(err, errlen, "%s: tensor '%s': bad shape", pn, nm);
             goto done;
         }
+        if (o->is_int) int_len += bytes[i];
         if (numel > 0 && o->data == NULL) {
             nnr_io_errf(err, errlen, "%s: tensor '%s': no data", pn, nm);
             goto done;
@@ -572,6 +582,16 @@ int nnr_st_write(const char *path, const nnr_st_out *t, int n, char *err, size_t
                     goto done;
                 }
             }
+    }
+
+    /* Lay out the data section and write the header. */
+    size_t at_int = 0, at_float = int_len;
+    sb_str(&h, "{\"__metadata__\":{\"format\":\"pt\"}");
+    for (int i = 0; i < n; i++) {
+        const nnr_st_out *o = &t[i];
+        size_t *at = o->is_int ? &at_int : &at_float;
+        offs[i] = *at;
+        *at += bytes[i];
         sb_str(&h, ",");
         sb_json_str(&h, o->name);
         sb_str(&h, o->is_int ? ":{\"dtype\":\"I64\",\"shape\":[" : ":{\"dtype\":\"F32\",\"shape\":[");
@@ -580,9 +600,9 @@ int nnr_st_write(const char *path, const nnr_st_out *t, int n, char *err, size_t
             sb_u64(&h, (uint64_t)o->shape[d]);
         }
         sb_str(&h, "],\"data_offsets\":[");
-        sb_u64(&h, (uint64_t)(data_len - bytes[i]));
+        sb_u64(&h, (uint64_t)offs[i]);
         sb_str(&h, ",");
-        sb_u64(&h, (uint64_t)data_len);
+        sb_u64(&h, (uint64_t)(offs[i] + bytes[i]));
         sb_str(&h, "]}");
     }
     sb_str(&h, "}");
@@ -595,8 +615,9 @@ int nnr_st_write(const char *path, const nnr_st_out *t, int n, char *err, size_t
     }
     wr64(file, (uint64_t)h.n);
     memcpy(file + 8, h.b, h.n);
-    unsigned char *p = file + 8 + h.n;
+    unsigned char *data = file + 8 + h.n;
     for (int i = 0; i < n; i++) {
+        unsigned char *p = data + offs[i];
         size_t numel = bytes[i] / (t[i].is_int ? 8 : 4);
         for (size_t k = 0; k < numel; k++) {
             if (t[i].is_int) {
@@ -613,6 +634,7 @@ int nnr_st_write(const char *path, const nnr_st_out *t, int n, char *err, size_t
     rc = nnr_write_file_atomic(pn, file, total, err, errlen);
 done:
     free(bytes);
+    free(offs);
     free(h.b);
     free(file);
     return rc;

@@ -4,6 +4,8 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include "ref.h"
 
@@ -137,30 +139,45 @@ double nnr_ref_loss_f32(nnr_loss loss, int n, int k, const float *pred,
     return L / N;
 }
 
+/* The user's decimal behind a float hyperparameter: the shortest %g text
+ * that reads back as the same float (what Python would have held). */
+static double ref_dec(float f)
+{
+    char buf[64];
+    for (int p = 1; p <= 9; p++) {
+        snprintf(buf, sizeof buf, "%.*g", p, (double)f);
+        double d = strtod(buf, NULL);
+        if ((float)d == f) return d;
+    }
+    return f;
+}
+
 void nnr_ref_optim_step(const nnr_optim *o, size_t len, float *p, const float *g,
                         float *state1, float *state2, long step)
 {
+    const double lr = ref_dec(o->lr), mom = ref_dec(o->momentum), damp = ref_dec(o->dampening);
+    const double wd = ref_dec(o->weight_decay), b1 = ref_dec(o->beta1), b2 = ref_dec(o->beta2);
+    const double eps = ref_dec(o->eps);
     for (size_t i = 0; i < len; i++) {
         double pi = p[i], gi = g[i];
         if (o->kind == NNR_OPT_SGD) {
-            gi += (double)o->weight_decay * pi;
-            if (o->momentum != 0) {
-                double b = step == 1 ? gi
-                                     : (double)o->momentum * state1[i] + (1.0 - o->dampening) * gi;
+            gi += wd * pi;
+            if (mom != 0) {
+                double b = step == 1 ? gi : mom * state1[i] + (1.0 - damp) * gi;
                 state1[i] = (float)b;
-                gi = o->nesterov ? gi + (double)o->momentum * b : b;
+                gi = o->nesterov ? gi + mom * b : b;
             }
-            p[i] = (float)(pi - (double)o->lr * gi);
+            p[i] = (float)(pi - lr * gi);
         } else {
-            if (o->kind == NNR_OPT_ADAMW) pi *= 1.0 - (double)o->lr * o->weight_decay;
-            else gi += (double)o->weight_decay * pi;
-            double m = (double)o->beta1 * state1[i] + (1.0 - o->beta1) * gi;
-            double v = (double)o->beta2 * state2[i] + (1.0 - o->beta2) * gi * gi;
+            if (o->kind == NNR_OPT_ADAMW) pi *= 1.0 - lr * wd;
+            else gi += wd * pi;
+            double m = b1 * state1[i] + (1.0 - b1) * gi;
+            double v = b2 * state2[i] + (1.0 - b2) * gi * gi;
             state1[i] = (float)m;
             state2[i] = (float)v;
-            double mh = m / (1.0 - pow(o->beta1, (double)step));
-            double vh = v / (1.0 - pow(o->beta2, (double)step));
-            p[i] = (float)(pi - (double)o->lr * mh / (sqrt(vh) + o->eps));
+            double mh = m / (1.0 - pow(b1, (double)step));
+            double vh = v / (1.0 - pow(b2, (double)step));
+            p[i] = (float)(pi - lr * mh / (sqrt(vh) + eps));
         }
     }
 }

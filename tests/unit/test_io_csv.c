@@ -1,5 +1,7 @@
 /* Unit tests of the CSV data reader (runtime/io/csv.c). */
+#ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
+#endif
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdint.h>

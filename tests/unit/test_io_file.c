@@ -1,6 +1,8 @@
 /* Unit tests of nnr_read_file / nnr_write_file_atomic (runtime/io/file.c)
  * and a sweep over the bad-input corpus in tests/data/io. */
+#ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
+#endif
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,7 @@
 /* Unit tests of the IDX (MNIST) reader (runtime/io/idx.c). */
+#ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
+#endif
 #include <criterion/criterion.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,5 +1,7 @@
 /* Unit tests of the safetensors reader and writer (runtime/io/safetensors.c). */
+#ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
+#endif
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdint.h>
@@ -387,9 +389,16 @@ Test(safetensors, write_read_round_trip)
     cr_assert_eq(raw[8], '{');
     cr_assert_not_null(strstr((char *)raw + 8, "\"__metadata__\":{\"format\":\"pt\"}"));
     cr_assert_eq(len, 8 + h + 6 * 4 + 3 * 4 + 4 + 0 + 8 + 3 * 8 + 2 * 4);
-    /* first value 1.5f = 0x3FC00000, little-endian */
+    /* I64 tensors first (8-byte aligned, no gaps): 17 little-endian, then
+     * -2, 3, 1000000; then the F32 ones: 1.5f = 0x3FC00000 little-endian. */
     const unsigned char *d = raw + 8 + h;
-    cr_assert(d[0] == 0x00 && d[1] == 0x00 && d[2] == 0xC0 && d[3] == 0x3F);
+    cr_assert(d[0] == 17 && d[1] == 0 && d[7] == 0);
+    cr_assert(d[8] == 0xFE && d[15] == 0xFF);
+    cr_assert(d[32] == 0x00 && d[33] == 0x00 && d[34] == 0xC0 && d[35] == 0x3F);
+    cr_assert_not_null(strstr((char *)raw + 8, "\"bn.num_batches_tracked\":{\"dtype\":\"I64\","
+                                                "\"shape\":[],\"data_offsets\":[0,8]}"));
+    cr_assert_not_null(strstr((char *)raw + 8, "\"fc1.weight\":{\"dtype\":\"F32\","
+                                                "\"shape\":[2,3],\"data_offsets\":[32,56]}"));
     free(raw);
 
     nnr_st_file f;
