@@ -369,56 +369,138 @@ static void remove_tree(const char *dir)
         waitpid(pid, NULL, 0);
 }
 
+/* Run argv (NULL-terminated) in folder cwd (NULL: here); 0 when it exits 0. */
+static int run_cmd(const char *const *argv, const char *cwd)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (cwd && chdir(cwd) != 0)
+            _exit(127);
+        execvp(argv[0], (char *const *)argv);
+        fprintf(stderr, "nnc: error: cannot run '%s': %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    int ws = 0;
+    if (pid < 0 || waitpid(pid, &ws, 0) < 0)
+        return -1;
+    return WIFEXITED(ws) && WEXITSTATUS(ws) == 0 ? 0 : -1;
+}
+
+typedef struct CcCmd {
+    const char *argv[96];
+    int argc;
+} CcCmd;
+
+/* $CC (may hold words: "ccache gcc") and the flags every compile uses. */
+static void cc_base(CcCmd *c, const DriverOpts *o)
+{
+    const char *cc = getenv("CC");
+    if (!cc || !*cc)
+        cc = "cc";
+    c->argc = 0;
+    char *ccdup = xstrdup(cc);
+    for (char *tok = strtok(ccdup, " \t"); tok && c->argc < 8; tok = strtok(NULL, " \t"))
+        c->argv[c->argc++] = tok;
+    c->argv[c->argc++] = "-std=c11";
+    c->argv[c->argc++] = "-O3";
+    c->argv[c->argc++] = "-D_POSIX_C_SOURCE=200809L";
+    if (!o->portable)
+        c->argv[c->argc++] = xasprintf("-march=%s", o->march ? o->march : "native");
+}
+
+/* The runtime's objects, compiled once per (compiler, flags, runtime
+ * sources) into a cache folder shared by later builds; NULL when no cache
+ * can be used (then the sources are compiled with the model). */
+static const char *runtime_cache(const DriverOpts *o, Diag *d)
+{
+    if (getenv("NNC_NO_CACHE"))
+        return NULL;
+    CcCmd c;
+    cc_base(&c, o);
+    uint64_t h = 1469598103934665603ULL;
+#define MIX(p, n) for (size_t k_ = 0; k_ < (n); k_++) h = (h ^ ((const unsigned char *)(p))[k_]) * 1099511628211ULL
+    for (int i = 0; i < c.argc; i++)
+        MIX(c.argv[i], strlen(c.argv[i]) + 1);
+    for (const NncBlob *b = nnc_runtime_files; b->path; b++) {
+        MIX(b->path, strlen(b->path) + 1);
+        MIX(b->text, b->len);
+    }
+#undef MIX
+    const char *root = getenv("NNC_CACHE_DIR");
+    if (!root || !*root) {
+        const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+        root = xdg && *xdg ? xasprintf("%s/nnc", xdg) : home && *home ? xasprintf("%s/.cache/nnc", home)
+                                                                       : xasprintf("/tmp/nnc-cache-%ld", (long)getuid());
+        if (xdg && *xdg)
+            mkdir(xdg, 0777);
+        else if (home && *home)
+            mkdir(xasprintf("%s/.cache", home), 0777);
+    }
+    mkdir(root, 0777);
+    const char *dir = xasprintf("%s/rt-%016llx", root, (unsigned long long)h);
+    struct stat st;
+    if (stat(xasprintf("%s/ok", dir), &st) == 0)
+        return dir;
+    char *tmp = xasprintf("%s.tmp.%ld", dir, (long)getpid());
+    if (mkdir(tmp, 0777) != 0)
+        return NULL;
+    Diag quiet = *d;
+    if (write_runtime(tmp, 1, &quiet)) {
+        remove_tree(tmp);
+        return NULL;
+    }
+    c.argv[c.argc++] = "-c";
+    for (const NncBlob *b = nnc_runtime_files; b->path && c.argc < 90; b++) {
+        size_t l = strlen(b->path);
+        if (l > 2 && strcmp(b->path + l - 2, ".c") == 0)
+            c.argv[c.argc++] = flat_name(b->path);
+    }
+    c.argv[c.argc] = NULL;
+    FILE *ok = NULL;
+    if (run_cmd(c.argv, tmp) != 0 || !(ok = fopen(xasprintf("%s/ok", tmp), "w"))) {
+        remove_tree(tmp);
+        return NULL;
+    }
+    fclose(ok);
+    if (rename(tmp, dir) != 0)      /* another build got there first: use its */
+        remove_tree(tmp);
+    return stat(xasprintf("%s/ok", dir), &st) == 0 ? dir : NULL;
+}
+
 int driver_build(const DriverOpts *o)
 {
     Unit u;
     if (load(o, &u))
         return 1;
-    char tmpl[] = "/tmp/nnc-build-XXXXXX";
     const char *tmpdir = getenv("TMPDIR");
-    char *dir = tmpdir && *tmpdir ? xasprintf("%s/nnc-build-XXXXXX", tmpdir) : xstrdup(tmpl);
+    char *dir = xasprintf("%s/nnc-build-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
     if (!mkdtemp(dir)) {
         diag_error_nopos(&u.diag, "cannot create a temporary folder: %s", strerror(errno));
         return 1;
     }
     int status = 1;
     if (emit_model(o, &u, dir, 1) == 0) {
-        /* cc [flags] -o OUTPUT.tmp.PID dir/\*.c -lm */
-        const char *cc = getenv("CC");
-        if (!cc || !*cc)
-            cc = "cc";
+        /* cc [flags] -I dir -o OUTPUT.tmp.PID main.c NAME.c (runtime objects | sources) -lm */
+        const char *cache = runtime_cache(o, &u.diag);
         char *out_tmp = xasprintf("%s.tmp.%ld", o->output, (long)getpid());
-        const char *argv[64];
-        int argc = 0;
-        char *ccdup = xstrdup(cc);
-        for (char *tok = strtok(ccdup, " \t"); tok && argc < 8; tok = strtok(NULL, " \t"))
-            argv[argc++] = tok;
-        argv[argc++] = "-std=c11";
-        argv[argc++] = "-O3";
-        argv[argc++] = "-D_POSIX_C_SOURCE=200809L";
-        if (!o->portable)
-            argv[argc++] = xasprintf("-march=%s", o->march ? o->march : "native");
-        argv[argc++] = xasprintf("-I%s", dir);
-        argv[argc++] = "-o";
-        argv[argc++] = out_tmp;
-        /* the sources, in a stable order */
-        argv[argc++] = xasprintf("%s/main.c", dir);
-        argv[argc++] = xasprintf("%s/%s.c", dir, u.g->name);
-        for (const NncBlob *b = nnc_runtime_files; b->path && argc < 60; b++) {
+        CcCmd c;
+        cc_base(&c, o);
+        c.argv[c.argc++] = xasprintf("-I%s", dir);
+        c.argv[c.argc++] = "-o";
+        c.argv[c.argc++] = out_tmp;
+        c.argv[c.argc++] = xasprintf("%s/main.c", dir);
+        c.argv[c.argc++] = xasprintf("%s/%s.c", dir, u.g->name);
+        for (const NncBlob *b = nnc_runtime_files; b->path && c.argc < 90; b++) {
             size_t l = strlen(b->path);
-            if (l > 2 && strcmp(b->path + l - 2, ".c") == 0)
-                argv[argc++] = xasprintf("%s/%s", dir, flat_name(b->path));
+            if (l > 2 && strcmp(b->path + l - 2, ".c") == 0) {
+                const char *f = flat_name(b->path);
+                c.argv[c.argc++] = cache ? xasprintf("%s/%.*s.o", cache, (int)strlen(f) - 2, f)
+                                         : xasprintf("%s/%s", dir, f);
+            }
         }
-        argv[argc++] = "-lm";
-        argv[argc] = NULL;
-        pid_t pid = fork();
-        if (pid == 0) {
-            execvp(argv[0], (char *const *)argv);
-            fprintf(stderr, "nnc: error: cannot run the C compiler '%s': %s\n", argv[0], strerror(errno));
-            _exit(127);
-        }
-        int ws = 0;
-        if (pid < 0 || waitpid(pid, &ws, 0) < 0 || !WIFEXITED(ws) || WEXITSTATUS(ws) != 0) {
+        c.argv[c.argc++] = "-lm";
+        c.argv[c.argc] = NULL;
+        if (run_cmd(c.argv, NULL) != 0) {
             diag_error_nopos(&u.diag, "the C compiler failed on the generated code%s%s",
                              o->keep ? " in " : "", o->keep ? dir : " (rerun with --keep to inspect it)");
             unlink(out_tmp);

@@ -447,7 +447,7 @@ Test(prog, eval_prints_loss_and_accuracy)
     }
     loss /= 5;
     char want[128];
-    snprintf(want, sizeof want, "loss=%.6f\naccuracy=%.6f\n", loss, ok / 5.0);
+    snprintf(want, sizeof want, "loss=%.9g\naccuracy=%.9g\n", loss, ok / 5.0);
 
     run_result r = run(&m, "", "eval", "--weights", w, NULL);
     cr_assert_eq(r.status, 0, "stderr: %s", r.err);
