@@ -108,6 +108,9 @@ static void usage(const nnr_model *m, FILE *f)
             "  bench [--batch N] [--train] [--seconds S]\n"
             "        time the forward pass (or a training step); the last line is\n"
             "        median_us=<microseconds> batch=<N>\n"
+            "  gradcheck [--batch N] [--seed N]\n"
+            "        compare the compiled gradients with central finite differences\n"
+            "        of the loss on random data (a test of the compiler)\n"
             "\n"
             "options:\n"
             "  -h, --help     show this message\n"
@@ -145,7 +148,7 @@ static int usage_error(const nnr_model *m, const char *fmt, ...)
 
 /* ------------------------------------------------------------ options */
 
-enum { CMD_INFER = 1, CMD_TRAIN = 2, CMD_EVAL = 4, CMD_BENCH = 8 };
+enum { CMD_INFER = 1, CMD_TRAIN = 2, CMD_EVAL = 4, CMD_BENCH = 8, CMD_GRADCHECK = 16 };
 
 enum {
     OPT_WEIGHTS, OPT_DATA, OPT_VALIDATION, OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_SEED,
@@ -161,9 +164,9 @@ static const struct {
     [OPT_DATA]       = {"--data", 1, CMD_TRAIN | CMD_EVAL},
     [OPT_VALIDATION] = {"--validation", 1, CMD_TRAIN},
     [OPT_EPOCHS]     = {"--epochs", 1, CMD_TRAIN},
-    [OPT_BATCH]      = {"--batch", 1, CMD_TRAIN | CMD_BENCH | CMD_EVAL | CMD_INFER},
+    [OPT_BATCH]      = {"--batch", 1, CMD_TRAIN | CMD_BENCH | CMD_EVAL | CMD_INFER | CMD_GRADCHECK},
     [OPT_LR]         = {"--lr", 1, CMD_TRAIN},
-    [OPT_SEED]       = {"--seed", 1, CMD_TRAIN | CMD_BENCH},
+    [OPT_SEED]       = {"--seed", 1, CMD_TRAIN | CMD_BENCH | CMD_GRADCHECK},
     [OPT_INIT]       = {"--init", 1, CMD_TRAIN},
     [OPT_SAVE]       = {"--save", 1, CMD_TRAIN},
     [OPT_LOG]        = {"--log", 1, CMD_TRAIN},
@@ -267,6 +270,8 @@ static int parse_args(const nnr_model *m, int argc, char **argv, prog_opts *o)
             o->cmd = CMD_EVAL;
         else if (!strcmp(a, "bench"))
             o->cmd = CMD_BENCH;
+        else if (!strcmp(a, "gradcheck"))
+            o->cmd = CMD_GRADCHECK;
         else
             return usage_error(m, "unknown command '%s'", a);
         o->cmd_name = a;
@@ -1440,6 +1445,97 @@ done:
     return rc;
 }
 
+/* ------------------------------------------------------------ gradcheck */
+
+/* Loss of one training step from a fixed state and a fixed dropout stream:
+ * a pure function of the parameters, as finite differences need. */
+static double gc_loss(const nnr_model *m, const float *base, float *state, float *grad, int n,
+                      const float *x, const int32_t *lab, const float *tgt, float *arena,
+                      uint64_t seed)
+{
+    nnr_rng drop;
+    nnr_rng_seed(&drop, seed ^ PROG_DROPOUT_SALT);
+    memcpy(state, base, m->state_size * sizeof(float));
+    return m->train_step(state, grad, n, x, lab, tgt, arena, &drop);
+}
+
+/* Checks every trainable tensor (up to 24 evenly spaced elements each):
+ * |numeric - analytic| <= 1e-3 + 2e-2 |analytic|, with central differences
+ * of step 1e-2 in float... computed on the double loss. */
+static int cmd_gradcheck(const nnr_model *m, const prog_opts *o)
+{
+    if (!m->train_step || !m->cfg.present) {
+        fprintf(stderr, "error: this model has no train block\n");
+        return EXIT_INPUT;
+    }
+    int n = o->val[OPT_BATCH] ? o->batch : 4;
+    uint64_t seed = o->val[OPT_SEED] ? o->seed : 7;
+    size_t k = m->out_size;
+    float *base = falloc(m->state_size), *state = falloc(m->state_size);
+    float *grad = falloc(m->state_size), *g2 = falloc(m->state_size);
+    float *x = falloc((size_t)n * m->in_size), *tgt = falloc((size_t)n * k);
+    int32_t *lab = calloc((size_t)n, sizeof *lab);
+    float *arena = falloc(m->train_arena_size(n));
+    if (!base || !state || !grad || !g2 || !x || !tgt || !lab || !arena) {
+        oom();
+        return EXIT_INPUT;
+    }
+    fresh_state(m, base, seed);
+    nnr_rng rng;
+    nnr_rng_seed(&rng, seed);
+    for (size_t i = 0; i < (size_t)n * m->in_size; i++)
+        x[i] = (float)(2.0 * nnr_rng_uniform(&rng) - 1.0);
+    for (size_t i = 0; i < (size_t)n * k; i++)
+        tgt[i] = (float)(0.05 + 0.9 * nnr_rng_uniform(&rng));
+    for (int i = 0; i < n; i++)
+        lab[i] = k ? (int32_t)nnr_rng_below(&rng, k) : 0;
+    int by_label = m->cfg.loss == NNR_LOSS_CROSS_ENTROPY || m->cfg.loss == NNR_LOSS_NLL;
+    const int32_t *L = by_label ? lab : NULL;
+    const float *T = by_label ? NULL : tgt;
+    memset(grad, 0, m->state_size * sizeof(float));
+    double loss = gc_loss(m, base, state, grad, n, x, L, T, arena, seed);
+    printf("loss=%.9g batch=%d\n", loss, n);
+    int passed = 0, failed = 0;
+    for (int t = 0; t < m->ntensors; t++) {
+        const nnr_tensor_desc *d = &m->tensors[t];
+        if (d->kind != NNR_T_PARAM)
+            continue;
+        size_t step = d->numel > 24 ? d->numel / 24 : 1;
+        double worst = 0;
+        int bad = 0, checked = 0;
+        for (size_t j = 0; j < d->numel; j += step) {
+            size_t at = d->offset + j;
+            float p0 = base[at];
+            double h = 1e-2;
+            base[at] = (float)(p0 + h);
+            double lp = gc_loss(m, base, state, g2, n, x, L, T, arena, seed);
+            base[at] = (float)(p0 - h);
+            double lm = gc_loss(m, base, state, g2, n, x, L, T, arena, seed);
+            double hh = (double)(float)(p0 + h) - (double)(float)(p0 - h);
+            base[at] = p0;
+            double num = (lp - lm) / hh, ana = grad[at];
+            double err = fabs(num - ana), tol = 1e-3 + 2e-2 * fabs(ana);
+            if (err / tol > worst)
+                worst = err / tol;
+            if (err > tol) {
+                if (bad < 3)
+                    printf("  %s[%zu]: analytic %.6g, numeric %.6g\n", d->name, j, ana, num);
+                bad++;
+            }
+            checked++;
+        }
+        printf("%-28s %s  checked=%d  worst=%.3f of tolerance\n", d->name, bad ? "FAIL" : "ok", checked,
+               worst);
+        if (bad)
+            failed++;
+        else
+            passed++;
+    }
+    printf("gradcheck: %d passed, %d failed\n", passed, failed);
+    free(base); free(state); free(grad); free(g2); free(x); free(tgt); free(lab); free(arena);
+    return failed ? EXIT_INPUT : EXIT_OK;
+}
+
 /* ------------------------------------------------------------ main */
 
 int nnr_main(const nnr_model *m, int argc, char **argv)
@@ -1455,6 +1551,7 @@ int nnr_main(const nnr_model *m, int argc, char **argv)
     case CMD_TRAIN: return cmd_train(m, &o);
     case CMD_EVAL: return cmd_eval(m, &o);
     case CMD_BENCH: return cmd_bench(m, &o);
+    case CMD_GRADCHECK: return cmd_gradcheck(m, &o);
     }
     return EXIT_USAGE;
 }

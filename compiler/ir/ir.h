@@ -60,9 +60,36 @@ typedef struct Param {
     float *data;            /* known value (literal or --weights), else NULL */
     int literal;            /* data came from a literal in the model */
     int layer;              /* layer statement position */
-    const char *layer_name; /* label, or the position as text */
-    int64_t offset;         /* in the state block, set by ir_layout_params */
+    const char *layer_name; /* label, or the position as text (derived: "0,1,2") */
+    int64_t offset;         /* in the state block, set by ir_layout_params (derived: -1) */
+    int fold;               /* -1: a tensor of the state block; else the Fold
+                             * (Graph.folds) that derives it for inference */
+    int64_t ioffset;        /* in the inference block, set by ir_layout_infer;
+                             * -1 when no live inference node (or fold) reads it */
 } Param;
+
+/* How an inference-only parameter pair (weight, bias) is derived from other
+ * parameters (state tensors or earlier derived ones). The recipe is evaluated
+ * by the runtime's nnr_fold_*_f32 functions: at compile time when the state
+ * is known, and in the emitted prepare() when it arrives at run time. */
+typedef enum FoldKind {
+    FOLD_LINEAR = 0,        /* a chain of n linear layers: W = Wn..W1, b = Wn(..b1..) + bn */
+    FOLD_BN,                /* linear/conv2d then batch-norm: W = s*W, b = s*(b - mean) + beta */
+} FoldKind;
+
+#define NNC_MAX_FOLD_CHAIN 64
+
+typedef struct Fold {
+    FoldKind kind;
+    int n;                  /* FOLD_LINEAR: layers in the chain; FOLD_BN: 1 */
+    int w[NNC_MAX_FOLD_CHAIN];   /* weight of each layer (param index) */
+    int b[NNC_MAX_FOLD_CHAIN];   /* its bias, -1: none */
+    int64_t dims[NNC_MAX_FOLD_CHAIN + 1]; /* FOLD_LINEAR: in, out1, ..., outn */
+    int bn[4];              /* FOLD_BN: gamma, beta, running_mean, running_var */
+    double eps;             /* FOLD_BN */
+    int64_t rows, cols;     /* FOLD_BN: output channels, floats of weight per channel */
+    int out_w, out_b;       /* the derived params (out_b -1: no bias) */
+} Fold;
 
 /* Up to this many parameter slots per node (batch-norm: gamma, beta,
  * running_mean, running_var, num_batches_tracked). */
@@ -84,6 +111,7 @@ typedef struct Node {
     /* fused epilogue (fuse-act): an OPF_ACT op applied to this node's output */
     int fused_act;          /* Op of the activation, or -1 */
     double fused_alpha;
+    int packed;             /* prepack: weight laid out for the kernel (printed packed=oi) */
     /* provenance */
     Span span;
     int layer;              /* layer statement position, -1 if none */
@@ -100,10 +128,14 @@ typedef struct Graph {
     Param *params;
     int nparams, capparams;
     int64_t state_size;     /* floats, after ir_layout_params */
+    Fold *folds;            /* inference-only derivations (fold passes) */
+    int nfolds, capfolds;
+    int64_t infer_size;     /* floats of the inference block, after ir_layout_infer */
+    int infer_laid_out;     /* params' ioffset are valid: emit reads the inference block */
     int planned;            /* memplan ran: activation buffers are reused */
 } Graph;
 
-/* A deep copy (nodes and parameter list; parameter data is shared). */
+/* A deep copy (nodes, parameter list and folds; parameter data is shared). */
 Graph *ir_clone(const Graph *g);
 
 typedef struct OpInfo {
@@ -126,8 +158,25 @@ const Shape *ir_value_shape(const Graph *g, int v);
 void ir_layout_params(Graph *g);
 /* Number of live nodes with op. */
 int ir_count_op(const Graph *g, Op op);
-/* Text form: one node per line (op, input, attributes, output shape). */
+/* Add a derived parameter (shape of like, name "fold(<layers>).<suffix>")
+ * and return its index; f->out_w/out_b are set by the caller. */
+int ir_add_fold(Graph *g, const Fold *f);
+/* Lay out the inference block: the state tensors and derived parameters
+ * that live nodes read (directly or through a fold), in parameter order;
+ * sets ioffset and infer_size, and infer_laid_out. */
+void ir_layout_infer(Graph *g);
+/* The inference block from a state block (state_dict layout): copies and
+ * folds, by the same runtime functions the emitted prepare() calls. */
+void ir_prepare(const Graph *g, const float *state, float *infer);
+/* Text form (see ir_parse.c for the grammar): the model name, the input
+ * shape, one line per parameter (values too with IRP_VALUES, for the
+ * tensors whose value is known), one per fold, one per live node (op, input,
+ * attributes, output shape), the output, and "planned" when memplan ran. */
+enum { IRP_VALUES = 1 };
 void ir_print(const Graph *g, FILE *out);
+void ir_print_ex(const Graph *g, FILE *out, int flags);
+/* Parse the text form (NULL after diagnostics in d, which holds the file). */
+Graph *ir_parse(const SrcFile *src, Diag *d);
 /* Fill a state block with the known values and the default initialisation
  * drawn from seed (the same sequence as the emitted init()). */
 void ir_init_state(const Graph *g, uint64_t seed, float *state);

@@ -3,11 +3,12 @@
  *
  * One register-blocked micro-kernel of MR x NR = 6 x (2 vectors) serves every
  * transpose case: A is read in place through a (row, column) stride pair
- * (broadcast one element at a time), B is read in place when it is
- * row-major and a full panel wide, otherwise packed into a KC x NR panel on
- * the stack (zero-padded at the right edge). Blocking: KC rows of k (a B
- * panel of ~16 KiB stays in L1), MC rows of A per block (L2). Small m with a
- * transposed B (batch-1 linear) uses plain dot products instead.
+ * (broadcast one element at a time); B is packed into a KC x NR panel on
+ * the stack (zero-padded at the right edge), or read in place when it is
+ * row-major, a full panel wide and used by fewer than 2*MR rows. Blocking:
+ * KC rows of k (a B panel of ~16 KiB stays in L1), MC rows of A per block
+ * (~192 KiB, L2). Small m with a transposed B (batch-1 linear) uses plain
+ * dot products instead.
  * Single-threaded, no allocation, no global state.
  */
 #include <stddef.h>
@@ -21,7 +22,8 @@
 #define NR (2 * W)
 #define KC_RAW (4096 / NR)
 #define KC (KC_RAW > 512 ? 512 : KC_RAW)
-#define MC 96 /* a multiple of MR */
+/* rows of A per block: an MC x KC block of A is ~192 KiB (L2) */
+#define MC (49152 / KC / MR * MR)
 
 static int imin(int a, int b) { return a < b ? a : b; }
 
@@ -226,7 +228,9 @@ void nnr_gemm_ex_f32(int trans_a, int trans_b, int m, int n, int k,
                 const int nr = imin(NR, n - jc);
                 const float *bp;
                 ptrdiff_t ldbp;
-                if (!trans_b && nr == NR) {
+                /* Row-major B is read in place only for a few rows: packing
+                 * avoids the cache-set conflicts of power-of-two ldb. */
+                if (!trans_b && nr == NR && mc < 2 * MR) {
                     bp = b + (ptrdiff_t)pc * ldb + jc;
                     ldbp = ldb;
                 } else {

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# build.sh [OUTDIR] — builds the libFuzzer targets with clang:
+#   fuzz_nnet, fuzz_safetensors, fuzz_csv, fuzz_idx
+# into OUTDIR (default: /tmp/nnc-fuzz), with
+#   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all.
+# Standalone on purpose: the fuzz build needs clang while the project builds
+# with any C11 compiler. CLANG overrides the compiler (default: clang).
+set -eu
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+OUT=${1:-/tmp/nnc-fuzz}
+CLANG=${CLANG:-clang}
+mkdir -p "$OUT/gen"
+
+CFLAGS=(-std=c11 -g -O1 -D_POSIX_C_SOURCE=200809L -fno-omit-frame-pointer
+        -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+        -Wno-unused-command-line-argument)
+RT_SRC=("$ROOT"/runtime/*.c "$ROOT"/runtime/kernels/*.c "$ROOT"/runtime/io/*.c)
+
+# Readers: the runtime library (prog.c is the programs' driver with main-free
+# entry points; only the io files are needed).
+IO_SRC=("$ROOT"/runtime/io/*.c)
+for t in safetensors csv idx; do
+    "$CLANG" "${CFLAGS[@]}" -I"$ROOT/runtime" -o "$OUT/fuzz_$t" \
+        "$HERE/fuzz_$t.c" "${IO_SRC[@]}" -lm
+done
+
+# Front end: bison/flex output, every compiler source but main.c and
+# driver.c (which needs the embedded runtime), and the allocation shim in
+# place of diag.c's x* allocators.
+bison -Wall -Wno-yacc -o "$OUT/gen/nnet.tab.c" --defines="$OUT/gen/nnet.tab.h" "$ROOT/grammar/nnet.y"
+flex --header-file="$OUT/gen/nnet.lex.h" -o "$OUT/gen/nnet.lex.c" "$ROOT/grammar/nnet.l"
+NNC_SRC=()
+while IFS= read -r f; do
+    case "$f" in
+        */compiler/main.c|*/compiler/driver.c|*/compiler/support/diag.c) ;;
+        *) NNC_SRC+=("$f") ;;
+    esac
+done < <(find "$ROOT/compiler" -name '*.c' | sort)
+RENAME=(-Dxmalloc=nnc_diag_xmalloc -Dxcalloc=nnc_diag_xcalloc -Dxrealloc=nnc_diag_xrealloc
+        -Dxstrdup=nnc_diag_xstrdup -Dxstrndup=nnc_diag_xstrndup -Dxasprintf=nnc_diag_xasprintf)
+INC=(-I"$ROOT/compiler" -I"$ROOT/compiler/front" -I"$ROOT/runtime" -I"$OUT/gen")
+"$CLANG" "${CFLAGS[@]/-fsanitize=fuzzer,/-fsanitize=fuzzer-no-link,}" "${INC[@]}" "${RENAME[@]}" \
+    -c -o "$OUT/gen/diag.o" "$ROOT/compiler/support/diag.c"
+"$CLANG" "${CFLAGS[@]}" "${INC[@]}" -Wno-unused-function -o "$OUT/fuzz_nnet" \
+    "$HERE/fuzz_nnet.c" "$HERE/fuzz_alloc.c" "${NNC_SRC[@]}" \
+    "$OUT/gen/nnet.tab.c" "$OUT/gen/nnet.lex.c" "$OUT/gen/diag.o" "${IO_SRC[@]}" \
+    "$ROOT"/runtime/kernels/*.c "$ROOT"/runtime/ref/*.c -lm
+echo "fuzz targets in $OUT: fuzz_nnet fuzz_safetensors fuzz_csv fuzz_idx"

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# run_gradcheck.sh NNC OPS_DEF WORKDIR [OP...]
+#
+# Finite-difference checks of the compiled backward pass, driven by the op
+# table: every op of compiler/ir/ops.def must have a case below (a model
+# around it, so that its gradient flows into parameters), and each case is
+# built and checked with `PROG gradcheck`. Losses get their own cases.
+# Prints PASS/FAIL per case and "N passed, M failed"; exit 1 on any failure.
+set -u
+nnc=$1 opsdef=$2 work=$3
+shift 3
+mkdir -p "$work"
+
+# op -> "input shape | layers" (the loss is mse unless the case says otherwise)
+declare -A case
+case[linear]='[5] | linear(5, 4)'
+case[conv2d]='[2, 5, 5] | conv2d(2, 3, 3, stride = 2, padding = 1) flatten'
+case[maxpool2d]='[2, 6, 6] | conv2d(2, 2, 1) maxpool2d(3, stride = 2, padding = 1) flatten'
+case[avgpool2d]='[2, 6, 6] | conv2d(2, 2, 1) avgpool2d(3, stride = 2, padding = 1) flatten'
+case[flatten]='[2, 3, 3] | conv2d(2, 2, 1) flatten'
+case[relu]='[5] | linear(5, 6) relu'
+case[leaky_relu]='[5] | linear(5, 6) leaky_relu(0.2)'
+case[sigmoid]='[5] | linear(5, 6) sigmoid'
+case[tanh]='[5] | linear(5, 6) tanh'
+case[gelu]='[5] | linear(5, 6) gelu'
+case[softmax]='[2, 3, 3] | conv2d(2, 3, 1) softmax(dim = 1) flatten'
+case[log_softmax]='[5] | linear(5, 6) log_softmax'
+case[dropout]='[5] | linear(5, 6) dropout(0.3)'
+case[batchnorm1d]='[5] | linear(5, 6) batchnorm1d(6)'
+case[batchnorm2d]='[2, 4, 4] | conv2d(2, 3, 1) batchnorm2d(3) flatten'
+case[identity]='[5] | linear(5, 6) identity'
+# losses
+declare -A loss
+loss[mse]='[5] | linear(5, 3)'
+loss[l1]='[5] | linear(5, 3)'
+loss[bce]='[5] | linear(5, 3) sigmoid'
+loss[bce_with_logits]='[5] | linear(5, 3)'
+loss[cross_entropy]='[5] | linear(5, 4)'
+loss[nll]='[5] | linear(5, 4) log_softmax'
+
+passed=0 failed=0
+run_case() { # name shape layers lossname
+  local name=$1 shape=$2 layers=$3 lossname=$4 dir="$work/$1"
+  mkdir -p "$dir"
+  {
+    echo "model net {"
+    echo "    input $shape"
+    for l in $layers; do :; done
+    echo "    $layers" | sed 's/) /)\n    /g; s/flatten /flatten\n    /g'
+    [ "$lossname" = mse ] && echo "    head = linear(\$IN, 3)"
+    echo "}"
+    echo "train net { loss = $lossname optimizer = sgd(lr = 0.1) }"
+  } > "$dir/model.nnet.in"
+  # the head's input size comes from nnc itself: the output size of the body
+  if [ "$lossname" = mse ]; then
+    sed '/head = linear/d' "$dir/model.nnet.in" > "$dir/body.nnet"
+    local body; body=$("$nnc" summary "$dir/body.nnet" 2>/dev/null | awk '/^[0-9]/ {s=$4} END {print s}')
+    local n; n=$(echo "$body" | tr -d '[]' | tr ',' '\n' | awk 'BEGIN{p=1} NF {p*=$1} END {print p}')
+    sed "s/\\\$IN/$n/" "$dir/model.nnet.in" > "$dir/model.nnet"
+  else
+    cp "$dir/model.nnet.in" "$dir/model.nnet"
+  fi
+  if ! "$nnc" build "$dir/model.nnet" -o "$dir/prog" > "$dir/build.out" 2>&1; then
+    echo "FAIL $name: build"; sed 's/^/  | /' "$dir/build.out"; failed=$((failed+1)); return
+  fi
+  if "$dir/prog" gradcheck > "$dir/check.out" 2>&1; then
+    echo "PASS $name"; passed=$((passed+1))
+  else
+    echo "FAIL $name"; sed 's/^/  | /' "$dir/check.out"; failed=$((failed+1))
+  fi
+}
+
+ops=$(sed -n 's/^OP([A-Z_0-9]*, *"\([a-z_0-9]*\)".*/\1/p' "$opsdef")
+want=("$@")
+for op in $ops; do
+  if [ ${#want[@]} -gt 0 ] && [[ ! " ${want[*]} " =~ " $op " ]]; then continue; fi
+  if [ -z "${case[$op]+x}" ]; then
+    echo "FAIL $op: no gradcheck case for this op (add one to tests/run_gradcheck.sh)"
+    failed=$((failed+1)); continue
+  fi
+  run_case "op_$op" "${case[$op]%% | *}" "${case[$op]#* | }" mse
+done
+for l in "${!loss[@]}"; do
+  if [ ${#want[@]} -gt 0 ] && [[ ! " ${want[*]} " =~ " $l " ]]; then continue; fi
+  run_case "loss_$l" "${loss[$l]%% | *}" "${loss[$l]#* | }" "$l"
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
