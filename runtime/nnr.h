@@ -129,6 +129,31 @@ void nnr_batchnorm_backward_f32(int n, int c, int spatial, const float *x,
                                 const float *save_invstd, const float *dy, float *dx,
                                 float *dgamma, float *dbeta);
 
+/* ---------------------------------------------------------------- folding */
+
+/* Inference-only parameter folding (the compiler's fold-linear and
+ * fold-batchnorm passes). It runs once when parameters are loaded — in the
+ * emitted prepare(), and in the compiler itself when the parameters are
+ * known at compile time — never per forward call. Products and sums are
+ * taken in double and rounded to float once. */
+
+/* A chain of k >= 1 linear layers (y = x·W1ᵀ + b1, then W2, ..., Wk) as one:
+ * dims[0] = in, dims[j] = out of layer j; w[j-1] is [dims[j], dims[j-1]],
+ * b[j-1] is [dims[j]] or NULL. Writes w_out [dims[k], dims[0]] and, when
+ * b_out is not NULL, b_out [dims[k]] (missing biases count as zero).
+ * scratch: 2·max(dims) doubles, or NULL to allocate them (freed before
+ * returning). Returns 0, or -1 when scratch could not be allocated. */
+int nnr_fold_linear_f32(int k, const int *dims, const float *const *w,
+                        const float *const *b, float *w_out, float *b_out,
+                        double *scratch);
+/* A layer with `rows` output channels of `cols` weights each (linear
+ * [out, in]; conv2d [oc, ic·kh·kw]) and bias b (NULL: zero), followed by
+ * batch norm in inference: s = gamma / sqrt(var + eps);
+ * w_out = s·w (row-wise), b_out = s·(b - mean) + beta. */
+void nnr_fold_bn_f32(int rows, int cols, const float *w, const float *b,
+                     const float *gamma, const float *beta, const float *mean,
+                     const float *var, float eps, float *w_out, float *b_out);
+
 /* ---------------------------------------------------------------- rng */
 
 /* The seeded generator behind initialisation, shuffling and dropout

@@ -149,6 +149,7 @@ static Value *eval(Sema *s, const Expr *e, int allow_sym)
                 v->i = -a->i;
         } else if (a->kind == V_REAL) {
             v->r = -a->r;
+            v->inexact = a->inexact;
         } else if (a->kind != V_ERROR) {
             diag_error(s->d, e->span, "cannot negate %s", kind_name(a->kind));
             v->kind = V_ERROR;
@@ -180,9 +181,9 @@ static Value *eval(Sema *s, const Expr *e, int allow_sym)
                     diag_error(s->d, e->span, "division by zero");
                     v->kind = V_ERROR;
                 } else if (a->i % b->i != 0) {
-                    diag_error(s->d, e->span, "%lld / %lld does not divide exactly",
-                               (long long)a->i, (long long)b->i);
-                    v->kind = V_ERROR;
+                    v->kind = V_REAL;
+                    v->r = (double)a->i / (double)b->i;
+                    v->inexact = 1;
                 } else if (a->i == INT64_MIN && b->i == -1) {
                     ovf = 1;
                 } else {
@@ -313,6 +314,12 @@ static int bind_args(Sema *s, const char *what, Span at, const ArgSpec *spec, Va
             bad = 1;
             continue;
         }
+        if (a->v->inexact && (spec[k].types & AT_INT) && !(spec[k].types & AT_REAL)) {
+            diag_error(s->d, a->v->span, "%s: argument '%s' must be an integer, but this division does not divide exactly",
+                       what, spec[k].name);
+            bad = 1;
+            continue;
+        }
         if (!type_ok(a->v, spec[k].types)) {
             diag_error(s->d, a->v->span, "%s: argument '%s' must be %s, not %s", what, spec[k].name,
                        types_name(spec[k].types), kind_name(a->v->kind));
@@ -363,6 +370,11 @@ static Graph *lower_model(Sema *s, const Decl *m, const SrcFile *src)
     for (int i = 0; i < g->input.ndim; i++) {
         Value *v = eval(s, m->input[i], 0);
         if (v->kind == V_ERROR) {
+            broken = 1;
+            continue;
+        }
+        if (v->inexact) {
+            diag_error(s->d, v->span, "an input dimension must be an integer, but this division does not divide exactly");
             broken = 1;
             continue;
         }
@@ -490,6 +502,10 @@ static int expect_kind(Sema *s, const Value *v, ValueKind k, const char *key)
 {
     if (v->kind == V_ERROR)
         return -1;
+    if (k == V_INT && v->inexact) {
+        diag_error(s->d, v->span, "'%s' must be an integer, but this division does not divide exactly", key);
+        return -1;
+    }
     if (v->kind == k || (k == V_REAL && v->kind == V_INT))
         return 0;
     diag_error(s->d, v->span, "'%s' must be %s, not %s", key, kind_name(k), kind_name(v->kind));

@@ -22,6 +22,8 @@ struct Value {
     Span span;
     int64_t i;          /* V_INT, V_BOOL */
     double r;           /* V_REAL */
+    int inexact;        /* V_REAL from an integer '/' that did not divide exactly:
+                           fine as a number (lr = 1 / 2), an error as a size */
     const char *s;      /* V_STR */
     Value **items;      /* V_LIST */
     int n;

@@ -62,8 +62,8 @@ typedef struct Param {
     int layer;              /* layer statement position */
     const char *layer_name; /* label, or the position as text (derived: "0,1,2") */
     int64_t offset;         /* in the state block, set by ir_layout_params (derived: -1) */
-    int fold;               /* -1: a tensor of the state block; else the Fold
-                             * (Graph.folds) that derives it for inference */
+    int fold;               /* 0: a tensor of the state block; k > 0: derived
+                             * for inference by Graph.folds[k - 1] */
     int64_t ioffset;        /* in the inference block, set by ir_layout_infer;
                              * -1 when no live inference node (or fold) reads it */
 } Param;
@@ -158,9 +158,10 @@ const Shape *ir_value_shape(const Graph *g, int v);
 void ir_layout_params(Graph *g);
 /* Number of live nodes with op. */
 int ir_count_op(const Graph *g, Op op);
-/* Add a derived parameter (shape of like, name "fold(<layers>).<suffix>")
- * and return its index; f->out_w/out_b are set by the caller. */
-int ir_add_fold(Graph *g, const Fold *f);
+/* Record a fold whose kind and sources are filled in: creates its derived
+ * parameters ("fold(<layers>).weight" / ".bias", sets f->out_w, f->out_b)
+ * and returns the fold's index. */
+int ir_add_fold(Graph *g, Fold *f);
 /* Lay out the inference block: the state tensors and derived parameters
  * that live nodes read (directly or through a fold), in parameter order;
  * sets ioffset and infer_size, and infer_laid_out. */

@@ -42,8 +42,16 @@ RENAME=(-Dxmalloc=nnc_diag_xmalloc -Dxcalloc=nnc_diag_xcalloc -Dxrealloc=nnc_dia
 INC=(-I"$ROOT/compiler" -I"$ROOT/compiler/front" -I"$ROOT/runtime" -I"$OUT/gen")
 "$CLANG" "${CFLAGS[@]/-fsanitize=fuzzer,/-fsanitize=fuzzer-no-link,}" "${INC[@]}" "${RENAME[@]}" \
     -c -o "$OUT/gen/diag.o" "$ROOT/compiler/support/diag.c"
-"$CLANG" "${CFLAGS[@]}" "${INC[@]}" -Wno-unused-function -o "$OUT/fuzz_nnet" \
-    "$HERE/fuzz_nnet.c" "$HERE/fuzz_alloc.c" "${NNC_SRC[@]}" \
-    "$OUT/gen/nnet.tab.c" "$OUT/gen/nnet.lex.c" "$OUT/gen/diag.o" "${IO_SRC[@]}" \
-    "$ROOT"/runtime/kernels/*.c "$ROOT"/runtime/ref/*.c -lm
+# Compiler objects free through fz_free (the harness forgets the block).
+NOLINK=("${CFLAGS[@]/-fsanitize=fuzzer,/-fsanitize=fuzzer-no-link,}")
+OBJS=()
+for f in "${NNC_SRC[@]}" "$OUT/gen/nnet.tab.c" "$OUT/gen/nnet.lex.c"; do
+    o="$OUT/gen/$(echo "${f#$ROOT/}" | tr / _).o"
+    "$CLANG" "${NOLINK[@]}" "${INC[@]}" -Wno-unused-function -include stdlib.h \
+        -Dfree=fz_free -include "$HERE/fuzz_alloc.h" -c -o "$o" "$f"
+    OBJS+=("$o")
+done
+"$CLANG" "${CFLAGS[@]}" "${INC[@]}" -o "$OUT/fuzz_nnet" \
+    "$HERE/fuzz_nnet.c" "$HERE/fuzz_alloc.c" "${OBJS[@]}" "$OUT/gen/diag.o" \
+    "${IO_SRC[@]}" "$ROOT"/runtime/kernels/*.c -lm
 echo "fuzz targets in $OUT: fuzz_nnet fuzz_safetensors fuzz_csv fuzz_idx"

@@ -1,19 +1,19 @@
-/* fuzz_alloc.c — the compiler's x* allocators for fuzzing: every block is
- * linked into a list so fz_free_all() can release one input's memory. */
+/* fuzz_alloc.c — the compiler's x* allocators for fuzzing: every block they
+ * hand out is remembered in a hash set so fz_free_all() can release one
+ * input's memory. The compiler sources are built with -Dfree=fz_free (see
+ * build.sh): a block freed early is forgotten; other pointers (flex's own
+ * buffers) go straight to free(). */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fuzz_alloc.h"
 
-typedef struct Blk {
-    struct Blk *prev, *next;
-    size_t size;
-    size_t pad; /* keep the payload 32-byte aligned on 64-bit */
-} Blk;
-
-static Blk head = {&head, &head, 0, 0};
+#define TOMB ((void *)1)
+static void **set;
+static size_t cap, used, live; /* used counts tombstones too */
 
 static _Noreturn void oom(void)
 {
@@ -21,42 +21,85 @@ static _Noreturn void oom(void)
     abort();
 }
 
-static void *link_blk(Blk *b, size_t n)
+static size_t hash(void *p)
 {
-    b->size = n;
-    b->next = head.next;
-    b->prev = &head;
-    head.next->prev = b;
-    head.next = b;
-    return b + 1;
+    uint64_t x = (uint64_t)(uintptr_t)p;
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return (size_t)x;
+}
+
+static void put(void *p);
+
+static void grow(void)
+{
+    void **old = set;
+    size_t oc = cap;
+    cap = cap ? (live * 4 > cap ? cap * 2 : cap) : 1024;
+    set = calloc(cap, sizeof *set);
+    if (!set) oom();
+    used = live = 0;
+    for (size_t i = 0; i < oc; i++)
+        if (old[i] && old[i] != TOMB) put(old[i]);
+    free(old);
+}
+
+static void put(void *p)
+{
+    if ((used + 1) * 2 > cap) grow();
+    size_t i = hash(p) & (cap - 1);
+    while (set[i] && set[i] != TOMB) i = (i + 1) & (cap - 1);
+    if (!set[i]) used++;
+    set[i] = p;
+    live++;
+}
+
+static int take(void *p)
+{
+    if (!cap) return 0;
+    size_t i = hash(p) & (cap - 1);
+    while (set[i]) {
+        if (set[i] == p) {
+            set[i] = TOMB;
+            live--;
+            return 1;
+        }
+        i = (i + 1) & (cap - 1);
+    }
+    return 0;
+}
+
+void fz_free(void *p)
+{
+    if (!p) return;
+    take(p);
+    free(p);
 }
 
 void *xmalloc(size_t n)
 {
-    if (n > ((size_t)1 << 40)) oom();
-    Blk *b = malloc(sizeof(Blk) + (n ? n : 1));
-    if (!b) oom();
-    return link_blk(b, n);
+    void *p = malloc(n ? n : 1);
+    if (!p) oom();
+    put(p);
+    return p;
 }
 
 void *xcalloc(size_t n, size_t sz)
 {
-    if (sz && n > ((size_t)1 << 40) / sz) oom();
-    void *p = xmalloc(n * sz);
-    memset(p, 0, n * sz);
+    void *p = calloc(n ? n : 1, sz ? sz : 1);
+    if (!p) oom();
+    put(p);
     return p;
 }
 
 void *xrealloc(void *p, size_t n)
 {
-    if (!p) return xmalloc(n);
-    if (n > ((size_t)1 << 40)) oom();
-    Blk *b = (Blk *)p - 1;
-    b->prev->next = b->next;
-    b->next->prev = b->prev;
-    Blk *nb = realloc(b, sizeof(Blk) + (n ? n : 1));
-    if (!nb) oom();
-    return link_blk(nb, n);
+    if (p) take(p);
+    void *q = realloc(p, n ? n : 1);
+    if (!q) oom();
+    put(q);
+    return q;
 }
 
 char *xstrndup(const char *s, size_t n)
@@ -87,11 +130,8 @@ char *xasprintf(const char *fmt, ...)
 
 void fz_free_all(void)
 {
-    Blk *b = head.next;
-    while (b != &head) {
-        Blk *n = b->next;
-        free(b);
-        b = n;
-    }
-    head.next = head.prev = &head;
+    for (size_t i = 0; i < cap; i++)
+        if (set[i] && set[i] != TOMB) free(set[i]);
+    if (cap) memset(set, 0, cap * sizeof *set);
+    used = live = 0;
 }

@@ -7,5 +7,6 @@
  * they handed out after each input. */
 #ifndef FUZZ_ALLOC_H
 #define FUZZ_ALLOC_H
+void fz_free(void *p);
 void fz_free_all(void);
 #endif

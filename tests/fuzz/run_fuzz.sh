@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# run_fuzz.sh TARGET SECONDS | TARGET --runs N   [BUILD_DIR]
+#
+# Runs one libFuzzer target (nnet, safetensors, csv, idx) on ONE core, for
+# SECONDS seconds or N executions, starting from the seed corpus in
+# tests/fuzz/corpus/TARGET (read only: new inputs go to a working corpus in
+# BUILD_DIR/work/TARGET). Targets are built by build.sh into BUILD_DIR
+# (default /tmp/nnc-fuzz) when missing. Crashes are written to
+# BUILD_DIR/crashes/TARGET/; turn each into a regression test
+# (tests/bad/ or tests/regress/). Exit status: 0 when no crash was found,
+# 1 when one was, 2 for bad usage.
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+usage() { echo "usage: run_fuzz.sh nnet|safetensors|csv|idx SECONDS | --runs N [BUILD_DIR]" >&2; exit 2; }
+[ $# -ge 2 ] || usage
+T=$1; shift
+case "$T" in nnet|safetensors|csv|idx) ;; *) usage ;; esac
+LIMIT=()
+if [ "$1" = --runs ]; then
+    [ $# -ge 2 ] || usage
+    case "$2" in ''|*[!0-9]*) usage ;; esac
+    LIMIT=(-runs="$2"); shift 2
+else
+    case "$1" in ''|*[!0-9]*) usage ;; esac
+    LIMIT=(-max_total_time="$1"); shift
+fi
+OUT=${1:-/tmp/nnc-fuzz}
+[ -x "$OUT/fuzz_$T" ] || "$HERE/build.sh" "$OUT" >/dev/null || exit 2
+mkdir -p "$OUT/work/$T" "$OUT/crashes/$T"
+# Keep per-input memory and time bounded; a slow or huge input is a finding too.
+case "$T" in
+    nnet) MAXLEN=4096; DICT=(-dict="$HERE/nnet.dict") ;;
+    safetensors) MAXLEN=4096; DICT=(-dict="$HERE/safetensors.dict") ;;
+    *) MAXLEN=2048; DICT=() ;;
+esac
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+"$OUT/fuzz_$T" "${LIMIT[@]}" -max_len=$MAXLEN -timeout=10 -rss_limit_mb=2048 \
+    -malloc_limit_mb=2048 -print_final_stats=1 "${DICT[@]}" \
+    -artifact_prefix="$OUT/crashes/$T/" "$OUT/work/$T" "$HERE/corpus/$T"
+rc=$?
+n=$(find "$OUT/crashes/$T" -type f | wc -l)
+echo "run_fuzz: $T: exit $rc, $n crash/timeout/oom file(s) in $OUT/crashes/$T"
+[ $rc -eq 0 ] && exit 0 || exit 1
