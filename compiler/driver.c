@@ -166,6 +166,35 @@ int driver_ir(const DriverOpts *o)
     return finish(&u, 0);
 }
 
+/* nnc opt FILE.nir: IR text in, passes, IR text out (with the values of
+ * the parameters whose values the file gave). */
+int driver_opt(const DriverOpts *o)
+{
+    SrcFile src;
+    Diag diag;
+    const char *err;
+    size_t len;
+    char *text = read_file(o->input, &len, &err);
+    src.path = o->input;
+    src.text = text ? text : "";
+    src.len = text ? len : 0;
+    diag_init(&diag, &src);
+    if (!text) {
+        diag_error_nopos(&diag, "%s: %s", o->input, err);
+        return 1;
+    }
+    Graph *g = ir_parse(&src, &diag);
+    if (!g)
+        return 1;
+    int values = 0;
+    for (int i = 0; i < g->nparams; i++)
+        values |= g->params[i].data != NULL;
+    if (pipeline_run(g, &o->pipe, &diag))
+        return 1;
+    ir_print_ex(g, stdout, values ? IRP_VALUES : 0);
+    return diag.nerrors ? 1 : 0;
+}
+
 static int live_nodes(const Graph *g)
 {
     int c = 0;
@@ -200,13 +229,28 @@ int driver_summary(const DriverOpts *o)
            (long long)tp, (long long)g->state_size, (long long)g->state_size * 4, (long long)tf);
     MemPlan before, after;
     memplan_inference(g, &before);
-    Graph *og = optimised(o, &u);
-    if (!og)
+    Graph *og = ir_clone(u.g);
+    unsigned changed = 0;
+    if (pipeline_run_report(og, &o->pipe, &u.diag, &changed))
         return 1;
     memplan_inference(og, &after);
-    printf("arena per sample: %lld bytes before planning, %lld bytes after (%d ops before, %d after)\n",
-           (long long)before.unplanned * 4, (long long)after.per_sample * 4,
-           live_nodes(g), live_nodes(og));
+    int64_t of = 0;
+    for (int i = 0; i < og->nnodes; i++)
+        if (!og->nodes[i].dead)
+            of += op_hooks[og->nodes[i].op].flops(og, &og->nodes[i]);
+    printf("inference at -O%d: %d ops before the passes, %d after; %lld FLOPs per sample after; "
+           "%lld floats of inference parameters\n",
+           o->pipe.opt_level, live_nodes(g), live_nodes(og), (long long)of, (long long)og->infer_size);
+    printf("arena per sample: %lld bytes before planning, %lld bytes after\n",
+           (long long)before.unplanned * 4, (long long)after.per_sample * 4);
+    printf("passes that changed the graph:");
+    int any = 0;
+    for (int i = 0; i < nnc_npasses; i++)
+        if (changed & (1u << i)) {
+            printf("%s %s", any ? "," : "", nnc_passes[i].name);
+            any = 1;
+        }
+    printf("%s\n", any ? "" : " none");
     if (u.train->present) {
         int64_t acts = 0;
         for (int i = 0; i < g->nnodes; i++)
@@ -406,6 +450,15 @@ static void cc_base(CcCmd *c, const DriverOpts *o)
     c->argv[c->argc++] = "-D_POSIX_C_SOURCE=200809L";
     if (!o->portable)
         c->argv[c->argc++] = xasprintf("-march=%s", o->march ? o->march : "native");
+    /* NNC_EXTRA_CFLAGS: words added to every compile and link of generated
+     * code (e.g. "-fsanitize=address,undefined" in the sanitizer test run);
+     * part of the runtime cache key since the whole argv is. */
+    const char *extra = getenv("NNC_EXTRA_CFLAGS");
+    if (extra && *extra) {
+        char *xdup = xstrdup(extra);
+        for (char *tok = strtok(xdup, " \t"); tok && c->argc < 32; tok = strtok(NULL, " \t"))
+            c->argv[c->argc++] = tok;
+    }
 }
 
 /* The runtime's objects, compiled once per (compiler, flags, runtime

@@ -21,6 +21,8 @@ typedef struct DriverOpts {
 /* Each returns the process exit status (0, or 1 for an error in the input). */
 int driver_check(const DriverOpts *o);
 int driver_ir(const DriverOpts *o);
+/* nnc opt FILE.nir: parse IR text, run the passes, print IR text. */
+int driver_opt(const DriverOpts *o);
 int driver_summary(const DriverOpts *o);
 int driver_emit(const DriverOpts *o);
 int driver_build(const DriverOpts *o);

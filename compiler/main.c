@@ -1,4 +1,4 @@
-/* main.c — the nnc command line: build | emit | check | ir | summary.
+/* main.c — the nnc command line: build | emit | check | ir | opt | summary.
  * Exit status: 0 success, 1 an error in the user's input, 2 wrong usage. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +15,7 @@ static const char usage[] =
     "  emit FILE -o DIR        write embeddable C: DIR/NAME.h, DIR/NAME.c and the runtime\n"
     "  check FILE              report diagnostics only\n"
     "  ir FILE                 print the IR after the passes of the -O level\n"
+    "  opt FILE.nir            read IR text, run the passes (--passes=...), print IR text\n"
     "  summary FILE            layers, shapes, parameters, FLOPs and memory\n"
     "\n"
     "options:\n"
@@ -121,6 +122,7 @@ int main(int argc, char **argv)
     else if (!strcmp(cmd, "emit")) run = driver_emit, needs_output = 1;
     else if (!strcmp(cmd, "check")) run = driver_check;
     else if (!strcmp(cmd, "ir")) run = driver_ir;
+    else if (!strcmp(cmd, "opt")) run = driver_opt;
     else if (!strcmp(cmd, "summary")) run = driver_summary;
     else return bad_usage("unknown command '%s'", cmd);
     if (!o.input)

@@ -199,11 +199,14 @@ double nnr_loss_f32(nnr_loss loss, int n, int k, const float *pred,
 
 typedef enum nnr_optim_kind { NNR_OPT_SGD = 0, NNR_OPT_ADAM, NNR_OPT_ADAMW } nnr_optim_kind;
 
+/* Hyper-parameters are doubles, as PyTorch's are Python floats: 1 - beta2,
+ * the bias corrections, lr / bc1 and 1 - lr*wd are formed in double and
+ * only then rounded to float, as torch.optim does. */
 typedef struct nnr_optim {
     nnr_optim_kind kind;
-    float lr, momentum, dampening, weight_decay;
+    double lr, momentum, dampening, weight_decay;
     int nesterov;
-    float beta1, beta2, eps;
+    double beta1, beta2, eps;
 } nnr_optim;
 
 /* One step over a flat block of len parameters (torch.optim semantics).

@@ -597,8 +597,12 @@ static int load_data(const nnr_model *m, nnr_loss loss, const nnr_data_src *src,
         goto fail;
     }
     if (d->ncols != m->in_size) {
-        fprintf(stderr, "%s: samples have %zu values, the model's input needs %zu\n",
-                src->path, d->ncols, m->in_size);
+        if (src->kind == NNR_DATA_CSV)
+            fprintf(stderr, "%s:%zu: expected %zu input values per row (the model's input), found %zu\n",
+                    src->path, csv_line_of_row(src->path, src->csv.header, 0), m->in_size, d->ncols);
+        else
+            fprintf(stderr, "%s: byte 8: images have %zu values each, the model's input needs %zu\n",
+                    src->path, d->ncols, m->in_size);
         goto fail;
     }
     const char *lpath = src->kind == NNR_DATA_IDX && src->path2 ? src->path2 : src->path;
@@ -1178,7 +1182,7 @@ static int cmd_train(const nnr_model *m, const prog_opts *o)
     if (trainer_init(&tr, m))
         goto done;
     if (o->val[OPT_LR])
-        tr.optim.lr = (float)o->lr;
+        tr.optim.lr = o->lr;
     fresh_state(m, tr.state, seed);
     if (init && load_weights(m, init, cfg->strict, tr.state))
         goto done;
@@ -1278,7 +1282,7 @@ static int cmd_train(const nnr_model *m, const prog_opts *o)
             if (val.accuracy)
                 printf("  val_acc=%.4f", va);
         }
-        printf("  time=%.2fs\n", secs);
+        printf("  time=%.3fs\n", secs);
         fflush(stdout);
         if (logp) {
             char vls[64] = "", vas[64] = "";

@@ -49,8 +49,11 @@ void emit_c_header(const Graph *g, const EmitOpts *o, FILE *out)
             shape_str(&g->input, b1, sizeof b1), shape_str(os, b2, sizeof b2));
     fprintf(out, "#define %s_IN_SIZE %lld\n", N, (long long)shape_numel(&g->input));
     fprintf(out, "#define %s_OUT_SIZE %lld\n", N, (long long)shape_numel(os));
-    fprintf(out, "/* Floats of the parameter block that %s_forward reads. */\n", n);
-    fprintf(out, "#define %s_PARAMS_SIZE %lld\n", N, (long long)g->state_size);
+    fprintf(out, "/* Floats of the parameter block that %s_forward reads (the inference\n"
+                 " * block: parameters folded and laid out for the kernels). */\n", n);
+    fprintf(out, "#define %s_PARAMS_SIZE %lld\n", N, (long long)g->infer_size);
+    fprintf(out, "/* Floats of the state block: the PyTorch state_dict, in order. */\n");
+    fprintf(out, "#define %s_STATE_SIZE %lld\n", N, (long long)g->state_size);
     fprintf(out, "/* Floats of caller-owned scratch for a batch of n samples (an upper bound;\n"
                  " * %s_arena_size(n) gives the exact figure). */\n", n);
     fprintf(out, "#define %s_ARENA_SIZE(n) ((size_t)(n) * %lldu + %lldu)\n\n", N,
@@ -58,12 +61,18 @@ void emit_c_header(const Graph *g, const EmitOpts *o, FILE *out)
     fprintf(out, "/* The parameters compiled in (%s). */\n",
             o->weights_given ? "from the weights file given to nnc"
                              : "literals of the model, else the default initialisation");
-    fprintf(out, "extern const float %s_params[%s_PARAMS_SIZE];\n\n", n, N);
+    fprintf(out, "extern const float %s_params[%s_PARAMS_SIZE];\n", n, N);
+    if (o->weights_given)
+        fprintf(out, "/* The same parameters as a state block (what %s_prepare reads). */\n"
+                     "extern const float %s_state[%s_STATE_SIZE];\n", n, n, N);
+    fprintf(out, "\n");
     fprintf(out, "/* y[n, %s_OUT_SIZE] = model(x[n, %s_IN_SIZE]) for any n >= 1. No allocation,\n"
                  " * no global state: params and arena belong to the caller. */\n", N, N);
     fprintf(out, "void %s_forward(const float *params, int n, const float *x, float *y, float *arena);\n", n);
     fprintf(out, "size_t %s_arena_size(int n);\n\n", n);
-    fprintf(out, "/* The state block (the state_dict, in order) -> the parameter block. */\n");
+    fprintf(out, "/* The state block (the state_dict in order, e.g. read from a safetensors\n"
+                 " * file) -> the parameter block: copies, folds and lays out. Call it once\n"
+                 " * when the parameters change, not per forward call. */\n");
     fprintf(out, "void %s_prepare(const float *state, float *params);\n", n);
     fprintf(out, "/* PyTorch's default initialisation drawn from seed (literals kept). */\n");
     fprintf(out, "void %s_init(float *state, uint64_t seed);\n\n", n);
@@ -265,32 +274,118 @@ static void emit_train(const Graph *g, const TrainCfg *t, FILE *out)
     fprintf(out, "    return loss;\n}\n\n");
 }
 
+/* prepare(): the inference block from a state block, following the same
+ * recipes (Graph.folds) that ir_prepare() evaluates at compile time. Runs
+ * once per load; the forward never folds. */
+static const char *src_expr(const Graph *g, int p)
+{
+    if (p < 0)
+        return "NULL";
+    const Param *q = &g->params[p];
+    return q->fold ? xasprintf("params + %lld", (long long)q->ioffset)
+                   : xasprintf("state + %lld", (long long)q->offset);
+}
+
+static void emit_prepare(const Graph *g, FILE *out)
+{
+    const char *n = g->name;
+    fprintf(out, "void %s_prepare(const float *state, float *params)\n{\n", n);
+    fprintf(out, "    (void)state;\n    (void)params;\n");
+    for (int i = 0; i < g->nparams; i++) {
+        const Param *p = &g->params[i];
+        if (p->ioffset < 0)
+            continue;
+        if (!p->fold) {
+            fprintf(out, "    memcpy(params + %lld, state + %lld, %lld * sizeof(float)); /* %s */\n",
+                    (long long)p->ioffset, (long long)p->offset, (long long)p->numel, p->name);
+            continue;
+        }
+        const Fold *f = &g->folds[p->fold - 1];
+        if (f->out_w != i)
+            continue;
+        const char *bo = f->out_b >= 0 ? xasprintf("params + %lld", (long long)g->params[f->out_b].ioffset) : "NULL";
+        if (f->kind == FOLD_BN) {
+            char e[48];
+            fprintf(out, "    /* %s: batch norm folded into the layer before it */\n", p->name);
+            fprintf(out, "    nnr_fold_bn_f32(%lld, %lld, %s, %s,\n                    %s, %s, %s, %s, %s,\n"
+                         "                    params + %lld, %s);\n",
+                    (long long)f->rows, (long long)f->cols, src_expr(g, f->w[0]), src_expr(g, f->b[0]),
+                    src_expr(g, f->bn[0]), src_expr(g, f->bn[1]), src_expr(g, f->bn[2]), src_expr(g, f->bn[3]),
+                    c_float(f->eps, e, sizeof e), (long long)p->ioffset, bo);
+            continue;
+        }
+        int64_t maxd = 1;
+        for (int k = 0; k <= f->n; k++)
+            if (f->dims[k] > maxd)
+                maxd = f->dims[k];
+        int on_stack = 2 * maxd <= 16384;   /* 128 KiB of doubles at most */
+        fprintf(out, "    { /* %s: %d linear layers folded into one */\n", p->name, f->n);
+        fprintf(out, "        static const int dims[] = {");
+        for (int k = 0; k <= f->n; k++)
+            fprintf(out, "%s%lld", k ? ", " : "", (long long)f->dims[k]);
+        fprintf(out, "};\n        const float *const w[] = {");
+        for (int k = 0; k < f->n; k++)
+            fprintf(out, "%s%s", k ? ", " : "", src_expr(g, f->w[k]));
+        fprintf(out, "};\n        const float *const b[] = {");
+        for (int k = 0; k < f->n; k++)
+            fprintf(out, "%s%s", k ? ", " : "", src_expr(g, f->b[k]));
+        fprintf(out, "};\n");
+        if (on_stack)
+            fprintf(out, "        double scratch[%lld];\n", (long long)(2 * maxd));
+        fprintf(out, "        if (nnr_fold_linear_f32(%d, dims, w, b, params + %lld, %s, %s) != 0)\n"
+                     "            abort(); /* out of memory for %lld doubles of scratch */\n    }\n",
+                f->n, (long long)p->ioffset, bo, on_stack ? "scratch" : "NULL", (long long)(2 * maxd));
+    }
+    fprintf(out, "}\n\n");
+}
+
 void emit_c_source(const Graph *g, const Graph *train, const TrainCfg *t, const EmitOpts *o,
                    FILE *out)
 {
-    const char *n = g->name, *N = upper(n);
+    const char *n = g->name;
     char b[64];
     front_matter(g, o, out, xasprintf("%s.c", n));
-    fprintf(out, "#include <stdint.h>\n#include <string.h>\n\n#include \"nnr.h\"\n#include \"%s.h\"\n\n", n);
+    fprintf(out, "#include <stdint.h>\n#include <stdlib.h>\n#include <string.h>\n\n#include \"nnr.h\"\n#include \"%s.h\"\n\n", n);
 
     /* the state layout, as a comment a person can read */
     fprintf(out, "/* State block (the PyTorch state_dict, in order):\n");
     for (int i = 0; i < g->nparams; i++) {
         const Param *p = &g->params[i];
+        if (p->fold)
+            continue;
         Shape s = {p->ndim, {0}};
         memcpy(s.d, p->shape, sizeof s.d);
         fprintf(out, " *   %-28s %-16s at %lld\n", p->name, shape_str(&s, b, sizeof b), (long long)p->offset);
     }
-    fprintf(out, " */\n\n");
-
-    /* compiled-in parameters */
-    float *state = xcalloc((size_t)g->state_size + 1, sizeof(float));
-    ir_init_state(g, o->seed, state);
-    emit_float_array(out, xasprintf("%s_params", n), state, g->state_size);
-    fprintf(out, "\n");
+    fprintf(out, " *\n * Inference block (what %s_forward reads; %s_prepare makes it):\n", n, n);
     for (int i = 0; i < g->nparams; i++) {
         const Param *p = &g->params[i];
-        if (p->literal && !o->weights_given) {
+        if (p->ioffset < 0)
+            continue;
+        Shape s = {p->ndim, {0}};
+        memcpy(s.d, p->shape, sizeof s.d);
+        fprintf(out, " *   %-28s %-16s at %lld%s\n", p->name, shape_str(&s, b, sizeof b),
+                (long long)p->ioffset, p->fold ? (g->folds[p->fold - 1].kind == FOLD_LINEAR
+                                                      ? " (linear layers folded)" : " (batch norm folded)") : "");
+    }
+    fprintf(out, " */\n\n");
+
+    /* compiled-in parameters: the state is known at compile time (weights
+     * file, literals, or the seeded default initialisation), so the folds
+     * are evaluated here, by the runtime functions prepare() calls */
+    float *state = xcalloc((size_t)g->state_size + 1, sizeof(float));
+    ir_init_state(g, o->seed, state);
+    float *infer = xcalloc((size_t)g->infer_size + 1, sizeof(float));
+    ir_prepare(g, state, infer);
+    emit_float_array(out, xasprintf("%s_params", n), infer, g->infer_size);
+    fprintf(out, "\n");
+    if (o->weights_given) {
+        emit_float_array(out, xasprintf("%s_state", n), state, g->state_size);
+        fprintf(out, "\n");
+    }
+    for (int i = 0; i < g->nparams; i++) {
+        const Param *p = &g->params[i];
+        if (p->literal && !p->fold && !o->weights_given) {
             fprintf(out, "static ");
             emit_float_array(out, xasprintf("lit%d", i), p->data, p->numel);
         }
@@ -301,6 +396,8 @@ void emit_c_source(const Graph *g, const Graph *train, const TrainCfg *t, const 
     for (int i = 0; i < g->nparams; i++) {
         const Param *p = &g->params[i];
         char bb[48];
+        if (p->fold)
+            continue;
         if (p->literal)
             fprintf(out, "    memcpy(S + %lld, lit%d, sizeof lit%d); /* %s, a literal */\n",
                     (long long)p->offset, i, i, p->name);
@@ -313,9 +410,7 @@ void emit_c_source(const Graph *g, const Graph *train, const TrainCfg *t, const 
     }
     fprintf(out, "}\n\n");
 
-    fprintf(out, "void %s_prepare(const float *state, float *params)\n{\n", n);
-    fprintf(out, "    memcpy(params, state, %s_PARAMS_SIZE * sizeof(float));\n}\n\n", N);
-
+    emit_prepare(g, out);
     emit_forward(g, out);
     if (is_trainable(train, t))
         emit_train(train, t, out);
@@ -363,8 +458,12 @@ void emit_c_main(const Graph *g, const TrainCfg *t, const EmitOpts *o, FILE *out
                      "                    const float *targets, float *arena, nnr_rng *rng);\n\n", n);
     }
     fprintf(out, "static const nnr_tensor_desc tensors[] = {\n");
+    int ntensors = 0;
     for (int i = 0; i < g->nparams; i++) {
         const Param *p = &g->params[i];
+        if (p->fold)
+            continue;   /* derived for inference: not a state_dict tensor */
+        ntensors++;
         fprintf(out, "    {\"%s\", %d, {", p->name, p->ndim);
         for (int k = 0; k < p->ndim; k++)
             fprintf(out, "%s%lld", k ? ", " : "", (long long)p->shape[k]);
@@ -372,7 +471,7 @@ void emit_c_main(const Graph *g, const TrainCfg *t, const EmitOpts *o, FILE *out
                 p->kind == NNR_T_PARAM ? "NNR_T_PARAM" : p->kind == NNR_T_BUFFER ? "NNR_T_BUFFER" : "NNR_T_COUNTER",
                 p->layer, p->layer_name);
     }
-    if (g->nparams == 0)
+    if (ntensors == 0)
         fprintf(out, "    {\"\", 0, {0}, 0, 0, NNR_T_PARAM, 0, \"\"},\n");
     fprintf(out, "};\n\n");
     if (t && t->nfreeze) {
@@ -391,9 +490,11 @@ void emit_c_main(const Graph *g, const TrainCfg *t, const EmitOpts *o, FILE *out
     for (int k = 0; k < os->ndim; k++)
         fprintf(out, "%s%lld", k ? ", " : "", (long long)os->d[k]);
     fprintf(out, "}, .out_size = %s_OUT_SIZE,\n", N);
-    fprintf(out, "    .ntensors = %d, .tensors = tensors, .state_size = %lld,\n", g->nparams,
+    fprintf(out, "    .ntensors = %d, .tensors = tensors, .state_size = %lld,\n", ntensors,
             (long long)g->state_size);
-    fprintf(out, "    .builtin_state = %s,\n", o->weights_given ? xasprintf("%s_params", n) : "NULL");
+    /* builtin_state is the STATE block (training and saving need the
+     * state_dict layout); prepare() turns it into the inference block */
+    fprintf(out, "    .builtin_state = %s,\n", o->weights_given ? xasprintf("%s_state", n) : "NULL");
     fprintf(out, "    .init = %s_init,\n", n);
     fprintf(out, "    .infer_size = %s_PARAMS_SIZE, .prepare = %s_prepare,\n", N, n);
     fprintf(out, "    .arena_size = %s_arena_size, .forward = %s_forward,\n", n, n);
@@ -406,11 +507,9 @@ void emit_c_main(const Graph *g, const TrainCfg *t, const EmitOpts *o, FILE *out
         fprintf(out, ",\n        .validation = ");
         emit_data(out, &t->validation);
         fprintf(out, ",\n        .loss = %d,\n", t->loss);
-        char f[8][48];
-        fprintf(out, "        .optim = {%s, %s, %s, %s, %s, %d, %s, %s, %s},\n", opt_c[t->optim],
-                c_float(t->lr, f[0], 48), c_float(t->momentum, f[1], 48), c_float(t->dampening, f[2], 48),
-                c_float(t->weight_decay, f[3], 48), t->nesterov, c_float(t->beta1, f[4], 48),
-                c_float(t->beta2, f[5], 48), c_float(t->eps, f[6], 48));
+        fprintf(out, "        .optim = {%s, %.17g, %.17g, %.17g, %.17g, %d, %.17g, %.17g, %.17g},\n",
+                opt_c[t->optim], t->lr, t->momentum, t->dampening, t->weight_decay, t->nesterov,
+                t->beta1, t->beta2, t->eps);
         fprintf(out, "        .epochs = %lld, .batch = %lld, .shuffle = %d, .seed = %" PRIu64 "u,\n",
                 (long long)t->epochs, (long long)t->batch, t->shuffle, t->seed);
         fprintf(out, "        .init = ");

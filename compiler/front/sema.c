@@ -7,6 +7,7 @@
  * TrainCfg with its defaults. Errors accumulate; a model whose shapes broke
  * keeps being checked for names and arguments, but not for shapes. */
 #include <limits.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,7 +124,7 @@ static Value *eval(Sema *s, const Expr *e, int allow_sym)
             ValueArg *va = &v->args[v->nargs++];
             va->name = a->name;
             va->name_span = a->name_span;
-            va->v = eval(s, a->value, 1);
+            va->v = eval(s, a->value, 0);
         }
         break;
     }
@@ -302,8 +303,11 @@ static int bind_args(Sema *s, const char *what, Span at, const ArgSpec *spec, Va
             }
             k = pos++;
             if (k >= nspec) {
-                diag_error(s->d, a->v->span, "%s takes at most %d argument%s, but %d were given", what,
-                           nspec, nspec == 1 ? "" : "s", nargs);
+                if (nspec == 0)
+                    diag_error(s->d, a->v->span, "%s takes no arguments", what);
+                else
+                    diag_error(s->d, a->v->span, "%s takes at most %d argument%s, but %d were given", what,
+                               nspec, nspec == 1 ? "" : "s", nargs);
                 bad = 1;
                 break;
             }
@@ -481,8 +485,24 @@ static Graph *lower_model(Sema *s, const Decl *m, const SrcFile *src)
     for (int k = 0; k < g->nparams; k++)
         total += g->params[k].numel;
     if (total > nnc_max_floats) {
-        diag_error(s->d, m->name_span, "model '%s' has %lld parameters; the limit is %lld", m->name,
+        diag_error(s->d, m->name_span, "model '%s' has %lld parameters; the limit is %lld floats", m->name,
                    (long long)total, (long long)nnc_max_floats);
+        return NULL;
+    }
+    /* The arena: every activation of one sample, as training keeps them
+     * (and -O0 lays them out), the input included. */
+    int64_t acts = numel;
+    int acts_ovf = 0;
+    for (int i = 0; i < g->nnodes; i++) {
+        int64_t ne = 1;
+        for (int d = 0; d < g->nodes[i].shape.ndim; d++)
+            acts_ovf |= __builtin_mul_overflow(ne, g->nodes[i].shape.d[d], &ne);
+        acts_ovf |= __builtin_add_overflow(acts, ne, &acts);
+    }
+    if (acts_ovf || acts > nnc_max_floats) {
+        diag_error(s->d, m->name_span, "model '%s' needs %s%lld floats of activations per sample "
+                   "(its arena); the limit is %lld floats", m->name, acts_ovf ? "more than " : "",
+                   (long long)(acts_ovf ? INT64_MAX : acts), (long long)nnc_max_floats);
         return NULL;
     }
     ir_layout_params(g);
@@ -498,9 +518,22 @@ static const char *resolve_path(Sema *s, const char *p)
     return xasprintf("%s/%s", s->base_dir, p);
 }
 
+/* A bare name that is not a `let` (allowed for loss = mse) where a value
+ * was wanted is an undefined name. */
+static int undefined_symbol(Sema *s, const Value *v)
+{
+    if (v->kind != V_CALL || v->nargs >= 0)
+        return 0;
+    if (defined_later(s, v->fn))
+        diag_error(s->d, v->span, "'%s' is used before its definition", v->fn);
+    else
+        diag_error(s->d, v->span, "undefined name '%s'", v->fn);
+    return 1;
+}
+
 static int expect_kind(Sema *s, const Value *v, ValueKind k, const char *key)
 {
-    if (v->kind == V_ERROR)
+    if (v->kind == V_ERROR || undefined_symbol(s, v))
         return -1;
     if (k == V_INT && v->inexact) {
         diag_error(s->d, v->span, "'%s' must be an integer, but this division does not divide exactly", key);
@@ -517,7 +550,7 @@ static int data_source(Sema *s, const Value *v, DataSrc *ds, const char *key)
     memset(ds, 0, sizeof *ds);
     ds->span = v->span;
     if (v->kind != V_CALL || v->nargs < 0 || (strcmp(v->fn, "csv") && strcmp(v->fn, "idx"))) {
-        if (v->kind != V_ERROR)
+        if (v->kind != V_ERROR && !undefined_symbol(s, v))
             diag_error(s->d, v->span, "'%s' must be a data source: csv(path, ...) or idx(images, labels, ...)", key);
         return -1;
     }
@@ -701,8 +734,11 @@ static void check_train(Sema *s, const Decl *t, Program *p)
                 for (int i = 0; i < 6; i++)
                     if (!strcmp(v->fn, loss_names[i]))
                         found = i;
-            if (found < 0 && v->kind != V_ERROR)
-                diag_error(s->d, v->span, "unknown loss (expected mse, l1, bce, bce_with_logits, cross_entropy or nll)");
+            if (found < 0 && v->kind == V_CALL)
+                diag_error(s->d, v->span, "unknown loss '%s' (expected mse, l1, bce, bce_with_logits, cross_entropy or nll)", v->fn);
+            else if (found < 0 && v->kind != V_ERROR)
+                diag_error(s->d, v->span, "'loss' must be the name of a loss (mse, l1, bce, bce_with_logits, cross_entropy or nll), not %s",
+                           kind_name(v->kind));
             tc.loss = found < 0 ? 0 : found;
             tc.has_loss = found >= 0;
         } else if (!strcmp(k, "optimizer")) {
@@ -780,6 +816,24 @@ static void check_train(Sema *s, const Decl *t, Program *p)
     }
 }
 
+/* NNC_MAX_FLOATS overrides nnc_max_floats (parameters, one sample's
+ * shapes, and its arena); 0 when unset or valid. */
+static int read_max_floats(Diag *d)
+{
+    const char *e = getenv("NNC_MAX_FLOATS");
+    if (!e || !*e)
+        return 0;
+    char *end;
+    errno = 0;
+    long long v = strtoll(e, &end, 10);
+    if (errno || *end || v < 1) {
+        diag_error_nopos(d, "NNC_MAX_FLOATS='%s' is not a positive integer (a number of floats)", e);
+        return -1;
+    }
+    nnc_max_floats = v;
+    return 0;
+}
+
 int sema_check(const Ast *ast, const SrcFile *src, const char *base_dir, Diag *d, Program *out)
 {
     Sema s = {0};
@@ -787,6 +841,8 @@ int sema_check(const Ast *ast, const SrcFile *src, const char *base_dir, Diag *d
     s.ast = ast;
     s.base_dir = base_dir;
     memset(out, 0, sizeof *out);
+    if (read_max_floats(d))
+        return 1;
     int nm = 0;
     for (const Decl *x = ast->decls; x; x = x->next)
         nm += x->kind == DECL_MODEL;

@@ -92,6 +92,10 @@ void ir_layout_params(Graph *g)
 {
     int64_t off = 0;
     for (int i = 0; i < g->nparams; i++) {
+        if (g->params[i].fold) {
+            g->params[i].offset = -1;
+            continue;
+        }
         g->params[i].offset = off;
         off += g->params[i].numel;
     }
@@ -114,12 +118,64 @@ static void print_val(FILE *out, int v)
         fprintf(out, "%%%d", v);
 }
 
+static const char *param_shape(const Param *p, char *buf, size_t len)
+{
+    Shape s = {p->ndim, {0}};
+    memcpy(s.d, p->shape, sizeof s.d);
+    return shape_str(&s, buf, len);
+}
+
 void ir_print(const Graph *g, FILE *out)
 {
+    ir_print_ex(g, out, 0);
+}
+
+/* The grammar is in ir_parse.c; printer and parser must agree so that
+ * print(parse(print(g))) == print(g). Derived parameters are never printed
+ * with values: they follow from their fold line. */
+void ir_print_ex(const Graph *g, FILE *out, int flags)
+{
     char buf[128];
+    int nstate = 0;
+    for (int i = 0; i < g->nparams; i++)
+        nstate += !g->params[i].fold;
     fprintf(out, "# model %s: input %s, %d parameter tensors, %" PRId64 " floats of state\n",
-            g->name, shape_str(&g->input, buf, sizeof buf), g->nparams, g->state_size);
+            g->name, shape_str(&g->input, buf, sizeof buf), nstate, g->state_size);
+    fprintf(out, "model %s\n", g->name);
     fprintf(out, "input %s\n", shape_str(&g->input, buf, sizeof buf));
+    for (int i = 0; i < g->nparams; i++) {
+        const Param *p = &g->params[i];
+        if (p->fold) {
+            const Fold *f = &g->folds[p->fold - 1];
+            if (f->out_w != i)
+                continue;   /* printed with its weight */
+            fprintf(out, "%s %s", f->kind == FOLD_LINEAR ? "fold-linear" : "fold-bn", p->name);
+            if (f->out_b >= 0)
+                fprintf(out, " %s", g->params[f->out_b].name);
+            fprintf(out, " =");
+            for (int k = 0; k < f->n; k++)
+                fprintf(out, " %s %s", g->params[f->w[k]].name, f->b[k] >= 0 ? g->params[f->b[k]].name : "-");
+            if (f->kind == FOLD_BN) {
+                for (int k = 0; k < 4; k++)
+                    fprintf(out, " %s", g->params[f->bn[k]].name);
+                fprintf(out, " eps=%.9g", f->eps);
+            }
+            fprintf(out, "\n");
+            continue;
+        }
+        fprintf(out, "param %s %s", p->name, param_shape(p, buf, sizeof buf));
+        if (p->kind == NNR_T_BUFFER)
+            fprintf(out, " buffer");
+        else if (p->kind == NNR_T_COUNTER)
+            fprintf(out, " counter");
+        if ((flags & IRP_VALUES) && p->data) {
+            fprintf(out, " = [");
+            for (int64_t k = 0; k < p->numel; k++)
+                fprintf(out, "%s%.9g", k ? ", " : "", (double)p->data[k]);
+            fprintf(out, "]");
+        }
+        fprintf(out, "\n");
+    }
     for (int i = 0; i < g->nnodes; i++) {
         const Node *n = &g->nodes[i];
         if (n->dead)
@@ -160,6 +216,8 @@ void ir_print(const Graph *g, FILE *out)
             if (n->fused_act == OP_LEAKY_RELU)
                 fprintf(out, "(%.9g)", n->fused_alpha);
         }
+        if (n->packed)
+            fprintf(out, " packed=oi");
         for (int k = 0; k < n->nparam; k++)
             fprintf(out, "%s%s", k ? "," : " params=", g->params[n->param[k]].name);
         fprintf(out, " : %s\n", shape_str(&n->shape, buf, sizeof buf));
@@ -167,6 +225,153 @@ void ir_print(const Graph *g, FILE *out)
     fprintf(out, "output ");
     print_val(out, ir_output(g));
     fprintf(out, "\n");
+    if (g->planned)
+        fprintf(out, "planned\n");
+}
+
+/* ------------------------------------------------------------ folds */
+
+static const char *fold_layers(const Graph *g, int param)
+{
+    const Param *p = &g->params[param];
+    return p->layer_name ? p->layer_name : "?";
+}
+
+int ir_add_fold(Graph *g, Fold *f)
+{
+    if (g->nfolds == g->capfolds) {
+        g->capfolds = g->capfolds ? 2 * g->capfolds : 8;
+        g->folds = xrealloc(g->folds, (size_t)g->capfolds * sizeof *g->folds);
+    }
+    /* the layers it merges, for the derived names: "0,1,2" */
+    char *layers = xstrdup(fold_layers(g, f->w[0]));
+    for (int k = 1; k < f->n; k++)
+        layers = xasprintf("%s,%s", layers, fold_layers(g, f->w[k]));
+    if (f->kind == FOLD_BN)
+        layers = xasprintf("%s,%s", layers, fold_layers(g, f->bn[0]));
+    const Param *w0 = &g->params[f->w[0]];
+    Param w;
+    memset(&w, 0, sizeof w);
+    w.name = xasprintf("fold(%s).weight", layers);
+    w.kind = 0;
+    w.layer = w0->layer;
+    w.layer_name = layers;
+    w.offset = -1;
+    w.fold = g->nfolds + 1;
+    int has_bias = f->kind == FOLD_BN;
+    if (f->kind == FOLD_LINEAR) {
+        w.ndim = 2;
+        w.shape[0] = f->dims[f->n];
+        w.shape[1] = f->dims[0];
+        for (int k = 0; k < f->n; k++)
+            has_bias |= f->b[k] >= 0;
+    } else {
+        w.ndim = w0->ndim;
+        memcpy(w.shape, w0->shape, sizeof w.shape);
+    }
+    w.numel = 1;
+    for (int k = 0; k < w.ndim; k++)
+        w.numel *= w.shape[k];
+    f->out_w = ir_add_param(g, &w);
+    f->out_b = -1;
+    if (has_bias) {
+        Param b = w;
+        b.name = xasprintf("fold(%s).bias", layers);
+        b.ndim = 1;
+        b.shape[0] = w.shape[0];
+        b.shape[1] = b.shape[2] = b.shape[3] = 0;
+        b.numel = w.shape[0];
+        f->out_b = ir_add_param(g, &b);
+    }
+    g->folds[g->nfolds] = *f;
+    return g->nfolds++;
+}
+
+/* Layout decision: the inference block holds, in parameter order, every
+ * tensor a live node reads, plus the derived intermediates a later fold
+ * reads (a batch norm folded into a layer that then joins a chain), so that
+ * prepare() needs no scratch tensors. State tensors only a fold reads (the
+ * layers folded away, batch-norm statistics) are not in it. */
+void ir_layout_infer(Graph *g)
+{
+    char *need = xcalloc((size_t)g->nparams + 1, 1);
+    for (int i = 0; i < g->nnodes; i++) {
+        const Node *n = &g->nodes[i];
+        if (n->dead)
+            continue;
+        for (int k = 0; k < n->nparam; k++)
+            need[n->param[k]] = 1;
+    }
+    /* derived intermediates: a derived param read by a fold of a needed one */
+    for (int i = g->nparams - 1; i >= 0; i--) {
+        const Param *p = &g->params[i];
+        if (!need[i] || !p->fold)
+            continue;
+        const Fold *f = &g->folds[p->fold - 1];
+        for (int k = 0; k < f->n; k++) {
+            if (g->params[f->w[k]].fold)
+                need[f->w[k]] = 1;
+            if (f->b[k] >= 0 && g->params[f->b[k]].fold)
+                need[f->b[k]] = 1;
+        }
+    }
+    int64_t off = 0;
+    for (int i = 0; i < g->nparams; i++) {
+        Param *p = &g->params[i];
+        if (need[i]) {
+            p->ioffset = off;
+            off += p->numel;
+        } else {
+            p->ioffset = -1;
+        }
+    }
+    g->infer_size = off;
+    g->infer_laid_out = 1;
+    free(need);
+}
+
+/* Where param p is while prepare() runs: derived ones in the inference
+ * block, state ones in the state block. */
+static const float *src_ptr(const Graph *g, int p, const float *state, const float *infer)
+{
+    if (p < 0)
+        return NULL;
+    const Param *q = &g->params[p];
+    return q->fold ? infer + q->ioffset : state + q->offset;
+}
+
+void ir_prepare(const Graph *g, const float *state, float *infer)
+{
+    for (int i = 0; i < g->nparams; i++) {
+        const Param *p = &g->params[i];
+        if (p->ioffset < 0)
+            continue;
+        if (!p->fold) {
+            memcpy(infer + p->ioffset, state + p->offset, (size_t)p->numel * sizeof(float));
+            continue;
+        }
+        const Fold *f = &g->folds[p->fold - 1];
+        if (f->out_w != i)
+            continue;   /* computed with its weight */
+        float *bo = f->out_b >= 0 ? infer + g->params[f->out_b].ioffset : NULL;
+        if (f->kind == FOLD_LINEAR) {
+            int dims[NNC_MAX_FOLD_CHAIN + 1];
+            const float *w[NNC_MAX_FOLD_CHAIN], *b[NNC_MAX_FOLD_CHAIN];
+            for (int k = 0; k <= f->n; k++)
+                dims[k] = (int)f->dims[k];
+            for (int k = 0; k < f->n; k++) {
+                w[k] = src_ptr(g, f->w[k], state, infer);
+                b[k] = src_ptr(g, f->b[k], state, infer);
+            }
+            if (nnr_fold_linear_f32(f->n, dims, w, b, infer + p->ioffset, bo, NULL))
+                NNC_ICE("out of memory folding %s", p->name);
+        } else {
+            nnr_fold_bn_f32((int)f->rows, (int)f->cols, src_ptr(g, f->w[0], state, infer),
+                            src_ptr(g, f->b[0], state, infer), src_ptr(g, f->bn[0], state, infer),
+                            src_ptr(g, f->bn[1], state, infer), src_ptr(g, f->bn[2], state, infer),
+                            src_ptr(g, f->bn[3], state, infer), (float)f->eps, infer + p->ioffset, bo);
+        }
+    }
 }
 
 void ir_init_state(const Graph *g, uint64_t seed, float *state)
@@ -175,6 +380,8 @@ void ir_init_state(const Graph *g, uint64_t seed, float *state)
     nnr_rng_seed(&rng, seed);
     for (int i = 0; i < g->nparams; i++) {
         const Param *p = &g->params[i];
+        if (p->fold)
+            continue;   /* derived for inference: not in the state block */
         float *dst = state + p->offset;
         if (p->data) {
             memcpy(dst, p->data, (size_t)p->numel * sizeof(float));
@@ -203,5 +410,8 @@ Graph *ir_clone(const Graph *g)
     memcpy(c->nodes, g->nodes, (size_t)g->nnodes * sizeof *c->nodes);
     c->params = xcalloc((size_t)g->capparams + 1, sizeof *c->params);
     memcpy(c->params, g->params, (size_t)g->nparams * sizeof *c->params);
+    c->folds = xcalloc((size_t)g->capfolds + 1, sizeof *c->folds);
+    if (g->nfolds)
+        memcpy(c->folds, g->folds, (size_t)g->nfolds * sizeof *c->folds);
     return c;
 }

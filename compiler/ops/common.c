@@ -130,9 +130,14 @@ const char *c_float(double v, char *buf, size_t len)
     return buf;
 }
 
+/* The inference graph (after ir_layout_infer) reads the inference block;
+ * the model graph (training) reads the state block. */
 const char *op_pexpr(const char *base, const Graph *g, int param)
 {
-    return xasprintf("%s + %lld", base, (long long)g->params[param].offset);
+    const Param *p = &g->params[param];
+    if (g->infer_laid_out && p->ioffset < 0)
+        NNC_ICE("parameter %s is read but not in the inference block", p->name);
+    return xasprintf("%s + %lld", base, (long long)(g->infer_laid_out ? p->ioffset : p->offset));
 }
 
 int op_is_alias(Op op, int training)

@@ -52,10 +52,15 @@ typedef struct PipelineOpts {
     const char *print_after;    /* --print-after=NAME|all */
     int time_passes;
     int verify;                 /* run the verifier between passes */
+    int explain;                /* passes say what they did and why not (as with --print-after) */
+    FILE *log;                  /* where --print-after, --time-passes and reasons go (NULL: stderr) */
 } PipelineOpts;
 
 /* Runs the pipeline; returns 0, or -1 after a diagnostic (e.g. unknown pass). */
 int pipeline_run(Graph *g, const PipelineOpts *o, Diag *d);
+/* The same; bit i of *changed_mask (may be NULL) is set when nnc_passes[i]
+ * changed the graph. */
+int pipeline_run_report(Graph *g, const PipelineOpts *o, Diag *d, unsigned *changed_mask);
 /* Checks the IR's invariants; a violation is an internal error naming the pass. */
 void ir_verify(const Graph *g, const char *after);
 

@@ -11,20 +11,40 @@
 #include "../ops/ops.h"
 
 int pass_dce(Graph *g, PassCtx *cx);
+int pass_fold_bn(Graph *g, PassCtx *cx);
+int pass_fold_linear(Graph *g, PassCtx *cx);
 int pass_fuse_act(Graph *g, PassCtx *cx);
+int pass_prepack(Graph *g, PassCtx *cx);
 int pass_memplan(Graph *g, PassCtx *cx);
+int pass_layout(Graph *g, PassCtx *cx);
 
+/* The table runs top to bottom. Every pass works on the inference graph
+ * only (a clone of the model; training emits from the model itself). */
 const Pass nnc_passes[] = {
-    {"dce", pass_dce, PASS_O1 | PASS_O2, "remove identity and inference dropout"},
+    {"dce", pass_dce, PASS_O1 | PASS_O2, "remove identity, inference dropout and flatten of a flat value"},
+    {"fold-batchnorm", pass_fold_bn, PASS_O2, "batch norm after linear/conv2d folds into its weight and bias"},
+    {"fold-linear", pass_fold_linear, PASS_O2, "a chain of linear layers becomes one (when that is not larger)"},
     {"fuse-act", pass_fuse_act, PASS_O2, "activations after linear/conv become the kernel's epilogue"},
+    {"prepack", pass_prepack, PASS_O2, "weights laid out in the order the kernels read them"},
     {"memplan", pass_memplan, PASS_O1 | PASS_O2, "reuse activation buffers by liveness"},
+    {"layout", pass_layout, PASS_REQUIRED, "lay out the inference parameter block (what prepare() fills)"},
 };
 const int nnc_npasses = (int)(sizeof nnc_passes / sizeof nnc_passes[0]);
 
-/* {before, after, why} */
+/* {before, after, why} — checked before anything runs. */
 static const struct { const char *before, *after, *why; } order[] = {
     {"dce", "fuse-act", "an identity between a linear and its activation hides the pair"},
+    {"fold-batchnorm", "fold-linear",
+     "a batch norm between two linear layers blocks the chain; folded into the first, the chain goes through"},
+    {"fold-batchnorm", "fuse-act",
+     "in linear, batchnorm, relu the relu follows the batch norm: it can be fused only once the batch norm is gone, "
+     "and a fused epilogue would block the batch norm's fold"},
+    {"fold-linear", "fuse-act",
+     "a fused epilogue in the middle of a chain blocks folding; folded first, the chain keeps one epilogue at its end"},
+    {"fold-linear", "prepack", "prepack lays out the folded weights, not the ones folded away"},
     {"fuse-act", "memplan", "fusion removes values the plan would otherwise place"},
+    {"fold-linear", "layout", "the inference block holds the derived parameters the folds create"},
+    {"prepack", "layout", "the block is laid out after the weights' layout is decided"},
 };
 
 static int pass_index(const char *name, size_t len)
@@ -87,7 +107,37 @@ void ir_verify(const Graph *g, const char *after)
             NNC_ICE("node %%%d (%s): its shape does not follow from its input", i, op_info[n->op].name);
         if (n->fused_act >= 0 && !(op_info[n->fused_act].flags & OPF_ACT))
             NNC_ICE("node %%%d fuses a non-activation", i);
+        if (n->op == OP_LINEAR || n->op == OP_CONV2D) {
+            int64_t want = n->op == OP_LINEAR ? n->in_f * n->out_f : n->out_f * n->in_f * n->kh * n->kw;
+            if (n->nparam != 1 + (n->has_bias != 0))
+                NNC_ICE("node %%%d (%s) has %d parameters, bias=%d", i, op_info[n->op].name, n->nparam, n->has_bias);
+            if (g->params[n->param[0]].numel != want)
+                NNC_ICE("node %%%d (%s): its weight %s has %lld floats, not %lld", i, op_info[n->op].name,
+                        g->params[n->param[0]].name, (long long)g->params[n->param[0]].numel, (long long)want);
+            if (n->has_bias && g->params[n->param[1]].numel != n->out_f)
+                NNC_ICE("node %%%d (%s): its bias %s has %lld floats, not %lld", i, op_info[n->op].name,
+                        g->params[n->param[1]].name, (long long)g->params[n->param[1]].numel, (long long)n->out_f);
+        }
         last = i;
+    }
+    /* derived parameters: each made by its fold, from parameters before it */
+    for (int i = 0; i < g->nparams; i++) {
+        const Param *p = &g->params[i];
+        if (!p->fold)
+            continue;
+        if (p->fold < 1 || p->fold > g->nfolds)
+            NNC_ICE("parameter %s refers to fold %d of %d", p->name, p->fold, g->nfolds);
+        const Fold *f = &g->folds[p->fold - 1];
+        if (f->out_w != i && f->out_b != i)
+            NNC_ICE("parameter %s is not an output of its fold", p->name);
+        for (int k = 0; k < f->n; k++)
+            if (f->w[k] < 0 || f->w[k] >= f->out_w || f->b[k] >= f->out_w)
+                NNC_ICE("fold of %s reads a parameter that does not come before it", p->name);
+        if (f->kind == FOLD_LINEAR)
+            for (int k = 0; k < f->n; k++)
+                if (g->params[f->w[k]].numel != f->dims[k] * f->dims[k + 1])
+                    NNC_ICE("fold of %s: layer %d's weight is not %lldx%lld", p->name, k,
+                            (long long)f->dims[k + 1], (long long)f->dims[k]);
     }
     nnc_current_pass = saved;
 }
@@ -101,6 +151,13 @@ static double now(void)
 
 int pipeline_run(Graph *g, const PipelineOpts *o, Diag *d)
 {
+    return pipeline_run_report(g, o, d, NULL);
+}
+
+/* Which passes run: --passes=a,b names them exactly, else the -O level
+ * picks them; required passes run always and cannot be disabled. */
+int pipeline_run_report(Graph *g, const PipelineOpts *o, Diag *d, unsigned *changed_mask)
+{
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
         int a = pass_index(order[i].before, strlen(order[i].before));
         int b = pass_index(order[i].after, strlen(order[i].after));
@@ -110,30 +167,41 @@ int pipeline_run(Graph *g, const PipelineOpts *o, Diag *d)
     if (check_list(o->only, "--passes", d) || check_list(o->disable, "--disable-pass", d) ||
         check_list(o->print_after, "--print-after", d))
         return -1;
+    for (int i = 0; i < nnc_npasses; i++)
+        if ((nnc_passes[i].flags & PASS_REQUIRED) && o->disable && in_list(o->disable, nnc_passes[i].name)) {
+            diag_error_nopos(d, "--disable-pass: '%s' is required and cannot be disabled", nnc_passes[i].name);
+            return -1;
+        }
+    if (changed_mask)
+        *changed_mask = 0;
     int level_flag = o->opt_level >= 2 ? PASS_O2 : o->opt_level == 1 ? PASS_O1 : 0;
-    PassCtx cx = {d, 0, stderr};
+    FILE *log = o->log ? o->log : stderr;
+    PassCtx cx = {d, 0, log};
+    if (o->verify)
+        ir_verify(g, "the front end");
     for (int i = 0; i < nnc_npasses; i++) {
         const Pass *p = &nnc_passes[i];
-        int run = o->only ? in_list(o->only, p->name)
-                          : (p->flags & PASS_REQUIRED) || (p->flags & level_flag);
+        int run = (p->flags & PASS_REQUIRED) || (o->only ? in_list(o->only, p->name) : (p->flags & level_flag) != 0);
         if (o->disable && in_list(o->disable, p->name) && !(p->flags & PASS_REQUIRED))
             run = 0;
         if (!run)
             continue;
         int print = o->print_after && (in_list(o->print_after, p->name) || in_list(o->print_after, "all"));
-        cx.verbose = print;
+        cx.verbose = print || o->explain;
         nnc_current_pass = p->name;
         double t0 = now();
         int changed = p->fn(g, &cx);
         double t1 = now();
-        nnc_current_pass = "driver";
         if (o->verify)
             ir_verify(g, p->name);
+        nnc_current_pass = "driver";
+        if (changed && changed_mask)
+            *changed_mask |= 1u << i;
         if (o->time_passes)
-            fprintf(stderr, "pass %-12s %9.3f ms%s\n", p->name, 1e3 * (t1 - t0), changed ? "  (changed)" : "");
+            fprintf(log, "pass %-14s %9.3f ms%s\n", p->name, 1e3 * (t1 - t0), changed ? "  (changed)" : "");
         if (print) {
-            fprintf(stderr, "; IR after %s%s\n", p->name, changed ? "" : " (unchanged)");
-            ir_print(g, stderr);
+            fprintf(log, "; IR after %s%s\n", p->name, changed ? "" : " (unchanged)");
+            ir_print(g, log);
         }
     }
     return 0;

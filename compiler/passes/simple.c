@@ -1,6 +1,7 @@
 /* simple.c — small inference passes: dce (views that compute nothing are
  * dropped), fuse-act (an activation right after linear/conv2d becomes the
- * kernel's epilogue), memplan (switch the arena plan to liveness reuse). */
+ * kernel's epilogue), memplan (switch the arena plan to liveness reuse),
+ * prepack (weight layout for the kernels) and layout (the inference block). */
 #include "pass.h"
 #include "../ops/ops.h"
 
@@ -20,7 +21,8 @@ int pass_dce(Graph *g, PassCtx *cx)
     int changed = 0;
     for (int i = 0; i < g->nnodes; i++) {
         Node *n = &g->nodes[i];
-        if (n->dead || !(n->op == OP_IDENTITY || n->op == OP_DROPOUT))
+        int flat_flatten = n->op == OP_FLATTEN && ir_value_shape(g, n->input)->ndim == 1;
+        if (n->dead || !(n->op == OP_IDENTITY || n->op == OP_DROPOUT || flat_flatten))
             continue;
         if (i == ir_output(g) && n->input < 0)
             continue;   /* the model is only this: keep a value to return */
@@ -42,6 +44,13 @@ int pass_fuse_act(Graph *g, PassCtx *cx)
         Node *k = &g->nodes[a->input];
         if ((k->op != OP_LINEAR && k->op != OP_CONV2D) || k->fused_act >= 0)
             continue;
+        /* the layer's raw output must have no other reader and not be the
+         * model's output (then the activation is not its only use) */
+        int readers = 0;
+        for (int j = 0; j < g->nnodes; j++)
+            readers += !g->nodes[j].dead && g->nodes[j].input == a->input;
+        if (readers != 1 || a->input == ir_output(g))
+            continue;
         k->fused_act = a->op;
         k->fused_alpha = a->alpha;
         if (cx->verbose)
@@ -58,4 +67,37 @@ int pass_memplan(Graph *g, PassCtx *cx)
     (void)cx;
     g->planned = 1;
     return 1;
+}
+
+/* prepack: weights known at compile time are laid out in the order the
+ * runtime's kernels read them. Today's kernels (runtime/kernels/gemm.c via
+ * nnr_linear_f32 / nnr_conv2d_f32) read W as [out, in] (trans_b) and pack
+ * panels themselves inside the GEMM; they offer no entry point that takes a
+ * pre-packed panel, so PyTorch's layout IS the kernel's layout: the pass
+ * records that decision on each node (printed packed=oi) and moves no
+ * numbers. When a packed entry point appears, this pass is where a
+ * "pack" recipe (a Fold of a new kind) would be added. */
+int pass_prepack(Graph *g, PassCtx *cx)
+{
+    int changed = 0;
+    for (int i = 0; i < g->nnodes; i++) {
+        Node *n = &g->nodes[i];
+        if (n->dead || (n->op != OP_LINEAR && n->op != OP_CONV2D) || n->packed)
+            continue;
+        n->packed = 1;
+        if (cx->verbose)
+            fprintf(cx->log, "prepack: %%%d (%s) weight stays [out, in] row-major: the layout the GEMM reads\n",
+                    i, op_info[n->op].name);
+        changed = 1;
+    }
+    return changed;
+}
+
+/* layout (required): the inference block, from the parameters live nodes
+ * read (ir_layout_infer). It does not change the graph. */
+int pass_layout(Graph *g, PassCtx *cx)
+{
+    (void)cx;
+    ir_layout_infer(g);
+    return 0;
 }

@@ -230,9 +230,13 @@ void diag_error_nopos(Diag *d, const char *fmt, ...)
 {
     if (!count_error(d))
         return;
+    /* the message names its own file (a weights file, a missing .nnet...) */
     va_list ap;
     va_start(ap, fmt);
-    vreport(d, "error", 0, (Span){0, 0, 0}, fmt, ap);
+    fflush(stdout);
+    fputs("nnc: error: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
     va_end(ap);
 }
 

@@ -39,7 +39,8 @@ void diag_warning(Diag *d, Span sp, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void diag_note(Diag *d, Span sp, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* An error with no position in the source (e.g. a file that cannot be read). */
+/* An error with no position in the source (e.g. a file that cannot be read):
+ * printed as "nnc: error: MESSAGE"; the message names the file it is about. */
 void diag_error_nopos(Diag *d, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

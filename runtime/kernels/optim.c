@@ -5,43 +5,17 @@
  *
  * PyTorch's hyperparameters are Python floats (doubles): 1 - beta2, the bias
  * corrections, lr / bc1 and 1 - lr*wd are formed in double and only then
- * rounded to float. nnr_optim holds floats, so each one is first widened to
- * the shortest decimal that rounds to it (0.999f -> 0.999, not
- * 0.99900001287...), which recovers the value the user wrote. */
+ * rounded to float; nnr_optim holds doubles so the same happens here. */
 #include <math.h>
 #include <stddef.h>
 
 #include "../nnr.h"
 
-/* The double nearest the shortest decimal (<= 9 significant digits) whose
- * float is f. */
-static double dec(float f)
-{
-    if (f == 0.0f || !isfinite(f)) return f;
-    double a = fabs((double)f);
-    int e = (int)floor(log10(a));
-    for (int digits = 1; digits <= 9; digits++) {
-        int k = digits - 1 - e; /* decimal places */
-        double d;
-        if (k >= 0 && k <= 22) {
-            double sc = pow(10.0, k); /* exact for k <= 22 */
-            d = nearbyint(a * sc) / sc;
-        } else if (k < 0 && k >= -22) {
-            double sc = pow(10.0, -k);
-            d = nearbyint(a / sc) * sc;
-        } else {
-            break;
-        }
-        if ((float)d == (float)a) return f < 0 ? -d : d;
-    }
-    return f;
-}
-
 static void sgd(const nnr_optim *o, size_t len, float *p, const float *g, float *buf,
                 long step)
 {
-    const float lr = o->lr, wd = o->weight_decay, mom = o->momentum;
-    const float damp = (float)(1.0 - dec(o->dampening));
+    const float lr = (float)o->lr, wd = (float)o->weight_decay, mom = (float)o->momentum;
+    const float damp = (float)(1.0 - o->dampening);
     for (size_t i = 0; i < len; i++) {
         float d = g[i];
         if (wd != 0.0f) d += wd * p[i];
@@ -58,14 +32,14 @@ static void adam(const nnr_optim *o, size_t len, float *p, const float *g, float
                  float *v, long step)
 {
     const int decoupled = o->kind == NNR_OPT_ADAMW;
-    const double b1 = dec(o->beta1), b2 = dec(o->beta2), lr = dec(o->lr);
+    const double b1 = o->beta1, b2 = o->beta2, lr = o->lr;
     const double bc1 = 1.0 - pow(b1, (double)step);
     const double bc2 = 1.0 - pow(b2, (double)step);
     const float step_size = (float)(lr / bc1);
     const float bc2_sqrt = (float)sqrt(bc2);
-    const float w1 = (float)(1.0 - b1), keep2 = o->beta2, w2 = (float)(1.0 - b2);
-    const float decay = (float)(1.0 - lr * dec(o->weight_decay));
-    const float wd = o->weight_decay, eps = o->eps;
+    const float w1 = (float)(1.0 - b1), keep2 = (float)o->beta2, w2 = (float)(1.0 - b2);
+    const float decay = (float)(1.0 - lr * o->weight_decay);
+    const float wd = (float)o->weight_decay, eps = (float)o->eps;
     for (size_t i = 0; i < len; i++) {
         float gi = g[i];
         if (decoupled) {

@@ -48,7 +48,7 @@ OBJS=()
 for f in "${NNC_SRC[@]}" "$OUT/gen/nnet.tab.c" "$OUT/gen/nnet.lex.c"; do
     o="$OUT/gen/$(echo "${f#$ROOT/}" | tr / _).o"
     "$CLANG" "${NOLINK[@]}" "${INC[@]}" -Wno-unused-function -include stdlib.h \
-        -Dfree=fz_free -include "$HERE/fuzz_alloc.h" -c -o "$o" "$f"
+        -Dfree=fz_free -include "$HERE/fuzz_alloc.h" ${FUZZ_NNET_CFLAGS:-} -c -o "$o" "$f"
     OBJS+=("$o")
 done
 "$CLANG" "${CFLAGS[@]}" "${INC[@]}" -o "$OUT/fuzz_nnet" \

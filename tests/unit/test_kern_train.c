@@ -275,7 +275,7 @@ Test(loss, dpred_finite_differences)
 
 Test(optim, sgd_hand_computed)
 {
-    nnr_optim o = {NNR_OPT_SGD, 0.1f, 0, 0, 0, 0, 0, 0, 0};
+    nnr_optim o = {NNR_OPT_SGD, 0.1, 0, 0, 0, 0, 0, 0, 0};
     float p = 1.0f, g = 0.5f, buf = 0;
     nnr_optim_step(&o, 1, &p, &g, NULL, NULL, 1);
     EXPECT_NEAR(p, 0.95, 1e-7);
@@ -284,7 +284,7 @@ Test(optim, sgd_hand_computed)
     nnr_optim_step(&o, 1, &p, &g, NULL, NULL, 2);
     EXPECT_NEAR(p, 0.95 - 0.1 * 0.595, 1e-6);
     /* momentum 0.9, dampening 0.5: buf1 = g, buf2 = 0.9 g + 0.5 g */
-    nnr_optim om = {NNR_OPT_SGD, 0.1f, 0.9f, 0.5f, 0, 0, 0, 0, 0};
+    nnr_optim om = {NNR_OPT_SGD, 0.1, 0.9, 0.5, 0, 0, 0, 0, 0};
     p = 1.0f;
     nnr_optim_step(&om, 1, &p, &g, &buf, NULL, 1);
     EXPECT_NEAR(buf, 0.5, 1e-7);
@@ -306,7 +306,7 @@ Test(optim, sgd_hand_computed)
 
 Test(optim, adam_hand_computed)
 {
-    nnr_optim o = {NNR_OPT_ADAM, 0.01f, 0, 0, 0, 0, 0.9f, 0.999f, 1e-8f};
+    nnr_optim o = {NNR_OPT_ADAM, 0.01, 0, 0, 0, 0, 0.9, 0.999, 1e-8};
     float p = 1.0f, g = 0.5f, m = 0, v = 0;
     /* first step: m̂ = g, v̂ = g², update lr * g / (|g| + eps) */
     nnr_optim_step(&o, 1, &p, &g, &m, &v, 1);
@@ -322,7 +322,7 @@ Test(optim, adam_hand_computed)
     EXPECT_NEAR(v, v2, 1e-9);
     EXPECT_NEAR(p, 1.0 - 0.01 * 0.5 / (0.5 + 1e-8) - 0.01 * mh / (sqrt(vh) + 1e-8), 1e-6);
     /* adam weight decay goes into the gradient; adamw decays the parameter */
-    nnr_optim a = {NNR_OPT_ADAM, 0.01f, 0, 0, 0.5f, 0, 0.9f, 0.999f, 1e-8f};
+    nnr_optim a = {NNR_OPT_ADAM, 0.01, 0, 0, 0.5, 0, 0.9, 0.999, 1e-8};
     nnr_optim aw = a;
     aw.kind = NNR_OPT_ADAMW;
     float pa = 2.0f, pw = 2.0f, ga = -0.25f, ma = 0, va = 0, mw = 0, vw = 0;

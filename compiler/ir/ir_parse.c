@@ -1,0 +1,552 @@
+/* ir_parse.c — the IR's text form read back (ARCHITECTURE.md decision 4),
+ * so a pass can be tested on a small file without the front end:
+ * `nnc opt FILE.nir --passes=...`. ir_print_ex() writes exactly this
+ * grammar, and print(parse(print(g))) == print(g).
+ *
+ *   file  = { line } ;                      one statement per line
+ *   line  = "#" ...                         a comment (also after a statement)
+ *         | "model" NAME
+ *         | "input" SHAPE                   one sample, e.g. [1, 28, 28]
+ *         | "param" NAME SHAPE [ "buffer" | "counter" ] [ "=" "[" NUM { "," NUM } "]" ]
+ *         | "fold-linear" NAME [ NAME ] "=" { NAME ( NAME | "-" ) }
+ *         | "fold-bn" NAME NAME "=" NAME ( NAME | "-" ) NAME NAME NAME NAME "eps=" NUM
+ *         | VAL "=" OP VAL { KEY "=" VALUE } [ "params=" NAME { "," NAME } ] ":" SHAPE
+ *         | "output" VAL
+ *         | "planned" ;                     memplan ran
+ *   VAL   = "%in" | "%" INT ;               nodes keep their numbers (gaps allowed)
+ *   SHAPE = "[" [ INT { "," INT } ] "]" ;   "[]" is a scalar (num_batches_tracked)
+ *
+ * Parameter values are optional: without them only shapes matter (enough
+ * for every pass); with them (written in row-major order, %.9g, exact for
+ * float) the tensor is "known" and folds can be evaluated. A fold line
+ * names its derived weight (and bias) and its sources: for fold-linear one
+ * (weight, bias) pair per layer of the chain, "-" for a layer without bias;
+ * for fold-bn the layer's (weight, bias) then gamma, beta, running_mean,
+ * running_var. Node attributes are those ir_print writes for the op
+ * (in= out= bias= kernel=KxK stride=SxS padding=PxP slope= dim= p=
+ * features= eps= momentum= act=OP[(slope)] packed=oi); the shape after ':'
+ * is checked against the one the op's shape rule gives. */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ir.h"
+#include "../ops/ops.h"
+#include "nnr_prog.h"
+
+typedef struct Lx {
+    const char *p, *line_start;
+    int line;
+    Diag *d;
+} Lx;
+
+static Span at(const Lx *x)
+{
+    int col = (int)(x->p - x->line_start) + 1;
+    return (Span){x->line, col, col};
+}
+
+static void skip_ws(Lx *x)
+{
+    while (*x->p == ' ' || *x->p == '\t' || *x->p == '\r')
+        x->p++;
+}
+
+static int at_eol(Lx *x)
+{
+    skip_ws(x);
+    return *x->p == '\n' || *x->p == '\0' || *x->p == '#';
+}
+
+/* A word: letters, digits and _ . - ( ) % and commas inside parentheses
+ * (derived names: "fold(0,1).weight"). Stops at '=' ':' ',' and blanks. */
+static char *word(Lx *x)
+{
+    skip_ws(x);
+    const char *s = x->p;
+    int depth = 0;
+    while (*x->p && !isspace((unsigned char)*x->p)) {
+        char c = *x->p;
+        if (c == '(')
+            depth++;
+        else if (c == ')')
+            depth--;
+        else if (depth <= 0 && (c == '=' || c == ':' || c == ',' || c == '[' || c == ']'))
+            break;
+        x->p++;
+    }
+    return x->p > s ? xstrndup(s, (size_t)(x->p - s)) : NULL;
+}
+
+static int expect(Lx *x, char c)
+{
+    skip_ws(x);
+    if (*x->p != c) {
+        diag_error(x->d, at(x), "expected '%c'", c);
+        return -1;
+    }
+    x->p++;
+    return 0;
+}
+
+static int parse_int(Lx *x, int64_t *v)
+{
+    skip_ws(x);
+    char *end;
+    long long r = strtoll(x->p, &end, 10);
+    if (end == x->p) {
+        diag_error(x->d, at(x), "expected an integer");
+        return -1;
+    }
+    x->p = end;
+    *v = r;
+    return 0;
+}
+
+static int parse_num(Lx *x, double *v)
+{
+    skip_ws(x);
+    char *end;
+    *v = strtod(x->p, &end);
+    if (end == x->p) {
+        diag_error(x->d, at(x), "expected a number");
+        return -1;
+    }
+    x->p = end;
+    return 0;
+}
+
+static int parse_shape(Lx *x, int *ndim, int64_t *d)
+{
+    if (expect(x, '['))
+        return -1;
+    *ndim = 0;
+    skip_ws(x);
+    if (*x->p == ']') {
+        x->p++;
+        return 0;
+    }
+    for (;;) {
+        if (*ndim == NNC_MAX_DIMS) {
+            diag_error(x->d, at(x), "more than %d dimensions", NNC_MAX_DIMS);
+            return -1;
+        }
+        if (parse_int(x, &d[(*ndim)++]))
+            return -1;
+        if (d[*ndim - 1] <= 0) {
+            diag_error(x->d, at(x), "a dimension must be positive");
+            return -1;
+        }
+        skip_ws(x);
+        if (*x->p == ']') {
+            x->p++;
+            return 0;
+        }
+        if (expect(x, ','))
+            return -1;
+    }
+}
+
+/* "%in" -> -1, "%7" -> 7; -2 on error. */
+static int parse_val(Lx *x)
+{
+    skip_ws(x);
+    Span sp = at(x);
+    char *w = word(x);
+    if (w && !strcmp(w, "%in"))
+        return -1;
+    if (w && w[0] == '%' && isdigit((unsigned char)w[1])) {
+        char *end;
+        long v = strtol(w + 1, &end, 10);
+        if (!*end && v < 1000000)
+            return (int)v;
+    }
+    diag_error(x->d, sp, "expected a value: %%in or %%N");
+    return -2;
+}
+
+static int find_param(const Graph *g, const char *name)
+{
+    for (int i = 0; i < g->nparams; i++)
+        if (!strcmp(g->params[i].name, name))
+            return i;
+    return -1;
+}
+
+static int param_ref(Lx *x, const Graph *g, int allow_none)
+{
+    skip_ws(x);
+    Span sp = at(x);
+    char *w = word(x);
+    if (!w) {
+        diag_error(x->d, sp, "expected a parameter name");
+        return -2;
+    }
+    if (allow_none && !strcmp(w, "-"))
+        return -1;
+    int p = find_param(g, w);
+    if (p < 0)
+        diag_error(x->d, sp, "unknown parameter '%s' (declare it on a param line first)", w);
+    return p < 0 ? -2 : p;
+}
+
+/* "0.weight" -> "0"; "fold(0,1).weight" -> "0,1" (what ir_add_fold joins). */
+static const char *layer_of(const char *name)
+{
+    if (!strncmp(name, "fold(", 5)) {
+        const char *close = strrchr(name, ')');
+        if (close)
+            return xstrndup(name + 5, (size_t)(close - name - 5));
+    }
+    const char *dot = strrchr(name, '.');
+    return dot ? xstrndup(name, (size_t)(dot - name)) : name;
+}
+
+static int parse_param(Lx *x, Graph *g)
+{
+    Span sp = at(x);
+    Param p;
+    memset(&p, 0, sizeof p);
+    p.name = word(x);
+    if (!p.name) {
+        diag_error(x->d, sp, "expected a parameter name");
+        return -1;
+    }
+    if (find_param(g, p.name) >= 0) {
+        diag_error(x->d, sp, "parameter '%s' declared twice", p.name);
+        return -1;
+    }
+    if (parse_shape(x, &p.ndim, p.shape))
+        return -1;
+    p.numel = 1;
+    for (int k = 0; k < p.ndim; k++)
+        p.numel *= p.shape[k];
+    p.kind = NNR_T_PARAM;
+    p.init = INIT_ZEROS;
+    p.layer = -1;
+    p.layer_name = layer_of(p.name);
+    if (!at_eol(x) && *x->p != '=') {
+        Span ks = at(x);
+        char *k = word(x);
+        if (k && !strcmp(k, "buffer"))
+            p.kind = NNR_T_BUFFER;
+        else if (k && !strcmp(k, "counter"))
+            p.kind = NNR_T_COUNTER;
+        else {
+            diag_error(x->d, ks, "expected 'buffer', 'counter' or '= [values]'");
+            return -1;
+        }
+    }
+    skip_ws(x);
+    if (*x->p == '=') {
+        x->p++;
+        if (expect(x, '['))
+            return -1;
+        p.data = xcalloc((size_t)p.numel + 1, sizeof(float));
+        for (int64_t k = 0; k < p.numel; k++) {
+            double v;
+            if ((k && expect(x, ',')) || parse_num(x, &v))
+                return -1;
+            p.data[k] = (float)v;
+        }
+        skip_ws(x);
+        if (*x->p != ']') {
+            diag_error(x->d, at(x), "expected ']' after %lld values (the shape's count)", (long long)p.numel);
+            return -1;
+        }
+        x->p++;
+    }
+    ir_add_param(g, &p);
+    return 0;
+}
+
+static int parse_fold(Lx *x, Graph *g, FoldKind kind)
+{
+    Span sp = at(x);
+    char *wname = word(x), *bname = NULL;
+    if (!wname) {
+        diag_error(x->d, sp, "expected the derived weight's name");
+        return -1;
+    }
+    skip_ws(x);
+    if (*x->p != '=')
+        bname = word(x);
+    if (expect(x, '='))
+        return -1;
+    Fold f;
+    memset(&f, 0, sizeof f);
+    f.kind = kind;
+    int maxn = kind == FOLD_BN ? 1 : NNC_MAX_FOLD_CHAIN;
+    while (!at_eol(x) && strncmp(x->p, "eps=", 4) && f.n < maxn) {
+        if ((f.w[f.n] = param_ref(x, g, 0)) < -1 || (f.b[f.n] = param_ref(x, g, 1)) < -1)
+            return -1;
+        f.n++;
+    }
+    if (f.n == 0 || (kind == FOLD_LINEAR && f.n < 2)) {
+        diag_error(x->d, sp, "%s needs %s", kind == FOLD_BN ? "fold-bn" : "fold-linear",
+                   kind == FOLD_BN ? "the layer's weight and bias" : "two layers or more");
+        return -1;
+    }
+    if (kind == FOLD_LINEAR) {
+        const Param *w0 = &g->params[f.w[0]];
+        f.dims[0] = w0->ndim == 2 ? w0->shape[1] : 0;
+        for (int k = 0; k < f.n; k++) {
+            const Param *w = &g->params[f.w[k]];
+            if (w->ndim != 2 || w->shape[1] != f.dims[k]) {
+                diag_error(x->d, sp, "fold-linear: %s is not a [out, %lld] weight", w->name, (long long)f.dims[k]);
+                return -1;
+            }
+            f.dims[k + 1] = w->shape[0];
+            if (f.b[k] >= 0 && g->params[f.b[k]].numel != w->shape[0]) {
+                diag_error(x->d, sp, "fold-linear: bias %s does not match %s", g->params[f.b[k]].name, w->name);
+                return -1;
+            }
+        }
+    } else {
+        for (int k = 0; k < 4; k++)
+            if ((f.bn[k] = param_ref(x, g, 0)) < 0)
+                return -1;
+        skip_ws(x);
+        if (strncmp(x->p, "eps=", 4)) {
+            diag_error(x->d, at(x), "expected eps=");
+            return -1;
+        }
+        x->p += 4;
+        if (parse_num(x, &f.eps))
+            return -1;
+        const Param *w = &g->params[f.w[0]];
+        f.rows = w->ndim ? w->shape[0] : 0;
+        f.cols = f.rows ? w->numel / f.rows : 0;
+        for (int k = 0; k < 4; k++)
+            if (g->params[f.bn[k]].numel != f.rows) {
+                diag_error(x->d, sp, "fold-bn: %s has %lld values, the layer %lld channels",
+                           g->params[f.bn[k]].name, (long long)g->params[f.bn[k]].numel, (long long)f.rows);
+                return -1;
+            }
+    }
+    if (find_param(g, wname) >= 0 || (bname && find_param(g, bname) >= 0)) {
+        diag_error(x->d, sp, "parameter '%s' declared twice", find_param(g, wname) >= 0 ? wname : bname);
+        return -1;
+    }
+    int fi = ir_add_fold(g, &f);
+    const Fold *made = &g->folds[fi];
+    if ((made->out_b >= 0) != (bname != NULL)) {
+        diag_error(x->d, sp, "the fold %s a bias, but the line %s", made->out_b >= 0 ? "makes" : "makes no",
+                   bname ? "names one" : "names none");
+        return -1;
+    }
+    g->params[made->out_w].name = wname;
+    g->params[made->out_w].layer_name = layer_of(wname);
+    if (bname) {
+        g->params[made->out_b].name = bname;
+        g->params[made->out_b].layer_name = layer_of(bname);
+    }
+    return 0;
+}
+
+static int parse_pair(Lx *x, int64_t *a, int64_t *b)
+{
+    if (parse_int(x, a))
+        return -1;
+    if (*x->p != 'x') {
+        diag_error(x->d, at(x), "expected AxB");
+        return -1;
+    }
+    x->p++;
+    return parse_int(x, b);
+}
+
+static int parse_node(Lx *x, Graph *g, int id, Span sp)
+{
+    if (expect(x, '='))
+        return -1;
+    skip_ws(x);
+    Span os = at(x);
+    char *opname = word(x);
+    int op = opname ? op_lookup(opname) : -1;
+    if (op < 0) {
+        diag_error(x->d, os, "unknown op '%s'", opname ? opname : "");
+        return -1;
+    }
+    if (id < g->nnodes) {
+        diag_error(x->d, sp, "node %%%d: numbers must increase", id);
+        return -1;
+    }
+    int in = parse_val(x);
+    if (in < -1)
+        return -1;
+    if (in >= 0 && (in >= g->nnodes || g->nodes[in].dead)) {
+        diag_error(x->d, sp, "node %%%d reads %%%d, which is not defined before it", id, in);
+        return -1;
+    }
+    while (g->nnodes < id)
+        g->nodes[ir_add_node(g, OP_IDENTITY)].dead = 1;
+    int i = ir_add_node(g, (Op)op);
+    Node *n = &g->nodes[i];
+    n->input = in;
+    n->span = sp;
+    n->alpha = op == OP_BATCHNORM1D || op == OP_BATCHNORM2D ? 1e-5 : op == OP_LEAKY_RELU ? 0.01 : 0.5;
+    n->momentum = 0.1;
+    n->kh = n->kw = n->sh = n->sw = 1;
+    while (!at_eol(x) && *x->p != ':') {
+        Span ks = at(x);
+        char *key = word(x);
+        if (!key || expect(x, '='))
+            return -1;
+        int64_t v;
+        int bad = 0;
+        if (!strcmp(key, "in") || !strcmp(key, "features"))
+            bad = parse_int(x, &n->in_f);
+        else if (!strcmp(key, "out"))
+            bad = parse_int(x, &n->out_f);
+        else if (!strcmp(key, "bias"))
+            bad = parse_int(x, &v), n->has_bias = v != 0;
+        else if (!strcmp(key, "kernel"))
+            bad = parse_pair(x, &n->kh, &n->kw);
+        else if (!strcmp(key, "stride"))
+            bad = parse_pair(x, &n->sh, &n->sw);
+        else if (!strcmp(key, "padding"))
+            bad = parse_pair(x, &n->ph, &n->pw);
+        else if (!strcmp(key, "slope") || !strcmp(key, "p") || !strcmp(key, "eps"))
+            bad = parse_num(x, &n->alpha);
+        else if (!strcmp(key, "momentum"))
+            bad = parse_num(x, &n->momentum);
+        else if (!strcmp(key, "dim"))
+            bad = parse_int(x, &v), n->dim = (int)v - 1, n->alpha = (double)v; /* softmax_shape reads alpha */
+        else if (!strcmp(key, "packed")) {
+            char *w = word(x);
+            n->packed = 1;
+            bad = !w || strcmp(w, "oi");
+        } else if (!strcmp(key, "act")) {
+            Span as = at(x);
+            char *w = word(x);
+            char *paren = w ? strchr(w, '(') : NULL;
+            if (paren) {
+                *paren = '\0';
+                n->fused_alpha = strtod(paren + 1, NULL);
+            }
+            int a = w ? op_lookup(w) : -1;
+            if (a < 0 || !(op_info[a].flags & OPF_ACT)) {
+                diag_error(x->d, as, "act= expects an activation");
+                return -1;
+            }
+            n->fused_act = a;
+        } else if (!strcmp(key, "params")) {
+            for (;;) {
+                if (n->nparam == NNC_MAX_NODE_PARAMS) {
+                    diag_error(x->d, at(x), "too many parameters");
+                    return -1;
+                }
+                int p = param_ref(x, g, 0);
+                if (p < 0)
+                    return -1;
+                n = &g->nodes[i];
+                n->param[n->nparam++] = p;
+                skip_ws(x);
+                if (*x->p != ',')
+                    break;
+                x->p++;
+            }
+        } else {
+            diag_error(x->d, ks, "unknown attribute '%s' of %s", key, op_info[op].name);
+            return -1;
+        }
+        if (bad) {
+            if (!x->d->nerrors)
+                diag_error(x->d, ks, "bad value of %s", key);
+            return -1;
+        }
+    }
+    n = &g->nodes[i];
+    int want = n->op == OP_LINEAR || n->op == OP_CONV2D ? 1 + n->has_bias
+             : n->op == OP_BATCHNORM1D || n->op == OP_BATCHNORM2D ? 5 : 0;
+    if (n->nparam != want) {
+        diag_error(x->d, sp, "%s needs %d parameters in params=, it has %d", op_info[op].name, want, n->nparam);
+        return -1;
+    }
+    if (n->op == OP_LINEAR && g->params[n->param[0]].numel != n->in_f * n->out_f) {
+        diag_error(x->d, sp, "linear in=%lld out=%lld: %s has %lld values", (long long)n->in_f,
+                   (long long)n->out_f, g->params[n->param[0]].name, (long long)g->params[n->param[0]].numel);
+        return -1;
+    }
+    if (expect(x, ':'))
+        return -1;
+    Shape s;
+    if (parse_shape(x, &s.ndim, s.d))
+        return -1;
+    if (op_hooks[op].shape(g, n, x->d))
+        return -1;
+    n = &g->nodes[i];
+    if (memcmp(&s.d, &n->shape.d, sizeof(int64_t) * (size_t)s.ndim) || s.ndim != n->shape.ndim) {
+        char b1[64], b2[64];
+        diag_error(x->d, sp, "%%%d: the shape written is %s, the op gives %s", id, shape_str(&s, b1, sizeof b1),
+                   shape_str(&n->shape, b2, sizeof b2));
+        return -1;
+    }
+    return 0;
+}
+
+Graph *ir_parse(const SrcFile *src, Diag *d)
+{
+    Graph *g = ir_new_graph("model", src->path);
+    Lx x = {src->text, src->text, 1, d};
+    int have_input = 0, have_output = 0;
+    while (*x.p) {
+        x.line_start = x.p;
+        int errs = d->nerrors;
+        if (!at_eol(&x)) {
+            Span sp = at(&x);
+            char *kw = word(&x);
+            if (!kw) {
+                diag_error(d, sp, "expected a statement");
+            } else if (have_output && strcmp(kw, "planned")) {
+                diag_error(d, sp, "nothing but 'planned' may follow the output line");
+            } else if (!strcmp(kw, "model")) {
+                char *name = word(&x);
+                if (!name)
+                    diag_error(d, at(&x), "expected the model's name");
+                else
+                    g->name = name;
+            } else if (!strcmp(kw, "input")) {
+                if (!parse_shape(&x, &g->input.ndim, g->input.d)) {
+                    if (g->input.ndim == 0)
+                        diag_error(d, sp, "the input needs at least one dimension");
+                    have_input = 1;
+                }
+            } else if (!strcmp(kw, "param")) {
+                parse_param(&x, g);
+            } else if (!strcmp(kw, "fold-linear") || !strcmp(kw, "fold-bn")) {
+                parse_fold(&x, g, !strcmp(kw, "fold-bn") ? FOLD_BN : FOLD_LINEAR);
+            } else if (!strcmp(kw, "output")) {
+                int v = parse_val(&x);
+                if (v >= -1 && v != ir_output(g))
+                    diag_error(d, sp, "the output must be the last node (%%%d)", ir_output(g));
+                have_output = 1;
+            } else if (!strcmp(kw, "planned")) {
+                g->planned = 1;
+            } else if (kw[0] == '%' && isdigit((unsigned char)kw[1])) {
+                if (!have_input)
+                    diag_error(d, sp, "the input line must come before the nodes");
+                else
+                    parse_node(&x, g, atoi(kw + 1), sp);
+            } else {
+                diag_error(d, sp, "unknown statement '%s'", kw);
+            }
+            if (d->nerrors == errs && !at_eol(&x))
+                diag_error(d, at(&x), "unexpected text at the end of the line");
+        }
+        while (*x.p && *x.p != '\n')
+            x.p++;
+        if (*x.p == '\n')
+            x.p++;
+        x.line++;
+    }
+    if (!d->nerrors && !have_input)
+        diag_error_nopos(d, "%s: no input line", src->path);
+    if (!d->nerrors && !have_output)
+        diag_error_nopos(d, "%s: no output line", src->path);
+    if (d->nerrors)
+        return NULL;
+    ir_layout_params(g);
+    return g;
+}

@@ -1,0 +1,257 @@
+/* fold.c — inference-only folding of parameters: fold-batchnorm (a batch
+ * norm after linear/conv2d becomes part of that layer's weight and bias) and
+ * fold-linear (a chain of linear layers with nothing non-linear between them
+ * becomes one layer, W = W2·W1, b = W2·b1 + b2).
+ *
+ * Neither pass computes a number: each records a Fold (ir.h) whose derived
+ * parameters the inference block holds; the values are made from the state
+ * block by the runtime's nnr_fold_*_f32, at compile time when the state is
+ * known and in the emitted prepare() otherwise. The model graph that
+ * training uses is never folded (driver.c runs the pipeline on a clone), so
+ * the state_dict keeps PyTorch's names and shapes.
+ *
+ * Guards, shared by both rules: every value between the two layers has
+ * exactly one reader and is not the model's output; only views that compute
+ * nothing in inference stand between them (identity, dropout, and for
+ * fold-linear a flatten of an already flat value); the first layer has no
+ * fused epilogue (an activation between them is not "nothing"). */
+#include <string.h>
+
+#include "pass.h"
+#include "../ops/ops.h"
+
+static int users(const Graph *g, int v)
+{
+    int c = 0;
+    for (int i = 0; i < g->nnodes; i++)
+        c += !g->nodes[i].dead && g->nodes[i].input == v;
+    return c;
+}
+
+/* The one live reader of value v, or -1 (none, several). */
+static int only_user(const Graph *g, int v)
+{
+    int u = -1;
+    for (int i = 0; i < g->nnodes; i++) {
+        if (g->nodes[i].dead || g->nodes[i].input != v)
+            continue;
+        if (u >= 0)
+            return -1;
+        u = i;
+    }
+    return u;
+}
+
+/* A node that computes nothing in inference and keeps the value as it is. */
+static int is_nothing(const Graph *g, const Node *n, int allow_flatten)
+{
+    if (n->op == OP_IDENTITY || n->op == OP_DROPOUT)
+        return 1;
+    return allow_flatten && n->op == OP_FLATTEN && ir_value_shape(g, n->input)->ndim == 1;
+}
+
+/* Follows the readers of value v through "nothing" views to the next real
+ * node; checks that every value on the way (v included) has one reader and
+ * is not the output. Returns that node, or -1 with *why set. */
+static int next_real(const Graph *g, int v, int allow_flatten, const char **why)
+{
+    int out = ir_output(g);
+    for (;;) {
+        if (v == out) {
+            *why = "it is the model's output";
+            return -1;
+        }
+        int u = only_user(g, v);
+        if (u < 0) {
+            *why = users(g, v) ? "it has more than one reader" : "nothing reads it";
+            return -1;
+        }
+        if (!is_nothing(g, &g->nodes[u], allow_flatten))
+            return u;
+        v = u;
+    }
+}
+
+/* Node `keep` takes over up to node `last`: nodes after keep up to last die,
+ * last's readers read keep. */
+static void absorb(Graph *g, int keep, int last)
+{
+    for (int j = keep + 1; j <= last; j++)
+        g->nodes[j].dead = 1;
+    for (int j = last + 1; j < g->nnodes; j++)
+        if (!g->nodes[j].dead && g->nodes[j].input == last)
+            g->nodes[j].input = keep;
+}
+
+/* ------------------------------------------------------------ fold-batchnorm */
+
+int pass_fold_bn(Graph *g, PassCtx *cx)
+{
+    int changed = 0;
+    for (int i = 0; i < g->nnodes; i++) {
+        Node *k = &g->nodes[i];
+        if (k->dead || (k->op != OP_LINEAR && k->op != OP_CONV2D))
+            continue;
+        const char *why = NULL;
+        int b = next_real(g, i, 0, &why);
+        if (b < 0 || (g->nodes[b].op != OP_BATCHNORM1D && g->nodes[b].op != OP_BATCHNORM2D))
+            continue;
+        Node *bn = &g->nodes[b];
+        /* linear works on the last dimension, batch norm on the first: they
+         * meet only on a flat [features] value; conv2d is [C, H, W] */
+        int fits = k->op == OP_CONV2D ? bn->op == OP_BATCHNORM2D
+                                      : bn->op == OP_BATCHNORM1D && k->shape.ndim == 1;
+        if (!fits || k->fused_act >= 0 || bn->in_f != k->out_f) {
+            if (cx->verbose)
+                fprintf(cx->log, "fold-batchnorm: %%%d (%s) not folded into %%%d (%s): %s\n", b,
+                        op_info[bn->op].name, i, op_info[k->op].name,
+                        k->fused_act >= 0 ? "an activation stands between them"
+                                          : "it normalises another axis than the layer's outputs");
+            continue;
+        }
+        Fold f;
+        memset(&f, 0, sizeof f);
+        f.kind = FOLD_BN;
+        f.n = 1;
+        f.w[0] = k->param[0];
+        f.b[0] = k->has_bias ? k->param[1] : -1;
+        for (int j = 0; j < 4; j++)
+            f.bn[j] = bn->param[j];
+        f.eps = bn->alpha;
+        f.rows = k->out_f;
+        f.cols = g->params[k->param[0]].numel / k->out_f;
+        ir_add_fold(g, &f);
+        k = &g->nodes[i];
+        k->param[0] = f.out_w;
+        k->param[1] = f.out_b;
+        k->nparam = 2;
+        k->has_bias = 1;
+        absorb(g, i, b);
+        if (cx->verbose)
+            fprintf(cx->log, "fold-batchnorm: %%%d (%s) folded into %%%d (%s): %s\n", b,
+                    op_info[bn->op].name, i, op_info[k->op].name, g->params[f.out_w].name);
+        changed = 1;
+    }
+    return changed;
+}
+
+/* ------------------------------------------------------------ fold-linear */
+
+/* Floats of a linear layer in -> out (weight and optional bias): also its
+ * cost, since a GEMM reads each weight once per row. */
+static int64_t lin_size(int64_t in, int64_t out, int bias)
+{
+    return in * out + (bias ? out : 0);
+}
+
+/* Cost-aware segmentation of a run of foldable linear layers c[0..m-1]:
+ * the split into consecutive segments (each folded into one layer) with
+ * the fewest floats of weights, ties to fewer layers. A 784 -> 16 -> 784
+ * bottleneck stays two layers: one [784, 784] matrix is larger than its
+ * parts. seg_end[s] is the last index of segment s; returns the count. */
+static int segment(const Graph *g, const int *c, int m, int *seg_end)
+{
+    int64_t best[NNC_MAX_FOLD_CHAIN + 1];
+    int nseg[NNC_MAX_FOLD_CHAIN + 1], from[NNC_MAX_FOLD_CHAIN + 1];
+    best[0] = 0;
+    nseg[0] = 0;
+    for (int j = 1; j <= m; j++) {
+        best[j] = -1;
+        int bias = 0;
+        for (int i = j - 1; i >= 0; i--) {
+            const Node *a = &g->nodes[c[i]], *z = &g->nodes[c[j - 1]];
+            bias |= g->nodes[c[i]].has_bias;
+            int64_t cost = best[i] + lin_size(a->in_f, z->out_f, bias);
+            if (best[j] < 0 || cost < best[j] || (cost == best[j] && nseg[i] + 1 < nseg[j])) {
+                best[j] = cost;
+                nseg[j] = nseg[i] + 1;
+                from[j] = i;
+            }
+        }
+    }
+    int ns = nseg[m];
+    for (int j = m, s = ns - 1; j > 0; j = from[j], s--)
+        seg_end[s] = j - 1;
+    return ns;
+}
+
+int pass_fold_linear(Graph *g, PassCtx *cx)
+{
+    int changed = 0;
+    for (int i = 0; i < g->nnodes; i++) {
+        if (g->nodes[i].dead || g->nodes[i].op != OP_LINEAR)
+            continue;
+        /* the run of linear layers that starts here */
+        int c[NNC_MAX_FOLD_CHAIN];
+        int m = 1;
+        c[0] = i;
+        while (m < NNC_MAX_FOLD_CHAIN) {
+            const Node *cur = &g->nodes[c[m - 1]];
+            const char *why = NULL;
+            int u = next_real(g, c[m - 1], 1, &why);
+            if (u < 0 || g->nodes[u].op != OP_LINEAR)
+                break;
+            if (cur->fused_act >= 0) {
+                if (cx->verbose)
+                    fprintf(cx->log, "fold-linear: %%%d and %%%d not folded: %s stands between them\n",
+                            c[m - 1], u, op_info[cur->fused_act].name);
+                break;
+            }
+            c[m++] = u;
+        }
+        if (m < 2)
+            continue;
+        int seg_end[NNC_MAX_FOLD_CHAIN];
+        int ns = segment(g, c, m, seg_end);
+        for (int s = 0, start = 0; s < ns; start = seg_end[s] + 1, s++) {
+            int end = seg_end[s];
+            if (s + 1 < ns && cx->verbose) {
+                const Node *a = &g->nodes[c[end]], *z = &g->nodes[c[end + 1]];
+                int64_t merged = lin_size(a->in_f, z->out_f, a->has_bias || z->has_bias);
+                int64_t parts = lin_size(a->in_f, a->out_f, a->has_bias) + lin_size(z->in_f, z->out_f, z->has_bias);
+                if (merged > parts)
+                    fprintf(cx->log, "fold-linear: %%%d (linear %lld->%lld) and %%%d (linear %lld->%lld) not folded: "
+                                     "one %lldx%lld layer (%lld floats) would be larger than the parts (%lld floats)\n",
+                            c[end], (long long)a->in_f, (long long)a->out_f, c[end + 1], (long long)z->in_f,
+                            (long long)z->out_f, (long long)z->out_f, (long long)a->in_f, (long long)merged,
+                            (long long)parts);
+                else
+                    fprintf(cx->log, "fold-linear: %%%d and %%%d not folded: the chain costs fewer floats "
+                                     "split between them\n", c[end], c[end + 1]);
+            }
+            if (end == start)
+                continue;
+            Fold f;
+            memset(&f, 0, sizeof f);
+            f.kind = FOLD_LINEAR;
+            f.n = end - start + 1;
+            f.dims[0] = g->nodes[c[start]].in_f;
+            for (int k = 0; k < f.n; k++) {
+                const Node *l = &g->nodes[c[start + k]];
+                f.w[k] = l->param[0];
+                f.b[k] = l->has_bias ? l->param[1] : -1;
+                f.dims[k + 1] = l->out_f;
+            }
+            ir_add_fold(g, &f);
+            Node *first = &g->nodes[c[start]];
+            const Node *last = &g->nodes[c[end]];
+            first->out_f = last->out_f;
+            first->shape = last->shape;
+            first->fused_act = last->fused_act;
+            first->fused_alpha = last->fused_alpha;
+            first->param[0] = f.out_w;
+            first->param[1] = f.out_b;
+            first->has_bias = f.out_b >= 0;
+            first->nparam = f.out_b >= 0 ? 2 : 1;
+            absorb(g, c[start], c[end]);
+            if (cx->verbose) {
+                fprintf(cx->log, "fold-linear: %d linear layers folded into %%%d:", f.n, c[start]);
+                for (int k = 0; k < f.n; k++)
+                    fprintf(cx->log, " %%%d", c[start + k]);
+                fprintf(cx->log, " -> %s\n", g->params[f.out_w].name);
+            }
+            changed = 1;
+        }
+    }
+    return changed;
+}
