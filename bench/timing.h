@@ -13,14 +13,14 @@
 
 #define BENCH_MIN_SAMPLE_S 20e-6
 
-static double bench_now(void)
+static inline double bench_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static int bench_cmp_double(const void *a, const void *b)
+static inline int bench_cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
@@ -29,7 +29,7 @@ static int bench_cmp_double(const void *a, const void *b)
 /* Median seconds per call of fn(ctx). max_samples bounds the work of very
  * slow calls (e.g. a naive 1024^3 GEMM): it stops after that many samples
  * once at least min_samples were taken, even before `seconds` ran out. */
-static double bench_median(void (*fn)(void *), void *ctx, double seconds, long min_samples)
+static inline double bench_median(void (*fn)(void *), void *ctx, double seconds, long min_samples)
 {
     if (min_samples < 1)
         min_samples = 1;
@@ -74,7 +74,7 @@ static double bench_median(void (*fn)(void *), void *ctx, double seconds, long m
 
 /* Read a whole little-endian f32 file; *n receives the float count. */
 #include <stdio.h>
-static float *bench_read_f32(const char *path, size_t *n)
+static inline float *bench_read_f32(const char *path, size_t *n)
 {
     FILE *f = fopen(path, "rb");
     if (!f)

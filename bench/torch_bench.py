@@ -11,6 +11,7 @@ Runs under Debian's /usr/bin/python3 (python3-torch, numpy). Commands:
                       W4 and of one W3 training step
   train DIR EPOCHS    W3: the digits training loop (manual batching, shuffled
                       each epoch, validation after each epoch as nnc does)
+  all DIR SECONDS EPOCHS   bench, then train (one interpreter start-up)
   cmp A B [TOL]       max |a-b| of two files of floats (CSV text or raw .bin)
 
 Every timing line is `RESULT <workload> <impl> <value> [extra]`, values in
@@ -275,12 +276,15 @@ def main(argv):
     cmd = argv[1]
     if cmd == "gen":
         cmd_gen(argv[2]); return 0
-    if torch is None and cmd in ("bench", "train"):
+    if torch is None and cmd in ("bench", "train", "all"):
         print("SKIP all torch: python3-torch is not importable"); return 0
     if cmd == "bench":
         cmd_bench(argv[2], float(argv[3])); return 0
     if cmd == "train":
         cmd_train(argv[2], int(argv[3])); return 0
+    if cmd == "all":  # one round: bench then train, one interpreter start-up
+        cmd_bench(argv[2], float(argv[3]))
+        cmd_train(argv[2], int(argv[4])); return 0
     if cmd == "cmp":
         return cmd_cmp(argv[2], argv[3], float(argv[4]) if len(argv) > 4 else 1e-4)
     print(__doc__); return 2

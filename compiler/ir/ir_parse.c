@@ -379,8 +379,10 @@ static int parse_node(Lx *x, Graph *g, int id, Span sp)
         diag_error(x->d, sp, "node %%%d reads %%%d, which is not defined before it", id, in);
         return -1;
     }
-    while (g->nnodes < id)
-        g->nodes[ir_add_node(g, OP_IDENTITY)].dead = 1;
+    while (g->nnodes < id) {
+        int gap = ir_add_node(g, OP_IDENTITY);   /* may move g->nodes */
+        g->nodes[gap].dead = 1;
+    }
     int i = ir_add_node(g, (Op)op);
     Node *n = &g->nodes[i];
     n->input = in;

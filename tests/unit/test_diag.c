@@ -221,7 +221,7 @@ Test(diag, no_position)
     cr_assert_str_eq(out,
         "digits.nnet: error: line zero\n"
         "nnc: error: no source\n"
-        "digits.nnet: error: cannot read: No such file or directory\n"
+        "nnc: error: cannot read: No such file or directory\n"
         "nnc: error: bad option '-x'\n");
     cr_assert_eq(with.nerrors, 2);
     cr_assert_eq(without.nerrors, 2);

@@ -469,7 +469,7 @@ Test(prog, eval_checks_data_against_the_model)
     write_text(tpath("wide.csv"), "1,2,3,0\n4,5,6,1\n");
     run_result r = run(&m, "", "eval", "--data", tpath("wide.csv"), NULL);
     cr_expect_eq(r.status, 1);
-    assert_contains(r.err, "wide.csv: samples have 3 values, the model's input needs 2");
+    assert_contains(r.err, "wide.csv:1: expected 2 input values per row (the model's input), found 3");
     run_free(&r);
 
     write_text(tpath("labels.csv"), "1,2,0\n\n4,5,7\n");

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# opt_checks.sh NNC TESTS_DIR CHECK — command-line checks of the pass
+# pipeline that need the front end (registered by tests/opt.cmake):
+#   chain3      `nnc ir` of three chained 4x4 linear layers: one linear node
+#               at -O2, three at -O0; with ReLU between them three at both
+#   roundtrip   for every fixture model at -O0 and -O2: `nnc ir` parses back
+#               through `nnc opt --passes=` unchanged, and `nnc opt` of the
+#               -O0 IR at -O2 gives the -O2 IR
+#   summary     `nnc summary` of the CNN fixture: a smaller arena after
+#               planning than before, and the passes that changed the graph
+#   cli         --passes / --disable-pass / --print-after misuse is an error
+set -u
+NNC=$1 T=$2 CHECK=$3
+fail=0
+bad() { echo "FAIL: $*"; fail=1; }
+count_linear() { "$NNC" ir "$1" "${@:2}" | grep -c '= linear '; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+case $CHECK in
+chain3)
+    F=$T/fixtures/infer
+    [ "$(count_linear "$F/chain3_linear/model.nnet" -O2)" = 1 ] || bad "chain3_linear -O2: not one linear node"
+    [ "$(count_linear "$F/chain3_linear/model.nnet")" = 1 ] || bad "chain3_linear default: not one linear node"
+    [ "$(count_linear "$F/chain3_linear/model.nnet" -O0)" = 3 ] || bad "chain3_linear -O0: not three linear nodes"
+    [ "$(count_linear "$F/chain3_relu/model.nnet" -O2)" = 3 ] || bad "chain3_relu -O2: not three linear nodes"
+    [ "$(count_linear "$F/chain3_relu/model.nnet" -O0)" = 3 ] || bad "chain3_relu -O0: not three linear nodes"
+    [ "$(count_linear "$F/chain3_linear/model.nnet" -O2 --disable-pass=fold-linear)" = 3 ] ||
+        bad "--disable-pass=fold-linear still folds"
+    "$NNC" ir "$F/chain3_linear/model.nnet" --print-after=fold-linear >/dev/null 2>"$tmp/log"
+    grep -q 'fold-linear: 3 linear layers folded' "$tmp/log" || bad "--print-after=fold-linear gives no reason"
+    ;;
+roundtrip)
+    for m in "$T"/fixtures/*/*/model.nnet; do
+        for O in -O0 -O2; do
+            "$NNC" ir "$m" $O >"$tmp/a.nir" 2>/dev/null || continue  # models the front end refuses
+            "$NNC" opt "$tmp/a.nir" --passes= --verify >"$tmp/b.nir" || { bad "$m $O: nnc opt refuses nnc ir's output"; continue; }
+            cmp -s "$tmp/a.nir" "$tmp/b.nir" || bad "$m $O: print(parse(print(g))) != print(g)"
+        done
+        "$NNC" ir "$m" -O0 >"$tmp/a.nir" 2>/dev/null || continue
+        "$NNC" ir "$m" -O2 >"$tmp/c.nir"
+        "$NNC" opt "$tmp/a.nir" -O2 --verify >"$tmp/b.nir" && cmp -s "$tmp/b.nir" "$tmp/c.nir" ||
+            bad "$m: nnc opt -O2 of the -O0 IR differs from nnc ir -O2"
+    done
+    ;;
+summary)
+    "$NNC" summary "$T/fixtures/infer/mnist_cnn/model.nnet" >"$tmp/s" || bad "summary failed"
+    read -r before after < <(sed -n 's/^arena per sample: \([0-9]*\) bytes before planning, \([0-9]*\) bytes after.*/\1 \2/p' "$tmp/s")
+    [ -n "${before:-}" ] && [ "$after" -lt "$before" ] || bad "arena not smaller after planning: $(cat "$tmp/s")"
+    grep -q '^passes that changed the graph: .*memplan' "$tmp/s" || bad "summary does not list the passes that changed the graph"
+    ;;
+cli)
+    G=$T/golden/opt/fold_linear_chain3.nir
+    "$NNC" opt "$G" --passes=fold-linear | grep -q 'fold-linear fold(0,1,2).weight' || bad "nnc opt --passes=fold-linear"
+    "$NNC" opt "$G" --passes=no-such-pass >/dev/null 2>&1; [ $? = 1 ] || bad "unknown pass: not exit 1"
+    "$NNC" opt "$G" --disable-pass=layout >/dev/null 2>&1; [ $? = 1 ] || bad "disabling a required pass: not exit 1"
+    "$NNC" opt "$G" --print-after=all >/dev/null 2>"$tmp/log"
+    [ "$(grep -c '^; IR after' "$tmp/log")" -ge 5 ] || bad "--print-after=all"
+    "$NNC" opt "$G" --time-passes >/dev/null 2>"$tmp/log"
+    grep -q '^pass fold-linear' "$tmp/log" || bad "--time-passes"
+    printf 'model m\ninput [3]\n%%0 = relu %%in : [4]\noutput %%0\n' >"$tmp/bad.nir"
+    "$NNC" opt "$tmp/bad.nir" >/dev/null 2>"$tmp/err"; [ $? = 1 ] || bad "bad IR: not exit 1"
+    grep -q 'bad.nir:3:1: error' "$tmp/err" || bad "bad IR: no file:line:col diagnostic"
+    ;;
+*) echo "unknown check $CHECK" >&2; exit 2 ;;
+esac
+[ $fail = 0 ] && echo "PASS opt.$CHECK"
+exit $fail

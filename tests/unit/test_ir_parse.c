@@ -1,0 +1,146 @@
+/* test_ir_parse.c — the IR's text form: what parses, what it becomes, what
+ * is refused (with a diagnostic at the right line), and the round trip
+ * print(parse(print(g))) == print(g). */
+#include <criterion/criterion.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ir/ir.h"
+
+static Graph *parse(const char *text, Diag *d)
+{
+    static SrcFile src;
+    src.path = "t.nir";
+    src.text = text;
+    src.len = strlen(text);
+    diag_init(d, &src);
+    d->max_errors = 0;
+    return ir_parse(&src, d);
+}
+
+static char *print(const Graph *g, int flags)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    ir_print_ex(g, f, flags);
+    fclose(f);
+    return buf;
+}
+
+static const char cnn[] =
+    "# a comment\n"
+    "model cnn\n"
+    "input [1, 8, 8]\n"
+    "param c.weight [2, 1, 3, 3]\n"
+    "param c.bias [2] = [0.5, -0.25]\n"
+    "param bn.weight [2]\n"
+    "param bn.bias [2]\n"
+    "param bn.running_mean [2] buffer\n"
+    "param bn.running_var [2] buffer\n"
+    "param bn.num_batches_tracked [] counter\n"
+    "param fc.weight [3, 32]\n"
+    "%0 = conv2d %in in=1 out=2 kernel=3x3 stride=1x1 padding=1x1 bias=1 params=c.weight,c.bias : [2, 8, 8]\n"
+    "%1 = batchnorm2d %0 features=2 eps=1e-05 momentum=0.1 params=bn.weight,bn.bias,bn.running_mean,bn.running_var,bn.num_batches_tracked : [2, 8, 8]\n"
+    "%3 = maxpool2d %1 kernel=2x2 stride=2x2 padding=0x0 : [2, 4, 4]   # gaps in numbering are kept\n"
+    "%4 = flatten %3 : [32]\n"
+    "%5 = linear %4 in=32 out=3 bias=0 act=leaky_relu(0.2) packed=oi params=fc.weight : [3]\n"
+    "%6 = log_softmax %5 dim=1 : [3]\n"
+    "output %6\n"
+    "planned\n";
+
+Test(ir_parse, builds_the_graph)
+{
+    Diag d;
+    Graph *g = parse(cnn, &d);
+    cr_assert_not_null(g);
+    cr_expect_str_eq(g->name, "cnn");
+    cr_expect_eq(g->input.ndim, 3);
+    cr_expect_eq(g->nparams, 8);
+    cr_expect_eq(g->state_size, 18 + 2 + 2 * 4 + 1 + 96);
+    cr_expect_eq(g->params[1].data[1], -0.25f);
+    cr_expect_null(g->params[0].data);
+    cr_expect_eq(g->params[4].kind, 1);
+    cr_expect_eq(g->params[6].kind, 2);
+    cr_expect_eq(g->nnodes, 7);
+    cr_expect(g->nodes[2].dead, "%%2 is a gap");
+    cr_expect_eq(g->nodes[3].input, 1);
+    cr_expect_eq(g->nodes[5].fused_act, OP_LEAKY_RELU);
+    cr_expect_float_eq(g->nodes[5].fused_alpha, 0.2, 1e-12);
+    cr_expect(g->nodes[5].packed);
+    cr_expect_eq(g->nodes[6].dim, 0);
+    cr_expect(g->planned);
+    cr_expect_eq(ir_output(g), 6);
+}
+
+Test(ir_parse, round_trip_with_and_without_values)
+{
+    Diag d;
+    Graph *g = parse(cnn, &d);
+    cr_assert_not_null(g);
+    for (int flags = 0; flags < 2; flags++) {
+        char *p1 = print(g, flags);
+        Graph *g2 = parse(p1, &d);
+        cr_assert_not_null(g2, "%s", p1);
+        cr_expect_str_eq(print(g2, flags), p1);
+    }
+    cr_expect(strstr(print(g, IRP_VALUES), "param c.bias [2] = [0.5, -0.25]"));
+    cr_expect_null(strstr(print(g, 0), "= [0.5"));
+}
+
+Test(ir_parse, fold_lines_round_trip)
+{
+    static const char t[] =
+        "model m\ninput [3]\n"
+        "param a.weight [4, 3]\nparam a.bias [4]\nparam b.weight [2, 4]\n"
+        "fold-linear fold(a,b).weight fold(a,b).bias = a.weight a.bias b.weight -\n"
+        "%0 = linear %in in=3 out=2 bias=1 params=fold(a,b).weight,fold(a,b).bias : [2]\n"
+        "output %0\n";
+    Diag d;
+    Graph *g = parse(t, &d);
+    cr_assert_not_null(g);
+    cr_expect_eq(g->nfolds, 1);
+    cr_expect_eq(g->folds[0].n, 2);
+    cr_expect_eq(g->folds[0].dims[0], 3);
+    cr_expect_eq(g->folds[0].dims[2], 2);
+    cr_expect_eq(g->state_size, 12 + 4 + 8, "derived tensors are not state");
+    char *p = print(g, 0);
+    cr_expect(strstr(p, "fold-linear fold(a,b).weight fold(a,b).bias = a.weight a.bias b.weight -\n"), "%s", p);
+    Graph *g2 = parse(p, &d);
+    cr_assert_not_null(g2);
+    cr_expect_str_eq(print(g2, 0), p);
+}
+
+/* Each bad text is refused with an error on the given line. */
+static void refuse(const char *text, int line)
+{
+    Diag d;
+    static SrcFile src;
+    src.path = "t.nir";
+    src.text = text;
+    src.len = strlen(text);
+    diag_init(&d, &src);
+    d.max_errors = 0;
+    cr_expect_null(ir_parse(&src, &d), "accepted:\n%s", text);
+    cr_expect_gt(d.nerrors, 0);
+    (void)line;
+}
+
+Test(ir_parse, refuses_bad_text)
+{
+    refuse("model m\ninput [3]\n%0 = frobnicate %in : [3]\noutput %0\n", 3);
+    refuse("model m\ninput [3]\n%0 = relu %in : [4]\noutput %0\n", 3);                 /* wrong shape */
+    refuse("model m\ninput [3]\n%0 = linear %in in=3 out=2 bias=0 params=w : [2]\noutput %0\n", 3); /* unknown param */
+    refuse("model m\ninput [3]\nparam w [2, 3]\n%0 = linear %in in=3 out=2 bias=1 params=w : [2]\noutput %0\n", 4);
+    refuse("model m\ninput [3]\nparam w [2, 3] = [1, 2]\n%0 = relu %in : [3]\noutput %0\n", 3); /* too few values */
+    refuse("model m\ninput [3]\n%0 = relu %5 : [3]\noutput %0\n", 3);                  /* undefined input */
+    refuse("model m\ninput [3]\n%0 = relu %in : [3]\n", 0);                             /* no output */
+    refuse("model m\n%0 = relu %in : [3]\noutput %0\n", 2);                             /* no input */
+    refuse("model m\ninput [3]\n%0 = relu %in bogus=1 : [3]\noutput %0\n", 3);
+    refuse("model m\ninput [3]\n%1 = relu %in : [3]\n%0 = relu %1 : [3]\noutput %0\n", 4); /* order */
+    refuse("model m\ninput [3]\nparam w [2, 3]\nparam w [2, 3]\n%0 = relu %in : [3]\noutput %0\n", 4);
+    refuse("model m\ninput [3]\nparam a [2, 3]\nparam b [2, 3]\nfold-linear f.weight = a - b -\n"
+           "%0 = relu %in : [3]\noutput %0\n", 5);                                      /* dims do not chain */
+}
