@@ -9,7 +9,12 @@
  * per call over SECONDS/ROUNDS; the reported value is the median over rounds.
  * Row-major throughout: C[m,n] = A[m,k] · B (B [k,n], or [n,k] read
  * transposed — the layout of a linear layer's weight).
- * Output lines: `GEMM <case> <impl> <gflops> [maxdiff=...]`. */
+ * Output lines: `GEMM <case> <impl> <gflops> [maxdiff=...]`.
+ *
+ * Then a breakdown for the kernel engineer: each runtime kernel that W1/W2,
+ * W4 and a W3 training step call, alone, at the workloads' shapes (and
+ * OpenBLAS on the GEMM of each linear layer):
+ * `KERNEL <layer> <kernel> <us per call> <GFLOP/s>`. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
@@ -82,6 +87,43 @@ static double med(double *v, int n)
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+/* ---- single kernels of the workloads */
+enum { KLIN, KLINB, KBLAS, KCONV, KPOOL };
+typedef struct kctx {
+    int kind, n, in, out;
+    const nnr_conv2d_shape *c;
+    const nnr_pool2d_shape *p;
+    float **buf;        /* 6 buffers, large enough for every case */
+} kctx;
+
+static void run_kernel(void *v)
+{
+    kctx *k = v;
+    float **b = k->buf;
+    switch (k->kind) {
+    case KLIN:   /* x b[0], w b[1], bias b[2], y b[3] */
+        nnr_linear_f32(k->n, k->in, k->out, b[0], b[1], b[2], b[3], NNR_ACT_RELU, 0);
+        break;
+    case KLINB:  /* x b[0], w b[1], dy b[2], dx b[3], dw b[4], db b[5] */
+        nnr_linear_backward_f32(k->n, k->in, k->out, b[0], b[1], b[2], b[3], b[4], b[5]);
+        break;
+#ifdef HAVE_CBLAS
+    case KBLAS:
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, k->n, k->out, k->in, 1.0f, b[0],
+                    k->in, b[1], k->in, 0.0f, b[3], k->out);
+        break;
+#endif
+    case KCONV:  /* scratch b[4] */
+        nnr_conv2d_f32(k->n, k->c, b[0], b[1], b[2], b[3], NNR_ACT_RELU, 0, b[4]);
+        break;
+    case KPOOL:
+        nnr_maxpool2d_f32(k->n, k->p, b[0], b[3]);
+        break;
+    default:
+        break;
+    }
+}
+
 int main(int argc, char **argv)
 {
     double seconds = argc > 1 ? atof(argv[1]) : 1.0;
@@ -100,6 +142,8 @@ int main(int argc, char **argv)
         {"1024", 1024, 1024, 1024, 0},
         {"1x784x128", 1, 128, 784, 0},     /* 1×784 · 784×128 */
         {"1x784x128T", 1, 128, 784, 1},    /* 1×784 · (128×784)ᵀ: W1's first layer */
+        {"64x784x128T", 64, 128, 784, 1},  /* W2's first layer */
+        {"16x72x196", 16, 196, 72, 0},     /* W4's second conv as an im2col GEMM */
     };
     for (size_t ci = 0; ci < sizeof cases / sizeof *cases; ci++) {
         const gcase *g = &cases[ci];
@@ -154,6 +198,64 @@ int main(int argc, char **argv)
         free(b);
         free(c);
         free(ref);
+    }
+
+    /* ---- nnc kernel breakdown: the layers of W1/W2, W4 and a W3 step, each
+     * kernel alone (median time per call, no rounds). KERNEL <name> <us> <gflops> */
+    {
+        double ks = seconds / 4 > 0.05 ? seconds / 4 : 0.05;
+        nnr_rng r;
+        nnr_rng_seed(&r, 7);
+        size_t big = 64 * 784 + 16 * 28 * 28 * 9 + 128 * 784;
+        float *buf[6];
+        for (int i = 0; i < 6; i++) {
+            buf[i] = malloc(big * sizeof(float));
+            for (size_t j = 0; j < big; j++)
+                buf[i][j] = (float)(nnr_rng_uniform(&r) - 0.5);
+        }
+        static const struct { const char *name; int n, in, out; } lin[] = {
+            {"W1.linear784x128.b1", 1, 784, 128}, {"W1.linear128x64.b1", 1, 128, 64},
+            {"W1.linear64x10.b1", 1, 64, 10},     {"W2.linear784x128.b64", 64, 784, 128},
+            {"W2.linear128x64.b64", 64, 128, 64}, {"W2.linear64x10.b64", 64, 64, 10},
+            {"W4.linear784x10.b1", 1, 784, 10},   {"W3.linear64x128.b32", 32, 64, 128},
+            {"W3.linear128x64.b32", 32, 128, 64}, {"W3.linear64x10.b32", 32, 64, 10},
+        };
+        for (size_t i = 0; i < sizeof lin / sizeof *lin; i++) {
+            kctx k = {KLIN, lin[i].n, lin[i].in, lin[i].out, NULL, NULL, buf};
+            double t = bench_median(run_kernel, &k, ks, 5);
+            double fl = 2.0 * lin[i].n * lin[i].in * lin[i].out;
+            printf("KERNEL %s nnr_linear_f32 %.3f %.2f\n", lin[i].name, t * 1e6, fl / t * 1e-9);
+            if (!strncmp(lin[i].name, "W3", 2)) {
+                k.kind = KLINB;
+                t = bench_median(run_kernel, &k, ks, 5);
+                printf("KERNEL %s nnr_linear_backward_f32 %.3f %.2f\n", lin[i].name, t * 1e6,
+                       2 * fl / t * 1e-9);
+            }
+#ifdef HAVE_CBLAS
+            k.kind = KBLAS;
+            t = bench_median(run_kernel, &k, ks, 5);
+            printf("KERNEL %s openblas_sgemm_nt %.3f %.2f\n", lin[i].name, t * 1e6, fl / t * 1e-9);
+#endif
+        }
+        nnr_conv2d_shape c1 = {1, 28, 28, 8, 3, 3, 1, 1, 1, 1, 28, 28};
+        nnr_conv2d_shape c2 = {8, 14, 14, 16, 3, 3, 1, 1, 1, 1, 14, 14};
+        nnr_pool2d_shape p1 = {8, 28, 28, 2, 2, 2, 2, 0, 0, 14, 14};
+        nnr_pool2d_shape p2 = {16, 14, 14, 2, 2, 2, 2, 0, 0, 7, 7};
+        struct { const char *name; const nnr_conv2d_shape *c; const nnr_pool2d_shape *p; } cv[] = {
+            {"W4.conv1x8x28x28.b1", &c1, NULL}, {"W4.maxpool8x28x28.b1", NULL, &p1},
+            {"W4.conv8x16x14x14.b1", &c2, NULL}, {"W4.maxpool16x14x14.b1", NULL, &p2},
+        };
+        for (size_t i = 0; i < sizeof cv / sizeof *cv; i++) {
+            kctx k = {cv[i].c ? KCONV : KPOOL, 1, 0, 0, cv[i].c, cv[i].p, buf};
+            double t = bench_median(run_kernel, &k, ks, 5);
+            double fl = cv[i].c ? 2.0 * cv[i].c->oc * cv[i].c->oh * cv[i].c->ow * cv[i].c->c *
+                                      cv[i].c->kh * cv[i].c->kw
+                                : 0;
+            printf("KERNEL %s %s %.3f %.2f\n", cv[i].name,
+                   cv[i].c ? "nnr_conv2d_f32" : "nnr_maxpool2d_f32", t * 1e6, fl / t * 1e-9);
+        }
+        for (int i = 0; i < 6; i++)
+            free(buf[i]);
     }
     return 0;
 }

@@ -25,6 +25,7 @@ ROWS = [  # key, label, unit, kind: time (lower is better) / rate (higher is bet
     ("W1", "W1 MLP 784-128-64-10 +softmax, batch 1", "us/sample", "time"),
     ("W2", "W2 same MLP, batch 64", "samples/s", "rate"),
     ("W3", "W3 train digits 20 epochs (s) [val acc]", "s", "time"),
+    ("W3loop", "W3 training loop only, est. (s)", "s", "time"),
     ("W3s", "W3 one training step, batch 32", "us/step", "time"),
     ("W4", "W4 CNN 1x28x28, batch 1", "us/sample", "time"),
     ("W5-256", "W5 SGEMM 256^3", "GFLOP/s", "rate"),
@@ -32,11 +33,13 @@ ROWS = [  # key, label, unit, kind: time (lower is better) / rate (higher is bet
     ("W5-1024", "W5 SGEMM 1024^3", "GFLOP/s", "rate"),
     ("W5-1x784x128", "W5 SGEMM 1x784 . 784x128", "GFLOP/s", "rate"),
     ("W5-1x784x128T", "W5 SGEMM 1x784 . (128x784)^T [W1 layer 1]", "GFLOP/s", "rate"),
+    ("W5-64x784x128T", "W5 SGEMM 64x784 . (128x784)^T [W2 layer 1]", "GFLOP/s", "rate"),
+    ("W5-16x72x196", "W5 SGEMM 16x72 . 72x196 [W4 conv 2 as im2col]", "GFLOP/s", "rate"),
 ]
 
 
 def parse(path):
-    vals, acc, checks, info, skips = {}, {}, [], [], []
+    vals, acc, checks, info, skips, kern = {}, {}, [], [], [], {}
     with open(path) as f:
         for line in f:
             p = line.split()
@@ -52,6 +55,8 @@ def parse(path):
                     for extra in p[4:]:
                         if extra.startswith("maxdiff="):
                             checks.append(("W5-%s %s vs reference" % (p[1], p[2]), extra))
+                elif p[0] == "KERNEL" and len(p) >= 5:
+                    kern.setdefault((p[1], p[2]), []).append((float(p[3]), float(p[4]) if len(p) > 4 else 0))
                 elif p[0] == "CHECK":
                     checks.append((p[1], " ".join(p[2:])))
                 elif p[0] == "INFO":
@@ -60,7 +65,7 @@ def parse(path):
                     skips.append(" ".join(p[1:]))
             except ValueError:
                 skips.append("unparsable line: " + line.strip())
-    return vals, acc, checks, info, skips
+    return vals, acc, checks, info, skips, kern
 
 
 def value(vals, key, impl, kind):
@@ -95,7 +100,7 @@ def speedup(nnc, base, kind):
 
 
 def main(raw, out):
-    vals, acc, checks, info, skips = parse(raw)
+    vals, acc, checks, info, skips, kern = parse(raw)
     L = []
     L.append("# nnc benchmark results")
     L.append("")
@@ -135,7 +140,7 @@ def main(raw, out):
             s = speedup(table.get((key, "nnc")), table.get((key, impl)), kind)
             cells.append("—" if s is None else "%.2fx" % s)
         if any(c != "—" for c in cells):
-            L.append("| %s | %s |" % (label.split(" (")[0], " | ".join(cells)))
+            L.append("| %s | %s |" % (label.split(" [")[0].replace(" (s)", ""), " | ".join(cells)))
     L.append("")
     # ---- targets
     L.append("## Targets")
@@ -191,6 +196,17 @@ def main(raw, out):
         if parts:
             L.append("- %s: %s" % (key, "; ".join(parts)))
     L.append("")
+    if kern:
+        L.append("nnc kernels alone at the workloads' shapes (bench/gemm_bench.c; us per call, "
+                 "GFLOP/s; OpenBLAS = the same layer's GEMM without bias/activation):")
+        L.append("")
+        L.append("| layer | kernel | us | GFLOP/s |")
+        L.append("|---|---|---:|---:|")
+        for (layer, kname), v in kern.items():
+            us = statistics.median(x[0] for x in v)
+            gf = statistics.median(x[1] for x in v)
+            L.append("| %s | %s | %s | %s |" % (layer, kname, fmt(us, ""), fmt(gf, "") if gf else "—"))
+        L.append("")
     if checks:
         L.append("Correctness (max |difference| to PyTorch's output, or to OpenBLAS for W5):")
         L.append("")

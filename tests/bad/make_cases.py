@@ -232,5 +232,10 @@ for dt, enc in (("F16", f16), ("BF16", bf16), ("F64", f64), ("F32", f32)):
     ts.append(("norm.num_batches_tracked", "I64", [], struct.pack("<q", 12)))
     case("dtype_%s_loads" % dt.lower(), ST, st(ts), "infer-weights bn", None, status=0,
          stdout=DT_OUT, note="%s tensors convert on load; the I64 num_batches_tracked is accepted" % dt)
+# ------------------------------------------------------------ regressions (found by fuzzing / the sanitizer run)
+case("regress_no_params_build", N, open(os.path.join(HERE, "..", "fuzz", "regress", "nnet", "ir_clone_no_params.nnet"), "rb").read(),
+     "build", None, status=0,
+     note="a model without parameters: ir_clone passed memcpy a NULL source (UBSan nonnull-attribute)")
+
 print("wrote", len([f for f in os.listdir(OUT) if f.endswith(".expect")]), "cases")
 print("expected bn output:", exp)

@@ -1,22 +1,32 @@
 #!/usr/bin/env bash
-# run_fuzz.sh TARGET SECONDS | TARGET --runs N   [BUILD_DIR]
+# run_fuzz.sh TARGET SECONDS | TARGET --runs N | TARGET --regress   [BUILD_DIR]
 #
-# Runs one libFuzzer target (nnet, safetensors, csv, idx) on ONE core, for
+# Runs one libFuzzer target (nnet, safetensors, csv, idx; all: each in
+# turn) on ONE core, for
 # SECONDS seconds or N executions, starting from the seed corpus in
 # tests/fuzz/corpus/TARGET (read only: new inputs go to a working corpus in
 # BUILD_DIR/work/TARGET). Targets are built by build.sh into BUILD_DIR
 # (default /tmp/nnc-fuzz) when missing. Crashes are written to
 # BUILD_DIR/crashes/TARGET/; turn each into a regression test
 # (tests/bad/ or tests/regress/). Exit status: 0 when no crash was found,
-# 1 when one was, 2 for bad usage.
+# 1 when one was, 2 for bad usage. --regress replays every input that once
+# crashed (tests/fuzz/regress/TARGET/*) and fails if any still does.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
-usage() { echo "usage: run_fuzz.sh nnet|safetensors|csv|idx SECONDS | --runs N [BUILD_DIR]" >&2; exit 2; }
+usage() { echo "usage: run_fuzz.sh nnet|safetensors|csv|idx|all SECONDS | --runs N | --regress [BUILD_DIR]" >&2; exit 2; }
 [ $# -ge 2 ] || usage
 T=$1; shift
+if [ "$T" = all ]; then   # every target in turn, same arguments
+    st=0
+    for t in idx csv safetensors nnet; do "$HERE/run_fuzz.sh" "$t" "$@" || st=1; done
+    exit $st
+fi
 case "$T" in nnet|safetensors|csv|idx) ;; *) usage ;; esac
 LIMIT=()
-if [ "$1" = --runs ]; then
+REGRESS=0
+if [ "$1" = --regress ]; then
+    REGRESS=1; shift
+elif [ "$1" = --runs ]; then
     [ $# -ge 2 ] || usage
     case "$2" in ''|*[!0-9]*) usage ;; esac
     LIMIT=(-runs="$2"); shift 2
@@ -35,6 +45,14 @@ case "$T" in
 esac
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+if [ $REGRESS = 1 ]; then
+    files=("$HERE/regress/$T"/*)
+    [ -e "${files[0]}" ] || { echo "run_fuzz: $T: no regression inputs"; exit 0; }
+    "$OUT/fuzz_$T" "${files[@]}"
+    rc=$?
+    echo "run_fuzz: $T: ${#files[@]} regression input(s), exit $rc"
+    [ $rc -eq 0 ] && exit 0 || exit 1
+fi
 "$OUT/fuzz_$T" "${LIMIT[@]}" -max_len=$MAXLEN -timeout=10 -rss_limit_mb=2048 \
     -malloc_limit_mb=2048 -print_final_stats=1 "${DICT[@]}" \
     -artifact_prefix="$OUT/crashes/$T/" "$OUT/work/$T" "$HERE/corpus/$T"
