@@ -13,6 +13,7 @@
 
 #include "driver.h"
 #include "backend/emit_c.h"
+#include "passes/autodiff.h"
 #include "ops/ops.h"
 #include "nnr_prog.h"
 
@@ -162,6 +163,17 @@ int driver_ir(const DriverOpts *o)
     Graph *g = optimised(o, &u);
     if (!g)
         return 1;
+    if (o->train) {
+        TrainPlan tp;
+        if (!u.train->present) {
+            diag_error_nopos(&u.diag, "%s: model '%s' has no train block", o->input, u.g->name);
+            return 1;
+        }
+        autodiff(u.g, &tp);
+        train_memplan(&tp, g->planned);
+        train_plan_print(u.g, &tp, stdout);
+        return finish(&u, 0);
+    }
     ir_print(g, stdout);
     return finish(&u, 0);
 }

@@ -14,6 +14,7 @@ typedef struct DriverOpts {
     const char *march;          /* --march=... (default native) */
     int portable;               /* --portable: no -march */
     int keep;                   /* --keep: keep the generated C of `build` */
+    int train;                  /* ir --train: print the training step instead */
     PipelineOpts pipe;
     const char *cmdline;
 } DriverOpts;

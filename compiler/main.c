@@ -31,6 +31,8 @@ static const char usage[] =
     "  --march=ARCH            target of the C compiler (default native)\n"
     "  --portable              no -march: a program for any machine of this kind\n"
     "  --keep                  keep the generated C of build (its folder is printed)\n"
+    "  --train                 ir: print the training step (forward, loss, backward,\n"
+    "                          update) and its memory plan instead\n"
     "  -h, --help              this message\n"
     "  --version               the version\n";
 
@@ -104,6 +106,8 @@ int main(int argc, char **argv)
             o.portable = 1;
         } else if (!strcmp(a, "--keep")) {
             o.keep = 1;
+        } else if (!strcmp(a, "--train")) {
+            o.train = 1;
         } else if (a[0] == '-' && a[1]) {
             return bad_usage("unknown option '%s'", a);
         } else if (!cmd) {

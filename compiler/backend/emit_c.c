@@ -15,6 +15,7 @@
 #include "emit_c.h"
 #include "../ops/ops.h"
 #include "../passes/pass.h"
+#include "../passes/autodiff.h"
 #include "nnr_prog.h"
 
 static const char *upper(const char *s)
@@ -168,109 +169,108 @@ static void emit_forward(const Graph *g, FILE *out)
     fprintf(out, "}\n\n");
 }
 
-/* Training step: every value keeps its own buffer (the backward reads them),
- * gradients get theirs, and the saved extras (batch-norm statistics,
- * dropout masks) theirs. Laid out by a bump pointer, per sample first. */
-static void emit_train(const Graph *g, const TrainCfg *t, FILE *out)
+/* Training step, following the plan of the autodiff pass: its steps in
+ * order (forward in training mode, loss, backward by each op's gradient
+ * rule) over buffers placed by the training memory plan. The optimizer
+ * update, the plan's last step, is the driver's flat loop over the
+ * trainable tensors (runtime/prog.c), so that a non-finite loss can be
+ * rolled back before any parameter moves. */
+static const char *tbuf_expr(const TrainPlan *tp, int b)
+{
+    const TBuf *t = &tp->bufs[b];
+    if (t->per_sample && t->fixed)
+        return xasprintf("(arena + (size_t)n * %lld)", (long long)t->off_ps); /* not produced by any op */
+    if (t->per_sample)
+        return xasprintf("(arena + (size_t)n * %lld)", (long long)t->off_ps);
+    return xasprintf("(fixed + %lld)", (long long)t->off_fx);
+}
+
+static const char *tbuf_name(const TrainPlan *tp, int b)
+{
+    const TBuf *t = &tp->bufs[b];
+    return xasprintf("%c%d", t->kind == 'v' ? 't' : t->kind, t->node);
+}
+
+static void emit_train(const Graph *g, const TrainCfg *t, int reuse, FILE *out)
 {
     const char *n = g->name;
     int nn = g->nnodes;
-    int out_v = ir_output(g);
-    int64_t per = 0, fixed = 0;
-    int64_t *voff = xcalloc((size_t)nn, sizeof *voff), *doff = xcalloc((size_t)nn, sizeof *doff);
-    int64_t *soff_ps = xcalloc((size_t)nn, sizeof *soff_ps), *soff_fx = xcalloc((size_t)nn, sizeof *soff_fx);
-    int *root = xcalloc((size_t)nn, sizeof *root);
-    for (int i = 0; i < nn; i++) {
-        const Node *nd = &g->nodes[i];
-        if (nd->dead)
-            continue;
-        root[i] = op_is_alias(nd->op, 1) ? (nd->input < 0 ? -1 : root[nd->input]) : i;
-        int64_t ne = shape_numel(&nd->shape), sp, sf;
-        if (root[i] == i) {
-            voff[i] = per;
-            per += ne;
-            doff[i] = per;
-            per += ne;
-        }
-        op_saved_size(g, nd, &sp, &sf);
-        soff_ps[i] = per;
-        per += sp;
-        soff_fx[i] = fixed;
-        fixed += sf;
-    }
-    /* fixed-size buffers sit after the per-sample ones, then the conv scratch */
-    emit_scratch_fn(g, out, xasprintf("%s_train_arena_size", n), per);
-    fprintf(out, "/* Fixed-size saved buffers (batch-norm statistics) come first in the\n"
-                 " * scratch area, so %s_train_arena_size covers them when it is at least\n"
-                 " * %lld floats; train_step_arena adds them explicitly. */\n", n, (long long)fixed);
-    fprintf(out, "size_t %s_train_arena(int n)\n{\n    return %s_train_arena_size(n) + %lldu;\n}\n\n",
-            n, n, (long long)fixed);
+    TrainPlan tp;
+    autodiff(g, &tp);
+    train_memplan(&tp, reuse);
+
+    emit_scratch_fn(g, out, xasprintf("%s_train_scratch", n), tp.per_sample);
+    fprintf(out, "/* Floats of the training arena for a batch of n: activations, gradients\n"
+                 " * and saved buffers as planned (n * %lld + %lld), then the conv2d scratch. */\n",
+            (long long)tp.per_sample, (long long)tp.fixed);
+    fprintf(out, "size_t %s_train_arena(int n)\n{\n    return %s_train_scratch(n) + %lldu;\n}\n\n",
+            n, n, (long long)tp.fixed);
 
     const char **val = xcalloc((size_t)nn + 1, sizeof *val);
     const char **dval = xcalloc((size_t)nn + 1, sizeof *dval);
     const char **saved = xcalloc((size_t)nn + 1, sizeof *saved);
+    char *declared = xcalloc((size_t)tp.nbufs + 1, 1);
     val[0] = "x";
     fprintf(out, "double %s_train_step(float *S, float *G, int n, const float *x, const int32_t *labels,\n"
                  "                    const float *targets, float *arena, nnr_rng *rng)\n{\n", n);
-    fprintf(out, "    float *fixed = arena + (size_t)n * %lld;\n", (long long)per);
-    fprintf(out, "    float *scratch = fixed + %lld; /* conv2d im2col, per sample */\n", (long long)fixed);
+    fprintf(out, "    float *fixed = arena + (size_t)n * %lld;\n", (long long)tp.per_sample);
+    fprintf(out, "    float *scratch = fixed + %lld; /* conv2d im2col, per sample */\n", (long long)tp.fixed);
+    fprintf(out, "    double loss = 0;\n");
     fprintf(out, "    (void)scratch;\n    (void)rng;\n    (void)fixed;\n");
     EmitCtx e = {out, g, val, dval, "S", "G", "scratch", saved, "rng", 1};
-    fprintf(out, "\n    /* forward, training mode */\n");
-    for (int i = 0; i < nn; i++) {
-        const Node *nd = &g->nodes[i];
-        if (nd->dead)
-            continue;
-        int64_t sp, sf;
-        op_saved_size(g, nd, &sp, &sf);
-        if (sp)
-            saved[i + 1] = xasprintf("(arena + (size_t)n * %lld)", (long long)soff_ps[i]);
-        else if (sf)
-            saved[i + 1] = xasprintf("(fixed + %lld)", (long long)soff_fx[i]);
-        if (root[i] != i) {
-            val[i + 1] = root[i] < 0 ? "x" : val[root[i] + 1];
-        } else {
-            val[i + 1] = xasprintf("t%d", i);
-            fprintf(out, "    float *t%d = arena + (size_t)n * %lld; ", i, (long long)voff[i]);
-            emit_shape_comment(out, &nd->shape);
-            fprintf(out, "\n");
-        }
-        fprintf(out, "    /* %s:%d:%d: %s */\n", g->file, nd->span.line, nd->span.col, op_info[nd->op].name);
-        op_hooks[nd->op].emit_train(&e, nd);
-    }
     static const char *loss_c[] = {"NNR_LOSS_MSE", "NNR_LOSS_L1", "NNR_LOSS_BCE",
                                    "NNR_LOSS_BCE_WITH_LOGITS", "NNR_LOSS_CROSS_ENTROPY", "NNR_LOSS_NLL"};
-    int r = root[out_v];
-    const char *dout = r < 0 ? "NULL" : xasprintf("d%d", r);
-    if (r >= 0)
-        fprintf(out, "\n    float *d%d = arena + (size_t)n * %lld;\n", r, (long long)doff[r]);
-    fprintf(out, "    double loss = nnr_loss_f32(%s, n, %lld, %s, labels, targets, %s);\n",
-            loss_c[t->loss], (long long)shape_numel(&g->nodes[out_v].shape), val[out_v + 1], dout);
-    fprintf(out, "\n    /* backward: each node's gradient rule, in reverse */\n");
-    for (int i = nn - 1; i >= 0; i--) {
-        const Node *nd = &g->nodes[i];
-        if (nd->dead)
+    /* a buffer's C name, declared where it is first written */
+    #define DECL(b, shape) do { \
+        if ((b) >= 0 && !declared[b]) { \
+            declared[b] = 1; \
+            fprintf(out, "    float *%s = %s; ", tbuf_name(&tp, b), tbuf_expr(&tp, b)); \
+            if (shape) emit_shape_comment(out, shape); \
+            else fprintf(out, "/* %s */", tp.bufs[b].kind == 'd' ? "a gradient" : "kept for the backward"); \
+            fprintf(out, "\n"); \
+        } } while (0)
+    /* node values: views resolve to their root's buffer */
+    for (int i = 0; i < nn; i++) {
+        if (g->nodes[i].dead)
             continue;
-        int ri = root[i];
-        if (ri < 0) {
-            dval[i + 1] = NULL;
-            continue;
-        }
-        dval[i + 1] = xasprintf("d%d", ri);
-        if (root[i] != i)
-            continue;  /* a view: its gradient is its root's */
-        int in = nd->input;
-        if (in >= 0 && root[in] >= 0) {
-            if (!dval[in + 1] || root[in] == in) {
-                fprintf(out, "    float *d%d = arena + (size_t)n * %lld;\n", root[in], (long long)doff[root[in]]);
-            }
-            dval[in + 1] = xasprintf("d%d", root[in]);
-        } else if (in >= 0) {
-            dval[in + 1] = NULL;
-        }
-        fprintf(out, "    /* %s */\n", op_info[nd->op].name);
-        op_hooks[nd->op].grad(&e, nd);
+        int b = tp.vbuf[i];
+        val[i + 1] = b == -2 ? "x" : b >= 0 ? tbuf_name(&tp, b) : NULL;
+        if (tp.sbuf[i] >= 0)
+            saved[i + 1] = tbuf_name(&tp, tp.sbuf[i]);
     }
+    int phase = -1;
+    for (int s = 0; s < tp.nsteps; s++) {
+        const TStep *st = &tp.steps[s];
+        if ((int)st->kind != phase) {
+            static const char *title[] = {"forward, training mode", "loss", "backward: each node's gradient rule, in reverse", "update"};
+            if (st->kind != TS_UPDATE)
+                fprintf(out, "\n    /* %s */\n", title[st->kind]);
+            phase = (int)st->kind;
+        }
+        if (st->kind == TS_FORWARD) {
+            const Node *nd = &g->nodes[st->node];
+            DECL(st->y, &nd->shape);
+            DECL(st->saved, (const Shape *)NULL);
+            fprintf(out, "    /* %s:%d:%d: %s */\n", g->file, nd->span.line, nd->span.col, op_info[nd->op].name);
+            op_hooks[nd->op].emit_train(&e, nd);
+        } else if (st->kind == TS_LOSS) {
+            int o = st->node;
+            DECL(st->dy, o >= 0 ? &g->nodes[o].shape : (const Shape *)NULL);
+            fprintf(out, "    loss = nnr_loss_f32(%s, n, %lld, %s, labels, targets, %s);\n", loss_c[t->loss],
+                    (long long)shape_numel(o >= 0 ? &g->nodes[o].shape : &g->input), o >= 0 ? val[o + 1] : "x",
+                    st->dy >= 0 ? tbuf_name(&tp, st->dy) : "NULL");
+        } else if (st->kind == TS_BACKWARD) {
+            const Node *nd = &g->nodes[st->node];
+            for (int i = 0; i < nn; i++)
+                dval[i + 1] = tp.dbuf[i] >= 0 ? tbuf_name(&tp, tp.dbuf[i]) : NULL;
+            if (nd->input >= 0 && st->dx < 0)
+                dval[nd->input + 1] = NULL;
+            DECL(st->dx, nd->input >= 0 ? &g->nodes[nd->input].shape : (const Shape *)NULL);
+            fprintf(out, "    /* d %s */\n", op_info[nd->op].name);
+            op_hooks[nd->op].grad(&e, nd);
+        }
+    }
+    #undef DECL
     fprintf(out, "    return loss;\n}\n\n");
 }
 
@@ -413,7 +413,7 @@ void emit_c_source(const Graph *g, const Graph *train, const TrainCfg *t, const 
     emit_prepare(g, out);
     emit_forward(g, out);
     if (is_trainable(train, t))
-        emit_train(train, t, out);
+        emit_train(train, t, g->planned, out);
 }
 
 static void c_string(FILE *out, const char *s)
