@@ -264,13 +264,15 @@ int driver_summary(const DriverOpts *o)
         }
     printf("%s\n", any ? "" : " none");
     if (u.train->present) {
-        int64_t acts = 0;
-        for (int i = 0; i < g->nnodes; i++)
-            acts += 2 * shape_numel(&g->nodes[i].shape);
-        printf("training: %lld floats of state + %lld of gradients + %lld of optimizer state; %lld bytes of activations and their gradients per sample\n",
-               (long long)g->state_size, (long long)g->state_size,
-               (long long)(u.train->optim == NNR_OPT_SGD ? (u.train->momentum != 0 ? 1 : 0) : 2) * g->state_size,
-               (long long)acts * 4);
+        TrainPlan tp;
+        autodiff(g, &tp);
+        train_memplan(&tp, og->planned);
+        int64_t opt = u.train->optim == NNR_OPT_SGD ? (u.train->momentum != 0 ? 1 : 0) : 2;
+        printf("training: state %lld bytes, gradients %lld bytes, optimizer state %lld bytes;\n"
+               "          arena %lld bytes per sample + %lld bytes (%lld + %lld before planning)\n",
+               (long long)g->state_size * 4, (long long)g->state_size * 4, (long long)(opt * g->state_size * 4),
+               (long long)tp.per_sample * 4, (long long)tp.fixed * 4, (long long)tp.unplanned_ps * 4,
+               (long long)tp.unplanned_fx * 4);
     }
     return finish(&u, 0);
 }
