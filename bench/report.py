@@ -185,13 +185,13 @@ def main(raw, out):
     L.append("## Details")
     L.append("")
     L.append("Spread over rounds (min..max of the per-round medians, raw unit: us per call, "
-             "W3 seconds, W5 GFLOP/s):")
+             "W3 seconds; W5 takes its rounds inside gemm_bench and reports their median only):")
     L.append("")
     for key, label, unit, kind in ROWS:
         parts = []
         for impl, name in IMPLS:
             v = vals.get((key, impl))
-            if v:
+            if v and len(v) > 1:
                 parts.append("%s %s..%s (n=%d)" % (name, fmt(min(v), ""), fmt(max(v), ""), len(v)))
         if parts:
             L.append("- %s: %s" % (key, "; ".join(parts)))

@@ -194,7 +194,7 @@ fi
 # ------------------------------------------------------------------ environment
 raw "INFO date $(date -u '+%Y-%m-%d %H:%M UTC')"
 raw "INFO commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' (working tree has uncommitted changes)')"
-raw "INFO cpu $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(nproc) cores; load average at start $(cut -d' ' -f1-3 /proc/loadavg)"
+raw "INFO cpu $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(getconf _NPROCESSORS_ONLN) cores; load average at start $(cut -d' ' -f1-3 /proc/loadavg)"
 raw "INFO mode $([ $QUICK = 1 ] && echo quick || echo full): $ROUNDS round(s), ${SEC}s per measurement, W5 ${GEMM_SEC}s per GEMM per implementation; 1 thread"
 [ $HAVE_TORCH = 1 ] && raw "INFO pytorch $("$PY" -c 'import torch; print(torch.__version__)' 2>/dev/null) ($PY)"
 [ $HAVE_ORT = 1 ] && raw "INFO onnxruntime $(sed -n 's/^ort_version=//p' "$LOGS/ort-probe.log") via its C API (bench/ort_bench.c, $(basename "$(dirname "$(dirname "$(dirname "$ORT_LIB")")")"))"
@@ -267,7 +267,7 @@ if [ $HAVE_GEMM = 1 ]; then
     "$B/gemm_bench" "$GEMM_SEC" "$ROUNDS" "$NAIVE_GEMM_MAX" >"$LOGS/gemm.txt" 2>&1 || skip "W5 gemm_bench failed"
     grep -E '^(GEMM|KERNEL|SKIP) ' "$LOGS/gemm.txt" >> "$RAW"
 fi
-raw "INFO load average at end $(cut -d' ' -f1-3 /proc/loadavg); run took $(( $(date +%s) - T0 )) s"
+raw "INFO end load average $(cut -d' ' -f1-3 /proc/loadavg); the run took $(( $(date +%s) - T0 )) s"
 
 # ------------------------------------------------------------------ report
 mkdir -p "$HERE/results"

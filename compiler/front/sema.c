@@ -766,6 +766,7 @@ static void check_train(Sema *s, const Decl *t, Program *p)
         } else if (!strcmp(k, "freeze")) {
             if (expect_kind(s, v, V_LIST, k) == 0) {
                 tc.freeze = xcalloc((size_t)v->n + 1, sizeof *tc.freeze);
+                tc.nfreeze = 0; /* a repeated key (already an error) starts over */
                 for (int i = 0; i < v->n; i++) {
                     const Value *f = v->items[i];
                     int layer = -1;

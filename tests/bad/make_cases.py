@@ -237,5 +237,10 @@ case("regress_no_params_build", N, open(os.path.join(HERE, "..", "fuzz", "regres
      "build", None, status=0,
      note="a model without parameters: ir_clone passed memcpy a NULL source (UBSan nonnull-attribute)")
 
+case("regress_duplicate_freeze", N, 'model m {\n    input [2]\n    fc = linear(2, 2)\n}\ntrain m {\n'
+     '    loss = mse\n    optimizer = sgd(lr = 0.1)\n    freeze = ["fc", 0]\n    freeze = ["fc", 0, 0]\n}\n', "check",
+     r"regress_duplicate_freeze\.nnet:9:5: error: 'freeze' is given twice",
+     note="found by fuzz_nnet: a second freeze list was appended past the end of the first one's allocation")
+
 print("wrote", len([f for f in os.listdir(OUT) if f.endswith(".expect")]), "cases")
 print("expected bn output:", exp)
