@@ -1075,6 +1075,34 @@ static int trainer_update(trainer *t)
     return finite ? 0 : -1;
 }
 
+/* Copy the non-trainable tensors (batch-norm running statistics and
+ * counters) of a state block. */
+static void copy_buffers(const nnr_model *m, float *dst, const float *src)
+{
+    for (int i = 0; i < m->ntensors; i++) {
+        const nnr_tensor_desc *d = &m->tensors[i];
+        if (d->kind != NNR_T_PARAM)
+            memcpy(dst + d->offset, src + d->offset, d->numel * sizeof(float));
+    }
+}
+
+/* Are the gradients of every tensor the optimizer will update finite? */
+static int grads_finite(const trainer *t)
+{
+    const nnr_model *m = t->m;
+    for (int i = 0; i < m->ntensors; i++) {
+        if (!t->update[i])
+            continue;
+        const float *g = t->grad + m->tensors[i].offset;
+        float acc = 0.0f;
+        for (size_t j = 0; j < m->tensors[i].numel; j++)
+            acc += g[j] * 0.0f;     /* nan or inf make it nan */
+        if (acc != 0.0f)
+            return 0;
+    }
+    return 1;
+}
+
 /* The progress bar on stderr, while stdout is a terminal. */
 typedef struct progress {
     int on;
@@ -1244,23 +1272,29 @@ static int cmd_train(const nnr_model *m, const prog_opts *o)
                     memcpy(tb + (size_t)i * tcols, data.targets + r * tcols,
                            tcols * sizeof(float));
             }
-            memcpy(backup, tr.state, m->state_size * sizeof(float));
+            /* The step moves only the batch-norm buffers before the update,
+             * and the update runs only on a finite loss and finite
+             * gradients: keeping the buffers is enough to roll back. */
+            copy_buffers(m, backup, tr.state);
             double l = m->train_step(tr.state, tr.grad, n, xb, data.labels ? lb : NULL,
                                      tcols ? tb : NULL, arena, &drop);
-            int bad = !isfinite(l);
+            int bad = !isfinite(l) ? 1 : !grads_finite(&tr) ? 2 : 0;
             if (!bad && trainer_update(&tr))
-                bad = 2;
+                bad = 3;
             if (bad) {
-                memcpy(tr.state, backup, m->state_size * sizeof(float));
+                copy_buffers(m, tr.state, backup);
                 progress_clear(&pr);
                 fflush(stdout);
                 if (bad == 1)
                     fprintf(stderr, "error: loss is %s at epoch %d, batch %zu; stopping with "
                             "the last good parameters\n", isnan(l) ? "nan" : "inf", e, b + 1);
+                else if (bad == 2)
+                    fprintf(stderr, "error: gradients became nan or inf at epoch %d, batch "
+                            "%zu; stopping with the last good parameters\n", e, b + 1);
                 else
                     fprintf(stderr, "error: parameters became nan or inf at epoch %d, batch "
-                            "%zu; stopping with the last good parameters\n", e, b + 1);
-                if (save)
+                            "%zu; stopping\n", e, b + 1);
+                if (save && bad != 3)
                     save_state(m, save, tr.state);
                 rc = EXIT_INPUT;
                 goto done;
