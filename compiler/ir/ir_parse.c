@@ -395,7 +395,7 @@ static int parse_node(Lx *x, Graph *g, int id, Span sp)
         char *key = word(x);
         if (!key || expect(x, '='))
             return -1;
-        int64_t v;
+        int64_t v = 0;
         int bad = 0;
         if (!strcmp(key, "in") || !strcmp(key, "features"))
             bad = parse_int(x, &n->in_f);

@@ -237,6 +237,8 @@ case("regress_no_params_build", N, open(os.path.join(HERE, "..", "fuzz", "regres
      "build", None, status=0,
      note="a model without parameters: ir_clone passed memcpy a NULL source (UBSan nonnull-attribute)")
 
+case("regress_no_layers_build", N, "model m {\n    input [4]\n}\n", "build", None, status=0,
+     note="a model without layers: ir_clone passed memcpy a NULL node array (UBSan nonnull-attribute)")
 case("regress_duplicate_freeze", N, 'model m {\n    input [2]\n    fc = linear(2, 2)\n}\ntrain m {\n'
      '    loss = mse\n    optimizer = sgd(lr = 0.1)\n    freeze = ["fc", 0]\n    freeze = ["fc", 0, 0]\n}\n', "check",
      r"regress_duplicate_freeze\.nnet:9:5: error: 'freeze' is given twice",
