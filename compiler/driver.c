@@ -388,16 +388,37 @@ static void write_main(void *ctx, FILE *out)
     emit_c_main(m->og, m->t, &m->eo, out);
 }
 
+/* Is stem the name of a runtime file written beside the model? */
+static int runtime_stem(const char *stem)
+{
+    for (const NncBlob *b = nnc_runtime_files; b->path; b++) {
+        const char *f = flat_name(b->path);
+        size_t l = strlen(stem);
+        if (strncmp(f, stem, l) == 0 && (!strcmp(f + l, ".c") || !strcmp(f + l, ".h")))
+            return 1;
+    }
+    return 0;
+}
+
+/* Program builds name the model's files model_NAME.[ch] (no runtime file
+ * starts so); `nnc emit` keeps NAME.[ch] as documented and refuses a name
+ * that would overwrite a runtime file. */
 static int emit_model(const DriverOpts *o, Unit *u, const char *dir, int program)
 {
     Graph *og = optimised(o, u);
     if (!og)
         return -1;
-    ModelCtx m = {u->g, og, u->train, {o->cmdline, u->train->present ? u->train->seed : 0, o->weights != NULL}};
-    if (write_atomic(xasprintf("%s/%s.h", dir, og->name), write_h, &m, &u->diag) ||
-        write_atomic(xasprintf("%s/%s.c", dir, og->name), write_c, &m, &u->diag))
+    const char *stem = program ? xasprintf("model_%s", og->name) : og->name;
+    if (runtime_stem(stem)) {
+        diag_error_nopos(&u->diag, "%s: model name '%s' is also the name of a runtime file that nnc emit "
+                         "writes beside it; rename the model", o->input, og->name);
         return -1;
-    if (program && write_atomic(xasprintf("%s/main.c", dir), write_main, &m, &u->diag))
+    }
+    ModelCtx m = {u->g, og, u->train, {o->cmdline, u->train->present ? u->train->seed : 0, o->weights != NULL, stem}};
+    if (write_atomic(xasprintf("%s/%s.h", dir, stem), write_h, &m, &u->diag) ||
+        write_atomic(xasprintf("%s/%s.c", dir, stem), write_c, &m, &u->diag))
+        return -1;
+    if (program && write_atomic(xasprintf("%s/nnc_program_main.c", dir), write_main, &m, &u->diag))
         return -1;
     return write_runtime(dir, program, &u->diag);
 }
@@ -547,7 +568,7 @@ int driver_build(const DriverOpts *o)
     }
     int status = 1;
     if (emit_model(o, &u, dir, 1) == 0) {
-        /* cc [flags] -I dir -o OUTPUT.tmp.PID main.c NAME.c (runtime objects | sources) -lm */
+        /* cc [flags] -I dir -o OUTPUT.tmp.PID nnc_program_main.c NAME.c (runtime objects | sources) -lm */
         const char *cache = runtime_cache(o, &u.diag);
         char *out_tmp = xasprintf("%s.tmp.%ld", o->output, (long)getpid());
         CcCmd c;
@@ -555,8 +576,8 @@ int driver_build(const DriverOpts *o)
         c.argv[c.argc++] = xasprintf("-I%s", dir);
         c.argv[c.argc++] = "-o";
         c.argv[c.argc++] = out_tmp;
-        c.argv[c.argc++] = xasprintf("%s/main.c", dir);
-        c.argv[c.argc++] = xasprintf("%s/%s.c", dir, u.g->name);
+        c.argv[c.argc++] = xasprintf("%s/nnc_program_main.c", dir);
+        c.argv[c.argc++] = xasprintf("%s/model_%s.c", dir, u.g->name);
         for (const NncBlob *b = nnc_runtime_files; b->path && c.argc < 90; b++) {
             size_t l = strlen(b->path);
             if (l > 2 && strcmp(b->path + l - 2, ".c") == 0) {

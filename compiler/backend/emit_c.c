@@ -345,7 +345,8 @@ void emit_c_source(const Graph *g, const Graph *train, const TrainCfg *t, const 
     const char *n = g->name;
     char b[64];
     front_matter(g, o, out, xasprintf("%s.c", n));
-    fprintf(out, "#include <stdint.h>\n#include <stdlib.h>\n#include <string.h>\n\n#include \"nnr.h\"\n#include \"%s.h\"\n\n", n);
+    fprintf(out, "#include <stdint.h>\n#include <stdlib.h>\n#include <string.h>\n\n#include \"nnr.h\"\n#include \"%s.h\"\n\n",
+            o->stem ? o->stem : n);
 
     /* the state layout, as a comment a person can read */
     fprintf(out, "/* State block (the PyTorch state_dict, in order):\n");
@@ -450,7 +451,7 @@ void emit_c_main(const Graph *g, const TrainCfg *t, const EmitOpts *o, FILE *out
     const char *n = g->name, *N = upper(n);
     const Shape *os = ir_value_shape(g, ir_output(g));
     front_matter(g, o, out, "main.c");
-    fprintf(out, "#include \"nnr_prog.h\"\n#include \"%s.h\"\n\n", n);
+    fprintf(out, "#include \"nnr_prog.h\"\n#include \"%s.h\"\n\n", o->stem ? o->stem : n);
     int trainable = is_trainable(g, t);
     if (trainable) {
         fprintf(out, "size_t %s_train_arena(int n);\n", n);

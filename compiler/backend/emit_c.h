@@ -10,6 +10,7 @@ typedef struct EmitOpts {
     const char *cmdline;    /* recorded in the front matter */
     uint64_t seed;          /* default initialisation of emitted parameters */
     int weights_given;      /* every parameter's value is known (--weights) */
+    const char *stem;       /* file name of NAME.h / NAME.c without extension (NULL: the model name) */
 } EmitOpts;
 
 /* C identifier-safe model name ("net"); NAME_UPPER for macros. */
