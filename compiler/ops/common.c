@@ -2,6 +2,7 @@
  * op families share (argument access, parameter creation, C spelling). */
 #include <math.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "ops.h"
@@ -44,7 +45,8 @@ int op_param(BuildCtx *cx, const char *suffix, int ndim, const int64_t *shape, i
     p.numel = 1;
     for (int i = 0; i < ndim; i++) {
         p.shape[i] = shape[i];
-        p.numel *= shape[i];
+        if (__builtin_mul_overflow(p.numel, shape[i], &p.numel))
+            p.numel = INT64_MAX; /* sema reports it as too large */
     }
     p.kind = kind;
     p.init = init;
@@ -91,6 +93,12 @@ static int fill_literal(BuildCtx *cx, const Param *p, const Value *v, int depth,
 int op_param_literal(BuildCtx *cx, int param, const Value *v, const char *what)
 {
     Param *p = &cx->g->params[param];
+    extern int64_t nnc_max_floats;
+    if (p->numel < 0 || p->numel > nnc_max_floats) { /* before allocating it */
+        diag_error(cx->d, cx->layer_span, "%s: parameter '%s' is too large (%lld floats; the limit is %lld)",
+                   what, p->name, (long long)p->numel, (long long)nnc_max_floats);
+        return -1;
+    }
     float *data = xcalloc((size_t)p->numel, sizeof(float));
     float *cur = data;
     if (fill_literal(cx, p, v, 0, &cur, what))

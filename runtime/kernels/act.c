@@ -1,6 +1,10 @@
 /* act.c — element-wise activations and their backward (nnr_act_f32,
  * nnr_act_backward_f32): relu, leaky_relu, sigmoid, tanh, exact gelu.
- * Transcendentals use libm (expf, tanhf, erff) for PyTorch agreement. */
+ * Forward transcendentals use the vector ones of simd.h (a few ulp, bounds
+ * there); the tail goes through the same vector code on a zero-padded
+ * copy, so every element's result is independent of its position (a row
+ * alone equals the row in a batch, whatever the split across threads).
+ * Backward keeps libm (expf, erff) as before. */
 #include <math.h>
 #include <string.h>
 
@@ -10,12 +14,18 @@
 #define NNR_SQRT1_2 0.70710678118654752440f
 #define NNR_INV_SQRT_2PI 0.39894228040143267794f
 
-static float sigmoid1(float x)
-{
-    if (x >= 0.0f) return 1.0f / (1.0f + expf(-x));
-    float e = expf(x);
-    return e / (1.0f + e);
-}
+/* y[i] = f(x[i]) for a vector function f, tail included (padded with 0). */
+#define NNR_VMAP(f)                                                     \
+    do {                                                                \
+        for (; i + NNR_VEC_WIDTH <= len; i += NNR_VEC_WIDTH)            \
+            NNR_VEC_STORE(y + i, f(NNR_VEC_LOAD(x + i)));               \
+        if (i < len) {                                                  \
+            float t_[NNR_VEC_WIDTH] = {0};                              \
+            memcpy(t_, x + i, (len - i) * sizeof *t_);                  \
+            NNR_VEC_STORE(t_, f(NNR_VEC_LOAD(t_)));                     \
+            memcpy(y + i, t_, (len - i) * sizeof *t_);                  \
+        }                                                               \
+    } while (0)
 
 void nnr_act_f32(nnr_act act, float param, size_t len, const float *x, float *y)
 {
@@ -35,13 +45,13 @@ void nnr_act_f32(nnr_act act, float param, size_t len, const float *x, float *y)
         for (; i < len; i++) y[i] = x[i] > 0.0f ? x[i] : x[i] * param;
         return;
     case NNR_ACT_SIGMOID:
-        for (; i < len; i++) y[i] = sigmoid1(x[i]);
+        NNR_VMAP(nnr_vsigmoid);
         return;
     case NNR_ACT_TANH:
-        for (; i < len; i++) y[i] = tanhf(x[i]);
+        NNR_VMAP(nnr_vtanh);
         return;
     case NNR_ACT_GELU:
-        for (; i < len; i++) y[i] = 0.5f * x[i] * (1.0f + erff(x[i] * NNR_SQRT1_2));
+        NNR_VMAP(nnr_vgelu);
         return;
     }
 }

@@ -7,12 +7,21 @@
  * the stack (zero-padded at the right edge), or read in place when it is
  * row-major, a full panel wide and used by fewer than 2*MR rows. Blocking:
  * KC rows of k (a B panel of ~16 KiB stays in L1), MC rows of A per block
- * (~192 KiB, L2). Small m with a transposed B (batch-1 linear) uses plain
- * dot products instead.
- * Single-threaded, no allocation, no global state.
+ * (~192 KiB, L2). Small m with a transposed B (batch-1 linear) is a GEMV:
+ * each row of B is streamed once, GV rows at a time sharing every load of A.
+ *
+ * Threads (only when compiled with OpenMP, e.g. -fopenmp; without it the
+ * pragmas are ignored): a product of at least NNR_PAR_MIN multiply-adds is
+ * split into contiguous ranges of whole MR-row tiles (or NR-column tiles,
+ * or GV-row GEMV blocks), one per thread. The tile grid and every element's
+ * k-order are the same as single-threaded, so results are bit-identical
+ * for any thread count; k is never split. No allocation, no global state.
  */
 #include <stddef.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "kern.h"
 #include "../simd.h"
@@ -24,6 +33,8 @@
 #define KC (KC_RAW > 512 ? 512 : KC_RAW)
 /* rows of A per block: an MC x KC block of A is ~192 KiB (L2) */
 #define MC (49152 / KC / MR * MR)
+/* multiply-adds below which a product stays on one thread (~0.1 ms) */
+#define NNR_PAR_MIN (1 << 20)
 
 static int imin(int a, int b) { return a < b ? a : b; }
 
@@ -153,23 +164,51 @@ static void pack_b(int kc, int nr, const float *b, int ldb, int trans_b, int pc,
     }
 }
 
-static float dot(const float *x, const float *y, int k)
+/* GEMV rows per block, sharing each load of A (4 measured faster than 8
+ * on the 784x128 batch-1 layer: fewer concurrent streams of B) */
+#define GV 4
+
+/* c[j] (+)= Σ_p a[p] · b[j*ldb + p] for j in [j0, j1): blocks of GV rows
+ * from j0, then single rows, each row summed as W lanes + nnr_vsum + scalar
+ * tail. The order a row is summed in depends only on (j - j0) % GV and
+ * j1 - j, so callers split at multiples of GV from the same j0. */
+static void gemv(int k, const float *a, const float *b, ptrdiff_t ldb, int j0, int j1,
+                 float *c, int accumulate)
 {
-    NNR_VEC s0 = NNR_VEC_ZERO(), s1 = NNR_VEC_ZERO();
-    int p = 0;
-    for (; p + 2 * W <= k; p += 2 * W) {
-        s0 = NNR_VEC_FMA(NNR_VEC_LOAD(x + p), NNR_VEC_LOAD(y + p), s0);
-        s1 = NNR_VEC_FMA(NNR_VEC_LOAD(x + p + W), NNR_VEC_LOAD(y + p + W), s1);
+    int j = j0;
+    for (; j + GV <= j1; j += GV) {
+        const float *b0 = b + (ptrdiff_t)j * ldb;
+        NNR_VEC s0 = NNR_VEC_ZERO(), s1 = NNR_VEC_ZERO(), s2 = NNR_VEC_ZERO(),
+                s3 = NNR_VEC_ZERO();
+        int p = 0;
+        for (; p + W <= k; p += W) {
+            NNR_VEC x = NNR_VEC_LOAD(a + p);
+            s0 = NNR_VEC_FMA(x, NNR_VEC_LOAD(b0 + p), s0);
+            s1 = NNR_VEC_FMA(x, NNR_VEC_LOAD(b0 + ldb + p), s1);
+            s2 = NNR_VEC_FMA(x, NNR_VEC_LOAD(b0 + 2 * ldb + p), s2);
+            s3 = NNR_VEC_FMA(x, NNR_VEC_LOAD(b0 + 3 * ldb + p), s3);
+        }
+        float r[GV] = {nnr_vsum(s0), nnr_vsum(s1), nnr_vsum(s2), nnr_vsum(s3)};
+        for (int q = 0; q < GV; q++) {
+            const float *br = b0 + q * ldb;
+            for (int t = p; t < k; t++) r[q] += a[t] * br[t];
+            c[j + q] = accumulate ? c[j + q] + r[q] : r[q];
+        }
     }
-    for (; p + W <= k; p += W)
-        s0 = NNR_VEC_FMA(NNR_VEC_LOAD(x + p), NNR_VEC_LOAD(y + p), s0);
-    s0 = NNR_VEC_ADD(s0, s1);
-    float t[W];
-    NNR_VEC_STORE(t, s0);
-    float s = 0.0f;
-    for (int j = 0; j < W; j++) s += t[j];
-    for (; p < k; p++) s += x[p] * y[p];
-    return s;
+    for (; j < j1; j++) {
+        const float *br = b + (ptrdiff_t)j * ldb;
+        NNR_VEC s0 = NNR_VEC_ZERO(), s1 = NNR_VEC_ZERO();
+        int p = 0;
+        for (; p + 2 * W <= k; p += 2 * W) {
+            s0 = NNR_VEC_FMA(NNR_VEC_LOAD(a + p), NNR_VEC_LOAD(br + p), s0);
+            s1 = NNR_VEC_FMA(NNR_VEC_LOAD(a + p + W), NNR_VEC_LOAD(br + p + W), s1);
+        }
+        for (; p + W <= k; p += W)
+            s0 = NNR_VEC_FMA(NNR_VEC_LOAD(a + p), NNR_VEC_LOAD(br + p), s0);
+        float r = nnr_vsum(NNR_VEC_ADD(s0, s1));
+        for (; p < k; p++) r += a[p] * br[p];
+        c[j] = accumulate ? c[j] + r : r;
+    }
 }
 
 static void epilogue(float *c, int ldc, int mr, int nr, const float *rb, const float *cb,
@@ -185,6 +224,55 @@ static void epilogue(float *c, int ldc, int mr, int nr, const float *rb, const f
         if (cb)
             for (int j = 0; j < nr; j++) r[j] += cb[j];
         if (act != NNR_ACT_NONE) nnr_act_f32(act, param, (size_t)nr, r, r);
+    }
+}
+
+/* Rows [i0, i1) x columns [j0, j1) of C, i0 a multiple of MR and j0 of NR
+ * (so the tile grid is the one of the whole product). */
+static void gemm_block(int trans_b, int i0, int i1, int j0, int j1, int k, const float *a,
+                       ptrdiff_t rsa, ptrdiff_t csa, const float *b, int ldb, float *c,
+                       int ldc, int accumulate, const float *row_bias,
+                       const float *col_bias, nnr_act act, float act_param)
+{
+    _Alignas(64) float bpack[KC * NR];
+    for (int pc = 0; pc < k; pc += KC) {
+        const int kc = imin(KC, k - pc);
+        const int load_c = accumulate || pc > 0;
+        const int last = pc + kc >= k;
+        for (int ic = i0; ic < i1; ic += MC) {
+            const int mc = imin(MC, i1 - ic);
+            for (int jc = j0; jc < j1; jc += NR) {
+                const int nr = imin(NR, j1 - jc);
+                const float *bp;
+                ptrdiff_t ldbp;
+                /* Row-major B is read in place only for a few rows: packing
+                 * avoids the cache-set conflicts of power-of-two ldb. */
+                if (!trans_b && nr == NR && mc < 2 * MR) {
+                    bp = b + (ptrdiff_t)pc * ldb + jc;
+                    ldbp = ldb;
+                } else {
+                    pack_b(kc, nr, b, ldb, trans_b, pc, jc, bpack);
+                    bp = bpack;
+                    ldbp = NR;
+                }
+                for (int ir = 0; ir < mc; ir += MR) {
+                    const int mr = imin(MR, mc - ir);
+                    const int i = ic + ir;
+                    const float *ap = a + (ptrdiff_t)i * rsa + (ptrdiff_t)pc * csa;
+                    float *cp = c + (ptrdiff_t)i * ldc + jc;
+                    if (mr >= 4) {
+                        ukr6(kc, ap, rsa, csa, mr, bp, ldbp, cp, ldc, nr, load_c);
+                    } else {
+                        for (int r = 0; r < mr; r++)
+                            ukr1(kc, ap + r * rsa, csa, bp, ldbp, cp + (ptrdiff_t)r * ldc, nr,
+                                 load_c);
+                    }
+                    if (last)
+                        epilogue(cp, ldc, mr, nr, row_bias ? row_bias + i : NULL,
+                                 col_bias ? col_bias + jc : NULL, act, act_param);
+                }
+            }
+        }
     }
 }
 
@@ -205,57 +293,54 @@ void nnr_gemm_ex_f32(int trans_a, int trans_b, int m, int n, int k,
     const ptrdiff_t csa = trans_a ? lda : 1;
 
     if (!trans_a && trans_b && m < 4) {
-        for (int i = 0; i < m; i++) {
-            const float *ar = a + (ptrdiff_t)i * lda;
-            float *cr = c + (ptrdiff_t)i * ldc;
-            for (int j = 0; j < n; j++) {
-                float s = dot(ar, b + (ptrdiff_t)j * ldb, k);
-                cr[j] = accumulate ? cr[j] + s : s;
-            }
+        /* GEMV per row of A; threads take ranges of GV-row blocks of B */
+        const int nb = (n + GV - 1) / GV;
+        int nth = 1;
+#ifdef _OPENMP
+        if ((double)m * n * k >= NNR_PAR_MIN && !omp_in_parallel()) nth = omp_get_max_threads();
+#endif
+        (void)nth;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nth) schedule(static) if (nth > 1)
+#endif
+        for (int t = 0; t < nth; t++) {
+            int j0 = (int)((long)nb * t / nth) * GV, j1 = (int)((long)nb * (t + 1) / nth) * GV;
+            if (j1 > n) j1 = n;
+            for (int i = 0; i < m && j0 < j1; i++)
+                gemv(k, a + (ptrdiff_t)i * lda, b, ldb, j0, j1, c + (ptrdiff_t)i * ldc,
+                     accumulate);
         }
         epilogue(c, ldc, m, n, row_bias, col_bias, act, act_param);
         return;
     }
 
-    _Alignas(64) float bpack[KC * NR];
-    for (int pc = 0; pc < k; pc += KC) {
-        const int kc = imin(KC, k - pc);
-        const int load_c = accumulate || pc > 0;
-        const int last = pc + kc >= k;
-        for (int ic = 0; ic < m; ic += MC) {
-            const int mc = imin(MC, m - ic);
-            for (int jc = 0; jc < n; jc += NR) {
-                const int nr = imin(NR, n - jc);
-                const float *bp;
-                ptrdiff_t ldbp;
-                /* Row-major B is read in place only for a few rows: packing
-                 * avoids the cache-set conflicts of power-of-two ldb. */
-                if (!trans_b && nr == NR && mc < 2 * MR) {
-                    bp = b + (ptrdiff_t)pc * ldb + jc;
-                    ldbp = ldb;
-                } else {
-                    pack_b(kc, nr, b, ldb, trans_b, pc, jc, bpack);
-                    bp = bpack;
-                    ldbp = NR;
-                }
-                for (int ir = 0; ir < mc; ir += MR) {
-                    const int mr = imin(MR, mc - ir);
-                    const int i0 = ic + ir;
-                    const float *ap = a + (ptrdiff_t)i0 * rsa + (ptrdiff_t)pc * csa;
-                    float *cp = c + (ptrdiff_t)i0 * ldc + jc;
-                    if (mr >= 4) {
-                        ukr6(kc, ap, rsa, csa, mr, bp, ldbp, cp, ldc, nr, load_c);
-                    } else {
-                        for (int r = 0; r < mr; r++)
-                            ukr1(kc, ap + r * rsa, csa, bp, ldbp, cp + (ptrdiff_t)r * ldc, nr,
-                                 load_c);
-                    }
-                    if (last)
-                        epilogue(cp, ldc, mr, nr, row_bias ? row_bias + i0 : NULL,
-                                 col_bias ? col_bias + jc : NULL, act, act_param);
-                }
-            }
+    /* threads take contiguous ranges of whole MR-row tiles (or, when there
+     * are fewer of those, NR-column tiles) */
+    const int mt = (m + MR - 1) / MR, nt = (n + NR - 1) / NR;
+    int nth = 1;
+#ifdef _OPENMP
+    if ((double)m * n * k >= NNR_PAR_MIN && !omp_in_parallel()) {
+        nth = omp_get_max_threads();
+        int tiles = mt >= nt ? mt : nt;
+        if (nth > tiles) nth = tiles;
+    }
+#endif
+    (void)nth;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nth) schedule(static) if (nth > 1)
+#endif
+    for (int t = 0; t < nth; t++) {
+        int i0 = 0, i1 = m, j0 = 0, j1 = n;
+        if (mt >= nt) {
+            i0 = (int)((long)mt * t / nth) * MR;
+            i1 = imin((int)((long)mt * (t + 1) / nth) * MR, m);
+        } else {
+            j0 = (int)((long)nt * t / nth) * NR;
+            j1 = imin((int)((long)nt * (t + 1) / nth) * NR, n);
         }
+        if (i0 < i1 && j0 < j1)
+            gemm_block(trans_b, i0, i1, j0, j1, k, a, rsa, csa, b, ldb, c, ldc, accumulate,
+                       row_bias, col_bias, act, act_param);
     }
 }
 

@@ -1,17 +1,77 @@
 /* softmax.c — softmax and log_softmax over the middle axis of [outer, dim,
  * inner] (max subtracted for stability) and their backward. inner == 1 runs
  * along contiguous rows; inner > 1 works on chunks of the inner axis so that
- * every loop is contiguous. */
+ * every loop is contiguous. The forward exp is simd.h's nnr_vexp (tails on
+ * a padded copy, so each element's exp does not depend on its position);
+ * the backward keeps libm. x == y is allowed. */
 #include <math.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "../nnr.h"
+#include "../simd.h"
 
 #define CHUNK 64
+#define W NNR_VEC_WIDTH
+
+/* Σ exp(x[j] - mx) over a row of n, storing each exp in y unless y is NULL.
+ * Fixed summation order: W lane sums, nnr_vsum, then the tail in order. */
+static float exp_row(size_t n, const float *x, float mx, float *y)
+{
+    NNR_VEC m = NNR_VEC_SET1(mx), acc = NNR_VEC_ZERO();
+    size_t j = 0;
+    for (; j + W <= n; j += W) {
+        NNR_VEC e = nnr_vexp(NNR_VEC_SUB(NNR_VEC_LOAD(x + j), m));
+        if (y) NNR_VEC_STORE(y + j, e);
+        acc = NNR_VEC_ADD(acc, e);
+    }
+    float s = nnr_vsum(acc);
+    if (j < n) {
+        float t[W] = {0};
+        memcpy(t, x + j, (n - j) * sizeof *t);
+        NNR_VEC_STORE(t, nnr_vexp(NNR_VEC_SUB(NNR_VEC_LOAD(t), m)));
+        for (size_t k = 0; k < n - j; k++) s += t[k];
+        if (y) memcpy(y + j, t, (n - j) * sizeof *t);
+    }
+    return s;
+}
+
+/* out[j] = exp(r[j] - mx[j]) for j < n; out may alias r. */
+static void exp_diff(size_t n, const float *r, const float *mx, float *out)
+{
+    size_t j = 0;
+    for (; j + W <= n; j += W)
+        NNR_VEC_STORE(out + j, nnr_vexp(NNR_VEC_SUB(NNR_VEC_LOAD(r + j), NNR_VEC_LOAD(mx + j))));
+    if (j < n) {
+        float t[W] = {0}, u[W] = {0};
+        memcpy(t, r + j, (n - j) * sizeof *t);
+        memcpy(u, mx + j, (n - j) * sizeof *u);
+        NNR_VEC_STORE(t, nnr_vexp(NNR_VEC_SUB(NNR_VEC_LOAD(t), NNR_VEC_LOAD(u))));
+        memcpy(out + j, t, (n - j) * sizeof *t);
+    }
+}
 
 static void fwd(int log, size_t outer, int dim, size_t inner, const float *x, float *y)
 {
     if (dim <= 0) return;
+    if (inner == 1) {
+        for (size_t o = 0; o < outer; o++) {
+            const float *r = x + o * (size_t)dim;
+            float *w = y + o * (size_t)dim;
+            float mx = -INFINITY;
+            for (int d = 0; d < dim; d++)
+                if (r[d] > mx || isnan(r[d])) mx = r[d];
+            float sum = exp_row((size_t)dim, r, mx, log ? NULL : w);
+            if (log) {
+                float ls = logf(sum);
+                for (int d = 0; d < dim; d++) w[d] = r[d] - mx - ls;
+            } else {
+                float inv = 1.0f / sum;
+                for (int d = 0; d < dim; d++) w[d] *= inv;
+            }
+        }
+        return;
+    }
     for (size_t o = 0; o < outer; o++) {
         const float *xo = x + o * (size_t)dim * inner;
         float *yo = y + o * (size_t)dim * inner;
@@ -30,15 +90,10 @@ static void fwd(int log, size_t outer, int dim, size_t inner, const float *x, fl
             for (int d = 0; d < dim; d++) {
                 const float *r = xo + (size_t)d * inner + i0;
                 float *w = yo + (size_t)d * inner + i0;
-                if (log) {
-                    for (size_t j = 0; j < nc; j++) sum[j] += expf(r[j] - mx[j]);
-                } else {
-                    for (size_t j = 0; j < nc; j++) {
-                        float e = expf(r[j] - mx[j]);
-                        w[j] = e;
-                        sum[j] += e;
-                    }
-                }
+                float e[CHUNK];
+                float *dst = log ? e : w;
+                exp_diff(nc, r, mx, dst);
+                for (size_t j = 0; j < nc; j++) sum[j] += dst[j];
             }
             if (log) {
                 for (size_t j = 0; j < nc; j++) sum[j] = logf(sum[j]);

@@ -239,6 +239,12 @@ case("regress_no_params_build", N, open(os.path.join(HERE, "..", "fuzz", "regres
 
 case("regress_no_layers_build", N, "model m {\n    input [4]\n}\n", "build", None, status=0,
      note="a model without layers: ir_clone passed memcpy a NULL node array (UBSan nonnull-attribute)")
+case("regress_literal_weight_huge", N, head + "    linear(4100000000000, 4, weight = [[0.5, -0.2]])\n}\n", "check",
+     r"regress_literal_weight_huge\.nnet:3:5: error: linear weight: parameter '0\.weight' is too large \(16400000000000 floats",
+     note="found by fuzz_nnet: the literal's buffer was allocated before the size check (nnc: out of memory, SIGABRT)")
+case("regress_param_numel_overflow", N, head + "    linear(9223372036854775807, 3)\n}\n", "check",
+     r"regress_param_numel_overflow\.nnet:3:5: error: linear: parameter '0\.weight' is too large \(more than",
+     note="op_param multiplied the shape without an overflow check (UBSan signed-integer-overflow)")
 case("regress_duplicate_freeze", N, 'model m {\n    input [2]\n    fc = linear(2, 2)\n}\ntrain m {\n'
      '    loss = mse\n    optimizer = sgd(lr = 0.1)\n    freeze = ["fc", 0]\n    freeze = ["fc", 0, 0]\n}\n', "check",
      r"regress_duplicate_freeze\.nnet:9:5: error: 'freeze' is given twice",

@@ -1,0 +1,136 @@
+/* test_kern_threads.c — the kernels give bit-identical results with 1 and
+ * 2 OpenMP threads (GEMM in every transpose, the GEMV path, linear and
+ * conv2d forward and backward, at sizes above the threading threshold).
+ * Built without OpenMP (NNC_THREADS=OFF) there is nothing to compare and
+ * the test is skipped. */
+#include "kern_check.h"
+#ifdef _OPENMP
+#include <omp.h>
+
+/* Runs fn(ctx, out) with 1 then 2 threads and compares the n floats of out. */
+static void same_bits(const char *what, void (*fn)(void *, float *), void *ctx, size_t n)
+{
+    float *o1 = tg_alloc(n), *o2 = tg_alloc(n);
+    int saved = omp_get_max_threads();
+    omp_set_num_threads(1);
+    fn(ctx, o1);
+    omp_set_num_threads(2);
+    fn(ctx, o2);
+    omp_set_num_threads(saved);
+    size_t bad = 0;
+    for (size_t i = 0; i < n; i++) bad += memcmp(&o1[i], &o2[i], sizeof *o1) != 0;
+    cr_expect(bad == 0, "%s: %zu of %zu floats differ between 1 and 2 threads", what, bad, n);
+    free(o1);
+    free(o2);
+}
+
+typedef struct { int ta, tb, m, n, k; float *a, *b; } gemm_ctx;
+static void run_gemm(void *p, float *c)
+{
+    gemm_ctx *g = p;
+    int lda = g->ta ? g->m : g->k, ldb = g->tb ? g->k : g->n;
+    for (size_t i = 0; i < (size_t)g->m * g->n; i++) c[i] = 0.25f;
+    nnr_gemm_f32(g->ta, g->tb, g->m, g->n, g->k, g->a, lda, g->b, ldb, c, g->n, 1);
+}
+
+Test(threads, gemm_bit_identical)
+{
+    static const int shapes[][3] = {{301, 257, 129}, {13, 1500, 200}, {1, 4099, 517},
+                                    {3, 2053, 700}, {700, 40, 90}};
+    tgen g = {41};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (int ta = 0; ta < 2; ta++)
+            for (int tb = 0; tb < 2; tb++) {
+                gemm_ctx c = {ta, tb, shapes[s][0], shapes[s][1], shapes[s][2], NULL, NULL};
+                size_t as = (size_t)c.m * c.k, bs = (size_t)c.k * c.n;
+                c.a = tg_alloc(as);
+                c.b = tg_alloc(bs);
+                tg_fill(&g, c.a, as, -1, 1);
+                tg_fill(&g, c.b, bs, -1, 1);
+                char what[64];
+                snprintf(what, sizeof what, "gemm %dx%dx%d ta %d tb %d", c.m, c.n, c.k, ta, tb);
+                same_bits(what, run_gemm, &c, (size_t)c.m * c.n);
+                free(c.a);
+                free(c.b);
+            }
+}
+
+typedef struct { int n, in, out; float *x, *w, *b, *dy; nnr_act act; } lin_ctx;
+static void run_linear(void *p, float *o)
+{
+    lin_ctx *l = p;
+    nnr_linear_f32(l->n, l->in, l->out, l->x, l->w, l->b, o, l->act, 0.1f);
+}
+static void run_linear_bwd(void *p, float *o)
+{
+    lin_ctx *l = p;
+    float *dx = o, *dw = o + (size_t)l->n * l->in, *db = dw + (size_t)l->out * l->in;
+    nnr_linear_backward_f32(l->n, l->in, l->out, l->x, l->w, l->dy, dx, dw, db);
+}
+
+Test(threads, linear_bit_identical)
+{
+    static const int shapes[][3] = {{256, 300, 200}, {1, 2000, 1000}, {2, 784, 1500},
+                                    {64, 784, 128}};
+    tgen g = {42};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        lin_ctx l = {shapes[s][0], shapes[s][1], shapes[s][2], NULL, NULL, NULL, NULL,
+                     (nnr_act)(s % 6)};
+        size_t xs = (size_t)l.n * l.in, ws = (size_t)l.out * l.in, ys = (size_t)l.n * l.out;
+        l.x = tg_alloc(xs); l.w = tg_alloc(ws); l.b = tg_alloc(l.out); l.dy = tg_alloc(ys);
+        tg_fill(&g, l.x, xs, -1, 1);
+        tg_fill(&g, l.w, ws, -0.1, 0.1);
+        tg_fill(&g, l.b, l.out, -1, 1);
+        tg_fill(&g, l.dy, ys, -1, 1);
+        same_bits("linear forward", run_linear, &l, ys);
+        same_bits("linear backward", run_linear_bwd, &l, xs + ws + (size_t)l.out);
+        free(l.x); free(l.w); free(l.b); free(l.dy);
+    }
+}
+
+typedef struct { int n; nnr_conv2d_shape s; float *x, *w, *b, *dy, *scr; } conv_ctx;
+static size_t conv_xs(const conv_ctx *c) { return (size_t)c->n * c->s.c * c->s.h * c->s.w; }
+static size_t conv_ws(const conv_ctx *c) { return (size_t)c->s.oc * c->s.c * c->s.kh * c->s.kw; }
+static size_t conv_ys(const conv_ctx *c) { return (size_t)c->n * c->s.oc * c->s.oh * c->s.ow; }
+static void run_conv(void *p, float *o)
+{
+    conv_ctx *c = p;
+    nnr_conv2d_f32(c->n, &c->s, c->x, c->w, c->b, o, NNR_ACT_RELU, 0, c->scr);
+}
+static void run_conv_bwd(void *p, float *o)
+{
+    conv_ctx *c = p;
+    float *dx = o, *dw = o + conv_xs(c), *db = dw + conv_ws(c);
+    nnr_conv2d_backward_f32(c->n, &c->s, c->x, c->w, c->dy, dx, dw, db, c->scr);
+}
+
+Test(threads, conv2d_bit_identical)
+{
+    tgen g = {43};
+    conv_ctx c = {3, {32, 30, 30, 64, 3, 3, 1, 1, 1, 1, 30, 30}, NULL, NULL, NULL, NULL, NULL};
+    c.x = tg_alloc(conv_xs(&c)); c.w = tg_alloc(conv_ws(&c)); c.b = tg_alloc(c.s.oc);
+    c.dy = tg_alloc(conv_ys(&c)); c.scr = tg_alloc(nnr_conv2d_scratch(&c.s));
+    tg_fill(&g, c.x, conv_xs(&c), -1, 1);
+    tg_fill(&g, c.w, conv_ws(&c), -0.2, 0.2);
+    tg_fill(&g, c.b, c.s.oc, -1, 1);
+    tg_fill(&g, c.dy, conv_ys(&c), -1, 1);
+    same_bits("conv2d forward", run_conv, &c, conv_ys(&c));
+    same_bits("conv2d backward", run_conv_bwd, &c, conv_xs(&c) + conv_ws(&c) + c.s.oc);
+    free(c.x); free(c.w); free(c.b); free(c.dy); free(c.scr);
+}
+
+/* The split is real: 2 threads do run when asked for. */
+Test(threads, two_threads_available)
+{
+    omp_set_num_threads(2);
+    int seen = 0;
+#pragma omp parallel
+    {
+#pragma omp atomic
+        seen++;
+    }
+    cr_expect(seen == 2, "omp parallel ran %d threads", seen);
+}
+#else
+Test(threads, bit_identical) { cr_skip_test("built without OpenMP (NNC_THREADS=OFF)"); }
+#endif
