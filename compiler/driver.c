@@ -485,6 +485,8 @@ static void cc_base(CcCmd *c, const DriverOpts *o)
     c->argv[c->argc++] = "-D_POSIX_C_SOURCE=200809L";
     if (!o->portable)
         c->argv[c->argc++] = xasprintf("-march=%s", o->march ? o->march : "native");
+    if (o->threads)
+        c->argv[c->argc++] = "-fopenmp";    /* large GEMMs split across cores */
     /* NNC_EXTRA_CFLAGS: words added to every compile and link of generated
      * code (e.g. "-fsanitize=address,undefined" in the sanitizer test run);
      * part of the runtime cache key since the whole argv is. */

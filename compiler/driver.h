@@ -13,6 +13,7 @@ typedef struct DriverOpts {
     const char *model;          /* --model NAME (default: the first) */
     const char *march;          /* --march=... (default native) */
     int portable;               /* --portable: no -march */
+    int threads;                /* --threads: compile with OpenMP */
     int keep;                   /* --keep: keep the generated C of `build` */
     int train;                  /* ir --train: print the training step instead */
     PipelineOpts pipe;

@@ -30,6 +30,8 @@ static const char usage[] =
     "  --verify                check the IR after every pass\n"
     "  --march=ARCH            target of the C compiler (default native)\n"
     "  --portable              no -march: a program for any machine of this kind\n"
+    "  --threads               build with OpenMP: large layers use every core\n"
+    "                          (results are identical with any number of threads)\n"
     "  --keep                  keep the generated C of build (its folder is printed)\n"
     "  --train                 ir: print the training step (forward, loss, backward,\n"
     "                          update) and its memory plan instead\n"
@@ -104,6 +106,8 @@ int main(int argc, char **argv)
             o.march = a + 8;
         } else if (!strcmp(a, "--portable")) {
             o.portable = 1;
+        } else if (!strcmp(a, "--threads")) {
+            o.threads = 1;
         } else if (!strcmp(a, "--keep")) {
             o.keep = 1;
         } else if (!strcmp(a, "--train")) {
