@@ -304,6 +304,12 @@ static void emit_prepare(const Graph *g, FILE *out)
         if (f->out_w != i)
             continue;
         const char *bo = f->out_b >= 0 ? xasprintf("params + %lld", (long long)g->params[f->out_b].ioffset) : "NULL";
+        if (f->kind == FOLD_PACK) {
+            fprintf(out, "    nnr_pack_linear_weight_f32(%lld, %lld, %s, params + %lld); /* %s */\n",
+                    (long long)f->cols, (long long)f->rows, src_expr(g, f->w[0]), (long long)p->ioffset,
+                    p->name);
+            continue;
+        }
         if (f->kind == FOLD_BN) {
             char e[48];
             fprintf(out, "    /* %s: batch norm folded into the layer before it */\n", p->name);
@@ -366,8 +372,9 @@ void emit_c_source(const Graph *g, const Graph *train, const TrainCfg *t, const 
         Shape s = {p->ndim, {0}};
         memcpy(s.d, p->shape, sizeof s.d);
         fprintf(out, " *   %-28s %-16s at %lld%s\n", p->name, shape_str(&s, b, sizeof b),
-                (long long)p->ioffset, p->fold ? (g->folds[p->fold - 1].kind == FOLD_LINEAR
-                                                      ? " (linear layers folded)" : " (batch norm folded)") : "");
+                (long long)p->ioffset, p->fold ? (g->folds[p->fold - 1].kind == FOLD_LINEAR ? " (linear layers folded)"
+                                                  : g->folds[p->fold - 1].kind == FOLD_BN ? " (batch norm folded)"
+                                                                                          : " (packed in panels)") : "");
     }
     fprintf(out, " */\n\n");
 

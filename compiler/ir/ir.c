@@ -149,12 +149,16 @@ void ir_print_ex(const Graph *g, FILE *out, int flags)
             const Fold *f = &g->folds[p->fold - 1];
             if (f->out_w != i)
                 continue;   /* printed with its weight */
-            fprintf(out, "%s %s", f->kind == FOLD_LINEAR ? "fold-linear" : "fold-bn", p->name);
+            fprintf(out, "%s %s", f->kind == FOLD_LINEAR ? "fold-linear" : f->kind == FOLD_BN ? "fold-bn" : "pack-linear",
+                    p->name);
             if (f->out_b >= 0)
                 fprintf(out, " %s", g->params[f->out_b].name);
             fprintf(out, " =");
-            for (int k = 0; k < f->n; k++)
-                fprintf(out, " %s %s", g->params[f->w[k]].name, f->b[k] >= 0 ? g->params[f->b[k]].name : "-");
+            if (f->kind == FOLD_PACK)
+                fprintf(out, " %s", g->params[f->w[0]].name);
+            else
+                for (int k = 0; k < f->n; k++)
+                    fprintf(out, " %s %s", g->params[f->w[k]].name, f->b[k] >= 0 ? g->params[f->b[k]].name : "-");
             if (f->kind == FOLD_BN) {
                 for (int k = 0; k < 4; k++)
                     fprintf(out, " %s", g->params[f->bn[k]].name);
@@ -217,7 +221,7 @@ void ir_print_ex(const Graph *g, FILE *out, int flags)
                 fprintf(out, "(%.9g)", n->fused_alpha);
         }
         if (n->packed)
-            fprintf(out, " packed=oi");
+            fprintf(out, " packed=%s", n->packed == 2 ? "panel" : "oi");
         for (int k = 0; k < n->nparam; k++)
             fprintf(out, "%s%s", k ? "," : " params=", g->params[n->param[k]].name);
         fprintf(out, " : %s\n", shape_str(&n->shape, buf, sizeof buf));
@@ -252,7 +256,7 @@ int ir_add_fold(Graph *g, Fold *f)
     const Param *w0 = &g->params[f->w[0]];
     Param w;
     memset(&w, 0, sizeof w);
-    w.name = xasprintf("fold(%s).weight", layers);
+    w.name = xasprintf(f->kind == FOLD_PACK ? "pack(%s).weight" : "fold(%s).weight", layers);
     w.kind = 0;
     w.layer = w0->layer;
     w.layer_name = layers;
@@ -265,6 +269,9 @@ int ir_add_fold(Graph *g, Fold *f)
         w.shape[1] = f->dims[0];
         for (int k = 0; k < f->n; k++)
             has_bias |= f->b[k] >= 0;
+    } else if (f->kind == FOLD_PACK) {
+        w.ndim = 1;
+        w.shape[0] = (int64_t)nnr_linear_packed_size((int)f->cols, (int)f->rows);
     } else {
         w.ndim = w0->ndim;
         memcpy(w.shape, w0->shape, sizeof w.shape);
@@ -354,7 +361,10 @@ void ir_prepare(const Graph *g, const float *state, float *infer)
         if (f->out_w != i)
             continue;   /* computed with its weight */
         float *bo = f->out_b >= 0 ? infer + g->params[f->out_b].ioffset : NULL;
-        if (f->kind == FOLD_LINEAR) {
+        if (f->kind == FOLD_PACK) {
+            nnr_pack_linear_weight_f32((int)f->cols, (int)f->rows, src_ptr(g, f->w[0], state, infer),
+                                       infer + p->ioffset);
+        } else if (f->kind == FOLD_LINEAR) {
             int dims[NNC_MAX_FOLD_CHAIN + 1];
             const float *w[NNC_MAX_FOLD_CHAIN], *b[NNC_MAX_FOLD_CHAIN];
             for (int k = 0; k <= f->n; k++)

@@ -75,6 +75,8 @@ typedef struct Param {
 typedef enum FoldKind {
     FOLD_LINEAR = 0,        /* a chain of n linear layers: W = Wn..W1, b = Wn(..b1..) + bn */
     FOLD_BN,                /* linear/conv2d then batch-norm: W = s*W, b = s*(b - mean) + beta */
+    FOLD_PACK,              /* a linear weight [rows = out, cols = in] in the GEMM's panel
+                             * layout (nnr_pack_linear_weight_f32); no bias */
 } FoldKind;
 
 #define NNC_MAX_FOLD_CHAIN 64
@@ -87,7 +89,8 @@ typedef struct Fold {
     int64_t dims[NNC_MAX_FOLD_CHAIN + 1]; /* FOLD_LINEAR: in, out1, ..., outn */
     int bn[4];              /* FOLD_BN: gamma, beta, running_mean, running_var */
     double eps;             /* FOLD_BN */
-    int64_t rows, cols;     /* FOLD_BN: output channels, floats of weight per channel */
+    int64_t rows, cols;     /* FOLD_BN: output channels, floats of weight per channel;
+                             * FOLD_PACK: out, in */
     int out_w, out_b;       /* the derived params (out_b -1: no bias) */
 } Fold;
 
@@ -111,7 +114,9 @@ typedef struct Node {
     /* fused epilogue (fuse-act): an OPF_ACT op applied to this node's output */
     int fused_act;          /* Op of the activation, or -1 */
     double fused_alpha;
-    int packed;             /* prepack: weight laid out for the kernel (printed packed=oi) */
+    int packed;             /* prepack: weight laid out for the kernel: 1 [out, in] as
+                             * PyTorch's (printed packed=oi), 2 param[0] is a FOLD_PACK
+                             * of it (linear; printed packed=panel) */
     /* provenance */
     Span span;
     int layer;              /* layer statement position, -1 if none */

@@ -10,6 +10,7 @@
  *         | "param" NAME SHAPE [ "buffer" | "counter" ] [ "=" "[" NUM { "," NUM } "]" ]
  *         | "fold-linear" NAME [ NAME ] "=" { NAME ( NAME | "-" ) }
  *         | "fold-bn" NAME NAME "=" NAME ( NAME | "-" ) NAME NAME NAME NAME "eps=" NUM
+ *         | "pack-linear" NAME "=" NAME        a [out, in] weight in panel layout
  *         | VAL "=" OP VAL { KEY "=" VALUE } [ "params=" NAME { "," NAME } ] ":" SHAPE
  *         | "output" VAL
  *         | "planned" ;                     memplan ran
@@ -24,7 +25,7 @@
  * for fold-bn the layer's (weight, bias) then gamma, beta, running_mean,
  * running_var. Node attributes are those ir_print writes for the op
  * (in= out= bias= kernel=KxK stride=SxS padding=PxP slope= dim= p=
- * features= eps= momentum= act=OP[(slope)] packed=oi); the shape after ':'
+ * features= eps= momentum= act=OP[(slope)] packed=oi|panel); the shape after ':'
  * is checked against the one the op's shape rule gives. */
 #include <ctype.h>
 #include <stdlib.h>
@@ -193,7 +194,7 @@ static int param_ref(Lx *x, const Graph *g, int allow_none)
 /* "0.weight" -> "0"; "fold(0,1).weight" -> "0,1" (what ir_add_fold joins). */
 static const char *layer_of(const char *name)
 {
-    if (!strncmp(name, "fold(", 5)) {
+    if (!strncmp(name, "fold(", 5) || !strncmp(name, "pack(", 5)) {
         const char *close = strrchr(name, ')');
         if (close)
             return xstrndup(name + 5, (size_t)(close - name - 5));
@@ -276,6 +277,24 @@ static int parse_fold(Lx *x, Graph *g, FoldKind kind)
     Fold f;
     memset(&f, 0, sizeof f);
     f.kind = kind;
+    if (kind == FOLD_PACK) {
+        if (bname) {
+            diag_error(x->d, sp, "pack-linear makes no bias");
+            return -1;
+        }
+        if ((f.w[0] = param_ref(x, g, 0)) < 0)
+            return -1;
+        f.b[0] = -1;
+        f.n = 1;
+        const Param *w = &g->params[f.w[0]];
+        if (w->ndim != 2) {
+            diag_error(x->d, sp, "pack-linear: %s is not a [out, in] weight", w->name);
+            return -1;
+        }
+        f.rows = w->shape[0];
+        f.cols = w->shape[1];
+        goto made;
+    }
     int maxn = kind == FOLD_BN ? 1 : NNC_MAX_FOLD_CHAIN;
     while (!at_eol(x) && strncmp(x->p, "eps=", 4) && f.n < maxn) {
         if ((f.w[f.n] = param_ref(x, g, 0)) < -1 || (f.b[f.n] = param_ref(x, g, 1)) < -1)
@@ -324,6 +343,7 @@ static int parse_fold(Lx *x, Graph *g, FoldKind kind)
                 return -1;
             }
     }
+made:
     if (find_param(g, wname) >= 0 || (bname && find_param(g, bname) >= 0)) {
         diag_error(x->d, sp, "parameter '%s' declared twice", find_param(g, wname) >= 0 ? wname : bname);
         return -1;
@@ -417,8 +437,8 @@ static int parse_node(Lx *x, Graph *g, int id, Span sp)
             bad = parse_int(x, &v), n->dim = (int)v - 1, n->alpha = (double)v; /* softmax_shape reads alpha */
         else if (!strcmp(key, "packed")) {
             char *w = word(x);
-            n->packed = 1;
-            bad = !w || strcmp(w, "oi");
+            n->packed = w && !strcmp(w, "panel") ? 2 : 1;
+            bad = !w || (strcmp(w, "oi") && strcmp(w, "panel"));
         } else if (!strcmp(key, "act")) {
             Span as = at(x);
             char *w = word(x);
@@ -466,7 +486,9 @@ static int parse_node(Lx *x, Graph *g, int id, Span sp)
         diag_error(x->d, sp, "%s needs %d parameters in params=, it has %d", op_info[op].name, want, n->nparam);
         return -1;
     }
-    if (n->op == OP_LINEAR && g->params[n->param[0]].numel != n->in_f * n->out_f) {
+    if (n->op == OP_LINEAR && g->params[n->param[0]].numel !=
+                                  (n->packed == 2 ? (int64_t)nnr_linear_packed_size((int)n->in_f, (int)n->out_f)
+                                                  : n->in_f * n->out_f)) {
         diag_error(x->d, sp, "linear in=%lld out=%lld: %s has %lld values", (long long)n->in_f,
                    (long long)n->out_f, g->params[n->param[0]].name, (long long)g->params[n->param[0]].numel);
         return -1;
@@ -517,8 +539,8 @@ Graph *ir_parse(const SrcFile *src, Diag *d)
                 }
             } else if (!strcmp(kw, "param")) {
                 parse_param(&x, g);
-            } else if (!strcmp(kw, "fold-linear") || !strcmp(kw, "fold-bn")) {
-                parse_fold(&x, g, !strcmp(kw, "fold-bn") ? FOLD_BN : FOLD_LINEAR);
+            } else if (!strcmp(kw, "fold-linear") || !strcmp(kw, "fold-bn") || !strcmp(kw, "pack-linear")) {
+                parse_fold(&x, g, !strcmp(kw, "fold-bn") ? FOLD_BN : !strcmp(kw, "pack-linear") ? FOLD_PACK : FOLD_LINEAR);
             } else if (!strcmp(kw, "output")) {
                 int v = parse_val(&x);
                 if (v >= -1 && v != ir_output(g))

@@ -67,9 +67,9 @@ static const char *rows(const Graph *g, const Node *n)
 void linear_emit(EmitCtx *e, const Node *n)
 {
     char a[48];
-    fprintf(e->out, "    nnr_linear_f32(%s, %lld, %lld, %s, %s, %s, %s, %s, %s);\n",
-            rows(e->g, n), (long long)n->in_f, (long long)n->out_f, VAL(e, n->input),
-            op_pexpr(e->P, e->g, n->param[0]),
+    fprintf(e->out, "    nnr_linear%s_f32(%s, %lld, %lld, %s, %s, %s, %s, %s, %s);\n",
+            n->packed == 2 ? "_packed" : "", rows(e->g, n), (long long)n->in_f, (long long)n->out_f,
+            VAL(e, n->input), op_pexpr(e->P, e->g, n->param[0]),
             n->has_bias ? op_pexpr(e->P, e->g, n->param[1]) : "NULL",
             VAL(e, n - e->g->nodes), op_act_c(n->fused_act), c_float(n->fused_alpha, a, sizeof a));
 }

@@ -9,6 +9,7 @@
 
 #include "pass.h"
 #include "../ops/ops.h"
+#include "nnr.h"
 
 int pass_dce(Graph *g, PassCtx *cx);
 int pass_fold_bn(Graph *g, PassCtx *cx);
@@ -109,6 +110,14 @@ void ir_verify(const Graph *g, const char *after)
             NNC_ICE("node %%%d fuses a non-activation", i);
         if (n->op == OP_LINEAR || n->op == OP_CONV2D) {
             int64_t want = n->op == OP_LINEAR ? n->in_f * n->out_f : n->out_f * n->in_f * n->kh * n->kw;
+            if (n->packed == 2) {
+                const Param *pw = &g->params[n->param[0]];
+                const Fold *pf = pw->fold ? &g->folds[pw->fold - 1] : NULL;
+                if (n->op != OP_LINEAR || !pf || pf->kind != FOLD_PACK || pf->rows != n->out_f || pf->cols != n->in_f)
+                    NNC_ICE("node %%%d (%s) is packed=panel, but its weight %s is not a pack of a [%lld, %lld] weight",
+                            i, op_info[n->op].name, pw->name, (long long)n->out_f, (long long)n->in_f);
+                want = (int64_t)nnr_linear_packed_size((int)n->in_f, (int)n->out_f);
+            }
             if (n->nparam != 1 + (n->has_bias != 0))
                 NNC_ICE("node %%%d (%s) has %d parameters, bias=%d", i, op_info[n->op].name, n->nparam, n->has_bias);
             if (g->params[n->param[0]].numel != want)

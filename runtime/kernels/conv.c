@@ -21,10 +21,51 @@ size_t nnr_conv2d_scratch(const nnr_conv2d_shape *s)
     return sz ? sz : 1;
 }
 
+/* im2col of a stride-1 convolution whose output rows are as wide as the
+ * input's (ow == w: "same" padding): the block of each (ci, ki, kj) is the
+ * input plane shifted by (ki - ph) rows and kj - pw columns, so it is one
+ * contiguous copy, then zeros on the rows and edge columns that fall in the
+ * padding (a shifted copy wraps the neighbouring row's ends into them). */
+static void im2col_same(const nnr_conv2d_shape *s, const float *x, float *col)
+{
+    const int ow = s->ow, oh = s->oh, ohw = oh * ow;
+    for (int ci = 0; ci < s->c; ci++)
+        for (int ki = 0; ki < s->kh; ki++)
+            for (int kj = 0; kj < s->kw; kj++) {
+                float *d = col + ((size_t)(ci * s->kh + ki) * s->kw + kj) * (size_t)ohw;
+                const float *xc = x + (size_t)ci * s->h * s->w;
+                const int dy = ki - s->ph, dx = kj - s->pw;
+                int y0 = dy < 0 ? -dy : 0, y1 = s->h - dy < oh ? s->h - dy : oh;
+                if (y1 < y0) y1 = y0;
+                memset(d, 0, (size_t)y0 * ow * sizeof *d);
+                memset(d + (size_t)y1 * ow, 0, (size_t)(oh - y1) * ow * sizeof *d);
+                if (y1 == y0) continue;
+                /* d[i] = xc[i + dy*w + dx] for i in [y0*ow, y1*ow), minus the
+                 * edge columns (they would read outside the plane) */
+                size_t lo = (size_t)y0 * ow + (dx < 0 ? (size_t)-dx : 0);
+                size_t hi = (size_t)y1 * ow - (dx > 0 ? (size_t)dx : 0);
+                if (hi > lo)
+                    memcpy(d + lo, xc + (ptrdiff_t)lo + (ptrdiff_t)dy * s->w + dx,
+                           (hi - lo) * sizeof *d);
+                if (dx != 0)
+                    for (int oy = y0; oy < y1; oy++) {
+                        float *r = d + (size_t)oy * ow;
+                        if (dx < 0)
+                            for (int ox = 0; ox < -dx && ox < ow; ox++) r[ox] = 0.0f;
+                        else
+                            for (int ox = ow - dx < 0 ? 0 : ow - dx; ox < ow; ox++) r[ox] = 0.0f;
+                    }
+            }
+}
+
 /* col[(ci*kh + ki)*kw + kj][oy*ow + ox] = x[ci][oy*sh - ph + ki][ox*sw - pw + kj] or 0 */
 static void im2col(const nnr_conv2d_shape *s, const float *x, float *col)
 {
     const int ohw = s->oh * s->ow;
+    if (s->sh == 1 && s->sw == 1 && s->ow == s->w) {
+        im2col_same(s, x, col);
+        return;
+    }
     for (int ci = 0; ci < s->c; ci++)
         for (int ki = 0; ki < s->kh; ki++)
             for (int kj = 0; kj < s->kw; kj++) {

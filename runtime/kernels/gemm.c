@@ -28,6 +28,9 @@
 
 #define W NNR_VEC_WIDTH
 #define MR 6
+#if NNR_PACK_NR % (2 * NNR_VEC_WIDTH) != 0
+#error "the packed panel width must be a multiple of the micro-kernel's"
+#endif
 #define NR (2 * W)
 #define KC_RAW (4096 / NR)
 #define KC (KC_RAW > 512 ? 512 : KC_RAW)
@@ -230,8 +233,8 @@ static void epilogue(float *c, int ldc, int mr, int nr, const float *rb, const f
 /* Rows [i0, i1) x columns [j0, j1) of C, i0 a multiple of MR and j0 of NR
  * (so the tile grid is the one of the whole product). */
 static void gemm_block(int trans_b, int i0, int i1, int j0, int j1, int k, const float *a,
-                       ptrdiff_t rsa, ptrdiff_t csa, const float *b, int ldb, float *c,
-                       int ldc, int accumulate, const float *row_bias,
+                       ptrdiff_t rsa, ptrdiff_t csa, const float *b, int ldb, const float *bpk,
+                       float *c, int ldc, int accumulate, const float *row_bias,
                        const float *col_bias, nnr_act act, float act_param)
 {
     _Alignas(64) float bpack[KC * NR];
@@ -247,7 +250,12 @@ static void gemm_block(int trans_b, int i0, int i1, int j0, int j1, int k, const
                 ptrdiff_t ldbp;
                 /* Row-major B is read in place only for a few rows: packing
                  * avoids the cache-set conflicts of power-of-two ldb. */
-                if (!trans_b && nr == NR && mc < 2 * MR) {
+                if (bpk) {
+                    /* pre-packed: panels of NNR_PACK_NR columns, [k][NNR_PACK_NR] */
+                    bp = bpk + (ptrdiff_t)(jc / NNR_PACK_NR) * NNR_PACK_NR * k +
+                         (ptrdiff_t)pc * NNR_PACK_NR + jc % NNR_PACK_NR;
+                    ldbp = NNR_PACK_NR;
+                } else if (!trans_b && nr == NR && mc < 2 * MR) {
                     bp = b + (ptrdiff_t)pc * ldb + jc;
                     ldbp = ldb;
                 } else {
@@ -276,8 +284,9 @@ static void gemm_block(int trans_b, int i0, int i1, int j0, int j1, int k, const
     }
 }
 
-void nnr_gemm_ex_f32(int trans_a, int trans_b, int m, int n, int k,
-                     const float *a, int lda, const float *b, int ldb,
+/* bpk: B pre-packed (nnr_pack_linear_weight_f32), else NULL and b/ldb/trans_b */
+static void gemm_any(int trans_a, int trans_b, int m, int n, int k,
+                     const float *a, int lda, const float *b, int ldb, const float *bpk,
                      float *c, int ldc, int accumulate,
                      const float *row_bias, const float *col_bias,
                      nnr_act act, float act_param)
@@ -292,7 +301,7 @@ void nnr_gemm_ex_f32(int trans_a, int trans_b, int m, int n, int k,
     const ptrdiff_t rsa = trans_a ? 1 : lda;
     const ptrdiff_t csa = trans_a ? lda : 1;
 
-    if (!trans_a && trans_b && m < 4) {
+    if (!bpk && !trans_a && trans_b && m < 4) {
         /* GEMV per row of A; threads take ranges of GV-row blocks of B */
         const int nb = (n + GV - 1) / GV;
         int nth = 1;
@@ -339,9 +348,47 @@ void nnr_gemm_ex_f32(int trans_a, int trans_b, int m, int n, int k,
             j1 = imin((int)((long)nt * (t + 1) / nth) * NR, n);
         }
         if (i0 < i1 && j0 < j1)
-            gemm_block(trans_b, i0, i1, j0, j1, k, a, rsa, csa, b, ldb, c, ldc, accumulate,
+            gemm_block(trans_b, i0, i1, j0, j1, k, a, rsa, csa, b, ldb, bpk, c, ldc, accumulate,
                        row_bias, col_bias, act, act_param);
     }
+}
+
+void nnr_gemm_ex_f32(int trans_a, int trans_b, int m, int n, int k,
+                     const float *a, int lda, const float *b, int ldb,
+                     float *c, int ldc, int accumulate,
+                     const float *row_bias, const float *col_bias,
+                     nnr_act act, float act_param)
+{
+    gemm_any(trans_a, trans_b, m, n, k, a, lda, b, ldb, NULL, c, ldc, accumulate, row_bias,
+             col_bias, act, act_param);
+}
+
+size_t nnr_linear_packed_size(int in, int out)
+{
+    size_t panels = ((size_t)(out > 0 ? out : 0) + NNR_PACK_NR - 1) / NNR_PACK_NR;
+    size_t sz = panels * NNR_PACK_NR * (size_t)(in > 0 ? in : 0);
+    return sz ? sz : 1;
+}
+
+void nnr_pack_linear_weight_f32(int in, int out, const float *w, float *wp)
+{
+    for (int jc = 0; jc < out; jc += NNR_PACK_NR) {
+        float *panel = wp + (size_t)jc * (size_t)in;
+        int nr = out - jc < NNR_PACK_NR ? out - jc : NNR_PACK_NR;
+        for (int p = 0; p < in; p++) {
+            float *d = panel + (size_t)p * NNR_PACK_NR;
+            int j = 0;
+            for (; j < nr; j++) d[j] = w[(size_t)(jc + j) * (size_t)in + (size_t)p];
+            for (; j < NNR_PACK_NR; j++) d[j] = 0.0f;
+        }
+    }
+    if (in <= 0 || out <= 0) wp[0] = 0.0f;
+}
+
+void nnr_linear_packed_f32(int n, int in, int out, const float *x, const float *wp,
+                           const float *b, float *y, nnr_act act, float act_param)
+{
+    gemm_any(0, 1, n, out, in, x, in, NULL, in, wp, y, out, 0, NULL, b, act, act_param);
 }
 
 void nnr_gemm_f32(int trans_a, int trans_b, int m, int n, int k,

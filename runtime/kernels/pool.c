@@ -8,6 +8,196 @@
 #include <string.h>
 
 #include "../nnr.h"
+#include "../simd.h"
+
+/* ------------------------------------------------------------ fast paths
+ * Unpadded windows (any kh x kw, stride 1, 2 or more) over whole rows of
+ * outputs, W at a time. Max pooling keeps PyTorch's rule exactly for
+ * ordered values: each element v of the window, in row-major order, replaces
+ * the running m when m < v (NNR_VEC_SEL_LT, so the first maximum wins, and
+ * -0/+0 ties too). NaN is handled once per plane instead of per element: a
+ * vector reduction (x * 0 summed, NaN when the plane holds a NaN or an inf)
+ * sends such a plane to the exact per-window path. Average pooling sums the
+ * window in row-major order and divides, as the per-window path does. */
+
+static int fast_ok(const nnr_pool2d_shape *s)
+{
+    return s->ph == 0 && s->pw == 0 && s->kh >= 1 && s->kw >= 1 && s->sh >= 1 && s->sw >= 1 &&
+           (s->oh - 1) * s->sh + s->kh <= s->h && (s->ow - 1) * s->sw + s->kw <= s->w;
+}
+
+/* 1 when the plane has no NaN and no inf. */
+static int plane_finite(const float *x, size_t len)
+{
+    NNR_VEC acc = NNR_VEC_ZERO(), z = NNR_VEC_ZERO();
+    size_t i = 0;
+    for (; i + NNR_VEC_WIDTH <= len; i += NNR_VEC_WIDTH)
+        acc = NNR_VEC_FMA(NNR_VEC_LOAD(x + i), z, acc);
+    float r = nnr_vsum(acc);
+    for (; i < len; i++) r += x[i] * 0.0f;
+    return r == r;
+}
+
+/* The vector loops, as a template over a vector vocabulary of VW lanes
+ * (V_LOAD .. V_DEINT2): every vector of outputs [ox, ox + VW) whose inputs
+ * lie in the row, the last one moved back to end at ow (it recomputes a few
+ * outputs, the same way). Returns how many outputs from ox0 it did: the
+ * caller goes on with narrower vectors, then scalars. V_DEINT2(p, e, o)
+ * gives e[j] = p[2j], o[j] = p[2j + 1] in a lane order V_UNPERM2 undoes. */
+#define POOL_ROW_VEC(NAME, VT, VW, V_LOAD, V_STORE, V_ZERO, V_SET1, V_ADD, V_DIV, V_SEL_LT, \
+                     V_DEINT2, V_UNPERM2)                                                  \
+    static int NAME(const nnr_pool2d_shape *s, const float *x0, float *yo, int ox0,          \
+                    int is_max)                                                            \
+    {                                                                                      \
+        const int kh = s->kh, kw = s->kw, w = s->w, ow = s->ow;                            \
+        const VT vdiv = V_SET1((float)(kh * kw));                                          \
+        /* inputs of the vector at ox: [sw*ox, sw*ox + reach) */                           \
+        const int reach = s->sw == 1 ? VW + kw - 1 : 2 * VW + (kw > 2 ? kw - 2 : 0);        \
+        if ((s->sw != 1 && s->sw != 2) || w < reach) return 0;                             \
+        int last = s->sw == 1 ? w - reach : (w - reach) / 2; /* largest ox that fits */  \
+        if (last > ow - VW) last = ow - VW;                                                \
+        if (last < ox0) return 0;                                                          \
+        int ox = ox0;                                                                      \
+        for (;;) {                                                                         \
+            VT m = V_ZERO(), e, o;                                                         \
+            int first = 1;                                                                 \
+            for (int ky = 0; ky < kh; ky++) {                                              \
+                const float *r = x0 + (size_t)ky * w + (size_t)s->sw * ox;                 \
+                if (s->sw == 1) {                                                          \
+                    for (int kx = 0; kx < kw; kx++) {                                      \
+                        e = V_LOAD(r + kx);                                                \
+                        if (first) m = is_max ? e : V_ADD(V_ZERO(), e), first = 0;         \
+                        else m = is_max ? V_SEL_LT(m, e, e, m) : V_ADD(m, e);              \
+                    }                                                                      \
+                    continue;                                                              \
+                }                                                                          \
+                int kx = 0;                                                                \
+                for (; kx + 2 <= kw; kx += 2) {                                            \
+                    V_DEINT2(r + kx, e, o);                                                \
+                    if (first) m = is_max ? e : V_ADD(V_ZERO(), e), first = 0;             \
+                    else m = is_max ? V_SEL_LT(m, e, e, m) : V_ADD(m, e);                  \
+                    m = is_max ? V_SEL_LT(m, o, o, m) : V_ADD(m, o);                       \
+                }                                                                          \
+                if (kx < kw) {                                                             \
+                    /* the last column: odd lanes of the pair at kx - 1 (the pair     */   \
+                    /* at kx may reach past the row), or even lanes when kw == 1       */  \
+                    if (kx == 0) V_DEINT2(r, e, o);                                        \
+                    else V_DEINT2(r + kx - 1, o, e);                                       \
+                    if (first) m = is_max ? e : V_ADD(V_ZERO(), e), first = 0;             \
+                    else m = is_max ? V_SEL_LT(m, e, e, m) : V_ADD(m, e);                  \
+                }                                                                          \
+            }                                                                              \
+            if (s->sw == 2) m = V_UNPERM2(m);                                              \
+            V_STORE(yo + ox, is_max ? m : V_DIV(m, vdiv));                                 \
+            if (ox == last) return last + VW - ox0;                                        \
+            ox = ox + 2 * VW <= last + VW ? ox + VW : last;                                \
+        }                                                                                  \
+    }
+
+#define ID_(v) (v)
+
+#if NNR_VEC_WIDTH > 1
+/* the runtime's own width */
+#if defined(__AVX512F__)
+#define DEINT_W(p, e, o)                                                                   \
+    do {                                                                                   \
+        const __m512i ie_ = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, \
+                                              26, 28, 30);                                 \
+        const __m512i io_ = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, \
+                                              27, 29, 31);                                 \
+        __m512 a_ = _mm512_loadu_ps(p), b_ = _mm512_loadu_ps((p) + 16);                   \
+        (e) = _mm512_permutex2var_ps(a_, ie_, b_);                                         \
+        (o) = _mm512_permutex2var_ps(a_, io_, b_);                                         \
+    } while (0)
+#define UNPERM_W ID_
+#elif defined(__AVX2__)
+#define DEINT_W(p, e, o)                                                                   \
+    do {                                                                                   \
+        __m256 a_ = _mm256_loadu_ps(p), b_ = _mm256_loadu_ps((p) + 8);                    \
+        (e) = _mm256_shuffle_ps(a_, b_, 0x88); /* lanes 0 1 4 5 2 3 6 7 */                 \
+        (o) = _mm256_shuffle_ps(a_, b_, 0xDD);                                             \
+    } while (0)
+#define UNPERM_W(v) _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(v), 0xD8))
+#elif defined(__ARM_NEON)
+#define DEINT_W(p, e, o)                                                                   \
+    do {                                                                                   \
+        float32x4x2_t v_ = vld2q_f32(p);                                                   \
+        (e) = v_.val[0];                                                                   \
+        (o) = v_.val[1];                                                                   \
+    } while (0)
+#define UNPERM_W ID_
+#else
+#define DEINT_W(p, e, o)                                                                   \
+    do {                                                                                   \
+        __m128 a_ = _mm_loadu_ps(p), b_ = _mm_loadu_ps((p) + 4);                          \
+        (e) = _mm_shuffle_ps(a_, b_, 0x88);                                                \
+        (o) = _mm_shuffle_ps(a_, b_, 0xDD);                                                \
+    } while (0)
+#define UNPERM_W ID_
+#endif
+POOL_ROW_VEC(row_w, NNR_VEC, NNR_VEC_WIDTH, NNR_VEC_LOAD, NNR_VEC_STORE, NNR_VEC_ZERO,
+             NNR_VEC_SET1, NNR_VEC_ADD, NNR_VEC_DIV, NNR_VEC_SEL_LT, DEINT_W, UNPERM_W)
+#endif
+
+#if NNR_VEC_WIDTH > 8 && defined(__AVX2__)
+/* 8 lanes for rows narrower than AVX-512 vectors */
+#define SEL8(a, b, t, f) _mm256_blendv_ps((f), (t), _mm256_cmp_ps((a), (b), _CMP_LT_OQ))
+#define DEINT8(p, e, o)                                                                    \
+    do {                                                                                   \
+        __m256 a_ = _mm256_loadu_ps(p), b_ = _mm256_loadu_ps((p) + 8);                    \
+        (e) = _mm256_shuffle_ps(a_, b_, 0x88); /* lanes 0 1 4 5 2 3 6 7 */                 \
+        (o) = _mm256_shuffle_ps(a_, b_, 0xDD);                                             \
+    } while (0)
+#define UNPERM8(v) _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(v), 0xD8))
+POOL_ROW_VEC(row_8, __m256, 8, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_setzero_ps,
+             _mm256_set1_ps, _mm256_add_ps, _mm256_div_ps, SEL8, DEINT8, UNPERM8)
+#define HAVE_ROW8 1
+#endif
+
+#if NNR_VEC_WIDTH > 4 && defined(__SSE4_1__)
+/* 4 lanes for rows narrower than the runtime's vectors (AVX2/AVX-512) */
+#include <smmintrin.h>
+#define SEL4(a, b, t, f) _mm_blendv_ps((f), (t), _mm_cmplt_ps((a), (b)))
+#define DEINT4(p, e, o)                                                                    \
+    do {                                                                                   \
+        __m128 a_ = _mm_loadu_ps(p), b_ = _mm_loadu_ps((p) + 4);                          \
+        (e) = _mm_shuffle_ps(a_, b_, 0x88);                                                \
+        (o) = _mm_shuffle_ps(a_, b_, 0xDD);                                                \
+    } while (0)
+POOL_ROW_VEC(row_4, __m128, 4, _mm_loadu_ps, _mm_storeu_ps, _mm_setzero_ps, _mm_set1_ps,
+             _mm_add_ps, _mm_div_ps, SEL4, DEINT4, ID_)
+#define HAVE_ROW4 1
+#endif
+
+/* One output row oy of one plane. is_max: max, else sum then / (kh*kw). */
+static void fast_row(const nnr_pool2d_shape *s, const float *xp, float *yo, int oy, int is_max)
+{
+    const int kh = s->kh, kw = s->kw, sw = s->sw, w = s->w;
+    const float *x0 = xp + (size_t)oy * s->sh * w;
+    const float div = (float)(kh * kw);
+    int ox = 0;
+#if NNR_VEC_WIDTH > 1
+    ox += row_w(s, x0, yo, ox, is_max);
+#endif
+#ifdef HAVE_ROW8
+    ox += row_8(s, x0, yo, ox, is_max);
+#endif
+#ifdef HAVE_ROW4
+    ox += row_4(s, x0, yo, ox, is_max);
+#endif
+    for (; ox < s->ow; ox++) {
+        const float *r0 = x0 + (size_t)ox * sw;
+        float m = is_max ? r0[0] : 0.0f + r0[0];
+        for (int ky = 0; ky < kh; ky++) {
+            const float *r = r0 + (size_t)ky * w;
+            for (int kx = ky == 0; kx < kw; kx++) {
+                float v = r[kx];
+                if (is_max) m = m < v ? v : m; else m += v;
+            }
+        }
+        yo[ox] = is_max ? m : m / div;
+    }
+}
 
 /* Index (within the plane) of the window's maximum, or -1 if the window
  * holds no input element; *out receives the value (-inf for none). */
@@ -39,9 +229,15 @@ void nnr_maxpool2d_f32(int n, const nnr_pool2d_shape *s, const float *x, float *
 {
     const size_t planes = (size_t)n * s->c, in = (size_t)s->h * s->w;
     const size_t on = (size_t)s->oh * s->ow;
+    const int fast = fast_ok(s);
     for (size_t p = 0; p < planes; p++) {
         const float *xp = x + p * in;
         float *yp = y + p * on;
+        if (fast && plane_finite(xp, in)) {
+            for (int oy = 0; oy < s->oh; oy++)
+                fast_row(s, xp, yp + (size_t)oy * s->ow, oy, 1);
+            continue;
+        }
         for (int oy = 0; oy < s->oh; oy++)
             for (int ox = 0; ox < s->ow; ox++)
                 window_argmax(s, xp, oy, ox, &yp[(size_t)oy * s->ow + ox]);
@@ -87,9 +283,15 @@ void nnr_avgpool2d_f32(int n, const nnr_pool2d_shape *s, const float *x, float *
 {
     const size_t planes = (size_t)n * s->c, in = (size_t)s->h * s->w;
     const size_t on = (size_t)s->oh * s->ow;
+    const int fast = fast_ok(s);
     for (size_t p = 0; p < planes; p++) {
         const float *xp = x + p * in;
         float *yp = y + p * on;
+        if (fast) {
+            for (int oy = 0; oy < s->oh; oy++)
+                fast_row(s, xp, yp + (size_t)oy * s->ow, oy, 0);
+            continue;
+        }
         for (int oy = 0; oy < s->oh; oy++)
             for (int ox = 0; ox < s->ow; ox++) {
                 int y0, y1, x0, x1;

@@ -202,6 +202,38 @@ Test(linear, forward_matches_reference)
             }
 }
 
+Test(linear, packed_matches_reference)
+{
+    static const int shapes[][3] = {{1, 1, 1},  {1, 17, 10},   {3, 63, 7},   {4, 100, 17},
+                                    {7, 9, 33}, {33, 130, 70}, {1, 784, 128}, {64, 784, 128},
+                                    {5, 600, 3}};
+    tgen g = {15};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (int hasb = 0; hasb < 2; hasb++) {
+            int n = shapes[s][0], in = shapes[s][1], out = shapes[s][2];
+            size_t psz = nnr_linear_packed_size(in, out);
+            cr_assert(psz >= (size_t)in * out);
+            float *x = tg_alloc((size_t)n * in), *w = tg_alloc((size_t)out * in),
+                  *wp = tg_alloc(psz), *b = tg_alloc(out), *y = tg_alloc((size_t)n * out),
+                  *y2 = tg_alloc((size_t)n * out), *r = tg_alloc((size_t)n * out);
+            tg_fill(&g, x, (size_t)n * in, -1, 1);
+            tg_fill(&g, w, (size_t)out * in, -0.5, 0.5);
+            tg_fill(&g, b, out, -1, 1);
+            nnr_pack_linear_weight_f32(in, out, w, wp);
+            nnr_linear_packed_f32(n, in, out, x, wp, hasb ? b : NULL, y, NNR_ACT_RELU, 0.0f);
+            nnr_ref_linear_f32(n, in, out, x, w, hasb ? b : NULL, r, NNR_ACT_RELU, 0.0f);
+            char what[96];
+            snprintf(what, sizeof what, "packed linear %dx%d->%d bias %d", n, in, out, hasb);
+            check_close(what, y, r, (size_t)n * out, 1e-5 + 1e-7 * in, 1e-5);
+            if (n >= NNR_LINEAR_PACKED_MIN_BATCH) {
+                /* the same micro-kernels as the unpacked GEMM: bit for bit */
+                nnr_linear_f32(n, in, out, x, w, hasb ? b : NULL, y2, NNR_ACT_RELU, 0.0f);
+                cr_expect(memcmp(y, y2, (size_t)n * out * sizeof *y) == 0, "%s: differs from nnr_linear_f32", what);
+            }
+            free(x); free(w); free(wp); free(b); free(y); free(y2); free(r);
+        }
+}
+
 Test(linear, batch_rows_are_independent)
 {
     /* a row's result does not depend on which batch it is computed in */
@@ -293,6 +325,11 @@ static const int CONV_SHAPES[][10] = {
     {3, 9, 9, 2, 3, 3, 2, 2, 1, 1},
     {1, 4, 4, 1, 4, 4, 1, 1, 0, 0},
     {6, 12, 12, 33, 3, 3, 1, 1, 1, 1},
+    /* stride 1, ow == w: the shifted-plane im2col */
+    {2, 9, 11, 3, 5, 5, 1, 1, 2, 2},
+    {2, 6, 7, 3, 2, 3, 1, 1, 0, 1},
+    {2, 5, 1, 3, 3, 5, 1, 1, 1, 2},
+    {1, 28, 28, 8, 3, 3, 1, 1, 1, 1},
 };
 #define NCONV (sizeof CONV_SHAPES / sizeof CONV_SHAPES[0])
 #define CSH(i) conv_shape(CONV_SHAPES[i][0], CONV_SHAPES[i][1], CONV_SHAPES[i][2], \
@@ -440,6 +477,13 @@ static const int POOL_SHAPES[][9] = {
     {1, 1, 1, 1, 1, 1, 1, 0, 0},
     {17, 3, 3, 3, 3, 3, 3, 0, 0},
     {2, 9, 9, 5, 5, 3, 3, 2, 2},
+    /* unpadded: the vector fast paths, with scalar tails */
+    {2, 28, 28, 2, 2, 2, 2, 0, 0},
+    {2, 14, 41, 3, 3, 2, 2, 0, 0},
+    {2, 10, 37, 3, 3, 1, 1, 0, 0},
+    {1, 6, 50, 2, 1, 2, 2, 0, 0},
+    {2, 9, 70, 3, 3, 3, 3, 0, 0},
+    {1, 5, 45, 1, 3, 1, 2, 0, 0},
 };
 #define NPOOL (sizeof POOL_SHAPES / sizeof POOL_SHAPES[0])
 #define PSH(i) pool_shape(POOL_SHAPES[i][0], POOL_SHAPES[i][1], POOL_SHAPES[i][2], \
@@ -508,6 +552,45 @@ Test(pool, hand_computed)
     check_close("maxpool tie 2", dx, wantt2, 4, 0, 0);
 }
 
+Test(pool, nan_and_signed_zero)
+{
+    /* NaN propagates (PyTorch's `v > max || isnan(v)`), in any window
+     * position, fast paths included; -0/+0 ties keep the first one */
+    for (size_t i = 0; i < NPOOL; i++) {
+        nnr_pool2d_shape s = PSH(i);
+        size_t xs = (size_t)s.c * s.h * s.w, ys = (size_t)s.c * s.oh * s.ow;
+        float *x = tg_alloc(xs), *y = tg_alloc(ys), *r = tg_alloc(ys);
+        for (size_t j = 0; j < xs; j++) x[j] = (j % 3) ? -0.0f : 0.0f;
+        nnr_maxpool2d_f32(1, &s, x, y);
+        nnr_ref_maxpool2d_f32(1, &s, x, r);
+        for (size_t j = 0; j < ys; j++)
+            cr_expect(signbit(y[j]) == signbit(r[j]), "pool shape %zu: sign of zero at %zu", i, j);
+        for (size_t j = 0; j < xs; j++) x[j] = (float)(j % 11) - 5.0f;
+        x[xs / 2] = NAN;
+        x[xs - 1] = NAN;
+        x[3 % xs] = INFINITY;
+        nnr_maxpool2d_f32(1, &s, x, y);
+        /* the reference skips NaN: the expectation is PyTorch's rule */
+        for (int c = 0; c < s.c; c++)
+            for (int oy = 0; oy < s.oh; oy++)
+                for (int ox = 0; ox < s.ow; ox++) {
+                    float m = -INFINITY;
+                    for (int ky = 0; ky < s.kh; ky++)
+                        for (int kx = 0; kx < s.kw; kx++) {
+                            int iy = oy * s.sh - s.ph + ky, ix = ox * s.sw - s.pw + kx;
+                            if (iy < 0 || iy >= s.h || ix < 0 || ix >= s.w) continue;
+                            float v = x[((size_t)c * s.h + iy) * s.w + ix];
+                            if (v > m || isnan(v)) m = v;
+                        }
+                    r[((size_t)c * s.oh + oy) * s.ow + ox] = m;
+                }
+        for (size_t j = 0; j < ys; j++)
+            cr_expect(isnan(y[j]) == isnan(r[j]) && (isnan(y[j]) || y[j] == r[j]),
+                      "pool shape %zu: at %zu got %g want %g", i, j, y[j], r[j]);
+        free(x); free(y); free(r);
+    }
+}
+
 typedef struct { int n, avg; nnr_pool2d_shape s; float *x, *y, *r; } pool_ctx;
 static double pool_f(void *p)
 {
@@ -520,7 +603,10 @@ static double pool_f(void *p)
 Test(pool, backward_finite_differences)
 {
     tgen g = {13};
-    for (size_t i = 0; i < NPOOL; i++)
+    /* the first 7 shapes: with the large ones, values j * 0.1 reach the
+     * hundreds and a step of 1e-2 loses too many bits (the fast-path shapes
+     * are checked against the reference above) */
+    for (size_t i = 0; i < 7; i++)
         for (int avg = 0; avg < 2; avg++) {
             pool_ctx c = {2, avg, PSH(i), NULL, NULL, NULL};
             size_t xs = (size_t)c.n * c.s.c * c.s.h * c.s.w,
