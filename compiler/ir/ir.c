@@ -417,9 +417,11 @@ Graph *ir_clone(const Graph *g)
     Graph *c = xcalloc(1, sizeof *c);
     *c = *g;
     c->nodes = xcalloc((size_t)g->capnodes + 1, sizeof *c->nodes);
-    memcpy(c->nodes, g->nodes, (size_t)g->nnodes * sizeof *c->nodes);
+    if (g->nnodes)
+        memcpy(c->nodes, g->nodes, (size_t)g->nnodes * sizeof *c->nodes);
     c->params = xcalloc((size_t)g->capparams + 1, sizeof *c->params);
-    memcpy(c->params, g->params, (size_t)g->nparams * sizeof *c->params);
+    if (g->nparams)
+        memcpy(c->params, g->params, (size_t)g->nparams * sizeof *c->params);
     c->folds = xcalloc((size_t)g->capfolds + 1, sizeof *c->folds);
     if (g->nfolds)
         memcpy(c->folds, g->folds, (size_t)g->nfolds * sizeof *c->folds);

@@ -5,7 +5,10 @@
  * transpose case: A is read in place through a (row, column) stride pair
  * (broadcast one element at a time); B is packed into a KC x NR panel on
  * the stack (zero-padded at the right edge), or read in place when it is
- * row-major, a full panel wide and used by fewer than 2*MR rows. Blocking:
+ * row-major, a full panel wide and used by fewer than 2*MR rows. A
+ * transposed B (linear's [out, in] weight) is packed by 8x8 register
+ * transposes; a panel at most one vector wide (nr <= W) runs a half-width
+ * micro-kernel with the same per-element operations. Blocking:
  * KC rows of k (a B panel of ~16 KiB stays in L1), MC rows of A per block
  * (~192 KiB, L2). Small m with a transposed B (batch-1 linear) is a GEMV:
  * each row of B is streamed once, GV rows at a time sharing every load of A.
@@ -25,6 +28,9 @@
 
 #include "kern.h"
 #include "../simd.h"
+#if !defined(NNR_SIMD_SCALAR) && (defined(__AVX2__) || defined(__SSE2__))
+#include <immintrin.h>  /* the packing transposes */
+#endif
 
 #define W NNR_VEC_WIDTH
 #define MR 6
@@ -111,6 +117,44 @@ static void ukr6(int kc, const float *a, ptrdiff_t rsa, ptrdiff_t csa, int mr,
     }
 }
 
+/* ukr6 for a panel at most one vector wide (nr <= W): half the work, the
+ * same operations per element of C (the same bits). */
+static void ukr6h(int kc, const float *a, ptrdiff_t rsa, ptrdiff_t csa, int mr,
+                  const float *b, ptrdiff_t ldbp, float *c, ptrdiff_t ldc, int nr, int load_c)
+{
+    const float *a0 = a;
+    const float *a1 = a + (ptrdiff_t)imin(1, mr - 1) * rsa;
+    const float *a2 = a + (ptrdiff_t)imin(2, mr - 1) * rsa;
+    const float *a3 = a + (ptrdiff_t)imin(3, mr - 1) * rsa;
+    const float *a4 = a + (ptrdiff_t)imin(4, mr - 1) * rsa;
+    const float *a5 = a + (ptrdiff_t)imin(5, mr - 1) * rsa;
+    NNR_VEC c0 = NNR_VEC_ZERO(), c1 = NNR_VEC_ZERO(), c2 = NNR_VEC_ZERO();
+    NNR_VEC c3 = NNR_VEC_ZERO(), c4 = NNR_VEC_ZERO(), c5 = NNR_VEC_ZERO();
+    for (int p = 0; p < kc; p++) {
+        NNR_VEC b0 = NNR_VEC_LOAD(b);
+        c0 = NNR_VEC_FMA(NNR_VEC_SET1(*a0), b0, c0);
+        c1 = NNR_VEC_FMA(NNR_VEC_SET1(*a1), b0, c1);
+        c2 = NNR_VEC_FMA(NNR_VEC_SET1(*a2), b0, c2);
+        c3 = NNR_VEC_FMA(NNR_VEC_SET1(*a3), b0, c3);
+        c4 = NNR_VEC_FMA(NNR_VEC_SET1(*a4), b0, c4);
+        c5 = NNR_VEC_FMA(NNR_VEC_SET1(*a5), b0, c5);
+        a0 += csa; a1 += csa; a2 += csa; a3 += csa; a4 += csa; a5 += csa;
+        b += ldbp;
+    }
+    float t[MR * W];
+    NNR_VEC_STORE(t + 0 * W, c0); NNR_VEC_STORE(t + 1 * W, c1);
+    NNR_VEC_STORE(t + 2 * W, c2); NNR_VEC_STORE(t + 3 * W, c3);
+    NNR_VEC_STORE(t + 4 * W, c4); NNR_VEC_STORE(t + 5 * W, c5);
+    for (int i = 0; i < mr; i++) {
+        float *r = c + (ptrdiff_t)i * ldc;
+        const float *s = t + i * W;
+        if (load_c)
+            for (int j = 0; j < nr; j++) r[j] += s[j];
+        else
+            for (int j = 0; j < nr; j++) r[j] = s[j];
+    }
+}
+
 /* One row: c[0..nr) (+)= Σ_p a[p*csa] · B(p, 0..NR). */
 static void ukr1(int kc, const float *a, ptrdiff_t csa, const float *b, ptrdiff_t ldbp,
                  float *c, int nr, int load_c)
@@ -144,26 +188,97 @@ static void ukr1(int kc, const float *a, ptrdiff_t csa, const float *b, ptrdiff_
         for (int j = 0; j < nr; j++) c[j] = t[j];
 }
 
+/* dst[c*ldd + r] = src[r*lds + c] for r < rows, c < cols: 8x8 blocks in
+ * registers (AVX2/AVX-512: unpack, shuffle, lane permute; SSE2: 4x4), the
+ * edges scalar. Pure data movement: the packed values are the same bits. */
+static void transpose(int rows, int cols, const float *src, ptrdiff_t lds, float *dst,
+                      ptrdiff_t ldd)
+{
+    int r = 0;
+#if !defined(NNR_SIMD_SCALAR) && defined(__AVX2__)
+    for (; r + 8 <= rows; r += 8) {
+        const float *s = src + (ptrdiff_t)r * lds;
+        float *d = dst + r;
+        int c = 0;
+        for (; c + 8 <= cols; c += 8, s += 8, d += 8 * ldd) {
+            __m256 r0 = _mm256_loadu_ps(s), r1 = _mm256_loadu_ps(s + lds);
+            __m256 r2 = _mm256_loadu_ps(s + 2 * lds), r3 = _mm256_loadu_ps(s + 3 * lds);
+            __m256 r4 = _mm256_loadu_ps(s + 4 * lds), r5 = _mm256_loadu_ps(s + 5 * lds);
+            __m256 r6 = _mm256_loadu_ps(s + 6 * lds), r7 = _mm256_loadu_ps(s + 7 * lds);
+            __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+            __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+            __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+            __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+            __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+            __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+            __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+            __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+            _mm256_storeu_ps(d, _mm256_permute2f128_ps(u0, u4, 0x20));
+            _mm256_storeu_ps(d + ldd, _mm256_permute2f128_ps(u1, u5, 0x20));
+            _mm256_storeu_ps(d + 2 * ldd, _mm256_permute2f128_ps(u2, u6, 0x20));
+            _mm256_storeu_ps(d + 3 * ldd, _mm256_permute2f128_ps(u3, u7, 0x20));
+            _mm256_storeu_ps(d + 4 * ldd, _mm256_permute2f128_ps(u0, u4, 0x31));
+            _mm256_storeu_ps(d + 5 * ldd, _mm256_permute2f128_ps(u1, u5, 0x31));
+            _mm256_storeu_ps(d + 6 * ldd, _mm256_permute2f128_ps(u2, u6, 0x31));
+            _mm256_storeu_ps(d + 7 * ldd, _mm256_permute2f128_ps(u3, u7, 0x31));
+        }
+        for (int q = 0; q < 8; q++)
+            for (int cc = c; cc < cols; cc++)
+                dst[(ptrdiff_t)cc * ldd + r + q] = src[(ptrdiff_t)(r + q) * lds + cc];
+    }
+#elif !defined(NNR_SIMD_SCALAR) && defined(__SSE2__)
+    for (; r + 4 <= rows; r += 4) {
+        const float *s = src + (ptrdiff_t)r * lds;
+        float *d = dst + r;
+        int c = 0;
+        for (; c + 4 <= cols; c += 4, s += 4, d += 4 * ldd) {
+            __m128 r0 = _mm_loadu_ps(s), r1 = _mm_loadu_ps(s + lds);
+            __m128 r2 = _mm_loadu_ps(s + 2 * lds), r3 = _mm_loadu_ps(s + 3 * lds);
+            _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+            _mm_storeu_ps(d, r0);
+            _mm_storeu_ps(d + ldd, r1);
+            _mm_storeu_ps(d + 2 * ldd, r2);
+            _mm_storeu_ps(d + 3 * ldd, r3);
+        }
+        for (int q = 0; q < 4; q++)
+            for (int cc = c; cc < cols; cc++)
+                dst[(ptrdiff_t)cc * ldd + r + q] = src[(ptrdiff_t)(r + q) * lds + cc];
+    }
+#endif
+    for (; r < rows; r++) {
+        const float *s = src + (ptrdiff_t)r * lds;
+        for (int c = 0; c < cols; c++) dst[(ptrdiff_t)c * ldd + r] = s[c];
+    }
+}
+
+/* Zero columns [nr, ld) of rows [0, rows) of out (leading dimension ld, a
+ * multiple of W), in whole vectors from the one holding column nr: call it
+ * before writing columns [0, nr). */
+static void zero_tail(int rows, int nr, float *out, int ld)
+{
+    if (nr >= ld) return;
+    /* column-vector order: row by row, compilers make this a memset per
+     * row (rep stos), slow at these lengths */
+    for (int j = nr / W * W; j < ld; j += W)
+        for (int p = 0; p < rows; p++) NNR_VEC_STORE(out + (ptrdiff_t)p * ld + j, NNR_VEC_ZERO());
+}
+
 /* Pack B(pc.., jc..) into out[kc x NR], zero beyond column nr. */
 static void pack_b(int kc, int nr, const float *b, int ldb, int trans_b, int pc, int jc,
                    float *out)
 {
+    zero_tail(kc, nr, out, NR);
     if (!trans_b) {
         for (int p = 0; p < kc; p++) {
             const float *s = b + (ptrdiff_t)(pc + p) * ldb + jc;
             float *d = out + (ptrdiff_t)p * NR;
-            int j = 0;
-            for (; j < nr; j++) d[j] = s[j];
-            for (; j < NR; j++) d[j] = 0.0f;
+            if (nr == NR)
+                for (int j = 0; j < NR; j += W) NNR_VEC_STORE(d + j, NNR_VEC_LOAD(s + j));
+            else
+                for (int j = 0; j < nr; j++) d[j] = s[j];
         }
     } else {
-        for (int j = 0; j < nr; j++) {
-            const float *s = b + (ptrdiff_t)(jc + j) * ldb + pc;
-            for (int p = 0; p < kc; p++) out[(ptrdiff_t)p * NR + j] = s[p];
-        }
-        if (nr < NR)
-            for (int p = 0; p < kc; p++)
-                for (int j = nr; j < NR; j++) out[(ptrdiff_t)p * NR + j] = 0.0f;
+        transpose(nr, kc, b + (ptrdiff_t)jc * ldb + pc, ldb, out, NR);
     }
 }
 
@@ -268,7 +383,9 @@ static void gemm_block(int trans_b, int i0, int i1, int j0, int j1, int k, const
                     const int i = ic + ir;
                     const float *ap = a + (ptrdiff_t)i * rsa + (ptrdiff_t)pc * csa;
                     float *cp = c + (ptrdiff_t)i * ldc + jc;
-                    if (mr >= 4) {
+                    if (mr >= 4 && nr <= W) {
+                        ukr6h(kc, ap, rsa, csa, mr, bp, ldbp, cp, ldc, nr, load_c);
+                    } else if (mr >= 4) {
                         ukr6(kc, ap, rsa, csa, mr, bp, ldbp, cp, ldc, nr, load_c);
                     } else {
                         for (int r = 0; r < mr; r++)
@@ -375,12 +492,8 @@ void nnr_pack_linear_weight_f32(int in, int out, const float *w, float *wp)
     for (int jc = 0; jc < out; jc += NNR_PACK_NR) {
         float *panel = wp + (size_t)jc * (size_t)in;
         int nr = out - jc < NNR_PACK_NR ? out - jc : NNR_PACK_NR;
-        for (int p = 0; p < in; p++) {
-            float *d = panel + (size_t)p * NNR_PACK_NR;
-            int j = 0;
-            for (; j < nr; j++) d[j] = w[(size_t)(jc + j) * (size_t)in + (size_t)p];
-            for (; j < NNR_PACK_NR; j++) d[j] = 0.0f;
-        }
+        zero_tail(in, nr, panel, NNR_PACK_NR);
+        transpose(nr, in, w + (size_t)jc * (size_t)in, in, panel, NNR_PACK_NR);
     }
     if (in <= 0 || out <= 0) wp[0] = 0.0f;
 }

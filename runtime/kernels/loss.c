@@ -10,14 +10,35 @@
 
 #include "../nnr.h"
 
-/* log Σ exp(row) and the row maximum. */
-static double row_lse(const float *x, int k, float *mx)
+static float row_max(const float *x, int k)
 {
     float m = -INFINITY;
     for (int j = 0; j < k; j++)
         if (x[j] > m || isnan(x[j])) m = x[j];
+    return m;
+}
+
+/* Σ_j exp(x_j - m) in double, in j order, of float exponentials; e (may be
+ * NULL) gets them. */
+static double row_sumexp(const float *x, int k, float m, float *e)
+{
     double s = 0.0;
-    for (int j = 0; j < k; j++) s += expf(x[j] - m);
+    if (e) {
+        for (int j = 0; j < k; j++) {
+            e[j] = expf(x[j] - m);
+            s += e[j];
+        }
+    } else {
+        for (int j = 0; j < k; j++) s += expf(x[j] - m);
+    }
+    return s;
+}
+
+/* log Σ exp(row) and the row maximum. */
+static double row_lse(const float *x, int k, float *mx)
+{
+    float m = row_max(x, k);
+    double s = row_sumexp(x, k, m, NULL);
     *mx = m;
     return (double)m + log(s);
 }
@@ -102,6 +123,24 @@ double nnr_loss_f32(nnr_loss loss, int n, int k, const float *pred,
                 continue;
             }
             float mx;
+            if (labels && d) {
+                /* one exp per element: e_j = exp(x_j - max) kept in d, then
+                 * softmax_j = e_j / Σe (the same value as exp(x_j - lse) to
+                 * within an ulp of float) */
+                int32_t c = labels[i];
+                if (c < 0 || c >= k) {
+                    acc = NAN;
+                    for (int j = 0; j < k; j++) d[j] = 0.0f;
+                    continue;
+                }
+                float m = row_max(x, k);
+                double s = row_sumexp(x, k, m, d);
+                acc += ((double)m + log(s)) - x[c];
+                const double ec = d[c], r = sc / s;
+                for (int j = 0; j < k; j++) d[j] = (float)(d[j] * r);
+                d[c] = (float)((ec / s - 1.0) * sc);
+                continue;
+            }
             double lse = row_lse(x, k, &mx);
             if (labels) {
                 int32_t c = labels[i];

@@ -10,13 +10,35 @@
 #include <stddef.h>
 
 #include "../nnr.h"
+#include "../simd.h"
+
+#define W NNR_VEC_WIDTH
 
 static void sgd(const nnr_optim *o, size_t len, float *p, const float *g, float *buf,
                 long step)
 {
     const float lr = (float)o->lr, wd = (float)o->weight_decay, mom = (float)o->momentum;
     const float damp = (float)(1.0 - o->dampening);
-    for (size_t i = 0; i < len; i++) {
+    size_t i = 0;
+    /* The common cases in vectors, with the scalar loop's operations in its
+     * order (a multiply then an add, never fused: the same bits). */
+    if (wd == 0.0f && !o->nesterov) {
+        const NNR_VEC vlr = NNR_VEC_SET1(lr), vmom = NNR_VEC_SET1(mom),
+                      vdamp = NNR_VEC_SET1(damp);
+        if (mom != 0.0f && buf && step > 1) {
+            for (; i + W <= len; i += W) {
+                NNR_VEC b = NNR_VEC_ADD(NNR_VEC_MUL(vmom, NNR_VEC_LOAD(buf + i)),
+                                        NNR_VEC_MUL(vdamp, NNR_VEC_LOAD(g + i)));
+                NNR_VEC_STORE(buf + i, b);
+                NNR_VEC_STORE(p + i, NNR_VEC_SUB(NNR_VEC_LOAD(p + i), NNR_VEC_MUL(vlr, b)));
+            }
+        } else if (mom == 0.0f || !buf) {
+            for (; i + W <= len; i += W)
+                NNR_VEC_STORE(p + i, NNR_VEC_SUB(NNR_VEC_LOAD(p + i),
+                                                 NNR_VEC_MUL(vlr, NNR_VEC_LOAD(g + i))));
+        }
+    }
+    for (; i < len; i++) {
         float d = g[i];
         if (wd != 0.0f) d += wd * p[i];
         if (mom != 0.0f && buf) {

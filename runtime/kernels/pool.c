@@ -110,7 +110,7 @@ static int plane_finite(const float *x, size_t len)
         (o) = _mm512_permutex2var_ps(a_, io_, b_);                                         \
     } while (0)
 #define UNPERM_W ID_
-#elif defined(__AVX2__)
+#elif defined(__AVX2__) && defined(__FMA__)
 #define DEINT_W(p, e, o)                                                                   \
     do {                                                                                   \
         __m256 a_ = _mm256_loadu_ps(p), b_ = _mm256_loadu_ps((p) + 8);                    \
