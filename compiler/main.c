@@ -51,7 +51,7 @@ static const char *joined(int argc, char **argv)
     size_t n = 1;
     for (int i = 0; i < argc; i++)
         n += strlen(argv[i]) + 1;
-    char *s = calloc(n, 1);
+    char *s = xcalloc(n, 1);
     if (!s)
         return NULL;
     for (int i = 0; i < argc; i++) {
