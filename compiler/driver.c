@@ -169,7 +169,7 @@ int driver_ir(const DriverOpts *o)
             diag_error_nopos(&u.diag, "%s: model '%s' has no train block", o->input, u.g->name);
             return 1;
         }
-        autodiff(u.g, &tp);
+        autodiff(u.g, u.train->freeze, u.train->nfreeze, &tp);
         train_memplan(&tp, g->planned);
         train_plan_print(u.g, &tp, stdout);
         return finish(&u, 0);
@@ -265,7 +265,7 @@ int driver_summary(const DriverOpts *o)
     printf("%s\n", any ? "" : " none");
     if (u.train->present) {
         TrainPlan tp;
-        autodiff(g, &tp);
+        autodiff(g, u.train->freeze, u.train->nfreeze, &tp);
         train_memplan(&tp, og->planned);
         int64_t opt = u.train->optim == NNR_OPT_SGD ? (u.train->momentum != 0 ? 1 : 0) : 2;
         printf("training: state %lld bytes, gradients %lld bytes, optimizer state %lld bytes;\n"

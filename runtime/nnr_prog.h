@@ -88,6 +88,12 @@ typedef struct nnr_model {
     double (*train_step)(float *state, float *grad, int n, const float *x,
                          const int32_t *labels, const float *targets,
                          float *arena, nnr_rng *rng);
+    /* The optimizer update of the training step (the last step of the
+     * compiler's training plan): every trainable, unfrozen tensor, runs of
+     * adjacent tensors as one flat loop. s1/s2 mirror the state block.
+     * NULL: the driver updates tensor by tensor from the table. */
+    void (*update)(float *state, const float *grad, float *s1, float *s2, long step,
+                   const nnr_optim *o);
 
     nnr_train_cfg cfg;
 } nnr_model;

@@ -1076,13 +1076,16 @@ static int trainer_update(trainer *t)
     const nnr_model *m = t->m;
     int finite = 1;
     t->step++;
+    if (m->update)
+        m->update(t->state, t->grad, t->s1, t->s2, t->step, &t->optim);
     for (int i = 0; i < m->ntensors; i++) {
         if (!t->update[i])
             continue;
         const nnr_tensor_desc *d = &m->tensors[i];
         size_t off = d->offset;
-        nnr_optim_step(&t->optim, d->numel, t->state + off, t->grad + off, t->s1 + off,
-                       t->s2 + off, t->step);
+        if (!m->update)
+            nnr_optim_step(&t->optim, d->numel, t->state + off, t->grad + off, t->s1 + off,
+                           t->s2 + off, t->step);
         if (finite)
             finite = all_finite(t->state + off, d->numel);
     }

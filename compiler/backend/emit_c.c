@@ -196,7 +196,7 @@ static void emit_train(const Graph *g, const TrainCfg *t, int reuse, FILE *out)
     const char *n = g->name;
     int nn = g->nnodes;
     TrainPlan tp;
-    autodiff(g, &tp);
+    autodiff(g, t->freeze, t->nfreeze, &tp);
     train_memplan(&tp, reuse);
 
     emit_scratch_fn(g, out, xasprintf("%s_train_scratch", n), tp.per_sample);
@@ -272,6 +272,30 @@ static void emit_train(const Graph *g, const TrainCfg *t, int reuse, FILE *out)
     }
     #undef DECL
     fprintf(out, "    return loss;\n}\n\n");
+
+    /* the plan's update step: runs of adjacent updated tensors, one flat
+     * loop each (the whole block when nothing is frozen) */
+    fprintf(out, "/* The optimizer update: every trainable tensor that is not frozen. */\n");
+    fprintf(out, "void %s_update(float *S, const float *G, float *M1, float *M2, long step, const nnr_optim *o)\n{\n", n);
+    fprintf(out, "    (void)S;\n    (void)G;\n    (void)M1;\n    (void)M2;\n    (void)step;\n    (void)o;\n");
+    for (int k = 0; k < g->nparams;) {
+        if (!tp.updated[k]) {
+            k++;
+            continue;
+        }
+        int j = k;
+        int64_t len = 0;
+        while (j < g->nparams && tp.updated[j] && g->params[j].offset == g->params[k].offset + len)
+            len += g->params[j++].numel;
+        fprintf(out, "    nnr_optim_step(o, %lld, S + %lld, G + %lld, M1 + %lld, M2 + %lld, step); /* %s",
+                (long long)len, (long long)g->params[k].offset, (long long)g->params[k].offset,
+                (long long)g->params[k].offset, (long long)g->params[k].offset, g->params[k].name);
+        if (j - k > 1)
+            fprintf(out, " .. %s", g->params[j - 1].name);
+        fprintf(out, " */\n");
+        k = j;
+    }
+    fprintf(out, "}\n\n");
 }
 
 /* prepare(): the inference block from a state block, following the same
@@ -463,7 +487,8 @@ void emit_c_main(const Graph *g, const TrainCfg *t, const EmitOpts *o, FILE *out
     if (trainable) {
         fprintf(out, "size_t %s_train_arena(int n);\n", n);
         fprintf(out, "double %s_train_step(float *S, float *G, int n, const float *x, const int32_t *labels,\n"
-                     "                    const float *targets, float *arena, nnr_rng *rng);\n\n", n);
+                     "                    const float *targets, float *arena, nnr_rng *rng);\n", n);
+        fprintf(out, "void %s_update(float *S, const float *G, float *M1, float *M2, long step, const nnr_optim *o);\n\n", n);
     }
     fprintf(out, "static const nnr_tensor_desc tensors[] = {\n");
     int ntensors = 0;
@@ -507,7 +532,8 @@ void emit_c_main(const Graph *g, const TrainCfg *t, const EmitOpts *o, FILE *out
     fprintf(out, "    .infer_size = %s_PARAMS_SIZE, .prepare = %s_prepare,\n", N, n);
     fprintf(out, "    .arena_size = %s_arena_size, .forward = %s_forward,\n", n, n);
     if (trainable)
-        fprintf(out, "    .train_arena_size = %s_train_arena, .train_step = %s_train_step,\n", n, n);
+        fprintf(out, "    .train_arena_size = %s_train_arena, .train_step = %s_train_step,\n"
+                     "    .update = %s_update,\n", n, n, n);
     if (t && t->present) {
         static const char *opt_c[] = {"NNR_OPT_SGD", "NNR_OPT_ADAM", "NNR_OPT_ADAMW"};
         fprintf(out, "    .cfg = {\n        .present = 1,\n        .data = ");

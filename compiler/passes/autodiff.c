@@ -46,7 +46,7 @@ static void add_step(TrainPlan *tp, TStepKind k, int node, int x, int y, int dx,
     use(tp, saved, s);
 }
 
-void autodiff(const Graph *g, TrainPlan *tp)
+void autodiff(const Graph *g, const int *freeze, int nfreeze, TrainPlan *tp)
 {
     int nn = g->nnodes;
     memset(tp, 0, sizeof *tp);
@@ -101,6 +101,15 @@ void autodiff(const Graph *g, TrainPlan *tp)
             tp->dbuf[in] = add_buf(tp, 'd', in, tp->bufs[tp->vbuf[in]].per_sample, 0);
         add_step(tp, TS_BACKWARD, i, in < 0 ? -2 : tp->vbuf[in], tp->vbuf[i], wants ? tp->dbuf[in] : -1,
                  tp->dbuf[i], tp->sbuf[i]);
+    }
+    /* the update: trainable parameters of layers that are not frozen */
+    tp->updated = xcalloc((size_t)g->nparams + 1, 1);
+    for (int k = 0; k < g->nparams; k++) {
+        const Param *p = &g->params[k];
+        int frozen = 0;
+        for (int f = 0; f < nfreeze; f++)
+            frozen |= freeze[f] == p->layer;
+        tp->updated[k] = p->kind == 0 /* NNR_T_PARAM */ && !frozen;
     }
     add_step(tp, TS_UPDATE, -1, -1, -1, -1, -1, -1);
     train_memplan(tp, 0);
@@ -192,7 +201,15 @@ void train_plan_print(const Graph *g, const TrainPlan *tp, FILE *out)
             pbuf(out, tp, st->y);
             fprintf(out, ")");
         } else {
-            fprintf(out, " params -= step(grads)");
+            int64_t nt = 0, nf = 0;
+            fprintf(out, " optimizer(");
+            for (int k = 0; k < g->nparams; k++)
+                if (tp->updated[k]) {
+                    fprintf(out, "%s%s", nt ? ", " : "", g->params[k].name);
+                    nt++;
+                    nf += g->params[k].numel;
+                }
+            fprintf(out, ")  %lld tensors, %lld floats", (long long)nt, (long long)nf);
         }
         if (st->saved >= 0) {
             fprintf(out, " saved ");

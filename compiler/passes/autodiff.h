@@ -39,11 +39,13 @@ typedef struct TrainPlan {
     int nbufs;
     int *vbuf, *dbuf, *sbuf;    /* [node] buffer of its value / gradient / saved, -1 none */
     int64_t per_sample, fixed;  /* planned arena: n * per_sample + fixed (+ conv scratch) */
+    char *updated;              /* [param] 1: the update step moves this tensor */
     int64_t unplanned_ps, unplanned_fx; /* one buffer each, for comparison */
 } TrainPlan;
 
-/* Derive the training step of g (the model as written). */
-void autodiff(const Graph *g, TrainPlan *tp);
+/* Derive the training step of g (the model as written); the layers at the
+ * positions freeze[0..nfreeze) keep their parameters. */
+void autodiff(const Graph *g, const int *freeze, int nfreeze, TrainPlan *tp);
 /* Liveness-based first-fit placement of the plan's buffers. */
 void train_memplan(TrainPlan *tp, int reuse);
 void train_plan_print(const Graph *g, const TrainPlan *tp, FILE *out);
