@@ -60,6 +60,12 @@ static int load_weights(Graph *g, const char *path, Diag *d)
         Param *p = &g->params[i];
         const nnr_st_tensor *t = nnr_st_find(&f, p->name);
         char b1[96], b2[96];
+        if (!t && p->kind == NNR_T_COUNTER) {
+            /* PyTorch's batch norm fills a missing num_batches_tracked with 0 */
+            p->data = xcalloc((size_t)p->numel + 1, sizeof(float));
+            p->literal = 0;
+            continue;
+        }
         if (!t) {
             diag_error_nopos(d, "%s: missing tensor '%s' (shape %s)", path, p->name,
                              param_shape_str(p, b1, sizeof b1));

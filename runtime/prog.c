@@ -359,7 +359,10 @@ static int load_weights(const nnr_model *m, const char *path, int strict, float 
     for (int i = 0; i < m->ntensors; i++) {
         const nnr_tensor_desc *d = &m->tensors[i];
         const nnr_st_tensor *t = nnr_st_find(&f, d->name);
-        if (!t) {
+        if (!t && d->kind == NNR_T_COUNTER) {
+            /* PyTorch's batch norm fills a missing num_batches_tracked with 0 */
+            continue;
+        } else if (!t) {
             fprintf(stderr, "%s%s: missing tensor '%s'%s\n", pre, path, d->name, post);
             bad++;
         } else if (!same_shape(d, t)) {
@@ -391,6 +394,8 @@ static int load_weights(const nnr_model *m, const char *path, int strict, float 
         const nnr_st_tensor *t = nnr_st_find(&f, d->name);
         if (t && same_shape(d, t) && d->numel)
             memcpy(state + d->offset, t->data, d->numel * sizeof(float));
+        else if (!t && d->kind == NNR_T_COUNTER)
+            memset(state + d->offset, 0, d->numel * sizeof(float));
     }
     nnr_st_free(&f);
     return 0;

@@ -789,7 +789,8 @@ Test(prog, train_init_strict_and_not)
     assert_contains(r.err, "warning: ");
     assert_contains(r.err, "tensor 'fc.weight' has shape [2, 3], the model expects [3, 2]; "
                            "keeping its initialisation");
-    assert_contains(r.err, "missing tensor 'bn.num_batches_tracked'");
+    /* PyTorch's batch norm fills a missing num_batches_tracked with 0, silently */
+    cr_expect_null(strstr(r.err, "num_batches_tracked"), "stderr: %s", r.err);
     run_free(&r);
     nnr_st_file f;
     char err[256];
