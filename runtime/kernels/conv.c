@@ -1,12 +1,14 @@
 /* conv.c — 2-D convolution (NCHW, weight [oc, c, kh, kw]) by im2col + GEMM,
  * one sample at a time through a caller-provided scratch of
  * nnr_conv2d_scratch() floats; bias and activation are fused into the GEMM
- * epilogue. A 1x1, stride-1, unpadded convolution skips im2col. Backward:
+ * epilogue. A 1x1, stride-1, unpadded convolution skips im2col; a stride-1
+ * one with few taps runs a direct kernel instead (see "direct"). Backward:
  * dW += dy_s·colᵀ, dcol = Wᵀ·dy_s then col2im (the same scratch), db = Σ dy. */
 #include <stddef.h>
 #include <string.h>
 
 #include "kern.h"
+#include "../simd.h"
 
 static int pointwise(const nnr_conv2d_shape *s)
 {
@@ -14,11 +16,198 @@ static int pointwise(const nnr_conv2d_shape *s)
            s->pw == 0 && s->oh == s->h && s->ow == s->w;
 }
 
+/* ---------------------------------------------------------------- direct
+ * Stride-1 convolutions with few taps (c·kh·kw <= DC_MAX_K) and a small
+ * product skip im2col: the sample is copied once into the scratch with its
+ * zero padding (c planes of (h + 2ph) x (w + 2pw), then DC_SLACK zeros), and
+ * each output row is covered by vectors of W outputs (the last one moved
+ * back to end at ow; one vector with lanes past ow when ow < W). A block of
+ * DC_OCB output channels x NV such vectors is accumulated in registers over
+ * the taps in (c, ki, kj) order, each tap one load per vector and one
+ * broadcast weight per channel — the same order and operations per element
+ * as the GEMM (FMA from zero over k, then + bias, then the activation).
+ * Lanes past ow spill into the following outputs, which are stored later
+ * (rows and vectors go in increasing order); at the end of a plane they go
+ * through a small buffer. */
+#define DC_MAX_K 128
+#define DC_OCB 4
+#define DC_SLACK 16 /* >= NNR_VEC_WIDTH - 1: lanes past ow read beyond the plane */
+#if NNR_VEC_WIDTH > DC_SLACK
+#error "DC_SLACK must cover a vector"
+#endif
+/* products (multiply-adds per sample) from which the threaded GEMM is kept */
+#define DC_MAX_MACS (1L << 20)
+
+static int direct_ok(const nnr_conv2d_shape *s)
+{
+    long k = (long)s->c * s->kh * s->kw;
+    return s->sh == 1 && s->sw == 1 && !pointwise(s) && k >= 1 && k <= DC_MAX_K &&
+           s->ph >= 0 && s->pw >= 0 && s->oh == s->h + 2 * s->ph - s->kh + 1 &&
+           s->ow == s->w + 2 * s->pw - s->kw + 1 && s->oh > 0 && s->ow > 0 &&
+           k * s->oc * s->oh * s->ow < DC_MAX_MACS &&
+           2 * s->ow > NNR_VEC_WIDTH; /* rows of at most half a vector: im2col + GEMM
+                                         measured faster (AVX-512, ow 6/7 vs 9/10) */
+}
+
+static size_t direct_scratch(const nnr_conv2d_shape *s)
+{
+    return (size_t)s->c * (size_t)(s->h + 2 * s->ph) * (size_t)(s->w + 2 * s->pw) + DC_SLACK;
+}
+
 size_t nnr_conv2d_scratch(const nnr_conv2d_shape *s)
 {
     size_t k = (size_t)s->c * (size_t)s->kh * (size_t)s->kw;
     size_t sz = k * (size_t)s->oh * (size_t)s->ow;
+    if (direct_ok(s) && direct_scratch(s) > sz) sz = direct_scratch(s);
     return sz ? sz : 1;
+}
+
+/* d[0..n) = s[0..n) in vectors (a memcpy call costs more at these lengths) */
+static void copy_row(float *d, const float *s, int n)
+{
+    int i = 0;
+    for (; i + NNR_VEC_WIDTH <= n; i += NNR_VEC_WIDTH) NNR_VEC_STORE(d + i, NNR_VEC_LOAD(s + i));
+#if !defined(NNR_SIMD_SCALAR) && defined(__AVX512F__)
+    if (i < n) {
+        __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+        _mm512_mask_storeu_ps(d + i, m, _mm512_maskz_loadu_ps(m, s + i));
+    }
+#else
+    for (; i < n; i++) d[i] = s[i];
+#endif
+}
+
+static void pad_copy(const nnr_conv2d_shape *s, const float *x, float *xp)
+{
+    const int hp = s->h + 2 * s->ph, wp = s->w + 2 * s->pw;
+    const size_t len = (size_t)s->c * hp * wp + DC_SLACK;
+    /* zeros everywhere first (vector stores: a loop of them is not turned
+     * into a memset call), then the rows */
+    size_t i = 0;
+    for (; i + NNR_VEC_WIDTH <= len; i += NNR_VEC_WIDTH) NNR_VEC_STORE(xp + i, NNR_VEC_ZERO());
+    for (; i < len; i++) xp[i] = 0.0f;
+    for (int ci = 0; ci < s->c; ci++) {
+        const float *xc = x + (size_t)ci * s->h * s->w;
+        float *d = xp + ((size_t)ci * hp + s->ph) * wp + s->pw;
+        for (int iy = 0; iy < s->h; iy++, d += wp) copy_row(d, xc + (size_t)iy * s->w, s->w);
+    }
+}
+
+typedef struct {
+    const float *xp;     /* padded input */
+    const int *off;      /* [k] tap offsets into xp */
+    int k, ow, nvr, wp;  /* taps, output width, vectors per row, padded width */
+    size_t ohw;
+} dc_ctx;
+
+/* Vector j of the plane: its first input (padded) and output positions. */
+static void dc_pos(const dc_ctx *c, int j, ptrdiff_t *pin, ptrdiff_t *pout)
+{
+    int oy = j / c->nvr, jj = j % c->nvr, ox0 = 0;
+    if (c->ow >= NNR_VEC_WIDTH) {
+        ox0 = jj * NNR_VEC_WIDTH;
+        if (ox0 > c->ow - NNR_VEC_WIDTH) ox0 = c->ow - NNR_VEC_WIDTH;
+    }
+    *pin = (ptrdiff_t)oy * c->wp + ox0;
+    *pout = (ptrdiff_t)oy * c->ow + ox0;
+}
+
+static void dc_store(float *yo, ptrdiff_t pout, size_t ohw, const float *t)
+{
+    size_t len = ohw - (size_t)pout;
+    memcpy(yo + pout, t, (len < NNR_VEC_WIDTH ? len : NNR_VEC_WIDTH) * sizeof *t);
+}
+
+/* DC_OCB channels (wr: their weight rows; only the first ocb are stored) x
+ * NV vectors from vector j0. relu: fused; other activations come after. */
+#define DC_KERNEL(NAME, NV)                                                              \
+    static void NAME(const dc_ctx *c, const float *const *wr, const float *bias, int ocb, \
+                     int j0, int relu, float *const *yo)                                 \
+    {                                                                                    \
+        ptrdiff_t pin[NV], pout[NV];                                                     \
+        NNR_VEC acc[DC_OCB][NV];                                                         \
+        for (int v = 0; v < NV; v++) dc_pos(c, j0 + v, &pin[v], &pout[v]);              \
+        for (int o = 0; o < DC_OCB; o++)                                                 \
+            for (int v = 0; v < NV; v++) acc[o][v] = NNR_VEC_ZERO();                     \
+        const float *w0 = wr[0], *w1 = wr[1], *w2 = wr[2], *w3 = wr[3];                  \
+        for (int t = 0; t < c->k; t++) {                                                 \
+            const float *xt = c->xp + c->off[t];                                         \
+            NNR_VEC b0 = NNR_VEC_SET1(w0[t]), b1 = NNR_VEC_SET1(w1[t]);                  \
+            NNR_VEC b2 = NNR_VEC_SET1(w2[t]), b3 = NNR_VEC_SET1(w3[t]);                  \
+            for (int v = 0; v < NV; v++) {                                               \
+                NNR_VEC xv = NNR_VEC_LOAD(xt + pin[v]);                                  \
+                acc[0][v] = NNR_VEC_FMA(b0, xv, acc[0][v]);                              \
+                acc[1][v] = NNR_VEC_FMA(b1, xv, acc[1][v]);                              \
+                acc[2][v] = NNR_VEC_FMA(b2, xv, acc[2][v]);                              \
+                acc[3][v] = NNR_VEC_FMA(b3, xv, acc[3][v]);                              \
+            }                                                                            \
+        }                                                                                \
+        if (bias)                                                                        \
+            for (int o = 0; o < DC_OCB; o++) {                                           \
+                NNR_VEC bv = NNR_VEC_SET1(bias[o < ocb ? o : ocb - 1]);                  \
+                for (int v = 0; v < NV; v++) acc[o][v] = NNR_VEC_ADD(acc[o][v], bv);     \
+            }                                                                            \
+        if (relu)                                                                        \
+            for (int o = 0; o < DC_OCB; o++)                                             \
+                for (int v = 0; v < NV; v++)                                             \
+                    acc[o][v] = NNR_VEC_MAX(NNR_VEC_ZERO(), acc[o][v]);                  \
+        if (ocb == DC_OCB && (size_t)pout[NV - 1] + NNR_VEC_WIDTH <= c->ohw) {           \
+            for (int o = 0; o < DC_OCB; o++)                                             \
+                for (int v = 0; v < NV; v++) NNR_VEC_STORE(yo[o] + pout[v], acc[o][v]);  \
+            return;                                                                      \
+        }                                                                                \
+        /* (constant indices only, so that acc stays in registers) */                    \
+        float t[DC_OCB][NV][NNR_VEC_WIDTH];                                              \
+        for (int o = 0; o < DC_OCB; o++)                                                 \
+            for (int v = 0; v < NV; v++) NNR_VEC_STORE(t[o][v], acc[o][v]);              \
+        for (int o = 0; o < ocb; o++)                                                    \
+            for (int v = 0; v < NV; v++) dc_store(yo[o], pout[v], c->ohw, t[o][v]);      \
+    }
+
+/* vectors per block: 4 x 4 accumulators with 32 vector registers, 4 x 2
+ * with 16 */
+#if NNR_VEC_WIDTH >= 16
+#define DC_NV 4
+DC_KERNEL(dc_kernel6, 6)
+DC_KERNEL(dc_kernel4, 4)
+#else
+#define DC_NV 2
+#endif
+DC_KERNEL(dc_kernel2, 2)
+DC_KERNEL(dc_kernel1, 1)
+
+static void conv_direct(const nnr_conv2d_shape *s, const float *x, const float *w,
+                        const float *b, float *y, nnr_act act, float act_param, float *scratch)
+{
+    const int k = s->c * s->kh * s->kw, hp = s->h + 2 * s->ph, wp = s->w + 2 * s->pw;
+    int off[DC_MAX_K];
+    for (int ci = 0, t = 0; ci < s->c; ci++)
+        for (int ki = 0; ki < s->kh; ki++)
+            for (int kj = 0; kj < s->kw; kj++) off[t++] = (ci * hp + ki) * wp + kj;
+    pad_copy(s, x, scratch);
+    dc_ctx c = {scratch, off, k, s->ow, 1, wp, (size_t)s->oh * s->ow};
+    if (s->ow >= NNR_VEC_WIDTH) c.nvr = (s->ow + NNR_VEC_WIDTH - 1) / NNR_VEC_WIDTH;
+    const int nv = s->oh * c.nvr, relu = act == NNR_ACT_RELU;
+    for (int o0 = 0; o0 < s->oc; o0 += DC_OCB) {
+        const int ocb = s->oc - o0 < DC_OCB ? s->oc - o0 : DC_OCB;
+        const float *wr[DC_OCB];
+        float *yo[DC_OCB];
+        for (int o = 0; o < DC_OCB; o++) {
+            int oo = o0 + (o < ocb ? o : ocb - 1);
+            wr[o] = w + (size_t)oo * k;
+            yo[o] = y + (size_t)oo * c.ohw;
+        }
+        const float *bo = b ? b + o0 : NULL;
+        int j = 0;
+#if DC_NV >= 4
+        for (; j + 6 <= nv; j += 6) dc_kernel6(&c, wr, bo, ocb, j, relu, yo);
+        for (; j + 4 <= nv; j += 4) dc_kernel4(&c, wr, bo, ocb, j, relu, yo);
+#endif
+        for (; j + 2 <= nv; j += 2) dc_kernel2(&c, wr, bo, ocb, j, relu, yo);
+        for (; j < nv; j++) dc_kernel1(&c, wr, bo, ocb, j, relu, yo);
+    }
+    if (act != NNR_ACT_NONE && !relu)
+        nnr_act_f32(act, act_param, (size_t)s->oc * c.ohw, y, y);
 }
 
 /* im2col of a stride-1 convolution whose output rows are as wide as the
@@ -128,6 +317,11 @@ void nnr_conv2d_f32(int n, const nnr_conv2d_shape *s, const float *x, const floa
     const int ohw = s->oh * s->ow;
     const size_t xs = (size_t)s->c * s->h * s->w, ys = (size_t)s->oc * ohw;
     const int pw = pointwise(s);
+    if (direct_ok(s)) {
+        for (int i = 0; i < n; i++)
+            conv_direct(s, x + i * xs, w, b, y + i * ys, act, act_param, scratch);
+        return;
+    }
     for (int i = 0; i < n; i++) {
         const float *col = x + i * xs;
         if (!pw) {

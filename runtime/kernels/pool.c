@@ -29,10 +29,19 @@ static int fast_ok(const nnr_pool2d_shape *s)
 /* 1 when the plane has no NaN and no inf. */
 static int plane_finite(const float *x, size_t len)
 {
-    NNR_VEC acc = NNR_VEC_ZERO(), z = NNR_VEC_ZERO();
+    NNR_VEC acc = NNR_VEC_ZERO(), a1 = NNR_VEC_ZERO(), a2 = NNR_VEC_ZERO(),
+            a3 = NNR_VEC_ZERO(), z = NNR_VEC_ZERO();
     size_t i = 0;
+    /* four independent chains (only NaN-ness of the sum matters) */
+    for (; i + 4 * NNR_VEC_WIDTH <= len; i += 4 * NNR_VEC_WIDTH) {
+        acc = NNR_VEC_FMA(NNR_VEC_LOAD(x + i), z, acc);
+        a1 = NNR_VEC_FMA(NNR_VEC_LOAD(x + i + NNR_VEC_WIDTH), z, a1);
+        a2 = NNR_VEC_FMA(NNR_VEC_LOAD(x + i + 2 * NNR_VEC_WIDTH), z, a2);
+        a3 = NNR_VEC_FMA(NNR_VEC_LOAD(x + i + 3 * NNR_VEC_WIDTH), z, a3);
+    }
     for (; i + NNR_VEC_WIDTH <= len; i += NNR_VEC_WIDTH)
         acc = NNR_VEC_FMA(NNR_VEC_LOAD(x + i), z, acc);
+    acc = NNR_VEC_ADD(NNR_VEC_ADD(acc, a1), NNR_VEC_ADD(a2, a3));
     float r = nnr_vsum(acc);
     for (; i < len; i++) r += x[i] * 0.0f;
     return r == r;
@@ -94,6 +103,27 @@ static int plane_finite(const float *x, size_t len)
         }                                                                                  \
     }
 
+/* Max over 2x2 windows at stride 2 (rows r0, r1 of the window), outputs
+ * [ox0, ow) VW at a time, the last vector moved back to end at ow; the
+ * window's elements in row-major order, as above. Needs w >= 2*ow. */
+#define POOL22_VEC(NAME, VT, VW, V_STORE, V_SEL_LT, V_DEINT2, V_UNPERM2)                   \
+    static int NAME(const float *r0, const float *r1, float *yo, int ox0, int ow)        \
+    {                                                                                    \
+        if (ow - ox0 < VW) return 0;                                                     \
+        int ox = ox0;                                                                    \
+        for (;;) {                                                                       \
+            VT e0, o0, e1, o1, m;                                                        \
+            V_DEINT2(r0 + 2 * ox, e0, o0);                                               \
+            V_DEINT2(r1 + 2 * ox, e1, o1);                                               \
+            m = V_SEL_LT(e0, o0, o0, e0);                                                \
+            m = V_SEL_LT(m, e1, e1, m);                                                  \
+            m = V_SEL_LT(m, o1, o1, m);                                                  \
+            V_STORE(yo + ox, V_UNPERM2(m));                                              \
+            if (ox == ow - VW) return ow - ox0;                                          \
+            ox = ox + 2 * VW <= ow ? ox + VW : ow - VW;                                  \
+        }                                                                                \
+    }
+
 #define ID_(v) (v)
 
 #if NNR_VEC_WIDTH > 1
@@ -137,6 +167,7 @@ static int plane_finite(const float *x, size_t len)
 #endif
 POOL_ROW_VEC(row_w, NNR_VEC, NNR_VEC_WIDTH, NNR_VEC_LOAD, NNR_VEC_STORE, NNR_VEC_ZERO,
              NNR_VEC_SET1, NNR_VEC_ADD, NNR_VEC_DIV, NNR_VEC_SEL_LT, DEINT_W, UNPERM_W)
+POOL22_VEC(max22_w, NNR_VEC, NNR_VEC_WIDTH, NNR_VEC_STORE, NNR_VEC_SEL_LT, DEINT_W, UNPERM_W)
 #endif
 
 #if NNR_VEC_WIDTH > 8 && defined(__AVX2__)
@@ -151,6 +182,7 @@ POOL_ROW_VEC(row_w, NNR_VEC, NNR_VEC_WIDTH, NNR_VEC_LOAD, NNR_VEC_STORE, NNR_VEC
 #define UNPERM8(v) _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(v), 0xD8))
 POOL_ROW_VEC(row_8, __m256, 8, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_setzero_ps,
              _mm256_set1_ps, _mm256_add_ps, _mm256_div_ps, SEL8, DEINT8, UNPERM8)
+POOL22_VEC(max22_8, __m256, 8, _mm256_storeu_ps, SEL8, DEINT8, UNPERM8)
 #define HAVE_ROW8 1
 #endif
 
@@ -166,6 +198,7 @@ POOL_ROW_VEC(row_8, __m256, 8, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_setzero
     } while (0)
 POOL_ROW_VEC(row_4, __m128, 4, _mm_loadu_ps, _mm_storeu_ps, _mm_setzero_ps, _mm_set1_ps,
              _mm_add_ps, _mm_div_ps, SEL4, DEINT4, ID_)
+POOL22_VEC(max22_4, __m128, 4, _mm_storeu_ps, SEL4, DEINT4, ID_)
 #define HAVE_ROW4 1
 #endif
 
@@ -176,6 +209,27 @@ static void fast_row(const nnr_pool2d_shape *s, const float *xp, float *yo, int 
     const float *x0 = xp + (size_t)oy * s->sh * w;
     const float div = (float)(kh * kw);
     int ox = 0;
+    if (is_max && kh == 2 && kw == 2 && sw == 2) {
+        const float *x1 = x0 + w;
+#if NNR_VEC_WIDTH > 1
+        ox += max22_w(x0, x1, yo, ox, s->ow);
+#endif
+#ifdef HAVE_ROW8
+        ox += max22_8(x0, x1, yo, ox, s->ow);
+#endif
+#ifdef HAVE_ROW4
+        ox += max22_4(x0, x1, yo, ox, s->ow);
+#endif
+        for (; ox < s->ow; ox++) {
+            const float *r = x0 + 2 * (size_t)ox;
+            float m = r[0];
+            m = m < r[1] ? r[1] : m;
+            m = m < x1[2 * ox] ? x1[2 * ox] : m;
+            m = m < x1[2 * ox + 1] ? x1[2 * ox + 1] : m;
+            yo[ox] = m;
+        }
+        return;
+    }
 #if NNR_VEC_WIDTH > 1
     ox += row_w(s, x0, yo, ox, is_max);
 #endif
@@ -198,6 +252,94 @@ static void fast_row(const nnr_pool2d_shape *s, const float *xp, float *yo, int 
         yo[ox] = is_max ? m : m / div;
     }
 }
+
+#if !defined(NNR_SIMD_SCALAR) && defined(__AVX512F__)
+/* 2x2 windows at stride 2 over all planes at once (fast_ok, so w >= 2*ow):
+ * the output rows of all planes are one contiguous sequence; each is done
+ * in vectors of 16 (the last one masked, nothing read past the row), or,
+ * when ow <= 8, two consecutive rows share a vector. The same row-major
+ * select rule as above. NaN is detected on the way (an unordered compare
+ * per pair of inputs): returns 0 when an input holds one (the caller then
+ * redoes everything on the exact path, which gives the same results for
+ * the windows without NaN), else 1. */
+#define HAVE_MAX22_ALL 1
+static __m512 max22_v(__m512 a0, __m512 b0, __m512 a1, __m512 b1, __m512i ie, __m512i io,
+                      __mmask16 *nan)
+{
+    __m512 e0 = _mm512_permutex2var_ps(a0, ie, b0), o0 = _mm512_permutex2var_ps(a0, io, b0);
+    __m512 e1 = _mm512_permutex2var_ps(a1, ie, b1), o1 = _mm512_permutex2var_ps(a1, io, b1);
+    *nan |= _mm512_cmp_ps_mask(e0, o0, _CMP_UNORD_Q) | _mm512_cmp_ps_mask(e1, o1, _CMP_UNORD_Q);
+    __m512 m = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(e0, o0, _CMP_LT_OQ), e0, o0);
+    m = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(m, e1, _CMP_LT_OQ), m, e1);
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(m, o1, _CMP_LT_OQ), m, o1);
+}
+
+static int max22_all(const nnr_pool2d_shape *s, size_t planes, const float *x, float *y)
+{
+    const int w = s->w, ow = s->ow, oh = s->oh;
+    const size_t in = (size_t)s->h * w, rows = planes * (size_t)oh;
+    __mmask16 nan = 0;
+    if (ow <= 8) {
+        /* lanes [0, ow) from row r, [ow, 2ow) from row r + 1: each row's
+         * 2ow inputs are loaded into its own source vector */
+        int ie_[16], io_[16];
+        for (int l = 0; l < 16; l++) {
+            int j = l < ow ? 2 * l : l < 2 * ow ? 16 + 2 * (l - ow) : 0;
+            ie_[l] = j;
+            io_[l] = l < 2 * ow ? j + 1 : 0;
+        }
+        const __m512i ie = _mm512_loadu_si512(ie_), io = _mm512_loadu_si512(io_);
+        const __mmask16 mi = (__mmask16)((1u << 2 * ow) - 1);
+        const __mmask16 m2 = (__mmask16)((1u << 2 * ow) - 1), m1 = (__mmask16)((1u << ow) - 1);
+        size_t r = 0;
+        size_t p = 0;
+        int oy = 0;
+        for (; r + 2 <= rows; r += 2) {
+            const float *ra = x + p * in + (size_t)oy * 2 * w;
+            if (++oy == oh) oy = 0, p++;
+            const float *rb = x + p * in + (size_t)oy * 2 * w;
+            if (++oy == oh) oy = 0, p++;
+            __m512 m = max22_v(_mm512_maskz_loadu_ps(mi, ra), _mm512_maskz_loadu_ps(mi, rb),
+                               _mm512_maskz_loadu_ps(mi, ra + w), _mm512_maskz_loadu_ps(mi, rb + w),
+                               ie, io, &nan);
+            _mm512_mask_storeu_ps(y + r * ow, m2, m);
+        }
+        if (r < rows) {
+            const float *ra = x + p * in + (size_t)oy * 2 * w;
+            __m512 z = _mm512_setzero_ps();
+            __m512 m = max22_v(_mm512_maskz_loadu_ps(mi, ra), z, _mm512_maskz_loadu_ps(mi, ra + w), z,
+                               ie, io, &nan);
+            _mm512_mask_storeu_ps(y + r * ow, m1, m);
+        }
+        return nan == 0;
+    }
+    const __m512i ie = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i io = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    /* the last (partial) vector of a row */
+    const int ox_last = (ow - 1) / 16 * 16, n = ow - ox_last;
+    const __mmask16 mo = (__mmask16)((1u << n) - 1);
+    const __mmask16 ma = (__mmask16)((1u << (n > 8 ? 16 : 2 * n)) - 1);
+    const __mmask16 mb = (__mmask16)(n > 8 ? (1u << (2 * n - 16)) - 1 : 0);
+    for (size_t p = 0; p < planes; p++)
+        for (int oy = 0; oy < oh; oy++) {
+            const float *r0 = x + p * in + (size_t)oy * 2 * w, *r1 = r0 + w;
+            float *yo = y + (p * oh + oy) * ow;
+            int ox = 0;
+            for (; ox < ox_last; ox += 16) {
+                const float *p0 = r0 + 2 * ox, *p1 = r1 + 2 * ox;
+                __m512 m = max22_v(_mm512_loadu_ps(p0), _mm512_loadu_ps(p0 + 16),
+                                   _mm512_loadu_ps(p1), _mm512_loadu_ps(p1 + 16), ie, io, &nan);
+                _mm512_storeu_ps(yo + ox, m);
+            }
+            const float *p0 = r0 + 2 * ox, *p1 = r1 + 2 * ox;
+            __m512 m = max22_v(_mm512_maskz_loadu_ps(ma, p0), _mm512_maskz_loadu_ps(mb, p0 + 16),
+                               _mm512_maskz_loadu_ps(ma, p1), _mm512_maskz_loadu_ps(mb, p1 + 16),
+                               ie, io, &nan);
+            _mm512_mask_storeu_ps(yo + ox, mo, m);
+        }
+    return nan == 0;
+}
+#endif
 
 /* Index (within the plane) of the window's maximum, or -1 if the window
  * holds no input element; *out receives the value (-inf for none). */
@@ -230,6 +372,11 @@ void nnr_maxpool2d_f32(int n, const nnr_pool2d_shape *s, const float *x, float *
     const size_t planes = (size_t)n * s->c, in = (size_t)s->h * s->w;
     const size_t on = (size_t)s->oh * s->ow;
     const int fast = fast_ok(s);
+#ifdef HAVE_MAX22_ALL
+    if (fast && s->kh == 2 && s->kw == 2 && s->sh == 2 && s->sw == 2 && planes > 0 &&
+        s->oh > 0 && s->ow > 0 && max22_all(s, planes, x, y))
+        return;
+#endif
     for (size_t p = 0; p < planes; p++) {
         const float *xp = x + p * in;
         float *yp = y + p * on;

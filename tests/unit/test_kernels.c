@@ -330,6 +330,16 @@ static const int CONV_SHAPES[][10] = {
     {2, 6, 7, 3, 2, 3, 1, 1, 0, 1},
     {2, 5, 1, 3, 3, 5, 1, 1, 1, 2},
     {1, 28, 28, 8, 3, 3, 1, 1, 1, 1},
+    /* stride 1, few taps: the direct path (ow < and >= the vector width,
+     * partial output-channel blocks, padding 0/1/2, odd widths) */
+    {8, 14, 14, 16, 3, 3, 1, 1, 1, 1},
+    {1, 13, 21, 6, 5, 5, 1, 1, 2, 2},
+    {3, 11, 37, 5, 3, 3, 1, 1, 0, 0},
+    {3, 6, 5, 7, 5, 5, 1, 1, 2, 2},
+    {1, 9, 17, 3, 5, 5, 1, 1, 0, 0},
+    {3, 4, 3, 2, 3, 3, 1, 1, 1, 1},
+    {1, 7, 19, 4, 3, 3, 1, 1, 2, 2},
+    {3, 19, 33, 9, 5, 5, 1, 1, 1, 2},
 };
 #define NCONV (sizeof CONV_SHAPES / sizeof CONV_SHAPES[0])
 #define CSH(i) conv_shape(CONV_SHAPES[i][0], CONV_SHAPES[i][1], CONV_SHAPES[i][2], \
@@ -484,6 +494,11 @@ static const int POOL_SHAPES[][9] = {
     {1, 6, 50, 2, 1, 2, 2, 0, 0},
     {2, 9, 70, 3, 3, 3, 3, 0, 0},
     {1, 5, 45, 1, 3, 1, 2, 0, 0},
+    /* 2x2 stride 2: rows narrower / wider than a vector, odd sizes */
+    {3, 14, 14, 2, 2, 2, 2, 0, 0},
+    {2, 9, 45, 2, 2, 2, 2, 0, 0},
+    {3, 5, 33, 2, 2, 2, 2, 0, 0},
+    {2, 7, 3, 2, 2, 2, 2, 0, 0},
 };
 #define NPOOL (sizeof POOL_SHAPES / sizeof POOL_SHAPES[0])
 #define PSH(i) pool_shape(POOL_SHAPES[i][0], POOL_SHAPES[i][1], POOL_SHAPES[i][2], \
