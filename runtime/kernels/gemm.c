@@ -1,8 +1,8 @@
 /* gemm.c — single-precision GEMM (nnr_gemm_f32) and its fused-epilogue form
  * (nnr_gemm_ex_f32, kern.h) that linear and conv2d use.
  *
- * One register-blocked micro-kernel of MR x NR = 6 x (2 vectors) serves every
- * transpose case: A is read in place through a (row, column) stride pair
+ * One register-blocked micro-kernel of MR x NR = 6 x (2 vectors) (8 x 2 with
+ * AVX-512) serves every transpose case: A is read in place through a (row, column) stride pair
  * (broadcast one element at a time); B is packed into a KC x NR panel on
  * the stack (zero-padded at the right edge), or read in place when it is
  * row-major, a full panel wide and used by fewer than 2*MR rows. A
@@ -33,7 +33,15 @@
 #endif
 
 #define W NNR_VEC_WIDTH
+/* rows per micro-kernel tile: 8 x 2 accumulators with AVX-512's 32
+ * registers, 6 x 2 with 16 (AVX2 and below) */
+#if !defined(NNR_SIMD_SCALAR) && NNR_VEC_WIDTH == 16
+#define MR 8
+#define NNR_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+#else
 #define MR 6
+#define NNR_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
+#endif
 #if NNR_PACK_NR % (2 * NNR_VEC_WIDTH) != 0
 #error "the packed panel width must be a multiple of the micro-kernel's"
 #endif
@@ -54,59 +62,46 @@ static void ukr6(int kc, const float *a, ptrdiff_t rsa, ptrdiff_t csa, int mr,
                  const float *b, ptrdiff_t ldbp, float *c, ptrdiff_t ldc, int nr,
                  int load_c)
 {
-    const float *a0 = a;
-    const float *a1 = a + (ptrdiff_t)imin(1, mr - 1) * rsa;
-    const float *a2 = a + (ptrdiff_t)imin(2, mr - 1) * rsa;
-    const float *a3 = a + (ptrdiff_t)imin(3, mr - 1) * rsa;
-    const float *a4 = a + (ptrdiff_t)imin(4, mr - 1) * rsa;
-    const float *a5 = a + (ptrdiff_t)imin(5, mr - 1) * rsa;
-    NNR_VEC c00 = NNR_VEC_ZERO(), c01 = NNR_VEC_ZERO();
-    NNR_VEC c10 = NNR_VEC_ZERO(), c11 = NNR_VEC_ZERO();
-    NNR_VEC c20 = NNR_VEC_ZERO(), c21 = NNR_VEC_ZERO();
-    NNR_VEC c30 = NNR_VEC_ZERO(), c31 = NNR_VEC_ZERO();
-    NNR_VEC c40 = NNR_VEC_ZERO(), c41 = NNR_VEC_ZERO();
-    NNR_VEC c50 = NNR_VEC_ZERO(), c51 = NNR_VEC_ZERO();
+#define NNR_DECL(i)                                                       \
+    const float *a##i = a + (ptrdiff_t)imin(i, mr - 1) * rsa;             \
+    NNR_VEC c##i##0 = NNR_VEC_ZERO(), c##i##1 = NNR_VEC_ZERO();
+    NNR_ROWS(NNR_DECL)
+#undef NNR_DECL
     for (int p = 0; p < kc; p++) {
         NNR_VEC b0 = NNR_VEC_LOAD(b);
         NNR_VEC b1 = NNR_VEC_LOAD(b + W);
         NNR_VEC x;
-        x = NNR_VEC_SET1(*a0); c00 = NNR_VEC_FMA(x, b0, c00); c01 = NNR_VEC_FMA(x, b1, c01);
-        x = NNR_VEC_SET1(*a1); c10 = NNR_VEC_FMA(x, b0, c10); c11 = NNR_VEC_FMA(x, b1, c11);
-        x = NNR_VEC_SET1(*a2); c20 = NNR_VEC_FMA(x, b0, c20); c21 = NNR_VEC_FMA(x, b1, c21);
-        x = NNR_VEC_SET1(*a3); c30 = NNR_VEC_FMA(x, b0, c30); c31 = NNR_VEC_FMA(x, b1, c31);
-        x = NNR_VEC_SET1(*a4); c40 = NNR_VEC_FMA(x, b0, c40); c41 = NNR_VEC_FMA(x, b1, c41);
-        x = NNR_VEC_SET1(*a5); c50 = NNR_VEC_FMA(x, b0, c50); c51 = NNR_VEC_FMA(x, b1, c51);
-        a0 += csa; a1 += csa; a2 += csa; a3 += csa; a4 += csa; a5 += csa;
+#define NNR_STEP(i)                                                       \
+        x = NNR_VEC_SET1(*a##i);                                          \
+        c##i##0 = NNR_VEC_FMA(x, b0, c##i##0);                            \
+        c##i##1 = NNR_VEC_FMA(x, b1, c##i##1);                            \
+        a##i += csa;
+        NNR_ROWS(NNR_STEP)
+#undef NNR_STEP
         b += ldbp;
     }
     if (mr == MR && nr == NR) {
         float *r = c;
-#define NNR_STROW(v0, v1)                                       \
-        do {                                                    \
-            if (load_c) {                                       \
-                v0 = NNR_VEC_ADD(v0, NNR_VEC_LOAD(r));          \
-                v1 = NNR_VEC_ADD(v1, NNR_VEC_LOAD(r + W));      \
-            }                                                   \
-            NNR_VEC_STORE(r, v0);                               \
-            NNR_VEC_STORE(r + W, v1);                           \
-            r += ldc;                                           \
-        } while (0)
-        NNR_STROW(c00, c01);
-        NNR_STROW(c10, c11);
-        NNR_STROW(c20, c21);
-        NNR_STROW(c30, c31);
-        NNR_STROW(c40, c41);
-        NNR_STROW(c50, c51);
+#define NNR_STROW(i)                                                      \
+        do {                                                              \
+            if (load_c) {                                                 \
+                c##i##0 = NNR_VEC_ADD(c##i##0, NNR_VEC_LOAD(r));          \
+                c##i##1 = NNR_VEC_ADD(c##i##1, NNR_VEC_LOAD(r + W));      \
+            }                                                             \
+            NNR_VEC_STORE(r, c##i##0);                                    \
+            NNR_VEC_STORE(r + W, c##i##1);                                \
+            r += ldc;                                                     \
+        } while (0);
+        NNR_ROWS(NNR_STROW)
 #undef NNR_STROW
         return;
     }
     float t[MR * NR];
-    NNR_VEC_STORE(t + 0 * NR, c00); NNR_VEC_STORE(t + 0 * NR + W, c01);
-    NNR_VEC_STORE(t + 1 * NR, c10); NNR_VEC_STORE(t + 1 * NR + W, c11);
-    NNR_VEC_STORE(t + 2 * NR, c20); NNR_VEC_STORE(t + 2 * NR + W, c21);
-    NNR_VEC_STORE(t + 3 * NR, c30); NNR_VEC_STORE(t + 3 * NR + W, c31);
-    NNR_VEC_STORE(t + 4 * NR, c40); NNR_VEC_STORE(t + 4 * NR + W, c41);
-    NNR_VEC_STORE(t + 5 * NR, c50); NNR_VEC_STORE(t + 5 * NR + W, c51);
+#define NNR_TMP(i)                                                        \
+    NNR_VEC_STORE(t + i * NR, c##i##0);                                   \
+    NNR_VEC_STORE(t + i * NR + W, c##i##1);
+    NNR_ROWS(NNR_TMP)
+#undef NNR_TMP
     for (int i = 0; i < mr; i++) {
         float *r = c + (ptrdiff_t)i * ldc;
         const float *s = t + i * NR;
@@ -122,29 +117,24 @@ static void ukr6(int kc, const float *a, ptrdiff_t rsa, ptrdiff_t csa, int mr,
 static void ukr6h(int kc, const float *a, ptrdiff_t rsa, ptrdiff_t csa, int mr,
                   const float *b, ptrdiff_t ldbp, float *c, ptrdiff_t ldc, int nr, int load_c)
 {
-    const float *a0 = a;
-    const float *a1 = a + (ptrdiff_t)imin(1, mr - 1) * rsa;
-    const float *a2 = a + (ptrdiff_t)imin(2, mr - 1) * rsa;
-    const float *a3 = a + (ptrdiff_t)imin(3, mr - 1) * rsa;
-    const float *a4 = a + (ptrdiff_t)imin(4, mr - 1) * rsa;
-    const float *a5 = a + (ptrdiff_t)imin(5, mr - 1) * rsa;
-    NNR_VEC c0 = NNR_VEC_ZERO(), c1 = NNR_VEC_ZERO(), c2 = NNR_VEC_ZERO();
-    NNR_VEC c3 = NNR_VEC_ZERO(), c4 = NNR_VEC_ZERO(), c5 = NNR_VEC_ZERO();
+#define NNR_DECL(i)                                                       \
+    const float *a##i = a + (ptrdiff_t)imin(i, mr - 1) * rsa;             \
+    NNR_VEC c##i = NNR_VEC_ZERO();
+    NNR_ROWS(NNR_DECL)
+#undef NNR_DECL
     for (int p = 0; p < kc; p++) {
         NNR_VEC b0 = NNR_VEC_LOAD(b);
-        c0 = NNR_VEC_FMA(NNR_VEC_SET1(*a0), b0, c0);
-        c1 = NNR_VEC_FMA(NNR_VEC_SET1(*a1), b0, c1);
-        c2 = NNR_VEC_FMA(NNR_VEC_SET1(*a2), b0, c2);
-        c3 = NNR_VEC_FMA(NNR_VEC_SET1(*a3), b0, c3);
-        c4 = NNR_VEC_FMA(NNR_VEC_SET1(*a4), b0, c4);
-        c5 = NNR_VEC_FMA(NNR_VEC_SET1(*a5), b0, c5);
-        a0 += csa; a1 += csa; a2 += csa; a3 += csa; a4 += csa; a5 += csa;
+#define NNR_STEP(i)                                                       \
+        c##i = NNR_VEC_FMA(NNR_VEC_SET1(*a##i), b0, c##i);                \
+        a##i += csa;
+        NNR_ROWS(NNR_STEP)
+#undef NNR_STEP
         b += ldbp;
     }
     float t[MR * W];
-    NNR_VEC_STORE(t + 0 * W, c0); NNR_VEC_STORE(t + 1 * W, c1);
-    NNR_VEC_STORE(t + 2 * W, c2); NNR_VEC_STORE(t + 3 * W, c3);
-    NNR_VEC_STORE(t + 4 * W, c4); NNR_VEC_STORE(t + 5 * W, c5);
+#define NNR_TMP(i) NNR_VEC_STORE(t + i * W, c##i);
+    NNR_ROWS(NNR_TMP)
+#undef NNR_TMP
     for (int i = 0; i < mr; i++) {
         float *r = c + (ptrdiff_t)i * ldc;
         const float *s = t + i * W;

@@ -51,6 +51,28 @@ static void exp_diff(size_t n, const float *r, const float *mx, float *out)
     }
 }
 
+#if !defined(NNR_SIMD_SCALAR) && defined(__AVX512F__)
+/* softmax of a row of n <= W without NaN, in masked registers: the same
+ * per-element operations and summation order as the general path (the same
+ * bits). Returns 0, writing nothing, when the row holds a NaN. */
+static int short_row(int n, const float *r, float *w)
+{
+    const __mmask16 k = (__mmask16)((1u << n) - 1u);
+    __m512 v = _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), k, r);
+    if (_mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q)) return 0;
+    float mx = _mm512_reduce_max_ps(v);
+    /* lanes past n: exp(-inf - mx) is never used (zeroed below) */
+    __m512 e = _mm512_maskz_mov_ps(k, nnr_vexp(_mm512_sub_ps(v, _mm512_set1_ps(mx))));
+    _Alignas(64) float t[W];
+    _mm512_store_ps(t, e);
+    float s = nnr_vsum(_mm512_setzero_ps());
+    for (int j = 0; j < n; j++) s += t[j];
+    float inv = 1.0f / s;
+    _mm512_mask_storeu_ps(w, k, _mm512_mul_ps(e, _mm512_set1_ps(inv)));
+    return 1;
+}
+#endif
+
 static void fwd(int log, size_t outer, int dim, size_t inner, const float *x, float *y)
 {
     if (dim <= 0) return;
@@ -58,6 +80,9 @@ static void fwd(int log, size_t outer, int dim, size_t inner, const float *x, fl
         for (size_t o = 0; o < outer; o++) {
             const float *r = x + o * (size_t)dim;
             float *w = y + o * (size_t)dim;
+#if !defined(NNR_SIMD_SCALAR) && defined(__AVX512F__)
+            if (!log && dim <= W && short_row(dim, r, w)) continue;
+#endif
             float mx = -INFINITY;
             for (int d = 0; d < dim; d++)
                 if (r[d] > mx || isnan(r[d])) mx = r[d];
