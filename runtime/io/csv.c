@@ -64,6 +64,40 @@ static int parse_num(const char *s, size_t n, double *out)
         *out = neg ? -v : v;
         return NUM_OK;
     }
+    if (nd <= 15) {
+        /* Clinger's fast path: with at most 15 digits the digits form an
+         * integer M < 2^53, exact in a double, and 10^p for |p| <= 22 is
+         * exact too; one multiplication or division then rounds once, to
+         * the same nearest double strtod gives. */
+        static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                       1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                       1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+        double m = 0;
+        long frac = 0, e = 0;
+        size_t k = ds;
+        for (; k < n && s[k] >= '0' && s[k] <= '9'; k++) m = m * 10 + (s[k] - '0');
+        if (k < n && s[k] == '.')
+            for (k++; k < n && s[k] >= '0' && s[k] <= '9'; k++, frac++) m = m * 10 + (s[k] - '0');
+        int big = 0;
+        if (k < n && (s[k] == 'e' || s[k] == 'E')) {
+            int eneg = 0;
+            k++;
+            if (k < n && (s[k] == '+' || s[k] == '-')) eneg = s[k++] == '-';
+            for (; k < n; k++) {
+                e = e * 10 + (s[k] - '0');
+                if (e > 1000) big = 1, e = 1000;
+            }
+            if (eneg) e = -e;
+        }
+        long p10 = e - frac;
+        if (!big && p10 >= -22 && p10 <= 22) {
+            double v = p10 >= 0 ? m * pow10[p10] : m / pow10[-p10];
+            if (fabs(v) < 3.4028235677973366e38) {
+                *out = neg ? -v : v;
+                return NUM_OK;
+            }
+        }
+    }
     char small[128], *tmp = small;
     if (n >= sizeof small) {
         tmp = malloc(n + 1);
