@@ -177,9 +177,7 @@ static void emit_forward(const Graph *g, FILE *out)
  * rolled back before any parameter moves. */
 static const char *tbuf_expr(const TrainPlan *tp, int b)
 {
-    const TBuf *t = &tp->bufs[b];
-    if (t->per_sample && t->fixed)
-        return xasprintf("(arena + (size_t)n * %lld)", (long long)t->off_ps); /* not produced by any op */
+    const TBuf *t = &tp->bufs[b];   /* a buffer is per sample or fixed, never both */
     if (t->per_sample)
         return xasprintf("(arena + (size_t)n * %lld)", (long long)t->off_ps);
     return xasprintf("(fixed + %lld)", (long long)t->off_fx);

@@ -745,8 +745,11 @@ static void check_train(Sema *s, const Decl *t, Program *p)
             optimizer(s, v, &tc);
         } else if (!strcmp(k, "epochs") || !strcmp(k, "batch") || !strcmp(k, "seed")) {
             if (expect_kind(s, v, V_INT, k) == 0) {
-                if (v->i < (strcmp(k, "batch") == 0) || v->i > 1000000000LL * (strcmp(k, "seed") ? 1 : 1000000000LL))
-                    diag_error(s->d, v->span, "'%s' = %lld is out of range", k, (long long)v->i);
+                int64_t lo = !strcmp(k, "batch") ? 1 : 0;
+                int64_t hi = !strcmp(k, "seed") ? INT64_MAX : 1000000000;
+                if (v->i < lo || v->i > hi)
+                    diag_error(s->d, v->span, "'%s' = %lld is out of range (%lld to %lld)", k, (long long)v->i,
+                               (long long)lo, (long long)hi);
                 else if (!strcmp(k, "epochs")) tc.epochs = v->i;
                 else if (!strcmp(k, "batch")) tc.batch = v->i;
                 else tc.seed = (uint64_t)v->i;
