@@ -521,6 +521,18 @@ static const char *runtime_cache(const DriverOpts *o, Diag *d)
         MIX(b->path, strlen(b->path) + 1);
         MIX(b->text, b->len);
     }
+    /* -march=native means this CPU: a cache shared by machines (a network
+     * home) must not hand one CPU's objects to another */
+    size_t cpulen = 0;
+    const char *cerr;
+    char *cpu = read_file("/proc/cpuinfo", &cpulen, &cerr);
+    if (cpu) {
+        const char *f = strstr(cpu, "\nflags");
+        const char *e = f ? strchr(f + 1, '\n') : NULL;
+        if (f && e)
+            MIX(f, (size_t)(e - f));
+        free(cpu);
+    }
 #undef MIX
     const char *root = getenv("NNC_CACHE_DIR");
     if (!root || !*root) {
