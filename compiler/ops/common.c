@@ -10,7 +10,7 @@
 
 const OpHooks op_hooks[OP__COUNT] = {
 #define OP(id, name, fam, flags) \
-    {fam##_args, fam##_build, fam##_shape, fam##_emit, fam##_emit_train, fam##_grad, fam##_flops},
+    {fam##_args, fam##_build, fam##_shape, fam##_emit, fam##_emit_train, fam##_grad, fam##_flops, fam##_saved},
 #include "../ir/ops.def"
 #undef OP
 };
@@ -150,20 +150,22 @@ const char *op_pexpr(const char *base, const Graph *g, int param)
 
 int op_is_alias(Op op, int training)
 {
-    if (op == OP_FLATTEN || op == OP_IDENTITY)
-        return 1;
-    return !training && op == OP_DROPOUT;
+    int f = op_info[op].flags;
+    return (f & OPF_VIEW) || (!training && (f & OPF_NOOP_INF));
+}
+
+int op_is_nothing(const Graph *g, const Node *n)
+{
+    const Shape *in = ir_value_shape(g, n->input);
+    return (op_info[n->op].flags & OPF_NOOP_INF) && in->ndim == n->shape.ndim &&
+           memcmp(in->d, n->shape.d, (size_t)in->ndim * sizeof in->d[0]) == 0;
 }
 
 void op_saved_size(const Graph *g, const Node *n, int64_t *per_sample, int64_t *fixed)
 {
     *per_sample = 0;
     *fixed = 0;
-    if (n->op == OP_DROPOUT)
-        *per_sample = shape_numel(&n->shape);     /* the mask */
-    else if (n->op == OP_BATCHNORM1D || n->op == OP_BATCHNORM2D)
-        *fixed = 2 * n->in_f;                      /* batch mean, 1/std */
-    (void)g;
+    op_hooks[n->op].saved(g, n, per_sample, fixed);
 }
 
 int arg_pair(BuildCtx *cx, int slot, int64_t dflt, int64_t out[2], const char *what)

@@ -9,7 +9,9 @@
  *   <fam>_emit(e,n)      C for the forward (inference) computation
  *   <fam>_emit_train(e,n) C for the forward in training mode
  *   <fam>_grad(e,n)      C for the backward computation
- *   <fam>_flops(g,n)     multiply-adds x2 (FLOPs) per sample */
+ *   <fam>_flops(g,n)     multiply-adds x2 (FLOPs) per sample
+ *   <fam>_saved(g,n,ps,fx) floats its training forward keeps for its backward
+ *                        beyond its input and output: per sample and fixed */
 #ifndef NNC_OPS_H
 #define NNC_OPS_H
 
@@ -52,7 +54,8 @@ typedef struct EmitCtx {
     void fam##_emit(EmitCtx *e, const Node *n); \
     void fam##_emit_train(EmitCtx *e, const Node *n); \
     void fam##_grad(EmitCtx *e, const Node *n); \
-    int64_t fam##_flops(const Graph *g, const Node *n);
+    int64_t fam##_flops(const Graph *g, const Node *n); \
+    void fam##_saved(const Graph *g, const Node *n, int64_t *per_sample, int64_t *fixed);
 FAMILY(linear)
 FAMILY(conv)
 FAMILY(pool)
@@ -71,6 +74,7 @@ typedef struct OpHooks {
     void (*emit_train)(EmitCtx *e, const Node *n);
     void (*grad)(EmitCtx *e, const Node *n);
     int64_t (*flops)(const Graph *g, const Node *n);
+    void (*saved)(const Graph *g, const Node *n, int64_t *per_sample, int64_t *fixed);
 } OpHooks;
 extern const OpHooks op_hooks[OP__COUNT];
 
@@ -87,8 +91,12 @@ int op_param_literal(BuildCtx *cx, int param, const Value *v, const char *what);
 const char *op_pexpr(const char *base, const Graph *g, int param);
 /* Values that are only a view of their input (no code, same buffer). */
 int op_is_alias(Op op, int training);
-/* Extra buffers a node keeps from its training forward for its backward:
- * floats per sample and floats per batch. */
+/* A node that computes nothing in inference and leaves the value as it is
+ * (identity, inference dropout, a flatten of a flat value): passes drop it
+ * or see through it. */
+int op_is_nothing(const Graph *g, const Node *n);
+/* Extra buffers a node keeps from its training forward for its backward
+ * (op_hooks[].saved): floats per sample and floats per batch. */
 void op_saved_size(const Graph *g, const Node *n, int64_t *per_sample, int64_t *fixed);
 /* A pair argument (int or [a, b]) of a conv/pool layer; 0 on success. */
 int arg_pair(BuildCtx *cx, int slot, int64_t dflt, int64_t out[2], const char *what);

@@ -42,18 +42,10 @@ static int only_user(const Graph *g, int v)
     return u;
 }
 
-/* A node that computes nothing in inference and keeps the value as it is. */
-static int is_nothing(const Graph *g, const Node *n, int allow_flatten)
-{
-    if (n->op == OP_IDENTITY || n->op == OP_DROPOUT)
-        return 1;
-    return allow_flatten && n->op == OP_FLATTEN && ir_value_shape(g, n->input)->ndim == 1;
-}
-
 /* Follows the readers of value v through "nothing" views to the next real
  * node; checks that every value on the way (v included) has one reader and
  * is not the output. Returns that node, or -1 with *why set. */
-static int next_real(const Graph *g, int v, int allow_flatten, const char **why)
+static int next_real(const Graph *g, int v, const char **why)
 {
     int out = ir_output(g);
     for (;;) {
@@ -66,7 +58,7 @@ static int next_real(const Graph *g, int v, int allow_flatten, const char **why)
             *why = users(g, v) ? "it has more than one reader" : "nothing reads it";
             return -1;
         }
-        if (!is_nothing(g, &g->nodes[u], allow_flatten))
+        if (!op_is_nothing(g, &g->nodes[u]))
             return u;
         v = u;
     }
@@ -93,7 +85,7 @@ int pass_fold_bn(Graph *g, PassCtx *cx)
         if (k->dead || (k->op != OP_LINEAR && k->op != OP_CONV2D))
             continue;
         const char *why = NULL;
-        int b = next_real(g, i, 0, &why);
+        int b = next_real(g, i, &why);
         if (b < 0 || (g->nodes[b].op != OP_BATCHNORM1D && g->nodes[b].op != OP_BATCHNORM2D))
             continue;
         Node *bn = &g->nodes[b];
@@ -188,7 +180,7 @@ int pass_fold_linear(Graph *g, PassCtx *cx)
         while (m < NNC_MAX_FOLD_CHAIN) {
             const Node *cur = &g->nodes[c[m - 1]];
             const char *why = NULL;
-            int u = next_real(g, c[m - 1], 1, &why);
+            int u = next_real(g, c[m - 1], &why);
             if (u < 0 || g->nodes[u].op != OP_LINEAR)
                 break;
             if (cur->fused_act >= 0) {

@@ -24,8 +24,7 @@ int pass_dce(Graph *g, PassCtx *cx)
     int changed = 0;
     for (int i = 0; i < g->nnodes; i++) {
         Node *n = &g->nodes[i];
-        int flat_flatten = n->op == OP_FLATTEN && ir_value_shape(g, n->input)->ndim == 1;
-        if (n->dead || !(n->op == OP_IDENTITY || n->op == OP_DROPOUT || flat_flatten))
+        if (n->dead || !op_is_nothing(g, n))
             continue;
         if (i == ir_output(g) && n->input < 0)
             continue;   /* the model is only this: keep a value to return */
