@@ -45,3 +45,9 @@ void dropout_grad(EmitCtx *e, const Node *n)
 }
 
 int64_t dropout_flops(const Graph *g, const Node *n) { (void)g; (void)n; return 0; }
+
+void dropout_saved(const Graph *g, const Node *n, int64_t *per_sample, int64_t *fixed)
+{
+    (void)g, (void)fixed;
+    *per_sample = shape_numel(&n->shape);   /* the mask */
+}
