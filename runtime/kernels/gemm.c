@@ -55,6 +55,21 @@
 
 static int imin(int a, int b) { return a < b ? a : b; }
 
+/* The partial edge of a tile: rows 0..mr and columns 0..nr of the staged
+ * tile t (row stride ts) written, or added, to C. */
+static inline void store_tile(float *c, ptrdiff_t ldc, const float *t, int ts, int mr, int nr,
+                              int load_c)
+{
+    for (int i = 0; i < mr; i++) {
+        float *r = c + (ptrdiff_t)i * ldc;
+        const float *s = t + i * ts;
+        if (load_c)
+            for (int j = 0; j < nr; j++) r[j] += s[j];
+        else
+            for (int j = 0; j < nr; j++) r[j] = s[j];
+    }
+}
+
 /* C[mr x nr] (+)= A[mr x kc] · B[kc x NR]. A(i, p) = a[i*rsa + p*csa];
  * B(p, j) = b[p*ldbp + j] for j < NR (columns >= nr are computed, not stored).
  * Rows >= mr alias row mr-1 and are discarded. */
@@ -102,14 +117,7 @@ static void ukr6(int kc, const float *a, ptrdiff_t rsa, ptrdiff_t csa, int mr,
     NNR_VEC_STORE(t + i * NR + W, c##i##1);
     NNR_ROWS(NNR_TMP)
 #undef NNR_TMP
-    for (int i = 0; i < mr; i++) {
-        float *r = c + (ptrdiff_t)i * ldc;
-        const float *s = t + i * NR;
-        if (load_c)
-            for (int j = 0; j < nr; j++) r[j] += s[j];
-        else
-            for (int j = 0; j < nr; j++) r[j] = s[j];
-    }
+    store_tile(c, ldc, t, NR, mr, nr, load_c);
 }
 
 /* ukr6 for a panel at most one vector wide (nr <= W): half the work, the
@@ -135,14 +143,7 @@ static void ukr6h(int kc, const float *a, ptrdiff_t rsa, ptrdiff_t csa, int mr,
 #define NNR_TMP(i) NNR_VEC_STORE(t + i * W, c##i);
     NNR_ROWS(NNR_TMP)
 #undef NNR_TMP
-    for (int i = 0; i < mr; i++) {
-        float *r = c + (ptrdiff_t)i * ldc;
-        const float *s = t + i * W;
-        if (load_c)
-            for (int j = 0; j < nr; j++) r[j] += s[j];
-        else
-            for (int j = 0; j < nr; j++) r[j] = s[j];
-    }
+    store_tile(c, ldc, t, W, mr, nr, load_c);
 }
 
 /* One row: c[0..nr) (+)= Σ_p a[p*csa] · B(p, 0..NR). */
