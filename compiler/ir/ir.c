@@ -427,3 +427,15 @@ Graph *ir_clone(const Graph *g)
         memcpy(c->folds, g->folds, (size_t)g->nfolds * sizeof *c->folds);
     return c;
 }
+
+char *ir_print_string(const Graph *g, int flags)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        NNC_ICE("open_memstream failed");
+    ir_print_ex(g, f, flags);
+    fclose(f);
+    return buf;
+}

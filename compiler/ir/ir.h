@@ -182,6 +182,8 @@ void ir_prepare(const Graph *g, const float *state, float *infer);
 enum { IRP_VALUES = 1 };
 void ir_print(const Graph *g, FILE *out);
 void ir_print_ex(const Graph *g, FILE *out, int flags);
+/* The same text in a malloc'd string (for tests and tools). */
+char *ir_print_string(const Graph *g, int flags);
 /* Parse the text form (NULL after diagnostics in d, which holds the file). */
 Graph *ir_parse(const SrcFile *src, Diag *d);
 /* Fill a state block with the known values and the default initialisation

@@ -20,15 +20,7 @@ static Graph *parse(const char *text, Diag *d)
     return ir_parse(&src, d);
 }
 
-static char *print(const Graph *g, int flags)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    ir_print_ex(g, f, flags);
-    fclose(f);
-    return buf;
-}
+static char *print(const Graph *g, int flags) { return ir_print_string(g, flags); }
 
 static const char cnn[] =
     "# a comment\n"

@@ -34,15 +34,7 @@ static Graph *parse_text(const char *text, Diag *d, SrcFile *src)
     return ir_parse(src, d);
 }
 
-static char *print_graph(const Graph *g, int flags)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    ir_print_ex(g, f, flags);
-    fclose(f);
-    return buf;
-}
+static char *print_graph(const Graph *g, int flags) { return ir_print_string(g, flags); }
 
 /* Parse, run passes (a list, or "-O0"/"-O2"), return the printed result and
  * the pass log. */
@@ -77,17 +69,9 @@ static char *run_passes(const char *text, const char *passes, char **log_out)
 
 static char *read_all(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    size_t got = fread(buf, 1, (size_t)n, f);
-    buf[got] = '\0';
-    fclose(f);
-    return buf;
+    size_t len;
+    char err[256];
+    return (char *)nnr_read_file(path, &len, err, sizeof err);   /* NUL-terminated */
 }
 
 static int cmp_str(const void *a, const void *b)

@@ -54,17 +54,9 @@ static void write_text(const char *path, const char *text)
 
 static char *read_text(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    size_t got = fread(s, 1, (size_t)n, f);
-    s[got] = '\0';
-    fclose(f);
-    return s;
+    size_t len;
+    char err[256];
+    return (char *)nnr_read_file(path, &len, err, sizeof err);   /* NUL-terminated */
 }
 
 /* Runs nnr_main(m, "fake", args...) with stdin_text on standard input. */
