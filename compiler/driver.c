@@ -339,12 +339,18 @@ static void write_blob(void *ctx, FILE *out)
     }
 }
 
+/* Does path end in ext (".c", ".h")? */
+static int has_ext(const char *path, const char *ext)
+{
+    size_t l = strlen(path), e = strlen(ext);
+    return l > e && strcmp(path + l - e, ext) == 0;
+}
+
 static const char *flat_name(const char *rel)
 {
     const char *slash = strrchr(rel, '/');
     const char *base = slash ? slash + 1 : rel;
-    size_t bl = strlen(base);
-    if (bl > 2 && strcmp(base + bl - 2, ".h") == 0)
+    if (has_ext(base, ".h"))
         return base;
     if (strncmp(base, "nnr", 3) == 0)
         return base;
@@ -358,7 +364,7 @@ static const char *flat_name(const char *rel)
 static int write_runtime(const char *dir, int with_driver, Diag *d)
 {
     for (const NncBlob *b = nnc_runtime_files; b->path; b++) {
-        int is_h = strlen(b->path) > 2 && strcmp(b->path + strlen(b->path) - 2, ".h") == 0;
+        int is_h = has_ext(b->path, ".h");
         int is_kernel = strncmp(b->path, "kernels/", 8) == 0 || strcmp(b->path, "nnr.h") == 0 ||
                         strcmp(b->path, "simd.h") == 0;
         if (!with_driver && !is_kernel && !(is_h && strncmp(b->path, "kernels/", 8) == 0))
@@ -558,11 +564,9 @@ static const char *runtime_cache(const DriverOpts *o, Diag *d)
         return NULL;
     }
     c.argv[c.argc++] = "-c";
-    for (const NncBlob *b = nnc_runtime_files; b->path && c.argc < 90; b++) {
-        size_t l = strlen(b->path);
-        if (l > 2 && strcmp(b->path + l - 2, ".c") == 0)
+    for (const NncBlob *b = nnc_runtime_files; b->path && c.argc < 90; b++)
+        if (has_ext(b->path, ".c"))
             c.argv[c.argc++] = flat_name(b->path);
-    }
     c.argv[c.argc] = NULL;
     FILE *ok = NULL;
     if (run_cmd(c.argv, tmp) != 0 || !(ok = fopen(xasprintf("%s/ok", tmp), "w"))) {
@@ -599,8 +603,7 @@ int driver_build(const DriverOpts *o)
         c.argv[c.argc++] = xasprintf("%s/nnc_program_main.c", dir);
         c.argv[c.argc++] = xasprintf("%s/model_%s.c", dir, u.g->name);
         for (const NncBlob *b = nnc_runtime_files; b->path && c.argc < 90; b++) {
-            size_t l = strlen(b->path);
-            if (l > 2 && strcmp(b->path + l - 2, ".c") == 0) {
+            if (has_ext(b->path, ".c")) {
                 const char *f = flat_name(b->path);
                 c.argv[c.argc++] = cache ? xasprintf("%s/%.*s.o", cache, (int)strlen(f) - 2, f)
                                          : xasprintf("%s/%s", dir, f);
