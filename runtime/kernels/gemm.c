@@ -55,31 +55,81 @@
 
 static int imin(int a, int b) { return a < b ? a : b; }
 
-/* The partial edge of a tile: rows 0..mr and columns 0..nr of the staged
- * tile t (row stride ts) written, or added, to C. */
-static inline void store_tile(float *c, ptrdiff_t ldc, const float *t, int ts, int mr, int nr,
-                              int load_c)
+/* The partial edge of a tile: rows 0..mr and columns 0..nr of C staged
+ * into t (MR rows of stride ts, a multiple of W; the rest zeroed), and
+ * written back from it. */
+static inline void load_tile(const float *c, ptrdiff_t ldc, float *t, int ts, int mr, int nr)
 {
-    for (int i = 0; i < mr; i++) {
-        float *r = c + (ptrdiff_t)i * ldc;
-        const float *s = t + i * ts;
-        if (load_c)
-            for (int j = 0; j < nr; j++) r[j] += s[j];
-        else
-            for (int j = 0; j < nr; j++) r[j] = s[j];
+    for (int i = 0; i < MR; i++) {
+        const float *r = c + (ptrdiff_t)i * ldc;
+        float *d = t + i * ts;
+        int j = 0;
+        if (i < mr)
+            for (; j < nr; j++) d[j] = r[j];
+        for (; j < ts; j++) d[j] = 0.0f;
     }
+}
+
+static inline void store_tile(float *c, ptrdiff_t ldc, const float *t, int ts, int mr, int nr)
+{
+    for (int i = 0; i < mr; i++) memcpy(c + (ptrdiff_t)i * ldc, t + i * ts, (size_t)nr * sizeof *c);
+}
+
+/* The epilogue a micro-kernel applies in registers before its store, on
+ * the last k-block of a tile: + row bias, + column bias, then relu or
+ * leaky_relu: the operations, in the order, of epilogue() below, so the
+ * bits are the same either way. rb starts at the tile's first row, cb at
+ * its first column (nr valid entries). */
+typedef struct {
+    const float *rb, *cb;
+    nnr_act act; /* NNR_ACT_NONE, NNR_ACT_RELU or NNR_ACT_LEAKY_RELU */
+    float param;
+} nnr_epi;
+
+static int epi_fusable(nnr_act act)
+{
+    return act == NNR_ACT_NONE || act == NNR_ACT_RELU || act == NNR_ACT_LEAKY_RELU;
+}
+
+/* the column bias as vectors: whole when nr covers them, else zero-padded */
+static inline NNR_VEC epi_cb(const nnr_epi *e, int j, int nr)
+{
+    if (!e->cb) return NNR_VEC_ZERO();
+    if (j + W <= nr) return NNR_VEC_LOAD(e->cb + j);
+    float t[W] = {0};
+    for (int q = j; q < nr; q++) t[q - j] = e->cb[q];
+    return NNR_VEC_LOAD(t);
+}
+
+static inline NNR_VEC epi_apply(const nnr_epi *e, NNR_VEC v, int row, NNR_VEC cb)
+{
+    if (e->rb) v = NNR_VEC_ADD(v, NNR_VEC_SET1(e->rb[row]));
+    if (e->cb) v = NNR_VEC_ADD(v, cb);
+    if (e->act == NNR_ACT_RELU) return NNR_VEC_MAX(NNR_VEC_ZERO(), v);
+    if (e->act == NNR_ACT_LEAKY_RELU)
+        return NNR_VEC_SEL_LT(NNR_VEC_ZERO(), v, v, NNR_VEC_MUL(v, NNR_VEC_SET1(e->param)));
+    return v;
 }
 
 /* C[mr x nr] (+)= A[mr x kc] · B[kc x NR]. A(i, p) = a[i*rsa + p*csa];
  * B(p, j) = b[p*ldbp + j] for j < NR (columns >= nr are computed, not stored).
- * Rows >= mr alias row mr-1 and are discarded. */
+ * Rows >= mr alias row mr-1 and are discarded. With load_c the accumulators
+ * start from C: one chain of fused multiply-adds per element whatever the
+ * k blocking, so a product split along k has the bits of one pass. e, when
+ * not NULL, is the fused epilogue. */
 static void ukr6(int kc, const float *a, ptrdiff_t rsa, ptrdiff_t csa, int mr,
                  const float *b, ptrdiff_t ldbp, float *c, ptrdiff_t ldc, int nr,
-                 int load_c)
+                 int load_c, const nnr_epi *e)
 {
+    const int full = mr == MR && nr == NR;
+    float t[MR * NR];
+    if (load_c && !full) load_tile(c, ldc, t, NR, mr, nr);
+    const float *ci = full ? c : t;
+    const ptrdiff_t lci = full ? ldc : NR;
 #define NNR_DECL(i)                                                       \
     const float *a##i = a + (ptrdiff_t)imin(i, mr - 1) * rsa;             \
-    NNR_VEC c##i##0 = NNR_VEC_ZERO(), c##i##1 = NNR_VEC_ZERO();
+    NNR_VEC c##i##0 = load_c ? NNR_VEC_LOAD(ci + i * lci) : NNR_VEC_ZERO(); \
+    NNR_VEC c##i##1 = load_c ? NNR_VEC_LOAD(ci + i * lci + W) : NNR_VEC_ZERO();
     NNR_ROWS(NNR_DECL)
 #undef NNR_DECL
     for (int p = 0; p < kc; p++) {
@@ -95,39 +145,34 @@ static void ukr6(int kc, const float *a, ptrdiff_t rsa, ptrdiff_t csa, int mr,
 #undef NNR_STEP
         b += ldbp;
     }
-    if (mr == MR && nr == NR) {
-        float *r = c;
-#define NNR_STROW(i)                                                      \
-        do {                                                              \
-            if (load_c) {                                                 \
-                c##i##0 = NNR_VEC_ADD(c##i##0, NNR_VEC_LOAD(r));          \
-                c##i##1 = NNR_VEC_ADD(c##i##1, NNR_VEC_LOAD(r + W));      \
-            }                                                             \
-            NNR_VEC_STORE(r, c##i##0);                                    \
-            NNR_VEC_STORE(r + W, c##i##1);                                \
-            r += ldc;                                                     \
-        } while (0);
-        NNR_ROWS(NNR_STROW)
-#undef NNR_STROW
-        return;
+    if (e) {
+        const NNR_VEC cb0 = epi_cb(e, 0, nr), cb1 = epi_cb(e, W, nr);
+#define NNR_EPI(i)                                                        \
+        c##i##0 = epi_apply(e, c##i##0, imin(i, mr - 1), cb0);            \
+        c##i##1 = epi_apply(e, c##i##1, imin(i, mr - 1), cb1);
+        NNR_ROWS(NNR_EPI)
+#undef NNR_EPI
     }
-    float t[MR * NR];
-#define NNR_TMP(i)                                                        \
-    NNR_VEC_STORE(t + i * NR, c##i##0);                                   \
-    NNR_VEC_STORE(t + i * NR + W, c##i##1);
-    NNR_ROWS(NNR_TMP)
-#undef NNR_TMP
-    store_tile(c, ldc, t, NR, mr, nr, load_c);
+    float *co = full ? c : t;
+#define NNR_STROW(i)                                                      \
+    NNR_VEC_STORE(co + i * lci, c##i##0);                                 \
+    NNR_VEC_STORE(co + i * lci + W, c##i##1);
+    NNR_ROWS(NNR_STROW)
+#undef NNR_STROW
+    if (!full) store_tile(c, ldc, t, NR, mr, nr);
 }
 
 /* ukr6 for a panel at most one vector wide (nr <= W): half the work, the
  * same operations per element of C (the same bits). */
 static void ukr6h(int kc, const float *a, ptrdiff_t rsa, ptrdiff_t csa, int mr,
-                  const float *b, ptrdiff_t ldbp, float *c, ptrdiff_t ldc, int nr, int load_c)
+                  const float *b, ptrdiff_t ldbp, float *c, ptrdiff_t ldc, int nr, int load_c,
+                  const nnr_epi *e)
 {
+    float t[MR * W];
+    if (load_c) load_tile(c, ldc, t, W, mr, nr);
 #define NNR_DECL(i)                                                       \
     const float *a##i = a + (ptrdiff_t)imin(i, mr - 1) * rsa;             \
-    NNR_VEC c##i = NNR_VEC_ZERO();
+    NNR_VEC c##i = load_c ? NNR_VEC_LOAD(t + i * W) : NNR_VEC_ZERO();
     NNR_ROWS(NNR_DECL)
 #undef NNR_DECL
     for (int p = 0; p < kc; p++) {
@@ -139,11 +184,16 @@ static void ukr6h(int kc, const float *a, ptrdiff_t rsa, ptrdiff_t csa, int mr,
 #undef NNR_STEP
         b += ldbp;
     }
-    float t[MR * W];
+    if (e) {
+        const NNR_VEC cb0 = epi_cb(e, 0, nr);
+#define NNR_EPI(i) c##i = epi_apply(e, c##i, imin(i, mr - 1), cb0);
+        NNR_ROWS(NNR_EPI)
+#undef NNR_EPI
+    }
 #define NNR_TMP(i) NNR_VEC_STORE(t + i * W, c##i);
     NNR_ROWS(NNR_TMP)
 #undef NNR_TMP
-    store_tile(c, ldc, t, W, mr, nr, load_c);
+    store_tile(c, ldc, t, W, mr, nr);
 }
 
 /* One row: c[0..nr) (+)= Σ_p a[p*csa] · B(p, 0..NR). */
@@ -344,8 +394,11 @@ static void gemm_block(int trans_b, int i0, int i1, int j0, int j1, int k, const
                        const float *col_bias, nnr_act act, float act_param)
 {
     _Alignas(64) float bpack[KC * NR];
-    for (int pc = 0; pc < k; pc += KC) {
-        const int kc = imin(KC, k - pc);
+    /* k blocking: a pre-packed panel is contiguous and needs none (ukr6 and
+     * ukr6h continue their chain from C, so the bits do not depend on it) */
+    const int kb = bpk ? k : KC;
+    for (int pc = 0; pc < k; pc += kb) {
+        const int kc = imin(kb, k - pc);
         const int load_c = accumulate || pc > 0;
         const int last = pc + kc >= k;
         for (int ic = i0; ic < i1; ic += MC) {
@@ -374,18 +427,26 @@ static void gemm_block(int trans_b, int i0, int i1, int j0, int j1, int k, const
                     const int i = ic + ir;
                     const float *ap = a + (ptrdiff_t)i * rsa + (ptrdiff_t)pc * csa;
                     float *cp = c + (ptrdiff_t)i * ldc + jc;
+                    /* the epilogue: fused into ukr6/ukr6h where it can be */
+                    const float *rbi = row_bias ? row_bias + i : NULL;
+                    const float *cbj = col_bias ? col_bias + jc : NULL;
+                    const int epi_any = last && (rbi || cbj || act != NNR_ACT_NONE);
+                    const nnr_epi ep = {rbi, cbj, act, act_param};
+                    const nnr_epi *e = epi_any && mr >= 4 && epi_fusable(act) ? &ep : NULL;
                     if (mr >= 4 && nr <= W) {
-                        ukr6h(kc, ap, rsa, csa, mr, bp, ldbp, cp, ldc, nr, load_c);
+                        ukr6h(kc, ap, rsa, csa, mr, bp, ldbp, cp, ldc, nr, load_c, e);
                     } else if (mr >= 4) {
-                        ukr6(kc, ap, rsa, csa, mr, bp, ldbp, cp, ldc, nr, load_c);
+                        ukr6(kc, ap, rsa, csa, mr, bp, ldbp, cp, ldc, nr, load_c, e);
                     } else {
-                        for (int r = 0; r < mr; r++)
-                            ukr1(kc, ap + r * rsa, csa, bp, ldbp, cp + (ptrdiff_t)r * ldc, nr,
-                                 load_c);
+                        /* ukr1's two chains make its bits depend on the k
+                         * blocking: always KC, whatever kb is */
+                        for (int q = 0; q < kc; q += KC)
+                            for (int r = 0; r < mr; r++)
+                                ukr1(imin(KC, kc - q), ap + r * rsa + q * csa, csa,
+                                     bp + (ptrdiff_t)q * ldbp, ldbp, cp + (ptrdiff_t)r * ldc,
+                                     nr, load_c || q > 0);
                     }
-                    if (last)
-                        epilogue(cp, ldc, mr, nr, row_bias ? row_bias + i : NULL,
-                                 col_bias ? col_bias + jc : NULL, act, act_param);
+                    if (epi_any && !e) epilogue(cp, ldc, mr, nr, rbi, cbj, act, act_param);
                 }
             }
         }
