@@ -233,9 +233,10 @@ typedef struct nnr_optim {
 
 /* One step over a flat block of len parameters (torch.optim semantics).
  * state1/state2: momentum buffer (sgd), exp_avg / exp_avg_sq (adam[w]),
- * zero-initialised by the caller; step is 1 for the first step. */
-void nnr_optim_step(const nnr_optim *o, size_t len, float *p, const float *g,
-                    float *state1, float *state2, long step);
+ * zero-initialised by the caller; step is 1 for the first step. Returns 1
+ * when every parameter of the block is finite afterwards, else 0. */
+int nnr_optim_step(const nnr_optim *o, size_t len, float *p, const float *g,
+                   float *state1, float *state2, long step);
 
 /* ---------------------------------------------------------------- files */
 
@@ -264,7 +265,7 @@ int  nnr_st_parse(const unsigned char *buf, size_t len, const char *path,
 void nnr_st_free(nnr_st_file *f);
 const nnr_st_tensor *nnr_st_find(const nnr_st_file *f, const char *name);
 
-/* Write tensors atomically (PATH.tmp.<pid>, fsync, rename). Tensors with
+/* Write tensors atomically (nnr_write_file_atomic). Tensors with
  * is_int set are written as I64 (their float data rounded). */
 typedef struct nnr_st_out {
     const char *name;
@@ -307,7 +308,26 @@ void nnr_dataset_free(nnr_dataset *d);
 
 /* Read a whole file into memory (NULL + message on failure). */
 unsigned char *nnr_read_file(const char *path, size_t *len, char *err, size_t errlen);
-/* Write a whole buffer atomically: temporary file in the same folder, fsync, rename. */
+/* Writing a file atomically: the target holds its old or its new contents,
+ * never a part, whenever the process stops. nnr_wfile_open gives a stream f
+ * on a temporary in the target's folder; nnr_wfile_commit flushes and fsyncs
+ * it and renames it to the target (0, or -1 with a message: the target is
+ * untouched and the temporary gone); nnr_wfile_abort drops it. On Linux the
+ * temporary is an unnamed file (O_TMPFILE) named only for the instant before
+ * the rename, so a process killed while it writes leaves nothing behind;
+ * elsewhere, or where the file system has no O_TMPFILE, it is
+ * PATH.tmp.<pid>. executable: permissions 0777 instead of 0666 (less the
+ * umask). */
+typedef struct nnr_wfile {
+    FILE *f;        /* write the contents here */
+    char *path;     /* private: the target */
+    char *tmp;      /* private: PATH.tmp.<pid> */
+    int fd;         /* private: the unnamed temporary, else -1 */
+} nnr_wfile;
+int  nnr_wfile_open(nnr_wfile *w, const char *path, int executable, char *err, size_t errlen);
+int  nnr_wfile_commit(nnr_wfile *w, char *err, size_t errlen);
+void nnr_wfile_abort(nnr_wfile *w);
+/* Write a whole buffer atomically (nnr_wfile_*). */
 int nnr_write_file_atomic(const char *path, const void *buf, size_t len, char *err,
                           size_t errlen);
 

@@ -63,12 +63,13 @@ TIMEOUT=()
 command -v timeout >/dev/null 2>&1 && TIMEOUT=(timeout "${NNC_BAD_TIMEOUT:-120}")
 
 # prog MODEL: builds bad/models/MODEL.nnet once (atomically, so parallel
-# cases can share it) into WORK/../_progs/MODEL; prints its path.
+# cases can share it) into WORK/../_progs/MODEL, again when nnc (and so the
+# runtime it embeds) or the model is newer; prints its path.
 prog() {
     local dir=$WORK/../_progs p
     mkdir -p "$dir"
     p=$dir/$1
-    if [ ! -x "$p" ]; then
+    if [ ! -x "$p" ] || [ "$NNC" -nt "$p" ] || [ "$MODELS/$1.nnet" -nt "$p" ]; then
         "${TIMEOUT[@]}" "$NNC" build "$MODELS/$1.nnet" -o "$p.$$" >"$WORK/build.log" 2>&1 &&
             mv -f "$p.$$" "$p" || { echo "FAIL [$NAME]: cannot build $1.nnet:"; sed 's/^/  | /' "$WORK/build.log"; exit 1; }
     fi

@@ -240,6 +240,19 @@ void diag_error_nopos(Diag *d, const char *fmt, ...)
     va_end(ap);
 }
 
+void diag_error_file(Diag *d, const char *file, const char *fmt, ...)
+{
+    if (!count_error(d))
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    fflush(stdout);
+    fprintf(stderr, "%s: error: ", file);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
 _Noreturn void nnc_ice(const char *file, int line, const char *fmt, ...)
 {
     va_list ap;

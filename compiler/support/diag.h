@@ -43,6 +43,10 @@ void diag_note(Diag *d, Span sp, const char *fmt, ...)
  * printed as "nnc: error: MESSAGE"; the message names the file it is about. */
 void diag_error_nopos(Diag *d, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* An error about a whole file other than the source (a weights file), in the
+ * style of the runtime's loader: printed as "FILE: error: MESSAGE". */
+void diag_error_file(Diag *d, const char *file, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Internal compiler error: prints "nnc: internal error in <pass>: ..." and aborts. */
 extern const char *nnc_current_pass;

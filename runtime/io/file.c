@@ -1,5 +1,8 @@
-/* file.c — whole-file reading, atomic writing, message helpers, and
- * nnr_dataset_free. */
+/* file.c — whole-file reading, atomic writing (nnr_wfile_*), message helpers,
+ * and nnr_dataset_free. */
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE /* O_TMPFILE */
+#endif
 #if !defined(_POSIX_C_SOURCE) && !defined(_WIN32)
 #define _POSIX_C_SOURCE 200809L
 #endif
@@ -20,6 +23,11 @@
 #define NNR_IO_POSIX 1
 #else
 #define NNR_IO_POSIX 0
+#endif
+#if NNR_IO_POSIX && defined(__linux__) && defined(O_TMPFILE)
+#define NNR_IO_TMPFILE 1 /* unnamed temporaries (Linux 3.11 and later) */
+#else
+#define NNR_IO_TMPFILE 0
 #endif
 
 int nnr_io_errf(char *err, size_t errlen, const char *fmt, ...)
@@ -110,77 +118,211 @@ oom:
     return NULL;
 }
 
-int nnr_write_file_atomic(const char *path, const void *buf, size_t len, char *err,
-                          size_t errlen)
+/* ------------------------------------------------------------ atomic writing
+ *
+ * A file is written beside its target and given the target's name by
+ * rename(2) only once it is complete and synced, so the target always holds
+ * the old or the new contents. On Linux the temporary is an unnamed file of
+ * the target's folder (O_TMPFILE): a process killed while it writes leaves
+ * nothing behind. It gets a name by linkat(2) through /proc/self/fd/N: the
+ * target's own name when there is no target yet, else PATH.tmp.<pid> just
+ * before the rename (linkat cannot replace a file), so only a kill between
+ * those two calls can leave that name behind. Where O_TMPFILE is not defined
+ * or not supported (the file system, no /proc), the temporary is
+ * PATH.tmp.<pid> from the start. */
+
+/* The folder of path ("." for a bare name), malloc'd; NULL when out of memory. */
+static char *folder_of(const char *path)
 {
+    const char *slash = strrchr(path, '/');
+    size_t n = slash == NULL ? 1 : slash == path ? 1 : (size_t)(slash - path);
+    char *dir = malloc(n + 1);
+    if (dir == NULL) return NULL;
+    memcpy(dir, slash == NULL ? "." : path, n);
+    dir[n] = '\0';
+    return dir;
+}
+
+static void wfile_free(nnr_wfile *w)
+{
+    free(w->path);
+    free(w->tmp);
+    w->path = w->tmp = NULL;
+    w->f = NULL;
+    w->fd = -1;
+}
+
+int nnr_wfile_open(nnr_wfile *w, const char *path, int executable, char *err, size_t errlen)
+{
+    w->f = NULL;
+    w->path = w->tmp = NULL;
+    w->fd = -1;
     if (path == NULL || path[0] == '\0')
         return nnr_io_errf(err, errlen, "no file name given");
-    if (buf == NULL && len > 0)
-        return nnr_io_errf(err, errlen, "%s: no data to write", path);
+    size_t plen = strlen(path), tlen;
+    if (nnr_io_add(plen, 32, &tlen) != 0)
+        return nnr_io_errf(err, errlen, "%s: file name too long", path);
 #if NNR_IO_POSIX
     struct stat st;
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
         return nnr_io_errf(err, errlen, "%s: is a directory", path);
     unsigned long pid = (unsigned long)getpid();
+    mode_t mode = executable ? 0777 : 0666;     /* less the umask, as cc and fopen do */
 #else
     unsigned long pid = 0;
+    (void)executable;
 #endif
-    size_t plen = strlen(path), tlen;
-    if (nnr_io_add(plen, 32, &tlen) != 0)
-        return nnr_io_errf(err, errlen, "%s: file name too long", path);
-    char *tmp = malloc(tlen);
-    if (tmp == NULL) return nnr_io_errf(err, errlen, "%s: out of memory", path);
-    snprintf(tmp, tlen, "%s.tmp.%lu", path, pid);
+    w->path = malloc(plen + 1);
+    w->tmp = malloc(tlen);
+    if (w->path == NULL || w->tmp == NULL) {
+        wfile_free(w);
+        return nnr_io_errf(err, errlen, "%s: out of memory", path);
+    }
+    memcpy(w->path, path, plen + 1);
+    snprintf(w->tmp, tlen, "%s.tmp.%lu", path, pid);
 
-    FILE *f = fopen(tmp, "wb");
-    if (f == NULL) {
-        nnr_io_errf(err, errlen, "%s: cannot create temporary file %s: %s", path, tmp,
+#if NNR_IO_TMPFILE
+    /* Any failure here (EOPNOTSUPP, EISDIR or EINVAL where the file system or
+     * the kernel has no O_TMPFILE, or a real error such as EACCES) falls back
+     * to the named temporary, which then reports a real error itself. */
+    char *dir = folder_of(path);
+    if (dir != NULL) {
+        int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
+        free(dir);
+        if (fd >= 0 && access("/proc/self/fd", X_OK) != 0) { /* no way to name it */
+            close(fd);
+            fd = -1;
+        }
+        if (fd >= 0) {
+            w->f = fdopen(fd, "wb");
+            if (w->f != NULL) {
+                w->fd = fd;
+                return 0;
+            }
+            close(fd);
+        }
+    }
+#endif
+#if NNR_IO_POSIX
+    if (unlink(w->tmp) != 0 && errno != ENOENT) { /* stale, of a process with our pid */
+        nnr_io_errf(err, errlen, "%s: cannot create temporary file %s: %s", path, w->tmp,
                     strerror(errno));
-        free(tmp);
+        wfile_free(w);
         return -1;
+    }
+    int fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    if (fd >= 0 && (w->f = fdopen(fd, "wb")) == NULL) {
+        int e = errno;
+        close(fd);
+        unlink(w->tmp);
+        errno = e;
+    }
+#else
+    w->f = fopen(w->tmp, "wb");
+#endif
+    if (w->f == NULL) {
+        nnr_io_errf(err, errlen, "%s: cannot create temporary file %s: %s", path, w->tmp,
+                    strerror(errno));
+        wfile_free(w);
+        return -1;
+    }
+    return 0;
+}
+
+void nnr_wfile_abort(nnr_wfile *w)
+{
+    if (w->f != NULL) {
+        fclose(w->f);
+        if (w->fd < 0) remove(w->tmp);
+    }
+    wfile_free(w);
+}
+
+#if NNR_IO_TMPFILE
+/* Names the unnamed temporary: the target itself when there is none yet,
+ * else PATH.tmp.<pid>, then rename. NULL, or the step that failed (errno set). */
+static const char *name_tmpfile(const nnr_wfile *w)
+{
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", w->fd);
+    if (linkat(AT_FDCWD, proc, AT_FDCWD, w->path, AT_SYMLINK_FOLLOW) == 0) return NULL;
+    if (errno != EEXIST) return "link";
+    for (int tries = 0; linkat(AT_FDCWD, proc, AT_FDCWD, w->tmp, AT_SYMLINK_FOLLOW) != 0;
+         tries++)
+        if (errno != EEXIST || tries > 0 || unlink(w->tmp) != 0) return "link";
+    /* a kill here, and only here, leaves PATH.tmp.<pid> (complete) behind */
+    if (rename(w->tmp, w->path) == 0) return NULL;
+    int e = errno;
+    unlink(w->tmp);
+    errno = e;
+    return "rename";
+}
+#endif
+
+int nnr_wfile_commit(nnr_wfile *w, char *err, size_t errlen)
+{
+    if (w->f == NULL) {
+        wfile_free(w);
+        return nnr_io_errf(err, errlen, "no file open for writing");
     }
     const char *what = NULL;
     int e = 0;
-    if (len > 0 && fwrite(buf, 1, len, f) != len) { what = "write"; e = errno; }
-    if (what == NULL && fflush(f) != 0) { what = "write"; e = errno; }
+    if (ferror(w->f)) { what = "write"; e = EIO; }
+    if (what == NULL && fflush(w->f) != 0) { what = "write"; e = errno; }
 #if NNR_IO_POSIX
-    if (what == NULL && fsync(fileno(f)) != 0) { what = "sync"; e = errno; }
+    if (what == NULL && fsync(fileno(w->f)) != 0) { what = "sync"; e = errno; }
 #endif
-    if (fclose(f) != 0 && what == NULL) { what = "close"; e = errno; }
-    if (what == NULL && rename(tmp, path) != 0) { what = "rename"; e = errno; }
+#if NNR_IO_TMPFILE
+    if (w->fd >= 0) {
+        /* synced: the name is given before the close (it needs the fd) */
+        if (what == NULL && (what = name_tmpfile(w)) != NULL) e = errno;
+        fclose(w->f);
+        w->f = NULL;
+    }
+#endif
+    if (w->f != NULL) {
+        if (fclose(w->f) != 0 && what == NULL) { what = "close"; e = errno; }
+        w->f = NULL;
+        if (what == NULL && rename(w->tmp, w->path) != 0) { what = "rename"; e = errno; }
+        if (what != NULL) remove(w->tmp);
+    }
     if (what != NULL) {
-        remove(tmp);
         nnr_io_errf(err, errlen, "%s: cannot %s the file: %s (previous contents kept)",
-                    path, what, strerror(e));
-        free(tmp);
+                    w->path, what, strerror(e));
+        wfile_free(w);
         return -1;
     }
-    free(tmp);
 #if NNR_IO_POSIX
-    /* Make the rename durable: sync the folder (best effort). */
-    {
-        const char *slash = strrchr(path, '/');
-        char *dir = NULL;
-        if (slash == NULL) {
-            dir = malloc(2);
-            if (dir) strcpy(dir, ".");
-        } else {
-            size_t dl = (size_t)(slash - path);
-            if (dl == 0) dl = 1; /* "/file" */
-            dir = malloc(dl + 1);
-            if (dir) { memcpy(dir, path, dl); dir[dl] = '\0'; }
+    /* Make the new name durable: sync the folder (best effort). */
+    char *dir = folder_of(w->path);
+    if (dir != NULL) {
+        int fd = open(dir, O_RDONLY);
+        if (fd >= 0) {
+            (void)fsync(fd);
+            close(fd);
         }
-        if (dir != NULL) {
-            int fd = open(dir, O_RDONLY);
-            if (fd >= 0) {
-                (void)fsync(fd);
-                close(fd);
-            }
-            free(dir);
-        }
+        free(dir);
     }
 #endif
+    wfile_free(w);
     return 0;
+}
+
+int nnr_write_file_atomic(const char *path, const void *buf, size_t len, char *err,
+                          size_t errlen)
+{
+    if (buf == NULL && len > 0)
+        return nnr_io_errf(err, errlen, "%s: no data to write", NNR_IO_NAME(path));
+    nnr_wfile w;
+    if (nnr_wfile_open(&w, path, 0, err, errlen) != 0) return -1;
+    if (len > 0 && fwrite(buf, 1, len, w.f) != len) {
+        int e = errno;
+        nnr_io_errf(err, errlen, "%s: cannot write the file: %s (previous contents kept)", path,
+                    strerror(e));
+        nnr_wfile_abort(&w);
+        return -1;
+    }
+    return nnr_wfile_commit(&w, err, errlen);
 }
 
 void nnr_dataset_free(nnr_dataset *d)

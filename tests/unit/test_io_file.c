@@ -1,9 +1,13 @@
 /* Unit tests of nnr_read_file / nnr_write_file_atomic (runtime/io/file.c)
  * and a sweep over the bad-input corpus in tests/data/io. */
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE /* O_TMPFILE, to know whether the runtime can use it here */
+#endif
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #endif
 #include <criterion/criterion.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,6 +167,83 @@ Test(file, missing_folder)
     cr_assert_not_null(strstr(err, "no/such/w.bin"), "%s", err);
     cr_assert_eq(nnr_write_file_atomic(NULL, "x", 1, err, sizeof err), -1);
     cr_assert_eq(nnr_write_file_atomic("", "x", 1, err, sizeof err), -1);
+}
+
+/* Can this folder hold unnamed temporaries (then nnr_wfile names nothing
+ * until the commit)? */
+static int has_tmpfile(void)
+{
+#if defined(__linux__) && defined(O_TMPFILE)
+    int fd = open(dir, O_TMPFILE | O_WRONLY, 0600);
+    if (fd < 0) return 0;
+    close(fd);
+    return access("/proc/self/fd", X_OK) == 0;
+#else
+    return 0;
+#endif
+}
+
+static int count_entries(void)
+{
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "test $(ls -A '%s' | wc -l) -eq 0", dir);
+    return system(cmd) == 0 ? 0 : 1;
+}
+
+Test(file, stream_new_target_and_executable)
+{
+    char p[128], err[512] = "";
+    snprintf(p, sizeof p, "%s/prog", dir);
+    nnr_wfile w;
+    cr_assert_eq(nnr_wfile_open(&w, p, 1, err, sizeof err), 0, "%s", err);
+    fprintf(w.f, "#!/bin/sh\n");
+    if (has_tmpfile())
+        cr_expect_eq(count_entries(), 0, "a name exists in %s before the commit", dir);
+    cr_assert_eq(nnr_wfile_commit(&w, err, sizeof err), 0, "%s", err);
+    expect_content(p, "#!/bin/sh\n");
+    struct stat st;
+    cr_assert_eq(stat(p, &st), 0);
+    mode_t um = umask(0);
+    umask(um);
+    cr_expect_eq(st.st_mode & 0777, 0777 & ~um);
+    expect_no_temp();
+
+    /* replacing: the old file stays whole until the commit */
+    cr_assert_eq(nnr_wfile_open(&w, p, 0, err, sizeof err), 0, "%s", err);
+    fprintf(w.f, "new");
+    expect_content(p, "#!/bin/sh\n");
+    if (has_tmpfile())
+        expect_no_temp();
+    cr_assert_eq(nnr_wfile_commit(&w, err, sizeof err), 0, "%s", err);
+    expect_content(p, "new");
+    cr_assert_eq(stat(p, &st), 0);
+    cr_expect_eq(st.st_mode & 0777, 0666 & ~um);
+    expect_no_temp();
+}
+
+Test(file, abort_keeps_old_file)
+{
+    char p[128], err[512] = "";
+    snprintf(p, sizeof p, "%s/w.csv", dir);
+    put(p, "old");
+    nnr_wfile w;
+    cr_assert_eq(nnr_wfile_open(&w, p, 0, err, sizeof err), 0, "%s", err);
+    fprintf(w.f, "half of the new");
+    nnr_wfile_abort(&w);
+    expect_content(p, "old");
+    expect_no_temp();
+}
+
+Test(file, stale_temporary_of_our_pid_is_replaced)
+{
+    char p[128], t[160], err[512] = "";
+    snprintf(p, sizeof p, "%s/w.bin", dir);
+    put(p, "old");
+    snprintf(t, sizeof t, "%s.tmp.%lu", p, (unsigned long)getpid());
+    put(t, "stale");
+    cr_assert_eq(nnr_write_file_atomic(p, "new", 3, err, sizeof err), 0, "%s", err);
+    expect_content(p, "new");
+    expect_no_temp();
 }
 
 /* ------------------------------------------------------------ corpus */

@@ -30,6 +30,10 @@ run "$P" eval --weights "$WORK_CASE/w.safetensors"
 printf 'garbage' > "$WORK_CASE/bad.safetensors"
 run "$P" infer --weights "$WORK_CASE/bad.safetensors"
 run "$P" eval --weights "$WORK_CASE/missing.safetensors"
+# st FILE HEADER NBYTES: a safetensors file (header shorter than 256 bytes), zero data
+st() { printf "\\$(printf '%03o' ${#2})\0\0\0\0\0\0\0%s" "$2" >"$1"; head -c "$3" /dev/zero >>"$1"; }
+st "$WORK_CASE/nobias.safetensors" '{"0.weight":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}}' 16
+run "$P" infer --weights "$WORK_CASE/nobias.safetensors"
 run "$P" train --data "$WORK_CASE/missing.csv"
 printf '0,1,1\n1,x,0\n' > "$WORK_CASE/bad.csv"
 run "$P" eval --data "$WORK_CASE/bad.csv"
