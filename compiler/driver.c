@@ -13,6 +13,7 @@
 
 #include "driver.h"
 #include "backend/emit_c.h"
+#include "backend/emit_llvm.h"
 #include "passes/autodiff.h"
 #include "ops/ops.h"
 #include "nnr_prog.h"
@@ -39,68 +40,41 @@ static char *dir_of(const char *path)
     return abs ? abs : dir;
 }
 
-static const char *param_shape_str(const Param *p, char *buf, size_t len)
+static void weights_report(void *ctx, const char *kind, const char *path, const char *msg)
 {
-    Shape s = {p->ndim, {0}};
-    memcpy(s.d, p->shape, sizeof s.d);
-    return shape_str(&s, buf, len);
+    (void)kind; /* a strict load has only errors */
+    diag_error_file(ctx, path, "%s", msg);
 }
 
-/* --weights: every tensor of the model, with its shape; nothing else. */
+/* --weights: every tensor of the model, with its shape; nothing else
+ * (nnr_load_state, the programs' loader, over the model's parameters). */
 static int load_weights(Graph *g, const char *path, Diag *d)
 {
-    nnr_st_file f;
-    char err[512];
-    if (nnr_st_read(path, &f, err, sizeof err)) {
-        diag_error_nopos(d, "%s", err);
+    nnr_tensor_desc *t = xcalloc((size_t)g->nparams + 1, sizeof *t);
+    size_t size = 0;
+    for (int i = 0; i < g->nparams; i++) {
+        const Param *p = &g->params[i];
+        t[i] = (nnr_tensor_desc){.name = p->name, .ndim = p->ndim, .offset = size,
+                                 .numel = (size_t)p->numel, .kind = (nnr_tensor_kind)p->kind};
+        _Static_assert(sizeof t[i].shape == sizeof p->shape, "shapes of the same rank");
+        memcpy(t[i].shape, p->shape, sizeof p->shape);
+        size += (size_t)p->numel;
+    }
+    float *state = xcalloc(size + 1, sizeof(float));
+    if (nnr_load_state(path, t, g->nparams, 1, state, weights_report, d)) {
+        free(state);
+        free(t);
         return -1;
     }
-    int bad = 0;
     for (int i = 0; i < g->nparams; i++) {
         Param *p = &g->params[i];
-        const nnr_st_tensor *t = nnr_st_find(&f, p->name);
-        char b1[96], b2[96];
-        if (!t && p->kind == NNR_T_COUNTER) {
-            /* PyTorch's batch norm fills a missing num_batches_tracked with 0 */
-            p->data = xcalloc((size_t)p->numel + 1, sizeof(float));
-            p->literal = 0;
-            continue;
-        }
-        if (!t) {
-            diag_error_nopos(d, "%s: missing tensor '%s' (shape %s)", path, p->name,
-                             param_shape_str(p, b1, sizeof b1));
-            bad = 1;
-            continue;
-        }
-        int same = t->ndim == p->ndim;
-        for (int k = 0; same && k < p->ndim; k++)
-            same = t->shape[k] == p->shape[k];
-        if (!same) {
-            Shape ts = {t->ndim > NNC_MAX_DIMS ? NNC_MAX_DIMS : t->ndim, {0}};
-            for (int k = 0; k < ts.ndim; k++)
-                ts.d[k] = t->shape[k];
-            diag_error_nopos(d, "%s: tensor '%s' has shape %s%s, the model expects %s", path, p->name,
-                             shape_str(&ts, b2, sizeof b2), t->ndim > NNC_MAX_DIMS ? " (and more)" : "",
-                             param_shape_str(p, b1, sizeof b1));
-            bad = 1;
-            continue;
-        }
-        p->data = xmalloc((size_t)p->numel * sizeof(float) + 1);
-        memcpy(p->data, t->data, (size_t)p->numel * sizeof(float));
+        p->data = xmalloc(t[i].numel * sizeof(float) + 1);
+        memcpy(p->data, state + t[i].offset, t[i].numel * sizeof(float));
         p->literal = 0;
     }
-    for (int k = 0; k < f.ntensors; k++) {
-        int known = 0;
-        for (int i = 0; i < g->nparams && !known; i++)
-            known = strcmp(g->params[i].name, f.tensors[k].name) == 0;
-        if (!known) {
-            diag_error_nopos(d, "%s: unexpected tensor '%s': the model has no such parameter", path,
-                             f.tensors[k].name);
-            bad = 1;
-        }
-    }
-    nnr_st_free(&f);
-    return bad ? -1 : 0;
+    free(state);
+    free(t);
+    return 0;
 }
 
 /* Load, parse and check; 0 when the model is ready to compile. */
@@ -285,25 +259,48 @@ int driver_summary(const DriverOpts *o)
 
 /* ---------------------------------------------------------------- files */
 
-/* Write text produced by fn to path atomically (temporary file + rename). */
+/* Write text produced by fn to path atomically (the runtime's nnr_wfile:
+ * a killed nnc leaves the old file and, on Linux, no temporary). */
 typedef void (*WriteFn)(void *ctx, FILE *out);
 
 static int write_atomic(const char *path, WriteFn fn, void *ctx, Diag *d)
 {
-    char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        diag_error_nopos(d, "%s: cannot write: %s", path, strerror(errno));
+    char err[1024];
+    nnr_wfile w;
+    if (nnr_wfile_open(&w, path, 0, err, sizeof err) != 0) {
+        diag_error_nopos(d, "%s", err);
         return -1;
     }
-    fn(ctx, f);
-    int bad = ferror(f);
-    bad |= fflush(f) != 0;
-    bad |= fsync(fileno(f)) != 0;
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path) != 0) {
-        diag_error_nopos(d, "%s: cannot write: %s", path, strerror(errno));
-        unlink(tmp);
+    fn(ctx, w.f);
+    if (nnr_wfile_commit(&w, err, sizeof err) != 0) {
+        diag_error_nopos(d, "%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Install the program cc wrote at from as path, atomically (nnr_wfile). */
+static int install_program(const char *from, const char *path, Diag *d)
+{
+    char err[1024];
+    size_t len;
+    unsigned char *buf = nnr_read_file(from, &len, err, sizeof err);
+    nnr_wfile w;
+    if (!buf || nnr_wfile_open(&w, path, 1, err, sizeof err) != 0) {
+        diag_error_nopos(d, "%s", err);
+        free(buf);
+        return -1;
+    }
+    int bad = len && fwrite(buf, 1, len, w.f) != len;
+    int e = errno;
+    free(buf);
+    if (bad) {
+        diag_error_nopos(d, "%s: cannot write: %s", path, strerror(e));
+        nnr_wfile_abort(&w);
+        return -1;
+    }
+    if (nnr_wfile_commit(&w, err, sizeof err) != 0) {
+        diag_error_nopos(d, "%s", err);
         return -1;
     }
     return 0;
@@ -400,6 +397,35 @@ static void write_main(void *ctx, FILE *out)
     emit_c_main(m->og, m->t, &m->eo, out);
 }
 
+static void write_ll(void *ctx, FILE *out)
+{
+    ModelCtx *m = ctx;
+    emit_llvm_ir(m->og, &m->eo, out);
+}
+
+static void write_train_c(void *ctx, FILE *out)
+{
+    ModelCtx *m = ctx;
+    emit_c_train_source(m->og, m->g, m->t, &m->eo, out);
+}
+
+/* --backend=llvm: `emit` writes STEM.ll; a program gets STEM.o, compiled
+ * by LLVM for the target of -march/--portable, and STEM_train.c, the
+ * training step from the C backend (LLVM builds inference only). */
+static int emit_llvm_model(const DriverOpts *o, Unit *u, ModelCtx *m, const char *dir, int program)
+{
+    const char *stem = m->eo.stem;
+    if (!program)
+        return write_atomic(xasprintf("%s/%s.ll", dir, stem), write_ll, m, &u->diag);
+    char err[1024];
+    const char *cpu = o->portable ? "generic" : o->march ? o->march : "native";
+    if (emit_llvm_object(m->og, &m->eo, cpu, xasprintf("%s/%s.o", dir, stem), err, sizeof err)) {
+        diag_error_nopos(&u->diag, "%s", err);
+        return -1;
+    }
+    return write_atomic(xasprintf("%s/%s_train.c", dir, stem), write_train_c, m, &u->diag);
+}
+
 /* Is stem the name of a runtime file written beside the model? */
 static int runtime_stem(const char *stem)
 {
@@ -428,7 +454,8 @@ static int emit_model(const DriverOpts *o, Unit *u, const char *dir, int program
     }
     ModelCtx m = {u->g, og, u->train, {o->cmdline, u->train->present ? u->train->seed : 0, o->weights != NULL, stem}};
     if (write_atomic(xasprintf("%s/%s.h", dir, stem), write_h, &m, &u->diag) ||
-        write_atomic(xasprintf("%s/%s.c", dir, stem), write_c, &m, &u->diag))
+        (o->llvm ? emit_llvm_model(o, u, &m, dir, program)
+                 : write_atomic(xasprintf("%s/%s.c", dir, stem), write_c, &m, &u->diag)))
         return -1;
     if (program && write_atomic(xasprintf("%s/nnc_program_main.c", dir), write_main, &m, &u->diag))
         return -1;
@@ -592,16 +619,23 @@ int driver_build(const DriverOpts *o)
     }
     int status = 1;
     if (emit_model(o, &u, dir, 1) == 0) {
-        /* cc [flags] -I dir -o OUTPUT.tmp.PID nnc_program_main.c NAME.c (runtime objects | sources) -lm */
+        /* cc [flags] -I dir -o dir/nnc_program nnc_program_main.c NAME.c (runtime objects | sources) -lm,
+         * then the program is installed as OUTPUT atomically: nothing is
+         * written beside OUTPUT while cc runs */
         const char *cache = runtime_cache(o, &u.diag);
-        char *out_tmp = xasprintf("%s.tmp.%ld", o->output, (long)getpid());
+        char *out_tmp = xasprintf("%s/nnc_program", dir);
         CcCmd c;
         cc_base(&c, o);
         c.argv[c.argc++] = xasprintf("-I%s", dir);
         c.argv[c.argc++] = "-o";
         c.argv[c.argc++] = out_tmp;
         c.argv[c.argc++] = xasprintf("%s/nnc_program_main.c", dir);
-        c.argv[c.argc++] = xasprintf("%s/model_%s.c", dir, u.g->name);
+        if (o->llvm) {     /* the inference object LLVM wrote, and the training step in C */
+            c.argv[c.argc++] = xasprintf("%s/model_%s.o", dir, u.g->name);
+            c.argv[c.argc++] = xasprintf("%s/model_%s_train.c", dir, u.g->name);
+        } else {
+            c.argv[c.argc++] = xasprintf("%s/model_%s.c", dir, u.g->name);
+        }
         for (const NncBlob *b = nnc_runtime_files; b->path && c.argc < 90; b++) {
             if (has_ext(b->path, ".c")) {
                 const char *f = flat_name(b->path);
@@ -614,13 +648,10 @@ int driver_build(const DriverOpts *o)
         if (run_cmd(c.argv, NULL) != 0) {
             diag_error_nopos(&u.diag, "the C compiler failed on the generated code%s%s",
                              o->keep ? " in " : "", o->keep ? dir : " (rerun with --keep to inspect it)");
-            unlink(out_tmp);
-        } else if (rename(out_tmp, o->output) != 0) {
-            diag_error_nopos(&u.diag, "%s: cannot write: %s", o->output, strerror(errno));
-            unlink(out_tmp);
-        } else {
+        } else if (install_program(out_tmp, o->output, &u.diag) == 0) {
             status = 0;
         }
+        unlink(out_tmp);
     }
     if (o->keep)
         fprintf(stderr, "nnc: the generated C is in %s\n", dir);

@@ -16,6 +16,7 @@ typedef struct DriverOpts {
     int threads;                /* --threads: compile with OpenMP */
     int keep;                   /* --keep: keep the generated C of `build` */
     int train;                  /* ir --train: print the training step instead */
+    int llvm;                   /* --backend=llvm: the LLVM backend (build, emit) */
     PipelineOpts pipe;
     const char *cmdline;
 } DriverOpts;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "driver.h"
+#include "backend/emit_llvm.h"
 #include "nnr.h"
 
 static const char usage[] =
@@ -33,6 +34,8 @@ static const char usage[] =
     "  --threads               build with OpenMP: large layers use every core\n"
     "                          (results are identical with any number of threads)\n"
     "  --keep                  keep the generated C of build (its folder is printed)\n"
+    "  --backend=c|llvm        build, emit: the C backend (default), or LLVM IR through\n"
+    "                          LLVM's C API (emit writes DIR/NAME.ll; nnc built with LLVM)\n"
     "  --train                 ir: print the training step (forward, loss, backward,\n"
     "                          update) and its memory plan instead\n"
     "  -h, --help              this message\n"
@@ -112,6 +115,14 @@ int main(int argc, char **argv)
             o.keep = 1;
         } else if (!strcmp(a, "--train")) {
             o.train = 1;
+        } else if (!strncmp(a, "--backend=", 10)) {
+            if (strcmp(a + 10, "c") && strcmp(a + 10, "llvm"))
+                return bad_usage("unknown backend '%s' (c or llvm)", a + 10);
+            o.llvm = !strcmp(a + 10, "llvm");
+            if (o.llvm && !emit_llvm_available()) {
+                fprintf(stderr, "nnc: nnc was built without LLVM: --backend=llvm is not available\n");
+                return 2;
+            }
         } else if (a[0] == '-' && a[1]) {
             return bad_usage("unknown option '%s'", a);
         } else if (!cmd) {

@@ -29,9 +29,14 @@ static const char *len(const Node *n)
 
 void act_emit(EmitCtx *e, const Node *n)
 {
-    char a[48];
-    fprintf(e->out, "    nnr_act_f32(%s, %s, %s, %s, %s);\n", op_act_c(n->op),
-            c_float(n->alpha, a, sizeof a), len(n), VAL(e, n->input), VAL(e, n - e->g->nodes));
+    KCall c;
+    kcall_init(&c, "nnr_act_f32");
+    kcall_arg(&c, KA_ACT, n->op, 0);
+    kcall_arg(&c, KA_F32, 0, n->alpha);
+    kcall_arg(&c, KA_NSIZE, shape_numel(&n->shape), 0);
+    kcall_arg(&c, KA_VAL, n->input, 0);
+    kcall_arg(&c, KA_VAL, n - e->g->nodes, 0);
+    op_emit_call(e, n, &c);
 }
 
 void act_emit_train(EmitCtx *e, const Node *n) { act_emit(e, n); }

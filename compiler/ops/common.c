@@ -120,6 +120,75 @@ const char *op_act_c(int op)
     }
 }
 
+int op_act_value(int op)
+{
+    switch (op) {
+    case OP_RELU: return NNR_ACT_RELU;
+    case OP_LEAKY_RELU: return NNR_ACT_LEAKY_RELU;
+    case OP_SIGMOID: return NNR_ACT_SIGMOID;
+    case OP_TANH: return NNR_ACT_TANH;
+    case OP_GELU: return NNR_ACT_GELU;
+    default: return NNR_ACT_NONE;
+    }
+}
+
+void kcall_init(KCall *c, const char *fn)
+{
+    memset(c, 0, sizeof *c);
+    c->fn = fn;
+}
+
+void kcall_arg(KCall *c, KArgKind kind, int64_t i, double f)
+{
+    if (c->nargs >= KCALL_MAX_ARGS)
+        NNC_ICE("%s: more than %d kernel arguments", c->fn, KCALL_MAX_ARGS);
+    c->a[c->nargs++] = (KArg){kind, i, f};
+}
+
+/* One argument spelled in C, in the context of the C emitter. */
+static const char *karg_c(const EmitCtx *e, const KCall *c, const KArg *a)
+{
+    char b[48];
+    switch (a->kind) {
+    case KA_INT:
+    case KA_SIZE: return xasprintf("%lld", (long long)a->i);
+    case KA_N: return a->i == 1 ? "n" : xasprintf("n * %lld", (long long)a->i);
+    case KA_NSIZE: return xasprintf("(size_t)n * %lld", (long long)a->i);
+    case KA_F32: return xstrdup(c_float(a->f, b, sizeof b));
+    case KA_ACT: return op_act_c((int)a->i);
+    case KA_VAL: return e->val[a->i + 1];
+    case KA_PARAM: return a->i < 0 ? "NULL" : op_pexpr(e->P, e->g, (int)a->i);
+    case KA_SCRATCH: return e->scratch;
+    case KA_SHAPE: {
+        size_t len = strlen(c->shape_type) + 24 * (size_t)c->nshape + 16;
+        char *s = xcalloc(len, 1);
+        int k = snprintf(s, len, "&(const %s){", c->shape_type);
+        for (int j = 0; j < c->nshape; j++)
+            k += snprintf(s + k, len - (size_t)k, "%s%lld", j ? ", " : "", (long long)c->shape[j]);
+        snprintf(s + k, len - (size_t)k, "}");
+        return s;
+    }
+    }
+    NNC_ICE("kernel argument kind %d", (int)a->kind);
+}
+
+void op_emit_call(EmitCtx *e, const Node *n, const KCall *c)
+{
+    if (e->sink) {
+        e->sink(e->sink_ctx, e, n, c);
+        return;
+    }
+    fprintf(e->out, "    %s(", c->fn);
+    for (int j = 0; j < c->nargs; j++) {
+        if (j && j == c->wrap)
+            fprintf(e->out, ",\n%*s", (int)strlen(c->fn) + 5, "");
+        else if (j)
+            fprintf(e->out, ", ");
+        fputs(karg_c(e, c, &c->a[j]), e->out);
+    }
+    fprintf(e->out, ");\n");
+}
+
 const char *c_float(double v, char *buf, size_t len)
 {
     float f = (float)v;
@@ -140,12 +209,17 @@ const char *c_float(double v, char *buf, size_t len)
 
 /* The inference graph (after ir_layout_infer) reads the inference block;
  * the model graph (training) reads the state block. */
-const char *op_pexpr(const char *base, const Graph *g, int param)
+int64_t op_poffset(const Graph *g, int param)
 {
     const Param *p = &g->params[param];
     if (g->infer_laid_out && p->ioffset < 0)
         NNC_ICE("parameter %s is read but not in the inference block", p->name);
-    return xasprintf("%s + %lld", base, (long long)(g->infer_laid_out ? p->ioffset : p->offset));
+    return g->infer_laid_out ? p->ioffset : p->offset;
+}
+
+const char *op_pexpr(const char *base, const Graph *g, int param)
+{
+    return xasprintf("%s + %lld", base, (long long)op_poffset(g, param));
 }
 
 int op_is_alias(Op op, int training)

@@ -1,5 +1,6 @@
 /* conv.c — 2-D convolution, NCHW (PyTorch nn.Conv2d, groups = 1, dilation = 1). */
 #include <math.h>
+#include <string.h>
 
 #include "ops.h"
 #include "nnr_prog.h"
@@ -86,12 +87,25 @@ static const char *cshape(const Graph *g, const Node *n)
 
 void conv_emit(EmitCtx *e, const Node *n)
 {
-    char a[48];
-    fprintf(e->out, "    nnr_conv2d_f32(n, %s,\n                   %s, %s, %s, %s, %s, %s, %s);\n",
-            cshape(e->g, n), VAL(e, n->input), op_pexpr(e->P, e->g, n->param[0]),
-            n->has_bias ? op_pexpr(e->P, e->g, n->param[1]) : "NULL",
-            VAL(e, n - e->g->nodes), op_act_c(n->fused_act), c_float(n->fused_alpha, a, sizeof a),
-            e->scratch);
+    const Shape *in = ir_value_shape(e->g, n->input);
+    KCall c;
+    kcall_init(&c, "nnr_conv2d_f32");
+    c.shape_type = "nnr_conv2d_shape";
+    const int64_t s[] = {in->d[0], in->d[1], in->d[2], n->out_f, n->kh, n->kw,
+                         n->sh, n->sw, n->ph, n->pw, n->shape.d[1], n->shape.d[2]};
+    c.nshape = (int)(sizeof s / sizeof s[0]);
+    memcpy(c.shape, s, sizeof s);
+    kcall_arg(&c, KA_N, 1, 0);
+    kcall_arg(&c, KA_SHAPE, 0, 0);
+    kcall_arg(&c, KA_VAL, n->input, 0);
+    kcall_arg(&c, KA_PARAM, n->param[0], 0);
+    kcall_arg(&c, KA_PARAM, n->has_bias ? n->param[1] : -1, 0);
+    kcall_arg(&c, KA_VAL, n - e->g->nodes, 0);
+    kcall_arg(&c, KA_ACT, n->fused_act, 0);
+    kcall_arg(&c, KA_F32, 0, n->fused_alpha);
+    kcall_arg(&c, KA_SCRATCH, 0, 0);
+    c.wrap = 2;
+    op_emit_call(e, n, &c);
 }
 
 void conv_emit_train(EmitCtx *e, const Node *n) { conv_emit(e, n); }

@@ -66,12 +66,18 @@ static const char *rows(const Graph *g, const Node *n)
 
 void linear_emit(EmitCtx *e, const Node *n)
 {
-    char a[48];
-    fprintf(e->out, "    nnr_linear%s_f32(%s, %lld, %lld, %s, %s, %s, %s, %s, %s);\n",
-            n->packed == 2 ? "_packed" : "", rows(e->g, n), (long long)n->in_f, (long long)n->out_f,
-            VAL(e, n->input), op_pexpr(e->P, e->g, n->param[0]),
-            n->has_bias ? op_pexpr(e->P, e->g, n->param[1]) : "NULL",
-            VAL(e, n - e->g->nodes), op_act_c(n->fused_act), c_float(n->fused_alpha, a, sizeof a));
+    KCall c;
+    kcall_init(&c, n->packed == 2 ? "nnr_linear_packed_f32" : "nnr_linear_f32");
+    kcall_arg(&c, KA_N, shape_numel(ir_value_shape(e->g, n->input)) / n->in_f, 0);
+    kcall_arg(&c, KA_INT, n->in_f, 0);
+    kcall_arg(&c, KA_INT, n->out_f, 0);
+    kcall_arg(&c, KA_VAL, n->input, 0);
+    kcall_arg(&c, KA_PARAM, n->param[0], 0);
+    kcall_arg(&c, KA_PARAM, n->has_bias ? n->param[1] : -1, 0);
+    kcall_arg(&c, KA_VAL, n - e->g->nodes, 0);
+    kcall_arg(&c, KA_ACT, n->fused_act, 0);
+    kcall_arg(&c, KA_F32, 0, n->fused_alpha);
+    op_emit_call(e, n, &c);
 }
 
 void linear_emit_train(EmitCtx *e, const Node *n) { linear_emit(e, n); }

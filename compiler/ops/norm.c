@@ -62,13 +62,17 @@ static long long spatial(const Node *n) { return (long long)(shape_numel(&n->sha
 
 void norm_emit(EmitCtx *e, const Node *n)
 {
-    char a[48];
-    const Graph *g = e->g;
-    fprintf(e->out, "    nnr_batchnorm_f32(n, %lld, %lld, %s, %s, %s, %s, %s, %s, %s);\n",
-            (long long)n->in_f, spatial(n), VAL(e, n->input), op_pexpr(e->P, g, n->param[0]),
-            op_pexpr(e->P, g, n->param[1]), op_pexpr(e->P, g, n->param[2]),
-            op_pexpr(e->P, g, n->param[3]), c_float(n->alpha, a, sizeof a),
-            VAL(e, n - g->nodes));
+    KCall c;
+    kcall_init(&c, "nnr_batchnorm_f32");
+    kcall_arg(&c, KA_N, 1, 0);
+    kcall_arg(&c, KA_INT, n->in_f, 0);
+    kcall_arg(&c, KA_INT, spatial(n), 0);
+    kcall_arg(&c, KA_VAL, n->input, 0);
+    for (int k = 0; k < 4; k++)
+        kcall_arg(&c, KA_PARAM, n->param[k], 0);
+    kcall_arg(&c, KA_F32, 0, n->alpha);
+    kcall_arg(&c, KA_VAL, n - e->g->nodes, 0);
+    op_emit_call(e, n, &c);
 }
 
 void norm_emit_train(EmitCtx *e, const Node *n)

@@ -29,8 +29,47 @@ typedef struct BuildCtx {
     const char *pname;      /* state_dict prefix: label or position */
 } BuildCtx;
 
+/* One runtime kernel call of a forward node, as data: the inference hooks
+ * (<fam>_emit) describe their call once, and op_emit_call() either prints
+ * it as C or hands it to a backend's sink (the LLVM backend), so both
+ * backends pass the same arguments. Each argument carries the C type of
+ * the kernel's parameter (int or size_t for integers). */
+typedef enum KArgKind {
+    KA_INT,         /* int constant i */
+    KA_SIZE,        /* size_t constant i */
+    KA_N,           /* int: the batch size times i ("n", "n * i") */
+    KA_NSIZE,       /* size_t: "(size_t)n * i" */
+    KA_F32,         /* float constant f */
+    KA_ACT,         /* nnr_act of the OPF_ACT op i (-1: NNR_ACT_NONE) */
+    KA_VAL,         /* the buffer of value i (a node, or -1: the input) */
+    KA_PARAM,       /* parameter i in the parameter block (-1: NULL) */
+    KA_SCRATCH,     /* the per-sample conv2d scratch */
+    KA_SHAPE,       /* a pointer to the call's constant shape struct */
+} KArgKind;
+
+typedef struct KArg {
+    KArgKind kind;
+    int64_t i;
+    double f;
+} KArg;
+
+#define KCALL_MAX_ARGS 12
+typedef struct KCall {
+    const char *fn;                 /* the runtime function ("nnr_linear_f32") */
+    int nargs;
+    KArg a[KCALL_MAX_ARGS];
+    const char *shape_type;         /* KA_SHAPE: the struct's C type, all int fields */
+    int nshape;
+    int64_t shape[KCALL_MAX_ARGS];
+    int wrap;                       /* C text only: break the line before argument wrap (0: never) */
+} KCall;
+
+typedef struct EmitCtx EmitCtx;
+/* A backend's receiver of kernel calls (EmitCtx.sink). */
+typedef void (*KCallSink)(void *ctx, const EmitCtx *e, const Node *n, const KCall *c);
+
 /* The C emitter's view, shared by all families. */
-typedef struct EmitCtx {
+struct EmitCtx {
     FILE *out;
     const Graph *g;
     const char **val;       /* [node+1]: C expression of each value's buffer (val[0] = input) */
@@ -41,7 +80,9 @@ typedef struct EmitCtx {
     const char **saved;     /* [node+1]: extra saved buffers (bn stats, dropout mask) */
     const char *rng;        /* rng expression in training */
     int training;
-} EmitCtx;
+    KCallSink sink;         /* NULL: op_emit_call prints C; else it calls sink(sink_ctx, ...) */
+    void *sink_ctx;
+};
 
 /* Value index helpers: value v is node v (v >= 0) or the input (-1). */
 #define VAL(e, v) ((e)->val[(v) + 1])
@@ -102,6 +143,16 @@ void op_saved_size(const Graph *g, const Node *n, int64_t *per_sample, int64_t *
 int arg_pair(BuildCtx *cx, int slot, int64_t dflt, int64_t out[2], const char *what);
 /* The nnr_act enum spelled in C for an OPF_ACT op ("NNR_ACT_RELU"), or NONE for -1. */
 const char *op_act_c(int op);
+/* The nnr_act value of an OPF_ACT op (NNR_ACT_NONE for -1). */
+int op_act_value(int op);
+/* Start a kernel call description; kcall_arg appends an argument. */
+void kcall_init(KCall *c, const char *fn);
+void kcall_arg(KCall *c, KArgKind kind, int64_t i, double f);
+/* Emit a forward node's kernel call: as C text on e->out, or to e->sink. */
+void op_emit_call(EmitCtx *e, const Node *n, const KCall *c);
+/* Offset of a parameter in the block the graph's forward reads (the
+ * inference block once laid out, else the state block). */
+int64_t op_poffset(const Graph *g, int param);
 /* A float constant spelled for C ("0.01f", exact to float). */
 const char *c_float(double v, char *buf, size_t len);
 

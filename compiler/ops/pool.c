@@ -1,5 +1,7 @@
 /* pool.c — max and average 2-D pooling (PyTorch MaxPool2d / AvgPool2d,
  * ceil_mode = False, count_include_pad = True). */
+#include <string.h>
+
 #include "ops.h"
 
 enum { A_K, A_STRIDE, A_PAD };
@@ -73,8 +75,19 @@ static const char *pshape(const Graph *g, const Node *n)
 
 void pool_emit(EmitCtx *e, const Node *n)
 {
-    fprintf(e->out, "    nnr_%s_f32(n, %s, %s, %s);\n", op_info[n->op].name, pshape(e->g, n),
-            VAL(e, n->input), VAL(e, n - e->g->nodes));
+    const Shape *in = ir_value_shape(e->g, n->input);
+    KCall c;
+    kcall_init(&c, xasprintf("nnr_%s_f32", op_info[n->op].name));
+    c.shape_type = "nnr_pool2d_shape";
+    const int64_t s[] = {in->d[0], in->d[1], in->d[2], n->kh, n->kw, n->sh, n->sw,
+                         n->ph, n->pw, n->shape.d[1], n->shape.d[2]};
+    c.nshape = (int)(sizeof s / sizeof s[0]);
+    memcpy(c.shape, s, sizeof s);
+    kcall_arg(&c, KA_N, 1, 0);
+    kcall_arg(&c, KA_SHAPE, 0, 0);
+    kcall_arg(&c, KA_VAL, n->input, 0);
+    kcall_arg(&c, KA_VAL, n - e->g->nodes, 0);
+    op_emit_call(e, n, &c);
 }
 
 void pool_emit_train(EmitCtx *e, const Node *n) { pool_emit(e, n); }

@@ -55,8 +55,14 @@ void softmax_emit(EmitCtx *e, const Node *n)
 {
     long long o, k, i;
     split(n, &o, &k, &i);
-    fprintf(e->out, "    nnr_%s_f32((size_t)n * %lld, %lld, %lld, %s, %s);\n", op_info[n->op].name,
-            o, k, i, VAL(e, n->input), VAL(e, n - e->g->nodes));
+    KCall c;
+    kcall_init(&c, xasprintf("nnr_%s_f32", op_info[n->op].name));
+    kcall_arg(&c, KA_NSIZE, o, 0);
+    kcall_arg(&c, KA_INT, k, 0);
+    kcall_arg(&c, KA_SIZE, i, 0);
+    kcall_arg(&c, KA_VAL, n->input, 0);
+    kcall_arg(&c, KA_VAL, n - e->g->nodes, 0);
+    op_emit_call(e, n, &c);
 }
 
 void softmax_emit_train(EmitCtx *e, const Node *n) { softmax_emit(e, n); }

@@ -1,0 +1,600 @@
+/* emit_llvm.c — the LLVM backend: a model's inference entry points as an
+ * LLVM module, through LLVM's C API (see emit_llvm.h for the contract).
+ *
+ * The module mirrors what emit_c.c writes for inference, function by
+ * function: NAME_params (and NAME_state) as constant arrays, NAME_init
+ * (seeded default initialisation, literals kept), NAME_prepare (copies and
+ * the fold/pack recipes of Graph.folds, evaluated by the runtime's
+ * nnr_fold_* / nnr_pack_* as in C), NAME_arena_size and NAME_forward over
+ * the arena planned by memplan_inference. The forward's kernel calls are
+ * not spelled here: each node's op hook describes its call (KCall) and
+ * op_emit_call hands it to lower_call below, so the arguments are the C
+ * backend's by construction. Every floating-point operation happens in the
+ * runtime's kernels, compiled by the same C compiler as in a C build:
+ * results are bit-identical. Only built when CMake finds LLVM (NNC_LLVM). */
+#include <stdlib.h>
+#include <string.h>
+
+#include <llvm-c/Analysis.h>
+#include <llvm-c/Core.h>
+#include <llvm-c/Target.h>
+#include <llvm-c/TargetMachine.h>
+#include <llvm-c/Transforms/PassManagerBuilder.h>
+
+#include "emit_llvm.h"
+#include "../ops/ops.h"
+#include "../passes/pass.h"
+#include "nnr_prog.h"
+
+typedef struct LB {
+    LLVMContextRef cx;
+    LLVMModuleRef m;
+    LLVMBuilderRef b;
+    LLVMTypeRef v, i32, i64, sz, f32, f64, pf, ppf, pi32, pf64;
+    const Graph *g;
+    const char *name;
+    /* the function being built */
+    LLVMValueRef fn;
+    /* NAME_forward: batch size (int and size_t), blocks, value buffers */
+    LLVMValueRef n, nsz, P, scratch;
+    LLVMValueRef *val;      /* [node+1] */
+    LLVMValueRef *shape;    /* [node]: its kernel's constant shape struct, once made */
+} LB;
+
+int emit_llvm_available(void)
+{
+    return 1;
+}
+
+/* ------------------------------------------------------------ helpers */
+
+static LLVMValueRef declare(LB *l, const char *name, LLVMTypeRef ret, LLVMTypeRef *ps, int np)
+{
+    LLVMTypeRef ty = LLVMFunctionType(ret, ps, (unsigned)np, 0);
+    LLVMValueRef f = LLVMGetNamedFunction(l->m, name);
+    if (!f)
+        return LLVMAddFunction(l->m, name, ty);
+    if (LLVMGlobalGetValueType(f) != ty)
+        NNC_ICE("runtime function %s called with two different signatures", name);
+    return f;
+}
+
+static LLVMValueRef call(LB *l, LLVMValueRef f, LLVMValueRef *args, int n)
+{
+    return LLVMBuildCall2(l->b, LLVMGlobalGetValueType(f), f, args, (unsigned)n, "");
+}
+
+static LLVMValueRef i32c(LB *l, int64_t v) { return LLVMConstInt(l->i32, (unsigned long long)v, 1); }
+static LLVMValueRef szc(LB *l, int64_t v) { return LLVMConstInt(l->sz, (unsigned long long)v, 0); }
+static LLVMValueRef f32c(LB *l, double v) { return LLVMConstReal(l->f32, (double)(float)v); }
+
+/* Start an externally visible function; params get the C names. */
+static LLVMValueRef define(LB *l, const char *name, LLVMTypeRef ret, LLVMTypeRef *ps,
+                           const char *const *pnames, int np)
+{
+    LLVMValueRef f = LLVMAddFunction(l->m, name, LLVMFunctionType(ret, ps, (unsigned)np, 0));
+    for (int i = 0; i < np; i++)
+        LLVMSetValueName2(LLVMGetParam(f, (unsigned)i), pnames[i], strlen(pnames[i]));
+    LLVMPositionBuilderAtEnd(l->b, LLVMAppendBasicBlockInContext(l->cx, f, "entry"));
+    l->fn = f;
+    return f;
+}
+
+/* base + off floats (no instruction for 0). */
+static LLVMValueRef at(LB *l, LLVMValueRef base, int64_t off, const char *name)
+{
+    if (off == 0)
+        return base;
+    LLVMValueRef idx = LLVMConstInt(l->i64, (unsigned long long)off, 1);
+    return LLVMBuildInBoundsGEP2(l->b, l->f32, base, &idx, 1, name);
+}
+
+/* An alloca at the top of the entry block (a fixed stack slot). */
+static LLVMValueRef entry_alloca(LB *l, LLVMTypeRef ty, const char *name)
+{
+    LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(l->fn);
+    LLVMBuilderRef b = LLVMCreateBuilderInContext(l->cx);
+    LLVMValueRef first = LLVMGetFirstInstruction(entry);
+    if (first)
+        LLVMPositionBuilderBefore(b, first);
+    else
+        LLVMPositionBuilderAtEnd(b, entry);
+    LLVMValueRef a = LLVMBuildAlloca(b, ty, name);
+    LLVMDisposeBuilder(b);
+    return a;
+}
+
+/* A private constant float array (name: external when `external`). */
+static LLVMValueRef float_array(LB *l, const char *name, const float *v, int64_t n, int external)
+{
+    LLVMValueRef *el = xcalloc((size_t)n + 1, sizeof *el);
+    for (int64_t i = 0; i < n; i++)
+        el[i] = LLVMConstReal(l->f32, (double)v[i]);
+    LLVMTypeRef ty = LLVMArrayType(l->f32, (unsigned)n);
+    LLVMValueRef gv = LLVMAddGlobal(l->m, ty, name);
+    LLVMSetInitializer(gv, LLVMConstArray(l->f32, el, (unsigned)n));
+    LLVMSetGlobalConstant(gv, 1);
+    LLVMSetAlignment(gv, 64);
+    if (!external) {
+        LLVMSetLinkage(gv, LLVMPrivateLinkage);
+        LLVMSetUnnamedAddress(gv, LLVMGlobalUnnamedAddr);
+    }
+    free(el);
+    return gv;
+}
+
+/* &array[0] of a global array of type ty. */
+static LLVMValueRef first_elem(LB *l, LLVMTypeRef ty, LLVMValueRef gv)
+{
+    LLVMValueRef z[2] = {LLVMConstInt(l->i64, 0, 0), LLVMConstInt(l->i64, 0, 0)};
+    return LLVMConstInBoundsGEP2(ty, gv, z, 2);
+}
+
+/* for (i = 0; i < count; i++) p[i] = v; */
+static void fill(LB *l, LLVMValueRef p, int64_t count, float v)
+{
+    if (count <= 0)
+        return;
+    LLVMBasicBlockRef pre = LLVMGetInsertBlock(l->b);
+    LLVMBasicBlockRef loop = LLVMAppendBasicBlockInContext(l->cx, l->fn, "fill");
+    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(l->cx, l->fn, "filled");
+    LLVMBuildBr(l->b, loop);
+    LLVMPositionBuilderAtEnd(l->b, loop);
+    LLVMValueRef i = LLVMBuildPhi(l->b, l->i64, "i");
+    LLVMValueRef q = LLVMBuildInBoundsGEP2(l->b, l->f32, p, &i, 1, "");
+    LLVMBuildStore(l->b, LLVMConstReal(l->f32, (double)v), q);
+    LLVMValueRef next = LLVMBuildAdd(l->b, i, LLVMConstInt(l->i64, 1, 0), "");
+    LLVMValueRef zero = LLVMConstInt(l->i64, 0, 0);
+    LLVMAddIncoming(i, &zero, &pre, 1);
+    LLVMAddIncoming(i, &next, &loop, 1);
+    LLVMValueRef more = LLVMBuildICmp(l->b, LLVMIntSLT, next, LLVMConstInt(l->i64, (unsigned long long)count, 0), "");
+    LLVMBuildCondBr(l->b, more, loop, done);
+    LLVMPositionBuilderAtEnd(l->b, done);
+}
+
+/* The constant shape struct of node's kernel call (nnr_conv2d_shape,
+ * nnr_pool2d_shape: int fields), one per node. */
+static LLVMValueRef shape_const(LB *l, const Node *n, const KCall *c)
+{
+    int idx = (int)(n - l->g->nodes);
+    if (l->shape[idx])
+        return l->shape[idx];
+    const char *tname = xasprintf("struct.%s", c->shape_type);
+    LLVMTypeRef st = LLVMGetTypeByName2(l->cx, tname);
+    LLVMTypeRef fields[KCALL_MAX_ARGS];
+    for (int k = 0; k < c->nshape; k++)
+        fields[k] = l->i32;
+    if (!st) {
+        st = LLVMStructCreateNamed(l->cx, tname);
+        LLVMStructSetBody(st, fields, (unsigned)c->nshape, 0);
+    } else if (LLVMCountStructElementTypes(st) != (unsigned)c->nshape) {
+        NNC_ICE("%s with %d fields and with %u", c->shape_type, c->nshape, LLVMCountStructElementTypes(st));
+    }
+    LLVMValueRef vals[KCALL_MAX_ARGS];
+    for (int k = 0; k < c->nshape; k++)
+        vals[k] = i32c(l, c->shape[k]);
+    LLVMValueRef gv = LLVMAddGlobal(l->m, st, xasprintf("%s.shape", c->fn));
+    LLVMSetInitializer(gv, LLVMConstNamedStruct(st, vals, (unsigned)c->nshape));
+    LLVMSetGlobalConstant(gv, 1);
+    LLVMSetLinkage(gv, LLVMPrivateLinkage);
+    LLVMSetUnnamedAddress(gv, LLVMGlobalUnnamedAddr);
+    LLVMSetAlignment(gv, 4);
+    return l->shape[idx] = gv;
+}
+
+/* ------------------------------------------------------- kernel calls */
+
+/* One argument of a kernel call and the type of the kernel's parameter. */
+static LLVMValueRef karg(LB *l, const Node *n, const KCall *c, const KArg *a, LLVMTypeRef *ty)
+{
+    switch (a->kind) {
+    case KA_INT: *ty = l->i32; return i32c(l, a->i);
+    case KA_SIZE: *ty = l->sz; return szc(l, a->i);
+    case KA_N: *ty = l->i32; return a->i == 1 ? l->n : LLVMBuildMul(l->b, l->n, i32c(l, a->i), "");
+    case KA_NSIZE: *ty = l->sz; return LLVMBuildMul(l->b, l->nsz, szc(l, a->i), "");
+    case KA_F32: *ty = l->f32; return f32c(l, a->f);
+    case KA_ACT: *ty = l->i32; return i32c(l, op_act_value((int)a->i));
+    case KA_VAL: *ty = l->pf; return l->val[a->i + 1];
+    case KA_PARAM:
+        *ty = l->pf;
+        return a->i < 0 ? LLVMConstNull(l->pf) : at(l, l->P, op_poffset(l->g, (int)a->i), "");
+    case KA_SCRATCH: *ty = l->pf; return l->scratch;
+    case KA_SHAPE: {
+        LLVMValueRef gv = shape_const(l, n, c);
+        *ty = LLVMTypeOf(gv);
+        return gv;
+    }
+    }
+    NNC_ICE("kernel argument kind %d", (int)a->kind);
+}
+
+static LLVMValueRef lower_args(LB *l, const Node *n, const KCall *c, LLVMValueRef *args)
+{
+    LLVMTypeRef ps[KCALL_MAX_ARGS];
+    for (int k = 0; k < c->nargs; k++)
+        args[k] = karg(l, n, c, &c->a[k], &ps[k]);
+    return declare(l, c->fn, l->v, ps, c->nargs);
+}
+
+/* EmitCtx.sink of the forward: one kernel call per node, as in C. */
+static void lower_call(void *ctx, const EmitCtx *e, const Node *n, const KCall *c)
+{
+    (void)e;
+    LB *l = ctx;
+    LLVMValueRef args[KCALL_MAX_ARGS];
+    LLVMValueRef f = lower_args(l, n, c, args);
+    call(l, f, args, c->nargs);
+}
+
+/* EmitCtx.sink that keeps the call (NAME_arena_size reads conv2d's shape). */
+static void keep_call(void *ctx, const EmitCtx *e, const Node *n, const KCall *c)
+{
+    (void)e, (void)n;
+    *(KCall *)ctx = *c;
+}
+
+/* ------------------------------------------------------- entry points */
+
+/* size_t NAME_arena_size(int n): n * per_sample + the largest conv2d
+ * scratch, asked of the runtime (nnr_conv2d_scratch) as C does. */
+static void emit_arena_size(LB *l, int64_t per_sample)
+{
+    const char *pn[] = {"n"};
+    define(l, xasprintf("%s_arena_size", l->name), l->sz, &l->i32, pn, 1);
+    LLVMValueRef n = LLVMGetParam(l->fn, 0);
+    LLVMValueRef scratch = szc(l, 0);
+    for (int i = 0; i < l->g->nnodes; i++) {
+        const Node *nd = &l->g->nodes[i];
+        if (nd->dead || nd->op != OP_CONV2D)
+            continue;
+        KCall c;
+        EmitCtx e = {NULL, l->g, NULL, NULL, "P", NULL, "scratch", NULL, NULL, 0, keep_call, &c};
+        op_hooks[nd->op].emit(&e, nd);
+        LLVMValueRef shape = shape_const(l, nd, &c);
+        LLVMTypeRef pt = LLVMTypeOf(shape);
+        LLVMValueRef f = declare(l, "nnr_conv2d_scratch", l->sz, &pt, 1);
+        LLVMValueRef s = call(l, f, &shape, 1);
+        LLVMValueRef gt = LLVMBuildICmp(l->b, LLVMIntUGT, s, scratch, "");
+        scratch = LLVMBuildSelect(l->b, gt, s, scratch, "scratch");
+    }
+    LLVMValueRef total = LLVMBuildMul(l->b, LLVMBuildSExt(l->b, n, l->sz, ""), szc(l, per_sample), "");
+    LLVMBuildRet(l->b, LLVMBuildAdd(l->b, total, scratch, ""));
+}
+
+/* void NAME_forward(const float *params, int n, const float *x, float *y,
+ * float *arena): emit_c.c's emit_forward, node by node. */
+static void emit_forward(LB *l)
+{
+    const Graph *g = l->g;
+    MemPlan mp;
+    memplan_inference(g, &mp);
+    emit_arena_size(l, mp.per_sample);
+
+    LLVMTypeRef ps[] = {l->pf, l->i32, l->pf, l->pf, l->pf};
+    const char *pn[] = {"params", "n", "x", "y", "arena"};
+    define(l, xasprintf("%s_forward", l->name), l->v, ps, pn, 5);
+    l->P = LLVMGetParam(l->fn, 0);
+    l->n = LLVMGetParam(l->fn, 1);
+    LLVMValueRef x = LLVMGetParam(l->fn, 2), y = LLVMGetParam(l->fn, 3), arena = LLVMGetParam(l->fn, 4);
+    l->nsz = LLVMBuildSExt(l->b, l->n, l->sz, "nsz");
+    LLVMValueRef ps_off = LLVMBuildMul(l->b, l->nsz, szc(l, mp.per_sample), "");
+    l->scratch = LLVMBuildInBoundsGEP2(l->b, l->f32, arena, &ps_off, 1, "scratch");
+
+    int nn = g->nnodes, out_v = ir_output(g);
+    l->val = xcalloc((size_t)nn + 1, sizeof *l->val);
+    l->val[0] = x;
+    EmitCtx e = {NULL, g, NULL, NULL, "P", NULL, "scratch", NULL, NULL, 0, lower_call, l};
+    for (int i = 0; i < nn; i++) {
+        const Node *nd = &g->nodes[i];
+        if (nd->dead)
+            continue;
+        if (mp.root[i] != i) {
+            l->val[i + 1] = l->val[mp.root[i] + 1];
+        } else if (mp.root[out_v] == i) {
+            l->val[i + 1] = y;
+        } else if (mp.offset[i] == 0) {
+            l->val[i + 1] = arena;
+        } else {
+            LLVMValueRef off = LLVMBuildMul(l->b, l->nsz, szc(l, mp.offset[i]), "");
+            l->val[i + 1] = LLVMBuildInBoundsGEP2(l->b, l->f32, arena, &off, 1, xasprintf("t%d", i));
+        }
+        op_hooks[nd->op].emit(&e, nd);
+    }
+    if (out_v < 0 || mp.root[out_v] < 0) {
+        LLVMValueRef bytes = LLVMBuildMul(l->b, l->nsz, szc(l, shape_numel(&g->input) * (int64_t)sizeof(float)), "");
+        LLVMBuildMemCpy(l->b, y, 4, x, 4, bytes);
+    }
+    LLVMBuildRetVoid(l->b);
+}
+
+/* void NAME_init(float *S, uint64_t seed): emit_c_source's init. */
+static void emit_init(LB *l, const EmitOpts *o)
+{
+    const Graph *g = l->g;
+    LLVMTypeRef ps[] = {l->pf, l->i64};
+    const char *pn[] = {"S", "seed"};
+    define(l, xasprintf("%s_init", l->name), l->v, ps, pn, 2);
+    LLVMValueRef S = LLVMGetParam(l->fn, 0);
+    LLVMTypeRef rng_t = LLVMGetTypeByName2(l->cx, "struct.nnr_rng");
+    LLVMTypeRef prng = LLVMPointerType(rng_t, 0);
+    LLVMValueRef rng = LLVMBuildAlloca(l->b, rng_t, "rng");
+    LLVMSetAlignment(rng, 8);
+    LLVMTypeRef seed_ps[] = {prng, l->i64};
+    LLVMValueRef seed_args[] = {rng, LLVMGetParam(l->fn, 1)};
+    call(l, declare(l, "nnr_rng_seed", l->v, seed_ps, 2), seed_args, 2);
+    for (int i = 0; i < g->nparams; i++) {
+        const Param *p = &g->params[i];
+        if (p->fold)
+            continue;
+        LLVMValueRef dst = at(l, S, p->offset, "");
+        if (p->literal) {
+            if (o->weights_given)
+                NNC_ICE("literal parameter %s with --weights", p->name);
+            LLVMValueRef lit = float_array(l, xasprintf("lit%d", i), p->data, p->numel, 0);
+            LLVMBuildMemCpy(l->b, dst, 4, first_elem(l, LLVMGlobalGetValueType(lit), lit), 4,
+                            szc(l, p->numel * (int64_t)sizeof(float)));
+        } else if (p->init == INIT_UNIFORM) {
+            LLVMTypeRef ups[] = {prng, l->pf, l->sz, l->f32};
+            LLVMValueRef args[] = {rng, dst, szc(l, p->numel), f32c(l, p->bound)};
+            call(l, declare(l, "nnr_init_uniform", l->v, ups, 4), args, 4);
+        } else {
+            fill(l, dst, p->numel, p->init == INIT_ONES ? 1.0f : 0.0f);
+        }
+    }
+    LLVMBuildRetVoid(l->b);
+}
+
+/* A recipe's source: a derived param (params + ioffset) or the state. */
+static LLVMValueRef src(LB *l, LLVMValueRef state, LLVMValueRef params, int p)
+{
+    if (p < 0)
+        return LLVMConstNull(l->pf);
+    const Param *q = &l->g->params[p];
+    return q->fold ? at(l, params, q->ioffset, "") : at(l, state, q->offset, "");
+}
+
+/* An array of k float pointers on the stack, for nnr_fold_linear_f32. */
+static LLVMValueRef ptr_array(LB *l, LLVMValueRef state, LLVMValueRef params, const int *idx, int k,
+                              const char *name)
+{
+    LLVMTypeRef ty = LLVMArrayType(l->pf, (unsigned)k);
+    LLVMValueRef a = entry_alloca(l, ty, name);
+    for (int j = 0; j < k; j++) {
+        LLVMValueRef z[2] = {LLVMConstInt(l->i64, 0, 0), LLVMConstInt(l->i64, (unsigned long long)j, 0)};
+        LLVMBuildStore(l->b, src(l, state, params, idx[j]), LLVMBuildInBoundsGEP2(l->b, ty, a, z, 2, ""));
+    }
+    LLVMValueRef z[2] = {LLVMConstInt(l->i64, 0, 0), LLVMConstInt(l->i64, 0, 0)};
+    return LLVMBuildInBoundsGEP2(l->b, ty, a, z, 2, "");
+}
+
+/* void NAME_prepare(const float *state, float *params): emit_c.c's
+ * emit_prepare, recipe by recipe. */
+static void emit_prepare(LB *l)
+{
+    const Graph *g = l->g;
+    LLVMTypeRef ps[] = {l->pf, l->pf};
+    const char *pn[] = {"state", "params"};
+    define(l, xasprintf("%s_prepare", l->name), l->v, ps, pn, 2);
+    LLVMValueRef state = LLVMGetParam(l->fn, 0), params = LLVMGetParam(l->fn, 1);
+    for (int i = 0; i < g->nparams; i++) {
+        const Param *p = &g->params[i];
+        if (p->ioffset < 0)
+            continue;
+        LLVMValueRef dst = at(l, params, p->ioffset, "");
+        if (!p->fold) {
+            LLVMBuildMemCpy(l->b, dst, 4, at(l, state, p->offset, ""), 4,
+                            szc(l, p->numel * (int64_t)sizeof(float)));
+            continue;
+        }
+        const Fold *f = &g->folds[p->fold - 1];
+        if (f->out_w != i)
+            continue;
+        LLVMValueRef bo = f->out_b >= 0 ? at(l, params, g->params[f->out_b].ioffset, "") : LLVMConstNull(l->pf);
+        if (f->kind == FOLD_PACK) {
+            LLVMTypeRef pps[] = {l->i32, l->i32, l->pf, l->pf};
+            LLVMValueRef args[] = {i32c(l, f->cols), i32c(l, f->rows), src(l, state, params, f->w[0]), dst};
+            call(l, declare(l, "nnr_pack_linear_weight_f32", l->v, pps, 4), args, 4);
+            continue;
+        }
+        if (f->kind == FOLD_BN) {
+            LLVMTypeRef bps[] = {l->i32, l->i32, l->pf, l->pf, l->pf, l->pf, l->pf, l->pf, l->f32, l->pf, l->pf};
+            LLVMValueRef args[] = {i32c(l, f->rows), i32c(l, f->cols), src(l, state, params, f->w[0]),
+                                   src(l, state, params, f->b[0]), src(l, state, params, f->bn[0]),
+                                   src(l, state, params, f->bn[1]), src(l, state, params, f->bn[2]),
+                                   src(l, state, params, f->bn[3]), f32c(l, f->eps), dst, bo};
+            call(l, declare(l, "nnr_fold_bn_f32", l->v, bps, 11), args, 11);
+            continue;
+        }
+        /* FOLD_LINEAR: a chain of f->n layers folded into one */
+        int64_t maxd = 1;
+        for (int k = 0; k <= f->n; k++)
+            if (f->dims[k] > maxd)
+                maxd = f->dims[k];
+        int on_stack = 2 * maxd <= 16384;   /* as emit_c.c: 128 KiB of doubles at most */
+        LLVMValueRef dimv[NNC_MAX_FOLD_CHAIN + 1];
+        for (int k = 0; k <= f->n; k++)
+            dimv[k] = i32c(l, f->dims[k]);
+        LLVMTypeRef dty = LLVMArrayType(l->i32, (unsigned)f->n + 1);
+        LLVMValueRef dims = LLVMAddGlobal(l->m, dty, "dims");
+        LLVMSetInitializer(dims, LLVMConstArray(l->i32, dimv, (unsigned)f->n + 1));
+        LLVMSetGlobalConstant(dims, 1);
+        LLVMSetLinkage(dims, LLVMPrivateLinkage);
+        LLVMSetUnnamedAddress(dims, LLVMGlobalUnnamedAddr);
+        LLVMValueRef w = ptr_array(l, state, params, f->w, f->n, "w");
+        LLVMValueRef b = ptr_array(l, state, params, f->b, f->n, "b");
+        LLVMValueRef scratch = LLVMConstNull(l->pf64);
+        if (on_stack) {
+            LLVMTypeRef sty = LLVMArrayType(l->f64, (unsigned)(2 * maxd));
+            LLVMValueRef s = entry_alloca(l, sty, "fold_scratch");
+            LLVMSetAlignment(s, 16);
+            LLVMValueRef z[2] = {LLVMConstInt(l->i64, 0, 0), LLVMConstInt(l->i64, 0, 0)};
+            scratch = LLVMBuildInBoundsGEP2(l->b, sty, s, z, 2, "");
+        }
+        LLVMTypeRef lps[] = {l->i32, l->pi32, l->ppf, l->ppf, l->pf, l->pf, l->pf64};
+        LLVMValueRef args[] = {i32c(l, f->n), first_elem(l, dty, dims), w, b, dst, bo, scratch};
+        LLVMValueRef r = call(l, declare(l, "nnr_fold_linear_f32", l->i32, lps, 7), args, 7);
+        LLVMBasicBlockRef fail = LLVMAppendBasicBlockInContext(l->cx, l->fn, "fold_failed");
+        LLVMBasicBlockRef ok = LLVMAppendBasicBlockInContext(l->cx, l->fn, "folded");
+        LLVMBuildCondBr(l->b, LLVMBuildICmp(l->b, LLVMIntNE, r, i32c(l, 0), ""), fail, ok);
+        LLVMPositionBuilderAtEnd(l->b, fail);
+        LLVMValueRef ab = declare(l, "abort", l->v, NULL, 0);  /* out of memory for the scratch */
+        unsigned nr = LLVMGetEnumAttributeKindForName("noreturn", 8);
+        LLVMAddAttributeAtIndex(ab, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(l->cx, nr, 0));
+        call(l, ab, NULL, 0);
+        LLVMBuildUnreachable(l->b);
+        LLVMPositionBuilderAtEnd(l->b, ok);
+    }
+    LLVMBuildRetVoid(l->b);
+}
+
+/* ------------------------------------------------------------- module */
+
+static void init_llvm(void)
+{
+    static int done;
+    if (!done) {
+        LLVMInitializeNativeTarget();
+        LLVMInitializeNativeAsmPrinter();
+        done = 1;
+    }
+}
+
+/* The host's target machine for cpu (see emit_llvm.h); NULL with err set. */
+static LLVMTargetMachineRef target_machine(const char *cpu, char *err, size_t errlen)
+{
+    init_llvm();
+    char *triple = LLVMGetDefaultTargetTriple();
+    char *msg = NULL;
+    LLVMTargetRef t;
+    LLVMTargetMachineRef tm = NULL;
+    if (LLVMGetTargetFromTriple(triple, &t, &msg)) {
+        snprintf(err, errlen, "LLVM has no target for %s: %s", triple, msg ? msg : "?");
+    } else {
+        int native = !cpu || !strcmp(cpu, "native");
+        char *host = native ? LLVMGetHostCPUName() : NULL;
+        char *feat = native ? LLVMGetHostCPUFeatures() : NULL;
+        const char *name = native ? host : !strcmp(cpu, "generic") ? "" : cpu;
+        tm = LLVMCreateTargetMachine(t, triple, name, feat ? feat : "", LLVMCodeGenLevelAggressive,
+                                     LLVMRelocPIC, LLVMCodeModelDefault);
+        if (!tm)
+            snprintf(err, errlen, "LLVM cannot make a target machine for %s (cpu '%s')", triple, name);
+        LLVMDisposeMessage(host);
+        LLVMDisposeMessage(feat);
+    }
+    LLVMDisposeMessage(msg);
+    LLVMDisposeMessage(triple);
+    return tm;
+}
+
+/* Build and verify the module of g for target machine tm. */
+static void build_module(LB *l, const Graph *g, const EmitOpts *o, LLVMTargetMachineRef tm)
+{
+    memset(l, 0, sizeof *l);
+    l->g = g;
+    l->name = g->name;
+    l->cx = LLVMContextCreate();
+    l->m = LLVMModuleCreateWithNameInContext(o->stem ? o->stem : g->name, l->cx);
+    LLVMSetSourceFileName(l->m, g->file, strlen(g->file));
+    char *triple = LLVMGetTargetMachineTriple(tm);
+    LLVMSetTarget(l->m, triple);
+    LLVMDisposeMessage(triple);
+    LLVMTargetDataRef td = LLVMCreateTargetDataLayout(tm);
+    LLVMSetModuleDataLayout(l->m, td);
+    l->b = LLVMCreateBuilderInContext(l->cx);
+    l->v = LLVMVoidTypeInContext(l->cx);
+    l->i32 = LLVMInt32TypeInContext(l->cx);
+    l->i64 = LLVMInt64TypeInContext(l->cx);
+    l->sz = LLVMIntPtrTypeInContext(l->cx, td);     /* size_t */
+    LLVMDisposeTargetData(td);
+    l->f32 = LLVMFloatTypeInContext(l->cx);
+    l->f64 = LLVMDoubleTypeInContext(l->cx);
+    l->pf = LLVMPointerType(l->f32, 0);
+    l->ppf = LLVMPointerType(l->pf, 0);
+    l->pi32 = LLVMPointerType(l->i32, 0);
+    l->pf64 = LLVMPointerType(l->f64, 0);
+    LLVMTypeRef s4 = LLVMArrayType(l->i64, 4);
+    LLVMStructSetBody(LLVMStructCreateNamed(l->cx, "struct.nnr_rng"), &s4, 1, 0);
+    l->shape = xcalloc((size_t)g->nnodes + 1, sizeof *l->shape);
+
+    /* the parameters compiled in, as emit_c_source computes them */
+    float *state = xcalloc((size_t)g->state_size + 1, sizeof(float));
+    ir_init_state(g, o->seed, state);
+    float *infer = xcalloc((size_t)g->infer_size + 1, sizeof(float));
+    ir_prepare(g, state, infer);
+    float_array(l, xasprintf("%s_params", g->name), infer, g->infer_size, 1);
+    if (o->weights_given)
+        float_array(l, xasprintf("%s_state", g->name), state, g->state_size, 1);
+    free(state);
+    free(infer);
+
+    emit_init(l, o);
+    emit_prepare(l);
+    emit_forward(l);
+    free(l->val);
+    free(l->shape);
+
+    char *msg = NULL;
+    if (LLVMVerifyModule(l->m, LLVMReturnStatusAction, &msg))
+        NNC_ICE("the LLVM module of model '%s' does not verify: %s", g->name, msg ? msg : "?");
+    LLVMDisposeMessage(msg);
+}
+
+static void dispose(LB *l)
+{
+    LLVMDisposeBuilder(l->b);
+    LLVMDisposeModule(l->m);
+    LLVMContextDispose(l->cx);
+}
+
+void emit_llvm_ir(const Graph *g, const EmitOpts *o, FILE *out)
+{
+    char err[512];
+    LLVMTargetMachineRef tm = target_machine("generic", err, sizeof err);
+    if (!tm)
+        NNC_ICE("%s", err);
+    LB l;
+    build_module(&l, g, o, tm);
+    fprintf(out, "; %s.ll — the compiled model '%s' as LLVM IR (inference).\n", o->stem ? o->stem : g->name, g->name);
+    fprintf(out, "; Generated by nnc %s from %s\n", NNR_VERSION, g->file);
+    if (o->cmdline) {
+        fprintf(out, "; Command: ");
+        for (const char *p = o->cmdline; *p; p++)
+            fputc(*p == '\n' || *p == '\r' ? ' ' : *p, out);
+        fprintf(out, "\n");
+    }
+    fprintf(out, "; Do not edit: regenerate with nnc.\n");
+    char *text = LLVMPrintModuleToString(l.m);
+    fputs(text, out);
+    LLVMDisposeMessage(text);
+    dispose(&l);
+    LLVMDisposeTargetMachine(tm);
+}
+
+int emit_llvm_object(const Graph *g, const EmitOpts *o, const char *cpu, const char *path,
+                     char *err, size_t errlen)
+{
+    LLVMTargetMachineRef tm = target_machine(cpu, err, errlen);
+    if (!tm)
+        return -1;
+    LB l;
+    build_module(&l, g, o, tm);
+    /* -O2: the module is mostly calls, so this is cheap */
+    LLVMPassManagerRef pm = LLVMCreatePassManager();
+    LLVMAddAnalysisPasses(tm, pm);
+    LLVMPassManagerBuilderRef pmb = LLVMPassManagerBuilderCreate();
+    LLVMPassManagerBuilderSetOptLevel(pmb, 2);
+    LLVMPassManagerBuilderPopulateModulePassManager(pmb, pm);
+    LLVMRunPassManager(pm, l.m);
+    LLVMPassManagerBuilderDispose(pmb);
+    LLVMDisposePassManager(pm);
+    char *msg = NULL;
+    int status = 0;
+    if (LLVMTargetMachineEmitToFile(tm, l.m, (char *)path, LLVMObjectFile, &msg)) {
+        snprintf(err, errlen, "%s: LLVM cannot write the object file: %s", path, msg ? msg : "?");
+        status = -1;
+    }
+    LLVMDisposeMessage(msg);
+    dispose(&l);
+    LLVMDisposeTargetMachine(tm);
+    return status;
+}
