@@ -130,6 +130,168 @@ static int parse_num(const char *s, size_t n, double *out)
 
 static int is_space(char c) { return c == ' ' || c == '\t'; }
 
+/* Where a parsed row's values go: the layout the first data row fixed. */
+typedef struct csv_row {
+    size_t ncols, nx, nt, label_col; /* label_col (size_t)-1: none */
+    float *xr, *yr;                  /* this row's inputs and targets */
+    int32_t *lab;                    /* this row's label */
+} csv_row;
+
+/* Stores the value of cell j of a row, as the general loop does; -1 when a
+ * label is not a class index (the general loop reports it). */
+static int store_cell(const csv_row *r, size_t j, size_t *xi, double v)
+{
+    if (j == r->label_col) {
+        if (!(v >= 0 && v <= 2147483647.0 && v == floor(v))) return -1;
+        *r->lab = (int32_t)v;
+    } else if (j >= r->nx + (r->label_col != (size_t)-1)) {
+        r->yr[j - (r->ncols - r->nt)] = (float)v;
+    } else {
+        r->xr[(*xi)++] = (float)v;
+    }
+    return 0;
+}
+
+static const double csv_pow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6, 1e7,
+                                   1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+/* Short cells eight bytes at a time (SWAR, the first byte lowest): no loop
+ * or branch per character, so the cells of a row do not wait on each
+ * other's mispredicted branches. */
+#define CSV_SWAR 1
+#define CSV_B(c) (0x0101010101010101ull * (uint64_t)(c))
+
+static uint64_t load8(const char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* The top bit of every byte of v that is 0 (exactly: no carry crosses). */
+static uint64_t zero_bytes(uint64_t v)
+{
+    const uint64_t lo7 = CSV_B(0x7f);
+    return ~(((v & lo7) + lo7) | v | lo7);
+}
+
+/* The value of the first k (1..8) bytes of v, all digits. Borrows of the
+ * subtraction only move towards later bytes, which the shift drops. */
+static uint64_t digits_value(uint64_t v, int k)
+{
+    v -= CSV_B('0');
+    v <<= 8 * (8 - k) / 2;
+    v <<= 8 * (8 - k) - 8 * (8 - k) / 2; /* two shifts: k = 8 shifts by 0 */
+    v = v * 10 + (v >> 8);
+    v = ((v & 0x000000ff000000ffull) * 0x000f424000000064ull +
+         ((v >> 16) & 0x000000ff000000ffull) * 0x0000271000000001ull) >> 32;
+    return v;
+}
+
+/* A cell of 1 to 7 digits and at most one '.' at a (8 bytes readable),
+ * ended by ',' or by the end of the line e: its length, *v its value (what
+ * parse_num gives: the digits as one integer, divided once by a power of
+ * ten). 0 for any other cell. */
+static size_t swar_cell(const char *a, const char *e, double *v)
+{
+    const uint64_t w = load8(a), top = CSV_B(0x80);
+    const uint64_t a7 = w & CSV_B(0x7f);
+    const uint64_t nondigit = (w | (a7 + CSV_B(0x46)) | ~(a7 + CSV_B(0x50))) & top;
+    const uint64_t dot = zero_bytes(w ^ CSV_B('.')) & top;
+    const uint64_t other = nondigit & ~dot;
+    if (other == 0) return 0; /* 8 characters or more */
+    const int len = __builtin_ctzll(other) >> 3;
+    if (len == 0 || (a + len != e && a[len] != ',')) return 0;
+    const uint64_t dots = dot & ((1ull << (8 * len)) - 1);
+    if (dots & (dots - 1)) return 0;
+    /* with or without a '.' alike, without branches (they would mispredict):
+     * no '.' is one at len, dividing by 10^0 */
+    const int has = dots != 0;
+    const int d = __builtin_ctzll(dots | (1ull << (8 * len))) >> 3;
+    const int nd = len - has;
+    if (nd == 0) return 0;
+    const uint64_t keep = (1ull << (8 * d)) - 1; /* d <= 7 */
+    const uint64_t digits = (w & keep) | ((w >> 8) & ~keep); /* the '.' taken out */
+    *v = (double)digits_value(digits, nd) / csv_pow10[len - has - d];
+    return (size_t)len;
+}
+#else
+#define CSV_SWAR 0
+#endif
+
+/* The cell at *pp of the line ending at e, by the general rules: spaces or
+ * tabs around; a number of up to 15 digits, an optional fraction, no
+ * exponent read as scanned (the arithmetic of parse_num), anything else by
+ * parse_num itself. *pp ends at the ',' or e after the cell; -1 when the
+ * cell is no number (the general loop names the error). */
+static int scan_cell(const char **pp, const char *e, double *out)
+{
+    const char *p = *pp, *c0 = p;
+    while (p < e && is_space(*p)) p++;
+    int neg = 0;
+    if (p < e && (*p == '-' || *p == '+')) neg = *p++ == '-';
+    uint64_t m = 0;
+    size_t nd = 0, frac = 0;
+    while (p < e && (unsigned)(*p - '0') < 10u) {
+        m = m * 10 + (uint64_t)(*p++ - '0');
+        nd++;
+    }
+    if (p < e && *p == '.') {
+        const char *f = ++p;
+        while (p < e && (unsigned)(*p - '0') < 10u) m = m * 10 + (uint64_t)(*p++ - '0');
+        frac = (size_t)(p - f);
+        nd += frac;
+    }
+    while (p < e && is_space(*p)) p++;
+    if (nd > 0 && nd <= 15 && (p == e || *p == ',')) {
+        /* m < 10^15 is exact in a double; one division rounds once */
+        double v = (double)m / csv_pow10[frac];
+        *out = neg ? -v : v;
+        *pp = p;
+        return 0;
+    }
+    const char *ce = memchr(c0, ',', (size_t)(e - c0));
+    const char *a = c0, *b = ce != NULL ? ce : e;
+    while (a < b && is_space(*a)) a++;
+    while (b > a && is_space(b[-1])) b--;
+    if (a == b || parse_num(a, (size_t)(b - a), out) != NUM_OK) return -1;
+    *pp = ce != NULL ? ce : e;
+    return 0;
+}
+
+/* A data row [s, s + ll) of a buffer ending at buf_end, in one pass: each
+ * cell read as it is scanned (swar_cell, else scan_cell). 0 when the row
+ * has exactly r->ncols cells, all numbers (labels class indices), and every
+ * value is stored; -1 otherwise, and the general loop parses the row again
+ * to name the error. */
+static int fast_row(const char *s, size_t ll, const char *buf_end, const csv_row *r)
+{
+    const char *p = s, *e = s + ll;
+    size_t xi = 0;
+    (void)buf_end;
+    for (size_t j = 0; j < r->ncols; j++) {
+        double v;
+#if CSV_SWAR
+        /* the line's '\n' or '\r' ends a cell as a ',' does */
+        size_t n = buf_end - p >= 8 ? swar_cell(p, e, &v) : 0;
+        if (n != 0)
+            p += n;
+        else
+#endif
+        if (scan_cell(&p, e, &v) != 0)
+            return -1;
+        if (store_cell(r, j, &xi, v) != 0) return -1;
+        if (j + 1 < r->ncols) {
+            if (p == e) return -1; /* too few cells */
+            p++;                   /* the comma */
+        } else if (p != e) {
+            return -1;             /* too many cells */
+        }
+    }
+    return 0;
+}
+
 typedef struct csv_arr {
     void *p;
     size_t cap;  /* rows */
@@ -190,6 +352,17 @@ int nnr_csv_parse(const char *buf, size_t len, const char *path, const nnr_csv_o
         if (header_pending) {
             header_pending = 0;
             continue;
+        }
+        if (ncols != 0 && rows < ax.cap && (nt == 0 || rows < ay.cap) &&
+            (label_col == (size_t)-1 || rows < al.cap)) {
+            /* the layout is known and the row has room: the one-pass reader */
+            csv_row r = {ncols, nx, nt, label_col, (float *)ax.p + rows * nx,
+                         nt ? (float *)ay.p + rows * nt : NULL,
+                         label_col != (size_t)-1 ? (int32_t *)al.p + rows : NULL};
+            if (fast_row(ls, ll, buf + len, &r) == 0) {
+                rows++;
+                continue;
+            }
         }
         size_t ncells = 1;
         for (const char *c = ls, *e = ls + ll; (c = memchr(c, ',', (size_t)(e - c))) != NULL; c++)

@@ -5,7 +5,11 @@
  *
  * PyTorch's hyperparameters are Python floats (doubles): 1 - beta2, the bias
  * corrections, lr / bc1 and 1 - lr*wd are formed in double and only then
- * rounded to float; nnr_optim holds doubles so the same happens here. */
+ * rounded to float; nnr_optim holds doubles so the same happens here.
+ *
+ * Each step reports whether the parameters it wrote are all finite (the
+ * driver's check after an update), from the values in registers: p - p is 0
+ * for a finite p and NaN for inf or NaN, and a sum of those stays NaN. */
 #include <math.h>
 #include <stddef.h>
 
@@ -14,9 +18,11 @@
 
 #define W NNR_VEC_WIDTH
 
-static void sgd(const nnr_optim *o, size_t len, float *p, const float *g, float *buf,
-                long step)
+static int sgd(const nnr_optim *o, size_t len, float *p, const float *g, float *buf,
+               long step)
 {
+    NNR_VEC bad = NNR_VEC_ZERO();
+    float bad1 = 0.0f;
     const float lr = (float)o->lr, wd = (float)o->weight_decay, mom = (float)o->momentum;
     const float damp = (float)(1.0 - o->dampening);
     size_t i = 0;
@@ -30,12 +36,16 @@ static void sgd(const nnr_optim *o, size_t len, float *p, const float *g, float 
                 NNR_VEC b = NNR_VEC_ADD(NNR_VEC_MUL(vmom, NNR_VEC_LOAD(buf + i)),
                                         NNR_VEC_MUL(vdamp, NNR_VEC_LOAD(g + i)));
                 NNR_VEC_STORE(buf + i, b);
-                NNR_VEC_STORE(p + i, NNR_VEC_SUB(NNR_VEC_LOAD(p + i), NNR_VEC_MUL(vlr, b)));
+                NNR_VEC q = NNR_VEC_SUB(NNR_VEC_LOAD(p + i), NNR_VEC_MUL(vlr, b));
+                NNR_VEC_STORE(p + i, q);
+                bad = NNR_VEC_ADD(bad, NNR_VEC_SUB(q, q));
             }
         } else if (mom == 0.0f || !buf) {
-            for (; i + W <= len; i += W)
-                NNR_VEC_STORE(p + i, NNR_VEC_SUB(NNR_VEC_LOAD(p + i),
-                                                 NNR_VEC_MUL(vlr, NNR_VEC_LOAD(g + i))));
+            for (; i + W <= len; i += W) {
+                NNR_VEC q = NNR_VEC_SUB(NNR_VEC_LOAD(p + i), NNR_VEC_MUL(vlr, NNR_VEC_LOAD(g + i)));
+                NNR_VEC_STORE(p + i, q);
+                bad = NNR_VEC_ADD(bad, NNR_VEC_SUB(q, q));
+            }
         }
     }
     for (; i < len; i++) {
@@ -47,12 +57,15 @@ static void sgd(const nnr_optim *o, size_t len, float *p, const float *g, float 
             d = o->nesterov ? d + mom * b : b;
         }
         p[i] -= lr * d;
+        bad1 += p[i] - p[i];
     }
+    return nnr_vsum(bad) + bad1 == 0.0f;
 }
 
-static void adam(const nnr_optim *o, size_t len, float *p, const float *g, float *m,
-                 float *v, long step)
+static int adam(const nnr_optim *o, size_t len, float *p, const float *g, float *m,
+                float *v, long step)
 {
+    float bad = 0.0f;
     const int decoupled = o->kind == NNR_OPT_ADAMW;
     const double b1 = o->beta1, b2 = o->beta2, lr = o->lr;
     const double bc1 = 1.0 - pow(b1, (double)step);
@@ -76,20 +89,21 @@ static void adam(const nnr_optim *o, size_t len, float *p, const float *g, float
         v[i] = vi;
         float denom = sqrtf(vi) / bc2_sqrt + eps;
         p[i] -= step_size * (mi / denom);
+        bad += p[i] - p[i];
     }
+    return bad == 0.0f;
 }
 
-void nnr_optim_step(const nnr_optim *o, size_t len, float *p, const float *g,
-                    float *state1, float *state2, long step)
+int nnr_optim_step(const nnr_optim *o, size_t len, float *p, const float *g,
+                   float *state1, float *state2, long step)
 {
     if (step < 1) step = 1;
     switch (o->kind) {
     case NNR_OPT_SGD:
-        sgd(o, len, p, g, state1, step);
-        return;
+        return sgd(o, len, p, g, state1, step);
     case NNR_OPT_ADAM:
     case NNR_OPT_ADAMW:
-        adam(o, len, p, g, state1, state2, step);
-        return;
+        return adam(o, len, p, g, state1, state2, step);
     }
+    return 1;
 }
