@@ -782,9 +782,14 @@ static void check_train(Sema *s, const Decl *t, Program *p)
                             layer = (int)f->i;
                     } else if (f->kind == V_STR && md) {
                         int pos = 0;
-                        for (const Layer *l = md->layers; l; l = l->next, pos++)
-                            if (l->label && !strcmp(l->label, f->s))
+                        /* An unnamed layer's name is its position, as
+                         * in the state_dict ("2" for "2.weight"). */
+                        char num[24];
+                        for (const Layer *l = md->layers; l; l = l->next, pos++) {
+                            snprintf(num, sizeof num, "%d", pos);
+                            if (!strcmp(l->label ? l->label : num, f->s))
                                 layer = pos;
+                        }
                     } else {
                         diag_error(s->d, f->span, "freeze: expected a layer name (string) or position (integer)");
                         continue;
@@ -807,8 +812,23 @@ static void check_train(Sema *s, const Decl *t, Program *p)
         diag_error(s->d, t->name_span, "train block for '%s' has no 'loss'", t->name);
     if (!tc.has_optim && s->d->nerrors == 0)
         diag_error(s->d, t->name_span, "train block for '%s' has no 'optimizer'", t->name);
+    if (g && tc.has_loss && (tc.loss == NNR_LOSS_CROSS_ENTROPY || tc.loss == NNR_LOSS_NLL)) {
+        /* PyTorch takes the classes from dim 1 of a [N, C, d1, ...] output
+         * (with targets [N, d1, ...]); a CSV row has one label, so the
+         * output must be one vector of class scores per sample. */
+        const Shape *os = ir_value_shape(g, ir_output(g));
+        if (os->ndim != 1) {
+            char sb[64];
+            diag_error(s->d, loss_span, "%s needs one vector of class scores per sample, but the "
+                       "model's output has shape %s (add flatten)",
+                       tc.loss == NNR_LOSS_NLL ? "nll" : "cross_entropy", shape_str(os, sb, sizeof sb));
+        }
+    }
     if (g && tc.has_loss && tc.loss == NNR_LOSS_CROSS_ENTROPY) {
         int out = ir_output(g);
+        /* flatten, identity and dropout do not hide a final softmax */
+        while (out >= 0 && (op_info[g->nodes[out].op].flags & OPF_NOOP_INF))
+            out = g->nodes[out].input;
         if (out >= 0 && g->nodes[out].op == OP_SOFTMAX)
             diag_warning(s->d, loss_span, "the model ends in softmax and cross_entropy applies log_softmax "
                                           "itself: the softmax is applied twice (use the logits, or nll after log_softmax)");

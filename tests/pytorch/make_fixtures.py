@@ -288,6 +288,21 @@ def infer_cases():
           "softmax(dim = 1) on [c,h,w]: over the channels, batch being dim 0")
     infer("log_softmax", [10], [L("linear(10, 7)", nn.Linear(10, 7)), L("log_softmax", nn.LogSoftmax(dim=-1))],
           "log_softmax (dim = -1 default) after a linear; large logits", scale=8.0)
+    infer("softmax_dims_chw", [3, 4, 5],
+          [L("softmax(dim = -2)", nn.Softmax(dim=-2)), L("log_softmax(dim = 3)", nn.LogSoftmax(dim=3))],
+          "softmax(dim = -2) then log_softmax(dim = 3) on a [c,h,w] sample:\n"
+          "over h, then over w (the batch is dim 0)", scale=3.0)
+    infer("pool_strides", [2, 9, 8],
+          [L("maxpool2d(3, stride = 1)", nn.MaxPool2d(3, stride=1)),
+           L("avgpool2d(2, 3, 1)", nn.AvgPool2d(2, 3, 1))],
+          "maxpool2d with stride 1 (overlapping windows), then avgpool2d with\n"
+          "stride 3 > kernel 2 and padding 1, positional: [2,9,8] -> [2,7,6] -> [2,3,3]")
+    infer("conv2d_tuple", [2, 7, 9],
+          [L("conv2d(2, 3, [3, 5], stride = [2, 1], padding = [1, 2])",
+             nn.Conv2d(2, 3, (3, 5), stride=(2, 1), padding=(1, 2)))],
+          "conv2d with a [3, 5] kernel, stride [2, 1], padding [1, 2] (tuples, as in PyTorch)")
+    infer("batchnorm1d_cl", [3, 5], [L("batchnorm1d(3)", nn.BatchNorm1d(3))],
+          "batchnorm1d on a [channels, length] sample: statistics per channel", setup=bn_setup)
     infer("dropout", [8],
           [L("linear(8, 6)", nn.Linear(8, 6)), L("dropout(p = 0.3)", nn.Dropout(0.3)),
            L("linear(6, 4)", nn.Linear(6, 4))],
@@ -580,6 +595,25 @@ def train_cases():
           "and num_batches_tracked (I64) are part of the saved state_dict;\n"
           "init holds non-trivial running statistics", setup=bn_setup)
 
+    train("batchnorm2d", [2, 5, 4],
+          [L("conv2d(2, 3, 3, padding = 1)", nn.Conv2d(2, 3, 3, padding=1)),
+           L("batchnorm2d(3, eps = 1e-3, momentum = 0.3)", nn.BatchNorm2d(3, eps=1e-3, momentum=0.3)),
+           L("relu", nn.ReLU()), L("avgpool2d(3, stride = 2, padding = 1)", nn.AvgPool2d(3, 2, 1)),
+           L("flatten", nn.Flatten()), L("linear(18, 3)", nn.Linear(18, 3))],
+          "cross_entropy", "sgd(lr = 0.1, momentum = 0.9)", sgd(lr=0.1, momentum=0.9),
+          make_data(14, 40, label=3, g=g("bn2")), "label = -1",
+          "batchnorm2d trained: statistics over batch, height and width; running\n"
+          "stats with momentum 0.3; avgpool2d with padding in the backward pass",
+          setup=bn_setup)
+    train("batchnorm1d_cl", [3, 4],
+          [L("batchnorm1d(3)", nn.BatchNorm1d(3)), L("softmax(dim = 1)", nn.Softmax(dim=1)),
+           L("flatten", nn.Flatten()), L("linear(12, 2)", nn.Linear(12, 2))],
+          "mse", "sgd(lr = 0.2)", sgd(lr=0.2),
+          make_data(14, 12, targets=2, g=g("bn1cl")), "targets = 2",
+          "batchnorm1d on [channels, length] samples (statistics over batch and\n"
+          "length), then softmax over the channels (dim = 1), trained",
+          setup=bn_setup)
+
     # ---- a small CNN, one epoch, 10 rows (batches 4, 4, 2)
     train("cnn", [1, 6, 6],
           [L("conv2d(1, 3, 3, padding = 1)", nn.Conv2d(1, 3, 3, padding=1)), L("relu", nn.ReLU()),
@@ -617,10 +651,30 @@ def train_cases():
           init_tensors=ft_init, prepare=ft_prepare,
           extra=("strict    = false", "freeze    = [0]"), exact=("0.weight", "0.bias"))
 
+    # ---- freeze by name: a named layer, and an unnamed one by its
+    # state_dict name ("2"); adam moves everything else.
+    def freeze_fc_2(model):
+        for i in (0, 2):
+            for p in model[i].parameters():
+                p.requires_grad_(False)
+
+    train("freeze_names", [5],
+          [L("linear(5, 6)", nn.Linear(5, 6), "fc"), L("relu", nn.ReLU()),
+           L("linear(6, 6)", nn.Linear(6, 6)), L("tanh", nn.Tanh()),
+           L("linear(6, 3)", nn.Linear(6, 3))],
+          "cross_entropy", "adam(lr = 0.01)", adam(lr=0.01),
+          make_data(14, 5, label=3, g=g("frz")), "label = -1",
+          'freeze = ["fc", "2"]: the named layer and the unnamed layer 2 stay\n'
+          "bit-identical; the last linear trains with adam",
+          prepare=freeze_fc_2, extra=('freeze    = ["fc", "2"]',),
+          exact=("fc.weight", "fc.bias", "2.weight", "2.bias"))
+
 
 # --------------------------------------------------------------- eval
 
-def eval_case(name, input_shape, layers, loss, data, data_opts, comment, setup=None):
+def eval_case(name, input_shape, layers, loss, data, data_opts, comment, setup=None, acc=None):
+    """acc(out, y): the accuracy a PyTorch user computes when the targets are
+    not class indices (argmax for class indices is the default)."""
     seed_for("eval/" + name)
     model = sequential(layers)
     if setup:
@@ -630,7 +684,9 @@ def eval_case(name, input_shape, layers, loss, data, data_opts, comment, setup=N
     with torch.no_grad():
         out = model(x.reshape((x.shape[0],) + tuple(input_shape)))
         lines = ["loss=%s" % fmt(LOSSES[loss](out, y).item())]
-        if y.dtype == torch.int64:
+        if acc is not None:
+            lines.append("accuracy=%s" % fmt(acc(out, y).item()))
+        elif y.dtype == torch.int64:
             lines.append("accuracy=%s" % fmt((out.argmax(dim=1) == y).float().mean().item()))
     d = case_dir("eval", name)
     body = nnet_model(input_shape, layers) + "\n" + "\n".join([
@@ -660,6 +716,25 @@ def eval_cases():
     eval_case("regression", [4], mlp(4, 5, 2, ("tanh", nn.Tanh)), "mse",
               make_data(12, 4, targets=2, g=g("evr")), "targets = 2",
               "eval of a regression: loss only")
+    # 45 rows: more than one batch of 32, the last one partial; the loss is
+    # the mean over all samples, not the mean of the batch means.
+    eval_case("classifier_45", [6], mlp(6, 8, 4), "cross_entropy",
+              make_data(45, 6, label=4, g=g("ev45")), "label = -1",
+              "eval over 45 rows (batches of 32 and 13): loss is the mean over all samples")
+    eval_case("bce", [6], mlp(6, 8, 1, tail=[L("sigmoid", nn.Sigmoid())]), "bce",
+              make_data(45, 6, targets=1, kind="binary", g=g("evb")), "targets = 1",
+              "bce with a 0/1 target column is a classification: accuracy of p > 0.5",
+              acc=lambda o, y: ((o > 0.5).float() == y).float().mean())
+    eval_case("bce_with_logits_multilabel", [6], mlp(6, 8, 3), "bce_with_logits",
+              make_data(45, 6, targets=3, kind="binary", g=g("evbl")), "targets = 3",
+              "bce_with_logits on three 0/1 targets (multi-label): accuracy of\n"
+              "logit > 0 over every output, as ((out > 0) == y).float().mean()",
+              acc=lambda o, y: ((o > 0).float() == y).float().mean())
+    eval_case("cross_entropy_probs", [6], mlp(6, 8, 4), "cross_entropy",
+              make_data(45, 6, targets=4, kind="prob", g=g("evcp")), "targets = 4",
+              "cross_entropy with one-hot / probability rows: accuracy compares the\n"
+              "argmax of the output with the argmax of the target row",
+              acc=lambda o, y: (o.argmax(dim=1) == y.argmax(dim=1)).float().mean())
 
 
 # --------------------------------------------------------------- main
