@@ -31,6 +31,32 @@ typedef struct nnr_tensor_desc {
     const char *layer_name; /* label ("fc") or position as text ("0") */
 } nnr_tensor_desc;
 
+/* One layer statement of the model, by position: what `freeze` names and
+ * the run-time checks of the loss and of batch norm read. */
+typedef struct nnr_layer_desc {
+    const char *name;       /* label ("fc") or position as text ("0") */
+    const char *op;         /* "linear", "batchnorm1d", ... */
+    int64_t per_channel;    /* batch norm: values per channel of one sample
+                             * (1 for batchnorm1d on [C]); else 0 */
+} nnr_layer_desc;
+
+/* Loads the .safetensors file path into state, the block that the n tensors
+ * t describe (runtime/io/weights.c): the one loader of `nnc build --weights`,
+ * a program's --weights and `train --init`. F32, F16, BF16 and F64 tensors
+ * are converted to float (and the I64 of a counter). strict: every tensor of
+ * t present with its shape and no other tensor in the file, else one error
+ * per offending tensor and -1 with state untouched. Not strict: a tensor
+ * missing or of another shape keeps what state holds, one the model does not
+ * have is ignored, a warning each. Either way a missing NNR_T_COUNTER (batch
+ * norm's num_batches_tracked) loads as 0, silently, as PyTorch does. A file
+ * that cannot be read is one error and -1.
+ * Each message is one line "PATH: error: MSG" or "PATH: warning: MSG", given
+ * to report (kind "error" or "warning", PATH, MSG), or printed on stderr
+ * when report is NULL. */
+typedef void (*nnr_report_fn)(void *ctx, const char *kind, const char *path, const char *msg);
+int nnr_load_state(const char *path, const nnr_tensor_desc *t, int n, int strict, float *state,
+                   nnr_report_fn report, void *ctx);
+
 typedef enum nnr_data_kind { NNR_DATA_NONE = 0, NNR_DATA_CSV, NNR_DATA_IDX } nnr_data_kind;
 
 typedef struct nnr_data_src {
@@ -65,6 +91,8 @@ typedef struct nnr_model {
     int ntensors;
     const nnr_tensor_desc *tensors;
     size_t state_size;      /* floats in the state block (all tensors) */
+    int nlayers;            /* the layer statements, in order (0 / NULL: */
+    const nnr_layer_desc *layers;   /* only the tensors' layers are known) */
 
     /* Parameters compiled in (from --weights or literals), or NULL when the
      * program must draw the default initialisation from cfg.seed via init(). */
@@ -83,17 +111,14 @@ typedef struct nnr_model {
      * in training mode (dropout from rng, batch-norm batch statistics and
      * running-statistics update in state), the loss, and the backward pass;
      * grad mirrors the state block and is overwritten for every PARAM.
-     * Returns the mean loss of the batch. */
+     * loss is the loss to take (the train block's, or --loss). Returns the
+     * mean loss of the batch. The optimizer update is the driver's: the
+     * NNR_T_PARAM tensors whose layer is not frozen, runs of adjacent ones
+     * as one flat nnr_optim_step loop. */
     size_t (*train_arena_size)(int n);
     double (*train_step)(float *state, float *grad, int n, const float *x,
                          const int32_t *labels, const float *targets,
-                         float *arena, nnr_rng *rng);
-    /* The optimizer update of the training step (the last step of the
-     * compiler's training plan): every trainable, unfrozen tensor, runs of
-     * adjacent tensors as one flat loop. s1/s2 mirror the state block.
-     * NULL: the driver updates tensor by tensor from the table. */
-    void (*update)(float *state, const float *grad, float *s1, float *s2, long step,
-                   const nnr_optim *o);
+                         float *arena, nnr_rng *rng, nnr_loss loss);
 
     nnr_train_cfg cfg;
 } nnr_model;

@@ -47,17 +47,6 @@ static void oom(void)
     fprintf(stderr, "error: out of memory\n");
 }
 
-/* "[3, 4]" for messages. */
-static void fmt_shape(char *buf, size_t len, int ndim, const int64_t *shape)
-{
-    size_t k = 0;
-    k += (size_t)snprintf(buf, len, "[");
-    for (int i = 0; i < ndim && k < len; i++)
-        k += (size_t)snprintf(buf + k, len - k, "%s%lld", i ? ", " : "", (long long)shape[i]);
-    if (k < len)
-        snprintf(buf + k, len - k, "]");
-}
-
 /* A growing text buffer (the log file). */
 typedef struct strbuf {
     char *p;
@@ -101,9 +90,17 @@ static void usage(const nnr_model *m, FILE *f)
             "        read samples as CSV rows on standard input (%zu values each),\n"
             "        write one CSV row of %zu outputs per sample on standard output\n"
             "  train [--data F] [--validation F] [--epochs N] [--batch N] [--lr X]\n"
-            "        [--seed N] [--init W] [--save W] [--log F]\n"
-            "        train as the model's train block says, with these overrides\n"
-            "  eval  [--data F] [--weights W.safetensors]\n"
+            "        [--seed N] [--init W] [--save W] [--log F] [--loss NAME]\n"
+            "        [--optimizer SPEC] [--shuffle BOOL] [--strict BOOL] [--freeze LIST]\n"
+            "        train as the model's train block says, with these overrides:\n"
+            "        --loss mse|l1|bce|bce_with_logits|cross_entropy|nll\n"
+            "        --optimizer 'sgd(lr = 0.1, momentum = 0.9)', 'adam(...)' or\n"
+            "          'adamw(...)', as in the train block (--lr applies after it)\n"
+            "        --shuffle, --strict: true or false (1 or 0)\n"
+            "        --freeze: layers not updated, by name or 0-based position,\n"
+            "          comma-separated (\"fc,2\"); replaces the train block's list,\n"
+            "          \"\" freezes none\n"
+            "  eval  [--data F] [--weights W.safetensors] [--loss NAME]\n"
             "        print loss=<value> (and accuracy=<value> for classification)\n"
             "  bench [--batch N] [--train] [--seconds S]\n"
             "        time the forward pass (or a training step); the last line is\n"
@@ -127,8 +124,9 @@ static void usage_short(const nnr_model *m, FILE *f)
     fprintf(f,
             "usage: %s infer [--weights W]\n"
             "       %s train [--data F] [--validation F] [--epochs N] [--batch N] [--lr X]\n"
-            "             [--seed N] [--init W] [--save W] [--log F]\n"
-            "       %s eval [--data F] [--weights W]\n"
+            "             [--seed N] [--init W] [--save W] [--log F] [--loss NAME]\n"
+            "             [--optimizer SPEC] [--shuffle BOOL] [--strict BOOL] [--freeze LIST]\n"
+            "       %s eval [--data F] [--weights W] [--loss NAME]\n"
             "       %s bench [--batch N] [--train] [--seconds S]\n"
             "Run '%s --help' for more.\n",
             n, n, n, n, n);
@@ -152,7 +150,8 @@ enum { CMD_INFER = 1, CMD_TRAIN = 2, CMD_EVAL = 4, CMD_BENCH = 8, CMD_GRADCHECK 
 
 enum {
     OPT_WEIGHTS, OPT_DATA, OPT_VALIDATION, OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_SEED,
-    OPT_INIT, OPT_SAVE, OPT_LOG, OPT_SECONDS, OPT_TRAIN, OPT_COUNT
+    OPT_INIT, OPT_SAVE, OPT_LOG, OPT_SECONDS, OPT_TRAIN, OPT_LOSS, OPT_OPTIMIZER, OPT_SHUFFLE,
+    OPT_STRICT, OPT_FREEZE, OPT_COUNT
 };
 
 static const struct {
@@ -172,6 +171,11 @@ static const struct {
     [OPT_LOG]        = {"--log", 1, CMD_TRAIN},
     [OPT_SECONDS]    = {"--seconds", 1, CMD_BENCH},
     [OPT_TRAIN]      = {"--train", 0, CMD_BENCH},
+    [OPT_LOSS]       = {"--loss", 1, CMD_TRAIN | CMD_EVAL},
+    [OPT_OPTIMIZER]  = {"--optimizer", 1, CMD_TRAIN},
+    [OPT_SHUFFLE]    = {"--shuffle", 1, CMD_TRAIN},
+    [OPT_STRICT]     = {"--strict", 1, CMD_TRAIN},
+    [OPT_FREEZE]     = {"--freeze", 1, CMD_TRAIN},
 };
 
 typedef struct prog_opts {
@@ -181,6 +185,11 @@ typedef struct prog_opts {
     int epochs, batch;
     double lr, seconds;
     uint64_t seed;
+    nnr_loss loss;
+    nnr_optim optim;
+    int shuffle, strict;
+    int nfreeze;
+    int *freeze;                 /* layer positions (malloc'd) */
 } prog_opts;
 
 static int parse_int(const char *s, long min, long *out)
@@ -219,6 +228,316 @@ static int parse_double(const char *s, double *out)
     if (errno || *end || !isfinite(v))
         return -1;
     *out = v;
+    return 0;
+}
+
+/* ------------------------------------------------------------ train-block values */
+
+static const char *loss_name(nnr_loss l);
+static int check_loss_model(const nnr_model *m, nnr_loss loss, int warn);
+
+static int parse_bool(const char *s, int *out)
+{
+    if (!strcmp(s, "true") || !strcmp(s, "1"))
+        *out = 1;
+    else if (!strcmp(s, "false") || !strcmp(s, "0"))
+        *out = 0;
+    else
+        return -1;
+    return 0;
+}
+
+static int parse_loss(const char *s, nnr_loss *out)
+{
+    for (int i = NNR_LOSS_MSE; i <= NNR_LOSS_NLL; i++)
+        if (!strcmp(s, loss_name((nnr_loss)i))) {
+            *out = (nnr_loss)i;
+            return 0;
+        }
+    return -1;
+}
+
+static int is_ident_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+static size_t skip_ws(const char *s, size_t i)
+{
+    while (s[i] == ' ' || s[i] == '\t')
+        i++;
+    return i;
+}
+
+/* The length of the name at s[i] (a letter or _ first), 0 if none. */
+static size_t scan_ident(const char *s, size_t i)
+{
+    size_t j = i;
+    if (!is_ident_char(s[j]) || (s[j] >= '0' && s[j] <= '9'))
+        return 0;
+    while (is_ident_char(s[j]))
+        j++;
+    return j - i;
+}
+
+/* The length of the number at s[i]: [+-]? (d+ (. d*)? | . d+) ([eE] [+-]? d+)?,
+ * 0 if none. */
+static size_t scan_number(const char *s, size_t i)
+{
+    size_t j = i, nd = 0;
+    if (s[j] == '+' || s[j] == '-')
+        j++;
+    while (s[j] >= '0' && s[j] <= '9')
+        j++, nd++;
+    if (s[j] == '.')
+        for (j++; s[j] >= '0' && s[j] <= '9'; j++)
+            nd++;
+    if (!nd)
+        return 0;
+    if (s[j] == 'e' || s[j] == 'E') {
+        size_t k = j + 1;
+        if (s[k] == '+' || s[k] == '-')
+            k++;
+        if (s[k] >= '0' && s[k] <= '9') {
+            while (s[k] >= '0' && s[k] <= '9')
+                k++;
+            j = k;
+        }
+    }
+    return is_ident_char(s[j]) || s[j] == '.' ? 0 : j - i;
+}
+
+/* The argument text at s[i] for a message: up to the next ',' or ')'. */
+static int arg_len(const char *s, size_t i)
+{
+    size_t j = i;
+    while (s[j] && s[j] != ',' && s[j] != ')')
+        j++;
+    while (j > i && (s[j - 1] == ' ' || s[j - 1] == '\t'))
+        j--;
+    return j - i > 40 ? 40 : (int)(j - i);
+}
+
+/* An optimizer as the train block writes it: sgd(lr, momentum = 0,
+ * dampening = 0, weight_decay = 0, nesterov = false), adam(lr = 1e-3,
+ * beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0), adamw(...)
+ * (weight_decay = 0.01); positional arguments in that order, then keywords.
+ * 0, or -1 with a message in err. */
+static int parse_optimizer(const char *s, nnr_optim *o, char *err, size_t errlen)
+{
+    static const char *const names[] = {"sgd", "adam", "adamw"};
+    static const char *const argn[2][5] = {
+        {"lr", "momentum", "dampening", "weight_decay", "nesterov"},
+        {"lr", "beta1", "beta2", "eps", "weight_decay"},
+    };
+    size_t i = skip_ws(s, 0), n = scan_ident(s, i);
+    int kind = -1;
+    for (int k = 0; k < 3 && n; k++)
+        if (strlen(names[k]) == n && !strncmp(s + i, names[k], n))
+            kind = k;
+    if (kind < 0) {
+        if (n)
+            snprintf(err, errlen, "unknown optimizer '%.*s' (expected sgd, adam or adamw)",
+                     (int)n, s + i);
+        else
+            snprintf(err, errlen, "expected sgd(...), adam(...) or adamw(...), got '%s'", s);
+        return -1;
+    }
+    const char *what = names[kind];
+    const char *const *an = argn[kind != NNR_OPT_SGD];
+    double v[5] = {0};
+    int given[5] = {0};
+    i = skip_ws(s, i + n);
+    if (s[i] == '(') {
+        int npos = 0, named = 0;
+        i = skip_ws(s, i + 1);
+        while (s[i] != ')') {
+            int slot = -1;
+            size_t id = scan_ident(s, i), j = skip_ws(s, i + id);
+            if (id && s[j] == '=') {
+                for (int k = 0; k < 5; k++)
+                    if (strlen(an[k]) == id && !strncmp(s + i, an[k], id))
+                        slot = k;
+                if (slot < 0) {
+                    snprintf(err, errlen, "%s has no argument '%.*s'", what, (int)id, s + i);
+                    return -1;
+                }
+                named = 1;
+                i = skip_ws(s, j + 1);
+            } else if (named) {
+                snprintf(err, errlen, "%s: a positional argument cannot follow a keyword "
+                         "argument", what);
+                return -1;
+            } else if (npos >= 5) {
+                snprintf(err, errlen, "%s takes at most 5 arguments", what);
+                return -1;
+            } else {
+                slot = npos++;
+            }
+            if (given[slot]) {
+                snprintf(err, errlen, "%s: argument '%s' is given twice", what, an[slot]);
+                return -1;
+            }
+            given[slot] = 1;
+            if (kind == NNR_OPT_SGD && slot == 4) {
+                size_t w = scan_ident(s, i);
+                if (w == 4 && !strncmp(s + i, "true", 4))
+                    v[slot] = 1;
+                else if (w == 5 && !strncmp(s + i, "false", 5))
+                    v[slot] = 0;
+                else {
+                    snprintf(err, errlen, "%s: argument 'nesterov' must be true or false, not "
+                             "'%.*s'", what, arg_len(s, i), s + i);
+                    return -1;
+                }
+                i += w;
+            } else {
+                size_t w = scan_number(s, i);
+                if (!w) {
+                    snprintf(err, errlen, "%s: argument '%s' must be a number, not '%.*s'", what,
+                             an[slot], arg_len(s, i), s + i);
+                    return -1;
+                }
+                v[slot] = strtod(s + i, NULL);
+                if (!isfinite(v[slot])) {
+                    snprintf(err, errlen, "%s: argument '%s' = %.*s is out of range", what,
+                             an[slot], (int)w, s + i);
+                    return -1;
+                }
+                i += w;
+            }
+            i = skip_ws(s, i);
+            if (s[i] == ',')
+                i = skip_ws(s, i + 1);
+            else if (s[i] != ')') {
+                snprintf(err, errlen, "expected ',' or ')' at column %zu of '%s'", i + 1, s);
+                return -1;
+            }
+        }
+        i = skip_ws(s, i + 1);
+    }
+    if (s[i]) {
+        snprintf(err, errlen, "unexpected '%s' after %s%s", s + i, what,
+                 strchr(s, '(') ? "(...)" : "");
+        return -1;
+    }
+    memset(o, 0, sizeof *o);
+    o->kind = (nnr_optim_kind)kind;
+    if (kind == NNR_OPT_SGD) {
+        if (!given[0]) {
+            snprintf(err, errlen, "sgd: missing argument 'lr'");
+            return -1;
+        }
+        o->lr = v[0];
+        o->momentum = v[1];
+        o->dampening = v[2];
+        o->weight_decay = v[3];
+        o->nesterov = (int)v[4];
+        if (o->nesterov && (o->momentum <= 0 || o->dampening != 0)) {
+            snprintf(err, errlen, "sgd: nesterov momentum requires a momentum and zero dampening");
+            return -1;
+        }
+    } else {
+        o->lr = given[0] ? v[0] : 1e-3;
+        o->beta1 = given[1] ? v[1] : 0.9;
+        o->beta2 = given[2] ? v[2] : 0.999;
+        o->eps = given[3] ? v[3] : 1e-8;
+        o->weight_decay = given[4] ? v[4] : kind == NNR_OPT_ADAMW ? 0.01 : 0.0;
+        if (o->beta1 < 0 || o->beta1 >= 1 || o->beta2 < 0 || o->beta2 >= 1) {
+            snprintf(err, errlen, "%s: beta1 and beta2 must be in [0, 1)", what);
+            return -1;
+        }
+    }
+    if (o->lr < 0) {
+        snprintf(err, errlen, "the learning rate must not be negative");
+        return -1;
+    }
+    return 0;
+}
+
+/* The layer at position pos, or named name (label, or the position as text
+ * for an unnamed layer, as in the state_dict): its position, or -1. Without
+ * a layer table, the layers that have tensors. */
+static int find_layer(const nnr_model *m, long pos, const char *name)
+{
+    if (m->layers && m->nlayers > 0) {
+        for (int l = 0; l < m->nlayers; l++)
+            if (name ? !strcmp(m->layers[l].name, name) : l == pos)
+                return l;
+        return -1;
+    }
+    for (int i = 0; i < m->ntensors; i++)
+        if (name ? !strcmp(m->tensors[i].layer_name, name) : m->tensors[i].layer == pos)
+            return m->tensors[i].layer;
+    return -1;
+}
+
+/* --freeze: comma-separated layer names or 0-based positions (digits), in
+ * optional brackets, a name optionally in quotes; empty: none. Fills
+ * o->freeze. 0, or -1 with a message in err. */
+static int parse_freeze(const nnr_model *m, const char *s, prog_opts *o, char *err,
+                        size_t errlen)
+{
+    size_t len = strlen(s), a = 0, b = len;
+    while (a < b && (s[a] == ' ' || s[a] == '\t'))
+        a++;
+    while (b > a && (s[b - 1] == ' ' || s[b - 1] == '\t'))
+        b--;
+    if (b - a >= 2 && s[a] == '[' && s[b - 1] == ']')
+        a++, b--;
+    o->freeze = calloc(len + 1, sizeof *o->freeze);
+    if (!o->freeze) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    o->nfreeze = 0;
+    size_t t = skip_ws(s, a);
+    if (t >= b)
+        return 0;   /* nothing frozen */
+    const char *mname = m->name ? m->name : "program";
+    while (a <= b) {
+        size_t e = a;
+        while (e < b && s[e] != ',')
+            e++;
+        size_t p = a, q = e;
+        while (p < q && (s[p] == ' ' || s[p] == '\t'))
+            p++;
+        while (q > p && (s[q - 1] == ' ' || s[q - 1] == '\t'))
+            q--;
+        int quoted = q - p >= 2 && (s[p] == '"' || s[p] == '\'') && s[q - 1] == s[p];
+        if (quoted)
+            p++, q--;
+        if (p == q) {
+            snprintf(err, errlen, "--freeze: empty layer name in '%s'", s);
+            return -1;
+        }
+        char item[256];
+        int ilen = q - p < sizeof item ? (int)(q - p) : (int)sizeof item - 1;
+        memcpy(item, s + p, (size_t)ilen);
+        item[ilen] = '\0';
+        size_t digits = 0;
+        while (digits < (size_t)ilen && item[digits] >= '0' && item[digits] <= '9')
+            digits++;
+        int layer;
+        if (!quoted && digits == (size_t)ilen) {
+            long pos;
+            layer = parse_int(item, 0, &pos) ? -1 : find_layer(m, pos, NULL);
+            if (layer < 0) {
+                snprintf(err, errlen, "--freeze: model '%s' has no layer at position %s", mname,
+                         item);
+                return -1;
+            }
+        } else {
+            layer = find_layer(m, 0, item);
+            if (layer < 0) {
+                snprintf(err, errlen, "--freeze: model '%s' has no layer named '%s'", mname,
+                         item);
+                return -1;
+            }
+        }
+        o->freeze[o->nfreeze++] = layer;
+        a = e + 1;
+    }
     return 0;
 }
 
@@ -283,7 +602,7 @@ static int parse_args(const nnr_model *m, int argc, char **argv, prog_opts *o)
             return usage_error(m, "option '%s' does not apply to '%s'", opt_table[k].name,
                                o->cmd_name);
     for (int k = 0; k < OPT_COUNT; k++)
-        if (o->val[k] && opt_table[k].takes_value && !o->val[k][0])
+        if (o->val[k] && opt_table[k].takes_value && !o->val[k][0] && k != OPT_FREEZE)
             return usage_error(m, "option '%s' needs a value", opt_table[k].name);
 
     long v;
@@ -314,6 +633,18 @@ static int parse_args(const nnr_model *m, int argc, char **argv, prog_opts *o)
             return usage_error(m, "--seconds expects a positive number, got '%s'",
                                o->val[OPT_SECONDS]);
     }
+    if (o->val[OPT_LOSS] && parse_loss(o->val[OPT_LOSS], &o->loss))
+        return usage_error(m, "--loss expects mse, l1, bce, bce_with_logits, cross_entropy or "
+                           "nll, got '%s'", o->val[OPT_LOSS]);
+    if (o->val[OPT_SHUFFLE] && parse_bool(o->val[OPT_SHUFFLE], &o->shuffle))
+        return usage_error(m, "--shuffle expects true or false, got '%s'", o->val[OPT_SHUFFLE]);
+    if (o->val[OPT_STRICT] && parse_bool(o->val[OPT_STRICT], &o->strict))
+        return usage_error(m, "--strict expects true or false, got '%s'", o->val[OPT_STRICT]);
+    char err[PROG_ERRLEN];
+    if (o->val[OPT_OPTIMIZER] && parse_optimizer(o->val[OPT_OPTIMIZER], &o->optim, err, sizeof err))
+        return usage_error(m, "--optimizer: %s", err);
+    if (o->val[OPT_FREEZE] && parse_freeze(m, o->val[OPT_FREEZE], o, err, sizeof err))
+        return usage_error(m, "%s", err);
     return -1;
 }
 
@@ -330,75 +661,11 @@ static void fresh_state(const nnr_model *m, float *state, uint64_t seed)
         memset(state, 0, m->state_size * sizeof(float));
 }
 
-static int same_shape(const nnr_tensor_desc *d, const nnr_st_tensor *t)
-{
-    if (d->ndim != t->ndim)
-        return 0;
-    for (int i = 0; i < d->ndim; i++)
-        if (d->shape[i] != t->shape[i])
-            return 0;
-    return t->numel == d->numel;
-}
-
-/* Loads path into state. strict: every tensor present with its shape and no
- * other tensor (errors, returns -1, state untouched on error). Non-strict:
- * tensors that are missing or of another shape keep what state holds, with a
- * warning each. */
+/* Loads path into state (nnr_load_state): strict, or keeping the fresh
+ * initialisation of missing and differently shaped tensors, a warning each. */
 static int load_weights(const nnr_model *m, const char *path, int strict, float *state)
 {
-    char err[PROG_ERRLEN];
-    nnr_st_file f;
-    memset(&f, 0, sizeof f);
-    if (nnr_st_read(path, &f, err, sizeof err)) {
-        fprintf(stderr, "%s\n", err);
-        return -1;
-    }
-    const char *pre = strict ? "" : "warning: ";
-    const char *post = strict ? "" : "; keeping its initialisation";
-    int bad = 0;
-    for (int i = 0; i < m->ntensors; i++) {
-        const nnr_tensor_desc *d = &m->tensors[i];
-        const nnr_st_tensor *t = nnr_st_find(&f, d->name);
-        if (!t && d->kind == NNR_T_COUNTER) {
-            /* PyTorch's batch norm fills a missing num_batches_tracked with 0 */
-            continue;
-        } else if (!t) {
-            fprintf(stderr, "%s%s: missing tensor '%s'%s\n", pre, path, d->name, post);
-            bad++;
-        } else if (!same_shape(d, t)) {
-            char have[128], want[128];
-            fmt_shape(have, sizeof have, t->ndim, t->shape);
-            fmt_shape(want, sizeof want, d->ndim, d->shape);
-            fprintf(stderr, "%s%s: tensor '%s' has shape %s, the model expects %s%s\n", pre,
-                    path, d->name, have, want, post);
-            bad++;
-        }
-    }
-    for (int j = 0; j < f.ntensors; j++) {
-        const char *name = f.tensors[j].name;
-        int known = 0;
-        for (int i = 0; i < m->ntensors && !known; i++)
-            known = !strcmp(m->tensors[i].name, name);
-        if (!known) {
-            fprintf(stderr, "%s%s: unexpected tensor '%s'%s\n", pre, path, name,
-                    strict ? "" : "; ignoring it");
-            bad++;
-        }
-    }
-    if (strict && bad) {
-        nnr_st_free(&f);
-        return -1;
-    }
-    for (int i = 0; i < m->ntensors; i++) {
-        const nnr_tensor_desc *d = &m->tensors[i];
-        const nnr_st_tensor *t = nnr_st_find(&f, d->name);
-        if (t && same_shape(d, t) && d->numel)
-            memcpy(state + d->offset, t->data, d->numel * sizeof(float));
-        else if (!t && d->kind == NNR_T_COUNTER)
-            memset(state + d->offset, 0, d->numel * sizeof(float));
-    }
-    nnr_st_free(&f);
-    return 0;
+    return nnr_load_state(path, m->tensors, m->ntensors, strict, state, NULL, NULL);
 }
 
 /* State for infer / eval / bench: --weights (strict), else the compiled-in
@@ -478,7 +745,9 @@ typedef struct prog_data {
     int32_t *labels;        /* class indices (d.labels) or NULL */
     float *targets;         /* [rows, out_size] float targets or NULL */
     int own_targets;        /* targets were made from the labels */
-    int accuracy;           /* 0 none, 1 argmax, 2 p > 0.5, 3 logit > 0 */
+    int accuracy;           /* 0 none, 1 argmax = label, 2 p > 0.5 and 3 logit > 0
+                             * against 0/1 targets (per output), 4 argmax =
+                             * argmax of the target row */
 } prog_data;
 
 static void data_free(prog_data *p)
@@ -639,6 +908,7 @@ static int load_data(const nnr_model *m, nnr_loss loss, const nnr_data_src *src,
             p->accuracy = 1;
         } else if (d->y && loss == NNR_LOSS_CROSS_ENTROPY && d->ntargets == k) {
             p->targets = d->y;
+            p->accuracy = 4;
         } else if (d->y) {
             if (loss == NNR_LOSS_NLL)
                 fprintf(stderr, "%s: the loss nll needs class labels, the data has %zu target "
@@ -662,6 +932,14 @@ static int load_data(const nnr_model *m, nnr_loss loss, const nnr_data_src *src,
             goto fail;
         }
         p->targets = d->y;
+        /* bce on 0/1 targets is a (multi-label) classification. */
+        size_t nt = d->rows * k, i = 0;
+        while (i < nt && (d->y[i] == 0.0f || d->y[i] == 1.0f))
+            i++;
+        if (i == nt && loss == NNR_LOSS_BCE)
+            p->accuracy = 2;
+        else if (i == nt && loss == NNR_LOSS_BCE_WITH_LOGITS)
+            p->accuracy = 3;
         return 0;
     }
     if (d->labels && k == 1) {
@@ -690,25 +968,31 @@ fail:
     return -1;
 }
 
-/* Correct predictions among pred[n, k] for rows starting at row0. */
+/* The index of the first largest of v[0..k), as torch.argmax. */
+static size_t argmax_of(const float *v, size_t k)
+{
+    size_t best = 0;
+    for (size_t j = 1; j < k; j++)
+        if (v[j] > v[best])
+            best = j;
+    return best;
+}
+
+/* Correct predictions among pred[n, k] for rows starting at row0: one per
+ * row (argmax), or one per output (thresholded against 0/1 targets). */
 static size_t count_correct(const prog_data *p, size_t row0, int n, size_t k, const float *pred)
 {
     size_t ok = 0;
     for (int i = 0; i < n; i++) {
         const float *y = pred + (size_t)i * k;
-        int32_t want = p->d.labels[row0 + (size_t)i];
-        int32_t got;
-        if (p->accuracy == 1) {
-            got = 0;
-            for (size_t j = 1; j < k; j++)
-                if (y[j] > y[got])
-                    got = (int32_t)j;
-        } else if (p->accuracy == 2) {
-            got = y[0] > 0.5f;
-        } else {
-            got = y[0] > 0.0f;
-        }
-        ok += got == want;
+        const float *t = p->targets ? p->targets + (row0 + (size_t)i) * k : NULL;
+        if (p->accuracy == 1)
+            ok += argmax_of(y, k) == (size_t)p->d.labels[row0 + (size_t)i];
+        else if (p->accuracy == 4)
+            ok += argmax_of(y, k) == argmax_of(t, k);
+        else
+            for (size_t j = 0; j < k; j++)
+                ok += (p->accuracy == 2 ? y[j] > 0.5f : y[j] > 0.0f) == (t[j] == 1.0f);
     }
     return ok;
 }
@@ -731,7 +1015,8 @@ static void evaluate(const nnr_model *m, nnr_loss loss, const float *infer, cons
             correct += count_correct(p, r, n, k, ybuf);
     }
     *loss_out = total / (double)rows;
-    *acc_out = p->accuracy ? (double)correct / (double)rows : NAN;
+    size_t per_row = p->accuracy == 2 || p->accuracy == 3 ? k : 1;
+    *acc_out = p->accuracy ? (double)correct / (double)(rows * per_row) : NAN;
 }
 
 /* ------------------------------------------------------------ infer */
@@ -980,6 +1265,13 @@ static int cmd_eval(const nnr_model *m, const prog_opts *o)
     nnr_loss loss = default_loss(m);
     if (!m->cfg.present && src.csv.targets > 0)
         loss = NNR_LOSS_MSE;
+    if (o->val[OPT_LOSS]) {
+        loss = o->loss;
+        if (check_loss_model(m, loss, 0)) {
+            free(owned);
+            return EXIT_INPUT;
+        }
+    }
     state = falloc(m->state_size);
     infer = falloc(m->infer_size);
     if (!state || !infer) {
@@ -1023,11 +1315,16 @@ typedef struct trainer {
     const nnr_model *m;
     nnr_optim optim;
     float *state, *grad, *s1, *s2;
-    unsigned char *update;  /* per tensor: 1 when the optimizer updates it */
+    /* What the optimizer updates: the trainable tensors of layers not
+     * frozen, adjacent ones merged into runs of the state block (one run,
+     * the whole parameter block, when nothing is frozen). */
+    size_t *run_off, *run_len;
+    int nruns;
     long step;
 } trainer;
 
-static int trainer_init(trainer *t, const nnr_model *m)
+/* freeze[0..nfreeze): layer positions whose tensors are not updated. */
+static int trainer_init(trainer *t, const nnr_model *m, const int *freeze, int nfreeze)
 {
     memset(t, 0, sizeof *t);
     t->m = m;
@@ -1036,17 +1333,26 @@ static int trainer_init(trainer *t, const nnr_model *m)
     t->grad = falloc(m->state_size);
     t->s1 = falloc(m->state_size);
     t->s2 = falloc(m->state_size);
-    t->update = calloc(m->ntensors ? (size_t)m->ntensors : 1, 1);
-    if (!t->state || !t->grad || !t->s1 || !t->s2 || !t->update) {
+    t->run_off = calloc(m->ntensors ? (size_t)m->ntensors : 1, sizeof *t->run_off);
+    t->run_len = calloc(m->ntensors ? (size_t)m->ntensors : 1, sizeof *t->run_len);
+    if (!t->state || !t->grad || !t->s1 || !t->s2 || !t->run_off || !t->run_len) {
         oom();
         return -1;
     }
     for (int i = 0; i < m->ntensors; i++) {
         const nnr_tensor_desc *d = &m->tensors[i];
         int frozen = 0;
-        for (int j = 0; j < m->cfg.nfreeze && !frozen; j++)
-            frozen = m->cfg.freeze[j] == d->layer;
-        t->update[i] = d->kind == NNR_T_PARAM && !frozen;
+        for (int j = 0; j < nfreeze && !frozen; j++)
+            frozen = freeze[j] == d->layer;
+        if (d->kind != NNR_T_PARAM || frozen || !d->numel)
+            continue;
+        int r = t->nruns - 1;
+        if (r >= 0 && t->run_off[r] + t->run_len[r] == d->offset) {
+            t->run_len[r] += d->numel;
+        } else {
+            t->run_off[t->nruns] = d->offset;
+            t->run_len[t->nruns++] = d->numel;
+        }
     }
     return 0;
 }
@@ -1057,7 +1363,8 @@ static void trainer_free(trainer *t)
     free(t->grad);
     free(t->s1);
     free(t->s2);
-    free(t->update);
+    free(t->run_off);
+    free(t->run_len);
 }
 
 /* No nan or inf among p[0..n): the largest magnitude as bits (a loop
@@ -1078,21 +1385,13 @@ static int all_finite(const float *p, size_t n)
  * parameter became nan or inf. */
 static int trainer_update(trainer *t)
 {
-    const nnr_model *m = t->m;
     int finite = 1;
     t->step++;
-    if (m->update)
-        m->update(t->state, t->grad, t->s1, t->s2, t->step, &t->optim);
-    for (int i = 0; i < m->ntensors; i++) {
-        if (!t->update[i])
-            continue;
-        const nnr_tensor_desc *d = &m->tensors[i];
-        size_t off = d->offset;
-        if (!m->update)
-            nnr_optim_step(&t->optim, d->numel, t->state + off, t->grad + off, t->s1 + off,
-                           t->s2 + off, t->step);
-        if (finite)
-            finite = all_finite(t->state + off, d->numel);
+    /* the steps check what they write (nnr_optim_step's result) */
+    for (int r = 0; r < t->nruns; r++) {
+        size_t off = t->run_off[r];
+        finite &= nnr_optim_step(&t->optim, t->run_len[r], t->state + off, t->grad + off,
+                                 t->s1 + off, t->s2 + off, t->step);
     }
     return finite ? 0 : -1;
 }
@@ -1111,13 +1410,9 @@ static void copy_buffers(const nnr_model *m, float *dst, const float *src)
 /* Are the gradients of every tensor the optimizer will update finite? */
 static int grads_finite(const trainer *t)
 {
-    const nnr_model *m = t->m;
-    for (int i = 0; i < m->ntensors; i++) {
-        if (!t->update[i])
-            continue;
-        if (!all_finite(t->grad + m->tensors[i].offset, m->tensors[i].numel))
+    for (int r = 0; r < t->nruns; r++)
+        if (!all_finite(t->grad + t->run_off[r], t->run_len[r]))
             return 0;
-    }
     return 1;
 }
 
@@ -1168,6 +1463,68 @@ static int write_log(const char *path, const strbuf *b)
     return 0;
 }
 
+/* The checks `nnc check` makes of a train block's loss against the model,
+ * for a loss chosen at run time: cross_entropy and nll need one vector of
+ * class scores per sample (an error: -1), and cross_entropy after a final
+ * softmax applies it twice (a warning, when warn is set). */
+static int check_loss_model(const nnr_model *m, nnr_loss loss, int warn)
+{
+    const char *ln = loss_name(loss);
+    if ((loss == NNR_LOSS_CROSS_ENTROPY || loss == NNR_LOSS_NLL) && m->out_ndim != 1) {
+        char sh[128];
+        int at = snprintf(sh, sizeof sh, "[");
+        for (int i = 0; i < m->out_ndim && at < (int)sizeof sh - 24; i++)
+            at += snprintf(sh + at, sizeof sh - (size_t)at, "%s%lld", i ? ", " : "",
+                           (long long)m->out_shape[i]);
+        snprintf(sh + at, sizeof sh - (size_t)at, "]");
+        fprintf(stderr, "error: the loss %s needs one vector of class scores per sample, but "
+                "the model's output has shape %s (add flatten)\n", ln, sh);
+        return -1;
+    }
+    if (warn && loss == NNR_LOSS_CROSS_ENTROPY && m->layers) {
+        /* flatten, identity and dropout do not hide a final softmax */
+        int l = m->nlayers - 1;
+        while (l >= 0 && (!strcmp(m->layers[l].op, "flatten") ||
+                          !strcmp(m->layers[l].op, "identity") ||
+                          !strcmp(m->layers[l].op, "dropout")))
+            l--;
+        if (l >= 0 && !strcmp(m->layers[l].op, "softmax"))
+            fprintf(stderr, "warning: the model ends in softmax and cross_entropy applies "
+                    "log_softmax itself: the softmax is applied twice (use the logits, or nll "
+                    "after log_softmax)\n");
+    }
+    return 0;
+}
+
+/* PyTorch's batch norm refuses to train on one value per channel
+ * ("Expected more than 1 value per channel when training"): a batch of one
+ * row through a batch norm that sees one value per channel of a sample
+ * (batchnorm1d on [C]). rows in batches of batch: -1 after the message when
+ * some batch is such a row. */
+static int check_batchnorm(const nnr_model *m, size_t rows, int batch)
+{
+    size_t b = (size_t)batch, last = rows % b;
+    int one = rows == 1 || b == 1 || (rows > b && last == 1);
+    if (!one)
+        return 0;
+    for (int l = 0; l < m->nlayers; l++) {
+        if (m->layers[l].per_channel != 1)
+            continue;
+        fprintf(stderr, "error: layer '%s' (%s) would train on one value per channel: ",
+                m->layers[l].name, m->layers[l].op);
+        if (rows == 1)
+            fprintf(stderr, "the data has 1 row");
+        else if (b == 1)
+            fprintf(stderr, "batches of 1 row");
+        else
+            fprintf(stderr, "%zu rows in batches of %d leave a last batch of 1 row", rows, batch);
+        fprintf(stderr, " (PyTorch: \"Expected more than 1 value per channel when training\")%s\n",
+                rows == 1 ? "" : "; use another --batch");
+        return -1;
+    }
+    return 0;
+}
+
 static int cmd_train(const nnr_model *m, const prog_opts *o)
 {
     const nnr_train_cfg *cfg = &m->cfg;
@@ -1197,7 +1554,11 @@ static int cmd_train(const nnr_model *m, const prog_opts *o)
     const char *init = o->val[OPT_INIT] ? o->val[OPT_INIT] : cfg->init;
     const char *save = o->val[OPT_SAVE] ? o->val[OPT_SAVE] : cfg->save;
     const char *logp = o->val[OPT_LOG] ? o->val[OPT_LOG] : cfg->log;
-    nnr_loss loss = cfg->loss;
+    nnr_loss loss = o->val[OPT_LOSS] ? o->loss : cfg->loss;
+    int shuffle = o->val[OPT_SHUFFLE] ? o->shuffle : cfg->shuffle;
+    int strict = o->val[OPT_STRICT] ? o->strict : cfg->strict;
+    const int *freeze = o->val[OPT_FREEZE] ? o->freeze : cfg->freeze;
+    int nfreeze = o->val[OPT_FREEZE] ? o->nfreeze : cfg->nfreeze;
     nnr_data_src dsrc, vsrc;
     int have_val = 0;
     if (epochs < 0)
@@ -1223,18 +1584,24 @@ static int cmd_train(const nnr_model *m, const prog_opts *o)
     }
 
     /* Parameters, then data: every input is checked before training starts. */
+    if (check_loss_model(m, loss, o->val[OPT_LOSS] != NULL))
+        goto done;
     if (save && check_writable(save))
         goto done;
-    if (trainer_init(&tr, m))
+    if (trainer_init(&tr, m, freeze, nfreeze))
         goto done;
+    if (o->val[OPT_OPTIMIZER])
+        tr.optim = o->optim;
     if (o->val[OPT_LR])
         tr.optim.lr = o->lr;
     fresh_state(m, tr.state, seed);
-    if (init && load_weights(m, init, cfg->strict, tr.state))
+    if (init && load_weights(m, init, strict, tr.state))
         goto done;
     if (load_data(m, loss, &dsrc, &data))
         goto done;
     if (have_val && load_data(m, loss, &vsrc, &val))
+        goto done;
+    if (epochs > 0 && check_batchnorm(m, data.d.rows, batch))
         goto done;
 
     size_t rows = data.d.rows, in = m->in_size, k = m->out_size;
@@ -1276,7 +1643,7 @@ static int cmd_train(const nnr_model *m, const prog_opts *o)
         double t0 = now_s(), sum = 0;
         for (size_t i = 0; i < rows; i++)
             order[i] = (int32_t)i;
-        if (cfg->shuffle)
+        if (shuffle)
             nnr_rng_shuffle(&shuf, order, rows);
         for (size_t b = 0; b < nbatches; b++) {
             size_t r0 = b * (size_t)batch;
@@ -1295,7 +1662,7 @@ static int cmd_train(const nnr_model *m, const prog_opts *o)
              * gradients: keeping the buffers is enough to roll back. */
             copy_buffers(m, backup, tr.state);
             double l = m->train_step(tr.state, tr.grad, n, xb, data.labels ? lb : NULL,
-                                     tcols ? tb : NULL, arena, &drop);
+                                     tcols ? tb : NULL, arena, &drop, loss);
             int bad = !isfinite(l) ? 1 : !grads_finite(&tr) ? 2 : 0;
             if (!bad && trainer_update(&tr))
                 bad = 3;
@@ -1387,7 +1754,7 @@ static void bench_call(const nnr_model *m, int train, trainer *tr, const float *
                        const float *tgt, float *arena, nnr_rng *drop)
 {
     if (train) {
-        m->train_step(tr->state, tr->grad, batch, x, lab, tgt, arena, drop);
+        m->train_step(tr->state, tr->grad, batch, x, lab, tgt, arena, drop, m->cfg.loss);
         trainer_update(tr);
     } else {
         m->forward(infer, batch, x, y, arena);
@@ -1413,7 +1780,7 @@ static int cmd_bench(const nnr_model *m, const prog_opts *o)
     double *times = NULL;
     size_t ntimes = 0, cap = 0;
 
-    if (trainer_init(&tr, m))
+    if (trainer_init(&tr, m, m->cfg.freeze, m->cfg.nfreeze))
         goto done;
     if (load_infer_state(m, o->val[OPT_WEIGHTS], tr.state))
         goto done;
@@ -1512,7 +1879,7 @@ static double gc_loss(const nnr_model *m, const float *base, float *state, float
     nnr_rng drop;
     nnr_rng_seed(&drop, seed ^ PROG_DROPOUT_SALT);
     memcpy(state, base, m->state_size * sizeof(float));
-    return m->train_step(state, grad, n, x, lab, tgt, arena, &drop);
+    return m->train_step(state, grad, n, x, lab, tgt, arena, &drop, m->cfg.loss);
 }
 
 /* Checks every trainable tensor (up to 24 evenly spaced elements each):
@@ -1600,14 +1967,16 @@ int nnr_main(const nnr_model *m, int argc, char **argv)
     int rc = parse_args(m, argc, argv, &o);
     if (rc >= 0) {
         fflush(stdout);
-        return rc;
+    } else {
+        switch (o.cmd) {
+        case CMD_INFER: rc = cmd_infer(m, &o); break;
+        case CMD_TRAIN: rc = cmd_train(m, &o); break;
+        case CMD_EVAL: rc = cmd_eval(m, &o); break;
+        case CMD_BENCH: rc = cmd_bench(m, &o); break;
+        case CMD_GRADCHECK: rc = cmd_gradcheck(m, &o); break;
+        default: rc = EXIT_USAGE; break;
+        }
     }
-    switch (o.cmd) {
-    case CMD_INFER: return cmd_infer(m, &o);
-    case CMD_TRAIN: return cmd_train(m, &o);
-    case CMD_EVAL: return cmd_eval(m, &o);
-    case CMD_BENCH: return cmd_bench(m, &o);
-    case CMD_GRADCHECK: return cmd_gradcheck(m, &o);
-    }
-    return EXIT_USAGE;
+    free(o.freeze);
+    return rc;
 }

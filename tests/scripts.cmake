@@ -42,3 +42,16 @@ if(EXISTS ${NNC_CMP_CASE}/expected.safetensors)
   set_tests_properties(fixture.tool.nnc_cmp_same fixture.tool.nnc_cmp_differs
     PROPERTIES LABELS "pytorch;tool")
 endif()
+
+# Command-line overrides of the train block against the same fixtures: one
+# ctest per case of tests/overrides.txt (run_override.sh).
+file(STRINGS ${CMAKE_CURRENT_SOURCE_DIR}/overrides.txt NNC_OVERRIDE_LINES REGEX "^[a-z0-9_]+ +\\|")
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/overrides.txt)
+foreach(line ${NNC_OVERRIDE_LINES})
+  string(REGEX REPLACE " .*" "" case "${line}")
+  add_test(NAME override.${case}
+    COMMAND ${NNC_BASH} ${CMAKE_CURRENT_SOURCE_DIR}/run_override.sh
+            $<TARGET_FILE:nnc> $<TARGET_FILE:nnc_cmp> ${CMAKE_CURRENT_SOURCE_DIR}
+            ${CMAKE_CURRENT_BINARY_DIR}/override/${case} ${case})
+  set_tests_properties(override.${case} PROPERTIES LABELS pytorch TIMEOUT 300)
+endforeach()

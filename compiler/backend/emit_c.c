@@ -141,7 +141,7 @@ static void emit_forward(const Graph *g, FILE *out)
     fprintf(out, "    float *scratch = arena + (size_t)n * %lld; /* conv2d im2col, per sample */\n",
             (long long)mp.per_sample);
     fprintf(out, "    (void)P;\n    (void)scratch;\n");
-    EmitCtx e = {out, g, val, NULL, "P", NULL, "scratch", NULL, NULL, 0};
+    EmitCtx e = {out, g, val, NULL, "P", NULL, "scratch", NULL, NULL, 0, NULL, NULL};
     for (int i = 0; i < nn; i++) {
         const Node *nd = &g->nodes[i];
         if (nd->dead)
@@ -189,6 +189,45 @@ static const char *tbuf_name(const TrainPlan *tp, int b)
     return xasprintf("%c%d", t->kind == 'v' ? 't' : t->kind, t->node);
 }
 
+/* The linear of a training forward whose output only a relu reads runs
+ * that relu in its GEMM's epilogue (the same bits: bias, then max(0, v))
+ * and writes the relu's buffer, so the relu costs no pass of its own. The
+ * relu's backward then reads its output as its input too: for relu,
+ * y > 0 exactly where x > 0. The sink prints the linear's call with the
+ * activation set. */
+static void fused_relu_sink(void *ctx, const EmitCtx *e, const Node *n, const KCall *c)
+{
+    (void)ctx;
+    KCall k = *c;
+    for (int j = 0; j < k.nargs; j++)
+        if (k.a[j].kind == KA_ACT)
+            k.a[j].i = OP_RELU;
+    EmitCtx plain = *e;
+    plain.sink = NULL;
+    plain.sink_ctx = NULL;
+    op_emit_call(&plain, n, &k);
+}
+
+/* For forward step s of the plan: the relu node its linear fuses (the next
+ * step, the one reader of the linear's output, which is not the model's
+ * output), or -1. */
+static int fusable_relu(const Graph *g, const TrainPlan *tp, int s)
+{
+    const TStep *st = &tp->steps[s];
+    if (st->kind != TS_FORWARD || s + 1 >= tp->nsteps || tp->steps[s + 1].kind != TS_FORWARD)
+        return -1;
+    int l = st->node, r = tp->steps[s + 1].node;
+    const Node *nl = &g->nodes[l], *nr = &g->nodes[r];
+    if (nl->op != OP_LINEAR || nl->fused_act >= 0 || nl->packed || nr->op != OP_RELU ||
+        nr->input != l || l == ir_output(g) || tp->vbuf[l] < 0 || tp->vbuf[r] < 0 ||
+        st->saved >= 0 || tp->steps[s + 1].saved >= 0)
+        return -1;
+    for (int i = 0; i < g->nnodes; i++)
+        if (i != r && !g->nodes[i].dead && g->nodes[i].input == l)
+            return -1;
+    return r;
+}
+
 static void emit_train(const Graph *g, const TrainCfg *t, int reuse, FILE *out)
 {
     const char *n = g->name;
@@ -210,14 +249,12 @@ static void emit_train(const Graph *g, const TrainCfg *t, int reuse, FILE *out)
     char *declared = xcalloc((size_t)tp.nbufs + 1, 1);
     val[0] = "x";
     fprintf(out, "double %s_train_step(float *S, float *G, int n, const float *x, const int32_t *labels,\n"
-                 "                    const float *targets, float *arena, nnr_rng *rng)\n{\n", n);
+                 "                    const float *targets, float *arena, nnr_rng *rng, nnr_loss loss_kind)\n{\n", n);
     fprintf(out, "    float *fixed = arena + (size_t)n * %lld;\n", (long long)tp.per_sample);
     fprintf(out, "    float *scratch = fixed + %lld; /* conv2d im2col, per sample */\n", (long long)tp.fixed);
     fprintf(out, "    double loss = 0;\n");
     fprintf(out, "    (void)scratch;\n    (void)rng;\n    (void)fixed;\n");
-    EmitCtx e = {out, g, val, dval, "S", "G", "scratch", saved, "rng", 1};
-    static const char *loss_c[] = {"NNR_LOSS_MSE", "NNR_LOSS_L1", "NNR_LOSS_BCE",
-                                   "NNR_LOSS_BCE_WITH_LOGITS", "NNR_LOSS_CROSS_ENTROPY", "NNR_LOSS_NLL"};
+    EmitCtx e = {out, g, val, dval, "S", "G", "scratch", saved, "rng", 1, NULL, NULL};
     /* a buffer's C name, declared where it is first written */
     #define DECL(b, shape) do { \
         if ((b) >= 0 && !declared[b]) { \
@@ -236,6 +273,15 @@ static void emit_train(const Graph *g, const TrainCfg *t, int reuse, FILE *out)
         if (tp.sbuf[i] >= 0)
             saved[i + 1] = tbuf_name(&tp, tp.sbuf[i]);
     }
+    /* linear + relu pairs: the linear's value is the relu's buffer */
+    int *fused = xcalloc((size_t)nn + 1, sizeof *fused);   /* [relu node]: 1 when fused */
+    for (int s = 0; s < tp.nsteps; s++) {
+        int r = fusable_relu(g, &tp, s);
+        if (r >= 0) {
+            fused[r] = 1;
+            val[tp.steps[s].node + 1] = val[r + 1];
+        }
+    }
     int phase = -1;
     for (int s = 0; s < tp.nsteps; s++) {
         const TStep *st = &tp.steps[s];
@@ -247,6 +293,19 @@ static void emit_train(const Graph *g, const TrainCfg *t, int reuse, FILE *out)
         }
         if (st->kind == TS_FORWARD) {
             const Node *nd = &g->nodes[st->node];
+            if (fused[st->node])
+                continue;   /* run by the linear before it */
+            if (s + 1 < tp.nsteps && tp.steps[s + 1].kind == TS_FORWARD &&
+                fused[tp.steps[s + 1].node]) {
+                const Node *nr = &g->nodes[tp.steps[s + 1].node];
+                DECL(tp.steps[s + 1].y, &nr->shape);
+                fprintf(out, "    /* %s:%d:%d: %s + %s:%d:%d: relu */\n", g->file, nd->span.line,
+                        nd->span.col, op_info[nd->op].name, g->file, nr->span.line, nr->span.col);
+                e.sink = fused_relu_sink;
+                op_hooks[nd->op].emit_train(&e, nd);
+                e.sink = NULL;
+                continue;
+            }
             DECL(st->y, &nd->shape);
             DECL(st->saved, (const Shape *)NULL);
             fprintf(out, "    /* %s:%d:%d: %s */\n", g->file, nd->span.line, nd->span.col, op_info[nd->op].name);
@@ -254,7 +313,7 @@ static void emit_train(const Graph *g, const TrainCfg *t, int reuse, FILE *out)
         } else if (st->kind == TS_LOSS) {
             int o = st->node;
             DECL(st->dy, o >= 0 ? &g->nodes[o].shape : (const Shape *)NULL);
-            fprintf(out, "    loss = nnr_loss_f32(%s, n, %lld, %s, labels, targets, %s);\n", loss_c[t->loss],
+            fprintf(out, "    loss = nnr_loss_f32(loss_kind, n, %lld, %s, labels, targets, %s);\n",
                     (long long)shape_numel(o >= 0 ? &g->nodes[o].shape : &g->input), o >= 0 ? val[o + 1] : "x",
                     st->dy >= 0 ? tbuf_name(&tp, st->dy) : "NULL");
         } else if (st->kind == TS_BACKWARD) {
@@ -270,30 +329,6 @@ static void emit_train(const Graph *g, const TrainCfg *t, int reuse, FILE *out)
     }
     #undef DECL
     fprintf(out, "    return loss;\n}\n\n");
-
-    /* the plan's update step: runs of adjacent updated tensors, one flat
-     * loop each (the whole block when nothing is frozen) */
-    fprintf(out, "/* The optimizer update: every trainable tensor that is not frozen. */\n");
-    fprintf(out, "void %s_update(float *S, const float *G, float *M1, float *M2, long step, const nnr_optim *o)\n{\n", n);
-    fprintf(out, "    (void)S;\n    (void)G;\n    (void)M1;\n    (void)M2;\n    (void)step;\n    (void)o;\n");
-    for (int k = 0; k < g->nparams;) {
-        if (!tp.updated[k]) {
-            k++;
-            continue;
-        }
-        int j = k;
-        int64_t len = 0;
-        while (j < g->nparams && tp.updated[j] && g->params[j].offset == g->params[k].offset + len)
-            len += g->params[j++].numel;
-        fprintf(out, "    nnr_optim_step(o, %lld, S + %lld, G + %lld, M1 + %lld, M2 + %lld, step); /* %s",
-                (long long)len, (long long)g->params[k].offset, (long long)g->params[k].offset,
-                (long long)g->params[k].offset, (long long)g->params[k].offset, g->params[k].name);
-        if (j - k > 1)
-            fprintf(out, " .. %s", g->params[j - 1].name);
-        fprintf(out, " */\n");
-        k = j;
-    }
-    fprintf(out, "}\n\n");
 }
 
 /* prepare(): the inference block from a state block, following the same
@@ -446,6 +481,20 @@ void emit_c_source(const Graph *g, const Graph *train, const TrainCfg *t, const 
         emit_train(train, t, g->planned, out);
 }
 
+/* The training step alone (NAME_train_step and its arena size), for programs whose inference comes from another backend (the
+ * LLVM backend builds only inference). */
+void emit_c_train_source(const Graph *g, const Graph *train, const TrainCfg *t, const EmitOpts *o,
+                         FILE *out)
+{
+    front_matter(g, o, out, xasprintf("%s_train.c", g->name));
+    fprintf(out, "#include <stdint.h>\n#include <stdlib.h>\n#include <string.h>\n\n#include \"nnr.h\"\n#include \"%s.h\"\n\n",
+            o->stem ? o->stem : g->name);
+    if (is_trainable(train, t))
+        emit_train(train, t, g->planned, out);
+    else
+        fprintf(out, "/* The model has no training step (no train block with a loss and an optimizer). */\n");
+}
+
 static void c_string(FILE *out, const char *s)
 {
     if (!s) {
@@ -475,6 +524,41 @@ static void emit_data(FILE *out, const DataSrc *d)
             c_float(d->kind == NNR_DATA_IDX ? d->scale : 1.0, b, sizeof b));
 }
 
+/* Layer statements: one past the largest position of a node (passes mark
+ * nodes dead but keep them, with their layer). */
+static int layer_count(const Graph *g)
+{
+    int nl = 0;
+    for (int i = 0; i < g->nnodes; i++)
+        if (g->nodes[i].layer >= nl)
+            nl = g->nodes[i].layer + 1;
+    return nl;
+}
+
+/* The layer table: name, op and, for batch norm, the values per channel of
+ * one sample (PyTorch refuses to train on one value per channel). */
+static void emit_layers(const Graph *g, FILE *out)
+{
+    int nl = layer_count(g);
+    fprintf(out, "static const nnr_layer_desc layers[] = {\n");
+    for (int l = 0; l < nl; l++) {
+        const Node *nd = NULL;
+        for (int i = 0; i < g->nnodes && !nd; i++)
+            if (g->nodes[i].layer == l)
+                nd = &g->nodes[i];
+        int64_t per_channel = 0;
+        if (nd && (nd->op == OP_BATCHNORM1D || nd->op == OP_BATCHNORM2D) && nd->shape.ndim > 0 &&
+            nd->shape.d[0] > 0)
+            per_channel = shape_numel(&nd->shape) / nd->shape.d[0];
+        fprintf(out, "    {");
+        c_string(out, nd && nd->label ? nd->label : xasprintf("%d", l));
+        fprintf(out, ", \"%s\", %lld},\n", nd ? op_info[nd->op].name : "", (long long)per_channel);
+    }
+    if (nl == 0)
+        fprintf(out, "    {\"\", \"\", 0},\n");
+    fprintf(out, "};\n\n");
+}
+
 void emit_c_main(const Graph *g, const TrainCfg *t, const EmitOpts *o, FILE *out)
 {
     const char *n = g->name, *N = upper(n);
@@ -485,8 +569,7 @@ void emit_c_main(const Graph *g, const TrainCfg *t, const EmitOpts *o, FILE *out
     if (trainable) {
         fprintf(out, "size_t %s_train_arena(int n);\n", n);
         fprintf(out, "double %s_train_step(float *S, float *G, int n, const float *x, const int32_t *labels,\n"
-                     "                    const float *targets, float *arena, nnr_rng *rng);\n", n);
-        fprintf(out, "void %s_update(float *S, const float *G, float *M1, float *M2, long step, const nnr_optim *o);\n\n", n);
+                     "                    const float *targets, float *arena, nnr_rng *rng, nnr_loss loss_kind);\n\n", n);
     }
     fprintf(out, "static const nnr_tensor_desc tensors[] = {\n");
     int ntensors = 0;
@@ -505,6 +588,7 @@ void emit_c_main(const Graph *g, const TrainCfg *t, const EmitOpts *o, FILE *out
     if (ntensors == 0)
         fprintf(out, "    {\"\", 0, {0}, 0, 0, NNR_T_PARAM, 0, \"\"},\n");
     fprintf(out, "};\n\n");
+    emit_layers(g, out);
     if (t && t->nfreeze) {
         fprintf(out, "static const int freeze[] = {");
         for (int i = 0; i < t->nfreeze; i++)
@@ -523,6 +607,7 @@ void emit_c_main(const Graph *g, const TrainCfg *t, const EmitOpts *o, FILE *out
     fprintf(out, "}, .out_size = %s_OUT_SIZE,\n", N);
     fprintf(out, "    .ntensors = %d, .tensors = tensors, .state_size = %lld,\n", ntensors,
             (long long)g->state_size);
+    fprintf(out, "    .nlayers = %d, .layers = layers,\n", layer_count(g));
     /* builtin_state is the STATE block (training and saving need the
      * state_dict layout); prepare() turns it into the inference block */
     fprintf(out, "    .builtin_state = %s,\n", o->weights_given ? xasprintf("%s_state", n) : "NULL");
@@ -530,8 +615,7 @@ void emit_c_main(const Graph *g, const TrainCfg *t, const EmitOpts *o, FILE *out
     fprintf(out, "    .infer_size = %s_PARAMS_SIZE, .prepare = %s_prepare,\n", N, n);
     fprintf(out, "    .arena_size = %s_arena_size, .forward = %s_forward,\n", n, n);
     if (trainable)
-        fprintf(out, "    .train_arena_size = %s_train_arena, .train_step = %s_train_step,\n"
-                     "    .update = %s_update,\n", n, n, n);
+        fprintf(out, "    .train_arena_size = %s_train_arena, .train_step = %s_train_step,\n", n, n);
     if (t && t->present) {
         static const char *opt_c[] = {"NNR_OPT_SGD", "NNR_OPT_ADAM", "NNR_OPT_ADAMW"};
         fprintf(out, "    .cfg = {\n        .present = 1,\n        .data = ");

@@ -22,7 +22,6 @@ static const nnr_tensor_desc fake_tensors[] = {
 };
 
 /* Knobs the tests turn. */
-static nnr_loss fake_loss = NNR_LOSS_CROSS_ENTROPY;
 static int fake_nan_at = 0;     /* train_step call (1-based) that returns NAN; 0 never */
 static int fake_calls = 0;      /* train_step calls so far */
 
@@ -61,10 +60,10 @@ static size_t fake_train_arena_size(int n)
     return (size_t)n * FAKE_OUT * 2;
 }
 
-/* Forward, loss (cross_entropy on labels or mse on targets) and gradients. */
+/* Forward, loss (cross_entropy on labels, else mse on targets) and gradients. */
 static double fake_train_step(float *state, float *grad, int n, const float *x,
                               const int32_t *labels, const float *targets, float *arena,
-                              nnr_rng *rng)
+                              nnr_rng *rng, nnr_loss fake_loss)
 {
     (void)rng;
     fake_calls++;

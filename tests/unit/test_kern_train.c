@@ -304,6 +304,42 @@ Test(optim, sgd_hand_computed)
     EXPECT_NEAR(p, 0.905 - 0.1 * (0.5 + 0.9 * 0.95), 1e-6);
 }
 
+/* The result says whether every parameter written is finite: in the vector
+ * loops and in the scalar tail, for every optimizer. */
+Test(optim, reports_non_finite_parameters)
+{
+    enum { N = 37 };
+    nnr_optim kinds[3] = {{NNR_OPT_SGD, 0.1, 0.9, 0, 0, 0, 0, 0, 0},
+                          {NNR_OPT_ADAM, 0.01, 0, 0, 0, 0, 0.9, 0.999, 1e-8},
+                          {NNR_OPT_ADAMW, 0.01, 0, 0, 0.1, 0, 0.9, 0.999, 1e-8}};
+    for (int kk = 0; kk < 3; kk++)
+        for (int bad = -1; bad < N; bad += 6) {
+            float p[N], g[N], s1[N] = {0}, s2[N] = {0};
+            for (int i = 0; i < N; i++) {
+                p[i] = 1.0f;
+                g[i] = 0.25f;
+            }
+            if (bad >= 0) g[bad] = bad % 2 ? NAN : INFINITY;
+            /* two steps: the first and the momentum (vector) form of sgd */
+            int ok1 = nnr_optim_step(&kinds[kk], N, p, g, s1, s2, 1);
+            int ok2 = nnr_optim_step(&kinds[kk], N, p, g, s1, s2, 2);
+            cr_expect_eq(ok1, bad < 0, "kind %d bad %d step 1", kk, bad);
+            cr_expect_eq(ok2, bad < 0, "kind %d bad %d step 2", kk, bad);
+        }
+    /* finite gradients, a parameter that overflows */
+    nnr_optim o = {NNR_OPT_SGD, 1.0, 0, 0, 0, 0, 0, 0, 0};
+    float p[20], g[20];
+    for (int i = 0; i < 20; i++) {
+        p[i] = 0.0f;
+        g[i] = 1.0f;
+    }
+    p[17] = -3e38f;
+    g[17] = 3e38f;
+    cr_expect_eq(nnr_optim_step(&o, 20, p, g, NULL, NULL, 1), 0);
+    p[17] = 0.0f;
+    cr_expect_eq(nnr_optim_step(&o, 20, p, g, NULL, NULL, 2), 1);
+}
+
 Test(optim, adam_hand_computed)
 {
     nnr_optim o = {NNR_OPT_ADAM, 0.01, 0, 0, 0, 0, 0.9, 0.999, 1e-8};

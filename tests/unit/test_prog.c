@@ -356,7 +356,7 @@ Test(prog, weights_missing_tensor)
     run_result r = run(&m, "1,2\n", "infer", "--weights", w, NULL);
     cr_expect_eq(r.status, 1);
     char want[512];
-    snprintf(want, sizeof want, "%s: missing tensor 'fc.bias'", w);
+    snprintf(want, sizeof want, "%s: error: missing tensor 'fc.bias' (shape [3])", w);
     assert_contains(r.err, want);
     cr_expect_str_empty(r.out);
     run_free(&r);
@@ -375,7 +375,7 @@ Test(prog, weights_wrong_shape)
     cr_expect_eq(r.status, 1);
     char want[512];
     snprintf(want, sizeof want,
-             "%s: tensor 'fc.weight' has shape [2, 3], the model expects [3, 2]", w);
+             "%s: error: tensor 'fc.weight' has shape [2, 3], the model expects [3, 2]", w);
     assert_contains(r.err, want);
     run_free(&r);
 }
@@ -391,7 +391,7 @@ Test(prog, weights_unexpected_tensor)
     st_write_raw(w, 4, names, ndims, shapes, data);
     run_result r = run(&m, "1,2\n", "eval", "--weights", w, "--data", "nowhere.csv", NULL);
     cr_expect_eq(r.status, 1);
-    assert_contains(r.err, "unexpected tensor 'foo'");
+    assert_contains(r.err, "error: unexpected tensor 'foo': the model has no such parameter");
     run_free(&r);
 
     r = run(&m, "", "infer", "--weights", tpath("absent.safetensors"), NULL);
@@ -649,7 +649,7 @@ Test(prog, train_batches_in_order_without_shuffle)
                 seq_row(r0 + i, x + 2 * i, &c);
                 lab[i] = c;
             }
-            fake_train_step(want, grad, n, x, lab, NULL, arena, NULL);
+            fake_train_step(want, grad, n, x, lab, NULL, arena, NULL, NNR_LOSS_CROSS_ENTROPY);
             for (int j = 0; j < 9; j++)
                 want[j] -= 0.25f * grad[j];
         }
@@ -674,6 +674,64 @@ Test(prog, train_leaves_frozen_layers_alone)
     fake_init(init, 0);
     cr_expect_eq(memcmp(got, init, 9 * sizeof(float)), 0, "frozen parameters changed");
     cr_expect_gt(got[9], 0.0f);   /* the buffer still follows the steps */
+}
+
+/* --freeze replaces the train block's list: by name, by position, or none. */
+Test(prog, train_freeze_override)
+{
+    nnr_model m = seq_model();
+    static const int freeze[] = {0};
+    const char *save = tpath("freeze_opt.safetensors"), *plain = tpath("plain.safetensors");
+    float got[FAKE_STATE], init[FAKE_STATE], want[FAKE_STATE];
+    fake_init(init, 0);
+    run_result r = run(&m, "", "train", "--save", plain, NULL);
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    run_free(&r);
+    read_state(plain, want);
+    static const char *const frozen[] = {"fc", "0", "\"fc\"", "[0]", " fc , bn "};
+    for (int i = 0; i < 5; i++) {
+        r = run(&m, "", "train", "--freeze", frozen[i], "--save", save, NULL);
+        cr_assert_eq(r.status, 0, "--freeze '%s': %s", frozen[i], r.err);
+        run_free(&r);
+        read_state(save, got);
+        cr_expect_eq(memcmp(got, init, 9 * sizeof(float)), 0, "--freeze '%s' trained fc",
+                     frozen[i]);
+    }
+    m.cfg.freeze = freeze;
+    m.cfg.nfreeze = 1;
+    r = run(&m, "", "train", "--freeze", "", "--save", save, NULL);
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    run_free(&r);
+    read_state(save, got);
+    cr_expect_eq(memcmp(got, want, FAKE_STATE * sizeof(float)), 0, "--freeze '' froze something");
+    r = run(&m, "", "train", "--freeze", "head", NULL);
+    cr_expect_eq(r.status, 2);
+    assert_contains(r.err, "--freeze: model 'fake' has no layer named 'head'");
+    run_free(&r);
+}
+
+/* --optimizer, then --lr over it; --loss reaches the training step. */
+Test(prog, train_optimizer_and_loss_override)
+{
+    nnr_model m = seq_model();
+    const char *a = tpath("opt_a.safetensors"), *b = tpath("opt_b.safetensors");
+    float ga[FAKE_STATE], gb[FAKE_STATE];
+    run_result r = run(&m, "", "train", "--epochs", "2", "--save", a, NULL);
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    run_free(&r);
+    m.cfg.optim.kind = NNR_OPT_ADAM;
+    m.cfg.optim.lr = 0.001;
+    r = run(&m, "", "train", "--epochs", "2", "--optimizer", " sgd ( lr = 1.5e0 ) ", "--lr",
+            "0.25", "--save", b, NULL);
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    run_free(&r);
+    read_state(a, ga);
+    read_state(b, gb);
+    cr_expect_eq(memcmp(ga, gb, sizeof ga), 0, "--optimizer sgd --lr 0.25 differs from the block's sgd");
+    r = run(&m, "", "train", "--loss", "mse", NULL);
+    cr_expect_eq(r.status, 1);
+    assert_contains(r.err, "the loss mse needs 3 target columns");
+    run_free(&r);
 }
 
 Test(prog, train_lr_override)
@@ -778,9 +836,10 @@ Test(prog, train_init_strict_and_not)
     const char *save = tpath("fresh.safetensors");
     r = run(&m, "", "train", "--init", w, "--epochs", "0", "--save", save, NULL);
     cr_expect_eq(r.status, 0, "stderr: %s", r.err);
-    assert_contains(r.err, "warning: ");
-    assert_contains(r.err, "tensor 'fc.weight' has shape [2, 3], the model expects [3, 2]; "
-                           "keeping its initialisation");
+    char want[512];
+    snprintf(want, sizeof want, "%s: warning: tensor 'fc.weight' has shape [2, 3], the model "
+             "expects [3, 2]; keeping its initialisation", w);
+    assert_contains(r.err, want);
     /* PyTorch's batch norm fills a missing num_batches_tracked with 0, silently */
     cr_expect_null(strstr(r.err, "num_batches_tracked"), "stderr: %s", r.err);
     run_free(&r);
@@ -801,7 +860,6 @@ Test(prog, train_init_strict_and_not)
 Test(prog, train_mse_on_targets)
 {
     nnr_model m = fake_model();
-    fake_loss = NNR_LOSS_MSE;
     m.cfg.loss = NNR_LOSS_MSE;
     m.cfg.optim.lr = 0.05f;
     m.cfg.data.kind = NNR_DATA_CSV;
