@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "kern.h"
+#include "../simd.h"
 
 void nnr_linear_f32(int n, int in, int out, const float *x, const float *w,
                     const float *b, float *y, nnr_act act, float act_param)
@@ -23,10 +24,19 @@ void nnr_linear_backward_f32(int n, int in, int out, const float *x, const float
             memset(dw, 0, (size_t)out * (size_t)in * sizeof *dw);
     }
     if (db) {
-        memset(db, 0, (size_t)out * sizeof *db);
-        for (int i = 0; i < n; i++) {
-            const float *r = dy + (size_t)i * (size_t)out;
-            for (int j = 0; j < out; j++) db[j] += r[j];
+        /* db[j] = Σ_i dy[i][j], summed in row order from 0: W columns at a
+         * time in a register, the last columns one by one (the same bits) */
+        int j = 0;
+        for (; j + NNR_VEC_WIDTH <= out; j += NNR_VEC_WIDTH) {
+            NNR_VEC acc = NNR_VEC_ZERO();
+            for (int i = 0; i < n; i++)
+                acc = NNR_VEC_ADD(acc, NNR_VEC_LOAD(dy + (size_t)i * (size_t)out + j));
+            NNR_VEC_STORE(db + j, acc);
+        }
+        for (; j < out; j++) {
+            float acc = 0.0f;
+            for (int i = 0; i < n; i++) acc += dy[(size_t)i * (size_t)out + j];
+            db[j] = acc;
         }
     }
 }
