@@ -437,6 +437,10 @@ static int parse_optimizer(const char *s, nnr_optim *o, char *err, size_t errlen
             snprintf(err, errlen, "sgd: nesterov momentum requires a momentum and zero dampening");
             return -1;
         }
+        if (o->momentum < 0) { /* torch.optim's checks, as nnc's */
+            snprintf(err, errlen, "sgd: momentum must not be negative");
+            return -1;
+        }
     } else {
         o->lr = given[0] ? v[0] : 1e-3;
         o->beta1 = given[1] ? v[1] : 0.9;
@@ -447,9 +451,17 @@ static int parse_optimizer(const char *s, nnr_optim *o, char *err, size_t errlen
             snprintf(err, errlen, "%s: beta1 and beta2 must be in [0, 1)", what);
             return -1;
         }
+        if (o->eps < 0) {
+            snprintf(err, errlen, "%s: eps must not be negative", what);
+            return -1;
+        }
     }
     if (o->lr < 0) {
         snprintf(err, errlen, "the learning rate must not be negative");
+        return -1;
+    }
+    if (o->weight_decay < 0) {
+        snprintf(err, errlen, "%s: weight_decay must not be negative", what);
         return -1;
     }
     return 0;

@@ -665,6 +665,10 @@ static int optimizer(Sema *s, const Value *v, TrainCfg *t)
             diag_error(s->d, v->span, "sgd: nesterov momentum requires a momentum and zero dampening");
             return -1;
         }
+        if (t->momentum < 0) { /* torch.optim's checks */
+            diag_error(s->d, v->span, "sgd: momentum must not be negative");
+            return -1;
+        }
     } else {
         static const ArgSpec spec[] = {{"lr", AT_REAL, 0}, {"beta1", AT_REAL, 0}, {"beta2", AT_REAL, 0},
                                        {"eps", AT_REAL, 0}, {"weight_decay", AT_REAL, 0}, {NULL, 0, 0}};
@@ -681,9 +685,17 @@ static int optimizer(Sema *s, const Value *v, TrainCfg *t)
             diag_error(s->d, v->span, "%s: beta1 and beta2 must be in [0, 1)", names[k]);
             return -1;
         }
+        if (t->eps < 0) {
+            diag_error(s->d, v->span, "%s: eps must not be negative", names[k]);
+            return -1;
+        }
     }
     if (t->lr < 0) {
         diag_error(s->d, v->span, "the learning rate must not be negative");
+        return -1;
+    }
+    if (t->weight_decay < 0) {
+        diag_error(s->d, v->span, "%s: weight_decay must not be negative", names[k]);
         return -1;
     }
     return 0;
