@@ -1011,14 +1011,32 @@ static size_t count_correct(const prog_data *p, size_t row0, int n, size_t k, co
 
 /* Forward over the whole data set in batches of bs (infer must be prepared):
  * the mean loss and the accuracy (NAN when there is none). */
-static void evaluate(const nnr_model *m, nnr_loss loss, const float *infer, const prog_data *p,
-                     int bs, float *arena, float *ybuf, double *loss_out, double *acc_out)
+/* bce takes probabilities: PyTorch refuses an input outside [0, 1] ("all
+ * elements of input should be between 0 and 1"). Prints the error for the
+ * first such output of rows r0.. and returns -1. */
+static int check_bce_input(const prog_data *p, size_t r0, int n, size_t k, const float *y)
+{
+    for (size_t i = 0; i < (size_t)n * k; i++) {
+        if (y[i] >= 0.0f && y[i] <= 1.0f)
+            continue;
+        fprintf(stderr, "error: bce needs probabilities in [0, 1], but the model's output for "
+                "sample %zu of %s is %.9g (end the model in sigmoid, or use "
+                "bce_with_logits)\n", r0 + i / k + 1, p->path, (double)y[i]);
+        return -1;
+    }
+    return 0;
+}
+
+static int evaluate(const nnr_model *m, nnr_loss loss, const float *infer, const prog_data *p,
+                    int bs, float *arena, float *ybuf, double *loss_out, double *acc_out)
 {
     size_t k = m->out_size, rows = p->d.rows, correct = 0;
     double total = 0;
     for (size_t r = 0; r < rows; r += (size_t)bs) {
         int n = (int)(rows - r < (size_t)bs ? rows - r : (size_t)bs);
         m->forward(infer, n, p->d.x + r * m->in_size, ybuf, arena);
+        if (loss == NNR_LOSS_BCE && check_bce_input(p, r, n, k, ybuf))
+            return -1;
         double l = nnr_loss_f32(loss, n, (int)k, ybuf, p->labels ? p->labels + r : NULL,
                                 p->targets ? p->targets + r * (p->own_targets ? 1 : k) : NULL,
                                 NULL);
@@ -1029,6 +1047,7 @@ static void evaluate(const nnr_model *m, nnr_loss loss, const float *infer, cons
     *loss_out = total / (double)rows;
     size_t per_row = p->accuracy == 2 || p->accuracy == 3 ? k : 1;
     *acc_out = p->accuracy ? (double)correct / (double)(rows * per_row) : NAN;
+    return 0;
 }
 
 /* ------------------------------------------------------------ infer */
@@ -1305,7 +1324,8 @@ static int cmd_eval(const nnr_model *m, const prog_opts *o)
         goto done;
     }
     double l, acc;
-    evaluate(m, loss, infer, &data, bs, arena, y, &l, &acc);
+    if (evaluate(m, loss, infer, &data, bs, arena, y, &l, &acc))
+        goto done;
     printf("loss=%.9g\n", l);
     if (data.accuracy)
         printf("accuracy=%.9g\n", acc);
@@ -1684,7 +1704,11 @@ static int cmd_train(const nnr_model *m, const prog_opts *o)
                 fflush(stdout);
                 if (bad == 1)
                     fprintf(stderr, "error: loss is %s at epoch %d, batch %zu; stopping with "
-                            "the last good parameters\n", isnan(l) ? "nan" : "inf", e, b + 1);
+                            "the last good parameters%s\n", isnan(l) ? "nan" : "inf", e, b + 1,
+                            loss == NNR_LOSS_BCE && isnan(l)
+                                ? " (bce needs the model's outputs in [0, 1]: end the model "
+                                  "in sigmoid, or use bce_with_logits)"
+                                : "");
                 else if (bad == 2)
                     fprintf(stderr, "error: gradients became nan or inf at epoch %d, batch "
                             "%zu; stopping with the last good parameters\n", e, b + 1);
@@ -1703,7 +1727,10 @@ static int cmd_train(const nnr_model *m, const prog_opts *o)
         double train_loss = sum / (double)rows, vl = NAN, va = NAN;
         if (have_val) {
             prepare(m, tr.state, infer);
-            evaluate(m, loss, infer, &val, eb_n, earena, ybuf, &vl, &va);
+            if (evaluate(m, loss, infer, &val, eb_n, earena, ybuf, &vl, &va)) {
+                rc = EXIT_INPUT;
+                goto done;
+            }
         }
         double secs = now_s() - t0;
         progress_clear(&pr);

@@ -511,8 +511,15 @@ static Graph *lower_model(Sema *s, const Decl *m, const SrcFile *src)
 
 /* ---------------------------------------------------------------- train */
 
-static const char *resolve_path(Sema *s, const char *p)
+/* The path of a string value, relative to the folder of the .nnet file;
+ * NULL, with an error, for an empty string (it would name that folder). */
+static const char *resolve_path(Sema *s, const Value *v)
 {
+    const char *p = v->s;
+    if (!p[0]) {
+        diag_error(s->d, v->span, "the path is empty");
+        return NULL;
+    }
     if (p[0] == '/' || !s->base_dir || !s->base_dir[0] || strcmp(s->base_dir, ".") == 0)
         return p;
     return xasprintf("%s/%s", s->base_dir, p);
@@ -561,7 +568,9 @@ static int data_source(Sema *s, const Value *v, DataSrc *ds, const char *key)
         if (bind_args(s, "csv", v->span, spec, v->args, v->nargs, slot))
             return -1;
         ds->kind = NNR_DATA_CSV;
-        ds->path = resolve_path(s, slot[0]->s);
+        ds->path = resolve_path(s, slot[0]);
+        if (!ds->path)
+            return -1;
         ds->has_label = 1;
         ds->label = -1;
         if (slot[1])
@@ -587,8 +596,8 @@ static int data_source(Sema *s, const Value *v, DataSrc *ds, const char *key)
         return 0;
     }
     /* idx(images, labels, scale = 1.0) */
-    for (int i = 0; i < v->nargs; i++)
-        if (!v->args[i].name || strcmp(v->args[i].name, "scale")) {
+    for (int i = 0, npos = 0; i < v->nargs; i++)
+        if (v->args[i].name ? strcmp(v->args[i].name, "scale") != 0 : npos++ < 2) {
             if (v->args[i].v->kind != V_STR) {
                 diag_error(s->d, v->args[i].v->span, "idx: file names must be strings");
                 return -1;
@@ -600,18 +609,30 @@ static int data_source(Sema *s, const Value *v, DataSrc *ds, const char *key)
     for (int i = 0; i < v->nargs; i++) {
         const ValueArg *a = &v->args[i];
         if (!a->name) {
-            if (npos == 0) ds->path = resolve_path(s, a->v->s);
-            else if (npos == 1) ds->path2 = resolve_path(s, a->v->s);
-            else if (npos == 2 && (a->v->kind == V_REAL || a->v->kind == V_INT))
+            if (npos == 0) {
+                if (!(ds->path = resolve_path(s, a->v)))
+                    return -1;
+            } else if (npos == 1) {
+                if (!(ds->path2 = resolve_path(s, a->v)))
+                    return -1;
+            } else if (npos == 2) {
+                if (a->v->kind != V_REAL && a->v->kind != V_INT) {
+                    diag_error(s->d, a->v->span, "idx: scale must be a number");
+                    return -1;
+                }
                 ds->scale = a->v->kind == V_INT ? (double)a->v->i : a->v->r;
-            else {
+            } else {
                 diag_error(s->d, a->v->span, "idx takes at most 3 arguments");
                 return -1;
             }
             npos++;
-        } else if (!strcmp(a->name, "images")) ds->path = resolve_path(s, a->v->s);
-        else if (!strcmp(a->name, "labels")) ds->path2 = resolve_path(s, a->v->s);
-        else if (!strcmp(a->name, "scale")) {
+        } else if (!strcmp(a->name, "images") || !strcmp(a->name, "labels")) {
+            const char *path = resolve_path(s, a->v);
+            if (!path)
+                return -1;
+            if (a->name[0] == 'i') ds->path = path;
+            else ds->path2 = path;
+        } else if (!strcmp(a->name, "scale")) {
             if (a->v->kind != V_REAL && a->v->kind != V_INT) {
                 diag_error(s->d, a->v->span, "idx: scale must be a number");
                 return -1;
@@ -772,8 +793,8 @@ static void check_train(Sema *s, const Decl *t, Program *p)
                 else tc.strict = (int)v->i;
             }
         } else if (!strcmp(k, "init") || !strcmp(k, "save") || !strcmp(k, "log")) {
-            if (expect_kind(s, v, V_STR, k) == 0) {
-                const char *path = resolve_path(s, v->s);
+            const char *path;
+            if (expect_kind(s, v, V_STR, k) == 0 && (path = resolve_path(s, v)) != NULL) {
                 if (!strcmp(k, "init")) tc.init = path;
                 else if (!strcmp(k, "save")) tc.save = path;
                 else tc.log = path;

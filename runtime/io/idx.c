@@ -27,12 +27,12 @@ int nnr_idx_parse(const unsigned char *img, size_t img_len, const char *img_path
     /* Images. */
     if (img == NULL || img_len == 0) return nnr_io_errf(err, errlen, "%s: empty file", ip);
     if (img_len < 16)
-        return nnr_io_errf(err, errlen, "%s: file too short for an IDX image header (%zu "
-                           "bytes, need 16)", ip, img_len);
+        return nnr_io_errf(err, errlen, "%s: byte offset %zu: file too short for an IDX image "
+                           "header (%zu bytes, need 16)", ip, img_len, img_len);
     uint32_t magic = be32(img);
     if (magic != IDX_IMAGES)
-        return nnr_io_errf(err, errlen, "%s: bad magic number 0x%08" PRIX32 " (expected "
-                           "0x%08X for images)", ip, magic, IDX_IMAGES);
+        return nnr_io_errf(err, errlen, "%s: byte offset 0: bad magic number 0x%08" PRIX32
+                           " (expected 0x%08X for images)", ip, magic, IDX_IMAGES);
     uint32_t count = be32(img + 4), nrows = be32(img + 8), ncols = be32(img + 12);
     uint64_t pix = (uint64_t)nrows * ncols; /* < 2^64 */
     /* count * pix may overflow 64 bits: compare by division instead. */
@@ -43,11 +43,16 @@ int nnr_idx_parse(const unsigned char *img, size_t img_len, const char *img_path
     if (count == 0)
         return nnr_io_errf(err, errlen, "%s: byte offset 4: no samples (the image count is 0)",
                            ip);
-    if (avail % pix != 0 || avail / pix != count)
-        return nnr_io_errf(err, errlen, "%s: the header announces %" PRIu32 " images of %"
-                           PRIu32 "x%" PRIu32 " (%.0f bytes of pixels) but the file holds "
-                           "%zu bytes after its 16-byte header", ip, count, nrows, ncols,
-                           (double)count * (double)pix, img_len - 16);
+    if (avail % pix != 0 || avail / pix != count) {
+        /* Where the pixels stop matching the header: the end of a short
+         * file, or the first byte past the announced images. */
+        uint64_t whole = avail / pix;
+        size_t at = whole < count ? img_len : (size_t)(16 + (uint64_t)count * pix);
+        return nnr_io_errf(err, errlen, "%s: byte offset %zu: the header announces %" PRIu32
+                           " images of %" PRIu32 "x%" PRIu32 " (%.0f bytes of pixels) but the "
+                           "file holds %zu bytes after its 16-byte header", ip, at, count,
+                           nrows, ncols, (double)count * (double)pix, img_len - 16);
+    }
     size_t npix = (size_t)img_len - 16; /* == count * pix, fits size_t */
     size_t fbytes;
     if (nnr_io_mul(npix, sizeof(float), &fbytes) != 0)
@@ -57,20 +62,21 @@ int nnr_idx_parse(const unsigned char *img, size_t img_len, const char *img_path
     if (lab != NULL) {
         if (lab_len == 0) return nnr_io_errf(err, errlen, "%s: empty file", lp);
         if (lab_len < 8)
-            return nnr_io_errf(err, errlen, "%s: file too short for an IDX label header (%zu "
-                               "bytes, need 8)", lp, lab_len);
+            return nnr_io_errf(err, errlen, "%s: byte offset %zu: file too short for an IDX "
+                               "label header (%zu bytes, need 8)", lp, lab_len, lab_len);
         uint32_t lm = be32(lab);
         if (lm != IDX_LABELS)
-            return nnr_io_errf(err, errlen, "%s: bad magic number 0x%08" PRIX32 " (expected "
-                               "0x%08X for labels)", lp, lm, IDX_LABELS);
+            return nnr_io_errf(err, errlen, "%s: byte offset 0: bad magic number 0x%08" PRIX32
+                               " (expected 0x%08X for labels)", lp, lm, IDX_LABELS);
         uint32_t lc = be32(lab + 4);
         if ((uint64_t)(lab_len - 8) != lc)
-            return nnr_io_errf(err, errlen, "%s: the header announces %" PRIu32 " labels but "
-                               "the file holds %zu bytes after its 8-byte header", lp, lc,
+            return nnr_io_errf(err, errlen, "%s: byte offset %zu: the header announces %" PRIu32
+                               " labels but the file holds %zu bytes after its 8-byte header",
+                               lp, (uint64_t)(lab_len - 8) < lc ? lab_len : (size_t)8 + lc, lc,
                                lab_len - 8);
         if (lc != count)
-            return nnr_io_errf(err, errlen, "%s: %" PRIu32 " labels, but %s has %" PRIu32
-                               " images", lp, lc, ip, count);
+            return nnr_io_errf(err, errlen, "%s: byte offset 4: %" PRIu32 " labels, but %s has %"
+                               PRIu32 " images", lp, lc, ip, count);
     }
 
     float *x = malloc(fbytes);

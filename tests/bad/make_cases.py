@@ -145,13 +145,13 @@ def idx_lab(labels, count=None, magic=0x801):
     return struct.pack(">II", magic, len(labels) if count is None else count) + bytes(labels)
 I = "idx"
 case("idx_images_empty", I, b"", "eval-images img", r"idx_images_empty\.idx: empty file")
-case("idx_images_short_header", I, idx_img(4, 2, 3)[:10], "eval-images img", r"file too short for an IDX image header \(10 bytes")
-case("idx_images_bad_magic", I, idx_img(4, 2, 3, magic=0x801), "eval-images img", r"bad magic number 0x00000801 \(expected 0x00000803")
+case("idx_images_short_header", I, idx_img(4, 2, 3)[:10], "eval-images img", r"idx_images_short_header\.idx: byte offset 10: file too short for an IDX image header \(10 bytes")
+case("idx_images_bad_magic", I, idx_img(4, 2, 3, magic=0x801), "eval-images img", r"byte offset 0: bad magic number 0x00000801 \(expected 0x00000803")
 case("idx_images_gzip", I, b"\x1f\x8b\x08\x00" + bytes(40), "eval-images img", r"bad magic number 0x1F8B0800")
 case("idx_images_count_too_big", I, idx_img(4, 2, 3)[:16 + 18], "eval-images img",
-     r"announces 4 images of 2x3 \(24 bytes of pixels\) but the file holds 18 bytes")
+     r"idx_images_count_too_big\.idx: byte offset 34: the header announces 4 images of 2x3 \(24 bytes of pixels\) but the file holds 18 bytes")
 case("idx_images_count_too_small", I, idx_img(4, 2, 3) + bytes(6), "eval-images img",
-     r"announces 4 images of 2x3 .* holds 30 bytes")
+     r"byte offset 40: the header announces 4 images of 2x3 .* holds 30 bytes")
 case("idx_images_huge_counts", I, struct.pack(">IIII", 0x803, 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF) + bytes(16), "eval-images img",
      r"announces 4294967295 images of 4294967295x4294967295")
 case("idx_images_zero_pixels", I, struct.pack(">IIII", 0x803, 4, 0, 3), "eval-images img", r"hold no pixels")
@@ -160,11 +160,11 @@ case("idx_images_wrong_size", I, idx_img(4, 2, 2), "eval-images img", r"idx_imag
 case("idx_labels_empty", I, b"", "eval-labels img", r"idx_labels_empty\.idx: empty file")
 case("idx_labels_bad_magic", I, idx_lab([1, 2, 3, 4], magic=0x803), "eval-labels img", r"bad magic number 0x00000803 \(expected 0x00000801")
 case("idx_labels_count_vs_size", I, idx_lab([1, 2, 3, 4], count=400), "eval-labels img",
-     r"announces 400 labels but the file holds 4 bytes")
-case("idx_labels_count_vs_images", I, idx_lab([1, 2, 3]), "eval-labels img", r"3 labels, but .* has 4 images")
+     r"idx_labels_count_vs_size\.idx: byte offset 12: the header announces 400 labels but the file holds 4 bytes")
+case("idx_labels_count_vs_images", I, idx_lab([1, 2, 3]), "eval-labels img", r"byte offset 4: 3 labels, but .* has 4 images")
 case("idx_labels_out_of_range", I, idx_lab([1, 2, 12, 4]), "eval-labels img",
      r"idx_labels_out_of_range\.idx: byte 10: class label 12 is out of range for a model with 10 outputs")
-case("idx_labels_truncated", I, idx_lab([1, 2, 3, 4])[:6], "eval-labels img", r"file too short for an IDX label header \(6 bytes")
+case("idx_labels_truncated", I, idx_lab([1, 2, 3, 4])[:6], "eval-labels img", r"idx_labels_truncated\.idx: byte offset 6: file too short for an IDX label header \(6 bytes")
 
 # ------------------------------------------------------------ .nnet
 N = "nnet"

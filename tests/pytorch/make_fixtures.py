@@ -670,6 +670,41 @@ def train_cases():
           exact=("fc.weight", "fc.bias", "2.weight", "2.bias"))
 
 
+    # ---- a second audit's mixes: conv2d without bias (stride 2, padding 1)
+    # on a non-square input, batchnorm2d, leaky_relu, maxpool2d and avgpool2d
+    # with padding and stride != kernel, gelu, dropout(p = 0) as the identity,
+    # sgd with nesterov and weight decay; 13 rows in batches of 5, 5, 3.
+    train("conv_mix", [2, 9, 7],
+          [L("conv2d(2, 4, 3, stride = 2, padding = 1, bias = false)",
+             nn.Conv2d(2, 4, 3, stride=2, padding=1, bias=False)),
+           L("batchnorm2d(4, momentum = 0.2)", nn.BatchNorm2d(4, momentum=0.2)),
+           L("leaky_relu(0.2)", nn.LeakyReLU(0.2)),
+           L("maxpool2d(3, stride = 2, padding = 1)", nn.MaxPool2d(3, stride=2, padding=1)),
+           L("conv2d(4, 3, 3, padding = 2)", nn.Conv2d(4, 3, 3, padding=2)),
+           L("gelu", nn.GELU()),
+           L("avgpool2d(2, stride = 1, padding = 1)", nn.AvgPool2d(2, stride=1, padding=1)),
+           L("flatten", nn.Flatten()), L("dropout(p = 0)", nn.Dropout(0.0)),
+           L("linear(90, 5)", nn.Linear(90, 5))],
+          "cross_entropy", "sgd(lr = 0.05, momentum = 0.9, nesterov = true, weight_decay = 0.01)",
+          sgd(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01),
+          make_data(13, 126, label=5, g=g("convmix")), "label = -1",
+          "conv2d without bias, stride 2, padding 1, on a [2, 9, 7] input; batchnorm2d;\n"
+          "leaky_relu(0.2); maxpool2d(3, 2, 1); conv2d padding 2; gelu; avgpool2d(2, 1, 1)\n"
+          "(count_include_pad); dropout(p = 0) is the identity in training; nesterov sgd\n"
+          "with weight decay; batches of 5, 5 and 3", batch=5, setup=bn_setup)
+    train("softmax_chw_bce", [2, 6, 5],
+          [L("conv2d(2, 3, [3, 2], stride = 2, padding = [1, 0])",
+             nn.Conv2d(2, 3, (3, 2), stride=2, padding=(1, 0))),
+           L("softmax(dim = 1)", nn.Softmax(dim=1)), L("flatten", nn.Flatten()),
+           L("linear(18, 3)", nn.Linear(18, 3)), L("sigmoid", nn.Sigmoid())],
+          "bce", "adam(lr = 0.02, beta1 = 0.7, beta2 = 0.95, eps = 1e-4, weight_decay = 0.03)",
+          adam(lr=0.02, beta1=0.7, beta2=0.95, eps=1e-4, weight_decay=0.03),
+          make_data(11, 60, targets=3, kind="mixed", g=g("smchw")), "targets = 3",
+          "softmax over the channels of a [c, h, w] output, flatten, sigmoid and bce\n"
+          "on soft and hard targets; adam with non-default betas, eps and weight decay",
+          epochs=4)
+
+
 # --------------------------------------------------------------- eval
 
 def eval_case(name, input_shape, layers, loss, data, data_opts, comment, setup=None, acc=None):

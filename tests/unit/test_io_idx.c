@@ -66,16 +66,16 @@ Test(idx, images_without_labels)
 Test(idx, bad_files)
 {
     read_err(DATA("bad-magic-images-idx3-ubyte"), NULL,
-             "bad-magic-images-idx3-ubyte: bad magic number 0x00000000 (expected 0x00000803 for images)");
+             "bad-magic-images-idx3-ubyte: byte offset 0: bad magic number 0x00000000 (expected 0x00000803 for images)");
     read_err(DATA("bad-short-images-idx3-ubyte"), NULL,
-             "bad-short-images-idx3-ubyte: the header announces 3 images of 2x3 (18 bytes of "
+             "bad-short-images-idx3-ubyte: byte offset 33: the header announces 3 images of 2x3 (18 bytes of "
              "pixels) but the file holds 17 bytes");
     read_err(DATA("tiny-images-idx3-ubyte"), DATA("bad-count-labels-idx1-ubyte"),
-             "bad-count-labels-idx1-ubyte: 4 labels, but ");
+             "bad-count-labels-idx1-ubyte: byte offset 4: 4 labels, but ");
     read_err(DATA("tiny-images-idx3-ubyte"), DATA("bad-count-labels-idx1-ubyte"),
              "tiny-images-idx3-ubyte has 3 images");
     read_err(DATA("tiny-images-idx3-ubyte"), DATA("bad-truncated-labels-idx1-ubyte"),
-             "bad-truncated-labels-idx1-ubyte: the header announces 3 labels but the file holds 2 bytes");
+             "bad-truncated-labels-idx1-ubyte: byte offset 10: the header announces 3 labels but the file holds 2 bytes");
     read_err(DATA("tiny-images-idx3-ubyte"), DATA("bad-magic-labels-idx1-ubyte"),
              "expected 0x00000801 for labels");
     /* images and labels swapped */
@@ -121,7 +121,7 @@ Test(idx, bad_buffers)
     cr_assert_eq(nnr_idx_parse(img, sizeof img, "i", lab, 0, "l", 1, &d, err, sizeof err), -1);
     cr_assert_not_null(strstr(err, "l: empty file"), "%s", err);
     cr_assert_eq(nnr_idx_parse(img, sizeof img, "i", lab, 5, "l", 1, &d, err, sizeof err), -1);
-    cr_assert_not_null(strstr(err, "l: file too short"), "%s", err);
+    cr_assert_not_null(strstr(err, "l: byte offset 5: file too short"), "%s", err);
     cr_assert_eq(nnr_idx_parse(img, sizeof img, "i", lab, 9, "l", 1, &d, err, sizeof err), 0, "%s",
                  err);
     cr_assert_eq(d.labels[0], 5);
