@@ -199,6 +199,9 @@ static Value *eval(Sema *s, const Expr *e, int allow_sym)
             double x = a->kind == V_INT ? (double)a->i : a->r;
             double y = b->kind == V_INT ? (double)b->i : b->r;
             v = new_value(V_REAL, e->span);
+            /* a size computed from an inexact division stays an error
+             * about that division ("7 / 2 * 2" is not 7) */
+            v->inexact = a->inexact || b->inexact;
             switch (e->op) {
             case '+': v->r = x + y; break;
             case '-': v->r = x - y; break;
@@ -319,7 +322,7 @@ static int bind_args(Sema *s, const char *what, Span at, const ArgSpec *spec, Va
             continue;
         }
         if (a->v->inexact && (spec[k].types & AT_INT) && !(spec[k].types & AT_REAL)) {
-            diag_error(s->d, a->v->span, "%s: argument '%s' must be an integer, but this division does not divide exactly",
+            diag_error(s->d, a->v->span, "%s: argument '%s' must be an integer, but a division in it does not divide exactly",
                        what, spec[k].name);
             bad = 1;
             continue;
@@ -378,7 +381,7 @@ static Graph *lower_model(Sema *s, const Decl *m, const SrcFile *src)
             continue;
         }
         if (v->inexact) {
-            diag_error(s->d, v->span, "an input dimension must be an integer, but this division does not divide exactly");
+            diag_error(s->d, v->span, "an input dimension must be an integer, but a division in it does not divide exactly");
             broken = 1;
             continue;
         }
@@ -543,7 +546,7 @@ static int expect_kind(Sema *s, const Value *v, ValueKind k, const char *key)
     if (v->kind == V_ERROR || undefined_symbol(s, v))
         return -1;
     if (k == V_INT && v->inexact) {
-        diag_error(s->d, v->span, "'%s' must be an integer, but this division does not divide exactly", key);
+        diag_error(s->d, v->span, "'%s' must be an integer, but a division in it does not divide exactly", key);
         return -1;
     }
     if (v->kind == k || (k == V_REAL && v->kind == V_INT))
