@@ -696,6 +696,36 @@ static void prepare(const nnr_model *m, const float *state, float *infer)
         m->prepare(state, infer);
 }
 
+/* A reader's or writer's message "PATH[:LINE[:COL]]: text" (or "PATH: byte
+ * offset N: text") printed as "PATH[:LINE[:COL]]: error: text" ("PATH: byte
+ * offset N: error: text"), the form of every other diagnostic; a message
+ * that does not start with path gets "error: " in front. */
+static void print_file_error(const char *path, const char *err)
+{
+    size_t pl = path ? strlen(path) : 0;
+    if (pl && strncmp(err, path, pl) == 0) {
+        const char *q = err + pl;
+        while (q[0] == ':' && q[1] >= '0' && q[1] <= '9') {
+            q++;
+            while (*q >= '0' && *q <= '9') q++;
+        }
+        static const char *const at[] = {": byte offset ", ": byte "};
+        for (int k = 0; k < 2; k++) {
+            size_t al = strlen(at[k]);
+            if (strncmp(q, at[k], al) == 0 && q[al] >= '0' && q[al] <= '9') {
+                q += al;
+                while (*q >= '0' && *q <= '9') q++;
+                break;
+            }
+        }
+        if (q[0] == ':' && q[1] == ' ') {
+            fprintf(stderr, "%.*s: error: %s\n", (int)(q - err), err, q + 2);
+            return;
+        }
+    }
+    fprintf(stderr, "error: %s\n", err);
+}
+
 static int save_state(const nnr_model *m, const char *path, const float *state)
 {
     char err[PROG_ERRLEN];
@@ -715,7 +745,7 @@ static int save_state(const nnr_model *m, const char *path, const float *state)
     int rc = nnr_st_write(path, t, m->ntensors, err, sizeof err);
     free(t);
     if (rc) {
-        fprintf(stderr, "%s\n", err);
+        print_file_error(path, err);
         return -1;
     }
     printf("saved %s\n", path);
@@ -741,7 +771,7 @@ static int check_writable(const char *path)
         dir[n] = '\0';
     }
     if (access(dir, W_OK | X_OK) != 0) {
-        fprintf(stderr, "%s: cannot write in the folder '%s': %s\n", path, dir, strerror(errno));
+        fprintf(stderr, "%s: error: cannot write in the folder '%s': %s\n", path, dir, strerror(errno));
         return -1;
     }
     return 0;
@@ -873,21 +903,25 @@ static int load_data(const nnr_model *m, nnr_loss loss, const nnr_data_src *src,
     else
         rc = nnr_csv_read(src->path, &src->csv, &p->d, err, sizeof err);
     if (rc) {
-        fprintf(stderr, "%s\n", err);
+        /* an IDX error names the images file or the labels file */
+        size_t l1 = strlen(src->path), l2 = src->path2 ? strlen(src->path2) : 0;
+        int is2 = l2 && strncmp(err, src->path2, l2) == 0 &&
+                  (l2 > l1 || strncmp(err, src->path, l1) != 0);
+        print_file_error(is2 ? src->path2 : src->path, err);
         memset(&p->d, 0, sizeof p->d);
         return -1;
     }
     const nnr_dataset *d = &p->d;
     if (d->rows == 0) {
-        fprintf(stderr, "%s: no samples\n", src->path);
+        fprintf(stderr, "%s: error: no samples\n", src->path);
         goto fail;
     }
     if (d->ncols != m->in_size) {
         if (src->kind == NNR_DATA_CSV)
-            fprintf(stderr, "%s:%zu: expected %zu input values per row (the model's input), found %zu\n",
+            fprintf(stderr, "%s:%zu: error: expected %zu input values per row (the model's input), found %zu\n",
                     src->path, csv_line_of_row(src->path, src->csv.header, 0), m->in_size, d->ncols);
         else
-            fprintf(stderr, "%s: byte 8: images have %zu values each, the model's input needs %zu\n",
+            fprintf(stderr, "%s: byte 8: error: images have %zu values each, the model's input needs %zu\n",
                     src->path, d->ncols, m->in_size);
         goto fail;
     }
@@ -904,11 +938,11 @@ static int load_data(const nnr_model *m, nnr_loss loss, const nnr_data_src *src,
             if (c >= 0 && (size_t)c < nclass)
                 continue;
             if (src->kind == NNR_DATA_IDX)
-                fprintf(stderr, "%s: byte %zu: class label %d is out of range for a model "
+                fprintf(stderr, "%s: byte %zu: error: class label %d is out of range for a model "
                         "with %zu output%s\n", lpath, (size_t)8 + r, (int)c, k,
                         k == 1 ? "" : "s");
             else
-                fprintf(stderr, "%s:%zu: class label %d is out of range for a model with "
+                fprintf(stderr, "%s:%zu: error: class label %d is out of range for a model with "
                         "%zu output%s\n", lpath, csv_line_of_row(src->path, src->csv.header, r),
                         (int)c, k, k == 1 ? "" : "s");
             goto fail;
@@ -923,14 +957,14 @@ static int load_data(const nnr_model *m, nnr_loss loss, const nnr_data_src *src,
             p->accuracy = 4;
         } else if (d->y) {
             if (loss == NNR_LOSS_NLL)
-                fprintf(stderr, "%s: the loss nll needs class labels, the data has %zu target "
+                fprintf(stderr, "%s: error: the loss nll needs class labels, the data has %zu target "
                         "columns\n", src->path, d->ntargets);
             else
-                fprintf(stderr, "%s: samples have %zu targets, the model has %zu outputs\n",
+                fprintf(stderr, "%s: error: samples have %zu targets, the model has %zu outputs\n",
                         src->path, d->ntargets, k);
             goto fail;
         } else {
-            fprintf(stderr, "%s: the loss %s needs class labels, the data has none\n",
+            fprintf(stderr, "%s: error: the loss %s needs class labels, the data has none\n",
                     src->path, loss_name(loss));
             goto fail;
         }
@@ -939,7 +973,7 @@ static int load_data(const nnr_model *m, nnr_loss loss, const nnr_data_src *src,
     /* mse, l1, bce, bce_with_logits: float targets. */
     if (d->y) {
         if (d->ntargets != k) {
-            fprintf(stderr, "%s: samples have %zu targets, the model has %zu outputs\n",
+            fprintf(stderr, "%s: error: samples have %zu targets, the model has %zu outputs\n",
                     src->path, d->ntargets, k);
             goto fail;
         }
@@ -970,10 +1004,10 @@ static int load_data(const nnr_model *m, nnr_loss loss, const nnr_data_src *src,
         return 0;
     }
     if (d->labels)
-        fprintf(stderr, "%s: the loss %s needs %zu target columns (targets = %zu), the data has "
+        fprintf(stderr, "%s: error: the loss %s needs %zu target columns (targets = %zu), the data has "
                 "class labels\n", src->path, loss_name(loss), k, k);
     else
-        fprintf(stderr, "%s: the loss %s needs %zu target columns, the data has none\n",
+        fprintf(stderr, "%s: error: the loss %s needs %zu target columns, the data has none\n",
                 src->path, loss_name(loss), k);
 fail:
     data_free(p);
@@ -1101,7 +1135,7 @@ static int parse_cell(const char *s, size_t n, double *out)
 
 /* Parses CSV rows of exactly m->in_size numbers from buf. Blank lines are
  * skipped. Returns the number of rows (>= 0) with *xs (malloc'd), or -1 after
- * printing "<stdin>:LINE[:COL]: ...". */
+ * printing "<stdin>:LINE[:COL]: error: ...". */
 static long parse_stdin_rows(const nnr_model *m, const char *buf, size_t len, float **xs)
 {
     size_t cap = 0, nvals = 0, rows = 0, line = 0, pos = 0;
@@ -1134,13 +1168,13 @@ static long parse_stdin_rows(const nnr_model *m, const char *buf, size_t len, fl
                 if (r) {
                     int show = e - s > 32 ? 32 : (int)(e - s);
                     if (e == s)
-                        fprintf(stderr, "<stdin>:%zu:%zu: expected a number, found an empty "
+                        fprintf(stderr, "<stdin>:%zu:%zu: error: expected a number, found an empty "
                                 "cell\n", line, c - pos + 1);
                     else if (r == -2)
-                        fprintf(stderr, "<stdin>:%zu:%zu: number '%.*s' is out of the range "
+                        fprintf(stderr, "<stdin>:%zu:%zu: error: number '%.*s' is out of the range "
                                 "of a float\n", line, s - pos + 1, show, buf + s);
                     else
-                        fprintf(stderr, "<stdin>:%zu:%zu: expected a number, found '%.*s'\n",
+                        fprintf(stderr, "<stdin>:%zu:%zu: error: expected a number, found '%.*s'\n",
                                 line, s - pos + 1, show, buf + s);
                     free(x);
                     return -1;
@@ -1165,7 +1199,7 @@ static long parse_stdin_rows(const nnr_model *m, const char *buf, size_t len, fl
                 c = ce + 1;
             }
             if (count != m->in_size) {
-                fprintf(stderr, "<stdin>:%zu: expected %zu value%s, found %zu\n", line,
+                fprintf(stderr, "<stdin>:%zu: error: expected %zu value%s, found %zu\n", line,
                         m->in_size, m->in_size == 1 ? "" : "s", count);
                 free(x);
                 return -1;
@@ -1226,7 +1260,7 @@ static int cmd_infer(const nnr_model *m, const prog_opts *o)
     size_t len = 0;
     buf = read_stream(stdin, &len);
     if (!buf) {
-        fprintf(stderr, "<stdin>: cannot read standard input\n");
+        fprintf(stderr, "<stdin>: error: cannot read standard input\n");
         goto done;
     }
     long rows = parse_stdin_rows(m, buf, len, &x);
@@ -1489,7 +1523,7 @@ static int write_log(const char *path, const strbuf *b)
 {
     char err[PROG_ERRLEN];
     if (nnr_write_file_atomic(path, b->p, b->len, err, sizeof err)) {
-        fprintf(stderr, "%s\n", err);
+        print_file_error(path, err);
         return -1;
     }
     return 0;

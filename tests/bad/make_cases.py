@@ -119,20 +119,20 @@ CSV = "csv"
 case("csv_empty", CSV, "", "eval cls", r"csv_empty\.csv.*(empty|no samples)")
 case("csv_blank_lines", CSV, "\n\n  \n", "eval cls", r"csv_blank_lines\.csv.*(empty|no samples)")
 case("csv_non_numeric", CSV, "0.1,0.2,0.3,0.4,0\n1,0,abc,1,1\n", "eval cls",
-     r"csv_non_numeric\.csv:2:5: .*abc", note="file:line:column of the cell")
+     r"csv_non_numeric\.csv:2:5: error: .*abc", note="file:line:column of the cell")
 case("csv_empty_cell", CSV, "0.1,0.2,0.3,0.4,0\n1,,0,1,1\n", "eval cls", r"csv_empty_cell\.csv:2:3")
-case("csv_ragged", CSV, "0.1,0.2,0.3,0.4,0\n1,0,1,1\n", "eval cls", r"csv_ragged\.csv:2(:[0-9]+)?: .*(4|5)")
-case("csv_ragged_long", CSV, "0.1,0.2,0.3,0.4,0\n1,0,1,1,1,2\n", "eval cls", r"csv_ragged_long\.csv:2(:[0-9]+)?: ")
-case("csv_truncated", CSV, "0.1,0.2,0.3,0.4,0\n1,0,1", "eval cls", r"csv_truncated\.csv:2(:[0-9]+)?: ")
+case("csv_ragged", CSV, "0.1,0.2,0.3,0.4,0\n1,0,1,1\n", "eval cls", r"csv_ragged\.csv:2(:[0-9]+)?: error: .*(4|5)")
+case("csv_ragged_long", CSV, "0.1,0.2,0.3,0.4,0\n1,0,1,1,1,2\n", "eval cls", r"csv_ragged_long\.csv:2(:[0-9]+)?: error: ")
+case("csv_truncated", CSV, "0.1,0.2,0.3,0.4,0\n1,0,1", "eval cls", r"csv_truncated\.csv:2(:[0-9]+)?: error: ")
 case("csv_label_out_of_range", CSV, "0.1,0.2,0.3,0.4,0\n1,0,0,1,7\n", "eval cls",
-     r"csv_label_out_of_range\.csv:2: class label 7 is out of range for a model with 3 outputs")
-case("csv_label_negative", CSV, "0.1,0.2,0.3,0.4,-1\n", "train cls", r"csv_label_negative\.csv:1(:[0-9]+)?: .*-1")
-case("csv_label_not_integer", CSV, "0.1,0.2,0.3,0.4,1.5\n", "eval cls", r"csv_label_not_integer\.csv:1:17: .*1\.5")
-case("csv_nan", CSV, "0.1,nan,0.3,0.4,1\n", "eval cls", r"csv_nan\.csv:1:5: .*nan")
-case("csv_overflow", CSV, "0.1,1e999,0.3,0.4,1\n", "eval cls", r"csv_overflow\.csv:1:5: .*1e999")
+     r"csv_label_out_of_range\.csv:2: error: class label 7 is out of range for a model with 3 outputs")
+case("csv_label_negative", CSV, "0.1,0.2,0.3,0.4,-1\n", "train cls", r"csv_label_negative\.csv:1(:[0-9]+)?: error: .*-1")
+case("csv_label_not_integer", CSV, "0.1,0.2,0.3,0.4,1.5\n", "eval cls", r"csv_label_not_integer\.csv:1:17: error: .*1\.5")
+case("csv_nan", CSV, "0.1,nan,0.3,0.4,1\n", "eval cls", r"csv_nan\.csv:1:5: error: .*nan")
+case("csv_overflow", CSV, "0.1,1e999,0.3,0.4,1\n", "eval cls", r"csv_overflow\.csv:1:5: error: .*1e999")
 case("csv_wrong_width", CSV, "0.1,0.2,0.3,1\n1,2,3,0\n", "eval cls",
-     r"csv_wrong_width\.csv(:[0-9]+)?: .*(4.*found 3|3 values.*needs 4)")
-case("csv_binary", CSV, b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe", "eval cls", r"csv_binary\.csv:1(:[0-9]+)?: ")
+     r"csv_wrong_width\.csv(:[0-9]+)?: error: .*(4.*found 3|3 values.*needs 4)")
+case("csv_binary", CSV, b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe", "eval cls", r"csv_binary\.csv:1(:[0-9]+)?: error: ")
 case("csv_infer_non_numeric", CSV, "1,2,3,4\n1,2,x,4\n", "infer cls", r":2:5: .*'x'|:2:5: .*x")
 case("csv_infer_ragged", CSV, "1,2,3,4\n1,2,3\n", "infer cls", r":2(:[0-9]+)?: ")
 
@@ -144,27 +144,27 @@ def idx_img(count, rows, cols, pix=None, magic=0x803):
 def idx_lab(labels, count=None, magic=0x801):
     return struct.pack(">II", magic, len(labels) if count is None else count) + bytes(labels)
 I = "idx"
-case("idx_images_empty", I, b"", "eval-images img", r"idx_images_empty\.idx: empty file")
-case("idx_images_short_header", I, idx_img(4, 2, 3)[:10], "eval-images img", r"idx_images_short_header\.idx: byte offset 10: file too short for an IDX image header \(10 bytes")
-case("idx_images_bad_magic", I, idx_img(4, 2, 3, magic=0x801), "eval-images img", r"byte offset 0: bad magic number 0x00000801 \(expected 0x00000803")
+case("idx_images_empty", I, b"", "eval-images img", r"idx_images_empty\.idx: error: empty file")
+case("idx_images_short_header", I, idx_img(4, 2, 3)[:10], "eval-images img", r"idx_images_short_header\.idx: byte offset 10: error: file too short for an IDX image header \(10 bytes")
+case("idx_images_bad_magic", I, idx_img(4, 2, 3, magic=0x801), "eval-images img", r"byte offset 0: error: bad magic number 0x00000801 \(expected 0x00000803")
 case("idx_images_gzip", I, b"\x1f\x8b\x08\x00" + bytes(40), "eval-images img", r"bad magic number 0x1F8B0800")
 case("idx_images_count_too_big", I, idx_img(4, 2, 3)[:16 + 18], "eval-images img",
-     r"idx_images_count_too_big\.idx: byte offset 34: the header announces 4 images of 2x3 \(24 bytes of pixels\) but the file holds 18 bytes")
+     r"idx_images_count_too_big\.idx: byte offset 34: error: the header announces 4 images of 2x3 \(24 bytes of pixels\) but the file holds 18 bytes")
 case("idx_images_count_too_small", I, idx_img(4, 2, 3) + bytes(6), "eval-images img",
-     r"byte offset 40: the header announces 4 images of 2x3 .* holds 30 bytes")
+     r"byte offset 40: error: the header announces 4 images of 2x3 .* holds 30 bytes")
 case("idx_images_huge_counts", I, struct.pack(">IIII", 0x803, 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF) + bytes(16), "eval-images img",
      r"announces 4294967295 images of 4294967295x4294967295")
 case("idx_images_zero_pixels", I, struct.pack(">IIII", 0x803, 4, 0, 3), "eval-images img", r"hold no pixels")
 case("idx_images_zero_count", I, struct.pack(">IIII", 0x803, 0, 2, 3), "eval-images img", r"no samples")
 case("idx_images_wrong_size", I, idx_img(4, 2, 2), "eval-images img", r"idx_images_wrong_size\.idx(: byte [0-9]+)?: .*4 values.*needs 6")
-case("idx_labels_empty", I, b"", "eval-labels img", r"idx_labels_empty\.idx: empty file")
+case("idx_labels_empty", I, b"", "eval-labels img", r"idx_labels_empty\.idx: error: empty file")
 case("idx_labels_bad_magic", I, idx_lab([1, 2, 3, 4], magic=0x803), "eval-labels img", r"bad magic number 0x00000803 \(expected 0x00000801")
 case("idx_labels_count_vs_size", I, idx_lab([1, 2, 3, 4], count=400), "eval-labels img",
-     r"idx_labels_count_vs_size\.idx: byte offset 12: the header announces 400 labels but the file holds 4 bytes")
-case("idx_labels_count_vs_images", I, idx_lab([1, 2, 3]), "eval-labels img", r"byte offset 4: 3 labels, but .* has 4 images")
+     r"idx_labels_count_vs_size\.idx: byte offset 12: error: the header announces 400 labels but the file holds 4 bytes")
+case("idx_labels_count_vs_images", I, idx_lab([1, 2, 3]), "eval-labels img", r"byte offset 4: error: 3 labels, but .* has 4 images")
 case("idx_labels_out_of_range", I, idx_lab([1, 2, 12, 4]), "eval-labels img",
-     r"idx_labels_out_of_range\.idx: byte 10: class label 12 is out of range for a model with 10 outputs")
-case("idx_labels_truncated", I, idx_lab([1, 2, 3, 4])[:6], "eval-labels img", r"idx_labels_truncated\.idx: byte offset 6: file too short for an IDX label header \(6 bytes")
+     r"idx_labels_out_of_range\.idx: byte 10: error: class label 12 is out of range for a model with 10 outputs")
+case("idx_labels_truncated", I, idx_lab([1, 2, 3, 4])[:6], "eval-labels img", r"idx_labels_truncated\.idx: byte offset 6: error: file too short for an IDX label header \(6 bytes")
 
 # ------------------------------------------------------------ .nnet
 N = "nnet"

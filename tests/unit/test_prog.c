@@ -316,24 +316,24 @@ Test(prog, infer_bad_input_names_line_and_column)
     nnr_model m = fake_model();
     run_result r = run(&m, "1,2\n1,abc\n", "infer", NULL);
     cr_expect_eq(r.status, 1);
-    assert_contains(r.err, "<stdin>:2:3: expected a number");
+    assert_contains(r.err, "<stdin>:2:3: error: expected a number");
     cr_expect_str_empty(r.out);
     run_free(&r);
 
     r = run(&m, "1,2\n\n1,2,3\n", "infer", NULL);
     cr_expect_eq(r.status, 1);
-    assert_contains(r.err, "<stdin>:3: expected 2 values, found 3");
+    assert_contains(r.err, "<stdin>:3: error: expected 2 values, found 3");
     cr_expect_str_empty(r.out);
     run_free(&r);
 
     r = run(&m, "1\n", "infer", NULL);
     cr_expect_eq(r.status, 1);
-    assert_contains(r.err, "<stdin>:1: expected 2 values, found 1");
+    assert_contains(r.err, "<stdin>:1: error: expected 2 values, found 1");
     run_free(&r);
 
     r = run(&m, "1,\n", "infer", NULL);
     cr_expect_eq(r.status, 1);
-    assert_contains(r.err, "<stdin>:1:3: expected a number");
+    assert_contains(r.err, "<stdin>:1:3: error: expected a number");
     run_free(&r);
 
     r = run(&m, "", "infer", NULL);   /* no samples, no output */
@@ -450,7 +450,7 @@ Test(prog, eval_prints_loss_and_accuracy)
     write_text(tpath("bad.csv"), "0.5,1.0,0\n0.5,x,1\n");
     r = run(&m, "", "eval", "--data", tpath("bad.csv"), NULL);
     cr_expect_eq(r.status, 1);
-    assert_contains(r.err, "bad.csv:2:5: expected a number");
+    assert_contains(r.err, "bad.csv:2:5: error: expected a number");
     cr_expect_str_empty(r.out);
     run_free(&r);
 }
@@ -461,14 +461,14 @@ Test(prog, eval_checks_data_against_the_model)
     write_text(tpath("wide.csv"), "1,2,3,0\n4,5,6,1\n");
     run_result r = run(&m, "", "eval", "--data", tpath("wide.csv"), NULL);
     cr_expect_eq(r.status, 1);
-    assert_contains(r.err, "wide.csv:1: expected 2 input values per row (the model's input), found 3");
+    assert_contains(r.err, "wide.csv:1: error: expected 2 input values per row (the model's input), found 3");
     run_free(&r);
 
     write_text(tpath("labels.csv"), "1,2,0\n\n4,5,7\n");
     r = run(&m, "", "eval", "--data", tpath("labels.csv"), NULL);
     cr_expect_eq(r.status, 1);
     assert_contains(r.err,
-                    "labels.csv:3: class label 7 is out of range for a model with 3 outputs");
+                    "labels.csv:3: error: class label 7 is out of range for a model with 3 outputs");
     run_free(&r);
 
     /* No train block: --data is required. */
@@ -805,7 +805,7 @@ Test(prog, train_rejects_bad_data_before_training)
     const char *save = tpath("never.safetensors");
     run_result r = run(&m, "", "train", "--data", tpath("bad.csv"), "--save", save, NULL);
     cr_expect_eq(r.status, 1);
-    assert_contains(r.err, "bad.csv:2: class label 9 is out of range for a model with 3 outputs");
+    assert_contains(r.err, "bad.csv:2: error: class label 9 is out of range for a model with 3 outputs");
     cr_expect_str_empty(r.out);
     cr_expect_eq(access(save, F_OK), -1, "nothing must be saved");
     run_free(&r);
@@ -884,7 +884,7 @@ Test(prog, train_mse_on_targets)
     write_text(m.cfg.data.path, "1,0,1,2\n");
     r = run(&m, "", "train", NULL);
     cr_expect_eq(r.status, 1);
-    assert_contains(r.err, "reg.csv: samples have 2 targets, the model has 3 outputs");
+    assert_contains(r.err, "reg.csv: error: samples have 2 targets, the model has 3 outputs");
     run_free(&r);
 }
 
@@ -920,7 +920,7 @@ Test(prog, idx_sources)
     /* IMAGES alone finds the MNIST-named labels file next to it. */
     r = run(&m, "", "eval", "--data", tpath("t-images-idx3-ubyte"), NULL);
     cr_expect_eq(r.status, 1);
-    assert_contains(r.err, "t-labels-idx1-ubyte: byte 11: class label 5 is out of range");
+    assert_contains(r.err, "t-labels-idx1-ubyte: byte 11: error: class label 5 is out of range");
     run_free(&r);
 
     char both[600];
