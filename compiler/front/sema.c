@@ -727,6 +727,17 @@ static int optimizer(Sema *s, const Value *v, TrainCfg *t)
 
 static const char *loss_names[] = {"mse", "l1", "bce", "bce_with_logits", "cross_entropy", "nll"};
 
+/* The node that computes the model's output, looking through flatten,
+ * identity and dropout (which do not change what the values are); -1 for
+ * the input itself. */
+static int last_op(const Graph *g)
+{
+    int out = ir_output(g);
+    while (out >= 0 && (op_info[g->nodes[out].op].flags & OPF_NOOP_INF))
+        out = g->nodes[out].input;
+    return out;
+}
+
 static void check_train(Sema *s, const Decl *t, Program *p)
 {
     int mi;
@@ -861,13 +872,18 @@ static void check_train(Sema *s, const Decl *t, Program *p)
         }
     }
     if (g && tc.has_loss && tc.loss == NNR_LOSS_CROSS_ENTROPY) {
-        int out = ir_output(g);
-        /* flatten, identity and dropout do not hide a final softmax */
-        while (out >= 0 && (op_info[g->nodes[out].op].flags & OPF_NOOP_INF))
-            out = g->nodes[out].input;
+        int out = last_op(g);
         if (out >= 0 && g->nodes[out].op == OP_SOFTMAX)
             diag_warning(s->d, loss_span, "the model ends in softmax and cross_entropy applies log_softmax "
                                           "itself: the softmax is applied twice (use the logits, or nll after log_softmax)");
+    }
+    if (g && tc.has_loss && tc.loss == NNR_LOSS_BCE) {
+        /* bce takes probabilities (PyTorch refuses anything outside [0, 1]) */
+        int out = last_op(g);
+        if (out < 0 || (g->nodes[out].op != OP_SIGMOID && g->nodes[out].op != OP_SOFTMAX))
+            diag_warning(s->d, loss_span, "bce takes probabilities, but the model does not end in sigmoid or "
+                                          "softmax: an output outside [0, 1] is an error when training (end "
+                                          "the model in sigmoid, or use bce_with_logits)");
     }
     if (mi < p->nmodels) {
         if (p->trains[mi].present)
