@@ -57,6 +57,11 @@ typedef void (*nnr_report_fn)(void *ctx, const char *kind, const char *path, con
 int nnr_load_state(const char *path, const nnr_tensor_desc *t, int n, int strict, float *state,
                    nnr_report_fn report, void *ctx);
 
+/* An optimizer in the train block's syntax ("adam(lr = 0.01)") into o, with
+ * the train block's defaults and checks (io/optspec.c): 0, or -1 with a
+ * message in err. */
+int nnr_parse_optimizer(const char *s, nnr_optim *o, char *err, size_t errlen);
+
 typedef enum nnr_data_kind { NNR_DATA_NONE = 0, NNR_DATA_CSV, NNR_DATA_IDX } nnr_data_kind;
 
 typedef struct nnr_data_src {

@@ -257,216 +257,6 @@ static int parse_loss(const char *s, nnr_loss *out)
     return -1;
 }
 
-static int is_ident_char(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-}
-
-static size_t skip_ws(const char *s, size_t i)
-{
-    while (s[i] == ' ' || s[i] == '\t')
-        i++;
-    return i;
-}
-
-/* The length of the name at s[i] (a letter or _ first), 0 if none. */
-static size_t scan_ident(const char *s, size_t i)
-{
-    size_t j = i;
-    if (!is_ident_char(s[j]) || (s[j] >= '0' && s[j] <= '9'))
-        return 0;
-    while (is_ident_char(s[j]))
-        j++;
-    return j - i;
-}
-
-/* The length of the number at s[i]: [+-]? (d+ (. d*)? | . d+) ([eE] [+-]? d+)?,
- * 0 if none. */
-static size_t scan_number(const char *s, size_t i)
-{
-    size_t j = i, nd = 0;
-    if (s[j] == '+' || s[j] == '-')
-        j++;
-    while (s[j] >= '0' && s[j] <= '9')
-        j++, nd++;
-    if (s[j] == '.')
-        for (j++; s[j] >= '0' && s[j] <= '9'; j++)
-            nd++;
-    if (!nd)
-        return 0;
-    if (s[j] == 'e' || s[j] == 'E') {
-        size_t k = j + 1;
-        if (s[k] == '+' || s[k] == '-')
-            k++;
-        if (s[k] >= '0' && s[k] <= '9') {
-            while (s[k] >= '0' && s[k] <= '9')
-                k++;
-            j = k;
-        }
-    }
-    return is_ident_char(s[j]) || s[j] == '.' ? 0 : j - i;
-}
-
-/* The argument text at s[i] for a message: up to the next ',' or ')'. */
-static int arg_len(const char *s, size_t i)
-{
-    size_t j = i;
-    while (s[j] && s[j] != ',' && s[j] != ')')
-        j++;
-    while (j > i && (s[j - 1] == ' ' || s[j - 1] == '\t'))
-        j--;
-    return j - i > 40 ? 40 : (int)(j - i);
-}
-
-/* An optimizer as the train block writes it: sgd(lr, momentum = 0,
- * dampening = 0, weight_decay = 0, nesterov = false), adam(lr = 1e-3,
- * beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0), adamw(...)
- * (weight_decay = 0.01); positional arguments in that order, then keywords.
- * 0, or -1 with a message in err. */
-static int parse_optimizer(const char *s, nnr_optim *o, char *err, size_t errlen)
-{
-    static const char *const names[] = {"sgd", "adam", "adamw"};
-    static const char *const argn[2][5] = {
-        {"lr", "momentum", "dampening", "weight_decay", "nesterov"},
-        {"lr", "beta1", "beta2", "eps", "weight_decay"},
-    };
-    size_t i = skip_ws(s, 0), n = scan_ident(s, i);
-    int kind = -1;
-    for (int k = 0; k < 3 && n; k++)
-        if (strlen(names[k]) == n && !strncmp(s + i, names[k], n))
-            kind = k;
-    if (kind < 0) {
-        if (n)
-            snprintf(err, errlen, "unknown optimizer '%.*s' (expected sgd, adam or adamw)",
-                     (int)n, s + i);
-        else
-            snprintf(err, errlen, "expected sgd(...), adam(...) or adamw(...), got '%s'", s);
-        return -1;
-    }
-    const char *what = names[kind];
-    const char *const *an = argn[kind != NNR_OPT_SGD];
-    double v[5] = {0};
-    int given[5] = {0};
-    i = skip_ws(s, i + n);
-    if (s[i] == '(') {
-        int npos = 0, named = 0;
-        i = skip_ws(s, i + 1);
-        while (s[i] != ')') {
-            int slot = -1;
-            size_t id = scan_ident(s, i), j = skip_ws(s, i + id);
-            if (id && s[j] == '=') {
-                for (int k = 0; k < 5; k++)
-                    if (strlen(an[k]) == id && !strncmp(s + i, an[k], id))
-                        slot = k;
-                if (slot < 0) {
-                    snprintf(err, errlen, "%s has no argument '%.*s'", what, (int)id, s + i);
-                    return -1;
-                }
-                named = 1;
-                i = skip_ws(s, j + 1);
-            } else if (named) {
-                snprintf(err, errlen, "%s: a positional argument cannot follow a keyword "
-                         "argument", what);
-                return -1;
-            } else if (npos >= 5) {
-                snprintf(err, errlen, "%s takes at most 5 arguments", what);
-                return -1;
-            } else {
-                slot = npos++;
-            }
-            if (given[slot]) {
-                snprintf(err, errlen, "%s: argument '%s' is given twice", what, an[slot]);
-                return -1;
-            }
-            given[slot] = 1;
-            if (kind == NNR_OPT_SGD && slot == 4) {
-                size_t w = scan_ident(s, i);
-                if (w == 4 && !strncmp(s + i, "true", 4))
-                    v[slot] = 1;
-                else if (w == 5 && !strncmp(s + i, "false", 5))
-                    v[slot] = 0;
-                else {
-                    snprintf(err, errlen, "%s: argument 'nesterov' must be true or false, not "
-                             "'%.*s'", what, arg_len(s, i), s + i);
-                    return -1;
-                }
-                i += w;
-            } else {
-                size_t w = scan_number(s, i);
-                if (!w) {
-                    snprintf(err, errlen, "%s: argument '%s' must be a number, not '%.*s'", what,
-                             an[slot], arg_len(s, i), s + i);
-                    return -1;
-                }
-                v[slot] = strtod(s + i, NULL);
-                if (!isfinite(v[slot])) {
-                    snprintf(err, errlen, "%s: argument '%s' = %.*s is out of range", what,
-                             an[slot], (int)w, s + i);
-                    return -1;
-                }
-                i += w;
-            }
-            i = skip_ws(s, i);
-            if (s[i] == ',')
-                i = skip_ws(s, i + 1);
-            else if (s[i] != ')') {
-                snprintf(err, errlen, "expected ',' or ')' at column %zu of '%s'", i + 1, s);
-                return -1;
-            }
-        }
-        i = skip_ws(s, i + 1);
-    }
-    if (s[i]) {
-        snprintf(err, errlen, "unexpected '%s' after %s%s", s + i, what,
-                 strchr(s, '(') ? "(...)" : "");
-        return -1;
-    }
-    memset(o, 0, sizeof *o);
-    o->kind = (nnr_optim_kind)kind;
-    if (kind == NNR_OPT_SGD) {
-        if (!given[0]) {
-            snprintf(err, errlen, "sgd: missing argument 'lr'");
-            return -1;
-        }
-        o->lr = v[0];
-        o->momentum = v[1];
-        o->dampening = v[2];
-        o->weight_decay = v[3];
-        o->nesterov = (int)v[4];
-        if (o->nesterov && (o->momentum <= 0 || o->dampening != 0)) {
-            snprintf(err, errlen, "sgd: nesterov momentum requires a momentum and zero dampening");
-            return -1;
-        }
-        if (o->momentum < 0) { /* torch.optim's checks, as nnc's */
-            snprintf(err, errlen, "sgd: momentum must not be negative");
-            return -1;
-        }
-    } else {
-        o->lr = given[0] ? v[0] : 1e-3;
-        o->beta1 = given[1] ? v[1] : 0.9;
-        o->beta2 = given[2] ? v[2] : 0.999;
-        o->eps = given[3] ? v[3] : 1e-8;
-        o->weight_decay = given[4] ? v[4] : kind == NNR_OPT_ADAMW ? 0.01 : 0.0;
-        if (o->beta1 < 0 || o->beta1 >= 1 || o->beta2 < 0 || o->beta2 >= 1) {
-            snprintf(err, errlen, "%s: beta1 and beta2 must be in [0, 1)", what);
-            return -1;
-        }
-        if (o->eps < 0) {
-            snprintf(err, errlen, "%s: eps must not be negative", what);
-            return -1;
-        }
-    }
-    if (o->lr < 0) {
-        snprintf(err, errlen, "the learning rate must not be negative");
-        return -1;
-    }
-    if (o->weight_decay < 0) {
-        snprintf(err, errlen, "%s: weight_decay must not be negative", what);
-        return -1;
-    }
-    return 0;
-}
-
 /* The layer at position pos, or named name (label, or the position as text
  * for an unnamed layer, as in the state_dict): its position, or -1. Without
  * a layer table, the layers that have tensors. */
@@ -503,7 +293,9 @@ static int parse_freeze(const nnr_model *m, const char *s, prog_opts *o, char *e
         return -1;
     }
     o->nfreeze = 0;
-    size_t t = skip_ws(s, a);
+    size_t t = a;
+    while (s[t] == ' ' || s[t] == '\t')
+        t++;
     if (t >= b)
         return 0;   /* nothing frozen */
     const char *mname = m->name ? m->name : "program";
@@ -653,7 +445,7 @@ static int parse_args(const nnr_model *m, int argc, char **argv, prog_opts *o)
     if (o->val[OPT_STRICT] && parse_bool(o->val[OPT_STRICT], &o->strict))
         return usage_error(m, "--strict expects true or false, got '%s'", o->val[OPT_STRICT]);
     char err[PROG_ERRLEN];
-    if (o->val[OPT_OPTIMIZER] && parse_optimizer(o->val[OPT_OPTIMIZER], &o->optim, err, sizeof err))
+    if (o->val[OPT_OPTIMIZER] && nnr_parse_optimizer(o->val[OPT_OPTIMIZER], &o->optim, err, sizeof err))
         return usage_error(m, "--optimizer: %s", err);
     if (o->val[OPT_FREEZE] && parse_freeze(m, o->val[OPT_FREEZE], o, err, sizeof err))
         return usage_error(m, "%s", err);

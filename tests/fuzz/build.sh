@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # build.sh [OUTDIR] — builds the libFuzzer targets with clang:
-#   fuzz_nnet, fuzz_safetensors, fuzz_csv, fuzz_idx
+#   fuzz_nnet, fuzz_safetensors, fuzz_csv, fuzz_idx, fuzz_optspec
 # into OUTDIR (default: /tmp/nnc-fuzz), with
 #   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all.
 # Standalone on purpose: the fuzz build needs clang while the project builds
@@ -20,7 +20,7 @@ RT_SRC=("$ROOT"/runtime/*.c "$ROOT"/runtime/kernels/*.c "$ROOT"/runtime/io/*.c)
 # Readers: the runtime library (prog.c is the programs' driver with main-free
 # entry points; only the io files are needed).
 IO_SRC=("$ROOT"/runtime/io/*.c)
-for t in safetensors csv idx; do
+for t in safetensors csv idx optspec; do
     "$CLANG" "${CFLAGS[@]}" -I"$ROOT/runtime" -o "$OUT/fuzz_$t" \
         "$HERE/fuzz_$t.c" "${IO_SRC[@]}" -lm
 done
@@ -55,4 +55,4 @@ done
 "$CLANG" "${CFLAGS[@]}" "${INC[@]}" -o "$OUT/fuzz_nnet" \
     "$HERE/fuzz_nnet.c" "$HERE/fuzz_alloc.c" "${OBJS[@]}" "$OUT/gen/diag.o" \
     "${IO_SRC[@]}" "$ROOT"/runtime/kernels/*.c -lm
-echo "fuzz targets in $OUT: fuzz_nnet fuzz_safetensors fuzz_csv fuzz_idx"
+echo "fuzz targets in $OUT: fuzz_nnet fuzz_safetensors fuzz_csv fuzz_idx fuzz_optspec"

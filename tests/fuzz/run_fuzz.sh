@@ -13,15 +13,15 @@
 # crashed (tests/fuzz/regress/TARGET/*) and fails if any still does.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
-usage() { echo "usage: run_fuzz.sh nnet|safetensors|csv|idx|all SECONDS | --runs N | --regress [BUILD_DIR]" >&2; exit 2; }
+usage() { echo "usage: run_fuzz.sh nnet|safetensors|csv|idx|optspec|all SECONDS | --runs N | --regress [BUILD_DIR]" >&2; exit 2; }
 [ $# -ge 2 ] || usage
 T=$1; shift
 if [ "$T" = all ]; then   # every target in turn, same arguments
     st=0
-    for t in idx csv safetensors nnet; do "$HERE/run_fuzz.sh" "$t" "$@" || st=1; done
+    for t in idx csv safetensors optspec nnet; do "$HERE/run_fuzz.sh" "$t" "$@" || st=1; done
     exit $st
 fi
-case "$T" in nnet|safetensors|csv|idx) ;; *) usage ;; esac
+case "$T" in nnet|safetensors|csv|idx|optspec) ;; *) usage ;; esac
 LIMIT=()
 REGRESS=0
 if [ "$1" = --regress ]; then
