@@ -205,6 +205,8 @@ raw "INFO compilers $($CC --version | head -1); nnc programs and naive C built w
 # a shared machine hit all of them alike; medians over rounds are reported.
 # microseconds since the epoch in REPLY, without a fork
 now_us() { local t=$EPOCHREALTIME; t=${t/[.,]/}; REPLY=$((10#$t)); }
+# the median of the integer arguments (the lower middle one of an even count)
+median_n() { printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END{print v[int((NR+1)/2)]}'; }
 for r in $(seq 1 "$ROUNDS"); do
     say "round $r/$ROUNDS"
     # nnc
@@ -237,8 +239,8 @@ for r in $(seq 1 "$ROUNDS"); do
     done
     if [ $w3ok = 1 ]; then
         accv=$(grep -o 'val_acc=[0-9.]*' "$LOGS/nnc-W3.txt" | tail -1 | cut -d= -f2)
-        m=$(printf '%s\n' "${w3[@]}" | sort -n | awk '{v[NR]=$1} END{print v[int((NR+1)/2)]}')
-        mz=$(printf '%s\n' "${w3z[@]}" | sort -n | awk '{v[NR]=$1} END{print v[int((NR+1)/2)]}')
+        m=$(median_n "${w3[@]}")
+        mz=$(median_n "${w3z[@]}")
         raw "RESULT W3 nnc $(awk -v a="$m" 'BEGIN{printf "%.6f", a/1e6}') ${accv:-0}"
         raw "RESULT W3loop nnc $(awk -v a="$m" -v z="$mz" 'BEGIN{d=a-z; if (d<0) d=0; printf "%.6f", d/1e6}')"
     else
