@@ -229,6 +229,15 @@ static void ukr1(int kc, const float *a, ptrdiff_t csa, const float *b, ptrdiff_
         for (int j = 0; j < nr; j++) c[j] = t[j];
 }
 
+/* dst[c*ldd + r] = src[r*lds + c] for r in [r0, r1), c in [c0, c1): one
+ * element at a time (the edges of transpose's register blocks). */
+static void transpose_scalar(int r0, int r1, int c0, int c1, const float *src, ptrdiff_t lds,
+                             float *dst, ptrdiff_t ldd)
+{
+    for (int r = r0; r < r1; r++)
+        for (int c = c0; c < c1; c++) dst[(ptrdiff_t)c * ldd + r] = src[(ptrdiff_t)r * lds + c];
+}
+
 /* dst[c*ldd + r] = src[r*lds + c] for r < rows, c < cols: 8x8 blocks in
  * registers (AVX2/AVX-512: unpack, shuffle, lane permute; SSE2: 4x4), the
  * edges scalar. Pure data movement: the packed values are the same bits. */
@@ -263,9 +272,7 @@ static void transpose(int rows, int cols, const float *src, ptrdiff_t lds, float
             _mm256_storeu_ps(d + 6 * ldd, _mm256_permute2f128_ps(u2, u6, 0x31));
             _mm256_storeu_ps(d + 7 * ldd, _mm256_permute2f128_ps(u3, u7, 0x31));
         }
-        for (int q = 0; q < 8; q++)
-            for (int cc = c; cc < cols; cc++)
-                dst[(ptrdiff_t)cc * ldd + r + q] = src[(ptrdiff_t)(r + q) * lds + cc];
+        transpose_scalar(r, r + 8, c, cols, src, lds, dst, ldd);
     }
 #elif !defined(NNR_SIMD_SCALAR) && defined(__SSE2__)
     for (; r + 4 <= rows; r += 4) {
@@ -281,15 +288,10 @@ static void transpose(int rows, int cols, const float *src, ptrdiff_t lds, float
             _mm_storeu_ps(d + 2 * ldd, r2);
             _mm_storeu_ps(d + 3 * ldd, r3);
         }
-        for (int q = 0; q < 4; q++)
-            for (int cc = c; cc < cols; cc++)
-                dst[(ptrdiff_t)cc * ldd + r + q] = src[(ptrdiff_t)(r + q) * lds + cc];
+        transpose_scalar(r, r + 4, c, cols, src, lds, dst, ldd);
     }
 #endif
-    for (; r < rows; r++) {
-        const float *s = src + (ptrdiff_t)r * lds;
-        for (int c = 0; c < cols; c++) dst[(ptrdiff_t)c * ldd + r] = s[c];
-    }
+    transpose_scalar(r, rows, 0, cols, src, lds, dst, ldd);
 }
 
 /* Zero columns [nr, ld) of rows [0, rows) of out (leading dimension ld, a
