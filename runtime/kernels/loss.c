@@ -47,13 +47,11 @@ static double row_sumexp(const float *x, int k, float m, float *e)
     return s;
 }
 
-/* log Σ exp(row) and the row maximum. */
-static double row_lse(const float *x, int k, float *mx)
+/* log Σ exp(row), the row maximum subtracted for stability. */
+static double row_lse(const float *x, int k)
 {
     float m = row_max(x, k);
-    double s = row_sumexp(x, k, m, NULL);
-    *mx = m;
-    return (double)m + log(s);
+    return (double)m + log(row_sumexp(x, k, m, NULL));
 }
 
 /* One row of cross_entropy with a class label: lse(x) - x[c], d (may be
@@ -222,36 +220,18 @@ double nnr_loss_f32(nnr_loss loss, int n, int k, const float *pred,
                 }
                 continue;
             }
-            float mx;
-            if (labels && d) {
-                /* one exp per element: e_j = exp(x_j - max) kept in d */
+            if (labels) {
                 acc += ce_row(x, k, labels[i], d, sc);
                 continue;
             }
-            double lse = row_lse(x, k, &mx);
-            if (labels) {
-                int32_t c = labels[i];
-                if (c < 0 || c >= k) {
-                    acc = NAN;
-                    if (d)
-                        for (int j = 0; j < k; j++) d[j] = 0.0f;
-                    continue;
-                }
-                acc += lse - x[c];
-                if (d) {
-                    for (int j = 0; j < k; j++) d[j] = (float)(exp(x[j] - lse) * sc);
-                    d[c] = (float)((exp(x[c] - lse) - 1.0) * sc);
-                }
-            } else {
-                double tsum = 0.0;
-                for (int j = 0; j < k; j++) {
-                    acc -= (double)t[j] * ((double)x[j] - lse);
-                    tsum += t[j];
-                }
-                if (d)
-                    for (int j = 0; j < k; j++)
-                        d[j] = (float)((exp(x[j] - lse) * tsum - t[j]) * sc);
+            /* a target row (one-hot or probabilities) */
+            double lse = row_lse(x, k), tsum = 0.0;
+            for (int j = 0; j < k; j++) {
+                acc -= (double)t[j] * ((double)x[j] - lse);
+                tsum += t[j];
             }
+            if (d)
+                for (int j = 0; j < k; j++) d[j] = (float)((exp(x[j] - lse) * tsum - t[j]) * sc);
         }
         return acc * sc;
     }
