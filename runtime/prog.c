@@ -156,7 +156,7 @@ enum {
 
 static const struct {
     const char *name;
-    int takes_value;
+    int takes_value;    /* 0 a flag, 1 a value, 2 a value that may be empty */
     int cmds;           /* commands that accept it */
 } opt_table[OPT_COUNT] = {
     [OPT_WEIGHTS]    = {"--weights", 1, CMD_INFER | CMD_EVAL | CMD_BENCH},
@@ -175,7 +175,7 @@ static const struct {
     [OPT_OPTIMIZER]  = {"--optimizer", 1, CMD_TRAIN},
     [OPT_SHUFFLE]    = {"--shuffle", 1, CMD_TRAIN},
     [OPT_STRICT]     = {"--strict", 1, CMD_TRAIN},
-    [OPT_FREEZE]     = {"--freeze", 1, CMD_TRAIN},
+    [OPT_FREEZE]     = {"--freeze", 2, CMD_TRAIN},   /* "": freeze none */
 };
 
 typedef struct prog_opts {
@@ -231,6 +231,15 @@ static int parse_double(const char *s, double *out)
     return 0;
 }
 
+/* Moves [*a, *b) of s past the spaces and tabs at either end. */
+static void trim_blanks(const char *s, size_t *a, size_t *b)
+{
+    while (*a < *b && (s[*a] == ' ' || s[*a] == '\t'))
+        (*a)++;
+    while (*b > *a && (s[*b - 1] == ' ' || s[*b - 1] == '\t'))
+        (*b)--;
+}
+
 /* ------------------------------------------------------------ train-block values */
 
 static const char *loss_name(nnr_loss l);
@@ -281,22 +290,18 @@ static int parse_freeze(const nnr_model *m, const char *s, prog_opts *o, char *e
                         size_t errlen)
 {
     size_t len = strlen(s), a = 0, b = len;
-    while (a < b && (s[a] == ' ' || s[a] == '\t'))
-        a++;
-    while (b > a && (s[b - 1] == ' ' || s[b - 1] == '\t'))
-        b--;
-    if (b - a >= 2 && s[a] == '[' && s[b - 1] == ']')
+    trim_blanks(s, &a, &b);
+    if (b - a >= 2 && s[a] == '[' && s[b - 1] == ']') {
         a++, b--;
+        trim_blanks(s, &a, &b);
+    }
     o->freeze = calloc(len + 1, sizeof *o->freeze);
     if (!o->freeze) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
     o->nfreeze = 0;
-    size_t t = a;
-    while (s[t] == ' ' || s[t] == '\t')
-        t++;
-    if (t >= b)
+    if (a == b)
         return 0;   /* nothing frozen */
     const char *mname = m->name ? m->name : "program";
     while (a <= b) {
@@ -304,10 +309,7 @@ static int parse_freeze(const nnr_model *m, const char *s, prog_opts *o, char *e
         while (e < b && s[e] != ',')
             e++;
         size_t p = a, q = e;
-        while (p < q && (s[p] == ' ' || s[p] == '\t'))
-            p++;
-        while (q > p && (s[q - 1] == ' ' || s[q - 1] == '\t'))
-            q--;
+        trim_blanks(s, &p, &q);
         int quoted = q - p >= 2 && (s[p] == '"' || s[p] == '\'') && s[q - 1] == s[p];
         if (quoted)
             p++, q--;
@@ -406,7 +408,7 @@ static int parse_args(const nnr_model *m, int argc, char **argv, prog_opts *o)
             return usage_error(m, "option '%s' does not apply to '%s'", opt_table[k].name,
                                o->cmd_name);
     for (int k = 0; k < OPT_COUNT; k++)
-        if (o->val[k] && opt_table[k].takes_value && !o->val[k][0] && k != OPT_FREEZE)
+        if (o->val[k] && opt_table[k].takes_value == 1 && !o->val[k][0])
             return usage_error(m, "option '%s' needs a value", opt_table[k].name);
 
     long v;
@@ -501,14 +503,11 @@ static void print_file_error(const char *path, const char *err)
             q++;
             while (*q >= '0' && *q <= '9') q++;
         }
-        static const char *const at[] = {": byte offset ", ": byte "};
-        for (int k = 0; k < 2; k++) {
-            size_t al = strlen(at[k]);
-            if (strncmp(q, at[k], al) == 0 && q[al] >= '0' && q[al] <= '9') {
-                q += al;
-                while (*q >= '0' && *q <= '9') q++;
-                break;
-            }
+        static const char at[] = ": byte offset ";
+        if (strncmp(q, at, sizeof at - 1) == 0 && q[sizeof at - 1] >= '0' &&
+            q[sizeof at - 1] <= '9') {
+            q += sizeof at - 1;
+            while (*q >= '0' && *q <= '9') q++;
         }
         if (q[0] == ':' && q[1] == ' ') {
             fprintf(stderr, "%.*s: error: %s\n", (int)(q - err), err, q + 2);
@@ -835,8 +834,6 @@ static size_t count_correct(const prog_data *p, size_t row0, int n, size_t k, co
     return ok;
 }
 
-/* Forward over the whole data set in batches of bs (infer must be prepared):
- * the mean loss and the accuracy (NAN when there is none). */
 /* bce takes probabilities: PyTorch refuses an input outside [0, 1] ("all
  * elements of input should be between 0 and 1"). Prints the error for the
  * first such output of rows r0.. and returns -1. */
@@ -853,6 +850,9 @@ static int check_bce_input(const prog_data *p, size_t r0, int n, size_t k, const
     return 0;
 }
 
+/* Forward over the whole data set in batches of bs (infer must be prepared):
+ * the mean loss and the accuracy (NAN when there is none). -1 after the
+ * message when bce meets an output outside [0, 1]. */
 static int evaluate(const nnr_model *m, nnr_loss loss, const float *infer, const prog_data *p,
                     int bs, float *arena, float *ybuf, double *loss_out, double *acc_out)
 {
@@ -951,10 +951,7 @@ static long parse_stdin_rows(const nnr_model *m, const char *buf, size_t len, fl
                 while (ce < lend && buf[ce] != ',')
                     ce++;
                 size_t s = c, e = ce;
-                while (s < e && (buf[s] == ' ' || buf[s] == '\t'))
-                    s++;
-                while (e > s && (buf[e - 1] == ' ' || buf[e - 1] == '\t'))
-                    e--;
+                trim_blanks(buf, &s, &e);
                 double v = 0;
                 int r = parse_cell(buf + s, e - s, &v);
                 if (r) {
@@ -1170,7 +1167,6 @@ done:
 /* ------------------------------------------------------------ train */
 
 typedef struct trainer {
-    const nnr_model *m;
     nnr_optim optim;
     float *state, *grad, *s1, *s2;
     /* What the optimizer updates: the trainable tensors of layers not
@@ -1185,7 +1181,6 @@ typedef struct trainer {
 static int trainer_init(trainer *t, const nnr_model *m, const int *freeze, int nfreeze)
 {
     memset(t, 0, sizeof *t);
-    t->m = m;
     t->optim = m->cfg.optim;
     t->state = falloc(m->state_size);
     t->grad = falloc(m->state_size);
