@@ -23,19 +23,23 @@ static int word_is(const char *s, size_t n, const char *w)
     return 1;
 }
 
+/* The powers of ten that are exact in a double. */
+static const double csv_pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                   1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                   1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
 /* Strict decimal number: [+-]? (d+ (. d*)? | . d+) ([eE] [+-]? d+)?, the
  * whole of s[0..n). The value is the nearest double (strtod), then checked
  * to fit a float. */
 static int parse_num(const char *s, size_t n, double *out)
 {
     size_t i = 0, nd = 0;
-    int neg = 0, simple = 1;
+    int neg = 0;
     if (i < n && (s[i] == '+' || s[i] == '-')) { neg = s[i] == '-'; i++; }
     size_t ds = i;
     while (i < n && s[i] >= '0' && s[i] <= '9') i++;
     nd = i - ds;
     if (i < n && s[i] == '.') {
-        simple = 0;
         i++;
         size_t fs = i;
         while (i < n && s[i] >= '0' && s[i] <= '9') i++;
@@ -49,7 +53,6 @@ static int parse_num(const char *s, size_t n, double *out)
         return NUM_SYNTAX;
     }
     if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-        simple = 0;
         i++;
         if (i < n && (s[i] == '+' || s[i] == '-')) i++;
         size_t es = i;
@@ -58,20 +61,11 @@ static int parse_num(const char *s, size_t n, double *out)
     }
     if (i != n) return NUM_SYNTAX;
 
-    if (simple && nd <= 15) { /* exact in a double */
-        double v = 0;
-        for (size_t k = ds; k < n; k++) v = v * 10 + (s[k] - '0');
-        *out = neg ? -v : v;
-        return NUM_OK;
-    }
     if (nd <= 15) {
         /* Clinger's fast path: with at most 15 digits the digits form an
          * integer M < 2^53, exact in a double, and 10^p for |p| <= 22 is
          * exact too; one multiplication or division then rounds once, to
          * the same nearest double strtod gives. */
-        static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                       1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                                       1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
         double m = 0;
         long frac = 0, e = 0;
         size_t k = ds;
@@ -91,7 +85,7 @@ static int parse_num(const char *s, size_t n, double *out)
         }
         long p10 = e - frac;
         if (!big && p10 >= -22 && p10 <= 22) {
-            double v = p10 >= 0 ? m * pow10[p10] : m / pow10[-p10];
+            double v = p10 >= 0 ? m * csv_pow10[p10] : m / csv_pow10[-p10];
             if (fabs(v) < 3.4028235677973366e38) {
                 *out = neg ? -v : v;
                 return NUM_OK;
@@ -137,8 +131,8 @@ typedef struct csv_row {
     int32_t *lab;                    /* this row's label */
 } csv_row;
 
-/* Stores the value of cell j of a row, as the general loop does; -1 when a
- * label is not a class index (the general loop reports it). */
+/* Stores the value of cell j of a row; -1 when a label is not a class index
+ * (the general loop reports it). */
 static int store_cell(const csv_row *r, size_t j, size_t *xi, double v)
 {
     if (j == r->label_col) {
@@ -151,9 +145,6 @@ static int store_cell(const csv_row *r, size_t j, size_t *xi, double v)
     }
     return 0;
 }
-
-static const double csv_pow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6, 1e7,
-                                   1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
 
 #if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 /* Short cells eight bytes at a time (SWAR, the first byte lowest): no loop
@@ -415,8 +406,9 @@ int nnr_csv_parse(const char *buf, size_t len, const char *path, const nnr_csv_o
             nnr_io_errf(err, errlen, "%s:%zu: out of memory", pn, line);
             goto fail;
         }
-        float *xr = (float *)ax.p + rows * nx;
-        float *yr = nt ? (float *)ay.p + rows * nt : NULL;
+        csv_row r = {ncols, nx, nt, label_col, (float *)ax.p + rows * nx,
+                     nt ? (float *)ay.p + rows * nt : NULL,
+                     label_col != (size_t)-1 ? (int32_t *)al.p + rows : NULL};
         size_t c0 = 0, xi = 0;
         for (size_t j = 0; j < ncols; j++) {
             const char *ce = memchr(ls + c0, ',', ll - c0);
@@ -425,17 +417,17 @@ int nnr_csv_parse(const char *buf, size_t len, const char *path, const nnr_csv_o
             while (a < b && is_space(ls[a])) a++;
             while (b > a && is_space(ls[b - 1])) b--;
             double v = 0;
-            int r = a == b ? NUM_SYNTAX : parse_num(ls + a, b - a, &v);
-            if (r != NUM_OK) {
+            int rc = a == b ? NUM_SYNTAX : parse_num(ls + a, b - a, &v);
+            if (rc != NUM_OK) {
                 size_t col = (a == b ? c0 : a) + 1;
                 nnr_io_snip(snip, sizeof snip, ls + a, b - a, CSV_SNIP);
                 if (a == b)
                     nnr_io_errf(err, errlen, "%s:%zu:%zu: expected a number, found an empty "
                                 "cell", pn, line, col);
-                else if (r == NUM_NONFINITE)
+                else if (rc == NUM_NONFINITE)
                     nnr_io_errf(err, errlen, "%s:%zu:%zu: expected a finite number, found "
                                 "'%s' (NaN and infinity are not allowed)", pn, line, col, snip);
-                else if (r == NUM_RANGE)
+                else if (rc == NUM_RANGE)
                     nnr_io_errf(err, errlen, "%s:%zu:%zu: number '%s' is out of the range of "
                                 "a float", pn, line, col, snip);
                 else
@@ -443,18 +435,11 @@ int nnr_csv_parse(const char *buf, size_t len, const char *path, const nnr_csv_o
                                 line, col, snip);
                 goto fail;
             }
-            if (j == label_col) {
-                if (!(v >= 0 && v <= 2147483647.0 && v == floor(v))) {
-                    nnr_io_snip(snip, sizeof snip, ls + a, b - a, CSV_SNIP);
-                    nnr_io_errf(err, errlen, "%s:%zu:%zu: expected a class label (an integer "
-                                ">= 0), found '%s'", pn, line, a + 1, snip);
-                    goto fail;
-                }
-                ((int32_t *)al.p)[rows] = (int32_t)v;
-            } else if (j >= nx + (label_col != (size_t)-1)) {
-                yr[j - (ncols - nt)] = (float)v;
-            } else {
-                xr[xi++] = (float)v;
+            if (store_cell(&r, j, &xi, v) != 0) {
+                nnr_io_snip(snip, sizeof snip, ls + a, b - a, CSV_SNIP);
+                nnr_io_errf(err, errlen, "%s:%zu:%zu: expected a class label (an integer "
+                            ">= 0), found '%s'", pn, line, a + 1, snip);
+                goto fail;
             }
             c0 = c1 + 1;
         }
