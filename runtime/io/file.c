@@ -30,17 +30,23 @@
 #define NNR_IO_TMPFILE 0
 #endif
 
-int nnr_io_errf(char *err, size_t errlen, const char *fmt, ...)
+int nnr_io_verrf(char *err, size_t errlen, const char *fmt, va_list ap)
 {
     if (err == NULL || errlen == 0) return -1;
-    va_list ap;
-    va_start(ap, fmt);
     int n = vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
     if (n < 0) err[0] = '\0';
     err[errlen - 1] = '\0';
     for (char *c = err; *c; c++)
         if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = '?';
+    return -1;
+}
+
+int nnr_io_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    nnr_io_verrf(err, errlen, fmt, ap);
+    va_end(ap);
     return -1;
 }
 

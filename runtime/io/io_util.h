@@ -3,6 +3,7 @@
 #ifndef NNR_IO_UTIL_H
 #define NNR_IO_UTIL_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,8 +15,10 @@
 
 /* Formats a message into err (when err != NULL and errlen > 0), truncated
  * safely and kept on a single line (control characters become '?').
- * Always returns -1 so callers can `return nnr_io_errf(...)`. */
+ * Always returns -1 so callers can `return nnr_io_errf(...)`; nnr_io_verrf
+ * takes the arguments as a va_list. */
 int nnr_io_errf(char *err, size_t errlen, const char *fmt, ...) NNR_IO_PRINTF(3, 4);
+int nnr_io_verrf(char *err, size_t errlen, const char *fmt, va_list ap) NNR_IO_PRINTF(3, 0);
 
 /* Copies at most max bytes of s[0..n) into dst (size dstlen, NUL-terminated)
  * for quoting in a message: control bytes become '?', and "..." marks a cut.

@@ -24,11 +24,8 @@ static void say(const reporter *r, const char *kind, const char *fmt, ...)
     char msg[640];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(msg, sizeof msg, fmt, ap);
+    nnr_io_verrf(msg, sizeof msg, fmt, ap); /* one line */
     va_end(ap);
-    if (n < 0) msg[0] = '\0';
-    for (char *c = msg; *c; c++) /* one line */
-        if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = '?';
     if (r->fn != NULL) {
         r->fn(r->ctx, kind, r->path, msg);
     } else {
