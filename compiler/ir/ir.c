@@ -102,6 +102,14 @@ void ir_layout_params(Graph *g)
     g->state_size = off;
 }
 
+int ir_readers(const Graph *g, int v)
+{
+    int c = 0;
+    for (int i = 0; i < g->nnodes; i++)
+        c += !g->nodes[i].dead && g->nodes[i].input == v;
+    return c;
+}
+
 int ir_count_op(const Graph *g, Op op)
 {
     int c = 0;

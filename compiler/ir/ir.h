@@ -26,7 +26,6 @@ enum {
     OPF_PARAMS = 1 << 0,
     OPF_ACT = 1 << 1,
     OPF_NOOP_INF = 1 << 2,
-    OPF_LINEARISH = 1 << 3,
     OPF_VIEW = 1 << 4,
 };
 
@@ -164,6 +163,8 @@ const Shape *ir_value_shape(const Graph *g, int v);
 void ir_layout_params(Graph *g);
 /* Number of live nodes with op. */
 int ir_count_op(const Graph *g, Op op);
+/* Live nodes that read value v (a node, or -1: the input). */
+int ir_readers(const Graph *g, int v);
 /* Record a fold whose kind and sources are filled in: creates its derived
  * parameters ("fold(<layers>).weight" / ".bias", sets f->out_w, f->out_b)
  * and returns the fold's index. */

@@ -20,14 +20,6 @@
 #include "pass.h"
 #include "../ops/ops.h"
 
-static int users(const Graph *g, int v)
-{
-    int c = 0;
-    for (int i = 0; i < g->nnodes; i++)
-        c += !g->nodes[i].dead && g->nodes[i].input == v;
-    return c;
-}
-
 /* The one live reader of value v, or -1 (none, several). */
 static int only_user(const Graph *g, int v)
 {
@@ -55,7 +47,7 @@ static int next_real(const Graph *g, int v, const char **why)
         }
         int u = only_user(g, v);
         if (u < 0) {
-            *why = users(g, v) ? "it has more than one reader" : "nothing reads it";
+            *why = ir_readers(g, v) ? "it has more than one reader" : "nothing reads it";
             return -1;
         }
         if (!op_is_nothing(g, &g->nodes[u]))

@@ -191,7 +191,7 @@ int pipeline_run_report(Graph *g, const PipelineOpts *o, Diag *d, unsigned *chan
     for (int i = 0; i < nnc_npasses; i++) {
         const Pass *p = &nnc_passes[i];
         int run = (p->flags & PASS_REQUIRED) || (o->only ? in_list(o->only, p->name) : (p->flags & level_flag) != 0);
-        if (o->disable && in_list(o->disable, p->name) && !(p->flags & PASS_REQUIRED))
+        if (o->disable && in_list(o->disable, p->name))  /* never a required one: refused above */
             run = 0;
         if (!run)
             continue;

@@ -48,10 +48,7 @@ int pass_fuse_act(Graph *g, PassCtx *cx)
             continue;
         /* the layer's raw output must have no other reader and not be the
          * model's output (then the activation is not its only use) */
-        int readers = 0;
-        for (int j = 0; j < g->nnodes; j++)
-            readers += !g->nodes[j].dead && g->nodes[j].input == a->input;
-        if (readers != 1 || a->input == ir_output(g))
+        if (ir_readers(g, a->input) != 1 || a->input == ir_output(g))
             continue;
         k->fused_act = a->op;
         k->fused_alpha = a->alpha;
