@@ -110,12 +110,11 @@ static void emit_scratch_fn(const Graph *g, FILE *out, const char *name, int64_t
         const Node *nd = &g->nodes[i];
         if (nd->dead || nd->op != OP_CONV2D)
             continue;
-        const Shape *in = ir_value_shape(g, nd->input);
-        fprintf(out, "    s = nnr_conv2d_scratch(&(const nnr_conv2d_shape){%lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld});\n"
-                     "    if (s > scratch)\n        scratch = s;\n",
-                (long long)in->d[0], (long long)in->d[1], (long long)in->d[2], (long long)nd->out_f,
-                (long long)nd->kh, (long long)nd->kw, (long long)nd->sh, (long long)nd->sw,
-                (long long)nd->ph, (long long)nd->pw, (long long)nd->shape.d[1], (long long)nd->shape.d[2]);
+        KCall c;    /* the shape struct of the node's kernel call */
+        EmitCtx e = {NULL, g, NULL, NULL, "P", NULL, "scratch", NULL, NULL, 0, kcall_keep, &c};
+        op_hooks[nd->op].emit(&e, nd);
+        fprintf(out, "    s = nnr_conv2d_scratch(%s);\n    if (s > scratch)\n        scratch = s;\n",
+                kcall_shape_c(&c));
     }
     fprintf(out, "    return (size_t)n * %lldu + scratch;\n}\n\n", (long long)per_sample);
 }
@@ -220,11 +219,8 @@ static int fusable_relu(const Graph *g, const TrainPlan *tp, int s)
     const Node *nl = &g->nodes[l], *nr = &g->nodes[r];
     if (nl->op != OP_LINEAR || nl->fused_act >= 0 || nl->packed || nr->op != OP_RELU ||
         nr->input != l || l == ir_output(g) || tp->vbuf[l] < 0 || tp->vbuf[r] < 0 ||
-        st->saved >= 0 || tp->steps[s + 1].saved >= 0)
+        st->saved >= 0 || tp->steps[s + 1].saved >= 0 || ir_readers(g, l) != 1)
         return -1;
-    for (int i = 0; i < g->nnodes; i++)
-        if (i != r && !g->nodes[i].dead && g->nodes[i].input == l)
-            return -1;
     return r;
 }
 
@@ -285,10 +281,9 @@ static void emit_train(const Graph *g, const TrainCfg *t, int reuse, FILE *out)
     int phase = -1;
     for (int s = 0; s < tp.nsteps; s++) {
         const TStep *st = &tp.steps[s];
-        if ((int)st->kind != phase) {
-            static const char *title[] = {"forward, training mode", "loss", "backward: each node's gradient rule, in reverse", "update"};
-            if (st->kind != TS_UPDATE)
-                fprintf(out, "\n    /* %s */\n", title[st->kind]);
+        if ((int)st->kind != phase && st->kind != TS_UPDATE) {  /* the update is the driver's */
+            static const char *title[] = {"forward, training mode", "loss", "backward: each node's gradient rule, in reverse"};
+            fprintf(out, "\n    /* %s */\n", title[st->kind]);
             phase = (int)st->kind;
         }
         if (st->kind == TS_FORWARD) {

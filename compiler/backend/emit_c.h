@@ -19,9 +19,9 @@ void emit_c_header(const Graph *g, const EmitOpts *o, FILE *out);
  * training step keeps PyTorch's parameterisation). Same state layout. */
 void emit_c_source(const Graph *inf, const Graph *train, const TrainCfg *t, const EmitOpts *o,
                    FILE *out);
-/* The training step of emit_c_source alone (NAME_train_step, NAME_update
- * and their arena sizes): the C half of a program whose inference comes
- * from the LLVM backend. */
+/* The training step of emit_c_source alone (NAME_train_step and its arena
+ * size): the C half of a program whose inference comes from the LLVM
+ * backend. */
 void emit_c_train_source(const Graph *inf, const Graph *train, const TrainCfg *t, const EmitOpts *o,
                          FILE *out);
 /* main.c for `nnc build`: the nnr_model descriptor and main(). */

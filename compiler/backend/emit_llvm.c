@@ -226,13 +226,6 @@ static void lower_call(void *ctx, const EmitCtx *e, const Node *n, const KCall *
     call(l, f, args, c->nargs);
 }
 
-/* EmitCtx.sink that keeps the call (NAME_arena_size reads conv2d's shape). */
-static void keep_call(void *ctx, const EmitCtx *e, const Node *n, const KCall *c)
-{
-    (void)e, (void)n;
-    *(KCall *)ctx = *c;
-}
-
 /* ------------------------------------------------------- entry points */
 
 /* size_t NAME_arena_size(int n): n * per_sample + the largest conv2d
@@ -247,8 +240,8 @@ static void emit_arena_size(LB *l, int64_t per_sample)
         const Node *nd = &l->g->nodes[i];
         if (nd->dead || nd->op != OP_CONV2D)
             continue;
-        KCall c;
-        EmitCtx e = {NULL, l->g, NULL, NULL, "P", NULL, "scratch", NULL, NULL, 0, keep_call, &c};
+        KCall c;    /* kcall_keep: NAME_arena_size reads conv2d's shape */
+        EmitCtx e = {NULL, l->g, NULL, NULL, "P", NULL, "scratch", NULL, NULL, 0, kcall_keep, &c};
         op_hooks[nd->op].emit(&e, nd);
         LLVMValueRef shape = shape_const(l, nd, &c);
         LLVMTypeRef pt = LLVMTypeOf(shape);

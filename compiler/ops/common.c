@@ -145,6 +145,32 @@ void kcall_arg(KCall *c, KArgKind kind, int64_t i, double f)
     c->a[c->nargs++] = (KArg){kind, i, f};
 }
 
+const char *kcall_shape_c(const KCall *c)
+{
+    size_t len = strlen(c->shape_type) + 24 * (size_t)c->nshape + 16;
+    char *s = xcalloc(len, 1);
+    int k = snprintf(s, len, "&(const %s){", c->shape_type);
+    for (int j = 0; j < c->nshape; j++)
+        k += snprintf(s + k, len - (size_t)k, "%s%lld", j ? ", " : "", (long long)c->shape[j]);
+    snprintf(s + k, len - (size_t)k, "}");
+    return s;
+}
+
+void kcall_shape(KCall *c, const char *type, const int64_t *v, int nv)
+{
+    if (nv > KCALL_MAX_ARGS)
+        NNC_ICE("%s: more than %d shape fields", type, KCALL_MAX_ARGS);
+    c->shape_type = type;
+    c->nshape = nv;
+    memcpy(c->shape, v, (size_t)nv * sizeof *v);
+}
+
+void kcall_keep(void *ctx, const EmitCtx *e, const Node *n, const KCall *c)
+{
+    (void)e, (void)n;
+    *(KCall *)ctx = *c;
+}
+
 /* One argument spelled in C, in the context of the C emitter. */
 static const char *karg_c(const EmitCtx *e, const KCall *c, const KArg *a)
 {
@@ -159,15 +185,7 @@ static const char *karg_c(const EmitCtx *e, const KCall *c, const KArg *a)
     case KA_VAL: return e->val[a->i + 1];
     case KA_PARAM: return a->i < 0 ? "NULL" : op_pexpr(e->P, e->g, (int)a->i);
     case KA_SCRATCH: return e->scratch;
-    case KA_SHAPE: {
-        size_t len = strlen(c->shape_type) + 24 * (size_t)c->nshape + 16;
-        char *s = xcalloc(len, 1);
-        int k = snprintf(s, len, "&(const %s){", c->shape_type);
-        for (int j = 0; j < c->nshape; j++)
-            k += snprintf(s + k, len - (size_t)k, "%s%lld", j ? ", " : "", (long long)c->shape[j]);
-        snprintf(s + k, len - (size_t)k, "}");
-        return s;
-    }
+    case KA_SHAPE: return kcall_shape_c(c);
     }
     NNC_ICE("kernel argument kind %d", (int)a->kind);
 }

@@ -1,6 +1,5 @@
 /* conv.c — 2-D convolution, NCHW (PyTorch nn.Conv2d, groups = 1, dilation = 1). */
 #include <math.h>
-#include <string.h>
 
 #include "ops.h"
 #include "nnr_prog.h"
@@ -75,26 +74,28 @@ int conv_shape(Graph *g, Node *n, Diag *d)
     return 0;
 }
 
-static const char *cshape(const Graph *g, const Node *n)
+/* The kernels' nnr_conv2d_shape of node n, set on call c. */
+static void kshape(const Graph *g, const Node *n, KCall *c)
 {
     const Shape *in = ir_value_shape(g, n->input);
-    return xasprintf("&(const nnr_conv2d_shape){%lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld}",
-                     (long long)in->d[0], (long long)in->d[1], (long long)in->d[2],
-                     (long long)n->out_f, (long long)n->kh, (long long)n->kw,
-                     (long long)n->sh, (long long)n->sw, (long long)n->ph, (long long)n->pw,
-                     (long long)n->shape.d[1], (long long)n->shape.d[2]);
+    const int64_t s[] = {in->d[0], in->d[1], in->d[2], n->out_f, n->kh, n->kw,
+                         n->sh, n->sw, n->ph, n->pw, n->shape.d[1], n->shape.d[2]};
+    kcall_shape(c, "nnr_conv2d_shape", s, (int)(sizeof s / sizeof s[0]));
+}
+
+static const char *cshape(const Graph *g, const Node *n)
+{
+    KCall c;
+    kcall_init(&c, "nnr_conv2d_shape");
+    kshape(g, n, &c);
+    return kcall_shape_c(&c);
 }
 
 void conv_emit(EmitCtx *e, const Node *n)
 {
-    const Shape *in = ir_value_shape(e->g, n->input);
     KCall c;
     kcall_init(&c, "nnr_conv2d_f32");
-    c.shape_type = "nnr_conv2d_shape";
-    const int64_t s[] = {in->d[0], in->d[1], in->d[2], n->out_f, n->kh, n->kw,
-                         n->sh, n->sw, n->ph, n->pw, n->shape.d[1], n->shape.d[2]};
-    c.nshape = (int)(sizeof s / sizeof s[0]);
-    memcpy(c.shape, s, sizeof s);
+    kshape(e->g, n, &c);
     kcall_arg(&c, KA_N, 1, 0);
     kcall_arg(&c, KA_SHAPE, 0, 0);
     kcall_arg(&c, KA_VAL, n->input, 0);

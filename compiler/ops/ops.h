@@ -148,6 +148,13 @@ int op_act_value(int op);
 /* Start a kernel call description; kcall_arg appends an argument. */
 void kcall_init(KCall *c, const char *fn);
 void kcall_arg(KCall *c, KArgKind kind, int64_t i, double f);
+/* Set the call's constant shape struct (KA_SHAPE): its C type and int fields. */
+void kcall_shape(KCall *c, const char *type, const int64_t *v, int nv);
+/* That struct spelled in C: "&(const type){v0, v1, ...}". */
+const char *kcall_shape_c(const KCall *c);
+/* A KCallSink that copies the call into ctx (a KCall *), for a backend
+ * that needs a node's call description without emitting it. */
+void kcall_keep(void *ctx, const EmitCtx *e, const Node *n, const KCall *c);
 /* Emit a forward node's kernel call: as C text on e->out, or to e->sink. */
 void op_emit_call(EmitCtx *e, const Node *n, const KCall *c);
 /* Offset of a parameter in the block the graph's forward reads (the

@@ -11,6 +11,7 @@
 
 #include "autodiff.h"
 #include "../ops/ops.h"
+#include "nnr_prog.h"
 
 static int add_buf(TrainPlan *tp, char kind, int node, int64_t ps, int64_t fx)
 {
@@ -109,10 +110,9 @@ void autodiff(const Graph *g, const int *freeze, int nfreeze, TrainPlan *tp)
         int frozen = 0;
         for (int f = 0; f < nfreeze; f++)
             frozen |= freeze[f] == p->layer;
-        tp->updated[k] = p->kind == 0 /* NNR_T_PARAM */ && !frozen;
+        tp->updated[k] = p->kind == NNR_T_PARAM && !frozen;
     }
     add_step(tp, TS_UPDATE, -1, -1, -1, -1, -1, -1);
-    train_memplan(tp, 0);
 }
 
 void train_memplan(TrainPlan *tp, int reuse)

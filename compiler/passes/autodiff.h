@@ -44,7 +44,8 @@ typedef struct TrainPlan {
 } TrainPlan;
 
 /* Derive the training step of g (the model as written); the layers at the
- * positions freeze[0..nfreeze) keep their parameters. */
+ * positions freeze[0..nfreeze) keep their parameters. The buffers are not
+ * placed yet: train_memplan does that. */
 void autodiff(const Graph *g, const int *freeze, int nfreeze, TrainPlan *tp);
 /* Liveness-based first-fit placement of the plan's buffers. */
 void train_memplan(TrainPlan *tp, int reuse);
