@@ -27,6 +27,7 @@ enum {
     OPF_ACT = 1 << 1,
     OPF_NOOP_INF = 1 << 2,
     OPF_VIEW = 1 << 4,
+    OPF_EPILOGUE = 1 << 3,
 };
 
 #define NNC_MAX_DIMS 4

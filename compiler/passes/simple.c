@@ -44,7 +44,7 @@ int pass_fuse_act(Graph *g, PassCtx *cx)
         if (a->dead || !(op_info[a->op].flags & OPF_ACT) || a->input < 0)
             continue;
         Node *k = &g->nodes[a->input];
-        if ((k->op != OP_LINEAR && k->op != OP_CONV2D) || k->fused_act >= 0)
+        if (!(op_info[k->op].flags & OPF_EPILOGUE) || k->fused_act >= 0)
             continue;
         /* the layer's raw output must have no other reader and not be the
          * model's output (then the activation is not its only use) */
