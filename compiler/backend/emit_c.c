@@ -108,12 +108,14 @@ static void emit_scratch_fn(const Graph *g, FILE *out, const char *name, int64_t
     fprintf(out, "size_t %s(int n)\n{\n    size_t scratch = 0, s;\n    (void)s;\n", name);
     for (int i = 0; i < g->nnodes; i++) {
         const Node *nd = &g->nodes[i];
-        if (nd->dead || nd->op != OP_CONV2D)
+        if (nd->dead)
             continue;
-        KCall c;    /* the shape struct of the node's kernel call */
+        KCall c = {0};  /* the node's kernel call: does it take scratch? */
         EmitCtx e = {NULL, g, NULL, NULL, "P", NULL, "scratch", NULL, NULL, 0, kcall_keep, &c};
         op_hooks[nd->op].emit(&e, nd);
-        fprintf(out, "    s = nnr_conv2d_scratch(%s);\n    if (s > scratch)\n        scratch = s;\n",
+        if (!c.scratch_fn)
+            continue;
+        fprintf(out, "    s = %s(%s);\n    if (s > scratch)\n        scratch = s;\n", c.scratch_fn,
                 kcall_shape_c(&c));
     }
     fprintf(out, "    return (size_t)n * %lldu + scratch;\n}\n\n", (long long)per_sample);

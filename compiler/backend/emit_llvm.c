@@ -238,14 +238,16 @@ static void emit_arena_size(LB *l, int64_t per_sample)
     LLVMValueRef scratch = szc(l, 0);
     for (int i = 0; i < l->g->nnodes; i++) {
         const Node *nd = &l->g->nodes[i];
-        if (nd->dead || nd->op != OP_CONV2D)
+        if (nd->dead)
             continue;
-        KCall c;    /* kcall_keep: NAME_arena_size reads conv2d's shape */
+        KCall c = {0};  /* kcall_keep: does the node's kernel call take scratch? */
         EmitCtx e = {NULL, l->g, NULL, NULL, "P", NULL, "scratch", NULL, NULL, 0, kcall_keep, &c};
         op_hooks[nd->op].emit(&e, nd);
+        if (!c.scratch_fn)
+            continue;
         LLVMValueRef shape = shape_const(l, nd, &c);
         LLVMTypeRef pt = LLVMTypeOf(shape);
-        LLVMValueRef f = declare(l, "nnr_conv2d_scratch", l->sz, &pt, 1);
+        LLVMValueRef f = declare(l, c.scratch_fn, l->sz, &pt, 1);
         LLVMValueRef s = call(l, f, &shape, 1);
         LLVMValueRef gt = LLVMBuildICmp(l->b, LLVMIntUGT, s, scratch, "");
         scratch = LLVMBuildSelect(l->b, gt, s, scratch, "scratch");

@@ -105,6 +105,7 @@ void conv_emit(EmitCtx *e, const Node *n)
     kcall_arg(&c, KA_ACT, n->fused_act, 0);
     kcall_arg(&c, KA_F32, 0, n->fused_alpha);
     kcall_arg(&c, KA_SCRATCH, 0, 0);
+    c.scratch_fn = "nnr_conv2d_scratch";
     c.wrap = 2;
     op_emit_call(e, n, &c);
 }
