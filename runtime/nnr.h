@@ -316,13 +316,20 @@ unsigned char *nnr_read_file(const char *path, size_t *len, char *err, size_t er
  * temporary is an unnamed file (O_TMPFILE) named only for the instant before
  * the rename, so a process killed while it writes leaves nothing behind;
  * elsewhere, or where the file system has no O_TMPFILE, it is
- * PATH.tmp.<pid>. executable: permissions 0777 instead of 0666 (less the
- * umask). */
+ * PATH.tmp.<pid>. A new file gets permissions 0666 (executable: 0777) less
+ * the umask; a regular file replaced keeps its permission bits and, where
+ * the process may set them, its owner and group (executable adds x where r
+ * is set). An existing target that is not a regular file (a character or
+ * block device, a FIFO, or a symbolic link to one) is written in place
+ * instead: opened for writing, never replaced; a write error (ENOSPC from
+ * /dev/full) is still reported by the commit. A symbolic link to a regular
+ * file is replaced by the new file (the link's target is left alone). */
 typedef struct nnr_wfile {
     FILE *f;        /* write the contents here */
     char *path;     /* private: the target */
     char *tmp;      /* private: PATH.tmp.<pid> */
     int fd;         /* private: the unnamed temporary, else -1 */
+    int inplace;    /* private: 1 when writing through a device or FIFO */
 } nnr_wfile;
 int  nnr_wfile_open(nnr_wfile *w, const char *path, int executable, char *err, size_t errlen);
 int  nnr_wfile_commit(nnr_wfile *w, char *err, size_t errlen);
