@@ -62,6 +62,11 @@ int nnr_load_state(const char *path, const nnr_tensor_desc *t, int n, int strict
  * message in err. */
 int nnr_parse_optimizer(const char *s, nnr_optim *o, char *err, size_t errlen);
 
+/* A schedule in the train block's syntax ("cosine(100, per = \"step\")", or a
+ * list "[linear_warmup(5), cosine(10)]") into s (io/optspec.c): 0, or -1
+ * with a message in err. */
+int nnr_parse_schedule(const char *s, nnr_sched *out, char *err, size_t errlen);
+
 typedef enum nnr_data_kind { NNR_DATA_NONE = 0, NNR_DATA_CSV, NNR_DATA_IDX } nnr_data_kind;
 
 typedef struct nnr_data_src {
