@@ -323,6 +323,8 @@ typedef struct nnr_st_tensor {
 typedef struct nnr_st_file {
     int ntensors;
     nnr_st_tensor *tensors;
+    int nmeta;          /* "__metadata__": meta[2i] = key, meta[2i+1] = value */
+    char **meta;
 } nnr_st_file;
 
 /* 0 on success; on failure -1 and a message in err. */
@@ -331,6 +333,8 @@ int  nnr_st_parse(const unsigned char *buf, size_t len, const char *path,
                   nnr_st_file *out, char *err, size_t errlen);
 void nnr_st_free(nnr_st_file *f);
 const nnr_st_tensor *nnr_st_find(const nnr_st_file *f, const char *name);
+/* The "__metadata__" value of key, or NULL. */
+const char *nnr_st_meta(const nnr_st_file *f, const char *key);
 
 /* Write tensors atomically (nnr_write_file_atomic). Tensors with
  * is_int set are written as I64 (their float data rounded). */
@@ -342,6 +346,10 @@ typedef struct nnr_st_out {
     int is_int;
 } nnr_st_out;
 int nnr_st_write(const char *path, const nnr_st_out *t, int n, char *err, size_t errlen);
+/* The same with nmeta more "__metadata__" strings: meta[2i] = key,
+ * meta[2i+1] = value ("format" is always "pt"). */
+int nnr_st_write_meta(const char *path, const nnr_st_out *t, int n, const char *const *meta,
+                      int nmeta, char *err, size_t errlen);
 
 /* A data set held in memory: x[rows, ncols] inputs, and either labels[rows]
  * (classification) or y[rows, ntargets] (regression) or neither. */
