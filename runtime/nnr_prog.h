@@ -1,5 +1,5 @@
 /* nnr_prog.h — the contract between emitted model code and the program
- * driver (runtime/prog.c) that gives every built program its commands
+ * driver (runtime/prog*.c) that gives every built program its commands
  * `infer`, `train`, `eval` and `bench` (LANGUAGE.md §6).
  *
  * The emitted model.c defines one `const nnr_model` and a main() that calls
