@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 const char *nnc_current_pass = NULL;
 
@@ -269,17 +270,22 @@ _Noreturn void nnc_ice(const char *file, int line, const char *fmt, ...)
 
 /* ---- memory ---- */
 
-static _Noreturn void out_of_memory(void)
+/* An error like any other, exit status 1 (never abort(): issue 17). Files
+ * being written are nnr_wfile temporaries (O_TMPFILE), which vanish. */
+_Noreturn void nnc_out_of_memory(void)
 {
-    fputs("nnc: out of memory\n", stderr);
-    abort();
+    static const char msg[] = "nnc: error: out of memory\n";
+    if (write(2, msg, sizeof msg - 1) < 0) {
+        /* nothing more to try */
+    }
+    _exit(1);   /* no half-printed output flushed after the message */
 }
 
 void *xmalloc(size_t n)
 {
     void *p = malloc(n ? n : 1);
     if (!p)
-        out_of_memory();
+        nnc_out_of_memory();
     return p;
 }
 
@@ -287,7 +293,7 @@ void *xcalloc(size_t n, size_t sz)
 {
     void *p = calloc(n ? n : 1, sz ? sz : 1);
     if (!p)
-        out_of_memory();
+        nnc_out_of_memory();
     return p;
 }
 
@@ -295,7 +301,7 @@ void *xrealloc(void *p, size_t n)
 {
     p = realloc(p, n ? n : 1);
     if (!p)
-        out_of_memory();
+        nnc_out_of_memory();
     return p;
 }
 
@@ -310,7 +316,7 @@ char *xstrndup(const char *s, size_t n)
     const char *nul = memchr(s, '\0', n);
     size_t len = nul ? (size_t)(nul - s) : n;
     if (len == SIZE_MAX)
-        out_of_memory();
+        nnc_out_of_memory();
     char *p = xmalloc(len + 1);
     memcpy(p, s, len);
     p[len] = '\0';
@@ -332,6 +338,23 @@ char *xasprintf(const char *fmt, ...)
     return p;
 }
 
+/* Chunks of 1 MiB (or the size asked, when larger), carved 16-byte aligned. */
+void *xnew(size_t n)
+{
+    static unsigned char *cur, *end;
+    n = (n + 15) & ~(size_t)15;
+    if (n == 0 || n < 16)
+        n = 16;
+    if ((size_t)(end - cur) < n) {
+        size_t chunk = n > ((size_t)1 << 20) ? n : (size_t)1 << 20;
+        cur = xcalloc(1, chunk);
+        end = cur + chunk;
+    }
+    void *p = cur;
+    cur += n;
+    return p;
+}
+
 /* ---- files ---- */
 
 /* Reads in chunks (works on pipes and /dev/stdin too); the copy has a NUL
@@ -349,7 +372,7 @@ char *read_file(const char *path, size_t *len, const char **err)
     for (;;) {
         if (cap - n < 2) {
             if (cap > SIZE_MAX / 2)
-                out_of_memory();
+                nnc_out_of_memory();
             cap *= 2;
             buf = xrealloc(buf, cap);
         }
