@@ -9,9 +9,10 @@
  * valid UTF-8 are shown as '?'. The caret line repeats each tab before the
  * caret and puts one space for every other character (a UTF-8 sequence is
  * one character), so the caret stays under its column in a terminal; then
- * '^' and one '~' per further character of the span. After max_errors
- * errors, errors are still counted but nothing more is printed except one
- * "nnc: too many errors, stopping". max_errors <= 0 makes a silent Diag
+ * '^' and one '~' per further character of the span. A line of more than
+ * 150 bytes is cut to 150 around the caret, "..." marking each cut. After
+ * max_errors errors, errors are still counted but nothing more is printed
+ * except one "nnc: too many errors, stopping". max_errors <= 0 makes a silent Diag
  * (it only counts: e.g. a pass re-running a shape check for verification). */
 #include "diag.h"
 
@@ -103,6 +104,35 @@ static int find_line(const SrcFile *src, int line, const unsigned char **start, 
     return 1;
 }
 
+/* Bytes p[from, to) of a quoted line; unprintable characters as '?'. */
+static void put_chars(FILE *out, const unsigned char *p, size_t from, size_t to)
+{
+    for (size_t i = from; i < to;) {
+        int ok;
+        size_t k = char_at(p + i, to - i, &ok);
+        if (ok)
+            fwrite(p + i, 1, k, out);
+        else
+            fputc('?', out);
+        i += k;
+    }
+}
+
+/* The first byte at or after i that starts a character (not a UTF-8
+ * continuation byte), at most n. */
+static size_t char_start(const unsigned char *p, size_t n, size_t i)
+{
+    while (i < n && (p[i] & 0xc0) == 0x80)
+        i++;
+    return i;
+}
+
+/* A line longer than QUOTE_MAX bytes is quoted as a window of that many
+ * around the caret (QUOTE_BEFORE of them before it), with "..." where it
+ * was cut, as clang does: a 40 MB line is not copied to stderr. */
+#define QUOTE_MAX 150
+#define QUOTE_BEFORE 50
+
 static void quote_line(FILE *out, const SrcFile *src, Span sp)
 {
     const unsigned char *p;
@@ -110,39 +140,41 @@ static void quote_line(FILE *out, const SrcFile *src, Span sp)
     if (!src->text || !find_line(src, sp.line, &p, &n))
         return;
     int w = ndigits(sp.line);
-
-    fprintf(out, " %d | ", sp.line);
-    for (size_t i = 0; i < n;) {
-        int ok;
-        size_t k = char_at(p + i, n - i, &ok);
-        if (ok)
-            fwrite(p + i, 1, k, out);
-        else
-            fputc('?', out);
-        i += k;
+    size_t col0 = sp.col > 0 ? (size_t)sp.col - 1 : 0;  /* byte index of the caret */
+    size_t end0 = sp.end_col > sp.col ? (size_t)sp.end_col - 1 : col0 + 1;
+    size_t ws = 0, we = n;                              /* the window shown */
+    if (n > QUOTE_MAX) {
+        size_t at = col0 < n ? col0 : n;
+        ws = at > QUOTE_BEFORE ? at - QUOTE_BEFORE : 0;
+        if (ws + QUOTE_MAX > n)
+            ws = n - QUOTE_MAX;
+        we = ws + QUOTE_MAX;
+        ws = char_start(p, n, ws);
+        we = char_start(p, n, we);
     }
-    fputc('\n', out);
+
+    fprintf(out, " %d | %s", sp.line, ws > 0 ? "..." : "");
+    put_chars(out, p, ws, we);
+    fputs(we < n ? "...\n" : "\n", out);
 
     if (sp.col < 1)
         return;
-    fprintf(out, " %*s | ", w, "");
-    size_t col0 = (size_t)sp.col - 1;                   /* byte index of the caret */
-    size_t end0 = sp.end_col > sp.col ? (size_t)sp.end_col - 1 : col0 + 1;
-    size_t i = 0;
-    while (i < n && i < col0) {                         /* up to the caret */
+    fprintf(out, " %*s | %s", w, "", ws > 0 ? "   " : "");
+    size_t i = ws;
+    while (i < we && i < col0) {                        /* up to the caret */
         int ok;
         size_t k = char_at(p + i, n - i, &ok);
         fputc(p[i] == '\t' ? '\t' : ' ', out);
         i += k;
     }
-    for (; i < col0; i++)                               /* past the end of the line */
+    for (; i < col0 && (we == n || i < we + 3); i++)   /* past the end of the line */
         fputc(' ', out);
     fputc('^', out);
     if (i < n) {
         int ok;
         i += char_at(p + i, n - i, &ok);
     }
-    while (i < n && i < end0) {                         /* the rest of the span */
+    while (i < we && i < end0) {                        /* the rest of the span */
         int ok;
         i += char_at(p + i, n - i, &ok);
         fputc('~', out);
