@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 const char *nnc_current_pass = NULL;
@@ -389,17 +390,40 @@ void *xnew(size_t n)
 
 /* ---- files ---- */
 
+/* NNC_MAX_INPUT (bytes), else 256 MiB: how much of an input that is not
+ * a regular file (a pipe, a device such as /dev/zero) nnc reads. */
+static size_t max_stream_bytes(void)
+{
+    const char *e = getenv("NNC_MAX_INPUT");
+    if (e && *e) {
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(e, &end, 10);
+        if (!errno && !*end && v > 0 && e[0] != '-')
+            return v > SIZE_MAX - 2 ? SIZE_MAX - 2 : (size_t)v;
+    }
+    return (size_t)256 << 20;
+}
+
 /* Reads in chunks (works on pipes and /dev/stdin too); the copy has a NUL
-   after the last byte, and may contain NUL bytes itself. */
+   after the last byte, and may contain NUL bytes itself. An input that is
+   not a regular file is a stream: reading stops with an error past
+   max_stream_bytes() instead of growing without end. */
 char *read_file(const char *path, size_t *len, const char **err)
 {
+    static char msg[200];
     FILE *f = fopen(path, "rb");
     if (!f) {
         if (err)
             *err = strerror(errno);
         return NULL;
     }
-    size_t cap = 1 << 16, n = 0;
+    struct stat st;
+    size_t limit = SIZE_MAX - 2, cap = 1 << 16, n = 0;
+    if (fstat(fileno(f), &st) == 0 && !S_ISREG(st.st_mode))
+        limit = max_stream_bytes();
+    else if (fstat(fileno(f), &st) == 0 && st.st_size > 0 && (uintmax_t)st.st_size < SIZE_MAX - 2)
+        cap = (size_t)st.st_size + 2;      /* one read, and one more to see the end */
     char *buf = xmalloc(cap);
     for (;;) {
         if (cap - n < 2) {
@@ -409,8 +433,20 @@ char *read_file(const char *path, size_t *len, const char **err)
             buf = xrealloc(buf, cap);
         }
         errno = 0;
-        size_t got = fread(buf + n, 1, cap - n - 1, f);
+        size_t want = cap - n - 1;
+        if (want > limit + 1 - n)
+            want = limit + 1 - n;
+        size_t got = fread(buf + n, 1, want, f);
         n += got;
+        if (n > limit) {
+            fclose(f);
+            free(buf);
+            snprintf(msg, sizeof msg, "not a regular file, and longer than %zu bytes, the limit for "
+                     "streams (NNC_MAX_INPUT=BYTES raises it)", limit);
+            if (err)
+                *err = msg;
+            return NULL;
+        }
         if (got == 0) {
             if (ferror(f)) {
                 int e = errno ? errno : EIO;
