@@ -1,12 +1,36 @@
 /* driver_cache.c — the runtime's objects, compiled once per (compiler,
  * flags, runtime sources, CPU) into a cache folder shared by later builds. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "driver_int.h"
+
+/* Objects in the cache are linked into every program built: the folder
+ * must be ours and writable by nobody else (a shared /tmp/nnc-cache-0
+ * made by another user with mode 0777 is refused, issue 17 item 7). Says
+ * why on stderr when it is refused; the build then goes on without it. */
+static int cache_root_ok(const char *root)
+{
+    struct stat st;
+    const char *why = NULL;
+    if (stat(root, &st) != 0)
+        return 0;       /* cannot be made: no cache, as before */
+    if (!S_ISDIR(st.st_mode))
+        why = xasprintf("it is not a folder");
+    else if (st.st_uid != geteuid())
+        why = xasprintf("it is owned by another user (uid %ld)", (long)st.st_uid);
+    else if (st.st_mode & S_IWOTH)
+        why = xasprintf("it is writable by others (mode %04o)", (unsigned)(st.st_mode & 07777));
+    if (!why)
+        return 1;
+    fflush(stdout);
+    fprintf(stderr, "nnc: warning: not using the runtime cache %s: %s; building without it\n", root, why);
+    return 0;
+}
 
 /* The runtime's objects, compiled once per (compiler, flags, runtime
  * sources) into a cache folder shared by later builds; NULL when no cache
@@ -44,11 +68,13 @@ const char *driver_runtime_cache(const DriverOpts *o, Diag *d)
         root = xdg && *xdg ? xasprintf("%s/nnc", xdg) : home && *home ? xasprintf("%s/.cache/nnc", home)
                                                                        : xasprintf("/tmp/nnc-cache-%ld", (long)getuid());
         if (xdg && *xdg)
-            mkdir(xdg, 0777);
+            mkdir(xdg, 0700);
         else if (home && *home)
-            mkdir(xasprintf("%s/.cache", home), 0777);
+            mkdir(xasprintf("%s/.cache", home), 0700);
     }
-    mkdir(root, 0777);
+    mkdir(root, 0700);
+    if (!cache_root_ok(root))
+        return NULL;
     const char *dir = xasprintf("%s/rt-%016llx", root, (unsigned long long)h);
     struct stat st;
     if (stat(xasprintf("%s/ok", dir), &st) == 0)

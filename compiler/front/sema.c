@@ -7,6 +7,7 @@
  * TrainCfg with its defaults. Errors accumulate; a model whose shapes broke
  * keeps being checked for names and arguments, but not for shapes. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,37 +49,44 @@ int sema_check(const Ast *ast, const SrcFile *src, const char *base_dir, Diag *d
         nm += x->kind == DECL_MODEL;
     out->models = xcalloc((size_t)nm + 1, sizeof *out->models);
     out->trains = xcalloc((size_t)nm + 1, sizeof *out->trains);
-    const char **model_names = xcalloc((size_t)nm + 1, sizeof *model_names);
+    for (const Decl *x = ast->decls; x; x = x->next) {
+        if (x->kind == DECL_LET)
+            strmap_put(&s.all_lets, x->name, (void *)x);
+        else if (x->kind == DECL_MODEL)
+            strmap_put(&s.model_decls, x->name, (void *)x);
+    }
+    StrMap seen = {0};      /* model names defined so far */
 
     for (const Decl *x = ast->decls; x; x = x->next) {
         switch (x->kind) {
         case DECL_LET: {
             if (sema_lookup_let(&s, x->name))
                 diag_error(d, x->name_span, "'%s' is already defined", x->name);
-            Value *v = sema_eval(&s, x->value, 0);
-            if (s.nlets == s.caplets) {
-                s.caplets = s.caplets ? 2 * s.caplets : 8;
-                s.lets = xrealloc(s.lets, (size_t)s.caplets * sizeof *s.lets);
-            }
-            s.lets[s.nlets++] = (Binding){x->name, v};
+            strmap_put(&s.lets, x->name, sema_eval(&s, x->value, 0));
             break;
         }
         case DECL_MODEL:
-            for (int i = 0; i < out->nmodels; i++)
-                if (!strcmp(model_names[i], x->name))
-                    diag_error(d, x->name_span, "model '%s' is defined twice", x->name);
-            model_names[out->nmodels] = x->name;
+            if (strmap_put(&seen, x->name, (void *)x))
+                diag_error(d, x->name_span, "model '%s' is defined twice", x->name);
             out->models[out->nmodels++] = sema_lower_model(&s, x, src);
             break;
         case DECL_TRAIN:
             break;
         }
     }
+    for (int i = 0; i < out->nmodels; i++)
+        if (out->models[i] && !strmap_get(&s.lowered, out->models[i]->name))
+            strmap_put(&s.lowered, out->models[i]->name, (void *)(intptr_t)(i + 1));
     /* train blocks after all models, so a train block may come first */
     for (const Decl *x = ast->decls; x; x = x->next)
         if (x->kind == DECL_TRAIN)
             sema_check_train(&s, x, out);
     if (out->nmodels == 0 && d->nerrors == 0)
         diag_error_nopos(d, "%s: no model in this file", src->path);
+    strmap_free(&seen);
+    strmap_free(&s.lets);
+    strmap_free(&s.all_lets);
+    strmap_free(&s.model_decls);
+    strmap_free(&s.lowered);
     return d->nerrors ? -1 : 0;
 }

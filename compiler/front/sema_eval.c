@@ -9,7 +9,7 @@
 
 Value *sema_new_value(ValueKind k, Span sp)
 {
-    Value *v = xcalloc(1, sizeof *v);
+    Value *v = xnew(sizeof *v);
     v->kind = k;
     v->span = sp;
     return v;
@@ -30,18 +30,12 @@ const char *sema_kind_name(ValueKind k)
 
 Value *sema_lookup_let(Sema *s, const char *name)
 {
-    for (int i = s->nlets - 1; i >= 0; i--)
-        if (strcmp(s->lets[i].name, name) == 0)
-            return s->lets[i].v;
-    return NULL;
+    return strmap_get(&s->lets, name);
 }
 
 int sema_defined_later(Sema *s, const char *name)
 {
-    for (const Decl *d = s->ast->decls; d; d = d->next)
-        if (d->kind == DECL_LET && strcmp(d->name, name) == 0)
-            return 1;
-    return 0;
+    return strmap_get(&s->all_lets, name) != NULL;
 }
 
 /* lhs op rhs: integers stay exact (overflow is an error), an integer
@@ -136,7 +130,7 @@ Value *sema_eval(Sema *s, const Expr *e, int allow_sym)
     case EX_IDENT: {
         Value *b = sema_lookup_let(s, e->name);
         if (b) {
-            v = xcalloc(1, sizeof *v);
+            v = xnew(sizeof *v);
             *v = *b;
             v->span = e->span;
         } else if (allow_sym) {

@@ -6,21 +6,19 @@
 #define NNC_SEMA_INT_H
 
 #include "sema.h"
+#include "../support/strmap.h"
 
 /* Upper bound on parameters + activations of one sample, in floats. */
 extern int64_t nnc_max_floats;
-
-typedef struct Binding {
-    const char *name;
-    Value *v;
-} Binding;
 
 typedef struct Sema {
     Diag *d;
     const Ast *ast;
     const char *base_dir;
-    Binding *lets;
-    int nlets, caplets;
+    StrMap lets;        /* let name -> its Value, for the lets seen so far */
+    StrMap all_lets;    /* every let name of the file -> its Decl */
+    StrMap model_decls; /* model name -> its (last) Decl */
+    StrMap lowered;     /* model name -> 1 + its first index with a graph */
     int depth;
 } Sema;
 

@@ -169,14 +169,15 @@ Graph *sema_lower_model(Sema *s, const Decl *m, const SrcFile *src)
     int64_t numel;
     int broken = lower_input(s, m, g, &numel);
     int pos = 0;
+    StrMap labels = {0};
     for (const Layer *l = m->layers; l; l = l->next, pos++) {
-        for (const Layer *p = m->layers; p != l; p = p->next)
-            if (l->label && p->label && strcmp(l->label, p->label) == 0) {
-                diag_error(s->d, l->label_span, "layer name '%s' is used twice in model '%s'", l->label, m->name);
-                broken = 1;
-            }
+        if (l->label && strmap_put(&labels, l->label, (void *)l)) {
+            diag_error(s->d, l->label_span, "layer name '%s' is used twice in model '%s'", l->label, m->name);
+            broken = 1;
+        }
         broken = lower_layer(s, g, l, pos, broken);
     }
+    strmap_free(&labels);
     if (broken || check_model_limits(s, m, g, numel))
         return NULL;
     ir_layout_params(g);

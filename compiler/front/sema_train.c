@@ -1,6 +1,8 @@
 /* sema_train.c — a train block to a TrainCfg: data sources, loss,
  * optimizer and its hyperparameters (torch.optim's checks), the integer
  * and boolean settings, paths, frozen layers; defaults applied. */
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -250,31 +252,47 @@ static void train_loss(Sema *s, const Value *v, TrainCfg *tc)
     tc->has_loss = found >= 0;
 }
 
+/* The position of the layer of md called name, -1 when none (the last
+ * when several are). An unnamed layer's name is its position, as in the
+ * state_dict ("2" for "2.weight"). labels: label -> 1 + position;
+ * layers: md's layers by position. */
+static int layer_named(const Decl *md, const StrMap *labels, const Layer **layers, const char *name)
+{
+    int pos = (int)(intptr_t)strmap_get(labels, name) - 1;
+    char *end;
+    errno = 0;
+    long k = strtol(name, &end, 10);
+    char num[24];
+    if (!errno && !*end && k >= 0 && k < md->nlayers && !layers[k]->label && k > pos) {
+        snprintf(num, sizeof num, "%ld", k);
+        if (!strcmp(num, name))
+            pos = (int)k;
+    }
+    return pos;
+}
+
 /* freeze = [layer names or positions] of the model of train block t. */
 static void train_freeze(Sema *s, const Decl *t, const Value *v, TrainCfg *tc)
 {
     tc->freeze = xcalloc((size_t)v->n + 1, sizeof *tc->freeze);
     tc->nfreeze = 0; /* a repeated key (already an error) starts over */
+    const Decl *md = strmap_get(&s->model_decls, t->name);
+    StrMap labels = {0};
+    const Layer **layers = xcalloc(md ? (size_t)md->nlayers + 1 : 1, sizeof *layers);
+    int pos = 0;
+    for (const Layer *l = md ? md->layers : NULL; l; l = l->next, pos++) {
+        layers[pos] = l;
+        if (l->label)
+            strmap_put(&labels, l->label, (void *)(intptr_t)(pos + 1));
+    }
     for (int i = 0; i < v->n; i++) {
         const Value *f = v->items[i];
         int layer = -1;
-        const Decl *md = NULL;
-        for (const Decl *d = s->ast->decls; d; d = d->next)
-            if (d->kind == DECL_MODEL && strcmp(d->name, t->name) == 0)
-                md = d;
         if (f->kind == V_INT) {
             if (f->i >= 0 && md && f->i < md->nlayers)
                 layer = (int)f->i;
         } else if (f->kind == V_STR && md) {
-            int pos = 0;
-            /* An unnamed layer's name is its position, as
-             * in the state_dict ("2" for "2.weight"). */
-            char num[24];
-            for (const Layer *l = md->layers; l; l = l->next, pos++) {
-                snprintf(num, sizeof num, "%d", pos);
-                if (!strcmp(l->label ? l->label : num, f->s))
-                    layer = pos;
-            }
+            layer = layer_named(md, &labels, layers, f->s);
         } else {
             diag_error(s->d, f->span, "freeze: expected a layer name (string) or position (integer)");
             continue;
@@ -288,6 +306,8 @@ static void train_freeze(Sema *s, const Decl *t, const Value *v, TrainCfg *tc)
         }
         tc->freeze[tc->nfreeze++] = layer;
     }
+    strmap_free(&labels);
+    free(layers);
 }
 
 /* One `key = value` of train block t into tc; *loss_span: where the loss is. */
@@ -369,15 +389,9 @@ static void train_loss_vs_model(Sema *s, const Graph *g, const TrainCfg *tc, Spa
 
 void sema_check_train(Sema *s, const Decl *t, Program *p)
 {
-    int mi;
-    for (mi = 0; mi < p->nmodels; mi++)
-        if (p->models[mi] && strcmp(p->models[mi]->name, t->name) == 0)
-            break;
-    int known = 0;
-    for (const Decl *d = s->ast->decls; d; d = d->next)
-        if (d->kind == DECL_MODEL && strcmp(d->name, t->name) == 0)
-            known = 1;
-    if (!known) {
+    intptr_t at = (intptr_t)strmap_get(&s->lowered, t->name);
+    int mi = at ? (int)at - 1 : p->nmodels;
+    if (!strmap_get(&s->model_decls, t->name)) {
         diag_error(s->d, t->name_span, "train block for unknown model '%s'", t->name);
         return;
     }
@@ -391,14 +405,13 @@ void sema_check_train(Sema *s, const Decl *t, Program *p)
     tc.strict = 1;
     Graph *g = mi < p->nmodels ? p->models[mi] : NULL;
     Span loss_span = t->span;
+    StrMap keys = {0};
     for (const TrainItem *it = t->items; it; it = it->next) {
-        for (const TrainItem *q = t->items; q != it; q = q->next)
-            if (strcmp(q->key, it->key) == 0) {
-                diag_error(s->d, it->key_span, "'%s' is given twice in this train block", it->key);
-                break;
-            }
+        if (strmap_put(&keys, it->key, (void *)it))
+            diag_error(s->d, it->key_span, "'%s' is given twice in this train block", it->key);
         train_item(s, t, it, &tc, &loss_span);
     }
+    strmap_free(&keys);
     if (!tc.has_loss && s->d->nerrors == 0)
         diag_error(s->d, t->name_span, "train block for '%s' has no 'loss'", t->name);
     if (!tc.has_optim && s->d->nerrors == 0)

@@ -10,6 +10,7 @@
 typedef struct StrMapSlot {
     const char *key;    /* NULL: empty */
     void *val;
+    size_t hash;        /* of key: probing compares it before the bytes */
 } StrMapSlot;
 
 typedef struct StrMap {
