@@ -373,6 +373,10 @@ int nnr_csv_read(const char *path, const nnr_csv_opts *o, nnr_dataset *out,
                  char *err, size_t errlen);
 int nnr_csv_parse(const char *buf, size_t len, const char *path, const nnr_csv_opts *o,
                   nnr_dataset *out, char *err, size_t errlen);
+/* nnr_csv_parse of the lines that follow line0 lines of a stream (messages
+ * number them from line0 + 1): a program's standard input, a chunk at a time. */
+int nnr_csv_parse_lines(const char *buf, size_t len, const char *path, size_t line0,
+                        const nnr_csv_opts *o, nnr_dataset *out, char *err, size_t errlen);
 int nnr_idx_read(const char *images, const char *labels, float scale, nnr_dataset *out,
                  char *err, size_t errlen);
 /* Parse IDX buffers (labels may be NULL); the paths only name files in messages. */

@@ -312,8 +312,87 @@ static void shrink(csv_arr *a, size_t rows, size_t row_bytes)
     if (p != NULL) a->p = p;
 }
 
+/* A data row [ls, ls + ll) (line `line`) by the general rules, cell by
+ * cell, every value stored: 0, or -1 with the message naming the cell. */
+static int slow_row(const char *ls, size_t ll, const csv_row *r, const char *pn, size_t line,
+                    char *err, size_t errlen)
+{
+    char snip[CSV_SNIP + 8];
+    size_t c0 = 0, xi = 0;
+    for (size_t j = 0; j < r->ncols; j++) {
+        const char *ce = memchr(ls + c0, ',', ll - c0);
+        size_t c1 = ce != NULL ? (size_t)(ce - ls) : ll; /* cell is [c0, c1) */
+        size_t a = c0, b = c1;
+        while (a < b && is_space(ls[a])) a++;
+        while (b > a && is_space(ls[b - 1])) b--;
+        double v = 0;
+        int rc = a == b ? NUM_SYNTAX : parse_num(ls + a, b - a, &v);
+        if (rc != NUM_OK) {
+            size_t col = (a == b ? c0 : a) + 1;
+            nnr_io_snip(snip, sizeof snip, ls + a, b - a, CSV_SNIP);
+            if (a == b)
+                nnr_io_errf(err, errlen, "%s:%zu:%zu: expected a number, found an empty "
+                            "cell", pn, line, col);
+            else if (rc == NUM_NONFINITE)
+                nnr_io_errf(err, errlen, "%s:%zu:%zu: expected a finite number, found "
+                            "'%s' (NaN and infinity are not allowed)", pn, line, col, snip);
+            else if (rc == NUM_RANGE)
+                nnr_io_errf(err, errlen, "%s:%zu:%zu: number '%s' is out of the range of "
+                            "a float", pn, line, col, snip);
+            else
+                nnr_io_errf(err, errlen, "%s:%zu:%zu: expected a number, found '%s'", pn,
+                            line, col, snip);
+            return -1;
+        }
+        if (store_cell(r, j, &xi, v) != 0) {
+            nnr_io_snip(snip, sizeof snip, ls + a, b - a, CSV_SNIP);
+            nnr_io_errf(err, errlen, "%s:%zu:%zu: expected a class label (an integer "
+                        ">= 0), found '%s'", pn, line, a + 1, snip);
+            return -1;
+        }
+        c0 = c1 + 1;
+    }
+    return 0;
+}
+
+/* The layout of the data rows from the first one, of ncells cells (at line
+ * `line`): the input, target and label columns. 0, or -1 with the message. */
+static int csv_layout(const nnr_csv_opts *o, size_t ncells, const char *pn, size_t line,
+                      csv_row *r, char *err, size_t errlen)
+{
+    r->ncols = ncells;
+    r->nt = 0;
+    r->label_col = (size_t)-1;
+    if (o->targets > 0) {
+        if ((size_t)o->targets >= ncells)
+            return nnr_io_errf(err, errlen, "%s:%zu: targets = %d leaves no input column "
+                               "(rows have %zu columns)", pn, line, o->targets, ncells);
+        r->nt = (size_t)o->targets;
+        r->nx = ncells - r->nt;
+    } else if (o->has_label) {
+        long long lc = o->label < 0 ? (long long)ncells + o->label : o->label;
+        if (lc < 0 || (unsigned long long)lc >= ncells)
+            return nnr_io_errf(err, errlen, "%s:%zu: label column %d does not exist (rows "
+                               "have %zu columns)", pn, line, o->label, ncells);
+        if (ncells == 1)
+            return nnr_io_errf(err, errlen, "%s:%zu: rows have a single column: no input "
+                               "is left besides the label", pn, line);
+        r->label_col = (size_t)lc;
+        r->nx = ncells - 1;
+    } else {
+        r->nx = ncells;
+    }
+    return 0;
+}
+
 int nnr_csv_parse(const char *buf, size_t len, const char *path, const nnr_csv_opts *o,
                   nnr_dataset *out, char *err, size_t errlen)
+{
+    return nnr_csv_parse_lines(buf, len, path, 0, o, out, err, errlen);
+}
+
+int nnr_csv_parse_lines(const char *buf, size_t len, const char *path, size_t line0,
+                        const nnr_csv_opts *o, nnr_dataset *out, char *err, size_t errlen)
 {
     static const nnr_csv_opts defaults = {0, 0, 0, 0};
     const char *pn = NNR_IO_NAME(path);
@@ -326,9 +405,8 @@ int nnr_csv_parse(const char *buf, size_t len, const char *path, const nnr_csv_o
 
     csv_arr ax = {0}, al = {0}, ay = {0};
     size_t rows = 0, ncols = 0, nx = 0, nt = 0, label_col = (size_t)-1;
-    size_t pos = 0, line = 0;
+    size_t pos = 0, line = line0;
     int header_pending = o->header != 0;
-    char snip[CSV_SNIP + 8];
 
     while (pos < len) {
         line++;
@@ -360,32 +438,12 @@ int nnr_csv_parse(const char *buf, size_t len, const char *path, const nnr_csv_o
             ncells++;
         if (ncols == 0) {
             /* The first data row fixes the layout. */
-            ncols = ncells;
-            if (o->targets > 0) {
-                if ((size_t)o->targets >= ncols) {
-                    nnr_io_errf(err, errlen, "%s:%zu: targets = %d leaves no input column "
-                                "(rows have %zu columns)", pn, line, o->targets, ncols);
-                    goto fail;
-                }
-                nt = (size_t)o->targets;
-                nx = ncols - nt;
-            } else if (o->has_label) {
-                long long lc = o->label < 0 ? (long long)ncols + o->label : o->label;
-                if (lc < 0 || (unsigned long long)lc >= ncols) {
-                    nnr_io_errf(err, errlen, "%s:%zu: label column %d does not exist (rows "
-                                "have %zu columns)", pn, line, o->label, ncols);
-                    goto fail;
-                }
-                if (ncols == 1) {
-                    nnr_io_errf(err, errlen, "%s:%zu: rows have a single column: no input "
-                                "is left besides the label", pn, line);
-                    goto fail;
-                }
-                label_col = (size_t)lc;
-                nx = ncols - 1;
-            } else {
-                nx = ncols;
-            }
+            csv_row lay = {0};
+            if (csv_layout(o, ncells, pn, line, &lay, err, errlen) != 0) goto fail;
+            ncols = lay.ncols;
+            nx = lay.nx;
+            nt = lay.nt;
+            label_col = lay.label_col;
             /* First guess of the row count from the first line's length. */
             size_t guess = len / (ll + 1) + 1;
             if (grow(&ax, guess, nx * sizeof(float)) != 0 ||
@@ -409,40 +467,7 @@ int nnr_csv_parse(const char *buf, size_t len, const char *path, const nnr_csv_o
         csv_row r = {ncols, nx, nt, label_col, (float *)ax.p + rows * nx,
                      nt ? (float *)ay.p + rows * nt : NULL,
                      label_col != (size_t)-1 ? (int32_t *)al.p + rows : NULL};
-        size_t c0 = 0, xi = 0;
-        for (size_t j = 0; j < ncols; j++) {
-            const char *ce = memchr(ls + c0, ',', ll - c0);
-            size_t c1 = ce != NULL ? (size_t)(ce - ls) : ll; /* cell is [c0, c1) */
-            size_t a = c0, b = c1;
-            while (a < b && is_space(ls[a])) a++;
-            while (b > a && is_space(ls[b - 1])) b--;
-            double v = 0;
-            int rc = a == b ? NUM_SYNTAX : parse_num(ls + a, b - a, &v);
-            if (rc != NUM_OK) {
-                size_t col = (a == b ? c0 : a) + 1;
-                nnr_io_snip(snip, sizeof snip, ls + a, b - a, CSV_SNIP);
-                if (a == b)
-                    nnr_io_errf(err, errlen, "%s:%zu:%zu: expected a number, found an empty "
-                                "cell", pn, line, col);
-                else if (rc == NUM_NONFINITE)
-                    nnr_io_errf(err, errlen, "%s:%zu:%zu: expected a finite number, found "
-                                "'%s' (NaN and infinity are not allowed)", pn, line, col, snip);
-                else if (rc == NUM_RANGE)
-                    nnr_io_errf(err, errlen, "%s:%zu:%zu: number '%s' is out of the range of "
-                                "a float", pn, line, col, snip);
-                else
-                    nnr_io_errf(err, errlen, "%s:%zu:%zu: expected a number, found '%s'", pn,
-                                line, col, snip);
-                goto fail;
-            }
-            if (store_cell(&r, j, &xi, v) != 0) {
-                nnr_io_snip(snip, sizeof snip, ls + a, b - a, CSV_SNIP);
-                nnr_io_errf(err, errlen, "%s:%zu:%zu: expected a class label (an integer "
-                            ">= 0), found '%s'", pn, line, a + 1, snip);
-                goto fail;
-            }
-            c0 = c1 + 1;
-        }
+        if (slow_row(ls, ll, &r, pn, line, err, errlen) != 0) goto fail;
         rows++;
     }
     if (rows == 0) {

@@ -1,12 +1,15 @@
 /* test_prog.c — the program driver (runtime/prog*.c): every command of a
  * built program run through nnr_main() on a hand-written fake model
  * (fake_model.h), in a forked child whose stdin/stdout/stderr are files. */
+#define _DEFAULT_SOURCE   /* mknod, makedev */
 #include <criterion/criterion.h>
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -766,6 +769,44 @@ Test(prog, train_writes_the_log)
     assert_contains(text, "\n3,");
     assert_contains(text, ",,,");   /* no validation: empty fields */
     free(text);
+}
+
+/* A log that cannot be written (a full disk: /dev/full) is a warning naming
+ * the file; training goes on to its save (issue 17, item 2). */
+Test(prog, train_log_write_failure_is_a_warning)
+{
+    /* A full device of the test's own (root), so that a regression that
+     * replaced the file could not replace the system's /dev/full; else
+     * /dev/full itself, which a user cannot replace. */
+    const char *full = tpath("full");
+    if (mknod(full, S_IFCHR | 0666, makedev(1, 7)) != 0) {
+        full = "/dev/full";
+        if (access(full, W_OK) != 0)
+            cr_skip_test("no writable /dev/full here");
+    }
+    nnr_model m = train_model();
+    const char *save = tpath("w.safetensors");
+    run_result r = run(&m, "", "train", "--log", full, "--epochs", "3", "--save", save, NULL);
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    char want[320];
+    snprintf(want, sizeof want, "%s: warning: cannot write the log: No space left on device",
+             full);
+    assert_contains(r.err, want);
+    assert_contains(r.out, "epoch 3/3");
+    assert_contains(r.out, "saved ");
+    /* one warning, not one per epoch */
+    cr_expect_null(strstr(strstr(r.err, "warning") + 1, "warning"), "stderr: %s", r.err);
+    char *text = read_text(save);
+    cr_expect_not_null(text, "the model was not saved");
+    free(text);
+    run_free(&r);
+
+    /* A log that cannot be opened is an error before any training. */
+    r = run(&m, "", "train", "--log", tpath("no/such/folder/log.csv"), "--save", save, NULL);
+    cr_expect_eq(r.status, 1);
+    assert_contains(r.err, "log.csv: error: cannot open the log");
+    cr_expect_null(strstr(r.out, "epoch 1"), "stdout: %s", r.out);
+    run_free(&r);
 }
 
 Test(prog, train_stops_on_nan_with_last_good_parameters)
