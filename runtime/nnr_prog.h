@@ -1,5 +1,5 @@
 /* nnr_prog.h — the contract between emitted model code and the program
- * driver (runtime/prog.c) that gives every built program its commands
+ * driver (runtime/prog*.c) that gives every built program its commands
  * `infer`, `train`, `eval` and `bench` (LANGUAGE.md §6).
  *
  * The emitted model.c defines one `const nnr_model` and a main() that calls
@@ -61,6 +61,11 @@ int nnr_load_state(const char *path, const nnr_tensor_desc *t, int n, int strict
  * the train block's defaults and checks (io/optspec.c): 0, or -1 with a
  * message in err. */
 int nnr_parse_optimizer(const char *s, nnr_optim *o, char *err, size_t errlen);
+
+/* A schedule in the train block's syntax ("cosine(100, per = \"step\")", or a
+ * list "[linear_warmup(5), cosine(10)]") into s (io/optspec.c): 0, or -1
+ * with a message in err. */
+int nnr_parse_schedule(const char *s, nnr_sched *out, char *err, size_t errlen);
 
 typedef enum nnr_data_kind { NNR_DATA_NONE = 0, NNR_DATA_CSV, NNR_DATA_IDX } nnr_data_kind;
 
@@ -127,6 +132,29 @@ typedef struct nnr_model {
 
     nnr_train_cfg cfg;
 } nnr_model;
+
+/* A training checkpoint (io/ckpt.c): the blocks (state_size floats each;
+ * best may be NULL: no early stopping) and where the run is. */
+typedef struct nnr_ckpt {
+    float *state, *state1, *state2, *best;
+    int epoch;              /* epochs finished */
+    long step;              /* optimizer steps taken */
+    long sched_steps;       /* schedule steps taken */
+    nnr_rng shuffle, dropout;
+    int batch;              /* the run's batch and seed (a resumed run must */
+    uint64_t seed;          /* repeat them to continue it exactly) */
+    int best_epoch, bad_epochs;     /* early stopping (0, 0 without it) */
+    double best_loss;
+    char *log;              /* the log CSV so far, or NULL (read: malloc'd) */
+} nnr_ckpt;
+
+/* Writes c atomically to path (0, or -1 with a message in err). */
+int nnr_ckpt_write(const char *path, const nnr_model *m, const nnr_ckpt *c, char *err,
+                   size_t errlen);
+/* Reads path into c, whose blocks the caller gives (best only filled when
+ * the checkpoint has a best epoch); -1 with a message when the file is not
+ * a checkpoint of m. */
+int nnr_ckpt_read(const char *path, const nnr_model *m, nnr_ckpt *c, char *err, size_t errlen);
 
 /* The program: parses argv, runs infer | train | eval | bench.
  * Exit status 0 ok, 1 bad input (message on stderr), 2 bad usage. */

@@ -17,6 +17,9 @@ tests/fixtures/<kind>/<case>/ that tests/run_fixture.sh knows how to run:
   eval/   model.nnet with a train block, weights.safetensors, data.csv,
           expected_eval.txt ("loss=..." and, for classification,
           "accuracy=...").
+  kernels/ text files of PyTorch's values that unit tests read
+          (tests/unit/test_sched.c): the learning rates of every schedule,
+          clip_grad_norm_ and label-smoothed cross_entropy.
 
 Everything is regenerated from scratch (the three kind folders are deleted
 first) and deterministically: each case seeds torch with a hash of its own
@@ -45,7 +48,7 @@ import torch.nn.functional as F
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT = os.path.join(ROOT, "tests", "fixtures")
-KINDS = ("infer", "train", "eval")
+KINDS = ("infer", "train", "eval", "kernels")
 
 torch.set_num_threads(1)
 torch.use_deterministic_algorithms(True)
@@ -774,6 +777,110 @@ def eval_cases():
 
 # --------------------------------------------------------------- main
 
+# --------------------------------------------------------------- kernel values
+
+SCHED_CASES = [
+    # (nnet text, [(kind, n, a or None)], optimizer, steps)
+    ("steplr(3, gamma = 0.5)", [("steplr", 3, 0.5)], "sgd", 12),
+    ("steplr(4)", [("steplr", 4, None)], "adam", 13),
+    ("cosine(10)", [("cosine", 10, None)], "sgd", 25),
+    ("cosine(7, eta_min = 0.001)", [("cosine", 7, 0.001)], "adam", 20),
+    ("linear_warmup(5)", [("linear_warmup", 5, None)], "sgd", 10),
+    ("linear_warmup(4, start_factor = 0.25)", [("linear_warmup", 4, 0.25)], "adam", 8),
+    ("onecycle(0.5, 20)", [("onecycle", 20, 0.5)], "sgd", 20),
+    ("onecycle(0.01, 15)", [("onecycle", 15, 0.01)], "adam", 15),
+    ("onecycle(0.1, 3)", [("onecycle", 3, 0.1)], "sgd", 3),
+    ("[linear_warmup(5), cosine(20)]", [("linear_warmup", 5, None), ("cosine", 20, None)], "sgd", 30),
+    ("[steplr(2, gamma = 0.9), onecycle(0.2, 10)]", [("steplr", 2, 0.9), ("onecycle", 10, 0.2)],
+     "adam", 12),
+    ("[cosine(4), linear_warmup(3), steplr(2)]",
+     [("cosine", 4, None), ("linear_warmup", 3, None), ("steplr", 2, None)], "sgd", 14),
+    ("[onecycle(0.3, 6), cosine(5, eta_min = 0.01)]",
+     [("onecycle", 6, 0.3), ("cosine", 5, 0.01)], "sgd", 15),
+]
+
+
+def make_scheduler(opt, kind, n, a):
+    S = torch.optim.lr_scheduler
+    if kind == "steplr":
+        return S.StepLR(opt, step_size=n, gamma=0.1 if a is None else a)
+    if kind == "cosine":
+        return S.CosineAnnealingLR(opt, T_max=n, eta_min=0 if a is None else a)
+    if kind == "linear_warmup":
+        return S.LinearLR(opt, start_factor=1 / n if a is None else a, end_factor=1.0, total_iters=n)
+    return S.OneCycleLR(opt, max_lr=a, total_steps=n)
+
+
+def schedule(opt, parts):
+    """The train block's schedule as torch builds it: one scheduler, or a
+    list as SequentialLR with the lengths of all but the last as milestones."""
+    scheds = [make_scheduler(opt, *p) for p in parts]
+    if len(scheds) == 1:
+        return scheds[0]
+    miles, at = [], 0
+    for kind, n, _ in parts[:-1]:
+        at += n
+        miles.append(at)
+    return torch.optim.lr_scheduler.SequentialLR(opt, scheds, milestones=miles)
+
+
+def kernel_values():
+    """sched.txt: per case the nnet text, the optimizer, and after
+    construction and every step the group's lr and momentum (sgd) or beta1
+    (adam), as exact hex floats. clip.txt and smooth.txt: inputs and
+    PyTorch's results."""
+    d = os.path.join(OUT, "kernels")
+    os.makedirs(d)
+    lines = ["# schedule | optimizer | steps | lr after 0..steps | momentum or beta1 after 0..steps"]
+    for text, parts, optname, steps in SCHED_CASES:
+        p = torch.nn.Parameter(torch.zeros(1))
+        opt = (torch.optim.SGD([p], lr=0.1, momentum=0.9) if optname == "sgd"
+               else torch.optim.Adam([p], lr=0.01))
+        sch = schedule(opt, parts)
+        g = opt.param_groups[0]
+        mom = lambda: g["momentum"] if optname == "sgd" else g["betas"][0]
+        lrs, moms = [g["lr"]], [mom()]
+        for _ in range(steps):
+            opt.step()
+            sch.step()
+            lrs.append(g["lr"])
+            moms.append(mom())
+        lines.append("%s | %s | %d | %s | %s" % (text, optname, steps,
+                     " ".join(float(v).hex() for v in lrs), " ".join(float(v).hex() for v in moms)))
+    with open(os.path.join(d, "sched.txt"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+    seed_for("kernels/clip")
+    lines = ["# max_norm | sizes | gradients (%.9g) | total norm | clipped gradients"]
+    for max_norm in (0.5, 2.0, 100.0):
+        sizes = [6, 1, 9, 4]
+        gs = [torch.randn(n) * 0.7 for n in sizes]
+        ps = [torch.nn.Parameter(torch.zeros(n)) for n in sizes]
+        for pp, gg in zip(ps, gs):
+            pp.grad = gg.clone()
+        tot = torch.nn.utils.clip_grad_norm_(ps, max_norm)
+        flat = lambda ts: " ".join(fmt(v) for t in ts for v in t.tolist())
+        lines.append("%s | %s | %s | %s | %s" % (fmt(max_norm), " ".join(map(str, sizes)), flat(gs),
+                                                  fmt(float(tot)), flat([pp.grad for pp in ps])))
+    with open(os.path.join(d, "clip.txt"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+    seed_for("kernels/smooth")
+    lines = ["# eps | n k | logits | labels | loss | dloss/dlogits"]
+    for eps, n, k in ((0.1, 5, 4), (0.3, 7, 10), (0.0, 3, 3), (0.05, 20, 70)):
+        x = (torch.randn(n, k) * 2).requires_grad_()
+        y = torch.randint(0, k, (n,))
+        loss = F.cross_entropy(x, y, label_smoothing=eps)
+        loss.backward()
+        lines.append("%s | %d %d | %s | %s | %s | %s" % (
+            fmt(eps), n, k, " ".join(fmt(v) for v in x.detach().flatten().tolist()),
+            " ".join(str(int(v)) for v in y.tolist()), fmt(float(loss)),
+            " ".join(fmt(v) for v in x.grad.flatten().tolist())))
+    with open(os.path.join(d, "smooth.txt"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    CASES.append("kernels/sched.txt, clip.txt, smooth.txt")
+
+
 def self_check():
     """The writer round-trips and the slide network gives the slide's numbers."""
     exp = os.path.join(OUT, "infer", "slide", "expected.csv")
@@ -797,6 +904,7 @@ def main():
     infer_cases()
     train_cases()
     eval_cases()
+    kernel_values()
     self_check()
     print("%d fixture cases written under %s" % (len(CASES), os.path.relpath(OUT)))
     for c in CASES:

@@ -1,4 +1,4 @@
-/* test_prog.c — the program driver (runtime/prog.c): every command of a
+/* test_prog.c — the program driver (runtime/prog*.c): every command of a
  * built program run through nnr_main() on a hand-written fake model
  * (fake_model.h), in a forked child whose stdin/stdout/stderr are files. */
 #include <criterion/criterion.h>

@@ -1,0 +1,102 @@
+/* prog_int.h — what the files of the program driver (prog.c, prog_data.c,
+ * prog_infer.c, prog_train.c, prog_tools.c) share: the parsed options, the
+ * data set bound to a model, the optimizer state, and their helpers. Not
+ * part of the runtime's interface (nnr_prog.h is). */
+#ifndef NNR_PROG_INT_H
+#define NNR_PROG_INT_H
+
+#include "nnr_prog.h"
+
+#include <stdio.h>
+
+#define PROG_ERRLEN 1024
+#define PROG_INFER_BATCH 256   /* rows per forward call of infer and eval */
+#define PROG_DROPOUT_SALT 0x9E3779B97F4A7C15ull
+
+enum { EXIT_OK = 0, EXIT_INPUT = 1, EXIT_USAGE = 2 };
+enum { CMD_INFER = 1, CMD_TRAIN = 2, CMD_EVAL = 4, CMD_BENCH = 8, CMD_GRADCHECK = 16 };
+
+enum {
+    OPT_WEIGHTS, OPT_DATA, OPT_VALIDATION, OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_SEED,
+    OPT_INIT, OPT_SAVE, OPT_LOG, OPT_SECONDS, OPT_TRAIN, OPT_LOSS, OPT_OPTIMIZER, OPT_SHUFFLE,
+    OPT_STRICT, OPT_FREEZE, OPT_COUNT
+};
+
+typedef struct prog_opts {
+    int cmd;
+    const char *cmd_name;
+    const char *val[OPT_COUNT];  /* raw value (or "" for a flag) when given */
+    int epochs, batch;
+    double lr, seconds;
+    uint64_t seed;
+    nnr_loss loss;
+    nnr_optim optim;
+    int shuffle, strict;
+    int nfreeze;
+    int *freeze;                 /* layer positions (malloc'd) */
+} prog_opts;
+
+/* A data set bound to the model and the loss: what train_step and
+ * nnr_loss_f32 get. */
+typedef struct prog_data {
+    nnr_dataset d;
+    const char *path;       /* for messages */
+    int32_t *labels;        /* class indices (d.labels) or NULL */
+    float *targets;         /* [rows, out_size] float targets or NULL */
+    int own_targets;        /* targets were made from the labels */
+    int accuracy;           /* 0 none, 1 argmax = label, 2 p > 0.5 and 3 logit > 0
+                             * against 0/1 targets (per output), 4 argmax =
+                             * argmax of the target row */
+} prog_data;
+
+typedef struct trainer {
+    nnr_optim optim;
+    float *state, *grad, *s1, *s2;
+    /* What the optimizer updates: the trainable tensors of layers not
+     * frozen, adjacent ones merged into runs of the state block (one run,
+     * the whole parameter block, when nothing is frozen). */
+    size_t *run_off, *run_len;
+    int nruns;
+    long step;
+} trainer;
+
+/* prog.c */
+int prog_usage_error(const nnr_model *m, const char *fmt, ...);
+void prog_trim_blanks(const char *s, size_t *a, size_t *b);
+
+/* prog_data.c */
+double prog_now_s(void);
+float *prog_falloc(size_t n);
+void prog_oom(void);
+void prog_fresh_state(const nnr_model *m, float *state, uint64_t seed);
+int prog_load_weights(const nnr_model *m, const char *path, int strict, float *state);
+int prog_load_infer_state(const nnr_model *m, const char *weights, float *state);
+void prog_prepare(const nnr_model *m, const float *state, float *infer);
+void prog_print_file_error(const char *path, const char *err);
+int prog_save_state(const nnr_model *m, const char *path, const float *state);
+int prog_check_writable(const char *path);
+void prog_data_free(prog_data *p);
+const char *prog_loss_name(nnr_loss l);
+int prog_override_src(const nnr_data_src *base, const char *value, nnr_data_src *out,
+                      char **owned);
+int prog_load_data(const nnr_model *m, nnr_loss loss, const nnr_data_src *src, prog_data *p);
+int prog_evaluate(const nnr_model *m, nnr_loss loss, const float *infer, const prog_data *p,
+                  int bs, float *arena, float *ybuf, double *loss_out, double *acc_out);
+nnr_loss prog_default_loss(const nnr_model *m);
+int prog_check_loss_model(const nnr_model *m, nnr_loss loss, int warn);
+
+/* prog_infer.c */
+int prog_cmd_infer(const nnr_model *m, const prog_opts *o);
+int prog_cmd_eval(const nnr_model *m, const prog_opts *o);
+
+/* prog_train.c */
+int prog_trainer_init(trainer *t, const nnr_model *m, const int *freeze, int nfreeze);
+void prog_trainer_free(trainer *t);
+int prog_trainer_update(trainer *t);
+int prog_cmd_train(const nnr_model *m, const prog_opts *o);
+
+/* prog_tools.c */
+int prog_cmd_bench(const nnr_model *m, const prog_opts *o);
+int prog_cmd_gradcheck(const nnr_model *m, const prog_opts *o);
+
+#endif
