@@ -2,7 +2,7 @@
 # ci.sh [SECONDS] [OUTDIR] — the fuzzing CI runs (.ci/run): builds every
 # libFuzzer target (build.sh, clang with -fsanitize=fuzzer,address,undefined),
 # replays the inputs that once crashed (regress/), then fuzzes each target
-# for SECONDS (default 25; FUZZ_SECONDS overrides) from its kept corpus in
+# for SECONDS (default 20; FUZZ_SECONDS overrides) from its kept corpus in
 # corpus/TARGET, one target at a time on one core. A crash, leak, timeout or
 # out-of-memory fails the run; the inputs are printed (hexdump) so the CI log
 # is enough to reproduce them, and kept in OUTDIR/crashes/TARGET.
@@ -11,7 +11,7 @@
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-SECS=${1:-${FUZZ_SECONDS:-25}}
+SECS=${1:-${FUZZ_SECONDS:-20}}
 OUT=${2:-$ROOT/build-fuzz}
 case "$SECS" in ''|*[!0-9]*) echo "usage: ci.sh [SECONDS] [OUTDIR]" >&2; exit 2 ;; esac
 start=$(date +%s)
