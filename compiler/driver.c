@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "driver.h"
+#include "convert.h"
 #include "backend/emit_c.h"
 #include "backend/emit_llvm.h"
 #include "passes/autodiff.h"
@@ -92,6 +93,8 @@ static int load(const DriverOpts *o, Unit *u)
         diag_error_nopos(&u->diag, "%s: %s", o->input, err);
         return -1;
     }
+    if (convert_refuse_foreign(o->input, text, len, &u->diag))
+        return -1;
     if (nnc_parse(&u->src, &u->diag, &u->ast))
         return -1;
     if (sema_check(&u->ast, &u->src, dir_of(o->input), &u->diag, &u->prog))
