@@ -246,12 +246,15 @@ static zent *zip_find(zctx *z, const char *prefix, size_t plen, const char *rest
 
 static int zip_crc(zctx *z, zent *e)
 {
+    (void)z;
     if (e->crc_ok) return 0;
+#ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION /* fuzz_pth: let mutants reach the pickle */
     if (crc32_of(z->b + e->data, e->size) != e->crc) {
         char nm[PTH_SNIP + 8];
         return zfail(z, e->data, "zip entry '%s' is corrupt (its CRC-32 does not match)",
                      nnr_io_snip(nm, sizeof nm, e->name, e->name_len, PTH_SNIP));
     }
+#endif
     e->crc_ok = 1;
     return 0;
 }

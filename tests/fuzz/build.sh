@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # build.sh [OUTDIR] — builds the libFuzzer targets with clang:
-#   fuzz_nnet, fuzz_safetensors, fuzz_csv, fuzz_idx, fuzz_optspec
+#   fuzz_nnet, fuzz_safetensors, fuzz_pth, fuzz_csv, fuzz_idx, fuzz_optspec
 # into OUTDIR (default: /tmp/nnc-fuzz), with
 #   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all.
 # Standalone on purpose: the fuzz build needs clang while the project builds
@@ -24,6 +24,9 @@ for t in safetensors csv idx optspec; do
     "$CLANG" "${CFLAGS[@]}" -I"$ROOT/runtime" -o "$OUT/fuzz_$t" \
         "$HERE/fuzz_$t.c" "${IO_SRC[@]}" -lm
 done
+# The .pth reader, its CRC-32 check off so that mutants reach the pickle.
+"$CLANG" "${CFLAGS[@]}" -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION -I"$ROOT/runtime" \
+    -o "$OUT/fuzz_pth" "$HERE/fuzz_pth.c" "${IO_SRC[@]}" -lm
 
 # Front end: bison/flex output, every compiler source but main.c and
 # driver.c (which needs the embedded runtime), and the allocation shim in
@@ -55,4 +58,4 @@ done
 "$CLANG" "${CFLAGS[@]}" "${INC[@]}" -o "$OUT/fuzz_nnet" \
     "$HERE/fuzz_nnet.c" "$HERE/fuzz_alloc.c" "${OBJS[@]}" "$OUT/gen/diag.o" \
     "${IO_SRC[@]}" "$ROOT"/runtime/kernels/*.c -lm
-echo "fuzz targets in $OUT: fuzz_nnet fuzz_safetensors fuzz_csv fuzz_idx fuzz_optspec"
+echo "fuzz targets in $OUT: fuzz_nnet fuzz_safetensors fuzz_pth fuzz_csv fuzz_idx fuzz_optspec"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run_fuzz.sh TARGET SECONDS | TARGET --runs N | TARGET --regress   [BUILD_DIR]
 #
-# Runs one libFuzzer target (nnet, safetensors, csv, idx; all: each in
+# Runs one libFuzzer target (nnet, safetensors, pth, csv, idx; all: each in
 # turn) on ONE core, for
 # SECONDS seconds or N executions, starting from the seed corpus in
 # tests/fuzz/corpus/TARGET (read only: new inputs go to a working corpus in
@@ -13,15 +13,15 @@
 # crashed (tests/fuzz/regress/TARGET/*) and fails if any still does.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
-usage() { echo "usage: run_fuzz.sh nnet|safetensors|csv|idx|optspec|all SECONDS | --runs N | --regress [BUILD_DIR]" >&2; exit 2; }
+usage() { echo "usage: run_fuzz.sh nnet|safetensors|pth|csv|idx|optspec|all SECONDS | --runs N | --regress [BUILD_DIR]" >&2; exit 2; }
 [ $# -ge 2 ] || usage
 T=$1; shift
 if [ "$T" = all ]; then   # every target in turn, same arguments
     st=0
-    for t in idx csv safetensors optspec nnet; do "$HERE/run_fuzz.sh" "$t" "$@" || st=1; done
+    for t in idx csv safetensors pth optspec nnet; do "$HERE/run_fuzz.sh" "$t" "$@" || st=1; done
     exit $st
 fi
-case "$T" in nnet|safetensors|csv|idx|optspec) ;; *) usage ;; esac
+case "$T" in nnet|safetensors|pth|csv|idx|optspec) ;; *) usage ;; esac
 LIMIT=()
 REGRESS=0
 if [ "$1" = --regress ]; then
@@ -41,6 +41,7 @@ mkdir -p "$OUT/work/$T" "$OUT/crashes/$T"
 case "$T" in
     nnet) MAXLEN=4096; DICT=(-dict="$HERE/nnet.dict") ;;
     safetensors) MAXLEN=4096; DICT=(-dict="$HERE/safetensors.dict") ;;
+    pth) MAXLEN=8192; DICT=(-dict="$HERE/pth.dict") ;;
     *) MAXLEN=2048; DICT=() ;;
 esac
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
