@@ -27,13 +27,17 @@ static uint64_t rd64(const unsigned char *p)
     return (uint64_t)rd32(p) | ((uint64_t)rd32(p + 4) << 32);
 }
 
+/* CRC-32 (zip's, reflected 0xEDB88320), a byte at a time through a table. */
 static uint32_t crc32_of(const unsigned char *p, size_t n)
 {
-    uint32_t c = 0xFFFFFFFFu;
-    for (size_t i = 0; i < n; i++) {
-        c ^= p[i];
+    uint32_t tab[256], c;
+    for (uint32_t i = 0; i < 256; i++) {
+        c = i;
         for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+        tab[i] = c;
     }
+    c = 0xFFFFFFFFu;
+    for (size_t i = 0; i < n; i++) c = tab[(c ^ p[i]) & 0xFF] ^ (c >> 8);
     return ~c;
 }
 
