@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "driver_int.h"
+#include "convert.h"
 #include "passes/autodiff.h"
 #include "nnr_prog.h"
 
@@ -71,6 +72,8 @@ int driver_load(const DriverOpts *o, Unit *u)
         diag_error_nopos(&u->diag, "%s: %s", o->input, err);
         return -1;
     }
+    if (convert_refuse_foreign(o->input, text, len, &u->diag))
+        return -1;
     if (nnc_parse(&u->src, &u->diag, &u->ast))
         return -1;
     if (sema_check(&u->ast, &u->src, dir_of(o->input), &u->diag, &u->prog))

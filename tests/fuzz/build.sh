@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # build.sh [OUTDIR] — builds the libFuzzer targets with clang:
 #   fuzz_nnet, and every other tests/fuzz/fuzz_NAME.c (safetensors, csv,
-#   idx, optspec; pth once fuzz_pth.c lands) over the runtime's readers
+#   idx, optspec, pth) over the runtime's readers
 # into OUTDIR (default: /tmp/nnc-fuzz), with
 #   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all.
 # Standalone on purpose: the fuzz build needs clang while the project builds
@@ -27,9 +27,14 @@ READERS=()
 for f in "$HERE"/fuzz_*.c; do
     t=$(basename "$f" .c); t=${t#fuzz_}
     case "$t" in nnet|alloc) continue ;; esac
-    "$CLANG" "${CFLAGS[@]}" -I"$ROOT/runtime" -o "$OUT/fuzz_$t" "$f" "${IO_SRC[@]}" -lm
+    # pth: its CRC-32 check off so that mutants reach the pickle
+    DEFS=(); [ "$t" = pth ] && DEFS=(-DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION)
+    "$CLANG" "${CFLAGS[@]}" "${DEFS[@]}" -I"$ROOT/runtime" -o "$OUT/fuzz_$t" "$f" "${IO_SRC[@]}" -lm
     READERS+=("fuzz_$t")
 done
+# The .pth reader, its CRC-32 check off so that mutants reach the pickle.
+"$CLANG" "${CFLAGS[@]}" -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION -I"$ROOT/runtime" \
+    -o "$OUT/fuzz_pth" "$HERE/fuzz_pth.c" "${IO_SRC[@]}" -lm
 
 # Front end: bison/flex output, every compiler source but main.c and
 # driver.c (which needs the embedded runtime), and the allocation shim in

@@ -47,7 +47,8 @@ OUT=${1:-/tmp/nnc-fuzz}
 mkdir -p "$OUT/work/$T" "$OUT/crashes/$T"
 # Keep per-input memory and time bounded; a slow or huge input is a finding too.
 case "$T" in
-    nnet|safetensors|pth) MAXLEN=4096 ;;
+    nnet|safetensors) MAXLEN=4096 ;;
+    pth) MAXLEN=8192 ;;
     *) MAXLEN=2048 ;;
 esac
 DICT=()
