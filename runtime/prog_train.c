@@ -211,225 +211,473 @@ static int check_batchnorm(const nnr_model *m, size_t rows, int batch)
     return 0;
 }
 
-int prog_cmd_train(const nnr_model *m, const prog_opts *o)
-{
-    const nnr_train_cfg *cfg = &m->cfg;
-    if (!m->train_step || !cfg->present) {
-        fprintf(stderr, "error: this model has no train block\n");
-        return EXIT_INPUT;
-    }
-    int rc = EXIT_INPUT;
+/* One run of the command train: its settings (the train block under the
+ * options), its buffers, and where it is. */
+typedef struct run {
+    const nnr_model *m;
     trainer tr;
-    memset(&tr, 0, sizeof tr);
     prog_data data, val;
-    memset(&data, 0, sizeof data);
-    memset(&val, 0, sizeof val);
-    char *owned_d = NULL, *owned_v = NULL;
-    float *backup = NULL, *infer = NULL, *arena = NULL, *earena = NULL, *ybuf = NULL;
-    float *xb = NULL, *tb = NULL;
-    int32_t *lb = NULL, *order = NULL;
+    char *owned_d, *owned_v;
+    float *backup, *infer, *arena, *earena, *ybuf, *xb, *tb, *best;
+    int32_t *lb, *order;
     strbuf log;
-    memset(&log, 0, sizeof log);
     progress pr;
-    memset(&pr, 0, sizeof pr);
+    int epochs, batch, shuffle, have_val, eb_n;
+    uint64_t seed;
+    const char *save, *logp, *ckpt;
+    nnr_loss loss;
+    size_t tcols;               /* target values per row given to train_step */
+    nnr_sched sched;
+    nnr_sched_state sst;
+    long sched_steps;
+    double clip, smooth;
+    float **gblk;               /* clip: each trainable tensor's gradient */
+    size_t *glen;
+    int ngblk;
+    int patience, best_epoch, bad_epochs;
+    double best_loss;
+    nnr_rng shuf, drop;
+    int first_epoch;            /* 1, or the one after a checkpoint's */
+} run;
 
-    /* Options over the train block. */
-    int epochs = o->val[OPT_EPOCHS] ? o->epochs : cfg->epochs;
-    int batch = o->val[OPT_BATCH] ? o->batch : (cfg->batch > 0 ? cfg->batch : 32);
-    uint64_t seed = o->val[OPT_SEED] ? o->seed : cfg->seed;
-    const char *init = o->val[OPT_INIT] ? o->val[OPT_INIT] : cfg->init;
-    const char *save = o->val[OPT_SAVE] ? o->val[OPT_SAVE] : cfg->save;
-    const char *logp = o->val[OPT_LOG] ? o->val[OPT_LOG] : cfg->log;
-    nnr_loss loss = o->val[OPT_LOSS] ? o->loss : cfg->loss;
-    int shuffle = o->val[OPT_SHUFFLE] ? o->shuffle : cfg->shuffle;
-    int strict = o->val[OPT_STRICT] ? o->strict : cfg->strict;
-    const int *freeze = o->val[OPT_FREEZE] ? o->freeze : cfg->freeze;
-    int nfreeze = o->val[OPT_FREEZE] ? o->nfreeze : cfg->nfreeze;
-    nnr_data_src dsrc, vsrc;
-    int have_val = 0;
-    if (epochs < 0)
-        epochs = 0;
+/* The train block's value of each setting, or its option's. */
+static void run_settings(run *r, const prog_opts *o)
+{
+    const nnr_train_cfg *cfg = &r->m->cfg;
+    r->epochs = o->val[OPT_EPOCHS] ? o->epochs : cfg->epochs;
+    if (r->epochs < 0)
+        r->epochs = 0;
+    r->batch = o->val[OPT_BATCH] ? o->batch : (cfg->batch > 0 ? cfg->batch : 32);
+    r->seed = o->val[OPT_SEED] ? o->seed : cfg->seed;
+    r->save = o->val[OPT_SAVE] ? o->val[OPT_SAVE] : cfg->save;
+    r->logp = o->val[OPT_LOG] ? o->val[OPT_LOG] : cfg->log;
+    r->ckpt = o->val[OPT_CHECKPOINT] ? o->val[OPT_CHECKPOINT] : cfg->checkpoint;
+    r->loss = o->val[OPT_LOSS] ? o->loss : cfg->loss;
+    r->shuffle = o->val[OPT_SHUFFLE] ? o->shuffle : cfg->shuffle;
+    r->sched = o->val[OPT_SCHEDULE] ? o->schedule : cfg->schedule;
+    r->clip = o->val[OPT_CLIP] ? o->clip : cfg->clip_grad_norm;
+    r->patience = o->val[OPT_EARLY] ? o->early : cfg->early_stopping;
+    r->smooth = o->val[OPT_SMOOTH] ? o->smooth : cfg->label_smoothing;
+    if (r->loss != NNR_LOSS_CROSS_ENTROPY)
+        r->smooth = 0;
+}
+
+/* The data sources: the train block's, or the options'. */
+static int run_sources(run *r, const prog_opts *o, nnr_data_src *dsrc, nnr_data_src *vsrc)
+{
+    const nnr_train_cfg *cfg = &r->m->cfg;
     if (o->val[OPT_DATA]) {
-        if (prog_override_src(&cfg->data, o->val[OPT_DATA], &dsrc, &owned_d))
-            goto done;
+        if (prog_override_src(&cfg->data, o->val[OPT_DATA], dsrc, &r->owned_d))
+            return EXIT_INPUT;
     } else if (cfg->data.kind != NNR_DATA_NONE) {
-        dsrc = cfg->data;
+        *dsrc = cfg->data;
     } else {
-        rc = prog_usage_error(m, "train needs --data F (the train block has no data)");
-        goto done;
+        return prog_usage_error(r->m, "train needs --data F (the train block has no data)");
     }
     if (o->val[OPT_VALIDATION]) {
         const nnr_data_src *vb = cfg->validation.kind != NNR_DATA_NONE ? &cfg->validation
                                                                         : &cfg->data;
-        if (prog_override_src(vb, o->val[OPT_VALIDATION], &vsrc, &owned_v))
-            goto done;
-        have_val = 1;
+        if (prog_override_src(vb, o->val[OPT_VALIDATION], vsrc, &r->owned_v))
+            return EXIT_INPUT;
+        r->have_val = 1;
     } else if (cfg->validation.kind != NNR_DATA_NONE) {
-        vsrc = cfg->validation;
-        have_val = 1;
+        *vsrc = cfg->validation;
+        r->have_val = 1;
     }
-
-    /* Parameters, then data: every input is checked before training starts. */
-    if (prog_check_loss_model(m, loss, o->val[OPT_LOSS] != NULL))
-        goto done;
-    if (save && prog_check_writable(save))
-        goto done;
-    if (prog_trainer_init(&tr, m, freeze, nfreeze))
-        goto done;
-    if (o->val[OPT_OPTIMIZER])
-        tr.optim = o->optim;
-    if (o->val[OPT_LR])
-        tr.optim.lr = o->lr;
-    prog_fresh_state(m, tr.state, seed);
-    if (init && prog_load_weights(m, init, strict, tr.state))
-        goto done;
-    if (prog_load_data(m, loss, &dsrc, &data))
-        goto done;
-    if (have_val && prog_load_data(m, loss, &vsrc, &val))
-        goto done;
-    if (epochs > 0 && check_batchnorm(m, data.d.rows, batch))
-        goto done;
-
-    size_t rows = data.d.rows, in = m->in_size, k = m->out_size;
-    int tb_n = (size_t)batch < rows ? batch : (int)rows;
-    size_t tcols = data.targets ? (data.own_targets ? 1 : k) : 0;
-    backup = prog_falloc(m->state_size);
-    infer = prog_falloc(m->infer_size);
-    arena = prog_falloc(m->train_arena_size ? m->train_arena_size(tb_n) : 0);
-    xb = prog_falloc((size_t)tb_n * in);
-    tb = prog_falloc((size_t)tb_n * (tcols ? tcols : 1));
-    lb = calloc((size_t)tb_n, sizeof *lb);
-    order = calloc(rows, sizeof *order);
-    int eb_n = 0;
-    if (have_val) {
-        eb_n = (size_t)batch < val.d.rows ? batch : (int)val.d.rows;
-        earena = prog_falloc(m->arena_size ? m->arena_size(eb_n) : 0);
-        ybuf = prog_falloc((size_t)eb_n * k);
+    if (r->patience > 0 && !r->have_val) {
+        fprintf(stderr, "error: early_stopping watches the validation loss, and there is no "
+                "validation data (add 'validation' to the train block, or --validation F)\n");
+        return EXIT_INPUT;
     }
-    if (!backup || !infer || !arena || !xb || !tb || !lb || !order ||
-        (have_val && (!earena || !ybuf))) {
-        prog_oom();
-        goto done;
-    }
-    if (logp) {
-        if (sb_printf(&log, "epoch,train_loss,val_loss,val_accuracy,seconds\n")) {
-            prog_oom();
-            goto done;
-        }
-        if (write_log(logp, &log))
-            goto done;
-    }
-
-    nnr_rng shuf, drop;
-    nnr_rng_seed(&shuf, seed);
-    nnr_rng_seed(&drop, seed ^ PROG_DROPOUT_SALT);
-    pr.on = isatty(STDOUT_FILENO) && isatty(STDERR_FILENO);
-    size_t nbatches = (rows + (size_t)batch - 1) / (size_t)batch;
-    for (int e = 1; e <= epochs; e++) {
-        double t0 = prog_now_s(), sum = 0;
-        for (size_t i = 0; i < rows; i++)
-            order[i] = (int32_t)i;
-        if (shuffle)
-            nnr_rng_shuffle(&shuf, order, rows);
-        for (size_t b = 0; b < nbatches; b++) {
-            size_t r0 = b * (size_t)batch;
-            int n = (int)(rows - r0 < (size_t)batch ? rows - r0 : (size_t)batch);
-            for (int i = 0; i < n; i++) {
-                size_t r = (size_t)order[r0 + (size_t)i];
-                memcpy(xb + (size_t)i * in, data.d.x + r * in, in * sizeof(float));
-                if (data.labels)
-                    lb[i] = data.labels[r];
-                if (tcols)
-                    memcpy(tb + (size_t)i * tcols, data.targets + r * tcols,
-                           tcols * sizeof(float));
-            }
-            /* The step moves only the batch-norm buffers before the update,
-             * and the update runs only on a finite loss and finite
-             * gradients: keeping the buffers is enough to roll back. */
-            copy_buffers(m, backup, tr.state);
-            double l = m->train_step(tr.state, tr.grad, n, xb, data.labels ? lb : NULL,
-                                     tcols ? tb : NULL, arena, &drop, loss);
-            int bad = !isfinite(l) ? 1 : !grads_finite(&tr) ? 2 : 0;
-            if (!bad && prog_trainer_update(&tr))
-                bad = 3;
-            if (bad) {
-                copy_buffers(m, tr.state, backup);
-                progress_clear(&pr);
-                fflush(stdout);
-                if (bad == 1)
-                    fprintf(stderr, "error: loss is %s at epoch %d, batch %zu; stopping with "
-                            "the last good parameters%s\n", isnan(l) ? "nan" : "inf", e, b + 1,
-                            loss == NNR_LOSS_BCE && isnan(l)
-                                ? " (bce needs the model's outputs in [0, 1]: end the model "
-                                  "in sigmoid, or use bce_with_logits)"
-                                : "");
-                else if (bad == 2)
-                    fprintf(stderr, "error: gradients became nan or inf at epoch %d, batch "
-                            "%zu; stopping with the last good parameters\n", e, b + 1);
-                else
-                    fprintf(stderr, "error: parameters became nan or inf at epoch %d, batch "
-                            "%zu; stopping\n", e, b + 1);
-                if (save && bad != 3)
-                    prog_save_state(m, save, tr.state);
-                rc = EXIT_INPUT;
-                goto done;
-            }
-            sum += l * n;
-            progress_show(&pr, e, epochs, b + 1, nbatches, sum / (double)(r0 + (size_t)n),
-                          b + 1 == nbatches);
-        }
-        double train_loss = sum / (double)rows, vl = NAN, va = NAN;
-        if (have_val) {
-            prog_prepare(m, tr.state, infer);
-            if (prog_evaluate(m, loss, infer, &val, eb_n, earena, ybuf, &vl, &va)) {
-                rc = EXIT_INPUT;
-                goto done;
-            }
-        }
-        double secs = prog_now_s() - t0;
-        progress_clear(&pr);
-        printf("epoch %d/%d  train_loss=%.6f", e, epochs, train_loss);
-        if (have_val) {
-            printf("  val_loss=%.6f", vl);
-            if (val.accuracy)
-                printf("  val_acc=%.4f", va);
-        }
-        printf("  time=%.3fs\n", secs);
-        fflush(stdout);
-        if (logp) {
-            char vls[64] = "", vas[64] = "";
-            if (have_val)
-                snprintf(vls, sizeof vls, "%.9g", vl);
-            if (have_val && val.accuracy)
-                snprintf(vas, sizeof vas, "%.9g", va);
-            if (sb_printf(&log, "%d,%.9g,%s,%s,%.3f\n", e, train_loss, vls, vas, secs)) {
-                prog_oom();
-                goto done;
-            }
-            if (write_log(logp, &log))
-                goto done;
-        }
-    }
-    if (save && prog_save_state(m, save, tr.state))
-        goto done;
-    rc = EXIT_OK;
-done:
-    fflush(stdout);
-    prog_trainer_free(&tr);
-    prog_data_free(&data);
-    prog_data_free(&val);
-    free(owned_d);
-    free(owned_v);
-    free(backup);
-    free(infer);
-    free(arena);
-    free(earena);
-    free(ybuf);
-    free(xb);
-    free(tb);
-    free(lb);
-    free(order);
-    free(log.p);
-    return rc;
+    return 0;
 }
 
+/* The gradient blocks clip_grad_norm sees: every trainable tensor. */
+static int run_clip_blocks(run *r, const int *freeze, int nfreeze)
+{
+    const nnr_model *m = r->m;
+    r->gblk = calloc(m->ntensors ? (size_t)m->ntensors : 1, sizeof *r->gblk);
+    r->glen = calloc(m->ntensors ? (size_t)m->ntensors : 1, sizeof *r->glen);
+    if (!r->gblk || !r->glen)
+        return -1;
+    for (int i = 0; i < m->ntensors; i++) {
+        const nnr_tensor_desc *d = &m->tensors[i];
+        int frozen = 0;
+        for (int j = 0; j < nfreeze && !frozen; j++)
+            frozen = freeze[j] == d->layer;
+        if (d->kind == NNR_T_PARAM && !frozen && d->numel) {
+            r->gblk[r->ngblk] = r->tr.grad + d->offset;
+            r->glen[r->ngblk++] = d->numel;
+        }
+    }
+    return 0;
+}
+
+/* Where the run starts: fresh or --init parameters, or a checkpoint
+ * (--resume), which must come from a run with the same batch and seed. */
+static int run_start_state(run *r, const prog_opts *o)
+{
+    const nnr_model *m = r->m;
+    const nnr_train_cfg *cfg = &m->cfg;
+    const char *init = o->val[OPT_INIT] ? o->val[OPT_INIT] : cfg->init;
+    int strict = o->val[OPT_STRICT] ? o->strict : cfg->strict;
+    nnr_rng_seed(&r->shuf, r->seed);
+    nnr_rng_seed(&r->drop, r->seed ^ PROG_DROPOUT_SALT);
+    nnr_sched_start(&r->sched, &r->sst, &r->tr.optim);
+    r->first_epoch = 1;
+    r->best_loss = INFINITY;
+    prog_fresh_state(m, r->tr.state, r->seed);
+    if (!o->val[OPT_RESUME])
+        return init && prog_load_weights(m, init, strict, r->tr.state) ? -1 : 0;
+    const char *path = o->val[OPT_RESUME];
+    char err[PROG_ERRLEN];
+    nnr_ckpt c;
+    memset(&c, 0, sizeof c);
+    c.state = r->tr.state;
+    c.state1 = r->tr.s1;
+    c.state2 = r->tr.s2;
+    c.best = r->best;
+    if (nnr_ckpt_read(path, m, &c, err, sizeof err)) {
+        prog_print_file_error(path, err);
+        return -1;
+    }
+    r->log.p = c.log;
+    r->log.len = r->log.cap = c.log ? strlen(c.log) + 1 : 0;
+    if (r->log.len)
+        r->log.len--;
+    if (c.batch != r->batch || c.seed != r->seed) {
+        fprintf(stderr, "%s: error: the checkpoint was written by a run with batch %d and seed "
+                "%llu; this one has batch %d and seed %llu (they must be the same to continue "
+                "it)\n", path, c.batch, (unsigned long long)c.seed, r->batch,
+                (unsigned long long)r->seed);
+        return -1;
+    }
+    r->tr.step = c.step;
+    r->shuf = c.shuffle;
+    r->drop = c.dropout;
+    for (long i = 0; i < c.sched_steps; i++)
+        if (nnr_sched_step(&r->sched, &r->sst, &r->tr.optim))
+            break;
+    r->sched_steps = c.sched_steps;
+    r->best_epoch = c.best_epoch;
+    r->bad_epochs = c.bad_epochs;
+    r->best_loss = c.best_epoch ? c.best_loss : INFINITY;
+    r->first_epoch = c.epoch + 1;
+    printf("resuming from %s after epoch %d\n", path, c.epoch);
+    return 0;
+}
+
+/* Everything before the first epoch: settings, parameters, data, buffers. */
+static int run_setup(run *r, const prog_opts *o)
+{
+    const nnr_model *m = r->m;
+    const nnr_train_cfg *cfg = &m->cfg;
+    nnr_data_src dsrc, vsrc;
+    run_settings(r, o);
+    int rc = run_sources(r, o, &dsrc, &vsrc);
+    if (rc)
+        return rc;
+    const int *freeze = o->val[OPT_FREEZE] ? o->freeze : cfg->freeze;
+    int nfreeze = o->val[OPT_FREEZE] ? o->nfreeze : cfg->nfreeze;
+    /* Parameters, then data: every input is checked before training starts. */
+    if (prog_check_loss_model(m, r->loss, o->val[OPT_LOSS] != NULL))
+        return EXIT_INPUT;
+    if ((r->save && prog_check_writable(r->save)) || (r->ckpt && prog_check_writable(r->ckpt)))
+        return EXIT_INPUT;
+    if (prog_trainer_init(&r->tr, m, freeze, nfreeze))
+        return EXIT_INPUT;
+    if (o->val[OPT_OPTIMIZER])
+        r->tr.optim = o->optim;
+    if (o->val[OPT_LR])
+        r->tr.optim.lr = o->lr;
+    r->best = r->patience > 0 ? prog_falloc(m->state_size) : NULL;
+    if ((r->patience > 0 && !r->best) || run_clip_blocks(r, freeze, nfreeze)) {
+        prog_oom();
+        return EXIT_INPUT;
+    }
+    if (run_start_state(r, o))
+        return EXIT_INPUT;
+    if (prog_load_data(m, r->loss, &dsrc, &r->data))
+        return EXIT_INPUT;
+    if (r->have_val && prog_load_data(m, r->loss, &vsrc, &r->val))
+        return EXIT_INPUT;
+    if (r->epochs >= r->first_epoch && check_batchnorm(m, r->data.d.rows, r->batch))
+        return EXIT_INPUT;
+    return 0;
+}
+
+/* The batch buffers, and the log's first line. */
+static int run_buffers(run *r)
+{
+    const nnr_model *m = r->m;
+    size_t rows = r->data.d.rows, in = m->in_size, k = m->out_size;
+    int tb_n = (size_t)r->batch < rows ? r->batch : (int)rows;
+    r->tcols = r->data.targets ? (r->data.own_targets ? 1 : k) : 0;
+    if (r->smooth > 0)
+        r->tcols = k;   /* the labels become smoothed target rows */
+    r->backup = prog_falloc(m->state_size);
+    r->infer = prog_falloc(m->infer_size);
+    r->arena = prog_falloc(m->train_arena_size ? m->train_arena_size(tb_n) : 0);
+    r->xb = prog_falloc((size_t)tb_n * in);
+    r->tb = prog_falloc((size_t)tb_n * (r->tcols ? r->tcols : 1));
+    r->lb = calloc((size_t)tb_n, sizeof *r->lb);
+    r->order = calloc(rows, sizeof *r->order);
+    if (r->have_val) {
+        r->eb_n = (size_t)r->batch < r->val.d.rows ? r->batch : (int)r->val.d.rows;
+        r->earena = prog_falloc(m->arena_size ? m->arena_size(r->eb_n) : 0);
+        r->ybuf = prog_falloc((size_t)r->eb_n * k);
+    }
+    if (!r->backup || !r->infer || !r->arena || !r->xb || !r->tb || !r->lb || !r->order ||
+        (r->have_val && (!r->earena || !r->ybuf))) {
+        prog_oom();
+        return -1;
+    }
+    long lim = nnr_sched_limit(&r->sched);
+    long nsteps = r->sched.per_step ? (long)r->epochs * (long)((rows + (size_t)r->batch - 1) /
+                                                               (size_t)r->batch)
+                                    : (long)r->epochs;
+    if (lim >= 0 && nsteps > lim) {
+        fprintf(stderr, "error: the schedule ends with a onecycle that allows %ld %s steps in "
+                "all, and %d epochs take %ld (PyTorch: \"Tried to step %ld times\")\n", lim,
+                r->sched.per_step ? "optimizer" : "epoch", r->epochs, nsteps, lim + 2);
+        return -1;
+    }
+    if (r->logp && !r->log.len &&
+        sb_printf(&r->log, "epoch,train_loss,val_loss,val_accuracy,seconds\n")) {
+        prog_oom();
+        return -1;
+    }
+    return r->logp ? write_log(r->logp, &r->log) : 0;
+}
+
+/* Batch b (n rows from order[r0]) into xb, lb and tb. */
+static void run_fill(run *r, size_t r0, int n)
+{
+    const size_t in = r->m->in_size, k = r->m->out_size, tcols = r->tcols;
+    const prog_data *d = &r->data;
+    for (int i = 0; i < n; i++) {
+        size_t row = (size_t)r->order[r0 + (size_t)i];
+        memcpy(r->xb + (size_t)i * in, d->d.x + row * in, in * sizeof(float));
+        if (d->labels)
+            r->lb[i] = d->labels[row];
+        if (d->targets && tcols)
+            memcpy(r->tb + (size_t)i * tcols, d->targets + row * tcols, tcols * sizeof(float));
+    }
+    if (r->smooth > 0 && d->labels) {
+        nnr_smooth_labels(n, (int)k, r->lb, r->smooth, r->tb);
+    } else if (r->smooth > 0) {   /* probability rows: (1 - eps) t + eps / k, as PyTorch */
+        for (size_t j = 0; j < (size_t)n * k; j++)
+            r->tb[j] = (float)((1.0 - r->smooth) * r->tb[j] + r->smooth / (double)k);
+    }
+}
+
+/* The error of a step that went wrong (bad: 1 loss, 2 gradients, 3
+ * parameters), and the save of the last good parameters. */
+static void run_bad_step(run *r, int bad, double l, int e, size_t b)
+{
+    copy_buffers(r->m, r->tr.state, r->backup);
+    progress_clear(&r->pr);
+    fflush(stdout);
+    if (bad == 1)
+        fprintf(stderr, "error: loss is %s at epoch %d, batch %zu; stopping with "
+                "the last good parameters%s\n", isnan(l) ? "nan" : "inf", e, b + 1,
+                r->loss == NNR_LOSS_BCE && isnan(l)
+                    ? " (bce needs the model's outputs in [0, 1]: end the model "
+                      "in sigmoid, or use bce_with_logits)"
+                    : "");
+    else if (bad == 2)
+        fprintf(stderr, "error: gradients became nan or inf at epoch %d, batch "
+                "%zu; stopping with the last good parameters\n", e, b + 1);
+    else
+        fprintf(stderr, "error: parameters became nan or inf at epoch %d, batch "
+                "%zu; stopping\n", e, b + 1);
+    if (r->save && bad != 3)
+        prog_save_state(r->m, r->save, r->tr.state);
+}
+
+/* One scheduler step (after an optimizer step, or an epoch). */
+static int run_sched_step(run *r)
+{
+    if (!r->sched.nparts)
+        return 0;
+    if (nnr_sched_step(&r->sched, &r->sst, &r->tr.optim)) {
+        progress_clear(&r->pr);
+        fprintf(stderr, "error: the schedule's onecycle has %ld steps, and training takes "
+                "more (PyTorch: \"Tried to step %ld times\")\n",
+                r->sched.part[r->sched.nparts - 1].n, r->sched_steps + 2);
+        return -1;
+    }
+    r->sched_steps++;
+    return 0;
+}
+
+/* The batches of epoch e; their mean loss in *train_loss. */
+static int run_epoch(run *r, int e, double *train_loss)
+{
+    const size_t rows = r->data.d.rows, batch = (size_t)r->batch;
+    const size_t nbatches = (rows + batch - 1) / batch;
+    double sum = 0;
+    for (size_t i = 0; i < rows; i++)
+        r->order[i] = (int32_t)i;
+    if (r->shuffle)
+        nnr_rng_shuffle(&r->shuf, r->order, rows);
+    for (size_t b = 0; b < nbatches; b++) {
+        size_t r0 = b * batch;
+        int n = (int)(rows - r0 < batch ? rows - r0 : batch);
+        run_fill(r, r0, n);
+        int labels = r->data.labels && r->smooth <= 0;
+        /* The step moves only the batch-norm buffers before the update,
+         * and the update runs only on a finite loss and finite
+         * gradients: keeping the buffers is enough to roll back. */
+        copy_buffers(r->m, r->backup, r->tr.state);
+        double l = r->m->train_step(r->tr.state, r->tr.grad, n, r->xb, labels ? r->lb : NULL,
+                                    r->tcols ? r->tb : NULL, r->arena, &r->drop, r->loss);
+        int bad = !isfinite(l) ? 1 : !grads_finite(&r->tr) ? 2 : 0;
+        if (!bad && r->clip > 0)
+            nnr_clip_grad_norm(r->gblk, r->glen, r->ngblk, r->clip);
+        if (!bad && prog_trainer_update(&r->tr))
+            bad = 3;
+        if (bad) {
+            run_bad_step(r, bad, l, e, b);
+            return -1;
+        }
+        if (r->sched.per_step && run_sched_step(r))
+            return -1;
+        sum += l * n;
+        progress_show(&r->pr, e, r->epochs, b + 1, nbatches, sum / (double)(r0 + (size_t)n),
+                      b + 1 == nbatches);
+    }
+    *train_loss = sum / (double)rows;
+    return 0;
+}
+
+/* The epoch's line on stdout and in the log. */
+static int run_report(run *r, int e, double train_loss, double lr, double vl, double va,
+                      double secs)
+{
+    progress_clear(&r->pr);
+    printf("epoch %d/%d  train_loss=%.6f", e, r->epochs, train_loss);
+    if (r->have_val) {
+        printf("  val_loss=%.6f", vl);
+        if (r->val.accuracy)
+            printf("  val_acc=%.4f", va);
+    }
+    if (r->sched.nparts)
+        printf("  lr=%.6g", lr);
+    printf("  time=%.3fs\n", secs);
+    fflush(stdout);
+    if (!r->logp)
+        return 0;
+    char vls[64] = "", vas[64] = "";
+    if (r->have_val)
+        snprintf(vls, sizeof vls, "%.9g", vl);
+    if (r->have_val && r->val.accuracy)
+        snprintf(vas, sizeof vas, "%.9g", va);
+    if (sb_printf(&r->log, "%d,%.9g,%s,%s,%.3f\n", e, train_loss, vls, vas, secs)) {
+        prog_oom();
+        return -1;
+    }
+    return write_log(r->logp, &r->log);
+}
+
+/* Early stopping's bookkeeping after epoch e: 1 to stop. */
+static int run_early(run *r, int e, double vl)
+{
+    if (r->patience <= 0)
+        return 0;
+    if (vl < r->best_loss) {
+        r->best_loss = vl;
+        r->best_epoch = e;
+        r->bad_epochs = 0;
+        memcpy(r->best, r->tr.state, r->m->state_size * sizeof(float));
+        return 0;
+    }
+    return ++r->bad_epochs >= r->patience;
+}
+
+static int run_checkpoint(run *r, int e)
+{
+    char err[PROG_ERRLEN];
+    nnr_ckpt c = {r->tr.state, r->tr.s1, r->tr.s2, r->best_epoch ? r->best : NULL, e,
+                  r->tr.step, r->sched_steps, r->shuf, r->drop, r->batch, r->seed,
+                  r->best_epoch, r->bad_epochs, r->best_epoch ? r->best_loss : 0, r->log.p};
+    if (nnr_ckpt_write(r->ckpt, r->m, &c, err, sizeof err)) {
+        prog_print_file_error(r->ckpt, err);
+        return -1;
+    }
+    return 0;
+}
+
+/* The epochs, from the first (or the checkpoint's next) to the last. */
+static int run_epochs(run *r)
+{
+    r->pr.on = isatty(STDOUT_FILENO) && isatty(STDERR_FILENO);
+    for (int e = r->first_epoch; e <= r->epochs; e++) {
+        double t0 = prog_now_s(), train_loss, vl = NAN, va = NAN, lr = r->tr.optim.lr;
+        if (run_epoch(r, e, &train_loss))
+            return -1;
+        if (r->have_val) {
+            prog_prepare(r->m, r->tr.state, r->infer);
+            if (prog_evaluate(r->m, r->loss, r->infer, &r->val, r->eb_n, r->earena, r->ybuf,
+                              &vl, &va))
+                return -1;
+        }
+        if (run_report(r, e, train_loss, lr, vl, va, prog_now_s() - t0))
+            return -1;
+        if (!r->sched.per_step && run_sched_step(r))
+            return -1;
+        int stop = run_early(r, e, vl);
+        if (r->ckpt && run_checkpoint(r, e))
+            return -1;
+        if (stop) {
+            printf("early stopping at epoch %d: no better validation loss for %d epochs; "
+                   "keeping epoch %d (val_loss=%.6f)\n", e, r->patience, r->best_epoch,
+                   r->best_loss);
+            break;
+        }
+    }
+    if (r->patience > 0 && r->best_epoch > 0 && r->save)
+        memcpy(r->tr.state, r->best, r->m->state_size * sizeof(float));
+    return 0;
+}
+
+static void run_free(run *r)
+{
+    prog_trainer_free(&r->tr);
+    prog_data_free(&r->data);
+    prog_data_free(&r->val);
+    free(r->owned_d);
+    free(r->owned_v);
+    free(r->backup);
+    free(r->infer);
+    free(r->arena);
+    free(r->earena);
+    free(r->ybuf);
+    free(r->xb);
+    free(r->tb);
+    free(r->best);
+    free(r->lb);
+    free(r->order);
+    free(r->gblk);
+    free(r->glen);
+    free(r->log.p);
+}
+
+int prog_cmd_train(const nnr_model *m, const prog_opts *o)
+{
+    if (!m->train_step || !m->cfg.present) {
+        fprintf(stderr, "error: this model has no train block\n");
+        return EXIT_INPUT;
+    }
+    run r;
+    memset(&r, 0, sizeof r);
+    r.m = m;
+    int rc = run_setup(&r, o);
+    if (!rc)
+        rc = run_buffers(&r) || run_epochs(&r) ? EXIT_INPUT : EXIT_OK;
+    if (rc == EXIT_OK && r.save && prog_save_state(m, r.save, r.tr.state))
+        rc = EXIT_INPUT;
+    fflush(stdout);
+    run_free(&r);
+    return rc;
+}
