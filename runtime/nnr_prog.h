@@ -91,6 +91,12 @@ typedef struct nnr_train_cfg {
     const char *save, *log; /* NULL: none */
     int nfreeze;
     const int *freeze;      /* layer positions whose tensors are not updated */
+    /* LANGUAGE.md §10 (all zero: none) */
+    nnr_sched schedule;     /* nparts 0: a constant rate */
+    double clip_grad_norm;  /* 0: no clipping */
+    int early_stopping;     /* patience in epochs; 0: none */
+    const char *checkpoint; /* NULL: none */
+    double label_smoothing; /* cross_entropy's */
 } nnr_train_cfg;
 
 typedef struct nnr_model {

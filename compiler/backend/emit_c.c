@@ -556,6 +556,34 @@ static void emit_layers(const Graph *g, FILE *out)
     fprintf(out, "};\n\n");
 }
 
+/* The train-block keys of LANGUAGE.md §10, only those given (a file without
+ * them emits what it always did). */
+static void emit_train_v2(FILE *out, const TrainCfg *t)
+{
+    static const char *kind_c[] = {"NNR_SCHED_STEPLR", "NNR_SCHED_COSINE", "NNR_SCHED_WARMUP",
+                                   "NNR_SCHED_ONECYCLE"};
+    nnr_sched sc;
+    char err[256];
+    if (t->schedule && nnr_parse_schedule(t->schedule, &sc, err, sizeof err) == 0) {
+        fprintf(out, "        /* schedule = %s */\n        .schedule = {%d, {", t->schedule, sc.nparts);
+        for (int i = 0; i < sc.nparts; i++)
+            fprintf(out, "%s{%s, %ld, %.17g}", i ? ", " : "", kind_c[sc.part[i].kind], sc.part[i].n,
+                    sc.part[i].a);
+        fprintf(out, "}, %d},\n", sc.per_step);
+    }
+    if (t->clip_grad_norm > 0)
+        fprintf(out, "        .clip_grad_norm = %.17g,\n", t->clip_grad_norm);
+    if (t->early_stopping > 0)
+        fprintf(out, "        .early_stopping = %lld,\n", (long long)t->early_stopping);
+    if (t->checkpoint) {
+        fprintf(out, "        .checkpoint = ");
+        c_string(out, t->checkpoint);
+        fprintf(out, ",\n");
+    }
+    if (t->label_smoothing > 0)
+        fprintf(out, "        .label_smoothing = %.17g,\n", t->label_smoothing);
+}
+
 void emit_c_main(const Graph *g, const TrainCfg *t, const EmitOpts *o, FILE *out)
 {
     const char *n = g->name, *N = upper(n);
@@ -631,7 +659,9 @@ void emit_c_main(const Graph *g, const TrainCfg *t, const EmitOpts *o, FILE *out
         c_string(out, t->save);
         fprintf(out, ", .log = ");
         c_string(out, t->log);
-        fprintf(out, ",\n        .nfreeze = %d, .freeze = %s,\n    },\n", t->nfreeze, t->nfreeze ? "freeze" : "NULL");
+        fprintf(out, ",\n        .nfreeze = %d, .freeze = %s,\n", t->nfreeze, t->nfreeze ? "freeze" : "NULL");
+        emit_train_v2(out, t);
+        fprintf(out, "    },\n");
     }
     fprintf(out, "};\n\nint main(int argc, char **argv)\n{\n    return nnr_main(&model, argc, argv);\n}\n");
 }

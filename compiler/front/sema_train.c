@@ -235,14 +235,41 @@ static int last_op(const Graph *g)
     return out;
 }
 
-/* loss = NAME */
+/* loss = cross_entropy(label_smoothing = X): X in [0, 1] as PyTorch wants. */
+static int loss_args(Sema *s, const Value *v, int loss, TrainCfg *tc)
+{
+    static const ArgSpec spec[] = {{"label_smoothing", AT_REAL, 0}, {NULL, 0, 0}};
+    if (v->nargs <= 0)
+        return 0;
+    if (loss != NNR_LOSS_CROSS_ENTROPY) {
+        diag_error(s->d, v->span, "the loss %s takes no arguments (label_smoothing is "
+                   "cross_entropy's)", loss_names[loss]);
+        return -1;
+    }
+    Value *slot[1];
+    if (sema_bind_args(s, "cross_entropy", v->span, spec, v->args, v->nargs, slot))
+        return -1;
+    if (slot[0]) {
+        double e = slot[0]->kind == V_INT ? (double)slot[0]->i : slot[0]->r;
+        if (!(e >= 0 && e <= 1)) {
+            diag_error(s->d, slot[0]->span, "label_smoothing must be in [0, 1]");
+            return -1;
+        }
+        tc->label_smoothing = e;
+    }
+    return 0;
+}
+
+/* loss = NAME, or cross_entropy(label_smoothing = X) */
 static void train_loss(Sema *s, const Value *v, TrainCfg *tc)
 {
     int found = -1;
-    if (v->kind == V_CALL && v->nargs <= 0)
+    if (v->kind == V_CALL)
         for (int i = 0; i < 6; i++)
             if (!strcmp(v->fn, loss_names[i]))
                 found = i;
+    if (found >= 0 && loss_args(s, v, found, tc))
+        return;
     if (found < 0 && v->kind == V_CALL)
         diag_error(s->d, v->span, "unknown loss '%s' (expected mse, l1, bce, bce_with_logits, cross_entropy or nll)", v->fn);
     else if (found < 0 && v->kind != V_ERROR)
@@ -310,6 +337,84 @@ static void train_freeze(Sema *s, const Decl *t, const Value *v, TrainCfg *tc)
     free(layers);
 }
 
+/* A value as the text of the train block's syntax (for nnr_parse_schedule,
+ * which the program's --schedule goes through too), appended at b[*at]. */
+static void value_text(const Value *v, char *b, size_t cap, size_t *at)
+{
+#define PUT(...) do { if (*at < cap) *at += (size_t)snprintf(b + *at, cap - *at, __VA_ARGS__); } while (0)
+    switch (v->kind) {
+    case V_INT: PUT("%lld", (long long)v->i); break;
+    case V_REAL: PUT("%.17g", v->r); break;
+    case V_BOOL: PUT("%s", v->i ? "true" : "false"); break;
+    case V_STR: PUT("\"%s\"", v->s); break;
+    case V_LIST:
+        PUT("[");
+        for (int i = 0; i < v->n; i++) {
+            PUT("%s", i ? ", " : "");
+            value_text(v->items[i], b, cap, at);
+        }
+        PUT("]");
+        break;
+    case V_CALL:
+        PUT("%s", v->fn);
+        if (v->nargs >= 0) {
+            PUT("(");
+            for (int i = 0; i < v->nargs; i++) {
+                PUT("%s", i ? ", " : "");
+                if (v->args[i].name) PUT("%s = ", v->args[i].name);
+                value_text(v->args[i].v, b, cap, at);
+            }
+            PUT(")");
+        }
+        break;
+    case V_ERROR: PUT("?"); break;
+    }
+#undef PUT
+}
+
+/* The keys of LANGUAGE.md §10: schedule, clip_grad_norm, early_stopping,
+ * checkpoint. 0 when k is none of them. */
+static int train_item_v2(Sema *s, const char *k, const Value *v, TrainCfg *tc)
+{
+    if (!strcmp(k, "schedule")) {
+        char text[2048], err[256];
+        size_t at = 0;
+        nnr_sched sc;
+        if (v->kind == V_ERROR || undefined_symbol(s, v))
+            return 1;
+        value_text(v, text, sizeof text, &at);
+        if (at >= sizeof text)
+            diag_error(s->d, v->span, "schedule: too long");
+        else if (nnr_parse_schedule(text, &sc, err, sizeof err))
+            diag_error(s->d, v->span, "schedule: %s", err);
+        else
+            tc->schedule = xasprintf("%s", text);
+    } else if (!strcmp(k, "clip_grad_norm")) {
+        if (expect_kind(s, v, V_REAL, k) == 0) {
+            double x = v->kind == V_INT ? (double)v->i : v->r;
+            if (!(x > 0))
+                diag_error(s->d, v->span, "'clip_grad_norm' must be a positive number");
+            else
+                tc->clip_grad_norm = x;
+        }
+    } else if (!strcmp(k, "early_stopping")) {
+        if (expect_kind(s, v, V_INT, k) == 0) {
+            if (v->i < 1 || v->i > 1000000000)
+                diag_error(s->d, v->span, "'early_stopping' = %lld is out of range (1 to "
+                           "1000000000 epochs)", (long long)v->i);
+            else
+                tc->early_stopping = v->i;
+        }
+    } else if (!strcmp(k, "checkpoint")) {
+        const char *path;
+        if (expect_kind(s, v, V_STR, k) == 0 && (path = resolve_path(s, v)) != NULL)
+            tc->checkpoint = path;
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
 /* One `key = value` of train block t into tc; *loss_span: where the loss is. */
 static void train_item(Sema *s, const Decl *t, const TrainItem *it, TrainCfg *tc, Span *loss_span)
 {
@@ -350,7 +455,7 @@ static void train_item(Sema *s, const Decl *t, const TrainItem *it, TrainCfg *tc
     } else if (!strcmp(k, "freeze")) {
         if (expect_kind(s, v, V_LIST, k) == 0)
             train_freeze(s, t, v, tc);
-    } else {
+    } else if (!train_item_v2(s, k, v, tc)) {
         diag_error(s->d, it->key_span, "unknown train setting '%s'", k);
     }
 }
