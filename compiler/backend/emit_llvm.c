@@ -241,7 +241,7 @@ static void emit_arena_size(LB *l, int64_t per_sample)
         if (nd->dead)
             continue;
         KCall c = {0};  /* kcall_keep: does the node's kernel call take scratch? */
-        EmitCtx e = {NULL, l->g, NULL, NULL, "P", NULL, "scratch", NULL, NULL, 0, kcall_keep, &c};
+        EmitCtx e = {NULL, l->g, NULL, NULL, "P", NULL, "scratch", NULL, NULL, 0, kcall_keep, &c, NULL};
         op_hooks[nd->op].emit(&e, nd);
         if (!c.scratch_fn)
             continue;
@@ -278,7 +278,7 @@ static void emit_forward(LB *l)
     int nn = g->nnodes, out_v = ir_output(g);
     l->val = xcalloc((size_t)nn + 1, sizeof *l->val);
     l->val[0] = x;
-    EmitCtx e = {NULL, g, NULL, NULL, "P", NULL, "scratch", NULL, NULL, 0, lower_call, l};
+    EmitCtx e = {NULL, g, NULL, NULL, "P", NULL, "scratch", NULL, NULL, 0, lower_call, l, NULL};
     for (int i = 0; i < nn; i++) {
         const Node *nd = &g->nodes[i];
         if (nd->dead)
