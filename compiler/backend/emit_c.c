@@ -741,15 +741,65 @@ static void c_string(FILE *out, const char *s)
     fputc('"', out);
 }
 
+/* An entry of a table of runtime enum names, indexed by the value. */
+#define ENUM_C(x) [x] = #x
+
 static void emit_data(FILE *out, const DataSrc *d)
 {
-    fprintf(out, "{%d, ", d->kind);
-    c_string(out, d->path);
-    fprintf(out, ", ");
-    c_string(out, d->path2);
+    static const char *kind_c[] = {ENUM_C(NNR_DATA_NONE), ENUM_C(NNR_DATA_CSV), ENUM_C(NNR_DATA_IDX)};
     char b[48];
-    fprintf(out, ", {%d, %d, %d, %d}, %s}", d->label, d->has_label, d->targets, d->header,
+    if (d->kind < 0 || d->kind > 2)
+        NNC_ICE("data source kind %d", d->kind);
+    fprintf(out, "{.kind = %s, .path = ", kind_c[d->kind]);
+    c_string(out, d->path);
+    fprintf(out, ", .path2 = ");
+    c_string(out, d->path2);
+    fprintf(out, ",\n                  .csv = {.label = %d, .has_label = %d, .targets = %d, .header = %d}, "
+                 ".scale = %s}", d->label, d->has_label, d->targets, d->header,
             c_float(d->kind == NNR_DATA_IDX ? d->scale : 1.0, b, sizeof b));
+}
+
+/* v as the shortest C double constant that reads back as v. */
+static const char *c_double(double v)
+{
+    char *b = xcalloc(40, 1);
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(b, 40, "%.*g", prec, v);
+        if (strtod(b, NULL) == v)
+            break;
+    }
+    if (!strpbrk(b, ".eEn"))
+        strcat(b, ".0");
+    return b;
+}
+
+/* The state_dict tensors the program saves and loads (not the derived
+ * ones of the inference block); returns how many. */
+static int emit_tensors(const Graph *g, FILE *out)
+{
+    static const char *kind_c[] = {"NNR_T_PARAM", "NNR_T_BUFFER", "NNR_T_COUNTER"};
+    int ntensors = 0;
+    fprintf(out, "static const nnr_tensor_desc tensors[] = {\n");
+    for (int i = 0; i < g->nparams; i++) {
+        const Param *p = &g->params[i];
+        if (p->fold)
+            continue;
+        ntensors++;
+        fprintf(out, "    {.name = ");
+        c_string(out, p->name);
+        fprintf(out, ", .ndim = %d, .shape = {", p->ndim);
+        for (int k = 0; k < p->ndim; k++)
+            fprintf(out, "%s%lld", k ? ", " : "", (long long)p->shape[k]);
+        fprintf(out, "}, .offset = %lld, .numel = %lld,\n     .kind = %s, .layer = %d, .layer_name = ",
+                (long long)p->offset, (long long)p->numel,
+                kind_c[p->kind == NNR_T_PARAM ? 0 : p->kind == NNR_T_BUFFER ? 1 : 2], p->layer);
+        c_string(out, p->layer_name);
+        fprintf(out, "},\n");
+    }
+    if (ntensors == 0)
+        fprintf(out, "    {.name = \"\"}, /* none (an array needs an element) */\n");
+    fprintf(out, "};\n\n");
+    return ntensors;
 }
 
 /* Layer statements: one past the largest position of a node (passes mark
@@ -778,12 +828,13 @@ static void emit_layers(const Graph *g, FILE *out)
         if (nd && (nd->op == OP_BATCHNORM1D || nd->op == OP_BATCHNORM2D) && nd->shape.ndim > 0 &&
             nd->shape.d[0] > 0)
             per_channel = shape_numel(&nd->shape) / nd->shape.d[0];
-        fprintf(out, "    {");
+        fprintf(out, "    {.name = ");
         c_string(out, nd && nd->label ? nd->label : xasprintf("%d", l));
-        fprintf(out, ", \"%s\", %lld},\n", nd ? op_info[nd->op].name : "", (long long)per_channel);
+        fprintf(out, ", .op = \"%s\", .per_channel = %lld},\n", nd ? op_info[nd->op].name : "",
+                (long long)per_channel);
     }
     if (nl == 0)
-        fprintf(out, "    {\"\", \"\", 0},\n");
+        fprintf(out, "    {.name = \"\", .op = \"\"}, /* none (an array needs an element) */\n");
     fprintf(out, "};\n\n");
 }
 
@@ -798,23 +849,7 @@ void emit_c_main(const Graph *g, const TrainCfg *t, const EmitOpts *o, FILE *out
         emit_train_decls(n, out);
         fprintf(out, "\n");
     }
-    fprintf(out, "static const nnr_tensor_desc tensors[] = {\n");
-    int ntensors = 0;
-    for (int i = 0; i < g->nparams; i++) {
-        const Param *p = &g->params[i];
-        if (p->fold)
-            continue;   /* derived for inference: not a state_dict tensor */
-        ntensors++;
-        fprintf(out, "    {\"%s\", %d, {", p->name, p->ndim);
-        for (int k = 0; k < p->ndim; k++)
-            fprintf(out, "%s%lld", k ? ", " : "", (long long)p->shape[k]);
-        fprintf(out, "}, %lld, %lld, %s, %d, \"%s\"},\n", (long long)p->offset, (long long)p->numel,
-                p->kind == NNR_T_PARAM ? "NNR_T_PARAM" : p->kind == NNR_T_BUFFER ? "NNR_T_BUFFER" : "NNR_T_COUNTER",
-                p->layer, p->layer_name);
-    }
-    if (ntensors == 0)
-        fprintf(out, "    {\"\", 0, {0}, 0, 0, NNR_T_PARAM, 0, \"\"},\n");
-    fprintf(out, "};\n\n");
+    int ntensors = emit_tensors(g, out);
     emit_layers(g, out);
     if (t && t->nfreeze) {
         fprintf(out, "static const int freeze[] = {");
@@ -837,7 +872,8 @@ void emit_c_main(const Graph *g, const TrainCfg *t, const EmitOpts *o, FILE *out
     fprintf(out, "    .nlayers = %d, .layers = layers,\n", layer_count(g));
     /* builtin_state is the STATE block (training and saving need the
      * state_dict layout); prepare() turns it into the inference block */
-    fprintf(out, "    .builtin_state = %s,\n", o->weights_given ? xasprintf("%s_state", n) : "NULL");
+    fprintf(out, "    .builtin_state = %s,\n",
+            o->weights_given && g->state_size > 0 ? xasprintf("%s_state", n) : "NULL");
     fprintf(out, "    .init = %s_init,\n", n);
     fprintf(out, "    .infer_size = %s_PARAMS_SIZE, .prepare = %s_prepare,\n", N, n);
     fprintf(out, "    .arena_size = %s_arena_size, .forward = %s_forward,\n", n, n);
@@ -849,10 +885,17 @@ void emit_c_main(const Graph *g, const TrainCfg *t, const EmitOpts *o, FILE *out
         emit_data(out, &t->data);
         fprintf(out, ",\n        .validation = ");
         emit_data(out, &t->validation);
-        fprintf(out, ",\n        .loss = %d,\n", t->loss);
-        fprintf(out, "        .optim = {%s, %.17g, %.17g, %.17g, %.17g, %d, %.17g, %.17g, %.17g},\n",
-                opt_c[t->optim], t->lr, t->momentum, t->dampening, t->weight_decay, t->nesterov,
-                t->beta1, t->beta2, t->eps);
+        static const char *loss_c[] = {ENUM_C(NNR_LOSS_MSE), ENUM_C(NNR_LOSS_L1), ENUM_C(NNR_LOSS_BCE),
+                                       ENUM_C(NNR_LOSS_BCE_WITH_LOGITS), ENUM_C(NNR_LOSS_CROSS_ENTROPY),
+                                       ENUM_C(NNR_LOSS_NLL)};
+        if (t->loss >= 0 && t->loss < (int)(sizeof loss_c / sizeof loss_c[0]) && loss_c[t->loss])
+            fprintf(out, ",\n        .loss = %s,\n", loss_c[t->loss]);
+        else
+            fprintf(out, ",\n        .loss = %d,\n", t->loss);
+        fprintf(out, "        .optim = {.kind = %s, .lr = %s, .momentum = %s, .dampening = %s,\n"
+                     "                  .weight_decay = %s, .nesterov = %d, .beta1 = %s, .beta2 = %s, .eps = %s},\n",
+                opt_c[t->optim], c_double(t->lr), c_double(t->momentum), c_double(t->dampening),
+                c_double(t->weight_decay), t->nesterov, c_double(t->beta1), c_double(t->beta2), c_double(t->eps));
         fprintf(out, "        .epochs = %lld, .batch = %lld, .shuffle = %d, .seed = %" PRIu64 "u,\n",
                 (long long)t->epochs, (long long)t->batch, t->shuffle, t->seed);
         fprintf(out, "        .init = ");

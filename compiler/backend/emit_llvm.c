@@ -516,8 +516,9 @@ static void build_module(LB *l, const Graph *g, const EmitOpts *o, LLVMTargetMac
     ir_init_state(g, o->seed, state);
     float *infer = xcalloc((size_t)g->infer_size + 1, sizeof(float));
     ir_prepare(g, state, infer);
-    float_array(l, xasprintf("%s_params", g->name), infer, g->infer_size, 1);
-    if (o->weights_given)
+    if (g->infer_size > 0)  /* as the C backend: no zero-length array */
+        float_array(l, xasprintf("%s_params", g->name), infer, g->infer_size, 1);
+    if (o->weights_given && g->state_size > 0)
         float_array(l, xasprintf("%s_state", g->name), state, g->state_size, 1);
     free(state);
     free(infer);
