@@ -187,7 +187,10 @@ static const char *karg_c(const EmitCtx *e, const KCall *c, const KArg *a)
     case KA_F32: return xstrdup(c_float(a->f, b, sizeof b));
     case KA_ACT: return op_act_c((int)a->i);
     case KA_VAL: return e->val[a->i + 1];
-    case KA_PARAM: return a->i < 0 ? "NULL" : op_pexpr(e->P, e->g, (int)a->i);
+    case KA_PARAM:
+        if (a->i < 0)
+            return "NULL";
+        return e->pexpr ? e->pexpr[a->i] : op_pexpr(e->P, e->g, (int)a->i);
     case KA_SCRATCH: return e->scratch;
     case KA_SHAPE: return kcall_shape_c(c);
     }

@@ -85,6 +85,7 @@ struct EmitCtx {
     int training;
     KCallSink sink;         /* NULL: op_emit_call prints C; else it calls sink(sink_ctx, ...) */
     void *sink_ctx;
+    const char **pexpr;     /* [param]: its C expression for KA_PARAM (NULL: P + offset) */
 };
 
 /* Value index helpers: value v is node v (v >= 0) or the input (-1). */
