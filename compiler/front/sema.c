@@ -373,6 +373,7 @@ static Graph *lower_model(Sema *s, const Decl *m, const SrcFile *src)
         broken = 1;
     }
     g->input.ndim = m->ninput > NNC_MAX_DIMS ? NNC_MAX_DIMS : m->ninput;
+    g->ninputs = 1;     /* a v1 model: one input, %in */
     int64_t numel = 1;
     for (int i = 0; i < g->input.ndim; i++) {
         Value *v = eval(s, m->input[i], 0);
@@ -438,6 +439,7 @@ static Graph *lower_model(Sema *s, const Decl *m, const SrcFile *src)
         if (broken)
             continue;
         int ni = ir_add_node(g, (Op)op);
+        ir_read(g, ni, ni - 1);     /* a v1 model is a sequence: a layer reads the one before */
         Node *n = &g->nodes[ni];
         n->span = l->op_span;
         n->layer = pos;
@@ -484,6 +486,7 @@ static Graph *lower_model(Sema *s, const Decl *m, const SrcFile *src)
     }
     if (broken)
         return NULL;
+    ir_add_output(g, g->nnodes - 1);
     int64_t total = 0;
     for (int k = 0; k < g->nparams; k++)
         total += g->params[k].numel;
@@ -734,7 +737,7 @@ static int last_op(const Graph *g)
 {
     int out = ir_output(g);
     while (out >= 0 && (op_info[g->nodes[out].op].flags & OPF_NOOP_INF))
-        out = g->nodes[out].input;
+        out = g->nodes[out].in[0];
     return out;
 }
 

@@ -9,7 +9,7 @@
 #include "nnr_prog.h"
 
 const OpHooks op_hooks[OP__COUNT] = {
-#define OP(id, name, fam, flags) \
+#define OP(id, name, fam, nin, flags) \
     {fam##_args, fam##_build, fam##_shape, fam##_emit, fam##_emit_train, fam##_grad, fam##_flops, fam##_saved},
 #include "../ir/ops.def"
 #undef OP
@@ -248,7 +248,7 @@ int op_is_alias(Op op, int training)
 
 int op_is_nothing(const Graph *g, const Node *n)
 {
-    const Shape *in = ir_value_shape(g, n->input);
+    const Shape *in = ir_value_shape(g, n->in[0]);
     return (op_info[n->op].flags & OPF_NOOP_INF) && in->ndim == n->shape.ndim &&
            memcmp(in->d, n->shape.d, (size_t)in->ndim * sizeof in->d[0]) == 0;
 }

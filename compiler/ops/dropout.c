@@ -20,7 +20,7 @@ int dropout_build(BuildCtx *cx)
 int dropout_shape(Graph *g, Node *n, Diag *d)
 {
     (void)d;
-    n->shape = *ir_value_shape(g, n->input);
+    n->shape = *ir_value_shape(g, n->in[0]);
     return 0;
 }
 
@@ -31,17 +31,17 @@ void dropout_emit_train(EmitCtx *e, const Node *n)
     char a[48];
     int i = (int)(n - e->g->nodes);
     fprintf(e->out, "    nnr_dropout_f32(%s, %s, (size_t)n * %lld, %s, %s, %s);\n", e->rng,
-            c_float(n->alpha, a, sizeof a), (long long)shape_numel(&n->shape), VAL(e, n->input),
+            c_float(n->alpha, a, sizeof a), (long long)shape_numel(&n->shape), VAL(e, n->in[0]),
             VAL(e, i), e->saved[i + 1]);
 }
 
 void dropout_grad(EmitCtx *e, const Node *n)
 {
     int i = (int)(n - e->g->nodes);
-    if (!DVAL(e, n->input))
+    if (!DVAL(e, n->in[0]))
         return;
     fprintf(e->out, "    for (size_t i = 0; i < (size_t)n * %lld; i++)\n        %s[i] = %s[i] * %s[i];\n",
-            (long long)shape_numel(&n->shape), DVAL(e, n->input), DVAL(e, i), e->saved[i + 1]);
+            (long long)shape_numel(&n->shape), DVAL(e, n->in[0]), DVAL(e, i), e->saved[i + 1]);
 }
 
 int64_t dropout_flops(const Graph *g, const Node *n) { (void)g; (void)n; return 0; }

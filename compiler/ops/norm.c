@@ -39,7 +39,7 @@ int norm_build(BuildCtx *cx)
 
 int norm_shape(Graph *g, Node *n, Diag *d)
 {
-    const Shape *in = ir_value_shape(g, n->input);
+    const Shape *in = ir_value_shape(g, n->in[0]);
     char buf[64];
     int ok = n->op == OP_BATCHNORM2D ? in->ndim == 3 : (in->ndim == 1 || in->ndim == 2);
     if (!ok) {
@@ -67,7 +67,7 @@ void norm_emit(EmitCtx *e, const Node *n)
     kcall_arg(&c, KA_N, 1, 0);
     kcall_arg(&c, KA_INT, n->in_f, 0);
     kcall_arg(&c, KA_INT, spatial(n), 0);
-    kcall_arg(&c, KA_VAL, n->input, 0);
+    kcall_arg(&c, KA_VAL, n->in[0], 0);
     for (int k = 0; k < 4; k++)
         kcall_arg(&c, KA_PARAM, n->param[k], 0);
     kcall_arg(&c, KA_F32, 0, n->alpha);
@@ -82,7 +82,7 @@ void norm_emit_train(EmitCtx *e, const Node *n)
     int i = (int)(n - g->nodes);
     fprintf(e->out, "    nnr_batchnorm_train_f32(n, %lld, %lld, %s, %s, %s, %s, %s,\n"
                     "                            %s, %s, %s, %s + %lld, %s);\n",
-            (long long)n->in_f, spatial(n), VAL(e, n->input), op_pexpr(e->P, g, n->param[0]),
+            (long long)n->in_f, spatial(n), VAL(e, n->in[0]), op_pexpr(e->P, g, n->param[0]),
             op_pexpr(e->P, g, n->param[1]), op_pexpr(e->P, g, n->param[2]),
             op_pexpr(e->P, g, n->param[3]), c_float(n->alpha, a, sizeof a),
             c_float(n->momentum, m, sizeof m), e->saved[i + 1], e->saved[i + 1],
@@ -96,9 +96,9 @@ void norm_grad(EmitCtx *e, const Node *n)
     const Graph *g = e->g;
     int i = (int)(n - g->nodes);
     fprintf(e->out, "    nnr_batchnorm_backward_f32(n, %lld, %lld, %s, %s, %s, %s + %lld, %s, %s, %s, %s);\n",
-            (long long)n->in_f, spatial(n), VAL(e, n->input), op_pexpr(e->P, g, n->param[0]),
+            (long long)n->in_f, spatial(n), VAL(e, n->in[0]), op_pexpr(e->P, g, n->param[0]),
             e->saved[i + 1], e->saved[i + 1], (long long)n->in_f, DVAL(e, i),
-            DVAL(e, n->input) ? DVAL(e, n->input) : "NULL", op_pexpr(e->G, g, n->param[0]),
+            DVAL(e, n->in[0]) ? DVAL(e, n->in[0]) : "NULL", op_pexpr(e->G, g, n->param[0]),
             op_pexpr(e->G, g, n->param[1]));
 }
 

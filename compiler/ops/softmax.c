@@ -19,7 +19,7 @@ int softmax_build(BuildCtx *cx)
 
 int softmax_shape(Graph *g, Node *n, Diag *d)
 {
-    const Shape *in = ir_value_shape(g, n->input);
+    const Shape *in = ir_value_shape(g, n->in[0]);
     int rank = in->ndim + 1; /* with the batch */
     int dim = (int)n->alpha;
     if (dim < 0)
@@ -60,7 +60,7 @@ void softmax_emit(EmitCtx *e, const Node *n)
     kcall_arg(&c, KA_NSIZE, o, 0);
     kcall_arg(&c, KA_INT, k, 0);
     kcall_arg(&c, KA_SIZE, i, 0);
-    kcall_arg(&c, KA_VAL, n->input, 0);
+    kcall_arg(&c, KA_VAL, n->in[0], 0);
     kcall_arg(&c, KA_VAL, n - e->g->nodes, 0);
     op_emit_call(e, n, &c);
 }
@@ -70,12 +70,12 @@ void softmax_emit_train(EmitCtx *e, const Node *n) { softmax_emit(e, n); }
 void softmax_grad(EmitCtx *e, const Node *n)
 {
     long long o, k, i;
-    if (!DVAL(e, n->input))
+    if (!DVAL(e, n->in[0]))
         return;
     split(n, &o, &k, &i);
     fprintf(e->out, "    nnr_%s_backward_f32((size_t)n * %lld, %lld, %lld, %s, %s, %s);\n",
             op_info[n->op].name, o, k, i, VAL(e, n - e->g->nodes), DVAL(e, n - e->g->nodes),
-            DVAL(e, n->input));
+            DVAL(e, n->in[0]));
 }
 
 int64_t softmax_flops(const Graph *g, const Node *n)
