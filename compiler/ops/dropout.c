@@ -11,7 +11,7 @@ int dropout_build(BuildCtx *cx)
     Node *n = &cx->g->nodes[cx->node];
     n->alpha = arg_real(cx, 0, 0.5);
     if (n->alpha < 0.0 || n->alpha > 1.0) {
-        diag_error(cx->d, cx->arg[0]->span, "dropout probability has to be between 0 and 1, but got %g", n->alpha);
+        diag_error(cx->d, arg_span(cx, 0), "dropout probability has to be between 0 and 1, but got %g", n->alpha);
         return -1;
     }
     return 0;

@@ -27,16 +27,16 @@ int linear_build(BuildCtx *cx)
                    (long long)n->in_f, (long long)n->out_f);
         return -1;
     }
-    const Value *bias = cx->arg[A_BIAS];
-    n->has_bias = !bias || bias->kind == V_LIST || (bias->kind == V_BOOL && bias->i);
+    /* bias: true (the default), false, or a literal list of values */
+    n->has_bias = !arg_given(cx, A_BIAS) || arg_is_list(cx, A_BIAS) || arg_bool(cx, A_BIAS, 0);
     float bound = (float)(1.0 / sqrt((double)n->in_f));
     int64_t wshape[2] = {n->out_f, n->in_f};
     int w = op_param(cx, "weight", 2, wshape, NNR_T_PARAM, INIT_UNIFORM, bound);
-    if (cx->arg[A_WEIGHT] && op_param_literal(cx, w, cx->arg[A_WEIGHT], "linear weight"))
+    if (arg_given(cx, A_WEIGHT) && op_param_literal(cx, w, A_WEIGHT, "linear weight"))
         return -1;
     if (n->has_bias) {
         int b = op_param(cx, "bias", 1, &n->out_f, NNR_T_PARAM, INIT_UNIFORM, bound);
-        if (bias && bias->kind == V_LIST && op_param_literal(cx, b, bias, "linear bias"))
+        if (arg_is_list(cx, A_BIAS) && op_param_literal(cx, b, A_BIAS, "linear bias"))
             return -1;
     }
     return 0;

@@ -25,7 +25,7 @@ int norm_build(BuildCtx *cx)
         return -1;
     }
     if (n->alpha <= 0) {
-        diag_error(cx->d, cx->arg[A_EPS]->span, "%s: eps must be positive", op_info[n->op].name);
+        diag_error(cx->d, arg_span(cx, A_EPS), "%s: eps must be positive", op_info[n->op].name);
         return -1;
     }
     int64_t c = n->in_f, none[1] = {0};

@@ -20,7 +20,7 @@ int pool_build(BuildCtx *cx)
         return -1;
     if (arg_pair(cx, A_STRIDE, 0, s, "stride") || arg_pair(cx, A_PAD, 0, p, "padding"))
         return -1;
-    if (!cx->arg[A_STRIDE]) {
+    if (!arg_given(cx, A_STRIDE)) {
         s[0] = k[0];
         s[1] = k[1];
     }
