@@ -266,16 +266,16 @@ void ir_print_ex(const Graph *g, FILE *out, int flags)
                     " padding=%" PRId64 "x%" PRId64, n->kh, n->kw, n->sh, n->sw, n->ph, n->pw);
             break;
         case OP_LEAKY_RELU:
-            fprintf(out, " slope=%.9g", n->alpha);
+            fprintf(out, " negative_slope=%.9g", n->negative_slope);
             break;
         case OP_SOFTMAX: case OP_LOG_SOFTMAX:
-            fprintf(out, " dim=%d", n->dim + 1);
+            fprintf(out, " dim=%d", n->axis + 1);
             break;
         case OP_DROPOUT:
-            fprintf(out, " p=%.9g", n->alpha);
+            fprintf(out, " p=%.9g", n->p);
             break;
         case OP_BATCHNORM1D: case OP_BATCHNORM2D:
-            fprintf(out, " features=%" PRId64 " eps=%.9g momentum=%.9g", n->in_f, n->alpha, n->momentum);
+            fprintf(out, " features=%" PRId64 " eps=%.9g momentum=%.9g", n->in_f, n->eps, n->momentum);
             break;
         default:
             break;
@@ -283,7 +283,7 @@ void ir_print_ex(const Graph *g, FILE *out, int flags)
         if (n->fused_act >= 0) {
             fprintf(out, " act=%s", op_info[n->fused_act].name);
             if (n->fused_act == OP_LEAKY_RELU)
-                fprintf(out, "(%.9g)", n->fused_alpha);
+                fprintf(out, "(%.9g)", n->fused_negative_slope);
         }
         if (n->packed)
             fprintf(out, " packed=%s", n->packed == 2 ? "panel" : "oi");

@@ -126,14 +126,16 @@ typedef struct Node {
     int64_t in_f, out_f;    /* linear features; conv/bn channels */
     int64_t kh, kw, sh, sw, ph, pw;
     int has_bias;
-    int dim;                /* softmax: axis within a sample (0-based) */
-    double alpha;           /* leaky_relu slope, dropout p, batchnorm eps */
-    double momentum;        /* batchnorm */
+    double negative_slope;  /* leaky_relu */
+    double p;               /* dropout: the probability of a zero */
+    double eps, momentum;   /* batchnorm */
+    int dim;                /* softmax: PyTorch's dim (batch = 0), positive once resolved */
+    int axis;               /* softmax: that dim as an axis of one sample (0-based) */
     int param[NNC_MAX_NODE_PARAMS]; /* indices into Graph.params, -1 unused */
     int nparam;
     /* fused epilogue (fuse-act): an OPF_ACT op applied to this node's output */
     int fused_act;          /* Op of the activation, or -1 */
-    double fused_alpha;
+    double fused_negative_slope; /* of a fused leaky_relu */
     int packed;             /* prepack: weight laid out for the kernel: 1 [out, in] as
                              * PyTorch's (printed packed=oi), 2 param[0] is a FOLD_PACK
                              * of it (linear; printed packed=panel) */

@@ -26,7 +26,7 @@
  * (weight, bias) pair per layer of the chain, "-" for a layer without bias;
  * for fold-bn the layer's (weight, bias) then gamma, beta, running_mean,
  * running_var. Node attributes are those ir_print writes for the op
- * (in= out= bias= kernel=KxK stride=SxS padding=PxP slope= dim= p=
+ * (in= out= bias= kernel=KxK stride=SxS padding=PxP negative_slope= dim= p=
  * features= eps= momentum= act=OP[(slope)] packed=oi|panel); the shape after ':'
  * is checked against the one the op's shape rule gives. */
 #include <ctype.h>
@@ -433,12 +433,16 @@ static int parse_attrs(Lx *x, Graph *g, int i)
             bad = parse_pair(x, &n->sh, &n->sw);
         else if (!strcmp(key, "padding"))
             bad = parse_pair(x, &n->ph, &n->pw);
-        else if (!strcmp(key, "slope") || !strcmp(key, "p") || !strcmp(key, "eps"))
-            bad = parse_num(x, &n->alpha);
+        else if (!strcmp(key, "negative_slope"))
+            bad = parse_num(x, &n->negative_slope);
+        else if (!strcmp(key, "p"))
+            bad = parse_num(x, &n->p);
+        else if (!strcmp(key, "eps"))
+            bad = parse_num(x, &n->eps);
         else if (!strcmp(key, "momentum"))
             bad = parse_num(x, &n->momentum);
         else if (!strcmp(key, "dim"))
-            bad = parse_int(x, &v), n->dim = (int)v - 1, n->alpha = (double)v; /* softmax_shape reads alpha */
+            bad = parse_int(x, &v), n->dim = v < -64 ? -64 : v > 64 ? 64 : (int)v; /* resolved by softmax_shape */
         else if (!strcmp(key, "packed")) {
             char *w = word(x);
             n->packed = w && !strcmp(w, "panel") ? 2 : 1;
@@ -449,7 +453,7 @@ static int parse_attrs(Lx *x, Graph *g, int i)
             char *paren = w ? strchr(w, '(') : NULL;
             if (paren) {
                 *paren = '\0';
-                n->fused_alpha = strtod(paren + 1, NULL);
+                n->fused_negative_slope = strtod(paren + 1, NULL);
             }
             int a = w ? op_lookup(w) : -1;
             if (a < 0 || !(op_info[a].flags & OPF_ACT)) {
@@ -520,8 +524,12 @@ static int parse_node(Lx *x, Graph *g, int id, Span sp)
         ir_read(g, i, in[k]);
     Node *n = &g->nodes[i];
     n->span = sp;
-    n->alpha = op == OP_BATCHNORM1D || op == OP_BATCHNORM2D ? 1e-5 : op == OP_LEAKY_RELU ? 0.01 : 0.5;
+    /* PyTorch's defaults, for attributes a line leaves out */
+    n->negative_slope = 0.01;
+    n->p = 0.5;
+    n->eps = 1e-5;
     n->momentum = 0.1;
+    n->dim = -1;
     n->kh = n->kw = n->sh = n->sw = 1;
     if (parse_attrs(x, g, i))
         return -1;

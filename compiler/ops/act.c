@@ -11,7 +11,7 @@ int act_build(BuildCtx *cx)
 {
     Node *n = &cx->g->nodes[cx->node];
     if (n->op == OP_LEAKY_RELU)
-        n->alpha = arg_real(cx, 0, 0.01);
+        n->negative_slope = arg_real(cx, 0, 0.01);
     return 0;
 }
 
@@ -32,7 +32,7 @@ void act_emit(EmitCtx *e, const Node *n)
     KCall c;
     kcall_init(&c, "nnr_act_f32");
     kcall_arg(&c, KA_ACT, n->op, 0);
-    kcall_arg(&c, KA_F32, 0, n->alpha);
+    kcall_arg(&c, KA_F32, 0, n->negative_slope);
     kcall_arg(&c, KA_NSIZE, shape_numel(&n->shape), 0);
     kcall_arg(&c, KA_VAL, n->in[0], 0);
     kcall_arg(&c, KA_VAL, n - e->g->nodes, 0);
@@ -47,7 +47,7 @@ void act_grad(EmitCtx *e, const Node *n)
     if (!DVAL(e, n->in[0]))
         return;
     fprintf(e->out, "    nnr_act_backward_f32(%s, %s, %s, %s, %s, %s, %s);\n", op_act_c(n->op),
-            c_float(n->alpha, a, sizeof a), len(n), VAL(e, n->in[0]), VAL(e, n - e->g->nodes),
+            c_float(n->negative_slope, a, sizeof a), len(n), VAL(e, n->in[0]), VAL(e, n - e->g->nodes),
             DVAL(e, n - e->g->nodes), DVAL(e, n->in[0]));
 }
 

@@ -18,13 +18,13 @@ int norm_build(BuildCtx *cx)
 {
     Node *n = &cx->g->nodes[cx->node];
     n->in_f = arg_int(cx, A_NF, 0);
-    n->alpha = arg_real(cx, A_EPS, 1e-5);
+    n->eps = arg_real(cx, A_EPS, 1e-5);
     n->momentum = arg_real(cx, A_MOM, 0.1);
     if (n->in_f <= 0) {
         diag_error(cx->d, cx->layer_span, "%s: num_features must be positive", op_info[n->op].name);
         return -1;
     }
-    if (n->alpha <= 0) {
+    if (n->eps <= 0) {
         diag_error(cx->d, arg_span(cx, A_EPS), "%s: eps must be positive", op_info[n->op].name);
         return -1;
     }
@@ -70,7 +70,7 @@ void norm_emit(EmitCtx *e, const Node *n)
     kcall_arg(&c, KA_VAL, n->in[0], 0);
     for (int k = 0; k < 4; k++)
         kcall_arg(&c, KA_PARAM, n->param[k], 0);
-    kcall_arg(&c, KA_F32, 0, n->alpha);
+    kcall_arg(&c, KA_F32, 0, n->eps);
     kcall_arg(&c, KA_VAL, n - e->g->nodes, 0);
     op_emit_call(e, n, &c);
 }
@@ -84,7 +84,7 @@ void norm_emit_train(EmitCtx *e, const Node *n)
                     "                            %s, %s, %s, %s + %lld, %s);\n",
             (long long)n->in_f, spatial(n), VAL(e, n->in[0]), op_pexpr(e->P, g, n->param[0]),
             op_pexpr(e->P, g, n->param[1]), op_pexpr(e->P, g, n->param[2]),
-            op_pexpr(e->P, g, n->param[3]), c_float(n->alpha, a, sizeof a),
+            op_pexpr(e->P, g, n->param[3]), c_float(n->eps, a, sizeof a),
             c_float(n->momentum, m, sizeof m), e->saved[i + 1], e->saved[i + 1],
             (long long)n->in_f, VAL(e, i));
     fprintf(e->out, "    %s[%lld] += 1.0f; /* num_batches_tracked */\n", e->P,

@@ -100,7 +100,7 @@ int pass_fold_bn(Graph *g, PassCtx *cx)
         f.b[0] = k->has_bias ? k->param[1] : -1;
         for (int j = 0; j < 4; j++)
             f.bn[j] = bn->param[j];
-        f.eps = bn->alpha;
+        f.eps = bn->eps;
         f.rows = k->out_f;
         f.cols = g->params[k->param[0]].numel / k->out_f;
         ir_add_fold(g, &f);
@@ -221,7 +221,7 @@ int pass_fold_linear(Graph *g, PassCtx *cx)
             first->out_f = last->out_f;
             first->shape = last->shape;
             first->fused_act = last->fused_act;
-            first->fused_alpha = last->fused_alpha;
+            first->fused_negative_slope = last->fused_negative_slope;
             first->param[0] = f.out_w;
             first->param[1] = f.out_b;
             first->has_bias = f.out_b >= 0;

@@ -78,7 +78,7 @@ int pass_fuse_act(Graph *g, PassCtx *cx)
         if (ir_readers(g, a->in[0]) != 1 || ir_is_output(g, a->in[0]))
             continue;
         k->fused_act = a->op;
-        k->fused_alpha = a->alpha;
+        k->fused_negative_slope = a->negative_slope;
         if (cx->verbose)
             fprintf(cx->log, "fuse-act: %%%d (%s) fused into %%%d (%s)\n", i, op_info[a->op].name,
                     a->in[0], op_info[k->op].name);

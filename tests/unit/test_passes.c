@@ -446,7 +446,7 @@ static void check_bn(const char *text, int conv)
         nnr_ref_linear_f32(batch, (int)in, (int)out, x, PP(g, p, l, 0), PP(g, p, l, 1), y1, NNR_ACT_NONE, 0);
     }
     nnr_batchnorm_f32(batch, (int)bn->in_f, (int)(out / bn->in_f), t, PP(g0, p0, bn, 0), PP(g0, p0, bn, 1),
-                      PP(g0, p0, bn, 2), PP(g0, p0, bn, 3), (float)bn->alpha, y0);
+                      PP(g0, p0, bn, 2), PP(g0, p0, bn, 3), (float)bn->eps, y0);
 #undef PP
     for (int i = 0; i < batch * out; i++)
         cr_expect(fabsf(y1[i] - y0[i]) <= 1e-5f + 1e-5f * fabsf(y0[i]), "y[%d]: folded %.9g, unfolded %.9g", i,
