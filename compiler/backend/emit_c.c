@@ -347,7 +347,7 @@ static int fusable_relu(const Graph *g, const TrainPlan *tp, int s)
     int l = st->node, r = tp->steps[s + 1].node;
     const Node *nl = &g->nodes[l], *nr = &g->nodes[r];
     if (nl->op != OP_LINEAR || nl->fused_act >= 0 || nl->packed || nr->op != OP_RELU ||
-        nr->input != l || l == ir_output(g) || tp->vbuf[l] < 0 || tp->vbuf[r] < 0 ||
+        nr->in[0] != l || ir_is_output(g, l) || tp->vbuf[l] < 0 || tp->vbuf[r] < 0 ||
         st->saved >= 0 || tp->steps[s + 1].saved >= 0 || ir_readers(g, l) != 1)
         return -1;
     return r;
@@ -444,9 +444,9 @@ static void emit_train(const Graph *g, const TrainCfg *t, int reuse, FILE *out)
             const Node *nd = &g->nodes[st->node];
             for (int i = 0; i < nn; i++)
                 dval[i + 1] = tp.dbuf[i] >= 0 ? tbuf_name(&tp, tp.dbuf[i]) : NULL;
-            if (nd->input >= 0 && st->dx < 0)
-                dval[nd->input + 1] = NULL;
-            DECL(st->dx, nd->input >= 0 ? &g->nodes[nd->input].shape : (const Shape *)NULL);
+            if (nd->in[0] >= 0 && st->dx < 0)
+                dval[nd->in[0] + 1] = NULL;
+            DECL(st->dx, nd->in[0] >= 0 ? &g->nodes[nd->in[0]].shape : (const Shape *)NULL);
             fprintf(out, "    /* d %s */\n", op_info[nd->op].name);
             op_hooks[nd->op].grad(&e, nd);
         }

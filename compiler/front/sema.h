@@ -78,12 +78,7 @@ typedef struct Program {
 int sema_check(const Ast *ast, const SrcFile *src, const char *base_dir, Diag *d,
                Program *out);
 
-/* Helpers the op families use while binding layer arguments. */
-typedef enum ArgType { AT_INT = 1, AT_REAL = 2, AT_BOOL = 4, AT_LIST = 8, AT_STR = 16 } ArgType;
-typedef struct ArgSpec {
-    const char *name;
-    int types;          /* ArgType mask; AT_REAL accepts integers too */
-    int required;
-} ArgSpec;
+/* The layer argument schemas the op families declare (ArgSpec, ArgType). */
+#include "../ops/opargs.h"
 
 #endif

@@ -18,6 +18,7 @@ static int lower_input(Sema *s, const Decl *m, Graph *g, int64_t *numel)
         broken = 1;
     }
     g->input.ndim = m->ninput > NNC_MAX_DIMS ? NNC_MAX_DIMS : m->ninput;
+    g->ninputs = 1;     /* a v1 model: one input, %in */
     *numel = 1;
     for (int i = 0; i < g->input.ndim; i++) {
         Value *v = sema_eval(s, m->input[i], 0);
@@ -108,6 +109,7 @@ static int lower_layer(Sema *s, Graph *g, const Layer *l, int pos, int broken)
     if (broken)
         return 1;
     int ni = ir_add_node(g, (Op)op);
+    ir_read(g, ni, ni - 1);     /* a v1 model is a sequence: a layer reads the one before */
     Node *n = &g->nodes[ni];
     n->span = l->op_span;
     n->layer = pos;
@@ -178,7 +180,10 @@ Graph *sema_lower_model(Sema *s, const Decl *m, const SrcFile *src)
         broken = lower_layer(s, g, l, pos, broken);
     }
     strmap_free(&labels);
-    if (broken || check_model_limits(s, m, g, numel))
+    if (broken)
+        return NULL;
+    ir_add_output(g, g->nnodes - 1);
+    if (check_model_limits(s, m, g, numel))
         return NULL;
     ir_layout_params(g);
     return g;

@@ -231,7 +231,7 @@ static int last_op(const Graph *g)
 {
     int out = ir_output(g);
     while (out >= 0 && (op_info[g->nodes[out].op].flags & OPF_NOOP_INF))
-        out = g->nodes[out].input;
+        out = g->nodes[out].in[0];
     return out;
 }
 

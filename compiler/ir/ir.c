@@ -8,7 +8,7 @@
 #include "nnr_prog.h"
 
 const OpInfo op_info[OP__COUNT] = {
-#define OP(id, name, fam, flags) {name, flags},
+#define OP(id, name, fam, nin, flags) {name, nin, flags},
 #include "ops.def"
 #undef OP
 };
@@ -57,7 +57,6 @@ int ir_add_node(Graph *g, Op op)
     Node *n = &g->nodes[g->nnodes];
     memset(n, 0, sizeof *n);
     n->op = op;
-    n->input = g->nnodes - 1;
     n->fused_act = -1;
     n->layer = -1;
     for (int i = 0; i < NNC_MAX_NODE_PARAMS; i++)
@@ -75,17 +74,60 @@ int ir_add_param(Graph *g, const Param *p)
     return g->nparams++;
 }
 
+void ir_read(Graph *g, int i, int v)
+{
+    Node *n = &g->nodes[i];
+    if (n->nin == NNC_MAX_NODE_INPUTS)
+        NNC_ICE("node %%%d reads more than %d values", i, NNC_MAX_NODE_INPUTS);
+    n->in[n->nin++] = v;
+}
+
+int ir_add_input(Graph *g, const Shape *s)
+{
+    if (g->ninputs == NNC_MAX_GRAPH_IO)
+        NNC_ICE("more than %d graph inputs", NNC_MAX_GRAPH_IO);
+    g->inputs[g->ninputs] = *s;
+    return IR_INPUT(g->ninputs++);
+}
+
+void ir_add_output(Graph *g, int v)
+{
+    if (g->noutputs == NNC_MAX_GRAPH_IO)
+        NNC_ICE("more than %d graph outputs", NNC_MAX_GRAPH_IO);
+    g->outputs[g->noutputs++] = v;
+}
+
 int ir_output(const Graph *g)
 {
-    for (int i = g->nnodes - 1; i >= 0; i--)
-        if (!g->nodes[i].dead)
-            return i;
-    return -1;
+    return g->noutputs ? g->outputs[0] : IR_INPUT(0);
+}
+
+int ir_is_output(const Graph *g, int v)
+{
+    for (int k = 0; k < g->noutputs; k++)
+        if (g->outputs[k] == v)
+            return 1;
+    return 0;
+}
+
+void ir_replace_uses(Graph *g, int from, int to)
+{
+    for (int i = 0; i < g->nnodes; i++) {
+        Node *n = &g->nodes[i];
+        if (n->dead)
+            continue;
+        for (int k = 0; k < n->nin; k++)
+            if (n->in[k] == from)
+                n->in[k] = to;
+    }
+    for (int k = 0; k < g->noutputs; k++)
+        if (g->outputs[k] == from)
+            g->outputs[k] = to;
 }
 
 const Shape *ir_value_shape(const Graph *g, int v)
 {
-    return v < 0 ? &g->input : &g->nodes[v].shape;
+    return v < 0 ? &g->inputs[ir_input_index(v)] : &g->nodes[v].shape;
 }
 
 void ir_layout_params(Graph *g)
@@ -105,8 +147,11 @@ void ir_layout_params(Graph *g)
 int ir_readers(const Graph *g, int v)
 {
     int c = 0;
-    for (int i = 0; i < g->nnodes; i++)
-        c += !g->nodes[i].dead && g->nodes[i].input == v;
+    for (int i = 0; i < g->nnodes; i++) {
+        const Node *n = &g->nodes[i];
+        for (int k = 0; k < n->nin && !n->dead; k++)
+            c += n->in[k] == v;
+    }
     return c;
 }
 
@@ -120,10 +165,21 @@ int ir_count_op(const Graph *g, Op op)
 
 static void print_val(FILE *out, int v)
 {
-    if (v < 0)
+    if (v == IR_INPUT(0))
         fprintf(out, "%%in");
+    else if (v < 0)
+        fprintf(out, "%%in%d", ir_input_index(v));
     else
         fprintf(out, "%%%d", v);
+}
+
+/* " %a, %b" */
+static void print_vals(FILE *out, const int *v, int n)
+{
+    for (int k = 0; k < n; k++) {
+        fprintf(out, k ? ", " : " ");
+        print_val(out, v[k]);
+    }
 }
 
 static const char *param_shape(const Param *p, char *buf, size_t len)
@@ -150,7 +206,8 @@ void ir_print_ex(const Graph *g, FILE *out, int flags)
     fprintf(out, "# model %s: input %s, %d parameter tensors, %" PRId64 " floats of state\n",
             g->name, shape_str(&g->input, buf, sizeof buf), nstate, g->state_size);
     fprintf(out, "model %s\n", g->name);
-    fprintf(out, "input %s\n", shape_str(&g->input, buf, sizeof buf));
+    for (int k = 0; k < g->ninputs; k++)
+        fprintf(out, "input %s\n", shape_str(&g->inputs[k], buf, sizeof buf));
     for (int i = 0; i < g->nparams; i++) {
         const Param *p = &g->params[i];
         if (p->fold) {
@@ -193,8 +250,8 @@ void ir_print_ex(const Graph *g, FILE *out, int flags)
         if (n->dead)
             continue;
         print_val(out, i);
-        fprintf(out, " = %s ", op_info[n->op].name);
-        print_val(out, n->input);
+        fprintf(out, " = %s", op_info[n->op].name);
+        print_vals(out, n->in, n->nin);
         switch (n->op) {
         case OP_LINEAR:
             fprintf(out, " in=%" PRId64 " out=%" PRId64 " bias=%d", n->in_f, n->out_f, n->has_bias);
@@ -209,16 +266,16 @@ void ir_print_ex(const Graph *g, FILE *out, int flags)
                     " padding=%" PRId64 "x%" PRId64, n->kh, n->kw, n->sh, n->sw, n->ph, n->pw);
             break;
         case OP_LEAKY_RELU:
-            fprintf(out, " slope=%.9g", n->alpha);
+            fprintf(out, " negative_slope=%.9g", n->negative_slope);
             break;
         case OP_SOFTMAX: case OP_LOG_SOFTMAX:
-            fprintf(out, " dim=%d", n->dim + 1);
+            fprintf(out, " dim=%d", n->axis + 1);
             break;
         case OP_DROPOUT:
-            fprintf(out, " p=%.9g", n->alpha);
+            fprintf(out, " p=%.9g", n->p);
             break;
         case OP_BATCHNORM1D: case OP_BATCHNORM2D:
-            fprintf(out, " features=%" PRId64 " eps=%.9g momentum=%.9g", n->in_f, n->alpha, n->momentum);
+            fprintf(out, " features=%" PRId64 " eps=%.9g momentum=%.9g", n->in_f, n->eps, n->momentum);
             break;
         default:
             break;
@@ -226,7 +283,7 @@ void ir_print_ex(const Graph *g, FILE *out, int flags)
         if (n->fused_act >= 0) {
             fprintf(out, " act=%s", op_info[n->fused_act].name);
             if (n->fused_act == OP_LEAKY_RELU)
-                fprintf(out, "(%.9g)", n->fused_alpha);
+                fprintf(out, "(%.9g)", n->fused_negative_slope);
         }
         if (n->packed)
             fprintf(out, " packed=%s", n->packed == 2 ? "panel" : "oi");
@@ -234,8 +291,8 @@ void ir_print_ex(const Graph *g, FILE *out, int flags)
             fprintf(out, "%s%s", k ? "," : " params=", g->params[n->param[k]].name);
         fprintf(out, " : %s\n", shape_str(&n->shape, buf, sizeof buf));
     }
-    fprintf(out, "output ");
-    print_val(out, ir_output(g));
+    fprintf(out, "output");
+    print_vals(out, g->outputs, g->noutputs);
     fprintf(out, "\n");
     if (g->planned)
         fprintf(out, "planned\n");

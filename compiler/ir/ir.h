@@ -1,10 +1,22 @@
 /* ir.h — the typed tensor graph every pass and backend works on.
  *
- * A Graph is a list of Nodes in topological order; v1 models are chains, so
- * each node has one input (the previous value; -1 is the model input). Each
- * node carries its output shape for ONE sample (the batch is implicit and
- * chosen at run time), its attributes, the parameters it reads (indices into
- * Graph.params, in state_dict order) and the source span it came from.
+ * A Graph is a DAG: a list of Nodes in topological order (a node reads only
+ * values defined before it). A VALUE is named by an int: v >= 0 is the
+ * value node v computes, v < 0 is graph input IR_INPUT(k) = -1 - k (the
+ * first input, -1, prints as %in; input k as %in<k>). A node reads nin
+ * values (Node.in[]); a value may have any number of readers; the graph's
+ * results are Graph.outputs[] (several allowed), and only what they need is
+ * live (dce removes the rest). A version-1 model lowers to one such graph:
+ * one input, each layer reading the layer before, one output.
+ *
+ * Several results per node: an op that produces k values (split, lstm) is
+ * one node whose value is not read directly; each result it exposes is a
+ * `proj` node (attribute index=j) reading it, so every value stays one node
+ * index with one shape. No op of the table produces several values yet.
+ *
+ * Each node carries its output shape for ONE sample (the batch is implicit
+ * and chosen at run time), its attributes, the parameters it reads (indices
+ * into Graph.params, in state_dict order) and the source span it came from.
  *
  * Per-op behaviour lives in compiler/ops/<family>.c and is reached through
  * op_info[] built from ops.def. */
@@ -16,7 +28,7 @@
 #include "../support/diag.h"
 
 typedef enum Op {
-#define OP(id, name, fam, flags) OP_##id,
+#define OP(id, name, fam, nin, flags) OP_##id,
 #include "ops.def"
 #undef OP
     OP__COUNT
@@ -31,6 +43,12 @@ enum {
 };
 
 #define NNC_MAX_DIMS 4
+/* Values a node reads; inputs and outputs of a graph. */
+#define NNC_MAX_NODE_INPUTS 8
+#define NNC_MAX_GRAPH_IO 8
+/* Value of graph input k (0-based); ir_input_index inverts it. */
+#define IR_INPUT(k) (-1 - (k))
+#define ir_input_index(v) (-1 - (v))
 
 /* Per-sample shape: d[0..ndim-1]; e.g. [784] or [1, 28, 28]. */
 typedef struct Shape {
@@ -101,20 +119,23 @@ typedef struct Fold {
 
 typedef struct Node {
     Op op;
-    int input;              /* producing node, or -1 for the model input */
+    int in[NNC_MAX_NODE_INPUTS]; /* values read (node index, or IR_INPUT(k)) */
+    int nin;                /* how many: op_info[op].nin */
     Shape shape;            /* output, one sample */
     /* attributes (which are meaningful depends on op) */
     int64_t in_f, out_f;    /* linear features; conv/bn channels */
     int64_t kh, kw, sh, sw, ph, pw;
     int has_bias;
-    int dim;                /* softmax: axis within a sample (0-based) */
-    double alpha;           /* leaky_relu slope, dropout p, batchnorm eps */
-    double momentum;        /* batchnorm */
+    double negative_slope;  /* leaky_relu */
+    double p;               /* dropout: the probability of a zero */
+    double eps, momentum;   /* batchnorm */
+    int dim;                /* softmax: PyTorch's dim (batch = 0), positive once resolved */
+    int axis;               /* softmax: that dim as an axis of one sample (0-based) */
     int param[NNC_MAX_NODE_PARAMS]; /* indices into Graph.params, -1 unused */
     int nparam;
     /* fused epilogue (fuse-act): an OPF_ACT op applied to this node's output */
     int fused_act;          /* Op of the activation, or -1 */
-    double fused_alpha;
+    double fused_negative_slope; /* of a fused leaky_relu */
     int packed;             /* prepack: weight laid out for the kernel: 1 [out, in] as
                              * PyTorch's (printed packed=oi), 2 param[0] is a FOLD_PACK
                              * of it (linear; printed packed=panel) */
@@ -128,7 +149,14 @@ typedef struct Node {
 typedef struct Graph {
     const char *name;       /* model name */
     const char *file;       /* source path */
-    Shape input;
+    /* the graph's inputs (one sample each); `input` is the first, %in */
+    union {
+        Shape input;
+        Shape inputs[NNC_MAX_GRAPH_IO];
+    };
+    int ninputs;
+    int outputs[NNC_MAX_GRAPH_IO]; /* the values the graph returns, in order */
+    int noutputs;
     Node *nodes;
     int nnodes, capnodes;
     Param *params;
@@ -146,6 +174,7 @@ Graph *ir_clone(const Graph *g);
 
 typedef struct OpInfo {
     const char *name;
+    int nin;                /* values a node of this op reads */
     int flags;
 } OpInfo;
 extern const OpInfo op_info[OP__COUNT];
@@ -154,17 +183,27 @@ extern const OpInfo op_info[OP__COUNT];
 int op_lookup(const char *name);
 
 Graph *ir_new_graph(const char *name, const char *file);
-int ir_add_node(Graph *g, Op op);   /* zeroed node, input = previous, params -1 */
+/* A zeroed node reading nothing yet (ir_read adds its inputs), params -1. */
+int ir_add_node(Graph *g, Op op);
+/* Node i reads value v next (its in[nin++]). */
+void ir_read(Graph *g, int i, int v);
+/* A graph input of shape s (its value: IR_INPUT(index)); an output. */
+int ir_add_input(Graph *g, const Shape *s);
+void ir_add_output(Graph *g, int v);
 int ir_add_param(Graph *g, const Param *p);
-/* Output index of the graph: the last live node (or -1: the input itself). */
+/* The model's result: its first output (-1: the input itself). */
 int ir_output(const Graph *g);
-/* Shape of a value (node index, -1 for the input). */
+/* 1 when value v is one of the graph's outputs. */
+int ir_is_output(const Graph *g, int v);
+/* Every read of value `from` (node inputs, graph outputs) reads `to` instead. */
+void ir_replace_uses(Graph *g, int from, int to);
+/* Shape of a value (node index, or IR_INPUT(k)). */
 const Shape *ir_value_shape(const Graph *g, int v);
 /* Assign state-block offsets to params in order; sets g->state_size. */
 void ir_layout_params(Graph *g);
 /* Number of live nodes with op. */
 int ir_count_op(const Graph *g, Op op);
-/* Live nodes that read value v (a node, or -1: the input). */
+/* Reads of value v by live nodes (a node reading it twice counts twice). */
 int ir_readers(const Graph *g, int v);
 /* Record a fold whose kind and sources are filled in: creates its derived
  * parameters ("fold(<layers>).weight" / ".bias", sets f->out_w, f->out_b)
@@ -177,10 +216,11 @@ void ir_layout_infer(Graph *g);
 /* The inference block from a state block (state_dict layout): copies and
  * folds, by the same runtime functions the emitted prepare() calls. */
 void ir_prepare(const Graph *g, const float *state, float *infer);
-/* Text form (see ir_parse.c for the grammar): the model name, the input
- * shape, one line per parameter (values too with IRP_VALUES, for the
- * tensors whose value is known), one per fold, one per live node (op, input,
- * attributes, output shape), the output, and "planned" when memplan ran. */
+/* Text form (see ir_parse.c for the grammar): the model name, one line per
+ * input shape, one line per parameter (values too with IRP_VALUES, for the
+ * tensors whose value is known), one per fold, one per live node (op, the
+ * values it reads, attributes, output shape), the outputs, and "planned"
+ * when memplan ran. */
 enum { IRP_VALUES = 1 };
 void ir_print(const Graph *g, FILE *out);
 void ir_print_ex(const Graph *g, FILE *out, int flags);

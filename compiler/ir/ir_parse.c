@@ -6,15 +6,17 @@
  *   file  = { line } ;                      one statement per line
  *   line  = "#" ...                         a comment (also after a statement)
  *         | "model" NAME
- *         | "input" SHAPE                   one sample, e.g. [1, 28, 28]
+ *         | "input" SHAPE                   one sample, e.g. [1, 28, 28]; the k-th
+ *                                           input line defines %in (k = 0) or %in<k>
  *         | "param" NAME SHAPE [ "buffer" | "counter" ] [ "=" "[" NUM { "," NUM } "]" ]
  *         | "fold-linear" NAME [ NAME ] "=" { NAME ( NAME | "-" ) }
  *         | "fold-bn" NAME NAME "=" NAME ( NAME | "-" ) NAME NAME NAME NAME "eps=" NUM
  *         | "pack-linear" NAME "=" NAME        a [out, in] weight in panel layout
- *         | VAL "=" OP VAL { KEY "=" VALUE } [ "params=" NAME { "," NAME } ] ":" SHAPE
- *         | "output" VAL
+ *         | VAL "=" OP VALS { KEY "=" VALUE } [ "params=" NAME { "," NAME } ] ":" SHAPE
+ *         | "output" VALS                   the graph's results, in order
  *         | "planned" ;                     memplan ran
- *   VAL   = "%in" | "%" INT ;               nodes keep their numbers (gaps allowed)
+ *   VALS  = VAL { "," VAL } ;               as many as the op reads
+ *   VAL   = "%in" | "%in" INT | "%" INT ;   nodes keep their numbers (gaps allowed)
  *   SHAPE = "[" [ INT { "," INT } ] "]" ;   "[]" is a scalar (num_batches_tracked)
  *
  * Parameter values are optional: without them only shapes matter (enough
@@ -24,7 +26,7 @@
  * (weight, bias) pair per layer of the chain, "-" for a layer without bias;
  * for fold-bn the layer's (weight, bias) then gamma, beta, running_mean,
  * running_var. Node attributes are those ir_print writes for the op
- * (in= out= bias= kernel=KxK stride=SxS padding=PxP slope= dim= p=
+ * (in= out= bias= kernel=KxK stride=SxS padding=PxP negative_slope= dim= p=
  * features= eps= momentum= act=OP[(slope)] packed=oi|panel); the shape after ':'
  * is checked against the one the op's shape rule gives. */
 #include <ctype.h>
@@ -148,22 +150,53 @@ static int parse_shape(Lx *x, int *ndim, int64_t *d)
     }
 }
 
-/* "%in" -> -1, "%7" -> 7; -2 on error. */
-static int parse_val(Lx *x)
+#define NOVAL (-1000000)
+
+/* "%in" -> IR_INPUT(0), "%in2" -> IR_INPUT(2), "%7" -> 7; a value that
+ * names an input must name a declared one, a node one defined before
+ * (live) in g. NOVAL after a diagnostic. */
+static int parse_val(Lx *x, const Graph *g)
 {
     skip_ws(x);
     Span sp = at(x);
     char *w = word(x);
-    if (w && !strcmp(w, "%in"))
-        return -1;
-    if (w && w[0] == '%' && isdigit((unsigned char)w[1])) {
-        char *end;
-        long v = strtol(w + 1, &end, 10);
-        if (!*end && v < 1000000)
-            return (int)v;
+    int in = w && !strncmp(w, "%in", 3);
+    const char *digits = w ? (in ? w + 3 : w + 1) : NULL;
+    if (w && w[0] == '%' && (in || isdigit((unsigned char)w[1]))) {
+        char *end = (char *)digits;
+        long v = in && !*digits ? 0 : strtol(digits, &end, 10);
+        if ((in && !*digits) || (isdigit((unsigned char)*digits) && !*end && v < 1000000)) {
+            if (in && v >= g->ninputs) {
+                diag_error(x->d, sp, "%s: the graph has %d input%s", w, g->ninputs, g->ninputs == 1 ? "" : "s");
+                return NOVAL;
+            }
+            if (!in && (v >= g->nnodes || g->nodes[v].dead)) {
+                diag_error(x->d, sp, "%s is not defined before it is read", w);
+                return NOVAL;
+            }
+            return in ? IR_INPUT((int)v) : (int)v;
+        }
     }
-    diag_error(x->d, sp, "expected a value: %%in or %%N");
-    return -2;
+    diag_error(x->d, sp, "expected a value: %%in, %%inK or %%N");
+    return NOVAL;
+}
+
+/* VAL { "," VAL } into v[0..max); the count, or -1 after a diagnostic. */
+static int parse_vals(Lx *x, const Graph *g, int *v, int max)
+{
+    int n = 0;
+    for (;;) {
+        if (n == max) {
+            diag_error(x->d, at(x), "more than %d values", max);
+            return -1;
+        }
+        if ((v[n++] = parse_val(x, g)) == NOVAL)
+            return -1;
+        skip_ws(x);
+        if (*x->p != ',')
+            return n;
+        x->p++;
+    }
 }
 
 static int find_param(const Graph *g, const char *name)
@@ -376,40 +409,11 @@ static int parse_pair(Lx *x, int64_t *a, int64_t *b)
     return parse_int(x, b);
 }
 
-static int parse_node(Lx *x, Graph *g, int id, Span sp)
+/* The attributes of node i, up to the ':' before its shape. */
+static int parse_attrs(Lx *x, Graph *g, int i)
 {
-    if (expect(x, '='))
-        return -1;
-    skip_ws(x);
-    Span os = at(x);
-    char *opname = word(x);
-    int op = opname ? op_lookup(opname) : -1;
-    if (op < 0) {
-        diag_error(x->d, os, "unknown op '%s'", opname ? opname : "");
-        return -1;
-    }
-    if (id < g->nnodes) {
-        diag_error(x->d, sp, "node %%%d: numbers must increase", id);
-        return -1;
-    }
-    int in = parse_val(x);
-    if (in < -1)
-        return -1;
-    if (in >= 0 && (in >= g->nnodes || g->nodes[in].dead)) {
-        diag_error(x->d, sp, "node %%%d reads %%%d, which is not defined before it", id, in);
-        return -1;
-    }
-    while (g->nnodes < id) {
-        int gap = ir_add_node(g, OP_IDENTITY);   /* may move g->nodes */
-        g->nodes[gap].dead = 1;
-    }
-    int i = ir_add_node(g, (Op)op);
     Node *n = &g->nodes[i];
-    n->input = in;
-    n->span = sp;
-    n->alpha = op == OP_BATCHNORM1D || op == OP_BATCHNORM2D ? 1e-5 : op == OP_LEAKY_RELU ? 0.01 : 0.5;
-    n->momentum = 0.1;
-    n->kh = n->kw = n->sh = n->sw = 1;
+    Op op = n->op;
     while (!at_eol(x) && *x->p != ':') {
         Span ks = at(x);
         char *key = word(x);
@@ -429,12 +433,16 @@ static int parse_node(Lx *x, Graph *g, int id, Span sp)
             bad = parse_pair(x, &n->sh, &n->sw);
         else if (!strcmp(key, "padding"))
             bad = parse_pair(x, &n->ph, &n->pw);
-        else if (!strcmp(key, "slope") || !strcmp(key, "p") || !strcmp(key, "eps"))
-            bad = parse_num(x, &n->alpha);
+        else if (!strcmp(key, "negative_slope"))
+            bad = parse_num(x, &n->negative_slope);
+        else if (!strcmp(key, "p"))
+            bad = parse_num(x, &n->p);
+        else if (!strcmp(key, "eps"))
+            bad = parse_num(x, &n->eps);
         else if (!strcmp(key, "momentum"))
             bad = parse_num(x, &n->momentum);
         else if (!strcmp(key, "dim"))
-            bad = parse_int(x, &v), n->dim = (int)v - 1, n->alpha = (double)v; /* softmax_shape reads alpha */
+            bad = parse_int(x, &v), n->dim = v < -64 ? -64 : v > 64 ? 64 : (int)v; /* resolved by softmax_shape */
         else if (!strcmp(key, "packed")) {
             char *w = word(x);
             n->packed = w && !strcmp(w, "panel") ? 2 : 1;
@@ -445,7 +453,7 @@ static int parse_node(Lx *x, Graph *g, int id, Span sp)
             char *paren = w ? strchr(w, '(') : NULL;
             if (paren) {
                 *paren = '\0';
-                n->fused_alpha = strtod(paren + 1, NULL);
+                n->fused_negative_slope = strtod(paren + 1, NULL);
             }
             int a = w ? op_lookup(w) : -1;
             if (a < 0 || !(op_info[a].flags & OPF_ACT)) {
@@ -479,6 +487,52 @@ static int parse_node(Lx *x, Graph *g, int id, Span sp)
             return -1;
         }
     }
+    return 0;
+}
+
+static int parse_node(Lx *x, Graph *g, int id, Span sp)
+{
+    if (expect(x, '='))
+        return -1;
+    skip_ws(x);
+    Span os = at(x);
+    char *opname = word(x);
+    int op = opname ? op_lookup(opname) : -1;
+    if (op < 0) {
+        diag_error(x->d, os, "unknown op '%s'", opname ? opname : "");
+        return -1;
+    }
+    if (id < g->nnodes) {
+        diag_error(x->d, sp, "node %%%d: numbers must increase", id);
+        return -1;
+    }
+    int in[NNC_MAX_NODE_INPUTS];
+    int nin = parse_vals(x, g, in, NNC_MAX_NODE_INPUTS);
+    if (nin < 0)
+        return -1;
+    if (nin != op_info[op].nin) {
+        diag_error(x->d, sp, "%s reads %d value%s, not %d", op_info[op].name, op_info[op].nin,
+                   op_info[op].nin == 1 ? "" : "s", nin);
+        return -1;
+    }
+    while (g->nnodes < id) {
+        int gap = ir_add_node(g, OP_IDENTITY);   /* may move g->nodes */
+        g->nodes[gap].dead = 1;
+    }
+    int i = ir_add_node(g, (Op)op);
+    for (int k = 0; k < nin; k++)
+        ir_read(g, i, in[k]);
+    Node *n = &g->nodes[i];
+    n->span = sp;
+    /* PyTorch's defaults, for attributes a line leaves out */
+    n->negative_slope = 0.01;
+    n->p = 0.5;
+    n->eps = 1e-5;
+    n->momentum = 0.1;
+    n->dim = -1;
+    n->kh = n->kw = n->sh = n->sw = 1;
+    if (parse_attrs(x, g, i))
+        return -1;
     n = &g->nodes[i];
     int want = n->op == OP_LINEAR || n->op == OP_CONV2D ? 1 + n->has_bias
              : n->op == OP_BATCHNORM1D || n->op == OP_BATCHNORM2D ? 5 : 0;
@@ -514,7 +568,7 @@ Graph *ir_parse(const SrcFile *src, Diag *d)
 {
     Graph *g = ir_new_graph("model", src->path);
     Lx x = {src->text, src->text, 1, d};
-    int have_input = 0, have_output = 0;
+    int have_nodes = 0, have_output = 0;
     while (*x.p) {
         x.line_start = x.p;
         int errs = d->nerrors;
@@ -532,27 +586,34 @@ Graph *ir_parse(const SrcFile *src, Diag *d)
                 else
                     g->name = name;
             } else if (!strcmp(kw, "input")) {
-                if (!parse_shape(&x, &g->input.ndim, g->input.d)) {
-                    if (g->input.ndim == 0)
-                        diag_error(d, sp, "the input needs at least one dimension");
-                    have_input = 1;
+                Shape s = {0, {0}};     /* unused dimensions zero: shapes compare whole */
+                if (have_nodes)
+                    diag_error(d, sp, "the input lines must come before the nodes");
+                else if (g->ninputs == NNC_MAX_GRAPH_IO)
+                    diag_error(d, sp, "more than %d inputs", NNC_MAX_GRAPH_IO);
+                else if (!parse_shape(&x, &s.ndim, s.d)) {
+                    if (s.ndim == 0)
+                        diag_error(d, sp, "an input needs at least one dimension");
+                    ir_add_input(g, &s);
                 }
             } else if (!strcmp(kw, "param")) {
                 parse_param(&x, g);
             } else if (!strcmp(kw, "fold-linear") || !strcmp(kw, "fold-bn") || !strcmp(kw, "pack-linear")) {
                 parse_fold(&x, g, !strcmp(kw, "fold-bn") ? FOLD_BN : !strcmp(kw, "pack-linear") ? FOLD_PACK : FOLD_LINEAR);
             } else if (!strcmp(kw, "output")) {
-                int v = parse_val(&x);
-                if (v >= -1 && v != ir_output(g))
-                    diag_error(d, sp, "the output must be the last node (%%%d)", ir_output(g));
+                int nout = g->ninputs ? parse_vals(&x, g, g->outputs, NNC_MAX_GRAPH_IO) : -1;
+                if (!g->ninputs)
+                    diag_error(d, sp, "no input line before the output");
+                g->noutputs = nout > 0 ? nout : 0;
                 have_output = 1;
             } else if (!strcmp(kw, "planned")) {
                 g->planned = 1;
             } else if (kw[0] == '%' && isdigit((unsigned char)kw[1])) {
-                if (!have_input)
+                if (!g->ninputs)
                     diag_error(d, sp, "the input line must come before the nodes");
                 else
                     parse_node(&x, g, atoi(kw + 1), sp);
+                have_nodes = 1;
             } else {
                 diag_error(d, sp, "unknown statement '%s'", kw);
             }
@@ -565,7 +626,7 @@ Graph *ir_parse(const SrcFile *src, Diag *d)
             x.p++;
         x.line++;
     }
-    if (!d->nerrors && !have_input)
+    if (!d->nerrors && !g->ninputs)
         diag_error_nopos(d, "%s: no input line", src->path);
     if (!d->nerrors && !have_output)
         diag_error_nopos(d, "%s: no output line", src->path);

@@ -11,14 +11,14 @@ int act_build(BuildCtx *cx)
 {
     Node *n = &cx->g->nodes[cx->node];
     if (n->op == OP_LEAKY_RELU)
-        n->alpha = arg_real(cx, 0, 0.01);
+        n->negative_slope = arg_real(cx, 0, 0.01);
     return 0;
 }
 
 int act_shape(Graph *g, Node *n, Diag *d)
 {
     (void)d;
-    n->shape = *ir_value_shape(g, n->input);
+    n->shape = *ir_value_shape(g, n->in[0]);
     return 0;
 }
 
@@ -32,9 +32,9 @@ void act_emit(EmitCtx *e, const Node *n)
     KCall c;
     kcall_init(&c, "nnr_act_f32");
     kcall_arg(&c, KA_ACT, n->op, 0);
-    kcall_arg(&c, KA_F32, 0, n->alpha);
+    kcall_arg(&c, KA_F32, 0, n->negative_slope);
     kcall_arg(&c, KA_NSIZE, shape_numel(&n->shape), 0);
-    kcall_arg(&c, KA_VAL, n->input, 0);
+    kcall_arg(&c, KA_VAL, n->in[0], 0);
     kcall_arg(&c, KA_VAL, n - e->g->nodes, 0);
     op_emit_call(e, n, &c);
 }
@@ -44,11 +44,11 @@ void act_emit_train(EmitCtx *e, const Node *n) { act_emit(e, n); }
 void act_grad(EmitCtx *e, const Node *n)
 {
     char a[48];
-    if (!DVAL(e, n->input))
+    if (!DVAL(e, n->in[0]))
         return;
     fprintf(e->out, "    nnr_act_backward_f32(%s, %s, %s, %s, %s, %s, %s);\n", op_act_c(n->op),
-            c_float(n->alpha, a, sizeof a), len(n), VAL(e, n->input), VAL(e, n - e->g->nodes),
-            DVAL(e, n - e->g->nodes), DVAL(e, n->input));
+            c_float(n->negative_slope, a, sizeof a), len(n), VAL(e, n->in[0]), VAL(e, n - e->g->nodes),
+            DVAL(e, n - e->g->nodes), DVAL(e, n->in[0]));
 }
 
 int64_t act_flops(const Graph *g, const Node *n)

@@ -9,31 +9,11 @@
 #include "nnr_prog.h"
 
 const OpHooks op_hooks[OP__COUNT] = {
-#define OP(id, name, fam, flags) \
+#define OP(id, name, fam, nin, flags) \
     {fam##_args, fam##_build, fam##_shape, fam##_emit, fam##_emit_train, fam##_grad, fam##_flops, fam##_saved},
 #include "../ir/ops.def"
 #undef OP
 };
-
-int64_t arg_int(const BuildCtx *cx, int slot, int64_t dflt)
-{
-    const Value *v = cx->arg[slot];
-    return v && v->kind == V_INT ? v->i : dflt;
-}
-
-double arg_real(const BuildCtx *cx, int slot, double dflt)
-{
-    const Value *v = cx->arg[slot];
-    if (!v)
-        return dflt;
-    return v->kind == V_INT ? (double)v->i : v->kind == V_REAL ? v->r : dflt;
-}
-
-int arg_bool(const BuildCtx *cx, int slot, int dflt)
-{
-    const Value *v = cx->arg[slot];
-    return v && v->kind == V_BOOL ? (int)v->i : dflt;
-}
 
 int op_param(BuildCtx *cx, const char *suffix, int ndim, const int64_t *shape, int kind,
              InitKind init, float bound)
@@ -57,55 +37,6 @@ int op_param(BuildCtx *cx, const char *suffix, int ndim, const int64_t *shape, i
     int idx = ir_add_param(cx->g, &p);
     n->param[n->nparam++] = idx;
     return idx;
-}
-
-/* Walk a nested list literal, checking its shape against p->shape. */
-static int fill_literal(BuildCtx *cx, const Param *p, const Value *v, int depth, float **dst,
-                        const char *what)
-{
-    if (depth == p->ndim) {
-        if (v->kind != V_INT && v->kind != V_REAL) {
-            diag_error(cx->d, v->span, "%s: expected a number in the literal", what);
-            return -1;
-        }
-        *(*dst)++ = v->kind == V_INT ? (float)v->i : (float)v->r;
-        return 0;
-    }
-    if (v->kind != V_LIST) {
-        diag_error(cx->d, v->span, "%s: expected a list of %lld values at depth %d of a %d-dimensional literal",
-                   what, (long long)p->shape[depth], depth + 1, p->ndim);
-        return -1;
-    }
-    if (v->n != p->shape[depth]) {
-        char buf[96];
-        Shape s = {p->ndim, {0}};
-        memcpy(s.d, p->shape, sizeof s.d);
-        diag_error(cx->d, v->span, "%s: the literal has %d entries at depth %d, but the parameter has shape %s",
-                   what, v->n, depth + 1, shape_str(&s, buf, sizeof buf));
-        return -1;
-    }
-    for (int i = 0; i < v->n; i++)
-        if (fill_literal(cx, p, v->items[i], depth + 1, dst, what))
-            return -1;
-    return 0;
-}
-
-int op_param_literal(BuildCtx *cx, int param, const Value *v, const char *what)
-{
-    Param *p = &cx->g->params[param];
-    extern int64_t nnc_max_floats;
-    if (p->numel < 0 || p->numel > nnc_max_floats) { /* before allocating it */
-        diag_error(cx->d, cx->layer_span, "%s: parameter '%s' is too large (%lld floats; the limit is %lld)",
-                   what, p->name, (long long)p->numel, (long long)nnc_max_floats);
-        return -1;
-    }
-    float *data = xcalloc((size_t)p->numel, sizeof(float));
-    float *cur = data;
-    if (fill_literal(cx, p, v, 0, &cur, what))
-        return -1;
-    p->data = data;
-    p->literal = 1;
-    return 0;
 }
 
 const char *op_act_c(int op)
@@ -255,7 +186,7 @@ int op_is_alias(Op op, int training)
 
 int op_is_nothing(const Graph *g, const Node *n)
 {
-    const Shape *in = ir_value_shape(g, n->input);
+    const Shape *in = ir_value_shape(g, n->in[0]);
     return (op_info[n->op].flags & OPF_NOOP_INF) && in->ndim == n->shape.ndim &&
            memcmp(in->d, n->shape.d, (size_t)in->ndim * sizeof in->d[0]) == 0;
 }
@@ -265,24 +196,4 @@ void op_saved_size(const Graph *g, const Node *n, int64_t *per_sample, int64_t *
     *per_sample = 0;
     *fixed = 0;
     op_hooks[n->op].saved(g, n, per_sample, fixed);
-}
-
-int arg_pair(BuildCtx *cx, int slot, int64_t dflt, int64_t out[2], const char *what)
-{
-    const Value *v = cx->arg[slot];
-    if (!v) {
-        out[0] = out[1] = dflt;
-        return 0;
-    }
-    if (v->kind == V_INT) {
-        out[0] = out[1] = v->i;
-        return 0;
-    }
-    if (v->kind == V_LIST && v->n == 2 && v->items[0]->kind == V_INT && v->items[1]->kind == V_INT) {
-        out[0] = v->items[0]->i;
-        out[1] = v->items[1]->i;
-        return 0;
-    }
-    diag_error(cx->d, v->span, "%s must be an integer or a list of two integers", what);
-    return -1;
 }

@@ -47,7 +47,7 @@ int conv_build(BuildCtx *cx)
 
 int conv_shape(Graph *g, Node *n, Diag *d)
 {
-    const Shape *in = ir_value_shape(g, n->input);
+    const Shape *in = ir_value_shape(g, n->in[0]);
     char buf[64];
     if (in->ndim != 3) {
         diag_error(d, n->span, "conv2d expects a [channels, height, width] input, but its input has shape %s",
@@ -77,7 +77,7 @@ int conv_shape(Graph *g, Node *n, Diag *d)
 /* The kernels' nnr_conv2d_shape of node n, set on call c. */
 static void kshape(const Graph *g, const Node *n, KCall *c)
 {
-    const Shape *in = ir_value_shape(g, n->input);
+    const Shape *in = ir_value_shape(g, n->in[0]);
     const int64_t s[] = {in->d[0], in->d[1], in->d[2], n->out_f, n->kh, n->kw,
                          n->sh, n->sw, n->ph, n->pw, n->shape.d[1], n->shape.d[2]};
     static const char *const fields[] = {"c", "h", "w", "oc", "kh", "kw", "sh", "sw", "ph", "pw", "oh", "ow"};
@@ -100,12 +100,12 @@ void conv_emit(EmitCtx *e, const Node *n)
     kshape(e->g, n, &c);
     kcall_arg(&c, KA_N, 1, 0);
     kcall_arg(&c, KA_SHAPE, 0, 0);
-    kcall_arg(&c, KA_VAL, n->input, 0);
+    kcall_arg(&c, KA_VAL, n->in[0], 0);
     kcall_arg(&c, KA_PARAM, n->param[0], 0);
     kcall_arg(&c, KA_PARAM, n->has_bias ? n->param[1] : -1, 0);
     kcall_arg(&c, KA_VAL, n - e->g->nodes, 0);
     kcall_arg(&c, KA_ACT, n->fused_act, 0);
-    kcall_arg(&c, KA_F32, 0, n->fused_alpha);
+    kcall_arg(&c, KA_F32, 0, n->fused_negative_slope);
     kcall_arg(&c, KA_SCRATCH, 0, 0);
     c.scratch_fn = "nnr_conv2d_scratch";
     c.wrap = 2;
@@ -117,8 +117,8 @@ void conv_emit_train(EmitCtx *e, const Node *n) { conv_emit(e, n); }
 void conv_grad(EmitCtx *e, const Node *n)
 {
     fprintf(e->out, "    nnr_conv2d_backward_f32(n, %s,\n                   %s, %s, %s, %s, %s, %s, %s);\n",
-            cshape(e->g, n), VAL(e, n->input), op_pexpr(e->P, e->g, n->param[0]),
-            DVAL(e, n - e->g->nodes), DVAL(e, n->input) ? DVAL(e, n->input) : "NULL",
+            cshape(e->g, n), VAL(e, n->in[0]), op_pexpr(e->P, e->g, n->param[0]),
+            DVAL(e, n - e->g->nodes), DVAL(e, n->in[0]) ? DVAL(e, n->in[0]) : "NULL",
             op_pexpr(e->G, e->g, n->param[0]),
             n->has_bias ? op_pexpr(e->G, e->g, n->param[1]) : "NULL", e->scratch);
 }

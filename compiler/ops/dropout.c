@@ -9,9 +9,9 @@ const ArgSpec *dropout_args(Op op) { (void)op; return spec; }
 int dropout_build(BuildCtx *cx)
 {
     Node *n = &cx->g->nodes[cx->node];
-    n->alpha = arg_real(cx, 0, 0.5);
-    if (n->alpha < 0.0 || n->alpha > 1.0) {
-        diag_error(cx->d, cx->arg[0]->span, "dropout probability has to be between 0 and 1, but got %g", n->alpha);
+    n->p = arg_real(cx, 0, 0.5);
+    if (n->p < 0.0 || n->p > 1.0) {
+        diag_error(cx->d, arg_span(cx, 0), "dropout probability has to be between 0 and 1, but got %g", n->p);
         return -1;
     }
     return 0;
@@ -20,7 +20,7 @@ int dropout_build(BuildCtx *cx)
 int dropout_shape(Graph *g, Node *n, Diag *d)
 {
     (void)d;
-    n->shape = *ir_value_shape(g, n->input);
+    n->shape = *ir_value_shape(g, n->in[0]);
     return 0;
 }
 
@@ -31,17 +31,17 @@ void dropout_emit_train(EmitCtx *e, const Node *n)
     char a[48];
     int i = (int)(n - e->g->nodes);
     fprintf(e->out, "    nnr_dropout_f32(%s, %s, (size_t)n * %lld, %s, %s, %s);\n", e->rng,
-            c_float(n->alpha, a, sizeof a), (long long)shape_numel(&n->shape), VAL(e, n->input),
+            c_float(n->p, a, sizeof a), (long long)shape_numel(&n->shape), VAL(e, n->in[0]),
             VAL(e, i), e->saved[i + 1]);
 }
 
 void dropout_grad(EmitCtx *e, const Node *n)
 {
     int i = (int)(n - e->g->nodes);
-    if (!DVAL(e, n->input))
+    if (!DVAL(e, n->in[0]))
         return;
     fprintf(e->out, "    for (size_t i = 0; i < (size_t)n * %lld; i++)\n        %s[i] = %s[i] * %s[i];\n",
-            (long long)shape_numel(&n->shape), DVAL(e, n->input), DVAL(e, i), e->saved[i + 1]);
+            (long long)shape_numel(&n->shape), DVAL(e, n->in[0]), DVAL(e, i), e->saved[i + 1]);
 }
 
 int64_t dropout_flops(const Graph *g, const Node *n) { (void)g; (void)n; return 0; }

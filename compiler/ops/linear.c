@@ -27,16 +27,16 @@ int linear_build(BuildCtx *cx)
                    (long long)n->in_f, (long long)n->out_f);
         return -1;
     }
-    const Value *bias = cx->arg[A_BIAS];
-    n->has_bias = !bias || bias->kind == V_LIST || (bias->kind == V_BOOL && bias->i);
+    /* bias: true (the default), false, or a literal list of values */
+    n->has_bias = !arg_given(cx, A_BIAS) || arg_is_list(cx, A_BIAS) || arg_bool(cx, A_BIAS, 0);
     float bound = (float)(1.0 / sqrt((double)n->in_f));
     int64_t wshape[2] = {n->out_f, n->in_f};
     int w = op_param(cx, "weight", 2, wshape, NNR_T_PARAM, INIT_UNIFORM, bound);
-    if (cx->arg[A_WEIGHT] && op_param_literal(cx, w, cx->arg[A_WEIGHT], "linear weight"))
+    if (arg_given(cx, A_WEIGHT) && op_param_literal(cx, w, A_WEIGHT, "linear weight"))
         return -1;
     if (n->has_bias) {
         int b = op_param(cx, "bias", 1, &n->out_f, NNR_T_PARAM, INIT_UNIFORM, bound);
-        if (bias && bias->kind == V_LIST && op_param_literal(cx, b, bias, "linear bias"))
+        if (arg_is_list(cx, A_BIAS) && op_param_literal(cx, b, A_BIAS, "linear bias"))
             return -1;
     }
     return 0;
@@ -44,7 +44,7 @@ int linear_build(BuildCtx *cx)
 
 int linear_shape(Graph *g, Node *n, Diag *d)
 {
-    const Shape *in = ir_value_shape(g, n->input);
+    const Shape *in = ir_value_shape(g, n->in[0]);
     char buf[64];
     if (in->d[in->ndim - 1] != n->in_f) {
         diag_error(d, n->span, "linear(%lld, %lld) expects %lld input features, but its input has shape %s (%lld features)",
@@ -60,7 +60,7 @@ int linear_shape(Graph *g, Node *n, Diag *d)
 /* Rows of the GEMM per sample: linear runs over the last dimension. */
 static const char *rows(const Graph *g, const Node *n)
 {
-    int64_t r = shape_numel(ir_value_shape(g, n->input)) / n->in_f;
+    int64_t r = shape_numel(ir_value_shape(g, n->in[0])) / n->in_f;
     return r == 1 ? "n" : xasprintf("n * %lld", (long long)r);
 }
 
@@ -68,15 +68,15 @@ void linear_emit(EmitCtx *e, const Node *n)
 {
     KCall c;
     kcall_init(&c, n->packed == 2 ? "nnr_linear_packed_f32" : "nnr_linear_f32");
-    kcall_arg(&c, KA_N, shape_numel(ir_value_shape(e->g, n->input)) / n->in_f, 0);
+    kcall_arg(&c, KA_N, shape_numel(ir_value_shape(e->g, n->in[0])) / n->in_f, 0);
     kcall_arg(&c, KA_INT, n->in_f, 0);
     kcall_arg(&c, KA_INT, n->out_f, 0);
-    kcall_arg(&c, KA_VAL, n->input, 0);
+    kcall_arg(&c, KA_VAL, n->in[0], 0);
     kcall_arg(&c, KA_PARAM, n->param[0], 0);
     kcall_arg(&c, KA_PARAM, n->has_bias ? n->param[1] : -1, 0);
     kcall_arg(&c, KA_VAL, n - e->g->nodes, 0);
     kcall_arg(&c, KA_ACT, n->fused_act, 0);
-    kcall_arg(&c, KA_F32, 0, n->fused_alpha);
+    kcall_arg(&c, KA_F32, 0, n->fused_negative_slope);
     op_emit_call(e, n, &c);
 }
 
@@ -85,16 +85,16 @@ void linear_emit_train(EmitCtx *e, const Node *n) { linear_emit(e, n); }
 void linear_grad(EmitCtx *e, const Node *n)
 {
     fprintf(e->out, "    nnr_linear_backward_f32(%s, %lld, %lld, %s, %s, %s, %s, %s, %s);\n",
-            rows(e->g, n), (long long)n->in_f, (long long)n->out_f, VAL(e, n->input),
+            rows(e->g, n), (long long)n->in_f, (long long)n->out_f, VAL(e, n->in[0]),
             op_pexpr(e->P, e->g, n->param[0]), DVAL(e, n - e->g->nodes),
-            DVAL(e, n->input) ? DVAL(e, n->input) : "NULL",
+            DVAL(e, n->in[0]) ? DVAL(e, n->in[0]) : "NULL",
             op_pexpr(e->G, e->g, n->param[0]),
             n->has_bias ? op_pexpr(e->G, e->g, n->param[1]) : "NULL");
 }
 
 int64_t linear_flops(const Graph *g, const Node *n)
 {
-    int64_t r = shape_numel(ir_value_shape(g, n->input)) / n->in_f;
+    int64_t r = shape_numel(ir_value_shape(g, n->in[0])) / n->in_f;
     return 2 * r * n->in_f * n->out_f;
 }
 

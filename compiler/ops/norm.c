@@ -18,14 +18,14 @@ int norm_build(BuildCtx *cx)
 {
     Node *n = &cx->g->nodes[cx->node];
     n->in_f = arg_int(cx, A_NF, 0);
-    n->alpha = arg_real(cx, A_EPS, 1e-5);
+    n->eps = arg_real(cx, A_EPS, 1e-5);
     n->momentum = arg_real(cx, A_MOM, 0.1);
     if (n->in_f <= 0) {
         diag_error(cx->d, cx->layer_span, "%s: num_features must be positive", op_info[n->op].name);
         return -1;
     }
-    if (n->alpha <= 0) {
-        diag_error(cx->d, cx->arg[A_EPS]->span, "%s: eps must be positive", op_info[n->op].name);
+    if (n->eps <= 0) {
+        diag_error(cx->d, arg_span(cx, A_EPS), "%s: eps must be positive", op_info[n->op].name);
         return -1;
     }
     int64_t c = n->in_f, none[1] = {0};
@@ -39,7 +39,7 @@ int norm_build(BuildCtx *cx)
 
 int norm_shape(Graph *g, Node *n, Diag *d)
 {
-    const Shape *in = ir_value_shape(g, n->input);
+    const Shape *in = ir_value_shape(g, n->in[0]);
     char buf[64];
     int ok = n->op == OP_BATCHNORM2D ? in->ndim == 3 : (in->ndim == 1 || in->ndim == 2);
     if (!ok) {
@@ -67,10 +67,10 @@ void norm_emit(EmitCtx *e, const Node *n)
     kcall_arg(&c, KA_N, 1, 0);
     kcall_arg(&c, KA_INT, n->in_f, 0);
     kcall_arg(&c, KA_INT, spatial(n), 0);
-    kcall_arg(&c, KA_VAL, n->input, 0);
+    kcall_arg(&c, KA_VAL, n->in[0], 0);
     for (int k = 0; k < 4; k++)
         kcall_arg(&c, KA_PARAM, n->param[k], 0);
-    kcall_arg(&c, KA_F32, 0, n->alpha);
+    kcall_arg(&c, KA_F32, 0, n->eps);
     kcall_arg(&c, KA_VAL, n - e->g->nodes, 0);
     op_emit_call(e, n, &c);
 }
@@ -82,9 +82,9 @@ void norm_emit_train(EmitCtx *e, const Node *n)
     int i = (int)(n - g->nodes);
     fprintf(e->out, "    nnr_batchnorm_train_f32(n, %lld, %lld, %s, %s, %s, %s, %s,\n"
                     "                            %s, %s, %s, %s + %lld, %s);\n",
-            (long long)n->in_f, spatial(n), VAL(e, n->input), op_pexpr(e->P, g, n->param[0]),
+            (long long)n->in_f, spatial(n), VAL(e, n->in[0]), op_pexpr(e->P, g, n->param[0]),
             op_pexpr(e->P, g, n->param[1]), op_pexpr(e->P, g, n->param[2]),
-            op_pexpr(e->P, g, n->param[3]), c_float(n->alpha, a, sizeof a),
+            op_pexpr(e->P, g, n->param[3]), c_float(n->eps, a, sizeof a),
             c_float(n->momentum, m, sizeof m), e->saved[i + 1], e->saved[i + 1],
             (long long)n->in_f, VAL(e, i));
     fprintf(e->out, "    %s[%lld] += 1.0f; /* num_batches_tracked */\n", e->P,
@@ -96,9 +96,9 @@ void norm_grad(EmitCtx *e, const Node *n)
     const Graph *g = e->g;
     int i = (int)(n - g->nodes);
     fprintf(e->out, "    nnr_batchnorm_backward_f32(n, %lld, %lld, %s, %s, %s, %s + %lld, %s, %s, %s, %s);\n",
-            (long long)n->in_f, spatial(n), VAL(e, n->input), op_pexpr(e->P, g, n->param[0]),
+            (long long)n->in_f, spatial(n), VAL(e, n->in[0]), op_pexpr(e->P, g, n->param[0]),
             e->saved[i + 1], e->saved[i + 1], (long long)n->in_f, DVAL(e, i),
-            DVAL(e, n->input) ? DVAL(e, n->input) : "NULL", op_pexpr(e->G, g, n->param[0]),
+            DVAL(e, n->in[0]) ? DVAL(e, n->in[0]) : "NULL", op_pexpr(e->G, g, n->param[0]),
             op_pexpr(e->G, g, n->param[1]));
 }
 

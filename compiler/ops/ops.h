@@ -16,7 +16,7 @@
 #define NNC_OPS_H
 
 #include "../ir/ir.h"
-#include "../front/sema.h"
+#include "opargs.h"
 
 /* What a family's build hook sees: the node being built and its arguments,
  * bound to the schema's slots (NULL when not given). */
@@ -123,15 +123,21 @@ typedef struct OpHooks {
 } OpHooks;
 extern const OpHooks op_hooks[OP__COUNT];
 
-/* Shared helpers for families. */
+/* The bound arguments (compiler/ops/args.c): the value of schema slot
+ * `slot` as an integer, a number or a bool (dflt when not given or of
+ * another type); whether it was given, is a list, and where it is. */
 int64_t arg_int(const BuildCtx *cx, int slot, int64_t dflt);
 double arg_real(const BuildCtx *cx, int slot, double dflt);
 int arg_bool(const BuildCtx *cx, int slot, int dflt);
+int arg_given(const BuildCtx *cx, int slot);
+int arg_is_list(const BuildCtx *cx, int slot);
+Span arg_span(const BuildCtx *cx, int slot);
 /* Add a parameter "<prefix>.<suffix>" of the given shape; returns its index. */
 int op_param(BuildCtx *cx, const char *suffix, int ndim, const int64_t *shape, int kind,
              InitKind init, float bound);
-/* Fill a parameter from a nested-list literal; checks the shape. 0 on success. */
-int op_param_literal(BuildCtx *cx, int param, const Value *v, const char *what);
+/* Fill a parameter from the nested-list literal given in schema slot
+ * `slot`; checks the shape. 0 on success. */
+int op_param_literal(BuildCtx *cx, int param, int slot, const char *what);
 /* "P + 123": the C expression of a parameter inside block `base`. */
 const char *op_pexpr(const char *base, const Graph *g, int param);
 /* Values that are only a view of their input (no code, same buffer). */

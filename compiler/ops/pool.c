@@ -20,7 +20,7 @@ int pool_build(BuildCtx *cx)
         return -1;
     if (arg_pair(cx, A_STRIDE, 0, s, "stride") || arg_pair(cx, A_PAD, 0, p, "padding"))
         return -1;
-    if (!cx->arg[A_STRIDE]) {
+    if (!arg_given(cx, A_STRIDE)) {
         s[0] = k[0];
         s[1] = k[1];
     }
@@ -40,7 +40,7 @@ int pool_build(BuildCtx *cx)
 
 int pool_shape(Graph *g, Node *n, Diag *d)
 {
-    const Shape *in = ir_value_shape(g, n->input);
+    const Shape *in = ir_value_shape(g, n->in[0]);
     char buf[64];
     if (in->ndim != 3) {
         diag_error(d, n->span, "%s expects a [channels, height, width] input, but its input has shape %s",
@@ -64,7 +64,7 @@ int pool_shape(Graph *g, Node *n, Diag *d)
 /* The kernels' nnr_pool2d_shape of node n, set on call c. */
 static void kshape(const Graph *g, const Node *n, KCall *c)
 {
-    const Shape *in = ir_value_shape(g, n->input);
+    const Shape *in = ir_value_shape(g, n->in[0]);
     const int64_t s[] = {in->d[0], in->d[1], in->d[2], n->kh, n->kw, n->sh, n->sw,
                          n->ph, n->pw, n->shape.d[1], n->shape.d[2]};
     static const char *const fields[] = {"c", "h", "w", "kh", "kw", "sh", "sw", "ph", "pw", "oh", "ow"};
@@ -87,7 +87,7 @@ void pool_emit(EmitCtx *e, const Node *n)
     kshape(e->g, n, &c);
     kcall_arg(&c, KA_N, 1, 0);
     kcall_arg(&c, KA_SHAPE, 0, 0);
-    kcall_arg(&c, KA_VAL, n->input, 0);
+    kcall_arg(&c, KA_VAL, n->in[0], 0);
     kcall_arg(&c, KA_VAL, n - e->g->nodes, 0);
     op_emit_call(e, n, &c);
 }
@@ -96,14 +96,14 @@ void pool_emit_train(EmitCtx *e, const Node *n) { pool_emit(e, n); }
 
 void pool_grad(EmitCtx *e, const Node *n)
 {
-    if (!DVAL(e, n->input))
+    if (!DVAL(e, n->in[0]))
         return;
     if (n->op == OP_MAXPOOL2D)
         fprintf(e->out, "    nnr_maxpool2d_backward_f32(n, %s, %s, %s, %s);\n", pshape(e->g, n),
-                VAL(e, n->input), DVAL(e, n - e->g->nodes), DVAL(e, n->input));
+                VAL(e, n->in[0]), DVAL(e, n - e->g->nodes), DVAL(e, n->in[0]));
     else
         fprintf(e->out, "    nnr_avgpool2d_backward_f32(n, %s, %s, %s);\n", pshape(e->g, n),
-                DVAL(e, n - e->g->nodes), DVAL(e, n->input));
+                DVAL(e, n - e->g->nodes), DVAL(e, n->in[0]));
 }
 
 int64_t pool_flops(const Graph *g, const Node *n)

@@ -10,7 +10,7 @@ int reshape_build(BuildCtx *cx) { (void)cx; return 0; }
 int reshape_shape(Graph *g, Node *n, Diag *d)
 {
     (void)d;
-    const Shape *in = ir_value_shape(g, n->input);
+    const Shape *in = ir_value_shape(g, n->in[0]);
     if (n->op == OP_FLATTEN) {   /* nn.Flatten(): keeps the batch, flattens the rest */
         n->shape.ndim = 1;
         n->shape.d[0] = shape_numel(in);

@@ -10,32 +10,32 @@ const ArgSpec *softmax_args(Op op) { (void)op; return spec; }
 int softmax_build(BuildCtx *cx)
 {
     Node *n = &cx->g->nodes[cx->node];
-    /* alpha keeps dim as written (PyTorch numbering, batch = 0); it is
-     * resolved against the input rank into n->dim by softmax_shape */
+    /* dim as written (PyTorch numbering, batch = 0); softmax_shape
+     * resolves it against the input rank into n->axis */
     int64_t dim = arg_int(cx, 0, -1);
-    n->alpha = dim < -64 ? -64.0 : dim > 64 ? 64.0 : (double)dim;
+    n->dim = dim < -64 ? -64 : dim > 64 ? 64 : (int)dim;
     return 0;
 }
 
 int softmax_shape(Graph *g, Node *n, Diag *d)
 {
-    const Shape *in = ir_value_shape(g, n->input);
+    const Shape *in = ir_value_shape(g, n->in[0]);
     int rank = in->ndim + 1; /* with the batch */
-    int dim = (int)n->alpha;
+    int dim = n->dim;
     if (dim < 0)
         dim += rank;
     if (dim == 0) {
         diag_error(d, n->span, "%s: dim %d is the batch dimension; softmax over the batch is not allowed",
-                   op_info[n->op].name, (int)n->alpha);
+                   op_info[n->op].name, n->dim);
         return -1;
     }
     if (dim < 0 || dim >= rank) {
         diag_error(d, n->span, "%s: dim %d is out of range for an input of %d dimensions (batch included)",
-                   op_info[n->op].name, (int)n->alpha, rank);
+                   op_info[n->op].name, n->dim, rank);
         return -1;
     }
-    n->dim = dim - 1;
-    n->alpha = (double)dim;  /* normalised: later re-checks see a valid positive dim */
+    n->axis = dim - 1;
+    n->dim = dim;   /* normalised: later re-checks see a valid positive dim */
     n->shape = *in;
     return 0;
 }
@@ -44,10 +44,10 @@ static void split(const Node *n, long long *outer, long long *dimsz, long long *
 {
     *outer = 1;
     *inner = 1;
-    for (int i = 0; i < n->dim; i++)
+    for (int i = 0; i < n->axis; i++)
         *outer *= n->shape.d[i];
-    *dimsz = n->shape.d[n->dim];
-    for (int i = n->dim + 1; i < n->shape.ndim; i++)
+    *dimsz = n->shape.d[n->axis];
+    for (int i = n->axis + 1; i < n->shape.ndim; i++)
         *inner *= n->shape.d[i];
 }
 
@@ -60,7 +60,7 @@ void softmax_emit(EmitCtx *e, const Node *n)
     kcall_arg(&c, KA_NSIZE, o, 0);
     kcall_arg(&c, KA_INT, k, 0);
     kcall_arg(&c, KA_SIZE, i, 0);
-    kcall_arg(&c, KA_VAL, n->input, 0);
+    kcall_arg(&c, KA_VAL, n->in[0], 0);
     kcall_arg(&c, KA_VAL, n - e->g->nodes, 0);
     op_emit_call(e, n, &c);
 }
@@ -70,12 +70,12 @@ void softmax_emit_train(EmitCtx *e, const Node *n) { softmax_emit(e, n); }
 void softmax_grad(EmitCtx *e, const Node *n)
 {
     long long o, k, i;
-    if (!DVAL(e, n->input))
+    if (!DVAL(e, n->in[0]))
         return;
     split(n, &o, &k, &i);
     fprintf(e->out, "    nnr_%s_backward_f32((size_t)n * %lld, %lld, %lld, %s, %s, %s);\n",
             op_info[n->op].name, o, k, i, VAL(e, n - e->g->nodes), DVAL(e, n - e->g->nodes),
-            DVAL(e, n->input));
+            DVAL(e, n->in[0]));
 }
 
 int64_t softmax_flops(const Graph *g, const Node *n)

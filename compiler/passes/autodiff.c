@@ -6,7 +6,11 @@
  * input needs a gradient (the input is a node, not the model input) gets a
  * gradient buffer for it; a view passes its gradient buffer through. The
  * optimizer update closes the step. Liveness then lets gradient buffers
- * reuse the space of activations whose last reader has run. */
+ * reuse the space of activations whose last reader has run.
+ *
+ * The ops of the table read one value each; a value that needs a gradient
+ * must have one reader (summing the gradients of a value read twice is not
+ * derived yet), which every graph the front end lowers satisfies. */
 #include <string.h>
 
 #include "autodiff.h"
@@ -64,7 +68,12 @@ void autodiff(const Graph *g, const int *freeze, int nfreeze, TrainPlan *tp)
         const Node *n = &g->nodes[i];
         if (n->dead)
             continue;
-        int x = n->input < 0 ? -2 : tp->vbuf[n->input];
+        if (n->nin != 1)
+            NNC_ICE("autodiff: node %%%d (%s) reads %d values", i, op_info[n->op].name, n->nin);
+        if (n->in[0] >= 0 && ir_readers(g, n->in[0]) != 1)
+            NNC_ICE("autodiff: %%%d has %d readers; summing their gradients is not derived yet", n->in[0],
+                    ir_readers(g, n->in[0]));
+        int x = n->in[0] < 0 ? -2 : tp->vbuf[n->in[0]];
         if (op_is_alias(n->op, 1)) {
             tp->vbuf[i] = x < 0 ? -2 : x;   /* a view of its input */
             continue;
@@ -91,7 +100,7 @@ void autodiff(const Graph *g, const int *freeze, int nfreeze, TrainPlan *tp)
         const Node *n = &g->nodes[i];
         if (n->dead || tp->dbuf[i] < 0)
             continue;
-        int in = n->input;
+        int in = n->in[0];
         int wants = in >= 0 && tp->vbuf[in] >= 0;
         if (op_is_alias(n->op, 1)) {
             if (wants)

@@ -20,18 +20,18 @@
 #include "pass.h"
 #include "../ops/ops.h"
 
-/* The one live reader of value v, or -1 (none, several). */
+/* The one live reader of value v (reading it once), or -1 (none, several). */
 static int only_user(const Graph *g, int v)
 {
-    int u = -1;
+    if (ir_readers(g, v) != 1)
+        return -1;
     for (int i = 0; i < g->nnodes; i++) {
-        if (g->nodes[i].dead || g->nodes[i].input != v)
-            continue;
-        if (u >= 0)
-            return -1;
-        u = i;
+        const Node *n = &g->nodes[i];
+        for (int k = 0; k < n->nin && !n->dead; k++)
+            if (n->in[k] == v)
+                return i;
     }
-    return u;
+    return -1;
 }
 
 /* Follows the readers of value v through "nothing" views to the next real
@@ -39,10 +39,9 @@ static int only_user(const Graph *g, int v)
  * is not the output. Returns that node, or -1 with *why set. */
 static int next_real(const Graph *g, int v, const char **why)
 {
-    int out = ir_output(g);
     for (;;) {
-        if (v == out) {
-            *why = "it is the model's output";
+        if (ir_is_output(g, v)) {
+            *why = "it is a graph output";
             return -1;
         }
         int u = only_user(g, v);
@@ -50,21 +49,21 @@ static int next_real(const Graph *g, int v, const char **why)
             *why = ir_readers(g, v) ? "it has more than one reader" : "nothing reads it";
             return -1;
         }
-        if (!op_is_nothing(g, &g->nodes[u]))
+        if (g->nodes[u].nin != 1 || !op_is_nothing(g, &g->nodes[u]))
             return u;
         v = u;
     }
 }
 
-/* Node `keep` takes over up to node `last`: nodes after keep up to last die,
- * last's readers read keep. */
+/* Node `keep` takes over the path to node `last` (the one-reader path
+ * next_real followed): the nodes on it die, last's readers read keep. */
 static void absorb(Graph *g, int keep, int last)
 {
-    for (int j = keep + 1; j <= last; j++)
-        g->nodes[j].dead = 1;
-    for (int j = last + 1; j < g->nnodes; j++)
-        if (!g->nodes[j].dead && g->nodes[j].input == last)
-            g->nodes[j].input = keep;
+    for (int v = keep; v != last;) {
+        v = only_user(g, v);
+        g->nodes[v].dead = 1;
+    }
+    ir_replace_uses(g, last, keep);
 }
 
 /* ------------------------------------------------------------ fold-batchnorm */
@@ -101,7 +100,7 @@ int pass_fold_bn(Graph *g, PassCtx *cx)
         f.b[0] = k->has_bias ? k->param[1] : -1;
         for (int j = 0; j < 4; j++)
             f.bn[j] = bn->param[j];
-        f.eps = bn->alpha;
+        f.eps = bn->eps;
         f.rows = k->out_f;
         f.cols = g->params[k->param[0]].numel / k->out_f;
         ir_add_fold(g, &f);
@@ -222,7 +221,7 @@ int pass_fold_linear(Graph *g, PassCtx *cx)
             first->out_f = last->out_f;
             first->shape = last->shape;
             first->fused_act = last->fused_act;
-            first->fused_alpha = last->fused_alpha;
+            first->fused_negative_slope = last->fused_negative_slope;
             first->param[0] = f.out_w;
             first->param[1] = f.out_b;
             first->has_bias = f.out_b >= 0;

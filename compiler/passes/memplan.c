@@ -3,9 +3,11 @@
  * Views (flatten, identity, inference dropout) share their input's buffer.
  * Every other value gets a buffer of numel(shape) floats per sample, placed
  * first-fit among the buffers still live (a buffer dies after its last
- * reader). Offsets are per sample, so the plan holds for any batch size:
- * the emitted code multiplies them by n. The value that is the model's
- * output is written straight to the caller's y and takes no arena. */
+ * reader, over every value each node reads: the graph is a DAG). Offsets
+ * are per sample, so the plan holds for any batch size: the emitted code
+ * multiplies them by n. The value that is the model's output (the first
+ * output) is written straight to the caller's y and takes no arena; other
+ * outputs stay live to the end. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,17 +32,23 @@ void memplan_inference(const Graph *g, MemPlan *mp)
         const Node *n = &g->nodes[i];
         if (n->dead)
             continue;
-        mp->root[i] = op_is_alias(n->op, 0) ? (n->input < 0 ? -1 : mp->root[n->input]) : i;
+        mp->root[i] = op_is_alias(n->op, 0) ? (n->in[0] < 0 ? -1 : mp->root[n->in[0]]) : i;
         last[i] = i;
-        if (n->input >= 0 && mp->root[n->input] >= 0 && last[mp->root[n->input]] < i)
-            last[mp->root[n->input]] = i;
+        for (int k = 0; k < n->nin; k++) {
+            int v = n->in[k];
+            if (v >= 0 && mp->root[v] >= 0 && last[mp->root[v]] < i)
+                last[mp->root[v]] = i;
+        }
         if (n->op == OP_CONV2D) {
-            const Shape *in = ir_value_shape(g, n->input);
+            const Shape *in = ir_value_shape(g, n->in[0]);
             int64_t s = in->d[0] * n->kh * n->kw * n->shape.d[1] * n->shape.d[2];
             if (s > mp->fixed_bound)
                 mp->fixed_bound = s;
         }
     }
+    for (int k = 1; k < g->noutputs; k++)
+        if (g->outputs[k] >= 0 && mp->root[g->outputs[k]] >= 0)
+            last[mp->root[g->outputs[k]]] = nn;
     int out = ir_output(g);
     int out_root = out >= 0 ? mp->root[out] : -1;
     Block *live = xcalloc((size_t)nn + 1, sizeof *live);

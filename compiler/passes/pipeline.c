@@ -83,19 +83,35 @@ static int check_list(const char *list, const char *opt, Diag *d)
     return 0;
 }
 
+/* Value v, read by node `reader` (g->nnodes: a graph output), must be a
+ * graph input or a live node before it: the graph is a DAG in order. */
+static void verify_read(const Graph *g, int reader, int v)
+{
+    const char *who = reader < g->nnodes ? xasprintf("node %%%d", reader) : "the graph's output";
+    if (v < 0 && ir_input_index(v) >= g->ninputs)
+        NNC_ICE("%s reads input %d of %d", who, ir_input_index(v), g->ninputs);
+    if (v >= 0 && (v >= reader || g->nodes[v].dead))
+        NNC_ICE("%s reads %%%d, which is %s", who, v, v >= reader ? "not before it" : "removed");
+}
+
 void ir_verify(const Graph *g, const char *after)
 {
     const char *saved = nnc_current_pass;
     nnc_current_pass = after;
-    int last = -1;
+    if (g->ninputs < 1 || g->noutputs < 1)
+        NNC_ICE("the graph has %d inputs and %d outputs", g->ninputs, g->noutputs);
+    for (int k = 0; k < g->noutputs; k++)
+        verify_read(g, g->nnodes, g->outputs[k]);
     for (int i = 0; i < g->nnodes; i++) {
         const Node *n = &g->nodes[i];
         if (n->dead)
             continue;
         if (n->op < 0 || n->op >= OP__COUNT)
             NNC_ICE("node %%%d has an invalid op %d", i, n->op);
-        if (n->input != last)
-            NNC_ICE("node %%%d reads %%%d, but the value before it is %%%d", i, n->input, last);
+        if (n->nin != op_info[n->op].nin)
+            NNC_ICE("node %%%d (%s) reads %d values, not %d", i, op_info[n->op].name, n->nin, op_info[n->op].nin);
+        for (int k = 0; k < n->nin; k++)
+            verify_read(g, i, n->in[k]);
         for (int k = 0; k < n->nparam; k++)
             if (n->param[k] < 0 || n->param[k] >= g->nparams)
                 NNC_ICE("node %%%d refers to parameter %d of %d", i, n->param[k], g->nparams);
@@ -127,7 +143,6 @@ void ir_verify(const Graph *g, const char *after)
                 NNC_ICE("node %%%d (%s): its bias %s has %lld floats, not %lld", i, op_info[n->op].name,
                         g->params[n->param[1]].name, (long long)g->params[n->param[1]].numel, (long long)n->out_f);
         }
-        last = i;
     }
     /* derived parameters: each made by its fold, from parameters before it */
     for (int i = 0; i < g->nparams; i++) {

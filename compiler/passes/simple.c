@@ -1,22 +1,49 @@
 /* simple.c — small inference passes: dce (views that compute nothing are
- * dropped), fuse-act (an activation right after linear/conv2d becomes the
+ * dropped, and so is every node no graph output depends on), fuse-act (an activation right after linear/conv2d becomes the
  * kernel's epilogue), memplan (switch the arena plan to liveness reuse),
  * prepack (weight layout for the kernels) and layout (the inference block). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "pass.h"
 #include "../ops/ops.h"
 #include "nnr.h"
 
-/* Remove a node: its reader takes its input instead. The last node is kept
- * (it is the model's output) unless another node stands before it. */
+/* Remove a one-input node: its readers (and the graph's outputs) read its
+ * input instead. */
 static void unlink_node(Graph *g, int i)
 {
     Node *n = &g->nodes[i];
-    for (int j = i + 1; j < g->nnodes; j++)
-        if (!g->nodes[j].dead && g->nodes[j].input == i)
-            g->nodes[j].input = n->input;
     n->dead = 1;
+    ir_replace_uses(g, i, n->in[0]);
+}
+
+/* Nodes no output depends on: marks what the outputs reach, backwards over
+ * the DAG (a node's inputs come before it), and removes the rest. */
+static int drop_unreached(Graph *g, PassCtx *cx)
+{
+    char *need = xcalloc((size_t)g->nnodes + 1, 1);
+    for (int k = 0; k < g->noutputs; k++)
+        if (g->outputs[k] >= 0)
+            need[g->outputs[k]] = 1;
+    int changed = 0;
+    for (int i = g->nnodes - 1; i >= 0; i--) {
+        Node *n = &g->nodes[i];
+        if (n->dead)
+            continue;
+        if (!need[i]) {
+            if (cx->verbose)
+                fprintf(cx->log, "dce: %%%d (%s) removed: no output depends on it\n", i, op_info[n->op].name);
+            n->dead = 1;
+            changed = 1;
+            continue;
+        }
+        for (int k = 0; k < n->nin; k++)
+            if (n->in[k] >= 0)
+                need[n->in[k]] = 1;
+    }
+    free(need);
+    return changed;
 }
 
 int pass_dce(Graph *g, PassCtx *cx)
@@ -24,16 +51,16 @@ int pass_dce(Graph *g, PassCtx *cx)
     int changed = 0;
     for (int i = 0; i < g->nnodes; i++) {
         Node *n = &g->nodes[i];
-        if (n->dead || !op_is_nothing(g, n))
+        if (n->dead || n->nin != 1 || !op_is_nothing(g, n))
             continue;
-        if (i == ir_output(g) && n->input < 0)
-            continue;   /* the model is only this: keep a value to return */
+        if (ir_is_output(g, i) && n->in[0] < 0)
+            continue;   /* it returns an input: keep a value to return */
         if (cx->verbose)
             fprintf(cx->log, "dce: %%%d (%s) removed: it computes nothing in inference\n", i, op_info[n->op].name);
         unlink_node(g, i);
         changed = 1;
     }
-    return changed;
+    return drop_unreached(g, cx) | changed;
 }
 
 int pass_fuse_act(Graph *g, PassCtx *cx)
@@ -41,20 +68,22 @@ int pass_fuse_act(Graph *g, PassCtx *cx)
     int changed = 0;
     for (int i = 0; i < g->nnodes; i++) {
         Node *a = &g->nodes[i];
-        if (a->dead || !(op_info[a->op].flags & OPF_ACT) || a->input < 0)
+        if (a->dead || !(op_info[a->op].flags & OPF_ACT) || a->nin != 1 || a->in[0] < 0)
             continue;
-        Node *k = &g->nodes[a->input];
+        Node *k = &g->nodes[a->in[0]];
         if (!(op_info[k->op].flags & OPF_EPILOGUE) || k->fused_act >= 0)
             continue;
-        /* the layer's raw output must have no other reader and not be the
-         * model's output (then the activation is not its only use) */
-        if (ir_readers(g, a->input) != 1 || a->input == ir_output(g))
+        /* the layer's raw output must have no other reader and not be a
+         * graph output (then the activation is not its only use) */
+        if (ir_readers(g, a->in[0]) != 1 || ir_is_output(g, a->in[0]))
             continue;
         k->fused_act = a->op;
-        k->fused_alpha = a->alpha;
+        k->fused_negative_slope = a->negative_slope;
         if (cx->verbose)
             fprintf(cx->log, "fuse-act: %%%d (%s) fused into %%%d (%s)\n", i, op_info[a->op].name,
-                    a->input, op_info[k->op].name);
+                    a->in[0], op_info[k->op].name);
+        /* the layer now computes the activation's value: readers of the
+         * activation read the layer */
         unlink_node(g, i);
         changed = 1;
     }

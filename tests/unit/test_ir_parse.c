@@ -58,11 +58,11 @@ Test(ir_parse, builds_the_graph)
     cr_expect_eq(g->params[6].kind, 2);
     cr_expect_eq(g->nnodes, 7);
     cr_expect(g->nodes[2].dead, "%%2 is a gap");
-    cr_expect_eq(g->nodes[3].input, 1);
+    cr_expect_eq(g->nodes[3].in[0], 1);
     cr_expect_eq(g->nodes[5].fused_act, OP_LEAKY_RELU);
-    cr_expect_float_eq(g->nodes[5].fused_alpha, 0.2, 1e-12);
+    cr_expect_float_eq(g->nodes[5].fused_negative_slope, 0.2, 1e-12);
     cr_expect(g->nodes[5].packed);
-    cr_expect_eq(g->nodes[6].dim, 0);
+    cr_expect_eq(g->nodes[6].axis, 0);
     cr_expect(g->planned);
     cr_expect_eq(ir_output(g), 6);
 }
@@ -135,4 +135,54 @@ Test(ir_parse, refuses_bad_text)
     refuse("model m\ninput [3]\nparam w [2, 3]\nparam w [2, 3]\n%0 = relu %in : [3]\noutput %0\n", 4);
     refuse("model m\ninput [3]\nparam a [2, 3]\nparam b [2, 3]\nfold-linear f.weight = a - b -\n"
            "%0 = relu %in : [3]\noutput %0\n", 5);                                      /* dims do not chain */
+    refuse("model m\ninput [3]\n%0 = relu %in2 : [3]\noutput %0\n", 3);                /* no such input */
+    refuse("model m\ninput [3]\n%0 = relu %in, %in : [3]\noutput %0\n", 3);            /* relu reads one */
+    refuse("model m\ninput [3]\n%0 = relu %in : [3]\noutput %0, %4\n", 4);             /* undefined output */
+    refuse("model m\ninput [3]\n%0 = relu %in : [3]\ninput [2]\noutput %0\n", 4);      /* input after nodes */
+}
+
+/* A DAG: two inputs, a value with three readers, two outputs. */
+static const char dag[] =
+    "model dag\n"
+    "input [4]\n"
+    "input [2, 3]\n"
+    "param fc.weight [3, 4]\n"
+    "%0 = linear %in in=4 out=3 bias=0 params=fc.weight : [3]\n"
+    "%1 = relu %0 : [3]\n"
+    "%2 = sigmoid %0 : [3]\n"
+    "%3 = tanh %in1 : [2, 3]\n"
+    "%4 = softmax %0 dim=1 : [3]\n"
+    "output %1, %2, %3, %4\n";
+
+Test(ir_parse, dag_inputs_readers_outputs)
+{
+    Diag d;
+    Graph *g = parse(dag, &d);
+    cr_assert_not_null(g);
+    cr_expect_eq(g->ninputs, 2);
+    cr_expect_eq(g->inputs[1].ndim, 2);
+    cr_expect_eq(g->inputs[1].d[1], 3);
+    cr_expect_eq(g->nodes[3].in[0], IR_INPUT(1));
+    cr_expect_eq(g->nodes[3].nin, 1);
+    cr_expect_eq(ir_readers(g, 0), 3);
+    cr_expect_eq(ir_readers(g, IR_INPUT(0)), 1);
+    cr_expect_eq(ir_readers(g, IR_INPUT(1)), 1);
+    cr_expect_eq(g->noutputs, 4);
+    cr_expect_eq(g->outputs[2], 3);
+    cr_expect_eq(ir_output(g), 1);
+    cr_expect(ir_is_output(g, 4) && !ir_is_output(g, 0));
+    cr_expect_eq(ir_value_shape(g, IR_INPUT(1))->d[0], 2);
+    char *p1 = print(g, 0);
+    cr_expect(strstr(p1, "input [4]\ninput [2, 3]\n") != NULL, "%s", p1);
+    cr_expect(strstr(p1, "%3 = tanh %in1 : [2, 3]\n") != NULL, "%s", p1);
+    cr_expect(strstr(p1, "output %1, %2, %3, %4\n") != NULL, "%s", p1);
+    Graph *g2 = parse(p1, &d);
+    cr_assert_not_null(g2);
+    cr_expect_str_eq(print(g2, 0), p1);
+    /* every read of %0 moves; the graph outputs too */
+    ir_replace_uses(g, 0, IR_INPUT(0));
+    cr_expect_eq(ir_readers(g, 0), 0);
+    cr_expect_eq(ir_readers(g, IR_INPUT(0)), 4);  /* %0 read it already */
+    ir_replace_uses(g, 3, IR_INPUT(1));
+    cr_expect_eq(g->outputs[2], IR_INPUT(1));
 }

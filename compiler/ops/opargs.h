@@ -1,0 +1,21 @@
+/* opargs.h — what an op family's build hook needs from the front end, as a
+ * small interface: the argument schema it declares (ArgSpec) and accessors
+ * for the arguments bound to it (compiler/ops/args.c). A family never sees
+ * the front end's evaluated values: Value stays an opaque type here. */
+#ifndef NNC_OPARGS_H
+#define NNC_OPARGS_H
+
+#include <stdint.h>
+#include "../support/diag.h"
+
+typedef enum ArgType { AT_INT = 1, AT_REAL = 2, AT_BOOL = 4, AT_LIST = 8, AT_STR = 16 } ArgType;
+typedef struct ArgSpec {
+    const char *name;
+    int types;          /* ArgType mask; AT_REAL accepts integers too */
+    int required;
+} ArgSpec;
+
+/* An evaluated argument (defined by the front end, compiler/front/sema.h). */
+typedef struct Value Value;
+
+#endif
