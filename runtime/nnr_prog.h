@@ -40,7 +40,8 @@ typedef struct nnr_layer_desc {
                              * (1 for batchnorm1d on [C]); else 0 */
 } nnr_layer_desc;
 
-/* Loads the .safetensors file path into state, the block that the n tensors
+/* Loads the .safetensors or PyTorch .pth file path (told apart by content,
+ * io/pth.c) into state, the block that the n tensors
  * t describe (runtime/io/weights.c): the one loader of `nnc build --weights`,
  * a program's --weights and `train --init`. F32, F16, BF16 and F64 tensors
  * are converted to float (and the I64 of a counter). strict: every tensor of
