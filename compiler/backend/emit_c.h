@@ -13,6 +13,13 @@ typedef struct EmitOpts {
     const char *stem;       /* file name of NAME.h / NAME.c without extension (NULL: the model name) */
 } EmitOpts;
 
+/* Shared by the C backend's files: NAME in capitals (macros); the
+ * comment that opens an emitted file; the training step's declarations. */
+const char *emit_c_upper(const char *s);
+void emit_c_front_matter(const Graph *g, const EmitOpts *o, FILE *out, const char *file,
+                         const char *what);
+void emit_c_train_decls(const char *n, FILE *out);
+
 /* path relative to the working folder (absolute paths only; a relative
  * one is returned as is): how emitted text names the source file. */
 const char *emit_c_relpath(const char *path);

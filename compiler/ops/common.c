@@ -123,7 +123,7 @@ static const char *karg_c(const EmitCtx *e, const KCall *c, const KArg *a)
             return "NULL";
         return e->pexpr ? e->pexpr[a->i] : op_pexpr(e->P, e->g, (int)a->i);
     case KA_SCRATCH: return e->scratch;
-    case KA_SHAPE: return kcall_shape_c(c);
+    case KA_SHAPE: return c->shape_c ? c->shape_c : kcall_shape_c(c);
     }
     NNC_ICE("kernel argument kind %d", (int)a->kind);
 }

@@ -63,6 +63,8 @@ typedef struct KCall {
     int nshape;
     int64_t shape[KCALL_MAX_ARGS];
     int wrap;                       /* C text only: break the line before argument wrap (0: never) */
+    const char *shape_c;            /* C text only: KA_SHAPE spelled so ("&conv1_shape"; NULL:
+                                     * the compound literal of kcall_shape_c) */
     const char *scratch_fn;         /* with a KA_SCRATCH argument: the runtime function that
                                      * gives its per-sample scratch floats from the shape struct */
 } KCall;
