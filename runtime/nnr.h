@@ -385,7 +385,9 @@ int nnr_idx_parse(const unsigned char *img, size_t img_len, const char *img_path
                   float scale, nnr_dataset *out, char *err, size_t errlen);
 void nnr_dataset_free(nnr_dataset *d);
 
-/* Read a whole file into memory (NULL + message on failure). */
+/* Read a whole file into memory (NULL + message on failure). An input that
+ * is not a regular file (a pipe, /dev/stdin, a device) is read up to
+ * NNC_MAX_INPUT bytes (environment; default 256 MiB), then refused. */
 unsigned char *nnr_read_file(const char *path, size_t *len, char *err, size_t errlen);
 /* Writing a file atomically: the target holds its old or its new contents,
  * never a part, whenever the process stops. nnr_wfile_open gives a stream f

@@ -15,7 +15,3 @@ foreach(case device full fifo mode tmpfs devzero)
   set_tests_properties(probe.${case} PROPERTIES LABELS "bad;probe" TIMEOUT 300
     SKIP_RETURN_CODE 77)
 endforeach()
-# The byte limit on non-regular inputs (issue 17 item 5) is being added on
-# another branch; until it lands `nnc check /dev/zero` runs out of memory.
-# Remove this line once it has.
-set_tests_properties(probe.devzero PROPERTIES DISABLED TRUE)

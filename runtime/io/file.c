@@ -1,6 +1,7 @@
-/* file.c — whole-file reading, atomic writing (nnr_wfile_*: regular files by
- * temporary + rename keeping mode and owner, devices and FIFOs in place),
- * message helpers, and nnr_dataset_free. */
+/* file.c — whole-file reading (streams up to NNC_MAX_INPUT bytes), atomic
+ * writing (nnr_wfile_*: regular files by temporary + rename keeping mode
+ * and owner, devices and FIFOs in place), message helpers, and
+ * nnr_dataset_free. */
 #if defined(__linux__) && !defined(_GNU_SOURCE)
 #define _GNU_SOURCE /* O_TMPFILE */
 #endif
@@ -72,6 +73,22 @@ char *nnr_io_snip(char *dst, size_t dstlen, const char *s, size_t n, size_t max)
     return dst;
 }
 
+/* NNC_MAX_INPUT (bytes), else 256 MiB: how much of an input that is not a
+ * regular file (a pipe, /dev/stdin, a device such as /dev/zero) is read;
+ * the same knob and default as nnc's own reader (compiler/support/diag.c). */
+static size_t max_stream_bytes(void)
+{
+    const char *e = getenv("NNC_MAX_INPUT");
+    if (e != NULL && *e != '\0' && *e != '-') {
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(e, &end, 10);
+        if (errno == 0 && *end == '\0' && v > 0)
+            return v > SIZE_MAX - 2 ? SIZE_MAX - 2 : (size_t)v;
+    }
+    return (size_t)256 << 20;
+}
+
 unsigned char *nnr_read_file(const char *path, size_t *len, char *err, size_t errlen)
 {
     if (len != NULL) *len = 0;
@@ -79,6 +96,7 @@ unsigned char *nnr_read_file(const char *path, size_t *len, char *err, size_t er
         nnr_io_errf(err, errlen, "no file name given");
         return NULL;
     }
+    size_t limit = SIZE_MAX - 2, cap = 1 << 16, n = 0;
 #if NNR_IO_POSIX
     struct stat st;
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -91,7 +109,15 @@ unsigned char *nnr_read_file(const char *path, size_t *len, char *err, size_t er
         nnr_io_errf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
         return NULL;
     }
-    size_t cap = 1 << 16, n = 0;
+#if NNR_IO_POSIX
+    /* A stream has no size to check against: it is read up to a limit. */
+    if (fstat(fileno(f), &st) == 0) {
+        if (!S_ISREG(st.st_mode))
+            limit = max_stream_bytes();
+        else if (st.st_size > 0 && (uintmax_t)st.st_size < SIZE_MAX - 2)
+            cap = (size_t)st.st_size + 2; /* one read, and one more to see the end */
+    }
+#endif
     unsigned char *buf = malloc(cap);
     if (buf == NULL) goto oom;
     for (;;) {
@@ -102,8 +128,18 @@ unsigned char *nnr_read_file(const char *path, size_t *len, char *err, size_t er
             buf = nb;
             cap *= 2;
         }
-        size_t got = fread(buf + n, 1, cap - n - 1, f);
+        size_t want = cap - n - 1;
+        if (want > limit + 1 - n) want = limit + 1 - n;
+        size_t got = fread(buf + n, 1, want, f);
         n += got;
+        if (n > limit) {
+            nnr_io_errf(err, errlen,
+                        "%s: not a regular file, and longer than %zu bytes, the limit for "
+                        "streams (NNC_MAX_INPUT=BYTES raises it)", path, limit);
+            free(buf);
+            fclose(f);
+            return NULL;
+        }
         if (got == 0) {
             if (ferror(f)) {
                 nnr_io_errf(err, errlen, "%s: read error: %s", path, strerror(errno));

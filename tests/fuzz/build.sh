@@ -32,9 +32,6 @@ for f in "$HERE"/fuzz_*.c; do
     "$CLANG" "${CFLAGS[@]}" "${DEFS[@]}" -I"$ROOT/runtime" -o "$OUT/fuzz_$t" "$f" "${IO_SRC[@]}" -lm
     READERS+=("fuzz_$t")
 done
-# The .pth reader, its CRC-32 check off so that mutants reach the pickle.
-"$CLANG" "${CFLAGS[@]}" -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION -I"$ROOT/runtime" \
-    -o "$OUT/fuzz_pth" "$HERE/fuzz_pth.c" "${IO_SRC[@]}" -lm
 
 # Front end: bison/flex output, every compiler source but main.c and
 # driver.c (which needs the embedded runtime), and the allocation shim in

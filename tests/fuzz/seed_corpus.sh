@@ -64,7 +64,7 @@ grep -rhoE "(sgd|adam|adamw)\([^)]*\)" "$ROOT/tests/overrides.txt" "$ROOT/tests/
     sort -u | head -n 200 | { i=0; while IFS= read -r l; do printf '%s' "$l" >"$CAND/optspec/$i"; i=$((i + 1)); done; }
 
 for t in $(cd "$HERE" && ls fuzz_*.c | sed 's/^fuzz_//; s/\.c$//' | grep -v '^alloc$'); do
-    case "$t" in nnet|safetensors|pth) maxlen=4096 ;; *) maxlen=2048 ;; esac
+    case "$t" in nnet|safetensors) maxlen=4096 ;; pth) maxlen=8192 ;; *) maxlen=2048 ;; esac  # as run_fuzz.sh
     mkdir -p "$CAND/$t" "$OUT/work/$t"
     if [ "$SECS" -gt 0 ]; then
         "$HERE/run_fuzz.sh" "$t" "$SECS" "$OUT" >/dev/null 2>&1 || echo "seed_corpus: $t: fuzzing found something (see $OUT/crashes/$t)"

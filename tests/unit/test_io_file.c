@@ -9,6 +9,7 @@
 #endif
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -428,6 +429,71 @@ Test(file, symlink_to_a_device_writes_through)
     cr_assert_eq(lstat(p, &st), 0);
     cr_expect(S_ISLNK(st.st_mode), "the link was replaced");
     cr_expect(is_char_device(dev));
+}
+
+/* ------------------------------------------------------ stream limits */
+
+Test(file, dev_zero_is_read_up_to_the_limit, .timeout = 30)
+{
+    char err[512] = "";
+    size_t len = 99;
+    cr_assert_eq(setenv("NNC_MAX_INPUT", "100000", 1), 0);
+    cr_assert_null(nnr_read_file("/dev/zero", &len, err, sizeof err));
+    cr_expect_eq(len, 0);
+    cr_expect_not_null(strstr(err, "/dev/zero: not a regular file"), "%s", err);
+    cr_expect_not_null(strstr(err, "100000 bytes"), "%s", err);
+    cr_expect_not_null(strstr(err, "NNC_MAX_INPUT"), "%s", err);
+}
+
+/* What a FIFO with n bytes written into it reads as, under NNC_MAX_INPUT=limit. */
+static unsigned char *read_fifo(size_t n, const char *limit, size_t *len, char *err, size_t errlen)
+{
+    char p[128];
+    snprintf(p, sizeof p, "%s/in", dir);
+    unlink(p);
+    cr_assert_eq(mkfifo(p, 0600), 0);
+    cr_assert_eq(setenv("NNC_MAX_INPUT", limit, 1), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        int fd = open(p, O_WRONLY);
+        for (size_t i = 0; fd >= 0 && i < n; i++)
+            if (write(fd, "7", 1) != 1) break; /* the reader stopped: EPIPE */
+        _exit(0);
+    }
+    signal(SIGPIPE, SIG_IGN);
+    unsigned char *b = nnr_read_file(p, len, err, errlen);
+    int status;
+    waitpid(pid, &status, 0);
+    return b;
+}
+
+Test(file, fifo_under_the_limit_is_read_whole, .timeout = 20)
+{
+    char err[512] = "";
+    size_t len = 0;
+    unsigned char *b = read_fifo(3000, "3000", &len, err, sizeof err);
+    cr_assert_not_null(b, "%s", err);
+    cr_expect_eq(len, 3000);
+    cr_expect_eq(b[0], '7');
+    cr_expect_eq(b[2999], '7');
+    free(b);
+    b = read_fifo(3001, "3000", &len, err, sizeof err);
+    cr_expect_null(b, "3001 bytes read under a limit of 3000");
+    cr_expect_not_null(strstr(err, "3000 bytes"), "%s", err);
+}
+
+Test(file, regular_files_have_no_stream_limit)
+{
+    char p[128];
+    snprintf(p, sizeof p, "%s/big.csv", dir);
+    char text[5000];
+    memset(text, '1', sizeof text - 1);
+    text[sizeof text - 1] = '\0';
+    put(p, text);
+    cr_assert_eq(setenv("NNC_MAX_INPUT", "100", 1), 0);
+    expect_content(p, text);
 }
 
 /* ------------------------------------------------------------ corpus */
