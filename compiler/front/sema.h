@@ -25,7 +25,9 @@ struct Value {
     int inexact;        /* V_REAL from an integer '/' that did not divide exactly:
                            fine as a number (lr = 1 / 2), an error as a size */
     const char *s;      /* V_STR */
-    Value **items;      /* V_LIST */
+    Value **items;      /* V_LIST; NULL when flat: */
+    const double *nums; /* a flat V_LIST of n numbers (a long literal, */
+    const unsigned char *numflags; /* see Expr.nums): sema_list_item() */
     int n;
     const char *fn;     /* V_CALL: sgd(...), csv(...) */
     ValueArg *args;
@@ -72,6 +74,9 @@ typedef struct Program {
  * written in the file. Returns 0 when there were no errors. */
 int sema_check(const Ast *ast, const SrcFile *src, const char *base_dir, Diag *d,
                Program *out);
+
+/* Item i of list v, flat or not (a flat list's item is made on demand). */
+const Value *sema_list_item(const Value *v, int i);
 
 /* Helpers the op families use while binding layer arguments. */
 typedef enum ArgType { AT_INT = 1, AT_REAL = 2, AT_BOOL = 4, AT_LIST = 8, AT_STR = 16 } ArgType;
