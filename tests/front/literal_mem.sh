@@ -41,7 +41,11 @@ print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "$nnc" check "$1"
 small=$(peak "$work/small.nnet") && big=$(peak "$work/big.nnet") || { echo "FAIL: nnc check failed"; exit 1; }
 per=$(( (big - small) * 1024 / 1000000 ))
 echo "10^6-number literal: $big KiB peak, $small KiB for a small model: $per bytes a number"
-if [ "$per" -gt 40 ]; then echo "FAIL: over 40 bytes a number"; fail=1; fi
+if [ -n "${ASAN_OPTIONS:-}" ]; then
+    echo "(a sanitizer run: its allocator's memory is not the compiler's; the bound is not checked)"
+elif [ "$per" -gt 40 ]; then
+    echo "FAIL: over 40 bytes a number"; fail=1
+fi
 for f in flat late early; do
     "$nnc" emit "$work/$f.nnet" -o "$work/$f" || { echo "FAIL: emit $f"; fail=1; continue; }
     grep -v 'Command:' "$work/$f/m.c" | sed "s/$f\.nnet/X.nnet/" > "$work/$f.c"
