@@ -248,10 +248,11 @@ int driver_emit(const DriverOpts *o)
     if (rc == 0)
         rc = driver_emit_model(o, &u, tmp, 0);
     if (rc == 0 && rename(tmp, o->output) != 0) {
-        if (errno == ENOTEMPTY || errno == EEXIST)
+        int e = errno;          /* ENOTEMPTY, EEXIST; EBUSY for "." */
+        if (stat(o->output, &st) == 0 && S_ISDIR(st.st_mode))
             rc = move_files(tmp, o->output, &u.diag);
         else {
-            diag_error_nopos(&u.diag, "%s: cannot create the folder: %s", o->output, strerror(errno));
+            diag_error_nopos(&u.diag, "%s: cannot create the folder: %s", o->output, strerror(e));
             rc = -1;
         }
     }
