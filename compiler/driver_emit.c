@@ -4,7 +4,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <stdio.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 
 #include "driver_int.h"
 #include "backend/emit_c.h"
@@ -19,7 +22,16 @@ int driver_write_atomic(const char *path, WriteFn fn, void *ctx, Diag *d)
         diag_error_nopos(d, "%s", err);
         return -1;
     }
+    /* A write that failed in fn left errno set (ENOSPC): reported as it
+       is, not as the EIO that a stream in error would give. */
+    errno = 0;
     fn(ctx, w.f);
+    if (ferror(w.f) || fflush(w.f) != 0) {
+        int e = errno ? errno : EIO;
+        nnr_wfile_abort(&w);
+        diag_error_nopos(d, "%s: cannot write the file: %s", path, strerror(e));
+        return -1;
+    }
     if (nnr_wfile_commit(&w, err, sizeof err) != 0) {
         diag_error_nopos(d, "%s", err);
         return -1;
@@ -184,16 +196,67 @@ int driver_emit_model(const DriverOpts *o, Unit *u, const char *dir, int program
     return driver_write_runtime(dir, program, &u->diag);
 }
 
+/* Move the files of the complete folder tmp into the existing folder out,
+ * one rename each (nothing is copied, nothing can run out of space). */
+static int move_files(const char *tmp, const char *out, Diag *d)
+{
+    DIR *dp = opendir(tmp);
+    if (!dp) {
+        diag_error_nopos(d, "%s: cannot read the folder: %s", tmp, strerror(errno));
+        return -1;
+    }
+    struct dirent *e;
+    int bad = 0;
+    while (!bad && (e = readdir(dp)) != NULL) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        const char *to = xasprintf("%s/%s", out, e->d_name);
+        if (rename(xasprintf("%s/%s", tmp, e->d_name), to) != 0) {
+            diag_error_nopos(d, "%s: cannot write the file: %s", to, strerror(errno));
+            bad = 1;
+        }
+    }
+    closedir(dp);
+    return bad ? -1 : 0;
+}
+
+/* nnc emit: every file is written into a temporary folder beside OUTPUT,
+ * which becomes OUTPUT by one rename once all are written (or, when OUTPUT
+ * is a folder that has files already, gives its files to it one rename
+ * each). A failure (a full disk) leaves OUTPUT as it was and no temporary. */
 int driver_emit(const DriverOpts *o)
 {
     Unit u;
     if (driver_load(o, &u))
         return 1;
-    if (mkdir(o->output, 0777) != 0 && errno != EEXIST) {
+    size_t len = strlen(o->output);   /* "out/": the temporary is "out.tmp.XXXXXX" */
+    while (len > 1 && o->output[len - 1] == '/')
+        len--;
+    char *tmp = xasprintf("%.*s.tmp.XXXXXX", (int)len, o->output);
+    struct stat st;
+    if (stat(o->output, &st) == 0 && !S_ISDIR(st.st_mode)) {
+        diag_error_nopos(&u.diag, "%s: cannot create the folder: %s", o->output, strerror(EEXIST));
+        return 1;
+    }
+    if (!mkdtemp(tmp)) {
         diag_error_nopos(&u.diag, "%s: cannot create the folder: %s", o->output, strerror(errno));
         return 1;
     }
-    if (driver_emit_model(o, &u, o->output, 0))
-        return 1;
-    return driver_finish(&u, 0);
+    mode_t mask = umask(0);     /* the mode mkdir(OUTPUT, 0777) would give */
+    umask(mask);
+    int rc = chmod(tmp, 0777 & ~mask);
+    if (rc == 0)
+        rc = driver_emit_model(o, &u, tmp, 0);
+    if (rc == 0 && rename(tmp, o->output) != 0) {
+        int e = errno;          /* ENOTEMPTY, EEXIST; EBUSY for "." */
+        if (stat(o->output, &st) == 0 && S_ISDIR(st.st_mode))
+            rc = move_files(tmp, o->output, &u.diag);
+        else {
+            diag_error_nopos(&u.diag, "%s: cannot create the folder: %s", o->output, strerror(e));
+            rc = -1;
+        }
+    }
+    if (rc != 0 || stat(tmp, &st) == 0)
+        driver_remove_tree(tmp);
+    return rc != 0 ? 1 : driver_finish(&u, 0);
 }

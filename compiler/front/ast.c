@@ -33,9 +33,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Number nodes that went into a flat list, for reuse: a literal's parse
+   allocates a node per number only until it is flat. */
+static Expr *free_exprs;
+
+static void recycle(Expr *e)
+{
+    if (e->kind == EX_NEG)
+        recycle(e->lhs);
+    e->lhs = free_exprs;
+    free_exprs = e;
+}
+
 static Expr *new_expr(ExprKind kind, Span sp)
 {
-    Expr *e = xnew(sizeof *e);
+    Expr *e;
+    if (free_exprs) {
+        e = free_exprs;
+        free_exprs = e->lhs;
+        memset(e, 0, sizeof *e);
+    } else {
+        e = xnew(sizeof *e);
+    }
     e->kind = kind;
     e->span = sp;
     return e;
@@ -91,8 +110,64 @@ Expr *ast_list(Span sp)
     return new_expr(EX_LIST, sp);
 }
 
+/* Is e a plain number (INT, REAL, or one of them negated once)? Its
+   signed value and flags in *v, *flags. */
+static int plain_number(const Expr *e, double *v, int *flags)
+{
+    int neg = 0;
+    if (e->kind == EX_NEG) {
+        neg = AST_NUM_NEG;
+        e = e->lhs;
+    }
+    if (e->kind == EX_REAL) {
+        *v = neg ? -e->rval : e->rval;
+        *flags = neg;
+        return 1;
+    }
+    if (e->kind == EX_INT && e->ival <= ((int64_t)1 << 53) && e->ival >= -((int64_t)1 << 53)) {
+        *v = (double)(neg ? -e->ival : e->ival);
+        *flags = neg | AST_NUM_INT;
+        return 1;
+    }
+    return 0;
+}
+
+/* Append number v to the flat list (its arrays grow by doubling). */
+static void push_number(Expr *list, double v, int flags)
+{
+    int n = list->nitems;
+    if (n == 0 || (n >= AST_FLAT_MIN && (n & (n - 1)) == 0)) {
+        size_t cap = n < AST_FLAT_MIN ? AST_FLAT_MIN : (size_t)n * 2;
+        list->nums = xrealloc(list->nums, cap * sizeof *list->nums);
+        list->numflags = xrealloc(list->numflags, cap / 4);
+        memset(list->numflags + (n + 3) / 4, 0, cap / 4 - (size_t)(n + 3) / 4);
+    }
+    list->nums[n] = v;
+    list->numflags[n >> 2] = (unsigned char)(list->numflags[n >> 2] | (flags << ((n & 3) * 2)));
+    list->nitems = n + 1;
+}
+
+/* A list of AST_FLAT_MIN plain numbers becomes flat, its nodes recycled. */
+static void flatten(Expr *list)
+{
+    double v[AST_FLAT_MIN];
+    int flags[AST_FLAT_MIN];
+    for (int i = 0; i < list->nitems; i++)
+        if (!plain_number(list->items[i], &v[i], &flags[i]))
+            return;
+    Expr **items = list->items;
+    int n = list->nitems;
+    list->items = NULL;
+    list->nitems = 0;
+    for (int i = 0; i < n; i++) {
+        push_number(list, v[i], flags[i]);
+        recycle(items[i]);
+    }
+    free(items);
+}
+
 /* items has room for max(4, the power of two >= nitems) entries. */
-void ast_list_push(Expr *list, Expr *item)
+static void push_item(Expr *list, Expr *item)
 {
     int n = list->nitems;
     if (n == 0 || (n >= 4 && (n & (n - 1)) == 0)) {   /* full */
@@ -100,6 +175,43 @@ void ast_list_push(Expr *list, Expr *item)
         list->items = xrealloc(list->items, cap * sizeof *list->items);
     }
     list->items[list->nitems++] = item;
+}
+
+void ast_list_push(Expr *list, Expr *item)
+{
+    double v;
+    int flags;
+    if (list->nums) {
+        if (plain_number(item, &v, &flags)) {
+            push_number(list, v, flags);
+            recycle(item);
+            return;
+        }
+        ast_list_unflatten(list);       /* [1, 2, ..., x]: nodes again */
+    }
+    push_item(list, item);
+    if (list->nitems == AST_FLAT_MIN)
+        flatten(list);
+}
+
+void ast_list_unflatten(Expr *list)
+{
+    if (!list->nums)
+        return;
+    double *nums = list->nums;
+    unsigned char *flags = list->numflags;
+    int n = list->nitems;
+    list->nums = NULL;
+    list->nitems = 0;
+    for (int i = 0; i < n; i++) {
+        int f = (flags[i >> 2] >> ((i & 3) * 2)) & 3;
+        double x = f & AST_NUM_NEG ? -nums[i] : nums[i];
+        Expr *e = f & AST_NUM_INT ? ast_int(list->span, (int64_t)x) : ast_real(list->span, x);
+        push_item(list, f & AST_NUM_NEG ? ast_neg(list->span, e) : e);
+    }
+    list->numflags = NULL;
+    free(nums);
+    free(flags);
 }
 
 Expr *ast_binop(Span sp, int op, Expr *lhs, Expr *rhs)
@@ -185,6 +297,7 @@ Decl *ast_model(Span sp, Span name_span, const char *name, Span input_span,
 {
     Decl *d = new_decl(DECL_MODEL, sp, name_span, name);
     if (shape_list) {
+        ast_list_unflatten(shape_list);
         d->input = shape_list->items;
         d->ninput = shape_list->nitems;
     }
@@ -261,6 +374,24 @@ static void dump_real(FILE *f, double v)
 
 static void dump_expr(FILE *f, const Expr *e);
 
+/* Number i of a flat list, as its node would be printed. */
+static void dump_number(FILE *f, const Expr *list, int i)
+{
+    int fl = ast_num_flags(list, i);
+    double x = fl & AST_NUM_NEG ? -list->nums[i] : list->nums[i];
+    if (fl & AST_NUM_NEG)
+        fputs("(neg ", f);
+    if (fl & AST_NUM_INT) {
+        fprintf(f, "(int %lld)", (long long)x);
+    } else {
+        fputs("(real ", f);
+        dump_real(f, x);
+        fputc(')', f);
+    }
+    if (fl & AST_NUM_NEG)
+        fputc(')', f);
+}
+
 static void dump_args(FILE *f, const Arg *a)
 {
     for (; a; a = a->next) {
@@ -310,7 +441,10 @@ static void dump_expr(FILE *f, const Expr *e)
         fputs("(list", f);
         for (int i = 0; i < e->nitems; i++) {
             fputc(' ', f);
-            dump_expr(f, e->items[i]);
+            if (e->nums)
+                dump_number(f, e, i);
+            else
+                dump_expr(f, e->items[i]);
         }
         fputc(')', f);
         break;

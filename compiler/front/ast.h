@@ -42,9 +42,24 @@ struct Expr {
     Expr *lhs, *rhs;    /* EX_BINOP, EX_NEG (lhs only) */
     Arg *args;          /* EX_CALL */
     int nargs;
-    Expr **items;       /* EX_LIST */
+    Expr **items;       /* EX_LIST (NULL when flat) */
     int nitems;
+    /* A flat EX_LIST: AST_FLAT_MIN or more plain numbers (INT, REAL, or one
+     * of them negated) are kept as nitems doubles (the signed value; an
+     * integer only while it is exact, |n| <= 2^53) and 2 bits of flags
+     * each (AST_NUM_INT, AST_NUM_NEG), not as a node per number: a weight
+     * literal of 10^7 numbers costs about 8 bytes a number. */
+    double *nums;
+    unsigned char *numflags;
 };
+
+#define AST_FLAT_MIN 16
+enum { AST_NUM_INT = 1, AST_NUM_NEG = 2 };
+/* The flags of number i of a flat list. */
+static inline int ast_num_flags(const Expr *list, int i)
+{
+    return (list->numflags[i >> 2] >> ((i & 3) * 2)) & 3;
+}
 
 typedef struct Layer Layer;
 struct Layer {
@@ -101,6 +116,8 @@ Expr *ast_ident(Span sp, const char *name);
 Expr *ast_call(Span sp, const char *name, Arg *args);
 Expr *ast_list(Span sp);
 void  ast_list_push(Expr *list, Expr *item);
+/* A node per item again (for the few readers that want one). */
+void  ast_list_unflatten(Expr *list);
 Expr *ast_binop(Span sp, int op, Expr *lhs, Expr *rhs);
 Expr *ast_neg(Span sp, Expr *e);
 Arg  *ast_arg(Span name_span, const char *name, Expr *value);

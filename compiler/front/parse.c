@@ -102,7 +102,7 @@ static const Expr *too_deep(DepthStack *s, const Expr *root)
             depth_push(s, e->lhs, it.depth + 1);
             break;
         case EX_LIST:
-            for (int i = 0; i < e->nitems; i++)
+            for (int i = 0; !e->nums && i < e->nitems; i++)
                 depth_push(s, e->items[i], it.depth + 1);
             break;
         case EX_CALL:

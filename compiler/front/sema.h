@@ -25,7 +25,9 @@ struct Value {
     int inexact;        /* V_REAL from an integer '/' that did not divide exactly:
                            fine as a number (lr = 1 / 2), an error as a size */
     const char *s;      /* V_STR */
-    Value **items;      /* V_LIST */
+    Value **items;      /* V_LIST; NULL when flat: */
+    const double *nums; /* a flat V_LIST of n numbers (a long literal, */
+    const unsigned char *numflags; /* see Expr.nums): sema_list_item() */
     int n;
     const char *fn;     /* V_CALL: sgd(...), csv(...) */
     ValueArg *args;
@@ -77,6 +79,9 @@ typedef struct Program {
  * written in the file. Returns 0 when there were no errors. */
 int sema_check(const Ast *ast, const SrcFile *src, const char *base_dir, Diag *d,
                Program *out);
+
+/* Item i of list v, flat or not (a flat list's item is made on demand). */
+const Value *sema_list_item(const Value *v, int i);
 
 /* The layer argument schemas the op families declare (ArgSpec, ArgType). */
 #include "../ops/opargs.h"

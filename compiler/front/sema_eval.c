@@ -38,6 +38,19 @@ int sema_defined_later(Sema *s, const char *name)
     return strmap_get(&s->all_lets, name) != NULL;
 }
 
+const Value *sema_list_item(const Value *v, int i)
+{
+    if (!v->nums)
+        return v->items[i];
+    int fl = (v->numflags[i >> 2] >> ((i & 3) * 2)) & 3;
+    Value *it = sema_new_value(fl & AST_NUM_INT ? V_INT : V_REAL, v->span);
+    if (fl & AST_NUM_INT)
+        it->i = (int64_t)v->nums[i];
+    else
+        it->r = v->nums[i];
+    return it;
+}
+
 /* lhs op rhs: integers stay exact (overflow is an error), an integer
  * division that does not divide exactly gives an inexact real. */
 static Value *eval_binop(Sema *s, const Expr *e)
@@ -160,6 +173,12 @@ Value *sema_eval(Sema *s, const Expr *e, int allow_sym)
     }
     case EX_LIST:
         v = sema_new_value(V_LIST, e->span);
+        if (e->nums) {  /* numbers only: shared, not copied */
+            v->nums = e->nums;
+            v->numflags = e->numflags;
+            v->n = e->nitems;
+            break;
+        }
         v->items = xcalloc((size_t)e->nitems + 1, sizeof *v->items);
         for (int i = 0; i < e->nitems; i++) {
             v->items[i] = sema_eval(s, e->items[i], 0);

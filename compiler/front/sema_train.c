@@ -313,7 +313,7 @@ static void train_freeze(Sema *s, const Decl *t, const Value *v, TrainCfg *tc)
             strmap_put(&labels, l->label, (void *)(intptr_t)(pos + 1));
     }
     for (int i = 0; i < v->n; i++) {
-        const Value *f = v->items[i];
+        const Value *f = sema_list_item(v, i);
         int layer = -1;
         if (f->kind == V_INT) {
             if (f->i >= 0 && md && f->i < md->nlayers)

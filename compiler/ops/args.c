@@ -67,8 +67,13 @@ static int fill_literal(BuildCtx *cx, const Param *p, const Value *v, int depth,
                    what, v->n, depth + 1, shape_str(&s, buf, sizeof buf));
         return -1;
     }
+    if (v->nums && depth + 1 == p->ndim) {     /* a flat list of numbers (sema.h) */
+        for (int i = 0; i < v->n; i++)
+            *(*dst)++ = (float)v->nums[i];
+        return 0;
+    }
     for (int i = 0; i < v->n; i++)
-        if (fill_literal(cx, p, v->items[i], depth + 1, dst, what))
+        if (fill_literal(cx, p, sema_list_item(v, i), depth + 1, dst, what))
             return -1;
     return 0;
 }
