@@ -90,6 +90,8 @@ void emit_c_train_decls(const char *n, FILE *out)
                  "                    const float *targets, float *arena, nnr_rng *rng, nnr_loss loss_kind);\n", n);
 }
 
+static int is_trainable(const Graph *g, const TrainCfg *t);
+
 void emit_c_header(const Graph *g, const EmitOpts *o, FILE *out)
 {
     const char *N = emit_c_upper(g->name), *n = g->name;
@@ -135,6 +137,14 @@ void emit_c_header(const Graph *g, const EmitOpts *o, FILE *out)
     fprintf(out, "void %s_prepare(const float *state, float *params);\n", n);
     fprintf(out, "/* PyTorch's default initialisation drawn from seed (literals kept). */\n");
     fprintf(out, "void %s_init(float *state, uint64_t seed);\n\n", n);
+    if (is_trainable(g, o->train)) {
+        fprintf(out, "/* Training, for the program's trainer (runtime types from nnr.h): floats\n"
+                     " * of the training arena for a batch of n, and one step (the forward in\n"
+                     " * training mode, the loss, the gradients G of the state S); returns the\n"
+                     " * loss. */\n#include \"nnr.h\"\n");
+        emit_c_train_decls(n, out);
+        fprintf(out, "\n");
+    }
     fprintf(out, "#endif\n");
 }
 
@@ -723,19 +733,6 @@ static void emit_includes(const EmitOpts *o, const char *n, FILE *out)
             o->stem ? o->stem : n);
 }
 
-/* The training step's declarations, for a program's trainer (main.c
- * declares them too): the embeddable header does not have them. */
-static void emit_train_decls_here(const Graph *train, const TrainCfg *t, FILE *out)
-{
-    if (is_trainable(train, t)) {
-        fprintf(out, "/* Training, for the program's trainer: floats of the training arena for a\n"
-                     " * batch of n, and one step (the forward in training mode, the loss, the\n"
-                     " * gradients G of the state S); returns the loss. */\n");
-        emit_c_train_decls(train->name, out);
-        fprintf(out, "\n");
-    }
-}
-
 void emit_c_source(const Graph *g, const Graph *train, const TrainCfg *t, const EmitOpts *o,
                    FILE *out)
 {
@@ -775,9 +772,12 @@ void emit_c_source(const Graph *g, const Graph *train, const TrainCfg *t, const 
     for (int i = 0; i < g->nparams; i++)
         pexpr[i] = in[i] ? xasprintf("params + params_at.%s", in[i]) : "NULL";
     emit_forward(g, pexpr, out);
-    emit_train_decls_here(train, t, out);
-    if (is_trainable(train, t))
+    if (is_trainable(train, t)) {
+        fprintf(out, "/* Training, for the program's trainer: %s_train_arena and %s_train_step\n"
+                     " * (declared in %s.h), from the model as written. */\n",
+                train->name, train->name, o->stem ? o->stem : g->name);
         emit_train(train, t, g->planned, out);
+    }
 }
 
 /* The training step alone (NAME_train_step and its arena size), for programs whose inference comes from another backend (the
@@ -787,7 +787,6 @@ void emit_c_train_source(const Graph *g, const Graph *train, const TrainCfg *t, 
 {
     emit_c_front_matter(g, o, out, xasprintf("%s_train.c", g->name), "the training step of model");
     emit_includes(o, g->name, out);
-    emit_train_decls_here(train, t, out);
     if (is_trainable(train, t))
         emit_train(train, t, g->planned, out);
     else

@@ -11,6 +11,8 @@ typedef struct EmitOpts {
     uint64_t seed;          /* default initialisation of emitted parameters */
     int weights_given;      /* every parameter's value is known (--weights) */
     const char *stem;       /* file name of NAME.h / NAME.c without extension (NULL: the model name) */
+    const TrainCfg *train;  /* the train block (NULL: none): with a loss and an optimizer,
+                             * NAME.h declares the training step too */
 } EmitOpts;
 
 /* Shared by the C backend's files: NAME in capitals (macros); the

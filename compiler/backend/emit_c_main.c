@@ -166,10 +166,6 @@ void emit_c_main(const Graph *g, const TrainCfg *t, const EmitOpts *o, FILE *out
     emit_c_front_matter(g, o, out, "main.c", "the program of model");
     fprintf(out, "#include \"nnr_prog.h\"\n#include \"%s.h\"\n\n", o->stem ? o->stem : n);
     int trainable = has_train_step(g, t);
-    if (trainable) {
-        emit_c_train_decls(n, out);
-        fprintf(out, "\n");
-    }
     int ntensors = emit_tensors(g, out);
     emit_layers(g, out);
     if (t && t->nfreeze) {
