@@ -53,7 +53,10 @@ static void usage(const nnr_model *m, FILE *f)
             "  -h, --help     show this message\n"
             "  --version      show the runtime version\n"
             "\n"
-            "An idx data source is given as IMAGES or IMAGES,LABELS.\n"
+            "An idx data source is given as IMAGES or IMAGES,LABELS. infer answers\n"
+            "each row as soon as it is read. An input that is not a regular file (a\n"
+            "pipe, a FIFO, a device) is read up to NNC_INPUT_LIMIT bytes (default\n"
+            "256M; k, M and G suffixes), and so is one line of infer's input.\n"
             "Exit status: 0 success, 1 bad input, 2 bad usage.\n",
             n, m->in_size, m->out_size);
 }
@@ -150,7 +153,7 @@ static int parse_double(const char *s, double *out)
 }
 
 /* Moves [*a, *b) of s past the spaces and tabs at either end. */
-void prog_trim_blanks(const char *s, size_t *a, size_t *b)
+static void prog_trim_blanks(const char *s, size_t *a, size_t *b)
 {
     while (*a < *b && (s[*a] == ' ' || s[*a] == '\t'))
         (*a)++;
