@@ -176,12 +176,11 @@ static int parse_bool(const char *s, int *out)
 
 static int parse_loss(const char *s, nnr_loss *out)
 {
-    for (int i = NNR_LOSS_MSE; i <= NNR_LOSS_NLL; i++)
-        if (!strcmp(s, prog_loss_name((nnr_loss)i))) {
-            *out = (nnr_loss)i;
-            return 0;
-        }
-    return -1;
+    int l = nnr_loss_find(s);
+    if (l < 0)
+        return -1;
+    *out = (nnr_loss)l;
+    return 0;
 }
 
 /* The layer at position pos, or named name (label, or the position as text
@@ -358,8 +357,8 @@ static int parse_args(const nnr_model *m, int argc, char **argv, prog_opts *o)
                                o->val[OPT_SECONDS]);
     }
     if (o->val[OPT_LOSS] && parse_loss(o->val[OPT_LOSS], &o->loss))
-        return prog_usage_error(m, "--loss expects mse, l1, bce, bce_with_logits, cross_entropy or "
-                           "nll, got '%s'", o->val[OPT_LOSS]);
+        return prog_usage_error(m, "--loss expects %s, got '%s'", nnr_loss_list(),
+                                o->val[OPT_LOSS]);
     if (o->val[OPT_SHUFFLE] && parse_bool(o->val[OPT_SHUFFLE], &o->shuffle))
         return prog_usage_error(m, "--shuffle expects true or false, got '%s'", o->val[OPT_SHUFFLE]);
     if (o->val[OPT_STRICT] && parse_bool(o->val[OPT_STRICT], &o->strict))

@@ -161,17 +161,10 @@ void prog_data_free(prog_data *p)
     memset(p, 0, sizeof *p);
 }
 
+/* The loss's name, from the one table of training rules (io/optspec.c). */
 const char *prog_loss_name(nnr_loss l)
 {
-    switch (l) {
-    case NNR_LOSS_MSE: return "mse";
-    case NNR_LOSS_L1: return "l1";
-    case NNR_LOSS_BCE: return "bce";
-    case NNR_LOSS_BCE_WITH_LOGITS: return "bce_with_logits";
-    case NNR_LOSS_CROSS_ENTROPY: return "cross_entropy";
-    case NNR_LOSS_NLL: return "nll";
-    }
-    return "loss";
+    return (unsigned)l < NNR_LOSS_COUNT ? nnr_loss_names[l] : "loss";
 }
 
 /* The source for a command-line path: base's options with the path(s)
