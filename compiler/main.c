@@ -1,10 +1,11 @@
-/* main.c — the nnc command line: build | emit | check | ir | opt | summary.
+/* main.c — the nnc command line: build | emit | check | ir | opt | summary | convert.
  * Exit status: 0 success, 1 an error in the user's input, 2 wrong usage. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "driver.h"
+#include "convert.h"
 #include "backend/emit_llvm.h"
 #include "nnr.h"
 
@@ -18,10 +19,12 @@ static const char usage[] =
     "  ir FILE                 print the IR after the passes of the -O level\n"
     "  opt FILE.nir            read IR text, run the passes (--passes=...), print IR text\n"
     "  summary FILE            layers, shapes, parameters, FLOPs and memory\n"
+    "  convert W.pth -o W.safetensors  a PyTorch state_dict (or safetensors) as safetensors\n"
     "\n"
     "options:\n"
     "  -o PATH                 output program (build) or folder (emit)\n"
-    "  --weights W.safetensors compile these parameters in (every tensor, strict)\n"
+    "  --weights W.safetensors compile these parameters in (every tensor, strict;\n"
+    "                          a PyTorch .pth state_dict too)\n"
     "  -O0 | -O1 | -O2         optimisation level (default -O2)\n"
     "  --model NAME            which model of the file (default: the first)\n"
     "  --passes=a,b            run exactly these passes\n"
@@ -143,6 +146,7 @@ int main(int argc, char **argv)
     else if (!strcmp(cmd, "ir")) run = driver_ir;
     else if (!strcmp(cmd, "opt")) run = driver_opt;
     else if (!strcmp(cmd, "summary")) run = driver_summary;
+    else if (!strcmp(cmd, "convert")) run = convert_main, needs_output = 1;
     else return bad_usage("unknown command '%s'", cmd);
     if (!o.input)
         return bad_usage("%s needs a FILE.nnet", cmd);

@@ -217,6 +217,13 @@ typedef enum nnr_loss {
 double nnr_loss_f32(nnr_loss loss, int n, int k, const float *pred,
                     const int32_t *labels, const float *target, float *dpred);
 
+/* cross_entropy's label_smoothing eps (PyTorch's): class labels[n] as the
+ * target rows out[n,k] = (1 - eps) onehot + eps / k, so that
+ * nnr_loss_f32(NNR_LOSS_CROSS_ENTROPY) on them is
+ * F.cross_entropy(label_smoothing = eps) and its gradient. A label outside
+ * [0, k) gives a row of NaN (a NaN loss). */
+void nnr_smooth_labels(int n, int k, const int32_t *labels, double eps, float *out);
+
 /* ---------------------------------------------------------------- optimizers */
 
 typedef enum nnr_optim_kind { NNR_OPT_SGD = 0, NNR_OPT_ADAM, NNR_OPT_ADAMW } nnr_optim_kind;
@@ -238,6 +245,66 @@ typedef struct nnr_optim {
 int nnr_optim_step(const nnr_optim *o, size_t len, float *p, const float *g,
                    float *state1, float *state2, long step);
 
+/* ---------------------------------------------------------------- schedules */
+
+/* Learning-rate schedules with torch.optim.lr_scheduler's arithmetic
+ * (kernels/sched.c): StepLR, CosineAnnealingLR, LinearLR as a warm-up,
+ * OneCycleLR (cosine annealing, pct_start 0.3, div_factor 25,
+ * final_div_factor 1e4, momentum or Adam's beta1 cycled 0.95 -> 0.85 -> 0.95)
+ * and a list of them as SequentialLR. Each step does what PyTorch's does
+ * (the chained forms, in double), so the rates are PyTorch's to the bit. */
+typedef enum nnr_sched_kind {
+    NNR_SCHED_STEPLR = 0,   /* n = step_size, a = gamma */
+    NNR_SCHED_COSINE,       /* n = t_max, a = eta_min */
+    NNR_SCHED_WARMUP,       /* n = steps, a = start_factor (end_factor 1) */
+    NNR_SCHED_ONECYCLE,     /* n = total_steps, a = max_lr */
+} nnr_sched_kind;
+
+#define NNR_SCHED_MAX 8
+
+typedef struct nnr_sched_part {
+    nnr_sched_kind kind;
+    long n;
+    double a;
+} nnr_sched_part;
+
+/* A schedule: one part, or several run one after the other (SequentialLR,
+ * each but the last for its n steps). per_step: stepped after every
+ * optimizer step, else after every epoch. */
+typedef struct nnr_sched {
+    int nparts;             /* 0: no schedule (a constant rate) */
+    nnr_sched_part part[NNR_SCHED_MAX];
+    int per_step;
+} nnr_sched;
+
+/* Where a schedule is: the optimizer group's keys that the schedulers read
+ * and write, and each scheduler's counters. */
+typedef struct nnr_sched_state {
+    long t;                         /* SequentialLR's last_epoch */
+    long last[NNR_SCHED_MAX];       /* each scheduler's last_epoch */
+    long count[NNR_SCHED_MAX];      /* each scheduler's _step_count */
+    double base[NNR_SCHED_MAX];     /* each scheduler's base_lr */
+    double initial_lr, max_lr, min_lr;  /* the group's; the last two: onecycle */
+    int cycle;                      /* a onecycle cycles momentum or beta1 */
+} nnr_sched_state;
+
+/* Constructs the schedulers on the optimizer o as PyTorch does (which sets
+ * o->lr, and o->momentum or o->beta1 when a onecycle cycles it). */
+void nnr_sched_start(const nnr_sched *s, nnr_sched_state *st, nnr_optim *o);
+/* One scheduler.step(): o->lr (and the cycled momentum) for the next
+ * optimizer step or epoch. -1 when a onecycle is stepped past its
+ * total_steps (PyTorch's ValueError), o untouched. */
+int nnr_sched_step(const nnr_sched *s, nnr_sched_state *st, nnr_optim *o);
+/* How many steps the schedule may take (a onecycle last in it ends it),
+ * or -1 for any number. */
+long nnr_sched_limit(const nnr_sched *s);
+
+/* torch.nn.utils.clip_grad_norm_(max_norm, norm_type = 2) over the n
+ * gradient blocks g[i][0..len[i]) (one per parameter tensor): the total
+ * 2-norm of the per-tensor norms, every block multiplied by
+ * min(max_norm / (total + 1e-6), 1) in float. Returns the total norm. */
+float nnr_clip_grad_norm(float *const *g, const size_t *len, int n, double max_norm);
+
 /* ---------------------------------------------------------------- files */
 
 /* Error reporting of the readers: a message naming the file and the line,
@@ -256,6 +323,8 @@ typedef struct nnr_st_tensor {
 typedef struct nnr_st_file {
     int ntensors;
     nnr_st_tensor *tensors;
+    int nmeta;          /* "__metadata__": meta[2i] = key, meta[2i+1] = value */
+    char **meta;
 } nnr_st_file;
 
 /* 0 on success; on failure -1 and a message in err. */
@@ -264,6 +333,8 @@ int  nnr_st_parse(const unsigned char *buf, size_t len, const char *path,
                   nnr_st_file *out, char *err, size_t errlen);
 void nnr_st_free(nnr_st_file *f);
 const nnr_st_tensor *nnr_st_find(const nnr_st_file *f, const char *name);
+/* The "__metadata__" value of key, or NULL. */
+const char *nnr_st_meta(const nnr_st_file *f, const char *key);
 
 /* Write tensors atomically (nnr_write_file_atomic). Tensors with
  * is_int set are written as I64 (their float data rounded). */
@@ -275,6 +346,10 @@ typedef struct nnr_st_out {
     int is_int;
 } nnr_st_out;
 int nnr_st_write(const char *path, const nnr_st_out *t, int n, char *err, size_t errlen);
+/* The same with nmeta more "__metadata__" strings: meta[2i] = key,
+ * meta[2i+1] = value ("format" is always "pt"). */
+int nnr_st_write_meta(const char *path, const nnr_st_out *t, int n, const char *const *meta,
+                      int nmeta, char *err, size_t errlen);
 
 /* A data set held in memory: x[rows, ncols] inputs, and either labels[rows]
  * (classification) or y[rows, ntargets] (regression) or neither. */
@@ -320,13 +395,20 @@ unsigned char *nnr_read_file(const char *path, size_t *len, char *err, size_t er
  * temporary is an unnamed file (O_TMPFILE) named only for the instant before
  * the rename, so a process killed while it writes leaves nothing behind;
  * elsewhere, or where the file system has no O_TMPFILE, it is
- * PATH.tmp.<pid>. executable: permissions 0777 instead of 0666 (less the
- * umask). */
+ * PATH.tmp.<pid>. A new file gets permissions 0666 (executable: 0777) less
+ * the umask; a regular file replaced keeps its permission bits and, where
+ * the process may set them, its owner and group (executable adds x where r
+ * is set). An existing target that is not a regular file (a character or
+ * block device, a FIFO, or a symbolic link to one) is written in place
+ * instead: opened for writing, never replaced; a write error (ENOSPC from
+ * /dev/full) is still reported by the commit. A symbolic link to a regular
+ * file is replaced by the new file (the link's target is left alone). */
 typedef struct nnr_wfile {
     FILE *f;        /* write the contents here */
     char *path;     /* private: the target */
     char *tmp;      /* private: PATH.tmp.<pid> */
     int fd;         /* private: the unnamed temporary, else -1 */
+    int inplace;    /* private: 1 when writing through a device or FIFO */
 } nnr_wfile;
 int  nnr_wfile_open(nnr_wfile *w, const char *path, int executable, char *err, size_t errlen);
 int  nnr_wfile_commit(nnr_wfile *w, char *err, size_t errlen);

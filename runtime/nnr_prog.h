@@ -107,6 +107,11 @@ const char *nnr_loss_list(void);
  * message in err. */
 int nnr_parse_optimizer(const char *s, nnr_optim *o, char *err, size_t errlen);
 
+/* A schedule in the train block's syntax ("cosine(100, per = \"step\")", or a
+ * list "[linear_warmup(5), cosine(10)]") into s (io/optspec.c): 0, or -1
+ * with a message in err. */
+int nnr_parse_schedule(const char *s, nnr_sched *out, char *err, size_t errlen);
+
 typedef enum nnr_data_kind { NNR_DATA_NONE = 0, NNR_DATA_CSV, NNR_DATA_IDX } nnr_data_kind;
 
 typedef struct nnr_data_src {
@@ -131,6 +136,12 @@ typedef struct nnr_train_cfg {
     const char *save, *log; /* NULL: none */
     int nfreeze;
     const int *freeze;      /* layer positions whose tensors are not updated */
+    /* LANGUAGE.md §10 (all zero: none) */
+    nnr_sched schedule;     /* nparts 0: a constant rate */
+    double clip_grad_norm;  /* 0: no clipping */
+    int early_stopping;     /* patience in epochs; 0: none */
+    const char *checkpoint; /* NULL: none */
+    double label_smoothing; /* cross_entropy's */
 } nnr_train_cfg;
 
 typedef struct nnr_model {
@@ -172,6 +183,29 @@ typedef struct nnr_model {
 
     nnr_train_cfg cfg;
 } nnr_model;
+
+/* A training checkpoint (io/ckpt.c): the blocks (state_size floats each;
+ * best may be NULL: no early stopping) and where the run is. */
+typedef struct nnr_ckpt {
+    float *state, *state1, *state2, *best;
+    int epoch;              /* epochs finished */
+    long step;              /* optimizer steps taken */
+    long sched_steps;       /* schedule steps taken */
+    nnr_rng shuffle, dropout;
+    int batch;              /* the run's batch and seed (a resumed run must */
+    uint64_t seed;          /* repeat them to continue it exactly) */
+    int best_epoch, bad_epochs;     /* early stopping (0, 0 without it) */
+    double best_loss;
+    char *log;              /* the log CSV so far, or NULL (read: malloc'd) */
+} nnr_ckpt;
+
+/* Writes c atomically to path (0, or -1 with a message in err). */
+int nnr_ckpt_write(const char *path, const nnr_model *m, const nnr_ckpt *c, char *err,
+                   size_t errlen);
+/* Reads path into c, whose blocks the caller gives (best only filled when
+ * the checkpoint has a best epoch); -1 with a message when the file is not
+ * a checkpoint of m. */
+int nnr_ckpt_read(const char *path, const nnr_model *m, nnr_ckpt *c, char *err, size_t errlen);
 
 /* The program: parses argv, runs infer | train | eval | bench.
  * Exit status 0 ok, 1 bad input (message on stderr), 2 bad usage. */

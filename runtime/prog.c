@@ -32,6 +32,8 @@ static void usage(const nnr_model *m, FILE *f)
             "  train [--data F] [--validation F] [--epochs N] [--batch N] [--lr X]\n"
             "        [--seed N] [--init W] [--save W] [--log F] [--loss NAME]\n"
             "        [--optimizer SPEC] [--shuffle BOOL] [--strict BOOL] [--freeze LIST]\n"
+            "        [--schedule SPEC] [--clip-grad-norm X] [--early-stopping N]\n"
+            "        [--checkpoint F] [--label-smoothing X] [--resume F]\n"
             "        train as the model's train block says, with these overrides:\n"
             "        --loss mse|l1|bce|bce_with_logits|cross_entropy|nll\n"
             "        --optimizer 'sgd(lr = 0.1, momentum = 0.9)', 'adam(...)' or\n"
@@ -40,6 +42,10 @@ static void usage(const nnr_model *m, FILE *f)
             "        --freeze: layers not updated, by name or 0-based position,\n"
             "          comma-separated (\"fc,2\"); replaces the train block's list,\n"
             "          \"\" freezes none\n"
+            "        --schedule 'cosine(100, per = \"step\")', a list '[a, b]', or none\n"
+            "        --checkpoint F: written after every epoch; --resume F continues\n"
+            "          from it to --epochs, as if never interrupted\n"
+            "        train_loss is the mean over the epoch's samples of the loss\n"
             "  eval  [--data F] [--weights W.safetensors] [--loss NAME]\n"
             "        print loss=<value> (and accuracy=<value> for classification)\n"
             "  bench [--batch N] [--train] [--seconds S]\n"
@@ -111,6 +117,12 @@ static const struct {
     [OPT_SHUFFLE]    = {"--shuffle", 1, CMD_TRAIN},
     [OPT_STRICT]     = {"--strict", 1, CMD_TRAIN},
     [OPT_FREEZE]     = {"--freeze", 2, CMD_TRAIN},   /* "": freeze none */
+    [OPT_SCHEDULE]   = {"--schedule", 2, CMD_TRAIN}, /* "": none */
+    [OPT_CLIP]       = {"--clip-grad-norm", 1, CMD_TRAIN},
+    [OPT_EARLY]      = {"--early-stopping", 1, CMD_TRAIN},
+    [OPT_CHECKPOINT] = {"--checkpoint", 1, CMD_TRAIN},
+    [OPT_SMOOTH]     = {"--label-smoothing", 1, CMD_TRAIN},
+    [OPT_RESUME]     = {"--resume", 1, CMD_TRAIN},
 };
 
 static int parse_int(const char *s, long min, long *out)
@@ -264,6 +276,32 @@ static int parse_freeze(const nnr_model *m, const char *s, prog_opts *o, char *e
     return 0;
 }
 
+/* The options of the train-block keys of LANGUAGE.md §10. -1 to go on, or
+ * an exit status. */
+static int parse_train_v2(const nnr_model *m, prog_opts *o)
+{
+    char err[PROG_ERRLEN];
+    const char *sc = o->val[OPT_SCHEDULE];
+    if (sc && *sc && strcmp(sc, "none") &&
+        nnr_parse_schedule(sc, &o->schedule, err, sizeof err))
+        return prog_usage_error(m, "--schedule: %s", err);
+    if (o->val[OPT_CLIP] && (parse_double(o->val[OPT_CLIP], &o->clip) || o->clip < 0))
+        return prog_usage_error(m, "--clip-grad-norm expects a positive number (0: none), got "
+                                "'%s'", o->val[OPT_CLIP]);
+    long v;
+    if (o->val[OPT_EARLY]) {
+        if (parse_int(o->val[OPT_EARLY], 0, &v))
+            return prog_usage_error(m, "--early-stopping expects a number of epochs (0: none), "
+                                    "got '%s'", o->val[OPT_EARLY]);
+        o->early = (int)v;
+    }
+    if (o->val[OPT_SMOOTH] &&
+        (parse_double(o->val[OPT_SMOOTH], &o->smooth) || o->smooth < 0 || o->smooth > 1))
+        return prog_usage_error(m, "--label-smoothing expects a number in [0, 1], got '%s'",
+                                o->val[OPT_SMOOTH]);
+    return -1;
+}
+
 /* Fills o from argv. Returns -1 to go on, or an exit status (0 after --help). */
 static int parse_args(const nnr_model *m, int argc, char **argv, prog_opts *o)
 {
@@ -368,7 +406,7 @@ static int parse_args(const nnr_model *m, int argc, char **argv, prog_opts *o)
         return prog_usage_error(m, "--optimizer: %s", err);
     if (o->val[OPT_FREEZE] && parse_freeze(m, o->val[OPT_FREEZE], o, err, sizeof err))
         return prog_usage_error(m, "%s", err);
-    return -1;
+    return parse_train_v2(m, o);
 }
 
 /* ------------------------------------------------------------ main */

@@ -20,7 +20,8 @@ enum { CMD_INFER = 1, CMD_TRAIN = 2, CMD_EVAL = 4, CMD_BENCH = 8, CMD_GRADCHECK 
 enum {
     OPT_WEIGHTS, OPT_DATA, OPT_VALIDATION, OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_SEED,
     OPT_INIT, OPT_SAVE, OPT_LOG, OPT_SECONDS, OPT_TRAIN, OPT_LOSS, OPT_OPTIMIZER, OPT_SHUFFLE,
-    OPT_STRICT, OPT_FREEZE, OPT_COUNT
+    OPT_STRICT, OPT_FREEZE, OPT_SCHEDULE, OPT_CLIP, OPT_EARLY, OPT_CHECKPOINT, OPT_SMOOTH,
+    OPT_RESUME, OPT_COUNT
 };
 
 typedef struct prog_opts {
@@ -35,6 +36,9 @@ typedef struct prog_opts {
     int shuffle, strict;
     int nfreeze;
     int *freeze;                 /* layer positions (malloc'd) */
+    nnr_sched schedule;          /* --schedule ("" or none: nparts 0) */
+    double clip, smooth;         /* --clip-grad-norm, --label-smoothing */
+    int early;                   /* --early-stopping */
 } prog_opts;
 
 /* A data set bound to the model and the loss: what train_step and

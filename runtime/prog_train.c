@@ -12,6 +12,36 @@
 #include <string.h>
 #include <unistd.h>
 
+/* A growing text buffer (the log file). */
+typedef struct strbuf {
+    char *p;
+    size_t len, cap;
+} strbuf;
+
+static int sb_printf(strbuf *b, const char *fmt, ...)
+{
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+            return -1;
+        if (b->p && b->len + (size_t)n < b->cap) {
+            b->len += (size_t)n;
+            return 0;
+        }
+        size_t cap = b->cap ? b->cap * 2 : 256;
+        while (cap <= b->len + (size_t)n)
+            cap *= 2;
+        char *q = realloc(b->p, cap);
+        if (!q)
+            return -1;
+        b->p = q;
+        b->cap = cap;
+    }
+}
+
 /* ------------------------------------------------------------ train */
 
 /* freeze[0..nfreeze): layer positions whose tensors are not updated. */
@@ -173,7 +203,7 @@ static void log_fail(prog_log *lg, int err)
     lg->f = NULL;
 }
 
-/* Appends one line to the log and flushes it. */
+/* Appends text to the log and flushes it. */
 static void log_printf(prog_log *lg, const char *fmt, ...)
 {
     if (!lg->f)
@@ -198,6 +228,11 @@ static void log_close(prog_log *lg)
                 strerror(errno ? errno : EIO));
     }
     lg->f = NULL;
+}
+
+static void log_puts(prog_log *lg, const char *text)
+{
+    log_printf(lg, "%s", text);
 }
 
 /* PyTorch's batch norm refuses to train on one value per channel
@@ -229,135 +264,283 @@ static int check_batchnorm(const nnr_model *m, size_t rows, int batch)
     return 0;
 }
 
-/* One run of `train`: the settings (options over the train block), the
- * data, the optimizer and the buffers of a batch. */
-typedef struct train_run {
+/* One run of the command train: its settings (the train block under the
+ * options), its buffers, and where it is. */
+typedef struct run {
     const nnr_model *m;
-    int epochs, batch, shuffle, strict, nfreeze, have_val;
-    uint64_t seed;
-    const char *init, *save, *logp;
-    nnr_loss loss;
-    const int *freeze;
-    nnr_data_src dsrc, vsrc;
-    char *owned_d, *owned_v;        /* memory of dsrc / vsrc paths */
     trainer tr;
     prog_data data, val;
-    size_t tcols;                   /* target columns of a row (0: labels) */
-    int eb_n;                       /* validation batch */
-    float *backup;                  /* [state_size] buffers before the step */
-    float *infer;                   /* [infer_size] for validation */
-    float *arena, *earena;          /* train step / validation scratch */
-    float *ybuf;                    /* [eb_n, out_size] validation outputs */
-    float *xb, *tb;                 /* [batch, in_size], [batch, tcols] */
-    int32_t *lb, *order;            /* [batch] labels, [rows] row order */
-    prog_log log;
+    char *owned_d, *owned_v;
+    float *backup, *infer, *arena, *earena, *ybuf, *xb, *tb, *best;
+    int32_t *lb, *order;
+    strbuf log;                 /* the log's text (kept in checkpoints) */
+    prog_log lg;                /* the --log file, appended per epoch */
     progress pr;
+    int epochs, batch, shuffle, have_val, eb_n;
+    uint64_t seed;
+    const char *save, *logp, *ckpt;
+    nnr_loss loss;
+    size_t tcols;               /* target values per row given to train_step */
+    nnr_sched sched;
+    nnr_sched_state sst;
+    long sched_steps;
+    double clip, smooth;
+    float **gblk;               /* clip: each trainable tensor's gradient */
+    size_t *glen;
+    int ngblk;
+    int patience, best_epoch, bad_epochs;
+    double best_loss;
     nnr_rng shuf, drop;
-} train_run;
+    int first_epoch;            /* 1, or the one after a checkpoint's */
+} run;
 
-/* The options over the train block into t: -1 to go on, else an exit status. */
-static int train_settings(train_run *t, const prog_opts *o)
+/* The train block's value of each setting, or its option's. */
+static void run_settings(run *r, const prog_opts *o)
 {
-    const nnr_model *m = t->m;
-    const nnr_train_cfg *cfg = &m->cfg;
-    t->epochs = o->val[OPT_EPOCHS] ? o->epochs : cfg->epochs;
-    t->batch = o->val[OPT_BATCH] ? o->batch : (cfg->batch > 0 ? cfg->batch : 32);
-    t->seed = o->val[OPT_SEED] ? o->seed : cfg->seed;
-    t->init = o->val[OPT_INIT] ? o->val[OPT_INIT] : cfg->init;
-    t->save = o->val[OPT_SAVE] ? o->val[OPT_SAVE] : cfg->save;
-    t->logp = o->val[OPT_LOG] ? o->val[OPT_LOG] : cfg->log;
-    t->loss = o->val[OPT_LOSS] ? o->loss : cfg->loss;
-    t->shuffle = o->val[OPT_SHUFFLE] ? o->shuffle : cfg->shuffle;
-    t->strict = o->val[OPT_STRICT] ? o->strict : cfg->strict;
-    t->freeze = o->val[OPT_FREEZE] ? o->freeze : cfg->freeze;
-    t->nfreeze = o->val[OPT_FREEZE] ? o->nfreeze : cfg->nfreeze;
-    if (t->epochs < 0)
-        t->epochs = 0;
+    const nnr_train_cfg *cfg = &r->m->cfg;
+    r->epochs = o->val[OPT_EPOCHS] ? o->epochs : cfg->epochs;
+    if (r->epochs < 0)
+        r->epochs = 0;
+    r->batch = o->val[OPT_BATCH] ? o->batch : (cfg->batch > 0 ? cfg->batch : 32);
+    r->seed = o->val[OPT_SEED] ? o->seed : cfg->seed;
+    r->save = o->val[OPT_SAVE] ? o->val[OPT_SAVE] : cfg->save;
+    r->logp = o->val[OPT_LOG] ? o->val[OPT_LOG] : cfg->log;
+    r->ckpt = o->val[OPT_CHECKPOINT] ? o->val[OPT_CHECKPOINT] : cfg->checkpoint;
+    r->loss = o->val[OPT_LOSS] ? o->loss : cfg->loss;
+    r->shuffle = o->val[OPT_SHUFFLE] ? o->shuffle : cfg->shuffle;
+    r->sched = o->val[OPT_SCHEDULE] ? o->schedule : cfg->schedule;
+    r->clip = o->val[OPT_CLIP] ? o->clip : cfg->clip_grad_norm;
+    r->patience = o->val[OPT_EARLY] ? o->early : cfg->early_stopping;
+    r->smooth = o->val[OPT_SMOOTH] ? o->smooth : cfg->label_smoothing;
+    if (r->loss != NNR_LOSS_CROSS_ENTROPY)
+        r->smooth = 0;
+}
+
+/* The data sources: the train block's, or the options'. */
+static int run_sources(run *r, const prog_opts *o, nnr_data_src *dsrc, nnr_data_src *vsrc)
+{
+    const nnr_train_cfg *cfg = &r->m->cfg;
     if (o->val[OPT_DATA]) {
-        if (prog_override_src(&cfg->data, o->val[OPT_DATA], &t->dsrc, &t->owned_d))
+        if (prog_override_src(&cfg->data, o->val[OPT_DATA], dsrc, &r->owned_d))
             return EXIT_INPUT;
     } else if (cfg->data.kind != NNR_DATA_NONE) {
-        t->dsrc = cfg->data;
+        *dsrc = cfg->data;
     } else {
-        return prog_usage_error(m, "train needs --data F (the train block has no data)");
+        return prog_usage_error(r->m, "train needs --data F (the train block has no data)");
     }
     if (o->val[OPT_VALIDATION]) {
         const nnr_data_src *vb = cfg->validation.kind != NNR_DATA_NONE ? &cfg->validation
                                                                         : &cfg->data;
-        if (prog_override_src(vb, o->val[OPT_VALIDATION], &t->vsrc, &t->owned_v))
+        if (prog_override_src(vb, o->val[OPT_VALIDATION], vsrc, &r->owned_v))
             return EXIT_INPUT;
-        t->have_val = 1;
+        r->have_val = 1;
     } else if (cfg->validation.kind != NNR_DATA_NONE) {
-        t->vsrc = cfg->validation;
-        t->have_val = 1;
+        *vsrc = cfg->validation;
+        r->have_val = 1;
     }
-    return -1;
-}
-
-/* Parameters, then data, then the buffers: every input is checked before
- * training starts. 0, or -1 after the message. */
-static int train_prepare(train_run *t, const prog_opts *o)
-{
-    const nnr_model *m = t->m;
-    if (prog_check_loss_model(m, t->loss, o->val[OPT_LOSS] != NULL))
-        return -1;
-    if (t->save && prog_check_writable(t->save))
-        return -1;
-    if (prog_trainer_init(&t->tr, m, t->freeze, t->nfreeze))
-        return -1;
-    if (o->val[OPT_OPTIMIZER])
-        t->tr.optim = o->optim;
-    if (o->val[OPT_LR])
-        t->tr.optim.lr = o->lr;
-    prog_fresh_state(m, t->tr.state, t->seed);
-    if (t->init && prog_load_weights(m, t->init, t->strict, t->tr.state))
-        return -1;
-    if (prog_load_data(m, t->loss, &t->dsrc, &t->data))
-        return -1;
-    if (t->have_val && prog_load_data(m, t->loss, &t->vsrc, &t->val))
-        return -1;
-    if (t->epochs > 0 && check_batchnorm(m, t->data.d.rows, t->batch))
-        return -1;
-
-    size_t rows = t->data.d.rows, k = m->out_size;
-    int tb_n = (size_t)t->batch < rows ? t->batch : (int)rows;
-    t->tcols = t->data.targets ? (t->data.own_targets ? 1 : k) : 0;
-    t->backup = prog_falloc(m->state_size);
-    t->infer = prog_falloc(m->infer_size);
-    t->arena = prog_falloc(m->train_arena_size ? m->train_arena_size(tb_n) : 0);
-    t->xb = prog_falloc((size_t)tb_n * m->in_size);
-    t->tb = prog_falloc((size_t)tb_n * (t->tcols ? t->tcols : 1));
-    t->lb = calloc((size_t)tb_n, sizeof *t->lb);
-    t->order = calloc(rows, sizeof *t->order);
-    if (t->have_val) {
-        t->eb_n = (size_t)t->batch < t->val.d.rows ? t->batch : (int)t->val.d.rows;
-        t->earena = prog_falloc(m->arena_size ? m->arena_size(t->eb_n) : 0);
-        t->ybuf = prog_falloc((size_t)t->eb_n * k);
-    }
-    if (!t->backup || !t->infer || !t->arena || !t->xb || !t->tb || !t->lb || !t->order ||
-        (t->have_val && (!t->earena || !t->ybuf))) {
-        prog_oom();
-        return -1;
-    }
-    if (t->logp) {
-        if (log_open(&t->log, t->logp))
-            return -1;
-        log_printf(&t->log, "epoch,train_loss,val_loss,val_accuracy,seconds\n");
+    if (r->patience > 0 && !r->have_val) {
+        fprintf(stderr, "error: early_stopping watches the validation loss, and there is no "
+                "validation data (add 'validation' to the train block, or --validation F)\n");
+        return EXIT_INPUT;
     }
     return 0;
 }
 
-/* The message of a step that went wrong (bad: 1 the loss, 2 the gradients,
- * 3 the parameters are not finite), and the save of the last good
- * parameters (not after 3: the update already spoilt them). */
-static void train_stop(train_run *t, int bad, double l, int e, size_t b)
+/* The gradient blocks clip_grad_norm sees: every trainable tensor. */
+static int run_clip_blocks(run *r, const int *freeze, int nfreeze)
 {
-    progress_clear(&t->pr);
+    const nnr_model *m = r->m;
+    r->gblk = calloc(m->ntensors ? (size_t)m->ntensors : 1, sizeof *r->gblk);
+    r->glen = calloc(m->ntensors ? (size_t)m->ntensors : 1, sizeof *r->glen);
+    if (!r->gblk || !r->glen)
+        return -1;
+    for (int i = 0; i < m->ntensors; i++) {
+        const nnr_tensor_desc *d = &m->tensors[i];
+        int frozen = 0;
+        for (int j = 0; j < nfreeze && !frozen; j++)
+            frozen = freeze[j] == d->layer;
+        if (d->kind == NNR_T_PARAM && !frozen && d->numel) {
+            r->gblk[r->ngblk] = r->tr.grad + d->offset;
+            r->glen[r->ngblk++] = d->numel;
+        }
+    }
+    return 0;
+}
+
+/* Where the run starts: fresh or --init parameters, or a checkpoint
+ * (--resume), which must come from a run with the same batch and seed. */
+static int run_start_state(run *r, const prog_opts *o)
+{
+    const nnr_model *m = r->m;
+    const nnr_train_cfg *cfg = &m->cfg;
+    const char *init = o->val[OPT_INIT] ? o->val[OPT_INIT] : cfg->init;
+    int strict = o->val[OPT_STRICT] ? o->strict : cfg->strict;
+    nnr_rng_seed(&r->shuf, r->seed);
+    nnr_rng_seed(&r->drop, r->seed ^ PROG_DROPOUT_SALT);
+    nnr_sched_start(&r->sched, &r->sst, &r->tr.optim);
+    r->first_epoch = 1;
+    r->best_loss = INFINITY;
+    prog_fresh_state(m, r->tr.state, r->seed);
+    if (!o->val[OPT_RESUME])
+        return init && prog_load_weights(m, init, strict, r->tr.state) ? -1 : 0;
+    const char *path = o->val[OPT_RESUME];
+    char err[PROG_ERRLEN];
+    nnr_ckpt c;
+    memset(&c, 0, sizeof c);
+    c.state = r->tr.state;
+    c.state1 = r->tr.s1;
+    c.state2 = r->tr.s2;
+    c.best = r->best;
+    if (nnr_ckpt_read(path, m, &c, err, sizeof err)) {
+        prog_print_file_error(path, err);
+        return -1;
+    }
+    r->log.p = c.log;
+    r->log.len = r->log.cap = c.log ? strlen(c.log) + 1 : 0;
+    if (r->log.len)
+        r->log.len--;
+    if (c.batch != r->batch || c.seed != r->seed) {
+        fprintf(stderr, "%s: error: the checkpoint was written by a run with batch %d and seed "
+                "%llu; this one has batch %d and seed %llu (they must be the same to continue "
+                "it)\n", path, c.batch, (unsigned long long)c.seed, r->batch,
+                (unsigned long long)r->seed);
+        return -1;
+    }
+    r->tr.step = c.step;
+    r->shuf = c.shuffle;
+    r->drop = c.dropout;
+    for (long i = 0; i < c.sched_steps; i++)
+        if (nnr_sched_step(&r->sched, &r->sst, &r->tr.optim))
+            break;
+    r->sched_steps = c.sched_steps;
+    r->best_epoch = c.best_epoch;
+    r->bad_epochs = c.bad_epochs;
+    r->best_loss = c.best_epoch ? c.best_loss : INFINITY;
+    r->first_epoch = c.epoch + 1;
+    printf("resuming from %s after epoch %d\n", path, c.epoch);
+    return 0;
+}
+
+/* Everything before the first epoch: settings, parameters, data, buffers. */
+static int run_setup(run *r, const prog_opts *o)
+{
+    const nnr_model *m = r->m;
+    const nnr_train_cfg *cfg = &m->cfg;
+    nnr_data_src dsrc, vsrc;
+    run_settings(r, o);
+    int rc = run_sources(r, o, &dsrc, &vsrc);
+    if (rc)
+        return rc;
+    const int *freeze = o->val[OPT_FREEZE] ? o->freeze : cfg->freeze;
+    int nfreeze = o->val[OPT_FREEZE] ? o->nfreeze : cfg->nfreeze;
+    /* Parameters, then data: every input is checked before training starts. */
+    if (prog_check_loss_model(m, r->loss, o->val[OPT_LOSS] != NULL))
+        return EXIT_INPUT;
+    if ((r->save && prog_check_writable(r->save)) || (r->ckpt && prog_check_writable(r->ckpt)))
+        return EXIT_INPUT;
+    if (prog_trainer_init(&r->tr, m, freeze, nfreeze))
+        return EXIT_INPUT;
+    if (o->val[OPT_OPTIMIZER])
+        r->tr.optim = o->optim;
+    if (o->val[OPT_LR])
+        r->tr.optim.lr = o->lr;
+    r->best = r->patience > 0 ? prog_falloc(m->state_size) : NULL;
+    if ((r->patience > 0 && !r->best) || run_clip_blocks(r, freeze, nfreeze)) {
+        prog_oom();
+        return EXIT_INPUT;
+    }
+    if (run_start_state(r, o))
+        return EXIT_INPUT;
+    if (prog_load_data(m, r->loss, &dsrc, &r->data))
+        return EXIT_INPUT;
+    if (r->have_val && prog_load_data(m, r->loss, &vsrc, &r->val))
+        return EXIT_INPUT;
+    if (r->epochs >= r->first_epoch && check_batchnorm(m, r->data.d.rows, r->batch))
+        return EXIT_INPUT;
+    return 0;
+}
+
+/* The batch buffers, and the log's first line. */
+static int run_buffers(run *r)
+{
+    const nnr_model *m = r->m;
+    size_t rows = r->data.d.rows, in = m->in_size, k = m->out_size;
+    int tb_n = (size_t)r->batch < rows ? r->batch : (int)rows;
+    r->tcols = r->data.targets ? (r->data.own_targets ? 1 : k) : 0;
+    if (r->smooth > 0)
+        r->tcols = k;   /* the labels become smoothed target rows */
+    r->backup = prog_falloc(m->state_size);
+    r->infer = prog_falloc(m->infer_size);
+    r->arena = prog_falloc(m->train_arena_size ? m->train_arena_size(tb_n) : 0);
+    r->xb = prog_falloc((size_t)tb_n * in);
+    r->tb = prog_falloc((size_t)tb_n * (r->tcols ? r->tcols : 1));
+    r->lb = calloc((size_t)tb_n, sizeof *r->lb);
+    r->order = calloc(rows, sizeof *r->order);
+    if (r->have_val) {
+        r->eb_n = (size_t)r->batch < r->val.d.rows ? r->batch : (int)r->val.d.rows;
+        r->earena = prog_falloc(m->arena_size ? m->arena_size(r->eb_n) : 0);
+        r->ybuf = prog_falloc((size_t)r->eb_n * k);
+    }
+    if (!r->backup || !r->infer || !r->arena || !r->xb || !r->tb || !r->lb || !r->order ||
+        (r->have_val && (!r->earena || !r->ybuf))) {
+        prog_oom();
+        return -1;
+    }
+    long lim = nnr_sched_limit(&r->sched);
+    long nsteps = r->sched.per_step ? (long)r->epochs * (long)((rows + (size_t)r->batch - 1) /
+                                                               (size_t)r->batch)
+                                    : (long)r->epochs;
+    if (lim >= 0 && nsteps > lim) {
+        fprintf(stderr, "error: the schedule ends with a onecycle that allows %ld %s steps in "
+                "all, and %d epochs take %ld (PyTorch: \"Tried to step %ld times\")\n", lim,
+                r->sched.per_step ? "optimizer" : "epoch", r->epochs, nsteps, lim + 2);
+        return -1;
+    }
+    if (r->logp && !r->log.len &&
+        sb_printf(&r->log, "epoch,train_loss,val_loss,val_accuracy,seconds\n")) {
+        prog_oom();
+        return -1;
+    }
+    if (!r->logp)
+        return 0;
+    if (log_open(&r->lg, r->logp))
+        return -1;
+    log_puts(&r->lg, r->log.p);
+    return 0;
+}
+
+/* Batch b (n rows from order[r0]) into xb, lb and tb. */
+static void run_fill(run *r, size_t r0, int n)
+{
+    const size_t in = r->m->in_size, k = r->m->out_size, tcols = r->tcols;
+    const prog_data *d = &r->data;
+    for (int i = 0; i < n; i++) {
+        size_t row = (size_t)r->order[r0 + (size_t)i];
+        memcpy(r->xb + (size_t)i * in, d->d.x + row * in, in * sizeof(float));
+        if (d->labels)
+            r->lb[i] = d->labels[row];
+        if (d->targets && tcols)
+            memcpy(r->tb + (size_t)i * tcols, d->targets + row * tcols, tcols * sizeof(float));
+    }
+    if (r->smooth > 0 && d->labels) {
+        nnr_smooth_labels(n, (int)k, r->lb, r->smooth, r->tb);
+    } else if (r->smooth > 0) {   /* probability rows: (1 - eps) t + eps / k, as PyTorch */
+        for (size_t j = 0; j < (size_t)n * k; j++)
+            r->tb[j] = (float)((1.0 - r->smooth) * r->tb[j] + r->smooth / (double)k);
+    }
+}
+
+/* The error of a step that went wrong (bad: 1 loss, 2 gradients, 3
+ * parameters), and the save of the last good parameters. */
+static void run_bad_step(run *r, int bad, double l, int e, size_t b)
+{
+    copy_buffers(r->m, r->tr.state, r->backup);
+    progress_clear(&r->pr);
     fflush(stdout);
     if (bad == 1)
         fprintf(stderr, "error: loss is %s at epoch %d, batch %zu; stopping with "
                 "the last good parameters%s\n", isnan(l) ? "nan" : "inf", e, b + 1,
-                t->loss == NNR_LOSS_BCE && isnan(l)
+                r->loss == NNR_LOSS_BCE && isnan(l)
                     ? " (bce needs the model's outputs in [0, 1]: end the model "
                       "in sigmoid, or use bce_with_logits)"
                     : "");
@@ -367,105 +550,182 @@ static void train_stop(train_run *t, int bad, double l, int e, size_t b)
     else
         fprintf(stderr, "error: parameters became nan or inf at epoch %d, batch "
                 "%zu; stopping\n", e, b + 1);
-    log_close(&t->log);
-    if (t->save && bad != 3)
-        prog_save_state(t->m, t->save, t->tr.state);
+    if (r->save && bad != 3)
+        prog_save_state(r->m, r->save, r->tr.state);
 }
 
-/* One epoch (1-based e) of batches: 0 with its mean loss in *mean, or -1
- * after a step that went wrong (train_stop). */
-static int train_epoch(train_run *t, int e, double *mean)
+/* One scheduler step (after an optimizer step, or an epoch). */
+static int run_sched_step(run *r)
 {
-    const nnr_model *m = t->m;
-    size_t rows = t->data.d.rows, in = m->in_size, bs = (size_t)t->batch;
-    size_t nbatches = (rows + bs - 1) / bs;
+    if (!r->sched.nparts)
+        return 0;
+    if (nnr_sched_step(&r->sched, &r->sst, &r->tr.optim)) {
+        progress_clear(&r->pr);
+        fprintf(stderr, "error: the schedule's onecycle has %ld steps, and training takes "
+                "more (PyTorch: \"Tried to step %ld times\")\n",
+                r->sched.part[r->sched.nparts - 1].n, r->sched_steps + 2);
+        return -1;
+    }
+    r->sched_steps++;
+    return 0;
+}
+
+/* The batches of epoch e; their mean loss in *train_loss. */
+static int run_epoch(run *r, int e, double *train_loss)
+{
+    const size_t rows = r->data.d.rows, batch = (size_t)r->batch;
+    const size_t nbatches = (rows + batch - 1) / batch;
     double sum = 0;
     for (size_t i = 0; i < rows; i++)
-        t->order[i] = (int32_t)i;
-    if (t->shuffle)
-        nnr_rng_shuffle(&t->shuf, t->order, rows);
+        r->order[i] = (int32_t)i;
+    if (r->shuffle)
+        nnr_rng_shuffle(&r->shuf, r->order, rows);
     for (size_t b = 0; b < nbatches; b++) {
-        size_t r0 = b * bs;
-        int n = (int)(rows - r0 < bs ? rows - r0 : bs);
-        for (int i = 0; i < n; i++) {
-            size_t r = (size_t)t->order[r0 + (size_t)i];
-            memcpy(t->xb + (size_t)i * in, t->data.d.x + r * in, in * sizeof(float));
-            if (t->data.labels)
-                t->lb[i] = t->data.labels[r];
-            if (t->tcols)
-                memcpy(t->tb + (size_t)i * t->tcols, t->data.targets + r * t->tcols,
-                       t->tcols * sizeof(float));
-        }
+        size_t r0 = b * batch;
+        int n = (int)(rows - r0 < batch ? rows - r0 : batch);
+        run_fill(r, r0, n);
+        int labels = r->data.labels && r->smooth <= 0;
         /* The step moves only the batch-norm buffers before the update,
          * and the update runs only on a finite loss and finite
          * gradients: keeping the buffers is enough to roll back. */
-        copy_buffers(m, t->backup, t->tr.state);
-        double l = m->train_step(t->tr.state, t->tr.grad, n, t->xb,
-                                 t->data.labels ? t->lb : NULL, t->tcols ? t->tb : NULL,
-                                 t->arena, &t->drop, t->loss);
-        int bad = !isfinite(l) ? 1 : !grads_finite(&t->tr) ? 2 : 0;
-        if (!bad && prog_trainer_update(&t->tr))
+        copy_buffers(r->m, r->backup, r->tr.state);
+        double l = r->m->train_step(r->tr.state, r->tr.grad, n, r->xb, labels ? r->lb : NULL,
+                                    r->tcols ? r->tb : NULL, r->arena, &r->drop, r->loss);
+        int bad = !isfinite(l) ? 1 : !grads_finite(&r->tr) ? 2 : 0;
+        if (!bad && r->clip > 0)
+            nnr_clip_grad_norm(r->gblk, r->glen, r->ngblk, r->clip);
+        if (!bad && prog_trainer_update(&r->tr))
             bad = 3;
         if (bad) {
-            copy_buffers(m, t->tr.state, t->backup);
-            train_stop(t, bad, l, e, b);
+            run_bad_step(r, bad, l, e, b);
             return -1;
         }
+        if (r->sched.per_step && run_sched_step(r))
+            return -1;
         sum += l * n;
-        progress_show(&t->pr, e, t->epochs, b + 1, nbatches, sum / (double)(r0 + (size_t)n),
+        progress_show(&r->pr, e, r->epochs, b + 1, nbatches, sum / (double)(r0 + (size_t)n),
                       b + 1 == nbatches);
     }
-    *mean = sum / (double)rows;
+    *train_loss = sum / (double)rows;
     return 0;
 }
 
-/* The line of epoch e on stdout and in the log; validation first. 0, or -1
- * after the message when bce meets an output outside [0, 1]. */
-static int train_report(train_run *t, int e, double train_loss, double t0)
+/* The epoch's line on stdout and in the log. */
+static int run_report(run *r, int e, double train_loss, double lr, double vl, double va,
+                      double secs)
 {
-    double vl = NAN, va = NAN;
-    if (t->have_val) {
-        prog_prepare(t->m, t->tr.state, t->infer);
-        if (prog_evaluate(t->m, t->loss, t->infer, &t->val, t->eb_n, t->earena, t->ybuf, &vl,
-                          &va))
-            return -1;
-    }
-    double secs = prog_now_s() - t0;
-    progress_clear(&t->pr);
-    printf("epoch %d/%d  train_loss=%.6f", e, t->epochs, train_loss);
-    if (t->have_val) {
+    progress_clear(&r->pr);
+    printf("epoch %d/%d  train_loss=%.6f", e, r->epochs, train_loss);
+    if (r->have_val) {
         printf("  val_loss=%.6f", vl);
-        if (t->val.accuracy)
+        if (r->val.accuracy)
             printf("  val_acc=%.4f", va);
     }
+    if (r->sched.nparts)
+        printf("  lr=%.6g", lr);
     printf("  time=%.3fs\n", secs);
     fflush(stdout);
+    if (!r->logp)
+        return 0;
     char vls[64] = "", vas[64] = "";
-    if (t->have_val)
+    if (r->have_val)
         snprintf(vls, sizeof vls, "%.9g", vl);
-    if (t->have_val && t->val.accuracy)
+    if (r->have_val && r->val.accuracy)
         snprintf(vas, sizeof vas, "%.9g", va);
-    log_printf(&t->log, "%d,%.9g,%s,%s,%.3f\n", e, train_loss, vls, vas, secs);
+    size_t at = r->log.len;
+    if (sb_printf(&r->log, "%d,%.9g,%s,%s,%.3f\n", e, train_loss, vls, vas, secs)) {
+        prog_oom();
+        return -1;
+    }
+    log_puts(&r->lg, r->log.p + at);
     return 0;
 }
 
-static void train_free(train_run *t)
+/* Early stopping's bookkeeping after epoch e: 1 to stop. */
+static int run_early(run *r, int e, double vl)
 {
-    log_close(&t->log);
-    prog_trainer_free(&t->tr);
-    prog_data_free(&t->data);
-    prog_data_free(&t->val);
-    free(t->owned_d);
-    free(t->owned_v);
-    free(t->backup);
-    free(t->infer);
-    free(t->arena);
-    free(t->earena);
-    free(t->ybuf);
-    free(t->xb);
-    free(t->tb);
-    free(t->lb);
-    free(t->order);
+    if (r->patience <= 0)
+        return 0;
+    if (vl < r->best_loss) {
+        r->best_loss = vl;
+        r->best_epoch = e;
+        r->bad_epochs = 0;
+        memcpy(r->best, r->tr.state, r->m->state_size * sizeof(float));
+        return 0;
+    }
+    return ++r->bad_epochs >= r->patience;
+}
+
+/* The checkpoint of epoch e. A failed write is a warning naming the file:
+ * training goes on to its save (the next epoch tries again). */
+static void run_checkpoint(run *r, int e)
+{
+    char err[PROG_ERRLEN];
+    nnr_ckpt c = {r->tr.state, r->tr.s1, r->tr.s2, r->best_epoch ? r->best : NULL, e,
+                  r->tr.step, r->sched_steps, r->shuf, r->drop, r->batch, r->seed,
+                  r->best_epoch, r->bad_epochs, r->best_epoch ? r->best_loss : 0, r->log.p};
+    if (nnr_ckpt_write(r->ckpt, r->m, &c, err, sizeof err)) {
+        progress_clear(&r->pr);
+        fflush(stdout);
+        fprintf(stderr, "%s: warning: %s; training goes on without this checkpoint\n",
+                r->ckpt, err);
+    }
+}
+
+/* The epochs, from the first (or the checkpoint's next) to the last. */
+static int run_epochs(run *r)
+{
+    r->pr.on = isatty(STDOUT_FILENO) && isatty(STDERR_FILENO);
+    for (int e = r->first_epoch; e <= r->epochs; e++) {
+        double t0 = prog_now_s(), train_loss, vl = NAN, va = NAN, lr = r->tr.optim.lr;
+        if (run_epoch(r, e, &train_loss))
+            return -1;
+        if (r->have_val) {
+            prog_prepare(r->m, r->tr.state, r->infer);
+            if (prog_evaluate(r->m, r->loss, r->infer, &r->val, r->eb_n, r->earena, r->ybuf,
+                              &vl, &va))
+                return -1;
+        }
+        if (run_report(r, e, train_loss, lr, vl, va, prog_now_s() - t0))
+            return -1;
+        if (!r->sched.per_step && run_sched_step(r))
+            return -1;
+        int stop = run_early(r, e, vl);
+        if (r->ckpt)
+            run_checkpoint(r, e);
+        if (stop) {
+            printf("early stopping at epoch %d: no better validation loss for %d epochs; "
+                   "keeping epoch %d (val_loss=%.6f)\n", e, r->patience, r->best_epoch,
+                   r->best_loss);
+            break;
+        }
+    }
+    if (r->patience > 0 && r->best_epoch > 0 && r->save)
+        memcpy(r->tr.state, r->best, r->m->state_size * sizeof(float));
+    return 0;
+}
+
+static void run_free(run *r)
+{
+    prog_trainer_free(&r->tr);
+    prog_data_free(&r->data);
+    prog_data_free(&r->val);
+    free(r->owned_d);
+    free(r->owned_v);
+    free(r->backup);
+    free(r->infer);
+    free(r->arena);
+    free(r->earena);
+    free(r->ybuf);
+    free(r->xb);
+    free(r->tb);
+    free(r->best);
+    free(r->lb);
+    free(r->order);
+    free(r->gblk);
+    free(r->glen);
+    log_close(&r->lg);
+    free(r->log.p);
 }
 
 int prog_cmd_train(const nnr_model *m, const prog_opts *o)
@@ -474,29 +734,15 @@ int prog_cmd_train(const nnr_model *m, const prog_opts *o)
         fprintf(stderr, "error: this model has no train block\n");
         return EXIT_INPUT;
     }
-    train_run t;
-    memset(&t, 0, sizeof t);
-    t.m = m;
-    int rc = train_settings(&t, o);
-    if (rc >= 0)
-        goto done;
-    rc = EXIT_INPUT;
-    if (train_prepare(&t, o))
-        goto done;
-    nnr_rng_seed(&t.shuf, t.seed);
-    nnr_rng_seed(&t.drop, t.seed ^ PROG_DROPOUT_SALT);
-    t.pr.on = isatty(STDOUT_FILENO) && isatty(STDERR_FILENO);
-    for (int e = 1; e <= t.epochs; e++) {
-        double t0 = prog_now_s(), train_loss;
-        if (train_epoch(&t, e, &train_loss) || train_report(&t, e, train_loss, t0))
-            goto done;
-    }
-    log_close(&t.log);
-    if (t.save && prog_save_state(m, t.save, t.tr.state))
-        goto done;
-    rc = EXIT_OK;
-done:
+    run r;
+    memset(&r, 0, sizeof r);
+    r.m = m;
+    int rc = run_setup(&r, o);
+    if (!rc)
+        rc = run_buffers(&r) || run_epochs(&r) ? EXIT_INPUT : EXIT_OK;
+    if (rc == EXIT_OK && r.save && prog_save_state(m, r.save, r.tr.state))
+        rc = EXIT_INPUT;
     fflush(stdout);
-    train_free(&t);
+    run_free(&r);
     return rc;
 }

@@ -13,6 +13,10 @@ typedef struct EmitOpts {
     const char *stem;       /* file name of NAME.h / NAME.c without extension (NULL: the model name) */
 } EmitOpts;
 
+/* path relative to the working folder (absolute paths only; a relative
+ * one is returned as is): how emitted text names the source file. */
+const char *emit_c_relpath(const char *path);
+
 /* C identifier-safe model name ("net"); NAME_UPPER for macros. */
 void emit_c_header(const Graph *g, const EmitOpts *o, FILE *out);
 /* inf: the optimised inference graph; train: the model as written (the

@@ -241,7 +241,7 @@ static void emit_arena_size(LB *l, int64_t per_sample)
         if (nd->dead)
             continue;
         KCall c = {0};  /* kcall_keep: does the node's kernel call take scratch? */
-        EmitCtx e = {NULL, l->g, NULL, NULL, "P", NULL, "scratch", NULL, NULL, 0, kcall_keep, &c};
+        EmitCtx e = {NULL, l->g, NULL, NULL, "P", NULL, "scratch", NULL, NULL, 0, kcall_keep, &c, NULL};
         op_hooks[nd->op].emit(&e, nd);
         if (!c.scratch_fn)
             continue;
@@ -278,7 +278,7 @@ static void emit_forward(LB *l)
     int nn = g->nnodes, out_v = ir_output(g);
     l->val = xcalloc((size_t)nn + 1, sizeof *l->val);
     l->val[0] = x;
-    EmitCtx e = {NULL, g, NULL, NULL, "P", NULL, "scratch", NULL, NULL, 0, lower_call, l};
+    EmitCtx e = {NULL, g, NULL, NULL, "P", NULL, "scratch", NULL, NULL, 0, lower_call, l, NULL};
     for (int i = 0; i < nn; i++) {
         const Node *nd = &g->nodes[i];
         if (nd->dead)
@@ -516,8 +516,9 @@ static void build_module(LB *l, const Graph *g, const EmitOpts *o, LLVMTargetMac
     ir_init_state(g, o->seed, state);
     float *infer = xcalloc((size_t)g->infer_size + 1, sizeof(float));
     ir_prepare(g, state, infer);
-    float_array(l, xasprintf("%s_params", g->name), infer, g->infer_size, 1);
-    if (o->weights_given)
+    if (g->infer_size > 0)  /* as the C backend: no zero-length array */
+        float_array(l, xasprintf("%s_params", g->name), infer, g->infer_size, 1);
+    if (o->weights_given && g->state_size > 0)
         float_array(l, xasprintf("%s_state", g->name), state, g->state_size, 1);
     free(state);
     free(infer);

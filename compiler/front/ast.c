@@ -1,9 +1,10 @@
 /* ast.c — builders for the syntax tree (called by grammar/nnet.y) and ast_dump.
  *
- * Nodes are allocated with xcalloc and never freed (diag.h policy). Lists
+ * Nodes are allocated with xnew (a bump allocator) and never freed (diag.h policy). Lists
  * that can be long (list literals: weight tensors) grow by doubling; the
- * others (args, layers, train items) are short linked lists appended at the
- * tail.
+ * others (args, layers, train items) are linked lists appended at the
+ * tail, which the head keeps (appending is O(1): a model may have 10^6
+ * layers).
  *
  * ast_dump prints one S-expression per declaration, children indented by two
  * spaces on their own line for models and trains:
@@ -34,7 +35,7 @@
 
 static Expr *new_expr(ExprKind kind, Span sp)
 {
-    Expr *e = xcalloc(1, sizeof *e);
+    Expr *e = xnew(sizeof *e);
     e->kind = kind;
     e->span = sp;
     return e;
@@ -119,7 +120,7 @@ Expr *ast_neg(Span sp, Expr *operand)
 
 Arg *ast_arg(Span name_span, const char *name, Expr *value)
 {
-    Arg *a = xcalloc(1, sizeof *a);
+    Arg *a = xnew(sizeof *a);
     a->name = name;
     a->name_span = name_span;
     a->value = value;
@@ -128,19 +129,18 @@ Arg *ast_arg(Span name_span, const char *name, Expr *value)
 
 Arg *ast_args_append(Arg *list, Arg *a)
 {
+    a->tail = a;
     if (!list)
         return a;
-    Arg *p = list;
-    while (p->next)
-        p = p->next;
-    p->next = a;
+    list->tail->next = a;
+    list->tail = a;
     return list;
 }
 
 Layer *ast_layer(Span label_span, const char *label, Span op_span, const char *op,
                  int has_parens, Arg *args)
 {
-    Layer *l = xcalloc(1, sizeof *l);
+    Layer *l = xnew(sizeof *l);
     l->label = label;
     l->label_span = label_span;
     l->op = op;
@@ -154,18 +154,17 @@ Layer *ast_layer(Span label_span, const char *label, Span op_span, const char *o
 
 Layer *ast_layers_append(Layer *list, Layer *l)
 {
+    l->tail = l;
     if (!list)
         return l;
-    Layer *p = list;
-    while (p->next)
-        p = p->next;
-    p->next = l;
+    list->tail->next = l;
+    list->tail = l;
     return list;
 }
 
 static Decl *new_decl(DeclKind kind, Span sp, Span name_span, const char *name)
 {
-    Decl *d = xcalloc(1, sizeof *d);
+    Decl *d = xnew(sizeof *d);
     d->kind = kind;
     d->span = sp;
     d->name = name;
@@ -205,16 +204,15 @@ Decl *ast_train(Span sp, Span name_span, const char *name, TrainItem *items)
 
 TrainItem *ast_items_append(TrainItem *list, Span key_span, const char *key, Expr *v)
 {
-    TrainItem *t = xcalloc(1, sizeof *t);
+    TrainItem *t = xnew(sizeof *t);
     t->key = key;
     t->key_span = key_span;
     t->value = v;
+    t->tail = t;
     if (!list)
         return t;
-    TrainItem *p = list;
-    while (p->next)
-        p = p->next;
-    p->next = t;
+    list->tail->next = t;
+    list->tail = t;
     return list;
 }
 

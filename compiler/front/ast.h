@@ -28,6 +28,7 @@ struct Arg {
     Span name_span;     /* span of the keyword (== value span when positional) */
     Expr *value;
     Arg *next;
+    Arg *tail;          /* on the head of a list: its last element */
 };
 
 struct Expr {
@@ -55,6 +56,7 @@ struct Layer {
     Arg *args;
     int nargs;
     Layer *next;
+    Layer *tail;        /* on the head of a list: its last element */
 };
 
 typedef struct TrainItem TrainItem;
@@ -63,6 +65,7 @@ struct TrainItem {
     Span key_span;
     Expr *value;
     TrainItem *next;
+    TrainItem *tail;    /* on the head of a list: its last element */
 };
 
 typedef enum DeclKind { DECL_LET, DECL_MODEL, DECL_TRAIN } DeclKind;
@@ -88,7 +91,8 @@ typedef struct Ast {
     Decl *last;
 } Ast;
 
-/* Builders used by the grammar actions. Lists are built by appending. */
+/* Builders used by the grammar actions. Lists are built by appending
+ * (in O(1): the head keeps the tail). */
 Expr *ast_int(Span sp, int64_t v);
 Expr *ast_real(Span sp, double v);
 Expr *ast_string(Span sp, const char *s);

@@ -60,6 +60,11 @@ typedef struct TrainCfg {
     const char *save, *log;
     int *freeze;        /* layer positions */
     int nfreeze;
+    /* LANGUAGE.md §10 (zero: not given) */
+    const char *schedule;       /* the schedule as text nnr_parse_schedule accepts */
+    double clip_grad_norm, label_smoothing;
+    int64_t early_stopping;
+    const char *checkpoint;
 } TrainCfg;
 
 typedef struct Program {

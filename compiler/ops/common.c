@@ -147,20 +147,24 @@ void kcall_arg(KCall *c, KArgKind kind, int64_t i, double f)
 
 const char *kcall_shape_c(const KCall *c)
 {
-    size_t len = strlen(c->shape_type) + 24 * (size_t)c->nshape + 16;
+    size_t len = strlen(c->shape_type) + 16;
+    for (int j = 0; j < c->nshape; j++)
+        len += strlen(c->shape_fields[j]) + 32;
     char *s = xcalloc(len, 1);
     int k = snprintf(s, len, "&(const %s){", c->shape_type);
     for (int j = 0; j < c->nshape; j++)
-        k += snprintf(s + k, len - (size_t)k, "%s%lld", j ? ", " : "", (long long)c->shape[j]);
+        k += snprintf(s + k, len - (size_t)k, "%s.%s = %lld", j ? ", " : "", c->shape_fields[j],
+                      (long long)c->shape[j]);
     snprintf(s + k, len - (size_t)k, "}");
     return s;
 }
 
-void kcall_shape(KCall *c, const char *type, const int64_t *v, int nv)
+void kcall_shape(KCall *c, const char *type, const char *const *fields, const int64_t *v, int nv)
 {
     if (nv > KCALL_MAX_ARGS)
         NNC_ICE("%s: more than %d shape fields", type, KCALL_MAX_ARGS);
     c->shape_type = type;
+    c->shape_fields = fields;
     c->nshape = nv;
     memcpy(c->shape, v, (size_t)nv * sizeof *v);
 }
@@ -183,7 +187,10 @@ static const char *karg_c(const EmitCtx *e, const KCall *c, const KArg *a)
     case KA_F32: return xstrdup(c_float(a->f, b, sizeof b));
     case KA_ACT: return op_act_c((int)a->i);
     case KA_VAL: return e->val[a->i + 1];
-    case KA_PARAM: return a->i < 0 ? "NULL" : op_pexpr(e->P, e->g, (int)a->i);
+    case KA_PARAM:
+        if (a->i < 0)
+            return "NULL";
+        return e->pexpr ? e->pexpr[a->i] : op_pexpr(e->P, e->g, (int)a->i);
     case KA_SCRATCH: return e->scratch;
     case KA_SHAPE: return kcall_shape_c(c);
     }

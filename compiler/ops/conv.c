@@ -80,7 +80,9 @@ static void kshape(const Graph *g, const Node *n, KCall *c)
     const Shape *in = ir_value_shape(g, n->input);
     const int64_t s[] = {in->d[0], in->d[1], in->d[2], n->out_f, n->kh, n->kw,
                          n->sh, n->sw, n->ph, n->pw, n->shape.d[1], n->shape.d[2]};
-    kcall_shape(c, "nnr_conv2d_shape", s, (int)(sizeof s / sizeof s[0]));
+    static const char *const fields[] = {"c", "h", "w", "oc", "kh", "kw", "sh", "sw", "ph", "pw", "oh", "ow"};
+    _Static_assert(sizeof fields / sizeof fields[0] == sizeof s / sizeof s[0], "a name per field");
+    kcall_shape(c, "nnr_conv2d_shape", fields, s, (int)(sizeof s / sizeof s[0]));
 }
 
 static const char *cshape(const Graph *g, const Node *n)

@@ -59,6 +59,7 @@ typedef struct KCall {
     int nargs;
     KArg a[KCALL_MAX_ARGS];
     const char *shape_type;         /* KA_SHAPE: the struct's C type, all int fields */
+    const char *const *shape_fields;    /* their names, as in runtime/nnr.h */
     int nshape;
     int64_t shape[KCALL_MAX_ARGS];
     int wrap;                       /* C text only: break the line before argument wrap (0: never) */
@@ -84,6 +85,7 @@ struct EmitCtx {
     int training;
     KCallSink sink;         /* NULL: op_emit_call prints C; else it calls sink(sink_ctx, ...) */
     void *sink_ctx;
+    const char **pexpr;     /* [param]: its C expression for KA_PARAM (NULL: P + offset) */
 };
 
 /* Value index helpers: value v is node v (v >= 0) or the input (-1). */
@@ -150,9 +152,10 @@ int op_act_value(int op);
 /* Start a kernel call description; kcall_arg appends an argument. */
 void kcall_init(KCall *c, const char *fn);
 void kcall_arg(KCall *c, KArgKind kind, int64_t i, double f);
-/* Set the call's constant shape struct (KA_SHAPE): its C type and int fields. */
-void kcall_shape(KCall *c, const char *type, const int64_t *v, int nv);
-/* That struct spelled in C: "&(const type){v0, v1, ...}". */
+/* Set the call's constant shape struct (KA_SHAPE): its C type, its int
+ * fields' names (runtime/nnr.h) and values, in the struct's order. */
+void kcall_shape(KCall *c, const char *type, const char *const *fields, const int64_t *v, int nv);
+/* That struct spelled in C: "&(const type){.f0 = v0, .f1 = v1, ...}". */
 const char *kcall_shape_c(const KCall *c);
 /* A KCallSink that copies the call into ctx (a KCall *), for a backend
  * that needs a node's call description without emitting it. */

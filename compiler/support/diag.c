@@ -9,9 +9,10 @@
  * valid UTF-8 are shown as '?'. The caret line repeats each tab before the
  * caret and puts one space for every other character (a UTF-8 sequence is
  * one character), so the caret stays under its column in a terminal; then
- * '^' and one '~' per further character of the span. After max_errors
- * errors, errors are still counted but nothing more is printed except one
- * "nnc: too many errors, stopping". max_errors <= 0 makes a silent Diag
+ * '^' and one '~' per further character of the span. A line of more than
+ * 150 bytes is cut to 150 around the caret, "..." marking each cut. After
+ * max_errors errors, errors are still counted but nothing more is printed
+ * except one "nnc: too many errors, stopping". max_errors <= 0 makes a silent Diag
  * (it only counts: e.g. a pass re-running a shape check for verification). */
 #include "diag.h"
 
@@ -20,6 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 const char *nnc_current_pass = NULL;
 
@@ -102,6 +105,35 @@ static int find_line(const SrcFile *src, int line, const unsigned char **start, 
     return 1;
 }
 
+/* Bytes p[from, to) of a quoted line; unprintable characters as '?'. */
+static void put_chars(FILE *out, const unsigned char *p, size_t from, size_t to)
+{
+    for (size_t i = from; i < to;) {
+        int ok;
+        size_t k = char_at(p + i, to - i, &ok);
+        if (ok)
+            fwrite(p + i, 1, k, out);
+        else
+            fputc('?', out);
+        i += k;
+    }
+}
+
+/* The first byte at or after i that starts a character (not a UTF-8
+ * continuation byte), at most n. */
+static size_t char_start(const unsigned char *p, size_t n, size_t i)
+{
+    while (i < n && (p[i] & 0xc0) == 0x80)
+        i++;
+    return i;
+}
+
+/* A line longer than QUOTE_MAX bytes is quoted as a window of that many
+ * around the caret (QUOTE_BEFORE of them before it), with "..." where it
+ * was cut, as clang does: a 40 MB line is not copied to stderr. */
+#define QUOTE_MAX 150
+#define QUOTE_BEFORE 50
+
 static void quote_line(FILE *out, const SrcFile *src, Span sp)
 {
     const unsigned char *p;
@@ -109,39 +141,41 @@ static void quote_line(FILE *out, const SrcFile *src, Span sp)
     if (!src->text || !find_line(src, sp.line, &p, &n))
         return;
     int w = ndigits(sp.line);
-
-    fprintf(out, " %d | ", sp.line);
-    for (size_t i = 0; i < n;) {
-        int ok;
-        size_t k = char_at(p + i, n - i, &ok);
-        if (ok)
-            fwrite(p + i, 1, k, out);
-        else
-            fputc('?', out);
-        i += k;
+    size_t col0 = sp.col > 0 ? (size_t)sp.col - 1 : 0;  /* byte index of the caret */
+    size_t end0 = sp.end_col > sp.col ? (size_t)sp.end_col - 1 : col0 + 1;
+    size_t ws = 0, we = n;                              /* the window shown */
+    if (n > QUOTE_MAX) {
+        size_t at = col0 < n ? col0 : n;
+        ws = at > QUOTE_BEFORE ? at - QUOTE_BEFORE : 0;
+        if (ws + QUOTE_MAX > n)
+            ws = n - QUOTE_MAX;
+        we = ws + QUOTE_MAX;
+        ws = char_start(p, n, ws);
+        we = char_start(p, n, we);
     }
-    fputc('\n', out);
+
+    fprintf(out, " %d | %s", sp.line, ws > 0 ? "..." : "");
+    put_chars(out, p, ws, we);
+    fputs(we < n ? "...\n" : "\n", out);
 
     if (sp.col < 1)
         return;
-    fprintf(out, " %*s | ", w, "");
-    size_t col0 = (size_t)sp.col - 1;                   /* byte index of the caret */
-    size_t end0 = sp.end_col > sp.col ? (size_t)sp.end_col - 1 : col0 + 1;
-    size_t i = 0;
-    while (i < n && i < col0) {                         /* up to the caret */
+    fprintf(out, " %*s | %s", w, "", ws > 0 ? "   " : "");
+    size_t i = ws;
+    while (i < we && i < col0) {                        /* up to the caret */
         int ok;
         size_t k = char_at(p + i, n - i, &ok);
         fputc(p[i] == '\t' ? '\t' : ' ', out);
         i += k;
     }
-    for (; i < col0; i++)                               /* past the end of the line */
+    for (; i < col0 && (we == n || i < we + 3); i++)   /* past the end of the line */
         fputc(' ', out);
     fputc('^', out);
     if (i < n) {
         int ok;
         i += char_at(p + i, n - i, &ok);
     }
-    while (i < n && i < end0) {                         /* the rest of the span */
+    while (i < we && i < end0) {                        /* the rest of the span */
         int ok;
         i += char_at(p + i, n - i, &ok);
         fputc('~', out);
@@ -269,17 +303,22 @@ _Noreturn void nnc_ice(const char *file, int line, const char *fmt, ...)
 
 /* ---- memory ---- */
 
-static _Noreturn void out_of_memory(void)
+/* An error like any other, exit status 1 (never abort(): issue 17). Files
+ * being written are nnr_wfile temporaries (O_TMPFILE), which vanish. */
+_Noreturn void nnc_out_of_memory(void)
 {
-    fputs("nnc: out of memory\n", stderr);
-    abort();
+    static const char msg[] = "nnc: error: out of memory\n";
+    if (write(2, msg, sizeof msg - 1) < 0) {
+        /* nothing more to try */
+    }
+    _exit(1);   /* no half-printed output flushed after the message */
 }
 
 void *xmalloc(size_t n)
 {
     void *p = malloc(n ? n : 1);
     if (!p)
-        out_of_memory();
+        nnc_out_of_memory();
     return p;
 }
 
@@ -287,7 +326,7 @@ void *xcalloc(size_t n, size_t sz)
 {
     void *p = calloc(n ? n : 1, sz ? sz : 1);
     if (!p)
-        out_of_memory();
+        nnc_out_of_memory();
     return p;
 }
 
@@ -295,7 +334,7 @@ void *xrealloc(void *p, size_t n)
 {
     p = realloc(p, n ? n : 1);
     if (!p)
-        out_of_memory();
+        nnc_out_of_memory();
     return p;
 }
 
@@ -310,7 +349,7 @@ char *xstrndup(const char *s, size_t n)
     const char *nul = memchr(s, '\0', n);
     size_t len = nul ? (size_t)(nul - s) : n;
     if (len == SIZE_MAX)
-        out_of_memory();
+        nnc_out_of_memory();
     char *p = xmalloc(len + 1);
     memcpy(p, s, len);
     p[len] = '\0';
@@ -332,30 +371,82 @@ char *xasprintf(const char *fmt, ...)
     return p;
 }
 
+/* Chunks of 1 MiB (or the size asked, when larger), carved 16-byte aligned. */
+void *xnew(size_t n)
+{
+    static unsigned char *cur, *end;
+    n = (n + 15) & ~(size_t)15;
+    if (n == 0 || n < 16)
+        n = 16;
+    if ((size_t)(end - cur) < n) {
+        size_t chunk = n > ((size_t)1 << 20) ? n : (size_t)1 << 20;
+        cur = xcalloc(1, chunk);
+        end = cur + chunk;
+    }
+    void *p = cur;
+    cur += n;
+    return p;
+}
+
 /* ---- files ---- */
 
+/* NNC_MAX_INPUT (bytes), else 256 MiB: how much of an input that is not
+ * a regular file (a pipe, a device such as /dev/zero) nnc reads. */
+static size_t max_stream_bytes(void)
+{
+    const char *e = getenv("NNC_MAX_INPUT");
+    if (e && *e) {
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(e, &end, 10);
+        if (!errno && !*end && v > 0 && e[0] != '-')
+            return v > SIZE_MAX - 2 ? SIZE_MAX - 2 : (size_t)v;
+    }
+    return (size_t)256 << 20;
+}
+
 /* Reads in chunks (works on pipes and /dev/stdin too); the copy has a NUL
-   after the last byte, and may contain NUL bytes itself. */
+   after the last byte, and may contain NUL bytes itself. An input that is
+   not a regular file is a stream: reading stops with an error past
+   max_stream_bytes() instead of growing without end. */
 char *read_file(const char *path, size_t *len, const char **err)
 {
+    static char msg[200];
     FILE *f = fopen(path, "rb");
     if (!f) {
         if (err)
             *err = strerror(errno);
         return NULL;
     }
-    size_t cap = 1 << 16, n = 0;
+    struct stat st;
+    size_t limit = SIZE_MAX - 2, cap = 1 << 16, n = 0;
+    if (fstat(fileno(f), &st) == 0 && !S_ISREG(st.st_mode))
+        limit = max_stream_bytes();
+    else if (fstat(fileno(f), &st) == 0 && st.st_size > 0 && (uintmax_t)st.st_size < SIZE_MAX - 2)
+        cap = (size_t)st.st_size + 2;      /* one read, and one more to see the end */
     char *buf = xmalloc(cap);
     for (;;) {
         if (cap - n < 2) {
             if (cap > SIZE_MAX / 2)
-                out_of_memory();
+                nnc_out_of_memory();
             cap *= 2;
             buf = xrealloc(buf, cap);
         }
         errno = 0;
-        size_t got = fread(buf + n, 1, cap - n - 1, f);
+        size_t want = cap - n - 1;
+        if (want > limit + 1 - n)
+            want = limit + 1 - n;
+        size_t got = fread(buf + n, 1, want, f);
         n += got;
+        if (n > limit) {
+            fclose(f);
+            free(buf);
+            snprintf(msg, sizeof msg, "not a regular file, and longer than %zu bytes, the limit for "
+                     "streams (NNC_MAX_INPUT=BYTES raises it)", limit);
+            if (err)
+                *err = msg;
+            return NULL;
+        }
         if (got == 0) {
             if (ferror(f)) {
                 int e = errno ? errno : EIO;

@@ -54,13 +54,18 @@ _Noreturn void nnc_ice(const char *file, int line, const char *fmt, ...);
 #define NNC_ICE(...) nnc_ice(__FILE__, __LINE__, __VA_ARGS__)
 
 /* Memory: the compiler is a short-lived process; allocations live until exit.
- * These abort with a message on exhaustion instead of returning NULL. */
+ * On exhaustion these never return NULL: nnc_out_of_memory() reports
+ * "nnc: error: out of memory" and exits with status 1. */
+_Noreturn void nnc_out_of_memory(void);
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t sz);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* n zeroed bytes from a bump allocator, for the many small nodes that live
+ * until exit (syntax tree, values): never freed nor reallocated. */
+void *xnew(size_t n);
 
 /* Read a whole file; returns NULL and sets *err (static string) on failure. */
 char *read_file(const char *path, size_t *len, const char **err);

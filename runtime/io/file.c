@@ -1,5 +1,6 @@
-/* file.c — whole-file reading, atomic writing (nnr_wfile_*), message helpers,
- * and nnr_dataset_free. */
+/* file.c — whole-file reading, atomic writing (nnr_wfile_*: regular files by
+ * temporary + rename keeping mode and owner, devices and FIFOs in place),
+ * message helpers, and nnr_dataset_free. */
 #if defined(__linux__) && !defined(_GNU_SOURCE)
 #define _GNU_SOURCE /* O_TMPFILE */
 #endif
@@ -135,7 +136,13 @@ oom:
  * before the rename (linkat cannot replace a file), so only a kill between
  * those two calls can leave that name behind. Where O_TMPFILE is not defined
  * or not supported (the file system, no /proc), the temporary is
- * PATH.tmp.<pid> from the start. */
+ * PATH.tmp.<pid> from the start.
+ *
+ * What is replaced is only ever a regular file (or a symbolic link, as
+ * rename does): a device or FIFO is not ours to replace (--save /dev/null as
+ * root must not delete /dev/null), so it is written in place, and a regular
+ * file replaced keeps its permissions and, as far as the process may, its
+ * owner (a 0600 weights file stays 0600). */
 
 /* The folder of path ("." for a bare name), malloc'd; NULL when out of memory. */
 static char *folder_of(const char *path)
@@ -156,44 +163,71 @@ static void wfile_free(nnr_wfile *w)
     w->path = w->tmp = NULL;
     w->f = NULL;
     w->fd = -1;
+    w->inplace = 0;
 }
 
-int nnr_wfile_open(nnr_wfile *w, const char *path, int executable, char *err, size_t errlen)
-{
-    w->f = NULL;
-    w->path = w->tmp = NULL;
-    w->fd = -1;
-    if (path == NULL || path[0] == '\0')
-        return nnr_io_errf(err, errlen, "no file name given");
-    size_t plen = strlen(path), tlen;
-    if (nnr_io_add(plen, 32, &tlen) != 0)
-        return nnr_io_errf(err, errlen, "%s: file name too long", path);
 #if NNR_IO_POSIX
-    struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-        return nnr_io_errf(err, errlen, "%s: is a directory", path);
-    unsigned long pid = (unsigned long)getpid();
-    mode_t mode = executable ? 0777 : 0666;     /* less the umask, as cc and fopen do */
-#else
-    unsigned long pid = 0;
-    (void)executable;
-#endif
-    w->path = malloc(plen + 1);
-    w->tmp = malloc(tlen);
-    if (w->path == NULL || w->tmp == NULL) {
-        wfile_free(w);
-        return nnr_io_errf(err, errlen, "%s: out of memory", path);
+/* An existing target that is not a regular file (a device, a FIFO, or a
+ * symbolic link to one) is written in place: opened for writing, without
+ * O_CREAT or O_TRUNC, never replaced. A FIFO waits here for a reader, as a
+ * shell redirection does. 1: w->f is open on it; 0: the target turned out
+ * to be a regular file after all (replaced meanwhile), write atomically;
+ * -1: an error, with the message. */
+static int open_in_place(nnr_wfile *w, const char *path, const struct stat *st, char *err,
+                         size_t errlen)
+{
+    if (S_ISSOCK(st->st_mode))
+        return nnr_io_errf(err, errlen, "%s: is a socket, not a file", path);
+    int fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) return nnr_io_errf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    struct stat now;
+    if (fstat(fd, &now) == 0 && S_ISREG(now.st_mode)) {
+        close(fd);
+        return 0;
     }
-    memcpy(w->path, path, plen + 1);
-    snprintf(w->tmp, tlen, "%s.tmp.%lu", path, pid);
+    if ((w->f = fdopen(fd, "wb")) == NULL) {
+        int e = errno;
+        close(fd);
+        return nnr_io_errf(err, errlen, "%s: cannot open: %s", path, strerror(e));
+    }
+    w->inplace = 1;
+    return 1;
+}
 
+/* The replacement of the regular file described by old gets its permission
+ * bits and, where the process may set them, its owner and group (root may;
+ * others may keep a group they belong to). Group bits are dropped when the
+ * group cannot be kept, so no one gains access. executable adds x where r
+ * is set. 0, or -1 with errno set. */
+static int keep_mode(int fd, const struct stat *old, int executable)
+{
+    mode_t m = old->st_mode & 0777;
+    if (executable) m |= (m & 0444) >> 2;
+    struct stat now;
+    if (fstat(fd, &now) != 0) return -1;
+    if (now.st_uid != old->st_uid || now.st_gid != old->st_gid) {
+        if (fchown(fd, old->st_uid, old->st_gid) != 0 &&
+            fchown(fd, (uid_t)-1, old->st_gid) != 0) {
+            /* neither the owner nor the group: the check below drops the group bits */
+        }
+        if (fstat(fd, &now) != 0) return -1;
+        if (now.st_gid != old->st_gid) m &= ~(mode_t)070;
+    }
+    return fchmod(fd, m);
+}
+#endif
+
+/* Opens the temporary: an unnamed one where the folder takes it, else
+ * w->tmp; mode is its permission (less the umask). 0, or -1 with errno set. */
+static int open_temporary(nnr_wfile *w, unsigned mode)
+{
 #if NNR_IO_TMPFILE
     /* Any failure here (EOPNOTSUPP, EISDIR or EINVAL where the file system or
      * the kernel has no O_TMPFILE, or a real error such as EACCES) falls back
      * to the named temporary, which then reports a real error itself. */
-    char *dir = folder_of(path);
+    char *dir = folder_of(w->path);
     if (dir != NULL) {
-        int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
+        int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, (mode_t)mode);
         free(dir);
         if (fd >= 0 && access("/proc/self/fd", X_OK) != 0) { /* no way to name it */
             close(fd);
@@ -210,13 +244,9 @@ int nnr_wfile_open(nnr_wfile *w, const char *path, int executable, char *err, si
     }
 #endif
 #if NNR_IO_POSIX
-    if (unlink(w->tmp) != 0 && errno != ENOENT) { /* stale, of a process with our pid */
-        nnr_io_errf(err, errlen, "%s: cannot create temporary file %s: %s", path, w->tmp,
-                    strerror(errno));
-        wfile_free(w);
+    if (unlink(w->tmp) != 0 && errno != ENOENT) /* stale, of a process with our pid */
         return -1;
-    }
-    int fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    int fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, (mode_t)mode);
     if (fd >= 0 && (w->f = fdopen(fd, "wb")) == NULL) {
         int e = errno;
         close(fd);
@@ -224,14 +254,70 @@ int nnr_wfile_open(nnr_wfile *w, const char *path, int executable, char *err, si
         errno = e;
     }
 #else
+    (void)mode;
     w->f = fopen(w->tmp, "wb");
 #endif
-    if (w->f == NULL) {
+    return w->f != NULL ? 0 : -1;
+}
+
+int nnr_wfile_open(nnr_wfile *w, const char *path, int executable, char *err, size_t errlen)
+{
+    w->f = NULL;
+    w->path = w->tmp = NULL;
+    w->fd = -1;
+    w->inplace = 0;
+    if (path == NULL || path[0] == '\0')
+        return nnr_io_errf(err, errlen, "no file name given");
+    size_t plen = strlen(path), tlen;
+    if (nnr_io_add(plen, 32, &tlen) != 0)
+        return nnr_io_errf(err, errlen, "%s: file name too long", path);
+    w->path = malloc(plen + 1);
+    w->tmp = malloc(tlen);
+    if (w->path == NULL || w->tmp == NULL) {
+        wfile_free(w);
+        return nnr_io_errf(err, errlen, "%s: out of memory", path);
+    }
+    memcpy(w->path, path, plen + 1);
+#if NNR_IO_POSIX
+    struct stat st;
+    int regular = 0; /* an existing regular file, whose mode and owner are kept */
+    unsigned mode = executable ? 0777 : 0666;   /* less the umask, as cc and fopen do */
+    if (stat(path, &st) == 0) {
+        if (S_ISDIR(st.st_mode)) {
+            wfile_free(w);
+            return nnr_io_errf(err, errlen, "%s: is a directory", path);
+        }
+        regular = S_ISREG(st.st_mode);
+        if (!regular) {
+            int rc = open_in_place(w, path, &st, err, errlen);
+            if (rc != 0) {
+                if (rc < 0) wfile_free(w);
+                return rc < 0 ? -1 : 0;
+            }
+            regular = stat(path, &st) == 0 && S_ISREG(st.st_mode);
+        }
+        if (regular) mode &= (unsigned)st.st_mode | (executable ? 0111u : 0u); /* never wider meanwhile */
+    }
+    snprintf(w->tmp, tlen, "%s.tmp.%lu", path, (unsigned long)getpid());
+#else
+    unsigned mode = 0666;
+    (void)executable;
+    snprintf(w->tmp, tlen, "%s.tmp.0", path);
+#endif
+    if (open_temporary(w, mode) != 0) {
         nnr_io_errf(err, errlen, "%s: cannot create temporary file %s: %s", path, w->tmp,
                     strerror(errno));
         wfile_free(w);
         return -1;
     }
+#if NNR_IO_POSIX
+    if (regular && keep_mode(fileno(w->f), &st, executable) != 0) {
+        nnr_io_errf(err, errlen, "%s: cannot give the new file the old one's permissions: %s",
+                    path, strerror(errno));
+        nnr_wfile_abort(w);
+        return -1;
+    }
+#endif
     return 0;
 }
 
@@ -239,10 +325,51 @@ void nnr_wfile_abort(nnr_wfile *w)
 {
     if (w->f != NULL) {
         fclose(w->f);
-        if (w->fd < 0) remove(w->tmp);
+        if (w->fd < 0 && !w->inplace) remove(w->tmp);
     }
     wfile_free(w);
 }
+
+/* The first error of a stream f that was written: the step that failed and
+ * its errno, or NULL. After a failed write stdio keeps the unwritten bytes,
+ * so flushing again gives the real cause (ENOSPC, not EIO). */
+static const char *flush_error(FILE *f, int *e)
+{
+    if (ferror(f)) {
+        errno = 0;
+        *e = fflush(f) != 0 && errno != 0 ? errno : EIO;
+        return "write";
+    }
+    if (fflush(f) != 0) {
+        *e = errno;
+        return "write";
+    }
+    return NULL;
+}
+
+#if NNR_IO_POSIX
+/* Commit of a write in place (a device or FIFO): flush, sync where the file
+ * can be synced, close. */
+static int commit_in_place(nnr_wfile *w, char *err, size_t errlen)
+{
+    int e = 0;
+    const char *what = flush_error(w->f, &e);
+    if (what == NULL && fsync(fileno(w->f)) != 0 && errno != EINVAL && errno != EROFS &&
+        errno != ENOTSUP) {
+        what = "sync";
+        e = errno;
+    }
+    if (fclose(w->f) != 0 && what == NULL) {
+        what = "close";
+        e = errno;
+    }
+    w->f = NULL;
+    if (what != NULL)
+        nnr_io_errf(err, errlen, "%s: cannot %s the file: %s", w->path, what, strerror(e));
+    wfile_free(w);
+    return what != NULL ? -1 : 0;
+}
+#endif
 
 #if NNR_IO_TMPFILE
 /* Names the unnamed temporary: the target itself when there is none yet,
@@ -271,10 +398,11 @@ int nnr_wfile_commit(nnr_wfile *w, char *err, size_t errlen)
         wfile_free(w);
         return nnr_io_errf(err, errlen, "no file open for writing");
     }
-    const char *what = NULL;
+#if NNR_IO_POSIX
+    if (w->inplace) return commit_in_place(w, err, errlen);
+#endif
     int e = 0;
-    if (ferror(w->f)) { what = "write"; e = EIO; }
-    if (what == NULL && fflush(w->f) != 0) { what = "write"; e = errno; }
+    const char *what = flush_error(w->f, &e);
 #if NNR_IO_POSIX
     if (what == NULL && fsync(fileno(w->f)) != 0) { what = "sync"; e = errno; }
 #endif
@@ -323,8 +451,8 @@ int nnr_write_file_atomic(const char *path, const void *buf, size_t len, char *e
     if (nnr_wfile_open(&w, path, 0, err, errlen) != 0) return -1;
     if (len > 0 && fwrite(buf, 1, len, w.f) != len) {
         int e = errno;
-        nnr_io_errf(err, errlen, "%s: cannot write the file: %s (previous contents kept)", path,
-                    strerror(e));
+        nnr_io_errf(err, errlen, "%s: cannot write the file: %s%s", path, strerror(e),
+                    w.inplace ? "" : " (previous contents kept)");
         nnr_wfile_abort(&w);
         return -1;
     }

@@ -5,7 +5,8 @@
  * program's --optimizer): sgd(lr, momentum = 0, dampening = 0,
  * weight_decay = 0, nesterov = false), adam(lr = 1e-3, beta1 = 0.9,
  * beta2 = 0.999, eps = 1e-8, weight_decay = 0), adamw(...) (weight_decay =
- * 0.01). */
+ * 0.01); and a learning-rate schedule as the train block writes it (a
+ * program's --schedule, and nnc's check of the `schedule` key). */
 #include "../nnr_prog.h"
 
 #include <math.h>
@@ -285,4 +286,194 @@ int nnr_parse_optimizer(const char *s, nnr_optim *o, char *err, size_t errlen)
         return -1;
     }
     return nnr_optim_make(spec, v, given, o, err, errlen);
+}
+
+/* ------------------------------------------------------------ schedules */
+
+static const char *const sched_names[] = {"steplr", "cosine", "linear_warmup", "onecycle"};
+static const char *const sched_args[4][2] = {
+    {"step_size", "gamma"}, {"t_max", "eta_min"}, {"steps", "start_factor"},
+    {"max_lr", "total_steps"},
+};
+
+/* One argument value at s[*i] into slot k of a schedule of kind: a count
+ * (step_size, t_max, steps, total_steps: an integer >= 1) or a number. */
+static int sched_value(const char *s, size_t *i, int kind, int k, double *v, char *err,
+                       size_t errlen)
+{
+    const char *what = sched_names[kind], *an = sched_args[kind][k];
+    const int count = kind == NNR_SCHED_ONECYCLE ? k == 1 : k == 0;
+    size_t w = scan_number(s, *i);
+    if (!w) {
+        snprintf(err, errlen, "%s: argument '%s' must be a number, not '%.*s'", what, an,
+                 arg_len(s, *i), s + *i);
+        return -1;
+    }
+    *v = strtod(s + *i, NULL);
+    if (!isfinite(*v) || (count && (*v < 1 || *v > 1e15 || *v != floor(*v)))) {
+        snprintf(err, errlen, "%s: argument '%s' must be %s, not %.*s", what, an,
+                 count ? "an integer >= 1" : "a finite number", (int)w, s + *i);
+        return -1;
+    }
+    *i += w;
+    return 0;
+}
+
+/* `per = "epoch"` or `per = "step"` at s[*i] (the value). */
+static int sched_per(const char *s, size_t *i, const char *what, int *per_step, char *err,
+                     size_t errlen)
+{
+    if (!strncmp(s + *i, "\"epoch\"", 7)) {
+        *per_step = 0;
+        *i += 7;
+    } else if (!strncmp(s + *i, "\"step\"", 6)) {
+        *per_step = 1;
+        *i += 6;
+    } else {
+        snprintf(err, errlen, "%s: per must be \"epoch\" or \"step\", not '%.*s'", what,
+                 arg_len(s, *i), s + *i);
+        return -1;
+    }
+    return 0;
+}
+
+/* One scheduler at s[*i]: NAME(ARGS) into p; *per_step from its `per`. */
+static int sched_item(const char *s, size_t *i, nnr_sched_part *p, int *per_step, char *err,
+                      size_t errlen)
+{
+    size_t n = scan_ident(s, *i);
+    int kind = -1;
+    for (int k = 0; k < 4 && n; k++)
+        if (strlen(sched_names[k]) == n && !strncmp(s + *i, sched_names[k], n))
+            kind = k;
+    if (kind < 0) {
+        snprintf(err, errlen, "unknown schedule '%.*s' (expected steplr, cosine, linear_warmup "
+                 "or onecycle)", n ? (int)n : arg_len(s, *i), s + *i);
+        return -1;
+    }
+    const char *what = sched_names[kind];
+    double v[2] = {0};
+    int given[2] = {0}, npos = 0, named = 0;
+    size_t j = skip_ws(s, *i + n);
+    *per_step = 0;
+    if (s[j] != '(') {
+        snprintf(err, errlen, "%s needs its arguments: %s(%s%s)", what, what,
+                 sched_args[kind][0], kind == NNR_SCHED_ONECYCLE ? ", total_steps" : ", ...");
+        return -1;
+    }
+    j = skip_ws(s, j + 1);
+    while (s[j] != ')') {
+        int slot = -1;
+        size_t id = scan_ident(s, j), e = skip_ws(s, j + id);
+        if (id && s[e] == '=') {
+            e = skip_ws(s, e + 1);
+            if (id == 3 && !strncmp(s + j, "per", 3)) {
+                if (sched_per(s, &e, what, per_step, err, errlen))
+                    return -1;
+                j = e;
+                named = 1;
+                goto next;
+            }
+            for (int k = 0; k < 2; k++)
+                if (strlen(sched_args[kind][k]) == id && !strncmp(s + j, sched_args[kind][k], id))
+                    slot = k;
+            if (slot < 0) {
+                snprintf(err, errlen, "%s has no argument '%.*s'", what, (int)id, s + j);
+                return -1;
+            }
+            named = 1;
+            j = e;
+        } else if (named) {
+            snprintf(err, errlen, "%s: a positional argument cannot follow a keyword argument",
+                     what);
+            return -1;
+        } else if (npos >= 2) {
+            snprintf(err, errlen, "%s takes at most 2 arguments and per", what);
+            return -1;
+        } else {
+            slot = npos++;
+        }
+        if (given[slot]) {
+            snprintf(err, errlen, "%s: argument '%s' is given twice", what, sched_args[kind][slot]);
+            return -1;
+        }
+        given[slot] = 1;
+        if (sched_value(s, &j, kind, slot, &v[slot], err, errlen))
+            return -1;
+    next:
+        j = skip_ws(s, j);
+        if (s[j] == ',')
+            j = skip_ws(s, j + 1);
+        else if (s[j] != ')') {
+            snprintf(err, errlen, "expected ',' or ')' at column %zu of '%s'", j + 1, s);
+            return -1;
+        }
+    }
+    *i = j + 1;
+    for (int k = 0; k < (kind == NNR_SCHED_ONECYCLE ? 2 : 1); k++)
+        if (!given[k]) {
+            snprintf(err, errlen, "%s: missing argument '%s'", what, sched_args[kind][k]);
+            return -1;
+        }
+    p->kind = (nnr_sched_kind)kind;
+    if (kind == NNR_SCHED_ONECYCLE) {
+        p->a = v[0];
+        p->n = (long)v[1];
+        if (p->a <= 0) {
+            snprintf(err, errlen, "onecycle: max_lr must be positive");
+            return -1;
+        }
+        return 0;
+    }
+    p->n = (long)v[0];
+    p->a = given[1] ? v[1] : kind == NNR_SCHED_STEPLR ? 0.1 : kind == NNR_SCHED_COSINE ? 0.0
+                                                                      : 1.0 / (double)p->n;
+    if (kind == NNR_SCHED_WARMUP && !(p->a > 0 && p->a <= 1)) {
+        snprintf(err, errlen, "linear_warmup: start_factor must be in (0, 1]");
+        return -1;
+    }
+    return 0;
+}
+
+int nnr_parse_schedule(const char *s, nnr_sched *out, char *err, size_t errlen)
+{
+    nnr_sched sc;
+    memset(&sc, 0, sizeof sc);
+    size_t i = skip_ws(s, 0);
+    const int list = s[i] == '[';
+    if (list)
+        i = skip_ws(s, i + 1);
+    for (;;) {
+        int per = 0;
+        if (sc.nparts == NNR_SCHED_MAX) {
+            snprintf(err, errlen, "a schedule list holds at most %d schedules", NNR_SCHED_MAX);
+            return -1;
+        }
+        if (sched_item(s, &i, &sc.part[sc.nparts], &per, err, errlen))
+            return -1;
+        if (sc.nparts > 0 && per != sc.per_step) {
+            snprintf(err, errlen, "the schedules of a list must all have the same per "
+                     "(\"epoch\" or \"step\")");
+            return -1;
+        }
+        sc.per_step = per;
+        sc.nparts++;
+        i = skip_ws(s, i);
+        if (!list || s[i] != ',')
+            break;
+        i = skip_ws(s, i + 1);
+    }
+    if (list) {
+        if (s[i] != ']') {
+            snprintf(err, errlen, "expected ',' or ']' at column %zu of '%s'", i + 1, s);
+            return -1;
+        }
+        i = skip_ws(s, i + 1);
+    }
+    if (s[i]) {
+        snprintf(err, errlen, "unexpected '%s' after the schedule", s + i);
+        return -1;
+    }
+    *out = sc;
+    return 0;
 }

@@ -273,6 +273,24 @@ static int check_metadata(const st_ctx *c, const nnr_json_doc *doc, const nnr_js
     return 0;
 }
 
+/* The "__metadata__" object m (checked: strings only) into f->meta. */
+static int copy_metadata(const nnr_json_doc *doc, const nnr_json_value *m, nnr_st_file *f)
+{
+    if (m->count == 0) return 0;
+    f->meta = calloc(2 * m->count, sizeof *f->meta);
+    if (f->meta == NULL) return -1;
+    for (size_t i = m->first; i != NNR_JSON_NONE; i = doc->v[i].next) {
+        char **kv = f->meta + 2 * f->nmeta;
+        kv[0] = malloc(doc->v[i].key_len + 1);
+        kv[1] = malloc(doc->v[i].str_len + 1);
+        f->nmeta++;
+        if (kv[0] == NULL || kv[1] == NULL) return -1;
+        memcpy(kv[0], doc->v[i].key, doc->v[i].key_len + 1);
+        memcpy(kv[1], doc->v[i].str, doc->v[i].str_len + 1);
+    }
+    return 0;
+}
+
 int nnr_st_parse(const unsigned char *buf, size_t len, const char *path, nnr_st_file *out,
                  char *err, size_t errlen)
 {
@@ -314,6 +332,7 @@ int nnr_st_parse(const unsigned char *buf, size_t len, const char *path, nnr_st_
         }
     }
     int seen_meta = 0;
+    const nnr_json_value *meta = NULL;
     for (size_t i = root->first; i != NNR_JSON_NONE; i = doc.v[i].next) {
         const nnr_json_value *m = &doc.v[i];
         if (key_is(m, "__metadata__")) {
@@ -323,6 +342,7 @@ int nnr_st_parse(const unsigned char *buf, size_t len, const char *path, nnr_st_
                 goto done;
             }
             seen_meta = 1;
+            meta = m;
             if (check_metadata(&c, &doc, m) != 0) goto done;
             continue;
         }
@@ -398,6 +418,11 @@ int nnr_st_parse(const unsigned char *buf, size_t len, const char *path, nnr_st_
     out->ntensors = (int)n;
     out->tensors = ts;
     ts = NULL;
+    if (meta != NULL && copy_metadata(&doc, meta, out) != 0) {
+        nnr_st_free(out);
+        nnr_io_errf(err, errlen, "%s: out of memory", c.path);
+        goto done;
+    }
     rc = 0;
 done:
     if (ts != NULL) {
@@ -432,7 +457,18 @@ void nnr_st_free(nnr_st_file *f)
         free(f->tensors[i].data);
     }
     free(f->tensors);
+    for (int i = 0; i < 2 * f->nmeta && f->meta != NULL; i++)
+        free(f->meta[i]);
+    free(f->meta);
     memset(f, 0, sizeof *f);
+}
+
+const char *nnr_st_meta(const nnr_st_file *f, const char *key)
+{
+    if (f == NULL || key == NULL || f->meta == NULL) return NULL;
+    for (int i = 0; i < f->nmeta; i++)
+        if (strcmp(f->meta[2 * i], key) == 0) return f->meta[2 * i + 1];
+    return NULL;
 }
 
 const nnr_st_tensor *nnr_st_find(const nnr_st_file *f, const char *name)
@@ -515,6 +551,12 @@ static void wr64(unsigned char *p, uint64_t v)
  * readers reject. */
 int nnr_st_write(const char *path, const nnr_st_out *t, int n, char *err, size_t errlen)
 {
+    return nnr_st_write_meta(path, t, n, NULL, 0, err, errlen);
+}
+
+int nnr_st_write_meta(const char *path, const nnr_st_out *t, int n, const char *const *meta,
+                      int nmeta, char *err, size_t errlen)
+{
     const char *pn = NNR_IO_NAME(path);
     if (n < 0 || (n > 0 && t == NULL))
         return nnr_io_errf(err, errlen, "%s: no tensors given", pn);
@@ -586,7 +628,15 @@ int nnr_st_write(const char *path, const nnr_st_out *t, int n, char *err, size_t
 
     /* Lay out the data section and write the header. */
     size_t at_int = 0, at_float = int_len;
-    sb_str(&h, "{\"__metadata__\":{\"format\":\"pt\"}");
+    sb_str(&h, "{\"__metadata__\":{\"format\":\"pt\"");
+    for (int i = 0; i < nmeta; i++) {
+        if (strcmp(meta[2 * i], "format") == 0) continue;
+        sb_str(&h, ",");
+        sb_json_str(&h, meta[2 * i]);
+        sb_str(&h, ":");
+        sb_json_str(&h, meta[2 * i + 1]);
+    }
+    sb_str(&h, "}");
     for (int i = 0; i < n; i++) {
         const nnr_st_out *o = &t[i];
         size_t *at = o->is_int ? &at_int : &at_float;

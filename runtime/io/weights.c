@@ -1,8 +1,10 @@
-/* weights.c — loading a model's state from a .safetensors file, strictly or
- * not: the one loader behind `nnc build --weights`, a program's --weights and
- * `train --init` (LANGUAGE.md §5, §6). */
+/* weights.c — loading a model's state from a .safetensors or .pth file
+ * (told apart by content, pth.c), strictly or not: the one loader behind
+ * `nnc build --weights`, a program's --weights and `train --init`
+ * (LANGUAGE.md §5, §6, §11). */
 #include "../nnr_prog.h"
 #include "io_util.h"
+#include "pth.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -63,7 +65,7 @@ int nnr_load_state(const char *path, const nnr_tensor_desc *t, int n, int strict
     reporter r = {NNR_IO_NAME(path), report, ctx};
     char err[640];
     nnr_st_file f;
-    if (nnr_st_read(path, &f, err, sizeof err) != 0) {
+    if (nnr_weights_read(path, &f, err, sizeof err) != 0) {
         /* the reader's message starts "PATH: ": say it as "PATH: error: ..." */
         size_t pl = strlen(r.path);
         const char *msg = err;

@@ -12,7 +12,10 @@
  * gradient are computed lane by lane, so a row's values do not depend on the
  * rows beside it. The log of the sums is taken once, of their product. A
  * group holding a non-finite value or a label out of range goes row by row
- * (libm's expf and log), as does every other case. */
+ * (libm's expf and log), as does every other case.
+ *
+ * label_smoothing is cross_entropy on target rows (1 - eps) onehot + eps/k,
+ * which nnr_smooth_labels makes: PyTorch's smoothed loss term for term. */
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -237,4 +240,15 @@ double nnr_loss_f32(nnr_loss loss, int n, int k, const float *pred,
     }
     }
     return NAN;
+}
+
+void nnr_smooth_labels(int n, int k, const int32_t *labels, double eps, float *out)
+{
+    const float off = (float)(eps / (double)k), on = (float)(1.0 - eps + eps / (double)k);
+    for (int i = 0; i < n; i++) {
+        float *t = out + (size_t)i * (size_t)k;
+        const int32_t c = labels[i];
+        for (int j = 0; j < k; j++)
+            t[j] = c < 0 || c >= k ? NAN : j == c ? on : off;
+    }
 }

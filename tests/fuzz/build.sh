@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # build.sh [OUTDIR] — builds the libFuzzer targets with clang:
-#   fuzz_nnet, fuzz_safetensors, fuzz_csv, fuzz_idx, fuzz_optspec
+#   fuzz_nnet, and every other tests/fuzz/fuzz_NAME.c (safetensors, csv,
+#   idx, optspec, pth) over the runtime's readers
 # into OUTDIR (default: /tmp/nnc-fuzz), with
 #   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all.
 # Standalone on purpose: the fuzz build needs clang while the project builds
@@ -19,11 +20,21 @@ RT_SRC=("$ROOT"/runtime/*.c "$ROOT"/runtime/kernels/*.c "$ROOT"/runtime/io/*.c)
 
 # Readers: the runtime library (prog.c is the programs' driver with main-free
 # entry points; only the io files are needed).
+# Every fuzz_NAME.c but the front end's and the allocation shim is a reader
+# target built over runtime/io (a new reader's target needs nothing more).
 IO_SRC=("$ROOT"/runtime/io/*.c)
-for t in safetensors csv idx optspec; do
-    "$CLANG" "${CFLAGS[@]}" -I"$ROOT/runtime" -o "$OUT/fuzz_$t" \
-        "$HERE/fuzz_$t.c" "${IO_SRC[@]}" -lm
+READERS=()
+for f in "$HERE"/fuzz_*.c; do
+    t=$(basename "$f" .c); t=${t#fuzz_}
+    case "$t" in nnet|alloc) continue ;; esac
+    # pth: its CRC-32 check off so that mutants reach the pickle
+    DEFS=(); [ "$t" = pth ] && DEFS=(-DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION)
+    "$CLANG" "${CFLAGS[@]}" "${DEFS[@]}" -I"$ROOT/runtime" -o "$OUT/fuzz_$t" "$f" "${IO_SRC[@]}" -lm
+    READERS+=("fuzz_$t")
 done
+# The .pth reader, its CRC-32 check off so that mutants reach the pickle.
+"$CLANG" "${CFLAGS[@]}" -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION -I"$ROOT/runtime" \
+    -o "$OUT/fuzz_pth" "$HERE/fuzz_pth.c" "${IO_SRC[@]}" -lm
 
 # Front end: bison/flex output, every compiler source but main.c and
 # driver.c (which needs the embedded runtime), and the allocation shim in
@@ -55,4 +66,4 @@ done
 "$CLANG" "${CFLAGS[@]}" "${INC[@]}" -o "$OUT/fuzz_nnet" \
     "$HERE/fuzz_nnet.c" "$HERE/fuzz_alloc.c" "${OBJS[@]}" "$OUT/gen/diag.o" \
     "${IO_SRC[@]}" "$ROOT"/runtime/kernels/*.c -lm
-echo "fuzz targets in $OUT: fuzz_nnet fuzz_safetensors fuzz_csv fuzz_idx fuzz_optspec"
+echo "fuzz targets in $OUT: fuzz_nnet ${READERS[*]}"

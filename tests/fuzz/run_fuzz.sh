@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # run_fuzz.sh TARGET SECONDS | TARGET --runs N | TARGET --regress   [BUILD_DIR]
 #
-# Runs one libFuzzer target (nnet, safetensors, csv, idx; all: each in
-# turn) on ONE core, for
+# Runs one libFuzzer target (nnet, safetensors, csv, idx, optspec, any
+# other tests/fuzz/fuzz_NAME.c such as pth; all: each in turn) on ONE core, for
 # SECONDS seconds or N executions, starting from the seed corpus in
 # tests/fuzz/corpus/TARGET (read only: new inputs go to a working corpus in
 # BUILD_DIR/work/TARGET). Targets are built by build.sh into BUILD_DIR
@@ -13,15 +13,23 @@
 # crashed (tests/fuzz/regress/TARGET/*) and fails if any still does.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
-usage() { echo "usage: run_fuzz.sh nnet|safetensors|csv|idx|optspec|all SECONDS | --runs N | --regress [BUILD_DIR]" >&2; exit 2; }
+usage() { echo "usage: run_fuzz.sh nnet|safetensors|csv|idx|optspec|pth|all SECONDS | --runs N | --regress [BUILD_DIR]" >&2; exit 2; }
+# The targets: one per tests/fuzz/fuzz_NAME.c (fuzz_alloc.c is a helper).
+targets() {
+    for f in "$HERE"/fuzz_*.c; do
+        t=$(basename "$f" .c); t=${t#fuzz_}
+        [ "$t" = alloc ] || echo "$t"
+    done
+}
 [ $# -ge 2 ] || usage
 T=$1; shift
 if [ "$T" = all ]; then   # every target in turn, same arguments
     st=0
-    for t in idx csv safetensors optspec nnet; do "$HERE/run_fuzz.sh" "$t" "$@" || st=1; done
+    for t in $(targets); do "$HERE/run_fuzz.sh" "$t" "$@" || st=1; done
     exit $st
 fi
-case "$T" in nnet|safetensors|csv|idx|optspec) ;; *) usage ;; esac
+case "$T" in alloc|*/*|"") usage ;; esac
+[ -f "$HERE/fuzz_$T.c" ] || usage
 LIMIT=()
 REGRESS=0
 if [ "$1" = --regress ]; then
@@ -39,10 +47,14 @@ OUT=${1:-/tmp/nnc-fuzz}
 mkdir -p "$OUT/work/$T" "$OUT/crashes/$T"
 # Keep per-input memory and time bounded; a slow or huge input is a finding too.
 case "$T" in
-    nnet) MAXLEN=4096; DICT=(-dict="$HERE/nnet.dict") ;;
-    safetensors) MAXLEN=4096; DICT=(-dict="$HERE/safetensors.dict") ;;
-    *) MAXLEN=2048; DICT=() ;;
+    nnet|safetensors) MAXLEN=4096 ;;
+    pth) MAXLEN=8192 ;;
+    *) MAXLEN=2048 ;;
 esac
+DICT=()
+[ -f "$HERE/$T.dict" ] && DICT=(-dict="$HERE/$T.dict")
+SEEDS=()   # a target without a kept corpus yet starts from nothing
+[ -d "$HERE/corpus/$T" ] && SEEDS=("$HERE/corpus/$T")
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 if [ $REGRESS = 1 ]; then
@@ -55,7 +67,7 @@ if [ $REGRESS = 1 ]; then
 fi
 "$OUT/fuzz_$T" "${LIMIT[@]}" -max_len=$MAXLEN -timeout=10 -rss_limit_mb=2048 \
     -malloc_limit_mb=2048 -print_final_stats=1 "${DICT[@]}" \
-    -artifact_prefix="$OUT/crashes/$T/" "$OUT/work/$T" "$HERE/corpus/$T"
+    -artifact_prefix="$OUT/crashes/$T/" "$OUT/work/$T" "${SEEDS[@]}"
 rc=$?
 n=$(find "$OUT/crashes/$T" -type f | wc -l)
 echo "run_fuzz: $T: exit $rc, $n crash/timeout/oom file(s) in $OUT/crashes/$T"

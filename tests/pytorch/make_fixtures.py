@@ -17,6 +17,9 @@ tests/fixtures/<kind>/<case>/ that tests/run_fixture.sh knows how to run:
   eval/   model.nnet with a train block, weights.safetensors, data.csv,
           expected_eval.txt ("loss=..." and, for classification,
           "accuracy=...").
+  kernels/ text files of PyTorch's values that unit tests read
+          (tests/unit/test_sched.c): the learning rates of every schedule,
+          clip_grad_norm_ and label-smoothed cross_entropy.
 
 Everything is regenerated from scratch (the three kind folders are deleted
 first) and deterministically: each case seeds torch with a hash of its own
@@ -45,7 +48,7 @@ import torch.nn.functional as F
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT = os.path.join(ROOT, "tests", "fixtures")
-KINDS = ("infer", "train", "eval")
+KINDS = ("infer", "train", "eval", "kernels")
 
 torch.set_num_threads(1)
 torch.use_deterministic_algorithms(True)
@@ -443,7 +446,7 @@ def nnet_train(data_opts, loss, optimizer, epochs, batch, extra=()):
 
 def train(name, input_shape, layers, loss, optimizer, make_opt, data, data_opts, comment,
           epochs=3, batch=4, setup=None, init_tensors=None, prepare=None, extra=(),
-          exact=(), label_col=-1):
+          exact=(), label_col=-1, loop=None):
     """Train in PyTorch exactly as the nnc program is expected to: same init,
     batches in file order (the last one partial), mean reduction,
     torch.optim, model.train()."""
@@ -458,7 +461,7 @@ def train(name, input_shape, layers, loss, optimizer, make_opt, data, data_opts,
         prepare(model)
     x, y = data
     x = x.reshape((x.shape[0],) + tuple(input_shape))
-    run_training(model, make_opt, loss, x, y, epochs, batch)
+    run_training(model, make_opt, loss, x, y, epochs, batch, loop)
     d = case_dir("train", name)
     write_nnet(d, comment, nnet_model(input_shape, layers) + "\n" +
                nnet_train(data_opts, loss, optimizer, epochs, batch, extra))
@@ -468,20 +471,33 @@ def train(name, input_shape, layers, loss, optimizer, make_opt, data, data_opts,
     if exact:
         with open(os.path.join(d, "exact.txt"), "w") as f:
             f.write("".join(e + "\n" for e in exact))
-    replay(d, fresh, prepare, make_opt, loss, input_shape, data_opts, epochs, batch)
+    replay(d, fresh, prepare, make_opt, loss, input_shape, data_opts, epochs, batch, loop)
     CASES.append("train/" + name)
 
 
-def run_training(model, make_opt, loss, x, y, epochs, batch):
+def run_training(model, make_opt, loss, x, y, epochs, batch, loop=None):
+    """loop (LANGUAGE.md §10): schedule (scheduler parts, as SCHED_CASES),
+    per_step, clip (max_norm), smoothing (label_smoothing)."""
+    loop = loop or {}
     opt = make_opt([p for p in model.parameters()])
-    lossf = LOSSES[loss]
+    lossf = LOSSES[loss.split("(")[0]]
+    if loop.get("smoothing"):
+        eps = loop["smoothing"]
+        lossf = lambda out, t: F.cross_entropy(out, t, label_smoothing=eps)
+    sch = schedule(opt, loop["schedule"]) if loop.get("schedule") else None
     model.train()
     for _ in range(epochs):
         for b in range(0, x.shape[0], batch):
             opt.zero_grad()
             out = model(x[b:b + batch])
             lossf(out, y[b:b + batch]).backward()
+            if loop.get("clip"):
+                torch.nn.utils.clip_grad_norm_(model.parameters(), loop["clip"])
             opt.step()
+            if sch and loop.get("per_step"):
+                sch.step()
+        if sch and not loop.get("per_step"):
+            sch.step()
 
 
 def read_data_csv(path, data_opts):
@@ -499,7 +515,7 @@ def read_data_csv(path, data_opts):
     return x, y
 
 
-def replay(d, model, prepare, make_opt, loss, input_shape, data_opts, epochs, batch):
+def replay(d, model, prepare, make_opt, loss, input_shape, data_opts, epochs, batch, loop=None):
     """Train again from the files alone (init.safetensors with strict = false
     semantics, train.csv) and check that the result is expected.safetensors
     bit for bit: the files say what the generator computed."""
@@ -511,7 +527,7 @@ def replay(d, model, prepare, make_opt, loss, input_shape, data_opts, epochs, ba
         prepare(model)
     x, y = read_data_csv(os.path.join(d, "train.csv"), data_opts)
     x = x.reshape((x.shape[0],) + tuple(input_shape))
-    run_training(model, make_opt, loss, x, y, epochs, batch)
+    run_training(model, make_opt, loss, x, y, epochs, batch, loop)
     want = read_safetensors(os.path.join(d, "expected.safetensors"))
     got = model.state_dict()
     assert list(want) == list(got), (d, list(want), list(got))
@@ -707,6 +723,51 @@ def train_cases():
 
 # --------------------------------------------------------------- eval
 
+def loop_cases():
+    """LANGUAGE.md §10: each schedule per epoch and per step, a list
+    (SequentialLR), onecycle's momentum and beta1 cycling, clip_grad_norm,
+    label_smoothing. 14 rows in batches of 4: 4 steps per epoch."""
+    g = lambda name: torch.Generator().manual_seed(zlib.crc32(name.encode()))
+    data = make_data(14, 6, label=3, g=g("loop"))
+    cases = [
+        ("sched_steplr_epoch", 'steplr(2, gamma = 0.5)', [("steplr", 2, 0.5)], False, "sgd"),
+        ("sched_steplr_step", 'steplr(3, gamma = 0.7, per = "step")', [("steplr", 3, 0.7)], True, "adam"),
+        ("sched_cosine_epoch", 'cosine(4)', [("cosine", 4, None)], False, "sgd"),
+        ("sched_cosine_step", 'cosine(10, eta_min = 0.001, per = "step")', [("cosine", 10, 0.001)], True,
+         "adam"),
+        ("sched_warmup_epoch", 'linear_warmup(3)', [("linear_warmup", 3, None)], False, "sgd"),
+        ("sched_warmup_step", 'linear_warmup(5, start_factor = 0.1, per = "step")',
+         [("linear_warmup", 5, 0.1)], True, "adam"),
+        ("sched_onecycle_epoch", 'onecycle(0.2, 5)', [("onecycle", 5, 0.2)], False, "sgd"),
+        ("sched_onecycle_step", 'onecycle(0.05, 20, per = "step")', [("onecycle", 20, 0.05)], True, "adam"),
+        ("sched_onecycle_sgd_step", 'onecycle(0.3, 20, per = "step")', [("onecycle", 20, 0.3)], True, "sgd"),
+        ("sched_sequential_step", '[linear_warmup(5, per = "step"), cosine(15, per = "step")]',
+         [("linear_warmup", 5, None), ("cosine", 15, None)], True, "adam"),
+        ("sched_sequential_epoch", '[linear_warmup(2), steplr(1, gamma = 0.8)]',
+         [("linear_warmup", 2, None), ("steplr", 1, 0.8)], False, "sgd"),
+    ]
+    opts = {"sgd": ("sgd(lr = 0.1, momentum = 0.9)", sgd(lr=0.1, momentum=0.9)),
+            "adam": ("adam(lr = 0.01)", adam(lr=0.01))}
+    for name, text, parts, per_step, on in cases:
+        train(name, [6], mlp(6, 8, 3), "cross_entropy", opts[on][0], opts[on][1], data, "label = -1",
+              "schedule = %s with %s (torch.optim.lr_scheduler)" % (text, opts[on][0]), epochs=5,
+              extra=["schedule  = %s" % text], loop={"schedule": parts, "per_step": per_step})
+    train("clip_grad_norm", [6], mlp(6, 8, 3), "cross_entropy", "sgd(lr = 0.5, momentum = 0.9)",
+          sgd(lr=0.5, momentum=0.9), data, "label = -1",
+          "clip_grad_norm = 0.3 (torch.nn.utils.clip_grad_norm_ before every step)",
+          extra=["clip_grad_norm = 0.3"], loop={"clip": 0.3})
+    train("label_smoothing", [6], mlp(6, 8, 3), "cross_entropy(label_smoothing = 0.2)", "sgd(lr = 0.2)",
+          sgd(lr=0.2), data, "label = -1", "cross_entropy(label_smoothing = 0.2)",
+          loop={"smoothing": 0.2})
+    train("loop_all", [6], mlp(6, 8, 3), "cross_entropy(label_smoothing = 0.1)", "adamw(lr = 0.02)",
+          adam(torch.optim.AdamW, lr=0.02), data, "label = -1",
+          "schedule list, clipping and label smoothing together", epochs=4,
+          extra=['schedule  = [linear_warmup(4, per = "step"), onecycle(0.05, 12, per = "step")]',
+                 "clip_grad_norm = 1.0"],
+          loop={"schedule": [("linear_warmup", 4, None), ("onecycle", 12, 0.05)], "per_step": True,
+                "clip": 1.0, "smoothing": 0.1})
+
+
 def eval_case(name, input_shape, layers, loss, data, data_opts, comment, setup=None, acc=None):
     """acc(out, y): the accuracy a PyTorch user computes when the targets are
     not class indices (argmax for class indices is the default)."""
@@ -774,6 +835,110 @@ def eval_cases():
 
 # --------------------------------------------------------------- main
 
+# --------------------------------------------------------------- kernel values
+
+SCHED_CASES = [
+    # (nnet text, [(kind, n, a or None)], optimizer, steps)
+    ("steplr(3, gamma = 0.5)", [("steplr", 3, 0.5)], "sgd", 12),
+    ("steplr(4)", [("steplr", 4, None)], "adam", 13),
+    ("cosine(10)", [("cosine", 10, None)], "sgd", 25),
+    ("cosine(7, eta_min = 0.001)", [("cosine", 7, 0.001)], "adam", 20),
+    ("linear_warmup(5)", [("linear_warmup", 5, None)], "sgd", 10),
+    ("linear_warmup(4, start_factor = 0.25)", [("linear_warmup", 4, 0.25)], "adam", 8),
+    ("onecycle(0.5, 20)", [("onecycle", 20, 0.5)], "sgd", 20),
+    ("onecycle(0.01, 15)", [("onecycle", 15, 0.01)], "adam", 15),
+    ("onecycle(0.1, 3)", [("onecycle", 3, 0.1)], "sgd", 3),
+    ("[linear_warmup(5), cosine(20)]", [("linear_warmup", 5, None), ("cosine", 20, None)], "sgd", 30),
+    ("[steplr(2, gamma = 0.9), onecycle(0.2, 10)]", [("steplr", 2, 0.9), ("onecycle", 10, 0.2)],
+     "adam", 12),
+    ("[cosine(4), linear_warmup(3), steplr(2)]",
+     [("cosine", 4, None), ("linear_warmup", 3, None), ("steplr", 2, None)], "sgd", 14),
+    ("[onecycle(0.3, 6), cosine(5, eta_min = 0.01)]",
+     [("onecycle", 6, 0.3), ("cosine", 5, 0.01)], "sgd", 15),
+]
+
+
+def make_scheduler(opt, kind, n, a):
+    S = torch.optim.lr_scheduler
+    if kind == "steplr":
+        return S.StepLR(opt, step_size=n, gamma=0.1 if a is None else a)
+    if kind == "cosine":
+        return S.CosineAnnealingLR(opt, T_max=n, eta_min=0 if a is None else a)
+    if kind == "linear_warmup":
+        return S.LinearLR(opt, start_factor=1 / n if a is None else a, end_factor=1.0, total_iters=n)
+    return S.OneCycleLR(opt, max_lr=a, total_steps=n)
+
+
+def schedule(opt, parts):
+    """The train block's schedule as torch builds it: one scheduler, or a
+    list as SequentialLR with the lengths of all but the last as milestones."""
+    scheds = [make_scheduler(opt, *p) for p in parts]
+    if len(scheds) == 1:
+        return scheds[0]
+    miles, at = [], 0
+    for kind, n, _ in parts[:-1]:
+        at += n
+        miles.append(at)
+    return torch.optim.lr_scheduler.SequentialLR(opt, scheds, milestones=miles)
+
+
+def kernel_values():
+    """sched.txt: per case the nnet text, the optimizer, and after
+    construction and every step the group's lr and momentum (sgd) or beta1
+    (adam), as exact hex floats. clip.txt and smooth.txt: inputs and
+    PyTorch's results."""
+    d = os.path.join(OUT, "kernels")
+    os.makedirs(d)
+    lines = ["# schedule | optimizer | steps | lr after 0..steps | momentum or beta1 after 0..steps"]
+    for text, parts, optname, steps in SCHED_CASES:
+        p = torch.nn.Parameter(torch.zeros(1))
+        opt = (torch.optim.SGD([p], lr=0.1, momentum=0.9) if optname == "sgd"
+               else torch.optim.Adam([p], lr=0.01))
+        sch = schedule(opt, parts)
+        g = opt.param_groups[0]
+        mom = lambda: g["momentum"] if optname == "sgd" else g["betas"][0]
+        lrs, moms = [g["lr"]], [mom()]
+        for _ in range(steps):
+            opt.step()
+            sch.step()
+            lrs.append(g["lr"])
+            moms.append(mom())
+        lines.append("%s | %s | %d | %s | %s" % (text, optname, steps,
+                     " ".join(float(v).hex() for v in lrs), " ".join(float(v).hex() for v in moms)))
+    with open(os.path.join(d, "sched.txt"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+    seed_for("kernels/clip")
+    lines = ["# max_norm | sizes | gradients (%.9g) | total norm | clipped gradients"]
+    for max_norm in (0.5, 2.0, 100.0):
+        sizes = [6, 1, 9, 4]
+        gs = [torch.randn(n) * 0.7 for n in sizes]
+        ps = [torch.nn.Parameter(torch.zeros(n)) for n in sizes]
+        for pp, gg in zip(ps, gs):
+            pp.grad = gg.clone()
+        tot = torch.nn.utils.clip_grad_norm_(ps, max_norm)
+        flat = lambda ts: " ".join(fmt(v) for t in ts for v in t.tolist())
+        lines.append("%s | %s | %s | %s | %s" % (fmt(max_norm), " ".join(map(str, sizes)), flat(gs),
+                                                  fmt(float(tot)), flat([pp.grad for pp in ps])))
+    with open(os.path.join(d, "clip.txt"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+    seed_for("kernels/smooth")
+    lines = ["# eps | n k | logits | labels | loss | dloss/dlogits"]
+    for eps, n, k in ((0.1, 5, 4), (0.3, 7, 10), (0.0, 3, 3), (0.05, 20, 70)):
+        x = (torch.randn(n, k) * 2).requires_grad_()
+        y = torch.randint(0, k, (n,))
+        loss = F.cross_entropy(x, y, label_smoothing=eps)
+        loss.backward()
+        lines.append("%s | %d %d | %s | %s | %s | %s" % (
+            fmt(eps), n, k, " ".join(fmt(v) for v in x.detach().flatten().tolist()),
+            " ".join(str(int(v)) for v in y.tolist()), fmt(float(loss)),
+            " ".join(fmt(v) for v in x.grad.flatten().tolist())))
+    with open(os.path.join(d, "smooth.txt"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    CASES.append("kernels/sched.txt, clip.txt, smooth.txt")
+
+
 def self_check():
     """The writer round-trips and the slide network gives the slide's numbers."""
     exp = os.path.join(OUT, "infer", "slide", "expected.csv")
@@ -796,7 +961,9 @@ def main():
         shutil.rmtree(os.path.join(OUT, k), ignore_errors=True)
     infer_cases()
     train_cases()
+    loop_cases()
     eval_cases()
+    kernel_values()
     self_check()
     print("%d fixture cases written under %s" % (len(CASES), os.path.relpath(OUT)))
     for c in CASES:

@@ -1,4 +1,5 @@
-/* Unit tests of nnr_read_file / nnr_write_file_atomic (runtime/io/file.c)
+/* Unit tests of nnr_read_file / nnr_write_file_atomic (runtime/io/file.c):
+ * atomic replacement, kept mode and owner, devices/FIFOs written in place;
  * and a sweep over the bad-input corpus in tests/data/io. */
 #if defined(__linux__) && !defined(_GNU_SOURCE)
 #define _GNU_SOURCE /* O_TMPFILE, to know whether the runtime can use it here */
@@ -11,7 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h> /* makedev */
+#include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "nnr.h"
@@ -217,7 +222,7 @@ Test(file, stream_new_target_and_executable)
     cr_assert_eq(nnr_wfile_commit(&w, err, sizeof err), 0, "%s", err);
     expect_content(p, "new");
     cr_assert_eq(stat(p, &st), 0);
-    cr_expect_eq(st.st_mode & 0777, 0666 & ~um);
+    cr_expect_eq(st.st_mode & 0777, 0777 & ~um, "the replaced file's mode is kept");
     expect_no_temp();
 }
 
@@ -244,6 +249,185 @@ Test(file, stale_temporary_of_our_pid_is_replaced)
     cr_assert_eq(nnr_write_file_atomic(p, "new", 3, err, sizeof err), 0, "%s", err);
     expect_content(p, "new");
     expect_no_temp();
+}
+
+/* ------------------------------------------------- permissions and owner */
+
+static mode_t mode_of(const char *p)
+{
+    struct stat st;
+    cr_assert_eq(stat(p, &st), 0, "%s", p);
+    return st.st_mode & 07777;
+}
+
+Test(file, replacing_keeps_the_mode)
+{
+    char p[128], err[512] = "";
+    snprintf(p, sizeof p, "%s/w.safetensors", dir);
+    put(p, "old");
+    cr_assert_eq(chmod(p, 0600), 0);
+    mode_t um = umask(0); /* the most permissive umask: the old mode still wins */
+    int rc = nnr_write_file_atomic(p, "new", 3, err, sizeof err);
+    umask(um);
+    cr_assert_eq(rc, 0, "%s", err);
+    expect_content(p, "new");
+    cr_expect_eq(mode_of(p), 0600, "mode %o, expected 0600", (unsigned)mode_of(p));
+    cr_assert_eq(chmod(p, 0640), 0);
+    cr_assert_eq(nnr_write_file_atomic(p, "newer", 5, err, sizeof err), 0, "%s", err);
+    cr_expect_eq(mode_of(p), 0640, "mode %o, expected 0640", (unsigned)mode_of(p));
+    expect_no_temp();
+}
+
+Test(file, executable_over_a_plain_file_gets_x_where_r)
+{
+    char p[128], err[512] = "";
+    snprintf(p, sizeof p, "%s/prog", dir);
+    put(p, "old");
+    cr_assert_eq(chmod(p, 0640), 0);
+    nnr_wfile w;
+    cr_assert_eq(nnr_wfile_open(&w, p, 1, err, sizeof err), 0, "%s", err);
+    fputs("#!/bin/sh\n", w.f);
+    cr_assert_eq(nnr_wfile_commit(&w, err, sizeof err), 0, "%s", err);
+    cr_expect_eq(mode_of(p), 0750, "mode %o, expected 0750", (unsigned)mode_of(p));
+}
+
+Test(file, new_file_mode_follows_the_umask)
+{
+    char p[128], err[512] = "";
+    snprintf(p, sizeof p, "%s/new.csv", dir);
+    mode_t um = umask(027);
+    int rc = nnr_write_file_atomic(p, "x", 1, err, sizeof err);
+    umask(um);
+    cr_assert_eq(rc, 0, "%s", err);
+    cr_expect_eq(mode_of(p), 0640, "mode %o, expected 0640", (unsigned)mode_of(p));
+}
+
+Test(file, replacing_keeps_the_owner)
+{
+    if (geteuid() != 0) cr_skip_test("only root may give a file to another user");
+    char p[128], err[512] = "";
+    snprintf(p, sizeof p, "%s/w.safetensors", dir);
+    put(p, "old");
+    cr_assert_eq(chown(p, 4321, 4322), 0);
+    cr_assert_eq(chmod(p, 0604), 0);
+    cr_assert_eq(nnr_write_file_atomic(p, "new", 3, err, sizeof err), 0, "%s", err);
+    struct stat st;
+    cr_assert_eq(stat(p, &st), 0);
+    cr_expect_eq(st.st_uid, 4321);
+    cr_expect_eq(st.st_gid, 4322);
+    cr_expect_eq(st.st_mode & 07777, 0604);
+    expect_content(p, "new");
+}
+
+/* ------------------------------------------------ devices, FIFOs, links */
+
+static int is_char_device(const char *p)
+{
+    struct stat st;
+    return lstat(p, &st) == 0 && S_ISCHR(st.st_mode);
+}
+
+Test(file, device_node_is_written_in_place)
+{
+    char p[128], err[512] = "";
+    snprintf(p, sizeof p, "%s/null", dir);
+    if (mknod(p, S_IFCHR | 0666, makedev(1, 3)) != 0)
+        cr_skip_test("mknod is not allowed here");
+    cr_assert_eq(nnr_write_file_atomic(p, "gone", 4, err, sizeof err), 0, "%s", err);
+    cr_expect(is_char_device(p), "the device node was replaced");
+    nnr_wfile w;
+    cr_assert_eq(nnr_wfile_open(&w, p, 1, err, sizeof err), 0, "%s", err);
+    fputs("program", w.f);
+    cr_assert_eq(nnr_wfile_commit(&w, err, sizeof err), 0, "%s", err);
+    cr_expect(is_char_device(p), "the device node was replaced");
+    expect_no_temp();
+}
+
+/* A node like /dev/full (c 1 7) in the test's folder, so that a broken
+ * writer running as root replaces that one and not the system's; the real
+ * /dev/full only where mknod is refused (not root: /dev is safe then). */
+static const char *full_device(char *p, size_t n)
+{
+    snprintf(p, n, "%s/full", dir);
+    if (mknod(p, S_IFCHR | 0666, makedev(1, 7)) == 0) return p;
+    if (geteuid() != 0 && is_char_device("/dev/full")) return "/dev/full";
+    return NULL;
+}
+
+Test(file, dev_full_fails_with_enospc)
+{
+    char p[128], err[512] = "";
+    const char *full = full_device(p, sizeof p);
+    if (full == NULL) cr_skip_test("no device like /dev/full can be used here");
+    cr_assert_eq(nnr_write_file_atomic(full, "x", 1, err, sizeof err), -1);
+    cr_expect_not_null(strstr(err, full), "%s", err);
+    cr_expect_not_null(strstr(err, strerror(ENOSPC)), "%s", err);
+    cr_expect(is_char_device(full), "%s was replaced", full);
+    /* a stream whose writes failed in fprintf: the commit names ENOSPC too */
+    nnr_wfile w;
+    cr_assert_eq(nnr_wfile_open(&w, full, 0, err, sizeof err), 0, "%s", err);
+    for (int i = 0; i < 10000; i++) fprintf(w.f, "%d,", i);
+    cr_assert_eq(nnr_wfile_commit(&w, err, sizeof err), -1);
+    cr_expect_not_null(strstr(err, strerror(ENOSPC)), "%s", err);
+    cr_expect_null(strstr(err, "previous contents kept"), "%s", err);
+}
+
+Test(file, fifo_with_a_reader_gets_the_bytes, .timeout = 20)
+{
+    char p[128], err[512] = "";
+    snprintf(p, sizeof p, "%s/pipe", dir);
+    cr_assert_eq(mkfifo(p, 0600), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) /* the writer */
+        _exit(nnr_write_file_atomic(p, "through the fifo", 16, err, sizeof err) == 0 ? 0 : 1);
+    int fd = open(p, O_RDONLY);
+    cr_assert_geq(fd, 0);
+    char got[64];
+    size_t n = 0;
+    for (ssize_t r; (r = read(fd, got + n, sizeof got - 1 - n)) > 0;) n += (size_t)r;
+    close(fd);
+    got[n] = '\0';
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the writer failed");
+    cr_expect_str_eq(got, "through the fifo");
+    struct stat st;
+    cr_assert_eq(lstat(p, &st), 0);
+    cr_expect(S_ISFIFO(st.st_mode), "the FIFO was replaced");
+}
+
+Test(file, symlink_to_a_regular_file_is_replaced)
+{
+    /* as rename(2) does (and as before): the link becomes the new file and
+     * what it pointed to is left alone */
+    char p[128], t[128], err[512] = "";
+    snprintf(t, sizeof t, "%s/target", dir);
+    snprintf(p, sizeof p, "%s/link", dir);
+    put(t, "target");
+    cr_assert_eq(symlink("target", p), 0);
+    cr_assert_eq(nnr_write_file_atomic(p, "new", 3, err, sizeof err), 0, "%s", err);
+    struct stat st;
+    cr_assert_eq(lstat(p, &st), 0);
+    cr_expect(S_ISREG(st.st_mode));
+    expect_content(p, "new");
+    expect_content(t, "target");
+}
+
+Test(file, symlink_to_a_device_writes_through)
+{
+    char p[128], full[128], err[512] = "";
+    snprintf(p, sizeof p, "%s/out", dir);
+    const char *dev = full_device(full, sizeof full);
+    if (dev == NULL) cr_skip_test("no device like /dev/full can be used here");
+    cr_assert_eq(symlink(dev, p), 0);
+    cr_assert_eq(nnr_write_file_atomic(p, "x", 1, err, sizeof err), -1, "written to %s", dev);
+    cr_expect_not_null(strstr(err, strerror(ENOSPC)), "%s", err);
+    struct stat st;
+    cr_assert_eq(lstat(p, &st), 0);
+    cr_expect(S_ISLNK(st.st_mode), "the link was replaced");
+    cr_expect(is_char_device(dev));
 }
 
 /* ------------------------------------------------------------ corpus */

@@ -1,0 +1,199 @@
+/* driver_emit.c — writing a model's files: the model's C (or LLVM IR),
+ * the program's main, the runtime sources flattened into one folder;
+ * `nnc emit`. Every file is written atomically. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "driver_int.h"
+#include "backend/emit_c.h"
+#include "backend/emit_llvm.h"
+#include "nnr_prog.h"
+
+int driver_write_atomic(const char *path, WriteFn fn, void *ctx, Diag *d)
+{
+    char err[1024];
+    nnr_wfile w;
+    if (nnr_wfile_open(&w, path, 0, err, sizeof err) != 0) {
+        diag_error_nopos(d, "%s", err);
+        return -1;
+    }
+    fn(ctx, w.f);
+    if (nnr_wfile_commit(&w, err, sizeof err) != 0) {
+        diag_error_nopos(d, "%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+
+typedef struct BlobCtx { const NncBlob *b; } BlobCtx;
+
+/* Runtime sources are flattened into one folder: "kernels/gemm.c" becomes
+ * "nnr_gemm.c" and includes of "../x.h" or "kernels/x.h" become "x.h". */
+static void write_blob(void *ctx, FILE *out)
+{
+    const NncBlob *b = ((BlobCtx *)ctx)->b;
+    const char *p = b->text, *end = b->text + b->len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t len = nl ? (size_t)(nl - p + 1) : (size_t)(end - p);
+        const char *inc = "#include \"";
+        if (len > 10 && strncmp(p, inc, 10) == 0) {
+            const char *q = p + 10, *close = memchr(q, '"', len - 10);
+            if (close) {
+                const char *base = q;
+                for (const char *r = q; r < close; r++)
+                    if (*r == '/')
+                        base = r + 1;
+                fprintf(out, "#include \"%.*s\"%.*s", (int)(close - base), base,
+                        (int)(len - (size_t)(close + 1 - p)), close + 1);
+                p += len;
+                continue;
+            }
+        }
+        fwrite(p, 1, len, out);
+        p += len;
+    }
+}
+
+/* Does path end in ext (".c", ".h")? */
+int driver_has_ext(const char *path, const char *ext)
+{
+    size_t l = strlen(path), e = strlen(ext);
+    return l > e && strcmp(path + l - e, ext) == 0;
+}
+
+const char *driver_flat_name(const char *rel)
+{
+    const char *slash = strrchr(rel, '/');
+    const char *base = slash ? slash + 1 : rel;
+    if (driver_has_ext(base, ".h"))
+        return base;
+    if (strncmp(base, "nnr", 3) == 0)
+        return base;
+    if (slash && strncmp(rel, "io/", 3) == 0)
+        return xasprintf("nnr_io_%s", base);
+    return xasprintf("nnr_%s", base);
+}
+
+/* Write the runtime into dir; with_driver adds the program driver and the
+ * file readers (a program), else only the kernels (embeddable). */
+int driver_write_runtime(const char *dir, int with_driver, Diag *d)
+{
+    for (const NncBlob *b = nnc_runtime_files; b->path; b++) {
+        int is_h = driver_has_ext(b->path, ".h");
+        int is_kernel = strncmp(b->path, "kernels/", 8) == 0 || strcmp(b->path, "nnr.h") == 0 ||
+                        strcmp(b->path, "simd.h") == 0;
+        if (!with_driver && !is_kernel && !(is_h && strncmp(b->path, "kernels/", 8) == 0))
+            continue;
+        BlobCtx c = {b};
+        if (driver_write_atomic(xasprintf("%s/%s", dir, driver_flat_name(b->path)), write_blob, &c, d))
+            return -1;
+    }
+    return 0;
+}
+
+typedef struct ModelCtx {
+    const Graph *g, *og;
+    const TrainCfg *t;
+    EmitOpts eo;
+} ModelCtx;
+
+static void write_h(void *ctx, FILE *out)
+{
+    ModelCtx *m = ctx;
+    emit_c_header(m->og, &m->eo, out);
+}
+
+static void write_c(void *ctx, FILE *out)
+{
+    ModelCtx *m = ctx;
+    emit_c_source(m->og, m->g, m->t, &m->eo, out);
+}
+
+static void write_main(void *ctx, FILE *out)
+{
+    ModelCtx *m = ctx;
+    emit_c_main(m->og, m->t, &m->eo, out);
+}
+
+static void write_ll(void *ctx, FILE *out)
+{
+    ModelCtx *m = ctx;
+    emit_llvm_ir(m->og, &m->eo, out);
+}
+
+static void write_train_c(void *ctx, FILE *out)
+{
+    ModelCtx *m = ctx;
+    emit_c_train_source(m->og, m->g, m->t, &m->eo, out);
+}
+
+/* --backend=llvm: `emit` writes STEM.ll; a program gets STEM.o, compiled
+ * by LLVM for the target of -march/--portable, and STEM_train.c, the
+ * training step from the C backend (LLVM builds inference only). */
+static int emit_llvm_model(const DriverOpts *o, Unit *u, ModelCtx *m, const char *dir, int program)
+{
+    const char *stem = m->eo.stem;
+    if (!program)
+        return driver_write_atomic(xasprintf("%s/%s.ll", dir, stem), write_ll, m, &u->diag);
+    char err[1024];
+    const char *cpu = o->portable ? "generic" : o->march ? o->march : "native";
+    if (emit_llvm_object(m->og, &m->eo, cpu, xasprintf("%s/%s.o", dir, stem), err, sizeof err)) {
+        diag_error_nopos(&u->diag, "%s", err);
+        return -1;
+    }
+    return driver_write_atomic(xasprintf("%s/%s_train.c", dir, stem), write_train_c, m, &u->diag);
+}
+
+/* Is stem the name of a runtime file written beside the model? */
+static int runtime_stem(const char *stem)
+{
+    for (const NncBlob *b = nnc_runtime_files; b->path; b++) {
+        const char *f = driver_flat_name(b->path);
+        size_t l = strlen(stem);
+        if (strncmp(f, stem, l) == 0 && (!strcmp(f + l, ".c") || !strcmp(f + l, ".h")))
+            return 1;
+    }
+    return 0;
+}
+
+/* Program builds name the model's files model_NAME.[ch] (no runtime file
+ * starts so); `nnc emit` keeps NAME.[ch] as documented and refuses a name
+ * that would overwrite a runtime file. */
+int driver_emit_model(const DriverOpts *o, Unit *u, const char *dir, int program)
+{
+    Graph *og = driver_optimised(o, u);
+    if (!og)
+        return -1;
+    const char *stem = program ? xasprintf("model_%s", og->name) : og->name;
+    if (runtime_stem(stem)) {
+        diag_error_nopos(&u->diag, "%s: model name '%s' is also the name of a runtime file that nnc emit "
+                         "writes beside it; rename the model", o->input, og->name);
+        return -1;
+    }
+    ModelCtx m = {u->g, og, u->train, {o->cmdline, u->train->present ? u->train->seed : 0, o->weights != NULL, stem}};
+    if (driver_write_atomic(xasprintf("%s/%s.h", dir, stem), write_h, &m, &u->diag) ||
+        (o->llvm ? emit_llvm_model(o, u, &m, dir, program)
+                 : driver_write_atomic(xasprintf("%s/%s.c", dir, stem), write_c, &m, &u->diag)))
+        return -1;
+    if (program && driver_write_atomic(xasprintf("%s/nnc_program_main.c", dir), write_main, &m, &u->diag))
+        return -1;
+    return driver_write_runtime(dir, program, &u->diag);
+}
+
+int driver_emit(const DriverOpts *o)
+{
+    Unit u;
+    if (driver_load(o, &u))
+        return 1;
+    if (mkdir(o->output, 0777) != 0 && errno != EEXIST) {
+        diag_error_nopos(&u.diag, "%s: cannot create the folder: %s", o->output, strerror(errno));
+        return 1;
+    }
+    if (driver_emit_model(o, &u, o->output, 0))
+        return 1;
+    return driver_finish(&u, 0);
+}

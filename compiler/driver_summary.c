@@ -1,0 +1,78 @@
+/* driver_summary.c — nnc summary: per layer its output shape, parameters
+ * and FLOPs; what the passes and the memory planner did; training memory. */
+#include <stdio.h>
+
+#include "driver_int.h"
+#include "passes/autodiff.h"
+#include "ops/ops.h"
+#include "nnr_prog.h"
+
+static int live_nodes(const Graph *g)
+{
+    int c = 0;
+    for (int i = 0; i < g->nnodes; i++)
+        c += !g->nodes[i].dead;
+    return c;
+}
+
+int driver_summary(const DriverOpts *o)
+{
+    Unit u;
+    if (driver_load(o, &u))
+        return 1;
+    Graph *g = u.g;
+    char b[64];
+    printf("model %s (%s): input %s\n\n", g->name, g->file, shape_str(&g->input, b, sizeof b));
+    printf("%-4s %-14s %-12s %-18s %12s %14s\n", "#", "layer", "op", "output shape", "parameters", "FLOPs/sample");
+    int64_t tp = 0, tf = 0;
+    for (int i = 0; i < g->nnodes; i++) {
+        const Node *n = &g->nodes[i];
+        int64_t np = 0;
+        for (int k = 0; k < n->nparam; k++)
+            if (g->params[n->param[k]].kind == NNR_T_PARAM)
+                np += g->params[n->param[k]].numel;
+        int64_t fl = op_hooks[n->op].flops(g, n);
+        tp += np;
+        tf += fl;
+        printf("%-4d %-14s %-12s %-18s %12lld %14lld\n", n->layer, n->label ? n->label : xasprintf("%d", n->layer),
+               op_info[n->op].name, shape_str(&n->shape, b, sizeof b), (long long)np, (long long)fl);
+    }
+    printf("\ntotal: %lld trainable parameters, %lld floats of state (%lld bytes), %lld FLOPs per sample\n",
+           (long long)tp, (long long)g->state_size, (long long)g->state_size * 4, (long long)tf);
+    MemPlan before, after;
+    memplan_inference(g, &before);
+    Graph *og = ir_clone(u.g);
+    unsigned changed = 0;
+    if (pipeline_run_report(og, &o->pipe, &u.diag, &changed))
+        return 1;
+    memplan_inference(og, &after);
+    int64_t of = 0;
+    for (int i = 0; i < og->nnodes; i++)
+        if (!og->nodes[i].dead)
+            of += op_hooks[og->nodes[i].op].flops(og, &og->nodes[i]);
+    printf("inference at -O%d: %d ops before the passes, %d after; %lld FLOPs per sample after; "
+           "%lld floats of inference parameters\n",
+           o->pipe.opt_level, live_nodes(g), live_nodes(og), (long long)of, (long long)og->infer_size);
+    printf("arena per sample: %lld bytes before planning, %lld bytes after\n",
+           (long long)before.unplanned * 4, (long long)after.per_sample * 4);
+    printf("passes that changed the graph:");
+    int any = 0;
+    for (int i = 0; i < nnc_npasses; i++)
+        if (changed & (1u << i)) {
+            printf("%s %s", any ? "," : "", nnc_passes[i].name);
+            any = 1;
+        }
+    printf("%s\n", any ? "" : " none");
+    if (u.train->present) {
+        TrainPlan tp;
+        autodiff(g, u.train->freeze, u.train->nfreeze, &tp);
+        train_memplan(&tp, og->planned);
+        int64_t opt = u.train->optim == NNR_OPT_SGD ? (u.train->momentum != 0 ? 1 : 0) : 2;
+        printf("training: state %lld bytes, gradients %lld bytes, optimizer state %lld bytes;\n"
+               "          arena %lld bytes per sample + %lld bytes (%lld + %lld before planning)\n",
+               (long long)g->state_size * 4, (long long)g->state_size * 4, (long long)(opt * g->state_size * 4),
+               (long long)tp.per_sample * 4, (long long)tp.fixed * 4, (long long)tp.unplanned_ps * 4,
+               (long long)tp.unplanned_fx * 4);
+    }
+    return driver_finish(&u, 0);
+}

@@ -1,0 +1,46 @@
+/* sema_int.h — what the parts of the checker share (sema.c drives;
+ * sema_eval.c evaluates expressions and binds arguments; sema_lower.c
+ * lowers models to IR; sema_train.c checks train blocks). Not for use
+ * outside compiler/front. */
+#ifndef NNC_SEMA_INT_H
+#define NNC_SEMA_INT_H
+
+#include "sema.h"
+#include "../support/strmap.h"
+
+/* Upper bound on parameters + activations of one sample, in floats. */
+extern int64_t nnc_max_floats;
+
+typedef struct Sema {
+    Diag *d;
+    const Ast *ast;
+    const char *base_dir;
+    StrMap lets;        /* let name -> its Value, for the lets seen so far */
+    StrMap all_lets;    /* every let name of the file -> its Decl */
+    StrMap model_decls; /* model name -> its (last) Decl */
+    StrMap lowered;     /* model name -> 1 + its first index with a graph */
+    int depth;
+} Sema;
+
+/* sema_eval.c */
+Value *sema_new_value(ValueKind k, Span sp);
+const char *sema_kind_name(ValueKind k);
+Value *sema_lookup_let(Sema *s, const char *name);
+int sema_defined_later(Sema *s, const char *name);
+/* Evaluate an expression. Bare identifiers that are not `let` names become
+ * symbols (a V_CALL with nargs = -1) when allow_sym is set: `loss = mse`. */
+Value *sema_eval(Sema *s, const Expr *e, int allow_sym);
+/* Edit distance, for "did you mean" (99 for names over 40 bytes). */
+int sema_edit_distance(const char *a, const char *b);
+/* Bind a call's arguments to a schema. Returns 0 when all is well. */
+int sema_bind_args(Sema *s, const char *what, Span at, const ArgSpec *spec, ValueArg *args,
+                   int nargs, Value **slot);
+ValueArg *sema_eval_args(Sema *s, const Arg *args, int *nargs);
+
+/* sema_lower.c: the model's IR graph, or NULL after errors. */
+Graph *sema_lower_model(Sema *s, const Decl *m, const SrcFile *src);
+
+/* sema_train.c: checks one train block into p->trains. */
+void sema_check_train(Sema *s, const Decl *t, Program *p);
+
+#endif

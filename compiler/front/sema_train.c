@@ -1,0 +1,531 @@
+/* sema_train.c — a train block to a TrainCfg: data sources, loss,
+ * optimizer and its hyperparameters (torch.optim's checks), the integer
+ * and boolean settings, paths, frozen layers; defaults applied. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sema_int.h"
+#include "../ops/ops.h"
+#include "nnr_prog.h"
+
+/* The path of a string value, relative to the folder of the .nnet file;
+ * NULL, with an error, for an empty string (it would name that folder). */
+static const char *resolve_path(Sema *s, const Value *v)
+{
+    const char *p = v->s;
+    if (!p[0]) {
+        diag_error(s->d, v->span, "the path is empty");
+        return NULL;
+    }
+    if (p[0] == '/' || !s->base_dir || !s->base_dir[0] || strcmp(s->base_dir, ".") == 0)
+        return p;
+    return xasprintf("%s/%s", s->base_dir, p);
+}
+
+/* A bare name that is not a `let` (allowed for loss = mse) where a value
+ * was wanted is an undefined name. */
+static int undefined_symbol(Sema *s, const Value *v)
+{
+    if (v->kind != V_CALL || v->nargs >= 0)
+        return 0;
+    if (sema_defined_later(s, v->fn))
+        diag_error(s->d, v->span, "'%s' is used before its definition", v->fn);
+    else
+        diag_error(s->d, v->span, "undefined name '%s'", v->fn);
+    return 1;
+}
+
+static int expect_kind(Sema *s, const Value *v, ValueKind k, const char *key)
+{
+    if (v->kind == V_ERROR || undefined_symbol(s, v))
+        return -1;
+    if (k == V_INT && v->inexact) {
+        diag_error(s->d, v->span, "'%s' must be an integer, but a division in it does not divide exactly", key);
+        return -1;
+    }
+    if (v->kind == k || (k == V_REAL && v->kind == V_INT))
+        return 0;
+    diag_error(s->d, v->span, "'%s' must be %s, not %s", key, sema_kind_name(k), sema_kind_name(v->kind));
+    return -1;
+}
+
+static int data_source(Sema *s, const Value *v, DataSrc *ds, const char *key)
+{
+    memset(ds, 0, sizeof *ds);
+    ds->span = v->span;
+    if (v->kind != V_CALL || v->nargs < 0 || (strcmp(v->fn, "csv") && strcmp(v->fn, "idx"))) {
+        if (v->kind != V_ERROR && !undefined_symbol(s, v))
+            diag_error(s->d, v->span, "'%s' must be a data source: csv(path, ...) or idx(images, labels, ...)", key);
+        return -1;
+    }
+    Value *slot[4];
+    if (strcmp(v->fn, "csv") == 0) {
+        static const ArgSpec spec[] = {{"path", AT_STR, 1}, {"label", AT_INT, 0}, {"targets", AT_INT, 0},
+                                       {"header", AT_BOOL, 0}, {NULL, 0, 0}};
+        if (sema_bind_args(s, "csv", v->span, spec, v->args, v->nargs, slot))
+            return -1;
+        ds->kind = NNR_DATA_CSV;
+        ds->path = resolve_path(s, slot[0]);
+        if (!ds->path)
+            return -1;
+        ds->has_label = 1;
+        ds->label = -1;
+        if (slot[1])
+            ds->label = (int)slot[1]->i;
+        if (slot[2]) {
+            if (slot[2]->i < 0 || slot[2]->i > 1000000) {
+                diag_error(s->d, slot[2]->span, "csv: targets must be a count of columns (0 or more)");
+                return -1;
+            }
+            ds->targets = (int)slot[2]->i;
+            if (ds->targets > 0 && !slot[1])
+                ds->has_label = 0;
+            if (ds->targets > 0 && slot[1]) {
+                diag_error(s->d, slot[2]->span, "csv: give either label or targets, not both");
+                return -1;
+            }
+        }
+        if (slot[1] && (slot[1]->i > 1000000 || slot[1]->i < -1000000)) {
+            diag_error(s->d, slot[1]->span, "csv: label column %lld is out of range", (long long)slot[1]->i);
+            return -1;
+        }
+        ds->header = slot[3] ? (int)slot[3]->i : 0;
+        return 0;
+    }
+    /* idx(images, labels, scale = 1.0) */
+    for (int i = 0, npos = 0; i < v->nargs; i++)
+        if (v->args[i].name ? strcmp(v->args[i].name, "scale") != 0 : npos++ < 2) {
+            if (v->args[i].v->kind != V_STR) {
+                diag_error(s->d, v->args[i].v->span, "idx: file names must be strings");
+                return -1;
+            }
+        }
+    ds->kind = NNR_DATA_IDX;
+    ds->scale = 1.0;
+    int npos = 0;
+    for (int i = 0; i < v->nargs; i++) {
+        const ValueArg *a = &v->args[i];
+        if (!a->name) {
+            if (npos == 0) {
+                if (!(ds->path = resolve_path(s, a->v)))
+                    return -1;
+            } else if (npos == 1) {
+                if (!(ds->path2 = resolve_path(s, a->v)))
+                    return -1;
+            } else if (npos == 2) {
+                if (a->v->kind != V_REAL && a->v->kind != V_INT) {
+                    diag_error(s->d, a->v->span, "idx: scale must be a number");
+                    return -1;
+                }
+                ds->scale = a->v->kind == V_INT ? (double)a->v->i : a->v->r;
+            } else {
+                diag_error(s->d, a->v->span, "idx takes at most 3 arguments");
+                return -1;
+            }
+            npos++;
+        } else if (!strcmp(a->name, "images") || !strcmp(a->name, "labels")) {
+            const char *path = resolve_path(s, a->v);
+            if (!path)
+                return -1;
+            if (a->name[0] == 'i') ds->path = path;
+            else ds->path2 = path;
+        } else if (!strcmp(a->name, "scale")) {
+            if (a->v->kind != V_REAL && a->v->kind != V_INT) {
+                diag_error(s->d, a->v->span, "idx: scale must be a number");
+                return -1;
+            }
+            ds->scale = a->v->kind == V_INT ? (double)a->v->i : a->v->r;
+        } else {
+            diag_error(s->d, a->name_span, "idx has no argument '%s'", a->name);
+            return -1;
+        }
+    }
+    if (!ds->path) {
+        diag_error(s->d, v->span, "idx: missing argument 'images'");
+        return -1;
+    }
+    ds->has_label = ds->path2 != NULL;
+    return 0;
+}
+
+static int optimizer(Sema *s, const Value *v, TrainCfg *t)
+{
+    static const char *names[] = {"sgd", "adam", "adamw"};
+    if (v->kind != V_CALL) {
+        if (v->kind != V_ERROR)
+            diag_error(s->d, v->span, "'optimizer' must be sgd(...), adam(...) or adamw(...)");
+        return -1;
+    }
+    int k;
+    for (k = 0; k < 3; k++)
+        if (strcmp(v->fn, names[k]) == 0)
+            break;
+    if (k == 3) {
+        diag_error(s->d, v->span, "unknown optimizer '%s' (expected sgd, adam or adamw)", v->fn);
+        return -1;
+    }
+    t->optim = k;
+    t->has_optim = 1;
+    Value *slot[6];
+    if (k == NNR_OPT_SGD) {
+        static const ArgSpec spec[] = {{"lr", AT_REAL, 1}, {"momentum", AT_REAL, 0}, {"dampening", AT_REAL, 0},
+                                       {"weight_decay", AT_REAL, 0}, {"nesterov", AT_BOOL, 0}, {NULL, 0, 0}};
+        if (sema_bind_args(s, "sgd", v->span, spec, v->args, v->nargs < 0 ? 0 : v->nargs, slot))
+            return -1;
+        BuildCtx cx = {0};
+        cx.arg = slot;
+        t->lr = arg_real(&cx, 0, 0);
+        t->momentum = arg_real(&cx, 1, 0);
+        t->dampening = arg_real(&cx, 2, 0);
+        t->weight_decay = arg_real(&cx, 3, 0);
+        t->nesterov = arg_bool(&cx, 4, 0);
+        if (t->nesterov && (t->momentum <= 0 || t->dampening != 0)) {
+            diag_error(s->d, v->span, "sgd: nesterov momentum requires a momentum and zero dampening");
+            return -1;
+        }
+        if (t->momentum < 0) { /* torch.optim's checks */
+            diag_error(s->d, v->span, "sgd: momentum must not be negative");
+            return -1;
+        }
+    } else {
+        static const ArgSpec spec[] = {{"lr", AT_REAL, 0}, {"beta1", AT_REAL, 0}, {"beta2", AT_REAL, 0},
+                                       {"eps", AT_REAL, 0}, {"weight_decay", AT_REAL, 0}, {NULL, 0, 0}};
+        if (sema_bind_args(s, names[k], v->span, spec, v->args, v->nargs < 0 ? 0 : v->nargs, slot))
+            return -1;
+        BuildCtx cx = {0};
+        cx.arg = slot;
+        t->lr = arg_real(&cx, 0, 1e-3);
+        t->beta1 = arg_real(&cx, 1, 0.9);
+        t->beta2 = arg_real(&cx, 2, 0.999);
+        t->eps = arg_real(&cx, 3, 1e-8);
+        t->weight_decay = arg_real(&cx, 4, k == NNR_OPT_ADAMW ? 0.01 : 0.0);
+        if (t->beta1 < 0 || t->beta1 >= 1 || t->beta2 < 0 || t->beta2 >= 1) {
+            diag_error(s->d, v->span, "%s: beta1 and beta2 must be in [0, 1)", names[k]);
+            return -1;
+        }
+        if (t->eps < 0) {
+            diag_error(s->d, v->span, "%s: eps must not be negative", names[k]);
+            return -1;
+        }
+    }
+    if (t->lr < 0) {
+        diag_error(s->d, v->span, "the learning rate must not be negative");
+        return -1;
+    }
+    if (t->weight_decay < 0) {
+        diag_error(s->d, v->span, "%s: weight_decay must not be negative", names[k]);
+        return -1;
+    }
+    return 0;
+}
+
+static const char *loss_names[] = {"mse", "l1", "bce", "bce_with_logits", "cross_entropy", "nll"};
+
+/* The node that computes the model's output, looking through flatten,
+ * identity and dropout (which do not change what the values are); -1 for
+ * the input itself. */
+static int last_op(const Graph *g)
+{
+    int out = ir_output(g);
+    while (out >= 0 && (op_info[g->nodes[out].op].flags & OPF_NOOP_INF))
+        out = g->nodes[out].input;
+    return out;
+}
+
+/* loss = cross_entropy(label_smoothing = X): X in [0, 1] as PyTorch wants. */
+static int loss_args(Sema *s, const Value *v, int loss, TrainCfg *tc)
+{
+    static const ArgSpec spec[] = {{"label_smoothing", AT_REAL, 0}, {NULL, 0, 0}};
+    if (v->nargs <= 0)
+        return 0;
+    if (loss != NNR_LOSS_CROSS_ENTROPY) {
+        diag_error(s->d, v->span, "the loss %s takes no arguments (label_smoothing is "
+                   "cross_entropy's)", loss_names[loss]);
+        return -1;
+    }
+    Value *slot[1];
+    if (sema_bind_args(s, "cross_entropy", v->span, spec, v->args, v->nargs, slot))
+        return -1;
+    if (slot[0]) {
+        double e = slot[0]->kind == V_INT ? (double)slot[0]->i : slot[0]->r;
+        if (!(e >= 0 && e <= 1)) {
+            diag_error(s->d, slot[0]->span, "label_smoothing must be in [0, 1]");
+            return -1;
+        }
+        tc->label_smoothing = e;
+    }
+    return 0;
+}
+
+/* loss = NAME, or cross_entropy(label_smoothing = X) */
+static void train_loss(Sema *s, const Value *v, TrainCfg *tc)
+{
+    int found = -1;
+    if (v->kind == V_CALL)
+        for (int i = 0; i < 6; i++)
+            if (!strcmp(v->fn, loss_names[i]))
+                found = i;
+    if (found >= 0 && loss_args(s, v, found, tc))
+        return;
+    if (found < 0 && v->kind == V_CALL)
+        diag_error(s->d, v->span, "unknown loss '%s' (expected mse, l1, bce, bce_with_logits, cross_entropy or nll)", v->fn);
+    else if (found < 0 && v->kind != V_ERROR)
+        diag_error(s->d, v->span, "'loss' must be the name of a loss (mse, l1, bce, bce_with_logits, cross_entropy or nll), not %s",
+                   sema_kind_name(v->kind));
+    tc->loss = found < 0 ? 0 : found;
+    tc->has_loss = found >= 0;
+}
+
+/* The position of the layer of md called name, -1 when none (the last
+ * when several are). An unnamed layer's name is its position, as in the
+ * state_dict ("2" for "2.weight"). labels: label -> 1 + position;
+ * layers: md's layers by position. */
+static int layer_named(const Decl *md, const StrMap *labels, const Layer **layers, const char *name)
+{
+    int pos = (int)(intptr_t)strmap_get(labels, name) - 1;
+    char *end;
+    errno = 0;
+    long k = strtol(name, &end, 10);
+    char num[24];
+    if (!errno && !*end && k >= 0 && k < md->nlayers && !layers[k]->label && k > pos) {
+        snprintf(num, sizeof num, "%ld", k);
+        if (!strcmp(num, name))
+            pos = (int)k;
+    }
+    return pos;
+}
+
+/* freeze = [layer names or positions] of the model of train block t. */
+static void train_freeze(Sema *s, const Decl *t, const Value *v, TrainCfg *tc)
+{
+    tc->freeze = xcalloc((size_t)v->n + 1, sizeof *tc->freeze);
+    tc->nfreeze = 0; /* a repeated key (already an error) starts over */
+    const Decl *md = strmap_get(&s->model_decls, t->name);
+    StrMap labels = {0};
+    const Layer **layers = xcalloc(md ? (size_t)md->nlayers + 1 : 1, sizeof *layers);
+    int pos = 0;
+    for (const Layer *l = md ? md->layers : NULL; l; l = l->next, pos++) {
+        layers[pos] = l;
+        if (l->label)
+            strmap_put(&labels, l->label, (void *)(intptr_t)(pos + 1));
+    }
+    for (int i = 0; i < v->n; i++) {
+        const Value *f = v->items[i];
+        int layer = -1;
+        if (f->kind == V_INT) {
+            if (f->i >= 0 && md && f->i < md->nlayers)
+                layer = (int)f->i;
+        } else if (f->kind == V_STR && md) {
+            layer = layer_named(md, &labels, layers, f->s);
+        } else {
+            diag_error(s->d, f->span, "freeze: expected a layer name (string) or position (integer)");
+            continue;
+        }
+        if (layer < 0) {
+            if (f->kind == V_INT)
+                diag_error(s->d, f->span, "freeze: model '%s' has no layer at position %lld", t->name, (long long)f->i);
+            else
+                diag_error(s->d, f->span, "freeze: model '%s' has no layer named '%s'", t->name, f->s);
+            continue;
+        }
+        tc->freeze[tc->nfreeze++] = layer;
+    }
+    strmap_free(&labels);
+    free(layers);
+}
+
+/* A value as the text of the train block's syntax (for nnr_parse_schedule,
+ * which the program's --schedule goes through too), appended at b[*at]. */
+static void value_text(const Value *v, char *b, size_t cap, size_t *at)
+{
+#define PUT(...) do { if (*at < cap) *at += (size_t)snprintf(b + *at, cap - *at, __VA_ARGS__); } while (0)
+    switch (v->kind) {
+    case V_INT: PUT("%lld", (long long)v->i); break;
+    case V_REAL: PUT("%.17g", v->r); break;
+    case V_BOOL: PUT("%s", v->i ? "true" : "false"); break;
+    case V_STR: PUT("\"%s\"", v->s); break;
+    case V_LIST:
+        PUT("[");
+        for (int i = 0; i < v->n; i++) {
+            PUT("%s", i ? ", " : "");
+            value_text(v->items[i], b, cap, at);
+        }
+        PUT("]");
+        break;
+    case V_CALL:
+        PUT("%s", v->fn);
+        if (v->nargs >= 0) {
+            PUT("(");
+            for (int i = 0; i < v->nargs; i++) {
+                PUT("%s", i ? ", " : "");
+                if (v->args[i].name) PUT("%s = ", v->args[i].name);
+                value_text(v->args[i].v, b, cap, at);
+            }
+            PUT(")");
+        }
+        break;
+    case V_ERROR: PUT("?"); break;
+    }
+#undef PUT
+}
+
+/* The keys of LANGUAGE.md §10: schedule, clip_grad_norm, early_stopping,
+ * checkpoint. 0 when k is none of them. */
+static int train_item_v2(Sema *s, const char *k, const Value *v, TrainCfg *tc)
+{
+    if (!strcmp(k, "schedule")) {
+        char text[2048], err[256];
+        size_t at = 0;
+        nnr_sched sc;
+        if (v->kind == V_ERROR || undefined_symbol(s, v))
+            return 1;
+        value_text(v, text, sizeof text, &at);
+        if (at >= sizeof text)
+            diag_error(s->d, v->span, "schedule: too long");
+        else if (nnr_parse_schedule(text, &sc, err, sizeof err))
+            diag_error(s->d, v->span, "schedule: %s", err);
+        else
+            tc->schedule = xasprintf("%s", text);
+    } else if (!strcmp(k, "clip_grad_norm")) {
+        if (expect_kind(s, v, V_REAL, k) == 0) {
+            double x = v->kind == V_INT ? (double)v->i : v->r;
+            if (!(x > 0))
+                diag_error(s->d, v->span, "'clip_grad_norm' must be a positive number");
+            else
+                tc->clip_grad_norm = x;
+        }
+    } else if (!strcmp(k, "early_stopping")) {
+        if (expect_kind(s, v, V_INT, k) == 0) {
+            if (v->i < 1 || v->i > 1000000000)
+                diag_error(s->d, v->span, "'early_stopping' = %lld is out of range (1 to "
+                           "1000000000 epochs)", (long long)v->i);
+            else
+                tc->early_stopping = v->i;
+        }
+    } else if (!strcmp(k, "checkpoint")) {
+        const char *path;
+        if (expect_kind(s, v, V_STR, k) == 0 && (path = resolve_path(s, v)) != NULL)
+            tc->checkpoint = path;
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+/* One `key = value` of train block t into tc; *loss_span: where the loss is. */
+static void train_item(Sema *s, const Decl *t, const TrainItem *it, TrainCfg *tc, Span *loss_span)
+{
+    Value *v = sema_eval(s, it->value, 1);
+    const char *k = it->key;
+    if (!strcmp(k, "data")) {
+        data_source(s, v, &tc->data, k);
+    } else if (!strcmp(k, "validation")) {
+        data_source(s, v, &tc->validation, k);
+    } else if (!strcmp(k, "loss")) {
+        *loss_span = v->span;
+        train_loss(s, v, tc);
+    } else if (!strcmp(k, "optimizer")) {
+        optimizer(s, v, tc);
+    } else if (!strcmp(k, "epochs") || !strcmp(k, "batch") || !strcmp(k, "seed")) {
+        if (expect_kind(s, v, V_INT, k) == 0) {
+            int64_t lo = !strcmp(k, "batch") ? 1 : 0;
+            int64_t hi = !strcmp(k, "seed") ? INT64_MAX : 1000000000;
+            if (v->i < lo || v->i > hi)
+                diag_error(s->d, v->span, "'%s' = %lld is out of range (%lld to %lld)", k, (long long)v->i,
+                           (long long)lo, (long long)hi);
+            else if (!strcmp(k, "epochs")) tc->epochs = v->i;
+            else if (!strcmp(k, "batch")) tc->batch = v->i;
+            else tc->seed = (uint64_t)v->i;
+        }
+    } else if (!strcmp(k, "shuffle") || !strcmp(k, "strict")) {
+        if (expect_kind(s, v, V_BOOL, k) == 0) {
+            if (!strcmp(k, "shuffle")) tc->shuffle = (int)v->i;
+            else tc->strict = (int)v->i;
+        }
+    } else if (!strcmp(k, "init") || !strcmp(k, "save") || !strcmp(k, "log")) {
+        const char *path;
+        if (expect_kind(s, v, V_STR, k) == 0 && (path = resolve_path(s, v)) != NULL) {
+            if (!strcmp(k, "init")) tc->init = path;
+            else if (!strcmp(k, "save")) tc->save = path;
+            else tc->log = path;
+        }
+    } else if (!strcmp(k, "freeze")) {
+        if (expect_kind(s, v, V_LIST, k) == 0)
+            train_freeze(s, t, v, tc);
+    } else if (!train_item_v2(s, k, v, tc)) {
+        diag_error(s->d, it->key_span, "unknown train setting '%s'", k);
+    }
+}
+
+/* The loss against the model g's output: its shape, and the warnings
+ * about a softmax or a missing sigmoid in front of it. */
+static void train_loss_vs_model(Sema *s, const Graph *g, const TrainCfg *tc, Span loss_span)
+{
+    if (tc->loss == NNR_LOSS_CROSS_ENTROPY || tc->loss == NNR_LOSS_NLL) {
+        /* PyTorch takes the classes from dim 1 of a [N, C, d1, ...] output
+         * (with targets [N, d1, ...]); a CSV row has one label, so the
+         * output must be one vector of class scores per sample. */
+        const Shape *os = ir_value_shape(g, ir_output(g));
+        if (os->ndim != 1) {
+            char sb[64];
+            diag_error(s->d, loss_span, "%s needs one vector of class scores per sample, but the "
+                       "model's output has shape %s (add flatten)",
+                       tc->loss == NNR_LOSS_NLL ? "nll" : "cross_entropy", shape_str(os, sb, sizeof sb));
+        }
+    }
+    if (tc->loss == NNR_LOSS_CROSS_ENTROPY) {
+        int out = last_op(g);
+        if (out >= 0 && g->nodes[out].op == OP_SOFTMAX)
+            diag_warning(s->d, loss_span, "the model ends in softmax and cross_entropy applies log_softmax "
+                                          "itself: the softmax is applied twice (use the logits, or nll after log_softmax)");
+    }
+    if (tc->loss == NNR_LOSS_BCE) {
+        /* bce takes probabilities (PyTorch refuses anything outside [0, 1]) */
+        int out = last_op(g);
+        if (out < 0 || (g->nodes[out].op != OP_SIGMOID && g->nodes[out].op != OP_SOFTMAX))
+            diag_warning(s->d, loss_span, "bce takes probabilities, but the model does not end in sigmoid or "
+                                          "softmax: an output outside [0, 1] is an error when training (end "
+                                          "the model in sigmoid, or use bce_with_logits)");
+    }
+}
+
+void sema_check_train(Sema *s, const Decl *t, Program *p)
+{
+    intptr_t at = (intptr_t)strmap_get(&s->lowered, t->name);
+    int mi = at ? (int)at - 1 : p->nmodels;
+    if (!strmap_get(&s->model_decls, t->name)) {
+        diag_error(s->d, t->name_span, "train block for unknown model '%s'", t->name);
+        return;
+    }
+    TrainCfg tc;
+    memset(&tc, 0, sizeof tc);
+    tc.present = 1;
+    tc.model = t->name;
+    tc.epochs = 1;
+    tc.batch = 32;
+    tc.shuffle = 1;
+    tc.strict = 1;
+    Graph *g = mi < p->nmodels ? p->models[mi] : NULL;
+    Span loss_span = t->span;
+    StrMap keys = {0};
+    for (const TrainItem *it = t->items; it; it = it->next) {
+        if (strmap_put(&keys, it->key, (void *)it))
+            diag_error(s->d, it->key_span, "'%s' is given twice in this train block", it->key);
+        train_item(s, t, it, &tc, &loss_span);
+    }
+    strmap_free(&keys);
+    if (!tc.has_loss && s->d->nerrors == 0)
+        diag_error(s->d, t->name_span, "train block for '%s' has no 'loss'", t->name);
+    if (!tc.has_optim && s->d->nerrors == 0)
+        diag_error(s->d, t->name_span, "train block for '%s' has no 'optimizer'", t->name);
+    if (g && tc.has_loss)
+        train_loss_vs_model(s, g, &tc, loss_span);
+    if (mi < p->nmodels) {
+        if (p->trains[mi].present)
+            diag_error(s->d, t->name_span, "model '%s' has two train blocks", t->name);
+        p->trains[mi] = tc;
+    }
+}

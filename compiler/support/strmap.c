@@ -1,0 +1,72 @@
+/* strmap.c — the string hash table of strmap.h: linear probing in a table
+ * kept at most half full, grown by doubling. */
+#include "strmap.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diag.h"
+
+static size_t hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        h = (h ^ *p) * 1099511628211ULL;
+    return (size_t)(h ^ (h >> 32));
+}
+
+/* The slot holding key (of hash h), or the empty slot where it would go. */
+static StrMapSlot *find(const StrMap *m, const char *key, size_t h)
+{
+    size_t mask = m->cap - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        const StrMapSlot *s = &m->slot[i];
+        if (!s->key || (s->hash == h && strcmp(s->key, key) == 0))
+            return &m->slot[i];
+    }
+}
+
+void *strmap_get(const StrMap *m, const char *key)
+{
+    if (m->cap == 0)
+        return NULL;
+    return find(m, key, hash(key))->val;
+}
+
+static void grow(StrMap *m)
+{
+    StrMap big = {0};
+    big.cap = m->cap ? m->cap * 2 : 16;
+    if (big.cap > SIZE_MAX / 2 / sizeof *big.slot)
+        nnc_out_of_memory();
+    big.slot = xcalloc(big.cap, sizeof *big.slot);
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->slot[i].key)
+            *find(&big, m->slot[i].key, m->slot[i].hash) = m->slot[i];
+    big.n = m->n;
+    free(m->slot);
+    *m = big;
+}
+
+void *strmap_put(StrMap *m, const char *key, void *val)
+{
+    if (2 * (m->n + 1) > m->cap)
+        grow(m);
+    size_t h = hash(key);
+    StrMapSlot *s = find(m, key, h);
+    void *old = s->val;
+    if (!s->key) {
+        s->key = key;
+        s->hash = h;
+        m->n++;
+    }
+    s->val = val;
+    return old;
+}
+
+void strmap_free(StrMap *m)
+{
+    free(m->slot);
+    *m = (StrMap){0};
+}
