@@ -58,8 +58,53 @@ typedef void (*nnr_report_fn)(void *ctx, const char *kind, const char *path, con
 int nnr_load_state(const char *path, const nnr_tensor_desc *t, int n, int strict, float *state,
                    nnr_report_fn report, void *ctx);
 
+/* The rules of training, once for nnc's train-block checks and a program's
+ * --optimizer and --loss (io/optspec.c). An optimizer takes NNR_OPTIM_NARGS
+ * arguments, positional in this order or by name. */
+#define NNR_OPTIM_NARGS 5
+#define NNR_OPTIM_COUNT 3
+#define NNR_LOSS_COUNT 6
+
+/* One argument of an optimizer: the value when not given, whether it must
+ * be given, and the range PyTorch accepts (lo <= v, and v < hi when hi_open
+ * else v <= hi; a bool is 0 or 1). */
+typedef struct nnr_optim_arg {
+    const char *name;       /* PyTorch's: "lr", "momentum", ... */
+    int is_bool;            /* true / false (nesterov), else a number */
+    int required;           /* no default (sgd's lr) */
+    double def;
+    double lo, hi;
+    int hi_open;
+    const char *range_msg;  /* the message when out of range, after "NAME: "
+                             * unless it starts with "the " */
+} nnr_optim_arg;
+
+typedef struct nnr_optim_spec {
+    const char *name;       /* "sgd", "adam", "adamw" */
+    nnr_optim_kind kind;
+    nnr_optim_arg args[NNR_OPTIM_NARGS];
+} nnr_optim_spec;
+
+extern const nnr_optim_spec nnr_optim_specs[NNR_OPTIM_COUNT];
+
+/* The spec named name[0..len), or NULL. */
+const nnr_optim_spec *nnr_optim_find(const char *name, size_t len);
+
+/* The optimizer of spec with v[i] for the arguments given (given[i] != 0)
+ * and the defaults for the others, checked against the ranges: 0, or -1
+ * with a message in err (a required argument missing, a value out of
+ * range, nesterov without momentum or with dampening). */
+int nnr_optim_make(const nnr_optim_spec *spec, const double *v, const int *given, nnr_optim *o,
+                   char *err, size_t errlen);
+
+/* The names of the losses, by nnr_loss ("mse", ..., "nll"); the loss named
+ * s, or -1; and "mse, l1, ... or nll" for messages. */
+extern const char *const nnr_loss_names[NNR_LOSS_COUNT];
+int nnr_loss_find(const char *s);
+const char *nnr_loss_list(void);
+
 /* An optimizer in the train block's syntax ("adam(lr = 0.01)") into o, with
- * the train block's defaults and checks (io/optspec.c): 0, or -1 with a
+ * the train block's defaults and checks (nnr_optim_make): 0, or -1 with a
  * message in err. */
 int nnr_parse_optimizer(const char *s, nnr_optim *o, char *err, size_t errlen);
 

@@ -59,7 +59,10 @@ static void usage(const nnr_model *m, FILE *f)
             "  -h, --help     show this message\n"
             "  --version      show the runtime version\n"
             "\n"
-            "An idx data source is given as IMAGES or IMAGES,LABELS.\n"
+            "An idx data source is given as IMAGES or IMAGES,LABELS. infer answers\n"
+            "each row as soon as it is read. An input that is not a regular file (a\n"
+            "pipe, a FIFO, a device) is read up to NNC_INPUT_LIMIT bytes (default\n"
+            "256M; k, M and G suffixes), and so is one line of infer's input.\n"
             "Exit status: 0 success, 1 bad input, 2 bad usage.\n",
             n, m->in_size, m->out_size);
 }
@@ -162,7 +165,7 @@ static int parse_double(const char *s, double *out)
 }
 
 /* Moves [*a, *b) of s past the spaces and tabs at either end. */
-void prog_trim_blanks(const char *s, size_t *a, size_t *b)
+static void prog_trim_blanks(const char *s, size_t *a, size_t *b)
 {
     while (*a < *b && (s[*a] == ' ' || s[*a] == '\t'))
         (*a)++;
@@ -185,12 +188,11 @@ static int parse_bool(const char *s, int *out)
 
 static int parse_loss(const char *s, nnr_loss *out)
 {
-    for (int i = NNR_LOSS_MSE; i <= NNR_LOSS_NLL; i++)
-        if (!strcmp(s, prog_loss_name((nnr_loss)i))) {
-            *out = (nnr_loss)i;
-            return 0;
-        }
-    return -1;
+    int l = nnr_loss_find(s);
+    if (l < 0)
+        return -1;
+    *out = (nnr_loss)l;
+    return 0;
 }
 
 /* The layer at position pos, or named name (label, or the position as text
@@ -393,8 +395,8 @@ static int parse_args(const nnr_model *m, int argc, char **argv, prog_opts *o)
                                o->val[OPT_SECONDS]);
     }
     if (o->val[OPT_LOSS] && parse_loss(o->val[OPT_LOSS], &o->loss))
-        return prog_usage_error(m, "--loss expects mse, l1, bce, bce_with_logits, cross_entropy or "
-                           "nll, got '%s'", o->val[OPT_LOSS]);
+        return prog_usage_error(m, "--loss expects %s, got '%s'", nnr_loss_list(),
+                                o->val[OPT_LOSS]);
     if (o->val[OPT_SHUFFLE] && parse_bool(o->val[OPT_SHUFFLE], &o->shuffle))
         return prog_usage_error(m, "--shuffle expects true or false, got '%s'", o->val[OPT_SHUFFLE]);
     if (o->val[OPT_STRICT] && parse_bool(o->val[OPT_STRICT], &o->strict))

@@ -8,10 +8,12 @@
 #include "prog_int.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ------------------------------------------------------------ small helpers */
@@ -159,17 +161,10 @@ void prog_data_free(prog_data *p)
     memset(p, 0, sizeof *p);
 }
 
+/* The loss's name, from the one table of training rules (io/optspec.c). */
 const char *prog_loss_name(nnr_loss l)
 {
-    switch (l) {
-    case NNR_LOSS_MSE: return "mse";
-    case NNR_LOSS_L1: return "l1";
-    case NNR_LOSS_BCE: return "bce";
-    case NNR_LOSS_BCE_WITH_LOGITS: return "bce_with_logits";
-    case NNR_LOSS_CROSS_ENTROPY: return "cross_entropy";
-    case NNR_LOSS_NLL: return "nll";
-    }
-    return "loss";
+    return (unsigned)l < NNR_LOSS_COUNT ? nnr_loss_names[l] : "loss";
 }
 
 /* The source for a command-line path: base's options with the path(s)
@@ -221,13 +216,11 @@ int prog_override_src(const nnr_data_src *base, const char *value, nnr_data_src 
     return 0;
 }
 
-/* The 1-based line of data row `row` of a CSV file (blank lines and the
- * header skipped, as the reader does), for messages. */
-static size_t csv_line_of_row(const char *path, int header, size_t row)
+/* The 1-based line of data row `row` of a CSV text buf[0..len) (blank
+ * lines and the header skipped, as the reader does), for messages. */
+static size_t csv_line_of_row(const unsigned char *buf, size_t len, int header, size_t row)
 {
-    char err[PROG_ERRLEN];
-    size_t len, pos = 0, line = 0, seen = 0;
-    unsigned char *buf = nnr_read_file(path, &len, err, sizeof err);
+    size_t pos = 0, line = 0, seen = 0;
     if (!buf)
         return row + 1 + (header ? 1 : 0);
     while (pos < len) {
@@ -245,22 +238,112 @@ static size_t csv_line_of_row(const char *path, int header, size_t row)
         }
         pos = end + 1;
     }
-    free(buf);
     return line;
 }
 
-/* Reads src and checks it against the model and the loss. Prints the error
- * and returns -1 on failure. */
-int prog_load_data(const nnr_model *m, nnr_loss loss, const nnr_data_src *src, prog_data *p)
+/* The byte limit of an input that is not a regular file: NNC_INPUT_LIMIT
+ * (a number of bytes, optionally followed by k, M or G: KiB, MiB, GiB),
+ * else PROG_INPUT_LIMIT (256 MiB). */
+size_t prog_input_limit(void)
+{
+    const char *s = getenv("NNC_INPUT_LIMIT");
+    if (!s || !*s)
+        return PROG_INPUT_LIMIT;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    int shift = 0;
+    if (*end == 'k' || *end == 'K')
+        shift = 10, end++;
+    else if (*end == 'm' || *end == 'M')
+        shift = 20, end++;
+    else if (*end == 'g' || *end == 'G')
+        shift = 30, end++;
+    if (errno || end == s || *s < '0' || *s > '9' || *end || v == 0 ||
+        v > (SIZE_MAX / 4) >> shift) {
+        fprintf(stderr, "warning: NNC_INPUT_LIMIT='%s' is not a positive number of bytes "
+                "(k, M or G may follow); using %zu\n", s, (size_t)PROG_INPUT_LIMIT);
+        return PROG_INPUT_LIMIT;
+    }
+    return (size_t)v << shift;
+}
+
+/* The bytes of path into *len (NUL-terminated): a regular file whole (its
+ * size bounds it), anything else (a pipe, a FIFO, a device such as
+ * /dev/zero) as a stream of at most prog_input_limit() bytes. NULL with the
+ * message "PATH: ..." in err. */
+unsigned char *prog_read_input(const char *path, size_t *len, char *err, size_t errlen)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))
+        return nnr_read_file(path, len, err, errlen);
+    size_t limit = prog_input_limit(), cap = 1 << 16, n = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    unsigned char *buf = malloc(cap);
+    for (;;) {
+        if (buf && n + 1 >= cap) {   /* room for one byte past the limit and a NUL */
+            size_t ncap = cap > limit / 2 ? limit + 2 : cap * 2;
+            unsigned char *nb = ncap > cap ? realloc(buf, ncap) : NULL;
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+            } else {
+                buf = nb;
+                cap = ncap;
+            }
+        }
+        if (!buf) {
+            snprintf(err, errlen, "%s: out of memory reading the file", path);
+            break;
+        }
+        size_t got = fread(buf + n, 1, cap - 1 - n, f);
+        n += got;
+        if (n > limit) {
+            snprintf(err, errlen, "%s: more than %zu bytes, the limit of an input that is not "
+                     "a regular file (set NNC_INPUT_LIMIT to raise it)", path, limit);
+            break;
+        }
+        if (got == 0 && ferror(f)) {
+            snprintf(err, errlen, "%s: read error: %s", path, strerror(errno));
+            break;
+        }
+        if (got == 0) {
+            fclose(f);
+            buf[n] = '\0';
+            *len = n;
+            return buf;
+        }
+    }
+    fclose(f);
+    free(buf);
+    return NULL;
+}
+
+/* Reads and parses src into p->d; *text keeps a CSV file's bytes for the
+ * line numbers of later messages (NULL for IDX). 0, or -1 after the message. */
+static int read_source(const nnr_data_src *src, prog_data *p, unsigned char **text,
+                       size_t *tlen)
 {
     char err[PROG_ERRLEN];
-    memset(p, 0, sizeof *p);
-    p->path = src->path;
-    int rc;
-    if (src->kind == NNR_DATA_IDX)
-        rc = nnr_idx_read(src->path, src->path2, src->scale, &p->d, err, sizeof err);
-    else
-        rc = nnr_csv_read(src->path, &src->csv, &p->d, err, sizeof err);
+    int rc = -1;
+    size_t il = 0, ll = 0;
+    unsigned char *ib = prog_read_input(src->path, &il, err, sizeof err), *lb = NULL;
+    *text = NULL;
+    if (ib && src->kind == NNR_DATA_IDX) {
+        if (!src->path2 || (lb = prog_read_input(src->path2, &ll, err, sizeof err)) != NULL)
+            rc = nnr_idx_parse(ib, il, src->path, lb, ll, src->path2, src->scale, &p->d, err,
+                               sizeof err);
+        free(lb);
+        free(ib);
+    } else if (ib) {
+        rc = nnr_csv_parse((const char *)ib, il, src->path, &src->csv, &p->d, err, sizeof err);
+        *text = ib;
+        *tlen = il;
+    }
     if (rc) {
         /* an IDX error names the images file or the labels file */
         size_t l1 = strlen(src->path), l2 = src->path2 ? strlen(src->path2) : 0;
@@ -268,8 +351,95 @@ int prog_load_data(const nnr_model *m, nnr_loss loss, const nnr_data_src *src, p
                   (l2 > l1 || strncmp(err, src->path, l1) != 0);
         prog_print_file_error(is2 ? src->path2 : src->path, err);
         memset(&p->d, 0, sizeof p->d);
+        free(*text);
+        *text = NULL;
         return -1;
     }
+    return 0;
+}
+
+/* What the loss reads of the data p->d: class labels or float targets
+ * (made from the labels for one output), and the kind of accuracy. 0, or -1
+ * after the message. */
+static int bind_targets(const nnr_model *m, nnr_loss loss, const nnr_data_src *src, prog_data *p)
+{
+    const nnr_dataset *d = &p->d;
+    size_t k = m->out_size;
+    int classify = loss == NNR_LOSS_CROSS_ENTROPY || loss == NNR_LOSS_NLL;
+    if (classify) {
+        if (d->labels) {
+            p->labels = d->labels;
+            p->accuracy = 1;
+        } else if (d->y && loss == NNR_LOSS_CROSS_ENTROPY && d->ntargets == k) {
+            p->targets = d->y;
+            p->accuracy = 4;
+        } else if (d->y) {
+            if (loss == NNR_LOSS_NLL)
+                fprintf(stderr, "%s: error: the loss nll needs class labels, the data has %zu target "
+                        "columns\n", src->path, d->ntargets);
+            else
+                fprintf(stderr, "%s: error: samples have %zu targets, the model has %zu outputs\n",
+                        src->path, d->ntargets, k);
+            return -1;
+        } else {
+            fprintf(stderr, "%s: error: the loss %s needs class labels, the data has none\n",
+                    src->path, prog_loss_name(loss));
+            return -1;
+        }
+        return 0;
+    }
+    /* mse, l1, bce, bce_with_logits: float targets. */
+    if (d->y) {
+        if (d->ntargets != k) {
+            fprintf(stderr, "%s: error: samples have %zu targets, the model has %zu outputs\n",
+                    src->path, d->ntargets, k);
+            return -1;
+        }
+        p->targets = d->y;
+        /* bce on 0/1 targets is a (multi-label) classification. */
+        size_t nt = d->rows * k, i = 0;
+        while (i < nt && (d->y[i] == 0.0f || d->y[i] == 1.0f))
+            i++;
+        if (i == nt && loss == NNR_LOSS_BCE)
+            p->accuracy = 2;
+        else if (i == nt && loss == NNR_LOSS_BCE_WITH_LOGITS)
+            p->accuracy = 3;
+        return 0;
+    }
+    if (d->labels && k == 1) {
+        p->targets = prog_falloc(d->rows);
+        if (!p->targets) {
+            prog_oom();
+            return -1;
+        }
+        p->own_targets = 1;
+        for (size_t r = 0; r < d->rows; r++)
+            p->targets[r] = (float)d->labels[r];
+        if (loss == NNR_LOSS_BCE)
+            p->accuracy = 2;
+        else if (loss == NNR_LOSS_BCE_WITH_LOGITS)
+            p->accuracy = 3;
+        return 0;
+    }
+    if (d->labels)
+        fprintf(stderr, "%s: error: the loss %s needs %zu target columns (targets = %zu), the data has "
+                "class labels\n", src->path, prog_loss_name(loss), k, k);
+    else
+        fprintf(stderr, "%s: error: the loss %s needs %zu target columns, the data has none\n",
+                src->path, prog_loss_name(loss), k);
+    return -1;
+}
+
+/* Reads src and checks it against the model and the loss. Prints the error
+ * and returns -1 on failure. */
+int prog_load_data(const nnr_model *m, nnr_loss loss, const nnr_data_src *src, prog_data *p)
+{
+    unsigned char *text;
+    size_t tlen = 0;
+    memset(p, 0, sizeof *p);
+    p->path = src->path;
+    if (read_source(src, p, &text, &tlen))
+        return -1;
     const nnr_dataset *d = &p->d;
     if (d->rows == 0) {
         fprintf(stderr, "%s: error: no samples\n", src->path);
@@ -278,7 +448,7 @@ int prog_load_data(const nnr_model *m, nnr_loss loss, const nnr_data_src *src, p
     if (d->ncols != m->in_size) {
         if (src->kind == NNR_DATA_CSV)
             fprintf(stderr, "%s:%zu: error: expected %zu input values per row (the model's input), found %zu\n",
-                    src->path, csv_line_of_row(src->path, src->csv.header, 0), m->in_size, d->ncols);
+                    src->path, csv_line_of_row(text, tlen, src->csv.header, 0), m->in_size, d->ncols);
         else
             fprintf(stderr, "%s: byte 8: error: images have %zu values each, the model's input needs %zu\n",
                     src->path, d->ncols, m->in_size);
@@ -302,73 +472,17 @@ int prog_load_data(const nnr_model *m, nnr_loss loss, const nnr_data_src *src, p
                         k == 1 ? "" : "s");
             else
                 fprintf(stderr, "%s:%zu: error: class label %d is out of range for a model with "
-                        "%zu output%s\n", lpath, csv_line_of_row(src->path, src->csv.header, r),
+                        "%zu output%s\n", lpath, csv_line_of_row(text, tlen, src->csv.header, r),
                         (int)c, k, k == 1 ? "" : "s");
             goto fail;
         }
     }
-    if (classify) {
-        if (d->labels) {
-            p->labels = d->labels;
-            p->accuracy = 1;
-        } else if (d->y && loss == NNR_LOSS_CROSS_ENTROPY && d->ntargets == k) {
-            p->targets = d->y;
-            p->accuracy = 4;
-        } else if (d->y) {
-            if (loss == NNR_LOSS_NLL)
-                fprintf(stderr, "%s: error: the loss nll needs class labels, the data has %zu target "
-                        "columns\n", src->path, d->ntargets);
-            else
-                fprintf(stderr, "%s: error: samples have %zu targets, the model has %zu outputs\n",
-                        src->path, d->ntargets, k);
-            goto fail;
-        } else {
-            fprintf(stderr, "%s: error: the loss %s needs class labels, the data has none\n",
-                    src->path, prog_loss_name(loss));
-            goto fail;
-        }
-        return 0;
-    }
-    /* mse, l1, bce, bce_with_logits: float targets. */
-    if (d->y) {
-        if (d->ntargets != k) {
-            fprintf(stderr, "%s: error: samples have %zu targets, the model has %zu outputs\n",
-                    src->path, d->ntargets, k);
-            goto fail;
-        }
-        p->targets = d->y;
-        /* bce on 0/1 targets is a (multi-label) classification. */
-        size_t nt = d->rows * k, i = 0;
-        while (i < nt && (d->y[i] == 0.0f || d->y[i] == 1.0f))
-            i++;
-        if (i == nt && loss == NNR_LOSS_BCE)
-            p->accuracy = 2;
-        else if (i == nt && loss == NNR_LOSS_BCE_WITH_LOGITS)
-            p->accuracy = 3;
-        return 0;
-    }
-    if (d->labels && k == 1) {
-        p->targets = prog_falloc(d->rows);
-        if (!p->targets) {
-            prog_oom();
-            goto fail;
-        }
-        p->own_targets = 1;
-        for (size_t r = 0; r < d->rows; r++)
-            p->targets[r] = (float)d->labels[r];
-        if (loss == NNR_LOSS_BCE)
-            p->accuracy = 2;
-        else if (loss == NNR_LOSS_BCE_WITH_LOGITS)
-            p->accuracy = 3;
-        return 0;
-    }
-    if (d->labels)
-        fprintf(stderr, "%s: error: the loss %s needs %zu target columns (targets = %zu), the data has "
-                "class labels\n", src->path, prog_loss_name(loss), k, k);
-    else
-        fprintf(stderr, "%s: error: the loss %s needs %zu target columns, the data has none\n",
-                src->path, prog_loss_name(loss), k);
+    if (bind_targets(m, loss, src, p))
+        goto fail;
+    free(text);
+    return 0;
 fail:
+    free(text);
     prog_data_free(p);
     return -1;
 }

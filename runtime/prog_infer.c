@@ -1,229 +1,210 @@
 /* prog_infer.c — the commands infer (CSV rows on standard input, one CSV
- * row of outputs per sample on standard output) and eval (loss and accuracy
- * of a data set). */
+ * row of outputs per sample on standard output, streamed: each row answered
+ * as soon as it is read, in bounded memory) and eval (loss and accuracy of
+ * a data set). */
 #define _POSIX_C_SOURCE 200809L
 
 #include "prog_int.h"
 
-#include <float.h>
-#include <limits.h>
+#include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ------------------------------------------------------------ infer */
 
-/* A decimal number, the whole of s[0..n): [+-]? (d+ (. d*)? | . d+)
- * ([eE] [+-]? d+)? — the grammar of the CSV reader (no nan, inf or hex).
- * 0, -1 not a number, -2 out of the range of a float. */
-static int parse_cell(const char *s, size_t n, double *out)
+/* Standard input as it comes: buf[0..len) holds the bytes read and not yet
+ * answered, the first of them on line line0 + 1. */
+typedef struct infer_in {
+    char *buf;
+    size_t cap, len;
+    size_t line0;
+    size_t limit;           /* longest line (prog_input_limit) */
+    int eof;
+} infer_in;
+
+/* The forward pass of infer and its buffers, grown to the largest batch
+ * met (at most bs rows). */
+typedef struct infer_out {
+    const nnr_model *m;
+    const float *infer;
+    int bs, have;           /* batch limit; rows that y and arena hold */
+    float *y;               /* [have, out_size] */
+    float *arena;
+} infer_out;
+
+/* Reads what standard input has (blocking only while it has nothing),
+ * growing the buffer when one line fills it, up to in->limit bytes.
+ * 0, or -1 after the message. */
+static int in_fill(infer_in *in)
 {
-    size_t i = 0, nd = 0;
-    if (i < n && (s[i] == '+' || s[i] == '-'))
-        i++;
-    while (i < n && s[i] >= '0' && s[i] <= '9')
-        i++, nd++;
-    if (i < n && s[i] == '.') {
-        i++;
-        while (i < n && s[i] >= '0' && s[i] <= '9')
-            i++, nd++;
-    }
-    if (nd == 0)
-        return -1;
-    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-        i++;
-        if (i < n && (s[i] == '+' || s[i] == '-'))
-            i++;
-        size_t es = i;
-        while (i < n && s[i] >= '0' && s[i] <= '9')
-            i++;
-        if (i == es)
+    if (in->len == in->cap) {
+        if (in->cap > in->limit) {
+            fprintf(stderr, "<stdin>:%zu: error: line longer than %zu bytes, the limit of an "
+                    "input that is not a regular file (set NNC_INPUT_LIMIT to raise it)\n",
+                    in->line0 + 1, in->limit);
             return -1;
+        }
+        size_t ncap = in->cap > in->limit / 2 ? in->limit + 1 : in->cap * 2;
+        char *nb = realloc(in->buf, ncap);
+        if (!nb) {
+            prog_oom();
+            return -1;
+        }
+        in->buf = nb;
+        in->cap = ncap;
     }
-    if (i != n)
+    ssize_t got;
+    do
+        got = read(STDIN_FILENO, in->buf + in->len, in->cap - in->len);
+    while (got < 0 && errno == EINTR);
+    if (got < 0) {
+        fprintf(stderr, "<stdin>: error: cannot read standard input: %s\n", strerror(errno));
         return -1;
-    char small[64], *tmp = n < sizeof small ? small : malloc(n + 1);
-    if (!tmp)
-        return -1;
-    memcpy(tmp, s, n);
-    tmp[n] = '\0';
-    double v = strtod(tmp, NULL);
-    if (tmp != small)
-        free(tmp);
-    if (!(fabs(v) < 3.4028235677973366e38))   /* rounds to a finite float */
-        return -2;
-    if (v > FLT_MAX)
-        v = FLT_MAX;
-    if (v < -FLT_MAX)
-        v = -FLT_MAX;
-    *out = v;
+    }
+    in->eof = got == 0;
+    in->len += (size_t)got;
     return 0;
 }
 
-/* Parses CSV rows of exactly m->in_size numbers from buf. Blank lines are
- * skipped. Returns the number of rows (>= 0) with *xs (malloc'd), or -1 after
- * printing "<stdin>:LINE[:COL]: error: ...". */
-static long parse_stdin_rows(const nnr_model *m, const char *buf, size_t len, float **xs)
+/* Room for n rows of outputs and scratch: 0, or -1 after the message. */
+static int out_reserve(infer_out *o, int n)
 {
-    size_t cap = 0, nvals = 0, rows = 0, line = 0, pos = 0;
-    float *x = NULL;
-    *xs = NULL;
-    while (pos < len) {
-        size_t end = pos;
-        while (end < len && buf[end] != '\n')
-            end++;
-        line++;
-        size_t lend = end;
-        if (lend > pos && buf[lend - 1] == '\r')
-            lend--;
-        size_t q = pos;
-        while (q < lend && (buf[q] == ' ' || buf[q] == '\t'))
-            q++;
-        if (q < lend) {
-            size_t count = 0, c = pos;
-            for (;;) {
-                size_t ce = c;
-                while (ce < lend && buf[ce] != ',')
-                    ce++;
-                size_t s = c, e = ce;
-                prog_trim_blanks(buf, &s, &e);
-                double v = 0;
-                int r = parse_cell(buf + s, e - s, &v);
-                if (r) {
-                    int show = e - s > 32 ? 32 : (int)(e - s);
-                    if (e == s)
-                        fprintf(stderr, "<stdin>:%zu:%zu: error: expected a number, found an empty "
-                                "cell\n", line, c - pos + 1);
-                    else if (r == -2)
-                        fprintf(stderr, "<stdin>:%zu:%zu: error: number '%.*s' is out of the range "
-                                "of a float\n", line, s - pos + 1, show, buf + s);
-                    else
-                        fprintf(stderr, "<stdin>:%zu:%zu: error: expected a number, found '%.*s'\n",
-                                line, s - pos + 1, show, buf + s);
-                    free(x);
-                    return -1;
-                }
-                if (count < m->in_size) {
-                    if (nvals == cap) {
-                        size_t ncap = cap ? cap * 2 : 1024;
-                        float *nx = realloc(x, ncap * sizeof *nx);
-                        if (!nx) {
-                            free(x);
-                            prog_oom();
-                            return -1;
-                        }
-                        x = nx;
-                        cap = ncap;
-                    }
-                    x[nvals++] = (float)v;
-                }
-                count++;
-                if (ce >= lend)
-                    break;
-                c = ce + 1;
-            }
-            if (count != m->in_size) {
-                fprintf(stderr, "<stdin>:%zu: error: expected %zu value%s, found %zu\n", line,
-                        m->in_size, m->in_size == 1 ? "" : "s", count);
-                free(x);
-                return -1;
-            }
-            rows++;
-        }
-        pos = end + 1;
-    }
-    if (rows > (size_t)LONG_MAX) {
-        free(x);
+    if (n <= o->have)
+        return 0;
+    free(o->y);
+    free(o->arena);
+    o->y = prog_falloc((size_t)n * o->m->out_size);
+    o->arena = prog_falloc(o->m->arena_size ? o->m->arena_size(n) : 0);
+    o->have = o->y && o->arena ? n : 0;
+    if (!o->have) {
+        prog_oom();
         return -1;
     }
-    *xs = x;
-    return (long)rows;
+    return 0;
 }
 
-static char *read_stream(FILE *f, size_t *len)
+/* The first data row of text[0..n) (lines line0 + 1 ...) whose number of
+ * values is not the model's input size: its offset (n when none), with its
+ * line and count. *rows tells whether a data row comes before it. */
+static size_t find_bad_row(const nnr_model *m, const char *text, size_t n, size_t line0,
+                           size_t *line, size_t *count, int *rows)
 {
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    if (!buf)
-        return NULL;
-    for (;;) {
-        if (n == cap) {
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                return NULL;
+    size_t pos = 0;
+    *line = line0;
+    *rows = 0;
+    while (pos < n) {
+        const char *ls = text + pos, *nl = memchr(ls, '\n', n - pos);
+        size_t ll = nl ? (size_t)(nl - ls) : n - pos, k = 0, cells = 1;
+        ++*line;
+        if (ll > 0 && ls[ll - 1] == '\r')
+            ll--;   /* as the CSV reader takes a line */
+        while (k < ll && (ls[k] == ' ' || ls[k] == '\t'))
+            k++;
+        if (k < ll) {
+            for (const char *c = ls; (c = memchr(c, ',', ll - (size_t)(c - ls))) != NULL; c++)
+                cells++;
+            if (cells != m->in_size) {
+                *count = cells;
+                return pos;
             }
-            buf = nb;
-            cap *= 2;
+            *rows = 1;
         }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0)
-            break;
+        pos += (size_t)(nl ? nl - ls + 1 : (ptrdiff_t)(n - pos));
     }
-    if (ferror(f)) {
-        free(buf);
-        return NULL;
-    }
-    *len = n;
-    return buf;
+    return n;
 }
 
-int prog_cmd_infer(const nnr_model *m, const prog_opts *o)
+/* Answers the complete lines text[0..n) (lines line0 + 1 ...): the rows
+ * through the CSV reader (the one number grammar of data files), forward in
+ * batches, one output row each on stdout, flushed. 0, or -1 after the
+ * message (the rows of text before the bad one are not answered). */
+static int infer_chunk(infer_out *o, const char *text, size_t n, size_t line0)
 {
-    int rc = EXIT_INPUT;
-    float *state = prog_falloc(m->state_size), *infer = prog_falloc(m->infer_size);
-    float *x = NULL, *y = NULL, *arena = NULL;
-    char *buf = NULL;
-    if (!state || !infer) {
-        prog_oom();
-        goto done;
+    const nnr_model *m = o->m;
+    size_t line, count = 0;
+    int rows;
+    size_t bad = find_bad_row(m, text, n, line0, &line, &count, &rows);
+    nnr_dataset d;
+    memset(&d, 0, sizeof d);
+    if (rows) {
+        char err[PROG_ERRLEN];
+        const nnr_csv_opts co = {0, 0, 0, 0};   /* inputs only, no header */
+        if (nnr_csv_parse_lines(text, bad, "<stdin>", line0, &co, &d, err, sizeof err)) {
+            prog_print_file_error("<stdin>", err);
+            return -1;
+        }
     }
-    if (prog_load_infer_state(m, o->val[OPT_WEIGHTS], state))
-        goto done;
-    size_t len = 0;
-    buf = read_stream(stdin, &len);
-    if (!buf) {
-        fprintf(stderr, "<stdin>: error: cannot read standard input\n");
-        goto done;
+    int rc = 0;
+    if (bad < n) {
+        fprintf(stderr, "<stdin>:%zu: error: expected %zu value%s, found %zu\n", line,
+                m->in_size, m->in_size == 1 ? "" : "s", count);
+        rc = -1;
     }
-    long rows = parse_stdin_rows(m, buf, len, &x);
-    if (rows < 0)
-        goto done;
-    free(buf);
-    buf = NULL;
-    prog_prepare(m, state, infer);
-    int bs = o->batch ? o->batch : PROG_INFER_BATCH;
-    if ((long)bs > rows)
-        bs = rows > 0 ? (int)rows : 1;
-    y = prog_falloc((size_t)bs * m->out_size);
-    arena = prog_falloc(m->arena_size ? m->arena_size(bs) : 0);
-    if (!y || !arena) {
-        prog_oom();
-        goto done;
-    }
-    for (long r = 0; r < rows; r += bs) {
-        int n = (int)(rows - r < bs ? rows - r : bs);
-        m->forward(infer, n, x + (size_t)r * m->in_size, y, arena);
-        for (int i = 0; i < n; i++) {
-            const float *yi = y + (size_t)i * m->out_size;
+    for (size_t r = 0; rc == 0 && r < d.rows; r += (size_t)o->bs) {
+        int nb = (int)(d.rows - r < (size_t)o->bs ? d.rows - r : (size_t)o->bs);
+        if (out_reserve(o, nb)) {
+            rc = -1;
+            break;
+        }
+        m->forward(o->infer, nb, d.x + r * m->in_size, o->y, o->arena);
+        for (int i = 0; i < nb; i++) {
+            const float *yi = o->y + (size_t)i * m->out_size;
             for (size_t j = 0; j < m->out_size; j++)
                 printf(j ? ",%.9g" : "%.9g", (double)yi[j]);
             putchar('\n');
         }
     }
-    if (fflush(stdout) || ferror(stdout)) {
+    nnr_dataset_free(&d);
+    if (rc == 0 && (fflush(stdout) || ferror(stdout))) {
         fprintf(stderr, "error: cannot write standard output\n");
+        rc = -1;
+    }
+    return rc;
+}
+
+/* infer streams: each read of standard input is answered (and stdout
+ * flushed) before the next, so a row's output comes as soon as the row is
+ * in, in memory bounded by the batch and the longest line. */
+int prog_cmd_infer(const nnr_model *m, const prog_opts *o)
+{
+    int rc = EXIT_INPUT;
+    float *state = prog_falloc(m->state_size), *infer = prog_falloc(m->infer_size);
+    infer_in in = {NULL, 0, 0, 0, prog_input_limit(), 0};
+    infer_out out = {m, infer, o->batch ? o->batch : PROG_INFER_BATCH, 0, NULL, NULL};
+    in.cap = in.limit < ((size_t)1 << 16) ? in.limit + 1 : (size_t)1 << 16;
+    in.buf = malloc(in.cap);
+    if (!state || !infer || !in.buf) {
+        prog_oom();
         goto done;
     }
+    if (prog_load_infer_state(m, o->val[OPT_WEIGHTS], state))
+        goto done;
+    prog_prepare(m, state, infer);
+    do {
+        if (in_fill(&in))
+            goto done;
+        size_t n = in.len;   /* the complete lines; all that is left at the end */
+        while (!in.eof && n > 0 && in.buf[n - 1] != '\n')
+            n--;
+        if (n == 0)
+            continue;
+        if (infer_chunk(&out, in.buf, n, in.line0))
+            goto done;
+        for (const char *p = in.buf; (p = memchr(p, '\n', n - (size_t)(p - in.buf))) != NULL; p++)
+            in.line0++;
+        memmove(in.buf, in.buf + n, in.len - n);
+        in.len -= n;
+    } while (!in.eof);
     rc = EXIT_OK;
 done:
     free(state);
     free(infer);
-    free(x);
-    free(y);
-    free(arena);
-    free(buf);
+    free(in.buf);
+    free(out.y);
+    free(out.arena);
     return rc;
 }
 

@@ -11,6 +11,7 @@
 
 #define PROG_ERRLEN 1024
 #define PROG_INFER_BATCH 256   /* rows per forward call of infer and eval */
+#define PROG_INPUT_LIMIT ((size_t)256 << 20)  /* bytes of a non-regular input */
 #define PROG_DROPOUT_SALT 0x9E3779B97F4A7C15ull
 
 enum { EXIT_OK = 0, EXIT_INPUT = 1, EXIT_USAGE = 2 };
@@ -66,7 +67,6 @@ typedef struct trainer {
 
 /* prog.c */
 int prog_usage_error(const nnr_model *m, const char *fmt, ...);
-void prog_trim_blanks(const char *s, size_t *a, size_t *b);
 
 /* prog_data.c */
 double prog_now_s(void);
@@ -77,6 +77,8 @@ int prog_load_weights(const nnr_model *m, const char *path, int strict, float *s
 int prog_load_infer_state(const nnr_model *m, const char *weights, float *state);
 void prog_prepare(const nnr_model *m, const float *state, float *infer);
 void prog_print_file_error(const char *path, const char *err);
+size_t prog_input_limit(void);
+unsigned char *prog_read_input(const char *path, size_t *len, char *err, size_t errlen);
 int prog_save_state(const nnr_model *m, const char *path, const float *state);
 int prog_check_writable(const char *path);
 void prog_data_free(prog_data *p);

@@ -151,78 +151,56 @@ static int data_source(Sema *s, const Value *v, DataSrc *ds, const char *key)
     return 0;
 }
 
+/* optimizer = sgd(...) | adam(...) | adamw(...): arguments, defaults and
+ * ranges from the one table of training rules that a program's --optimizer
+ * uses too (nnr_optim_specs, runtime/io/optspec.c). */
 static int optimizer(Sema *s, const Value *v, TrainCfg *t)
 {
-    static const char *names[] = {"sgd", "adam", "adamw"};
     if (v->kind != V_CALL) {
         if (v->kind != V_ERROR)
             diag_error(s->d, v->span, "'optimizer' must be sgd(...), adam(...) or adamw(...)");
         return -1;
     }
-    int k;
-    for (k = 0; k < 3; k++)
-        if (strcmp(v->fn, names[k]) == 0)
-            break;
-    if (k == 3) {
+    const nnr_optim_spec *spec = nnr_optim_find(v->fn, strlen(v->fn));
+    if (!spec) {
         diag_error(s->d, v->span, "unknown optimizer '%s' (expected sgd, adam or adamw)", v->fn);
         return -1;
     }
-    t->optim = k;
+    t->optim = spec->kind;
     t->has_optim = 1;
-    Value *slot[6];
-    if (k == NNR_OPT_SGD) {
-        static const ArgSpec spec[] = {{"lr", AT_REAL, 1}, {"momentum", AT_REAL, 0}, {"dampening", AT_REAL, 0},
-                                       {"weight_decay", AT_REAL, 0}, {"nesterov", AT_BOOL, 0}, {NULL, 0, 0}};
-        if (sema_bind_args(s, "sgd", v->span, spec, v->args, v->nargs < 0 ? 0 : v->nargs, slot))
-            return -1;
-        BuildCtx cx = {0};
-        cx.arg = slot;
-        t->lr = arg_real(&cx, 0, 0);
-        t->momentum = arg_real(&cx, 1, 0);
-        t->dampening = arg_real(&cx, 2, 0);
-        t->weight_decay = arg_real(&cx, 3, 0);
-        t->nesterov = arg_bool(&cx, 4, 0);
-        if (t->nesterov && (t->momentum <= 0 || t->dampening != 0)) {
-            diag_error(s->d, v->span, "sgd: nesterov momentum requires a momentum and zero dampening");
-            return -1;
-        }
-        if (t->momentum < 0) { /* torch.optim's checks */
-            diag_error(s->d, v->span, "sgd: momentum must not be negative");
-            return -1;
-        }
-    } else {
-        static const ArgSpec spec[] = {{"lr", AT_REAL, 0}, {"beta1", AT_REAL, 0}, {"beta2", AT_REAL, 0},
-                                       {"eps", AT_REAL, 0}, {"weight_decay", AT_REAL, 0}, {NULL, 0, 0}};
-        if (sema_bind_args(s, names[k], v->span, spec, v->args, v->nargs < 0 ? 0 : v->nargs, slot))
-            return -1;
-        BuildCtx cx = {0};
-        cx.arg = slot;
-        t->lr = arg_real(&cx, 0, 1e-3);
-        t->beta1 = arg_real(&cx, 1, 0.9);
-        t->beta2 = arg_real(&cx, 2, 0.999);
-        t->eps = arg_real(&cx, 3, 1e-8);
-        t->weight_decay = arg_real(&cx, 4, k == NNR_OPT_ADAMW ? 0.01 : 0.0);
-        if (t->beta1 < 0 || t->beta1 >= 1 || t->beta2 < 0 || t->beta2 >= 1) {
-            diag_error(s->d, v->span, "%s: beta1 and beta2 must be in [0, 1)", names[k]);
-            return -1;
-        }
-        if (t->eps < 0) {
-            diag_error(s->d, v->span, "%s: eps must not be negative", names[k]);
-            return -1;
-        }
+    ArgSpec as[NNR_OPTIM_NARGS + 1];
+    for (int i = 0; i < NNR_OPTIM_NARGS; i++)
+        as[i] = (ArgSpec){spec->args[i].name, spec->args[i].is_bool ? AT_BOOL : AT_REAL,
+                          spec->args[i].required};
+    as[NNR_OPTIM_NARGS] = (ArgSpec){NULL, 0, 0};
+    Value *slot[NNR_OPTIM_NARGS + 1];
+    if (sema_bind_args(s, spec->name, v->span, as, v->args, v->nargs < 0 ? 0 : v->nargs, slot))
+        return -1;
+    BuildCtx cx = {0};
+    cx.arg = slot;
+    double val[NNR_OPTIM_NARGS];
+    int given[NNR_OPTIM_NARGS];
+    for (int i = 0; i < NNR_OPTIM_NARGS; i++) {
+        given[i] = slot[i] != NULL;
+        val[i] = spec->args[i].is_bool ? arg_bool(&cx, i, 0) : arg_real(&cx, i, 0);
     }
-    if (t->lr < 0) {
-        diag_error(s->d, v->span, "the learning rate must not be negative");
+    nnr_optim o;
+    char err[256];
+    if (nnr_optim_make(spec, val, given, &o, err, sizeof err)) {
+        diag_error(s->d, v->span, "%s", err);
         return -1;
     }
-    if (t->weight_decay < 0) {
-        diag_error(s->d, v->span, "%s: weight_decay must not be negative", names[k]);
-        return -1;
-    }
+    t->lr = o.lr;
+    t->momentum = o.momentum;
+    t->dampening = o.dampening;
+    t->weight_decay = o.weight_decay;
+    t->nesterov = o.nesterov;
+    t->beta1 = o.beta1;
+    t->beta2 = o.beta2;
+    t->eps = o.eps;
     return 0;
 }
 
-static const char *loss_names[] = {"mse", "l1", "bce", "bce_with_logits", "cross_entropy", "nll"};
 
 /* The node that computes the model's output, looking through flatten,
  * identity and dropout (which do not change what the values are); -1 for
@@ -243,7 +221,7 @@ static int loss_args(Sema *s, const Value *v, int loss, TrainCfg *tc)
         return 0;
     if (loss != NNR_LOSS_CROSS_ENTROPY) {
         diag_error(s->d, v->span, "the loss %s takes no arguments (label_smoothing is "
-                   "cross_entropy's)", loss_names[loss]);
+                   "cross_entropy's)", nnr_loss_names[loss]);
         return -1;
     }
     Value *slot[1];
@@ -263,17 +241,13 @@ static int loss_args(Sema *s, const Value *v, int loss, TrainCfg *tc)
 /* loss = NAME, or cross_entropy(label_smoothing = X) */
 static void train_loss(Sema *s, const Value *v, TrainCfg *tc)
 {
-    int found = -1;
-    if (v->kind == V_CALL)
-        for (int i = 0; i < 6; i++)
-            if (!strcmp(v->fn, loss_names[i]))
-                found = i;
+    int found = v->kind == V_CALL ? nnr_loss_find(v->fn) : -1;
     if (found >= 0 && loss_args(s, v, found, tc))
         return;
     if (found < 0 && v->kind == V_CALL)
-        diag_error(s->d, v->span, "unknown loss '%s' (expected mse, l1, bce, bce_with_logits, cross_entropy or nll)", v->fn);
+        diag_error(s->d, v->span, "unknown loss '%s' (expected %s)", v->fn, nnr_loss_list());
     else if (found < 0 && v->kind != V_ERROR)
-        diag_error(s->d, v->span, "'loss' must be the name of a loss (mse, l1, bce, bce_with_logits, cross_entropy or nll), not %s",
+        diag_error(s->d, v->span, "'loss' must be the name of a loss (%s), not %s", nnr_loss_list(),
                    sema_kind_name(v->kind));
     tc->loss = found < 0 ? 0 : found;
     tc->has_loss = found >= 0;

@@ -1,16 +1,134 @@
-/* optspec.c — an optimizer written as the train block writes it, from a
- * string (a program's --optimizer): sgd(lr, momentum = 0, dampening = 0,
+/* optspec.c — the rules of training in one table: the optimizers (names,
+ * arguments, defaults, ranges) and the loss names that nnc's train-block
+ * checks (compiler/front) and a program's --optimizer and --loss both use;
+ * and an optimizer written as the train block writes it, from a string (a
+ * program's --optimizer): sgd(lr, momentum = 0, dampening = 0,
  * weight_decay = 0, nesterov = false), adam(lr = 1e-3, beta1 = 0.9,
  * beta2 = 0.999, eps = 1e-8, weight_decay = 0), adamw(...) (weight_decay =
- * 0.01); the same defaults and checks as nnc's (compiler/front/sema.c).
- * And a learning-rate schedule as the train block writes it (a program's
- * --schedule, and nnc's check of the `schedule` key). */
+ * 0.01); and a learning-rate schedule as the train block writes it (a
+ * program's --schedule, and nnc's check of the `schedule` key). */
 #include "../nnr_prog.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define ANY (-HUGE_VAL), HUGE_VAL, 0, NULL
+#define NONNEG(msg) 0.0, HUGE_VAL, 0, msg
+#define BETA 0.0, 1.0, 1, "beta1 and beta2 must be in [0, 1)"
+#define LR_MSG "the learning rate must not be negative"
+
+/* torch.optim's defaults and checks (SGD, Adam, AdamW). */
+const nnr_optim_spec nnr_optim_specs[NNR_OPTIM_COUNT] = {
+    {"sgd", NNR_OPT_SGD, {
+        {"lr", 0, 1, 0.0, NONNEG(LR_MSG)},
+        {"momentum", 0, 0, 0.0, NONNEG("momentum must not be negative")},
+        {"dampening", 0, 0, 0.0, ANY},
+        {"weight_decay", 0, 0, 0.0, NONNEG("weight_decay must not be negative")},
+        {"nesterov", 1, 0, 0.0, ANY},
+    }},
+    {"adam", NNR_OPT_ADAM, {
+        {"lr", 0, 0, 1e-3, NONNEG(LR_MSG)},
+        {"beta1", 0, 0, 0.9, BETA},
+        {"beta2", 0, 0, 0.999, BETA},
+        {"eps", 0, 0, 1e-8, NONNEG("eps must not be negative")},
+        {"weight_decay", 0, 0, 0.0, NONNEG("weight_decay must not be negative")},
+    }},
+    {"adamw", NNR_OPT_ADAMW, {
+        {"lr", 0, 0, 1e-3, NONNEG(LR_MSG)},
+        {"beta1", 0, 0, 0.9, BETA},
+        {"beta2", 0, 0, 0.999, BETA},
+        {"eps", 0, 0, 1e-8, NONNEG("eps must not be negative")},
+        {"weight_decay", 0, 0, 0.01, NONNEG("weight_decay must not be negative")},
+    }},
+};
+
+const char *const nnr_loss_names[NNR_LOSS_COUNT] = {
+    [NNR_LOSS_MSE] = "mse",
+    [NNR_LOSS_L1] = "l1",
+    [NNR_LOSS_BCE] = "bce",
+    [NNR_LOSS_BCE_WITH_LOGITS] = "bce_with_logits",
+    [NNR_LOSS_CROSS_ENTROPY] = "cross_entropy",
+    [NNR_LOSS_NLL] = "nll",
+};
+
+const nnr_optim_spec *nnr_optim_find(const char *name, size_t len)
+{
+    for (int k = 0; k < NNR_OPTIM_COUNT; k++)
+        if (strlen(nnr_optim_specs[k].name) == len && !strncmp(name, nnr_optim_specs[k].name, len))
+            return &nnr_optim_specs[k];
+    return NULL;
+}
+
+int nnr_loss_find(const char *s)
+{
+    for (int i = 0; i < NNR_LOSS_COUNT; i++)
+        if (!strcmp(s, nnr_loss_names[i]))
+            return i;
+    return -1;
+}
+
+const char *nnr_loss_list(void)
+{
+    static char list[128];
+    if (!list[0]) {
+        size_t at = 0;
+        for (int i = 0; i < NNR_LOSS_COUNT; i++)
+            at += (size_t)snprintf(list + at, sizeof list - at, "%s%s",
+                                   i == 0 ? "" : i + 1 == NNR_LOSS_COUNT ? " or " : ", ",
+                                   nnr_loss_names[i]);
+    }
+    return list;
+}
+
+static int out_of_range(const nnr_optim_arg *a, double v)
+{
+    return v < a->lo || (a->hi_open ? v >= a->hi : v > a->hi);
+}
+
+int nnr_optim_make(const nnr_optim_spec *spec, const double *v, const int *given, nnr_optim *o,
+                   char *err, size_t errlen)
+{
+    double x[NNR_OPTIM_NARGS];
+    for (int i = 0; i < NNR_OPTIM_NARGS; i++) {
+        const nnr_optim_arg *a = &spec->args[i];
+        if (!given[i] && a->required) {
+            snprintf(err, errlen, "%s: missing argument '%s'", spec->name, a->name);
+            return -1;
+        }
+        x[i] = given[i] ? v[i] : a->def;
+    }
+    memset(o, 0, sizeof *o);
+    o->kind = spec->kind;
+    o->lr = x[0];
+    if (spec->kind == NNR_OPT_SGD) {
+        o->momentum = x[1];
+        o->dampening = x[2];
+        o->weight_decay = x[3];
+        o->nesterov = x[4] != 0;
+        if (o->nesterov && (o->momentum <= 0 || o->dampening != 0)) {
+            snprintf(err, errlen, "sgd: nesterov momentum requires a momentum and zero dampening");
+            return -1;
+        }
+    } else {
+        o->beta1 = x[1];
+        o->beta2 = x[2];
+        o->eps = x[3];
+        o->weight_decay = x[4];
+    }
+    for (int i = 0; i < NNR_OPTIM_NARGS; i++) {
+        const nnr_optim_arg *a = &spec->args[i];
+        if (!a->range_msg || !out_of_range(a, x[i]))
+            continue;
+        if (!strncmp(a->range_msg, "the ", 4))
+            snprintf(err, errlen, "%s", a->range_msg);
+        else
+            snprintf(err, errlen, "%s: %s", spec->name, a->range_msg);
+        return -1;
+    }
+    return 0;
+}
 
 static int is_ident_char(char c)
 {
@@ -80,17 +198,9 @@ static int arg_len(const char *s, size_t i)
  * 0, or -1 with a message in err. */
 int nnr_parse_optimizer(const char *s, nnr_optim *o, char *err, size_t errlen)
 {
-    static const char *const names[] = {"sgd", "adam", "adamw"};
-    static const char *const argn[2][5] = {
-        {"lr", "momentum", "dampening", "weight_decay", "nesterov"},
-        {"lr", "beta1", "beta2", "eps", "weight_decay"},
-    };
     size_t i = skip_ws(s, 0), n = scan_ident(s, i);
-    int kind = -1;
-    for (int k = 0; k < 3 && n; k++)
-        if (strlen(names[k]) == n && !strncmp(s + i, names[k], n))
-            kind = k;
-    if (kind < 0) {
+    const nnr_optim_spec *spec = n ? nnr_optim_find(s + i, n) : NULL;
+    if (!spec) {
         if (n)
             snprintf(err, errlen, "unknown optimizer '%.*s' (expected sgd, adam or adamw)",
                      (int)n, s + i);
@@ -98,10 +208,9 @@ int nnr_parse_optimizer(const char *s, nnr_optim *o, char *err, size_t errlen)
             snprintf(err, errlen, "expected sgd(...), adam(...) or adamw(...), got '%s'", s);
         return -1;
     }
-    const char *what = names[kind];
-    const char *const *an = argn[kind != NNR_OPT_SGD];
-    double v[5] = {0};
-    int given[5] = {0};
+    const char *what = spec->name;
+    double v[NNR_OPTIM_NARGS] = {0};
+    int given[NNR_OPTIM_NARGS] = {0};
     i = skip_ws(s, i + n);
     if (s[i] == '(') {
         int npos = 0, named = 0;
@@ -110,8 +219,8 @@ int nnr_parse_optimizer(const char *s, nnr_optim *o, char *err, size_t errlen)
             int slot = -1;
             size_t id = scan_ident(s, i), j = skip_ws(s, i + id);
             if (id && s[j] == '=') {
-                for (int k = 0; k < 5; k++)
-                    if (strlen(an[k]) == id && !strncmp(s + i, an[k], id))
+                for (int k = 0; k < NNR_OPTIM_NARGS; k++)
+                    if (strlen(spec->args[k].name) == id && !strncmp(s + i, spec->args[k].name, id))
                         slot = k;
                 if (slot < 0) {
                     snprintf(err, errlen, "%s has no argument '%.*s'", what, (int)id, s + i);
@@ -123,26 +232,26 @@ int nnr_parse_optimizer(const char *s, nnr_optim *o, char *err, size_t errlen)
                 snprintf(err, errlen, "%s: a positional argument cannot follow a keyword "
                          "argument", what);
                 return -1;
-            } else if (npos >= 5) {
-                snprintf(err, errlen, "%s takes at most 5 arguments", what);
+            } else if (npos >= NNR_OPTIM_NARGS) {
+                snprintf(err, errlen, "%s takes at most %d arguments", what, NNR_OPTIM_NARGS);
                 return -1;
             } else {
                 slot = npos++;
             }
             if (given[slot]) {
-                snprintf(err, errlen, "%s: argument '%s' is given twice", what, an[slot]);
+                snprintf(err, errlen, "%s: argument '%s' is given twice", what, spec->args[slot].name);
                 return -1;
             }
             given[slot] = 1;
-            if (kind == NNR_OPT_SGD && slot == 4) {
+            if (spec->args[slot].is_bool) {
                 size_t w = scan_ident(s, i);
                 if (w == 4 && !strncmp(s + i, "true", 4))
                     v[slot] = 1;
                 else if (w == 5 && !strncmp(s + i, "false", 5))
                     v[slot] = 0;
                 else {
-                    snprintf(err, errlen, "%s: argument 'nesterov' must be true or false, not "
-                             "'%.*s'", what, arg_len(s, i), s + i);
+                    snprintf(err, errlen, "%s: argument '%s' must be true or false, not "
+                             "'%.*s'", what, spec->args[slot].name, arg_len(s, i), s + i);
                     return -1;
                 }
                 i += w;
@@ -150,13 +259,13 @@ int nnr_parse_optimizer(const char *s, nnr_optim *o, char *err, size_t errlen)
                 size_t w = scan_number(s, i);
                 if (!w) {
                     snprintf(err, errlen, "%s: argument '%s' must be a number, not '%.*s'", what,
-                             an[slot], arg_len(s, i), s + i);
+                             spec->args[slot].name, arg_len(s, i), s + i);
                     return -1;
                 }
                 v[slot] = strtod(s + i, NULL);
                 if (!isfinite(v[slot])) {
                     snprintf(err, errlen, "%s: argument '%s' = %.*s is out of range", what,
-                             an[slot], (int)w, s + i);
+                             spec->args[slot].name, (int)w, s + i);
                     return -1;
                 }
                 i += w;
@@ -176,50 +285,7 @@ int nnr_parse_optimizer(const char *s, nnr_optim *o, char *err, size_t errlen)
                  strchr(s, '(') ? "(...)" : "");
         return -1;
     }
-    memset(o, 0, sizeof *o);
-    o->kind = (nnr_optim_kind)kind;
-    if (kind == NNR_OPT_SGD) {
-        if (!given[0]) {
-            snprintf(err, errlen, "sgd: missing argument 'lr'");
-            return -1;
-        }
-        o->lr = v[0];
-        o->momentum = v[1];
-        o->dampening = v[2];
-        o->weight_decay = v[3];
-        o->nesterov = (int)v[4];
-        if (o->nesterov && (o->momentum <= 0 || o->dampening != 0)) {
-            snprintf(err, errlen, "sgd: nesterov momentum requires a momentum and zero dampening");
-            return -1;
-        }
-        if (o->momentum < 0) { /* torch.optim's checks, as nnc's */
-            snprintf(err, errlen, "sgd: momentum must not be negative");
-            return -1;
-        }
-    } else {
-        o->lr = given[0] ? v[0] : 1e-3;
-        o->beta1 = given[1] ? v[1] : 0.9;
-        o->beta2 = given[2] ? v[2] : 0.999;
-        o->eps = given[3] ? v[3] : 1e-8;
-        o->weight_decay = given[4] ? v[4] : kind == NNR_OPT_ADAMW ? 0.01 : 0.0;
-        if (o->beta1 < 0 || o->beta1 >= 1 || o->beta2 < 0 || o->beta2 >= 1) {
-            snprintf(err, errlen, "%s: beta1 and beta2 must be in [0, 1)", what);
-            return -1;
-        }
-        if (o->eps < 0) {
-            snprintf(err, errlen, "%s: eps must not be negative", what);
-            return -1;
-        }
-    }
-    if (o->lr < 0) {
-        snprintf(err, errlen, "the learning rate must not be negative");
-        return -1;
-    }
-    if (o->weight_decay < 0) {
-        snprintf(err, errlen, "%s: weight_decay must not be negative", what);
-        return -1;
-    }
-    return 0;
+    return nnr_optim_make(spec, v, given, o, err, errlen);
 }
 
 /* ------------------------------------------------------------ schedules */
