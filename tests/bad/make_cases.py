@@ -200,7 +200,10 @@ for name, item, want in [
         ("ce_unknown_keyword", 'loss = cross_entropy(smoothing = 0.1)', "smoothing"),
         ("clip_negative", 'loss = cross_entropy\n    clip_grad_norm = -1', "positive"),
         ("early_zero", 'loss = cross_entropy\n    early_stopping = 0', "out of range"),
-        ("checkpoint_empty", 'loss = cross_entropy\n    checkpoint = ""', "path is empty")]:
+        ("checkpoint_empty", 'loss = cross_entropy\n    checkpoint = ""', "path is empty"),
+        ("key_typo", 'loss = cross_entropy\n    epoch = 5', "did you mean 'epochs'"),
+        ("key_optimizer_arg", 'loss = cross_entropy\n    betas = [0.9, 0.99]', "the optimizer takes it"),
+        ("python_bool", 'loss = cross_entropy\n    shuffle = False', "booleans are written 'false'")]:
     text = tb + "    " + item + "\n}\n"
     line = text[:text.index(item.split("\n")[-1])].count("\n") + 1
     case("nnet_train_" + name, N, text, "check", r"nnet_train_%s\.nnet:%d:[0-9]+: .*%s" % (name, line, want))
