@@ -700,8 +700,12 @@ static int run_epochs(run *r)
             break;
         }
     }
-    if (r->patience > 0 && r->best_epoch > 0 && r->save)
+    if (r->patience > 0 && r->best_epoch > 0) {
+        if (r->bad_epochs < r->patience)
+            printf("early stopping: not triggered; keeping epoch %d (val_loss=%.6f)\n",
+                   r->best_epoch, r->best_loss);
         memcpy(r->tr.state, r->best, r->m->state_size * sizeof(float));
+    }
     return 0;
 }
 

@@ -33,6 +33,9 @@ static int undefined_symbol(Sema *s, const Value *v)
         return 0;
     if (sema_defined_later(s, v->fn))
         diag_error(s->d, v->span, "'%s' is used before its definition", v->fn);
+    else if (!strcmp(v->fn, "True") || !strcmp(v->fn, "False"))
+        diag_error(s->d, v->span, "undefined name '%s' (booleans are written '%s')", v->fn,
+                   v->fn[0] == 'T' ? "true" : "false");
     else
         diag_error(s->d, v->span, "undefined name '%s'", v->fn);
     return 1;
@@ -389,6 +392,43 @@ static int train_item_v2(Sema *s, const char *k, const Value *v, TrainCfg *tc)
     return 1;
 }
 
+/* An unknown key: the nearest known one, or the list of them. */
+static void unknown_key(Sema *s, const TrainItem *it)
+{
+    static const char *keys[] = {"data", "validation", "loss", "optimizer", "epochs", "batch",
+                                 "shuffle", "seed", "init", "strict", "freeze", "save", "log",
+                                 "schedule", "clip_grad_norm", "early_stopping", "checkpoint"};
+    static const char *optim_args[] = {"lr", "learning_rate", "momentum", "dampening", "nesterov",
+                                       "weight_decay", "betas", "beta1", "beta2", "eps"};
+    for (size_t i = 0; i < sizeof optim_args / sizeof *optim_args; i++)
+        if (!strcmp(it->key, optim_args[i])) {
+            diag_error(s->d, it->key_span, "unknown train setting '%s': the optimizer takes it, as "
+                       "in optimizer = sgd(lr = 0.1, momentum = 0.9) or adam(lr = 0.001, beta1 = "
+                       "0.9, beta2 = 0.999)", it->key);
+            return;
+        }
+    const int nk = (int)(sizeof keys / sizeof *keys);
+    int best = -1, bd = 3;
+    for (int i = 0; i < nk; i++) {
+        int d = sema_edit_distance(it->key, keys[i]);
+        if (d < bd) {
+            bd = d;
+            best = i;
+        }
+    }
+    if (best >= 0) {
+        diag_error(s->d, it->key_span, "unknown train setting '%s' (did you mean '%s'?)", it->key,
+                   keys[best]);
+        return;
+    }
+    char list[512];
+    size_t at = 0;
+    for (int i = 0; i < nk && at < sizeof list; i++)
+        at += (size_t)snprintf(list + at, sizeof list - at, "%s%s", i ? ", " : "", keys[i]);
+    diag_error(s->d, it->key_span, "unknown train setting '%s' (the settings are %s)", it->key,
+               list);
+}
+
 /* One `key = value` of train block t into tc; *loss_span: where the loss is. */
 static void train_item(Sema *s, const Decl *t, const TrainItem *it, TrainCfg *tc, Span *loss_span)
 {
@@ -430,7 +470,7 @@ static void train_item(Sema *s, const Decl *t, const TrainItem *it, TrainCfg *tc
         if (expect_kind(s, v, V_LIST, k) == 0)
             train_freeze(s, t, v, tc);
     } else if (!train_item_v2(s, k, v, tc)) {
-        diag_error(s->d, it->key_span, "unknown train setting '%s'", k);
+        unknown_key(s, it);
     }
 }
 

@@ -273,6 +273,36 @@ static int check_metadata(const st_ctx *c, const nnr_json_doc *doc, const nnr_js
     return 0;
 }
 
+/* Unique names, and no overlap between non-empty tensors (order is
+ * sorted in place). */
+static int check_layout(const st_ctx *c, st_ent **order, size_t n)
+{
+    qsort(order, n, sizeof *order, cmp_name);
+    for (size_t i = 1; i < n; i++)
+        if (strcmp(order[i - 1]->name, order[i]->name) == 0) {
+            tensor_err(c, order[i], "duplicate tensor name");
+            return -1;
+        }
+    /* No overlap between non-empty tensors. */
+    qsort(order, n, sizeof *order, cmp_offset);
+    const st_ent *reach = NULL; /* the non-empty tensor ending furthest so far */
+    for (size_t i = 0; i < n; i++) {
+        const st_ent *e = order[i];
+        if (e->begin == e->end) continue;
+        if (reach != NULL && e->begin < reach->end) {
+            char a[ST_SNIP + 8], b[ST_SNIP + 8];
+            nnr_io_snip(a, sizeof a, reach->name, reach->name_len, ST_SNIP);
+            nnr_io_snip(b, sizeof b, e->name, e->name_len, ST_SNIP);
+            nnr_io_errf(c->err, c->errlen, "%s: tensors '%s' and '%s' overlap (data_offsets [%"
+                        PRIu64 ", %" PRIu64 "] and [%" PRIu64 ", %" PRIu64 "])", c->path,
+                        a, b, reach->begin, reach->end, e->begin, e->end);
+            return -1;
+        }
+        if (reach == NULL || e->end > reach->end) reach = e;
+    }
+    return 0;
+}
+
 /* The "__metadata__" object m (checked: strings only) into f->meta. */
 static int copy_metadata(const nnr_json_doc *doc, const nnr_json_value *m, nnr_st_file *f)
 {
@@ -354,32 +384,7 @@ int nnr_st_parse(const unsigned char *buf, size_t len, const char *path, nnr_st_
         n++;
     }
 
-    /* Unique names. */
-    if (n > 1) {
-        qsort(order, n, sizeof *order, cmp_name);
-        for (size_t i = 1; i < n; i++)
-            if (strcmp(order[i - 1]->name, order[i]->name) == 0) {
-                tensor_err(&c, order[i], "duplicate tensor name");
-                goto done;
-            }
-        /* No overlap between non-empty tensors. */
-        qsort(order, n, sizeof *order, cmp_offset);
-        const st_ent *reach = NULL; /* the non-empty tensor ending furthest so far */
-        for (size_t i = 0; i < n; i++) {
-            const st_ent *e = order[i];
-            if (e->begin == e->end) continue;
-            if (reach != NULL && e->begin < reach->end) {
-                char a[ST_SNIP + 8], b[ST_SNIP + 8];
-                nnr_io_snip(a, sizeof a, reach->name, reach->name_len, ST_SNIP);
-                nnr_io_snip(b, sizeof b, e->name, e->name_len, ST_SNIP);
-                nnr_io_errf(err, errlen, "%s: tensors '%s' and '%s' overlap (data_offsets [%"
-                            PRIu64 ", %" PRIu64 "] and [%" PRIu64 ", %" PRIu64 "])", c.path,
-                            a, b, reach->begin, reach->end, e->begin, e->end);
-                goto done;
-            }
-            if (reach == NULL || e->end > reach->end) reach = e;
-        }
-    }
+    if (n > 1 && check_layout(&c, order, n) != 0) goto done;
 
     /* Convert, in header order. */
     if (n > 0) {
@@ -544,6 +549,42 @@ static void wr64(unsigned char *p, uint64_t v)
     wr32(p + 4, (uint32_t)(v >> 32));
 }
 
+/* The header of nnr_st_write_meta into h, and each tensor's offset in
+ * the data section into offs (the I64 ones first). */
+static void st_header(sbuf *h, const nnr_st_out *t, int n, const size_t *bytes, size_t *offs,
+                      size_t int_len, const char *const *meta, int nmeta)
+{
+    size_t at_int = 0, at_float = int_len;
+    sb_str(h, "{\"__metadata__\":{\"format\":\"pt\"");
+    for (int i = 0; i < nmeta; i++) {
+        if (strcmp(meta[2 * i], "format") == 0) continue;
+        sb_str(h, ",");
+        sb_json_str(h, meta[2 * i]);
+        sb_str(h, ":");
+        sb_json_str(h, meta[2 * i + 1]);
+    }
+    sb_str(h, "}");
+    for (int i = 0; i < n; i++) {
+        const nnr_st_out *o = &t[i];
+        size_t *at = o->is_int ? &at_int : &at_float;
+        offs[i] = *at;
+        *at += bytes[i];
+        sb_str(h, ",");
+        sb_json_str(h, o->name);
+        sb_str(h, o->is_int ? ":{\"dtype\":\"I64\",\"shape\":[" : ":{\"dtype\":\"F32\",\"shape\":[");
+        for (int d = 0; d < o->ndim; d++) {
+            if (d) sb_str(h, ",");
+            sb_u64(h, (uint64_t)o->shape[d]);
+        }
+        sb_str(h, "],\"data_offsets\":[");
+        sb_u64(h, (uint64_t)offs[i]);
+        sb_str(h, ",");
+        sb_u64(h, (uint64_t)(offs[i] + bytes[i]));
+        sb_str(h, "]}");
+    }
+    sb_str(h, "}");
+}
+
 /* Header entries and tensors come in the order given. In the data section
  * the I64 tensors come first, then the F32 ones (each group in the order
  * given), so that every tensor is naturally aligned in the file (the data
@@ -627,35 +668,7 @@ int nnr_st_write_meta(const char *path, const nnr_st_out *t, int n, const char *
     }
 
     /* Lay out the data section and write the header. */
-    size_t at_int = 0, at_float = int_len;
-    sb_str(&h, "{\"__metadata__\":{\"format\":\"pt\"");
-    for (int i = 0; i < nmeta; i++) {
-        if (strcmp(meta[2 * i], "format") == 0) continue;
-        sb_str(&h, ",");
-        sb_json_str(&h, meta[2 * i]);
-        sb_str(&h, ":");
-        sb_json_str(&h, meta[2 * i + 1]);
-    }
-    sb_str(&h, "}");
-    for (int i = 0; i < n; i++) {
-        const nnr_st_out *o = &t[i];
-        size_t *at = o->is_int ? &at_int : &at_float;
-        offs[i] = *at;
-        *at += bytes[i];
-        sb_str(&h, ",");
-        sb_json_str(&h, o->name);
-        sb_str(&h, o->is_int ? ":{\"dtype\":\"I64\",\"shape\":[" : ":{\"dtype\":\"F32\",\"shape\":[");
-        for (int d = 0; d < o->ndim; d++) {
-            if (d) sb_str(&h, ",");
-            sb_u64(&h, (uint64_t)o->shape[d]);
-        }
-        sb_str(&h, "],\"data_offsets\":[");
-        sb_u64(&h, (uint64_t)offs[i]);
-        sb_str(&h, ",");
-        sb_u64(&h, (uint64_t)(offs[i] + bytes[i]));
-        sb_str(&h, "]}");
-    }
-    sb_str(&h, "}");
+    st_header(&h, t, n, bytes, offs, int_len, meta, nmeta);
     while (!h.oom && h.n % 8 != 0) sb_str(&h, " "); /* data starts 8-aligned */
     size_t total;
     if (h.oom || nnr_io_add(8 + h.n, data_len, &total) != 0 ||

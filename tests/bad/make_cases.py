@@ -185,6 +185,28 @@ case("nnet_div_inexact", N, head + "    linear(4, 7 / 2)\n}\n", "check", r"nnet_
 case("nnet_div_zero", N, head + "    linear(4, 7 / 0)\n}\n", "check", r"nnet_div_zero\.nnet:3:[0-9]+: ")
 case("nnet_negative_size", N, head + "    linear(4, -3)\n}\n", "check", r"nnet_negative_size\.nnet:3:[0-9]+: ")
 case("nnet_zero_input", N, "model m {\n    input [0]\n    relu\n}\n", "check", r"nnet_zero_input\.nnet:2:[0-9]+: ")
+# LANGUAGE.md §10 keys: each bad value named at its line and column
+tb = ("model m {\n    input [4]\n    linear(4, 3)\n}\n\ntrain m {\n    data = csv(\"d.csv\")\n"
+      "    optimizer = sgd(lr = 0.1)\n")
+for name, item, want in [
+        ("sched_unknown", 'loss = cross_entropy\n    schedule = exponential(0.9)', "unknown schedule 'exponential'"),
+        ("sched_zero", 'loss = cross_entropy\n    schedule = cosine(0)', "t_max.*integer >= 1"),
+        ("sched_per", 'loss = cross_entropy\n    schedule = steplr(2, per = "batch")', "per must be"),
+        ("sched_mixed_per", 'loss = cross_entropy\n    schedule = [linear_warmup(2, per = "step"), cosine(5)]',
+         "same per"),
+        ("sched_onecycle_args", 'loss = cross_entropy\n    schedule = onecycle(0.1)', "missing argument 'total_steps'"),
+        ("smoothing_range", 'loss = cross_entropy(label_smoothing = 1.5)', r"label_smoothing must be in \[0, 1\]"),
+        ("smoothing_other_loss", 'loss = mse(label_smoothing = 0.1)', "takes no arguments"),
+        ("ce_unknown_keyword", 'loss = cross_entropy(smoothing = 0.1)', "smoothing"),
+        ("clip_negative", 'loss = cross_entropy\n    clip_grad_norm = -1', "positive"),
+        ("early_zero", 'loss = cross_entropy\n    early_stopping = 0', "out of range"),
+        ("checkpoint_empty", 'loss = cross_entropy\n    checkpoint = ""', "path is empty"),
+        ("key_typo", 'loss = cross_entropy\n    epoch = 5', "did you mean 'epochs'"),
+        ("key_optimizer_arg", 'loss = cross_entropy\n    betas = [0.9, 0.99]', "the optimizer takes it"),
+        ("python_bool", 'loss = cross_entropy\n    shuffle = False', "booleans are written 'false'")]:
+    text = tb + "    " + item + "\n}\n"
+    line = text[:text.index(item.split("\n")[-1])].count("\n") + 1
+    case("nnet_train_" + name, N, text, "check", r"nnet_train_%s\.nnet:%d:[0-9]+: .*%s" % (name, line, want))
 case("nnet_deep_parens", N, "let a = " + "(" * 100000 + "1" + ")" * 100000 + "\n", "check",
      r"nnet_deep_parens\.nnet:1:[0-9]+: .*(deep|nest)")
 case("nnet_deep_lists", N, head + "    linear(4, 1, weight = " + "[" * 50000 + "]" * 50000 + ")\n}\n", "check",
