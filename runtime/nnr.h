@@ -389,6 +389,11 @@ void nnr_dataset_free(nnr_dataset *d);
  * is not a regular file (a pipe, /dev/stdin, a device) is read up to
  * NNC_MAX_INPUT bytes (environment; default 256 MiB), then refused. */
 unsigned char *nnr_read_file(const char *path, size_t *len, char *err, size_t errlen);
+/* The byte limit on an input that is not a regular file, for nnc and the
+ * programs alike: NNC_MAX_INPUT (bytes, optionally followed by k, M or G),
+ * else 256 MiB. A value that is not that sets *bad (when bad is given) to
+ * it, and the default is used. */
+size_t nnr_max_input(const char **bad);
 /* Writing a file atomically: the target holds its old or its new contents,
  * never a part, whenever the process stops. nnr_wfile_open gives a stream f
  * on a temporary in the target's folder; nnr_wfile_commit flushes and fsyncs

@@ -61,7 +61,7 @@ static void usage(const nnr_model *m, FILE *f)
             "\n"
             "An idx data source is given as IMAGES or IMAGES,LABELS. infer answers\n"
             "each row as soon as it is read. An input that is not a regular file (a\n"
-            "pipe, a FIFO, a device) is read up to NNC_INPUT_LIMIT bytes (default\n"
+            "pipe, a FIFO, a device) is read up to NNC_MAX_INPUT bytes (default\n"
             "256M; k, M and G suffixes), and so is one line of infer's input.\n"
             "Exit status: 0 success, 1 bad input, 2 bad usage.\n",
             n, m->in_size, m->out_size);

@@ -241,31 +241,16 @@ static size_t csv_line_of_row(const unsigned char *buf, size_t len, int header, 
     return line;
 }
 
-/* The byte limit of an input that is not a regular file: NNC_INPUT_LIMIT
- * (a number of bytes, optionally followed by k, M or G: KiB, MiB, GiB),
- * else PROG_INPUT_LIMIT (256 MiB). */
+/* The byte limit of an input that is not a regular file (nnr_max_input:
+ * NNC_MAX_INPUT, else 256 MiB); a bad value is a warning. */
 size_t prog_input_limit(void)
 {
-    const char *s = getenv("NNC_INPUT_LIMIT");
-    if (!s || !*s)
-        return PROG_INPUT_LIMIT;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    int shift = 0;
-    if (*end == 'k' || *end == 'K')
-        shift = 10, end++;
-    else if (*end == 'm' || *end == 'M')
-        shift = 20, end++;
-    else if (*end == 'g' || *end == 'G')
-        shift = 30, end++;
-    if (errno || end == s || *s < '0' || *s > '9' || *end || v == 0 ||
-        v > (SIZE_MAX / 4) >> shift) {
-        fprintf(stderr, "warning: NNC_INPUT_LIMIT='%s' is not a positive number of bytes "
-                "(k, M or G may follow); using %zu\n", s, (size_t)PROG_INPUT_LIMIT);
-        return PROG_INPUT_LIMIT;
-    }
-    return (size_t)v << shift;
+    const char *bad;
+    size_t limit = nnr_max_input(&bad);
+    if (bad)
+        fprintf(stderr, "warning: NNC_MAX_INPUT='%s' is not a positive number of bytes "
+                "(k, M or G may follow); using %zu\n", bad, limit);
+    return limit;
 }
 
 /* The bytes of path into *len (NUL-terminated): a regular file whole (its
@@ -304,7 +289,7 @@ unsigned char *prog_read_input(const char *path, size_t *len, char *err, size_t 
         n += got;
         if (n > limit) {
             snprintf(err, errlen, "%s: more than %zu bytes, the limit of an input that is not "
-                     "a regular file (set NNC_INPUT_LIMIT to raise it)", path, limit);
+                     "a regular file (set NNC_MAX_INPUT to raise it)", path, limit);
             break;
         }
         if (got == 0 && ferror(f)) {

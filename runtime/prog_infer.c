@@ -43,7 +43,7 @@ static int in_fill(infer_in *in)
     if (in->len == in->cap) {
         if (in->cap > in->limit) {
             fprintf(stderr, "<stdin>:%zu: error: line longer than %zu bytes, the limit of an "
-                    "input that is not a regular file (set NNC_INPUT_LIMIT to raise it)\n",
+                    "input that is not a regular file (set NNC_MAX_INPUT to raise it)\n",
                     in->line0 + 1, in->limit);
             return -1;
         }

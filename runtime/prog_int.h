@@ -11,7 +11,6 @@
 
 #define PROG_ERRLEN 1024
 #define PROG_INFER_BATCH 256   /* rows per forward call of infer and eval */
-#define PROG_INPUT_LIMIT ((size_t)256 << 20)  /* bytes of a non-regular input */
 #define PROG_DROPOUT_SALT 0x9E3779B97F4A7C15ull
 
 enum { EXIT_OK = 0, EXIT_INPUT = 1, EXIT_USAGE = 2 };

@@ -15,6 +15,7 @@
  * except one "nnc: too many errors, stopping". max_errors <= 0 makes a silent Diag
  * (it only counts: e.g. a pass re-running a shape check for verification). */
 #include "diag.h"
+#include "nnr.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -390,19 +391,12 @@ void *xnew(size_t n)
 
 /* ---- files ---- */
 
-/* NNC_MAX_INPUT (bytes), else 256 MiB: how much of an input that is not
- * a regular file (a pipe, a device such as /dev/zero) nnc reads. */
+/* NNC_MAX_INPUT, else 256 MiB: how much of an input that is not a regular
+ * file (a pipe, a device such as /dev/zero) nnc reads (the runtime's
+ * nnr_max_input, shared with the programs). */
 static size_t max_stream_bytes(void)
 {
-    const char *e = getenv("NNC_MAX_INPUT");
-    if (e && *e) {
-        char *end;
-        errno = 0;
-        unsigned long long v = strtoull(e, &end, 10);
-        if (!errno && !*end && v > 0 && e[0] != '-')
-            return v > SIZE_MAX - 2 ? SIZE_MAX - 2 : (size_t)v;
-    }
-    return (size_t)256 << 20;
+    return nnr_max_input(NULL);
 }
 
 /* Reads in chunks (works on pipes and /dev/stdin too); the copy has a NUL

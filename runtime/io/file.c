@@ -73,20 +73,36 @@ char *nnr_io_snip(char *dst, size_t dstlen, const char *s, size_t n, size_t max)
     return dst;
 }
 
-/* NNC_MAX_INPUT (bytes), else 256 MiB: how much of an input that is not a
- * regular file (a pipe, /dev/stdin, a device such as /dev/zero) is read;
- * the same knob and default as nnc's own reader (compiler/support/diag.c). */
-static size_t max_stream_bytes(void)
+size_t nnr_max_input(const char **bad)
 {
     const char *e = getenv("NNC_MAX_INPUT");
-    if (e != NULL && *e != '\0' && *e != '-') {
-        char *end;
-        errno = 0;
-        unsigned long long v = strtoull(e, &end, 10);
-        if (errno == 0 && *end == '\0' && v > 0)
-            return v > SIZE_MAX - 2 ? SIZE_MAX - 2 : (size_t)v;
+    size_t dflt = (size_t)256 << 20;
+    if (bad)
+        *bad = NULL;
+    if (e == NULL || *e == '\0')
+        return dflt;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(e, &end, 10);
+    int shift = 0;
+    if (*end == 'k' || *end == 'K')
+        shift = 10, end++;
+    else if (*end == 'm' || *end == 'M')
+        shift = 20, end++;
+    else if (*end == 'g' || *end == 'G')
+        shift = 30, end++;
+    if (errno || end == e || *e < '0' || *e > '9' || *end || v == 0 ||
+        v > ((SIZE_MAX - 2) / 4) >> shift) {
+        if (bad)
+            *bad = e;
+        return dflt;
     }
-    return (size_t)256 << 20;
+    return (size_t)v << shift;
+}
+
+static size_t max_stream_bytes(void)
+{
+    return nnr_max_input(NULL);
 }
 
 unsigned char *nnr_read_file(const char *path, size_t *len, char *err, size_t errlen)

@@ -492,11 +492,11 @@ Test(prog, infer_memory_does_not_grow_with_rows, .timeout = 120)
 Test(prog, data_from_dev_zero_is_limited, .timeout = 60)
 {
     nnr_model m = train_model();
-    setenv("NNC_INPUT_LIMIT", "1M", 1);
+    setenv("NNC_MAX_INPUT", "1M", 1);
     run_result r = run(&m, "", "train", "--data", "/dev/zero", NULL);
     cr_expect_eq(r.status, 1);
     assert_contains(r.err, "/dev/zero: error: more than 1048576 bytes");
-    assert_contains(r.err, "NNC_INPUT_LIMIT");
+    assert_contains(r.err, "NNC_MAX_INPUT");
     cr_expect_str_empty(r.out);
     run_free(&r);
 
@@ -526,11 +526,11 @@ Test(prog, data_from_dev_zero_is_limited, .timeout = 60)
     assert_contains(err, "<stdin>:1: error: line longer than 1048576 bytes");
     free(err);
 
-    unsetenv("NNC_INPUT_LIMIT");
+    unsetenv("NNC_MAX_INPUT");
 }
 
 /* A FIFO as --data is read as a stream (and eval answers); a bad
- * NNC_INPUT_LIMIT is a warning. */
+ * NNC_MAX_INPUT is a warning. */
 Test(prog, data_from_a_fifo, .timeout = 60)
 {
     nnr_model m = train_model();
@@ -546,14 +546,14 @@ Test(prog, data_from_a_fifo, .timeout = 60)
         _exit(n == (ssize_t)strlen(t) ? 0 : 1);
     }
     /* a limit that is not a number is a warning, and the default holds */
-    setenv("NNC_INPUT_LIMIT", "lots", 1);
+    setenv("NNC_MAX_INPUT", "lots", 1);
     run_result r = run(&m, "", "eval", "--data", fifo, NULL);
-    unsetenv("NNC_INPUT_LIMIT");
+    unsetenv("NNC_MAX_INPUT");
     int ws;
     waitpid(w, &ws, 0);
     cr_expect_eq(r.status, 0, "stderr: %s", r.err);
     assert_contains(r.out, "loss=");
-    assert_contains(r.err, "warning: NNC_INPUT_LIMIT='lots' is not a positive number of bytes");
+    assert_contains(r.err, "warning: NNC_MAX_INPUT='lots' is not a positive number of bytes");
     run_free(&r);
 }
 
