@@ -44,6 +44,16 @@ static int sb_printf(strbuf *b, const char *fmt, ...)
 
 /* ------------------------------------------------------------ train */
 
+/* Is tensor d updated by the optimizer: a parameter with values, of no
+ * layer in freeze[0..nfreeze)? */
+static int trains(const nnr_tensor_desc *d, const int *freeze, int nfreeze)
+{
+    for (int j = 0; j < nfreeze; j++)
+        if (freeze[j] == d->layer)
+            return 0;
+    return d->kind == NNR_T_PARAM && d->numel;
+}
+
 /* freeze[0..nfreeze): layer positions whose tensors are not updated. */
 int prog_trainer_init(trainer *t, const nnr_model *m, const int *freeze, int nfreeze)
 {
@@ -61,10 +71,7 @@ int prog_trainer_init(trainer *t, const nnr_model *m, const int *freeze, int nfr
     }
     for (int i = 0; i < m->ntensors; i++) {
         const nnr_tensor_desc *d = &m->tensors[i];
-        int frozen = 0;
-        for (int j = 0; j < nfreeze && !frozen; j++)
-            frozen = freeze[j] == d->layer;
-        if (d->kind != NNR_T_PARAM || frozen || !d->numel)
+        if (!trains(d, freeze, nfreeze))
             continue;
         int r = t->nruns - 1;
         if (r >= 0 && t->run_off[r] + t->run_len[r] == d->offset) {
@@ -356,10 +363,7 @@ static int run_clip_blocks(run *r, const int *freeze, int nfreeze)
         return -1;
     for (int i = 0; i < m->ntensors; i++) {
         const nnr_tensor_desc *d = &m->tensors[i];
-        int frozen = 0;
-        for (int j = 0; j < nfreeze && !frozen; j++)
-            frozen = freeze[j] == d->layer;
-        if (d->kind == NNR_T_PARAM && !frozen && d->numel) {
+        if (trains(d, freeze, nfreeze)) {
             r->gblk[r->ngblk] = r->tr.grad + d->offset;
             r->glen[r->ngblk++] = d->numel;
         }

@@ -180,6 +180,21 @@ static KCall node_call(const Graph *g, const Node *nd)
     return c;
 }
 
+
+/* base, or base_2, base_3, ... : the first not among names[0..n) (NULL
+ * entries are free). */
+static const char *unique_name(const char **names, int n, const char *base)
+{
+    const char *name = base;
+    for (int k = 2;; k++) {
+        int taken = 0;
+        for (int j = 0; j < n && !taken; j++)
+            taken = names[j] && !strcmp(names[j], name);
+        if (!taken)
+            return name;
+        name = xasprintf("%s_%d", base, k);
+    }
+}
 /* The name of the shape struct of each live node whose kernel call takes
  * one ([node], else NULL): its layer's label or position, "_shape"
  * ("conv1_shape", "layer3_shape"), _2, _3, ... when taken. */
@@ -190,17 +205,8 @@ static const char **shape_names(const Graph *g)
         const Node *nd = &g->nodes[i];
         if (nd->dead || !node_call(g, nd).shape_type)
             continue;
-        const char *base = nd->label ? xasprintf("%s_shape", nd->label)
-                                     : xasprintf("layer%d_shape", nd->layer), *name = base;
-        for (int k = 2;; k++) {
-            int taken = 0;
-            for (int j = 0; j < i && !taken; j++)
-                taken = names[j] && !strcmp(names[j], name);
-            if (!taken)
-                break;
-            name = xasprintf("%s_%d", base, k);
-        }
-        names[i] = name;
+        names[i] = unique_name(names, i, nd->label ? xasprintf("%s_shape", nd->label)
+                                                   : xasprintf("layer%d_shape", nd->layer));
     }
     return names;
 }
@@ -559,16 +565,7 @@ static const char **block_names(const Graph *g, int inference)
         }
         while (w > c && w[-1] == '_')
             *--w = '\0';
-        const char *name = *c ? c : "tensor";
-        for (int k = 2;; k++) {
-            int taken = 0;
-            for (int j = 0; j < i && !taken; j++)
-                taken = names[j] && !strcmp(names[j], name);
-            if (!taken)
-                break;
-            name = xasprintf("%s_%d", *c ? c : "tensor", k);
-        }
-        names[i] = name;
+        names[i] = unique_name(names, i, *c ? c : "tensor");
     }
     return names;
 }
