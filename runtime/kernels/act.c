@@ -27,8 +27,10 @@
         }                                                               \
     } while (0)
 
-void nnr_act_f32(nnr_act act, float param, size_t len, const float *x, float *y)
+void nnr_act2_f32(nnr_act act, float p0, float p1, size_t len, const float *x, float *y)
 {
+    float param = p0;
+    (void)p1;
     size_t i = 0;
     switch (act) {
     case NNR_ACT_NONE:
@@ -56,9 +58,11 @@ void nnr_act_f32(nnr_act act, float param, size_t len, const float *x, float *y)
     }
 }
 
-void nnr_act_backward_f32(nnr_act act, float param, size_t len, const float *x,
-                          const float *y, const float *dy, float *dx)
+void nnr_act2_backward_f32(nnr_act act, float p0, float p1, size_t len, const float *x,
+                           const float *y, const float *dy, float *dx)
 {
+    float param = p0;
+    (void)p1;
     size_t i = 0;
     switch (act) {
     case NNR_ACT_NONE:
@@ -85,4 +89,15 @@ void nnr_act_backward_f32(nnr_act act, float param, size_t len, const float *x,
         }
         return;
     }
+}
+
+void nnr_act_f32(nnr_act act, float param, size_t len, const float *x, float *y)
+{
+    nnr_act2_f32(act, param, 0.0f, len, x, y);
+}
+
+void nnr_act_backward_f32(nnr_act act, float param, size_t len, const float *x,
+                          const float *y, const float *dy, float *dx)
+{
+    nnr_act2_backward_f32(act, param, 0.0f, len, x, y, dy, dx);
 }

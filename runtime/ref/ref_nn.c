@@ -6,8 +6,9 @@
 
 #include "ref.h"
 
-static double act1(nnr_act act, double p, double x)
+static double act1(nnr_act act, double p, double p1, double x)
 {
+    (void)p1;
     switch (act) {
     case NNR_ACT_NONE: return x;
     case NNR_ACT_RELU: return x > 0 ? x : 0;
@@ -19,14 +20,27 @@ static double act1(nnr_act act, double p, double x)
     return NAN;
 }
 
+void nnr_ref_act2_f32(nnr_act act, float p0, float p1, size_t len, const float *x, float *y)
+{
+    for (size_t i = 0; i < len; i++) y[i] = (float)act1(act, p0, p1, x[i]);
+}
+
 void nnr_ref_act_f32(nnr_act act, float param, size_t len, const float *x, float *y)
 {
-    for (size_t i = 0; i < len; i++) y[i] = (float)act1(act, param, x[i]);
+    nnr_ref_act2_f32(act, param, 0.0f, len, x, y);
 }
 
 void nnr_ref_act_backward_f32(nnr_act act, float param, size_t len, const float *x,
                               const float *y, const float *dy, float *dx)
 {
+    nnr_ref_act2_backward_f32(act, param, 0.0f, len, x, y, dy, dx);
+}
+
+void nnr_ref_act2_backward_f32(nnr_act act, float p0, float p1, size_t len, const float *x,
+                               const float *y, const float *dy, float *dx)
+{
+    const double param = p0;
+    (void)p1;
     const double pi = 3.14159265358979323846;
     for (size_t i = 0; i < len; i++) {
         double d;
@@ -69,7 +83,7 @@ void nnr_ref_linear_f32(int n, int in, int out, const float *x, const float *w,
         for (int o = 0; o < out; o++) {
             double s = b ? b[o] : 0.0;
             for (int p = 0; p < in; p++) s += (double)x[(size_t)i * in + p] * w[(size_t)o * in + p];
-            y[(size_t)i * out + o] = (float)act1(act, act_param, (double)(float)s);
+            y[(size_t)i * out + o] = (float)act1(act, act_param, 0.0, (double)(float)s);
         }
 }
 
@@ -125,7 +139,7 @@ void nnr_ref_conv2d_f32(int n, const nnr_conv2d_shape *s, const float *x, const 
                                        X4(w, o, c, ki, kj, s->c, s->kh, s->kw);
                             }
                     X4(y, i, o, oy, ox, s->oc, s->oh, s->ow) =
-                        (float)act1(act, act_param, (double)(float)acc);
+                        (float)act1(act, act_param, 0.0, (double)(float)acc);
                 }
 }
 

@@ -60,7 +60,7 @@ Test(ir_parse, builds_the_graph)
     cr_expect(g->nodes[2].dead, "%%2 is a gap");
     cr_expect_eq(g->nodes[3].in[0], 1);
     cr_expect_eq(g->nodes[5].fused_act, OP_LEAKY_RELU);
-    cr_expect_float_eq(g->nodes[5].fused_negative_slope, 0.2, 1e-12);
+    cr_expect_float_eq(g->nodes[5].fused_param, 0.2, 1e-12);
     cr_expect(g->nodes[5].packed);
     cr_expect_eq(g->nodes[6].axis, 0);
     cr_expect(g->planned);
