@@ -35,7 +35,8 @@
     X(LEAKY_RELU)  /* p0 = negative_slope */                          \
     X(SIGMOID)                                                        \
     X(TANH)                                                           \
-    X(GELU)        /* exact erf form: x * 0.5 * (1 + erf(x / sqrt 2)) */
+    X(GELU)        /* exact erf form: x * 0.5 * (1 + erf(x / sqrt 2)) */ \
+    X(SILU)        /* x * sigmoid(x) */
 
 /* Element-wise activations; also the fused epilogue of linear and conv2d
  * (those with at most one parameter). */

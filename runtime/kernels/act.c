@@ -1,5 +1,5 @@
 /* act.c — element-wise activations and their backward (nnr_act_f32,
- * nnr_act_backward_f32): relu, leaky_relu, sigmoid, tanh, exact gelu.
+ * nnr_act_backward_f32): relu, leaky_relu, sigmoid, tanh, exact gelu, silu.
  * Forward transcendentals use the vector ones of simd.h (a few ulp, bounds
  * there); the tail goes through the same vector code on a zero-padded
  * copy, so every element's result is independent of its position (a row
@@ -55,6 +55,9 @@ void nnr_act2_f32(nnr_act act, float p0, float p1, size_t len, const float *x, f
     case NNR_ACT_GELU:
         NNR_VMAP(nnr_vgelu);
         return;
+    case NNR_ACT_SILU:
+        for (; i < len; i++) y[i] = x[i] / (1.0f + expf(-x[i]));
+        return;
     }
 }
 
@@ -86,6 +89,12 @@ void nnr_act2_backward_f32(nnr_act act, float p0, float p1, size_t len, const fl
             float cdf = 0.5f * (1.0f + erff(v * NNR_SQRT1_2));
             float pdf = NNR_INV_SQRT_2PI * expf(-0.5f * v * v);
             dx[i] = dy[i] * (cdf + v * pdf);
+        }
+        return;
+    case NNR_ACT_SILU:
+        for (; i < len; i++) {
+            float s = 1.0f / (1.0f + expf(-x[i]));
+            dx[i] = dy[i] * (s * (1.0f + x[i] * (1.0f - s)));
         }
         return;
     }

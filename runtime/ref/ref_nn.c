@@ -16,6 +16,7 @@ static double act1(nnr_act act, double p, double p1, double x)
     case NNR_ACT_SIGMOID: return 1.0 / (1.0 + exp(-x));
     case NNR_ACT_TANH: return tanh(x);
     case NNR_ACT_GELU: return 0.5 * x * (1.0 + erf(x / sqrt(2.0)));
+    case NNR_ACT_SILU: return x / (1.0 + exp(-x));
     }
     return NAN;
 }
@@ -52,6 +53,11 @@ void nnr_ref_act2_backward_f32(nnr_act act, float p0, float p1, size_t len, cons
         case NNR_ACT_GELU: {
             double v = x[i];
             d = 0.5 * (1.0 + erf(v / sqrt(2.0))) + v * exp(-0.5 * v * v) / sqrt(2.0 * pi);
+            break;
+        }
+        case NNR_ACT_SILU: {
+            double s = 1.0 / (1.0 + exp(-(double)x[i]));
+            d = s * (1.0 + x[i] * (1.0 - s));
             break;
         }
         default: d = 1.0; break;
