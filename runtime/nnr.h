@@ -36,7 +36,8 @@
     X(SIGMOID)                                                        \
     X(TANH)                                                           \
     X(GELU)        /* exact erf form: x * 0.5 * (1 + erf(x / sqrt 2)) */ \
-    X(SILU)        /* x * sigmoid(x) */
+    X(SILU)        /* x * sigmoid(x) */                               \
+    X(ELU)         /* p0 = alpha: x > 0 ? x : alpha * (exp(x) - 1) */
 
 /* Element-wise activations; also the fused epilogue of linear and conv2d
  * (those with at most one parameter). */

@@ -1,5 +1,6 @@
 /* act.c — element-wise activations and their backward (nnr_act_f32,
- * nnr_act_backward_f32): relu, leaky_relu, sigmoid, tanh, exact gelu, silu.
+ * nnr_act_backward_f32): relu, leaky_relu, sigmoid, tanh, exact gelu, silu,
+ * elu.
  * Forward transcendentals use the vector ones of simd.h (a few ulp, bounds
  * there); the tail goes through the same vector code on a zero-padded
  * copy, so every element's result is independent of its position (a row
@@ -58,6 +59,9 @@ void nnr_act2_f32(nnr_act act, float p0, float p1, size_t len, const float *x, f
     case NNR_ACT_SILU:
         for (; i < len; i++) y[i] = x[i] / (1.0f + expf(-x[i]));
         return;
+    case NNR_ACT_ELU:
+        for (; i < len; i++) y[i] = x[i] > 0.0f ? x[i] : param * expm1f(x[i]);
+        return;
     }
 }
 
@@ -96,6 +100,9 @@ void nnr_act2_backward_f32(nnr_act act, float p0, float p1, size_t len, const fl
             float s = 1.0f / (1.0f + expf(-x[i]));
             dx[i] = dy[i] * (s * (1.0f + x[i] * (1.0f - s)));
         }
+        return;
+    case NNR_ACT_ELU:
+        for (; i < len; i++) dx[i] = x[i] > 0.0f ? dy[i] : dy[i] * (param * expf(x[i]));
         return;
     }
 }

@@ -17,6 +17,7 @@ static double act1(nnr_act act, double p, double p1, double x)
     case NNR_ACT_TANH: return tanh(x);
     case NNR_ACT_GELU: return 0.5 * x * (1.0 + erf(x / sqrt(2.0)));
     case NNR_ACT_SILU: return x / (1.0 + exp(-x));
+    case NNR_ACT_ELU: return x > 0 ? x : p * (exp(x) - 1.0);
     }
     return NAN;
 }
@@ -60,6 +61,7 @@ void nnr_ref_act2_backward_f32(nnr_act act, float p0, float p1, size_t len, cons
             d = s * (1.0 + x[i] * (1.0 - s));
             break;
         }
+        case NNR_ACT_ELU: d = x[i] > 0 ? 1.0 : param * exp((double)x[i]); break;
         default: d = 1.0; break;
         }
         dx[i] = (float)(dy[i] * d);

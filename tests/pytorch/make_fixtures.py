@@ -287,6 +287,9 @@ def infer_cases():
     infer("gelu", [15], [L("gelu", nn.GELU())], "gelu, exact erf form (nn.GELU())")
     infer("silu", [6], [L("linear(6, 9)", nn.Linear(6, 9)), L("silu", nn.SiLU())],
           "silu (nn.SiLU(): x * sigmoid(x)) after a linear (fused), large magnitudes", scale=6.0)
+    infer("elu", [3, 4], [L("elu", nn.ELU())], "elu, default alpha = 1.0, on a 2-d sample", scale=4.0)
+    infer("elu_alpha", [6], [L("linear(6, 8)", nn.Linear(6, 8)), L("elu(alpha = 0.4)", nn.ELU(0.4))],
+          "elu(alpha = 0.4) after a linear (fused)", scale=4.0)
     infer("softmax_last", [4, 6], [L("softmax(dim = -1)", nn.Softmax(dim=-1))],
           "softmax over the last dimension of a [4,6] sample", scale=4.0)
     infer("softmax_dim1", [3, 4, 5], [L("softmax(dim = 1)", nn.Softmax(dim=1))],
@@ -606,6 +609,9 @@ def train_cases():
     train("act_silu", [5], mlp(5, 7, 3, ("silu", nn.SiLU)), "cross_entropy", dsgd, dsgd_fn,
           make_data(14, 5, label=3, g=g("silu")), "label = -1",
           "silu (nn.SiLU) trained: its gradient s * (1 + x * (1 - s))")
+    train("act_elu", [5], mlp(5, 7, 3, ("elu(1.7)", lambda: nn.ELU(1.7))), "cross_entropy", dsgd,
+          dsgd_fn, make_data(14, 5, label=3, g=g("elu")), "label = -1",
+          "elu(1.7) (nn.ELU(alpha = 1.7), the argument given positionally) trained")
 
     # ---- batch norm in training mode: batch statistics, running stats updated
     train("batchnorm1d", [5],
