@@ -37,7 +37,9 @@
     X(TANH)                                                           \
     X(GELU)        /* exact erf form: x * 0.5 * (1 + erf(x / sqrt 2)) */ \
     X(SILU)        /* x * sigmoid(x) */                               \
-    X(ELU)         /* p0 = alpha: x > 0 ? x : alpha * (exp(x) - 1) */
+    X(ELU)         /* p0 = alpha: x > 0 ? x : alpha * (exp(x) - 1) */  \
+    X(SOFTPLUS)    /* p0 = beta, p1 = threshold: beta * x > threshold  \
+                    * ? x : log(1 + exp(beta * x)) / beta */
 
 /* Element-wise activations; also the fused epilogue of linear and conv2d
  * (those with at most one parameter). */

@@ -1,6 +1,6 @@
 /* act.c — element-wise activations and their backward (nnr_act_f32,
  * nnr_act_backward_f32): relu, leaky_relu, sigmoid, tanh, exact gelu, silu,
- * elu.
+ * elu, softplus.
  * Forward transcendentals use the vector ones of simd.h (a few ulp, bounds
  * there); the tail goes through the same vector code on a zero-padded
  * copy, so every element's result is independent of its position (a row
@@ -31,7 +31,6 @@
 void nnr_act2_f32(nnr_act act, float p0, float p1, size_t len, const float *x, float *y)
 {
     float param = p0;
-    (void)p1;
     size_t i = 0;
     switch (act) {
     case NNR_ACT_NONE:
@@ -62,6 +61,9 @@ void nnr_act2_f32(nnr_act act, float p0, float p1, size_t len, const float *x, f
     case NNR_ACT_ELU:
         for (; i < len; i++) y[i] = x[i] > 0.0f ? x[i] : param * expm1f(x[i]);
         return;
+    case NNR_ACT_SOFTPLUS:
+        for (; i < len; i++) y[i] = x[i] * p0 > p1 ? x[i] : log1pf(expf(x[i] * p0)) / p0;
+        return;
     }
 }
 
@@ -69,7 +71,6 @@ void nnr_act2_backward_f32(nnr_act act, float p0, float p1, size_t len, const fl
                            const float *y, const float *dy, float *dx)
 {
     float param = p0;
-    (void)p1;
     size_t i = 0;
     switch (act) {
     case NNR_ACT_NONE:
@@ -103,6 +104,12 @@ void nnr_act2_backward_f32(nnr_act act, float p0, float p1, size_t len, const fl
         return;
     case NNR_ACT_ELU:
         for (; i < len; i++) dx[i] = x[i] > 0.0f ? dy[i] : dy[i] * (param * expf(x[i]));
+        return;
+    case NNR_ACT_SOFTPLUS:
+        for (; i < len; i++) {
+            float z = expf(x[i] * p0);
+            dx[i] = x[i] * p0 > p1 ? dy[i] : dy[i] * z / (z + 1.0f);
+        }
         return;
     }
 }

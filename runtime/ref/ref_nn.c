@@ -8,7 +8,6 @@
 
 static double act1(nnr_act act, double p, double p1, double x)
 {
-    (void)p1;
     switch (act) {
     case NNR_ACT_NONE: return x;
     case NNR_ACT_RELU: return x > 0 ? x : 0;
@@ -18,6 +17,7 @@ static double act1(nnr_act act, double p, double p1, double x)
     case NNR_ACT_GELU: return 0.5 * x * (1.0 + erf(x / sqrt(2.0)));
     case NNR_ACT_SILU: return x / (1.0 + exp(-x));
     case NNR_ACT_ELU: return x > 0 ? x : p * (exp(x) - 1.0);
+    case NNR_ACT_SOFTPLUS: return x * p > p1 ? x : log(1.0 + exp(x * p)) / p;
     }
     return NAN;
 }
@@ -42,7 +42,6 @@ void nnr_ref_act2_backward_f32(nnr_act act, float p0, float p1, size_t len, cons
                                const float *y, const float *dy, float *dx)
 {
     const double param = p0;
-    (void)p1;
     const double pi = 3.14159265358979323846;
     for (size_t i = 0; i < len; i++) {
         double d;
@@ -62,6 +61,11 @@ void nnr_ref_act2_backward_f32(nnr_act act, float p0, float p1, size_t len, cons
             break;
         }
         case NNR_ACT_ELU: d = x[i] > 0 ? 1.0 : param * exp((double)x[i]); break;
+        case NNR_ACT_SOFTPLUS: {
+            double z = exp((double)x[i] * param);
+            d = x[i] * param > p1 ? 1.0 : z / (z + 1.0);
+            break;
+        }
         default: d = 1.0; break;
         }
         dx[i] = (float)(dy[i] * d);

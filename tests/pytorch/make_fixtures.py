@@ -290,6 +290,13 @@ def infer_cases():
     infer("elu", [3, 4], [L("elu", nn.ELU())], "elu, default alpha = 1.0, on a 2-d sample", scale=4.0)
     infer("elu_alpha", [6], [L("linear(6, 8)", nn.Linear(6, 8)), L("elu(alpha = 0.4)", nn.ELU(0.4))],
           "elu(alpha = 0.4) after a linear (fused)", scale=4.0)
+    infer("softplus", [12], [L("softplus", nn.Softplus())],
+          "softplus, defaults beta = 1, threshold = 20, large magnitudes", scale=30.0)
+    infer("softplus_beta", [6],
+          [L("linear(6, 9)", nn.Linear(6, 9)),
+           L("softplus(beta = 2, threshold = 3)", nn.Softplus(beta=2, threshold=3))],
+          "softplus(beta = 2, threshold = 3) after a linear (not fused: two parameters);\n"
+          "inputs on both sides of the threshold", scale=6.0)
     infer("softmax_last", [4, 6], [L("softmax(dim = -1)", nn.Softmax(dim=-1))],
           "softmax over the last dimension of a [4,6] sample", scale=4.0)
     infer("softmax_dim1", [3, 4, 5], [L("softmax(dim = 1)", nn.Softmax(dim=1))],
@@ -612,6 +619,10 @@ def train_cases():
     train("act_elu", [5], mlp(5, 7, 3, ("elu(1.7)", lambda: nn.ELU(1.7))), "cross_entropy", dsgd,
           dsgd_fn, make_data(14, 5, label=3, g=g("elu")), "label = -1",
           "elu(1.7) (nn.ELU(alpha = 1.7), the argument given positionally) trained")
+    train("act_softplus", [5],
+          mlp(5, 7, 3, ("softplus(beta = 1.5, threshold = 1)", lambda: nn.Softplus(1.5, 1))),
+          "cross_entropy", dsgd, dsgd_fn, make_data(14, 5, label=3, g=g("softplus")), "label = -1",
+          "softplus(beta = 1.5, threshold = 1) trained: both branches of the gradient")
 
     # ---- batch norm in training mode: batch statistics, running stats updated
     train("batchnorm1d", [5],
