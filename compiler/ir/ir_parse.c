@@ -466,8 +466,8 @@ static int parse_attrs(Lx *x, Graph *g, int i)
                 n->fused_param = strtod(paren + 1, NULL);
             }
             int a = w ? op_lookup(w) : -1;
-            if (a < 0 || !(op_info[a].flags & OPF_ACT)) {
-                diag_error(x->d, as, "act= expects an activation");
+            if (a < 0 || !(op_info[a].flags & OPF_ACT) || op_nattr(a) > 1) {
+                diag_error(x->d, as, "act= expects an activation of at most one parameter");
                 return -1;
             }
             n->fused_act = a;
