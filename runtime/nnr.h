@@ -24,20 +24,40 @@
 
 /* ---------------------------------------------------------------- acts */
 
-/* Element-wise activations; also the fused epilogue of linear and conv2d. */
+/* THE activation table of the runtime: one row per element-wise
+ * activation, X(ID) with ID as in the compiler's ops.def (OP_<ID>), so
+ * the enum below, the compiler's op_act_c/op_act_value and the tests
+ * derive from it. p0/p1: the activation's parameters, in the order of
+ * its attributes in ops.def (0 when it has fewer). Row order fixes the
+ * enum values: append new rows. */
+#define NNR_ACTS(X)                                                   \
+    X(RELU)                                                           \
+    X(LEAKY_RELU)  /* p0 = negative_slope */                          \
+    X(SIGMOID)                                                        \
+    X(TANH)                                                           \
+    X(GELU)        /* exact erf form: x * 0.5 * (1 + erf(x / sqrt 2)) */ \
+    X(SILU)        /* x * sigmoid(x) */                               \
+    X(ELU)         /* p0 = alpha: x > 0 ? x : alpha * (exp(x) - 1) */  \
+    X(SOFTPLUS)    /* p0 = beta, p1 = threshold: beta * x > threshold  \
+                    * ? x : log(1 + exp(beta * x)) / beta */
+
+/* Element-wise activations; also the fused epilogue of linear and conv2d
+ * (those with at most one parameter). */
+#define NNR_ACT_ENUM_(id) NNR_ACT_##id,
 typedef enum nnr_act {
     NNR_ACT_NONE = 0,
-    NNR_ACT_RELU,
-    NNR_ACT_LEAKY_RELU,  /* param = negative_slope */
-    NNR_ACT_SIGMOID,
-    NNR_ACT_TANH,
-    NNR_ACT_GELU,        /* exact erf form: x * 0.5 * (1 + erf(x / sqrt 2)) */
+    NNR_ACTS(NNR_ACT_ENUM_)
 } nnr_act;
+#undef NNR_ACT_ENUM_
 
 /* y[i] = act(x[i]); x == y allowed. */
-void nnr_act_f32(nnr_act act, float param, size_t len, const float *x, float *y);
+void nnr_act2_f32(nnr_act act, float p0, float p1, size_t len, const float *x, float *y);
 /* dx[i] = dy[i] * act'(x[i]); x is the activation's input, y its output
- * (relu/leaky/gelu read x, sigmoid/tanh read y). dx may alias dy. */
+ * (each activation reads the one it needs). dx may alias dy. */
+void nnr_act2_backward_f32(nnr_act act, float p0, float p1, size_t len, const float *x,
+                           const float *y, const float *dy, float *dx);
+/* The same with one parameter (p1 = 0): activations with at most one. */
+void nnr_act_f32(nnr_act act, float param, size_t len, const float *x, float *y);
 void nnr_act_backward_f32(nnr_act act, float param, size_t len, const float *x,
                           const float *y, const float *dy, float *dx);
 

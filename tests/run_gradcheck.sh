@@ -29,6 +29,9 @@ case[dropout]='[5] | linear(5, 6) dropout(0.3)'
 case[batchnorm1d]='[5] | linear(5, 6) batchnorm1d(6)'
 case[batchnorm2d]='[2, 4, 4] | conv2d(2, 3, 1) batchnorm2d(3) flatten'
 case[identity]='[5] | linear(5, 6) identity'
+case[silu]='[5] | linear(5, 6) silu'
+case[elu]='[5] | linear(5, 6) elu(alpha = 0.7)'
+case[softplus]='[5] | linear(5, 6) softplus(beta = 2, threshold = 15)'
 # losses
 declare -A loss
 loss[mse]='[5] | linear(5, 3)'

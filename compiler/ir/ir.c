@@ -13,6 +13,22 @@ const OpInfo op_info[OP__COUNT] = {
 #undef OP
 };
 
+const OpAttr op_attr[OP__COUNT][NNC_MAX_NODE_ATTRS] = {
+#define OP(id, name, fam, nin, flags)
+#define ATTR(id, k, name, dflt) [OP_##id][k] = {name, dflt},
+#include "ops.def"
+#undef ATTR
+#undef OP
+};
+
+int op_nattr(int op)
+{
+    int k = 0;
+    while (op >= 0 && op < OP__COUNT && k < NNC_MAX_NODE_ATTRS && op_attr[op][k].name)
+        k++;
+    return k;
+}
+
 int op_lookup(const char *name)
 {
     for (int i = 0; i < OP__COUNT; i++)
@@ -252,6 +268,8 @@ void ir_print_ex(const Graph *g, FILE *out, int flags)
         print_val(out, i);
         fprintf(out, " = %s", op_info[n->op].name);
         print_vals(out, n->in, n->nin);
+        for (int k = 0; k < op_nattr(n->op); k++)
+            fprintf(out, " %s=%.9g", op_attr[n->op][k].name, n->attr[k]);
         switch (n->op) {
         case OP_LINEAR:
             fprintf(out, " in=%" PRId64 " out=%" PRId64 " bias=%d", n->in_f, n->out_f, n->has_bias);
@@ -264,9 +282,6 @@ void ir_print_ex(const Graph *g, FILE *out, int flags)
         case OP_MAXPOOL2D: case OP_AVGPOOL2D:
             fprintf(out, " kernel=%" PRId64 "x%" PRId64 " stride=%" PRId64 "x%" PRId64
                     " padding=%" PRId64 "x%" PRId64, n->kh, n->kw, n->sh, n->sw, n->ph, n->pw);
-            break;
-        case OP_LEAKY_RELU:
-            fprintf(out, " negative_slope=%.9g", n->negative_slope);
             break;
         case OP_SOFTMAX: case OP_LOG_SOFTMAX:
             fprintf(out, " dim=%d", n->axis + 1);
@@ -282,8 +297,8 @@ void ir_print_ex(const Graph *g, FILE *out, int flags)
         }
         if (n->fused_act >= 0) {
             fprintf(out, " act=%s", op_info[n->fused_act].name);
-            if (n->fused_act == OP_LEAKY_RELU)
-                fprintf(out, "(%.9g)", n->fused_negative_slope);
+            if (op_nattr(n->fused_act) > 0)
+                fprintf(out, "(%.9g)", n->fused_param);
         }
         if (n->packed)
             fprintf(out, " packed=%s", n->packed == 2 ? "panel" : "oi");

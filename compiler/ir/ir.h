@@ -117,6 +117,16 @@ typedef struct Fold {
  * running_mean, running_var, num_batches_tracked). */
 #define NNC_MAX_NODE_PARAMS 5
 
+/* Numeric attributes of an op from its ATTR rows in ops.def. */
+#define NNC_MAX_NODE_ATTRS 4
+typedef struct OpAttr {
+    const char *name;       /* PyTorch's name; NULL past the op's last */
+    double dflt;            /* PyTorch's default */
+} OpAttr;
+extern const OpAttr op_attr[OP__COUNT][NNC_MAX_NODE_ATTRS];
+/* How many ATTR rows op has. */
+int op_nattr(int op);
+
 typedef struct Node {
     Op op;
     int in[NNC_MAX_NODE_INPUTS]; /* values read (node index, or IR_INPUT(k)) */
@@ -126,7 +136,8 @@ typedef struct Node {
     int64_t in_f, out_f;    /* linear features; conv/bn channels */
     int64_t kh, kw, sh, sw, ph, pw;
     int has_bias;
-    double negative_slope;  /* leaky_relu */
+    double attr[NNC_MAX_NODE_ATTRS]; /* the op's ATTR rows of ops.def, by position
+                                      * (leaky_relu: negative_slope) */
     double p;               /* dropout: the probability of a zero */
     double eps, momentum;   /* batchnorm */
     int dim;                /* softmax: PyTorch's dim (batch = 0), positive once resolved */
@@ -135,7 +146,7 @@ typedef struct Node {
     int nparam;
     /* fused epilogue (fuse-act): an OPF_ACT op applied to this node's output */
     int fused_act;          /* Op of the activation, or -1 */
-    double fused_negative_slope; /* of a fused leaky_relu */
+    double fused_param;     /* attr[0] of the fused activation (leaky_relu's slope) */
     int packed;             /* prepack: weight laid out for the kernel: 1 [out, in] as
                              * PyTorch's (printed packed=oi), 2 param[0] is a FOLD_PACK
                              * of it (linear; printed packed=panel) */

@@ -26,8 +26,9 @@
  * (weight, bias) pair per layer of the chain, "-" for a layer without bias;
  * for fold-bn the layer's (weight, bias) then gamma, beta, running_mean,
  * running_var. Node attributes are those ir_print writes for the op
- * (in= out= bias= kernel=KxK stride=SxS padding=PxP negative_slope= dim= p=
- * features= eps= momentum= act=OP[(slope)] packed=oi|panel); the shape after ':'
+ * (in= out= bias= kernel=KxK stride=SxS padding=PxP dim= p= features= eps=
+ * momentum= act=OP[(attr0)] packed=oi|panel, and the op's ATTR rows of
+ * ops.def by name, e.g. negative_slope=); the shape after ':'
  * is checked against the one the op's shape rule gives. */
 #include <ctype.h>
 #include <stdlib.h>
@@ -409,6 +410,15 @@ static int parse_pair(Lx *x, int64_t *a, int64_t *b)
     return parse_int(x, b);
 }
 
+/* The position of attribute key among op's ATTR rows (ops.def), or -1. */
+static int attr_index(Op op, const char *key)
+{
+    for (int k = 0; k < op_nattr(op); k++)
+        if (!strcmp(op_attr[op][k].name, key))
+            return k;
+    return -1;
+}
+
 /* The attributes of node i, up to the ':' before its shape. */
 static int parse_attrs(Lx *x, Graph *g, int i)
 {
@@ -420,8 +430,10 @@ static int parse_attrs(Lx *x, Graph *g, int i)
         if (!key || expect(x, '='))
             return -1;
         int64_t v = 0;
-        int bad = 0;
-        if (!strcmp(key, "in") || !strcmp(key, "features"))
+        int bad = 0, ak = attr_index(op, key);
+        if (ak >= 0)
+            bad = parse_num(x, &n->attr[ak]);
+        else if (!strcmp(key, "in") || !strcmp(key, "features"))
             bad = parse_int(x, &n->in_f);
         else if (!strcmp(key, "out"))
             bad = parse_int(x, &n->out_f);
@@ -433,8 +445,6 @@ static int parse_attrs(Lx *x, Graph *g, int i)
             bad = parse_pair(x, &n->sh, &n->sw);
         else if (!strcmp(key, "padding"))
             bad = parse_pair(x, &n->ph, &n->pw);
-        else if (!strcmp(key, "negative_slope"))
-            bad = parse_num(x, &n->negative_slope);
         else if (!strcmp(key, "p"))
             bad = parse_num(x, &n->p);
         else if (!strcmp(key, "eps"))
@@ -453,11 +463,11 @@ static int parse_attrs(Lx *x, Graph *g, int i)
             char *paren = w ? strchr(w, '(') : NULL;
             if (paren) {
                 *paren = '\0';
-                n->fused_negative_slope = strtod(paren + 1, NULL);
+                n->fused_param = strtod(paren + 1, NULL);
             }
             int a = w ? op_lookup(w) : -1;
-            if (a < 0 || !(op_info[a].flags & OPF_ACT)) {
-                diag_error(x->d, as, "act= expects an activation");
+            if (a < 0 || !(op_info[a].flags & OPF_ACT) || op_nattr(a) > 1) {
+                diag_error(x->d, as, "act= expects an activation of at most one parameter");
                 return -1;
             }
             n->fused_act = a;
@@ -525,7 +535,8 @@ static int parse_node(Lx *x, Graph *g, int id, Span sp)
     Node *n = &g->nodes[i];
     n->span = sp;
     /* PyTorch's defaults, for attributes a line leaves out */
-    n->negative_slope = 0.01;
+    for (int k = 0; k < op_nattr(op); k++)
+        n->attr[k] = op_attr[op][k].dflt;
     n->p = 0.5;
     n->eps = 1e-5;
     n->momentum = 0.1;

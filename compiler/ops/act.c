@@ -1,24 +1,32 @@
-/* act.c — element-wise activations: relu, leaky_relu, sigmoid, tanh, gelu
- * (exact erf form). Each is also a possible fused epilogue (fuse-act). */
+/* act.c — element-wise activations (the OPF_ACT rows of ops.def), all
+ * through the runtime's nnr_act kernels: nothing here names an op. An
+ * activation's arguments are its ATTR rows of ops.def (PyTorch's names and
+ * defaults), kept in Node.attr; one with at most one can also be a fused
+ * epilogue (fuse-act). */
 #include "ops.h"
 
-static const ArgSpec none[] = {{NULL, 0, 0}};
-static const ArgSpec leaky[] = {{"negative_slope", AT_REAL, 0}, {NULL, 0, 0}};
+/* [op][k]: the layer's argument schema, from op_attr; NULL-name terminated */
+static ArgSpec schema[OP__COUNT][NNC_MAX_NODE_ATTRS + 1];
 
-const ArgSpec *act_args(Op op) { return op == OP_LEAKY_RELU ? leaky : none; }
+const ArgSpec *act_args(Op op)
+{
+    for (int k = 0; k < op_nattr(op); k++)
+        schema[op][k] = (ArgSpec){op_attr[op][k].name, AT_REAL, 0};
+    return schema[op];
+}
 
 int act_build(BuildCtx *cx)
 {
     Node *n = &cx->g->nodes[cx->node];
-    if (n->op == OP_LEAKY_RELU)
-        n->negative_slope = arg_real(cx, 0, 0.01);
+    for (int k = 0; k < op_nattr(n->op); k++)
+        n->attr[k] = arg_real(cx, k, op_attr[n->op][k].dflt);
     return 0;
 }
 
 int act_shape(Graph *g, Node *n, Diag *d)
 {
     (void)d;
-    n->shape = *ir_value_shape(g, n->in[0]);
+    n->shape = *ir_value_shape(g, n->in[0]);   /* [same as the input] */
     return 0;
 }
 
@@ -27,12 +35,16 @@ static const char *len(const Node *n)
     return xasprintf("(size_t)n * %lld", (long long)shape_numel(&n->shape));
 }
 
+/* nnr_act_f32 (at most one attribute) or nnr_act2_f32 (two) */
 void act_emit(EmitCtx *e, const Node *n)
 {
     KCall c;
-    kcall_init(&c, "nnr_act_f32");
+    int two = op_nattr(n->op) > 1;
+    kcall_init(&c, two ? "nnr_act2_f32" : "nnr_act_f32");
     kcall_arg(&c, KA_ACT, n->op, 0);
-    kcall_arg(&c, KA_F32, 0, n->negative_slope);
+    kcall_arg(&c, KA_F32, 0, n->attr[0]);
+    if (two)
+        kcall_arg(&c, KA_F32, 0, n->attr[1]);
     kcall_arg(&c, KA_NSIZE, shape_numel(&n->shape), 0);
     kcall_arg(&c, KA_VAL, n->in[0], 0);
     kcall_arg(&c, KA_VAL, n - e->g->nodes, 0);
@@ -43,11 +55,15 @@ void act_emit_train(EmitCtx *e, const Node *n) { act_emit(e, n); }
 
 void act_grad(EmitCtx *e, const Node *n)
 {
-    char a[48];
+    char a[48], b[48];
     if (!DVAL(e, n->in[0]))
         return;
-    fprintf(e->out, "    nnr_act_backward_f32(%s, %s, %s, %s, %s, %s, %s);\n", op_act_c(n->op),
-            c_float(n->negative_slope, a, sizeof a), len(n), VAL(e, n->in[0]), VAL(e, n - e->g->nodes),
+    if (op_nattr(n->op) > 1)
+        fprintf(e->out, "    nnr_act2_backward_f32(%s, %s, %s, ", op_act_c(n->op),
+                c_float(n->attr[0], a, sizeof a), c_float(n->attr[1], b, sizeof b));
+    else
+        fprintf(e->out, "    nnr_act_backward_f32(%s, %s, ", op_act_c(n->op), c_float(n->attr[0], a, sizeof a));
+    fprintf(e->out, "%s, %s, %s, %s, %s);\n", len(n), VAL(e, n->in[0]), VAL(e, n - e->g->nodes),
             DVAL(e, n - e->g->nodes), DVAL(e, n->in[0]));
 }
 

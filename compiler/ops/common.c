@@ -42,11 +42,9 @@ int op_param(BuildCtx *cx, const char *suffix, int ndim, const int64_t *shape, i
 const char *op_act_c(int op)
 {
     switch (op) {
-    case OP_RELU: return "NNR_ACT_RELU";
-    case OP_LEAKY_RELU: return "NNR_ACT_LEAKY_RELU";
-    case OP_SIGMOID: return "NNR_ACT_SIGMOID";
-    case OP_TANH: return "NNR_ACT_TANH";
-    case OP_GELU: return "NNR_ACT_GELU";
+#define ACT_C_(id) case OP_##id: return "NNR_ACT_" #id;
+    NNR_ACTS(ACT_C_)
+#undef ACT_C_
     default: return "NNR_ACT_NONE";
     }
 }
@@ -54,11 +52,9 @@ const char *op_act_c(int op)
 int op_act_value(int op)
 {
     switch (op) {
-    case OP_RELU: return NNR_ACT_RELU;
-    case OP_LEAKY_RELU: return NNR_ACT_LEAKY_RELU;
-    case OP_SIGMOID: return NNR_ACT_SIGMOID;
-    case OP_TANH: return NNR_ACT_TANH;
-    case OP_GELU: return NNR_ACT_GELU;
+#define ACT_V_(id) case OP_##id: return NNR_ACT_##id;
+    NNR_ACTS(ACT_V_)
+#undef ACT_V_
     default: return NNR_ACT_NONE;
     }
 }

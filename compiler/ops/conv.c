@@ -105,7 +105,7 @@ void conv_emit(EmitCtx *e, const Node *n)
     kcall_arg(&c, KA_PARAM, n->has_bias ? n->param[1] : -1, 0);
     kcall_arg(&c, KA_VAL, n - e->g->nodes, 0);
     kcall_arg(&c, KA_ACT, n->fused_act, 0);
-    kcall_arg(&c, KA_F32, 0, n->fused_negative_slope);
+    kcall_arg(&c, KA_F32, 0, n->fused_param);
     kcall_arg(&c, KA_SCRATCH, 0, 0);
     c.scratch_fn = "nnr_conv2d_scratch";
     c.wrap = 2;

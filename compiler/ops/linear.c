@@ -76,7 +76,7 @@ void linear_emit(EmitCtx *e, const Node *n)
     kcall_arg(&c, KA_PARAM, n->has_bias ? n->param[1] : -1, 0);
     kcall_arg(&c, KA_VAL, n - e->g->nodes, 0);
     kcall_arg(&c, KA_ACT, n->fused_act, 0);
-    kcall_arg(&c, KA_F32, 0, n->fused_negative_slope);
+    kcall_arg(&c, KA_F32, 0, n->fused_param);
     op_emit_call(e, n, &c);
 }
 

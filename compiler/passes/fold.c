@@ -221,7 +221,7 @@ int pass_fold_linear(Graph *g, PassCtx *cx)
             first->out_f = last->out_f;
             first->shape = last->shape;
             first->fused_act = last->fused_act;
-            first->fused_negative_slope = last->fused_negative_slope;
+            first->fused_param = last->fused_param;
             first->param[0] = f.out_w;
             first->param[1] = f.out_b;
             first->has_bias = f.out_b >= 0;

@@ -68,7 +68,9 @@ int pass_fuse_act(Graph *g, PassCtx *cx)
     int changed = 0;
     for (int i = 0; i < g->nnodes; i++) {
         Node *a = &g->nodes[i];
-        if (a->dead || !(op_info[a->op].flags & OPF_ACT) || a->nin != 1 || a->in[0] < 0)
+        /* an epilogue carries one parameter: activations with more stay apart */
+        if (a->dead || !(op_info[a->op].flags & OPF_ACT) || op_nattr(a->op) > 1 || a->nin != 1 ||
+            a->in[0] < 0)
             continue;
         Node *k = &g->nodes[a->in[0]];
         if (!(op_info[k->op].flags & OPF_EPILOGUE) || k->fused_act >= 0)
@@ -78,7 +80,7 @@ int pass_fuse_act(Graph *g, PassCtx *cx)
         if (ir_readers(g, a->in[0]) != 1 || ir_is_output(g, a->in[0]))
             continue;
         k->fused_act = a->op;
-        k->fused_negative_slope = a->negative_slope;
+        k->fused_param = a->attr[0];
         if (cx->verbose)
             fprintf(cx->log, "fuse-act: %%%d (%s) fused into %%%d (%s)\n", i, op_info[a->op].name,
                     a->in[0], op_info[k->op].name);

@@ -1,5 +1,6 @@
 /* act.c — element-wise activations and their backward (nnr_act_f32,
- * nnr_act_backward_f32): relu, leaky_relu, sigmoid, tanh, exact gelu.
+ * nnr_act_backward_f32): relu, leaky_relu, sigmoid, tanh, exact gelu, silu,
+ * elu, softplus.
  * Forward transcendentals use the vector ones of simd.h (a few ulp, bounds
  * there); the tail goes through the same vector code on a zero-padded
  * copy, so every element's result is independent of its position (a row
@@ -27,8 +28,9 @@
         }                                                               \
     } while (0)
 
-void nnr_act_f32(nnr_act act, float param, size_t len, const float *x, float *y)
+void nnr_act2_f32(nnr_act act, float p0, float p1, size_t len, const float *x, float *y)
 {
+    float param = p0;
     size_t i = 0;
     switch (act) {
     case NNR_ACT_NONE:
@@ -53,12 +55,22 @@ void nnr_act_f32(nnr_act act, float param, size_t len, const float *x, float *y)
     case NNR_ACT_GELU:
         NNR_VMAP(nnr_vgelu);
         return;
+    case NNR_ACT_SILU:
+        for (; i < len; i++) y[i] = x[i] / (1.0f + expf(-x[i]));
+        return;
+    case NNR_ACT_ELU:
+        for (; i < len; i++) y[i] = x[i] > 0.0f ? x[i] : param * expm1f(x[i]);
+        return;
+    case NNR_ACT_SOFTPLUS:
+        for (; i < len; i++) y[i] = x[i] * p0 > p1 ? x[i] : log1pf(expf(x[i] * p0)) / p0;
+        return;
     }
 }
 
-void nnr_act_backward_f32(nnr_act act, float param, size_t len, const float *x,
-                          const float *y, const float *dy, float *dx)
+void nnr_act2_backward_f32(nnr_act act, float p0, float p1, size_t len, const float *x,
+                           const float *y, const float *dy, float *dx)
 {
+    float param = p0;
     size_t i = 0;
     switch (act) {
     case NNR_ACT_NONE:
@@ -84,5 +96,31 @@ void nnr_act_backward_f32(nnr_act act, float param, size_t len, const float *x,
             dx[i] = dy[i] * (cdf + v * pdf);
         }
         return;
+    case NNR_ACT_SILU:
+        for (; i < len; i++) {
+            float s = 1.0f / (1.0f + expf(-x[i]));
+            dx[i] = dy[i] * (s * (1.0f + x[i] * (1.0f - s)));
+        }
+        return;
+    case NNR_ACT_ELU:
+        for (; i < len; i++) dx[i] = x[i] > 0.0f ? dy[i] : dy[i] * (param * expf(x[i]));
+        return;
+    case NNR_ACT_SOFTPLUS:
+        for (; i < len; i++) {
+            float z = expf(x[i] * p0);
+            dx[i] = x[i] * p0 > p1 ? dy[i] : dy[i] * z / (z + 1.0f);
+        }
+        return;
     }
+}
+
+void nnr_act_f32(nnr_act act, float param, size_t len, const float *x, float *y)
+{
+    nnr_act2_f32(act, param, 0.0f, len, x, y);
+}
+
+void nnr_act_backward_f32(nnr_act act, float param, size_t len, const float *x,
+                          const float *y, const float *dy, float *dx)
+{
+    nnr_act2_backward_f32(act, param, 0.0f, len, x, y, dy, dx);
 }

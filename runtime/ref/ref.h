@@ -10,6 +10,9 @@
 void nnr_ref_act_f32(nnr_act act, float param, size_t len, const float *x, float *y);
 void nnr_ref_act_backward_f32(nnr_act act, float param, size_t len, const float *x,
                               const float *y, const float *dy, float *dx);
+void nnr_ref_act2_f32(nnr_act act, float p0, float p1, size_t len, const float *x, float *y);
+void nnr_ref_act2_backward_f32(nnr_act act, float p0, float p1, size_t len, const float *x,
+                               const float *y, const float *dy, float *dx);
 
 void nnr_ref_gemm_f32(int trans_a, int trans_b, int m, int n, int k,
                       const float *a, int lda, const float *b, int ldb,

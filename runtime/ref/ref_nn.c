@@ -6,7 +6,7 @@
 
 #include "ref.h"
 
-static double act1(nnr_act act, double p, double x)
+static double act1(nnr_act act, double p, double p1, double x)
 {
     switch (act) {
     case NNR_ACT_NONE: return x;
@@ -15,18 +15,33 @@ static double act1(nnr_act act, double p, double x)
     case NNR_ACT_SIGMOID: return 1.0 / (1.0 + exp(-x));
     case NNR_ACT_TANH: return tanh(x);
     case NNR_ACT_GELU: return 0.5 * x * (1.0 + erf(x / sqrt(2.0)));
+    case NNR_ACT_SILU: return x / (1.0 + exp(-x));
+    case NNR_ACT_ELU: return x > 0 ? x : p * (exp(x) - 1.0);
+    case NNR_ACT_SOFTPLUS: return x * p > p1 ? x : log(1.0 + exp(x * p)) / p;
     }
     return NAN;
 }
 
+void nnr_ref_act2_f32(nnr_act act, float p0, float p1, size_t len, const float *x, float *y)
+{
+    for (size_t i = 0; i < len; i++) y[i] = (float)act1(act, p0, p1, x[i]);
+}
+
 void nnr_ref_act_f32(nnr_act act, float param, size_t len, const float *x, float *y)
 {
-    for (size_t i = 0; i < len; i++) y[i] = (float)act1(act, param, x[i]);
+    nnr_ref_act2_f32(act, param, 0.0f, len, x, y);
 }
 
 void nnr_ref_act_backward_f32(nnr_act act, float param, size_t len, const float *x,
                               const float *y, const float *dy, float *dx)
 {
+    nnr_ref_act2_backward_f32(act, param, 0.0f, len, x, y, dy, dx);
+}
+
+void nnr_ref_act2_backward_f32(nnr_act act, float p0, float p1, size_t len, const float *x,
+                               const float *y, const float *dy, float *dx)
+{
+    const double param = p0;
     const double pi = 3.14159265358979323846;
     for (size_t i = 0; i < len; i++) {
         double d;
@@ -38,6 +53,17 @@ void nnr_ref_act_backward_f32(nnr_act act, float param, size_t len, const float 
         case NNR_ACT_GELU: {
             double v = x[i];
             d = 0.5 * (1.0 + erf(v / sqrt(2.0))) + v * exp(-0.5 * v * v) / sqrt(2.0 * pi);
+            break;
+        }
+        case NNR_ACT_SILU: {
+            double s = 1.0 / (1.0 + exp(-(double)x[i]));
+            d = s * (1.0 + x[i] * (1.0 - s));
+            break;
+        }
+        case NNR_ACT_ELU: d = x[i] > 0 ? 1.0 : param * exp((double)x[i]); break;
+        case NNR_ACT_SOFTPLUS: {
+            double z = exp((double)x[i] * param);
+            d = x[i] * param > p1 ? 1.0 : z / (z + 1.0);
             break;
         }
         default: d = 1.0; break;
@@ -69,7 +95,7 @@ void nnr_ref_linear_f32(int n, int in, int out, const float *x, const float *w,
         for (int o = 0; o < out; o++) {
             double s = b ? b[o] : 0.0;
             for (int p = 0; p < in; p++) s += (double)x[(size_t)i * in + p] * w[(size_t)o * in + p];
-            y[(size_t)i * out + o] = (float)act1(act, act_param, (double)(float)s);
+            y[(size_t)i * out + o] = (float)act1(act, act_param, 0.0, (double)(float)s);
         }
 }
 
@@ -125,7 +151,7 @@ void nnr_ref_conv2d_f32(int n, const nnr_conv2d_shape *s, const float *x, const 
                                        X4(w, o, c, ki, kj, s->c, s->kh, s->kw);
                             }
                     X4(y, i, o, oy, ox, s->oc, s->oh, s->ow) =
-                        (float)act1(act, act_param, (double)(float)acc);
+                        (float)act1(act, act_param, 0.0, (double)(float)acc);
                 }
 }
 

@@ -285,6 +285,18 @@ def infer_cases():
     infer("tanh", [6], [L("linear(6, 7)", nn.Linear(6, 7)), L("tanh", nn.Tanh())],
           "tanh after a linear")
     infer("gelu", [15], [L("gelu", nn.GELU())], "gelu, exact erf form (nn.GELU())")
+    infer("silu", [6], [L("linear(6, 9)", nn.Linear(6, 9)), L("silu", nn.SiLU())],
+          "silu (nn.SiLU(): x * sigmoid(x)) after a linear (fused), large magnitudes", scale=6.0)
+    infer("elu", [3, 4], [L("elu", nn.ELU())], "elu, default alpha = 1.0, on a 2-d sample", scale=4.0)
+    infer("elu_alpha", [6], [L("linear(6, 8)", nn.Linear(6, 8)), L("elu(alpha = 0.4)", nn.ELU(0.4))],
+          "elu(alpha = 0.4) after a linear (fused)", scale=4.0)
+    infer("softplus", [12], [L("softplus", nn.Softplus())],
+          "softplus, defaults beta = 1, threshold = 20, large magnitudes", scale=30.0)
+    infer("softplus_beta", [6],
+          [L("linear(6, 9)", nn.Linear(6, 9)),
+           L("softplus(beta = 2, threshold = 3)", nn.Softplus(beta=2, threshold=3))],
+          "softplus(beta = 2, threshold = 3) after a linear (not fused: two parameters);\n"
+          "inputs on both sides of the threshold", scale=6.0)
     infer("softmax_last", [4, 6], [L("softmax(dim = -1)", nn.Softmax(dim=-1))],
           "softmax over the last dimension of a [4,6] sample", scale=4.0)
     infer("softmax_dim1", [3, 4, 5], [L("softmax(dim = 1)", nn.Softmax(dim=1))],
@@ -599,6 +611,18 @@ def train_cases():
             ("adamw_default", "adamw(lr = 0.01)", adam(torch.optim.AdamW, lr=0.01))]:
         train("opt_" + name, [6], mlp(6, 8, 3), "cross_entropy", text, fn, opt_data, "label = -1",
               "optimizer %s (torch.optim semantics), cross_entropy" % text)
+
+    # ---- the activations without a training case elsewhere
+    train("act_silu", [5], mlp(5, 7, 3, ("silu", nn.SiLU)), "cross_entropy", dsgd, dsgd_fn,
+          make_data(14, 5, label=3, g=g("silu")), "label = -1",
+          "silu (nn.SiLU) trained: its gradient s * (1 + x * (1 - s))")
+    train("act_elu", [5], mlp(5, 7, 3, ("elu(1.7)", lambda: nn.ELU(1.7))), "cross_entropy", dsgd,
+          dsgd_fn, make_data(14, 5, label=3, g=g("elu")), "label = -1",
+          "elu(1.7) (nn.ELU(alpha = 1.7), the argument given positionally) trained")
+    train("act_softplus", [5],
+          mlp(5, 7, 3, ("softplus(beta = 1.5, threshold = 1)", lambda: nn.Softplus(1.5, 1))),
+          "cross_entropy", dsgd, dsgd_fn, make_data(14, 5, label=3, g=g("softplus")), "label = -1",
+          "softplus(beta = 1.5, threshold = 1) trained: both branches of the gradient")
 
     # ---- batch norm in training mode: batch statistics, running stats updated
     train("batchnorm1d", [5],

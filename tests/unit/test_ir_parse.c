@@ -60,7 +60,7 @@ Test(ir_parse, builds_the_graph)
     cr_expect(g->nodes[2].dead, "%%2 is a gap");
     cr_expect_eq(g->nodes[3].in[0], 1);
     cr_expect_eq(g->nodes[5].fused_act, OP_LEAKY_RELU);
-    cr_expect_float_eq(g->nodes[5].fused_negative_slope, 0.2, 1e-12);
+    cr_expect_float_eq(g->nodes[5].fused_param, 0.2, 1e-12);
     cr_expect(g->nodes[5].packed);
     cr_expect_eq(g->nodes[6].axis, 0);
     cr_expect(g->planned);
@@ -139,6 +139,22 @@ Test(ir_parse, refuses_bad_text)
     refuse("model m\ninput [3]\n%0 = relu %in, %in : [3]\noutput %0\n", 3);            /* relu reads one */
     refuse("model m\ninput [3]\n%0 = relu %in : [3]\noutput %0, %4\n", 4);             /* undefined output */
     refuse("model m\ninput [3]\n%0 = relu %in : [3]\ninput [2]\noutput %0\n", 4);      /* input after nodes */
+    refuse("model m\ninput [3]\n%0 = elu %in beta=2 : [3]\noutput %0\n", 3);          /* softplus' key */
+    refuse("model m\ninput [3]\nparam w [2, 3]\n"
+           "%0 = linear %in in=3 out=2 bias=0 act=softplus(2) params=w : [2]\noutput %0\n", 4); /* 2 params */
+}
+
+/* Attributes from ops.def's ATTR rows: by name, defaults when left out. */
+Test(ir_parse, table_attributes_by_name)
+{
+    Diag d;
+    Graph *g = parse("model m\ninput [3]\n%0 = softplus %in threshold=4 : [3]\n"
+                     "%1 = elu %0 alpha=0.5 : [3]\n%2 = leaky_relu %1 : [3]\noutput %2\n", &d);
+    cr_assert_not_null(g);
+    cr_expect_float_eq(g->nodes[0].attr[0], 1.0, 1e-12);    /* beta's default */
+    cr_expect_float_eq(g->nodes[0].attr[1], 4.0, 1e-12);
+    cr_expect_float_eq(g->nodes[1].attr[0], 0.5, 1e-12);
+    cr_expect_float_eq(g->nodes[2].attr[0], 0.01, 1e-12);   /* negative_slope's default */
 }
 
 /* A DAG: two inputs, a value with three readers, two outputs. */

@@ -3,8 +3,12 @@
  * hand-computed values, and finite-difference checks of every backward. */
 #include "kern_check.h"
 
-static const nnr_act ALL_ACTS[] = {NNR_ACT_NONE, NNR_ACT_RELU, NNR_ACT_LEAKY_RELU,
-                                   NNR_ACT_SIGMOID, NNR_ACT_TANH, NNR_ACT_GELU};
+/* every activation of the runtime's table (nnr.h NNR_ACTS) */
+#define ACT_ROW_(id) NNR_ACT_##id,
+static const nnr_act ALL_ACTS[] = {NNR_ACT_NONE, NNR_ACTS(ACT_ROW_)};
+#undef ACT_ROW_
+/* the second parameter the table loops pass (softplus' threshold) */
+#define P1 20.0f
 #define NACTS (sizeof ALL_ACTS / sizeof ALL_ACTS[0])
 static const size_t SIZES[] = {1, 7, 16, 17, 31, 63, 100, 1000};
 #define NSIZES (sizeof SIZES / sizeof SIZES[0])
@@ -19,13 +23,13 @@ Test(act, forward_matches_reference)
             size_t n = SIZES[s];
             float *x = tg_alloc(n), *y = tg_alloc(n), *r = tg_alloc(n);
             tg_fill(&g, x, n, -8, 8);
-            nnr_act_f32(ALL_ACTS[a], 0.07f, n, x, y);
-            nnr_ref_act_f32(ALL_ACTS[a], 0.07f, n, x, r);
+            nnr_act2_f32(ALL_ACTS[a], 0.07f, P1, n, x, y);
+            nnr_ref_act2_f32(ALL_ACTS[a], 0.07f, P1, n, x, r);
             char what[64];
             snprintf(what, sizeof what, "act %d len %zu", (int)ALL_ACTS[a], n);
             check_close(what, y, r, n, 1e-6, 1e-6);
             /* in place */
-            nnr_act_f32(ALL_ACTS[a], 0.07f, n, x, x);
+            nnr_act2_f32(ALL_ACTS[a], 0.07f, P1, n, x, x);
             check_close(what, x, r, n, 1e-6, 1e-6);
             free(x); free(y); free(r);
         }
@@ -78,14 +82,14 @@ Test(act, backward_matches_reference)
                   *r = tg_alloc(n);
             tg_fill(&g, x, n, -6, 6);
             tg_fill(&g, dy, n, -1, 1);
-            nnr_act_f32(ALL_ACTS[a], 0.2f, n, x, y);
-            nnr_act_backward_f32(ALL_ACTS[a], 0.2f, n, x, y, dy, dx);
-            nnr_ref_act_backward_f32(ALL_ACTS[a], 0.2f, n, x, y, dy, r);
+            nnr_act2_f32(ALL_ACTS[a], 0.2f, P1, n, x, y);
+            nnr_act2_backward_f32(ALL_ACTS[a], 0.2f, P1, n, x, y, dy, dx);
+            nnr_ref_act2_backward_f32(ALL_ACTS[a], 0.2f, P1, n, x, y, dy, r);
             char what[64];
             snprintf(what, sizeof what, "act backward %d len %zu", (int)ALL_ACTS[a], n);
             check_close(what, dx, r, n, 1e-6, 1e-5);
             /* dx aliasing dy */
-            nnr_act_backward_f32(ALL_ACTS[a], 0.2f, n, x, y, dy, dy);
+            nnr_act2_backward_f32(ALL_ACTS[a], 0.2f, P1, n, x, y, dy, dy);
             check_close(what, dy, r, n, 1e-6, 1e-5);
             free(x); free(y); free(dy); free(dx); free(r);
         }
@@ -95,7 +99,7 @@ typedef struct { nnr_act act; float param; size_t n; float *x, *y, *r; } act_ctx
 static double act_f(void *c)
 {
     act_ctx *a = c;
-    nnr_act_f32(a->act, a->param, a->n, a->x, a->y);
+    nnr_act2_f32(a->act, a->param, P1, a->n, a->x, a->y);
     return proj(a->r, a->y, a->n);
 }
 
@@ -109,7 +113,7 @@ Test(act, backward_finite_differences)
         tg_fill(&g, r, N, -1, 1);
         act_ctx c = {ALL_ACTS[a], 0.15f, N, x, y, r};
         act_f(&c);
-        nnr_act_backward_f32(c.act, c.param, N, x, y, r, dx);
+        nnr_act2_backward_f32(c.act, c.param, P1, N, x, y, r, dx);
         char what[32];
         snprintf(what, sizeof what, "act %d", (int)c.act);
         fd_check(what, act_f, &c, x, N, dx, 1e-2f, 1e-3, 1e-2);
