@@ -15,6 +15,15 @@ static int live_nodes(const Graph *g)
     return c;
 }
 
+/* Is layer position k frozen by the train block? */
+static int frozen(const TrainCfg *t, int k)
+{
+    for (int i = 0; t->present && i < t->nfreeze; i++)
+        if (t->freeze[i] == k)
+            return 1;
+    return 0;
+}
+
 int driver_summary(const DriverOpts *o)
 {
     Unit u;
@@ -24,7 +33,7 @@ int driver_summary(const DriverOpts *o)
     char b[64];
     printf("model %s (%s): input %s\n\n", g->name, g->file, shape_str(&g->input, b, sizeof b));
     printf("%-4s %-14s %-12s %-18s %12s %14s\n", "#", "layer", "op", "output shape", "parameters", "FLOPs/sample");
-    int64_t tp = 0, tf = 0;
+    int64_t tp = 0, tf = 0, fz = 0; /* trainable, FLOPs, frozen */
     for (int i = 0; i < g->nnodes; i++) {
         const Node *n = &g->nodes[i];
         int64_t np = 0;
@@ -32,13 +41,19 @@ int driver_summary(const DriverOpts *o)
             if (g->params[n->param[k]].kind == NNR_T_PARAM)
                 np += g->params[n->param[k]].numel;
         int64_t fl = op_hooks[n->op].flops(g, n);
-        tp += np;
+        if (frozen(u.train, n->layer))
+            fz += np;
+        else
+            tp += np;
         tf += fl;
         printf("%-4d %-14s %-12s %-18s %12lld %14lld\n", n->layer, n->label ? n->label : xasprintf("%d", n->layer),
                op_info[n->op].name, shape_str(&n->shape, b, sizeof b), (long long)np, (long long)fl);
     }
-    printf("\ntotal: %lld trainable parameters, %lld floats of state (%lld bytes), %lld FLOPs per sample\n",
-           (long long)tp, (long long)g->state_size, (long long)g->state_size * 4, (long long)tf);
+    printf("\ntotal: %lld trainable parameters", (long long)tp);
+    if (fz)
+        printf(" (and %lld frozen by the train block)", (long long)fz);
+    printf(", %lld floats of state (%lld bytes), %lld FLOPs per sample\n",
+           (long long)g->state_size, (long long)g->state_size * 4, (long long)tf);
     MemPlan before, after;
     memplan_inference(g, &before);
     Graph *og = ir_clone(u.g);

@@ -25,7 +25,7 @@ static const char usage[] =
     "  -o PATH                 output program (build) or folder (emit)\n"
     "  --weights W.safetensors compile these parameters in (every tensor, strict;\n"
     "                          a PyTorch .pth state_dict too)\n"
-    "  -O0 | -O1 | -O2         optimisation level (default -O2)\n"
+    "  -O0 | -O1 | -O2         optimisation level (default -O2; -O3 and -O mean -O2)\n"
     "  --model NAME            which model of the file (default: the first)\n"
     "  --passes=a,b            run exactly these passes\n"
     "  --disable-pass=a,b      skip these passes\n"

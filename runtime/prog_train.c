@@ -738,6 +738,11 @@ static void run_free(run *r)
 
 int prog_cmd_train(const nnr_model *m, const prog_opts *o)
 {
+    if (!m->train_step && m->cfg.present) {
+        fprintf(stderr, "error: the train block of '%s' has no 'optimizer' (eval needs none; "
+                "to train, give one, e.g. optimizer = sgd(lr = 0.1))\n", m->name);
+        return EXIT_INPUT;
+    }
     if (!m->train_step || !m->cfg.present) {
         fprintf(stderr, "error: this model has no train block\n");
         return EXIT_INPUT;

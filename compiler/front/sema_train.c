@@ -533,8 +533,7 @@ void sema_check_train(Sema *s, const Decl *t, Program *p)
     strmap_free(&keys);
     if (!tc.has_loss && s->d->nerrors == 0)
         diag_error(s->d, t->name_span, "train block for '%s' has no 'loss'", t->name);
-    if (!tc.has_optim && s->d->nerrors == 0)
-        diag_error(s->d, t->name_span, "train block for '%s' has no 'optimizer'", t->name);
+    /* no optimizer: the program evaluates (eval needs none) but refuses to train */
     if (g && tc.has_loss)
         train_loss_vs_model(s, g, &tc, loss_span);
     if (mi < p->nmodels) {

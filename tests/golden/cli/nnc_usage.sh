@@ -11,6 +11,7 @@ run "$NNC" build ok.nnet -o
 run "$NNC" ir ok.nnet --model
 run "$NNC" build ok.nnet -o prog --weights
 run "$NNC" ir ok.nnet -O7
+run "$NNC" check ok.nnet -O3
 run "$NNC" build ok.nnet -o prog --backend=fortran
 run "$NNC" --help
 run "$NNC" --version
