@@ -9,5 +9,5 @@ foreach(check chain3 roundtrip summary cli)
   add_test(NAME opt.${check}
     COMMAND ${NNC_OPT_BASH} ${CMAKE_CURRENT_SOURCE_DIR}/opt_checks.sh
             $<TARGET_FILE:nnc> ${CMAKE_CURRENT_SOURCE_DIR} ${check})
-  set_tests_properties(opt.${check} PROPERTIES LABELS opt TIMEOUT 300)
+  set_tests_properties(opt.${check} PROPERTIES LABELS opt TIMEOUT 900)
 endforeach()
