@@ -34,14 +34,14 @@ for f in "$HERE"/fuzz_*.c; do
 done
 
 # Front end: bison/flex output, every compiler source but main.c and
-# driver.c (which needs the embedded runtime), and the allocation shim in
+# the driver files (which need the embedded runtime), and the allocation shim in
 # place of diag.c's x* allocators.
 bison -Wall -Wno-yacc -o "$OUT/gen/nnet.tab.c" --defines="$OUT/gen/nnet.tab.h" "$ROOT/grammar/nnet.y"
 flex --header-file="$OUT/gen/nnet.lex.h" -o "$OUT/gen/nnet.lex.c" "$ROOT/grammar/nnet.l"
 NNC_SRC=()
 while IFS= read -r f; do
     case "$f" in
-        */compiler/main.c|*/compiler/driver.c|*/compiler/support/diag.c) ;;
+        */compiler/main.c|*/compiler/driver*.c|*/compiler/support/diag.c) ;;
         */compiler/backend/emit_llvm.c) ;;  # the stub stands in: no LLVM here
         *) NNC_SRC+=("$f") ;;
     esac
