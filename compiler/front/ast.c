@@ -37,6 +37,11 @@
    allocates a node per number only until it is flat. */
 static Expr *free_exprs;
 
+void ast_begin(void)
+{
+    free_exprs = NULL;
+}
+
 static void recycle(Expr *e)
 {
     if (e->kind == EX_NEG)

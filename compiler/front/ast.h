@@ -108,6 +108,9 @@ typedef struct Ast {
 
 /* Builders used by the grammar actions. Lists are built by appending
  * (in O(1): the head keeps the tail). */
+/* Before a parse: forget the nodes kept for reuse by an earlier one (their
+ * memory may be gone, as in the fuzzer, which frees after every input). */
+void ast_begin(void);
 Expr *ast_int(Span sp, int64_t v);
 Expr *ast_real(Span sp, double v);
 Expr *ast_string(Span sp, const char *s);

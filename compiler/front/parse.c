@@ -157,6 +157,7 @@ int nnc_parse(const SrcFile *src, Diag *diag, Ast *out)
     }
 
     ParseCtx cx;
+    ast_begin();
     nnet_ctx_init(&cx, src, diag, out);
     yyscan_t scanner;
     if (nnet_lex_init(&scanner) != 0)

@@ -47,7 +47,8 @@ while IFS= read -r f; do
     esac
 done < <(find "$ROOT/compiler" -name '*.c' | sort)
 RENAME=(-Dxmalloc=nnc_diag_xmalloc -Dxcalloc=nnc_diag_xcalloc -Dxrealloc=nnc_diag_xrealloc
-        -Dxstrdup=nnc_diag_xstrdup -Dxstrndup=nnc_diag_xstrndup -Dxasprintf=nnc_diag_xasprintf)
+        -Dxstrdup=nnc_diag_xstrdup -Dxstrndup=nnc_diag_xstrndup -Dxasprintf=nnc_diag_xasprintf
+        -Dxnew=nnc_diag_xnew)
 INC=(-I"$ROOT/compiler" -I"$ROOT/compiler/front" -I"$ROOT/runtime" -I"$OUT/gen")
 "$CLANG" "${CFLAGS[@]/-fsanitize=fuzzer,/-fsanitize=fuzzer-no-link,}" "${INC[@]}" "${RENAME[@]}" \
     -c -o "$OUT/gen/diag.o" "$ROOT/compiler/support/diag.c"
