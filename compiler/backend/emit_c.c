@@ -90,8 +90,6 @@ void emit_c_train_decls(const char *n, FILE *out)
                  "                    const float *targets, float *arena, nnr_rng *rng, nnr_loss loss_kind);\n", n);
 }
 
-static int is_trainable(const Graph *g, const TrainCfg *t);
-
 void emit_c_header(const Graph *g, const EmitOpts *o, FILE *out)
 {
     const char *N = emit_c_upper(g->name), *n = g->name;
@@ -137,7 +135,7 @@ void emit_c_header(const Graph *g, const EmitOpts *o, FILE *out)
     fprintf(out, "void %s_prepare(const float *state, float *params);\n", n);
     fprintf(out, "/* PyTorch's default initialisation drawn from seed (literals kept). */\n");
     fprintf(out, "void %s_init(float *state, uint64_t seed);\n\n", n);
-    if (is_trainable(g, o->train)) {
+    if (emit_c_trainable(g, o->train)) {
         fprintf(out, "/* Training, for the program's trainer (runtime types from nnr.h): floats\n"
                      " * of the training arena for a batch of n, and one step (the forward in\n"
                      " * training mode, the loss, the gradients G of the state S); returns the\n"
@@ -310,7 +308,7 @@ static void emit_scratch_fn(const Graph *g, const char **shapes, FILE *out, cons
     fprintf(out, "    return %s%sscratch;\n}\n\n", acts ? acts : "", acts ? " + " : "");
 }
 
-static int is_trainable(const Graph *g, const TrainCfg *t)
+int emit_c_trainable(const Graph *g, const TrainCfg *t)
 {
     return t && t->present && t->has_loss && t->has_optim && ir_output(g) >= 0;
 }
@@ -769,7 +767,7 @@ void emit_c_source(const Graph *g, const Graph *train, const TrainCfg *t, const 
     for (int i = 0; i < g->nparams; i++)
         pexpr[i] = in[i] ? xasprintf("params + params_at.%s", in[i]) : "NULL";
     emit_forward(g, pexpr, out);
-    if (is_trainable(train, t)) {
+    if (emit_c_trainable(train, t)) {
         fprintf(out, "/* Training, for the program's trainer: %s_train_arena and %s_train_step\n"
                      " * (declared in %s.h), from the model as written. */\n",
                 train->name, train->name, o->stem ? o->stem : g->name);
@@ -784,7 +782,7 @@ void emit_c_train_source(const Graph *g, const Graph *train, const TrainCfg *t, 
 {
     emit_c_front_matter(g, o, out, xasprintf("%s_train.c", g->name), "the training step of model");
     emit_includes(o, g->name, out);
-    if (is_trainable(train, t))
+    if (emit_c_trainable(train, t))
         emit_train(train, t, g->planned, out);
     else
         fprintf(out, "/* The model has no training step (no train block with a loss and an optimizer). */\n");

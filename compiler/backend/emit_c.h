@@ -21,6 +21,9 @@ const char *emit_c_upper(const char *s);
 void emit_c_front_matter(const Graph *g, const EmitOpts *o, FILE *out, const char *file,
                          const char *what);
 void emit_c_train_decls(const char *n, FILE *out);
+/* Does the model get a training step (a train block with a loss and an
+ * optimizer, and an output)? NAME.h, NAME.c and main.c all ask this. */
+int emit_c_trainable(const Graph *g, const TrainCfg *t);
 
 /* path relative to the working folder (absolute paths only; a relative
  * one is returned as is): how emitted text names the source file. */

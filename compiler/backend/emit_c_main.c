@@ -9,13 +9,6 @@
 #include "../ops/ops.h"
 #include "nnr_prog.h"
 
-/* Does the program get a training step? (emit_c_main and the header; the
- * training step itself is emitted under is_trainable.) */
-static int has_train_step(const Graph *g, const TrainCfg *t)
-{
-    return t && t->present && t->has_loss && t->has_optim && ir_output(g) >= 0;
-}
-
 static void c_string(FILE *out, const char *s)
 {
     if (!s) {
@@ -165,7 +158,7 @@ void emit_c_main(const Graph *g, const TrainCfg *t, const EmitOpts *o, FILE *out
     const Shape *os = ir_value_shape(g, ir_output(g));
     emit_c_front_matter(g, o, out, "main.c", "the program of model");
     fprintf(out, "#include \"nnr_prog.h\"\n#include \"%s.h\"\n\n", o->stem ? o->stem : n);
-    int trainable = has_train_step(g, t);
+    int trainable = emit_c_trainable(g, t);
     int ntensors = emit_tensors(g, out);
     emit_layers(g, out);
     if (t && t->nfreeze) {
