@@ -344,7 +344,7 @@ static void value_text(const Value *v, char *b, size_t cap, size_t *at)
             PUT(")");
         }
         break;
-    case V_ERROR: PUT("?"); break;
+    case V_ERROR: case V_VALUE: PUT("?"); break;
     }
 #undef PUT
 }

@@ -8,7 +8,8 @@
 #include <stdint.h>
 #include "../support/diag.h"
 
-typedef enum ArgType { AT_INT = 1, AT_REAL = 2, AT_BOOL = 4, AT_LIST = 8, AT_STR = 16 } ArgType;
+typedef enum ArgType { AT_INT = 1, AT_REAL = 2, AT_BOOL = 4, AT_LIST = 8, AT_STR = 16,
+               AT_VALUE = 32, AT_VALUES = 64 } ArgType;
 typedef struct ArgSpec {
     const char *name;
     int types;          /* ArgType mask; AT_REAL accepts integers too */
