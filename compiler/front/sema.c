@@ -75,6 +75,7 @@ int sema_check(const Ast *ast, const SrcFile *src, const char *base_dir, Diag *d
     s.ast = ast;
     s.base_dir = base_dir;
     memset(out, 0, sizeof *out);
+    s.prog = out;
     if (read_max_floats(d))
         return 1;
     int nm = 0;

@@ -22,6 +22,7 @@ typedef struct Sema {
     StrMap blocks;      /* block name -> its Decl */
     StrMap *scope;      /* a block's parameters (name -> Value), looked up before lets */
     StrMap warned;      /* "line:col" of warnings given once per source place */
+    const Program *prog;    /* the models lowered so far */
     int depth;
 } Sema;
 
