@@ -8,7 +8,10 @@
 #include <stdint.h>
 #include "../support/diag.h"
 
-typedef enum ArgType { AT_INT = 1, AT_REAL = 2, AT_BOOL = 4, AT_LIST = 8, AT_STR = 16 } ArgType;
+/* AT_VALUE: one graph value; AT_VALUES: a list of them (cat's tensors). An
+ * op's value slots come first in its schema; they become the node's inputs. */
+typedef enum ArgType { AT_INT = 1, AT_REAL = 2, AT_BOOL = 4, AT_LIST = 8, AT_STR = 16,
+                       AT_VALUE = 32, AT_VALUES = 64 } ArgType;
 typedef struct ArgSpec {
     const char *name;
     int types;          /* ArgType mask; AT_REAL accepts integers too */
