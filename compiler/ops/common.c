@@ -174,6 +174,11 @@ const char *op_pexpr(const char *base, const Graph *g, int param)
     return xasprintf("%s + %lld", base, (long long)op_poffset(g, param));
 }
 
+const char *op_din(const EmitCtx *e, const Node *n, int k)
+{
+    return k == 0 ? DVAL(e, n->in[0]) : NULL;
+}
+
 int op_is_alias(Op op, int training)
 {
     int f = op_info[op].flags;
