@@ -394,7 +394,7 @@ static int run_start_state(run *r, const prog_opts *o)
     r->best_loss = INFINITY;
     prog_fresh_state(m, r->tr.state, r->seed);
     if (!o->val[OPT_RESUME])
-        return init && prog_load_weights(m, init, strict, r->tr.state) ? -1 : 0;
+        return init && prog_load_weights(m, init, strict ? 2 : 0, r->tr.state) ? -1 : 0;
     const char *path = o->val[OPT_RESUME];
     char err[PROG_ERRLEN];
     nnr_ckpt c;
@@ -452,6 +452,10 @@ static int run_setup(run *r, const prog_opts *o)
         return EXIT_INPUT;
     if (prog_trainer_init(&r->tr, m, freeze, nfreeze))
         return EXIT_INPUT;
+    if (nfreeze > 0 && r->tr.nruns == 0)    /* only --freeze can: nnc checks the block's */
+        return prog_usage_error(m, "--freeze leaves nothing to train: every layer with "
+                                "parameters is frozen (PyTorch's optimizer refuses an empty "
+                                "parameter list)");
     if (o->val[OPT_OPTIMIZER])
         r->tr.optim = o->optim;
     if (o->val[OPT_LR])
