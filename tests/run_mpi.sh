@@ -14,7 +14,8 @@
 #     one report per epoch (rank 0 alone prints and writes the log);
 #  4. eval over 3 ranks == eval in one process (rel 1e-6);
 #  5. a missing data file: exit 1, the message once; a batch norm whose
-#     shards would hold one row is refused.
+#     shards would hold one row is refused;
+#  6. with dropout, --resume over 2 ranks is the uninterrupted run, bit for bit.
 # Without mpicc or mpirun the MPI runs are skipped with a message (exit 77,
 # ctest's SKIP_RETURN_CODE). mpirun runs with --oversubscribe (2 cores) and
 # may run as root (CI does). Exit 0 when all pass, 1 otherwise.
@@ -150,6 +151,18 @@ grep -q "over 3 processes give some process batches of 1 row" bn.err ||
     fail "batch norm on shards of 1 row: $(cat bn.err)"
 mpi 2 ./bnprog train --batch 64 --epochs 1 >bn2.out 2>bn2.err ||
     fail "batch norm over 2 ranks: $(cat bn2.err)"
+
+# 6. With dropout (each rank its own masks), a run of 4 epochs == 2 epochs
+#    then --resume from their checkpoint, bit for bit, over 2 ranks.
+sed 's/^    relu$/    relu\n    dropout(0.2)/; s/epochs     = 3/epochs     = 4/' model.nnet >drop.nnet
+"$NNC" build drop.nnet --mpi -o dprog || fail "build --mpi of drop.nnet"
+mpi 2 ./dprog train --save full.st >full.out 2>&1 || fail "dropout over 2 ranks: $(cat full.out)"
+mpi 2 ./dprog train --epochs 2 --checkpoint half.ckpt >half.out 2>&1 ||
+    fail "2 epochs with a checkpoint: $(cat half.out)"
+mpi 2 ./dprog train --resume half.ckpt --save resumed.st >resumed.out 2>&1 ||
+    fail "--resume over 2 ranks: $(cat resumed.out)"
+cmp -s full.st resumed.st || fail "--resume over 2 ranks is not the uninterrupted run"
+grep -q "^epoch 3/4" resumed.out || fail "--resume over 2 ranks: $(cat resumed.out)"
 
 if [ $fails -eq 0 ]; then
     echo "run_mpi: all passed"
