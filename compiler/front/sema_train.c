@@ -458,8 +458,10 @@ static void unknown_key(Sema *s, const TrainItem *it)
     for (size_t i = 0; i < sizeof optim_args / sizeof *optim_args; i++)
         if (!strcmp(it->key, optim_args[i])) {
             diag_error(s->d, it->key_span, "unknown train setting '%s': the optimizer takes it, as "
-                       "in optimizer = sgd(lr = 0.1, momentum = 0.9) or adam(lr = 0.001, beta1 = "
-                       "0.9, beta2 = 0.999)", it->key);
+                       "in optimizer = %s", it->key, !strcmp(it->key, "betas")
+                       ? "adam(lr = 0.001, betas = [0.9, 0.999])"
+                       : "sgd(lr = 0.1, momentum = 0.9) or adam(lr = 0.001, beta1 = 0.9, beta2 = "
+                         "0.999)");
             return;
         }
     const int nk = (int)(sizeof keys / sizeof *keys);
