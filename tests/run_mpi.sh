@@ -13,7 +13,8 @@
 #     1e-5), every rank ending with the same parameters (no warning), and
 #     one report per epoch (rank 0 alone prints and writes the log);
 #  4. eval over 3 ranks == eval in one process (rel 1e-6);
-#  5. a missing data file: exit 1, the message once; a batch norm whose
+#  5. a missing data file: exit 1, the message once (on one rank alone:
+#     that rank's message, prefixed with its rank); a batch norm whose
 #     shards would hold one row is refused;
 #  6. with dropout, --resume over 2 ranks is the uninterrupted run, bit for bit.
 # Without mpicc or mpirun the MPI runs are skipped with a message (exit 77,
@@ -128,6 +129,14 @@ rc=$?
 [ $rc -ne 0 ] || fail "a missing data file under mpirun: exit 0"
 n=$(grep -c 'missing.csv' miss.err)
 [ "$n" -eq 1 ] || fail "a missing data file: $n messages, expected 1: $(cat miss.err)"
+# a failure of one rank alone: every rank stops, its message is shown with its rank
+mpi 3 sh -c 'if [ "$OMPI_COMM_WORLD_RANK" = 2 ]; then exec ./prog train --data missing.csv
+             else exec ./prog train --epochs 1; fi' >one.out 2>one.err
+rc=$?
+[ $rc -ne 0 ] || fail "a missing data file on rank 2 alone: exit 0"
+grep -q "^rank 2 of 3: missing.csv: error: cannot open" one.err ||
+    fail "a missing data file on rank 2 alone: $(cat one.err)"
+grep -q "^epoch" one.out && fail "a missing data file on rank 2 alone: rank 0 trained"
 cat >bn.nnet <<'NNET'
 model bn {
     input [64]
