@@ -37,6 +37,9 @@ static const char usage[] =
     "  --threads               build with OpenMP: large layers use every core\n"
     "                          (results are identical with any number of threads)\n"
     "  --keep                  keep the generated C of build (its folder is printed)\n"
+    "  --mpi                   build: a program that trains data-parallel under\n"
+    "                          `mpirun -np K PROGRAM train` (needs mpicc: Debian's\n"
+    "                          libopenmpi-dev; $NNC_MPICC names another wrapper)\n"
     "  --backend=c|llvm        build, emit: the C backend (default), or LLVM IR through\n"
     "                          LLVM's C API (emit writes DIR/NAME.ll; nnc built with LLVM)\n"
     "  --train                 ir: print the training step (forward, loss, backward,\n"
@@ -116,6 +119,8 @@ int main(int argc, char **argv)
             o.threads = 1;
         } else if (!strcmp(a, "--keep")) {
             o.keep = 1;
+        } else if (!strcmp(a, "--mpi")) {
+            o.mpi = 1;
         } else if (!strcmp(a, "--train")) {
             o.train = 1;
         } else if (!strncmp(a, "--backend=", 10)) {
