@@ -247,14 +247,39 @@ static int emit_init(Xt *x)
     return bad ? -1 : 0;
 }
 
-/* The Python names of the values: inputs x (x0, x1, ... when several),
- * node i h<i>. */
+/* Can input k be called by its .nnet name in forward? Not when it could
+ * be taken for another name there (h3, self, torch, F, ...). */
+static int input_name_ok(const Graph *g, int k)
+{
+    static const char *const taken[] = {"self", "torch", "nn", "F", "math", "sys", "json",
+                                        "OrderedDict", "B", NULL};
+    const char *s = g->input_name[k];
+    if (!s || !attr_ok(s))
+        return 0;
+    if (s[0] == 'h' && s[1] && strspn(s + 1, "0123456789") == strlen(s + 1))
+        return 0;
+    for (int i = 0; taken[i]; i++)
+        if (!strcmp(s, taken[i]))
+            return 0;
+    for (int j = 0; j < k; j++)
+        if (g->input_name[j] && !strcmp(g->input_name[j], s))
+            return 0;
+    return 1;
+}
+
+/* The Python names of the values: each input its .nnet name where it has
+ * one that can be (else x, or x0, x1, ... when several), node i h<i>. */
 static void name_values(Xt *x)
 {
     const Graph *g = x->g;
     x->val = xcalloc((size_t)(g->nnodes + g->ninputs), sizeof *x->val);
     for (int k = 0; k < g->ninputs; k++)
-        x->val[k] = g->ninputs == 1 ? xstrdup("x") : xasprintf("x%d", k);
+        x->val[k] = input_name_ok(g, k) ? xstrdup(g->input_name[k])
+                    : g->ninputs == 1 ? xstrdup("x") : xasprintf("x%d", k);
+    for (int k = 0; k < g->ninputs; k++)    /* x1 given as a name, and x1 for an unnamed one */
+        for (int j = 0; j < g->ninputs; j++)
+            if (j != k && !strcmp(x->val[j], x->val[k]) && !input_name_ok(g, k))
+                x->val[k] = xasprintf("input%d", k);
     for (int i = 0; i < g->nnodes; i++)
         x->val[g->ninputs + i] = xasprintf("h%d", i);
 }
@@ -369,12 +394,14 @@ static void emit_header(Xt *x, const char *source, const char *script, const cha
             "from torch import nn\n"
             "\n",
             g->name, base_name(source), script, module_name(script), cls);
-    fprintf(x->o, "# (name, shape of one sample, holds integers) of each input, in order\nINPUTS = [");
+    fprintf(x->o, "# each input, in order: (name, shape of one sample, holds integers,\n"
+            "# the bound its integers stay below or 0)\nINPUTS = [");
     for (int k = 0; k < g->ninputs; k++) {
         fprintf(x->o, "%s(%s, [", k ? ", " : "", pystr(x->val[k]));
         for (int i = 0; i < g->inputs[k].ndim; i++)
             fprintf(x->o, "%s%lld", i ? ", " : "", (long long)g->inputs[k].d[i]);
-        fprintf(x->o, "], False)");
+        fprintf(x->o, "], %s, %lld)", g->input_int[k] ? "True" : "False",
+                (long long)(g->input_int[k] ? g->input_int_below[k] : 0));
     }
     fprintf(x->o, "]\n# shape of one sample of each output, in return order\nOUTPUTS = [");
     for (int k = 0; k < g->noutputs; k++) {

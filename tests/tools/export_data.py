@@ -32,18 +32,18 @@ def main(argv):
             else:
                 t.add_(torch.randn_like(t) * 0.1)
     torch.save(sd, weights)
-    # int inputs index tables: keep below the smallest embedding's size
+    # int inputs index tables: below their bound, else the smallest embedding's size
     vocab = min([m.num_embeddings for m in model.modules() if isinstance(m, torch.nn.Embedding)] or [2])
     rng = random.Random(seed)
     with open(rows_path, "w") as f:
         for _ in range(nrows):
             cells = []
-            for _, shape, is_int in mod.INPUTS:
+            for _, shape, is_int, below in mod.INPUTS:
                 n = 1
                 for d in shape:
                     n *= d
                 if is_int:
-                    cells += [str(rng.randrange(vocab)) for _ in range(n)]
+                    cells += [str(rng.randrange(below or vocab)) for _ in range(n)]
                 else:
                     cells += ["%.6g" % rng.uniform(-2.0, 2.0) for _ in range(n)]
             f.write(",".join(cells) + "\n")
