@@ -414,6 +414,27 @@ static void emit_header(Xt *x, const char *source, const char *script, const cha
     fprintf(x->o, "]\n\n\n");
 }
 
+/* The helpers some spellings call (xt_helpers), before the class. */
+static void emit_helpers(FILE *o, int helpers)
+{
+    if (helpers & XT_H_NOBIAS)
+        fputs("def _without_bias(module):\n"
+              "    \"\"\"module without its bias parameter (nn.LayerNorm(..., bias=False)\n"
+              "    of PyTorch 2.1, on any version).\"\"\"\n"
+              "    module.bias = None\n"
+              "    return module\n\n\n", o);
+    if (helpers & XT_H_SDPA)
+        fputs("def _sdpa(q, k, v, is_causal=False):\n"
+              "    \"\"\"F.scaled_dot_product_attention(q, k, v, is_causal=is_causal) of\n"
+              "    PyTorch 2 (scale 1/sqrt(E), no dropout), on any version.\"\"\"\n"
+              "    s = torch.matmul(q, k.transpose(-2, -1)) / math.sqrt(q.shape[-1])\n"
+              "    if is_causal:\n"
+              "        L, S = q.shape[-2], k.shape[-2]\n"
+              "        mask = torch.ones(L, S, dtype=torch.bool).tril()\n"
+              "        s = s.masked_fill(~mask, float(\"-inf\"))\n"
+              "    return torch.matmul(torch.softmax(s, dim=-1), v)\n\n\n", o);
+}
+
 char *export_torch(const Graph *g, const char *source, const char *script, Diag *d)
 {
     char *text = NULL;
@@ -429,7 +450,7 @@ char *export_torch(const Graph *g, const char *source, const char *script, Diag 
     for (int i = 0; i < g->nnodes; i++)
         if (!g->nodes[i].dead)
             helpers |= xt_helpers(&g->nodes[i]);
-    (void)helpers;
+    emit_helpers(o, helpers);
     fprintf(o, "class %s(nn.Module):\n", cls);
     fprintf(o, "    \"\"\"Model '%s' of %s.\"\"\"\n\n", g->name, base_name(source));
     int bad = emit_init(&x);

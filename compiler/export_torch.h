@@ -24,9 +24,12 @@ char *xt_module(const Graph *g, const Node *n);
 /* The forward expression of node n; `mod` is the expression of its module
  * (xt_module's, registered) or NULL. NULL when the op has no spelling. */
 char *xt_forward(const Graph *g, const Node *n, const char *mod, char *const *in);
+/* The spelling of the tensor operations (export_torch_tensor.c), as
+ * xt_forward; NULL for an op it does not know. */
+char *xt_forward_tensor(const Graph *g, const Node *n, char *const *in);
 /* Helpers the spelling needs, emitted once before the model's class when a
  * node of the graph uses them (a bit per helper, XT_H_*). */
-enum { XT_H_SDPA = 1 << 0, XT_H_CAUSAL = 1 << 1 };
+enum { XT_H_SDPA = 1 << 0, XT_H_NOBIAS = 1 << 1 };
 int xt_helpers(const Node *n);
 /* export_torch_py.c: the script's reader, printer and main, as lines
  * (NULL-terminated). */

@@ -96,8 +96,6 @@ char *xt_forward(const Graph *g, const Node *n, const char *mod, char *const *in
         return xasprintf("F.%s_pool2d(%s, %s%s%s)", n->op == OP_MAXPOOL2D ? "max" : "avg", x,
                          pair(n->kh, n->kw), xasprintf(", stride=%s", pair(n->sh, n->sw)),
                          kw_pair("padding", n->ph, n->pw, 0));
-    case OP_FLATTEN:
-        return xasprintf("torch.flatten(%s, 1)", x);
     case OP_IDENTITY:
         return xstrdup(x);
     case OP_DROPOUT:
@@ -122,6 +120,6 @@ char *xt_forward(const Graph *g, const Node *n, const char *mod, char *const *in
     case OP_LOG_SOFTMAX:
         return xasprintf("F.%s(%s, dim=%d)", op_info[n->op].name, x, n->dim);
     default:
-        return NULL;
+        return xt_forward_tensor(g, n, in);
     }
 }

@@ -1,6 +1,7 @@
-# nnc export --torch (tests/run_export.sh): each example and a set of infer
-# fixtures exported, run by Debian's PyTorch and compared with the compiled
-# program's infer; each tests/export/*.nnet refused. Skipped (exit 77) where
+# nnc export --torch (tests/run_export.sh): each example, each model of
+# tests/export/models and a set of infer fixtures exported, run by Debian's
+# PyTorch and compared with the compiled program's infer; each
+# tests/export/bad/*.nnet refused. Skipped (exit 77) where
 # /usr/bin/python3 has no torch. Included from tests/CMakeLists.txt after
 # scripts.cmake (which defines nnc_cmp and NNC_BASH).
 file(GLOB NNC_EXPORT_EXAMPLES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/examples/*.nnet)
@@ -13,7 +14,8 @@ foreach(n avgpool2d_k3s2p1 batchnorm1d_cl bn_mlp conv2d_nobias conv2d_tuple conv
           softmax_dims_chw softplus_beta tanh)
   list(APPEND NNC_EXPORT_FIXTURES ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/infer/${n})
 endforeach()
-file(GLOB NNC_EXPORT_BAD CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/export/*.nnet)
+file(GLOB NNC_EXPORT_MODELS CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/export/models/*.nnet)
+file(GLOB NNC_EXPORT_BAD CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/export/bad/*.nnet)
 set(NNC_EXPORT_CASES)
 foreach(f ${NNC_EXPORT_EXAMPLES})
   get_filename_component(n ${f} NAME_WE)
@@ -24,6 +26,10 @@ foreach(d ${NNC_EXPORT_FIXTURES})
     get_filename_component(n ${d} NAME)
     list(APPEND NNC_EXPORT_CASES fixture:${n})
   endif()
+endforeach()
+foreach(f ${NNC_EXPORT_MODELS})
+  get_filename_component(n ${f} NAME_WE)
+  list(APPEND NNC_EXPORT_CASES model:${n})
 endforeach()
 foreach(f ${NNC_EXPORT_BAD})
   get_filename_component(n ${f} NAME_WE)

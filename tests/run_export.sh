@@ -7,12 +7,14 @@
 #   CASE: example:NAME   examples/NAME.nnet; weights and rows made by the
 #                        exported module with a seeded PyTorch (a .pth file,
 #                        tests/tools/export_data.py)
+#         model:NAME     tests/export/models/NAME.nnet (graph models, the
+#                        layers of version 2), as an example
 #         fixture:NAME   tests/fixtures/infer/NAME: its weights.safetensors
 #                        (or the model's literals) and input.csv; the
 #                        script must also agree with the fixture's
 #                        expected.csv (PyTorch's own answer)
-#         bad:NAME       tests/export/NAME.nnet must be refused: exit 1, the
-#                        diagnostic of NAME.err, and no file written
+#         bad:NAME       tests/export/bad/NAME.nnet must be refused: exit 1,
+#                        the diagnostic of NAME.err, and no file written
 # Exit 0 pass, 1 fail, 2 wrong usage, 77 skipped (no PyTorch under
 # /usr/bin/python3: Debian's python3-torch).
 set -u
@@ -38,7 +40,7 @@ run() {     # run LOG CMD...: CMD's output in LOG, or fail showing it
 kind="${CASE%%:*}"; name="${CASE#*:}"
 case "$kind" in
 bad)
-    model="$ROOT/tests/export/$name.nnet"
+    model="$ROOT/tests/export/bad/$name.nnet"
     [ -f "$model" ] || { echo "run_export: no $model" >&2; exit 2; }
     cp "$model" "$name.nnet"
     "$NNC" export "$name.nnet" --torch -o model.py >out.txt 2>err.txt; rc=$?
@@ -46,11 +48,13 @@ bad)
     [ ! -e model.py ] || fail "nnc export of $name.nnet failed but wrote model.py"
     [ -z "$(ls -A | grep -v -e '^err.txt$' -e '^out.txt$' -e "^$name.nnet\$")" ] ||
         fail "left files behind: $(ls -A)"
-    if ! diff -u "$ROOT/tests/export/$name.err" err.txt; then fail "diagnostic differs"; fi
+    if ! diff -u "$ROOT/tests/export/bad/$name.err" err.txt; then fail "diagnostic differs"; fi
     echo "ok: $name refused: $(head -n 1 err.txt)"
     exit 0 ;;
 example)
     model="$ROOT/examples/$name.nnet" ;;
+model)
+    model="$ROOT/tests/export/models/$name.nnet" ;;
 fixture)
     model="$ROOT/tests/fixtures/infer/$name/model.nnet" ;;
 *)
@@ -66,7 +70,7 @@ run export.log "$NNC" export "$model" --torch -o model.py
 grep -q "^class " model.py || fail "model.py has no class"
 run build.log "$NNC" build "$model" -o prog
 weights=()
-if [ "$kind" = example ]; then
+if [ "$kind" != fixture ]; then
     run data.log "$PY" "$ROOT/tests/tools/export_data.py" model.py weights.pth rows.csv 16 7
     weights=(weights.pth)
 else
