@@ -1,4 +1,5 @@
-/* main.c — the nnc command line: build | emit | check | ir | opt | summary | convert.
+/* main.c — the nnc command line: build | emit | check | ir | opt | summary | convert |
+ * export.
  * Exit status: 0 success, 1 an error in the user's input, 2 wrong usage. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,6 +124,8 @@ int main(int argc, char **argv)
             o.mpi = 1;
         } else if (!strcmp(a, "--train")) {
             o.train = 1;
+        } else if (!strcmp(a, "--torch")) {
+            o.torch = 1;
         } else if (!strncmp(a, "--backend=", 10)) {
             if (strcmp(a + 10, "c") && strcmp(a + 10, "llvm"))
                 return bad_usage("unknown backend '%s' (c or llvm)", a + 10);
@@ -152,6 +155,7 @@ int main(int argc, char **argv)
     else if (!strcmp(cmd, "opt")) run = driver_opt;
     else if (!strcmp(cmd, "summary")) run = driver_summary;
     else if (!strcmp(cmd, "convert")) run = convert_main, needs_output = 1;
+    else if (!strcmp(cmd, "export")) run = driver_export, needs_output = 1;
     else return bad_usage("unknown command '%s'", cmd);
     if (!o.input)
         return bad_usage("%s needs a FILE.nnet", cmd);
