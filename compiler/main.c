@@ -1,4 +1,4 @@
-/* main.c — the nnc command line: build | emit | check | ir | opt | summary | convert.
+/* main.c — the nnc command line: build | emit | check | ir | opt | summary | convert | import.
  * Exit status: 0 success, 1 an error in the user's input, 2 wrong usage. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,6 +6,7 @@
 
 #include "driver.h"
 #include "convert.h"
+#include "import/import.h"
 #include "backend/emit_llvm.h"
 #include "nnr.h"
 
@@ -20,6 +21,7 @@ static const char usage[] =
     "  opt FILE.nir            read IR text, run the passes (--passes=...), print IR text\n"
     "  summary FILE            layers, shapes, parameters, FLOPs and memory\n"
     "  convert W.pth -o W.safetensors  a PyTorch state_dict (or safetensors) as safetensors\n"
+    "  import MODEL.onnx -o DIR  an ONNX model as DIR/NAME.nnet and DIR/NAME.safetensors\n"
     "\n"
     "options:\n"
     "  -o PATH                 output program (build) or folder (emit)\n"
@@ -147,6 +149,7 @@ int main(int argc, char **argv)
     else if (!strcmp(cmd, "opt")) run = driver_opt;
     else if (!strcmp(cmd, "summary")) run = driver_summary;
     else if (!strcmp(cmd, "convert")) run = convert_main, needs_output = 1;
+    else if (!strcmp(cmd, "import")) run = import_main, needs_output = 1;
     else return bad_usage("unknown command '%s'", cmd);
     if (!o.input)
         return bad_usage("%s needs a FILE.nnet", cmd);
