@@ -51,6 +51,8 @@ typedef struct IStmt {
     const char *base;           /* name wanted for the layer (initialiser prefix) or NULL */
     const char *kind;           /* for generated names: "conv", "fc", "bn", "pool" */
     const char *name;           /* the layer's name, chosen when writing */
+    int pos;                    /* sequence: its position (pad identities before it) */
+    int pad;
     int in[IMP_MAX_IN], nin;    /* IVal indices read */
     int out[IMP_MAX_OUT], nout; /* IVal indices made */
     IParam param[IMP_MAX_PARAMS];

@@ -280,20 +280,40 @@ static int is_chain(const Imp *c)
     return imp_val((Imp *)c, c->m->outputs[0].name) == &c->val[prev];
 }
 
+static int all_digits(const char *s)
+{
+    if (!s || !*s)
+        return 0;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return 0;
+    return 1;
+}
+
+/* Chooses each declared layer's name. In a sequence, a layer whose
+ * initialisers are named by a position (nn.Sequential's "4.weight") stays
+ * unnamed at that position: identity statements (pad) stand in for modules
+ * that left no ONNX node (a batch norm folded into its conv, a dropout). */
 static void name_layers(Imp *c, int chain, StrMap *used)
 {
     static const char *const dflt[] = {"fc", "conv", "bn", "ln", "pool", "emb", "up", NULL};
-    int count[8] = {0};
-    for (int s = 0; s < c->nst; s++) {
+    int count[8] = {0}, pos = 0;
+    for (int s = 0; s < c->nst; s++, pos++) {
         IStmt *st = &c->st[s];
+        if (chain && st->ctor && all_digits(st->base) && atoi(st->base) > pos &&
+            atoi(st->base) - pos < 1000) {
+            st->pad = atoi(st->base) - pos;
+            pos = atoi(st->base);
+        }
+        st->pos = pos;
         if (!st->ctor)
             continue;
-        const char *pos = xasprintf("%d", s);
-        if (chain && (!st->base || !strcmp(st->base, pos))) {
-            st->name = pos;                 /* unnamed: its position */
+        if (chain && (!st->base || atoi(st->base) == pos)) {
+            st->name = xasprintf("%d", pos);    /* unnamed: its position */
             continue;
         }
-        const char *want = st->base ? ident(st->base) : NULL;
+        const char *want = all_digits(st->base) ? xasprintf("layer%s", st->base)
+                         : st->base ? ident(st->base) : NULL;
         if (!want) {
             int k = 0;
             while (dflt[k] && strcmp(dflt[k], st->kind))
@@ -342,7 +362,9 @@ static void write_nnet(FILE *f, Imp *c, const char *file, const char *model, int
     for (int s = 0; s < c->nst; s++) {
         const IStmt *st = &c->st[s];
         if (chain) {
-            const char *pos = xasprintf("%d", s);
+            const char *pos = xasprintf("%d", st->pos);
+            for (int k = 0; k < st->pad; k++)
+                fprintf(f, "    identity%s\n", k ? "" : "    # a module that left no ONNX node");
             if (st->ctor && strcmp(st->name, pos))
                 fprintf(f, "    %s = %s\n", st->name, st->ctor);
             else

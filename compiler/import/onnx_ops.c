@@ -616,8 +616,10 @@ static int op_pool(Imp *c, const OxNode *n)
         return imp_fail(c, "count_include_pad = 0 with padding: nnc's avgpool counts the "
                         "padding (PyTorch's default)");
     IStmt *st = stmt1(c, n, x, x->ndim, d);
-    const char *ctor = xasprintf("%s%s(%s, stride = %s", avg ? "avgpool" : "maxpool",
-                                 ns == 1 ? "1d" : "2d", ipair(k, ns), ipair(s, ns));
+    const char *ctor = xasprintf("%s%s(%s", avg ? "avgpool" : "maxpool", ns == 1 ? "1d" : "2d",
+                                 ipair(k, ns));
+    if (memcmp(s, k, (size_t)ns * sizeof *k))  /* PyTorch's stride defaults to the kernel */
+        ctor = xasprintf("%s, stride = %s", ctor, ipair(s, ns));
     if (p[0] || (ns == 2 && p[1]))
         ctor = xasprintf("%s, padding = %s", ctor, ipair(p, ns));
     st->ctor = xasprintf("%s)", ctor);
