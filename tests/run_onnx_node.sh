@@ -8,8 +8,10 @@
 # that cannot fit nnc's model (no batch dimension, weights given as inputs,
 # strings, sequences, random ops) count as failures. Prints `passed N of M`,
 # the failures grouped by operator and stage, and fails when N is below the
-# number in FLOOR_FILE. NNC_ONNX_JOBS tests run at once (default 2);
-# NNC_ONNX_ONLY=REGEX keeps the tests whose names match.
+# number in FLOOR_FILE (none: no floor). A crash (nnc, or a program it
+# built, exiting with a status other than 0 and 1: a signal, a sanitizer
+# report) fails the run whatever the count. NNC_ONNX_JOBS tests run at once
+# (default 2); NNC_ONNX_ONLY=REGEX keeps the tests whose names match.
 set -u
 NNC=$1 TOOL=$2 NODE=$3 WORK=$4 FLOOR_FILE=$5
 if [ ! -d "$NODE" ]; then
@@ -27,13 +29,19 @@ one() {
   out="$WORK/$name"
   ops=$("$TOOL" ops "$d/model.onnx" 2>/dev/null | sort -u | paste -sd+ -)
   [ -n "$ops" ] || ops="?"
-  if ! "$NNC" import "$d/model.onnx" -o "$out" 2>"$out.log"; then
+  "$NNC" import "$d/model.onnx" -o "$out" 2>"$out.log"
+  local rc=$?
+  if [ $rc -ne 0 ]; then
     st=import
+    [ $rc -eq 1 ] || st=crash
   else
     local w=()
     [ -f "$out/model.safetensors" ] && w=(--weights "$out/model.safetensors")
-    if ! "$NNC" build "$out/model.nnet" -o "$out/prog" "${w[@]}" 2>>"$out.log" >/dev/null; then
+    "$NNC" build "$out/model.nnet" -o "$out/prog" "${w[@]}" 2>>"$out.log" >/dev/null
+    rc=$?
+    if [ $rc -ne 0 ]; then
       st=build
+      [ $rc -eq 1 ] || st=crash
     else
       for s in "$d"/test_data_set_*; do
         local ins outs
@@ -41,7 +49,13 @@ one() {
         outs=$(ls -v "$s"/output_*.pb 2>/dev/null)
         # shellcheck disable=SC2086
         if ! "$TOOL" rows $ins >"$out/in.csv" 2>>"$out.log"; then st=data; break; fi
-        if ! "$out/prog" infer <"$out/in.csv" >"$out/out.csv" 2>>"$out.log"; then st=run; break; fi
+        "$out/prog" infer <"$out/in.csv" >"$out/out.csv" 2>>"$out.log"
+        rc=$?
+        if [ $rc -ne 0 ]; then
+          st=run
+          [ $rc -eq 1 ] || st=crash
+          break
+        fi
         # shellcheck disable=SC2086
         if ! "$TOOL" compare "$out/out.csv" 1e-3 1e-7 $outs >>"$out.log" 2>&1; then st=values; break; fi
       done
@@ -64,6 +78,13 @@ echo "operators with passing tests:"
 cat "$WORK/res"/* | grep '^pass ' | awk '{print $2}' | sort | uniq -c |
   awk '{printf "  %-40s %d\n", $2, $1}'
 echo "passed $passed of $total"
+crashes=$(cat "$WORK/res"/* | grep '^crash ' || true)
+if [ -n "$crashes" ]; then
+  echo "FAIL: nnc or a program it built crashed (exit status other than 0 or 1; logs in $WORK):"
+  echo "$crashes" | sed 's/^/  /'
+  exit 1
+fi
+[ "$FLOOR_FILE" = none ] && exit 0
 floor=$(tr -dc 0-9 <"$FLOOR_FILE")
 if [ "$passed" -lt "${floor:-0}" ]; then
   echo "FAIL: $passed node tests pass, below the floor of $floor ($FLOOR_FILE)"

@@ -262,14 +262,14 @@ static const char *unique(StrMap *used, const char *want)
 /* 1 when the statements form one chain from the one input to the one output. */
 static int is_chain(const Imp *c)
 {
-    if (c->nst == 0 || c->m->noutputs != 1)
+    if (c->m->noutputs != 1)
         return 0;
     int prev = -1, ninputs = 0;
     for (int i = 0; i < c->nval; i++)
         if (c->val[i].kind == IV_RUN && c->val[i].stmt < 0)
             ninputs++, prev = i;
     if (ninputs != 1)
-        return 0;
+        return 0;                           /* (no statement: the sequence `identity`) */
     for (int s = 0; s < c->nst; s++) {
         const IStmt *st = &c->st[s];
         if (st->nin != 1 || st->nout != 1 || st->in[0] != prev || c->val[prev].readers != 1 ||
@@ -373,6 +373,8 @@ static void write_nnet(FILE *f, Imp *c, const char *file, const char *model, int
             fprintf(f, "    %s = %s\n", st->name, st->ctor);
         }
     }
+    if (chain && c->nst == 0)
+        fprintf(f, "    identity\n");
     if (!chain) {
         fprintf(f, "\n    forward {\n");
         for (int s = 0; s < c->nst; s++) {
@@ -426,17 +428,17 @@ static const char *base_name(const char *path)
     return dot && dot != b ? xstrndup(b, (size_t)(dot - b)) : xstrdup(b);
 }
 
-static int emit(Imp *c, const DriverOpts *o, char *err, size_t errlen)
+/* Chooses the form and every name; returns the model's identifier. */
+static const char *prepare(Imp *c, const char *name, int *chain)
 {
-    const char *name = base_name(o->input);
     const char *model = ident(name);
-    int chain = is_chain(c);
+    *chain = is_chain(c);
     StrMap used = {0};
     strmap_put(&used, model, (void *)1);
     for (int i = 0; i < c->nval; i++)
         if (c->val[i].kind == IV_RUN && c->val[i].stmt < 0)
             c->val[i].var = unique(&used, ident(c->val[i].name));
-    name_layers(c, chain, &used);
+    name_layers(c, *chain, &used);
     int h = 0;
     for (int i = 0; i < c->nval; i++)
         if (c->val[i].kind == IV_RUN && c->val[i].stmt >= 0) {
@@ -446,6 +448,14 @@ static int emit(Imp *c, const DriverOpts *o, char *err, size_t errlen)
             while (strmap_get(&used, want));
             c->val[i].var = unique(&used, want);
         }
+    return model;
+}
+
+static int emit(Imp *c, const DriverOpts *o, char *err, size_t errlen)
+{
+    const char *name = base_name(o->input);
+    int chain;
+    const char *model = prepare(c, name, &chain);
     char *dir = xstrdup(o->output);
     for (char *p = dir + 1; *p; p++)        /* its parents first, as mkdir -p */
         if (*p == '/') {
@@ -468,6 +478,24 @@ static int emit(Imp *c, const DriverOpts *o, char *err, size_t errlen)
         return -1;
     }
     return nnr_wfile_commit(&w, err, errlen);
+}
+
+int onnx_import_text(const unsigned char *buf, size_t len, const char *name, FILE *out,
+                     char *err, size_t errlen)
+{
+    OxModel m;
+    Imp c;
+    memset(&c, 0, sizeof c);
+    c.m = &m;
+    c.path = name;
+    c.err = err;
+    c.errlen = errlen;
+    if (onnx_read_model(buf, len, &m, err, errlen) || translate(&c))
+        return -1;
+    int chain;
+    const char *model = prepare(&c, name, &chain);
+    write_nnet(out, &c, name, model, chain);
+    return 0;
 }
 
 int import_main(const DriverOpts *o)
