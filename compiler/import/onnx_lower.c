@@ -139,12 +139,14 @@ static int add_inputs(Imp *c)
             return fail_model(c, "graph input '%s' has no tensor shape: nnc needs each "
                               "input's shape", io->name);
         int isint = io->elem == OX_INT64 || io->elem == OX_INT32;
-        if (io->elem != OX_FLOAT && !isint)
+        /* double and half precision inputs are read, and computed, as float */
+        if (io->elem != OX_FLOAT && io->elem != OX_DOUBLE && io->elem != OX_FLOAT16 &&
+            io->elem != OX_BFLOAT16 && !isint)
             return fail_model(c, "graph input '%s' has element type %d: nnc reads float "
                               "and integer inputs", io->name, io->elem);
-        if (io->ndim < 2 || io->ndim > 5)
+        if (io->ndim < 1 || io->ndim > 5)
             return fail_model(c, "graph input '%s' has %d dimensions: nnc needs the batch "
-                              "then 1 to 4 dimensions of one sample", io->name, io->ndim);
+                              "then 0 to 4 dimensions of one sample", io->name, io->ndim);
         for (int i = 1; i < io->ndim; i++)
             if (io->dims[i] <= 0)
                 return fail_model(c, "graph input '%s': dimension %d is %s%s%s, nnc needs "
@@ -181,9 +183,9 @@ static int translate(Imp *c)
         if (imp_node(c, &m->nodes[k]))
             return -1;
         for (int i = nv; i < c->nval; i++)
-            if (c->val[i].kind == IV_RUN && (c->val[i].ndim < 2 || c->val[i].ndim > 5))
+            if (c->val[i].kind == IV_RUN && (c->val[i].ndim < 1 || c->val[i].ndim > 5))
                 return imp_fail(c, "the result '%s' has %d dimensions: nnc needs the batch "
-                                "then 1 to 4 dimensions of one sample", c->val[i].name,
+                                "then 0 to 4 dimensions of one sample", c->val[i].name,
                                 c->val[i].ndim);
         for (int o = 0; o < m->nodes[k].nout; o++)
             if (m->nodes[k].out[o][0] && !imp_val(c, m->nodes[k].out[o]) &&
@@ -346,6 +348,8 @@ static void put_input(FILE *f, const IVal *v, int named)
     fputc('[', f);
     for (int i = 1; i < v->ndim; i++)
         fprintf(f, "%s%lld", i > 1 ? ", " : "", (long long)v->d[i]);
+    if (v->ndim == 1)
+        fputc('1', f);                      /* a sample that is one number */
     fprintf(f, "]%s\n", v->is_int ? " int" : "");
 }
 

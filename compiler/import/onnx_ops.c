@@ -655,8 +655,9 @@ static int op_gather_embed(Imp *c, const OxNode *n, OxTensor *w, IVal *idx)
     if (ai(n, "axis", 0) != 0 || w->ndim != 2)
         return imp_fail(c, "nnc reads a run-time Gather as an embedding: rows (axis 0) of "
                         "a constant matrix");
-    if (!idx->is_int)
-        return imp_fail(c, "the indices must be an integer input of the model");
+    if (!idx->is_int || idx->ndim < 2)
+        return imp_fail(c, "the indices must be an integer input of the model, with "
+                        "dimensions besides the batch");
     if (idx->ndim + 1 > OX_MAX_DIMS)
         return imp_fail(c, "the indices have too many dimensions");
     int64_t d[OX_MAX_DIMS];

@@ -417,10 +417,17 @@ static int op_softmax(Imp *c, const OxNode *n)
 /* x reshaped to the per-sample shape d[1..ndim-1]. */
 static int reshape_to(Imp *c, const OxNode *n, IVal *x, int ndim, const int64_t *d)
 {
-    if (ndim == x->ndim && !memcmp(d + 1, x->d + 1, (size_t)(ndim - 1) * 8)) {
+    /* nnc holds a sample of no dimension (full rank 1) as [1] */
+    int64_t per = numel_of(x->d + 1, x->ndim - 1);
+    int same1 = per == 1 && (ndim == 1 || (ndim == 2 && d[1] == 1)) &&
+                (x->ndim == 1 || (x->ndim == 2 && x->d[1] == 1));
+    if (same1 || (ndim == x->ndim && !memcmp(d + 1, x->d + 1, (size_t)(ndim - 1) * 8))) {
         imp_alias(c, n->out[0], x);
         return 0;
     }
+    if (ndim < 2)
+        return imp_fail(c, "one sample of %s cannot become a single number",
+                        ilist(x->d + 1, x->ndim - 1));
     IStmt *s = stmt1(c, n, x, ndim, d);
     if (ndim == 2) {
         s->seq = "flatten";
