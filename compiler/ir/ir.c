@@ -222,8 +222,14 @@ void ir_print_ex(const Graph *g, FILE *out, int flags)
     fprintf(out, "# model %s: input %s, %d parameter tensors, %" PRId64 " floats of state\n",
             g->name, shape_str(&g->input, buf, sizeof buf), nstate, g->state_size);
     fprintf(out, "model %s\n", g->name);
-    for (int k = 0; k < g->ninputs; k++)
-        fprintf(out, "input %s\n", shape_str(&g->inputs[k], buf, sizeof buf));
+    for (int k = 0; k < g->ninputs; k++) {
+        fprintf(out, "input %s", shape_str(&g->inputs[k], buf, sizeof buf));
+        if (g->input_int[k])
+            fprintf(out, " int");
+        if (g->input_int[k] && g->input_int_below[k] > 0)
+            fprintf(out, " below %" PRId64, g->input_int_below[k]);
+        fprintf(out, "\n");
+    }
     for (int i = 0; i < g->nparams; i++) {
         const Param *p = &g->params[i];
         if (p->fold) {
@@ -269,8 +275,22 @@ void ir_print_ex(const Graph *g, FILE *out, int flags)
         fprintf(out, " = %s", op_info[n->op].name);
         print_vals(out, n->in, n->nin);
         for (int k = 0; k < op_nattr(n->op); k++)
-            fprintf(out, " %s=%.9g", op_attr[n->op][k].name, n->attr[k]);
+            if (n->op != OP_FLATTEN || n->attr[k] != op_attr[n->op][k].dflt)
+                fprintf(out, " %s=%.9g", op_attr[n->op][k].name, n->attr[k]);
         switch (n->op) {
+        case OP_PERMUTE:
+            fprintf(out, " dims=0");
+            for (int k = 0; k < n->dim && k < NNC_MAX_NODE_ATTRS; k++)
+                fprintf(out, ",%.9g", n->attr[k]);
+            break;
+        case OP_MEAN: case OP_SUM:
+            fprintf(out, " dim=");
+            for (int b = 0, first = 1; b < 16; b++)
+                if (n->dim & (1 << b)) {
+                    fprintf(out, "%s%d", first ? "" : ",", b < 8 ? b : -1 - (b - 8));
+                    first = 0;
+                }
+            break;
         case OP_LINEAR:
             fprintf(out, " in=%" PRId64 " out=%" PRId64 " bias=%d", n->in_f, n->out_f, n->has_bias);
             break;

@@ -151,6 +151,29 @@ static int parse_shape(Lx *x, int *ndim, int64_t *d)
     }
 }
 
+/* After an input's shape: "int" and "below N" (ir_print's spelling). */
+static void parse_input_int(Lx *x, Graph *g, int k)
+{
+    if (at_eol(x))
+        return;
+    char *w = word(x);
+    if (!w || strcmp(w, "int")) {
+        diag_error(x->d, at(x), "expected 'int' or the end of the line after an input's shape");
+        return;
+    }
+    g->input_int[k] = 1;
+    if (at_eol(x))
+        return;
+    w = word(x);
+    int64_t v;
+    if (!w || strcmp(w, "below") || parse_int(x, &v) || v <= 0) {
+        diag_error(x->d, at(x), "expected 'below' and a positive bound after 'int'");
+        return;
+    }
+    g->input_int_below[k] = v;
+}
+
+
 #define NOVAL (-1000000)
 
 /* "%in" -> IR_INPUT(0), "%in2" -> IR_INPUT(2), "%7" -> 7; a value that
@@ -419,6 +442,38 @@ static int attr_index(Op op, const char *key)
     return -1;
 }
 
+/* A list of dims "1,2" (mean, sum: into Node.dim as a bit set, bit 8 + k
+ * for -1 - k; permute: "0,2,1" with the batch first, the rest into attr,
+ * their count into Node.dim). */
+static int parse_dims(Lx *x, Node *n)
+{
+    int64_t v[NNC_MAX_DIMS + 2];
+    int c = 0;
+    for (;;) {
+        if (c == NNC_MAX_DIMS + 1 || parse_int(x, &v[c]))
+            return -1;
+        c++;
+        if (*x->p != ',')
+            break;
+        x->p++;
+    }
+    n->dim = 0;
+    if (n->op == OP_PERMUTE) {
+        if (c < 2 || v[0] != 0)
+            return -1;
+        for (int k = 1; k < c; k++)
+            n->attr[k - 1] = (double)v[k];
+        n->dim = c - 1;
+        return 0;
+    }
+    for (int k = 0; k < c; k++) {
+        if (v[k] < -(NNC_MAX_DIMS + 1) || v[k] > NNC_MAX_DIMS)
+            return -1;
+        n->dim |= 1 << (v[k] >= 0 ? (int)v[k] : 8 + (int)(-1 - v[k]));
+    }
+    return 0;
+}
+
 /* The attributes of node i, up to the ':' before its shape. */
 static int parse_attrs(Lx *x, Graph *g, int i)
 {
@@ -451,6 +506,9 @@ static int parse_attrs(Lx *x, Graph *g, int i)
             bad = parse_num(x, &n->eps);
         else if (!strcmp(key, "momentum"))
             bad = parse_num(x, &n->momentum);
+        else if ((!strcmp(key, "dim") && (op == OP_MEAN || op == OP_SUM)) ||
+                 (!strcmp(key, "dims") && op == OP_PERMUTE))
+            bad = parse_dims(x, n);
         else if (!strcmp(key, "dim"))
             bad = parse_int(x, &v), n->dim = v < -64 ? -64 : v > 64 ? 64 : (int)v; /* resolved by softmax_shape */
         else if (!strcmp(key, "packed")) {
@@ -520,7 +578,7 @@ static int parse_node(Lx *x, Graph *g, int id, Span sp)
     int nin = parse_vals(x, g, in, NNC_MAX_NODE_INPUTS);
     if (nin < 0)
         return -1;
-    if (nin != op_info[op].nin) {
+    if (op_info[op].nin >= 0 ? nin != op_info[op].nin : nin < 1) {
         diag_error(x->d, sp, "%s reads %d value%s, not %d", op_info[op].name, op_info[op].nin,
                    op_info[op].nin == 1 ? "" : "s", nin);
         return -1;
@@ -563,6 +621,11 @@ static int parse_node(Lx *x, Graph *g, int id, Span sp)
     Shape s;
     if (parse_shape(x, &s.ndim, s.d))
         return -1;
+    if (n->op == OP_RESHAPE) {
+        memset(&n->shape, 0, sizeof n->shape);
+        n->shape.ndim = s.ndim;
+        memcpy(n->shape.d, s.d, sizeof(int64_t) * (size_t)s.ndim);
+    }   /* reshape's target is the shape written */
     if (op_hooks[op].shape(g, n, x->d))
         return -1;
     n = &g->nodes[i];
@@ -605,7 +668,8 @@ Graph *ir_parse(const SrcFile *src, Diag *d)
                 else if (!parse_shape(&x, &s.ndim, s.d)) {
                     if (s.ndim == 0)
                         diag_error(d, sp, "an input needs at least one dimension");
-                    ir_add_input(g, &s);
+                    int k = ir_input_index(ir_add_input(g, &s));
+                    parse_input_int(&x, g, k);
                 }
             } else if (!strcmp(kw, "param")) {
                 parse_param(&x, g);
