@@ -39,7 +39,9 @@
     X(SILU)        /* x * sigmoid(x) */                               \
     X(ELU)         /* p0 = alpha: x > 0 ? x : alpha * (exp(x) - 1) */  \
     X(SOFTPLUS)    /* p0 = beta, p1 = threshold: beta * x > threshold  \
-                    * ? x : log(1 + exp(beta * x)) / beta */
+                    * ? x : log(1 + exp(beta * x)) / beta */ \
+    X(GELU_TANH)   /* gelu(approximate = "tanh"): 0.5 x (1 + tanh(   \
+                    * sqrt(2/pi) (x + 0.044715 x^3))) */
 
 /* Element-wise activations; also the fused epilogue of linear and conv2d
  * (those with at most one parameter). */
@@ -249,6 +251,10 @@ void nnr_smooth_labels(int n, int k, const int32_t *labels, double eps, float *o
 /* Sequence layers (kernels/seq.c, seq_attn.c, seq_rnn.c). Integer values
  * (token indices, positions) are carried as floats holding exact integers. */
 
+/* nn.Embedding's default initialisation: N(0, std²) from r (Box-Muller on
+ * nnr_rng_uniform, two draws per pair of values), then row pad_row - 1 of
+ * [len / cols, cols] set to zero when pad_row > 0 (padding_idx). */
+void nnr_init_normal(nnr_rng *r, float *p, size_t len, float std, int64_t pad_row, size_t cols);
 /* y[i] = i for i < len, for each of n samples: arange(len) per sample. */
 void nnr_arange_f32(int n, int len, float *y);
 /* Embedding lookup: y[r, :] = w[idx[r], :] for r < rows. An index that is
@@ -305,6 +311,13 @@ void nnr_rnn_train_f32(const nnr_rnn_shape *s, int n, const float *x, const floa
 void nnr_rnn_backward_f32(const nnr_rnn_shape *s, int n, const float *x, const float *p,
                           const float *y, const float *saved, const float *dy, float *dx,
                           float *dp);
+
+/* One result of the packed y of nnr_rnn_f32 (packed floats per sample):
+ * y[b, 0..len) = src[b, off..off + len); the backward writes dy into that
+ * part of dsrc and zeros elsewhere (dsrc overwritten). */
+void nnr_rnn_result_f32(int n, size_t packed, size_t off, size_t len, const float *src, float *y);
+void nnr_rnn_result_backward_f32(int n, size_t packed, size_t off, size_t len, const float *dy,
+                                 float *dsrc);
 
 /* Sequence losses: cross_entropy (logits) or nll (log-probabilities) over
  * rows pred[rows, k] with class labels[rows], ignore_index (-100 in

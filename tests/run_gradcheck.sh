@@ -32,6 +32,12 @@ case[identity]='[5] | linear(5, 6) identity'
 case[silu]='[5] | linear(5, 6) silu'
 case[elu]='[5] | linear(5, 6) elu(alpha = 0.7)'
 case[softplus]='[5] | linear(5, 6) softplus(beta = 2, threshold = 15)'
+case[gelu_tanh]='[5] | linear(5, 6) gelu(approximate = "tanh")'
+case[embedding]='[4] | arange(4) embedding(6, 3) flatten'
+case[arange]='[4] | arange(4) embedding(4, 2) flatten'
+case[lstm]='[5, 3] | lstm(3, 4, num_layers = 2, bidirectional = true) flatten'
+case[gru]='[5, 3] | gru(3, 4, num_layers = 2, dropout = 0.3) flatten'
+case[rnn_result]='[4, 2] | gru(2, 3, bidirectional = true) flatten'
 # losses
 declare -A loss
 loss[mse]='[5] | linear(5, 3)'

@@ -124,6 +124,9 @@ static int lower_layer(Sema *s, Graph *g, const Layer *l, int pos, int broken)
     g->nodes[ni].span = l->op_span;
     if (op_hooks[op].shape(g, &g->nodes[ni], s->d))
         return 1;
+    /* in a sequence, a recurrent layer passes on its output sequence */
+    if ((op == OP_LSTM || op == OP_GRU) && (ni = seq_rnn_result(g, ni, 0, s->d)) < 0)
+        return 1;
     int64_t ne = 1;
     const Shape *sh = &g->nodes[ni].shape;
     for (int d = 0; d < sh->ndim; d++)

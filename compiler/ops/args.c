@@ -37,6 +37,12 @@ int arg_is_list(const BuildCtx *cx, int slot)
     return cx->arg[slot] && cx->arg[slot]->kind == V_LIST;
 }
 
+const char *arg_str(const BuildCtx *cx, int slot)
+{
+    const Value *v = cx->arg[slot];
+    return v && v->kind == V_STR ? v->s : NULL;
+}
+
 Span arg_span(const BuildCtx *cx, int slot)
 {
     return cx->arg[slot] ? cx->arg[slot]->span : cx->layer_span;

@@ -111,6 +111,8 @@ FAMILY(act)
 FAMILY(softmax)
 FAMILY(dropout)
 FAMILY(norm)
+FAMILY(seq)
+FAMILY(rnn)
 #undef FAMILY
 
 typedef struct OpHooks {
@@ -134,6 +136,8 @@ int arg_bool(const BuildCtx *cx, int slot, int dflt);
 int arg_given(const BuildCtx *cx, int slot);
 int arg_is_list(const BuildCtx *cx, int slot);
 Span arg_span(const BuildCtx *cx, int slot);
+/* The string given in slot, or NULL (not given, or not a string). */
+const char *arg_str(const BuildCtx *cx, int slot);
 /* Add a parameter "<prefix>.<suffix>" of the given shape; returns its index. */
 int op_param(BuildCtx *cx, const char *suffix, int ndim, const int64_t *shape, int kind,
              InitKind init, float bound);
@@ -173,6 +177,10 @@ void op_emit_call(EmitCtx *e, const Node *n, const KCall *c);
 /* Offset of a parameter in the block the graph's forward reads (the
  * inference block once laid out, else the state block). */
 int64_t op_poffset(const Graph *g, int param);
+/* Add an rnn_result node reading result `index` (0 out, 1 h_n, 2 c_n) of
+ * the lstm/gru node `node` (compiler/ops/seq_rnn.c); its value, or -1
+ * after a diagnostic. */
+int seq_rnn_result(Graph *g, int node, int index, Diag *d);
 /* A float constant spelled for C ("0.01f", exact to float). */
 const char *c_float(double v, char *buf, size_t len);
 

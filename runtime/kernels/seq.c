@@ -9,6 +9,18 @@
 
 #include "../nnr.h"
 
+void nnr_init_normal(nnr_rng *r, float *p, size_t len, float std, int64_t pad_row, size_t cols)
+{
+    for (size_t i = 0; i < len; i += 2) {
+        double u1 = nnr_rng_uniform(r), u2 = nnr_rng_uniform(r);
+        double m = sqrt(-2.0 * log(1.0 - u1)), a = 6.283185307179586 * u2;
+        p[i] = (float)(std * m * cos(a));
+        if (i + 1 < len) p[i + 1] = (float)(std * m * sin(a));
+    }
+    if (pad_row > 0 && (size_t)pad_row * cols <= len)
+        memset(p + (size_t)(pad_row - 1) * cols, 0, cols * sizeof *p);
+}
+
 void nnr_arange_f32(int n, int len, float *y)
 {
     for (int b = 0; b < n; b++)

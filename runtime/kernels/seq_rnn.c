@@ -340,3 +340,17 @@ void nnr_rnn_backward_f32(const nnr_rnn_shape *s, int n, const float *x, const f
     }
     free(buf);
 }
+
+void nnr_rnn_result_f32(int n, size_t packed, size_t off, size_t len, const float *src, float *y)
+{
+    for (int b = 0; b < n; b++)
+        memcpy(y + (size_t)b * len, src + (size_t)b * packed + off, len * sizeof *y);
+}
+
+void nnr_rnn_result_backward_f32(int n, size_t packed, size_t off, size_t len, const float *dy,
+                                 float *dsrc)
+{
+    memset(dsrc, 0, (size_t)n * packed * sizeof *dsrc);
+    for (int b = 0; b < n; b++)
+        memcpy(dsrc + (size_t)b * packed + off, dy + (size_t)b * len, len * sizeof *dy);
+}

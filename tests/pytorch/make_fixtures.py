@@ -46,6 +46,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+import seq_fixtures
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT = os.path.join(ROOT, "tests", "fixtures")
 KINDS = ("infer", "train", "eval", "kernels")
@@ -987,6 +989,7 @@ def main():
     train_cases()
     loop_cases()
     eval_cases()
+    seq_fixtures.seq_cases(sys.modules[__name__])
     kernel_values()
     self_check()
     print("%d fixture cases written under %s" % (len(CASES), os.path.relpath(OUT)))
