@@ -294,6 +294,26 @@ void nnr_sdpa_backward_f32(int bh, int tq, int tk, int e, int ev, int causal,
                            const float *q, const float *k, const float *v, const float *y,
                            const float *lse, const float *dy, float *dq, float *dk, float *dv);
 
+/* nn.MultiheadAttention (batch first): q[n, tq, e], k and v [n, tk, e] ->
+ * y[n, tq, e]. p: in_proj_weight [3e, e], in_proj_bias [3e] (bias), then
+ * out_proj.weight [e, e], out_proj.bias [e] (bias), one after the other.
+ * The projections split into `heads` heads of e / heads, each attended as
+ * nnr_sdpa_f32 (causal: each query sees the keys up to its own position). */
+typedef struct nnr_mha_shape {
+    int tq, tk, e, heads, bias, causal;
+} nnr_mha_shape;
+/* Floats per sample the training forward keeps (the heads' q, k, v and
+ * output, the merged output, the log-sum-exps). */
+size_t nnr_mha_saved(const nnr_mha_shape *s);
+/* saved: n * nnr_mha_saved(s) floats (training), or NULL (inference: the
+ * kernel allocates its own and frees it). */
+void nnr_mha_f32(const nnr_mha_shape *s, int n, const float *q, const float *k, const float *v,
+                 const float *p, float *y, float *saved);
+/* dq, dk, dv (each may be NULL) and dp (the parameters', overwritten). */
+void nnr_mha_backward_f32(const nnr_mha_shape *s, int n, const float *q, const float *k,
+                          const float *v, const float *p, const float *saved, const float *dy,
+                          float *dq, float *dk, float *dv, float *dp);
+
 /* nn.LSTM (gates 4: i, f, g, o) and nn.GRU (gates 3: r, z, n), batch first.
  * x[n, t, in]; the parameters p are PyTorch's tensors one after the other
  * in state_dict order: for each layer, for each direction, weight_ih

@@ -571,6 +571,7 @@ static int parse_node(Lx *x, Graph *g, int id, Span sp)
     int want = n->op == OP_LINEAR || n->op == OP_CONV2D ? 1 + n->has_bias
              : n->op == OP_BATCHNORM1D || n->op == OP_BATCHNORM2D ? 5
              : n->op == OP_EMBEDDING ? 1
+             : n->op == OP_MHA ? (n->attr[2] != 0 ? 4 : 2)
              : n->op == OP_LSTM || n->op == OP_GRU ? (int)(n->attr[2] * (n->attr[5] != 0 ? 2 : 1) * (n->attr[3] != 0 ? 4 : 2))
              : 0;
     if (n->nparam != want) {

@@ -118,6 +118,7 @@ FAMILY(dropout)
 FAMILY(norm)
 FAMILY(seq)
 FAMILY(rnn)
+FAMILY(attn)
 #undef FAMILY
 
 typedef struct OpHooks {

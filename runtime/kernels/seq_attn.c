@@ -123,3 +123,97 @@ void nnr_sdpa_backward_f32(int bh, int tq, int tk, int e, int ev, int causal,
     }
     free(s);
 }
+
+/* ---------------------------------------------------------------- multi-head */
+
+size_t nnr_mha_saved(const nnr_mha_shape *s)
+{
+    return 3 * (size_t)s->tq * s->e + 2 * (size_t)s->tk * s->e + (size_t)s->heads * s->tq;
+}
+
+/* x [n, t, heads·d] <-> xh [n, heads, t, d] */
+static void to_heads(int n, int t, int heads, int d, const float *x, float *xh)
+{
+    for (int b = 0; b < n; b++)
+        for (int i = 0; i < t; i++)
+            for (int h = 0; h < heads; h++)
+                memcpy(xh + (((size_t)b * heads + h) * t + i) * d,
+                       x + ((size_t)b * t + i) * (size_t)heads * d + (size_t)h * d, (size_t)d * sizeof *x);
+}
+
+static void from_heads(int n, int t, int heads, int d, const float *xh, float *x)
+{
+    for (int b = 0; b < n; b++)
+        for (int i = 0; i < t; i++)
+            for (int h = 0; h < heads; h++)
+                memcpy(x + ((size_t)b * t + i) * (size_t)heads * d + (size_t)h * d,
+                       xh + (((size_t)b * heads + h) * t + i) * d, (size_t)d * sizeof *x);
+}
+
+/* Where the parameters and the saved buffers are. */
+typedef struct mha_at {
+    const float *w[3], *b[3], *wo, *bo;
+    float *qh, *kh, *vh, *oh, *o, *lse;
+} mha_at;
+
+static mha_at mha_layout(const nnr_mha_shape *s, int n, const float *p, float *sv)
+{
+    mha_at a;
+    const size_t e = (size_t)s->e, ee = e * e;
+    for (int j = 0; j < 3; j++) {
+        a.w[j] = p + (size_t)j * ee;
+        a.b[j] = s->bias ? p + 3 * ee + (size_t)j * e : NULL;
+    }
+    a.wo = p + 3 * ee + (s->bias ? 3 * e : 0);
+    a.bo = s->bias ? a.wo + ee : NULL;
+    const size_t nq = (size_t)n * s->tq * e, nk = (size_t)n * s->tk * e;
+    a.qh = sv, a.kh = a.qh + nq, a.vh = a.kh + nk, a.oh = a.vh + nk, a.o = a.oh + nq;
+    a.lse = a.o + nq;
+    return a;
+}
+
+void nnr_mha_f32(const nnr_mha_shape *s, int n, const float *q, const float *k, const float *v,
+                 const float *p, float *y, float *saved)
+{
+    const int e = s->e, hd = s->e / s->heads, tmax = s->tq > s->tk ? s->tq : s->tk;
+    float *own = saved ? NULL : attn_scratch((size_t)n * nnr_mha_saved(s));
+    float *tmp = attn_scratch((size_t)n * tmax * e);
+    mha_at a = mha_layout(s, n, p, saved ? saved : own);
+    const float *in[3] = {q, k, v};
+    float *dst[3] = {a.qh, a.kh, a.vh};
+    for (int j = 0; j < 3; j++) {
+        int t = j ? s->tk : s->tq;
+        nnr_linear_f32(n * t, e, e, in[j], a.w[j], a.b[j], tmp, NNR_ACT_NONE, 0.0f);
+        to_heads(n, t, s->heads, hd, tmp, dst[j]);
+    }
+    nnr_sdpa_f32(n * s->heads, s->tq, s->tk, hd, hd, s->causal, a.qh, a.kh, a.vh, a.oh, a.lse);
+    from_heads(n, s->tq, s->heads, hd, a.oh, a.o);
+    nnr_linear_f32(n * s->tq, e, e, a.o, a.wo, a.bo, y, NNR_ACT_NONE, 0.0f);
+    free(tmp);
+    free(own);
+}
+
+void nnr_mha_backward_f32(const nnr_mha_shape *s, int n, const float *q, const float *k,
+                          const float *v, const float *p, const float *saved, const float *dy,
+                          float *dq, float *dk, float *dv, float *dp)
+{
+    const int e = s->e, hd = s->e / s->heads, tmax = s->tq > s->tk ? s->tq : s->tk;
+    const size_t ee = (size_t)e * e, nq = (size_t)n * s->tq * e, nk = (size_t)n * s->tk * e;
+    mha_at a = mha_layout(s, n, p, (float *)saved);
+    float *dwo = dp + 3 * ee + (s->bias ? 3 * (size_t)e : 0), *dbo = s->bias ? dwo + ee : NULL;
+    float *g = attn_scratch(2 * nq + 2 * nk + (size_t)n * tmax * e);
+    float *dqh = g, *dkh = dqh + nq, *dvh = dkh + nk, *doh = dvh + nk, *flat = doh + nq;
+    nnr_linear_backward_f32(n * s->tq, e, e, a.o, a.wo, dy, flat, dwo, dbo);
+    to_heads(n, s->tq, s->heads, hd, flat, doh);
+    nnr_sdpa_backward_f32(n * s->heads, s->tq, s->tk, hd, hd, s->causal, a.qh, a.kh, a.vh, a.oh, a.lse,
+                          doh, dqh, dkh, dvh);
+    const float *in[3] = {q, k, v}, *dh[3] = {dqh, dkh, dvh};
+    float *dx[3] = {dq, dk, dv};
+    for (int j = 0; j < 3; j++) {
+        int t = j ? s->tk : s->tq;
+        from_heads(n, t, s->heads, hd, dh[j], flat);
+        nnr_linear_backward_f32(n * t, e, e, in[j], a.w[j], flat, dx[j], dp + (size_t)j * ee,
+                                s->bias ? dp + 3 * ee + (size_t)j * e : NULL);
+    }
+    free(g);
+}
