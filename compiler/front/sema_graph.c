@@ -408,7 +408,9 @@ static int lower_inputs(GL *gl, const Decl *m, int64_t *numel)
             diag_error(s->d, in->span, "with forward, each input is named: input x [...]");
             broken = 1;
         }
-        ir_add_input(gl->g, &sh);
+        int v = ir_add_input(gl->g, &sh);
+        gl->g->input_name[ir_input_index(v)] = in->name;
+        gl->g->input_int[ir_input_index(v)] = in->is_int;
     }
     if (!m->has_forward && m->ninputs > 1) {
         diag_error(s->d, m->inputs->next->span, "a model with several inputs says how they flow in a forward block");

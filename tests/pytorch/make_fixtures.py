@@ -989,6 +989,8 @@ def main():
     eval_cases()
     kernel_values()
     self_check()
+    import make_graph_fixtures      # graph models (LANGUAGE.md §7-§8): their own generator
+    make_graph_fixtures.main()
     print("%d fixture cases written under %s" % (len(CASES), os.path.relpath(OUT)))
     for c in CASES:
         print("  " + c)
