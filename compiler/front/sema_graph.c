@@ -85,8 +85,8 @@ static void declare_body(GL *gl, Inst *in, const Decl *b, const char *prefix)
     int pos = 0;
     for (const Layer *l = b->layers; l; l = l->next, pos++) {
         if (b->has_forward && !l->label) {
-            diag_error(gl->s->d, l->op_span, "with forward, every layer is declared with a name "
-                       "(name = %s...): '%s' has none", l->op, l->op);
+            diag_error(gl->s->d, l->op_span, "with forward, every layer is declared with a name: "
+                       "name = %s%s", l->op, l->has_parens ? "(...)" : "");
             continue;
         }
         const char *name = l->label ? l->label : xasprintf("%d", pos);
