@@ -232,6 +232,96 @@ def SeqBlock():
         [("0", Mlp(4)), ("1", nn.Linear(4, 3)), ("body", Mlp(3, hidden=5))]))
 
 
+# Operators and functions: a residual add, the scalar forms, split, chunk,
+# cat, reshape, permute, transpose, matmul, mean, sum; two inputs.
+OPS = """model net {
+    input x [8]
+    input y [2, 4]
+    fc1 = linear(8, 8)
+    fc2 = linear(8, 8)
+    forward {
+        h = relu(fc1(x)) + x
+        h = fc2(h) * 0.5 - 1
+        h = 2 - h / 3
+        h = 1 / (h * h + 1) + -h
+        a, b = split(h, 4, 1)
+        c1, c2, c3 = chunk(h, 3, dim = -1)
+        t = cat([a, b * a, -a], 1)
+        r = reshape(t, [3, 4])
+        q = transpose(permute(r, [0, 2, 1]), 1, 2)
+        s = mean(q, 1) * a - b
+        m2 = y @ transpose(y, 1, 2)
+        return s, flatten(m2), c2 / (c1 * c1 + 1), c3, sum(q, dim = 2, keepdim = true)
+    }
+}
+"""
+
+
+class Ops(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(8, 8)
+        self.fc2 = nn.Linear(8, 8)
+
+    def forward(self, x, y):
+        h = F.relu(self.fc1(x)) + x
+        h = self.fc2(h) * 0.5 - 1
+        h = 2 - h / 3
+        h = 1 / (h * h + 1) + -h
+        a, b = torch.split(h, 4, 1)
+        c1, c2, c3 = torch.chunk(h, 3, dim=-1)
+        t = torch.cat([a, b * a, -a], 1)
+        r = t.reshape(t.shape[0], 3, 4)
+        q = torch.transpose(r.permute(0, 2, 1), 1, 2)
+        s = q.mean(1) * a - b
+        m2 = y @ torch.transpose(y, 1, 2)
+        return (s, torch.flatten(m2, 1), c2 / (c1 * c1 + 1), c3,
+                torch.flatten(q.sum(dim=2, keepdim=True), 1))
+
+
+# A block used twice (two instances) and an instance called twice.
+RESID = """block res(c) {
+    input x
+    fc = linear(c, c)
+    forward {
+        return relu(fc(x)) + x
+    }
+}
+
+model net {
+    input x [6]
+    r1   = res(6)
+    r2   = res(6)
+    head = linear(12, 3)
+    forward {
+        h = r1(r2(r1(x)))
+        return head(cat([h, x], 1))
+    }
+}
+"""
+
+
+class Res(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.fc = nn.Linear(c, c)
+
+    def forward(self, x):
+        return F.relu(self.fc(x)) + x
+
+
+class Resid(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.r1 = Res(6)
+        self.r2 = Res(6)
+        self.head = nn.Linear(12, 3)
+
+    def forward(self, x):
+        h = self.r1(self.r2(self.r1(x)))
+        return self.head(torch.cat([h, x], 1))
+
+
 def main():
     for kind in ("infer", "train"):
         for d in os.listdir(os.path.join(mf.OUT, kind)) if os.path.isdir(os.path.join(mf.OUT, kind)) else []:
@@ -243,6 +333,9 @@ def main():
     infer("graph_blocks", BLOCKS, Blocks, [(2, 8, 8)],
           "blocks, sequential and torchvision's nested state_dict names", setup=bn_all)
     infer("graph_seq_block", SEQ_BLOCK, SeqBlock, [(4,)], "block instances in a version-1 sequence")
+    infer("graph_ops", OPS, Ops, [(8,), (2, 4)], "operators and tensor functions in forward")
+    infer("graph_resid", RESID, Resid, [(6,)], "a block used twice, an instance called twice, cat")
+    train("graph_resid", RESID, Resid, [(6,)], 3, "training through residual adds, shared calls and cat")
     train("graph_shared", SHARED, Shared, [(5,)], 3, "training sums the gradients of both calls of fc")
     train("graph_two_io", TWO_IO, TwoIO, [(6,), (4,)], 2,
           "the loss is taken on the first output; rows hold x, y, then the label")
