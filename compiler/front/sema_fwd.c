@@ -305,9 +305,15 @@ static FVal split(Fx *fx, const Expr *e, int is_chunk)
                    e->name, (long long)slot[2]->i, rank);
         return fv_error(e->span);
     }
-    int64_t len = sh->d[dim - 1], sizes[NNC_MAX_GRAPH_IO * 8];
-    int n = 0, cap = (int)(sizeof sizes / sizeof sizes[0]);
+    int64_t len = sh->d[dim - 1];
     const Value *sz = slot[1];
+    int64_t cap = sz->kind == V_LIST ? sz->n : len;
+    if (cap > 4096) {
+        diag_error(s->d, e->span, "%s: more than 4096 pieces", e->name);
+        return fv_error(e->span);
+    }
+    int64_t *sizes = xcalloc((size_t)cap + 1, sizeof *sizes);
+    int n = 0;
     if (sz->kind == V_LIST) {
         int64_t tot = 0;
         for (int i = 0; i < sz->n && n < cap; i++) {
@@ -407,11 +413,11 @@ static FVal function(Fx *fx, const Expr *e, int op)
         if (sema_bind_args(s, e->name, e->span, spec, va + nin, e->nargs - nin, slot))
             return fv_error(e->span);
     }
-    if (nin == 0) {
+    if (nin == 0 && op_info[op].nin != 0) {
         diag_error(s->d, e->span, "%s: no tensor value given", e->name);
         return fv_error(e->span);
     }
-    if (batch_dim(fx, e->name, spec, slot, ir_value_shape(fx->gl->g, ins[0])->ndim + 1))
+    if (nin > 0 && batch_dim(fx, e->name, spec, slot, ir_value_shape(fx->gl->g, ins[0])->ndim + 1))
         return fv_error(e->span);
     return gl_node(fx->gl, op, ins, nin, slot, e->span, e->name);
 }
@@ -557,6 +563,11 @@ static FVal stmt_return(Fx *fx, const Stmt *st)
         FVal v = fe(fx, st->exprs[k]);
         if (v.kind == FV_ERROR)
             return v;
+        if (v.kind == FV_TUPLE) {
+            diag_error(fx->gl->s->d, st->exprs[k]->span, "this gives %d values; assign them to names first "
+                       "(a, b = ...) and return those", v.n);
+            return fv_error(st->span);
+        }
         if (v.kind != FV_VALUE) {
             diag_error(fx->gl->s->d, st->exprs[k]->span, "return gives tensor values, one per expression");
             return fv_error(st->span);
