@@ -85,8 +85,8 @@ static void declare_body(GL *gl, Inst *in, const Decl *b, const char *prefix)
     int pos = 0;
     for (const Layer *l = b->layers; l; l = l->next, pos++) {
         if (b->has_forward && !l->label) {
-            diag_error(gl->s->d, l->op_span, "with forward, every layer is declared with a name "
-                       "(name = %s...): '%s' has none", l->op, l->op);
+            diag_error(gl->s->d, l->op_span, "with forward, every layer is declared with a name: "
+                       "name = %s%s", l->op, l->has_parens ? "(...)" : "");
             continue;
         }
         const char *name = l->label ? l->label : xasprintf("%d", pos);
@@ -419,7 +419,9 @@ static int lower_inputs(GL *gl, const Decl *m, int64_t *numel)
             diag_error(s->d, in->span, "with forward, each input is named: input x [...]");
             broken = 1;
         }
-        ir_add_input(gl->g, &sh);
+        int v = ir_add_input(gl->g, &sh);
+        gl->g->input_name[ir_input_index(v)] = in->name;
+        gl->g->input_int[ir_input_index(v)] = in->is_int;
     }
     if (!m->has_forward && m->ninputs > 1) {
         diag_error(s->d, m->inputs->next->span, "a model with several inputs says how they flow in a forward block");

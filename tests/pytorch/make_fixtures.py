@@ -995,6 +995,8 @@ def main():
     seq_fixtures.seq_cases(sys.modules[__name__])
     kernel_values()
     self_check()
+    import make_graph_fixtures      # graph models (LANGUAGE.md §7-§8): their own generator
+    make_graph_fixtures.main()
     print("%d fixture cases written under %s" % (len(CASES), os.path.relpath(OUT)))
     for c in CASES:
         print("  " + c)
