@@ -149,6 +149,12 @@ static void write_train_c(void *ctx, FILE *out)
 static int emit_llvm_model(const DriverOpts *o, Unit *u, ModelCtx *m, const char *dir, int program)
 {
     const char *stem = m->eo.stem;
+    if (m->og->ninputs > 1 || m->og->noutputs > 1) {
+        diag_error_nopos(&u->diag, "%s: model '%s' has %d inputs and %d outputs; the LLVM backend compiles "
+                         "models with one of each so far (the C backend, the default, compiles it)",
+                         o->input, m->og->name, m->og->ninputs, m->og->noutputs);
+        return -1;
+    }
     if (!program)
         return driver_write_atomic(xasprintf("%s/%s.ll", dir, stem), write_ll, m, &u->diag);
     char err[1024];

@@ -279,6 +279,17 @@ void nnr_fold_bn_f32(int rows, int cols, const float *w, const float *b,
                      const float *gamma, const float *beta, const float *mean,
                      const float *var, float eps, float *w_out, float *b_out);
 
+/* ---------------------------------------------------------------- rows */
+
+/* A model's several inputs arrive side by side in each sample's row
+ * (LANGUAGE.md §7), and its several outputs leave so; kernels want each
+ * value contiguous over the batch. take: dst[i, 0..len) = src[i, off ..
+ * off + len) of rows `row` floats wide; put: the reverse. */
+void nnr_rows_take(int n, const float *src, size_t row, size_t off, size_t len, float *dst);
+void nnr_rows_put(int n, const float *src, size_t len, float *dst, size_t row, size_t off);
+/* y[0..len) += x[0..len): a gradient summed over a value's readers. */
+void nnr_acc_f32(size_t len, const float *x, float *y);
+
 /* ---------------------------------------------------------------- rng */
 
 /* The seeded generator behind initialisation, shuffling and dropout

@@ -145,10 +145,29 @@ typedef struct nnr_train_cfg {
     double label_smoothing; /* cross_entropy's */
 } nnr_train_cfg;
 
+/* One input or output of a model (LANGUAGE.md §7). */
+typedef struct nnr_io_desc {
+    const char *name;       /* the input's name in the .nnet, or NULL */
+    int ndim;
+    int64_t shape[4];       /* one sample */
+    size_t size;            /* floats of one sample */
+    size_t offset;          /* where its values start in a sample's x (or y) row */
+    int is_int;             /* an `int` input: each value must be an integer */
+    int64_t int_below;      /* ... in 0 .. int_below - 1 (0: no bound known) */
+} nnr_io_desc;
+
 typedef struct nnr_model {
     const char *name;
+    /* A sample's x row holds every input's values, one input after the
+     * other in declaration order (in_size floats in all); in_shape is the
+     * first input's. out_* describe the FIRST output, the one the loss
+     * takes; a sample's y row (what forward writes) holds every output in
+     * return order, y_size floats. */
     int in_ndim;  int64_t in_shape[4];  size_t in_size;   /* one sample */
     int out_ndim; int64_t out_shape[4]; size_t out_size;  /* one sample */
+    size_t y_size;
+    int ninputs, noutputs;
+    const nnr_io_desc *inputs, *outputs;
 
     int ntensors;
     const nnr_tensor_desc *tensors;

@@ -528,6 +528,8 @@ int prog_evaluate(const nnr_model *m, nnr_loss loss, const float *infer, const p
     for (size_t r = 0; r < rows; r += (size_t)bs) {
         int n = (int)(rows - r < (size_t)bs ? rows - r : (size_t)bs);
         m->forward(infer, n, p->d.x + r * m->in_size, ybuf, arena);
+        for (int i = 1; i < n && prog_ysize(m) > k; i++)    /* the loss's output: the first */
+            memmove(ybuf + (size_t)i * k, ybuf + (size_t)i * prog_ysize(m), k * sizeof *ybuf);
         if (loss == NNR_LOSS_BCE && check_bce_input(p, r, n, k, ybuf))
             return -1;
         double l = nnr_loss_f32(loss, n, (int)k, ybuf, p->labels ? p->labels + r : NULL,

@@ -76,7 +76,7 @@ static int out_reserve(infer_out *o, int n)
         return 0;
     free(o->y);
     free(o->arena);
-    o->y = prog_falloc((size_t)n * o->m->out_size);
+    o->y = prog_falloc((size_t)n * prog_ysize(o->m));
     o->arena = prog_falloc(o->m->arena_size ? o->m->arena_size(n) : 0);
     o->have = o->y && o->arena ? n : 0;
     if (!o->have) {
@@ -151,8 +151,8 @@ static int infer_chunk(infer_out *o, const char *text, size_t n, size_t line0)
         }
         m->forward(o->infer, nb, d.x + r * m->in_size, o->y, o->arena);
         for (int i = 0; i < nb; i++) {
-            const float *yi = o->y + (size_t)i * m->out_size;
-            for (size_t j = 0; j < m->out_size; j++)
+            const float *yi = o->y + (size_t)i * prog_ysize(m);
+            for (size_t j = 0; j < prog_ysize(m); j++)
                 printf(j ? ",%.9g" : "%.9g", (double)yi[j]);
             putchar('\n');
         }
@@ -251,7 +251,7 @@ int prog_cmd_eval(const nnr_model *m, const prog_opts *o)
     int bs = o->batch ? o->batch : PROG_INFER_BATCH;
     if ((size_t)bs > data.d.rows)
         bs = (int)data.d.rows;
-    y = prog_falloc((size_t)bs * m->out_size);
+    y = prog_falloc((size_t)bs * prog_ysize(m));
     arena = prog_falloc(m->arena_size ? m->arena_size(bs) : 0);
     if (!y || !arena) {
         prog_oom();

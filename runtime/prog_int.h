@@ -104,4 +104,10 @@ int prog_cmd_train(const nnr_model *m, const prog_opts *o);
 int prog_cmd_bench(const nnr_model *m, const prog_opts *o);
 int prog_cmd_gradcheck(const nnr_model *m, const prog_opts *o);
 
+/* Floats of one sample's y row: every output (m->out_size is the first's). */
+static inline size_t prog_ysize(const nnr_model *m)
+{
+    return m->y_size ? m->y_size : m->out_size;
+}
+
 #endif

@@ -55,7 +55,7 @@ int prog_cmd_bench(const nnr_model *m, const prog_opts *o)
         goto done;
     infer = prog_falloc(m->infer_size);
     x = prog_falloc((size_t)batch * m->in_size);
-    y = prog_falloc((size_t)batch * k);
+    y = prog_falloc((size_t)batch * prog_ysize(m));
     tgt = prog_falloc((size_t)batch * k);
     lab = calloc((size_t)batch, sizeof *lab);
     size_t asz = train ? (m->train_arena_size ? m->train_arena_size(batch) : 0)

@@ -483,7 +483,7 @@ static int run_buffers(run *r)
     if (r->have_val) {
         r->eb_n = (size_t)r->batch < r->val.d.rows ? r->batch : (int)r->val.d.rows;
         r->earena = prog_falloc(m->arena_size ? m->arena_size(r->eb_n) : 0);
-        r->ybuf = prog_falloc((size_t)r->eb_n * k);
+        r->ybuf = prog_falloc((size_t)r->eb_n * prog_ysize(r->m));
     }
     if (!r->backup || !r->infer || !r->arena || !r->xb || !r->tb || !r->lb || !r->order ||
         (r->have_val && (!r->earena || !r->ybuf))) {

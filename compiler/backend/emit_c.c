@@ -100,10 +100,27 @@ void emit_c_header(const Graph *g, const EmitOpts *o, FILE *out)
     emit_c_front_matter(g, o, out, xasprintf("%s.h", n), "the embeddable interface of model");
     fprintf(out, "#ifndef NNC_MODEL_%s_H\n#define NNC_MODEL_%s_H\n\n", N, N);
     fprintf(out, "#include <stddef.h>\n#include <stdint.h>\n\n");
-    fprintf(out, "/* One sample in: %s; one sample out: %s (floats, row-major). */\n",
-            shape_str(&g->input, b1, sizeof b1), shape_str(os, b2, sizeof b2));
-    fprintf(out, "#define %s_IN_SIZE %lld\n", N, (long long)shape_numel(&g->input));
-    fprintf(out, "#define %s_OUT_SIZE %lld\n", N, (long long)shape_numel(os));
+    int64_t in_total = 0, out_total = 0;
+    for (int k = 0; k < g->ninputs; k++)
+        in_total += shape_numel(&g->inputs[k]);
+    for (int k = 0; k < g->noutputs; k++)
+        out_total += shape_numel(ir_value_shape(g, g->outputs[k]));
+    if (g->ninputs == 1 && g->noutputs == 1) {
+        fprintf(out, "/* One sample in: %s; one sample out: %s (floats, row-major). */\n",
+                shape_str(&g->input, b1, sizeof b1), shape_str(os, b2, sizeof b2));
+    } else {
+        fprintf(out, "/* One sample in: the inputs side by side (floats, row-major):");
+        for (int k = 0; k < g->ninputs; k++)
+            fprintf(out, "%s %s%s%s%s", k ? "," : "", g->input_name[k] ? g->input_name[k] : "",
+                    g->input_name[k] ? " " : "", shape_str(&g->inputs[k], b1, sizeof b1),
+                    g->input_int[k] ? " (integers)" : "");
+        fprintf(out, ";\n * one sample out: the outputs side by side:");
+        for (int k = 0; k < g->noutputs; k++)
+            fprintf(out, "%s %s", k ? "," : "", shape_str(ir_value_shape(g, g->outputs[k]), b2, sizeof b2));
+        fprintf(out, ". */\n");
+    }
+    fprintf(out, "#define %s_IN_SIZE %lld\n", N, (long long)in_total);
+    fprintf(out, "#define %s_OUT_SIZE %lld\n", N, (long long)out_total);
     fprintf(out, "/* Floats of the parameter block that %s_forward reads (the inference\n"
                  " * block: parameters folded and laid out for the kernels). */\n", n);
     fprintf(out, "#define %s_PARAMS_SIZE %lld\n", N, (long long)g->infer_size);
@@ -111,7 +128,8 @@ void emit_c_header(const Graph *g, const EmitOpts *o, FILE *out)
     fprintf(out, "#define %s_STATE_SIZE %lld\n", N, (long long)g->state_size);
     fprintf(out, "/* Floats of caller-owned scratch for a batch of n samples (an upper bound;\n"
                  " * %s_arena_size(n) gives the exact figure). */\n", n);
-    fprintf(out, "#define %s_ARENA_SIZE(n) ((size_t)(n) * %lldu", N, (long long)mp.per_sample);
+    fprintf(out, "#define %s_ARENA_SIZE(n) ((size_t)(n) * %lldu", N,
+            (long long)(mp.per_sample + emit_c_inputs_size(g)));
     if (mp.fixed_bound)
         fprintf(out, " + %lldu", (long long)mp.fixed_bound);
     fprintf(out, ")\n\n");
@@ -161,7 +179,7 @@ static void emit_float_array(FILE *out, const char *name, const float *v, int64_
     fprintf(out, "\n};\n");
 }
 
-static void emit_shape_comment(FILE *out, const Shape *s)
+void emit_c_shape_comment(FILE *out, const Shape *s)
 {
     char b[64];
     Shape t = *s;
@@ -279,7 +297,7 @@ static void named_shape_sink(void *ctx, const EmitCtx *e, const Node *n, const K
 
 /* size_t name(int n): floats of arena for a batch of n — n * per_sample
  * of activations, then the largest scratch one kernel call needs. */
-static void emit_scratch_fn(const Graph *g, const char **shapes, FILE *out, const char *name,
+void emit_c_scratch_fn(const Graph *g, const char **shapes, FILE *out, const char *name,
                             int64_t per_sample, int is_static)
 {
     const char **calls;
@@ -313,26 +331,99 @@ int emit_c_trainable(const Graph *g, const TrainCfg *t)
     return t && t->present && t->has_loss && t->has_optim && ir_output(g) >= 0;
 }
 
-/* The forward's buffer of each value ([node + 1]; [0] is x): "y" for the
- * output, "tI" for a planned buffer, the root's for a view; ntemp: how
- * many tI. */
+/* An array of C expressions indexed by value + 1 for every value of g:
+ * [i + 1] node i, [0] .. [1 - ninputs] the graph inputs (IR_INPUT(k) + 1). */
+const char **emit_c_value_array(const Graph *g)
+{
+    const char **a = xcalloc((size_t)g->nnodes + 1 + NNC_MAX_GRAPH_IO, sizeof *a);
+    return a + NNC_MAX_GRAPH_IO;
+}
+
+/* C name of graph input k: "x" for a model's one input, else "x0", "x1"... */
+const char *emit_c_input_name(const Graph *g, int k)
+{
+    return g->ninputs == 1 ? "x" : xasprintf("x%d", k);
+}
+
+/* Floats per sample a model with several inputs keeps for them, one
+ * contiguous buffer each (a one-input model reads x in place). */
+int64_t emit_c_inputs_size(const Graph *g)
+{
+    int64_t s = 0;
+    if (g->ninputs > 1)
+        for (int k = 0; k < g->ninputs; k++)
+            s += shape_numel(&g->inputs[k]);
+    return s;
+}
+
+/* With several inputs: each one's buffer at arena + n * (base + ...), filled
+ * from the x rows. */
+void emit_c_take_inputs(const Graph *g, const char *arena, int64_t base, FILE *out)
+{
+    if (g->ninputs < 2)
+        return;
+    int64_t off = base, row = 0, col = 0;
+    char b[64];
+    for (int k = 0; k < g->ninputs; k++)
+        row += shape_numel(&g->inputs[k]);
+    fprintf(out, "    /* the inputs, side by side in each row of x (%lld floats), one buffer each */\n",
+            (long long)row);
+    for (int k = 0; k < g->ninputs; k++) {
+        int64_t len = shape_numel(&g->inputs[k]);
+        const char *nm = emit_c_input_name(g, k);
+        fprintf(out, "    float *%s = %s + (size_t)n * %lld; /* [n, %s%s%s */\n", nm, arena, (long long)off,
+                shape_str(&g->inputs[k], b, sizeof b) + 1, g->input_name[k] ? " the input " : "",
+                g->input_name[k] ? g->input_name[k] : "");
+        fprintf(out, "    nnr_rows_take(n, x, %lld, %lld, %lld, %s);\n", (long long)row, (long long)col,
+                (long long)len, nm);
+        off += len;
+        col += len;
+    }
+}
+
+/* The forward's buffer of each value (emit_c_value_array): "y" for the
+ * output written in place, "tI" for a planned buffer, the root's for a
+ * view; ntemp: how many tI. */
 static const char **forward_values(const Graph *g, const MemPlan *mp, int *ntemp)
 {
-    const char **val = xcalloc((size_t)g->nnodes + 1, sizeof *val);
-    val[0] = "x";
-    int out_v = ir_output(g);
+    const char **val = emit_c_value_array(g);
+    for (int k = 0; k < g->ninputs; k++)
+        val[-k] = emit_c_input_name(g, k);
     *ntemp = 0;
     for (int i = 0; i < g->nnodes; i++) {
         if (g->nodes[i].dead)
             continue;
         if (mp->root[i] != i)
             val[i + 1] = val[mp->root[i] + 1];
-        else if (mp->root[out_v] == i)
+        else if (mp->y_root == i)
             val[i + 1] = "y";
         else
             val[i + 1] = xasprintf("t%d", i), ++*ntemp;
     }
     return val;
+}
+
+/* The end of the forward: an output not computed into y in place is
+ * copied there; several outputs are joined into y's rows. */
+static void emit_outputs(const Graph *g, const MemPlan *mp, const char **val, FILE *out)
+{
+    int out_v = ir_output(g);
+    if (g->noutputs == 1) {
+        if (mp->y_root < 0)
+            fprintf(out, "    memcpy(y, %s, (size_t)n * %lld * sizeof(float));\n", val[out_v + 1],
+                    (long long)shape_numel(ir_value_shape(g, out_v)));
+        return;
+    }
+    int64_t row = 0, col = 0;
+    for (int k = 0; k < g->noutputs; k++)
+        row += shape_numel(ir_value_shape(g, g->outputs[k]));
+    fprintf(out, "    /* the outputs, side by side in each row of y (%lld floats) */\n", (long long)row);
+    for (int k = 0; k < g->noutputs; k++) {
+        int64_t len = shape_numel(ir_value_shape(g, g->outputs[k]));
+        fprintf(out, "    nnr_rows_put(n, %s, %lld, y, %lld, %lld);\n", val[g->outputs[k] + 1], (long long)len,
+                (long long)row, (long long)col);
+        col += len;
+    }
 }
 
 static void emit_forward(const Graph *g, const char **pexpr, FILE *out)
@@ -341,28 +432,30 @@ static void emit_forward(const Graph *g, const char **pexpr, FILE *out)
     memplan_inference(g, &mp);
     const char *n = g->name, *file = emit_c_relpath(g->file), **calls;
     const char **shapes = shape_names(g);
+    int64_t xs = emit_c_inputs_size(g);
     emit_shapes(g, shapes, out);
-    emit_scratch_fn(g, shapes, out, xasprintf("%s_arena_size", n), mp.per_sample, 0);
+    emit_c_scratch_fn(g, shapes, out, xasprintf("%s_arena_size", n), mp.per_sample + xs, 0);
 
-    int ntemp, nscratch = scratch_calls(g, shapes, &calls), out_v = ir_output(g);
+    int ntemp, nscratch = scratch_calls(g, shapes, &calls);
     const char **val = forward_values(g, &mp, &ntemp);
     fprintf(out, "void %s_forward(const float *params, int n, const float *x, float *y, float *arena)\n{\n", n);
     if (g->infer_size == 0)
         fprintf(out, "    (void)params; /* the model has no parameters */\n");
+    int64_t ps = mp.per_sample + xs;
     if (nscratch)
         fprintf(out, "    float *scratch = arena%s%s; /* %s, one sample at a time */\n",
-                mp.per_sample ? " + (size_t)n * " : "",
-                mp.per_sample ? xasprintf("%lld", (long long)mp.per_sample) : "",
+                ps ? " + (size_t)n * " : "", ps ? xasprintf("%lld", (long long)ps) : "",
                 nscratch == 1 ? "the im2col buffer of the convolution" : "im2col buffers of the convolutions");
-    else if (!ntemp)
+    else if (!ntemp && !xs)
         fprintf(out, "    (void)arena; /* the model needs no arena */\n");
+    emit_c_take_inputs(g, "arena", mp.per_sample, out);
     EmitCtx e = {.out = out, .g = g, .val = val, .P = "params", .scratch = "scratch",
                  .sink = named_shape_sink, .sink_ctx = shapes, .pexpr = pexpr};
     for (int i = 0; i < g->nnodes; i++) {
         const Node *nd = &g->nodes[i];
         if (nd->dead)
             continue;
-        if (mp.root[i] == i && mp.root[out_v] != i) {
+        if (mp.root[i] == i && mp.y_root != i) {
             char b[64];
             fprintf(out, "    float *t%d = arena", i);
             if (mp.offset[i])
@@ -376,168 +469,8 @@ static void emit_forward(const Graph *g, const char **pexpr, FILE *out)
                 nd->fused_act >= 0 ? op_info[nd->fused_act].name : "");
         op_hooks[nd->op].emit(&e, nd);
     }
-    if (out_v < 0 || mp.root[out_v] < 0)
-        fprintf(out, "    memcpy(y, x, (size_t)n * %lld * sizeof(float));\n",
-                (long long)shape_numel(&g->input));
+    emit_outputs(g, &mp, val, out);
     fprintf(out, "}\n\n");
-}
-
-/* Training step, following the plan of the autodiff pass: its steps in
- * order (forward in training mode, loss, backward by each op's gradient
- * rule) over buffers placed by the training memory plan. The optimizer
- * update, the plan's last step, is the driver's flat loop over the
- * trainable tensors (runtime/prog.c), so that a non-finite loss can be
- * rolled back before any parameter moves. */
-static const char *tbuf_expr(const TrainPlan *tp, int b)
-{
-    const TBuf *t = &tp->bufs[b];   /* a buffer is per sample or fixed, never both */
-    if (t->per_sample)
-        return xasprintf("(arena + (size_t)n * %lld)", (long long)t->off_ps);
-    return xasprintf("(fixed + %lld)", (long long)t->off_fx);
-}
-
-static const char *tbuf_name(const TrainPlan *tp, int b)
-{
-    const TBuf *t = &tp->bufs[b];
-    return xasprintf("%c%d", t->kind == 'v' ? 't' : t->kind, t->node);
-}
-
-/* The linear of a training forward whose output only a relu reads runs
- * that relu in its GEMM's epilogue (the same bits: bias, then max(0, v))
- * and writes the relu's buffer, so the relu costs no pass of its own. The
- * relu's backward then reads its output as its input too: for relu,
- * y > 0 exactly where x > 0. The sink prints the linear's call with the
- * activation set. */
-static void fused_relu_sink(void *ctx, const EmitCtx *e, const Node *n, const KCall *c)
-{
-    (void)ctx;
-    KCall k = *c;
-    for (int j = 0; j < k.nargs; j++)
-        if (k.a[j].kind == KA_ACT)
-            k.a[j].i = OP_RELU;
-    EmitCtx plain = *e;
-    plain.sink = NULL;
-    plain.sink_ctx = NULL;
-    op_emit_call(&plain, n, &k);
-}
-
-/* For forward step s of the plan: the relu node its linear fuses (the next
- * step, the one reader of the linear's output, which is not the model's
- * output), or -1. */
-static int fusable_relu(const Graph *g, const TrainPlan *tp, int s)
-{
-    const TStep *st = &tp->steps[s];
-    if (st->kind != TS_FORWARD || s + 1 >= tp->nsteps || tp->steps[s + 1].kind != TS_FORWARD)
-        return -1;
-    int l = st->node, r = tp->steps[s + 1].node;
-    const Node *nl = &g->nodes[l], *nr = &g->nodes[r];
-    if (nl->op != OP_LINEAR || nl->fused_act >= 0 || nl->packed || nr->op != OP_RELU ||
-        nr->in[0] != l || ir_is_output(g, l) || tp->vbuf[l] < 0 || tp->vbuf[r] < 0 ||
-        st->saved >= 0 || tp->steps[s + 1].saved >= 0 || ir_readers(g, l) != 1)
-        return -1;
-    return r;
-}
-
-static void emit_train(const Graph *g, const TrainCfg *t, int reuse, FILE *out)
-{
-    const char *n = g->name;
-    int nn = g->nnodes;
-    TrainPlan tp;
-    autodiff(g, t->freeze, t->nfreeze, &tp);
-    train_memplan(&tp, reuse);
-
-    emit_scratch_fn(g, NULL, out, xasprintf("%s_train_scratch", n), tp.per_sample, 1);
-    fprintf(out, "/* Floats of the training arena for a batch of n: activations, gradients\n"
-                 " * and saved buffers as planned (n * %lld + %lld), then the conv2d scratch. */\n",
-            (long long)tp.per_sample, (long long)tp.fixed);
-    fprintf(out, "size_t %s_train_arena(int n)\n{\n    return %s_train_scratch(n) + %lldu;\n}\n\n",
-            n, n, (long long)tp.fixed);
-
-    const char **val = xcalloc((size_t)nn + 1, sizeof *val);
-    const char **dval = xcalloc((size_t)nn + 1, sizeof *dval);
-    const char **saved = xcalloc((size_t)nn + 1, sizeof *saved);
-    char *declared = xcalloc((size_t)tp.nbufs + 1, 1);
-    val[0] = "x";
-    fprintf(out, "double %s_train_step(float *S, float *G, int n, const float *x, const int32_t *labels,\n"
-                 "                    const float *targets, float *arena, nnr_rng *rng, nnr_loss loss_kind)\n{\n", n);
-    fprintf(out, "    float *fixed = arena + (size_t)n * %lld;\n", (long long)tp.per_sample);
-    fprintf(out, "    float *scratch = fixed + %lld; /* conv2d im2col, per sample */\n", (long long)tp.fixed);
-    fprintf(out, "    double loss = 0;\n");
-    fprintf(out, "    (void)scratch;\n    (void)rng;\n    (void)fixed;\n");
-    EmitCtx e = {out, g, val, dval, "S", "G", "scratch", saved, "rng", 1, NULL, NULL, NULL};
-    /* a buffer's C name, declared where it is first written */
-    #define DECL(b, shape) do { \
-        if ((b) >= 0 && !declared[b]) { \
-            declared[b] = 1; \
-            fprintf(out, "    float *%s = %s; ", tbuf_name(&tp, b), tbuf_expr(&tp, b)); \
-            if (shape) emit_shape_comment(out, shape); \
-            else fprintf(out, "/* %s */", tp.bufs[b].kind == 'd' ? "a gradient" : "kept for the backward"); \
-            fprintf(out, "\n"); \
-        } } while (0)
-    /* node values: views resolve to their root's buffer */
-    for (int i = 0; i < nn; i++) {
-        if (g->nodes[i].dead)
-            continue;
-        int b = tp.vbuf[i];
-        val[i + 1] = b == -2 ? "x" : b >= 0 ? tbuf_name(&tp, b) : NULL;
-        if (tp.sbuf[i] >= 0)
-            saved[i + 1] = tbuf_name(&tp, tp.sbuf[i]);
-    }
-    /* linear + relu pairs: the linear's value is the relu's buffer */
-    int *fused = xcalloc((size_t)nn + 1, sizeof *fused);   /* [relu node]: 1 when fused */
-    for (int s = 0; s < tp.nsteps; s++) {
-        int r = fusable_relu(g, &tp, s);
-        if (r >= 0) {
-            fused[r] = 1;
-            val[tp.steps[s].node + 1] = val[r + 1];
-        }
-    }
-    int phase = -1;
-    for (int s = 0; s < tp.nsteps; s++) {
-        const TStep *st = &tp.steps[s];
-        if ((int)st->kind != phase && st->kind != TS_UPDATE) {  /* the update is the driver's */
-            static const char *title[] = {"forward, training mode", "loss", "backward: each node's gradient rule, in reverse"};
-            fprintf(out, "\n    /* %s */\n", title[st->kind]);
-            phase = (int)st->kind;
-        }
-        if (st->kind == TS_FORWARD) {
-            const Node *nd = &g->nodes[st->node];
-            if (fused[st->node])
-                continue;   /* run by the linear before it */
-            if (s + 1 < tp.nsteps && tp.steps[s + 1].kind == TS_FORWARD &&
-                fused[tp.steps[s + 1].node]) {
-                const Node *nr = &g->nodes[tp.steps[s + 1].node];
-                DECL(tp.steps[s + 1].y, &nr->shape);
-                fprintf(out, "    /* %s:%d:%d: %s + %s:%d:%d: relu */\n", emit_c_relpath(g->file), nd->span.line,
-                        nd->span.col, op_info[nd->op].name, emit_c_relpath(g->file), nr->span.line, nr->span.col);
-                e.sink = fused_relu_sink;
-                op_hooks[nd->op].emit_train(&e, nd);
-                e.sink = NULL;
-                continue;
-            }
-            DECL(st->y, &nd->shape);
-            DECL(st->saved, (const Shape *)NULL);
-            fprintf(out, "    /* %s:%d:%d: %s */\n", emit_c_relpath(g->file), nd->span.line, nd->span.col, op_info[nd->op].name);
-            op_hooks[nd->op].emit_train(&e, nd);
-        } else if (st->kind == TS_LOSS) {
-            int o = st->node;
-            DECL(st->dy, o >= 0 ? &g->nodes[o].shape : (const Shape *)NULL);
-            fprintf(out, "    loss = nnr_loss_f32(loss_kind, n, %lld, %s, labels, targets, %s);\n",
-                    (long long)shape_numel(o >= 0 ? &g->nodes[o].shape : &g->input), o >= 0 ? val[o + 1] : "x",
-                    st->dy >= 0 ? tbuf_name(&tp, st->dy) : "NULL");
-        } else if (st->kind == TS_BACKWARD) {
-            const Node *nd = &g->nodes[st->node];
-            for (int i = 0; i < nn; i++)
-                dval[i + 1] = tp.dbuf[i] >= 0 ? tbuf_name(&tp, tp.dbuf[i]) : NULL;
-            if (nd->in[0] >= 0 && st->dx < 0)
-                dval[nd->in[0] + 1] = NULL;
-            DECL(st->dx, nd->in[0] >= 0 ? &g->nodes[nd->in[0]].shape : (const Shape *)NULL);
-            fprintf(out, "    /* d %s */\n", op_info[nd->op].name);
-            op_hooks[nd->op].grad(&e, nd);
-        }
-    }
-    #undef DECL
-    fprintf(out, "    return loss;\n}\n\n");
 }
 
 /* The C identifier of each tensor of a block ([param], NULL when not in
@@ -771,7 +704,7 @@ void emit_c_source(const Graph *g, const Graph *train, const TrainCfg *t, const 
         fprintf(out, "/* Training, for the program's trainer: %s_train_arena and %s_train_step\n"
                      " * (declared in %s.h), from the model as written. */\n",
                 train->name, train->name, o->stem ? o->stem : g->name);
-        emit_train(train, t, g->planned, out);
+        emit_c_train(train, t, g->planned, out);
     }
 }
 
@@ -783,7 +716,7 @@ void emit_c_train_source(const Graph *g, const Graph *train, const TrainCfg *t, 
     emit_c_front_matter(g, o, out, xasprintf("%s_train.c", g->name), "the training step of model");
     emit_includes(o, g->name, out);
     if (emit_c_trainable(train, t))
-        emit_train(train, t, g->planned, out);
+        emit_c_train(train, t, g->planned, out);
     else
         fprintf(out, "/* The model has no training step (no train block with a loss and an optimizer). */\n");
 }

@@ -25,6 +25,22 @@ void emit_c_train_decls(const char *n, FILE *out);
  * optimizer, and an output)? NAME.h, NAME.c and main.c all ask this. */
 int emit_c_trainable(const Graph *g, const TrainCfg *t);
 
+/* Helpers shared by emit_c.c and emit_c_train.c: an array of C
+ * expressions indexed by value + 1 (graph inputs at 0, -1, ...); a graph
+ * input's C name; the per-sample floats and the code that give a model
+ * with several inputs one buffer per input (copied out of x's rows); a
+ * tensor's shape comment; the arena-size function (static when is_static). */
+const char **emit_c_value_array(const Graph *g);
+const char *emit_c_input_name(const Graph *g, int k);
+int64_t emit_c_inputs_size(const Graph *g);
+void emit_c_take_inputs(const Graph *g, const char *arena, int64_t base, FILE *out);
+void emit_c_shape_comment(FILE *out, const Shape *s);
+void emit_c_scratch_fn(const Graph *g, const char **shapes, FILE *out, const char *name,
+                       int64_t per_sample, int is_static);
+/* The training step (NAME_train_step, NAME_train_arena) of the model as
+ * written; reuse: the memory plan reuses buffers (-O1 and up). */
+void emit_c_train(const Graph *g, const TrainCfg *t, int reuse, FILE *out);
+
 /* path relative to the working folder (absolute paths only; a relative
  * one is returned as is): how emitted text names the source file. */
 const char *emit_c_relpath(const char *path);

@@ -152,6 +152,38 @@ static void emit_train_v2(FILE *out, const TrainCfg *t)
         fprintf(out, "        .label_smoothing = %.17g,\n", t->label_smoothing);
 }
 
+static void emit_io_desc(FILE *out, const char *name, const Shape *s, int64_t off, int is_int, int64_t below)
+{
+    fprintf(out, "    {.name = ");
+    c_string(out, name);
+    fprintf(out, ", .ndim = %d, .shape = {", s->ndim);
+    for (int k = 0; k < s->ndim; k++)
+        fprintf(out, "%s%lld", k ? ", " : "", (long long)s->d[k]);
+    fprintf(out, "}, .size = %lld, .offset = %lld", (long long)shape_numel(s), (long long)off);
+    if (is_int)
+        fprintf(out, ", .is_int = 1, .int_below = %lld", (long long)below);
+    fprintf(out, "},\n");
+}
+
+/* The inputs and outputs: shapes, where each sits in a row, int inputs. */
+static void emit_io(const Graph *g, FILE *out)
+{
+    int64_t off = 0;
+    fprintf(out, "static const nnr_io_desc inputs[] = {\n");
+    for (int k = 0; k < g->ninputs; k++) {
+        emit_io_desc(out, g->input_name[k], &g->inputs[k], off, g->input_int[k], g->input_int_below[k]);
+        off += shape_numel(&g->inputs[k]);
+    }
+    fprintf(out, "};\n\nstatic const nnr_io_desc outputs[] = {\n");
+    off = 0;
+    for (int k = 0; k < g->noutputs; k++) {
+        const Shape *s = ir_value_shape(g, g->outputs[k]);
+        emit_io_desc(out, NULL, s, off, 0, 0);
+        off += shape_numel(s);
+    }
+    fprintf(out, "};\n\n");
+}
+
 void emit_c_main(const Graph *g, const TrainCfg *t, const EmitOpts *o, FILE *out)
 {
     const char *n = g->name, *N = emit_c_upper(n);
@@ -159,6 +191,7 @@ void emit_c_main(const Graph *g, const TrainCfg *t, const EmitOpts *o, FILE *out
     emit_c_front_matter(g, o, out, "main.c", "the program of model");
     fprintf(out, "#include \"nnr_prog.h\"\n#include \"%s.h\"\n\n", o->stem ? o->stem : n);
     int trainable = emit_c_trainable(g, t);
+    emit_io(g, out);
     int ntensors = emit_tensors(g, out);
     emit_layers(g, out);
     if (t && t->nfreeze) {
@@ -176,7 +209,9 @@ void emit_c_main(const Graph *g, const TrainCfg *t, const EmitOpts *o, FILE *out
     fprintf(out, "    .out_ndim = %d, .out_shape = {", os->ndim);
     for (int k = 0; k < os->ndim; k++)
         fprintf(out, "%s%lld", k ? ", " : "", (long long)os->d[k]);
-    fprintf(out, "}, .out_size = %s_OUT_SIZE,\n", N);
+    fprintf(out, "}, .out_size = %lld, .y_size = %s_OUT_SIZE,\n", (long long)shape_numel(os), N);
+    fprintf(out, "    .ninputs = %d, .inputs = inputs, .noutputs = %d, .outputs = outputs,\n", g->ninputs,
+            g->noutputs);
     fprintf(out, "    .ntensors = %d, .tensors = tensors, .state_size = %lld,\n", ntensors,
             (long long)g->state_size);
     fprintf(out, "    .nlayers = %d, .layers = layers,\n", layer_count(g));

@@ -241,7 +241,7 @@ static void emit_arena_size(LB *l, int64_t per_sample)
         if (nd->dead)
             continue;
         KCall c = {0};  /* kcall_keep: does the node's kernel call take scratch? */
-        EmitCtx e = {NULL, l->g, NULL, NULL, "P", NULL, "scratch", NULL, NULL, 0, kcall_keep, &c, NULL};
+        EmitCtx e = {.g = l->g, .P = "P", .scratch = "scratch", .sink = kcall_keep, .sink_ctx = &c};
         op_hooks[nd->op].emit(&e, nd);
         if (!c.scratch_fn)
             continue;
@@ -275,17 +275,17 @@ static void emit_forward(LB *l)
     LLVMValueRef ps_off = LLVMBuildMul(l->b, l->nsz, szc(l, mp.per_sample), "");
     l->scratch = LLVMBuildInBoundsGEP2(l->b, l->f32, arena, &ps_off, 1, "scratch");
 
-    int nn = g->nnodes, out_v = ir_output(g);
+    int nn = g->nnodes;
     l->val = xcalloc((size_t)nn + 1, sizeof *l->val);
     l->val[0] = x;
-    EmitCtx e = {NULL, g, NULL, NULL, "P", NULL, "scratch", NULL, NULL, 0, lower_call, l, NULL};
+    EmitCtx e = {.g = g, .P = "P", .scratch = "scratch", .sink = lower_call, .sink_ctx = l};
     for (int i = 0; i < nn; i++) {
         const Node *nd = &g->nodes[i];
         if (nd->dead)
             continue;
         if (mp.root[i] != i) {
             l->val[i + 1] = l->val[mp.root[i] + 1];
-        } else if (mp.root[out_v] == i) {
+        } else if (mp.y_root == i) {
             l->val[i + 1] = y;
         } else if (mp.offset[i] == 0) {
             l->val[i + 1] = arena;
@@ -295,7 +295,7 @@ static void emit_forward(LB *l)
         }
         op_hooks[nd->op].emit(&e, nd);
     }
-    if (out_v < 0 || mp.root[out_v] < 0) {
+    if (mp.y_root < 0) {
         LLVMValueRef bytes = LLVMBuildMul(l->b, l->nsz, szc(l, shape_numel(&g->input) * (int64_t)sizeof(float)), "");
         LLVMBuildMemCpy(l->b, y, 4, x, 4, bytes);
     }

@@ -222,8 +222,14 @@ void ir_print_ex(const Graph *g, FILE *out, int flags)
     fprintf(out, "# model %s: input %s, %d parameter tensors, %" PRId64 " floats of state\n",
             g->name, shape_str(&g->input, buf, sizeof buf), nstate, g->state_size);
     fprintf(out, "model %s\n", g->name);
-    for (int k = 0; k < g->ninputs; k++)
-        fprintf(out, "input %s\n", shape_str(&g->inputs[k], buf, sizeof buf));
+    for (int k = 0; k < g->ninputs; k++) {
+        fprintf(out, "input %s", shape_str(&g->inputs[k], buf, sizeof buf));
+        if (g->input_int[k])
+            fprintf(out, " int");
+        if (g->input_int[k] && g->input_int_below[k] > 0)
+            fprintf(out, " below %" PRId64, g->input_int_below[k]);
+        fprintf(out, "\n");
+    }
     for (int i = 0; i < g->nparams; i++) {
         const Param *p = &g->params[i];
         if (p->fold) {

@@ -9,10 +9,14 @@
  * live (dce removes the rest). A version-1 model lowers to one such graph:
  * one input, each layer reading the layer before, one output.
  *
- * Several results per node: an op that produces k values (split, lstm) is
- * one node whose value is not read directly; each result it exposes is a
- * `proj` node (attribute index=j) reading it, so every value stays one node
- * index with one shape. No op of the table produces several values yet.
+ * Several results: every value stays one node index with one shape. split
+ * and chunk lower to one `slice` node per piece; an op with several results
+ * of its own (lstm: out, h, c) is one node whose value packs them, read by
+ * view nodes that expose each.
+ *
+ * A layer called twice (a declared layer of a `forward` model) is two nodes
+ * with the same Node.param indices: they share the tensors, and the
+ * training step sums both nodes' parameter gradients.
  *
  * Each node carries its output shape for ONE sample (the batch is implicit
  * and chosen at run time), its attributes, the parameters it reads (indices
@@ -166,6 +170,13 @@ typedef struct Graph {
         Shape inputs[NNC_MAX_GRAPH_IO];
     };
     int ninputs;
+    /* per input: its name in the .nnet (NULL: unnamed), whether it holds
+     * integers (`input idx [64] int`: class indices, tokens, carried as
+     * floats of exact integers) and, when known, the bound they must stay
+     * below (an embedding's num_embeddings; 0: none known) */
+    const char *input_name[NNC_MAX_GRAPH_IO];
+    int input_int[NNC_MAX_GRAPH_IO];
+    int64_t input_int_below[NNC_MAX_GRAPH_IO];
     int outputs[NNC_MAX_GRAPH_IO]; /* the values the graph returns, in order */
     int noutputs;
     Node *nodes;

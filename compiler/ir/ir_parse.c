@@ -151,6 +151,29 @@ static int parse_shape(Lx *x, int *ndim, int64_t *d)
     }
 }
 
+/* After an input's shape: "int" and "below N" (ir_print's spelling). */
+static void parse_input_int(Lx *x, Graph *g, int k)
+{
+    if (at_eol(x))
+        return;
+    char *w = word(x);
+    if (!w || strcmp(w, "int")) {
+        diag_error(x->d, at(x), "expected 'int' or the end of the line after an input's shape");
+        return;
+    }
+    g->input_int[k] = 1;
+    if (at_eol(x))
+        return;
+    w = word(x);
+    int64_t v;
+    if (!w || strcmp(w, "below") || parse_int(x, &v) || v <= 0) {
+        diag_error(x->d, at(x), "expected 'below' and a positive bound after 'int'");
+        return;
+    }
+    g->input_int_below[k] = v;
+}
+
+
 #define NOVAL (-1000000)
 
 /* "%in" -> IR_INPUT(0), "%in2" -> IR_INPUT(2), "%7" -> 7; a value that
@@ -555,7 +578,7 @@ static int parse_node(Lx *x, Graph *g, int id, Span sp)
     int nin = parse_vals(x, g, in, NNC_MAX_NODE_INPUTS);
     if (nin < 0)
         return -1;
-    if (op_info[op].nin < 0 ? nin < 1 : nin != op_info[op].nin) {
+    if (op_info[op].nin >= 0 ? nin != op_info[op].nin : nin < 1) {
         diag_error(x->d, sp, "%s reads %d value%s, not %d", op_info[op].name, op_info[op].nin,
                    op_info[op].nin == 1 ? "" : "s", nin);
         return -1;
@@ -645,7 +668,8 @@ Graph *ir_parse(const SrcFile *src, Diag *d)
                 else if (!parse_shape(&x, &s.ndim, s.d)) {
                     if (s.ndim == 0)
                         diag_error(d, sp, "an input needs at least one dimension");
-                    ir_add_input(g, &s);
+                    int k = ir_input_index(ir_add_input(g, &s));
+                    parse_input_int(&x, g, k);
                 }
             } else if (!strcmp(kw, "param")) {
                 parse_param(&x, g);

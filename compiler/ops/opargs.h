@@ -8,10 +8,14 @@
 #include <stdint.h>
 #include "../support/diag.h"
 
-/* AT_VALUE: one graph value; AT_VALUES: a list of them (cat's tensors). An
- * op's value slots come first in its schema; they become the node's inputs. */
-typedef enum ArgType { AT_INT = 1, AT_REAL = 2, AT_BOOL = 4, AT_LIST = 8, AT_STR = 16,
-                       AT_VALUE = 32, AT_VALUES = 64 } ArgType;
+/* AT_VALUE: a graph value (a node input, not a compile-time argument);
+ * AT_VALUES: a list of graph values (cat's tensors). An op's schema lists
+ * its value slots first; the front end turns them into the node's inputs
+ * in slot order (a list expands to several), and a family's build hook
+ * reads only the other slots. */
+typedef enum ArgType {
+    AT_INT = 1, AT_REAL = 2, AT_BOOL = 4, AT_LIST = 8, AT_STR = 16, AT_VALUE = 32, AT_VALUES = 64
+} ArgType;
 typedef struct ArgSpec {
     const char *name;
     int types;          /* ArgType mask; AT_REAL accepts integers too */

@@ -88,9 +88,14 @@ struct EmitCtx {
     KCallSink sink;         /* NULL: op_emit_call prints C; else it calls sink(sink_ctx, ...) */
     void *sink_ctx;
     const char **pexpr;     /* [param]: its C expression for KA_PARAM (NULL: P + offset) */
+    /* training backward: the gradient buffer of each input slot the
+     * node's rule must write (overwrite), NULL when that input needs none */
+    const char *din[NNC_MAX_NODE_INPUTS];
 };
 
-/* Value index helpers: value v is node v (v >= 0) or the input (-1). */
+/* Value index helpers: value v is node v (v >= 0) or graph input k
+ * (v = IR_INPUT(k) < 0); the arrays are indexed from v + 1 down to
+ * 1 - ninputs. */
 #define VAL(e, v) ((e)->val[(v) + 1])
 #define DVAL(e, v) ((e)->dval[(v) + 1])
 

@@ -1,16 +1,20 @@
-/* autodiff.c — derive the training step of a model graph.
+/* autodiff.c — derive the training step of a model graph (a DAG).
  *
  * Forward: every non-view node in order, writing its own value buffer (views
- * — flatten, identity — share their input's). Then the loss, which writes
- * the gradient of the output. Backward: the nodes in reverse; a node whose
- * input needs a gradient (the input is a node, not the model input) gets a
- * gradient buffer for it; a view passes its gradient buffer through. The
- * optimizer update closes the step. Liveness then lets gradient buffers
- * reuse the space of activations whose last reader has run.
- *
- * The ops of the table read one value each; a value that needs a gradient
- * must have one reader (summing the gradients of a value read twice is not
- * derived yet), which every graph the front end lowers satisfies. */
+ * — flatten, identity — share their input's). Then the loss on the first
+ * output, which writes that output's gradient. Backward: the nodes in
+ * reverse; a node whose value has a gradient runs its op's gradient rule,
+ * which writes a gradient for each input slot that needs one (graph inputs
+ * need none). All readers of a value come after it, so its gradient is
+ * complete before its own rule runs: the first rule to reach it (the last
+ * reader) writes the value's gradient buffer, every other reader writes an
+ * 'e' buffer that a TS_ACCUM step adds in right after; a view passes its
+ * gradient buffer through the same way. A layer called twice shares its
+ * parameters: the second rule to write their gradients runs with the first
+ * one's kept aside ('p' buffers) and added back. Parameters no rule reaches
+ * get zero gradients. The optimizer update closes the step. Liveness then
+ * lets gradient buffers reuse the space of activations whose last reader
+ * has run. */
 #include <string.h>
 
 #include "autodiff.h"
@@ -40,42 +44,50 @@ static void use(TrainPlan *tp, int buf, int step)
         b->last = step;
 }
 
-static void add_step(TrainPlan *tp, TStepKind k, int node, int x, int y, int dx, int dy, int saved)
+/* A new step of kind k for node, nothing read or written yet. */
+static TStep *new_step(TrainPlan *tp, TStepKind k, int node)
 {
-    int s = tp->nsteps++;
-    tp->steps[s] = (TStep){k, node, x, y, dx, dy, saved};
-    if (x >= 0) use(tp, x, s);
-    use(tp, y, s);
-    use(tp, dx, s);
-    use(tp, dy, s);
-    use(tp, saved, s);
+    TStep *st = &tp->steps[tp->nsteps++];
+    memset(st, 0, sizeof *st);
+    st->kind = k;
+    st->node = node;
+    st->y = st->dy = st->saved = -1;
+    for (int j = 0; j < NNC_MAX_NODE_INPUTS; j++)
+        st->x[j] = st->dx[j] = -1;
+    for (int j = 0; j < NNC_MAX_NODE_PARAMS; j++)
+        st->psave[j] = -1;
+    return st;
 }
 
-void autodiff(const Graph *g, const int *freeze, int nfreeze, TrainPlan *tp)
+/* Record the step's buffers in their lifetimes (call once it is filled). */
+static void use_step(TrainPlan *tp, const TStep *st)
 {
-    int nn = g->nnodes;
-    memset(tp, 0, sizeof *tp);
-    tp->steps = xcalloc((size_t)(2 * nn + 3), sizeof *tp->steps);
-    tp->bufs = xcalloc((size_t)(3 * nn + 3), sizeof *tp->bufs);
-    tp->vbuf = xcalloc((size_t)nn + 1, sizeof(int));
-    tp->dbuf = xcalloc((size_t)nn + 1, sizeof(int));
-    tp->sbuf = xcalloc((size_t)nn + 1, sizeof(int));
-    for (int i = 0; i < nn; i++)
-        tp->vbuf[i] = tp->dbuf[i] = tp->sbuf[i] = -1;
+    int s = (int)(st - tp->steps);
+    for (int j = 0; j < st->nin; j++) {
+        use(tp, st->x[j], s);
+        use(tp, st->dx[j], s);
+    }
+    use(tp, st->y, s);
+    use(tp, st->dy, s);
+    use(tp, st->saved, s);
+    for (int j = 0; j < NNC_MAX_NODE_PARAMS; j++)
+        use(tp, st->psave[j], s);
+}
 
-    /* forward, training mode */
-    for (int i = 0; i < nn; i++) {
+/* The value buffer of value v (TB_INPUT(k) for graph input k). */
+static int vbuf_of(const TrainPlan *tp, int v)
+{
+    return v < 0 ? TB_INPUT(ir_input_index(v)) : tp->vbuf[v];
+}
+
+static void forward_steps(const Graph *g, TrainPlan *tp)
+{
+    for (int i = 0; i < g->nnodes; i++) {
         const Node *n = &g->nodes[i];
         if (n->dead)
             continue;
-        if (n->nin != 1)
-            NNC_ICE("autodiff: node %%%d (%s) reads %d values", i, op_info[n->op].name, n->nin);
-        if (n->in[0] >= 0 && ir_readers(g, n->in[0]) != 1)
-            NNC_ICE("autodiff: %%%d has %d readers; summing their gradients is not derived yet", n->in[0],
-                    ir_readers(g, n->in[0]));
-        int x = n->in[0] < 0 ? -2 : tp->vbuf[n->in[0]];
         if (op_is_alias(n->op, 1)) {
-            tp->vbuf[i] = x < 0 ? -2 : x;   /* a view of its input */
+            tp->vbuf[i] = vbuf_of(tp, n->in[0]);   /* a view of its input */
             continue;
         }
         tp->vbuf[i] = add_buf(tp, 'v', i, shape_numel(&n->shape), 0);
@@ -83,34 +95,111 @@ void autodiff(const Graph *g, const int *freeze, int nfreeze, TrainPlan *tp)
         op_saved_size(g, n, &ps, &fx);
         if (ps || fx)
             tp->sbuf[i] = add_buf(tp, 's', i, ps, fx);
-        add_step(tp, TS_FORWARD, i, x, tp->vbuf[i], -1, -1, tp->sbuf[i]);
+        TStep *st = new_step(tp, TS_FORWARD, i);
+        st->nin = n->nin;
+        for (int k = 0; k < n->nin; k++)
+            st->x[k] = vbuf_of(tp, n->in[k]);
+        st->y = tp->vbuf[i];
+        st->saved = tp->sbuf[i];
+        use_step(tp, st);
     }
-    /* the loss: reads the output, writes its gradient */
+}
+
+/* Node i (a view) passes its gradient buffer to its input, or adds it in. */
+static void backward_view(const Graph *g, TrainPlan *tp, int i)
+{
+    int in = g->nodes[i].in[0];
+    if (in < 0)
+        return;
+    if (tp->dbuf[in] < 0) {
+        tp->dbuf[in] = tp->dbuf[i];
+        return;
+    }
+    TStep *acc = new_step(tp, TS_ACCUM, in);
+    acc->nin = 1;
+    acc->dx[0] = tp->dbuf[i];
+    acc->dy = tp->dbuf[in];
+    use_step(tp, acc);
+}
+
+static void backward_step(const Graph *g, TrainPlan *tp, int i)
+{
+    const Node *n = &g->nodes[i];
+    TStep *st = new_step(tp, TS_BACKWARD, i);
+    int s = (int)(st - tp->steps);
+    int extra[NNC_MAX_NODE_INPUTS];
+    st->nin = n->nin;
+    for (int k = 0; k < n->nin; k++) {
+        int in = n->in[k];
+        st->x[k] = vbuf_of(tp, in);
+        extra[k] = -1;
+        if (in < 0 || tp->vbuf[in] < 0)
+            continue;   /* a graph input, or a view of one: no gradient */
+        int64_t ps = shape_numel(&g->nodes[in].shape);
+        if (tp->dbuf[in] < 0)
+            st->dx[k] = tp->dbuf[in] = add_buf(tp, 'd', in, ps, 0);
+        else
+            st->dx[k] = extra[k] = add_buf(tp, 'e', in, ps, 0);
+    }
+    st->y = tp->vbuf[i];
+    st->dy = tp->dbuf[i];
+    st->saved = tp->sbuf[i];
+    for (int j = 0; j < n->nparam; j++) {
+        int p = n->param[j];
+        if (p < 0 || g->params[p].kind != NNR_T_PARAM)
+            continue;
+        if (tp->pwritten[p])
+            st->psave[j] = add_buf(tp, 'p', i, 0, g->params[p].numel);
+        tp->pwritten[p] = 1;
+    }
+    use_step(tp, st);
+    (void)s;
+    for (int k = 0; k < n->nin; k++) {
+        if (extra[k] < 0)
+            continue;
+        TStep *acc = new_step(tp, TS_ACCUM, n->in[k]);
+        acc->nin = 1;
+        acc->dx[0] = extra[k];
+        acc->dy = tp->dbuf[n->in[k]];
+        use_step(tp, acc);
+    }
+}
+
+void autodiff(const Graph *g, const int *freeze, int nfreeze, TrainPlan *tp)
+{
+    int nn = g->nnodes, maxin = 0;
+    for (int i = 0; i < nn; i++)
+        maxin += g->nodes[i].nin;
+    memset(tp, 0, sizeof *tp);
+    tp->steps = xcalloc((size_t)(2 * nn + maxin + 3), sizeof *tp->steps);
+    tp->bufs = xcalloc((size_t)(3 * nn + maxin + NNC_MAX_NODE_PARAMS * nn + 3), sizeof *tp->bufs);
+    tp->vbuf = xcalloc((size_t)nn + 1, sizeof(int));
+    tp->dbuf = xcalloc((size_t)nn + 1, sizeof(int));
+    tp->sbuf = xcalloc((size_t)nn + 1, sizeof(int));
+    tp->pwritten = xcalloc((size_t)g->nparams + 1, 1);
+    for (int i = 0; i < nn; i++)
+        tp->vbuf[i] = tp->dbuf[i] = tp->sbuf[i] = -1;
+
+    forward_steps(g, tp);
+    /* the loss: reads the first output, writes its gradient */
     int out = ir_output(g);
-    int yo = out >= 0 ? tp->vbuf[out] : -2;
-    int dyo = -1;
-    if (out >= 0 && yo >= 0) {
-        int root = tp->bufs[yo].node;
-        dyo = add_buf(tp, 'd', root, tp->bufs[yo].per_sample, 0);
-        tp->dbuf[out] = dyo;
+    TStep *ls = new_step(tp, TS_LOSS, out);
+    ls->nin = 1;
+    ls->x[0] = vbuf_of(tp, out);
+    if (out >= 0 && ls->x[0] >= 0) {
+        const TBuf *yb = &tp->bufs[ls->x[0]];
+        tp->dbuf[out] = ls->dy = add_buf(tp, 'd', yb->node, yb->per_sample, 0);
     }
-    add_step(tp, TS_LOSS, out, yo, -1, -1, dyo, -1);
+    use_step(tp, ls);
     /* backward, in reverse */
     for (int i = nn - 1; i >= 0; i--) {
         const Node *n = &g->nodes[i];
         if (n->dead || tp->dbuf[i] < 0)
             continue;
-        int in = n->in[0];
-        int wants = in >= 0 && tp->vbuf[in] >= 0;
-        if (op_is_alias(n->op, 1)) {
-            if (wants)
-                tp->dbuf[in] = tp->dbuf[i];
-            continue;
-        }
-        if (wants && tp->dbuf[in] < 0)
-            tp->dbuf[in] = add_buf(tp, 'd', in, tp->bufs[tp->vbuf[in]].per_sample, 0);
-        add_step(tp, TS_BACKWARD, i, in < 0 ? -2 : tp->vbuf[in], tp->vbuf[i], wants ? tp->dbuf[in] : -1,
-                 tp->dbuf[i], tp->sbuf[i]);
+        if (op_is_alias(n->op, 1))
+            backward_view(g, tp, i);
+        else
+            backward_step(g, tp, i);
     }
     /* the update: trainable parameters of layers that are not frozen */
     tp->updated = xcalloc((size_t)g->nparams + 1, 1);
@@ -121,7 +210,8 @@ void autodiff(const Graph *g, const int *freeze, int nfreeze, TrainPlan *tp)
             frozen |= freeze[f] == p->layer;
         tp->updated[k] = p->kind == NNR_T_PARAM && !frozen;
     }
-    add_step(tp, TS_UPDATE, -1, -1, -1, -1, -1, -1);
+    TStep *up = new_step(tp, TS_UPDATE, -1);
+    use_step(tp, up);
 }
 
 void train_memplan(TrainPlan *tp, int reuse)
@@ -168,57 +258,83 @@ void train_memplan(TrainPlan *tp, int reuse)
 
 static void pbuf(FILE *out, const TrainPlan *tp, int b)
 {
-    if (b == -2)
-        fprintf(out, "%%in");
-    else if (b < 0)
+    if (b <= TB_INPUT(0)) {
+        if (b == TB_INPUT(0))
+            fprintf(out, "%%in");
+        else
+            fprintf(out, "%%in%d", -2 - b);
+    } else if (b < 0) {
         fprintf(out, "-");
-    else
+    } else {
         fprintf(out, "%c%d", tp->bufs[b].kind, tp->bufs[b].node);
+    }
+}
+
+static void pbufs(FILE *out, const TrainPlan *tp, const int *b, int n)
+{
+    for (int j = 0; j < n; j++) {
+        if (j)
+            fprintf(out, ", ");
+        pbuf(out, tp, b[j]);
+    }
+}
+
+static void print_update(const Graph *g, const TrainPlan *tp, FILE *out)
+{
+    int64_t nt = 0, nf = 0;
+    fprintf(out, " optimizer(");
+    for (int k = 0; k < g->nparams; k++)
+        if (tp->updated[k]) {
+            fprintf(out, "%s%s", nt ? ", " : "", g->params[k].name);
+            nt++;
+            nf += g->params[k].numel;
+        }
+    fprintf(out, ")  %lld tensors, %lld floats", (long long)nt, (long long)nf);
 }
 
 void train_plan_print(const Graph *g, const TrainPlan *tp, FILE *out)
 {
-    static const char *kinds[] = {"forward", "loss", "backward", "update"};
+    static const char *kinds[] = {"forward", "loss", "backward", "update", "accum"};
     fprintf(out, "# training step of %s: %d steps; arena %lld floats per sample + %lld fixed "
                  "(%lld + %lld with one buffer each)\n", g->name, tp->nsteps, (long long)tp->per_sample,
             (long long)tp->fixed, (long long)tp->unplanned_ps, (long long)tp->unplanned_fx);
     for (int s = 0; s < tp->nsteps; s++) {
         const TStep *st = &tp->steps[s];
         fprintf(out, "%-8s", kinds[st->kind]);
-        if (st->node >= 0 && st->kind != TS_LOSS)
+        if (st->node >= 0 && (st->kind == TS_FORWARD || st->kind == TS_BACKWARD))
             fprintf(out, " %%%d %-12s", st->node, op_info[g->nodes[st->node].op].name);
         if (st->kind == TS_FORWARD) {
             fprintf(out, " ");
             pbuf(out, tp, st->y);
             fprintf(out, " = f(");
-            pbuf(out, tp, st->x);
+            pbufs(out, tp, st->x, st->nin);
             fprintf(out, ")");
         } else if (st->kind == TS_LOSS) {
             fprintf(out, " ");
             pbuf(out, tp, st->dy);
             fprintf(out, " = dloss/d(");
-            pbuf(out, tp, st->x);
+            pbuf(out, tp, st->x[0]);
             fprintf(out, ")");
         } else if (st->kind == TS_BACKWARD) {
             fprintf(out, " ");
-            pbuf(out, tp, st->dx);
+            pbufs(out, tp, st->dx, st->nin);
             fprintf(out, ", dparams = grad(");
             pbuf(out, tp, st->dy);
             fprintf(out, "; ");
-            pbuf(out, tp, st->x);
+            pbufs(out, tp, st->x, st->nin);
             fprintf(out, ", ");
             pbuf(out, tp, st->y);
             fprintf(out, ")");
+            for (int j = 0; j < NNC_MAX_NODE_PARAMS; j++)
+                if (st->psave[j] >= 0)
+                    fprintf(out, " summing %s", g->params[g->nodes[st->node].param[j]].name);
+        } else if (st->kind == TS_ACCUM) {
+            fprintf(out, " ");
+            pbuf(out, tp, st->dy);
+            fprintf(out, " += ");
+            pbuf(out, tp, st->dx[0]);
         } else {
-            int64_t nt = 0, nf = 0;
-            fprintf(out, " optimizer(");
-            for (int k = 0; k < g->nparams; k++)
-                if (tp->updated[k]) {
-                    fprintf(out, "%s%s", nt ? ", " : "", g->params[k].name);
-                    nt++;
-                    nf += g->params[k].numel;
-                }
-            fprintf(out, ")  %lld tensors, %lld floats", (long long)nt, (long long)nf);
+            print_update(g, tp, out);
         }
         if (st->saved >= 0) {
             fprintf(out, " saved ");

@@ -5,9 +5,10 @@
  * first-fit among the buffers still live (a buffer dies after its last
  * reader, over every value each node reads: the graph is a DAG). Offsets
  * are per sample, so the plan holds for any batch size: the emitted code
- * multiplies them by n. The value that is the model's output (the first
- * output) is written straight to the caller's y and takes no arena; other
- * outputs stay live to the end. */
+ * multiplies them by n. With one output, the node that computes it writes
+ * straight to the caller's y and takes no arena; with several, every
+ * output gets a buffer live to the end, and the forward joins them into
+ * y's rows. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,7 +33,7 @@ void memplan_inference(const Graph *g, MemPlan *mp)
         const Node *n = &g->nodes[i];
         if (n->dead)
             continue;
-        mp->root[i] = op_is_alias(n->op, 0) ? (n->in[0] < 0 ? -1 : mp->root[n->in[0]]) : i;
+        mp->root[i] = op_is_alias(n->op, 0) ? (n->in[0] < 0 ? n->in[0] : mp->root[n->in[0]]) : i;
         last[i] = i;
         for (int k = 0; k < n->nin; k++) {
             int v = n->in[k];
@@ -46,11 +47,12 @@ void memplan_inference(const Graph *g, MemPlan *mp)
                 mp->fixed_bound = s;
         }
     }
-    for (int k = 1; k < g->noutputs; k++)
+    for (int k = 0; k < g->noutputs; k++)
         if (g->outputs[k] >= 0 && mp->root[g->outputs[k]] >= 0)
             last[mp->root[g->outputs[k]]] = nn;
     int out = ir_output(g);
-    int out_root = out >= 0 ? mp->root[out] : -1;
+    int out_root = g->noutputs == 1 && out >= 0 ? mp->root[out] : -1;
+    mp->y_root = out_root >= 0 ? out_root : -1;
     Block *live = xcalloc((size_t)nn + 1, sizeof *live);
     int nlive = 0;
     for (int i = 0; i < nn; i++) {

@@ -8,7 +8,10 @@
 
 /* Where each value of the inference forward lives. */
 typedef struct MemPlan {
-    int *root;              /* [node] the node whose buffer holds it (views share), -1: the input */
+    int *root;              /* [node] the node whose buffer holds it (views share), or the
+                             * graph input it views (IR_INPUT(k), negative) */
+    int y_root;             /* the node written straight to the caller's y (a model with
+                             * one output that is a node), else -1 */
     int64_t *offset;        /* [node] offset in floats per sample (x n at run time) */
     int64_t per_sample;     /* arena floats per sample */
     int64_t unplanned;      /* what one buffer per value would take, per sample */

@@ -108,7 +108,7 @@ void ir_verify(const Graph *g, const char *after)
             continue;
         if (n->op < 0 || n->op >= OP__COUNT)
             NNC_ICE("node %%%d has an invalid op %d", i, n->op);
-        if (op_info[n->op].nin < 0 ? n->nin < 1 : n->nin != op_info[n->op].nin)
+        if (op_info[n->op].nin >= 0 ? n->nin != op_info[n->op].nin : n->nin < 1)
             NNC_ICE("node %%%d (%s) reads %d values, not %d", i, op_info[n->op].name, n->nin, op_info[n->op].nin);
         for (int k = 0; k < n->nin; k++)
             verify_read(g, i, n->in[k]);

@@ -247,7 +247,7 @@ static void check_graph(const char *text)
         } else {
             val[NNC_MAX_GRAPH_IO + i] = calloc((size_t)(NB * on), sizeof(float));
             Calls calls = {.n = 0};
-            EmitCtx e = {NULL, g, NULL, NULL, "P", NULL, "scratch", NULL, NULL, 0, record, &calls, NULL};
+            EmitCtx e = {NULL, g, NULL, NULL, "P", NULL, "scratch", NULL, NULL, 0, record, &calls, NULL, {NULL}};
             op_hooks[n->op].emit(&e, n);
             cr_assert_gt(calls.n, 0, "%%%d (%s) makes no kernel call", i, op_info[n->op].name);
             for (int k = 0; k < calls.n; k++)
