@@ -43,6 +43,9 @@ import zlib
 
 import numpy as np
 import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fixtures_tensor  # noqa: E402
 import torch.nn as nn
 import torch.nn.functional as F
 
@@ -987,6 +990,7 @@ def main():
     train_cases()
     loop_cases()
     eval_cases()
+    fixtures_tensor.cases(sys.modules[__name__])
     kernel_values()
     self_check()
     print("%d fixture cases written under %s" % (len(CASES), os.path.relpath(OUT)))
