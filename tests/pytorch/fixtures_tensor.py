@@ -220,6 +220,27 @@ SOFTMAXES = (["fc = linear(5, 5)"],
               "return softmax(h, 1), log_softmax(h, 2), softmax(h, -1), log_softmax(h, -3)"])
 
 
+class Chain(nn.Module):
+    """One input, one output (the LLVM backend's fixture too)."""
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(5, 5)
+
+    def forward(self, x):
+        h = self.fc(x)                                    # [B, 3, 4, 5]
+        a = torch.cat([h, h * 2], 2)                      # [B, 3, 8, 5]
+        p = a.transpose(1, 3).permute(0, 2, 1, 3)         # [B, 8, 5, 3]
+        s1, s2 = torch.chunk(p, 2, 1)
+        r = (s1 @ s2.transpose(2, 3)).reshape(x.shape[0], 20, 5)
+        return r.sum(-1) / 3 - r.mean(2) + 1
+
+
+CHAIN = (["fc = linear(5, 5)"],
+         ["h = fc(x)", "a = cat([h, h * 2], 2)", "p = permute(transpose(a, 1, 3), [0, 2, 1, 3])",
+          "s1, s2 = chunk(p, 2, 1)", "r = reshape(s1 @ transpose(s2, 2, 3), [20, 5])",
+          "return sum(r, -1) / 3 - mean(r, 2) + 1"])
+
+
 class Mlp2(nn.Module):
     """For training: operators, matmul, cat, slice, transpose and sum on the
     loss path, two inputs."""
@@ -284,6 +305,9 @@ def cases(mod):
     infer("tensor_softmax_dims", [("x", [3, 4, 5])], *SOFTMAXES, Softmaxes(),
           "softmax and log_softmax on every dim of a [3, 4, 5] sample, after\n"
           "dropout as a function (the identity in inference)")
+    infer("tensor_chain", [("x", [3, 4, 5])], *CHAIN, Chain(),
+          "one input, one output: cat, transpose, permute, chunk, matmul, reshape,\n"
+          "sum and mean, scalar operators")
     train("tensor_mlp2", [("x", [2, 4]), ("z", [1, 3])], *MLP2, Mlp2(),
           "two inputs; broadcast operators, matmul, cat, split, reshape and sum\n"
           "on the loss path: SGD, 2 epochs of 3 batches")
