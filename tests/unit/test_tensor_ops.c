@@ -272,7 +272,7 @@ static void check_graph_ex(const char *text, int planned)
             val[NNC_MAX_GRAPH_IO + i] = calloc((size_t)(NB * on), sizeof(float));
         if (!op_is_alias(n->op, 0)) {
             Calls calls = {.n = 0};
-            EmitCtx e = {NULL, g, NULL, NULL, "P", NULL, "scratch", NULL, NULL, 0, record, &calls, NULL, {NULL}};
+            EmitCtx e = {.g = g, .P = "P", .scratch = "scratch", .sink = record, .sink_ctx = &calls};
             op_hooks[n->op].emit(&e, n);
             cr_assert_gt(calls.n, 0, "%%%d (%s) makes no kernel call", i, op_info[n->op].name);
             for (int k = 0; k < calls.n; k++)
