@@ -43,13 +43,12 @@ import zlib
 
 import numpy as np
 import torch
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import fixtures_tensor  # noqa: E402
 import torch.nn as nn
 import torch.nn.functional as F
 
 import fixtures_layers
+import fixtures_tensor
+import seq_fixtures
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT = os.path.join(ROOT, "tests", "fixtures")
@@ -994,6 +993,7 @@ def main():
     fixtures_layers.train_cases(sys.modules[__name__])
     loop_cases()
     eval_cases()
+    seq_fixtures.seq_cases(sys.modules[__name__])
     fixtures_tensor.cases(sys.modules[__name__])
     kernel_values()
     self_check()
