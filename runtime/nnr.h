@@ -183,6 +183,89 @@ void nnr_softmax_backward_f32(size_t outer, int dim, size_t inner, const float *
 void nnr_log_softmax_backward_f32(size_t outer, int dim, size_t inner, const float *y,
                                   const float *dy, float *dx);
 
+/* ---------------------------------------------------------------- tensor ops */
+
+/* Element-wise operators of two values (nnr_binary_f32) and of a value and
+ * a number (nnr_scalar_f32). */
+typedef enum nnr_binop {
+    NNR_BIN_ADD = 0,    /* a + b */
+    NNR_BIN_SUB,        /* a - b */
+    NNR_BIN_MUL,        /* a * b */
+    NNR_BIN_DIV,        /* a / b */
+    NNR_BIN_RSUB,       /* b - a (scalar form only: c - x) */
+    NNR_BIN_RDIV,       /* b / a (scalar form only: c / x) */
+} nnr_binop;
+
+/* Broadcasting of one sample: the output is [d0, d1, d2, d3] (leading
+ * dimensions 1 when fewer); a0..a3 and b0..b3 are the element strides of
+ * a and b in their own sample, 0 along a dimension they broadcast. a's
+ * sample holds the product of the d's where a's stride is not 0 (b's
+ * likewise). The batch is never broadcast: every operand has n samples. */
+typedef struct nnr_bcast_shape {
+    int d0, d1, d2, d3;
+    int a0, a1, a2, a3;
+    int b0, b1, b2, b3;
+} nnr_bcast_shape;
+
+/* y = a op b with broadcasting (op: ADD, SUB, MUL or DIV); y may alias an
+ * operand of its own shape. */
+void nnr_binary_f32(int op, int n, const nnr_bcast_shape *s, const float *a,
+                    const float *b, float *y);
+/* da, db (either may be NULL) from dy, summed over the dimensions each
+ * operand broadcasts; a and b are the forward's operands. */
+void nnr_binary_backward_f32(int op, int n, const nnr_bcast_shape *s, const float *a,
+                             const float *b, const float *dy, float *da, float *db);
+/* y = x op c (op: ADD, MUL, DIV, RSUB = c - x, RDIV = c / x); x == y allowed. */
+void nnr_scalar_f32(int op, float c, size_t len, const float *x, float *y);
+/* dx from dy; y is the forward output (RDIV reads it). */
+void nnr_scalar_backward_f32(int op, float c, size_t len, const float *x, const float *y,
+                             const float *dy, float *dx);
+
+/* Batched matrix product of one sample: a is l0 x l1 matrices [m, k], b is
+ * l0 x l1 matrices [k, n], y is l0 x l1 matrices [m, n]. a0, a1 (b0, b1)
+ * are the matrix strides of a (b) along l0, l1: 0 where it broadcasts.
+ * an, bn: floats of one sample of a, b. */
+typedef struct nnr_matmul_shape {
+    int l0, l1, m, k, n;
+    int a0, a1, b0, b1;
+    int an, bn;
+} nnr_matmul_shape;
+
+void nnr_matmul_f32(int n, const nnr_matmul_shape *s, const float *a, const float *b,
+                    float *y);
+/* da = dy·bᵀ, db = aᵀ·dy, summed over broadcast matrices; either may be NULL. */
+void nnr_matmul_backward_f32(int n, const nnr_matmul_shape *s, const float *a,
+                             const float *b, const float *dy, float *da, float *db);
+
+/* Views as [outer, rows, inner] blocks. narrow: y[o, r, i] = x[o, start + r, i]
+ * for r < rows, x having xrows rows. place: y[o, start + r, i] = x[o, r, i],
+ * y having yrows rows; the other rows of y are left as they are. */
+void nnr_narrow_f32(size_t outer, int xrows, int start, int rows, size_t inner,
+                    const float *x, float *y);
+void nnr_place_f32(size_t outer, int yrows, int start, int rows, size_t inner,
+                   const float *x, float *y);
+
+/* Permutation of one sample's axes: x is [d0, d1, d2, d3] (leading 1s when
+ * fewer), output axis j is input axis pj. */
+typedef struct nnr_permute_shape {
+    int d0, d1, d2, d3;
+    int p0, p1, p2, p3;
+} nnr_permute_shape;
+
+void nnr_permute_f32(int n, const nnr_permute_shape *s, const float *x, float *y);
+
+/* Sum (mean = 0) or mean (mean = 1) of one sample [d0, d1, d2, d3] over the
+ * axes whose bit is set in mask (bit 0: d0); y has the kept axes in order. */
+typedef struct nnr_reduce_shape {
+    int d0, d1, d2, d3;
+    int mask;
+} nnr_reduce_shape;
+
+void nnr_reduce_f32(int mean, int n, const nnr_reduce_shape *s, const float *x, float *y);
+/* dx[i] = dy[the output element of i] (divided by the count for mean). */
+void nnr_reduce_backward_f32(int mean, int n, const nnr_reduce_shape *s, const float *dy,
+                             float *dx);
+
 /* ---------------------------------------------------------------- batchnorm */
 
 /* Inference: y = (x - mean) / sqrt(var + eps) * gamma + beta, per channel.

@@ -276,8 +276,22 @@ void ir_print_ex(const Graph *g, FILE *out, int flags)
         fprintf(out, " = %s", op_info[n->op].name);
         print_vals(out, n->in, n->nin);
         for (int k = 0; k < op_nattr(n->op); k++)
-            fprintf(out, " %s=%.9g", op_attr[n->op][k].name, n->attr[k]);
+            if (n->op != OP_FLATTEN || n->attr[k] != op_attr[n->op][k].dflt)
+                fprintf(out, " %s=%.9g", op_attr[n->op][k].name, n->attr[k]);
         switch (n->op) {
+        case OP_PERMUTE:
+            fprintf(out, " dims=0");
+            for (int k = 0; k < n->dim && k < NNC_MAX_NODE_ATTRS; k++)
+                fprintf(out, ",%.9g", n->attr[k]);
+            break;
+        case OP_MEAN: case OP_SUM:
+            fprintf(out, " dim=");
+            for (int b = 0, first = 1; b < 16; b++)
+                if (n->dim & (1 << b)) {
+                    fprintf(out, "%s%d", first ? "" : ",", b < 8 ? b : -1 - (b - 8));
+                    first = 0;
+                }
+            break;
         case OP_LINEAR:
             fprintf(out, " in=%" PRId64 " out=%" PRId64 " bias=%d", n->in_f, n->out_f, n->has_bias);
             break;

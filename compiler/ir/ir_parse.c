@@ -444,6 +444,38 @@ static int attr_index(Op op, const char *key)
     return -1;
 }
 
+/* A list of dims "1,2" (mean, sum: into Node.dim as a bit set, bit 8 + k
+ * for -1 - k; permute: "0,2,1" with the batch first, the rest into attr,
+ * their count into Node.dim). */
+static int parse_dims(Lx *x, Node *n)
+{
+    int64_t v[NNC_MAX_DIMS + 2];
+    int c = 0;
+    for (;;) {
+        if (c == NNC_MAX_DIMS + 1 || parse_int(x, &v[c]))
+            return -1;
+        c++;
+        if (*x->p != ',')
+            break;
+        x->p++;
+    }
+    n->dim = 0;
+    if (n->op == OP_PERMUTE) {
+        if (c < 2 || v[0] != 0)
+            return -1;
+        for (int k = 1; k < c; k++)
+            n->attr[k - 1] = (double)v[k];
+        n->dim = c - 1;
+        return 0;
+    }
+    for (int k = 0; k < c; k++) {
+        if (v[k] < -(NNC_MAX_DIMS + 1) || v[k] > NNC_MAX_DIMS)
+            return -1;
+        n->dim |= 1 << (v[k] >= 0 ? (int)v[k] : 8 + (int)(-1 - v[k]));
+    }
+    return 0;
+}
+
 /* The attributes of node i, up to the ':' before its shape. */
 static int parse_attrs(Lx *x, Graph *g, int i)
 {
@@ -497,6 +529,9 @@ static int parse_attrs(Lx *x, Graph *g, int i)
             bad = parse_num(x, &n->eps);
         else if (!strcmp(key, "momentum"))
             bad = parse_num(x, &n->momentum);
+        else if ((!strcmp(key, "dim") && (op == OP_MEAN || op == OP_SUM)) ||
+                 (!strcmp(key, "dims") && op == OP_PERMUTE))
+            bad = parse_dims(x, n);
         else if (!strcmp(key, "dim"))
             bad = parse_int(x, &v), n->dim = v < -64 ? -64 : v > 64 ? 64 : (int)v; /* resolved by softmax_shape */
         else if (!strcmp(key, "packed")) {
@@ -611,6 +646,11 @@ static int parse_node(Lx *x, Graph *g, int id, Span sp)
     Shape s;
     if (parse_shape(x, &s.ndim, s.d))
         return -1;
+    if (n->op == OP_RESHAPE) {
+        memset(&n->shape, 0, sizeof n->shape);
+        n->shape.ndim = s.ndim;
+        memcpy(n->shape.d, s.d, sizeof(int64_t) * (size_t)s.ndim);
+    }   /* reshape's target is the shape written */
     if (op_hooks[op].shape(g, n, x->d))
         return -1;
     n = &g->nodes[i];

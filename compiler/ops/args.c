@@ -42,6 +42,29 @@ Span arg_span(const BuildCtx *cx, int slot)
     return cx->arg[slot] ? cx->arg[slot]->span : cx->layer_span;
 }
 
+int arg_ints(BuildCtx *cx, int slot, int64_t *v, int max, const char *what)
+{
+    const Value *a = cx->arg[slot];
+    if (!a)
+        return 0;
+    if (a->kind == V_INT) {
+        v[0] = a->i;
+        return 1;
+    }
+    int bad = a->kind != V_LIST || a->n > max || a->n < 1;
+    for (int i = 0; !bad && i < a->n; i++) {
+        const Value *it = sema_list_item(a, i);
+        bad = it->kind != V_INT;
+        if (!bad)
+            v[i] = it->i;
+    }
+    if (bad) {
+        diag_error(cx->d, a->span, "%s must be an integer or a list of 1 to %d integers", what, max);
+        return -1;
+    }
+    return a->n;
+}
+
 /* Walk a nested list literal, checking its shape against p->shape. */
 static int fill_literal(BuildCtx *cx, const Param *p, const Value *v, int depth, float **dst,
                         const char *what)

@@ -119,6 +119,10 @@ FAMILY(norm)
 FAMILY(convt)
 FAMILY(resize)
 FAMILY(lnorm)
+FAMILY(binary)
+FAMILY(matmul)
+FAMILY(tensor)
+FAMILY(reduce)
 #undef FAMILY
 
 typedef struct OpHooks {
@@ -190,6 +194,17 @@ void op_emit_call(EmitCtx *e, const Node *n, const KCall *c);
 /* Offset of a parameter in the block the graph's forward reads (the
  * inference block once laid out, else the state block). */
 int64_t op_poffset(const Graph *g, int param);
+/* The per-sample axis (0-based) of PyTorch dim `dim` (the batch is 0,
+ * negative counts from the end) of a value of per-sample rank `rank`; -1
+ * after a diagnostic at sp (the batch itself: "an operation on the batch
+ * dimension"). compiler/ops/tensor.c. */
+int op_axis(Diag *d, Span sp, const char *what, int64_t dim, int rank);
+/* Schema slot `slot` as integers (an integer, or a list of them) into v
+ * (at most max); the count, or -1 after a diagnostic naming `what`. */
+int arg_ints(BuildCtx *cx, int slot, int64_t *v, int max, const char *what);
+/* The C expression of the gradient buffer of input k of node n in a
+ * gradient hook, or NULL when that input needs none. */
+const char *op_din(const EmitCtx *e, const Node *n, int k);
 /* A float constant spelled for C ("0.01f", exact to float). */
 const char *c_float(double v, char *buf, size_t len);
 
