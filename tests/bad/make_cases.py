@@ -317,6 +317,25 @@ case("graph_attr_outside", N, "let a = fc.weight\nmodel m {\n    input [4]\n    
      r"graph_attr_outside\.nnet:1:9: error: a layer's parameter \('weight'\) can only be a layer's weight or bias argument")
 case("graph_matmul_numbers", N, "let a = 2 @ 3\nmodel m {\n    input [4]\n    relu\n}\n", "check",
      r"graph_matmul_numbers\.nnet:1:9: error: operator '@' multiplies tensor values")
+# ------------------------------------------------------------ version-2 layers (LANGUAGE.md §9)
+def layer_case(name, shape, layer, err, col=5):
+    """col: the caret's column (the layer, or the argument at fault)"""
+    case(name, N, "model m {\n    input %s\n    %s\n}\n" % (shape, layer), "check",
+         r"%s\.nnet:3:%d: error: %s" % (name, col, err))
+layer_case("layer_upsample_mode", "[2, 4, 4]", 'upsample(2, mode = "bilinear")',
+           r'upsample: mode "bilinear" is not supported; nnc supports mode = "nearest"', 24)
+layer_case("layer_conv_groups", "[4, 8, 8]", "conv2d(4, 6, 3, groups = 4)",
+           r"conv2d: groups = 4 must be positive and divide in_channels \(4\) and out_channels \(6\)", 30)
+layer_case("layer_conv_same_stride", "[1, 8, 8]", 'conv2d(1, 2, 3, stride = 2, padding = "same")',
+           r'conv2d: padding = "same" needs stride 1', 43)
+layer_case("layer_conv1d_rank", "[3, 8, 8]", "conv1d(3, 4, 3)",
+           r"conv1d expects a \[channels, length\] input, but its input has shape \[3, 8, 8\]")
+layer_case("layer_conv_transpose_opad", "[2, 4, 4]", "conv_transpose2d(2, 2, 3, stride = 2, output_padding = 2)",
+           r"conv_transpose2d: output_padding \(2\) must be smaller than either stride \(2\) or dilation \(1\)", 60)
+layer_case("layer_layernorm_shape", "[3, 5]", "layernorm(4)",
+           r"layernorm\(\[4\]\) normalises the last dimensions \[4\], but its input has shape \[3, 5\]")
+layer_case("layer_adaptive_rank", "[3, 5]", "adaptive_avg_pool2d(2)",
+           r"adaptive_avg_pool2d expects a \[channels, height, width\] input")
 
 print("wrote", len([f for f in os.listdir(OUT) if f.endswith(".expect")]), "cases")
 print("expected bn output:", exp)
