@@ -417,6 +417,15 @@ static int bind_targets(const nnr_model *m, nnr_loss loss, const nnr_data_src *s
 
 /* Reads src and checks it against the model and the loss. Prints the error
  * and returns -1 on failure. */
+/* The line of a CSV row, for prog_check_int_inputs. */
+typedef struct csv_lines { const unsigned char *text; size_t len; int header; } csv_lines;
+
+static size_t csv_line_cb(void *ctx, size_t row)
+{
+    const csv_lines *c = ctx;
+    return csv_line_of_row(c->text, c->len, c->header, row);
+}
+
 int prog_load_data(const nnr_model *m, nnr_loss loss, const nnr_data_src *src, prog_data *p)
 {
     unsigned char *text;
@@ -439,6 +448,9 @@ int prog_load_data(const nnr_model *m, nnr_loss loss, const nnr_data_src *src, p
                     src->path, d->ncols, m->in_size);
         goto fail;
     }
+    csv_lines cl = {text, tlen, src->csv.header};
+    if (prog_check_int_inputs(m, d->x, d->rows, 0, src->path, src->kind == NNR_DATA_CSV ? csv_line_cb : NULL, &cl))
+        goto fail;
     const char *lpath = src->kind == NNR_DATA_IDX && src->path2 ? src->path2 : src->path;
     size_t k = m->out_size;
     int classify = loss == NNR_LOSS_CROSS_ENTROPY || loss == NNR_LOSS_NLL;

@@ -90,6 +90,13 @@ int prog_evaluate(const nnr_model *m, nnr_loss loss, const float *infer, const p
 nnr_loss prog_default_loss(const nnr_model *m);
 int prog_check_loss_model(const nnr_model *m, nnr_loss loss, int warn);
 
+/* prog_seq.c */
+/* The `int` inputs of rows x[rows, in_size] (rows row0 + 1 ... of path):
+ * integers, below their bound when known; 0, or -1 after a message
+ * "PATH:LINE: error: row R, column C: ..." (line_of: a row's line, or NULL). */
+int prog_check_int_inputs(const nnr_model *m, const float *x, size_t rows, size_t row0,
+                          const char *path, size_t (*line_of)(void *ctx, size_t row), void *ctx);
+
 /* prog_infer.c */
 int prog_cmd_infer(const nnr_model *m, const prog_opts *o);
 int prog_cmd_eval(const nnr_model *m, const prog_opts *o);

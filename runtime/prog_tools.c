@@ -175,8 +175,17 @@ int prog_cmd_gradcheck(const nnr_model *m, const prog_opts *o)
     prog_fresh_state(m, base, seed);
     nnr_rng rng;
     nnr_rng_seed(&rng, seed);
-    for (size_t i = 0; i < (size_t)n * m->in_size; i++)
-        x[i] = (float)(2.0 * nnr_rng_uniform(&rng) - 1.0);
+    for (size_t i = 0; i < (size_t)n * m->in_size; i++) {
+        double u = nnr_rng_uniform(&rng);
+        x[i] = (float)(2.0 * u - 1.0);
+        /* an int input gets indices in its range (4 when none is known) */
+        for (int k = 0; k < m->ninputs; k++) {
+            const nnr_io_desc *in = &m->inputs[k];
+            size_t c = i % m->in_size;
+            if (in->is_int && c >= in->offset && c < in->offset + in->size)
+                x[i] = (float)floor(u * (double)(in->int_below > 0 ? in->int_below : 4));
+        }
+    }
     for (size_t i = 0; i < (size_t)n * k; i++)
         tgt[i] = (float)(0.05 + 0.9 * nnr_rng_uniform(&rng));
     for (int i = 0; i < n; i++)

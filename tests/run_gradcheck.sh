@@ -46,6 +46,9 @@ graph[scaled_dot_product_attention]='input x [2, 5, 4]
 graph[multihead_attention]='input x [5, 8]
     attn = multihead_attention(8, 2)
     forward { return flatten(attn(x, x, x, is_causal = true)) }'
+graph[embedding]='input idx [7] int
+    emb = embedding(5, 3)
+    forward { return flatten(emb(idx)) }'
 # losses
 declare -A loss
 loss[mse]='[5] | linear(5, 3)'

@@ -420,6 +420,8 @@ static int lower_inputs(GL *gl, const Decl *m, int64_t *numel)
             broken = 1;
         }
         ir_add_input(gl->g, &sh);
+        gl->g->input_name[k] = in->name;
+        gl->g->input_int[k] = in->is_int;
     }
     if (!m->has_forward && m->ninputs > 1) {
         diag_error(s->d, m->inputs->next->span, "a model with several inputs says how they flow in a forward block");
