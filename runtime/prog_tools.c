@@ -166,7 +166,8 @@ int prog_cmd_gradcheck(const nnr_model *m, const prog_opts *o)
     float *base = prog_falloc(m->state_size), *state = prog_falloc(m->state_size);
     float *grad = prog_falloc(m->state_size), *g2 = prog_falloc(m->state_size);
     float *x = prog_falloc((size_t)n * m->in_size), *tgt = prog_falloc((size_t)n * k);
-    int32_t *lab = calloc((size_t)n, sizeof *lab);
+    size_t seq = prog_seq_len(m, m->cfg.loss);   /* T labels per sample of a sequence output */
+    int32_t *lab = calloc((size_t)n * (seq ? seq : 1), sizeof *lab);
     float *arena = prog_falloc(m->train_arena_size(n));
     if (!base || !state || !grad || !g2 || !x || !tgt || !lab || !arena) {
         prog_oom();
@@ -190,6 +191,8 @@ int prog_cmd_gradcheck(const nnr_model *m, const prog_opts *o)
         tgt[i] = (float)(0.05 + 0.9 * nnr_rng_uniform(&rng));
     for (int i = 0; i < n; i++)
         lab[i] = k ? (int32_t)nnr_rng_below(&rng, k) : 0;
+    for (size_t i = 0; seq && i < (size_t)n * seq; i++)
+        lab[i] = (int32_t)nnr_rng_below(&rng, (uint64_t)m->out_shape[1]);
     int by_label = m->cfg.loss == NNR_LOSS_CROSS_ENTROPY || m->cfg.loss == NNR_LOSS_NLL;
     const int32_t *L = by_label ? lab : NULL;
     const float *T = by_label ? NULL : tgt;
