@@ -46,6 +46,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+import fixtures_layers
 import seq_fixtures
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -986,7 +987,9 @@ def main():
     for k in KINDS:
         shutil.rmtree(os.path.join(OUT, k), ignore_errors=True)
     infer_cases()
+    fixtures_layers.infer_cases(sys.modules[__name__])
     train_cases()
+    fixtures_layers.train_cases(sys.modules[__name__])
     loop_cases()
     eval_cases()
     seq_fixtures.seq_cases(sys.modules[__name__])
