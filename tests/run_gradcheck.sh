@@ -60,6 +60,9 @@ graph[scaled_dot_product_attention]='input x [2, 5, 4]
 graph[multihead_attention]='input x [5, 8]
     attn = multihead_attention(8, 2)
     forward { return flatten(attn(x, x, x, is_causal = true)) }'
+graph[embedding]='input idx [7] int
+    emb = embedding(5, 3)
+    forward { return flatten(emb(idx)) }'
 # graph cases (ops that exist only in `forward`): op -> "inputs | layers |
 # forward statements", each part's statements separated by ';'. The model's
 # first output takes the loss (mse); every value input of the op comes from

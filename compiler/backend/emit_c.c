@@ -654,6 +654,10 @@ static void emit_init(const Graph *g, const char **sn, FILE *out)
         else if (p->init == INIT_UNIFORM)
             fprintf(out, "    nnr_init_uniform(&rng, state + state_at.%s, %lld, %s);\n", sn[i],
                     (long long)p->numel, c_float(p->bound, bb, sizeof bb));
+        else if (p->init == INIT_NORMAL)
+            fprintf(out, "    nnr_init_normal(&rng, state + state_at.%s, %lld, %s, %lld, %lld);\n", sn[i],
+                    (long long)p->numel, c_float(p->bound, bb, sizeof bb), (long long)p->pad_row,
+                    (long long)(p->numel / (p->shape[0] ? p->shape[0] : 1)));
         else
             fprintf(out, "    for (size_t i = 0; i < %lld; i++)\n        state[state_at.%s + i] = %s;\n",
                     (long long)p->numel, sn[i], p->init == INIT_ONES ? "1.0f" : "0.0f");

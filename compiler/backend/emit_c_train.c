@@ -165,8 +165,17 @@ static void loss_step(TrainEmit *te, const TStep *st)
     int o = st->node;
     const Shape *os = ir_value_shape(g, o);
     decl(te, st->dy, o >= 0 ? os : NULL);
+    const char *dy = st->dy >= 0 ? tbuf_name(te->tp, st->dy) : "NULL";
+    if (os->ndim == 2) {
+        /* a sequence output [T, C]: class labels are T per sample (ignore_index -100),
+         * F.cross_entropy(out.view(-1, C), y.view(-1)) (LANGUAGE.md §10) */
+        fprintf(te->out, "    if (labels && (loss_kind == NNR_LOSS_CROSS_ENTROPY || loss_kind == NNR_LOSS_NLL))\n"
+                         "        loss = nnr_seq_loss_f32(loss_kind, (size_t)n * %lld, %lld, %s, labels, NNR_IGNORE_INDEX, %s);\n"
+                         "    else\n    ",
+                (long long)os->d[0], (long long)os->d[1], te->e.val[o + 1], dy);
+    }
     fprintf(te->out, "    loss = nnr_loss_f32(loss_kind, n, %lld, %s, labels, targets, %s);\n",
-            (long long)shape_numel(os), te->e.val[o + 1], st->dy >= 0 ? tbuf_name(te->tp, st->dy) : "NULL");
+            (long long)shape_numel(os), te->e.val[o + 1], dy);
 }
 
 /* Parameters no gradient rule reaches (a layer that feeds only other

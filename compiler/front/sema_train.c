@@ -597,12 +597,13 @@ static void train_loss_vs_model(Sema *s, const Graph *g, const TrainCfg *tc, Spa
     if (tc->loss == NNR_LOSS_CROSS_ENTROPY || tc->loss == NNR_LOSS_NLL) {
         /* PyTorch takes the classes from dim 1 of a [N, C, d1, ...] output
          * (with targets [N, d1, ...]); a CSV row has one label, so the
-         * output must be one vector of class scores per sample. */
+         * output must be one vector of class scores per sample, or a
+         * sequence [T, C] of them with T labels (LANGUAGE.md §10). */
         const Shape *os = ir_value_shape(g, ir_output(g));
-        if (os->ndim != 1) {
+        if (os->ndim != 1 && os->ndim != 2) {
             char sb[64];
-            diag_error(s->d, loss_span, "%s needs one vector of class scores per sample, but the "
-                       "model's output has shape %s (add flatten)",
+            diag_error(s->d, loss_span, "%s needs one vector of class scores per sample (or a sequence "
+                       "[T, C] of them), but the model's output has shape %s (add flatten)",
                        tc->loss == NNR_LOSS_NLL ? "nll" : "cross_entropy", shape_str(os, sb, sizeof sb));
         }
     }

@@ -82,6 +82,13 @@ int seq_shape(Graph *g, Node *n, Diag *d)
                    g->nodes[n->in[0]].attr[0] - 1);
         return -1;
     }
+    if (n->in[0] < 0) {
+        /* an int input read as indices: the program checks them against the table */
+        int k = ir_input_index(n->in[0]);
+        int64_t num = (int64_t)n->attr[E_NUM];
+        if (g->input_int[k] && (g->input_int_below[k] <= 0 || g->input_int_below[k] > num))
+            g->input_int_below[k] = num;
+    }
     n->shape = *in;
     n->shape.d[n->shape.ndim++] = (int64_t)n->attr[E_DIM];
     return 0;
