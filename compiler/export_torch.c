@@ -150,14 +150,30 @@ static int has_params(const Node *n)
     return n->nparam > 0 && n->param[0] >= 0;
 }
 
-/* "layer 3 (linear)" or "layer 'fc' (linear)" for messages. */
-static char *layer_desc(const Node *n)
+/* Why node n, changed by an optimisation pass, has no PyTorch spelling
+ * (a fused activation, a weight in a kernel's layout, a folded or packed
+ * parameter that no state_dict holds), or NULL. */
+static const char *pass_made(const Graph *g, const Node *n)
+{
+    if (n->fused_act >= 0)
+        return xasprintf("its activation %s was fused into it", op_info[n->fused_act].name);
+    if (n->packed)
+        return "its weight is in a kernel's layout";
+    for (int k = 0; k < n->nparam; k++)
+        if (n->param[k] >= 0 && g->params[n->param[k]].fold)
+            return xasprintf("it reads '%s', derived by a pass", g->params[n->param[k]].name);
+    return NULL;
+}
+
+/* "layer 'fc'", "layer 3" (a position in a sequence) or "node %5" for
+ * messages (the diagnostic's position says where it is). */
+static char *layer_desc(const Graph *g, const Node *n)
 {
     if (n->label)
         return xasprintf("layer '%s'", n->label);
     if (n->layer >= 0)
         return xasprintf("layer %d", n->layer);
-    return xstrdup("an expression");
+    return xasprintf("node %%%d", (int)(n - g->nodes));
 }
 
 /* A nested list of the values of tensor t from dimension k on. */
@@ -224,16 +240,24 @@ static int emit_init(Xt *x)
             x->mod_of[order[k]] = m->expr;
             continue;
         }
-        char *ctor = xt_module(g, nd);
+        const char *why = pass_made(g, nd);
+        char *ctor = why ? NULL : xt_module(g, nd);
+        if (why) {
+            diag_error(x->d, nd->span, "export --torch: %s: the op '%s' has no PyTorch spelling "
+                       "here: %s (export the model before the optimisation passes)",
+                       layer_desc(g, nd), op_info[nd->op].name, why);
+            bad = 1;
+            continue;
+        }
         if (!ctor) {
             diag_error(x->d, nd->span, "export --torch: %s: the op '%s' has no PyTorch spelling",
-                       layer_desc(nd), op_info[nd->op].name);
+                       layer_desc(g, nd), op_info[nd->op].name);
             bad = 1;
             continue;
         }
         if (m) {
             diag_error(x->d, nd->span, "export --torch: %s: the parameters '%s.*' are also a "
-                       "container of other layers", layer_desc(nd), path);
+                       "container of other layers", layer_desc(g, nd), path);
             bad = 1;
             continue;
         }
@@ -316,11 +340,18 @@ static int emit_forward(Xt *x)
         char *in[NNC_MAX_NODE_INPUTS];
         for (int k = 0; k < n->nin; k++)
             in[k] = (char *)val_name(x, n->in[k]);
-        char *e = xt_forward(g, n, x->mod_of[i], in);
+        const char *why = pass_made(g, n);
+        char *e = why ? NULL : xt_forward(g, n, x->mod_of[i], in);
         if (!e) {
-            if (!has_params(n))     /* else emit_init said it */
+            if (has_params(n))      /* emit_init said it */
+                ;
+            else if (why)
+                diag_error(x->d, n->span, "export --torch: %s: the op '%s' has no PyTorch spelling "
+                           "here: %s (export the model before the optimisation passes)",
+                           layer_desc(g, n), op_info[n->op].name, why);
+            else
                 diag_error(x->d, n->span, "export --torch: %s: the op '%s' has no PyTorch spelling",
-                           layer_desc(n), op_info[n->op].name);
+                           layer_desc(g, n), op_info[n->op].name);
             bad = 1;
             continue;
         }

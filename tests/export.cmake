@@ -15,7 +15,8 @@ foreach(n avgpool2d_k3s2p1 batchnorm1d_cl bn_mlp conv2d_nobias conv2d_tuple conv
   list(APPEND NNC_EXPORT_FIXTURES ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/infer/${n})
 endforeach()
 file(GLOB NNC_EXPORT_MODELS CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/export/models/*.nnet)
-file(GLOB NNC_EXPORT_BAD CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/export/bad/*.nnet)
+file(GLOB NNC_EXPORT_BAD CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/export/bad/*.nnet
+  ${CMAKE_CURRENT_SOURCE_DIR}/export/bad/*.nir)
 set(NNC_EXPORT_CASES)
 foreach(f ${NNC_EXPORT_EXAMPLES})
   get_filename_component(n ${f} NAME_WE)
