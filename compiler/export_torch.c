@@ -20,25 +20,40 @@
 
 #include "export_torch.h"
 
-/* Names that must not become attributes (Python keywords, and the methods
- * and attributes of nn.Module and nn.ModuleDict): such a submodule is
- * reached as getattr(self, "name") or container["name"] instead. */
-static const char *const reserved[] = {
+/* Python's keywords: a submodule so named is reached as getattr(self,
+ * "name") or container["name"]. */
+static const char *const keywords[] = {
     "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class",
     "continue", "def", "del", "elif", "else", "except", "finally", "for", "from", "global",
     "if", "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return",
-    "try", "while", "with", "yield", "T_destination", "add_module", "apply", "bfloat16",
-    "buffers", "children", "clear", "cpu", "cuda", "double", "dump_patches", "eval",
+    "try", "while", "with", "yield", NULL,
+};
+
+/* The methods and attributes of nn.Module and nn.ModuleDict: add_module
+ * refuses them as names, so a submodule so named is put in and reached
+ * through the parent's _modules (as the state_dict finds it). */
+static const char *const module_attrs[] = {
+    "T_destination", "add_module", "apply", "bfloat16", "buffers", "call_super_init",
+    "children", "clear", "compile", "cpu", "cuda", "double", "dump_patches", "eval",
     "extra_repr", "float", "forward", "get_buffer", "get_extra_state", "get_parameter",
-    "get_submodule", "half", "ipu", "items", "keys", "load_state_dict", "modules",
+    "get_submodule", "half", "ipu", "items", "keys", "load_state_dict", "modules", "mtia",
     "named_buffers", "named_children", "named_modules", "named_parameters", "parameters", "pop",
     "register_backward_hook", "register_buffer", "register_forward_hook",
     "register_forward_pre_hook", "register_full_backward_hook",
-    "register_load_state_dict_post_hook", "register_module", "register_parameter",
-    "requires_grad_", "set_extra_state", "share_memory", "state_dict", "to", "to_empty", "train",
-    "training", "type", "update", "values", "xpu", "zero_grad", "call_super_init",
-    "compile", "mtia", "smart_apply", NULL,
+    "register_full_backward_pre_hook", "register_load_state_dict_post_hook",
+    "register_load_state_dict_pre_hook", "register_module", "register_parameter",
+    "register_state_dict_post_hook", "register_state_dict_pre_hook", "requires_grad_",
+    "set_extra_state", "set_submodule", "share_memory", "smart_apply", "state_dict", "to",
+    "to_empty", "train", "training", "type", "update", "values", "xpu", "zero_grad", NULL,
 };
+
+static int in_list(const char *const *list, const char *name)
+{
+    for (int i = 0; list[i]; i++)
+        if (strcmp(list[i], name) == 0)
+            return 1;
+    return 0;
+}
 
 /* Can `name` be written as an attribute (self.name)? */
 static int attr_ok(const char *name)
@@ -48,10 +63,7 @@ static int attr_ok(const char *name)
     for (const char *c = name; *c; c++)
         if (!isalnum((unsigned char)*c) && *c != '_')
             return 0;
-    for (int i = 0; reserved[i]; i++)
-        if (strcmp(reserved[i], name) == 0)
-            return 0;
-    return 1;
+    return !in_list(keywords, name) && !in_list(module_attrs, name);
 }
 
 /* A Python string literal of a name ("\"0\""). Names are identifiers and
@@ -123,6 +135,9 @@ static XtMod *add_mod(Xt *x, const char *path, int leaf, int node, const char *c
     if (attr_ok(comp)) {
         expr = xasprintf("%s.%s", parent, comp);
         reg = xasprintf("%s = %s", expr, ctor);
+    } else if (in_list(module_attrs, comp) || comp[0] == '_') {
+        expr = xasprintf("%s._modules[%s]", parent, pystr(comp));
+        reg = xasprintf("%s = %s", expr, ctor);
     } else if (parent_root) {
         expr = xasprintf("getattr(self, %s)", pystr(comp));
         reg = xasprintf("self.add_module(%s, %s)", pystr(comp), ctor);
@@ -136,11 +151,15 @@ static XtMod *add_mod(Xt *x, const char *path, int leaf, int node, const char *c
     return &x->mods[x->nmods++];
 }
 
-/* The path of node n's module: its first parameter's name without the
- * last component ("layer1.0.conv1.weight": "layer1.0.conv1"). */
+/* The path of node n's module: its label (the state_dict prefix of a
+ * named layer: "fc", "layer1.0.conv1"), else its first parameter's name
+ * without the last component ("0.weight": "0"). */
 static char *mod_path(const Graph *g, const Node *n)
 {
     const char *name = g->params[n->param[0]].name;
+    size_t ll = n->label ? strlen(n->label) : 0;
+    if (ll && strncmp(name, n->label, ll) == 0 && name[ll] == '.')
+        return xstrdup(n->label);
     const char *dot = strrchr(name, '.');
     return dot ? xstrndup(name, (size_t)(dot - name)) : xstrdup(name);
 }
