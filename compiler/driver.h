@@ -17,6 +17,7 @@ typedef struct DriverOpts {
     int keep;                   /* --keep: keep the generated C of `build` */
     int train;                  /* ir --train: print the training step instead */
     int llvm;                   /* --backend=llvm: the LLVM backend (build, emit) */
+    int mpi;                    /* build --mpi: data-parallel training under mpirun */
     int torch;                  /* export --torch: a PyTorch module */
     PipelineOpts pipe;
     const char *cmdline;

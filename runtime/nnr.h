@@ -108,7 +108,12 @@ typedef struct nnr_conv2d_shape {
     int oc, kh, kw;     /* output channels, kernel */
     int sh, sw;         /* stride */
     int ph, pw;         /* zero padding */
-    int oh, ow;         /* output height/width: (h + 2ph - kh) / sh + 1 */
+    int oh, ow;         /* output height/width: (h + 2ph - dh(kh-1) - 1) / sh + 1 */
+    int dh, dw;         /* dilation (0 is taken as 1: initialisers written
+                         * before these fields) */
+    int groups;         /* channel groups (0 as 1): c and oc are multiples of
+                         * it; weight [oc, c/groups, kh, kw]; depthwise when
+                         * groups == c */
 } nnr_conv2d_shape;
 
 /* Floats of scratch the conv2d kernels need for ONE sample (im2col). */
@@ -121,6 +126,18 @@ void nnr_conv2d_f32(int n, const nnr_conv2d_shape *s, const float *x, const floa
 void nnr_conv2d_backward_f32(int n, const nnr_conv2d_shape *s, const float *x,
                              const float *w, const float *dy, float *dx, float *dw,
                              float *db, float *scratch);
+
+/* Transposed convolution (PyTorch ConvTranspose2d), the adjoint of a
+ * convolution: s describes it as PyTorch does (c, h, w: its input; oc, oh,
+ * ow: its output, oh = (h - 1)sh - 2ph + dh(kh - 1) + output_padding + 1),
+ * weight [c, oc/groups, kh, kw]; b may be NULL. scratch:
+ * nnr_conv_transpose2d_scratch(s) floats. */
+size_t nnr_conv_transpose2d_scratch(const nnr_conv2d_shape *s);
+void nnr_conv_transpose2d_f32(int n, const nnr_conv2d_shape *s, const float *x,
+                              const float *w, const float *b, float *y, float *scratch);
+void nnr_conv_transpose2d_backward_f32(int n, const nnr_conv2d_shape *s, const float *x,
+                                       const float *w, const float *dy, float *dx,
+                                       float *dw, float *db, float *scratch);
 
 /* ---------------------------------------------------------------- pooling */
 
@@ -139,6 +156,21 @@ void nnr_maxpool2d_backward_f32(int n, const nnr_pool2d_shape *s, const float *x
 void nnr_avgpool2d_f32(int n, const nnr_pool2d_shape *s, const float *x, float *y);
 void nnr_avgpool2d_backward_f32(int n, const nnr_pool2d_shape *s, const float *dy,
                                 float *dx);
+/* Adaptive average pooling (PyTorch adaptive_avg_pool2d): output cell
+ * (oy, ox) averages rows floor(oy·h/oh) .. ceil((oy+1)·h/oh) - 1, and the
+ * same for columns. x [n, c, h, w], y [n, c, oh, ow]. */
+void nnr_adaptive_avgpool2d_f32(int n, int c, int h, int w, int oh, int ow, const float *x,
+                                float *y);
+void nnr_adaptive_avgpool2d_backward_f32(int n, int c, int h, int w, int oh, int ow,
+                                         const float *dy, float *dx);
+/* Nearest upsampling (PyTorch Upsample(mode = "nearest")): source row of
+ * output row oy is oy when oh == h, oy / 2 when oh == 2h, else
+ * min(floor(oy·rh), h - 1) in float, rh = (float)(1 / scale_factor); the
+ * same for columns. x [n, c, h, w], y [n, c, oh, ow]. */
+void nnr_upsample_nearest_f32(int n, int c, int h, int w, int oh, int ow, float rh, float rw,
+                              const float *x, float *y);
+void nnr_upsample_nearest_backward_f32(int n, int c, int h, int w, int oh, int ow, float rh,
+                                       float rw, const float *dy, float *dx);
 
 /* ---------------------------------------------------------------- softmax */
 
@@ -253,6 +285,21 @@ void nnr_batchnorm_backward_f32(int n, int c, int spatial, const float *x,
                                 const float *gamma, const float *save_mean,
                                 const float *save_invstd, const float *dy, float *dx,
                                 float *dgamma, float *dbeta);
+
+/* ---------------------------------------------------------------- layernorm */
+
+/* Layer normalisation of rows of d floats: y = (x - mean) / sqrt(var + eps)
+ * · w + b (biased variance; w, b may be NULL: 1 and 0). */
+void nnr_layernorm_f32(size_t rows, int d, const float *x, const float *w, const float *b,
+                       float eps, float *y);
+/* The same, keeping each row's mean and 1/sqrt(var + eps) for the backward. */
+void nnr_layernorm_train_f32(size_t rows, int d, const float *x, const float *w,
+                             const float *b, float eps, float *save_mean,
+                             float *save_rstd, float *y);
+/* dx (may be NULL); dw, db (may be NULL) are overwritten with the sums over rows. */
+void nnr_layernorm_backward_f32(size_t rows, int d, const float *x, const float *w,
+                                const float *save_mean, const float *save_rstd,
+                                const float *dy, float *dx, float *dw, float *db);
 
 /* ---------------------------------------------------------------- folding */
 

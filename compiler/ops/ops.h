@@ -53,7 +53,7 @@ typedef struct KArg {
     double f;
 } KArg;
 
-#define KCALL_MAX_ARGS 12
+#define KCALL_MAX_ARGS 16
 typedef struct KCall {
     const char *fn;                 /* the runtime function ("nnr_linear_f32") */
     int nargs;
@@ -120,6 +120,9 @@ FAMILY(binary)
 FAMILY(matmul)
 FAMILY(tensor)
 FAMILY(reduce)
+FAMILY(convt)
+FAMILY(resize)
+FAMILY(lnorm)
 #undef FAMILY
 
 typedef struct OpHooks {
@@ -162,6 +165,15 @@ int op_is_nothing(const Graph *g, const Node *n);
 void op_saved_size(const Graph *g, const Node *n, int64_t *per_sample, int64_t *fixed);
 /* A pair argument (int or [a, b]) of a conv/pool layer; 0 on success. */
 int arg_pair(BuildCtx *cx, int slot, int64_t dflt, int64_t out[2], const char *what);
+/* The same for a pair of numbers (upsample's scale_factor). */
+int arg_real_pair(BuildCtx *cx, int slot, double dflt, double out[2], const char *what);
+/* A string argument (NULL when not given or not a string). */
+const char *arg_str(const BuildCtx *cx, int slot);
+/* An integer or a list of up to max integers (layernorm's normalized_shape):
+ * their count, or -1 after a diagnostic. */
+int arg_int_list(BuildCtx *cx, int slot, int64_t *out, int max, const char *what);
+/* Floats of scratch a node's kernels need for one sample (conv im2col; 0: none). */
+int64_t op_scratch(const Graph *g, const Node *n);
 /* The nnr_act enum spelled in C for an OPF_ACT op ("NNR_ACT_RELU"), or NONE for -1. */
 const char *op_act_c(int op);
 /* The nnr_act value of an OPF_ACT op (NNR_ACT_NONE for -1). */
