@@ -351,6 +351,11 @@ static int emit_forward(Xt *x)
     fprintf(x->o, "):\n");
     for (int k = 0; k < g->ninputs; k++)
         fprintf(x->o, "        # %s: %s\n", x->val[k], batch_shape(&g->inputs[k]));
+    int batch = 0;
+    for (int i = 0; i < g->nnodes; i++)
+        batch |= !g->nodes[i].dead && (xt_helpers(&g->nodes[i]) & XT_H_BATCH);
+    if (batch && g->ninputs > 0)
+        fprintf(x->o, "        B = %s.shape[0]\n", x->val[0]);
     int bad = 0;
     for (int i = 0; i < g->nnodes; i++) {
         const Node *n = &g->nodes[i];
@@ -475,14 +480,20 @@ static void emit_helpers(FILE *o, int helpers)
               "    return module\n\n\n", o);
     if (helpers & XT_H_SDPA)
         fputs("def _sdpa(q, k, v, is_causal=False):\n"
-              "    \"\"\"F.scaled_dot_product_attention(q, k, v, is_causal=is_causal) of\n"
-              "    PyTorch 2 (scale 1/sqrt(E), no dropout), on any version.\"\"\"\n"
+              "    \"\"\"F.scaled_dot_product_attention(q, k, v, is_causal=is_causal) (scale\n"
+              "    1/sqrt(E), no dropout), spelled out where PyTorch (before 2.0) lacks it.\"\"\"\n"
+              "    if hasattr(F, \"scaled_dot_product_attention\"):\n"
+              "        return F.scaled_dot_product_attention(q, k, v, is_causal=is_causal)\n"
               "    s = torch.matmul(q, k.transpose(-2, -1)) / math.sqrt(q.shape[-1])\n"
               "    if is_causal:\n"
-              "        L, S = q.shape[-2], k.shape[-2]\n"
-              "        mask = torch.ones(L, S, dtype=torch.bool).tril()\n"
-              "        s = s.masked_fill(~mask, float(\"-inf\"))\n"
+              "        keep = torch.ones(q.shape[-2], k.shape[-2], dtype=torch.bool).tril()\n"
+              "        s = s.masked_fill(~keep, float(\"-inf\"))\n"
               "    return torch.matmul(torch.softmax(s, dim=-1), v)\n\n\n", o);
+    if (helpers & XT_H_CAUSAL)
+        fputs("def _causal_mask(q, k):\n"
+              "    \"\"\"The attn_mask of is_causal=True for batch-first q [B, L, E] and\n"
+              "    k [B, S, E]: True above the diagonal (masked).\"\"\"\n"
+              "    return torch.ones(q.shape[1], k.shape[1], dtype=torch.bool).triu(1)\n\n\n", o);
 }
 
 char *export_torch(const Graph *g, const char *source, const char *script, Diag *d)
