@@ -379,7 +379,9 @@ static int emit_forward(Xt *x)
             bad = 1;
             continue;
         }
-        fprintf(x->o, "        %s = %s  # %s\n", val_name(x, i), e, batch_shape(&n->shape));
+        fprintf(x->o, "        %s = %s  # %s\n", val_name(x, i), e,
+                n->op == OP_LSTM ? "(out, (h_n, c_n)), read below"
+                : n->op == OP_GRU ? "(out, h_n), read below" : batch_shape(&n->shape));
     }
     fprintf(x->o, "        return ");
     for (int k = 0; k < g->noutputs; k++)
@@ -411,6 +413,25 @@ static const char *base_name(const char *path)
 {
     const char *s = strrchr(path, '/');
     return s ? s + 1 : path;
+}
+
+/* Does input k hold integers (declared int, or read by an embedding as
+ * indices)? *below: the bound they stay below (the graph's, else the
+ * smallest num_embeddings of the embeddings that read it; 0: none). */
+static int input_is_index(const Graph *g, int k, int64_t *below)
+{
+    int is_int = g->input_int[k];
+    *below = is_int ? g->input_int_below[k] : 0;
+    for (int i = 0; i < g->nnodes; i++) {
+        const Node *n = &g->nodes[i];
+        if (n->dead || n->op != OP_EMBEDDING || n->in[0] != IR_INPUT(k))
+            continue;
+        int64_t num = (int64_t)n->attr[0];
+        if (!is_int || !g->input_int_below[k])
+            *below = !*below || num < *below ? num : *below;
+        is_int = 1;
+    }
+    return is_int;
 }
 
 /* "model" of "out/model.py". */
@@ -455,8 +476,9 @@ static void emit_header(Xt *x, const char *source, const char *script, const cha
         fprintf(x->o, "%s(%s, [", k ? ", " : "", pystr(x->val[k]));
         for (int i = 0; i < g->inputs[k].ndim; i++)
             fprintf(x->o, "%s%lld", i ? ", " : "", (long long)g->inputs[k].d[i]);
-        fprintf(x->o, "], %s, %lld)", g->input_int[k] ? "True" : "False",
-                (long long)(g->input_int[k] ? g->input_int_below[k] : 0));
+        int64_t below = 0;
+        int is_int = input_is_index(g, k, &below);
+        fprintf(x->o, "], %s, %lld)", is_int ? "True" : "False", (long long)below);
     }
     fprintf(x->o, "]\n# shape of one sample of each output, in return order\nOUTPUTS = [");
     for (int k = 0; k < g->noutputs; k++) {
