@@ -20,25 +20,40 @@
 
 #include "export_torch.h"
 
-/* Names that must not become attributes (Python keywords, and the methods
- * and attributes of nn.Module and nn.ModuleDict): such a submodule is
- * reached as getattr(self, "name") or container["name"] instead. */
-static const char *const reserved[] = {
+/* Python's keywords: a submodule so named is reached as getattr(self,
+ * "name") or container["name"]. */
+static const char *const keywords[] = {
     "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class",
     "continue", "def", "del", "elif", "else", "except", "finally", "for", "from", "global",
     "if", "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return",
-    "try", "while", "with", "yield", "T_destination", "add_module", "apply", "bfloat16",
-    "buffers", "children", "clear", "cpu", "cuda", "double", "dump_patches", "eval",
+    "try", "while", "with", "yield", NULL,
+};
+
+/* The methods and attributes of nn.Module and nn.ModuleDict: add_module
+ * refuses them as names, so a submodule so named is put in and reached
+ * through the parent's _modules (as the state_dict finds it). */
+static const char *const module_attrs[] = {
+    "T_destination", "add_module", "apply", "bfloat16", "buffers", "call_super_init",
+    "children", "clear", "compile", "cpu", "cuda", "double", "dump_patches", "eval",
     "extra_repr", "float", "forward", "get_buffer", "get_extra_state", "get_parameter",
-    "get_submodule", "half", "ipu", "items", "keys", "load_state_dict", "modules",
+    "get_submodule", "half", "ipu", "items", "keys", "load_state_dict", "modules", "mtia",
     "named_buffers", "named_children", "named_modules", "named_parameters", "parameters", "pop",
     "register_backward_hook", "register_buffer", "register_forward_hook",
     "register_forward_pre_hook", "register_full_backward_hook",
-    "register_load_state_dict_post_hook", "register_module", "register_parameter",
-    "requires_grad_", "set_extra_state", "share_memory", "state_dict", "to", "to_empty", "train",
-    "training", "type", "update", "values", "xpu", "zero_grad", "call_super_init",
-    "compile", "mtia", "smart_apply", NULL,
+    "register_full_backward_pre_hook", "register_load_state_dict_post_hook",
+    "register_load_state_dict_pre_hook", "register_module", "register_parameter",
+    "register_state_dict_post_hook", "register_state_dict_pre_hook", "requires_grad_",
+    "set_extra_state", "set_submodule", "share_memory", "smart_apply", "state_dict", "to",
+    "to_empty", "train", "training", "type", "update", "values", "xpu", "zero_grad", NULL,
 };
+
+static int in_list(const char *const *list, const char *name)
+{
+    for (int i = 0; list[i]; i++)
+        if (strcmp(list[i], name) == 0)
+            return 1;
+    return 0;
+}
 
 /* Can `name` be written as an attribute (self.name)? */
 static int attr_ok(const char *name)
@@ -48,10 +63,7 @@ static int attr_ok(const char *name)
     for (const char *c = name; *c; c++)
         if (!isalnum((unsigned char)*c) && *c != '_')
             return 0;
-    for (int i = 0; reserved[i]; i++)
-        if (strcmp(reserved[i], name) == 0)
-            return 0;
-    return 1;
+    return !in_list(keywords, name) && !in_list(module_attrs, name);
 }
 
 /* A Python string literal of a name ("\"0\""). Names are identifiers and
@@ -123,6 +135,9 @@ static XtMod *add_mod(Xt *x, const char *path, int leaf, int node, const char *c
     if (attr_ok(comp)) {
         expr = xasprintf("%s.%s", parent, comp);
         reg = xasprintf("%s = %s", expr, ctor);
+    } else if (in_list(module_attrs, comp) || comp[0] == '_') {
+        expr = xasprintf("%s._modules[%s]", parent, pystr(comp));
+        reg = xasprintf("%s = %s", expr, ctor);
     } else if (parent_root) {
         expr = xasprintf("getattr(self, %s)", pystr(comp));
         reg = xasprintf("self.add_module(%s, %s)", pystr(comp), ctor);
@@ -136,11 +151,15 @@ static XtMod *add_mod(Xt *x, const char *path, int leaf, int node, const char *c
     return &x->mods[x->nmods++];
 }
 
-/* The path of node n's module: its first parameter's name without the
- * last component ("layer1.0.conv1.weight": "layer1.0.conv1"). */
+/* The path of node n's module: its label (the state_dict prefix of a
+ * named layer: "fc", "layer1.0.conv1"), else its first parameter's name
+ * without the last component ("0.weight": "0"). */
 static char *mod_path(const Graph *g, const Node *n)
 {
     const char *name = g->params[n->param[0]].name;
+    size_t ll = n->label ? strlen(n->label) : 0;
+    if (ll && strncmp(name, n->label, ll) == 0 && name[ll] == '.')
+        return xstrdup(n->label);
     const char *dot = strrchr(name, '.');
     return dot ? xstrndup(name, (size_t)(dot - name)) : xstrdup(name);
 }
@@ -150,14 +169,30 @@ static int has_params(const Node *n)
     return n->nparam > 0 && n->param[0] >= 0;
 }
 
-/* "layer 3 (linear)" or "layer 'fc' (linear)" for messages. */
-static char *layer_desc(const Node *n)
+/* Why node n, changed by an optimisation pass, has no PyTorch spelling
+ * (a fused activation, a weight in a kernel's layout, a folded or packed
+ * parameter that no state_dict holds), or NULL. */
+static const char *pass_made(const Graph *g, const Node *n)
+{
+    if (n->fused_act >= 0)
+        return xasprintf("its activation %s was fused into it", op_info[n->fused_act].name);
+    if (n->packed)
+        return "its weight is in a kernel's layout";
+    for (int k = 0; k < n->nparam; k++)
+        if (n->param[k] >= 0 && g->params[n->param[k]].fold)
+            return xasprintf("it reads '%s', derived by a pass", g->params[n->param[k]].name);
+    return NULL;
+}
+
+/* "layer 'fc'", "layer 3" (a position in a sequence) or "node %5" for
+ * messages (the diagnostic's position says where it is). */
+static char *layer_desc(const Graph *g, const Node *n)
 {
     if (n->label)
         return xasprintf("layer '%s'", n->label);
     if (n->layer >= 0)
         return xasprintf("layer %d", n->layer);
-    return xstrdup("an expression");
+    return xasprintf("node %%%d", (int)(n - g->nodes));
 }
 
 /* A nested list of the values of tensor t from dimension k on. */
@@ -224,16 +259,24 @@ static int emit_init(Xt *x)
             x->mod_of[order[k]] = m->expr;
             continue;
         }
-        char *ctor = xt_module(g, nd);
+        const char *why = pass_made(g, nd);
+        char *ctor = why ? NULL : xt_module(g, nd);
+        if (why) {
+            diag_error(x->d, nd->span, "export --torch: %s: the op '%s' has no PyTorch spelling "
+                       "here: %s (export the model before the optimisation passes)",
+                       layer_desc(g, nd), op_info[nd->op].name, why);
+            bad = 1;
+            continue;
+        }
         if (!ctor) {
             diag_error(x->d, nd->span, "export --torch: %s: the op '%s' has no PyTorch spelling",
-                       layer_desc(nd), op_info[nd->op].name);
+                       layer_desc(g, nd), op_info[nd->op].name);
             bad = 1;
             continue;
         }
         if (m) {
             diag_error(x->d, nd->span, "export --torch: %s: the parameters '%s.*' are also a "
-                       "container of other layers", layer_desc(nd), path);
+                       "container of other layers", layer_desc(g, nd), path);
             bad = 1;
             continue;
         }
@@ -308,6 +351,11 @@ static int emit_forward(Xt *x)
     fprintf(x->o, "):\n");
     for (int k = 0; k < g->ninputs; k++)
         fprintf(x->o, "        # %s: %s\n", x->val[k], batch_shape(&g->inputs[k]));
+    int batch = 0;
+    for (int i = 0; i < g->nnodes; i++)
+        batch |= !g->nodes[i].dead && (xt_helpers(&g->nodes[i]) & XT_H_BATCH);
+    if (batch && g->ninputs > 0)
+        fprintf(x->o, "        B = %s.shape[0]\n", x->val[0]);
     int bad = 0;
     for (int i = 0; i < g->nnodes; i++) {
         const Node *n = &g->nodes[i];
@@ -316,15 +364,24 @@ static int emit_forward(Xt *x)
         char *in[NNC_MAX_NODE_INPUTS];
         for (int k = 0; k < n->nin; k++)
             in[k] = (char *)val_name(x, n->in[k]);
-        char *e = xt_forward(g, n, x->mod_of[i], in);
+        const char *why = pass_made(g, n);
+        char *e = why ? NULL : xt_forward(g, n, x->mod_of[i], in);
         if (!e) {
-            if (!has_params(n))     /* else emit_init said it */
+            if (has_params(n))      /* emit_init said it */
+                ;
+            else if (why)
+                diag_error(x->d, n->span, "export --torch: %s: the op '%s' has no PyTorch spelling "
+                           "here: %s (export the model before the optimisation passes)",
+                           layer_desc(g, n), op_info[n->op].name, why);
+            else
                 diag_error(x->d, n->span, "export --torch: %s: the op '%s' has no PyTorch spelling",
-                           layer_desc(n), op_info[n->op].name);
+                           layer_desc(g, n), op_info[n->op].name);
             bad = 1;
             continue;
         }
-        fprintf(x->o, "        %s = %s  # %s\n", val_name(x, i), e, batch_shape(&n->shape));
+        fprintf(x->o, "        %s = %s  # %s\n", val_name(x, i), e,
+                n->op == OP_LSTM ? "(out, (h_n, c_n)), read below"
+                : n->op == OP_GRU ? "(out, h_n), read below" : batch_shape(&n->shape));
     }
     fprintf(x->o, "        return ");
     for (int k = 0; k < g->noutputs; k++)
@@ -356,6 +413,25 @@ static const char *base_name(const char *path)
 {
     const char *s = strrchr(path, '/');
     return s ? s + 1 : path;
+}
+
+/* Does input k hold integers (declared int, or read by an embedding as
+ * indices)? *below: the bound they stay below (the graph's, else the
+ * smallest num_embeddings of the embeddings that read it; 0: none). */
+static int input_is_index(const Graph *g, int k, int64_t *below)
+{
+    int is_int = g->input_int[k];
+    *below = is_int ? g->input_int_below[k] : 0;
+    for (int i = 0; i < g->nnodes; i++) {
+        const Node *n = &g->nodes[i];
+        if (n->dead || n->op != OP_EMBEDDING || n->in[0] != IR_INPUT(k))
+            continue;
+        int64_t num = (int64_t)n->attr[0];
+        if (!is_int || !g->input_int_below[k])
+            *below = !*below || num < *below ? num : *below;
+        is_int = 1;
+    }
+    return is_int;
 }
 
 /* "model" of "out/model.py". */
@@ -400,8 +476,9 @@ static void emit_header(Xt *x, const char *source, const char *script, const cha
         fprintf(x->o, "%s(%s, [", k ? ", " : "", pystr(x->val[k]));
         for (int i = 0; i < g->inputs[k].ndim; i++)
             fprintf(x->o, "%s%lld", i ? ", " : "", (long long)g->inputs[k].d[i]);
-        fprintf(x->o, "], %s, %lld)", g->input_int[k] ? "True" : "False",
-                (long long)(g->input_int[k] ? g->input_int_below[k] : 0));
+        int64_t below = 0;
+        int is_int = input_is_index(g, k, &below);
+        fprintf(x->o, "], %s, %lld)", is_int ? "True" : "False", (long long)below);
     }
     fprintf(x->o, "]\n# shape of one sample of each output, in return order\nOUTPUTS = [");
     for (int k = 0; k < g->noutputs; k++) {
@@ -425,14 +502,20 @@ static void emit_helpers(FILE *o, int helpers)
               "    return module\n\n\n", o);
     if (helpers & XT_H_SDPA)
         fputs("def _sdpa(q, k, v, is_causal=False):\n"
-              "    \"\"\"F.scaled_dot_product_attention(q, k, v, is_causal=is_causal) of\n"
-              "    PyTorch 2 (scale 1/sqrt(E), no dropout), on any version.\"\"\"\n"
+              "    \"\"\"F.scaled_dot_product_attention(q, k, v, is_causal=is_causal) (scale\n"
+              "    1/sqrt(E), no dropout), spelled out where PyTorch (before 2.0) lacks it.\"\"\"\n"
+              "    if hasattr(F, \"scaled_dot_product_attention\"):\n"
+              "        return F.scaled_dot_product_attention(q, k, v, is_causal=is_causal)\n"
               "    s = torch.matmul(q, k.transpose(-2, -1)) / math.sqrt(q.shape[-1])\n"
               "    if is_causal:\n"
-              "        L, S = q.shape[-2], k.shape[-2]\n"
-              "        mask = torch.ones(L, S, dtype=torch.bool).tril()\n"
-              "        s = s.masked_fill(~mask, float(\"-inf\"))\n"
+              "        keep = torch.ones(q.shape[-2], k.shape[-2], dtype=torch.bool).tril()\n"
+              "        s = s.masked_fill(~keep, float(\"-inf\"))\n"
               "    return torch.matmul(torch.softmax(s, dim=-1), v)\n\n\n", o);
+    if (helpers & XT_H_CAUSAL)
+        fputs("def _causal_mask(q, k):\n"
+              "    \"\"\"The attn_mask of is_causal=True for batch-first q [B, L, E] and\n"
+              "    k [B, S, E]: True above the diagonal (masked).\"\"\"\n"
+              "    return torch.ones(q.shape[1], k.shape[1], dtype=torch.bool).triu(1)\n\n\n", o);
 }
 
 char *export_torch(const Graph *g, const char *source, const char *script, Diag *d)

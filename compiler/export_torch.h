@@ -24,12 +24,22 @@ char *xt_module(const Graph *g, const Node *n);
 /* The forward expression of node n; `mod` is the expression of its module
  * (xt_module's, registered) or NULL. NULL when the op has no spelling. */
 char *xt_forward(const Graph *g, const Node *n, const char *mod, char *const *in);
-/* The spelling of the tensor operations (export_torch_tensor.c), as
- * xt_forward; NULL for an op it does not know. */
+/* The spelling of the tensor operations (export_torch_tensor.c) and of
+ * the convolution, pooling, resizing and normalisation layers
+ * (export_torch_layers.c), as xt_module and xt_forward; NULL for an op
+ * they do not know. */
 char *xt_forward_tensor(const Graph *g, const Node *n, char *const *in);
+char *xt_module_layers(const Graph *g, const Node *n);
+char *xt_forward_layers(const Graph *g, const Node *n, char *const *in);
+/* export_torch_seq.c: embedding, lstm, gru, rnn_result, arange, attention,
+ * gelu_tanh (as xt_module and xt_forward; NULL for another op; mod as
+ * xt_forward's). */
+char *xt_module_seq(const Graph *g, const Node *n);
+char *xt_forward_seq(const Graph *g, const Node *n, const char *mod, char *const *in);
 /* Helpers the spelling needs, emitted once before the model's class when a
- * node of the graph uses them (a bit per helper, XT_H_*). */
-enum { XT_H_SDPA = 1 << 0, XT_H_NOBIAS = 1 << 1 };
+ * node of the graph uses them (a bit per helper, XT_H_*); XT_H_BATCH: the
+ * forward names the batch size B. */
+enum { XT_H_SDPA = 1 << 0, XT_H_NOBIAS = 1 << 1, XT_H_CAUSAL = 1 << 2, XT_H_BATCH = 1 << 3 };
 int xt_helpers(const Node *n);
 /* export_torch_py.c: the script's reader, printer and main, as lines
  * (NULL-terminated). */

@@ -55,24 +55,30 @@ char *xt_module(const Graph *g, const Node *n)
     case OP_LINEAR:
         return xasprintf("nn.Linear(%lld, %lld%s)", (long long)n->in_f, (long long)n->out_f,
                          n->has_bias ? "" : ", bias=False");
-    case OP_CONV2D:
-        return xasprintf("nn.Conv2d(%lld, %lld, %s%s%s%s)", (long long)n->in_f,
-                         (long long)n->out_f, pair(n->kh, n->kw), kw_pair("stride", n->sh, n->sw, 1),
-                         kw_pair("padding", n->ph, n->pw, 0), n->has_bias ? "" : ", bias=False");
     case OP_BATCHNORM1D:
     case OP_BATCHNORM2D:
         return xasprintf("nn.BatchNorm%dd(%lld%s%s)", n->op == OP_BATCHNORM1D ? 1 : 2,
                          (long long)n->in_f, kw_num("eps", n->eps, 1e-5),
                          kw_num("momentum", n->momentum, 0.1));
-    default:
-        return NULL;
+    default: {
+        char *m = xt_module_layers(g, n);
+        return m ? m : xt_module_seq(g, n);
+    }
     }
 }
 
 int xt_helpers(const Node *n)
 {
-    (void)n;
-    return 0;
+    int h = 0;
+    if (n->op == OP_LAYERNORM && n->affine && !n->has_bias)
+        h |= XT_H_NOBIAS;
+    if (n->op == OP_SDPA)
+        h |= XT_H_SDPA;
+    if (n->op == OP_MHA && n->attr[3] != 0)
+        h |= XT_H_CAUSAL;
+    if (n->op == OP_ARANGE)
+        h |= XT_H_BATCH;
+    return h;
 }
 
 /* F.<fn>(x, attributes of the ATTR rows that differ from PyTorch's default). */
@@ -88,6 +94,9 @@ char *xt_forward(const Graph *g, const Node *n, const char *mod, char *const *in
 {
     (void)g;
     const char *x = n->nin > 0 ? in[0] : "";
+    char *seq = xt_forward_seq(g, n, mod, in);
+    if (seq)
+        return seq;
     if (mod)
         return xasprintf("%s(%s)", mod, x);
     switch (n->op) {
@@ -119,7 +128,9 @@ char *xt_forward(const Graph *g, const Node *n, const char *mod, char *const *in
     case OP_SOFTMAX:
     case OP_LOG_SOFTMAX:
         return xasprintf("F.%s(%s, dim=%d)", op_info[n->op].name, x, n->dim);
-    default:
-        return xt_forward_tensor(g, n, in);
+    default: {
+        char *e = xt_forward_tensor(g, n, in);
+        return e ? e : xt_forward_layers(g, n, in);
+    }
     }
 }

@@ -5,17 +5,23 @@
 # /usr/bin/python3 has no torch. Included from tests/CMakeLists.txt after
 # scripts.cmake (which defines nnc_cmp and NNC_BASH).
 file(GLOB NNC_EXPORT_EXAMPLES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/examples/*.nnet)
-# Fixtures: a set that meets every op of version 1 and each of its
-# attributes (not all 43: each case costs a build and a PyTorch start).
+# Fixtures: a set that meets every op of the table that a sequence model
+# can hold, and each of its attributes (not all of them: each case costs a
+# build and a PyTorch start).
 set(NNC_EXPORT_FIXTURES)
 foreach(n avgpool2d_k3s2p1 batchnorm1d_cl bn_mlp conv2d_nobias conv2d_tuple conv_bn2d
           dropout elu_alpha flatten gelu identity leaky_relu_02 linear_nobias literal_bias
           log_softmax maxpool2d_k3s2p1 mnist_cnn named pool_strides sigmoid silu
-          softmax_dims_chw softplus_beta tanh)
+          softmax_dims_chw softplus_beta tanh
+          adaptive_avg_pool2d avgpool1d conv1d conv2d_dilation_groups conv2d_padding_same
+          conv_transpose2d layernorm_2d layernorm_nobias layernorm_plain maxpool1d
+          upsample upsample_1d upsample_frac
+          seq_embedding seq_gelu_tanh seq_gru_2l_bi seq_lstm_2l_bi seq_lstm_nobias)
   list(APPEND NNC_EXPORT_FIXTURES ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/infer/${n})
 endforeach()
 file(GLOB NNC_EXPORT_MODELS CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/export/models/*.nnet)
-file(GLOB NNC_EXPORT_BAD CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/export/bad/*.nnet)
+file(GLOB NNC_EXPORT_BAD CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/export/bad/*.nnet
+  ${CMAKE_CURRENT_SOURCE_DIR}/export/bad/*.nir)
 set(NNC_EXPORT_CASES)
 foreach(f ${NNC_EXPORT_EXAMPLES})
   get_filename_component(n ${f} NAME_WE)

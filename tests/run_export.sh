@@ -13,8 +13,9 @@
 #                        (or the model's literals) and input.csv; the
 #                        script must also agree with the fixture's
 #                        expected.csv (PyTorch's own answer)
-#         bad:NAME       tests/export/bad/NAME.nnet must be refused: exit 1,
-#                        the diagnostic of NAME.err, and no file written
+#         bad:NAME       tests/export/bad/NAME.nnet (or .nir, IR text) must be
+#                        refused: exit 1, the diagnostic of NAME.err, and no
+#                        file written
 # Exit 0 pass, 1 fail, 2 wrong usage, 77 skipped (no PyTorch under
 # /usr/bin/python3: Debian's python3-torch).
 set -u
@@ -40,13 +41,15 @@ run() {     # run LOG CMD...: CMD's output in LOG, or fail showing it
 kind="${CASE%%:*}"; name="${CASE#*:}"
 case "$kind" in
 bad)
-    model="$ROOT/tests/export/bad/$name.nnet"
-    [ -f "$model" ] || { echo "run_export: no $model" >&2; exit 2; }
-    cp "$model" "$name.nnet"
-    "$NNC" export "$name.nnet" --torch -o model.py >out.txt 2>err.txt; rc=$?
-    [ $rc -eq 1 ] || { cat err.txt; fail "nnc export of $name.nnet exited $rc, want 1"; }
-    [ ! -e model.py ] || fail "nnc export of $name.nnet failed but wrote model.py"
-    [ -z "$(ls -A | grep -v -e '^err.txt$' -e '^out.txt$' -e "^$name.nnet\$")" ] ||
+    model="$(ls "$ROOT/tests/export/bad/$name".nnet "$ROOT/tests/export/bad/$name".nir 2>/dev/null | head -n 1)"
+    [ -f "$model" ] || { echo "run_export: no tests/export/bad/$name.nnet or .nir" >&2; exit 2; }
+    file="$(basename "$model")"
+    cp "$model" "$file"
+    "$NNC" export "$file" --torch -o model.py >out.txt 2>err.txt; rc=$?
+    [ $rc -eq 1 ] || { cat err.txt; fail "nnc export of $file exited $rc, want 1"; }
+    [ ! -e model.py ] || fail "nnc export of $file failed but wrote model.py"
+    [ ! -s out.txt ] || fail "nnc export of $file printed on standard output: $(cat out.txt)"
+    [ -z "$(ls -A | grep -v -e '^err.txt$' -e '^out.txt$' -e "^$file\$")" ] ||
         fail "left files behind: $(ls -A)"
     if ! diff -u "$ROOT/tests/export/bad/$name.err" err.txt; then fail "diagnostic differs"; fi
     echo "ok: $name refused: $(head -n 1 err.txt)"
