@@ -75,6 +75,7 @@ int ir_add_node(Graph *g, Op op)
     n->op = op;
     n->fused_act = -1;
     n->layer = -1;
+    n->dh = n->dw = n->groups = 1;
     for (int i = 0; i < NNC_MAX_NODE_PARAMS; i++)
         n->param[i] = -1;
     return g->nnodes++;
@@ -294,12 +295,30 @@ void ir_print_ex(const Graph *g, FILE *out, int flags)
         case OP_LINEAR:
             fprintf(out, " in=%" PRId64 " out=%" PRId64 " bias=%d", n->in_f, n->out_f, n->has_bias);
             break;
-        case OP_CONV2D:
+        case OP_CONV2D: case OP_CONV1D: case OP_CONV_TRANSPOSE2D:
             fprintf(out, " in=%" PRId64 " out=%" PRId64 " kernel=%" PRId64 "x%" PRId64
                     " stride=%" PRId64 "x%" PRId64 " padding=%" PRId64 "x%" PRId64 " bias=%d",
                     n->in_f, n->out_f, n->kh, n->kw, n->sh, n->sw, n->ph, n->pw, n->has_bias);
+            if (n->dh != 1 || n->dw != 1)
+                fprintf(out, " dilation=%" PRId64 "x%" PRId64, n->dh, n->dw);
+            if (n->groups != 1)
+                fprintf(out, " groups=%" PRId64, n->groups);
+            if (n->oph || n->opw)
+                fprintf(out, " output_padding=%" PRId64 "x%" PRId64, n->oph, n->opw);
             break;
-        case OP_MAXPOOL2D: case OP_AVGPOOL2D:
+        case OP_ADAPTIVE_AVG_POOL2D:
+            fprintf(out, " output_size=%" PRId64 "x%" PRId64, n->kh, n->kw);
+            break;
+        case OP_UPSAMPLE:
+            fprintf(out, " scale_factor=%.17gx%.17g", n->scale_h, n->scale_w);
+            break;
+        case OP_LAYERNORM:
+            fprintf(out, " normalized_shape=");
+            for (int k = 0; k < n->nnorm; k++)
+                fprintf(out, "%s%" PRId64, k ? "x" : "", n->norm_shape[k]);
+            fprintf(out, " eps=%.9g affine=%d bias=%d", n->eps, n->affine, n->has_bias);
+            break;
+        case OP_MAXPOOL2D: case OP_AVGPOOL2D: case OP_MAXPOOL1D: case OP_AVGPOOL1D:
             fprintf(out, " kernel=%" PRId64 "x%" PRId64 " stride=%" PRId64 "x%" PRId64
                     " padding=%" PRId64 "x%" PRId64, n->kh, n->kw, n->sh, n->sw, n->ph, n->pw);
             break;
@@ -507,6 +526,10 @@ void ir_init_state(const Graph *g, uint64_t seed, float *state)
             break;
         case INIT_ZEROS:
             memset(dst, 0, (size_t)p->numel * sizeof(float));
+            break;
+        case INIT_NORMAL:
+            nnr_init_normal(&rng, dst, (size_t)p->numel, p->bound, p->pad_row,
+                            (size_t)(p->numel / (p->shape[0] ? p->shape[0] : 1)));
             break;
         }
     }

@@ -26,7 +26,9 @@
  * (weight, bias) pair per layer of the chain, "-" for a layer without bias;
  * for fold-bn the layer's (weight, bias) then gamma, beta, running_mean,
  * running_var. Node attributes are those ir_print writes for the op
- * (in= out= bias= kernel=KxK stride=SxS padding=PxP dim= p= features= eps=
+ * (in= out= bias= kernel=KxK stride=SxS padding=PxP dilation=DxD groups=
+ * output_padding=PxP output_size=HxW scale_factor=SxS normalized_shape=AxB
+ * affine= dim= p= features= eps=
  * momentum= act=OP[(attr0)] packed=oi|panel, and the op's ATTR rows of
  * ops.def by name, e.g. negative_slope=); the shape after ':'
  * is checked against the one the op's shape rule gives. */
@@ -500,6 +502,27 @@ static int parse_attrs(Lx *x, Graph *g, int i)
             bad = parse_pair(x, &n->sh, &n->sw);
         else if (!strcmp(key, "padding"))
             bad = parse_pair(x, &n->ph, &n->pw);
+        else if (!strcmp(key, "dilation"))
+            bad = parse_pair(x, &n->dh, &n->dw);
+        else if (!strcmp(key, "groups"))
+            bad = parse_int(x, &n->groups);
+        else if (!strcmp(key, "output_padding"))
+            bad = parse_pair(x, &n->oph, &n->opw);
+        else if (!strcmp(key, "output_size"))
+            bad = parse_pair(x, &n->kh, &n->kw);
+        else if (!strcmp(key, "scale_factor")) {
+            bad = parse_num(x, &n->scale_h);
+            if (!bad && *x->p == 'x')
+                x->p++, bad = parse_num(x, &n->scale_w);
+            else
+                bad = 1;
+        } else if (!strcmp(key, "normalized_shape")) {
+            n->nnorm = 0;
+            do
+                bad = n->nnorm == NNC_MAX_DIMS || parse_int(x, &n->norm_shape[n->nnorm++]);
+            while (!bad && *x->p == 'x' && x->p++);
+        } else if (!strcmp(key, "affine"))
+            bad = parse_int(x, &v), n->affine = v != 0;
         else if (!strcmp(key, "p"))
             bad = parse_num(x, &n->p);
         else if (!strcmp(key, "eps"))
@@ -603,8 +626,14 @@ static int parse_node(Lx *x, Graph *g, int id, Span sp)
     if (parse_attrs(x, g, i))
         return -1;
     n = &g->nodes[i];
-    int want = n->op == OP_LINEAR || n->op == OP_CONV2D ? 1 + n->has_bias
-             : n->op == OP_BATCHNORM1D || n->op == OP_BATCHNORM2D ? 5 : 0;
+    int want = n->op == OP_LINEAR || n->op == OP_CONV2D || n->op == OP_CONV1D ||
+               n->op == OP_CONV_TRANSPOSE2D ? 1 + n->has_bias
+             : n->op == OP_LAYERNORM ? (n->affine ? 1 + n->has_bias : 0)
+             : n->op == OP_BATCHNORM1D || n->op == OP_BATCHNORM2D ? 5
+             : n->op == OP_EMBEDDING ? 1
+             : n->op == OP_MHA ? (n->attr[2] != 0 ? 4 : 2)
+             : n->op == OP_LSTM || n->op == OP_GRU ? (int)(n->attr[2] * (n->attr[5] != 0 ? 2 : 1) * (n->attr[3] != 0 ? 4 : 2))
+             : 0;
     if (n->nparam != want) {
         diag_error(x->d, sp, "%s needs %d parameters in params=, it has %d", op_info[op].name, want, n->nparam);
         return -1;

@@ -31,6 +31,29 @@ void nnr_ref_conv2d_backward_f32(int n, const nnr_conv2d_shape *s, const float *
                                  const float *w, const float *dy, float *dx, float *dw,
                                  float *db, float *scratch);
 
+size_t nnr_ref_conv_transpose2d_scratch(const nnr_conv2d_shape *s); /* 0: needs none */
+void nnr_ref_conv_transpose2d_f32(int n, const nnr_conv2d_shape *s, const float *x,
+                                  const float *w, const float *b, float *y, float *scratch);
+void nnr_ref_conv_transpose2d_backward_f32(int n, const nnr_conv2d_shape *s, const float *x,
+                                           const float *w, const float *dy, float *dx,
+                                           float *dw, float *db, float *scratch);
+void nnr_ref_adaptive_avgpool2d_f32(int n, int c, int h, int w, int oh, int ow, const float *x,
+                                    float *y);
+void nnr_ref_adaptive_avgpool2d_backward_f32(int n, int c, int h, int w, int oh, int ow,
+                                             const float *dy, float *dx);
+void nnr_ref_upsample_nearest_f32(int n, int c, int h, int w, int oh, int ow, float rh,
+                                  float rw, const float *x, float *y);
+void nnr_ref_upsample_nearest_backward_f32(int n, int c, int h, int w, int oh, int ow,
+                                           float rh, float rw, const float *dy, float *dx);
+void nnr_ref_layernorm_f32(size_t rows, int d, const float *x, const float *w, const float *b,
+                           float eps, float *y);
+void nnr_ref_layernorm_train_f32(size_t rows, int d, const float *x, const float *w,
+                                 const float *b, float eps, float *save_mean,
+                                 float *save_rstd, float *y);
+void nnr_ref_layernorm_backward_f32(size_t rows, int d, const float *x, const float *w,
+                                    const float *save_mean, const float *save_rstd,
+                                    const float *dy, float *dx, float *dw, float *db);
+
 void nnr_ref_maxpool2d_f32(int n, const nnr_pool2d_shape *s, const float *x, float *y);
 void nnr_ref_maxpool2d_backward_f32(int n, const nnr_pool2d_shape *s, const float *x,
                                     const float *dy, float *dx);
@@ -94,5 +117,17 @@ void nnr_ref_permute_f32(int n, const nnr_permute_shape *s, const float *x, floa
 void nnr_ref_reduce_f32(int mean, int n, const nnr_reduce_shape *s, const float *x, float *y);
 void nnr_ref_reduce_backward_f32(int mean, int n, const nnr_reduce_shape *s, const float *dy,
                                  float *dx);
+void nnr_ref_embedding_f32(size_t rows, int num, int dim, const float *idx, const float *w,
+                           float *y);
+void nnr_ref_embedding_backward_f32(size_t rows, int num, int dim, int padding_idx,
+                                    const float *idx, const float *dy, float *dw);
+void nnr_ref_sdpa_f32(int bh, int tq, int tk, int e, int ev, int causal, const float *q,
+                      const float *k, const float *v, float *y, float *lse);
+void nnr_ref_sdpa_backward_f32(int bh, int tq, int tk, int e, int ev, int causal,
+                               const float *q, const float *k, const float *v, const float *y,
+                               const float *lse, const float *dy, float *dq, float *dk, float *dv);
+void nnr_ref_rnn_f32(const nnr_rnn_shape *s, int n, const float *x, const float *p, float *y);
+double nnr_ref_seq_loss_f32(nnr_loss loss, size_t rows, int k, const float *pred,
+                            const int32_t *labels, int ignore_index, float *dpred);
 
 #endif
