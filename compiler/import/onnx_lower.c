@@ -179,6 +179,8 @@ static int translate(Imp *c)
         if (c->consumed[k])
             continue;
         c->node = k;
+        if (m->nodes[k].nout < 1 || !m->nodes[k].out[0][0])
+            return imp_fail(c, "the node has no output");
         int nv = c->nval;
         if (imp_node(c, &m->nodes[k]))
             return -1;

@@ -83,14 +83,10 @@ int check_attrs(Imp *c, const OxNode *n, const char *known)
     for (int k = 0; k < n->nattr; k++) {
         const char *nm = n->attr[k].name;
         size_t l = strlen(nm);
-        const char *p = known;
         int ok = 0;
-        while ((p = strstr(p, nm)) != NULL) {
-            if ((p == known || p[-1] == ',') && (p[l] == ',' || p[l] == 0)) {
-                ok = 1;
-                break;
-            }
-            p += l;
+        for (const char *p = known; *p && !ok; p += strcspn(p, ",") + (p[strcspn(p, ",")] != 0)) {
+            size_t tl = strcspn(p, ",");
+            ok = tl == l && l > 0 && !strncmp(p, nm, l);
         }
         if (!ok)
             return imp_fail(c, "attribute '%s' is not supported by nnc", nm);

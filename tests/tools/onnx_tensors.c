@@ -51,6 +51,7 @@ static int rows(int n, char **paths)
         }
         printf("\n");
     }
+    free(t);
     return 0;
 }
 
@@ -60,6 +61,7 @@ static int compare(const char *csv, double rtol, double atol, int n, char **path
     FILE *f = fopen(csv, "r");
     if (!f) {
         perror(csv);
+        free(t);
         return 2;
     }
     for (int64_t r = 0; r < t[0].dims[0]; r++) {
@@ -70,6 +72,8 @@ static int compare(const char *csv, double rtol, double atol, int n, char **path
                 if (fscanf(f, " %lf ,", &got) != 1) {
                     printf("row %lld: output %d value %lld missing\n", (long long)r + 1, i,
                            (long long)k);
+                    fclose(f);
+                    free(t);
                     return 1;
                 }
                 int ok = (isnan(want) && isnan(got)) || got == want ||
@@ -77,18 +81,20 @@ static int compare(const char *csv, double rtol, double atol, int n, char **path
                 if (!ok) {
                     printf("row %lld: output %d value %lld is %.9g, expected %.9g\n",
                            (long long)r + 1, i, (long long)k, got, want);
+                    fclose(f);
+                    free(t);
                     return 1;
                 }
             }
         }
     }
     double extra;
-    if (fscanf(f, " %lf", &extra) == 1) {
+    int more = fscanf(f, " %lf", &extra) == 1;
+    if (more)
         printf("more output values than expected\n");
-        return 1;
-    }
     fclose(f);
-    return 0;
+    free(t);
+    return more;
 }
 
 static int ops(const char *path)
