@@ -17,6 +17,7 @@ typedef struct DriverOpts {
     int keep;                   /* --keep: keep the generated C of `build` */
     int train;                  /* ir --train: print the training step instead */
     int llvm;                   /* --backend=llvm: the LLVM backend (build, emit) */
+    int with_loader;            /* emit --with-loader: NAME_load.[ch] and the file readers */
     PipelineOpts pipe;
     const char *cmdline;
 } DriverOpts;

@@ -116,6 +116,8 @@ int main(int argc, char **argv)
             o.threads = 1;
         } else if (!strcmp(a, "--keep")) {
             o.keep = 1;
+        } else if (!strcmp(a, "--with-loader")) {
+            o.with_loader = 1;
         } else if (!strcmp(a, "--train")) {
             o.train = 1;
         } else if (!strncmp(a, "--backend=", 10)) {
