@@ -18,6 +18,8 @@ typedef struct DriverOpts {
     int train;                  /* ir --train: print the training step instead */
     int llvm;                   /* --backend=llvm: the LLVM backend (build, emit) */
     int with_loader;            /* emit --with-loader: NAME_load.[ch] and the file readers */
+    int mpi;                    /* build --mpi: data-parallel training under mpirun */
+    int torch;                  /* export --torch: a PyTorch module */
     PipelineOpts pipe;
     const char *cmdline;
 } DriverOpts;
@@ -30,5 +32,7 @@ int driver_opt(const DriverOpts *o);
 int driver_summary(const DriverOpts *o);
 int driver_emit(const DriverOpts *o);
 int driver_build(const DriverOpts *o);
+/* nnc export FILE.nnet --torch -o model.py (driver_export.c). */
+int driver_export(const DriverOpts *o);
 
 #endif

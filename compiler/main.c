@@ -1,4 +1,5 @@
-/* main.c — the nnc command line: build | emit | check | ir | opt | summary | convert.
+/* main.c — the nnc command line: build | emit | check | ir | opt | summary | convert |
+ * export.
  * Exit status: 0 success, 1 an error in the user's input, 2 wrong usage. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,9 @@ static const char usage[] =
     "  --threads               build with OpenMP: large layers use every core\n"
     "                          (results are identical with any number of threads)\n"
     "  --keep                  keep the generated C of build (its folder is printed)\n"
+    "  --mpi                   build: a program that trains data-parallel under\n"
+    "                          `mpirun -np K PROGRAM train` (needs mpicc: Debian's\n"
+    "                          libopenmpi-dev; $NNC_MPICC names another wrapper)\n"
     "  --backend=c|llvm        build, emit: the C backend (default), or LLVM IR through\n"
     "                          LLVM's C API (emit writes DIR/NAME.ll; nnc built with LLVM)\n"
     "  --train                 ir: print the training step (forward, loss, backward,\n"
@@ -118,8 +122,12 @@ int main(int argc, char **argv)
             o.keep = 1;
         } else if (!strcmp(a, "--with-loader")) {
             o.with_loader = 1;
+        } else if (!strcmp(a, "--mpi")) {
+            o.mpi = 1;
         } else if (!strcmp(a, "--train")) {
             o.train = 1;
+        } else if (!strcmp(a, "--torch")) {
+            o.torch = 1;
         } else if (!strncmp(a, "--backend=", 10)) {
             if (strcmp(a + 10, "c") && strcmp(a + 10, "llvm"))
                 return bad_usage("unknown backend '%s' (c or llvm)", a + 10);
@@ -149,6 +157,7 @@ int main(int argc, char **argv)
     else if (!strcmp(cmd, "opt")) run = driver_opt;
     else if (!strcmp(cmd, "summary")) run = driver_summary;
     else if (!strcmp(cmd, "convert")) run = convert_main, needs_output = 1;
+    else if (!strcmp(cmd, "export")) run = driver_export, needs_output = 1;
     else return bad_usage("unknown command '%s'", cmd);
     if (!o.input)
         return bad_usage("%s needs a FILE.nnet", cmd);

@@ -108,7 +108,12 @@ typedef struct nnr_conv2d_shape {
     int oc, kh, kw;     /* output channels, kernel */
     int sh, sw;         /* stride */
     int ph, pw;         /* zero padding */
-    int oh, ow;         /* output height/width: (h + 2ph - kh) / sh + 1 */
+    int oh, ow;         /* output height/width: (h + 2ph - dh(kh-1) - 1) / sh + 1 */
+    int dh, dw;         /* dilation (0 is taken as 1: initialisers written
+                         * before these fields) */
+    int groups;         /* channel groups (0 as 1): c and oc are multiples of
+                         * it; weight [oc, c/groups, kh, kw]; depthwise when
+                         * groups == c */
 } nnr_conv2d_shape;
 
 /* Floats of scratch the conv2d kernels need for ONE sample (im2col). */
@@ -121,6 +126,18 @@ void nnr_conv2d_f32(int n, const nnr_conv2d_shape *s, const float *x, const floa
 void nnr_conv2d_backward_f32(int n, const nnr_conv2d_shape *s, const float *x,
                              const float *w, const float *dy, float *dx, float *dw,
                              float *db, float *scratch);
+
+/* Transposed convolution (PyTorch ConvTranspose2d), the adjoint of a
+ * convolution: s describes it as PyTorch does (c, h, w: its input; oc, oh,
+ * ow: its output, oh = (h - 1)sh - 2ph + dh(kh - 1) + output_padding + 1),
+ * weight [c, oc/groups, kh, kw]; b may be NULL. scratch:
+ * nnr_conv_transpose2d_scratch(s) floats. */
+size_t nnr_conv_transpose2d_scratch(const nnr_conv2d_shape *s);
+void nnr_conv_transpose2d_f32(int n, const nnr_conv2d_shape *s, const float *x,
+                              const float *w, const float *b, float *y, float *scratch);
+void nnr_conv_transpose2d_backward_f32(int n, const nnr_conv2d_shape *s, const float *x,
+                                       const float *w, const float *dy, float *dx,
+                                       float *dw, float *db, float *scratch);
 
 /* ---------------------------------------------------------------- pooling */
 
@@ -139,6 +156,21 @@ void nnr_maxpool2d_backward_f32(int n, const nnr_pool2d_shape *s, const float *x
 void nnr_avgpool2d_f32(int n, const nnr_pool2d_shape *s, const float *x, float *y);
 void nnr_avgpool2d_backward_f32(int n, const nnr_pool2d_shape *s, const float *dy,
                                 float *dx);
+/* Adaptive average pooling (PyTorch adaptive_avg_pool2d): output cell
+ * (oy, ox) averages rows floor(oy·h/oh) .. ceil((oy+1)·h/oh) - 1, and the
+ * same for columns. x [n, c, h, w], y [n, c, oh, ow]. */
+void nnr_adaptive_avgpool2d_f32(int n, int c, int h, int w, int oh, int ow, const float *x,
+                                float *y);
+void nnr_adaptive_avgpool2d_backward_f32(int n, int c, int h, int w, int oh, int ow,
+                                         const float *dy, float *dx);
+/* Nearest upsampling (PyTorch Upsample(mode = "nearest")): source row of
+ * output row oy is oy when oh == h, oy / 2 when oh == 2h, else
+ * min(floor(oy·rh), h - 1) in float, rh = (float)(1 / scale_factor); the
+ * same for columns. x [n, c, h, w], y [n, c, oh, ow]. */
+void nnr_upsample_nearest_f32(int n, int c, int h, int w, int oh, int ow, float rh, float rw,
+                              const float *x, float *y);
+void nnr_upsample_nearest_backward_f32(int n, int c, int h, int w, int oh, int ow, float rh,
+                                       float rw, const float *dy, float *dx);
 
 /* ---------------------------------------------------------------- softmax */
 
@@ -150,6 +182,89 @@ void nnr_softmax_backward_f32(size_t outer, int dim, size_t inner, const float *
                               const float *dy, float *dx);
 void nnr_log_softmax_backward_f32(size_t outer, int dim, size_t inner, const float *y,
                                   const float *dy, float *dx);
+
+/* ---------------------------------------------------------------- tensor ops */
+
+/* Element-wise operators of two values (nnr_binary_f32) and of a value and
+ * a number (nnr_scalar_f32). */
+typedef enum nnr_binop {
+    NNR_BIN_ADD = 0,    /* a + b */
+    NNR_BIN_SUB,        /* a - b */
+    NNR_BIN_MUL,        /* a * b */
+    NNR_BIN_DIV,        /* a / b */
+    NNR_BIN_RSUB,       /* b - a (scalar form only: c - x) */
+    NNR_BIN_RDIV,       /* b / a (scalar form only: c / x) */
+} nnr_binop;
+
+/* Broadcasting of one sample: the output is [d0, d1, d2, d3] (leading
+ * dimensions 1 when fewer); a0..a3 and b0..b3 are the element strides of
+ * a and b in their own sample, 0 along a dimension they broadcast. a's
+ * sample holds the product of the d's where a's stride is not 0 (b's
+ * likewise). The batch is never broadcast: every operand has n samples. */
+typedef struct nnr_bcast_shape {
+    int d0, d1, d2, d3;
+    int a0, a1, a2, a3;
+    int b0, b1, b2, b3;
+} nnr_bcast_shape;
+
+/* y = a op b with broadcasting (op: ADD, SUB, MUL or DIV); y may alias an
+ * operand of its own shape. */
+void nnr_binary_f32(int op, int n, const nnr_bcast_shape *s, const float *a,
+                    const float *b, float *y);
+/* da, db (either may be NULL) from dy, summed over the dimensions each
+ * operand broadcasts; a and b are the forward's operands. */
+void nnr_binary_backward_f32(int op, int n, const nnr_bcast_shape *s, const float *a,
+                             const float *b, const float *dy, float *da, float *db);
+/* y = x op c (op: ADD, MUL, DIV, RSUB = c - x, RDIV = c / x); x == y allowed. */
+void nnr_scalar_f32(int op, float c, size_t len, const float *x, float *y);
+/* dx from dy; y is the forward output (RDIV reads it). */
+void nnr_scalar_backward_f32(int op, float c, size_t len, const float *x, const float *y,
+                             const float *dy, float *dx);
+
+/* Batched matrix product of one sample: a is l0 x l1 matrices [m, k], b is
+ * l0 x l1 matrices [k, n], y is l0 x l1 matrices [m, n]. a0, a1 (b0, b1)
+ * are the matrix strides of a (b) along l0, l1: 0 where it broadcasts.
+ * an, bn: floats of one sample of a, b. */
+typedef struct nnr_matmul_shape {
+    int l0, l1, m, k, n;
+    int a0, a1, b0, b1;
+    int an, bn;
+} nnr_matmul_shape;
+
+void nnr_matmul_f32(int n, const nnr_matmul_shape *s, const float *a, const float *b,
+                    float *y);
+/* da = dy·bᵀ, db = aᵀ·dy, summed over broadcast matrices; either may be NULL. */
+void nnr_matmul_backward_f32(int n, const nnr_matmul_shape *s, const float *a,
+                             const float *b, const float *dy, float *da, float *db);
+
+/* Views as [outer, rows, inner] blocks. narrow: y[o, r, i] = x[o, start + r, i]
+ * for r < rows, x having xrows rows. place: y[o, start + r, i] = x[o, r, i],
+ * y having yrows rows; the other rows of y are left as they are. */
+void nnr_narrow_f32(size_t outer, int xrows, int start, int rows, size_t inner,
+                    const float *x, float *y);
+void nnr_place_f32(size_t outer, int yrows, int start, int rows, size_t inner,
+                   const float *x, float *y);
+
+/* Permutation of one sample's axes: x is [d0, d1, d2, d3] (leading 1s when
+ * fewer), output axis j is input axis pj. */
+typedef struct nnr_permute_shape {
+    int d0, d1, d2, d3;
+    int p0, p1, p2, p3;
+} nnr_permute_shape;
+
+void nnr_permute_f32(int n, const nnr_permute_shape *s, const float *x, float *y);
+
+/* Sum (mean = 0) or mean (mean = 1) of one sample [d0, d1, d2, d3] over the
+ * axes whose bit is set in mask (bit 0: d0); y has the kept axes in order. */
+typedef struct nnr_reduce_shape {
+    int d0, d1, d2, d3;
+    int mask;
+} nnr_reduce_shape;
+
+void nnr_reduce_f32(int mean, int n, const nnr_reduce_shape *s, const float *x, float *y);
+/* dx[i] = dy[the output element of i] (divided by the count for mean). */
+void nnr_reduce_backward_f32(int mean, int n, const nnr_reduce_shape *s, const float *dy,
+                             float *dx);
 
 /* ---------------------------------------------------------------- batchnorm */
 
@@ -170,6 +285,21 @@ void nnr_batchnorm_backward_f32(int n, int c, int spatial, const float *x,
                                 const float *gamma, const float *save_mean,
                                 const float *save_invstd, const float *dy, float *dx,
                                 float *dgamma, float *dbeta);
+
+/* ---------------------------------------------------------------- layernorm */
+
+/* Layer normalisation of rows of d floats: y = (x - mean) / sqrt(var + eps)
+ * · w + b (biased variance; w, b may be NULL: 1 and 0). */
+void nnr_layernorm_f32(size_t rows, int d, const float *x, const float *w, const float *b,
+                       float eps, float *y);
+/* The same, keeping each row's mean and 1/sqrt(var + eps) for the backward. */
+void nnr_layernorm_train_f32(size_t rows, int d, const float *x, const float *w,
+                             const float *b, float eps, float *save_mean,
+                             float *save_rstd, float *y);
+/* dx (may be NULL); dw, db (may be NULL) are overwritten with the sums over rows. */
+void nnr_layernorm_backward_f32(size_t rows, int d, const float *x, const float *w,
+                                const float *save_mean, const float *save_rstd,
+                                const float *dy, float *dx, float *dw, float *db);
 
 /* ---------------------------------------------------------------- folding */
 

@@ -12,7 +12,7 @@ shift 3
 mkdir -p "$work"
 
 # op -> "input shape | layers" (the loss is mse unless the case says otherwise)
-declare -A case
+declare -A case extra
 case[linear]='[5] | linear(5, 4)'
 case[conv2d]='[2, 5, 5] | conv2d(2, 3, 3, stride = 2, padding = 1) flatten'
 case[maxpool2d]='[2, 6, 6] | conv2d(2, 2, 1) maxpool2d(3, stride = 2, padding = 1) flatten'
@@ -32,6 +32,20 @@ case[identity]='[5] | linear(5, 6) identity'
 case[silu]='[5] | linear(5, 6) silu'
 case[elu]='[5] | linear(5, 6) elu(alpha = 0.7)'
 case[softplus]='[5] | linear(5, 6) softplus(beta = 2, threshold = 15)'
+case[conv1d]='[4, 9] | conv1d(4, 6, 3, stride = 2, padding = 2, dilation = 2, groups = 2) flatten'
+case[conv_transpose2d]='[4, 3, 4] | conv_transpose2d(4, 6, 3, stride = 2, padding = 1, output_padding = 1, groups = 2, dilation = [1, 2]) flatten'
+case[maxpool1d]='[2, 9] | conv1d(2, 2, 1) maxpool1d(3, stride = 2, padding = 1) flatten'
+case[avgpool1d]='[2, 9] | conv1d(2, 2, 1) avgpool1d(3, stride = 2, padding = 1) flatten'
+case[adaptive_avg_pool2d]='[2, 7, 5] | conv2d(2, 2, 1) adaptive_avg_pool2d([3, 2]) flatten'
+case[upsample]='[2, 3, 2] | conv2d(2, 2, 1) upsample(scale_factor = [2, 1.5]) flatten'
+case[layernorm]='[3, 4] | conv1d(3, 3, 1) layernorm([3, 4]) flatten'
+# new arguments of existing ops, checked with their op
+extra[conv2d_dilation_groups]='[4, 7, 7] | conv2d(4, 6, 3, stride = 2, padding = 2, dilation = 2, groups = 2) flatten'
+extra[conv2d_depthwise]='[3, 6, 6] | conv2d(3, 6, 3, padding = 1, groups = 3) tanh flatten'
+extra[conv2d_depthwise_s2]='[3, 7, 7] | conv2d(3, 3, [3, 1], stride = 2, padding = [1, 0], dilation = [1, 2], groups = 3, bias = false) flatten'
+extra[upsample_nearest2]='[2, 3] | conv1d(2, 2, 1) upsample(2) flatten'
+extra[layernorm_last]='[2, 5] | conv1d(2, 2, 1) layernorm(5, elementwise_affine = false) flatten'
+extra[layernorm_nobias]='[6] | linear(6, 6) layernorm(6, eps = 1e-3, bias = false)'
 # losses
 declare -A loss
 loss[mse]='[5] | linear(5, 3)'
@@ -82,6 +96,12 @@ for op in $ops; do
     failed=$((failed+1)); continue
   fi
   run_case "op_$op" "${case[$op]%% | *}" "${case[$op]#* | }" mse
+done
+for x in "${!extra[@]}"; do
+  base=${x%%_*}
+  [ "$base" = conv2d ] || base=${x%_*}
+  if [ ${#want[@]} -gt 0 ] && [[ ! " ${want[*]} " =~ " $base " ]]; then continue; fi
+  run_case "arg_$x" "${extra[$x]%% | *}" "${extra[$x]#* | }" mse
 done
 for l in "${!loss[@]}"; do
   if [ ${#want[@]} -gt 0 ] && [[ ! " ${want[*]} " =~ " $l " ]]; then continue; fi

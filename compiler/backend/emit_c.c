@@ -221,8 +221,13 @@ static const char **shape_names(const Graph *g)
         const Node *nd = &g->nodes[i];
         if (nd->dead || !node_call(g, nd).shape_type)
             continue;
-        names[i] = unique_name(names, i, nd->label ? xasprintf("%s_shape", nd->label)
-                                                   : xasprintf("layer%d_shape", nd->layer));
+        char *base = nd->label ? xasprintf("%s%s_shape", isdigit((unsigned char)nd->label[0]) ? "layer" : "",
+                                           nd->label)
+                               : xasprintf("layer%d_shape", nd->layer);
+        for (char *c = base; *c; c++)
+            if (!isalnum((unsigned char)*c) && *c != '_')
+                *c = '_';   /* a nested label: "layer1.0.conv1" */
+        names[i] = unique_name(names, i, base);
     }
     return names;
 }

@@ -225,10 +225,11 @@ void emit_c_train(const Graph *g, const TrainCfg *t, int reuse, FILE *out)
 
     emit_c_scratch_fn(g, NULL, out, xasprintf("%s_train_scratch", n), ps, 1);
     fprintf(out, "/* Floats of the training arena for a batch of n: activations, gradients\n"
-                 " * and saved buffers as planned (n * %lld + %lld)%s, then the conv2d scratch. */\n",
-            (long long)tp.per_sample, (long long)tp.fixed, xs ? ", the inputs' buffers (n * " : "");
+                 " * and saved buffers as planned (n * %lld + %lld), ", (long long)tp.per_sample,
+            (long long)tp.fixed);
     if (xs)
-        fprintf(out, " * %lld) */\n", (long long)xs);
+        fprintf(out, "the inputs' buffers (n * %lld),\n * ", (long long)xs);
+    fprintf(out, "then the conv2d scratch. */\n");
     fprintf(out, "size_t %s_train_arena(int n)\n{\n    return %s_train_scratch(n) + %lldu;\n}\n\n",
             n, n, (long long)tp.fixed);
 

@@ -138,7 +138,15 @@ typedef struct Node {
     Shape shape;            /* output, one sample */
     /* attributes (which are meaningful depends on op) */
     int64_t in_f, out_f;    /* linear features; conv/bn channels */
-    int64_t kh, kw, sh, sw, ph, pw;
+    int64_t kh, kw, sh, sw, ph, pw; /* conv/pool kernel, stride, padding (1-d: kh = sh = 1,
+                             * ph = 0); adaptive_avg_pool2d: kh, kw = output_size */
+    int64_t dh, dw;         /* conv: dilation (1 unless set) */
+    int64_t groups;         /* conv: channel groups (1 unless set) */
+    int64_t oph, opw;       /* conv_transpose2d: output_padding */
+    double scale_h, scale_w; /* upsample: scale_factor per spatial dimension */
+    int nnorm;              /* layernorm: rank of normalized_shape (the last dims) */
+    int64_t norm_shape[NNC_MAX_DIMS]; /* its sizes */
+    int affine;             /* layernorm: elementwise_affine (weight, and bias if has_bias) */
     int has_bias;
     double attr[NNC_MAX_NODE_ATTRS]; /* the op's ATTR rows of ops.def, by position
                                       * (leaky_relu: negative_slope) */

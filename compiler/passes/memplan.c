@@ -40,12 +40,9 @@ void memplan_inference(const Graph *g, MemPlan *mp)
             if (v >= 0 && mp->root[v] >= 0 && last[mp->root[v]] < i)
                 last[mp->root[v]] = i;
         }
-        if (n->op == OP_CONV2D) {
-            const Shape *in = ir_value_shape(g, n->in[0]);
-            int64_t s = in->d[0] * n->kh * n->kw * n->shape.d[1] * n->shape.d[2];
-            if (s > mp->fixed_bound)
-                mp->fixed_bound = s;
-        }
+        int64_t s = op_scratch(g, n);
+        if (s > mp->fixed_bound)
+            mp->fixed_bound = s;
     }
     for (int k = 0; k < g->noutputs; k++)
         if (g->outputs[k] >= 0 && mp->root[g->outputs[k]] >= 0)

@@ -46,6 +46,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+import fixtures_layers
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT = os.path.join(ROOT, "tests", "fixtures")
 KINDS = ("infer", "train", "eval", "kernels")
@@ -984,7 +986,9 @@ def main():
     for k in KINDS:
         shutil.rmtree(os.path.join(OUT, k), ignore_errors=True)
     infer_cases()
+    fixtures_layers.infer_cases(sys.modules[__name__])
     train_cases()
+    fixtures_layers.train_cases(sys.modules[__name__])
     loop_cases()
     eval_cases()
     kernel_values()
