@@ -1,4 +1,4 @@
-# Install and embedding tests (tests/run_install.sh, tests/run_embed.sh):
+# Install, embedding and picture tests (run_install.sh, run_embed.sh, run_dot.sh):
 # `cmake --install` into a temporary prefix, then builds against the
 # installed runtime with pkg-config and find_package(nnc). Label: tool.
 add_test(NAME tool.install
@@ -9,3 +9,8 @@ add_test(NAME tool.embed_example
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/run_embed.sh $<TARGET_FILE:nnc>
           ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/embed)
 set_tests_properties(tool.embed_example PROPERTIES LABELS "tool;examples" TIMEOUT 600)
+# nnc dot: the graph of a sequential and of a graph model in DOT.
+add_test(NAME tool.dot
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/run_dot.sh $<TARGET_FILE:nnc>
+          ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/dot)
+set_tests_properties(tool.dot PROPERTIES LABELS tool TIMEOUT 120)
