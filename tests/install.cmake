@@ -14,3 +14,9 @@ add_test(NAME tool.dot
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/run_dot.sh $<TARGET_FILE:nnc>
           ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/dot)
 set_tests_properties(tool.dot PROPERTIES LABELS tool TIMEOUT 120)
+# examples/mnist_cnn.nnet trains on small IDX files the test writes; the
+# hint of a program without a train block.
+add_test(NAME examples.mnist_cnn_train
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/run_mnist_example.sh $<TARGET_FILE:nnc>
+          ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/mnist_example)
+set_tests_properties(examples.mnist_cnn_train PROPERTIES LABELS examples TIMEOUT 600)
