@@ -10,25 +10,29 @@ nnc=$1 src=$2 work=$3
 rm -rf "$work"; mkdir -p "$work/data/mnist"; cd "$work"
 fail() { echo "FAIL: $*"; exit 1; }
 cp "$src/examples/mnist_cnn.nnet" .
-python3 - <<'PY'
-import random, struct
-random.seed(5)
-def write(prefix, n):
-    imgs, labels = bytearray(), bytearray()
-    for i in range(n):
-        k = i % 10
-        px = bytearray(random.randrange(0, 40) for _ in range(28 * 28))
-        r, c = 2 + (k // 5) * 12, 1 + (k % 5) * 5
-        for y in range(r, r + 6):
-            for x in range(c, c + 6):
-                px[y * 28 + x] = 255
-        imgs += px
-        labels.append(k)
-    open(f"data/mnist/{prefix}-images-idx3-ubyte", "wb").write(struct.pack(">IIII", 0x803, n, 28, 28) + imgs)
-    open(f"data/mnist/{prefix}-labels-idx1-ubyte", "wb").write(struct.pack(">II", 0x801, n) + labels)
-write("train", 40)
-write("t10k", 20)
-PY
+# perl (perl-base is essential on Debian): a fixed LCG for the noise.
+perl -e '
+my $s = 5;
+sub rnd { $s = ($s * 1103515245 + 12345) % 2147483648; return $s % 40 }
+sub write_set {
+    my ($prefix, $n) = @_;
+    my ($imgs, $labels) = ("", "");
+    for my $i (0 .. $n - 1) {
+        my $k = $i % 10;
+        my @px = map { rnd() } 1 .. 784;
+        my ($r, $c) = (2 + int($k / 5) * 12, 1 + ($k % 5) * 5);
+        for my $y ($r .. $r + 5) { $px[$y * 28 + $_] = 255 for $c .. $c + 5 }
+        $imgs .= pack("C*", @px);
+        $labels .= pack("C", $k);
+    }
+    open(my $f, ">", "data/mnist/$prefix-images-idx3-ubyte") or die; binmode $f;
+    print $f pack("NNNN", 0x803, $n, 28, 28), $imgs; close $f;
+    open($f, ">", "data/mnist/$prefix-labels-idx1-ubyte") or die; binmode $f;
+    print $f pack("NN", 0x801, $n), $labels; close $f;
+}
+write_set("train", 40);
+write_set("t10k", 20);
+'
 if bash "$src/scripts/get-mnist.sh" copied --from data/mnist > get.log 2>&1; then
     fail "get-mnist.sh accepted files of the wrong size"
 fi
