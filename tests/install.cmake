@@ -20,3 +20,8 @@ add_test(NAME examples.mnist_cnn_train
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/run_mnist_example.sh $<TARGET_FILE:nnc>
           ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/mnist_example)
 set_tests_properties(examples.mnist_cnn_train PROPERTIES LABELS examples TIMEOUT 600)
+# scripts/plot-log.py: the training curves of a --log as SVG.
+add_test(NAME tool.plot_log
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/run_plot.sh $<TARGET_FILE:nnc>
+          ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/plot)
+set_tests_properties(tool.plot_log PROPERTIES LABELS tool TIMEOUT 300 SKIP_RETURN_CODE 77)
