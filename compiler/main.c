@@ -1,5 +1,5 @@
 /* main.c — the nnc command line: build | emit | check | ir | opt | summary | convert |
- * export | dot.
+ * export | import | dot.
  * Exit status: 0 success, 1 an error in the user's input, 2 wrong usage. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +7,7 @@
 
 #include "driver.h"
 #include "convert.h"
+#include "import/import.h"
 #include "backend/emit_llvm.h"
 #include "nnr.h"
 
@@ -26,6 +27,7 @@ static const char usage[] =
     "  export FILE --torch -o model.py  the model as a PyTorch nn.Module\n"
     "  dot FILE [-o X.dot|X.svg]  the graph in Graphviz's DOT (svg/png/pdf through\n"
     "                          Graphviz's dot); with -O1/-O2 the graph after the passes\n"
+    "  import MODEL.onnx -o DIR  an ONNX model as DIR/NAME.nnet and DIR/NAME.safetensors\n"
     "\n"
     "options:\n"
     "  -o PATH                 output program (build) or folder (emit)\n"
@@ -167,6 +169,7 @@ int main(int argc, char **argv)
     else if (!strcmp(cmd, "convert")) run = convert_main, needs_output = 1;
     else if (!strcmp(cmd, "export")) run = driver_export, needs_output = 1;
     else if (!strcmp(cmd, "dot") || !strcmp(cmd, "graph")) run = driver_dot;
+    else if (!strcmp(cmd, "import")) run = import_main, needs_output = 1;
     else return bad_usage("unknown command '%s'", cmd);
     if (!o.input)
         return bad_usage("%s needs a FILE.nnet", cmd);

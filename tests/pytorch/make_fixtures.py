@@ -47,6 +47,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import fixtures_layers
+import seq_fixtures
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT = os.path.join(ROOT, "tests", "fixtures")
@@ -991,6 +992,7 @@ def main():
     fixtures_layers.train_cases(sys.modules[__name__])
     loop_cases()
     eval_cases()
+    seq_fixtures.seq_cases(sys.modules[__name__])
     kernel_values()
     self_check()
     print("%d fixture cases written under %s" % (len(CASES), os.path.relpath(OUT)))
