@@ -25,3 +25,9 @@ add_test(NAME tool.plot_log
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/run_plot.sh $<TARGET_FILE:nnc>
           ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/plot)
 set_tests_properties(tool.plot_log PROPERTIES LABELS tool TIMEOUT 300 SKIP_RETURN_CODE 77)
+# Every ```nnet block of docs/*.md and README.md passes nnc check; no page
+# names a path outside the repository; relative links resolve.
+add_test(NAME docs.snippets
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/run_doc_snippets.sh $<TARGET_FILE:nnc>
+          ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/doc_snippets)
+set_tests_properties(docs.snippets PROPERTIES LABELS tool TIMEOUT 120)
