@@ -36,6 +36,21 @@ void prog_oom(void)
     fprintf(stderr, "error: out of memory\n");
 }
 
+int prog_no_train_block(const nnr_model *m)
+{
+    const char *n = m->name ? m->name : "NAME";
+    fprintf(stderr,
+            "error: this model has no train block\n"
+            "hint: add one to the .nnet file after the model and build again, e.g.\n"
+            "    train %s {\n"
+            "        data      = csv(\"train.csv\", label = -1)   # or idx(images, labels)\n"
+            "        loss      = cross_entropy\n"
+            "        optimizer = sgd(lr = 0.1)\n"
+            "        epochs    = 10\n"
+            "    }\n", n);
+    return EXIT_INPUT;
+}
+
 /* ------------------------------------------------------------ state */
 
 /* The fresh initialisation: compiled-in parameters, else init(seed). */

@@ -73,6 +73,8 @@ int prog_usage_error(const nnr_model *m, const char *fmt, ...);
 double prog_now_s(void);
 float *prog_falloc(size_t n);
 void prog_oom(void);
+/* "error: this model has no train block" and what to add (exit status 1). */
+int prog_no_train_block(const nnr_model *m);
 void prog_fresh_state(const nnr_model *m, float *state, uint64_t seed);
 int prog_load_weights(const nnr_model *m, const char *path, int strict, float *state);
 int prog_load_infer_state(const nnr_model *m, const char *weights, float *state);

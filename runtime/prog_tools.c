@@ -34,8 +34,7 @@ int prog_cmd_bench(const nnr_model *m, const prog_opts *o)
 {
     int train = o->val[OPT_TRAIN] != NULL;
     if (train && (!m->train_step || !m->cfg.present)) {
-        fprintf(stderr, "error: this model has no train block\n");
-        return EXIT_INPUT;
+        return prog_no_train_block(m);
     }
     int rc = EXIT_INPUT;
     int batch = o->val[OPT_BATCH] ? o->batch
@@ -157,8 +156,7 @@ static double gc_loss(const nnr_model *m, const float *base, float *state, float
 int prog_cmd_gradcheck(const nnr_model *m, const prog_opts *o)
 {
     if (!m->train_step || !m->cfg.present) {
-        fprintf(stderr, "error: this model has no train block\n");
-        return EXIT_INPUT;
+        return prog_no_train_block(m);
     }
     int n = o->val[OPT_BATCH] ? o->batch : 4;
     uint64_t seed = o->val[OPT_SEED] ? o->seed : 7;

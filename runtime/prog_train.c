@@ -776,8 +776,7 @@ int prog_cmd_train(const nnr_model *m, const prog_opts *o)
         return EXIT_INPUT;
     }
     if (!m->train_step || !m->cfg.present) {
-        fprintf(stderr, "error: this model has no train block\n");
-        return EXIT_INPUT;
+        return prog_no_train_block(m);
     }
     run r;
     memset(&r, 0, sizeof r);

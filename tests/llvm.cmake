@@ -1,5 +1,5 @@
-# The LLVM backend against the C backend (tests/run_llvm.sh), registered only
-# when nnc is built with LLVM (NNC_LLVM): for each example and a set of
+# The LLVM backend against the C backend (tests/run_llvm.sh), registered
+# when nnc is built with LLVM (NNC_LLVM; else one skipped test, llvm.skipped): for each example and a set of
 # PyTorch fixtures covering every op and recipe (folded linear chains, folded
 # batch norm, packed weights, literals, conv/pool, identity), the programs of
 # both backends must print byte-identical `infer` output, the emitted .ll must
@@ -7,6 +7,11 @@
 # with the C headers' signatures. Included from tests/CMakeLists.txt; run
 # them with `ctest -L llvm`.
 if(NOT NNC_LLVM_ENABLED)
+  # One visible test that says so (ctest reports it as skipped; scripts/test.sh
+  # prints why), rather than nothing.
+  add_test(NAME llvm.skipped
+    COMMAND sh -c "echo 'skipped: nnc was built without LLVM (no llvm-config of LLVM 14-16, or NNC_LLVM=OFF; Debian: llvm-14-dev), so the LLVM backend tests did not run'; exit 77")
+  set_tests_properties(llvm.skipped PROPERTIES LABELS llvm SKIP_RETURN_CODE 77)
   return()
 endif()
 
