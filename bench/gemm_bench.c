@@ -237,8 +237,8 @@ int main(int argc, char **argv)
             printf("KERNEL %s openblas_sgemm_nt %.3f %.2f\n", lin[i].name, t * 1e6, fl / t * 1e-9);
 #endif
         }
-        nnr_conv2d_shape c1 = {1, 28, 28, 8, 3, 3, 1, 1, 1, 1, 28, 28};
-        nnr_conv2d_shape c2 = {8, 14, 14, 16, 3, 3, 1, 1, 1, 1, 14, 14};
+        nnr_conv2d_shape c1 = {1, 28, 28, 8, 3, 3, 1, 1, 1, 1, 28, 28, 1, 1, 1};
+        nnr_conv2d_shape c2 = {8, 14, 14, 16, 3, 3, 1, 1, 1, 1, 14, 14, 1, 1, 1};
         nnr_pool2d_shape p1 = {8, 28, 28, 2, 2, 2, 2, 0, 0, 14, 14};
         nnr_pool2d_shape p2 = {16, 14, 14, 2, 2, 2, 2, 0, 0, 7, 7};
         struct { const char *name; const nnr_conv2d_shape *c; const nnr_pool2d_shape *p; } cv[] = {

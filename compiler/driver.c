@@ -128,7 +128,9 @@ int driver_ir(const DriverOpts *o)
     if (o->train) {
         TrainPlan tp;
         if (!u.train->present) {
-            diag_error_nopos(&u.diag, "%s: model '%s' has no train block", o->input, u.g->name);
+            diag_error_nopos(&u.diag, "%s: model '%s' has no train block (add one after the model: "
+                             "train %s { data = csv(\"train.csv\", label = -1)  loss = cross_entropy  "
+                             "optimizer = sgd(lr = 0.1) }, one key per line)", o->input, u.g->name, u.g->name);
             return 1;
         }
         autodiff(u.g, u.train->freeze, u.train->nfreeze, &tp);

@@ -17,7 +17,10 @@ typedef struct DriverOpts {
     int keep;                   /* --keep: keep the generated C of `build` */
     int train;                  /* ir --train: print the training step instead */
     int llvm;                   /* --backend=llvm: the LLVM backend (build, emit) */
+    int opt_given;              /* an -O option was given (dot: the graph after the passes) */
+    int with_loader;            /* emit --with-loader: NAME_load.[ch] and the file readers */
     int mpi;                    /* build --mpi: data-parallel training under mpirun */
+    int torch;                  /* export --torch: a PyTorch module */
     PipelineOpts pipe;
     const char *cmdline;
 } DriverOpts;
@@ -30,5 +33,9 @@ int driver_opt(const DriverOpts *o);
 int driver_summary(const DriverOpts *o);
 int driver_emit(const DriverOpts *o);
 int driver_build(const DriverOpts *o);
+/* nnc export FILE.nnet --torch -o model.py (driver_export.c). */
+int driver_export(const DriverOpts *o);
+/* nnc dot FILE.nnet [-O2] [-o X.dot|X.svg]: the graph in Graphviz's DOT (driver_dot.c). */
+int driver_dot(const DriverOpts *o);
 
 #endif

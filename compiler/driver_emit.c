@@ -90,15 +90,31 @@ const char *driver_flat_name(const char *rel)
     return xasprintf("nnr_%s", base);
 }
 
-/* Write the runtime into dir; with_driver adds the program driver and the
- * file readers (a program), else only the kernels (embeddable). */
+/* The runtime files NAME_load.c needs beside the kernels: the safetensors
+ * and .pth readers and what they use (no program driver, no writer). */
+static int loader_file(const char *path)
+{
+    static const char *const files[] = {"nnr_prog.h", "io/io_util.h", "io/json.h", "io/json.c",
+                                        "io/safetensors.c", "io/pth.h", "io/pth.c",
+                                        "io/pth_pickle.c", "io/file.c", NULL};
+    for (int i = 0; files[i]; i++)
+        if (!strcmp(path, files[i]))
+            return 1;
+    return 0;
+}
+
+/* Write the runtime into dir; with_driver: everything (a program's driver
+ * and file readers), 2: the kernels and the weights readers (emit
+ * --with-loader), 0: only the kernels (embeddable). */
 int driver_write_runtime(const char *dir, int with_driver, Diag *d)
 {
     for (const NncBlob *b = nnc_runtime_files; b->path; b++) {
         int is_h = driver_has_ext(b->path, ".h");
         int is_kernel = strncmp(b->path, "kernels/", 8) == 0 || strcmp(b->path, "nnr.h") == 0 ||
                         strcmp(b->path, "simd.h") == 0;
-        if (!with_driver && !is_kernel && !(is_h && strncmp(b->path, "kernels/", 8) == 0))
+        if (with_driver == 2 && loader_file(b->path))
+            is_kernel = 1;
+        if (with_driver != 1 && !is_kernel && !(is_h && strncmp(b->path, "kernels/", 8) == 0))
             continue;
         BlobCtx c = {b};
         if (driver_write_atomic(xasprintf("%s/%s", dir, driver_flat_name(b->path)), write_blob, &c, d))
@@ -129,6 +145,18 @@ static void write_main(void *ctx, FILE *out)
 {
     ModelCtx *m = ctx;
     emit_c_main(m->og, m->t, &m->eo, out);
+}
+
+static void write_load_h(void *ctx, FILE *out)
+{
+    ModelCtx *m = ctx;
+    emit_c_load_header(m->og, &m->eo, out);
+}
+
+static void write_load_c(void *ctx, FILE *out)
+{
+    ModelCtx *m = ctx;
+    emit_c_load_source(m->og, &m->eo, out);
 }
 
 static void write_ll(void *ctx, FILE *out)
@@ -199,7 +227,11 @@ int driver_emit_model(const DriverOpts *o, Unit *u, const char *dir, int program
         return -1;
     if (program && driver_write_atomic(xasprintf("%s/nnc_program_main.c", dir), write_main, &m, &u->diag))
         return -1;
-    return driver_write_runtime(dir, program, &u->diag);
+    int loader = !program && o->with_loader;
+    if (loader && (driver_write_atomic(xasprintf("%s/%s_load.h", dir, stem), write_load_h, &m, &u->diag) ||
+                   driver_write_atomic(xasprintf("%s/%s_load.c", dir, stem), write_load_c, &m, &u->diag)))
+        return -1;
+    return driver_write_runtime(dir, program ? 1 : loader ? 2 : 0, &u->diag);
 }
 
 /* Move the files of the complete folder tmp into the existing folder out,
@@ -251,6 +283,11 @@ int driver_emit(const DriverOpts *o)
     mode_t mask = umask(0);     /* the mode mkdir(OUTPUT, 0777) would give */
     umask(mask);
     int rc = chmod(tmp, 0777 & ~mask);
+    if (!o->weights)
+        fprintf(stderr, "nnc: warning: no --weights: the parameters compiled into the emitted C are the "
+                "default initialisation (seed %llu), not trained ones; pass --weights W.safetensors "
+                "(or a .pth), or load them at run time (--with-loader: NAME_load)\n",
+                (unsigned long long)(u.train->present ? u.train->seed : 0));
     if (rc == 0)
         rc = driver_emit_model(o, &u, tmp, 0);
     if (rc == 0 && rename(tmp, o->output) != 0) {

@@ -1,4 +1,5 @@
-/* main.c — the nnc command line: build | emit | check | ir | opt | summary | convert.
+/* main.c — the nnc command line: build | emit | check | ir | opt | summary | convert |
+ * export | import | dot.
  * Exit status: 0 success, 1 an error in the user's input, 2 wrong usage. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,6 +7,7 @@
 
 #include "driver.h"
 #include "convert.h"
+#include "import/import.h"
 #include "backend/emit_llvm.h"
 #include "nnr.h"
 
@@ -13,16 +15,28 @@ static const char usage[] =
     "usage: nnc COMMAND FILE.nnet [options]\n"
     "\n"
     "commands:\n"
-    "  build FILE -o PROGRAM   compile to a standalone program (infer | train | eval | bench)\n"
+    "  build FILE -o PROGRAM   compile to a standalone program, whose commands are\n"
+    "                          infer | train | eval | bench | gradcheck (PROGRAM --help)\n"
     "  emit FILE -o DIR        write embeddable C: DIR/NAME.h, DIR/NAME.c and the runtime\n"
+    "                          (--with-loader: NAME_load.[ch], reading a weights file)\n"
     "  check FILE              report diagnostics only\n"
     "  ir FILE                 print the IR after the passes of the -O level\n"
     "  opt FILE.nir            read IR text, run the passes (--passes=...), print IR text\n"
     "  summary FILE            layers, shapes, parameters, FLOPs and memory\n"
     "  convert W.pth -o W.safetensors  a PyTorch state_dict (or safetensors) as safetensors\n"
+    "  export FILE --torch -o model.py  the model as a PyTorch nn.Module\n"
+    "  dot FILE [-o X.dot|X.svg]  the graph in Graphviz's DOT (svg/png/pdf through\n"
+    "                          Graphviz's dot); with -O1/-O2 the graph after the passes\n"
+    "  import MODEL.onnx -o DIR  an ONNX model as DIR/NAME.nnet and DIR/NAME.safetensors\n"
+    "  export FILE --torch -o M.py  the model as a PyTorch nn.Module with the same\n"
+    "                          parameter names, in a script: `python3 M.py WEIGHTS <\n"
+    "                          rows.csv` prints what `PROGRAM infer --weights WEIGHTS`\n"
+    "                          prints (inference only: eval mode; FILE a .nnet, or IR\n"
+    "                          text before the optimisation passes)\n"
     "\n"
     "options:\n"
-    "  -o PATH                 output program (build) or folder (emit)\n"
+    "  -o PATH                 output program (build), folder (emit), script (export)\n"
+    "  --torch                 export: write a PyTorch module (the one format)\n"
     "  --weights W.safetensors compile these parameters in (every tensor, strict;\n"
     "                          a PyTorch .pth state_dict too)\n"
     "  -O0 | -O1 | -O2         optimisation level (default -O2; -O3 and -O mean -O2)\n"
@@ -42,6 +56,7 @@ static const char usage[] =
     "                          libopenmpi-dev; $NNC_MPICC names another wrapper)\n"
     "  --backend=c|llvm        build, emit: the C backend (default), or LLVM IR through\n"
     "                          LLVM's C API (emit writes DIR/NAME.ll; nnc built with LLVM)\n"
+    "  --with-loader           emit: also NAME_load.[ch] and the runtime's weights readers\n"
     "  --train                 ir: print the training step (forward, loss, backward,\n"
     "                          update) and its memory plan instead\n"
     "  -h, --help              this message\n"
@@ -99,8 +114,10 @@ int main(int argc, char **argv)
             o.weights = a + 10;
         } else if (!strcmp(a, "-O0") || !strcmp(a, "-O1") || !strcmp(a, "-O2")) {
             o.pipe.opt_level = a[2] - '0';
+            o.opt_given = 1;
         } else if (!strcmp(a, "-O3") || !strcmp(a, "-O")) {
             o.pipe.opt_level = 2;
+            o.opt_given = 1;
         } else if (!strncmp(a, "--passes=", 9)) {
             o.pipe.only = a + 9;
         } else if (!strncmp(a, "--disable-pass=", 15)) {
@@ -119,10 +136,14 @@ int main(int argc, char **argv)
             o.threads = 1;
         } else if (!strcmp(a, "--keep")) {
             o.keep = 1;
+        } else if (!strcmp(a, "--with-loader")) {
+            o.with_loader = 1;
         } else if (!strcmp(a, "--mpi")) {
             o.mpi = 1;
         } else if (!strcmp(a, "--train")) {
             o.train = 1;
+        } else if (!strcmp(a, "--torch")) {
+            o.torch = 1;
         } else if (!strncmp(a, "--backend=", 10)) {
             if (strcmp(a + 10, "c") && strcmp(a + 10, "llvm"))
                 return bad_usage("unknown backend '%s' (c or llvm)", a + 10);
@@ -152,6 +173,9 @@ int main(int argc, char **argv)
     else if (!strcmp(cmd, "opt")) run = driver_opt;
     else if (!strcmp(cmd, "summary")) run = driver_summary;
     else if (!strcmp(cmd, "convert")) run = convert_main, needs_output = 1;
+    else if (!strcmp(cmd, "export")) run = driver_export, needs_output = 1;
+    else if (!strcmp(cmd, "dot") || !strcmp(cmd, "graph")) run = driver_dot;
+    else if (!strcmp(cmd, "import")) run = import_main, needs_output = 1;
     else return bad_usage("unknown command '%s'", cmd);
     if (!o.input)
         return bad_usage("%s needs a FILE.nnet", cmd);

@@ -102,6 +102,7 @@ void nnet_ctx_init(ParseCtx *cx, const SrcFile *src, Diag *diag, Ast *ast);
 %code {
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Bison's default location merging, plus first_end. */
 #define YYLLOC_DEFAULT(Cur, Rhs, N)                                        \
@@ -166,14 +167,25 @@ static Expr *bracketed(Expr *list, Span sp)
 %token STAR     "'*'"
 %token SLASH    "'/'"
 %token SEMI     "';'"
+%token AT       "'@'"
+%token DOT      "'.'"
+%token RETURN   "'return'"
+%token INTKW    "'int'"
+%token BLOCK    "'block'"
+%token FORWARD  "'forward'"
 
 /* Locations start at 1:1 (the stack bottom, which empty rules at the start
    of the file inherit). */
 %initial-action { @$ = (NnetLoc){1, 1, 1, 1, 1}; }
 
 /* The semantic type of each nonterminal (api.value.type union). */
-%nterm <Decl *> decl let_decl model_decl train_decl
-%nterm <Expr *> input_stmt shape expr sum product unary primary list_items
+%nterm <Decl *> decl let_decl model_decl train_decl block_decl
+%nterm <Expr *> shape expr sum product unary primary list_items
+%nterm <Input *> input_stmt inputs inputs_opt
+%nterm <int> int_opt
+%nterm <Body> forward_opt
+%nterm <BlockParam *> params_opt params
+%nterm <Stmt *> fwd_stmts fwd_stmt names exprs
 %nterm <Layer *> layers layer_stmt
 %nterm <TrainItem *> train_items
 %nterm <Arg *> args_opt args arg
@@ -193,6 +205,7 @@ decl:
   let_decl
 | model_decl
 | train_decl
+| block_decl
 ;
 
 /* A ';' may end any statement, declaration, layer or train item. */
@@ -205,13 +218,86 @@ let_decl:
   "'let'" IDENT "'='" expr      { $$ = ast_let(S(@1), S(@2), $2, $expr); }
 ;
 
+/* model_decl = "model" IDENT "{" input_stmt { input_stmt } { layer_stmt }
+   [ forward ] "}" : version 1 is one input and layers. */
 model_decl:
-  "'model'" IDENT "'{'" input_stmt semi_opt layers "'}'"
-                                { $$ = ast_model(S(@1), S(@2), $2, S(@input_stmt), $input_stmt, $layers); }
+  "'model'" IDENT "'{'" inputs layers forward_opt "'}'"
+                                { Body b = $forward_opt; b.inputs = $inputs; b.layers = $layers;
+                                  $$ = ast_model(S(@1), S(@2), $2, b); }
 ;
 
+/* block_decl = "block" IDENT "(" [ params ] ")" "{" { input_stmt }
+   { layer_stmt } [ forward ] "}" */
+block_decl:
+  "'block'" IDENT "'('" params_opt "')'" "'{'" inputs_opt layers forward_opt "'}'"
+                                { Body b = $forward_opt; b.inputs = $inputs_opt; b.layers = $layers;
+                                  $$ = ast_block(S(@1), S(@2), $2, $params_opt, b); }
+;
+
+params_opt:
+  %empty                        { $$ = NULL; }
+| params
+;
+
+params:
+  IDENT                         { $$ = ast_params_append(NULL, S(@1), $1, NULL); }
+| IDENT "'='" expr              { $$ = ast_params_append(NULL, S(@1), $1, $expr); }
+| params "','" IDENT            { $$ = ast_params_append($1, S(@3), $3, NULL); }
+| params "','" IDENT "'='" expr { $$ = ast_params_append($1, S(@3), $3, $expr); }
+;
+
+inputs:
+  input_stmt semi_opt           { $$ = ast_inputs_append(NULL, $input_stmt); }
+| inputs input_stmt semi_opt    { $$ = ast_inputs_append($1, $input_stmt); }
+;
+
+inputs_opt:
+  %empty                        { $$ = NULL; }
+| inputs
+;
+
+/* input_stmt = "input" [ IDENT ] [ shape ] [ "int" ] : a model's input has
+   a shape, a block's has none (sema checks which). */
 input_stmt:
-  "'input'" shape               { $$ = $shape; }
+  "'input'" shape int_opt       { $$ = ast_input(S(@$), NULL, S(@1), $shape, $int_opt); }
+| "'input'" IDENT int_opt       { $$ = ast_input(S(@$), $2, S(@2), NULL, $int_opt); }
+| "'input'" IDENT shape int_opt { $$ = ast_input(S(@$), $2, S(@2), $shape, $int_opt); }
+;
+
+int_opt:
+  %empty                        { $$ = 0; }
+| "'int'"                       { $$ = 1; }
+;
+
+/* forward = "forward" "{" { fwd_stmt } "}" */
+forward_opt:
+  %empty                        { $$ = (Body){0}; }
+| "'forward'" "'{'" fwd_stmts "'}'" semi_opt
+                                { $$ = (Body){0};
+                                  $$.has_forward = 1;
+                                  $$.forward_span = S(@1);
+                                  $$.stmts = $fwd_stmts; }
+;
+
+fwd_stmts:
+  %empty                        { $$ = NULL; }
+| fwd_stmts fwd_stmt semi_opt   { $$ = ast_stmts_append($1, $fwd_stmt); }
+;
+
+/* fwd_stmt = IDENT { "," IDENT } "=" expr | "return" expr { "," expr } */
+fwd_stmt:
+  names "'='" expr              { $$ = ast_assign(S(@1), $names, $expr); }
+| "'return'" exprs              { $$ = ast_return(S(@1), $exprs); }
+;
+
+names:
+  IDENT                         { $$ = ast_names_push(NULL, S(@1), $1); }
+| names "','" IDENT             { $$ = ast_names_push($1, S(@3), $3); }
+;
+
+exprs:
+  expr                          { $$ = ast_exprs_push(NULL, $expr); }
+| exprs "','" expr              { $$ = ast_exprs_push($1, $expr); }
 ;
 
 /* shape = "[" expr { "," expr } "]" : at least one dimension. */
@@ -276,6 +362,7 @@ product:
   unary
 | product "'*'" unary           { $$ = ast_binop(S(@$), '*', $1, $3); }
 | product "'/'" unary           { $$ = ast_binop(S(@$), '/', $1, $3); }
+| product "'@'" unary           { $$ = ast_binop(S(@$), '@', $1, $3); }
 ;
 
 /* unary = [ "-" ] primary : one minus; sema folds EX_NEG of a literal. */
@@ -295,6 +382,7 @@ primary:
 | "'['" "']'"                   { $$ = ast_list(S(@$)); }
 | "'['" list_items "']'"        { $$ = bracketed($list_items, S(@$)); }
 | "'('" expr "')'"              { $$ = $expr; }
+| primary "'.'" IDENT           { $$ = ast_attr(S(@$), $1, $3); }
 ;
 
 list_items:
@@ -308,7 +396,7 @@ list_items:
  *   syntax error: unexpected name 'foo', expected a number, '(' or '['
  * Token names come from the aliases above, except that "integer" and
  * "real number" are both "a number", "name" is "a name" and "string" is
- * "a string". More than 8 expected tokens are not listed. */
+ * "a string". More than 10 expected tokens are not listed. */
 static const char *expected_name(yysymbol_kind_t k)
 {
     switch (k) {
@@ -322,7 +410,7 @@ static const char *expected_name(yysymbol_kind_t k)
 
 static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, ParseCtx *cx)
 {
-    enum { MAX_LISTED = 8 };
+    enum { MAX_LISTED = 10 };
     (void)scanner;
     yysymbol_kind_t exp[YYNTOKENS];
     int n = yypcontext_expected_tokens(ctx, exp, YYNTOKENS);

@@ -39,7 +39,9 @@
     X(SILU)        /* x * sigmoid(x) */                               \
     X(ELU)         /* p0 = alpha: x > 0 ? x : alpha * (exp(x) - 1) */  \
     X(SOFTPLUS)    /* p0 = beta, p1 = threshold: beta * x > threshold  \
-                    * ? x : log(1 + exp(beta * x)) / beta */
+                    * ? x : log(1 + exp(beta * x)) / beta */ \
+    X(GELU_TANH)   /* gelu(approximate = "tanh"): 0.5 x (1 + tanh(   \
+                    * sqrt(2/pi) (x + 0.044715 x^3))) */
 
 /* Element-wise activations; also the fused epilogue of linear and conv2d
  * (those with at most one parameter). */
@@ -108,7 +110,12 @@ typedef struct nnr_conv2d_shape {
     int oc, kh, kw;     /* output channels, kernel */
     int sh, sw;         /* stride */
     int ph, pw;         /* zero padding */
-    int oh, ow;         /* output height/width: (h + 2ph - kh) / sh + 1 */
+    int oh, ow;         /* output height/width: (h + 2ph - dh(kh-1) - 1) / sh + 1 */
+    int dh, dw;         /* dilation (0 is taken as 1: initialisers written
+                         * before these fields) */
+    int groups;         /* channel groups (0 as 1): c and oc are multiples of
+                         * it; weight [oc, c/groups, kh, kw]; depthwise when
+                         * groups == c */
 } nnr_conv2d_shape;
 
 /* Floats of scratch the conv2d kernels need for ONE sample (im2col). */
@@ -121,6 +128,18 @@ void nnr_conv2d_f32(int n, const nnr_conv2d_shape *s, const float *x, const floa
 void nnr_conv2d_backward_f32(int n, const nnr_conv2d_shape *s, const float *x,
                              const float *w, const float *dy, float *dx, float *dw,
                              float *db, float *scratch);
+
+/* Transposed convolution (PyTorch ConvTranspose2d), the adjoint of a
+ * convolution: s describes it as PyTorch does (c, h, w: its input; oc, oh,
+ * ow: its output, oh = (h - 1)sh - 2ph + dh(kh - 1) + output_padding + 1),
+ * weight [c, oc/groups, kh, kw]; b may be NULL. scratch:
+ * nnr_conv_transpose2d_scratch(s) floats. */
+size_t nnr_conv_transpose2d_scratch(const nnr_conv2d_shape *s);
+void nnr_conv_transpose2d_f32(int n, const nnr_conv2d_shape *s, const float *x,
+                              const float *w, const float *b, float *y, float *scratch);
+void nnr_conv_transpose2d_backward_f32(int n, const nnr_conv2d_shape *s, const float *x,
+                                       const float *w, const float *dy, float *dx,
+                                       float *dw, float *db, float *scratch);
 
 /* ---------------------------------------------------------------- pooling */
 
@@ -139,6 +158,21 @@ void nnr_maxpool2d_backward_f32(int n, const nnr_pool2d_shape *s, const float *x
 void nnr_avgpool2d_f32(int n, const nnr_pool2d_shape *s, const float *x, float *y);
 void nnr_avgpool2d_backward_f32(int n, const nnr_pool2d_shape *s, const float *dy,
                                 float *dx);
+/* Adaptive average pooling (PyTorch adaptive_avg_pool2d): output cell
+ * (oy, ox) averages rows floor(oy·h/oh) .. ceil((oy+1)·h/oh) - 1, and the
+ * same for columns. x [n, c, h, w], y [n, c, oh, ow]. */
+void nnr_adaptive_avgpool2d_f32(int n, int c, int h, int w, int oh, int ow, const float *x,
+                                float *y);
+void nnr_adaptive_avgpool2d_backward_f32(int n, int c, int h, int w, int oh, int ow,
+                                         const float *dy, float *dx);
+/* Nearest upsampling (PyTorch Upsample(mode = "nearest")): source row of
+ * output row oy is oy when oh == h, oy / 2 when oh == 2h, else
+ * min(floor(oy·rh), h - 1) in float, rh = (float)(1 / scale_factor); the
+ * same for columns. x [n, c, h, w], y [n, c, oh, ow]. */
+void nnr_upsample_nearest_f32(int n, int c, int h, int w, int oh, int ow, float rh, float rw,
+                              const float *x, float *y);
+void nnr_upsample_nearest_backward_f32(int n, int c, int h, int w, int oh, int ow, float rh,
+                                       float rw, const float *dy, float *dx);
 
 /* ---------------------------------------------------------------- softmax */
 
@@ -150,6 +184,89 @@ void nnr_softmax_backward_f32(size_t outer, int dim, size_t inner, const float *
                               const float *dy, float *dx);
 void nnr_log_softmax_backward_f32(size_t outer, int dim, size_t inner, const float *y,
                                   const float *dy, float *dx);
+
+/* ---------------------------------------------------------------- tensor ops */
+
+/* Element-wise operators of two values (nnr_binary_f32) and of a value and
+ * a number (nnr_scalar_f32). */
+typedef enum nnr_binop {
+    NNR_BIN_ADD = 0,    /* a + b */
+    NNR_BIN_SUB,        /* a - b */
+    NNR_BIN_MUL,        /* a * b */
+    NNR_BIN_DIV,        /* a / b */
+    NNR_BIN_RSUB,       /* b - a (scalar form only: c - x) */
+    NNR_BIN_RDIV,       /* b / a (scalar form only: c / x) */
+} nnr_binop;
+
+/* Broadcasting of one sample: the output is [d0, d1, d2, d3] (leading
+ * dimensions 1 when fewer); a0..a3 and b0..b3 are the element strides of
+ * a and b in their own sample, 0 along a dimension they broadcast. a's
+ * sample holds the product of the d's where a's stride is not 0 (b's
+ * likewise). The batch is never broadcast: every operand has n samples. */
+typedef struct nnr_bcast_shape {
+    int d0, d1, d2, d3;
+    int a0, a1, a2, a3;
+    int b0, b1, b2, b3;
+} nnr_bcast_shape;
+
+/* y = a op b with broadcasting (op: ADD, SUB, MUL or DIV); y may alias an
+ * operand of its own shape. */
+void nnr_binary_f32(int op, int n, const nnr_bcast_shape *s, const float *a,
+                    const float *b, float *y);
+/* da, db (either may be NULL) from dy, summed over the dimensions each
+ * operand broadcasts; a and b are the forward's operands. */
+void nnr_binary_backward_f32(int op, int n, const nnr_bcast_shape *s, const float *a,
+                             const float *b, const float *dy, float *da, float *db);
+/* y = x op c (op: ADD, MUL, DIV, RSUB = c - x, RDIV = c / x); x == y allowed. */
+void nnr_scalar_f32(int op, float c, size_t len, const float *x, float *y);
+/* dx from dy; y is the forward output (RDIV reads it). */
+void nnr_scalar_backward_f32(int op, float c, size_t len, const float *x, const float *y,
+                             const float *dy, float *dx);
+
+/* Batched matrix product of one sample: a is l0 x l1 matrices [m, k], b is
+ * l0 x l1 matrices [k, n], y is l0 x l1 matrices [m, n]. a0, a1 (b0, b1)
+ * are the matrix strides of a (b) along l0, l1: 0 where it broadcasts.
+ * an, bn: floats of one sample of a, b. */
+typedef struct nnr_matmul_shape {
+    int l0, l1, m, k, n;
+    int a0, a1, b0, b1;
+    int an, bn;
+} nnr_matmul_shape;
+
+void nnr_matmul_f32(int n, const nnr_matmul_shape *s, const float *a, const float *b,
+                    float *y);
+/* da = dy·bᵀ, db = aᵀ·dy, summed over broadcast matrices; either may be NULL. */
+void nnr_matmul_backward_f32(int n, const nnr_matmul_shape *s, const float *a,
+                             const float *b, const float *dy, float *da, float *db);
+
+/* Views as [outer, rows, inner] blocks. narrow: y[o, r, i] = x[o, start + r, i]
+ * for r < rows, x having xrows rows. place: y[o, start + r, i] = x[o, r, i],
+ * y having yrows rows; the other rows of y are left as they are. */
+void nnr_narrow_f32(size_t outer, int xrows, int start, int rows, size_t inner,
+                    const float *x, float *y);
+void nnr_place_f32(size_t outer, int yrows, int start, int rows, size_t inner,
+                   const float *x, float *y);
+
+/* Permutation of one sample's axes: x is [d0, d1, d2, d3] (leading 1s when
+ * fewer), output axis j is input axis pj. */
+typedef struct nnr_permute_shape {
+    int d0, d1, d2, d3;
+    int p0, p1, p2, p3;
+} nnr_permute_shape;
+
+void nnr_permute_f32(int n, const nnr_permute_shape *s, const float *x, float *y);
+
+/* Sum (mean = 0) or mean (mean = 1) of one sample [d0, d1, d2, d3] over the
+ * axes whose bit is set in mask (bit 0: d0); y has the kept axes in order. */
+typedef struct nnr_reduce_shape {
+    int d0, d1, d2, d3;
+    int mask;
+} nnr_reduce_shape;
+
+void nnr_reduce_f32(int mean, int n, const nnr_reduce_shape *s, const float *x, float *y);
+/* dx[i] = dy[the output element of i] (divided by the count for mean). */
+void nnr_reduce_backward_f32(int mean, int n, const nnr_reduce_shape *s, const float *dy,
+                             float *dx);
 
 /* ---------------------------------------------------------------- batchnorm */
 
@@ -170,6 +287,21 @@ void nnr_batchnorm_backward_f32(int n, int c, int spatial, const float *x,
                                 const float *gamma, const float *save_mean,
                                 const float *save_invstd, const float *dy, float *dx,
                                 float *dgamma, float *dbeta);
+
+/* ---------------------------------------------------------------- layernorm */
+
+/* Layer normalisation of rows of d floats: y = (x - mean) / sqrt(var + eps)
+ * · w + b (biased variance; w, b may be NULL: 1 and 0). */
+void nnr_layernorm_f32(size_t rows, int d, const float *x, const float *w, const float *b,
+                       float eps, float *y);
+/* The same, keeping each row's mean and 1/sqrt(var + eps) for the backward. */
+void nnr_layernorm_train_f32(size_t rows, int d, const float *x, const float *w,
+                             const float *b, float eps, float *save_mean,
+                             float *save_rstd, float *y);
+/* dx (may be NULL); dw, db (may be NULL) are overwritten with the sums over rows. */
+void nnr_layernorm_backward_f32(size_t rows, int d, const float *x, const float *w,
+                                const float *save_mean, const float *save_rstd,
+                                const float *dy, float *dx, float *dw, float *db);
 
 /* ---------------------------------------------------------------- folding */
 
@@ -254,6 +386,113 @@ double nnr_loss_f32(nnr_loss loss, int n, int k, const float *pred,
  * F.cross_entropy(label_smoothing = eps) and its gradient. A label outside
  * [0, k) gives a row of NaN (a NaN loss). */
 void nnr_smooth_labels(int n, int k, const int32_t *labels, double eps, float *out);
+
+/* ---------------------------------------------------------------- sequences */
+
+/* Sequence layers (kernels/seq.c, seq_attn.c, seq_rnn.c). Integer values
+ * (token indices, positions) are carried as floats holding exact integers. */
+
+/* nn.Embedding's default initialisation: N(0, std²) from r (Box-Muller on
+ * nnr_rng_uniform, two draws per pair of values), then row pad_row - 1 of
+ * [len / cols, cols] set to zero when pad_row > 0 (padding_idx). */
+void nnr_init_normal(nnr_rng *r, float *p, size_t len, float std, int64_t pad_row, size_t cols);
+/* y[i] = i for i < len, for each of n samples: arange(len) per sample. */
+void nnr_arange_f32(int n, int len, float *y);
+/* Embedding lookup: y[r, :] = w[idx[r], :] for r < rows. An index that is
+ * not in [0, num) gives a zero row (w is never read out of bounds; the
+ * program rejects such inputs before they get here). */
+void nnr_embedding_f32(size_t rows, int num, int dim, const float *idx, const float *w,
+                       float *y);
+/* dw[num, dim] = Σ_{r: idx[r] = i} dy[r, :] (overwritten); the row
+ * padding_idx (-1: none) stays zero, as do rows of indices out of range. */
+void nnr_embedding_backward_f32(size_t rows, int num, int dim, int padding_idx,
+                                const float *idx, const float *dy, float *dw);
+
+/* F.scaled_dot_product_attention over bh independent heads:
+ * q[bh, tq, e], k[bh, tk, e], v[bh, tk, ev] -> y[bh, tq, ev], scores scaled
+ * by 1/sqrt(e); causal: query i sees keys j <= i (PyTorch's top-left
+ * aligned mask). lse[bh, tq] (NULL: not kept) gets the log-sum-exp of each
+ * query's scaled scores, which the backward reads. Memory: a block of at
+ * most NNR_ATTN_ROWS queries at a time (NNR_ATTN_ROWS x tk scores), never
+ * the whole tq x tk matrix of every head. */
+#define NNR_ATTN_ROWS 64
+void nnr_sdpa_f32(int bh, int tq, int tk, int e, int ev, int causal, const float *q,
+                  const float *k, const float *v, float *y, float *lse);
+/* dq, dk, dv (each may be NULL; overwritten) from dy, recomputing the
+ * probabilities from q, k and lse; y is the forward's output. */
+void nnr_sdpa_backward_f32(int bh, int tq, int tk, int e, int ev, int causal,
+                           const float *q, const float *k, const float *v, const float *y,
+                           const float *lse, const float *dy, float *dq, float *dk, float *dv);
+
+/* nn.MultiheadAttention (batch first): q[n, tq, e], k and v [n, tk, e] ->
+ * y[n, tq, e]. p: in_proj_weight [3e, e], in_proj_bias [3e] (bias), then
+ * out_proj.weight [e, e], out_proj.bias [e] (bias), one after the other.
+ * The projections split into `heads` heads of e / heads, each attended as
+ * nnr_sdpa_f32 (causal: each query sees the keys up to its own position). */
+typedef struct nnr_mha_shape {
+    int tq, tk, e, heads, bias, causal;
+} nnr_mha_shape;
+/* Floats per sample the training forward keeps (the heads' q, k, v and
+ * output, the merged output, the log-sum-exps). */
+size_t nnr_mha_saved(const nnr_mha_shape *s);
+/* saved: n * nnr_mha_saved(s) floats (training), or NULL (inference: the
+ * kernel allocates its own and frees it). */
+void nnr_mha_f32(const nnr_mha_shape *s, int n, const float *q, const float *k, const float *v,
+                 const float *p, float *y, float *saved);
+/* dq, dk, dv (each may be NULL) and dp (the parameters', overwritten). */
+void nnr_mha_backward_f32(const nnr_mha_shape *s, int n, const float *q, const float *k,
+                          const float *v, const float *p, const float *saved, const float *dy,
+                          float *dq, float *dk, float *dv, float *dp);
+
+/* nn.LSTM (gates 4: i, f, g, o) and nn.GRU (gates 3: r, z, n), batch first.
+ * x[n, t, in]; the parameters p are PyTorch's tensors one after the other
+ * in state_dict order: for each layer, for each direction, weight_ih
+ * [gates*hidden, in_l], weight_hh [gates*hidden, hidden], and when bias
+ * bias_ih, bias_hh [gates*hidden] (in_l = in for layer 0, hidden*dirs after).
+ * The result y packs, per sample, out [t, dirs*hidden] (the last layer's
+ * hidden states, forward direction first), then h_n [layers*dirs, hidden],
+ * then for the LSTM c_n [layers*dirs, hidden] (nnr_rnn_packed floats). The
+ * states start from zeros. */
+typedef struct nnr_rnn_shape {
+    int t, in, hidden, layers, dirs, bias, gates;   /* gates: 4 LSTM, 3 GRU */
+} nnr_rnn_shape;
+/* Floats of y per sample; floats of the parameters; floats per sample the
+ * training forward keeps for the backward. */
+size_t nnr_rnn_packed(const nnr_rnn_shape *s);
+size_t nnr_rnn_params(const nnr_rnn_shape *s);
+size_t nnr_rnn_saved(const nnr_rnn_shape *s);
+/* Inference (no dropout). */
+void nnr_rnn_f32(const nnr_rnn_shape *s, int n, const float *x, const float *p, float *y);
+/* Training: dropout with probability dropout on the outputs of every layer
+ * but the last (rng), saved: n * nnr_rnn_saved(s) floats for the backward. */
+void nnr_rnn_train_f32(const nnr_rnn_shape *s, int n, const float *x, const float *p,
+                       float *y, float *saved, nnr_rng *rng, float dropout);
+/* dx (may be NULL) and dp (the parameters' gradient, nnr_rnn_params floats)
+ * from dy (packed as y), both overwritten. */
+void nnr_rnn_backward_f32(const nnr_rnn_shape *s, int n, const float *x, const float *p,
+                          const float *y, const float *saved, const float *dy, float *dx,
+                          float *dp);
+
+/* One result of the packed y of nnr_rnn_f32 (packed floats per sample):
+ * y[b, 0..len) = src[b, off..off + len); the backward writes dy into that
+ * part of dsrc and zeros elsewhere (dsrc overwritten). */
+void nnr_rnn_result_f32(int n, size_t packed, size_t off, size_t len, const float *src, float *y);
+void nnr_rnn_result_backward_f32(int n, size_t packed, size_t off, size_t len, const float *dy,
+                                 float *dsrc);
+
+/* Sequence losses: cross_entropy (logits) or nll (log-probabilities) over
+ * rows pred[rows, k] with class labels[rows], ignore_index (-100 in
+ * PyTorch) skipping a row: the mean over the rows not ignored, exactly as
+ * F.cross_entropy(pred.view(-1, k), y.view(-1)) (NaN when every row is
+ * ignored; a label outside [0, k) otherwise gives NaN). dpred (may be
+ * NULL) gets the gradient (zero on ignored rows). */
+#define NNR_IGNORE_INDEX (-100)
+double nnr_seq_loss_f32(nnr_loss loss, size_t rows, int k, const float *pred,
+                        const int32_t *labels, int ignore_index, float *dpred);
+/* The number of correct argmax predictions among the rows not ignored, and
+ * that count of rows in *counted. */
+size_t nnr_seq_correct(size_t rows, int k, const float *pred, const int32_t *labels,
+                       int ignore_index, size_t *counted);
 
 /* ---------------------------------------------------------------- optimizers */
 

@@ -36,6 +36,21 @@ void prog_oom(void)
     fprintf(stderr, "error: out of memory\n");
 }
 
+int prog_no_train_block(const nnr_model *m)
+{
+    const char *n = m->name ? m->name : "NAME";
+    fprintf(stderr,
+            "error: this model has no train block\n"
+            "hint: add one to the .nnet file after the model and build again, e.g.\n"
+            "    train %s {\n"
+            "        data      = csv(\"train.csv\", label = -1)   # or idx(images, labels)\n"
+            "        loss      = cross_entropy\n"
+            "        optimizer = sgd(lr = 0.1)\n"
+            "        epochs    = 10\n"
+            "    }\n", n);
+    return EXIT_INPUT;
+}
+
 /* ------------------------------------------------------------ state */
 
 /* The fresh initialisation: compiled-in parameters, else init(seed). */
@@ -354,7 +369,7 @@ static int bind_targets(const nnr_model *m, nnr_loss loss, const nnr_data_src *s
     if (classify) {
         if (d->labels) {
             p->labels = d->labels;
-            p->accuracy = 1;
+            p->accuracy = p->seq ? 5 : 1;
         } else if (d->y && loss == NNR_LOSS_CROSS_ENTROPY && d->ntargets == k) {
             p->targets = d->y;
             p->accuracy = 4;
@@ -417,13 +432,26 @@ static int bind_targets(const nnr_model *m, nnr_loss loss, const nnr_data_src *s
 
 /* Reads src and checks it against the model and the loss. Prints the error
  * and returns -1 on failure. */
+/* The line of a CSV row, for prog_check_int_inputs. */
+typedef struct csv_lines { const unsigned char *text; size_t len; int header; } csv_lines;
+
+static size_t csv_line_cb(void *ctx, size_t row)
+{
+    const csv_lines *c = ctx;
+    return csv_line_of_row(c->text, c->len, c->header, row);
+}
+
 int prog_load_data(const nnr_model *m, nnr_loss loss, const nnr_data_src *src, prog_data *p)
 {
     unsigned char *text;
     size_t tlen = 0;
     memset(p, 0, sizeof *p);
     p->path = src->path;
-    if (read_source(src, p, &text, &tlen))
+    nnr_data_src s2 = *src;     /* a sequence output takes the last T columns as its labels */
+    size_t seq = prog_seq_len(m, loss);
+    if (seq && src->kind == NNR_DATA_CSV && src->csv.targets == 0)
+        s2.csv.has_label = 0, s2.csv.targets = (int)seq;
+    if (read_source(&s2, p, &text, &tlen))
         return -1;
     const nnr_dataset *d = &p->d;
     if (d->rows == 0) {
@@ -439,11 +467,17 @@ int prog_load_data(const nnr_model *m, nnr_loss loss, const nnr_data_src *src, p
                     src->path, d->ncols, m->in_size);
         goto fail;
     }
+    csv_lines cl = {text, tlen, src->csv.header};
+    if (prog_check_int_inputs(m, d->x, d->rows, 0, src->path, src->kind == NNR_DATA_CSV ? csv_line_cb : NULL, &cl))
+        goto fail;
+    if (seq && d->y && prog_seq_labels(m, &p->d, src->path, src->kind == NNR_DATA_CSV ? csv_line_cb : NULL, &cl))
+        goto fail;
+    p->seq = seq;
     const char *lpath = src->kind == NNR_DATA_IDX && src->path2 ? src->path2 : src->path;
     size_t k = m->out_size;
     int classify = loss == NNR_LOSS_CROSS_ENTROPY || loss == NNR_LOSS_NLL;
     int binary = (loss == NNR_LOSS_BCE || loss == NNR_LOSS_BCE_WITH_LOGITS) && k == 1;
-    if (d->labels && (classify || binary)) {
+    if (d->labels && (classify || binary) && !seq) {
         /* Class labels must fit the model's outputs (0 or 1 for a single
          * binary output). */
         size_t nclass = classify ? k : 2;
@@ -523,8 +557,24 @@ static int check_bce_input(const prog_data *p, size_t r0, int n, size_t k, const
 int prog_evaluate(const nnr_model *m, nnr_loss loss, const float *infer, const prog_data *p,
                     int bs, float *arena, float *ybuf, double *loss_out, double *acc_out)
 {
-    size_t k = m->out_size, rows = p->d.rows, correct = 0;
+    size_t k = m->out_size, rows = p->d.rows, correct = 0, counted = 0;
     double total = 0;
+    if (p->seq && p->labels) {  /* a sequence output: means over the positions not ignored */
+        for (size_t r = 0; r < rows; r += (size_t)bs) {
+            int n = (int)(rows - r < (size_t)bs ? rows - r : (size_t)bs);
+            m->forward(infer, n, p->d.x + r * m->in_size, ybuf, arena);
+            for (int i = 1; i < n && prog_ysize(m) > k; i++)
+                memmove(ybuf + (size_t)i * k, ybuf + (size_t)i * prog_ysize(m), k * sizeof *ybuf);
+            size_t c = 0, ok = 0;
+            double l = prog_seq_eval(m, loss, ybuf, n, p->labels + r * p->seq, &c, &ok);
+            if (c)
+                total += l * (double)c;
+            counted += c, correct += ok;
+        }
+        *loss_out = counted ? total / (double)counted : NAN;
+        *acc_out = counted ? (double)correct / (double)counted : NAN;
+        return 0;
+    }
     for (size_t r = 0; r < rows; r += (size_t)bs) {
         int n = (int)(rows - r < (size_t)bs ? rows - r : (size_t)bs);
         m->forward(infer, n, p->d.x + r * m->in_size, ybuf, arena);
@@ -557,15 +607,15 @@ nnr_loss prog_default_loss(const nnr_model *m)
 int prog_check_loss_model(const nnr_model *m, nnr_loss loss, int warn)
 {
     const char *ln = prog_loss_name(loss);
-    if ((loss == NNR_LOSS_CROSS_ENTROPY || loss == NNR_LOSS_NLL) && m->out_ndim != 1) {
+    if ((loss == NNR_LOSS_CROSS_ENTROPY || loss == NNR_LOSS_NLL) && m->out_ndim != 1 && m->out_ndim != 2) {
         char sh[128];
         int at = snprintf(sh, sizeof sh, "[");
         for (int i = 0; i < m->out_ndim && at < (int)sizeof sh - 24; i++)
             at += snprintf(sh + at, sizeof sh - (size_t)at, "%s%lld", i ? ", " : "",
                            (long long)m->out_shape[i]);
         snprintf(sh + at, sizeof sh - (size_t)at, "]");
-        fprintf(stderr, "error: the loss %s needs one vector of class scores per sample, but "
-                "the model's output has shape %s (add flatten)\n", ln, sh);
+        fprintf(stderr, "error: the loss %s needs one vector of class scores per sample (or a "
+                "sequence [T, C] of them), but the model's output has shape %s (add flatten)\n", ln, sh);
         return -1;
     }
     if (warn && loss == NNR_LOSS_CROSS_ENTROPY && m->layers) {

@@ -34,6 +34,7 @@ typedef struct infer_out {
     int bs, have;           /* batch limit; rows that y and arena hold */
     float *y;               /* [have, out_size] */
     float *arena;
+    size_t rows_done;       /* rows answered before this chunk */
 } infer_out;
 
 /* Reads what standard input has (blocking only while it has nothing),
@@ -118,6 +119,26 @@ static size_t find_bad_row(const nnr_model *m, const char *text, size_t n, size_
     return n;
 }
 
+/* The line (from line0 + 1) of the row-th non-blank line of text. */
+typedef struct infer_lines { const char *text; size_t n, line0; } infer_lines;
+
+static size_t infer_line_cb(void *ctx, size_t row)
+{
+    const infer_lines *c = ctx;
+    size_t pos = 0, line = c->line0, seen = 0;
+    while (pos < c->n) {
+        const char *ls = c->text + pos, *nl = memchr(ls, '\n', c->n - pos);
+        size_t ll = nl ? (size_t)(nl - ls) : c->n - pos, k = 0;
+        line++;
+        while (k < ll && (ls[k] == ' ' || ls[k] == '\t' || ls[k] == '\r'))
+            k++;
+        if (k < ll && seen++ == row)
+            return line;
+        pos += ll + 1;
+    }
+    return line;
+}
+
 /* Answers the complete lines text[0..n) (lines line0 + 1 ...): the rows
  * through the CSV reader (the one number grammar of data files), forward in
  * batches, one output row each on stdout, flushed. 0, or -1 after the
@@ -139,7 +160,10 @@ static int infer_chunk(infer_out *o, const char *text, size_t n, size_t line0)
         }
     }
     int rc = 0;
-    if (bad < n) {
+    infer_lines il = {text, bad, line0};
+    if (rows && prog_check_int_inputs(m, d.x, d.rows, o->rows_done, "<stdin>", infer_line_cb, &il))
+        rc = -1;
+    else if (bad < n) {
         fprintf(stderr, "<stdin>:%zu: error: expected %zu value%s, found %zu\n", line,
                 m->in_size, m->in_size == 1 ? "" : "s", count);
         rc = -1;
@@ -158,6 +182,7 @@ static int infer_chunk(infer_out *o, const char *text, size_t n, size_t line0)
             putchar('\n');
         }
     }
+    o->rows_done += d.rows;
     nnr_dataset_free(&d);
     if (rc == 0 && (fflush(stdout) || ferror(stdout))) {
         fprintf(stderr, "error: cannot write standard output\n");
@@ -174,7 +199,7 @@ int prog_cmd_infer(const nnr_model *m, const prog_opts *o)
     int rc = EXIT_INPUT;
     float *state = prog_falloc(m->state_size), *infer = prog_falloc(m->infer_size);
     infer_in in = {NULL, 0, 0, 0, prog_input_limit(), 0};
-    infer_out out = {m, infer, o->batch ? o->batch : PROG_INFER_BATCH, 0, NULL, NULL};
+    infer_out out = {m, infer, o->batch ? o->batch : PROG_INFER_BATCH, 0, NULL, NULL, 0};
     in.cap = in.limit < ((size_t)1 << 16) ? in.limit + 1 : (size_t)1 << 16;
     in.buf = malloc(in.cap);
     if (!state || !infer || !in.buf) {

@@ -51,6 +51,8 @@ typedef struct prog_data {
     int accuracy;           /* 0 none, 1 argmax = label, 2 p > 0.5 and 3 logit > 0
                              * against 0/1 targets (per output), 4 argmax =
                              * argmax of the target row */
+    size_t seq;             /* T: a sequence output [T, C] whose labels are T per
+                             * sample (labels[rows * T], accuracy per position) */
 } prog_data;
 
 typedef struct trainer {
@@ -71,6 +73,8 @@ int prog_usage_error(const nnr_model *m, const char *fmt, ...);
 double prog_now_s(void);
 float *prog_falloc(size_t n);
 void prog_oom(void);
+/* "error: this model has no train block" and what to add (exit status 1). */
+int prog_no_train_block(const nnr_model *m);
 void prog_fresh_state(const nnr_model *m, float *state, uint64_t seed);
 int prog_load_weights(const nnr_model *m, const char *path, int strict, float *state);
 int prog_load_infer_state(const nnr_model *m, const char *weights, float *state);
@@ -89,6 +93,26 @@ int prog_evaluate(const nnr_model *m, nnr_loss loss, const float *infer, const p
                   int bs, float *arena, float *ybuf, double *loss_out, double *acc_out);
 nnr_loss prog_default_loss(const nnr_model *m);
 int prog_check_loss_model(const nnr_model *m, nnr_loss loss, int warn);
+
+/* prog_seq.c */
+/* The `int` inputs of rows x[rows, in_size] (rows row0 + 1 ... of path):
+ * integers, below their bound when known; 0, or -1 after a message
+ * "PATH:LINE: error: row R, column C: ..." (line_of: a row's line, or NULL). */
+int prog_check_int_inputs(const nnr_model *m, const float *x, size_t rows, size_t row0,
+                          const char *path, size_t (*line_of)(void *ctx, size_t row), void *ctx);
+
+/* T when the loss takes the model's first output [T, C] as a sequence
+ * (cross_entropy or nll: T class labels per sample), else 0. */
+size_t prog_seq_len(const nnr_model *m, nnr_loss loss);
+/* d->y [rows, T] (the last T columns of a CSV) into d->labels [rows * T]:
+ * integers in 0..C-1 or -100 (ignored), else -1 after a message naming
+ * the row and column. */
+int prog_seq_labels(const nnr_model *m, nnr_dataset *d, const char *path,
+                    size_t (*line_of)(void *ctx, size_t row), void *ctx);
+/* The mean loss over the positions not ignored, and their count; correct
+ * argmax predictions among them (loss and accuracy of eval). */
+double prog_seq_eval(const nnr_model *m, nnr_loss loss, const float *y, int n,
+                     const int32_t *labels, size_t *counted, size_t *correct);
 
 /* prog_infer.c */
 int prog_cmd_infer(const nnr_model *m, const prog_opts *o);

@@ -34,8 +34,7 @@ int prog_cmd_bench(const nnr_model *m, const prog_opts *o)
 {
     int train = o->val[OPT_TRAIN] != NULL;
     if (train && (!m->train_step || !m->cfg.present)) {
-        fprintf(stderr, "error: this model has no train block\n");
-        return EXIT_INPUT;
+        return prog_no_train_block(m);
     }
     int rc = EXIT_INPUT;
     int batch = o->val[OPT_BATCH] ? o->batch
@@ -157,8 +156,7 @@ static double gc_loss(const nnr_model *m, const float *base, float *state, float
 int prog_cmd_gradcheck(const nnr_model *m, const prog_opts *o)
 {
     if (!m->train_step || !m->cfg.present) {
-        fprintf(stderr, "error: this model has no train block\n");
-        return EXIT_INPUT;
+        return prog_no_train_block(m);
     }
     int n = o->val[OPT_BATCH] ? o->batch : 4;
     uint64_t seed = o->val[OPT_SEED] ? o->seed : 7;
@@ -166,7 +164,8 @@ int prog_cmd_gradcheck(const nnr_model *m, const prog_opts *o)
     float *base = prog_falloc(m->state_size), *state = prog_falloc(m->state_size);
     float *grad = prog_falloc(m->state_size), *g2 = prog_falloc(m->state_size);
     float *x = prog_falloc((size_t)n * m->in_size), *tgt = prog_falloc((size_t)n * k);
-    int32_t *lab = calloc((size_t)n, sizeof *lab);
+    size_t seq = prog_seq_len(m, m->cfg.loss);   /* T labels per sample of a sequence output */
+    int32_t *lab = calloc((size_t)n * (seq ? seq : 1), sizeof *lab);
     float *arena = prog_falloc(m->train_arena_size(n));
     if (!base || !state || !grad || !g2 || !x || !tgt || !lab || !arena) {
         prog_oom();
@@ -175,12 +174,23 @@ int prog_cmd_gradcheck(const nnr_model *m, const prog_opts *o)
     prog_fresh_state(m, base, seed);
     nnr_rng rng;
     nnr_rng_seed(&rng, seed);
-    for (size_t i = 0; i < (size_t)n * m->in_size; i++)
-        x[i] = (float)(2.0 * nnr_rng_uniform(&rng) - 1.0);
+    for (size_t i = 0; i < (size_t)n * m->in_size; i++) {
+        double u = nnr_rng_uniform(&rng);
+        x[i] = (float)(2.0 * u - 1.0);
+        /* an int input gets indices in its range (4 when none is known) */
+        for (int k = 0; k < m->ninputs; k++) {
+            const nnr_io_desc *in = &m->inputs[k];
+            size_t c = i % m->in_size;
+            if (in->is_int && c >= in->offset && c < in->offset + in->size)
+                x[i] = (float)floor(u * (double)(in->int_below > 0 ? in->int_below : 4));
+        }
+    }
     for (size_t i = 0; i < (size_t)n * k; i++)
         tgt[i] = (float)(0.05 + 0.9 * nnr_rng_uniform(&rng));
     for (int i = 0; i < n; i++)
         lab[i] = k ? (int32_t)nnr_rng_below(&rng, k) : 0;
+    for (size_t i = 0; seq && i < (size_t)n * seq; i++)
+        lab[i] = (int32_t)nnr_rng_below(&rng, (uint64_t)m->out_shape[1]);
     int by_label = m->cfg.loss == NNR_LOSS_CROSS_ENTROPY || m->cfg.loss == NNR_LOSS_NLL;
     const int32_t *L = by_label ? lab : NULL;
     const float *T = by_label ? NULL : tgt;

@@ -481,6 +481,11 @@ static int run_setup(run *r, const prog_opts *o)
         return EXIT_INPUT;
     if (r->have_val && prog_load_data(m, r->loss, &vsrc, &r->val))
         return EXIT_INPUT;
+    if (r->data.seq && r->smooth > 0) {
+        fprintf(stderr, "error: label_smoothing is not supported for a sequence output [%lld, %lld]\n",
+                (long long)m->out_shape[0], (long long)m->out_shape[1]);
+        return EXIT_INPUT;
+    }
     if (r->epochs >= r->first_epoch && check_batchnorm(m, r->data.d.rows, r->batch))
         return EXIT_INPUT;
     return 0;
@@ -500,7 +505,7 @@ static int run_buffers(run *r)
     r->arena = prog_falloc(m->train_arena_size ? m->train_arena_size(tb_n) : 0);
     r->xb = prog_falloc((size_t)tb_n * in);
     r->tb = prog_falloc((size_t)tb_n * (r->tcols ? r->tcols : 1));
-    r->lb = calloc((size_t)tb_n, sizeof *r->lb);
+    r->lb = calloc((size_t)tb_n * (r->data.seq ? r->data.seq : 1), sizeof *r->lb);
     r->order = calloc(rows, sizeof *r->order);
     if (r->have_val) {
         r->eb_n = (size_t)r->batch < r->val.d.rows ? r->batch : (int)r->val.d.rows;
@@ -543,7 +548,9 @@ static void run_fill(run *r, size_t r0, int n, size_t stride)
     for (int i = 0; i < n; i++) {
         size_t row = (size_t)r->order[r0 + (size_t)i * stride];
         memcpy(r->xb + (size_t)i * in, d->d.x + row * in, in * sizeof(float));
-        if (d->labels)
+        if (d->labels && d->seq)    /* T labels per sample */
+            memcpy(r->lb + (size_t)i * d->seq, d->labels + row * d->seq, d->seq * sizeof *r->lb);
+        else if (d->labels)
             r->lb[i] = d->labels[row];
         if (d->targets && tcols)
             memcpy(r->tb + (size_t)i * tcols, d->targets + row * tcols, tcols * sizeof(float));
@@ -779,8 +786,7 @@ int prog_cmd_train(const nnr_model *m, const prog_opts *o)
         return EXIT_INPUT;
     }
     if (!m->train_step || !m->cfg.present) {
-        fprintf(stderr, "error: this model has no train block\n");
-        return EXIT_INPUT;
+        return prog_no_train_block(m);
     }
     run r;
     memset(&r, 0, sizeof r);

@@ -221,8 +221,13 @@ static const char **shape_names(const Graph *g)
         const Node *nd = &g->nodes[i];
         if (nd->dead || !node_call(g, nd).shape_type)
             continue;
-        names[i] = unique_name(names, i, nd->label ? xasprintf("%s_shape", nd->label)
-                                                   : xasprintf("layer%d_shape", nd->layer));
+        char *base = nd->label ? xasprintf("%s%s_shape", isdigit((unsigned char)nd->label[0]) ? "layer" : "",
+                                           nd->label)
+                               : xasprintf("layer%d_shape", nd->layer);
+        for (char *c = base; *c; c++)
+            if (!isalnum((unsigned char)*c) && *c != '_')
+                *c = '_';   /* a nested label: "layer1.0.conv1" */
+        names[i] = unique_name(names, i, base);
     }
     return names;
 }
@@ -628,7 +633,8 @@ static void emit_init(const Graph *g, const char **sn, FILE *out)
 {
     int drawn = 0, any = 0;
     for (int i = 0; i < g->nparams; i++) {
-        drawn |= sn[i] && !g->params[i].literal && g->params[i].init == INIT_UNIFORM;
+        drawn |= sn[i] && !g->params[i].literal &&
+                 (g->params[i].init == INIT_UNIFORM || g->params[i].init == INIT_NORMAL);
         any |= sn[i] != NULL;
     }
     fprintf(out, "void %s_init(float *state, uint64_t seed)\n{\n", g->name);
@@ -648,6 +654,10 @@ static void emit_init(const Graph *g, const char **sn, FILE *out)
         else if (p->init == INIT_UNIFORM)
             fprintf(out, "    nnr_init_uniform(&rng, state + state_at.%s, %lld, %s);\n", sn[i],
                     (long long)p->numel, c_float(p->bound, bb, sizeof bb));
+        else if (p->init == INIT_NORMAL)
+            fprintf(out, "    nnr_init_normal(&rng, state + state_at.%s, %lld, %s, %lld, %lld);\n", sn[i],
+                    (long long)p->numel, c_float(p->bound, bb, sizeof bb), (long long)p->pad_row,
+                    (long long)(p->numel / (p->shape[0] ? p->shape[0] : 1)));
         else
             fprintf(out, "    for (size_t i = 0; i < %lld; i++)\n        state[state_at.%s + i] = %s;\n",
                     (long long)p->numel, sn[i], p->init == INIT_ONES ? "1.0f" : "0.0f");

@@ -61,7 +61,7 @@ static const char *c_double(double v)
 
 /* The state_dict tensors the program saves and loads (not the derived
  * ones of the inference block); returns how many. */
-static int emit_tensors(const Graph *g, FILE *out)
+int emit_c_tensors(const Graph *g, FILE *out)
 {
     static const char *kind_c[] = {"NNR_T_PARAM", "NNR_T_BUFFER", "NNR_T_COUNTER"};
     int ntensors = 0;
@@ -192,7 +192,7 @@ void emit_c_main(const Graph *g, const TrainCfg *t, const EmitOpts *o, FILE *out
     fprintf(out, "#include \"nnr_prog.h\"\n#include \"%s.h\"\n\n", o->stem ? o->stem : n);
     int trainable = emit_c_trainable(g, t);
     emit_io(g, out);
-    int ntensors = emit_tensors(g, out);
+    int ntensors = emit_c_tensors(g, out);
     emit_layers(g, out);
     if (t && t->nfreeze) {
         fprintf(out, "static const int freeze[] = {");

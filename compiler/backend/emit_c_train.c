@@ -165,8 +165,17 @@ static void loss_step(TrainEmit *te, const TStep *st)
     int o = st->node;
     const Shape *os = ir_value_shape(g, o);
     decl(te, st->dy, o >= 0 ? os : NULL);
+    const char *dy = st->dy >= 0 ? tbuf_name(te->tp, st->dy) : "NULL";
+    if (os->ndim == 2) {
+        /* a sequence output [T, C]: class labels are T per sample (ignore_index -100),
+         * F.cross_entropy(out.view(-1, C), y.view(-1)) (LANGUAGE.md §10) */
+        fprintf(te->out, "    if (labels && (loss_kind == NNR_LOSS_CROSS_ENTROPY || loss_kind == NNR_LOSS_NLL))\n"
+                         "        loss = nnr_seq_loss_f32(loss_kind, (size_t)n * %lld, %lld, %s, labels, NNR_IGNORE_INDEX, %s);\n"
+                         "    else\n    ",
+                (long long)os->d[0], (long long)os->d[1], te->e.val[o + 1], dy);
+    }
     fprintf(te->out, "    loss = nnr_loss_f32(loss_kind, n, %lld, %s, labels, targets, %s);\n",
-            (long long)shape_numel(os), te->e.val[o + 1], st->dy >= 0 ? tbuf_name(te->tp, st->dy) : "NULL");
+            (long long)shape_numel(os), te->e.val[o + 1], dy);
 }
 
 /* Parameters no gradient rule reaches (a layer that feeds only other
@@ -225,10 +234,11 @@ void emit_c_train(const Graph *g, const TrainCfg *t, int reuse, FILE *out)
 
     emit_c_scratch_fn(g, NULL, out, xasprintf("%s_train_scratch", n), ps, 1);
     fprintf(out, "/* Floats of the training arena for a batch of n: activations, gradients\n"
-                 " * and saved buffers as planned (n * %lld + %lld)%s, then the conv2d scratch. */\n",
-            (long long)tp.per_sample, (long long)tp.fixed, xs ? ", the inputs' buffers (n * " : "");
+                 " * and saved buffers as planned (n * %lld + %lld), ", (long long)tp.per_sample,
+            (long long)tp.fixed);
     if (xs)
-        fprintf(out, " * %lld) */\n", (long long)xs);
+        fprintf(out, "the inputs' buffers (n * %lld),\n * ", (long long)xs);
+    fprintf(out, "then the conv2d scratch. */\n");
     fprintf(out, "size_t %s_train_arena(int n)\n{\n    return %s_train_scratch(n) + %lldu;\n}\n\n",
             n, n, (long long)tp.fixed);
 

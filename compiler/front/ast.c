@@ -20,8 +20,13 @@
  *     (item data (call csv (str "a.csv") (kw label (neg (int 1)))))
  *     (item lr (real 0.05)))
  *
+ * Version 2 (LANGUAGE.md §7-§8): (block NAME (param P [DEFAULT])... ...),
+ * named inputs (input NAME DIMS... [int]), and a forward block
+ * (forward (= NAMES... E) (return E...)) after the layers.
+ *
  * Expressions: (int N) (real X) (str "...") (bool true|false) (ident NAME)
- * (call NAME ARG...) (list E...) (+ A B) (- A B) (* A B) (/ A B) (neg E);
+ * (call NAME ARG...) (list E...) (+ A B) (- A B) (* A B) (/ A B) (@ A B)
+ * (neg E) (. E NAME);
  * a keyword argument is (kw NAME E). Reals are printed with the fewest
  * digits that read back to the same double (%.15g to %.17g); strings with
  * the escapes \" \\ \n \t and \xNN for other non-printable bytes. Spans
@@ -296,21 +301,153 @@ Decl *ast_let(Span sp, Span name_span, const char *name, Expr *value)
     return d;
 }
 
-/* The shape's EX_LIST node is dissolved into input/ninput. */
-Decl *ast_model(Span sp, Span name_span, const char *name, Span input_span,
-                Expr *shape_list, Layer *layers)
+/* A model's or block's body; the first input's shape is also kept in
+ * input/ninput/input_span (what version-1 code reads). */
+static void set_body(Decl *d, Body b)
+{
+    d->inputs = b.inputs;
+    for (Input *in = b.inputs; in; in = in->next)
+        d->ninputs++;
+    if (b.inputs) {
+        d->input = b.inputs->dims;
+        d->ninput = b.inputs->ndims;
+        d->input_span = b.inputs->span;
+    }
+    d->layers = b.layers;
+    for (Layer *l = b.layers; l; l = l->next)
+        d->nlayers++;
+    d->has_forward = b.has_forward;
+    d->forward_span = b.forward_span;
+    d->stmts = b.stmts;
+}
+
+Decl *ast_model(Span sp, Span name_span, const char *name, Body body)
 {
     Decl *d = new_decl(DECL_MODEL, sp, name_span, name);
+    set_body(d, body);
+    return d;
+}
+
+Decl *ast_block(Span sp, Span name_span, const char *name, BlockParam *params, Body body)
+{
+    Decl *d = new_decl(DECL_BLOCK, sp, name_span, name);
+    set_body(d, body);
+    d->params = params;
+    for (BlockParam *p = params; p; p = p->next)
+        d->nparams++;
+    return d;
+}
+
+/* The shape's EX_LIST node is dissolved into dims/ndims. */
+Input *ast_input(Span sp, const char *name, Span name_span, Expr *shape_list, int is_int)
+{
+    Input *in = xnew(sizeof *in);
+    in->name = name;
+    in->span = sp;
+    in->name_span = name_span;
     if (shape_list) {
         ast_list_unflatten(shape_list);
-        d->input = shape_list->items;
-        d->ninput = shape_list->nitems;
+        in->dims = shape_list->items;
+        in->ndims = shape_list->nitems;
+        in->has_shape = 1;
+        in->shape_span = shape_list->span;
     }
-    d->input_span = input_span;
-    d->layers = layers;
-    for (Layer *l = layers; l; l = l->next)
-        d->nlayers++;
-    return d;
+    in->is_int = is_int;
+    return in;
+}
+
+Input *ast_inputs_append(Input *list, Input *in)
+{
+    in->tail = in;
+    if (!list)
+        return in;
+    list->tail->next = in;
+    list->tail = in;
+    return list;
+}
+
+BlockParam *ast_params_append(BlockParam *list, Span sp, const char *name, Expr *dflt)
+{
+    BlockParam *p = xnew(sizeof *p);
+    p->name = name;
+    p->span = sp;
+    p->dflt = dflt;
+    p->tail = p;
+    if (!list)
+        return p;
+    list->tail->next = p;
+    list->tail = p;
+    return list;
+}
+
+Expr *ast_attr(Span sp, Expr *obj, const char *name)
+{
+    Expr *e = new_expr(EX_ATTR, sp);
+    e->lhs = obj;
+    e->name = name;
+    return e;
+}
+
+/* Statements are built in place: names and exprs grow by doubling. */
+static void grow(void **arr, int n, size_t elem)
+{
+    if (n && (n & (n - 1)))
+        return;             /* not a power of two: room left */
+    void *a = xcalloc((size_t)(n ? 2 * n : 1), elem);
+    if (n)
+        memcpy(a, *arr, (size_t)n * elem);
+    *arr = a;
+}
+
+Stmt *ast_names_push(Stmt *st, Span sp, const char *name)
+{
+    if (!st) {
+        st = xnew(sizeof *st);
+        st->kind = ST_ASSIGN;
+        st->span = sp;
+    }
+    grow((void **)&st->names, st->nnames, sizeof *st->names);
+    grow((void **)&st->name_spans, st->nnames, sizeof *st->name_spans);
+    st->names[st->nnames] = name;
+    st->name_spans[st->nnames++] = sp;
+    return st;
+}
+
+Stmt *ast_exprs_push(Stmt *st, Expr *e)
+{
+    if (!st) {
+        st = xnew(sizeof *st);
+        st->kind = ST_RETURN;
+        st->span = e->span;
+    }
+    grow((void **)&st->exprs, st->nexprs, sizeof *st->exprs);
+    st->exprs[st->nexprs++] = e;
+    return st;
+}
+
+Stmt *ast_assign(Span sp, Stmt *names, Expr *value)
+{
+    names->kind = ST_ASSIGN;
+    names->span = sp;
+    ast_exprs_push(names, value);
+    return names;
+}
+
+Stmt *ast_return(Span sp, Stmt *exprs)
+{
+    exprs->kind = ST_RETURN;
+    exprs->span = sp;
+    return exprs;
+}
+
+Stmt *ast_stmts_append(Stmt *list, Stmt *st)
+{
+    st->tail = st;
+    if (!list)
+        return st;
+    list->tail->next = st;
+    list->tail = st;
+    return list;
 }
 
 Decl *ast_train(Span sp, Span name_span, const char *name, TrainItem *items)
@@ -465,10 +602,64 @@ static void dump_expr(FILE *f, const Expr *e)
         dump_expr(f, e->lhs);
         fputc(')', f);
         break;
+    case EX_ATTR:
+        fputs("(. ", f);
+        dump_expr(f, e->lhs);
+        fprintf(f, " %s)", e->name);
+        break;
     default:
         fprintf(f, "(?kind %d)", (int)e->kind);
         break;
     }
+}
+
+/* A model as version 1 printed it: (input DIMS...) for one unnamed input;
+ * named inputs as (input NAME DIMS... [int]); a block's parameters as
+ * (param NAME [DEFAULT]); the forward block as (forward STMT...) with
+ * (= NAMES... EXPR) and (return EXPRS...). */
+static void dump_body(FILE *f, const Decl *d)
+{
+    fprintf(f, "(%s %s", d->kind == DECL_BLOCK ? "block" : "model", d->name);
+    for (const BlockParam *p = d->params; p; p = p->next) {
+        fprintf(f, "\n  (param %s", p->name);
+        if (p->dflt) {
+            fputc(' ', f);
+            dump_expr(f, p->dflt);
+        }
+        fputc(')', f);
+    }
+    for (const Input *in = d->inputs; in; in = in->next) {
+        fprintf(f, "\n  (input%s%s", in->name ? " " : "", in->name ? in->name : "");
+        for (int i = 0; i < in->ndims; i++) {
+            fputc(' ', f);
+            dump_expr(f, in->dims[i]);
+        }
+        fputs(in->is_int ? " int)" : ")", f);
+    }
+    for (const Layer *l = d->layers; l; l = l->next) {
+        fprintf(f, "\n  (layer %s %s", l->label ? l->label : "_", l->op);
+        if (l->has_parens) {
+            fputs(" (args", f);
+            dump_args(f, l->args);
+            fputc(')', f);
+        }
+        fputc(')', f);
+    }
+    if (d->has_forward) {
+        fputs("\n  (forward", f);
+        for (const Stmt *st = d->stmts; st; st = st->next) {
+            fputs(st->kind == ST_RETURN ? "\n    (return" : "\n    (=", f);
+            for (int i = 0; st->kind == ST_ASSIGN && i < st->nnames; i++)
+                fprintf(f, " %s", st->names[i]);
+            for (int i = 0; i < st->nexprs; i++) {
+                fputc(' ', f);
+                dump_expr(f, st->exprs[i]);
+            }
+            fputc(')', f);
+        }
+        fputc(')', f);
+    }
+    fputs(")\n", f);
 }
 
 void ast_dump(const Ast *ast, void *FILE_stream)
@@ -482,22 +673,8 @@ void ast_dump(const Ast *ast, void *FILE_stream)
             fputs(")\n", f);
             break;
         case DECL_MODEL:
-            fprintf(f, "(model %s\n  (input", d->name);
-            for (int i = 0; i < d->ninput; i++) {
-                fputc(' ', f);
-                dump_expr(f, d->input[i]);
-            }
-            fputc(')', f);
-            for (const Layer *l = d->layers; l; l = l->next) {
-                fprintf(f, "\n  (layer %s %s", l->label ? l->label : "_", l->op);
-                if (l->has_parens) {
-                    fputs(" (args", f);
-                    dump_args(f, l->args);
-                    fputc(')', f);
-                }
-                fputc(')', f);
-            }
-            fputs(")\n", f);
+        case DECL_BLOCK:
+            dump_body(f, d);
             break;
         case DECL_TRAIN:
             fprintf(f, "(train %s", d->name);

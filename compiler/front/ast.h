@@ -18,6 +18,7 @@ typedef enum ExprKind {
     EX_LIST,    /* [ items ] */
     EX_BINOP,   /* lhs op rhs, op one of '+', '-', '*', '/' */
     EX_NEG,     /* - lhs */
+    EX_ATTR,    /* lhs . name (a layer's parameter: wte.weight) */
 } ExprKind;
 
 typedef struct Expr Expr;
@@ -38,8 +39,8 @@ struct Expr {
     double rval;
     const char *sval;   /* EX_STRING */
     const char *name;   /* EX_IDENT, EX_CALL */
-    int op;             /* EX_BINOP */
-    Expr *lhs, *rhs;    /* EX_BINOP, EX_NEG (lhs only) */
+    int op;             /* EX_BINOP: '+', '-', '*', '/' or '@' */
+    Expr *lhs, *rhs;    /* EX_BINOP, EX_NEG and EX_ATTR (lhs only) */
     Arg *args;          /* EX_CALL */
     int nargs;
     Expr **items;       /* EX_LIST (NULL when flat) */
@@ -83,7 +84,47 @@ struct TrainItem {
     TrainItem *tail;    /* on the head of a list: its last element */
 };
 
-typedef enum DeclKind { DECL_LET, DECL_MODEL, DECL_TRAIN } DeclKind;
+/* input [NAME] [shape] [int] (LANGUAGE.md §7): a model's input has a
+ * shape, a block's has none (the caller's value gives it). */
+typedef struct Input Input;
+struct Input {
+    const char *name;   /* NULL: unnamed (a version-1 model) */
+    Span span;          /* the 'input' keyword */
+    Span name_span;
+    Expr **dims;        /* the shape, ndims exprs; NULL when not written */
+    int ndims, has_shape;
+    Span shape_span;
+    int is_int;
+    Input *next;
+    Input *tail;        /* on the head of a list: its last element */
+};
+
+/* A block parameter: NAME [= default]. */
+typedef struct BlockParam BlockParam;
+struct BlockParam {
+    const char *name;
+    Span span;
+    Expr *dflt;         /* NULL: required */
+    BlockParam *next;
+    BlockParam *tail;
+};
+
+/* A statement of a forward block: names = expr, or return exprs. */
+typedef enum StmtKind { ST_ASSIGN, ST_RETURN } StmtKind;
+typedef struct Stmt Stmt;
+struct Stmt {
+    StmtKind kind;
+    Span span;          /* the first name, or 'return' */
+    const char **names; /* ST_ASSIGN: the targets */
+    Span *name_spans;
+    int nnames;
+    Expr **exprs;       /* ST_ASSIGN: exprs[0]; ST_RETURN: the values returned */
+    int nexprs;
+    Stmt *next;
+    Stmt *tail;
+};
+
+typedef enum DeclKind { DECL_LET, DECL_MODEL, DECL_TRAIN, DECL_BLOCK } DeclKind;
 
 typedef struct Decl Decl;
 struct Decl {
@@ -92,11 +133,18 @@ struct Decl {
     const char *name;
     Span name_span;
     Expr *value;        /* DECL_LET */
-    Expr **input;       /* DECL_MODEL: the input shape, ninput exprs */
+    Expr **input;       /* DECL_MODEL: the first input's shape, ninput exprs */
     int ninput;
     Span input_span;
-    Layer *layers;      /* DECL_MODEL, in order */
+    Input *inputs;      /* DECL_MODEL, DECL_BLOCK: every input statement */
+    int ninputs;
+    Layer *layers;      /* DECL_MODEL, DECL_BLOCK, in order */
     int nlayers;
+    int has_forward;    /* a forward block: the layers are declarations */
+    Span forward_span;
+    Stmt *stmts;        /* the forward block's statements */
+    BlockParam *params; /* DECL_BLOCK */
+    int nparams;
     TrainItem *items;   /* DECL_TRAIN, in order */
     Decl *next;
 };
@@ -128,8 +176,26 @@ Arg  *ast_args_append(Arg *list, Arg *a);      /* returns the head */
 Layer *ast_layer(Span label_span, const char *label, Span op_span, const char *op,
                  int has_parens, Arg *args);
 Decl *ast_let(Span sp, Span name_span, const char *name, Expr *value);
-Decl *ast_model(Span sp, Span name_span, const char *name, Span input_span,
-                Expr *shape_list, Layer *layers);  /* shape_list: an EX_LIST */
+/* A model or block body: its inputs, layers and forward (stmts; has_fwd). */
+typedef struct Body {
+    Input *inputs;
+    Layer *layers;
+    int has_forward;
+    Span forward_span;
+    Stmt *stmts;
+} Body;
+Decl *ast_model(Span sp, Span name_span, const char *name, Body body);
+Decl *ast_block(Span sp, Span name_span, const char *name, BlockParam *params, Body body);
+Input *ast_input(Span sp, const char *name, Span name_span, Expr *shape_list, int is_int);
+Input *ast_inputs_append(Input *list, Input *in);
+BlockParam *ast_params_append(BlockParam *list, Span sp, const char *name, Expr *dflt);
+Expr *ast_attr(Span sp, Expr *obj, const char *name);
+/* names = expr (names: a list of n idents built with ast_names_push). */
+Stmt *ast_assign(Span sp, Stmt *names, Expr *value);
+Stmt *ast_names_push(Stmt *names, Span sp, const char *name);
+Stmt *ast_return(Span sp, Stmt *exprs);
+Stmt *ast_exprs_push(Stmt *exprs, Expr *e);
+Stmt *ast_stmts_append(Stmt *list, Stmt *st);
 Layer *ast_layers_append(Layer *list, Layer *l);
 Decl *ast_train(Span sp, Span name_span, const char *name, TrainItem *items);
 TrainItem *ast_items_append(TrainItem *list, Span key_span, const char *key, Expr *v);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "sema_int.h"
+#include "../ir/ir.h"
 
 /* Upper bound on parameters + activations of one sample, in floats.
  * Larger models are rejected at compile time (issue: resource limits). */
@@ -35,6 +36,38 @@ static int read_max_floats(Diag *d)
     return 0;
 }
 
+/* A block's declaration: its name, parameters and inputs (its layers are
+ * checked where it is used, with its parameters' values). */
+static void check_block(Sema *s, const Decl *b)
+{
+    if (op_lookup(b->name) >= 0 || !strcmp(b->name, "sequential"))
+        diag_error(s->d, b->name_span, "block '%s' has the name of a layer", b->name);
+    else if (strmap_put(&s->blocks, b->name, (void *)b))
+        diag_error(s->d, b->name_span, "block '%s' is defined twice", b->name);
+    StrMap seen = {0};
+    for (const BlockParam *p = b->params; p; p = p->next)
+        if (strmap_put(&seen, p->name, (void *)p))
+            diag_error(s->d, p->span, "block '%s': parameter '%s' is named twice", b->name, p->name);
+    strmap_free(&seen);
+    for (const Input *in = b->inputs; in; in = in->next) {
+        if (!b->has_forward)
+            diag_error(s->d, in->span, "block '%s' has no forward: its layers are a sequence, which takes "
+                       "no input statement", b->name);
+        else if (!in->name)
+            diag_error(s->d, in->span, "a block's input is named: input x");
+        else if (in->has_shape)
+            diag_error(s->d, in->shape_span, "a block's input takes its shape from the caller: "
+                       "write 'input %s'", in->name);
+        else if (in->is_int)
+            diag_error(s->d, in->span, "a block's input is not declared int (its caller's value says)");
+        else
+            continue;
+        break;
+    }
+    if (b->has_forward && !b->inputs)
+        diag_error(s->d, b->forward_span, "block '%s' has a forward but no input: add 'input x'", b->name);
+}
+
 int sema_check(const Ast *ast, const SrcFile *src, const char *base_dir, Diag *d, Program *out)
 {
     Sema s = {0};
@@ -42,6 +75,7 @@ int sema_check(const Ast *ast, const SrcFile *src, const char *base_dir, Diag *d
     s.ast = ast;
     s.base_dir = base_dir;
     memset(out, 0, sizeof *out);
+    s.prog = out;
     if (read_max_floats(d))
         return 1;
     int nm = 0;
@@ -54,6 +88,8 @@ int sema_check(const Ast *ast, const SrcFile *src, const char *base_dir, Diag *d
             strmap_put(&s.all_lets, x->name, (void *)x);
         else if (x->kind == DECL_MODEL)
             strmap_put(&s.model_decls, x->name, (void *)x);
+        else if (x->kind == DECL_BLOCK)
+            check_block(&s, x);
     }
     StrMap seen = {0};      /* model names defined so far */
 
@@ -71,6 +107,7 @@ int sema_check(const Ast *ast, const SrcFile *src, const char *base_dir, Diag *d
             out->models[out->nmodels++] = sema_lower_model(&s, x, src);
             break;
         case DECL_TRAIN:
+        case DECL_BLOCK:
             break;
         }
     }
@@ -88,5 +125,7 @@ int sema_check(const Ast *ast, const SrcFile *src, const char *base_dir, Diag *d
     strmap_free(&s.all_lets);
     strmap_free(&s.model_decls);
     strmap_free(&s.lowered);
+    strmap_free(&s.blocks);
+    strmap_free(&s.warned);
     return d->nerrors ? -1 : 0;
 }

@@ -7,7 +7,9 @@
 #include "ast.h"
 #include "../ir/ir.h"
 
-typedef enum ValueKind { V_INT, V_REAL, V_STR, V_BOOL, V_LIST, V_CALL, V_ERROR } ValueKind;
+/* V_VALUE: a graph value of a forward block (i: its IR value), given to an
+ * op's AT_VALUE slot; a V_LIST of them fills an AT_VALUES slot. */
+typedef enum ValueKind { V_INT, V_REAL, V_STR, V_BOOL, V_LIST, V_CALL, V_ERROR, V_VALUE } ValueKind;
 
 typedef struct Value Value;
 typedef struct ValueArg {

@@ -24,12 +24,16 @@ const char *sema_kind_name(ValueKind k)
     case V_BOOL: return "a boolean";
     case V_LIST: return "a list";
     case V_CALL: return "a call";
+    case V_VALUE: return "a tensor value";
     default: return "an invalid value";
     }
 }
 
 Value *sema_lookup_let(Sema *s, const char *name)
 {
+    Value *v = s->scope ? strmap_get(s->scope, name) : NULL;
+    if (v)
+        return v;
     return strmap_get(&s->lets, name);
 }
 
@@ -207,7 +211,17 @@ Value *sema_eval(Sema *s, const Expr *e, int allow_sym)
         break;
     }
     case EX_BINOP:
+        if (e->op == '@') {
+            diag_error(s->d, e->span, "operator '@' multiplies tensor values (in forward), not numbers");
+            v = sema_new_value(V_ERROR, e->span);
+            break;
+        }
         v = eval_binop(s, e);
+        break;
+    case EX_ATTR:
+        diag_error(s->d, e->span, "a layer's parameter ('%s') can only be a layer's weight or bias argument "
+                   "(weight = wte.weight)", e->name);
+        v = sema_new_value(V_ERROR, e->span);
         break;
     default:
         NNC_ICE("unknown expression kind %d", e->kind);
@@ -244,8 +258,12 @@ static int type_ok(const Value *v, int types)
     case V_INT: return (types & (AT_INT | AT_REAL)) != 0;
     case V_REAL: return (types & AT_REAL) != 0;
     case V_BOOL: return (types & AT_BOOL) != 0;
-    case V_LIST: return (types & AT_LIST) != 0;
+    case V_LIST:
+        if (v->n > 0 && v->items && v->items[0]->kind == V_VALUE)
+            return (types & AT_VALUES) != 0;
+        return (types & AT_LIST) != 0;
     case V_STR: return (types & AT_STR) != 0;
+    case V_VALUE: return (types & AT_VALUE) != 0;
     case V_ERROR: return 1;
     default: return 0;
     }
@@ -253,11 +271,12 @@ static int type_ok(const Value *v, int types)
 
 static const char *types_name(int types)
 {
-    static char buf[96];
+    static char buf[160];
     buf[0] = '\0';
-    const char *names[] = {"an integer", "a number", "true or false", "a list", "a string"};
+    const char *names[] = {"an integer", "a number", "true or false", "a list", "a string",
+                           "a tensor value", "a list of tensor values"};
     int first = 1;
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 7; i++) {
         if (!(types & (1 << i)) || (i == 0 && (types & AT_REAL)))
             continue;
         strcat(buf, first ? "" : " or ");

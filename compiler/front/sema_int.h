@@ -19,6 +19,10 @@ typedef struct Sema {
     StrMap all_lets;    /* every let name of the file -> its Decl */
     StrMap model_decls; /* model name -> its (last) Decl */
     StrMap lowered;     /* model name -> 1 + its first index with a graph */
+    StrMap blocks;      /* block name -> its Decl */
+    StrMap *scope;      /* a block's parameters (name -> Value), looked up before lets */
+    StrMap warned;      /* "line:col" of warnings given once per source place */
+    const Program *prog;    /* the models lowered so far */
     int depth;
 } Sema;
 
@@ -39,6 +43,23 @@ ValueArg *sema_eval_args(Sema *s, const Arg *args, int *nargs);
 
 /* sema_lower.c: the model's IR graph, or NULL after errors. */
 Graph *sema_lower_model(Sema *s, const Decl *m, const SrcFile *src);
+/* The parameters made from first_param on: their sizes against the limit
+ * (what: the layer, at: where). Returns 1 when one is too large. */
+int sema_check_params(Sema *s, const char *what, Span at, Graph *g, int first_param);
+/* Node ni's output shape against the limit; 1 when it is empty or too large. */
+int sema_check_output(Sema *s, const char *what, Span at, const Graph *g, int ni);
+/* The model's parameters and activations against the limit; 1 when over. */
+int sema_check_limits(Sema *s, const Decl *m, const Graph *g, int64_t numel);
+/* An input's shape (Input.dims) into *sh; its values per sample added to
+ * *numel. Returns 1 when it is broken (errors reported). */
+int sema_input_shape(Sema *s, const Input *in, Shape *sh, int64_t *numel);
+/* "unknown layer" with a did-you-mean among the op names (and blocks). */
+void sema_unknown_layer(Sema *s, const char *name, Span at, const char *what);
+
+/* sema_graph.c: a model with forward, several or named inputs, or blocks
+ * (LANGUAGE.md §7-§8); NULL after errors. */
+int sema_is_graph_model(Sema *s, const Decl *m);
+Graph *sema_lower_graph(Sema *s, const Decl *m, const SrcFile *src);
 
 /* sema_train.c: checks one train block into p->trains. */
 void sema_check_train(Sema *s, const Decl *t, Program *p);

@@ -1,27 +1,27 @@
-/* sema_lower.c — one model declaration to an IR graph: each layer's
- * arguments bound against its op's schema, its parameters created with
- * PyTorch state_dict names, its shape inferred; the size limits
- * (nnc_max_floats) on parameters and activations checked. */
+/* sema_lower.c — one version-1 (sequence) model declaration to an IR
+ * graph: each layer's arguments bound against its op's schema, its
+ * parameters created with PyTorch state_dict names, its shape inferred; the
+ * size limits (nnc_max_floats) on parameters and activations checked. The
+ * helpers here serve the graph models of sema_graph.c too. */
 #include <string.h>
 
 #include "sema_int.h"
 #include "../ops/ops.h"
 
-/* The input shape into g->input; *numel: its values per sample. Returns 1
- * when it is broken (errors reported). */
-static int lower_input(Sema *s, const Decl *m, Graph *g, int64_t *numel)
+int sema_input_shape(Sema *s, const Input *in, Shape *sh, int64_t *numel)
 {
     int broken = 0;
-    if (m->ninput < 1 || m->ninput > NNC_MAX_DIMS) {
-        diag_error(s->d, m->input_span, "input must have between 1 and %d dimensions, not %d",
-                   NNC_MAX_DIMS, m->ninput);
+    Span at = in->span;
+    if (in->ndims < 1 || in->ndims > NNC_MAX_DIMS) {
+        diag_error(s->d, at, "input must have between 1 and %d dimensions, not %d",
+                   NNC_MAX_DIMS, in->ndims);
         broken = 1;
     }
-    g->input.ndim = m->ninput > NNC_MAX_DIMS ? NNC_MAX_DIMS : m->ninput;
-    g->ninputs = 1;     /* a v1 model: one input, %in */
-    *numel = 1;
-    for (int i = 0; i < g->input.ndim; i++) {
-        Value *v = sema_eval(s, m->input[i], 0);
+    memset(sh, 0, sizeof *sh);
+    sh->ndim = in->ndims > NNC_MAX_DIMS ? NNC_MAX_DIMS : in->ndims;
+    int64_t ne = 1;
+    for (int i = 0; i < sh->ndim; i++) {
+        Value *v = sema_eval(s, in->dims[i], 0);
         if (v->kind == V_ERROR) {
             broken = 1;
             continue;
@@ -36,38 +36,45 @@ static int lower_input(Sema *s, const Decl *m, Graph *g, int64_t *numel)
             broken = 1;
             continue;
         }
-        g->input.d[i] = v->i;
-        if (__builtin_mul_overflow(*numel, v->i, numel) || *numel > nnc_max_floats) {
+        sh->d[i] = v->i;
+        if (__builtin_mul_overflow(ne, v->i, &ne) || ne > nnc_max_floats ||
+            *numel + ne > nnc_max_floats) {
             diag_error(s->d, v->span, "the input has too many values per sample (limit %lld)",
                        (long long)nnc_max_floats);
             broken = 1;
-            *numel = 1;
+            ne = 0;
         }
     }
+    *numel += ne;
     return broken;
 }
 
-/* "unknown layer", with the closest op name when one is close. */
-static void unknown_layer(Sema *s, const Layer *l)
+void sema_unknown_layer(Sema *s, const char *name, Span at, const char *what)
 {
     const char *best = NULL;
     int bestd = 3;
     for (int k = 0; k < OP__COUNT; k++) {
-        int dd = sema_edit_distance(l->op, op_info[k].name);
+        int dd = sema_edit_distance(name, op_info[k].name);
         if (dd < bestd) {
             bestd = dd;
             best = op_info[k].name;
         }
     }
+    for (size_t k = 0; k < s->blocks.cap; k++) {
+        const char *b = s->blocks.slot[k].key;
+        int dd = b ? sema_edit_distance(name, b) : 99;
+        if (dd < bestd) {
+            bestd = dd;
+            best = b;
+        }
+    }
     if (best)
-        diag_error(s->d, l->op_span, "unknown layer '%s' (did you mean '%s'?)", l->op, best);
+        diag_error(s->d, at, "unknown %s '%s' (did you mean '%s'?)", what, name, best);
     else
-        diag_error(s->d, l->op_span, "unknown layer '%s'", l->op);
+        diag_error(s->d, at, "unknown %s '%s'", what, name);
 }
 
-/* The parameters node ni created (from first_param on): their sizes, and
- * the limit on them. Returns 1 when one is too large. */
-static int check_layer_params(Sema *s, const Layer *l, Graph *g, int first_param)
+int sema_check_params(Sema *s, const char *what, Span at, Graph *g, int first_param)
 {
     int64_t total = 0;
     for (int k = first_param; k < g->nparams; k++) {
@@ -78,8 +85,8 @@ static int check_layer_params(Sema *s, const Layer *l, Graph *g, int first_param
             ovf |= __builtin_mul_overflow(ne, p->shape[d], &ne);
         p->numel = ne;
         if (ovf || ne > nnc_max_floats || (total += ne) > nnc_max_floats) {
-            diag_error(s->d, l->op_span, "%s: parameter '%s' is too large (%s%lld floats; the limit is %lld)",
-                       l->op, p->name, ovf ? "more than " : "", (long long)(ovf ? INT64_MAX : ne),
+            diag_error(s->d, at, "%s: parameter '%s' is too large (%s%lld floats; the limit is %lld)",
+                       what, p->name, ovf ? "more than " : "", (long long)(ovf ? INT64_MAX : ne),
                        (long long)nnc_max_floats);
             return 1;
         }
@@ -87,24 +94,39 @@ static int check_layer_params(Sema *s, const Layer *l, Graph *g, int first_param
     return 0;
 }
 
+int sema_check_output(Sema *s, const char *what, Span at, const Graph *g, int ni)
+{
+    char buf[64];
+    int64_t ne = 1;
+    const Shape *sh = &g->nodes[ni].shape;
+    for (int d = 0; d < sh->ndim; d++)
+        if (sh->d[d] <= 0 || __builtin_mul_overflow(ne, sh->d[d], &ne) || ne > nnc_max_floats) {
+            diag_error(s->d, at, "%s: output shape %s is empty or too large", what,
+                       shape_str(sh, buf, sizeof buf));
+            return 1;
+        }
+    return 0;
+}
+
 /* Layer l at position pos: its arguments are always checked; it is added
  * to g only while the model is not broken. Returns the new broken flag. */
 static int lower_layer(Sema *s, Graph *g, const Layer *l, int pos, int broken)
 {
-    char buf[64];
     int op = op_lookup(l->op);
     if (op < 0) {
-        unknown_layer(s, l);
+        sema_unknown_layer(s, l->op, l->op_span, "layer");
         return 1;
     }
     int nargs;
     ValueArg *args = sema_eval_args(s, l->args, &nargs);
     const ArgSpec *spec = op_hooks[op].args((Op)op);
-    int nspec = 0;
+    int nspec = 0, nval = 0;
     while (spec[nspec].name)
         nspec++;
+    while (nval < nspec && (spec[nval].types & (AT_VALUE | AT_VALUES)))
+        nval++;     /* a layer statement gives only the non-value arguments */
     Value **slot = xcalloc((size_t)nspec + 1, sizeof *slot);
-    if (sema_bind_args(s, l->op, l->op_span, spec, args, nargs, slot))
+    if (sema_bind_args(s, l->op, l->op_span, spec + nval, args, nargs, slot + nval))
         return 1;
     if (broken)
         return 1;
@@ -119,26 +141,18 @@ static int lower_layer(Sema *s, Graph *g, const Layer *l, int pos, int broken)
     int first_param = g->nparams;
     if (op_hooks[op].build(&cx))
         return 1;
-    if (check_layer_params(s, l, g, first_param))
+    if (sema_check_params(s, l->op, l->op_span, g, first_param))
         return 1;
     g->nodes[ni].span = l->op_span;
     if (op_hooks[op].shape(g, &g->nodes[ni], s->d))
         return 1;
-    int64_t ne = 1;
-    const Shape *sh = &g->nodes[ni].shape;
-    for (int d = 0; d < sh->ndim; d++)
-        if (sh->d[d] <= 0 || __builtin_mul_overflow(ne, sh->d[d], &ne) || ne > nnc_max_floats) {
-            diag_error(s->d, l->op_span, "%s: output shape %s is empty or too large", l->op,
-                       shape_str(sh, buf, sizeof buf));
-            return 1;
-        }
-    return 0;
+    /* in a sequence, a recurrent layer passes on its output sequence */
+    if ((op == OP_LSTM || op == OP_GRU) && (ni = seq_rnn_result(g, ni, 0, s->d)) < 0)
+        return 1;
+    return sema_check_output(s, l->op, l->op_span, g, ni);
 }
 
-/* The whole model's parameters and its arena (every activation of one
- * sample, as training keeps them and -O0 lays them out, the input of
- * numel values included) against the limit. Returns 1 when over. */
-static int check_model_limits(Sema *s, const Decl *m, const Graph *g, int64_t numel)
+int sema_check_limits(Sema *s, const Decl *m, const Graph *g, int64_t numel)
 {
     int64_t total = 0;
     for (int k = 0; k < g->nparams; k++)
@@ -167,9 +181,13 @@ static int check_model_limits(Sema *s, const Decl *m, const Graph *g, int64_t nu
 
 Graph *sema_lower_model(Sema *s, const Decl *m, const SrcFile *src)
 {
+    if (sema_is_graph_model(s, m))
+        return sema_lower_graph(s, m, src);
     Graph *g = ir_new_graph(m->name, src->path);
-    int64_t numel;
-    int broken = lower_input(s, m, g, &numel);
+    int64_t numel = 0;
+    Shape sh;
+    int broken = sema_input_shape(s, m->inputs, &sh, &numel);
+    ir_add_input(g, &sh);   /* a v1 model: one input, %in */
     int pos = 0;
     StrMap labels = {0};
     for (const Layer *l = m->layers; l; l = l->next, pos++) {
@@ -183,7 +201,7 @@ Graph *sema_lower_model(Sema *s, const Decl *m, const SrcFile *src)
     if (broken)
         return NULL;
     ir_add_output(g, g->nnodes - 1);
-    if (check_model_limits(s, m, g, numel))
+    if (sema_check_limits(s, m, g, numel))
         return NULL;
     ir_layout_params(g);
     return g;

@@ -330,9 +330,68 @@ static int layer_named(const Decl *md, const StrMap *labels, const Layer **layer
     return pos;
 }
 
+/* A layer name of a graph model matches its own layer and every layer
+ * under it ("layer1" freezes "layer1.0.conv1"); k is a layer index. */
+static int under(const char *label, const char *name)
+{
+    size_t n = strlen(name);
+    return label && !strncmp(label, name, n) && (label[n] == '\0' || label[n] == '.');
+}
+
+static void freeze_add(TrainCfg *tc, int k)
+{
+    for (int i = 0; i < tc->nfreeze; i++)
+        if (tc->freeze[i] == k)
+            return;
+    tc->freeze[tc->nfreeze++] = k;
+}
+
+/* freeze = [...] of a graph model: names are dotted prefixes, positions
+ * the layers' indices (declared layers first, in declaration order). */
+static void freeze_graph(Sema *s, const Decl *t, const Value *v, TrainCfg *tc, const Graph *g)
+{
+    tc->freeze = xcalloc((size_t)(g->nnodes + g->nparams + v->n) + 1, sizeof *tc->freeze);
+    tc->nfreeze = 0;
+    for (int i = 0; i < v->n; i++) {
+        const Value *f = sema_list_item(v, i);
+        if (f->kind != V_INT && f->kind != V_STR) {
+            diag_error(s->d, f->span, "freeze: expected a layer name (string) or position (integer)");
+            continue;
+        }
+        int found = 0;
+        for (int k = 0; k < g->nparams; k++) {
+            const Param *p = &g->params[k];
+            if (f->kind == V_INT ? p->layer == f->i : under(p->layer_name, f->s)) {
+                freeze_add(tc, p->layer);
+                found = 1;
+            }
+        }
+        for (int k = 0; k < g->nnodes; k++) {
+            const Node *n = &g->nodes[k];
+            if (f->kind == V_INT ? n->layer == f->i : under(n->label, f->s)) {
+                freeze_add(tc, n->layer);
+                found = 1;
+            }
+        }
+        if (found)
+            continue;
+        if (f->kind == V_INT)
+            diag_error(s->d, f->span, "freeze: model '%s' has no layer at position %lld", t->name, (long long)f->i);
+        else
+            diag_error(s->d, f->span, "freeze: model '%s' has no layer named '%s'", t->name, f->s);
+    }
+}
+
 /* freeze = [layer names or positions] of the model of train block t. */
 static void train_freeze(Sema *s, const Decl *t, const Value *v, TrainCfg *tc)
 {
+    const Decl *gm = strmap_get(&s->model_decls, t->name);
+    intptr_t at = (intptr_t)strmap_get(&s->lowered, t->name);
+    if (gm && sema_is_graph_model(s, gm)) {
+        if (at && s->prog->models[at - 1])
+            freeze_graph(s, t, v, tc, s->prog->models[at - 1]);
+        return;
+    }
     tc->freeze = xcalloc((size_t)v->n + 1, sizeof *tc->freeze);
     tc->nfreeze = 0; /* a repeated key (already an error) starts over */
     const Decl *md = strmap_get(&s->model_decls, t->name);
@@ -399,7 +458,7 @@ static void value_text(const Value *v, char *b, size_t cap, size_t *at)
             PUT(")");
         }
         break;
-    case V_ERROR: PUT("?"); break;
+    case V_ERROR: case V_VALUE: PUT("?"); break;
     }
 #undef PUT
 }
@@ -538,12 +597,13 @@ static void train_loss_vs_model(Sema *s, const Graph *g, const TrainCfg *tc, Spa
     if (tc->loss == NNR_LOSS_CROSS_ENTROPY || tc->loss == NNR_LOSS_NLL) {
         /* PyTorch takes the classes from dim 1 of a [N, C, d1, ...] output
          * (with targets [N, d1, ...]); a CSV row has one label, so the
-         * output must be one vector of class scores per sample. */
+         * output must be one vector of class scores per sample, or a
+         * sequence [T, C] of them with T labels (LANGUAGE.md §10). */
         const Shape *os = ir_value_shape(g, ir_output(g));
-        if (os->ndim != 1) {
+        if (os->ndim != 1 && os->ndim != 2) {
             char sb[64];
-            diag_error(s->d, loss_span, "%s needs one vector of class scores per sample, but the "
-                       "model's output has shape %s (add flatten)",
+            diag_error(s->d, loss_span, "%s needs one vector of class scores per sample (or a sequence "
+                       "[T, C] of them), but the model's output has shape %s (add flatten)",
                        tc->loss == NNR_LOSS_NLL ? "nll" : "cross_entropy", shape_str(os, sb, sizeof sb));
         }
     }

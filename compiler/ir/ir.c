@@ -75,6 +75,7 @@ int ir_add_node(Graph *g, Op op)
     n->op = op;
     n->fused_act = -1;
     n->layer = -1;
+    n->dh = n->dw = n->groups = 1;
     for (int i = 0; i < NNC_MAX_NODE_PARAMS; i++)
         n->param[i] = -1;
     return g->nnodes++;
@@ -275,17 +276,49 @@ void ir_print_ex(const Graph *g, FILE *out, int flags)
         fprintf(out, " = %s", op_info[n->op].name);
         print_vals(out, n->in, n->nin);
         for (int k = 0; k < op_nattr(n->op); k++)
-            fprintf(out, " %s=%.9g", op_attr[n->op][k].name, n->attr[k]);
+            if (n->op != OP_FLATTEN || n->attr[k] != op_attr[n->op][k].dflt)
+                fprintf(out, " %s=%.9g", op_attr[n->op][k].name, n->attr[k]);
         switch (n->op) {
+        case OP_PERMUTE:
+            fprintf(out, " dims=0");
+            for (int k = 0; k < n->dim && k < NNC_MAX_NODE_ATTRS; k++)
+                fprintf(out, ",%.9g", n->attr[k]);
+            break;
+        case OP_MEAN: case OP_SUM:
+            fprintf(out, " dim=");
+            for (int b = 0, first = 1; b < 16; b++)
+                if (n->dim & (1 << b)) {
+                    fprintf(out, "%s%d", first ? "" : ",", b < 8 ? b : -1 - (b - 8));
+                    first = 0;
+                }
+            break;
         case OP_LINEAR:
             fprintf(out, " in=%" PRId64 " out=%" PRId64 " bias=%d", n->in_f, n->out_f, n->has_bias);
             break;
-        case OP_CONV2D:
+        case OP_CONV2D: case OP_CONV1D: case OP_CONV_TRANSPOSE2D:
             fprintf(out, " in=%" PRId64 " out=%" PRId64 " kernel=%" PRId64 "x%" PRId64
                     " stride=%" PRId64 "x%" PRId64 " padding=%" PRId64 "x%" PRId64 " bias=%d",
                     n->in_f, n->out_f, n->kh, n->kw, n->sh, n->sw, n->ph, n->pw, n->has_bias);
+            if (n->dh != 1 || n->dw != 1)
+                fprintf(out, " dilation=%" PRId64 "x%" PRId64, n->dh, n->dw);
+            if (n->groups != 1)
+                fprintf(out, " groups=%" PRId64, n->groups);
+            if (n->oph || n->opw)
+                fprintf(out, " output_padding=%" PRId64 "x%" PRId64, n->oph, n->opw);
             break;
-        case OP_MAXPOOL2D: case OP_AVGPOOL2D:
+        case OP_ADAPTIVE_AVG_POOL2D:
+            fprintf(out, " output_size=%" PRId64 "x%" PRId64, n->kh, n->kw);
+            break;
+        case OP_UPSAMPLE:
+            fprintf(out, " scale_factor=%.17gx%.17g", n->scale_h, n->scale_w);
+            break;
+        case OP_LAYERNORM:
+            fprintf(out, " normalized_shape=");
+            for (int k = 0; k < n->nnorm; k++)
+                fprintf(out, "%s%" PRId64, k ? "x" : "", n->norm_shape[k]);
+            fprintf(out, " eps=%.9g affine=%d bias=%d", n->eps, n->affine, n->has_bias);
+            break;
+        case OP_MAXPOOL2D: case OP_AVGPOOL2D: case OP_MAXPOOL1D: case OP_AVGPOOL1D:
             fprintf(out, " kernel=%" PRId64 "x%" PRId64 " stride=%" PRId64 "x%" PRId64
                     " padding=%" PRId64 "x%" PRId64, n->kh, n->kw, n->sh, n->sw, n->ph, n->pw);
             break;
@@ -493,6 +526,10 @@ void ir_init_state(const Graph *g, uint64_t seed, float *state)
             break;
         case INIT_ZEROS:
             memset(dst, 0, (size_t)p->numel * sizeof(float));
+            break;
+        case INIT_NORMAL:
+            nnr_init_normal(&rng, dst, (size_t)p->numel, p->bound, p->pad_row,
+                            (size_t)(p->numel / (p->shape[0] ? p->shape[0] : 1)));
             break;
         }
     }

@@ -26,7 +26,9 @@
  * (weight, bias) pair per layer of the chain, "-" for a layer without bias;
  * for fold-bn the layer's (weight, bias) then gamma, beta, running_mean,
  * running_var. Node attributes are those ir_print writes for the op
- * (in= out= bias= kernel=KxK stride=SxS padding=PxP dim= p= features= eps=
+ * (in= out= bias= kernel=KxK stride=SxS padding=PxP dilation=DxD groups=
+ * output_padding=PxP output_size=HxW scale_factor=SxS normalized_shape=AxB
+ * affine= dim= p= features= eps=
  * momentum= act=OP[(attr0)] packed=oi|panel, and the op's ATTR rows of
  * ops.def by name, e.g. negative_slope=); the shape after ':'
  * is checked against the one the op's shape rule gives. */
@@ -442,6 +444,38 @@ static int attr_index(Op op, const char *key)
     return -1;
 }
 
+/* A list of dims "1,2" (mean, sum: into Node.dim as a bit set, bit 8 + k
+ * for -1 - k; permute: "0,2,1" with the batch first, the rest into attr,
+ * their count into Node.dim). */
+static int parse_dims(Lx *x, Node *n)
+{
+    int64_t v[NNC_MAX_DIMS + 2];
+    int c = 0;
+    for (;;) {
+        if (c == NNC_MAX_DIMS + 1 || parse_int(x, &v[c]))
+            return -1;
+        c++;
+        if (*x->p != ',')
+            break;
+        x->p++;
+    }
+    n->dim = 0;
+    if (n->op == OP_PERMUTE) {
+        if (c < 2 || v[0] != 0)
+            return -1;
+        for (int k = 1; k < c; k++)
+            n->attr[k - 1] = (double)v[k];
+        n->dim = c - 1;
+        return 0;
+    }
+    for (int k = 0; k < c; k++) {
+        if (v[k] < -(NNC_MAX_DIMS + 1) || v[k] > NNC_MAX_DIMS)
+            return -1;
+        n->dim |= 1 << (v[k] >= 0 ? (int)v[k] : 8 + (int)(-1 - v[k]));
+    }
+    return 0;
+}
+
 /* The attributes of node i, up to the ':' before its shape. */
 static int parse_attrs(Lx *x, Graph *g, int i)
 {
@@ -468,12 +502,36 @@ static int parse_attrs(Lx *x, Graph *g, int i)
             bad = parse_pair(x, &n->sh, &n->sw);
         else if (!strcmp(key, "padding"))
             bad = parse_pair(x, &n->ph, &n->pw);
+        else if (!strcmp(key, "dilation"))
+            bad = parse_pair(x, &n->dh, &n->dw);
+        else if (!strcmp(key, "groups"))
+            bad = parse_int(x, &n->groups);
+        else if (!strcmp(key, "output_padding"))
+            bad = parse_pair(x, &n->oph, &n->opw);
+        else if (!strcmp(key, "output_size"))
+            bad = parse_pair(x, &n->kh, &n->kw);
+        else if (!strcmp(key, "scale_factor")) {
+            bad = parse_num(x, &n->scale_h);
+            if (!bad && *x->p == 'x')
+                x->p++, bad = parse_num(x, &n->scale_w);
+            else
+                bad = 1;
+        } else if (!strcmp(key, "normalized_shape")) {
+            n->nnorm = 0;
+            do
+                bad = n->nnorm == NNC_MAX_DIMS || parse_int(x, &n->norm_shape[n->nnorm++]);
+            while (!bad && *x->p == 'x' && x->p++);
+        } else if (!strcmp(key, "affine"))
+            bad = parse_int(x, &v), n->affine = v != 0;
         else if (!strcmp(key, "p"))
             bad = parse_num(x, &n->p);
         else if (!strcmp(key, "eps"))
             bad = parse_num(x, &n->eps);
         else if (!strcmp(key, "momentum"))
             bad = parse_num(x, &n->momentum);
+        else if ((!strcmp(key, "dim") && (op == OP_MEAN || op == OP_SUM)) ||
+                 (!strcmp(key, "dims") && op == OP_PERMUTE))
+            bad = parse_dims(x, n);
         else if (!strcmp(key, "dim"))
             bad = parse_int(x, &v), n->dim = v < -64 ? -64 : v > 64 ? 64 : (int)v; /* resolved by softmax_shape */
         else if (!strcmp(key, "packed")) {
@@ -568,8 +626,14 @@ static int parse_node(Lx *x, Graph *g, int id, Span sp)
     if (parse_attrs(x, g, i))
         return -1;
     n = &g->nodes[i];
-    int want = n->op == OP_LINEAR || n->op == OP_CONV2D ? 1 + n->has_bias
-             : n->op == OP_BATCHNORM1D || n->op == OP_BATCHNORM2D ? 5 : 0;
+    int want = n->op == OP_LINEAR || n->op == OP_CONV2D || n->op == OP_CONV1D ||
+               n->op == OP_CONV_TRANSPOSE2D ? 1 + n->has_bias
+             : n->op == OP_LAYERNORM ? (n->affine ? 1 + n->has_bias : 0)
+             : n->op == OP_BATCHNORM1D || n->op == OP_BATCHNORM2D ? 5
+             : n->op == OP_EMBEDDING ? 1
+             : n->op == OP_MHA ? (n->attr[2] != 0 ? 4 : 2)
+             : n->op == OP_LSTM || n->op == OP_GRU ? (int)(n->attr[2] * (n->attr[5] != 0 ? 2 : 1) * (n->attr[3] != 0 ? 4 : 2))
+             : 0;
     if (n->nparam != want) {
         diag_error(x->d, sp, "%s needs %d parameters in params=, it has %d", op_info[op].name, want, n->nparam);
         return -1;
@@ -586,6 +650,11 @@ static int parse_node(Lx *x, Graph *g, int id, Span sp)
     Shape s;
     if (parse_shape(x, &s.ndim, s.d))
         return -1;
+    if (n->op == OP_RESHAPE) {
+        memset(&n->shape, 0, sizeof n->shape);
+        n->shape.ndim = s.ndim;
+        memcpy(n->shape.d, s.d, sizeof(int64_t) * (size_t)s.ndim);
+    }   /* reshape's target is the shape written */
     if (op_hooks[op].shape(g, n, x->d))
         return -1;
     n = &g->nodes[i];

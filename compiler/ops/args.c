@@ -37,9 +37,38 @@ int arg_is_list(const BuildCtx *cx, int slot)
     return cx->arg[slot] && cx->arg[slot]->kind == V_LIST;
 }
 
+const char *arg_str(const BuildCtx *cx, int slot)
+{
+    const Value *v = cx->arg[slot];
+    return v && v->kind == V_STR ? v->s : NULL;
+}
+
 Span arg_span(const BuildCtx *cx, int slot)
 {
     return cx->arg[slot] ? cx->arg[slot]->span : cx->layer_span;
+}
+
+int arg_ints(BuildCtx *cx, int slot, int64_t *v, int max, const char *what)
+{
+    const Value *a = cx->arg[slot];
+    if (!a)
+        return 0;
+    if (a->kind == V_INT) {
+        v[0] = a->i;
+        return 1;
+    }
+    int bad = a->kind != V_LIST || a->n > max || a->n < 1;
+    for (int i = 0; !bad && i < a->n; i++) {
+        const Value *it = sema_list_item(a, i);
+        bad = it->kind != V_INT;
+        if (!bad)
+            v[i] = it->i;
+    }
+    if (bad) {
+        diag_error(cx->d, a->span, "%s must be an integer or a list of 1 to %d integers", what, max);
+        return -1;
+    }
+    return a->n;
 }
 
 /* Walk a nested list literal, checking its shape against p->shape. */
@@ -114,5 +143,52 @@ int arg_pair(BuildCtx *cx, int slot, int64_t dflt, int64_t out[2], const char *w
         return 0;
     }
     diag_error(cx->d, v->span, "%s must be an integer or a list of two integers", what);
+    return -1;
+}
+
+int arg_real_pair(BuildCtx *cx, int slot, double dflt, double out[2], const char *what)
+{
+    const Value *v = cx->arg[slot];
+    if (!v) {
+        out[0] = out[1] = dflt;
+        return 0;
+    }
+    if (v->kind == V_INT || v->kind == V_REAL) {
+        out[0] = out[1] = v->kind == V_INT ? (double)v->i : v->r;
+        return 0;
+    }
+    if (v->kind == V_LIST && v->n == 2) {
+        for (int k = 0; k < 2; k++) {
+            const Value *it = sema_list_item(v, k);
+            if (it->kind != V_INT && it->kind != V_REAL)
+                break;
+            out[k] = it->kind == V_INT ? (double)it->i : it->r;
+            if (k == 1)
+                return 0;
+        }
+    }
+    diag_error(cx->d, v->span, "%s must be a number or a list of two numbers", what);
+    return -1;
+}
+
+int arg_int_list(BuildCtx *cx, int slot, int64_t *out, int max, const char *what)
+{
+    const Value *v = cx->arg[slot];
+    if (v && v->kind == V_INT) {
+        out[0] = v->i;
+        return 1;
+    }
+    if (v && v->kind == V_LIST && v->n >= 1 && v->n <= max) {
+        for (int k = 0; k < v->n; k++) {
+            const Value *it = sema_list_item(v, k);
+            if (it->kind != V_INT)
+                goto bad;
+            out[k] = it->i;
+        }
+        return v->n;
+    }
+bad:
+    diag_error(cx->d, v ? v->span : cx->layer_span, "%s must be an integer or a list of 1 to %d integers",
+               what, max);
     return -1;
 }

@@ -174,6 +174,12 @@ const char *op_pexpr(const char *base, const Graph *g, int param)
     return xasprintf("%s + %lld", base, (long long)op_poffset(g, param));
 }
 
+const char *op_din(const EmitCtx *e, const Node *n, int k)
+{
+    (void)n;
+    return e->din[k];
+}
+
 int op_is_alias(Op op, int training)
 {
     int f = op_info[op].flags;

@@ -1,45 +1,126 @@
-/* conv.c — 2-D convolution, NCHW (PyTorch nn.Conv2d, groups = 1, dilation = 1). */
+/* conv.c — convolutions read by im2col + GEMM kernels (runtime/kernels/
+ * conv.c): conv2d, NCHW, and conv1d, NCL (run as a conv2d of height 1),
+ * with PyTorch's stride, padding (a number, a pair, or "valid"/"same"),
+ * dilation and groups (weight [out, in/groups, k...]; depthwise when
+ * groups = in_channels). */
 #include <math.h>
+#include <string.h>
 
 #include "ops.h"
+#include "conv_int.h"
 #include "nnr_prog.h"
 
-enum { A_IN, A_OUT, A_K, A_STRIDE, A_PAD, A_BIAS };
+enum { A_IN, A_OUT, A_K, A_STRIDE, A_PAD, A_DIL, A_GROUPS, A_BIAS };
 static const ArgSpec spec[] = {
     {"in_channels", AT_INT, 1},
     {"out_channels", AT_INT, 1},
     {"kernel_size", AT_INT | AT_LIST, 1},
     {"stride", AT_INT | AT_LIST, 0},
-    {"padding", AT_INT | AT_LIST, 0},
+    {"padding", AT_INT | AT_LIST | AT_STR, 0},
+    {"dilation", AT_INT | AT_LIST, 0},
+    {"groups", AT_INT, 0},
     {"bias", AT_BOOL, 0},
     {NULL, 0, 0},
 };
 
 const ArgSpec *conv_args(Op op) { (void)op; return spec; }
 
-int conv_build(BuildCtx *cx)
+/* A size argument: a pair for conv2d; an integer or [k] for conv1d (then
+ * out = {1, k}; a padding {0, p}). */
+static int size_arg(BuildCtx *cx, int slot, int64_t dflt, int64_t out[2], const char *what)
 {
-    Node *n = &cx->g->nodes[cx->node];
-    int64_t k[2], s[2], p[2];
-    n->in_f = arg_int(cx, A_IN, 0);
-    n->out_f = arg_int(cx, A_OUT, 0);
-    if (arg_pair(cx, A_K, 1, k, "kernel_size") || arg_pair(cx, A_STRIDE, 1, s, "stride") ||
-        arg_pair(cx, A_PAD, 0, p, "padding"))
-        return -1;
-    if (n->in_f <= 0 || n->out_f <= 0 || k[0] <= 0 || k[1] <= 0 || s[0] <= 0 || s[1] <= 0 ||
-        p[0] < 0 || p[1] < 0) {
-        diag_error(cx->d, cx->layer_span, "conv2d: channels, kernel_size and stride must be positive, padding not negative");
+    if (cx->g->nodes[cx->node].op != OP_CONV1D)
+        return arg_pair(cx, slot, dflt, out, what);
+    out[0] = dflt == 0 ? 0 : 1;
+    out[1] = dflt;
+    if (!arg_given(cx, slot))
+        return 0;
+    return arg_int_list(cx, slot, &out[1], 1, what) < 0 ? -1 : 0;
+}
+
+/* padding = "valid" (none) or "same" (stride 1; the kernel's reach
+ * d·(k - 1) split evenly: an odd reach, which PyTorch pads unevenly, is an
+ * error). 0 when handled, 1 when padding is not a string, -1 on error. */
+static int pad_string(BuildCtx *cx, const int64_t k[2], const int64_t s[2], const int64_t d[2],
+                      int64_t p[2])
+{
+    const char *ps = arg_str(cx, A_PAD);
+    const char *name = op_info[cx->g->nodes[cx->node].op].name;
+    if (!ps)
+        return 1;
+    if (!strcmp(ps, "valid")) {
+        p[0] = p[1] = 0;
+        return 0;
+    }
+    if (strcmp(ps, "same")) {
+        diag_error(cx->d, arg_span(cx, A_PAD), "%s: padding must be a number, a list, \"valid\" or \"same\", not \"%s\"",
+                   name, ps);
         return -1;
     }
-    if (k[0] > 4096 || k[1] > 4096 || p[0] > 4096 || p[1] > 4096) {
-        diag_error(cx->d, cx->layer_span, "conv2d: kernel_size or padding is absurdly large");
+    if (s[0] != 1 || s[1] != 1) {
+        diag_error(cx->d, arg_span(cx, A_PAD), "%s: padding = \"same\" needs stride 1 (as in PyTorch)", name);
+        return -1;
+    }
+    for (int j = 0; j < 2; j++) {
+        int64_t reach = d[j] * (k[j] - 1);
+        if (reach % 2) {
+            diag_error(cx->d, arg_span(cx, A_PAD), "%s: padding = \"same\" with an even kernel reach (dilation x (kernel_size - 1) = %lld) pads unevenly, which nnc does not support; give the padding as numbers",
+                       name, (long long)reach);
+            return -1;
+        }
+        p[j] = reach / 2;
+    }
+    return 0;
+}
+
+/* Kernel, stride, padding, dilation and groups from the arguments into n. */
+static int conv_geometry(BuildCtx *cx, Node *n)
+{
+    int64_t k[2], s[2], p[2] = {0, 0}, d[2];
+    const char *name = op_info[n->op].name;
+    if (size_arg(cx, A_K, 1, k, "kernel_size") || size_arg(cx, A_STRIDE, 1, s, "stride") ||
+        size_arg(cx, A_DIL, 1, d, "dilation"))
+        return -1;
+    int ps = pad_string(cx, k, s, d, p);
+    if (ps < 0 || (ps > 0 && size_arg(cx, A_PAD, 0, p, "padding")))
+        return -1;
+    n->groups = arg_int(cx, A_GROUPS, 1);
+    if (n->in_f <= 0 || n->out_f <= 0 || k[0] <= 0 || k[1] <= 0 || s[0] <= 0 || s[1] <= 0 ||
+        p[0] < 0 || p[1] < 0 || d[0] <= 0 || d[1] <= 0) {
+        diag_error(cx->d, cx->layer_span, "%s: channels, kernel_size, stride and dilation must be positive, padding not negative",
+                   name);
+        return -1;
+    }
+    if (k[0] > 4096 || k[1] > 4096 || p[0] > 4096 || p[1] > 4096 || d[0] > 4096 || d[1] > 4096 ||
+        s[0] > 4096 || s[1] > 4096) {
+        diag_error(cx->d, cx->layer_span, "%s: kernel_size, stride, padding or dilation is absurdly large", name);
+        return -1;
+    }
+    if (n->groups <= 0 || n->in_f % n->groups || n->out_f % n->groups) {
+        diag_error(cx->d, arg_span(cx, A_GROUPS), "%s: groups = %lld must be positive and divide in_channels (%lld) and out_channels (%lld)",
+                   name, (long long)n->groups, (long long)n->in_f, (long long)n->out_f);
         return -1;
     }
     n->kh = k[0]; n->kw = k[1]; n->sh = s[0]; n->sw = s[1]; n->ph = p[0]; n->pw = p[1];
+    n->dh = d[0]; n->dw = d[1];
+    return 0;
+}
+
+int conv_build(BuildCtx *cx)
+{
+    Node *n = &cx->g->nodes[cx->node];
+    n->in_f = arg_int(cx, A_IN, 0);
+    n->out_f = arg_int(cx, A_OUT, 0);
+    if (conv_geometry(cx, n))
+        return -1;
     n->has_bias = arg_bool(cx, A_BIAS, 1);
-    float bound = (float)(1.0 / sqrt((double)(n->in_f * n->kh * n->kw)));
-    int64_t ws[4] = {n->out_f, n->in_f, n->kh, n->kw};
-    op_param(cx, "weight", 4, ws, NNR_T_PARAM, INIT_UNIFORM, bound);
+    int64_t cin = n->in_f / n->groups;
+    float bound = (float)(1.0 / sqrt((double)(cin * n->kh * n->kw)));
+    int64_t ws2[4] = {n->out_f, cin, n->kh, n->kw}, ws1[3] = {n->out_f, cin, n->kw};
+    if (n->op == OP_CONV1D)
+        op_param(cx, "weight", 3, ws1, NNR_T_PARAM, INIT_UNIFORM, bound);
+    else
+        op_param(cx, "weight", 4, ws2, NNR_T_PARAM, INIT_UNIFORM, bound);
     if (n->has_bias)
         op_param(cx, "bias", 1, &n->out_f, NNR_T_PARAM, INIT_UNIFORM, bound);
     return 0;
@@ -48,48 +129,78 @@ int conv_build(BuildCtx *cx)
 int conv_shape(Graph *g, Node *n, Diag *d)
 {
     const Shape *in = ir_value_shape(g, n->in[0]);
+    const int one = n->op == OP_CONV1D;
+    const char *name = op_info[n->op].name;
     char buf[64];
-    if (in->ndim != 3) {
-        diag_error(d, n->span, "conv2d expects a [channels, height, width] input, but its input has shape %s",
-                   shape_str(in, buf, sizeof buf));
+    if (in->ndim != (one ? 2 : 3)) {
+        diag_error(d, n->span, "%s expects a %s input, but its input has shape %s", name,
+                   one ? "[channels, length]" : "[channels, height, width]", shape_str(in, buf, sizeof buf));
         return -1;
     }
     if (in->d[0] != n->in_f) {
-        diag_error(d, n->span, "conv2d(%lld, %lld, ...) expects %lld input channels, but its input has shape %s (%lld channels)",
-                   (long long)n->in_f, (long long)n->out_f, (long long)n->in_f,
+        diag_error(d, n->span, "%s(%lld, %lld, ...) expects %lld input channels, but its input has shape %s (%lld channels)",
+                   name, (long long)n->in_f, (long long)n->out_f, (long long)n->in_f,
                    shape_str(in, buf, sizeof buf), (long long)in->d[0]);
         return -1;
     }
-    int64_t oh = (in->d[1] + 2 * n->ph - n->kh), ow = (in->d[2] + 2 * n->pw - n->kw);
+    const int64_t h = one ? 1 : in->d[1], w = in->d[one ? 1 : 2];
+    int64_t oh = h + 2 * n->ph - n->dh * (n->kh - 1) - 1, ow = w + 2 * n->pw - n->dw * (n->kw - 1) - 1;
     if (oh < 0 || ow < 0) {
-        diag_error(d, n->span, "conv2d: the kernel %lldx%lld is larger than the padded input %lldx%lld",
-                   (long long)n->kh, (long long)n->kw, (long long)(in->d[1] + 2 * n->ph),
-                   (long long)(in->d[2] + 2 * n->pw));
+        if (one)
+            diag_error(d, n->span, "conv1d: the kernel %lld (dilated: %lld) is longer than the padded input %lld",
+                       (long long)n->kw, (long long)(n->dw * (n->kw - 1) + 1), (long long)(w + 2 * n->pw));
+        else
+            diag_error(d, n->span, "conv2d: the kernel %lldx%lld is larger than the padded input %lldx%lld",
+                       (long long)(n->dh * (n->kh - 1) + 1), (long long)(n->dw * (n->kw - 1) + 1),
+                       (long long)(h + 2 * n->ph), (long long)(w + 2 * n->pw));
         return -1;
     }
-    n->shape.ndim = 3;
+    n->shape.ndim = one ? 2 : 3;
     n->shape.d[0] = n->out_f;
-    n->shape.d[1] = oh / n->sh + 1;
-    n->shape.d[2] = ow / n->sw + 1;
+    if (one) {
+        n->shape.d[1] = ow / n->sw + 1;
+    } else {
+        n->shape.d[1] = oh / n->sh + 1;
+        n->shape.d[2] = ow / n->sw + 1;
+    }
     return 0;
 }
 
-/* The kernels' nnr_conv2d_shape of node n, set on call c. */
-static void kshape(const Graph *g, const Node *n, KCall *c)
+/* The kernels' nnr_conv2d_shape of node n (a conv1d as height 1). */
+static void conv_kshape(const Graph *g, const Node *n, int64_t s[15])
 {
     const Shape *in = ir_value_shape(g, n->in[0]);
-    const int64_t s[] = {in->d[0], in->d[1], in->d[2], n->out_f, n->kh, n->kw,
-                         n->sh, n->sw, n->ph, n->pw, n->shape.d[1], n->shape.d[2]};
-    static const char *const fields[] = {"c", "h", "w", "oc", "kh", "kw", "sh", "sw", "ph", "pw", "oh", "ow"};
-    _Static_assert(sizeof fields / sizeof fields[0] == sizeof s / sizeof s[0], "a name per field");
-    kcall_shape(c, "nnr_conv2d_shape", fields, s, (int)(sizeof s / sizeof s[0]));
+    const int one = n->op == OP_CONV1D;
+    const int64_t v[15] = {in->d[0], one ? 1 : in->d[1], in->d[one ? 1 : 2], n->out_f, n->kh, n->kw,
+                           n->sh, n->sw, n->ph, n->pw, one ? 1 : n->shape.d[1],
+                           n->shape.d[one ? 1 : 2], n->dh, n->dw, n->groups};
+    memcpy(s, v, sizeof v);
 }
 
-static const char *cshape(const Graph *g, const Node *n)
+static const char *const conv_fields[] = {"c", "h", "w", "oc", "kh", "kw", "sh", "sw", "ph", "pw",
+                                          "oh", "ow", "dh", "dw", "groups"};
+
+/* The shape struct of node n on call c: its conv geometry (conv1d, conv2d)
+ * or its own (conv_transpose2d: in = its input, out = its output). */
+void conv_kcall_shape(const Graph *g, const Node *n, KCall *c)
+{
+    int64_t s[15];
+    if (n->op == OP_CONV_TRANSPOSE2D) {
+        const Shape *in = ir_value_shape(g, n->in[0]);
+        const int64_t v[15] = {in->d[0], in->d[1], in->d[2], n->out_f, n->kh, n->kw, n->sh, n->sw,
+                               n->ph, n->pw, n->shape.d[1], n->shape.d[2], n->dh, n->dw, n->groups};
+        memcpy(s, v, sizeof v);
+    } else {
+        conv_kshape(g, n, s);
+    }
+    kcall_shape(c, "nnr_conv2d_shape", conv_fields, s, 15);
+}
+
+const char *conv_shape_c(const Graph *g, const Node *n)
 {
     KCall c;
     kcall_init(&c, "nnr_conv2d_shape");
-    kshape(g, n, &c);
+    conv_kcall_shape(g, n, &c);
     return kcall_shape_c(&c);
 }
 
@@ -97,7 +208,7 @@ void conv_emit(EmitCtx *e, const Node *n)
 {
     KCall c;
     kcall_init(&c, "nnr_conv2d_f32");
-    kshape(e->g, n, &c);
+    conv_kcall_shape(e->g, n, &c);
     kcall_arg(&c, KA_N, 1, 0);
     kcall_arg(&c, KA_SHAPE, 0, 0);
     kcall_arg(&c, KA_VAL, n->in[0], 0);
@@ -117,7 +228,7 @@ void conv_emit_train(EmitCtx *e, const Node *n) { conv_emit(e, n); }
 void conv_grad(EmitCtx *e, const Node *n)
 {
     fprintf(e->out, "    nnr_conv2d_backward_f32(n, %s,\n                   %s, %s, %s, %s, %s, %s, %s);\n",
-            cshape(e->g, n), VAL(e, n->in[0]), op_pexpr(e->P, e->g, n->param[0]),
+            conv_shape_c(e->g, n), VAL(e, n->in[0]), op_pexpr(e->P, e->g, n->param[0]),
             DVAL(e, n - e->g->nodes), DVAL(e, n->in[0]) ? DVAL(e, n->in[0]) : "NULL",
             op_pexpr(e->G, e->g, n->param[0]),
             n->has_bias ? op_pexpr(e->G, e->g, n->param[1]) : "NULL", e->scratch);
@@ -126,10 +237,24 @@ void conv_grad(EmitCtx *e, const Node *n)
 int64_t conv_flops(const Graph *g, const Node *n)
 {
     (void)g;
-    return 2 * shape_numel(&n->shape) * n->in_f * n->kh * n->kw;
+    return 2 * shape_numel(&n->shape) * (n->in_f / n->groups) * n->kh * n->kw;
 }
 
 void conv_saved(const Graph *g, const Node *n, int64_t *per_sample, int64_t *fixed)
 {
     (void)g, (void)n, (void)per_sample, (void)fixed;   /* keeps nothing extra */
+}
+
+int64_t op_scratch(const Graph *g, const Node *n)
+{
+    if (n->op != OP_CONV2D && n->op != OP_CONV1D && n->op != OP_CONV_TRANSPOSE2D)
+        return 0;
+    KCall c;
+    kcall_init(&c, "nnr_conv2d_shape");
+    conv_kcall_shape(g, n, &c);
+    const int64_t *v = c.shape;
+    nnr_conv2d_shape s = {(int)v[0], (int)v[1], (int)v[2], (int)v[3], (int)v[4], (int)v[5], (int)v[6],
+                          (int)v[7], (int)v[8], (int)v[9], (int)v[10], (int)v[11], (int)v[12],
+                          (int)v[13], (int)v[14]};
+    return (int64_t)(n->op == OP_CONV_TRANSPOSE2D ? nnr_conv_transpose2d_scratch(&s) : nnr_conv2d_scratch(&s));
 }

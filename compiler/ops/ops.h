@@ -53,7 +53,7 @@ typedef struct KArg {
     double f;
 } KArg;
 
-#define KCALL_MAX_ARGS 12
+#define KCALL_MAX_ARGS 16
 typedef struct KCall {
     const char *fn;                 /* the runtime function ("nnr_linear_f32") */
     int nargs;
@@ -116,6 +116,16 @@ FAMILY(act)
 FAMILY(softmax)
 FAMILY(dropout)
 FAMILY(norm)
+FAMILY(binary)
+FAMILY(matmul)
+FAMILY(tensor)
+FAMILY(reduce)
+FAMILY(convt)
+FAMILY(resize)
+FAMILY(lnorm)
+FAMILY(seq)
+FAMILY(rnn)
+FAMILY(attn)
 #undef FAMILY
 
 typedef struct OpHooks {
@@ -139,6 +149,8 @@ int arg_bool(const BuildCtx *cx, int slot, int dflt);
 int arg_given(const BuildCtx *cx, int slot);
 int arg_is_list(const BuildCtx *cx, int slot);
 Span arg_span(const BuildCtx *cx, int slot);
+/* The string given in slot, or NULL (not given, or not a string). */
+const char *arg_str(const BuildCtx *cx, int slot);
 /* Add a parameter "<prefix>.<suffix>" of the given shape; returns its index. */
 int op_param(BuildCtx *cx, const char *suffix, int ndim, const int64_t *shape, int kind,
              InitKind init, float bound);
@@ -158,6 +170,13 @@ int op_is_nothing(const Graph *g, const Node *n);
 void op_saved_size(const Graph *g, const Node *n, int64_t *per_sample, int64_t *fixed);
 /* A pair argument (int or [a, b]) of a conv/pool layer; 0 on success. */
 int arg_pair(BuildCtx *cx, int slot, int64_t dflt, int64_t out[2], const char *what);
+/* The same for a pair of numbers (upsample's scale_factor). */
+int arg_real_pair(BuildCtx *cx, int slot, double dflt, double out[2], const char *what);
+/* An integer or a list of up to max integers (layernorm's normalized_shape):
+ * their count, or -1 after a diagnostic. */
+int arg_int_list(BuildCtx *cx, int slot, int64_t *out, int max, const char *what);
+/* Floats of scratch a node's kernels need for one sample (conv im2col; 0: none). */
+int64_t op_scratch(const Graph *g, const Node *n);
 /* The nnr_act enum spelled in C for an OPF_ACT op ("NNR_ACT_RELU"), or NONE for -1. */
 const char *op_act_c(int op);
 /* The nnr_act value of an OPF_ACT op (NNR_ACT_NONE for -1). */
@@ -178,6 +197,21 @@ void op_emit_call(EmitCtx *e, const Node *n, const KCall *c);
 /* Offset of a parameter in the block the graph's forward reads (the
  * inference block once laid out, else the state block). */
 int64_t op_poffset(const Graph *g, int param);
+/* The per-sample axis (0-based) of PyTorch dim `dim` (the batch is 0,
+ * negative counts from the end) of a value of per-sample rank `rank`; -1
+ * after a diagnostic at sp (the batch itself: "an operation on the batch
+ * dimension"). compiler/ops/tensor.c. */
+int op_axis(Diag *d, Span sp, const char *what, int64_t dim, int rank);
+/* Schema slot `slot` as integers (an integer, or a list of them) into v
+ * (at most max); the count, or -1 after a diagnostic naming `what`. */
+int arg_ints(BuildCtx *cx, int slot, int64_t *v, int max, const char *what);
+/* The C expression of the gradient buffer of input k of node n in a
+ * gradient hook, or NULL when that input needs none. */
+const char *op_din(const EmitCtx *e, const Node *n, int k);
+/* Add an rnn_result node reading result `index` (0 out, 1 h_n, 2 c_n) of
+ * the lstm/gru node `node` (compiler/ops/seq_rnn.c); its value, or -1
+ * after a diagnostic. */
+int seq_rnn_result(Graph *g, int node, int index, Diag *d);
 /* A float constant spelled for C ("0.01f", exact to float). */
 const char *c_float(double v, char *buf, size_t len);
 

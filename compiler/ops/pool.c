@@ -1,6 +1,22 @@
-/* pool.c — max and average 2-D pooling (PyTorch MaxPool2d / AvgPool2d,
- * ceil_mode = False, count_include_pad = True). */
+/* pool.c — max and average pooling, 2-D and 1-D (PyTorch MaxPool2d /
+ * AvgPool2d / MaxPool1d / AvgPool1d, ceil_mode = False, count_include_pad =
+ * True); a 1-d pool over [C, L] runs the 2-d kernels at height 1. */
 #include "ops.h"
+
+static int is1d(const Node *n) { return n->op == OP_MAXPOOL1D || n->op == OP_AVGPOOL1D; }
+
+/* A size argument: a pair in 2-d; an integer or [k] in 1-d (out = {1, k};
+ * a padding {0, p}). */
+static int size_arg(BuildCtx *cx, int slot, int64_t dflt, int64_t out[2], const char *what)
+{
+    if (!is1d(&cx->g->nodes[cx->node]))
+        return arg_pair(cx, slot, dflt, out, what);
+    out[0] = dflt == 0 ? 0 : 1;
+    out[1] = dflt;
+    if (!arg_given(cx, slot))
+        return 0;
+    return arg_int_list(cx, slot, &out[1], 1, what) < 0 ? -1 : 0;
+}
 
 enum { A_K, A_STRIDE, A_PAD };
 static const ArgSpec spec[] = {
@@ -16,9 +32,9 @@ int pool_build(BuildCtx *cx)
 {
     Node *n = &cx->g->nodes[cx->node];
     int64_t k[2], s[2], p[2];
-    if (arg_pair(cx, A_K, 1, k, "kernel_size"))
+    if (size_arg(cx, A_K, 1, k, "kernel_size"))
         return -1;
-    if (arg_pair(cx, A_STRIDE, 0, s, "stride") || arg_pair(cx, A_PAD, 0, p, "padding"))
+    if (size_arg(cx, A_STRIDE, 1, s, "stride") || size_arg(cx, A_PAD, 0, p, "padding"))
         return -1;
     if (!arg_given(cx, A_STRIDE)) {
         s[0] = k[0];
@@ -42,6 +58,23 @@ int pool_shape(Graph *g, Node *n, Diag *d)
 {
     const Shape *in = ir_value_shape(g, n->in[0]);
     char buf[64];
+    if (is1d(n)) {
+        if (in->ndim != 2) {
+            diag_error(d, n->span, "%s expects a [channels, length] input, but its input has shape %s",
+                       op_info[n->op].name, shape_str(in, buf, sizeof buf));
+            return -1;
+        }
+        int64_t ow = in->d[1] + 2 * n->pw - n->kw;
+        if (ow < 0) {
+            diag_error(d, n->span, "%s: the kernel %lld is longer than the padded input %lld",
+                       op_info[n->op].name, (long long)n->kw, (long long)(in->d[1] + 2 * n->pw));
+            return -1;
+        }
+        n->shape.ndim = 2;
+        n->shape.d[0] = in->d[0];
+        n->shape.d[1] = ow / n->sw + 1;
+        return 0;
+    }
     if (in->ndim != 3) {
         diag_error(d, n->span, "%s expects a [channels, height, width] input, but its input has shape %s",
                    op_info[n->op].name, shape_str(in, buf, sizeof buf));
@@ -61,12 +94,15 @@ int pool_shape(Graph *g, Node *n, Diag *d)
     return 0;
 }
 
+static int is_max(const Node *n) { return n->op == OP_MAXPOOL2D || n->op == OP_MAXPOOL1D; }
+
 /* The kernels' nnr_pool2d_shape of node n, set on call c. */
 static void kshape(const Graph *g, const Node *n, KCall *c)
 {
     const Shape *in = ir_value_shape(g, n->in[0]);
-    const int64_t s[] = {in->d[0], in->d[1], in->d[2], n->kh, n->kw, n->sh, n->sw,
-                         n->ph, n->pw, n->shape.d[1], n->shape.d[2]};
+    const int one = is1d(n);
+    const int64_t s[] = {in->d[0], one ? 1 : in->d[1], in->d[one ? 1 : 2], n->kh, n->kw, n->sh, n->sw,
+                         n->ph, n->pw, one ? 1 : n->shape.d[1], n->shape.d[one ? 1 : 2]};
     static const char *const fields[] = {"c", "h", "w", "kh", "kw", "sh", "sw", "ph", "pw", "oh", "ow"};
     _Static_assert(sizeof fields / sizeof fields[0] == sizeof s / sizeof s[0], "a name per field");
     kcall_shape(c, "nnr_pool2d_shape", fields, s, (int)(sizeof s / sizeof s[0]));
@@ -83,7 +119,7 @@ static const char *pshape(const Graph *g, const Node *n)
 void pool_emit(EmitCtx *e, const Node *n)
 {
     KCall c;
-    kcall_init(&c, xasprintf("nnr_%s_f32", op_info[n->op].name));
+    kcall_init(&c, is_max(n) ? "nnr_maxpool2d_f32" : "nnr_avgpool2d_f32");
     kshape(e->g, n, &c);
     kcall_arg(&c, KA_N, 1, 0);
     kcall_arg(&c, KA_SHAPE, 0, 0);
@@ -98,7 +134,7 @@ void pool_grad(EmitCtx *e, const Node *n)
 {
     if (!DVAL(e, n->in[0]))
         return;
-    if (n->op == OP_MAXPOOL2D)
+    if (is_max(n))
         fprintf(e->out, "    nnr_maxpool2d_backward_f32(n, %s, %s, %s, %s);\n", pshape(e->g, n),
                 VAL(e, n->in[0]), DVAL(e, n - e->g->nodes), DVAL(e, n->in[0]));
     else

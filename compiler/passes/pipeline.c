@@ -124,8 +124,8 @@ void ir_verify(const Graph *g, const char *after)
             NNC_ICE("node %%%d (%s): its shape does not follow from its input", i, op_info[n->op].name);
         if (n->fused_act >= 0 && !(op_info[n->fused_act].flags & OPF_ACT))
             NNC_ICE("node %%%d fuses a non-activation", i);
-        if (n->op == OP_LINEAR || n->op == OP_CONV2D) {
-            int64_t want = n->op == OP_LINEAR ? n->in_f * n->out_f : n->out_f * n->in_f * n->kh * n->kw;
+        if (n->op == OP_LINEAR || n->op == OP_CONV2D || n->op == OP_CONV1D || n->op == OP_CONV_TRANSPOSE2D) {
+            int64_t want = n->op == OP_LINEAR ? n->in_f * n->out_f : n->out_f * n->in_f / n->groups * n->kh * n->kw;
             if (n->packed == 2) {
                 const Param *pw = &g->params[n->param[0]];
                 const Fold *pf = pw->fold ? &g->folds[pw->fold - 1] : NULL;

@@ -1,14 +1,37 @@
-/* conv.c — 2-D convolution (NCHW, weight [oc, c, kh, kw]) by im2col + GEMM,
- * one sample at a time through a caller-provided scratch of
- * nnr_conv2d_scratch() floats; bias and activation are fused into the GEMM
- * epilogue. A 1x1, stride-1, unpadded convolution skips im2col; a stride-1
- * one with few taps runs a direct kernel instead (see "direct"). Backward:
+/* conv.c — 2-D convolution (NCHW, weight [oc, c/groups, kh, kw], dilation)
+ * by im2col + GEMM, one sample and one channel group at a time through a
+ * caller-provided scratch of nnr_conv2d_scratch() floats; bias and
+ * activation are fused into the GEMM epilogue. A 1x1, stride-1, unpadded
+ * convolution skips im2col; a stride-1 one with few taps runs a direct
+ * kernel instead (see "direct"); a depthwise one (one input channel per
+ * group) runs its own direct loops (see "depthwise"). Backward, per group:
  * dW += dy_s·colᵀ, dcol = Wᵀ·dy_s then col2im (the same scratch), db = Σ dy. */
 #include <stddef.h>
 #include <string.h>
 
 #include "kern.h"
 #include "../simd.h"
+
+/* s with dilation and groups of 0 read as 1 (shapes written before them). */
+static nnr_conv2d_shape norm_shape(const nnr_conv2d_shape *s)
+{
+    nnr_conv2d_shape t = *s;
+    if (t.dh <= 0) t.dh = 1;
+    if (t.dw <= 0) t.dw = 1;
+    if (t.groups <= 0) t.groups = 1;
+    return t;
+}
+
+/* The convolution of one group of normalised t: c/groups channels in,
+ * oc/groups out. */
+static nnr_conv2d_shape group_shape(const nnr_conv2d_shape *t)
+{
+    nnr_conv2d_shape g = *t;
+    g.c /= t->groups;
+    g.oc /= t->groups;
+    g.groups = 1;
+    return g;
+}
 
 static int pointwise(const nnr_conv2d_shape *s)
 {
@@ -41,7 +64,8 @@ static int pointwise(const nnr_conv2d_shape *s)
 static int direct_ok(const nnr_conv2d_shape *s)
 {
     long k = (long)s->c * s->kh * s->kw;
-    return s->sh == 1 && s->sw == 1 && !pointwise(s) && k >= 1 && k <= DC_MAX_K &&
+    return s->sh == 1 && s->sw == 1 && s->dh == 1 && s->dw == 1 && s->groups == 1 &&
+           !pointwise(s) && k >= 1 && k <= DC_MAX_K &&
            s->ph >= 0 && s->pw >= 0 && s->oh == s->h + 2 * s->ph - s->kh + 1 &&
            s->ow == s->w + 2 * s->pw - s->kw + 1 && s->oh > 0 && s->ow > 0 &&
            k * s->oc * s->oh * s->ow < DC_MAX_MACS &&
@@ -54,11 +78,21 @@ static size_t direct_scratch(const nnr_conv2d_shape *s)
     return (size_t)s->c * (size_t)(s->h + 2 * s->ph) * (size_t)(s->w + 2 * s->pw) + DC_SLACK;
 }
 
-size_t nnr_conv2d_scratch(const nnr_conv2d_shape *s)
+static int depthwise(const nnr_conv2d_shape *s)
 {
-    size_t k = (size_t)s->c * (size_t)s->kh * (size_t)s->kw;
+    return s->groups > 1 && s->groups == s->c;
+}
+
+size_t nnr_conv2d_scratch(const nnr_conv2d_shape *s0)
+{
+    const nnr_conv2d_shape t = norm_shape(s0), *s = &t;
+    size_t k = (size_t)(s->c / s->groups) * (size_t)s->kh * (size_t)s->kw;
     size_t sz = k * (size_t)s->oh * (size_t)s->ow;
     if (direct_ok(s) && direct_scratch(s) > sz) sz = direct_scratch(s);
+    if (depthwise(s)) {     /* one padded plane */
+        size_t p = (size_t)(s->h + 2 * s->ph) * (size_t)(s->w + 2 * s->pw);
+        if (p > sz) sz = p;
+    }
     return sz ? sz : 1;
 }
 
@@ -247,11 +281,11 @@ static void im2col_same(const nnr_conv2d_shape *s, const float *x, float *col)
             }
 }
 
-/* col[(ci*kh + ki)*kw + kj][oy*ow + ox] = x[ci][oy*sh - ph + ki][ox*sw - pw + kj] or 0 */
-static void im2col(const nnr_conv2d_shape *s, const float *x, float *col)
+/* col[(ci*kh + ki)*kw + kj][oy*ow + ox] = x[ci][oy*sh - ph + ki*dh][ox*sw - pw + kj*dw] or 0 */
+void nnr_kern_im2col_f32(const nnr_conv2d_shape *s, const float *x, float *col)
 {
     const int ohw = s->oh * s->ow;
-    if (s->sh == 1 && s->sw == 1 && s->ow == s->w) {
+    if (s->sh == 1 && s->sw == 1 && s->dh == 1 && s->dw == 1 && s->ow == s->w) {
         im2col_same(s, x, col);
         return;
     }
@@ -262,13 +296,13 @@ static void im2col(const nnr_conv2d_shape *s, const float *x, float *col)
                 const float *xc = x + (size_t)ci * s->h * s->w;
                 for (int oy = 0; oy < s->oh; oy++) {
                     float *dr = d + (size_t)oy * s->ow;
-                    int iy = oy * s->sh - s->ph + ki;
+                    int iy = oy * s->sh - s->ph + ki * s->dh;
                     if (iy < 0 || iy >= s->h) {
                         memset(dr, 0, (size_t)s->ow * sizeof *dr);
                         continue;
                     }
                     const float *xr = xc + (size_t)iy * s->w;
-                    int ix = kj - s->pw;
+                    int ix = kj * s->dw - s->pw;
                     if (s->sw == 1) {
                         int ox = 0;
                         for (; ox < s->ow && ix + ox < 0; ox++) dr[ox] = 0.0f;
@@ -288,7 +322,7 @@ static void im2col(const nnr_conv2d_shape *s, const float *x, float *col)
 }
 
 /* dx[ci][iy][ix] = Σ col entries that im2col read from there (dx zeroed first). */
-static void col2im(const nnr_conv2d_shape *s, const float *col, float *dx)
+void nnr_kern_col2im_f32(const nnr_conv2d_shape *s, const float *col, float *dx)
 {
     const int ohw = s->oh * s->ow;
     memset(dx, 0, (size_t)s->c * s->h * s->w * sizeof *dx);
@@ -298,50 +332,112 @@ static void col2im(const nnr_conv2d_shape *s, const float *col, float *dx)
                 const float *d = col + ((size_t)(ci * s->kh + ki) * s->kw + kj) * (size_t)ohw;
                 float *xc = dx + (size_t)ci * s->h * s->w;
                 for (int oy = 0; oy < s->oh; oy++) {
-                    int iy = oy * s->sh - s->ph + ki;
+                    int iy = oy * s->sh - s->ph + ki * s->dh;
                     if (iy < 0 || iy >= s->h) continue;
                     const float *dr = d + (size_t)oy * s->ow;
                     float *xr = xc + (size_t)iy * s->w;
-                    int ix = kj - s->pw;
+                    int ix = kj * s->dw - s->pw;
                     for (int ox = 0; ox < s->ow; ox++, ix += s->sw)
                         if (ix >= 0 && ix < s->w) xr[ix] += dr[ox];
                 }
             }
 }
 
-void nnr_conv2d_f32(int n, const nnr_conv2d_shape *s, const float *x, const float *w,
+
+/* ---------------------------------------------------------------- depthwise
+ * One input channel per group (groups == c; oc = m·c): each input plane is
+ * copied once with its zero padding into the scratch, then each of its m
+ * output planes is accumulated row by row, tap by tap (ki, kj order, as the
+ * GEMM's k), a contiguous run of the padded row per tap when the stride is
+ * 1 (vectorised by the compiler); then the bias and the activation. */
+static void depthwise_plane(const nnr_conv2d_shape *s, const float *xp, const float *wo,
+                            float bias, float *yo)
+{
+    const int wp = s->w + 2 * s->pw;
+    for (int oy = 0; oy < s->oh; oy++) {
+        float *yr = yo + (size_t)oy * s->ow;
+        for (int ox = 0; ox < s->ow; ox++) yr[ox] = 0.0f;
+        for (int ki = 0; ki < s->kh; ki++) {
+            const float *xr = xp + (size_t)(oy * s->sh + ki * s->dh) * wp;
+            for (int kj = 0; kj < s->kw; kj++) {
+                const float wv = wo[ki * s->kw + kj];
+                const float *xt = xr + kj * s->dw;
+                if (s->sw == 1)
+                    for (int ox = 0; ox < s->ow; ox++) yr[ox] += wv * xt[ox];
+                else
+                    for (int ox = 0; ox < s->ow; ox++) yr[ox] += wv * xt[ox * s->sw];
+            }
+        }
+        if (bias != 0.0f)
+            for (int ox = 0; ox < s->ow; ox++) yr[ox] += bias;
+    }
+}
+
+static void conv_depthwise(const nnr_conv2d_shape *s, const float *x, const float *w,
+                           const float *b, float *y, nnr_act act, float act_param,
+                           float *scratch)
+{
+    const int m = s->oc / s->c, hp = s->h + 2 * s->ph, wp = s->w + 2 * s->pw;
+    const size_t hw = (size_t)s->h * s->w, ohw = (size_t)s->oh * s->ow;
+    for (int ci = 0; ci < s->c; ci++) {
+        memset(scratch, 0, (size_t)hp * wp * sizeof *scratch);
+        for (int iy = 0; iy < s->h; iy++)
+            memcpy(scratch + (size_t)(iy + s->ph) * wp + s->pw, x + ci * hw + (size_t)iy * s->w,
+                   (size_t)s->w * sizeof *x);
+        for (int j = 0; j < m; j++) {
+            const int o = ci * m + j;
+            float *yo = y + (size_t)o * ohw;
+            depthwise_plane(s, scratch, w + (size_t)o * s->kh * s->kw, b ? b[o] : 0.0f, yo);
+            if (act != NNR_ACT_NONE) nnr_act_f32(act, act_param, ohw, yo, yo);
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- entry points */
+
+void nnr_conv2d_f32(int n, const nnr_conv2d_shape *s0, const float *x, const float *w,
                     const float *b, float *y, nnr_act act, float act_param,
                     float *scratch)
 {
-    const int k = s->c * s->kh * s->kw;
-    const int ohw = s->oh * s->ow;
+    const nnr_conv2d_shape t = norm_shape(s0), *s = &t, gs = group_shape(s);
+    const int G = s->groups, kg = gs.c * s->kh * s->kw, ohw = s->oh * s->ow;
     const size_t xs = (size_t)s->c * s->h * s->w, ys = (size_t)s->oc * ohw;
-    const int pw = pointwise(s);
+    const size_t xg = (size_t)gs.c * s->h * s->w, yg = (size_t)gs.oc * ohw;
+    const int pw = pointwise(&gs);
     if (direct_ok(s)) {
         for (int i = 0; i < n; i++)
             conv_direct(s, x + i * xs, w, b, y + i * ys, act, act_param, scratch);
         return;
     }
-    for (int i = 0; i < n; i++) {
-        const float *col = x + i * xs;
-        if (!pw) {
-            im2col(s, x + i * xs, scratch);
-            col = scratch;
-        }
-        nnr_gemm_ex_f32(0, 0, s->oc, ohw, k, w, k, col, ohw, y + i * ys, ohw, 0, b, NULL,
-                        act, act_param);
+    if (depthwise(s)) {
+        for (int i = 0; i < n; i++)
+            conv_depthwise(s, x + i * xs, w, b, y + i * ys, act, act_param, scratch);
+        return;
     }
+    for (int i = 0; i < n; i++)
+        for (int gi = 0; gi < G; gi++) {
+            const float *col = x + i * xs + gi * xg;
+            if (!pw) {
+                nnr_kern_im2col_f32(&gs, col, scratch);
+                col = scratch;
+            }
+            nnr_gemm_ex_f32(0, 0, gs.oc, ohw, kg, w + (size_t)gi * gs.oc * kg, kg, col, ohw,
+                            y + i * ys + gi * yg, ohw, 0, b ? b + gi * gs.oc : NULL, NULL, act,
+                            act_param);
+        }
 }
 
-void nnr_conv2d_backward_f32(int n, const nnr_conv2d_shape *s, const float *x,
+void nnr_conv2d_backward_f32(int n, const nnr_conv2d_shape *s0, const float *x,
                              const float *w, const float *dy, float *dx, float *dw,
                              float *db, float *scratch)
 {
-    const int k = s->c * s->kh * s->kw;
-    const int ohw = s->oh * s->ow;
+    const nnr_conv2d_shape t = norm_shape(s0), *s = &t, gs = group_shape(s);
+    const int G = s->groups, kg = gs.c * s->kh * s->kw, ohw = s->oh * s->ow;
     const size_t xs = (size_t)s->c * s->h * s->w, ys = (size_t)s->oc * ohw;
-    const int pw = pointwise(s);
-    if (dw && n <= 0) memset(dw, 0, (size_t)s->oc * k * sizeof *dw);
+    const size_t xg = (size_t)gs.c * s->h * s->w, yg = (size_t)gs.oc * ohw;
+    const size_t wg = (size_t)gs.oc * kg;
+    const int pw = pointwise(&gs);
+    if (dw && n <= 0) memset(dw, 0, (size_t)s->oc * kg * sizeof *dw);
     if (db) {
         memset(db, 0, (size_t)s->oc * sizeof *db);
         for (int i = 0; i < n; i++)
@@ -352,23 +448,25 @@ void nnr_conv2d_backward_f32(int n, const nnr_conv2d_shape *s, const float *x,
                 db[o] += acc;
             }
     }
-    for (int i = 0; i < n; i++) {
-        const float *dys = dy + i * ys;
-        if (dw) {
-            const float *col = x + i * xs;
-            if (!pw) {
-                im2col(s, x + i * xs, scratch);
-                col = scratch;
+    for (int i = 0; i < n; i++)
+        for (int gi = 0; gi < G; gi++) {
+            const float *dys = dy + i * ys + gi * yg, *xgp = x + i * xs + gi * xg;
+            if (dw) {
+                const float *col = xgp;
+                if (!pw) {
+                    nnr_kern_im2col_f32(&gs, xgp, scratch);
+                    col = scratch;
+                }
+                nnr_gemm_f32(0, 1, gs.oc, kg, ohw, dys, ohw, col, ohw, dw + gi * wg, kg, i > 0);
             }
-            nnr_gemm_f32(0, 1, s->oc, k, ohw, dys, ohw, col, ohw, dw, k, i > 0);
-        }
-        if (dx) {
-            if (pw) {
-                nnr_gemm_f32(1, 0, k, ohw, s->oc, w, k, dys, ohw, dx + i * xs, ohw, 0);
-            } else {
-                nnr_gemm_f32(1, 0, k, ohw, s->oc, w, k, dys, ohw, scratch, ohw, 0);
-                col2im(s, scratch, dx + i * xs);
+            if (dx) {
+                float *dxg = dx + i * xs + gi * xg;
+                if (pw) {
+                    nnr_gemm_f32(1, 0, kg, ohw, gs.oc, w + gi * wg, kg, dys, ohw, dxg, ohw, 0);
+                } else {
+                    nnr_gemm_f32(1, 0, kg, ohw, gs.oc, w + gi * wg, kg, dys, ohw, scratch, ohw, 0);
+                    nnr_kern_col2im_f32(&gs, scratch, dxg);
+                }
             }
         }
-    }
 }

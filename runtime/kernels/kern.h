@@ -15,4 +15,12 @@ void nnr_gemm_ex_f32(int trans_a, int trans_b, int m, int n, int k,
                      const float *row_bias, const float *col_bias,
                      nnr_act act, float act_param);
 
+/* The convolution's column matrix of one sample (s: one group, dilation
+ * and groups already read as 1 when 0): col[(ci·kh + ki)·kw + kj][oy·ow + ox]
+ * = x[ci][oy·sh - ph + ki·dh][ox·sw - pw + kj·dw], or 0 in the padding;
+ * and its adjoint, dx (zeroed first) = Σ of the col entries read from each
+ * input position (runtime/kernels/conv.c). */
+void nnr_kern_im2col_f32(const nnr_conv2d_shape *s, const float *x, float *col);
+void nnr_kern_col2im_f32(const nnr_conv2d_shape *s, const float *col, float *dx);
+
 #endif

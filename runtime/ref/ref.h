@@ -31,6 +31,29 @@ void nnr_ref_conv2d_backward_f32(int n, const nnr_conv2d_shape *s, const float *
                                  const float *w, const float *dy, float *dx, float *dw,
                                  float *db, float *scratch);
 
+size_t nnr_ref_conv_transpose2d_scratch(const nnr_conv2d_shape *s); /* 0: needs none */
+void nnr_ref_conv_transpose2d_f32(int n, const nnr_conv2d_shape *s, const float *x,
+                                  const float *w, const float *b, float *y, float *scratch);
+void nnr_ref_conv_transpose2d_backward_f32(int n, const nnr_conv2d_shape *s, const float *x,
+                                           const float *w, const float *dy, float *dx,
+                                           float *dw, float *db, float *scratch);
+void nnr_ref_adaptive_avgpool2d_f32(int n, int c, int h, int w, int oh, int ow, const float *x,
+                                    float *y);
+void nnr_ref_adaptive_avgpool2d_backward_f32(int n, int c, int h, int w, int oh, int ow,
+                                             const float *dy, float *dx);
+void nnr_ref_upsample_nearest_f32(int n, int c, int h, int w, int oh, int ow, float rh,
+                                  float rw, const float *x, float *y);
+void nnr_ref_upsample_nearest_backward_f32(int n, int c, int h, int w, int oh, int ow,
+                                           float rh, float rw, const float *dy, float *dx);
+void nnr_ref_layernorm_f32(size_t rows, int d, const float *x, const float *w, const float *b,
+                           float eps, float *y);
+void nnr_ref_layernorm_train_f32(size_t rows, int d, const float *x, const float *w,
+                                 const float *b, float eps, float *save_mean,
+                                 float *save_rstd, float *y);
+void nnr_ref_layernorm_backward_f32(size_t rows, int d, const float *x, const float *w,
+                                    const float *save_mean, const float *save_rstd,
+                                    const float *dy, float *dx, float *dw, float *db);
+
 void nnr_ref_maxpool2d_f32(int n, const nnr_pool2d_shape *s, const float *x, float *y);
 void nnr_ref_maxpool2d_backward_f32(int n, const nnr_pool2d_shape *s, const float *x,
                                     const float *dy, float *dx);
@@ -72,5 +95,39 @@ double nnr_ref_loss_f32(nnr_loss loss, int n, int k, const float *pred,
 
 void nnr_ref_optim_step(const nnr_optim *o, size_t len, float *p, const float *g,
                         float *state1, float *state2, long step);
+
+
+/* tensor ops (ref_tensor.c) */
+void nnr_ref_binary_f32(int op, int n, const nnr_bcast_shape *s, const float *a,
+                        const float *b, float *y);
+void nnr_ref_binary_backward_f32(int op, int n, const nnr_bcast_shape *s, const float *a,
+                                 const float *b, const float *dy, float *da, float *db);
+void nnr_ref_scalar_f32(int op, float c, size_t len, const float *x, float *y);
+void nnr_ref_scalar_backward_f32(int op, float c, size_t len, const float *x, const float *y,
+                                 const float *dy, float *dx);
+void nnr_ref_matmul_f32(int n, const nnr_matmul_shape *s, const float *a, const float *b,
+                        float *y);
+void nnr_ref_matmul_backward_f32(int n, const nnr_matmul_shape *s, const float *a,
+                                 const float *b, const float *dy, float *da, float *db);
+void nnr_ref_narrow_f32(size_t outer, int xrows, int start, int rows, size_t inner,
+                        const float *x, float *y);
+void nnr_ref_place_f32(size_t outer, int yrows, int start, int rows, size_t inner,
+                       const float *x, float *y);
+void nnr_ref_permute_f32(int n, const nnr_permute_shape *s, const float *x, float *y);
+void nnr_ref_reduce_f32(int mean, int n, const nnr_reduce_shape *s, const float *x, float *y);
+void nnr_ref_reduce_backward_f32(int mean, int n, const nnr_reduce_shape *s, const float *dy,
+                                 float *dx);
+void nnr_ref_embedding_f32(size_t rows, int num, int dim, const float *idx, const float *w,
+                           float *y);
+void nnr_ref_embedding_backward_f32(size_t rows, int num, int dim, int padding_idx,
+                                    const float *idx, const float *dy, float *dw);
+void nnr_ref_sdpa_f32(int bh, int tq, int tk, int e, int ev, int causal, const float *q,
+                      const float *k, const float *v, float *y, float *lse);
+void nnr_ref_sdpa_backward_f32(int bh, int tq, int tk, int e, int ev, int causal,
+                               const float *q, const float *k, const float *v, const float *y,
+                               const float *lse, const float *dy, float *dq, float *dk, float *dv);
+void nnr_ref_rnn_f32(const nnr_rnn_shape *s, int n, const float *x, const float *p, float *y);
+double nnr_ref_seq_loss_f32(nnr_loss loss, size_t rows, int k, const float *pred,
+                            const int32_t *labels, int ignore_index, float *dpred);
 
 #endif

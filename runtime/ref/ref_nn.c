@@ -3,6 +3,7 @@
  * softmax, batchnorm. Double arithmetic throughout; test oracle only. */
 #include <math.h>
 #include <stddef.h>
+#include <stdlib.h>
 
 #include "ref.h"
 
@@ -18,6 +19,7 @@ static double act1(nnr_act act, double p, double p1, double x)
     case NNR_ACT_SILU: return x / (1.0 + exp(-x));
     case NNR_ACT_ELU: return x > 0 ? x : p * (exp(x) - 1.0);
     case NNR_ACT_SOFTPLUS: return x * p > p1 ? x : log(1.0 + exp(x * p)) / p;
+    case NNR_ACT_GELU_TANH: return 0.5 * x * (1.0 + tanh(sqrt(2.0 / 3.14159265358979323846) * (x + 0.044715 * x * x * x)));
     }
     return NAN;
 }
@@ -64,6 +66,11 @@ void nnr_ref_act2_backward_f32(nnr_act act, float p0, float p1, size_t len, cons
         case NNR_ACT_SOFTPLUS: {
             double z = exp((double)x[i] * param);
             d = x[i] * param > p1 ? 1.0 : z / (z + 1.0);
+            break;
+        }
+        case NNR_ACT_GELU_TANH: {
+            double v = x[i], c = sqrt(2.0 / pi), t = tanh(c * (v + 0.044715 * v * v * v));
+            d = 0.5 * (1.0 + t) + 0.5 * v * (1.0 - t * t) * c * (1.0 + 3.0 * 0.044715 * v * v);
             break;
         }
         default: d = 1.0; break;
@@ -132,23 +139,37 @@ size_t nnr_ref_conv2d_scratch(const nnr_conv2d_shape *s)
 
 #define X4(p, i, c, y, x, C, H, W) (p)[(((size_t)(i) * (C) + (c)) * (H) + (y)) * (W) + (x)]
 
+/* Dilation and groups, 0 read as 1. */
+static int ref_dh(const nnr_conv2d_shape *s) { return s->dh > 0 ? s->dh : 1; }
+static int ref_dw(const nnr_conv2d_shape *s) { return s->dw > 0 ? s->dw : 1; }
+static int ref_groups(const nnr_conv2d_shape *s) { return s->groups > 0 ? s->groups : 1; }
+
+/* Input position read by output (oy, ox) at tap (ki, kj); 0 when in the padding. */
+static int ref_tap(const nnr_conv2d_shape *s, int oy, int ox, int ki, int kj, int *iy, int *ix)
+{
+    *iy = oy * s->sh - s->ph + ki * ref_dh(s);
+    *ix = ox * s->sw - s->pw + kj * ref_dw(s);
+    return *iy >= 0 && *iy < s->h && *ix >= 0 && *ix < s->w;
+}
+
 void nnr_ref_conv2d_f32(int n, const nnr_conv2d_shape *s, const float *x, const float *w,
                         const float *b, float *y, nnr_act act, float act_param,
                         float *scratch)
 {
     (void)scratch;
+    const int cg = s->c / ref_groups(s), og = s->oc / ref_groups(s);
     for (int i = 0; i < n; i++)
         for (int o = 0; o < s->oc; o++)
             for (int oy = 0; oy < s->oh; oy++)
                 for (int ox = 0; ox < s->ow; ox++) {
                     double acc = b ? b[o] : 0.0;
-                    for (int c = 0; c < s->c; c++)
+                    for (int c = 0; c < cg; c++)
                         for (int ki = 0; ki < s->kh; ki++)
                             for (int kj = 0; kj < s->kw; kj++) {
-                                int iy = oy * s->sh - s->ph + ki, ix = ox * s->sw - s->pw + kj;
-                                if (iy < 0 || iy >= s->h || ix < 0 || ix >= s->w) continue;
-                                acc += (double)X4(x, i, c, iy, ix, s->c, s->h, s->w) *
-                                       X4(w, o, c, ki, kj, s->c, s->kh, s->kw);
+                                int iy, ix;
+                                if (!ref_tap(s, oy, ox, ki, kj, &iy, &ix)) continue;
+                                acc += (double)X4(x, i, o / og * cg + c, iy, ix, s->c, s->h, s->w) *
+                                       X4(w, o, c, ki, kj, cg, s->kh, s->kw);
                             }
                     X4(y, i, o, oy, ox, s->oc, s->oh, s->ow) =
                         (float)act1(act, act_param, 0.0, (double)(float)acc);
@@ -160,6 +181,7 @@ void nnr_ref_conv2d_backward_f32(int n, const nnr_conv2d_shape *s, const float *
                                  float *db, float *scratch)
 {
     (void)scratch;
+    const int cg = s->c / ref_groups(s), og = s->oc / ref_groups(s);
     if (db)
         for (int o = 0; o < s->oc; o++) {
             double acc = 0;
@@ -171,38 +193,40 @@ void nnr_ref_conv2d_backward_f32(int n, const nnr_conv2d_shape *s, const float *
         }
     if (dw)
         for (int o = 0; o < s->oc; o++)
-            for (int c = 0; c < s->c; c++)
+            for (int c = 0; c < cg; c++)
                 for (int ki = 0; ki < s->kh; ki++)
                     for (int kj = 0; kj < s->kw; kj++) {
                         double acc = 0;
                         for (int i = 0; i < n; i++)
                             for (int oy = 0; oy < s->oh; oy++)
                                 for (int ox = 0; ox < s->ow; ox++) {
-                                    int iy = oy * s->sh - s->ph + ki, ix = ox * s->sw - s->pw + kj;
-                                    if (iy < 0 || iy >= s->h || ix < 0 || ix >= s->w) continue;
+                                    int iy, ix;
+                                    if (!ref_tap(s, oy, ox, ki, kj, &iy, &ix)) continue;
                                     acc += (double)X4(dy, i, o, oy, ox, s->oc, s->oh, s->ow) *
-                                           X4(x, i, c, iy, ix, s->c, s->h, s->w);
+                                           X4(x, i, o / og * cg + c, iy, ix, s->c, s->h, s->w);
                                 }
-                        X4(dw, o, c, ki, kj, s->c, s->kh, s->kw) = (float)acc;
+                        X4(dw, o, c, ki, kj, cg, s->kh, s->kw) = (float)acc;
                     }
-    if (dx) /* gather: every output position whose window covers (iy, ix) */
+    if (dx) { /* scatter in double: every (output, tap) adds to the input it read */
+        size_t len = (size_t)n * s->c * s->h * s->w;
+        double *acc = calloc(len ? len : 1, sizeof *acc);
+        if (!acc) abort();
         for (int i = 0; i < n; i++)
-            for (int c = 0; c < s->c; c++)
-                for (int iy = 0; iy < s->h; iy++)
-                    for (int ix = 0; ix < s->w; ix++) {
-                        double acc = 0;
-                        for (int o = 0; o < s->oc; o++)
+            for (int o = 0; o < s->oc; o++)
+                for (int oy = 0; oy < s->oh; oy++)
+                    for (int ox = 0; ox < s->ow; ox++)
+                        for (int c = 0; c < cg; c++)
                             for (int ki = 0; ki < s->kh; ki++)
                                 for (int kj = 0; kj < s->kw; kj++) {
-                                    int ty = iy + s->ph - ki, tx = ix + s->pw - kj;
-                                    if (ty < 0 || tx < 0 || ty % s->sh || tx % s->sw) continue;
-                                    int oy = ty / s->sh, ox = tx / s->sw;
-                                    if (oy >= s->oh || ox >= s->ow) continue;
-                                    acc += (double)X4(dy, i, o, oy, ox, s->oc, s->oh, s->ow) *
-                                           X4(w, o, c, ki, kj, s->c, s->kh, s->kw);
+                                    int iy, ix;
+                                    if (!ref_tap(s, oy, ox, ki, kj, &iy, &ix)) continue;
+                                    X4(acc, i, o / og * cg + c, iy, ix, s->c, s->h, s->w) +=
+                                        (double)X4(dy, i, o, oy, ox, s->oc, s->oh, s->ow) *
+                                        X4(w, o, c, ki, kj, cg, s->kh, s->kw);
                                 }
-                        X4(dx, i, c, iy, ix, s->c, s->h, s->w) = (float)acc;
-                    }
+        for (size_t k = 0; k < len; k++) dx[k] = (float)acc[k];
+        free(acc);
+    }
 }
 
 /* Flat index in the plane of the first maximum of output (oy, ox)'s window. */

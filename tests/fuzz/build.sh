@@ -2,7 +2,8 @@
 # build.sh [OUTDIR] — builds the libFuzzer targets with clang:
 #   fuzz_nnet, and every other tests/fuzz/fuzz_NAME.c (safetensors, csv,
 #   idx, optspec, pth) over the runtime's readers
-# into OUTDIR (default: /tmp/nnc-fuzz), with
+# and fuzz_onnx (`nnc import`; when protoc-c, libprotobuf-c-dev and
+# libonnx-dev are there) into OUTDIR (default: /tmp/nnc-fuzz), with
 #   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all.
 # Standalone on purpose: the fuzz build needs clang while the project builds
 # with any C11 compiler. CLANG overrides the compiler (default: clang).
@@ -26,7 +27,7 @@ IO_SRC=("$ROOT"/runtime/io/*.c)
 READERS=()
 for f in "$HERE"/fuzz_*.c; do
     t=$(basename "$f" .c); t=${t#fuzz_}
-    case "$t" in nnet|alloc) continue ;; esac
+    case "$t" in nnet|alloc|onnx) continue ;; esac
     # pth: its CRC-32 check off so that mutants reach the pickle
     DEFS=(); [ "$t" = pth ] && DEFS=(-DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION)
     "$CLANG" "${CFLAGS[@]}" "${DEFS[@]}" -I"$ROOT/runtime" -o "$OUT/fuzz_$t" "$f" "${IO_SRC[@]}" -lm
@@ -38,10 +39,21 @@ done
 # place of diag.c's x* allocators.
 bison -Wall -Wno-yacc -o "$OUT/gen/nnet.tab.c" --defines="$OUT/gen/nnet.tab.h" "$ROOT/grammar/nnet.y"
 flex --header-file="$OUT/gen/nnet.lex.h" -o "$OUT/gen/nnet.lex.c" "$ROOT/grammar/nnet.l"
+# ONNX import: its protobuf-c code generated here as CMake does; without
+# protoc-c, libprotobuf-c-dev or libonnx-dev the stub stands in and the
+# fuzz_onnx target is not built.
+ONNX_PROTO=/usr/include/onnx/onnx.proto
+ONNX=0
+if command -v protoc-c >/dev/null && [ -f "$ONNX_PROTO" ] && [ -f /usr/include/protobuf-c/protobuf-c.h ]; then
+    protoc-c --c_out="$OUT/gen" -I"$(dirname "$ONNX_PROTO")" "$ONNX_PROTO" && ONNX=1
+fi
 NNC_SRC=()
+if [ $ONNX = 1 ]; then NNC_SRC+=("$OUT/gen/onnx.pb-c.c"); fi
 while IFS= read -r f; do
     case "$f" in
         */compiler/main.c|*/compiler/driver*.c|*/compiler/support/diag.c) ;;
+        */compiler/import/onnx_pb_stub.c) if [ $ONNX = 0 ]; then NNC_SRC+=("$f"); fi ;;
+        */compiler/import/onnx_pb.c) if [ $ONNX = 1 ]; then NNC_SRC+=("$f"); fi ;;
         */compiler/backend/emit_llvm.c) ;;  # the stub stands in: no LLVM here
         *) NNC_SRC+=("$f") ;;
     esac
@@ -61,7 +73,18 @@ for f in "${NNC_SRC[@]}" "$OUT/gen/nnet.tab.c" "$OUT/gen/nnet.lex.c"; do
         -Dfree=fz_free -include "$HERE/fuzz_alloc.h" ${FUZZ_NNET_CFLAGS:-} -c -o "$o" "$f"
     OBJS+=("$o")
 done
+PBLIB=()
+if [ $ONNX = 1 ]; then PBLIB=(-lprotobuf-c); fi
 "$CLANG" "${CFLAGS[@]}" "${INC[@]}" -o "$OUT/fuzz_nnet" \
     "$HERE/fuzz_nnet.c" "$HERE/fuzz_alloc.c" "${OBJS[@]}" "$OUT/gen/diag.o" \
-    "${IO_SRC[@]}" "$ROOT"/runtime/kernels/*.c -lm
+    "${IO_SRC[@]}" "$ROOT"/runtime/kernels/*.c -lm "${PBLIB[@]}"
+if [ $ONNX = 1 ]; then
+    "$CLANG" "${CFLAGS[@]}" "${INC[@]}" -o "$OUT/fuzz_onnx" \
+        "$HERE/fuzz_onnx.c" "$HERE/fuzz_alloc.c" "${OBJS[@]}" "$OUT/gen/diag.o" \
+        "${IO_SRC[@]}" "$ROOT"/runtime/kernels/*.c -lm "${PBLIB[@]}"
+    READERS+=(fuzz_onnx)
+else
+    rm -f "$OUT/fuzz_onnx"
+    echo "fuzz_onnx not built: it needs protobuf-c-compiler, libprotobuf-c-dev and libonnx-dev"
+fi
 echo "fuzz targets in $OUT: fuzz_nnet ${READERS[*]}"

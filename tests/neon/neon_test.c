@@ -146,7 +146,7 @@ static nnr_conv2d_shape conv_shape(int c, int h, int w, int oc, int kh, int kw, 
                                    int ph, int pw)
 {
     nnr_conv2d_shape s = {c, h, w, oc, kh, kw, sh, sw, ph, pw,
-                          (h + 2 * ph - kh) / sh + 1, (w + 2 * pw - kw) / sw + 1};
+                          (h + 2 * ph - kh) / sh + 1, (w + 2 * pw - kw) / sw + 1, 1, 1, 1};
     return s;
 }
 

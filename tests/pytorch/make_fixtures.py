@@ -46,6 +46,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+import fixtures_layers
+import fixtures_tensor
+import seq_fixtures
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT = os.path.join(ROOT, "tests", "fixtures")
 KINDS = ("infer", "train", "eval", "kernels")
@@ -984,11 +988,17 @@ def main():
     for k in KINDS:
         shutil.rmtree(os.path.join(OUT, k), ignore_errors=True)
     infer_cases()
+    fixtures_layers.infer_cases(sys.modules[__name__])
     train_cases()
+    fixtures_layers.train_cases(sys.modules[__name__])
     loop_cases()
     eval_cases()
+    seq_fixtures.seq_cases(sys.modules[__name__])
+    fixtures_tensor.cases(sys.modules[__name__])
     kernel_values()
     self_check()
+    import make_graph_fixtures      # graph models (LANGUAGE.md §7-§8): their own generator
+    make_graph_fixtures.main()
     print("%d fixture cases written under %s" % (len(CASES), os.path.relpath(OUT)))
     for c in CASES:
         print("  " + c)

@@ -107,7 +107,7 @@ static void run_conv_bwd(void *p, float *o)
 Test(threads, conv2d_bit_identical)
 {
     tgen g = {43};
-    conv_ctx c = {3, {32, 30, 30, 64, 3, 3, 1, 1, 1, 1, 30, 30}, NULL, NULL, NULL, NULL, NULL};
+    conv_ctx c = {3, {32, 30, 30, 64, 3, 3, 1, 1, 1, 1, 30, 30, 1, 1, 1}, NULL, NULL, NULL, NULL, NULL};
     c.x = tg_alloc(conv_xs(&c)); c.w = tg_alloc(conv_ws(&c)); c.b = tg_alloc(c.s.oc);
     c.dy = tg_alloc(conv_ys(&c)); c.scr = tg_alloc(nnr_conv2d_scratch(&c.s));
     tg_fill(&g, c.x, conv_xs(&c), -1, 1);

@@ -382,7 +382,7 @@ Test(parser, error_expected_list)
 {
     assert_error("model m {\n  input [64]\n  linear(64 10)\n}\n",
         "t.nnet:3:13: error: syntax error: unexpected number '10', "
-        "expected ')', ',', '+', '-', '*' or '/'\n"
+        "expected ')', ',', '+', '-', '*', '/', '@' or '.'\n"
         " 3 |   linear(64 10)\n"
         "   |             ^~\n");
 }
@@ -417,7 +417,7 @@ Test(parser, error_end_of_file)
 {
     assert_error("train m {\n  epochs = 3\n\n# done\n",
         "t.nnet:2:13: error: syntax error: unexpected end of file, "
-        "expected a name, '}', '+', '-', '*', '/' or ';'\n"
+        "expected a name, '}', '+', '-', '*', '/', ';', '@' or '.'\n"
         " 2 |   epochs = 3\n"
         "   |             ^\n");
     assert_error("let a =",

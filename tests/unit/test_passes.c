@@ -436,7 +436,7 @@ static void check_bn(const char *text, int conv)
     if (conv) {
         const Shape *is = &g0->input;
         nnr_conv2d_shape cs = {(int)is->d[0], (int)is->d[1], (int)is->d[2], (int)l0->out_f, (int)l0->kh, (int)l0->kw,
-                               (int)l0->sh, (int)l0->sw, (int)l0->ph, (int)l0->pw, (int)l0->shape.d[1], (int)l0->shape.d[2]};
+                               (int)l0->sh, (int)l0->sw, (int)l0->ph, (int)l0->pw, (int)l0->shape.d[1], (int)l0->shape.d[2], 1, 1, 1};
         nnr_ref_conv2d_f32(batch, &cs, x, PP(g0, p0, l0, 0), l0->has_bias ? PP(g0, p0, l0, 1) : NULL, t,
                            NNR_ACT_NONE, 0, NULL);
         nnr_ref_conv2d_f32(batch, &cs, x, PP(g, p, l, 0), PP(g, p, l, 1), y1, NNR_ACT_NONE, 0, NULL);

@@ -57,20 +57,21 @@ run "$P" train --optimizer 'adam(betas = [0.8])'
 run "$P" train --optimizer 'adam(beta1 = 0.8, betas = (0.8, 0.99))'
 run "$P" train --optimizer 'sgd(lr = 0.1, betas = [0.8, 0.99])'
 
-# cross_entropy and nll need one vector of class scores per sample.
+# cross_entropy and nll need one vector of class scores per sample (or a
+# sequence [T, C] of them).
 cat > "$WORK_CASE/grid.nnet" <<'NNET'
 model grid {
-    input [2, 2]
+    input [2, 2, 2]
     relu
     softmax
 }
 train grid {
-    data      = csv("grid.csv", targets = 4)
+    data      = csv("grid.csv", targets = 8)
     loss      = mse
     optimizer = sgd(lr = 0.1)
 }
 NNET
-printf '1,2,3,4,0,0,0,1\n' > "$WORK_CASE/grid.csv"
+printf '1,2,3,4,5,6,7,8,0,0,0,1,0,0,0,1\n' > "$WORK_CASE/grid.csv"
 "$NNC" build "$WORK_CASE/grid.nnet" -o "$WORK_CASE/grid" || exit 1
 run "$WORK_CASE/grid" train --loss cross_entropy
 run "$WORK_CASE/grid" eval --loss nll

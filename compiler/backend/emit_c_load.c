@@ -1,0 +1,101 @@
+/* emit_c_load.c — `nnc emit --with-loader`: NAME_load.h and NAME_load.c,
+ * which fill the caller's state block (NAME_STATE_SIZE floats, the
+ * state_dict in order) from a safetensors or PyTorch .pth file, or from
+ * such a file's bytes already in memory (mapped, or linked into the
+ * program). Strict as `nnc build --weights`: every tensor present with its
+ * shape, no other tensor; every length and offset checked against the
+ * size. They use the runtime's readers, written beside them. */
+#include <stdio.h>
+
+#include "emit_c.h"
+
+void emit_c_load_header(const Graph *g, const EmitOpts *o, FILE *out)
+{
+    const char *n = g->name, *stem = o->stem ? o->stem : n;
+    const char *N = emit_c_upper(n);
+    emit_c_front_matter(g, o, out, xasprintf("%s_load.h", stem), "loading the weights of model");
+    fprintf(out, "#ifndef NNC_LOAD_%s_H\n#define NNC_LOAD_%s_H\n\n#include <stddef.h>\n\n", N, N);
+    fprintf(out,
+            "/* Read the weights file path (safetensors, or PyTorch's torch.save of a\n"
+            " * state_dict, told apart by content) into state[%s_STATE_SIZE]; then\n"
+            " * %s_prepare(state, params) gives the block %s_forward reads.\n"
+            " * Strict: every tensor of the model with its shape and no other. Returns\n"
+            " * 0, or -1 with a one-line message in err (state untouched). */\n"
+            "int %s_load(const char *path, float *state, char *err, size_t errlen);\n\n",
+            N, n, n, n);
+    fprintf(out,
+            "/* The same from the n bytes of such a file already in memory (a mapped\n"
+            " * file, or one linked into the program): blob is never written and may\n"
+            " * be freed after the call. */\n"
+            "int %s_state_from(const void *blob, size_t n, float *state, char *err, size_t errlen);\n\n"
+            "#endif\n", n);
+}
+
+/* The strict check and copy, shared by both entry points. */
+static void emit_check_copy(FILE *out, int ntensors)
+{
+    fprintf(out,
+            "static int check_copy(const nnr_st_file *f, const char *what, float *state, char *err,\n"
+            "                      size_t errlen)\n{\n"
+            "    const int n = %d;\n"
+            "    for (int i = 0; i < n; i++) {\n"
+            "        const nnr_tensor_desc *d = &tensors[i];\n"
+            "        const nnr_st_tensor *s = nnr_st_find(f, d->name);\n"
+            "        if (s == NULL && d->kind == NNR_T_COUNTER)\n"
+            "            continue; /* batch norm's num_batches_tracked: 0, as PyTorch */\n"
+            "        int same = s != NULL && s->ndim == d->ndim && s->numel == d->numel;\n"
+            "        for (int k = 0; same && k < d->ndim; k++)\n"
+            "            same = s->shape[k] == d->shape[k];\n"
+            "        if (!same) {\n"
+            "            snprintf(err, errlen, \"%%s: %%s tensor '%%s'\", what,\n"
+            "                     s == NULL ? \"missing\" : \"wrong shape of\", d->name);\n"
+            "            return -1;\n"
+            "        }\n"
+            "    }\n"
+            "    for (int j = 0; j < f->ntensors; j++) {\n"
+            "        int known = 0;\n"
+            "        for (int i = 0; i < n && !known; i++)\n"
+            "            known = strcmp(tensors[i].name, f->tensors[j].name) == 0;\n"
+            "        if (!known) {\n"
+            "            snprintf(err, errlen, \"%%s: unexpected tensor '%%s': the model has no such \"\n"
+            "                     \"parameter\", what, f->tensors[j].name);\n"
+            "            return -1;\n"
+            "        }\n"
+            "    }\n"
+            "    for (int i = 0; i < n; i++) {\n"
+            "        const nnr_tensor_desc *d = &tensors[i];\n"
+            "        const nnr_st_tensor *s = nnr_st_find(f, d->name);\n"
+            "        if (s != NULL && d->numel > 0)\n"
+            "            memcpy(state + d->offset, s->data, d->numel * sizeof(float));\n"
+            "        else if (d->numel > 0)\n"
+            "            memset(state + d->offset, 0, d->numel * sizeof(float));\n"
+            "    }\n"
+            "    return 0;\n}\n\n", ntensors);
+}
+
+void emit_c_load_source(const Graph *g, const EmitOpts *o, FILE *out)
+{
+    const char *n = g->name, *stem = o->stem ? o->stem : n;
+    emit_c_front_matter(g, o, out, xasprintf("%s_load.c", stem), "loading the weights of model");
+    fprintf(out, "#include <stdio.h>\n#include <string.h>\n\n#include \"nnr_prog.h\"\n#include \"pth.h\"\n"
+                 "#include \"%s_load.h\"\n\n", stem);
+    fprintf(out, "/* The state_dict: names, shapes and offsets in the state block. */\n");
+    int ntensors = emit_c_tensors(g, out);
+    emit_check_copy(out, ntensors);
+    fprintf(out,
+            "int %s_load(const char *path, float *state, char *err, size_t errlen)\n{\n"
+            "    nnr_st_file f;\n"
+            "    if (nnr_weights_read(path, &f, err, errlen) != 0)\n"
+            "        return -1;\n"
+            "    int rc = check_copy(&f, path, state, err, errlen);\n"
+            "    nnr_st_free(&f);\n"
+            "    return rc;\n}\n\n", n);
+    fprintf(out,
+            "int %s_state_from(const void *blob, size_t n, float *state, char *err, size_t errlen)\n{\n"
+            "    nnr_st_file f;\n"
+            "    if (nnr_weights_parse((const unsigned char *)blob, n, \"%s weights\", &f, err, errlen) != 0)\n"
+            "        return -1;\n"
+            "    int rc = check_copy(&f, \"%s weights\", state, err, errlen);\n"
+            "    nnr_st_free(&f);\n"
+            "    return rc;\n}\n", n, n, n);
+}

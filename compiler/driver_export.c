@@ -1,0 +1,64 @@
+/* driver_export.c — `nnc export FILE.nnet --torch -o model.py`: the model
+ * as lowered (before the optimisation passes) printed as a PyTorch script
+ * (export_torch.c), written atomically: an error leaves no file. A .nir
+ * file (IR text) is exported as it stands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "driver_int.h"
+#include "export_torch.h"
+
+static void write_text(void *ctx, FILE *out)
+{
+    fputs(ctx, out);
+}
+
+/* IR text (as `nnc ir -O0` prints it, or written by hand): the graph as
+ * it stands; a node that an optimisation pass changed has no spelling. */
+static int export_nir(const DriverOpts *o)
+{
+    SrcFile src;
+    Diag diag;
+    const char *err;
+    size_t len;
+    char *text = read_file(o->input, &len, &err);
+    src.path = o->input;
+    src.text = text ? text : "";
+    src.len = text ? len : 0;
+    diag_init(&diag, &src);
+    if (!text) {
+        diag_error_nopos(&diag, "%s: %s", o->input, err);
+        return 1;
+    }
+    Graph *g = ir_parse(&src, &diag);
+    if (!g)
+        return 1;
+    char *py = export_torch(g, o->input, o->output, &diag);
+    if (!py || driver_write_atomic(o->output, write_text, py, &diag))
+        return 1;
+    return diag.nerrors ? 1 : 0;
+}
+
+int driver_export(const DriverOpts *o)
+{
+    if (!o->torch) {
+        fprintf(stderr, "nnc: export needs the format to write: --torch (a PyTorch module)\n");
+        return 2;
+    }
+    if (o->weights) {
+        fprintf(stderr, "nnc: export does not take --weights: give the weights to the exported "
+                "script (python3 model.py WEIGHTS < rows.csv)\n");
+        return 2;
+    }
+    if (driver_has_ext(o->input, ".nir"))
+        return export_nir(o);
+    Unit u;
+    if (driver_load(o, &u))
+        return 1;
+    char *text = export_torch(u.g, o->input, o->output, &u.diag);
+    if (!text)
+        return 1;
+    if (driver_write_atomic(o->output, write_text, text, &u.diag))
+        return 1;
+    return driver_finish(&u, 0);
+}

@@ -1,0 +1,14 @@
+/* conv_int.h — what the convolution families (conv.c, convt.c) share: the
+ * kernels' nnr_conv2d_shape of a node, as a KCall's shape struct or as C. */
+#ifndef NNC_CONV_INT_H
+#define NNC_CONV_INT_H
+
+#include "ops.h"
+
+/* conv1d/conv2d: their convolution (conv1d as height 1); conv_transpose2d:
+ * its own geometry (c, h, w its input; oc, oh, ow its output). */
+void conv_kcall_shape(const Graph *g, const Node *n, KCall *c);
+/* That struct spelled in C ("&(const nnr_conv2d_shape){...}"). */
+const char *conv_shape_c(const Graph *g, const Node *n);
+
+#endif

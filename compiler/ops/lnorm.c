@@ -1,0 +1,128 @@
+/* lnorm.c — layernorm (PyTorch nn.LayerNorm): normalises over the last
+ * len(normalized_shape) dimensions of a sample, eps, elementwise_affine
+ * (weight = 1, bias = 0 of shape normalized_shape; bias = false leaves the
+ * bias out). Training keeps each row's mean and 1/std. Kernels:
+ * runtime/kernels/layernorm.c. */
+#include "ops.h"
+#include "nnr_prog.h"
+
+enum { A_SHAPE, A_EPS, A_AFFINE, A_BIAS };
+static const ArgSpec spec[] = {
+    {"normalized_shape", AT_INT | AT_LIST, 1},
+    {"eps", AT_REAL, 0},
+    {"elementwise_affine", AT_BOOL, 0},
+    {"bias", AT_BOOL, 0},
+    {NULL, 0, 0},
+};
+
+const ArgSpec *lnorm_args(Op op) { (void)op; return spec; }
+
+int lnorm_build(BuildCtx *cx)
+{
+    Node *n = &cx->g->nodes[cx->node];
+    int k = arg_int_list(cx, A_SHAPE, n->norm_shape, NNC_MAX_DIMS, "layernorm: normalized_shape");
+    if (k < 0)
+        return -1;
+    n->nnorm = k;
+    for (int j = 0; j < k; j++)
+        if (n->norm_shape[j] <= 0) {
+            diag_error(cx->d, arg_span(cx, A_SHAPE), "layernorm: normalized_shape must hold positive sizes");
+            return -1;
+        }
+    n->eps = arg_real(cx, A_EPS, 1e-5);
+    if (!(n->eps > 0)) {
+        diag_error(cx->d, arg_span(cx, A_EPS), "layernorm: eps must be positive");
+        return -1;
+    }
+    n->affine = arg_bool(cx, A_AFFINE, 1);
+    n->has_bias = n->affine && arg_bool(cx, A_BIAS, 1);
+    if (n->affine) {
+        op_param(cx, "weight", k, n->norm_shape, NNR_T_PARAM, INIT_ONES, 0);
+        if (n->has_bias)
+            op_param(cx, "bias", k, n->norm_shape, NNR_T_PARAM, INIT_ZEROS, 0);
+    }
+    return 0;
+}
+
+/* Floats per normalised row. */
+static int64_t row(const Node *n)
+{
+    int64_t d = 1;
+    for (int j = 0; j < n->nnorm; j++)
+        d *= n->norm_shape[j];
+    return d;
+}
+
+int lnorm_shape(Graph *g, Node *n, Diag *d)
+{
+    const Shape *in = ir_value_shape(g, n->in[0]);
+    int ok = n->nnorm >= 1 && n->nnorm <= in->ndim;
+    for (int j = 0; ok && j < n->nnorm; j++)
+        ok = in->d[in->ndim - n->nnorm + j] == n->norm_shape[j];
+    if (!ok) {
+        char buf[64], ns[64];
+        Shape s = {n->nnorm, {0}};
+        for (int j = 0; j < n->nnorm && j < NNC_MAX_DIMS; j++)
+            s.d[j] = n->norm_shape[j];
+        diag_error(d, n->span, "layernorm(%s) normalises the last dimensions %s, but its input has shape %s",
+                   shape_str(&s, ns, sizeof ns), ns, shape_str(in, buf, sizeof buf));
+        return -1;
+    }
+    n->shape = *in;
+    return 0;
+}
+
+/* Rows per sample. */
+static long long rows(const Node *n) { return (long long)(shape_numel(&n->shape) / row(n)); }
+
+void lnorm_emit(EmitCtx *e, const Node *n)
+{
+    KCall c;
+    kcall_init(&c, "nnr_layernorm_f32");
+    kcall_arg(&c, KA_NSIZE, rows(n), 0);
+    kcall_arg(&c, KA_INT, row(n), 0);
+    kcall_arg(&c, KA_VAL, n->in[0], 0);
+    kcall_arg(&c, KA_PARAM, n->affine ? n->param[0] : -1, 0);
+    kcall_arg(&c, KA_PARAM, n->has_bias ? n->param[1] : -1, 0);
+    kcall_arg(&c, KA_F32, 0, n->eps);
+    kcall_arg(&c, KA_VAL, n - e->g->nodes, 0);
+    op_emit_call(e, n, &c);
+}
+
+void lnorm_emit_train(EmitCtx *e, const Node *n)
+{
+    const Graph *g = e->g;
+    int i = (int)(n - g->nodes);
+    char a[48];
+    fprintf(e->out, "    nnr_layernorm_train_f32((size_t)n * %lld, %lld, %s, %s, %s, %s,\n"
+                    "                            %s, %s + (size_t)n * %lld, %s);\n",
+            rows(n), (long long)row(n), VAL(e, n->in[0]),
+            n->affine ? op_pexpr(e->P, g, n->param[0]) : "NULL",
+            n->has_bias ? op_pexpr(e->P, g, n->param[1]) : "NULL", c_float(n->eps, a, sizeof a),
+            e->saved[i + 1], e->saved[i + 1], rows(n), VAL(e, i));
+}
+
+void lnorm_grad(EmitCtx *e, const Node *n)
+{
+    const Graph *g = e->g;
+    int i = (int)(n - g->nodes);
+    fprintf(e->out, "    nnr_layernorm_backward_f32((size_t)n * %lld, %lld, %s, %s, %s, %s + (size_t)n * %lld,\n"
+                    "                               %s, %s, %s, %s);\n",
+            rows(n), (long long)row(n), VAL(e, n->in[0]),
+            n->affine ? op_pexpr(e->P, g, n->param[0]) : "NULL", e->saved[i + 1], e->saved[i + 1],
+            rows(n), DVAL(e, i), DVAL(e, n->in[0]) ? DVAL(e, n->in[0]) : "NULL",
+            n->affine ? op_pexpr(e->G, g, n->param[0]) : "NULL",
+            n->has_bias ? op_pexpr(e->G, g, n->param[1]) : "NULL");
+}
+
+int64_t lnorm_flops(const Graph *g, const Node *n)
+{
+    (void)g;
+    return 8 * shape_numel(&n->shape);
+}
+
+void lnorm_saved(const Graph *g, const Node *n, int64_t *per_sample, int64_t *fixed)
+{
+    (void)g, (void)fixed;
+    *per_sample = 2 * rows(n);     /* each row's mean and 1/std */
+}

@@ -1,0 +1,159 @@
+/* resize.c — layers that change the spatial size without parameters:
+ * adaptive_avg_pool2d(output_size) (PyTorch's window formula) and
+ * upsample(scale_factor, mode = "nearest") (PyTorch's nn.Upsample, nearest
+ * only) over [C, H, W] samples (upsample also [C, L]). Kernels:
+ * runtime/kernels/resize.c. */
+#include <math.h>
+#include <string.h>
+
+#include "ops.h"
+
+enum { A_SIZE = 0 };
+static const ArgSpec apool_spec[] = {
+    {"output_size", AT_INT | AT_LIST, 1},
+    {NULL, 0, 0},
+};
+enum { A_SCALE = 0, A_MODE };
+static const ArgSpec up_spec[] = {
+    {"scale_factor", AT_REAL | AT_LIST, 1},
+    {"mode", AT_STR, 0},
+    {NULL, 0, 0},
+};
+
+const ArgSpec *resize_args(Op op) { return op == OP_UPSAMPLE ? up_spec : apool_spec; }
+
+int resize_build(BuildCtx *cx)
+{
+    Node *n = &cx->g->nodes[cx->node];
+    if (n->op == OP_ADAPTIVE_AVG_POOL2D) {
+        int64_t o[2];
+        if (arg_pair(cx, A_SIZE, 1, o, "output_size"))
+            return -1;
+        if (o[0] <= 0 || o[1] <= 0 || o[0] > (1 << 20) || o[1] > (1 << 20)) {
+            diag_error(cx->d, arg_span(cx, A_SIZE), "adaptive_avg_pool2d: output_size must be positive");
+            return -1;
+        }
+        n->kh = o[0];
+        n->kw = o[1];
+        return 0;
+    }
+    const char *mode = arg_str(cx, A_MODE);
+    if (mode && strcmp(mode, "nearest")) {
+        diag_error(cx->d, arg_span(cx, A_MODE), "upsample: mode \"%s\" is not supported; nnc supports mode = \"nearest\"",
+                   mode);
+        return -1;
+    }
+    double sf[2];
+    if (arg_real_pair(cx, A_SCALE, 1.0, sf, "scale_factor"))
+        return -1;
+    if (!(sf[0] > 0 && sf[1] > 0 && sf[0] <= 4096 && sf[1] <= 4096)) {
+        diag_error(cx->d, arg_span(cx, A_SCALE), "upsample: scale_factor must be positive");
+        return -1;
+    }
+    n->scale_h = sf[0];
+    n->scale_w = sf[1];
+    return 0;
+}
+
+int resize_shape(Graph *g, Node *n, Diag *d)
+{
+    const Shape *in = ir_value_shape(g, n->in[0]);
+    char buf[64];
+    if (n->op == OP_ADAPTIVE_AVG_POOL2D) {
+        if (in->ndim != 3) {
+            diag_error(d, n->span, "adaptive_avg_pool2d expects a [channels, height, width] input, but its input has shape %s",
+                       shape_str(in, buf, sizeof buf));
+            return -1;
+        }
+        n->shape.ndim = 3;
+        n->shape.d[0] = in->d[0];
+        n->shape.d[1] = n->kh;
+        n->shape.d[2] = n->kw;
+        return 0;
+    }
+    if (in->ndim != 2 && in->ndim != 3) {
+        diag_error(d, n->span, "upsample expects a [channels, length] or [channels, height, width] input, but its input has shape %s",
+                   shape_str(in, buf, sizeof buf));
+        return -1;
+    }
+    n->shape = *in;
+    /* PyTorch: floor(size · scale_factor), in double */
+    double sc[2] = {n->scale_h, n->scale_w};
+    for (int k = 1; k < in->ndim; k++) {
+        double o = floor((double)in->d[k] * sc[k - 1 + (in->ndim == 2)]);
+        if (o < 1 || o > (1 << 24)) {
+            diag_error(d, n->span, "upsample: scale_factor %g makes a dimension of %lld into %g",
+                       sc[k - 1 + (in->ndim == 2)], (long long)in->d[k], o);
+            return -1;
+        }
+        n->shape.d[k] = (int64_t)o;
+    }
+    return 0;
+}
+
+/* c, h, w, oh, ow of node n's planes (a [C, L] sample: height 1). */
+static void planes(const Graph *g, const Node *n, int64_t v[5])
+{
+    const Shape *in = ir_value_shape(g, n->in[0]);
+    const int one = in->ndim == 2;
+    v[0] = in->d[0];
+    v[1] = one ? 1 : in->d[1];
+    v[2] = in->d[one ? 1 : 2];
+    v[3] = one ? 1 : n->shape.d[1];
+    v[4] = n->shape.d[one ? 1 : 2];
+}
+
+/* PyTorch's source-index ratio of nearest: (float)(1 / scale_factor). */
+static double ratio(double sf) { return (double)(float)(1.0 / sf); }
+
+void resize_emit(EmitCtx *e, const Node *n)
+{
+    int64_t v[5];
+    planes(e->g, n, v);
+    KCall c;
+    kcall_init(&c, n->op == OP_UPSAMPLE ? "nnr_upsample_nearest_f32" : "nnr_adaptive_avgpool2d_f32");
+    kcall_arg(&c, KA_N, 1, 0);
+    for (int k = 0; k < 5; k++)
+        kcall_arg(&c, KA_INT, v[k], 0);
+    if (n->op == OP_UPSAMPLE) {
+        const int one = ir_value_shape(e->g, n->in[0])->ndim == 2;
+        kcall_arg(&c, KA_F32, 0, one ? 1.0 : ratio(n->scale_h));
+        kcall_arg(&c, KA_F32, 0, ratio(one ? n->scale_h : n->scale_w));
+    }
+    kcall_arg(&c, KA_VAL, n->in[0], 0);
+    kcall_arg(&c, KA_VAL, n - e->g->nodes, 0);
+    op_emit_call(e, n, &c);
+}
+
+void resize_emit_train(EmitCtx *e, const Node *n) { resize_emit(e, n); }
+
+void resize_grad(EmitCtx *e, const Node *n)
+{
+    if (!DVAL(e, n->in[0]))
+        return;
+    int64_t v[5];
+    planes(e->g, n, v);
+    if (n->op == OP_UPSAMPLE) {
+        const int one = ir_value_shape(e->g, n->in[0])->ndim == 2;
+        char a[48], b[48];
+        fprintf(e->out, "    nnr_upsample_nearest_backward_f32(n, %lld, %lld, %lld, %lld, %lld, %s, %s, %s, %s);\n",
+                (long long)v[0], (long long)v[1], (long long)v[2], (long long)v[3], (long long)v[4],
+                c_float(one ? 1.0 : ratio(n->scale_h), a, sizeof a),
+                c_float(ratio(one ? n->scale_h : n->scale_w), b, sizeof b), DVAL(e, n - e->g->nodes),
+                DVAL(e, n->in[0]));
+    } else {
+        fprintf(e->out, "    nnr_adaptive_avgpool2d_backward_f32(n, %lld, %lld, %lld, %lld, %lld, %s, %s);\n",
+                (long long)v[0], (long long)v[1], (long long)v[2], (long long)v[3], (long long)v[4],
+                DVAL(e, n - e->g->nodes), DVAL(e, n->in[0]));
+    }
+}
+
+int64_t resize_flops(const Graph *g, const Node *n)
+{
+    return n->op == OP_UPSAMPLE ? 0 : shape_numel(ir_value_shape(g, n->in[0]));
+}
+
+void resize_saved(const Graph *g, const Node *n, int64_t *per_sample, int64_t *fixed)
+{
+    (void)g, (void)n, (void)per_sample, (void)fixed;   /* keeps nothing extra */
+}

@@ -1,0 +1,95 @@
+/* resize.c — adaptive average pooling (PyTorch adaptive_avg_pool2d: each
+ * output cell averages its window [floor(i·in/out), ceil((i+1)·in/out))) and
+ * nearest upsampling (PyTorch Upsample(mode = "nearest")), with their
+ * backward passes. Planes are [h, w]; a sample is c planes. */
+#include <math.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "../nnr.h"
+
+static int win_start(int i, int in, int out) { return (int)(((long long)i * in) / out); }
+static int win_end(int i, int in, int out)
+{
+    return (int)(((long long)(i + 1) * in + out - 1) / out);
+}
+
+void nnr_adaptive_avgpool2d_f32(int n, int c, int h, int w, int oh, int ow, const float *x,
+                                float *y)
+{
+    const size_t planes = (size_t)n * c;
+    for (size_t p = 0; p < planes; p++) {
+        const float *xp = x + p * h * w;
+        float *yp = y + p * oh * ow;
+        for (int oy = 0; oy < oh; oy++) {
+            const int y0 = win_start(oy, h, oh), y1 = win_end(oy, h, oh);
+            for (int ox = 0; ox < ow; ox++) {
+                const int x0 = win_start(ox, w, ow), x1 = win_end(ox, w, ow);
+                float acc = 0.0f;
+                for (int iy = y0; iy < y1; iy++)
+                    for (int ix = x0; ix < x1; ix++) acc += xp[(size_t)iy * w + ix];
+                yp[(size_t)oy * ow + ox] = acc / (float)((y1 - y0) * (x1 - x0));
+            }
+        }
+    }
+}
+
+void nnr_adaptive_avgpool2d_backward_f32(int n, int c, int h, int w, int oh, int ow,
+                                         const float *dy, float *dx)
+{
+    const size_t planes = (size_t)n * c;
+    memset(dx, 0, planes * h * w * sizeof *dx);
+    for (size_t p = 0; p < planes; p++) {
+        float *xp = dx + p * h * w;
+        const float *yp = dy + p * oh * ow;
+        for (int oy = 0; oy < oh; oy++) {
+            const int y0 = win_start(oy, h, oh), y1 = win_end(oy, h, oh);
+            for (int ox = 0; ox < ow; ox++) {
+                const int x0 = win_start(ox, w, ow), x1 = win_end(ox, w, ow);
+                const float g = yp[(size_t)oy * ow + ox] / (float)((y1 - y0) * (x1 - x0));
+                for (int iy = y0; iy < y1; iy++)
+                    for (int ix = x0; ix < x1; ix++) xp[(size_t)iy * w + ix] += g;
+            }
+        }
+    }
+}
+
+/* PyTorch's nearest_idx: the source index of output index o. */
+static int nearest_src(int o, int in, int out, float r)
+{
+    if (out == in) return o;
+    if (out == 2 * in) return o >> 1;
+    int s = (int)floorf((float)o * r);
+    return s < in - 1 ? s : in - 1;
+}
+
+void nnr_upsample_nearest_f32(int n, int c, int h, int w, int oh, int ow, float rh, float rw,
+                              const float *x, float *y)
+{
+    const size_t planes = (size_t)n * c;
+    for (size_t p = 0; p < planes; p++) {
+        const float *xp = x + p * h * w;
+        float *yp = y + p * oh * ow;
+        for (int oy = 0; oy < oh; oy++) {
+            const float *xr = xp + (size_t)nearest_src(oy, h, oh, rh) * w;
+            float *yr = yp + (size_t)oy * ow;
+            for (int ox = 0; ox < ow; ox++) yr[ox] = xr[nearest_src(ox, w, ow, rw)];
+        }
+    }
+}
+
+void nnr_upsample_nearest_backward_f32(int n, int c, int h, int w, int oh, int ow, float rh,
+                                       float rw, const float *dy, float *dx)
+{
+    const size_t planes = (size_t)n * c;
+    memset(dx, 0, planes * h * w * sizeof *dx);
+    for (size_t p = 0; p < planes; p++) {
+        float *xp = dx + p * h * w;
+        const float *yp = dy + p * oh * ow;
+        for (int oy = 0; oy < oh; oy++) {
+            float *xr = xp + (size_t)nearest_src(oy, h, oh, rh) * w;
+            const float *yr = yp + (size_t)oy * ow;
+            for (int ox = 0; ox < ow; ox++) xr[nearest_src(ox, w, ow, rw)] += yr[ox];
+        }
+    }
+}
