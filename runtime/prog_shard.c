@@ -55,7 +55,9 @@ int prog_shard_evaluate(const nnr_model *m, nnr_loss loss, const float *infer,
                         double *acc_out)
 {
     size_t K = (size_t)prog_par_size(), k = (size_t)prog_par_rank(), rows = p->d.rows;
-    if (K == 1)
+    /* a sequence output averages over the positions not ignored, which
+     * shares of rows do not tell: every rank evaluates all rows alike */
+    if (K == 1 || p->seq)
         return prog_evaluate(m, loss, infer, p, bs, arena, ybuf, loss_out, acc_out);
     size_t lo = rows * k / K, hi = rows * (k + 1) / K, out = m->out_size;
     size_t tstride = p->own_targets ? 1 : out;

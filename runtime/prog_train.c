@@ -433,6 +433,15 @@ static int run_start_state(run *r, const prog_opts *o)
     return 0;
 }
 
+/* Has the model a parameter to train (frozen or not)? */
+static int has_params(const nnr_model *m)
+{
+    for (int i = 0; i < m->ntensors; i++)
+        if (m->tensors[i].kind == NNR_T_PARAM && m->tensors[i].numel)
+            return 1;
+    return 0;
+}
+
 /* Everything before the first epoch: settings, parameters, data, buffers. */
 static int run_setup(run *r, const prog_opts *o)
 {
@@ -452,10 +461,11 @@ static int run_setup(run *r, const prog_opts *o)
         return EXIT_INPUT;
     if (prog_trainer_init(&r->tr, m, freeze, nfreeze))
         return EXIT_INPUT;
-    if (nfreeze > 0 && r->tr.nruns == 0)    /* only --freeze can: nnc checks the block's */
-        return prog_usage_error(m, "--freeze leaves nothing to train: every layer with "
+    /* --freeze of every layer with parameters (nnc checks the block's) */
+    if (nfreeze > 0 && r->tr.nruns == 0 && has_params(m))
+        return prog_usage_error(m, "%sfreeze leaves nothing to train: every layer with "
                                 "parameters is frozen (PyTorch's optimizer refuses an empty "
-                                "parameter list)");
+                                "parameter list)", o->val[OPT_FREEZE] ? "--" : "");
     if (o->val[OPT_OPTIMIZER])
         r->tr.optim = o->optim;
     if (o->val[OPT_LR])

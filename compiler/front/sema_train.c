@@ -623,22 +623,27 @@ static void train_loss_vs_model(Sema *s, const Graph *g, const TrainCfg *tc, Spa
     }
 }
 
-/* A freeze list that leaves no trainable parameter: PyTorch's optimizer
- * refuses an empty parameter list. */
+/* A freeze list that leaves no trainable parameter of a model that has
+ * some: PyTorch's optimizer refuses an empty parameter list. */
 static void train_freeze_vs_model(Sema *s, const Graph *g, const TrainCfg *tc, Span at)
 {
     if (!tc->nfreeze || !tc->has_optim)
         return;
+    int any = 0;
     for (int i = 0; i < g->nparams; i++) {
         const Param *p = &g->params[i];
         int frozen = 0;
         for (int j = 0; j < tc->nfreeze; j++)
             frozen |= tc->freeze[j] == p->layer;
-        if (!frozen && p->kind == NNR_T_PARAM && p->numel > 0)
+        if (p->kind != NNR_T_PARAM || p->numel <= 0)
+            continue;
+        if (!frozen)
             return;
+        any = 1;
     }
-    diag_error(s->d, at, "freeze leaves nothing to train: every layer with parameters is frozen "
-               "(PyTorch's optimizer refuses an empty parameter list)");
+    if (any)
+        diag_error(s->d, at, "freeze leaves nothing to train: every layer with parameters is "
+                   "frozen (PyTorch's optimizer refuses an empty parameter list)");
 }
 
 void sema_check_train(Sema *s, const Decl *t, Program *p)
