@@ -17,6 +17,8 @@ typedef struct DriverOpts {
     int keep;                   /* --keep: keep the generated C of `build` */
     int train;                  /* ir --train: print the training step instead */
     int llvm;                   /* --backend=llvm: the LLVM backend (build, emit) */
+    int mpi;                    /* build --mpi: data-parallel training under mpirun */
+    int torch;                  /* export --torch: a PyTorch module */
     PipelineOpts pipe;
     const char *cmdline;
 } DriverOpts;
@@ -29,5 +31,7 @@ int driver_opt(const DriverOpts *o);
 int driver_summary(const DriverOpts *o);
 int driver_emit(const DriverOpts *o);
 int driver_build(const DriverOpts *o);
+/* nnc export FILE.nnet --torch -o model.py (driver_export.c). */
+int driver_export(const DriverOpts *o);
 
 #endif

@@ -65,12 +65,43 @@ int driver_run_cmd(const char *const *argv, const char *cwd)
     return WIFEXITED(ws) && WEXITSTATUS(ws) == 0 ? 0 : -1;
 }
 
+int driver_runtime_compiled(const char *path, const DriverOpts *o)
+{
+    if (!driver_has_ext(path, ".c"))
+        return 0;
+    if (strncmp(path, "mpi/", 4) == 0)
+        return o->mpi && strcmp(path, "mpi/prog_mpi.c") == 0;
+    return !(o->mpi && strcmp(path, "prog_par.c") == 0);
+}
+
+/* The MPI compiler wrapper of --mpi: $NNC_MPICC or mpicc. */
+static const char *mpicc_name(void)
+{
+    const char *w = getenv("NNC_MPICC");
+    return w && *w ? w : "mpicc";
+}
+
+/* Is the command name found (as execvp would find it)? */
+static int on_path(const char *name)
+{
+    if (strchr(name, '/'))
+        return access(name, X_OK) == 0;
+    const char *path = getenv("PATH");
+    char *dup = xstrdup(path && *path ? path : "/usr/bin:/bin");
+    for (char *dir = strtok(dup, ":"); dir; dir = strtok(NULL, ":"))
+        if (access(xasprintf("%s/%s", *dir ? dir : ".", name), X_OK) == 0)
+            return 1;
+    return 0;
+}
+
 /* $CC (may hold words: "ccache gcc") and the flags every compile uses. */
 void driver_cc_base(CcCmd *c, const DriverOpts *o)
 {
     const char *cc = getenv("CC");
     if (!cc || !*cc)
         cc = "cc";
+    if (o->mpi)
+        cc = mpicc_name();
     c->argc = 0;
     char *ccdup = xstrdup(cc);
     for (char *tok = strtok(ccdup, " \t"); tok && c->argc < 8; tok = strtok(NULL, " \t"))
@@ -98,6 +129,12 @@ int driver_build(const DriverOpts *o)
     Unit u;
     if (driver_load(o, &u))
         return 1;
+    if (o->mpi && !on_path(mpicc_name())) {
+        diag_error_nopos(&u.diag, "--mpi needs the MPI C compiler wrapper '%s', which is not "
+                         "installed (Debian, Ubuntu: apt-get install libopenmpi-dev "
+                         "openmpi-bin)", mpicc_name());
+        return 1;
+    }
     const char *tmpdir = getenv("TMPDIR");
     char *dir = xasprintf("%s/nnc-build-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
     if (!mkdtemp(dir)) {
@@ -124,7 +161,7 @@ int driver_build(const DriverOpts *o)
             c.argv[c.argc++] = xasprintf("%s/model_%s.c", dir, u.g->name);
         }
         for (const NncBlob *b = nnc_runtime_files; b->path && c.argc < 90; b++) {
-            if (driver_has_ext(b->path, ".c")) {
+            if (driver_runtime_compiled(b->path, o)) {
                 const char *f = driver_flat_name(b->path);
                 c.argv[c.argc++] = cache ? xasprintf("%s/%.*s.o", cache, (int)strlen(f) - 2, f)
                                          : xasprintf("%s/%s", dir, f);

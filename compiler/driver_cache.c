@@ -89,7 +89,7 @@ const char *driver_runtime_cache(const DriverOpts *o, Diag *d)
     }
     c.argv[c.argc++] = "-c";
     for (const NncBlob *b = nnc_runtime_files; b->path && c.argc < 90; b++)
-        if (driver_has_ext(b->path, ".c"))
+        if (driver_runtime_compiled(b->path, o))
             c.argv[c.argc++] = driver_flat_name(b->path);
     c.argv[c.argc] = NULL;
     FILE *ok = NULL;

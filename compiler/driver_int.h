@@ -52,8 +52,12 @@ typedef struct CcCmd {
     const char *argv[96];
     int argc;
 } CcCmd;
-/* $CC (may hold words: "ccache gcc") and the flags every compile uses. */
+/* $CC (may hold words: "ccache gcc"), or with --mpi the MPI wrapper
+ * ($NNC_MPICC, default mpicc), and the flags every compile uses. */
 void driver_cc_base(CcCmd *c, const DriverOpts *o);
+/* Is runtime file path compiled into a program? Its .c files, with the
+ * one-process prog_par.c, or with --mpi mpi/prog_mpi.c instead. */
+int driver_runtime_compiled(const char *path, const DriverOpts *o);
 
 /* driver_cache.c: the folder of the runtime's compiled objects, or NULL
  * when no cache can be used (then the sources are compiled with the model). */

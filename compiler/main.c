@@ -1,4 +1,5 @@
-/* main.c — the nnc command line: build | emit | check | ir | opt | summary | convert.
+/* main.c — the nnc command line: build | emit | check | ir | opt | summary | convert |
+ * export | import.
  * Exit status: 0 success, 1 an error in the user's input, 2 wrong usage. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,6 +7,7 @@
 
 #include "driver.h"
 #include "convert.h"
+#include "import/import.h"
 #include "backend/emit_llvm.h"
 #include "nnr.h"
 
@@ -20,6 +22,7 @@ static const char usage[] =
     "  opt FILE.nir            read IR text, run the passes (--passes=...), print IR text\n"
     "  summary FILE            layers, shapes, parameters, FLOPs and memory\n"
     "  convert W.pth -o W.safetensors  a PyTorch state_dict (or safetensors) as safetensors\n"
+    "  import MODEL.onnx -o DIR  an ONNX model as DIR/NAME.nnet and DIR/NAME.safetensors\n"
     "\n"
     "options:\n"
     "  -o PATH                 output program (build) or folder (emit)\n"
@@ -37,6 +40,9 @@ static const char usage[] =
     "  --threads               build with OpenMP: large layers use every core\n"
     "                          (results are identical with any number of threads)\n"
     "  --keep                  keep the generated C of build (its folder is printed)\n"
+    "  --mpi                   build: a program that trains data-parallel under\n"
+    "                          `mpirun -np K PROGRAM train` (needs mpicc: Debian's\n"
+    "                          libopenmpi-dev; $NNC_MPICC names another wrapper)\n"
     "  --backend=c|llvm        build, emit: the C backend (default), or LLVM IR through\n"
     "                          LLVM's C API (emit writes DIR/NAME.ll; nnc built with LLVM)\n"
     "  --train                 ir: print the training step (forward, loss, backward,\n"
@@ -116,8 +122,12 @@ int main(int argc, char **argv)
             o.threads = 1;
         } else if (!strcmp(a, "--keep")) {
             o.keep = 1;
+        } else if (!strcmp(a, "--mpi")) {
+            o.mpi = 1;
         } else if (!strcmp(a, "--train")) {
             o.train = 1;
+        } else if (!strcmp(a, "--torch")) {
+            o.torch = 1;
         } else if (!strncmp(a, "--backend=", 10)) {
             if (strcmp(a + 10, "c") && strcmp(a + 10, "llvm"))
                 return bad_usage("unknown backend '%s' (c or llvm)", a + 10);
@@ -147,6 +157,8 @@ int main(int argc, char **argv)
     else if (!strcmp(cmd, "opt")) run = driver_opt;
     else if (!strcmp(cmd, "summary")) run = driver_summary;
     else if (!strcmp(cmd, "convert")) run = convert_main, needs_output = 1;
+    else if (!strcmp(cmd, "export")) run = driver_export, needs_output = 1;
+    else if (!strcmp(cmd, "import")) run = import_main, needs_output = 1;
     else return bad_usage("unknown command '%s'", cmd);
     if (!o.input)
         return bad_usage("%s needs a FILE.nnet", cmd);

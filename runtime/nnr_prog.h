@@ -50,7 +50,8 @@ typedef struct nnr_layer_desc {
  * missing or of another shape keeps what state holds, one the model does not
  * have is ignored, a warning each. Either way a missing NNR_T_COUNTER (batch
  * norm's num_batches_tracked) loads as 0, silently, as PyTorch does. A file
- * that cannot be read is one error and -1.
+ * that cannot be read is one error and -1. strict = 2 is strict, each
+ * error adding that strict = false would keep the initialisation (init).
  * Each message is one line "PATH: error: MSG" or "PATH: warning: MSG", given
  * to report (kind "error" or "warning", PATH, MSG), or printed on stderr
  * when report is NULL. */

@@ -9,6 +9,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "prog_int.h"
+#include "prog_par.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -414,9 +415,13 @@ static int parse_args(const nnr_model *m, int argc, char **argv, prog_opts *o)
 int nnr_main(const nnr_model *m, int argc, char **argv)
 {
     prog_opts o;
+    if (prog_par_start(&argc, &argv))
+        return EXIT_INPUT;
     int rc = parse_args(m, argc, argv, &o);
     if (rc >= 0) {
         fflush(stdout);
+    } else if (prog_par_rank() != 0 && o.cmd != CMD_TRAIN && o.cmd != CMD_EVAL) {
+        rc = EXIT_OK;   /* under mpirun, infer, bench and gradcheck run on rank 0 alone */
     } else {
         switch (o.cmd) {
         case CMD_INFER: rc = prog_cmd_infer(m, &o); break;
@@ -428,5 +433,5 @@ int nnr_main(const nnr_model *m, int argc, char **argv)
         }
     }
     free(o.freeze);
-    return rc;
+    return prog_par_finish(rc);
 }

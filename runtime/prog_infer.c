@@ -5,6 +5,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "prog_int.h"
+#include "prog_par.h"
 
 #include <errno.h>
 #include <math.h>
@@ -241,12 +242,12 @@ int prog_cmd_eval(const nnr_model *m, const prog_opts *o)
     infer = prog_falloc(m->infer_size);
     if (!state || !infer) {
         prog_oom();
-        goto done;
+        goto fail;
     }
     if (prog_load_infer_state(m, o->val[OPT_WEIGHTS], state))
-        goto done;
+        goto fail;
     if (prog_load_data(m, loss, &src, &data))
-        goto done;
+        goto fail;
     prog_prepare(m, state, infer);
     int bs = o->batch ? o->batch : PROG_INFER_BATCH;
     if ((size_t)bs > data.d.rows)
@@ -255,16 +256,21 @@ int prog_cmd_eval(const nnr_model *m, const prog_opts *o)
     arena = prog_falloc(m->arena_size ? m->arena_size(bs) : 0);
     if (!y || !arena) {
         prog_oom();
-        goto done;
+        goto fail;
     }
+    if (prog_par_agree(EXIT_OK))   /* mpirun: every rank is ready */
+        goto done;
     double l, acc;
-    if (prog_evaluate(m, loss, infer, &data, bs, arena, y, &l, &acc))
+    if (prog_shard_evaluate(m, loss, infer, &data, bs, arena, y, &l, &acc))
         goto done;
     printf("loss=%.9g\n", l);
     if (data.accuracy)
         printf("accuracy=%.9g\n", acc);
     fflush(stdout);
     rc = EXIT_OK;
+    goto done;
+fail:
+    prog_par_agree(EXIT_INPUT);
 done:
     prog_data_free(&data);
     free(owned);

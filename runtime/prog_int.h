@@ -100,6 +100,23 @@ void prog_trainer_free(trainer *t);
 int prog_trainer_update(trainer *t);
 int prog_cmd_train(const nnr_model *m, const prog_opts *o);
 
+/* prog_shard.c: train and eval over the processes of prog_par.h */
+/* This process's share of a batch of n rows: its count, the first at
+ * *first, then every K-th. */
+size_t prog_shard_count(size_t n, size_t *first);
+/* After the train step on mine of the batch's n rows: the gradients of
+ * t's runs and the loss (returned) of the whole batch, on every rank. */
+double prog_shard_reduce(trainer *t, double loss, size_t mine, size_t n);
+/* The non-trainable tensors (batch-norm statistics) of rank 0 to all, as
+ * DistributedDataParallel's broadcast_buffers. */
+void prog_shard_buffers(const nnr_model *m, float *state);
+/* prog_evaluate over the processes, each on a contiguous share of rows. */
+int prog_shard_evaluate(const nnr_model *m, nnr_loss loss, const float *infer,
+                        const prog_data *p, int bs, float *arena, float *ybuf, double *loss_out,
+                        double *acc_out);
+/* Is state the same on every rank? -1 after a warning on rank 0 if not. */
+int prog_shard_same_state(const nnr_model *m, const float *state);
+
 /* prog_tools.c */
 int prog_cmd_bench(const nnr_model *m, const prog_opts *o);
 int prog_cmd_gradcheck(const nnr_model *m, const prog_opts *o);

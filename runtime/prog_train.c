@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "prog_int.h"
+#include "prog_par.h"
 
 #include <errno.h>
 #include <math.h>
@@ -246,19 +247,24 @@ static void log_puts(prog_log *lg, const char *text)
  * ("Expected more than 1 value per channel when training"): a batch of one
  * row through a batch norm that sees one value per channel of a sample
  * (batchnorm1d on [C]). rows in batches of batch: -1 after the message when
- * some batch is such a row. */
+ * some batch is such a row. With K processes each takes every K-th row of
+ * a batch: a batch of n rows gives some process one row when n < 2K. */
 static int check_batchnorm(const nnr_model *m, size_t rows, int batch)
 {
-    size_t b = (size_t)batch, last = rows % b;
+    size_t b = (size_t)batch, last = rows % b, K = (size_t)prog_par_size();
     int one = rows == 1 || b == 1 || (rows > b && last == 1);
-    if (!one)
+    int shard = K > 1 && ((rows >= b && b < 2 * K) || (last && last < 2 * K));
+    if (!one && !shard)
         return 0;
     for (int l = 0; l < m->nlayers; l++) {
         if (m->layers[l].per_channel != 1)
             continue;
         fprintf(stderr, "error: layer '%s' (%s) would train on one value per channel: ",
                 m->layers[l].name, m->layers[l].op);
-        if (rows == 1)
+        if (!one)
+            fprintf(stderr, "%zu rows in batches of %d over %zu processes give some process "
+                    "batches of 1 row", rows, batch, K);
+        else if (rows == 1)
             fprintf(stderr, "the data has 1 row");
         else if (b == 1)
             fprintf(stderr, "batches of 1 row");
@@ -321,6 +327,8 @@ static void run_settings(run *r, const prog_opts *o)
     r->smooth = o->val[OPT_SMOOTH] ? o->smooth : cfg->label_smoothing;
     if (r->loss != NNR_LOSS_CROSS_ENTROPY)
         r->smooth = 0;
+    if (prog_par_rank() != 0)      /* rank 0 alone writes files */
+        r->save = r->logp = r->ckpt = NULL;
 }
 
 /* The data sources: the train block's, or the options'. */
@@ -386,7 +394,7 @@ static int run_start_state(run *r, const prog_opts *o)
     r->best_loss = INFINITY;
     prog_fresh_state(m, r->tr.state, r->seed);
     if (!o->val[OPT_RESUME])
-        return init && prog_load_weights(m, init, strict, r->tr.state) ? -1 : 0;
+        return init && prog_load_weights(m, init, strict ? 2 : 0, r->tr.state) ? -1 : 0;
     const char *path = o->val[OPT_RESUME];
     char err[PROG_ERRLEN];
     nnr_ckpt c;
@@ -444,6 +452,10 @@ static int run_setup(run *r, const prog_opts *o)
         return EXIT_INPUT;
     if (prog_trainer_init(&r->tr, m, freeze, nfreeze))
         return EXIT_INPUT;
+    if (nfreeze > 0 && r->tr.nruns == 0)    /* only --freeze can: nnc checks the block's */
+        return prog_usage_error(m, "--freeze leaves nothing to train: every layer with "
+                                "parameters is frozen (PyTorch's optimizer refuses an empty "
+                                "parameter list)");
     if (o->val[OPT_OPTIMIZER])
         r->tr.optim = o->optim;
     if (o->val[OPT_LR])
@@ -513,13 +525,13 @@ static int run_buffers(run *r)
     return 0;
 }
 
-/* Batch b (n rows from order[r0]) into xb, lb and tb. */
-static void run_fill(run *r, size_t r0, int n)
+/* n rows into xb, lb and tb: order[r0], order[r0 + stride], ... */
+static void run_fill(run *r, size_t r0, int n, size_t stride)
 {
     const size_t in = r->m->in_size, k = r->m->out_size, tcols = r->tcols;
     const prog_data *d = &r->data;
     for (int i = 0; i < n; i++) {
-        size_t row = (size_t)r->order[r0 + (size_t)i];
+        size_t row = (size_t)r->order[r0 + (size_t)i * stride];
         memcpy(r->xb + (size_t)i * in, d->d.x + row * in, in * sizeof(float));
         if (d->labels)
             r->lb[i] = d->labels[row];
@@ -574,27 +586,40 @@ static int run_sched_step(run *r)
     return 0;
 }
 
-/* The batches of epoch e; their mean loss in *train_loss. */
+/* The batches of epoch e; their mean loss in *train_loss. With several
+ * processes (prog_shard.c), each steps on its share of every batch, with
+ * its own dropout stream drawn from the run's at the epoch's start. */
 static int run_epoch(run *r, int e, double *train_loss)
 {
     const size_t rows = r->data.d.rows, batch = (size_t)r->batch;
-    const size_t nbatches = (rows + batch - 1) / batch;
+    const size_t nbatches = (rows + batch - 1) / batch, K = (size_t)prog_par_size();
     double sum = 0;
     for (size_t i = 0; i < rows; i++)
         r->order[i] = (int32_t)i;
     if (r->shuffle)
         nnr_rng_shuffle(&r->shuf, r->order, rows);
+    nnr_rng rank_drop, *drop = &r->drop;
+    if (K > 1) {
+        uint64_t s = nnr_rng_next(&r->drop);
+        nnr_rng_seed(&rank_drop, s ^ ((uint64_t)prog_par_rank() + 1) * PROG_DROPOUT_SALT);
+        drop = &rank_drop;
+    }
     for (size_t b = 0; b < nbatches; b++) {
-        size_t r0 = b * batch;
+        size_t r0 = b * batch, first;
         int n = (int)(rows - r0 < batch ? rows - r0 : batch);
-        run_fill(r, r0, n);
+        size_t mine = prog_shard_count((size_t)n, &first);
+        run_fill(r, r0 + first, (int)mine, K);
         int labels = r->data.labels && r->smooth <= 0;
         /* The step moves only the batch-norm buffers before the update,
          * and the update runs only on a finite loss and finite
          * gradients: keeping the buffers is enough to roll back. */
         copy_buffers(r->m, r->backup, r->tr.state);
-        double l = r->m->train_step(r->tr.state, r->tr.grad, n, r->xb, labels ? r->lb : NULL,
-                                    r->tcols ? r->tb : NULL, r->arena, &r->drop, r->loss);
+        double l = !mine ? 0
+                         : r->m->train_step(r->tr.state, r->tr.grad, (int)mine, r->xb,
+                                            labels ? r->lb : NULL, r->tcols ? r->tb : NULL,
+                                            r->arena, drop, r->loss);
+        l = prog_shard_reduce(&r->tr, l, mine, (size_t)n);
+        prog_shard_buffers(r->m, r->tr.state);
         int bad = !isfinite(l) ? 1 : !grads_finite(&r->tr) ? 2 : 0;
         if (!bad && r->clip > 0)
             nnr_clip_grad_norm(r->gblk, r->glen, r->ngblk, r->clip);
@@ -686,8 +711,8 @@ static int run_epochs(run *r)
             return -1;
         if (r->have_val) {
             prog_prepare(r->m, r->tr.state, r->infer);
-            if (prog_evaluate(r->m, r->loss, r->infer, &r->val, r->eb_n, r->earena, r->ybuf,
-                              &vl, &va))
+            if (prog_shard_evaluate(r->m, r->loss, r->infer, &r->val, r->eb_n, r->earena,
+                                    r->ybuf, &vl, &va))
                 return -1;
         }
         if (run_report(r, e, train_loss, lr, vl, va, prog_now_s() - t0))
@@ -750,9 +775,14 @@ int prog_cmd_train(const nnr_model *m, const prog_opts *o)
     run r;
     memset(&r, 0, sizeof r);
     r.m = m;
-    int rc = run_setup(&r, o);
+    /* every rank sets up alike; they agree before the first collective step */
+    int rc = prog_par_agree(run_setup(&r, o));
     if (!rc)
-        rc = run_buffers(&r) || run_epochs(&r) ? EXIT_INPUT : EXIT_OK;
+        rc = prog_par_agree(run_buffers(&r) ? EXIT_INPUT : EXIT_OK);
+    if (!rc)
+        rc = run_epochs(&r) ? EXIT_INPUT : EXIT_OK;
+    if (rc == EXIT_OK && prog_par_size() > 1)
+        prog_shard_same_state(m, r.tr.state);
     if (rc == EXIT_OK && r.save && prog_save_state(m, r.save, r.tr.state))
         rc = EXIT_INPUT;
     fflush(stdout);

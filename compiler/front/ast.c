@@ -20,8 +20,13 @@
  *     (item data (call csv (str "a.csv") (kw label (neg (int 1)))))
  *     (item lr (real 0.05)))
  *
+ * Version 2 (LANGUAGE.md §7-§8): (block NAME (param P [DEFAULT])... ...),
+ * named inputs (input NAME DIMS... [int]), and a forward block
+ * (forward (= NAMES... E) (return E...)) after the layers.
+ *
  * Expressions: (int N) (real X) (str "...") (bool true|false) (ident NAME)
- * (call NAME ARG...) (list E...) (+ A B) (- A B) (* A B) (/ A B) (neg E);
+ * (call NAME ARG...) (list E...) (+ A B) (- A B) (* A B) (/ A B) (@ A B)
+ * (neg E) (. E NAME);
  * a keyword argument is (kw NAME E). Reals are printed with the fewest
  * digits that read back to the same double (%.15g to %.17g); strings with
  * the escapes \" \\ \n \t and \xNN for other non-printable bytes. Spans

@@ -79,7 +79,8 @@ static Value *as_value(Fx *fx, const FVal *f)
 static const char *nearest(Fx *fx, const char *name, int values, int layers, int functions)
 {
     const char *best = NULL;
-    int bd = 3;
+    int len = (int)strlen(name);
+    int bd = len < 3 ? len : 3;     /* "b" is not a typo of "x" */
 #define TRY_(cand) do { int dd_ = sema_edit_distance(name, cand); if (dd_ < bd) { bd = dd_; best = cand; } } while (0)
     for (int k = 0; values && k < fx->nall; k++)
         TRY_(fx->all[k]->name);
@@ -102,7 +103,7 @@ static FVal ident(Fx *fx, const Expr *e)
     Var *v = strmap_get(&fx->vars, e->name);
     if (v) {
         v->used = 1;
-        FVal f = v->val;
+        FVal f = v->val;    /* an error already reported stays silent */
         f.span = e->span;
         return f;
     }
@@ -113,7 +114,13 @@ static FVal ident(Fx *fx, const Expr *e)
     if (sema_lookup_let(s, e->name))
         return fv_const(sema_eval(s, e, 0));
     const char *best = nearest(fx, e->name, 1, 0, 0);
-    if (op_lookup(e->name) >= 0)
+    int later = 0;
+    for (const Stmt *st = fx->body->stmts; st && !later; st = st->next)
+        for (int k = 0; st->kind == ST_ASSIGN && k < st->nnames; k++)
+            later |= !strcmp(st->names[k], e->name);
+    if (later)
+        diag_error(s->d, e->span, "value '%s' is used before it is assigned", e->name);
+    else if (op_lookup(e->name) >= 0)
         diag_error(s->d, e->span, "'%s' is a function; call it on a value: %s(x)", e->name, e->name);
     else if (best)
         diag_error(s->d, e->span, "undefined value '%s' (did you mean '%s'?)", e->name, best);
@@ -298,9 +305,15 @@ static FVal split(Fx *fx, const Expr *e, int is_chunk)
                    e->name, (long long)slot[2]->i, rank);
         return fv_error(e->span);
     }
-    int64_t len = sh->d[dim - 1], sizes[NNC_MAX_GRAPH_IO * 8];
-    int n = 0, cap = (int)(sizeof sizes / sizeof sizes[0]);
+    int64_t len = sh->d[dim - 1];
     const Value *sz = slot[1];
+    int64_t cap = sz->kind == V_LIST ? sz->n : len;
+    if (cap > 4096) {
+        diag_error(s->d, e->span, "%s: more than 4096 pieces", e->name);
+        return fv_error(e->span);
+    }
+    int64_t *sizes = xcalloc((size_t)cap + 1, sizeof *sizes);
+    int n = 0;
     if (sz->kind == V_LIST) {
         int64_t tot = 0;
         for (int i = 0; i < sz->n && n < cap; i++) {
@@ -400,11 +413,11 @@ static FVal function(Fx *fx, const Expr *e, int op)
         if (sema_bind_args(s, e->name, e->span, spec, va + nin, e->nargs - nin, slot))
             return fv_error(e->span);
     }
-    if (nin == 0) {
+    if (nin == 0 && op_info[op].nin != 0) {
         diag_error(s->d, e->span, "%s: no tensor value given", e->name);
         return fv_error(e->span);
     }
-    if (batch_dim(fx, e->name, spec, slot, ir_value_shape(fx->gl->g, ins[0])->ndim + 1))
+    if (nin > 0 && batch_dim(fx, e->name, spec, slot, ir_value_shape(fx->gl->g, ins[0])->ndim + 1))
         return fv_error(e->span);
     return gl_node(fx->gl, op, ins, nin, slot, e->span, e->name);
 }
@@ -415,8 +428,18 @@ static FVal call(Fx *fx, const Expr *e)
     Inst *in = strmap_get(&fx->self->byname, e->name);
     if (in) {
         FVal args[NNC_MAX_NODE_INPUTS];
-        int n = 0, bad = 0;
+        int n = 0, bad = 0, causal = -1;
         for (const Arg *a = e->args; a; a = a->next) {
+            if (a->name && in->kind == INST_OP && in->op == OP_MHA && !strcmp(a->name, "is_causal")) {
+                /* mha(q, k, v, is_causal = true), as nn.MultiheadAttention's forward */
+                FVal c = fe(fx, a->value);
+                if (c.kind != FV_CONST || c.c->kind != V_BOOL) {
+                    diag_error(s->d, a->value->span, "is_causal is true or false");
+                    return fv_error(e->span);
+                }
+                causal = (int)c.c->i;
+                continue;
+            }
             if (a->name) {
                 diag_error(s->d, a->name_span, "'%s' is called with its input values only; its "
                            "arguments are given where it is declared", e->name);
@@ -429,7 +452,13 @@ static FVal call(Fx *fx, const Expr *e)
             args[n] = fe(fx, a->value);
             bad |= args[n++].kind == FV_ERROR;
         }
-        return bad ? fv_error(e->span) : gl_apply(fx->gl, in, args, n, e->span);
+        if (bad)
+            return fv_error(e->span);
+        FVal r = gl_apply(fx->gl, in, args, n, e->span);
+        for (int k = 0; causal >= 0 && r.kind == FV_VALUE && k < op_nattr(OP_MHA); k++)
+            if (!strcmp(op_attr[OP_MHA][k].name, "is_causal"))
+                fx->gl->g->nodes[r.v].attr[k] = causal;
+        return r;
     }
     if (strmap_get(&fx->vars, e->name)) {
         diag_error(s->d, e->span, "'%s' is a value, not a layer: it cannot be called", e->name);
@@ -503,7 +532,7 @@ static void assign(Fx *fx, const char *name, Span at, FVal v, int input)
         return;
     }
     Var *old = strmap_get(&fx->vars, name);
-    if (old && !old->used)
+    if (old && !old->used && old->val.kind != FV_ERROR && v.kind != FV_ERROR)
         gl_warn_once(fx->gl, old->span, old->input ? "input '%s' is never used%s"
                      : "value '%s' is assigned but never used%s", name, "");
     Var *nv = xcalloc(1, sizeof *nv);
@@ -520,17 +549,23 @@ static void stmt_assign(Fx *fx, const Stmt *st)
 {
     Sema *s = fx->gl->s;
     FVal r = fe(fx, st->exprs[0]);
-    if (r.kind == FV_ERROR)
+    if (r.kind == FV_ERROR) {
+        for (int k = 0; k < st->nnames; k++)     /* later uses stay silent */
+            assign(fx, st->names[k], st->name_spans[k], r, 0);
         return;
+    }
+    if (r.kind == FV_VALUE && r.n > 1 && st->nnames == r.n)
+        r.kind = FV_TUPLE;  /* an lstm/gru's results: out, h_n (, c_n) */
     int got = r.kind == FV_TUPLE ? r.n : 1;
     if (r.kind == FV_VLIST) {
         diag_error(s->d, st->exprs[0]->span, "a list of values can only be an argument (cat([a, b], dim))");
-        return;
+        r = fv_error(r.span);
+        got = st->nnames;
     }
     if (got != st->nnames) {
         diag_error(s->d, st->exprs[0]->span, "this gives %d value%s, but %d name%s assigned", got,
                    got == 1 ? "" : "s", st->nnames, st->nnames == 1 ? " is" : "s are");
-        return;
+        r = fv_error(r.span);
     }
     for (int k = 0; k < st->nnames; k++)
         assign(fx, st->names[k], st->name_spans[k], r.kind == FV_TUPLE ? fv_value(r.vs[k], r.span) : r, 0);
@@ -546,6 +581,11 @@ static FVal stmt_return(Fx *fx, const Stmt *st)
         FVal v = fe(fx, st->exprs[k]);
         if (v.kind == FV_ERROR)
             return v;
+        if (v.kind == FV_TUPLE) {
+            diag_error(fx->gl->s->d, st->exprs[k]->span, "this gives %d values; assign them to names first "
+                       "(a, b = ...) and return those", v.n);
+            return fv_error(st->span);
+        }
         if (v.kind != FV_VALUE) {
             diag_error(fx->gl->s->d, st->exprs[k]->span, "return gives tensor values, one per expression");
             return fv_error(st->span);
@@ -573,7 +613,7 @@ FVal fwd_run(GL *gl, const Decl *body, Inst *self, const FVal *args, int nargs, 
     }
     StrMap *saved = s->scope;
     s->scope = self->scope;
-    int k = 0;
+    int k = 0, errors = s->d->nerrors;
     for (const Input *in = body->inputs; in; in = in->next, k++)
         assign(&fx, in->name, in->name_span, args[k], 1);
     FVal ret = {0};
@@ -597,7 +637,7 @@ FVal fwd_run(GL *gl, const Decl *body, Inst *self, const FVal *args, int nargs, 
                    "(s)", body->kind == DECL_BLOCK ? "block" : "model");
         ret = fv_error(at);
     }
-    for (int i = 0; i < fx.nall; i++)
+    for (int i = 0; s->d->nerrors == errors && i < fx.nall; i++)
         if (!fx.all[i]->used && strmap_get(&fx.vars, fx.all[i]->name) == fx.all[i])
             gl_warn_once(gl, fx.all[i]->span, fx.all[i]->input ? "input '%s' is never used%s"
                          : "value '%s' is assigned but never used%s", fx.all[i]->name, "");

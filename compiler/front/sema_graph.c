@@ -85,8 +85,8 @@ static void declare_body(GL *gl, Inst *in, const Decl *b, const char *prefix)
     int pos = 0;
     for (const Layer *l = b->layers; l; l = l->next, pos++) {
         if (b->has_forward && !l->label) {
-            diag_error(gl->s->d, l->op_span, "with forward, every layer is declared with a name "
-                       "(name = %s...): '%s' has none", l->op, l->op);
+            diag_error(gl->s->d, l->op_span, "with forward, every layer is declared with a name: "
+                       "name = %s%s", l->op, l->has_parens ? "(...)" : "");
             continue;
         }
         const char *name = l->label ? l->label : xasprintf("%d", pos);
@@ -308,6 +308,17 @@ static FVal apply_op(GL *gl, Inst *in, const FVal *args, int nargs, Span at)
         ir_read(g, ni, args[k].v);
     if (op_hooks[in->op].shape(g, &g->nodes[ni], s->d) || sema_check_output(s, in->what, at, g, ni))
         return fv_error(at);
+    if (in->op == OP_LSTM || in->op == OP_GRU) {
+        /* its value is out; `out, h, c = lstm1(x)` takes the final states too */
+        FVal r = fv_value(0, at);
+        r.n = in->op == OP_LSTM ? 3 : 2;
+        r.vs = xcalloc((size_t)r.n, sizeof *r.vs);
+        for (int k = 0; k < r.n; k++)
+            if ((r.vs[k] = seq_rnn_result(g, ni, k, s->d)) < 0)
+                return fv_error(at);
+        r.v = r.vs[0];
+        return r;
+    }
     return fv_value(ni, at);
 }
 
@@ -408,7 +419,9 @@ static int lower_inputs(GL *gl, const Decl *m, int64_t *numel)
             diag_error(s->d, in->span, "with forward, each input is named: input x [...]");
             broken = 1;
         }
-        ir_add_input(gl->g, &sh);
+        int v = ir_add_input(gl->g, &sh);
+        gl->g->input_name[ir_input_index(v)] = in->name;
+        gl->g->input_int[ir_input_index(v)] = in->is_int;
     }
     if (!m->has_forward && m->ninputs > 1) {
         diag_error(s->d, m->inputs->next->span, "a model with several inputs says how they flow in a forward block");

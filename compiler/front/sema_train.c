@@ -154,9 +154,45 @@ static int data_source(Sema *s, const Value *v, DataSrc *ds, const char *key)
     return 0;
 }
 
+/* adam's and adamw's `betas = [b1, b2]` (PyTorch's tuple) among args: taken
+ * out of args (the others are left in kept[0..*nkept)) into b. 1 when
+ * given, 0 when not, -1 after an error. */
+static int optimizer_betas(Sema *s, const nnr_optim_spec *spec, const Value *v, ValueArg *kept,
+                           int *nkept, double b[2])
+{
+    int found = 0;
+    *nkept = 0;
+    for (int i = 0; i < (v->nargs < 0 ? 0 : v->nargs); i++) {
+        const ValueArg *a = &v->args[i];
+        if (!a->name || strcmp(a->name, "betas") || spec->kind == NNR_OPT_SGD) {
+            kept[(*nkept)++] = *a;
+            continue;
+        }
+        const Value *l = a->v;
+        if (found) {
+            diag_error(s->d, a->name_span, "%s: argument 'betas' is given twice", spec->name);
+            return -1;
+        }
+        found = 1;
+        if (l->kind == V_ERROR)
+            return -1;
+        const Value *x = l->kind == V_LIST && l->n == 2 ? sema_list_item(l, 0) : NULL;
+        const Value *y = x ? sema_list_item(l, 1) : NULL;
+        if (!x || (x->kind != V_INT && x->kind != V_REAL) || (y->kind != V_INT && y->kind != V_REAL)) {
+            diag_error(s->d, l->span, "%s: 'betas' must be a list of two numbers, as "
+                       "betas = [0.9, 0.999]", spec->name);
+            return -1;
+        }
+        b[0] = x->kind == V_INT ? (double)x->i : x->r;
+        b[1] = y->kind == V_INT ? (double)y->i : y->r;
+    }
+    return found;
+}
+
 /* optimizer = sgd(...) | adam(...) | adamw(...): arguments, defaults and
  * ranges from the one table of training rules that a program's --optimizer
- * uses too (nnr_optim_specs, runtime/io/optspec.c). */
+ * uses too (nnr_optim_specs, runtime/io/optspec.c); adam's betas = [b1, b2]
+ * means beta1 = b1, beta2 = b2. */
 static int optimizer(Sema *s, const Value *v, TrainCfg *t)
 {
     if (v->kind != V_CALL) {
@@ -177,8 +213,16 @@ static int optimizer(Sema *s, const Value *v, TrainCfg *t)
                           spec->args[i].required};
     as[NNR_OPTIM_NARGS] = (ArgSpec){NULL, 0, 0};
     Value *slot[NNR_OPTIM_NARGS + 1];
-    if (sema_bind_args(s, spec->name, v->span, as, v->args, v->nargs < 0 ? 0 : v->nargs, slot))
+    ValueArg *kept = xcalloc((size_t)(v->nargs > 0 ? v->nargs : 0) + 1, sizeof *kept);
+    double betas[2] = {0, 0};
+    int nkept, has_betas = optimizer_betas(s, spec, v, kept, &nkept, betas);
+    if (has_betas < 0 || sema_bind_args(s, spec->name, v->span, as, kept, nkept, slot))
         return -1;
+    if (has_betas && (slot[1] || slot[2])) {
+        diag_error(s->d, (slot[1] ? slot[1] : slot[2])->span, "%s: betas and %s are both given",
+                   spec->name, slot[1] ? "beta1" : "beta2");
+        return -1;
+    }
     BuildCtx cx = {0};
     cx.arg = slot;
     double val[NNR_OPTIM_NARGS];
@@ -186,6 +230,11 @@ static int optimizer(Sema *s, const Value *v, TrainCfg *t)
     for (int i = 0; i < NNR_OPTIM_NARGS; i++) {
         given[i] = slot[i] != NULL;
         val[i] = spec->args[i].is_bool ? arg_bool(&cx, i, 0) : arg_real(&cx, i, 0);
+    }
+    if (has_betas) {    /* adam, adamw: slots 1 and 2 are beta1 and beta2 */
+        val[1] = betas[0];
+        val[2] = betas[1];
+        given[1] = given[2] = 1;
     }
     nnr_optim o;
     char err[256];
@@ -227,6 +276,12 @@ static int loss_args(Sema *s, const Value *v, int loss, TrainCfg *tc)
                    "cross_entropy's)", nnr_loss_names[loss]);
         return -1;
     }
+    for (int i = 0; i < v->nargs; i++)
+        if (v->args[i].name && strcmp(v->args[i].name, "label_smoothing")) {
+            diag_error(s->d, v->args[i].name_span, "cross_entropy has no argument '%s' (its "
+                       "only keyword is label_smoothing)", v->args[i].name);
+            return -1;
+        }
     Value *slot[1];
     if (sema_bind_args(s, "cross_entropy", v->span, spec, v->args, v->nargs, slot))
         return -1;
@@ -462,8 +517,10 @@ static void unknown_key(Sema *s, const TrainItem *it)
     for (size_t i = 0; i < sizeof optim_args / sizeof *optim_args; i++)
         if (!strcmp(it->key, optim_args[i])) {
             diag_error(s->d, it->key_span, "unknown train setting '%s': the optimizer takes it, as "
-                       "in optimizer = sgd(lr = 0.1, momentum = 0.9) or adam(lr = 0.001, beta1 = "
-                       "0.9, beta2 = 0.999)", it->key);
+                       "in optimizer = %s", it->key, !strcmp(it->key, "betas")
+                       ? "adam(lr = 0.001, betas = [0.9, 0.999])"
+                       : "sgd(lr = 0.1, momentum = 0.9) or adam(lr = 0.001, beta1 = 0.9, beta2 = "
+                         "0.999)");
             return;
         }
     const int nk = (int)(sizeof keys / sizeof *keys);
@@ -565,6 +622,24 @@ static void train_loss_vs_model(Sema *s, const Graph *g, const TrainCfg *tc, Spa
     }
 }
 
+/* A freeze list that leaves no trainable parameter: PyTorch's optimizer
+ * refuses an empty parameter list. */
+static void train_freeze_vs_model(Sema *s, const Graph *g, const TrainCfg *tc, Span at)
+{
+    if (!tc->nfreeze || !tc->has_optim)
+        return;
+    for (int i = 0; i < g->nparams; i++) {
+        const Param *p = &g->params[i];
+        int frozen = 0;
+        for (int j = 0; j < tc->nfreeze; j++)
+            frozen |= tc->freeze[j] == p->layer;
+        if (!frozen && p->kind == NNR_T_PARAM && p->numel > 0)
+            return;
+    }
+    diag_error(s->d, at, "freeze leaves nothing to train: every layer with parameters is frozen "
+               "(PyTorch's optimizer refuses an empty parameter list)");
+}
+
 void sema_check_train(Sema *s, const Decl *t, Program *p)
 {
     intptr_t at = (intptr_t)strmap_get(&s->lowered, t->name);
@@ -582,12 +657,14 @@ void sema_check_train(Sema *s, const Decl *t, Program *p)
     tc.shuffle = 1;
     tc.strict = 1;
     Graph *g = mi < p->nmodels ? p->models[mi] : NULL;
-    Span loss_span = t->span;
+    Span loss_span = t->span, freeze_span = t->span;
     StrMap keys = {0};
     for (const TrainItem *it = t->items; it; it = it->next) {
         if (strmap_put(&keys, it->key, (void *)it))
             diag_error(s->d, it->key_span, "'%s' is given twice in this train block", it->key);
         train_item(s, t, it, &tc, &loss_span);
+        if (!strcmp(it->key, "freeze"))
+            freeze_span = it->value->span;
     }
     strmap_free(&keys);
     if (!tc.has_loss && s->d->nerrors == 0)
@@ -595,6 +672,8 @@ void sema_check_train(Sema *s, const Decl *t, Program *p)
     /* no optimizer: the program evaluates (eval needs none) but refuses to train */
     if (g && tc.has_loss)
         train_loss_vs_model(s, g, &tc, loss_span);
+    if (g)
+        train_freeze_vs_model(s, g, &tc, freeze_span);
     if (mi < p->nmodels) {
         if (p->trains[mi].present)
             diag_error(s->d, t->name_span, "model '%s' has two train blocks", t->name);

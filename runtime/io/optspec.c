@@ -191,11 +191,40 @@ static int arg_len(const char *s, size_t i)
     return j - i > 40 ? 40 : (int)(j - i);
 }
 
+/* adam's `betas = [b1, b2]` (PyTorch's tuple, also written (b1, b2)) at
+ * s[*i], the value: beta1 and beta2 (slots 1 and 2) into v and given. */
+static int parse_betas(const char *s, size_t *i, const char *what, double *v, int *given,
+                       char *err, size_t errlen)
+{
+    size_t j = *i;
+    char close = s[j] == '[' ? ']' : s[j] == '(' ? ')' : 0;
+    if (given[1] || given[2]) {
+        snprintf(err, errlen, "%s: betas and %s are both given", what, given[1] ? "beta1" : "beta2");
+        return -1;
+    }
+    for (int k = 0; close && k < 2; k++) {
+        j = skip_ws(s, j + 1);
+        size_t w = scan_number(s, j);
+        v[1 + k] = w ? strtod(s + j, NULL) : NAN;
+        j = w ? skip_ws(s, j + w) : j;
+        if (!w || !isfinite(v[1 + k]) || s[j] != (k ? close : ','))
+            close = 0;
+    }
+    if (!close) {
+        snprintf(err, errlen, "%s: 'betas' must be a list of two numbers, as betas = [0.9, "
+                 "0.999], not '%.*s'", what, arg_len(s, *i), s + *i);
+        return -1;
+    }
+    given[1] = given[2] = 1;
+    *i = j + 1;
+    return 0;
+}
+
 /* An optimizer as the train block writes it: sgd(lr, momentum = 0,
  * dampening = 0, weight_decay = 0, nesterov = false), adam(lr = 1e-3,
  * beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0), adamw(...)
- * (weight_decay = 0.01); positional arguments in that order, then keywords.
- * 0, or -1 with a message in err. */
+ * (weight_decay = 0.01); positional arguments in that order, then keywords;
+ * adam's betas = [b1, b2] for beta1 and beta2. 0, or -1 with a message in err. */
 int nnr_parse_optimizer(const char *s, nnr_optim *o, char *err, size_t errlen)
 {
     size_t i = skip_ws(s, 0), n = scan_ident(s, i);
@@ -218,6 +247,14 @@ int nnr_parse_optimizer(const char *s, nnr_optim *o, char *err, size_t errlen)
         while (s[i] != ')') {
             int slot = -1;
             size_t id = scan_ident(s, i), j = skip_ws(s, i + id);
+            if (id == 5 && !strncmp(s + i, "betas", 5) && s[j] == '=' &&
+                spec->kind != NNR_OPT_SGD) {
+                i = skip_ws(s, j + 1);
+                if (parse_betas(s, &i, what, v, given, err, errlen))
+                    return -1;
+                named = 1;
+                goto next;
+            }
             if (id && s[j] == '=') {
                 for (int k = 0; k < NNR_OPTIM_NARGS; k++)
                     if (strlen(spec->args[k].name) == id && !strncmp(s + i, spec->args[k].name, id))
@@ -270,6 +307,7 @@ int nnr_parse_optimizer(const char *s, nnr_optim *o, char *err, size_t errlen)
                 }
                 i += w;
             }
+        next:
             i = skip_ws(s, i);
             if (s[i] == ',')
                 i = skip_ws(s, i + 1);

@@ -75,7 +75,9 @@ int nnr_load_state(const char *path, const nnr_tensor_desc *t, int n, int strict
         return -1;
     }
     const char *kind = strict ? "error" : "warning";
-    const char *keep = strict ? "" : "; keeping its initialisation";
+    const char *keep = strict == 2 ? " (strict = false in the train block, or --strict false, "
+                                     "keeps the model's initialisation for it)"
+                       : strict ? "" : "; keeping its initialisation";
     int bad = 0;
     char nm[LW_SNIP + 8], have[256], want[256];
     for (int i = 0; i < n; i++) {
@@ -101,7 +103,8 @@ int nnr_load_state(const char *path, const nnr_tensor_desc *t, int n, int strict
             known = strcmp(t[i].name, name) == 0;
         if (!known) {
             say(&r, kind, "unexpected tensor '%s': the model has no such parameter%s",
-                quote(nm, sizeof nm, name), strict ? "" : "; ignoring it");
+                quote(nm, sizeof nm, name), strict == 2 ? " (strict = false in the train "
+                "block, or --strict false, ignores it)" : strict ? "" : "; ignoring it");
             bad++;
         }
     }

@@ -295,6 +295,47 @@ layer_case("layer_layernorm_shape", "[3, 5]", "layernorm(4)",
            r"layernorm\(\[4\]\) normalises the last dimensions \[4\], but its input has shape \[3, 5\]")
 layer_case("layer_adaptive_rank", "[3, 5]", "adaptive_avg_pool2d(2)",
            r"adaptive_avg_pool2d expects a \[channels, height, width\] input")
+# ------------------------------------------------------------ graph models (LANGUAGE.md §7-§8)
+def fwd(inputs, body, layers=""):
+    return "model m {\n" + "".join("    input %s\n" % i for i in inputs) + layers + \
+        "    forward {\n" + body + "    }\n}\n"
+case("graph_too_many_inputs", N, fwd(["x%d [2]" % i for i in range(9)], "        return x0\n"), "check",
+     r"graph_too_many_inputs\.nnet:10:5: error: a model has at most 8 inputs")
+case("graph_too_many_outputs", N, fwd(["x [2]"], "        return " + ", ".join(["x"] * 9) + "\n"), "check",
+     r"graph_too_many_outputs\.nnet:4:9: error: at most 8 values can be returned")
+case("graph_return_tuple", N, fwd(["x [4]"], "        return split(x, 2, 1)\n"), "check",
+     r"graph_return_tuple\.nnet:4:16: error: this gives 2 values; assign them to names first")
+case("graph_split_pieces", N, fwd(["x [10000]"], "        a = split(x, 1, 1)\n        return x\n"), "check",
+     r"graph_split_pieces\.nnet:4:13: error: split: more than 4096 pieces")
+case("graph_split_sections", N, fwd(["x [5]"], "        a, b = split(x, [2, 2], 1)\n        return a\n"), "check",
+     r"graph_split_sections\.nnet:4:25: error: split: the sections sum to 4, but dimension 1 has 5")
+case("graph_input_no_shape", N, fwd(["x"], "        return x\n"), "check",
+     r"graph_input_no_shape\.nnet:2:11: error: input 'x' of a model needs its shape")
+case("graph_unnamed_input", N, "model m {\n    input [2]\n    forward {\n        return x\n    }\n}\n", "check",
+     r"graph_unnamed_input\.nnet:2:5: error: with forward, each input is named")
+case("graph_two_inputs_no_forward", N, "model m {\n    input [2]\n    input [3]\n    relu\n}\n", "check",
+     r"graph_two_inputs_no_forward\.nnet:3:5: error: a model with several inputs says how they flow in a forward block")
+case("graph_block_input_shape", N, "block b(c) {\n    input x [4]\n    fc = linear(c, c)\n    forward {\n"
+     "        return fc(x)\n    }\n}\nmodel m {\n    input [4]\n    b(4)\n}\n", "check",
+     r"graph_block_input_shape\.nnet:2:13: error: a block's input takes its shape from the caller")
+case("graph_block_twice", N, "block b(c) {\n    relu\n}\nblock b(c) {\n    tanh\n}\nmodel m {\n    input [4]\n    b(4)\n}\n",
+     "check", r"graph_block_twice\.nnet:4:7: error: block 'b' is defined twice")
+case("graph_block_op_name", N, "block linear(c) {\n    relu\n}\nmodel m {\n    input [4]\n    relu\n}\n",
+     "check", r"graph_block_op_name\.nnet:1:7: error: block 'linear' has the name of a layer")
+deep = "".join("block b%d(c) {\n    b%d(c)\n}\n" % (i, i + 1) for i in range(70)) + "block b70(c) {\n    relu\n}\n"
+case("graph_blocks_too_deep", N, deep + "model m {\n    input [4]\n    b0(4)\n}\n", "check",
+     r"graph_blocks_too_deep\.nnet:[0-9]+:5: error: blocks nested too deeply")
+case("graph_chain_of_calls", N, fwd(["x [4]"], "        h = x\n" + "        h = fc(h)\n" * 3000 + "        return h\n",
+                                     "    fc = linear(4, 4)\n"), "check", None, status=0,
+     note="a layer called 3000 times: 3000 nodes sharing two parameters")
+case("graph_sequential_keyword", N, "model m {\n    input [4]\n    s = sequential(relu, p = 1)\n}\n", "check",
+     r"graph_sequential_keyword\.nnet:3:26: error: sequential takes layers, not keyword arguments")
+case("graph_sequential_number", N, "model m {\n    input [4]\n    s = sequential(relu, 3)\n}\n", "check",
+     r"graph_sequential_number\.nnet:3:26: error: sequential: an item must be a layer")
+case("graph_attr_outside", N, "let a = fc.weight\nmodel m {\n    input [4]\n    relu\n}\n", "check",
+     r"graph_attr_outside\.nnet:1:9: error: a layer's parameter \('weight'\) can only be a layer's weight or bias argument")
+case("graph_matmul_numbers", N, "let a = 2 @ 3\nmodel m {\n    input [4]\n    relu\n}\n", "check",
+     r"graph_matmul_numbers\.nnet:1:9: error: operator '@' multiplies tensor values")
 
 print("wrote", len([f for f in os.listdir(OUT) if f.endswith(".expect")]), "cases")
 print("expected bn output:", exp)

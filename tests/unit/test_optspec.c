@@ -77,3 +77,26 @@ Test(optspec, errors)
     parse_bad("sgd(lr = 0.1) x", "");
     parse_bad("", "");
 }
+
+/* PyTorch's Adam(betas = (b1, b2)) written as a list (or a tuple) is beta1
+ * and beta2; not with beta1 or beta2 also, only two numbers, not sgd's. */
+Test(optspec, adam_betas_list)
+{
+    nnr_optim o = parse_ok("adam(lr = 0.01, betas = [0.8, 0.99], eps = 1e-6)");
+    cr_expect_eq(o.lr, 0.01);
+    cr_expect_eq(o.beta1, 0.8);
+    cr_expect_eq(o.beta2, 0.99);
+    cr_expect_eq(o.eps, 1e-6);
+    o = parse_ok("adamw(betas=( 0.5 ,0.75 ))");
+    cr_expect_eq(o.beta1, 0.5);
+    cr_expect_eq(o.beta2, 0.75);
+    cr_expect_eq(o.weight_decay, 0.01);
+    parse_bad("adam(betas = [0.8])", "'betas' must be a list of two numbers");
+    parse_bad("adam(betas = [0.8, 0.9, 0.99])", "'betas' must be a list of two numbers");
+    parse_bad("adam(betas = [0.8, 0.9)", "'betas' must be a list of two numbers");
+    parse_bad("adam(betas = 0.9)", "'betas' must be a list of two numbers");
+    parse_bad("adam(beta2 = 0.9, betas = [0.8, 0.9])", "betas and beta2 are both given");
+    parse_bad("adam(betas = [0.8, 0.9], beta1 = 0.9)", "'beta1' is given twice");
+    parse_bad("adam(betas = [0.8, 1.0])", "beta1 and beta2 must be in [0, 1)");
+    parse_bad("sgd(lr = 0.1, betas = [0.8, 0.9])", "sgd has no argument 'betas'");
+}

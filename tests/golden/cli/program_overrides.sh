@@ -1,5 +1,6 @@
 # Overrides of the train block's loss, optimizer, shuffle, strict and freeze
-# in a built program: a bad value is exit 2 with a usage message; a loss
+# in a built program: a bad value is exit 2 with a usage message (a freeze
+# of every layer with parameters too); adam's betas = [b1, b2]; a loss
 # that does not fit the data or the model, and a batch norm that would
 # train on one value per channel, are exit 1 before training.
 cat > "$WORK_CASE/net.nnet" <<'NNET'
@@ -49,7 +50,12 @@ run "$P" train --loss mse
 run "$P" eval --loss bce
 run "$P" train --epochs 2 --freeze '' --shuffle false --strict true --loss nll \
     --optimizer 'adamw(lr = 0.01)' --lr 0.02
+# freezing every layer with parameters leaves nothing to train: an error
 run "$P" train --freeze 'fc, 2' --shuffle 0 --strict 1 --optimizer adam
+run "$P" train --freeze 2 --shuffle 0 --strict 1 --optimizer 'adam(betas = [0.8, 0.99])'
+run "$P" train --optimizer 'adam(betas = [0.8])'
+run "$P" train --optimizer 'adam(beta1 = 0.8, betas = (0.8, 0.99))'
+run "$P" train --optimizer 'sgd(lr = 0.1, betas = [0.8, 0.99])'
 
 # cross_entropy and nll need one vector of class scores per sample.
 cat > "$WORK_CASE/grid.nnet" <<'NNET'

@@ -1,0 +1,125 @@
+/* export_torch_ops.c — each op's PyTorch spelling for `nnc export --torch`:
+ * the nn.Module that holds a layer's parameters (named as PyTorch names
+ * them, so the state_dict keys are nnc's) and the forward expression of a
+ * node. An op missing here is an error of the export, never a guess. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "export_torch.h"
+
+char *xt_num(double v)
+{
+    if (isnan(v))
+        return xstrdup("float('nan')");
+    if (isinf(v))
+        return xstrdup(v > 0 ? "float('inf')" : "float('-inf')");
+    char buf[40];
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    if (!strpbrk(buf, ".en"))
+        strcat(buf, ".0");
+    return xstrdup(buf);
+}
+
+/* An int, or a pair printed as one int when both are equal ("3", "(3, 5)"). */
+static char *pair(int64_t a, int64_t b)
+{
+    if (a == b)
+        return xasprintf("%lld", (long long)a);
+    return xasprintf("(%lld, %lld)", (long long)a, (long long)b);
+}
+
+/* ", key=value" of a double attribute when it is not PyTorch's default. */
+static char *kw_num(const char *key, double v, double dflt)
+{
+    if (v == dflt)
+        return "";
+    return xasprintf(", %s=%s", key, xt_num(v));
+}
+
+static char *kw_pair(const char *key, int64_t a, int64_t b, int64_t dflt)
+{
+    if (a == dflt && b == dflt)
+        return "";
+    return xasprintf(", %s=%s", key, pair(a, b));
+}
+
+char *xt_module(const Graph *g, const Node *n)
+{
+    (void)g;
+    switch (n->op) {
+    case OP_LINEAR:
+        return xasprintf("nn.Linear(%lld, %lld%s)", (long long)n->in_f, (long long)n->out_f,
+                         n->has_bias ? "" : ", bias=False");
+    case OP_CONV2D:
+        return xasprintf("nn.Conv2d(%lld, %lld, %s%s%s%s)", (long long)n->in_f,
+                         (long long)n->out_f, pair(n->kh, n->kw), kw_pair("stride", n->sh, n->sw, 1),
+                         kw_pair("padding", n->ph, n->pw, 0), n->has_bias ? "" : ", bias=False");
+    case OP_BATCHNORM1D:
+    case OP_BATCHNORM2D:
+        return xasprintf("nn.BatchNorm%dd(%lld%s%s)", n->op == OP_BATCHNORM1D ? 1 : 2,
+                         (long long)n->in_f, kw_num("eps", n->eps, 1e-5),
+                         kw_num("momentum", n->momentum, 0.1));
+    default:
+        return NULL;
+    }
+}
+
+int xt_helpers(const Node *n)
+{
+    (void)n;
+    return 0;
+}
+
+/* F.<fn>(x, attributes of the ATTR rows that differ from PyTorch's default). */
+static char *act_call(const Node *n, const char *fn, const char *x)
+{
+    char *s = xasprintf("%s(%s", fn, x);
+    for (int k = 0; k < op_nattr(n->op); k++)
+        s = xasprintf("%s%s", s, kw_num(op_attr[n->op][k].name, n->attr[k], op_attr[n->op][k].dflt));
+    return xasprintf("%s)", s);
+}
+
+char *xt_forward(const Graph *g, const Node *n, const char *mod, char *const *in)
+{
+    (void)g;
+    const char *x = n->nin > 0 ? in[0] : "";
+    if (mod)
+        return xasprintf("%s(%s)", mod, x);
+    switch (n->op) {
+    case OP_MAXPOOL2D:
+    case OP_AVGPOOL2D:
+        return xasprintf("F.%s_pool2d(%s, %s%s%s)", n->op == OP_MAXPOOL2D ? "max" : "avg", x,
+                         pair(n->kh, n->kw), xasprintf(", stride=%s", pair(n->sh, n->sw)),
+                         kw_pair("padding", n->ph, n->pw, 0));
+    case OP_IDENTITY:
+        return xstrdup(x);
+    case OP_DROPOUT:
+        return xasprintf("F.dropout(%s, p=%s, training=self.training)", x, xt_num(n->p));
+    case OP_RELU:
+        return act_call(n, "F.relu", x);
+    case OP_LEAKY_RELU:
+        return act_call(n, "F.leaky_relu", x);
+    case OP_SIGMOID:
+        return act_call(n, "torch.sigmoid", x);
+    case OP_TANH:
+        return act_call(n, "torch.tanh", x);
+    case OP_GELU:
+        return act_call(n, "F.gelu", x);
+    case OP_SILU:
+        return act_call(n, "F.silu", x);
+    case OP_ELU:
+        return act_call(n, "F.elu", x);
+    case OP_SOFTPLUS:
+        return act_call(n, "F.softplus", x);
+    case OP_SOFTMAX:
+    case OP_LOG_SOFTMAX:
+        return xasprintf("F.%s(%s, dim=%d)", op_info[n->op].name, x, n->dim);
+    default:
+        return xt_forward_tensor(g, n, in);
+    }
+}

@@ -1,0 +1,38 @@
+/* onnx_ops.h — helpers shared by the operator translations (onnx_ops.c,
+ * onnx_ops2.c): reading a node's inputs and attributes, formatting numbers
+ * for the .nnet text, making statements and parameters. */
+#ifndef NNC_ONNX_OPS_H
+#define NNC_ONNX_OPS_H
+
+#include "onnx_int.h"
+
+/* Input k's name, "" when absent. */
+const char *ox_in(const OxNode *n, int k);
+/* Input k as a run-time value / a constant (what: its role, for the message;
+ * NULL: no message when it is not a constant). NULL after imp_fail. */
+IVal *in_run(Imp *c, const OxNode *n, int k);
+OxTensor *in_const(Imp *c, const OxNode *n, int k, const char *what);
+int64_t ai(const OxNode *n, const char *name, int64_t dflt);
+double af(const OxNode *n, const char *name, double dflt);
+const char *as(const OxNode *n, const char *name, const char *dflt);
+int aints(const OxNode *n, const char *name, int64_t *out, int max);
+/* -1 (imp_fail) when n has an attribute not in known ("a,b,c"). */
+int check_attrs(Imp *c, const OxNode *n, const char *known);
+/* A real for the .nnet text (%.9g, always with a point or exponent). */
+const char *fnum(double x);
+const char *ilist(const int64_t *v, int n);
+const char *ipair(const int64_t *v, int n);
+/* "fc1" of "fc1.weight"; NULL when the name is not PyTorch's. */
+const char *init_base(const char *name);
+void add_param(IStmt *s, const char *suffix, const OxTensor *t, int transpose2d);
+IStmt *stmt1(Imp *c, const OxNode *n, IVal *x, int ndim, const int64_t *d);
+int only_first_output(Imp *c, const OxNode *n);
+int node_output_read(Imp *c, const char *name);
+/* axis of a rank-rank value, made non-negative; -1 (imp_fail) when out of
+ * range or (unless allow_batch) the batch. */
+int norm_axis(Imp *c, int64_t axis, int rank, int allow_batch);
+
+/* The operators of onnx_ops2.c. */
+int imp_node2(Imp *c, const OxNode *n);
+
+#endif

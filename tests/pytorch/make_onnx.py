@@ -1,0 +1,141 @@
+#!/usr/bin/python3
+"""make_onnx.py — ONNX fixtures for `nnc import` (tests/data/onnx), exported
+with torch.onnx.export by Debian's python3-torch and python3-onnx:
+
+  <case>/<case>.onnx   the exported model (batch dimension dynamic)
+  <case>/input.csv     one sample per row, flattened
+  <case>/expected.csv  PyTorch's outputs for those rows (%.9g)
+
+Cases: an MLP (nn.Sequential: a chain, imported as a sequence), a CNN
+(conv, batch norm, pooling, flatten, linear), a residual block (a graph:
+forward with `h + x`), and an MLP whose flatten is x.view(x.size(0), -1)
+(the Shape/Gather/Unsqueeze/Concat/Reshape chain folded at import).
+Run: /usr/bin/python3 tests/pytorch/make_onnx.py (deterministic: each case
+seeds torch with its own number). The CSVs are checked by
+tests/run_onnx_models.sh at abs 1e-4 + rel 1e-4.
+"""
+import os
+import shutil
+
+import numpy as np
+import onnx
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "onnx")
+
+
+class Residual(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(4, 4, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(4)
+        self.conv2 = nn.Conv2d(4, 4, 3, padding=1)
+        self.fc = nn.Linear(4 * 6 * 6, 5)
+
+    def forward(self, x):
+        h = F.relu(self.bn1(self.conv1(x)))
+        h = F.relu(self.conv2(h) + x)
+        return self.fc(torch.flatten(h, 1))
+
+
+class ViewMLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(12, 16)
+        self.fc2 = nn.Linear(16, 3)
+
+    def forward(self, x):
+        x = x.view(x.size(0), -1)
+        return F.log_softmax(self.fc2(torch.tanh(self.fc1(x))), dim=1)
+
+
+def cases():
+    yield "mlp", 1, nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 16),
+                                  nn.Sigmoid(), nn.Linear(16, 4)), (10,)
+    yield "cnn_folded", 5, nn.Sequential(nn.Conv2d(1, 3, 3), nn.BatchNorm2d(3), nn.Dropout(0.2),
+                                         nn.ReLU(), nn.Flatten(), nn.Linear(3 * 4 * 4, 2)), (1, 6, 6)
+    yield "cnn", 2, nn.Sequential(nn.Conv2d(1, 6, 3, padding=1), nn.BatchNorm2d(6), nn.ReLU(),
+                                  nn.MaxPool2d(2), nn.Conv2d(6, 8, 3, stride=2), nn.ReLU(),
+                                  nn.Flatten(), nn.Linear(8, 10)), (1, 8, 8)
+    yield "residual", 3, Residual(), (4, 6, 6)
+    yield "view_mlp", 4, ViewMLP(), (3, 4)
+
+
+def randomise_bn(m, g):
+    for mod in m.modules():
+        if isinstance(mod, nn.BatchNorm2d):
+            with torch.no_grad():
+                mod.running_mean.copy_(torch.randn(mod.num_features, generator=g) * 0.1)
+                mod.running_var.copy_(torch.rand(mod.num_features, generator=g) + 0.5)
+                mod.weight.copy_(torch.rand(mod.num_features, generator=g) + 0.5)
+                mod.bias.copy_(torch.randn(mod.num_features, generator=g) * 0.1)
+
+
+def export_opts(name):
+    # cnn and residual keep their BatchNormalization nodes (PRESERVE, no
+    # folding); the others are exported as torch.onnx.export does by default.
+    if name in ("cnn", "residual"):
+        return dict(training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False)
+    return dict(do_constant_folding=True)
+
+
+def write_csv(path, a):
+    with open(path, "w") as f:
+        for row in a.reshape(a.shape[0], -1):
+            f.write(",".join("%.9g" % v for v in row) + "\n")
+
+
+def bad_models():
+    """Models nnc must refuse, built with onnx.helper: an operator nnc lacks
+    (named node), an attribute nnc lacks, and a dynamic dimension other than
+    the batch."""
+    from onnx import TensorProto, helper
+    d = os.path.join(OUT, "bad")
+    os.makedirs(d)
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])
+    g = helper.make_graph([helper.make_node("HardSigmoid", ["x"], ["y"], name="hs1")],
+                          "g", [x], [y])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]),
+              os.path.join(d, "unsupported_op.onnx"))
+    g = helper.make_graph([helper.make_node("Softmax", ["x"], ["y"], name="sm", axis=1,
+                                            foo=3)], "g", [x], [y])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]),
+              os.path.join(d, "unsupported_attr.onnx"))
+    xd = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", "seq"])
+    g = helper.make_graph([helper.make_node("Relu", ["x"], ["y"], name="r")], "g", [xd], [y])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]),
+              os.path.join(d, "dynamic.onnx"))
+
+
+def main():
+    shutil.rmtree(OUT, ignore_errors=True)
+    os.makedirs(OUT)
+    for name, seed, model, shape in cases():
+        torch.manual_seed(seed)
+        g = torch.Generator().manual_seed(seed)
+        for p in model.parameters():
+            with torch.no_grad():
+                p.copy_(torch.randn(p.shape, generator=g) * 0.3)
+        randomise_bn(model, g)
+        model.eval()
+        x = torch.randn((5,) + shape, generator=g)
+        d = os.path.join(OUT, name)
+        os.makedirs(d)
+        path = os.path.join(d, name + ".onnx")
+        torch.onnx.export(model, x[:1], path, input_names=["x"], output_names=["y"],
+                          dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}},
+                          opset_version=13, **export_opts(name))
+        onnx.checker.check_model(onnx.load(path))
+        with torch.no_grad():
+            y = model(x).numpy()
+        write_csv(os.path.join(d, "input.csv"), x.numpy())
+        write_csv(os.path.join(d, "expected.csv"), y)
+        print(name, [n.op_type for n in onnx.load(path).graph.node])
+    bad_models()
+
+
+if __name__ == "__main__":
+    main()
