@@ -9,5 +9,5 @@ foreach(ex resnet18 digits_resnet unet mobilenet_block)
   add_test(NAME examples.cnn.${ex}
     COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/run_cnn_examples.sh $<TARGET_FILE:nnc>
             $<TARGET_FILE:nnc_cmp> ${CMAKE_CURRENT_BINARY_DIR}/cnn_examples/${ex} ${ex})
-  set_tests_properties(examples.cnn.${ex} PROPERTIES LABELS examples TIMEOUT 900 SKIP_RETURN_CODE 77)
+  set_tests_properties(examples.cnn.${ex} PROPERTIES LABELS examples TIMEOUT 2400 SKIP_RETURN_CODE 77)
 endforeach()
