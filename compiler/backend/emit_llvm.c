@@ -504,7 +504,7 @@ static void build_module(LB *l, const Graph *g, const EmitOpts *o, LLVMTargetMac
     l->b = LLVMCreateBuilderInContext(l->cx);
     l->v = LLVMVoidTypeInContext(l->cx);
     l->i32 = LLVMInt32TypeInContext(l->cx);
-    l->i64 = l->i64;
+    l->i64 = LLVMInt64TypeInContext(l->cx);
     l->sz = LLVMIntPtrTypeInContext(l->cx, td);     /* size_t */
     LLVMDisposeTargetData(td);
     l->f32 = LLVMFloatTypeInContext(l->cx);
