@@ -39,7 +39,9 @@
     X(SILU)        /* x * sigmoid(x) */                               \
     X(ELU)         /* p0 = alpha: x > 0 ? x : alpha * (exp(x) - 1) */  \
     X(SOFTPLUS)    /* p0 = beta, p1 = threshold: beta * x > threshold  \
-                    * ? x : log(1 + exp(beta * x)) / beta */
+                    * ? x : log(1 + exp(beta * x)) / beta */ \
+    X(GELU_TANH)   /* gelu(approximate = "tanh"): 0.5 x (1 + tanh(   \
+                    * sqrt(2/pi) (x + 0.044715 x^3))) */
 
 /* Element-wise activations; also the fused epilogue of linear and conv2d
  * (those with at most one parameter). */
@@ -384,6 +386,113 @@ double nnr_loss_f32(nnr_loss loss, int n, int k, const float *pred,
  * F.cross_entropy(label_smoothing = eps) and its gradient. A label outside
  * [0, k) gives a row of NaN (a NaN loss). */
 void nnr_smooth_labels(int n, int k, const int32_t *labels, double eps, float *out);
+
+/* ---------------------------------------------------------------- sequences */
+
+/* Sequence layers (kernels/seq.c, seq_attn.c, seq_rnn.c). Integer values
+ * (token indices, positions) are carried as floats holding exact integers. */
+
+/* nn.Embedding's default initialisation: N(0, std²) from r (Box-Muller on
+ * nnr_rng_uniform, two draws per pair of values), then row pad_row - 1 of
+ * [len / cols, cols] set to zero when pad_row > 0 (padding_idx). */
+void nnr_init_normal(nnr_rng *r, float *p, size_t len, float std, int64_t pad_row, size_t cols);
+/* y[i] = i for i < len, for each of n samples: arange(len) per sample. */
+void nnr_arange_f32(int n, int len, float *y);
+/* Embedding lookup: y[r, :] = w[idx[r], :] for r < rows. An index that is
+ * not in [0, num) gives a zero row (w is never read out of bounds; the
+ * program rejects such inputs before they get here). */
+void nnr_embedding_f32(size_t rows, int num, int dim, const float *idx, const float *w,
+                       float *y);
+/* dw[num, dim] = Σ_{r: idx[r] = i} dy[r, :] (overwritten); the row
+ * padding_idx (-1: none) stays zero, as do rows of indices out of range. */
+void nnr_embedding_backward_f32(size_t rows, int num, int dim, int padding_idx,
+                                const float *idx, const float *dy, float *dw);
+
+/* F.scaled_dot_product_attention over bh independent heads:
+ * q[bh, tq, e], k[bh, tk, e], v[bh, tk, ev] -> y[bh, tq, ev], scores scaled
+ * by 1/sqrt(e); causal: query i sees keys j <= i (PyTorch's top-left
+ * aligned mask). lse[bh, tq] (NULL: not kept) gets the log-sum-exp of each
+ * query's scaled scores, which the backward reads. Memory: a block of at
+ * most NNR_ATTN_ROWS queries at a time (NNR_ATTN_ROWS x tk scores), never
+ * the whole tq x tk matrix of every head. */
+#define NNR_ATTN_ROWS 64
+void nnr_sdpa_f32(int bh, int tq, int tk, int e, int ev, int causal, const float *q,
+                  const float *k, const float *v, float *y, float *lse);
+/* dq, dk, dv (each may be NULL; overwritten) from dy, recomputing the
+ * probabilities from q, k and lse; y is the forward's output. */
+void nnr_sdpa_backward_f32(int bh, int tq, int tk, int e, int ev, int causal,
+                           const float *q, const float *k, const float *v, const float *y,
+                           const float *lse, const float *dy, float *dq, float *dk, float *dv);
+
+/* nn.MultiheadAttention (batch first): q[n, tq, e], k and v [n, tk, e] ->
+ * y[n, tq, e]. p: in_proj_weight [3e, e], in_proj_bias [3e] (bias), then
+ * out_proj.weight [e, e], out_proj.bias [e] (bias), one after the other.
+ * The projections split into `heads` heads of e / heads, each attended as
+ * nnr_sdpa_f32 (causal: each query sees the keys up to its own position). */
+typedef struct nnr_mha_shape {
+    int tq, tk, e, heads, bias, causal;
+} nnr_mha_shape;
+/* Floats per sample the training forward keeps (the heads' q, k, v and
+ * output, the merged output, the log-sum-exps). */
+size_t nnr_mha_saved(const nnr_mha_shape *s);
+/* saved: n * nnr_mha_saved(s) floats (training), or NULL (inference: the
+ * kernel allocates its own and frees it). */
+void nnr_mha_f32(const nnr_mha_shape *s, int n, const float *q, const float *k, const float *v,
+                 const float *p, float *y, float *saved);
+/* dq, dk, dv (each may be NULL) and dp (the parameters', overwritten). */
+void nnr_mha_backward_f32(const nnr_mha_shape *s, int n, const float *q, const float *k,
+                          const float *v, const float *p, const float *saved, const float *dy,
+                          float *dq, float *dk, float *dv, float *dp);
+
+/* nn.LSTM (gates 4: i, f, g, o) and nn.GRU (gates 3: r, z, n), batch first.
+ * x[n, t, in]; the parameters p are PyTorch's tensors one after the other
+ * in state_dict order: for each layer, for each direction, weight_ih
+ * [gates*hidden, in_l], weight_hh [gates*hidden, hidden], and when bias
+ * bias_ih, bias_hh [gates*hidden] (in_l = in for layer 0, hidden*dirs after).
+ * The result y packs, per sample, out [t, dirs*hidden] (the last layer's
+ * hidden states, forward direction first), then h_n [layers*dirs, hidden],
+ * then for the LSTM c_n [layers*dirs, hidden] (nnr_rnn_packed floats). The
+ * states start from zeros. */
+typedef struct nnr_rnn_shape {
+    int t, in, hidden, layers, dirs, bias, gates;   /* gates: 4 LSTM, 3 GRU */
+} nnr_rnn_shape;
+/* Floats of y per sample; floats of the parameters; floats per sample the
+ * training forward keeps for the backward. */
+size_t nnr_rnn_packed(const nnr_rnn_shape *s);
+size_t nnr_rnn_params(const nnr_rnn_shape *s);
+size_t nnr_rnn_saved(const nnr_rnn_shape *s);
+/* Inference (no dropout). */
+void nnr_rnn_f32(const nnr_rnn_shape *s, int n, const float *x, const float *p, float *y);
+/* Training: dropout with probability dropout on the outputs of every layer
+ * but the last (rng), saved: n * nnr_rnn_saved(s) floats for the backward. */
+void nnr_rnn_train_f32(const nnr_rnn_shape *s, int n, const float *x, const float *p,
+                       float *y, float *saved, nnr_rng *rng, float dropout);
+/* dx (may be NULL) and dp (the parameters' gradient, nnr_rnn_params floats)
+ * from dy (packed as y), both overwritten. */
+void nnr_rnn_backward_f32(const nnr_rnn_shape *s, int n, const float *x, const float *p,
+                          const float *y, const float *saved, const float *dy, float *dx,
+                          float *dp);
+
+/* One result of the packed y of nnr_rnn_f32 (packed floats per sample):
+ * y[b, 0..len) = src[b, off..off + len); the backward writes dy into that
+ * part of dsrc and zeros elsewhere (dsrc overwritten). */
+void nnr_rnn_result_f32(int n, size_t packed, size_t off, size_t len, const float *src, float *y);
+void nnr_rnn_result_backward_f32(int n, size_t packed, size_t off, size_t len, const float *dy,
+                                 float *dsrc);
+
+/* Sequence losses: cross_entropy (logits) or nll (log-probabilities) over
+ * rows pred[rows, k] with class labels[rows], ignore_index (-100 in
+ * PyTorch) skipping a row: the mean over the rows not ignored, exactly as
+ * F.cross_entropy(pred.view(-1, k), y.view(-1)) (NaN when every row is
+ * ignored; a label outside [0, k) otherwise gives NaN). dpred (may be
+ * NULL) gets the gradient (zero on ignored rows). */
+#define NNR_IGNORE_INDEX (-100)
+double nnr_seq_loss_f32(nnr_loss loss, size_t rows, int k, const float *pred,
+                        const int32_t *labels, int ignore_index, float *dpred);
+/* The number of correct argmax predictions among the rows not ignored, and
+ * that count of rows in *counted. */
+size_t nnr_seq_correct(size_t rows, int k, const float *pred, const int32_t *labels,
+                       int ignore_index, size_t *counted);
 
 /* ---------------------------------------------------------------- optimizers */
 

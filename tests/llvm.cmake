@@ -20,7 +20,7 @@ endforeach()
 
 set(NNC_LLVM_FIXTURES bn_mlp chain3_linear conv_bn2d conv2d_nobias conv2d_s2p1 avgpool2d_k3s2p1
     maxpool2d_k3s2p1 gelu leaky_relu_02 softmax_dim1 log_softmax identity literal_bias dropout
-    flatten mnist_cnn batchnorm1d silu elu_alpha softplus_beta)
+    flatten mnist_cnn batchnorm1d silu elu_alpha softplus_beta tensor_residual tensor_chain)
 foreach(fx ${NNC_LLVM_FIXTURES})
   set(dir ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/infer/${fx})
   if(NOT EXISTS ${dir}/model.nnet)

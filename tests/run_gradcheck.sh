@@ -46,6 +46,45 @@ extra[conv2d_depthwise_s2]='[3, 7, 7] | conv2d(3, 3, [3, 1], stride = 2, padding
 extra[upsample_nearest2]='[2, 3] | conv1d(2, 2, 1) upsample(2) flatten'
 extra[layernorm_last]='[2, 5] | conv1d(2, 2, 1) layernorm(5, elementwise_affine = false) flatten'
 extra[layernorm_nobias]='[6] | linear(6, 6) layernorm(6, eps = 1e-3, bias = false)'
+case[gelu_tanh]='[5] | linear(5, 6) gelu(approximate = "tanh")'
+case[embedding]='[4] | arange(4) embedding(6, 3) flatten'
+case[arange]='[4] | arange(4) embedding(4, 2) flatten'
+case[lstm]='[5, 3] | lstm(3, 4, num_layers = 2, bidirectional = true) flatten'
+case[gru]='[5, 3] | gru(3, 4, num_layers = 2, dropout = 0.3) flatten'
+case[rnn_result]='[4, 2] | gru(2, 3, bidirectional = true) flatten'
+# ops of several inputs: a graph model (its forward block), loss mse
+declare -A graph
+graph[scaled_dot_product_attention]='input x [2, 5, 4]
+    q = linear(4, 4)
+    forward { return flatten(scaled_dot_product_attention(q(x), x, x, is_causal = true)) }'
+graph[multihead_attention]='input x [5, 8]
+    attn = multihead_attention(8, 2)
+    forward { return flatten(attn(x, x, x, is_causal = true)) }'
+# graph cases (ops that exist only in `forward`): op -> "inputs | layers |
+# forward statements", each part's statements separated by ';'. The model's
+# first output takes the loss (mse); every value input of the op comes from
+# a layer, so its gradient reaches parameters and is checked there.
+declare -A gcase
+G2='input x [3, 4] | fc1 = linear(4, 4); fc2 = linear(4, 1)'
+gcase[add]="$G2 | return fc1(x) + fc2(x)"
+gcase[sub]="$G2 | return fc2(x) - fc1(x)"
+gcase[mul]="$G2 | return fc1(x) * fc2(x)"
+gcase[div]="$G2 | return fc1(x) / (sigmoid(fc2(x)) + 0.5)"
+gcase[add_scalar]="$G2 | return fc1(x) + 1.5"
+gcase[rsub_scalar]="$G2 | return 2 - fc1(x)"
+gcase[mul_scalar]="$G2 | return fc1(x) * 3"
+gcase[div_scalar]="$G2 | return fc1(x) / 4"
+gcase[rdiv_scalar]="$G2 | return 1 / (sigmoid(fc1(x)) + 0.5)"
+gcase[matmul]='input x [3, 4] | fc1 = linear(4, 5); fc2 = linear(4, 2) | return transpose(fc1(x), 1, 2) @ fc2(x)'
+gcase[cat]="$G2 | return cat([fc2(x), fc1(x), fc2(x)], 2)"
+gcase[slice]="$G2 | a, b = split(fc1(x), [1, 3], 2); return b, a"
+gcase[transpose]="$G2 | return transpose(fc1(x), 1, 2)"
+G3='input x [2, 3, 4] | fc1 = linear(4, 5)'
+gcase[permute]="$G3 | return permute(fc1(x), [0, 3, 1, 2])"
+gcase[reshape]="$G3 | return reshape(fc1(x), [5, -1])"
+gcase[mean]="$G3 | return mean(fc1(x), [1, -1], keepdim = true)"
+gcase[sum]="$G3 | return sum(fc1(x), 2)"
+
 # losses
 declare -A loss
 loss[mse]='[5] | linear(5, 3)'
@@ -87,10 +126,56 @@ run_case() { # name shape layers lossname
   fi
 }
 
+run_graph_case() { # name body
+  local name=$1 dir="$work/$1"
+  mkdir -p "$dir"
+  printf 'model net {\n    %s\n}\ntrain net { loss = mse optimizer = sgd(lr = 0.1) }\n' "$2" > "$dir/model.nnet"
+  if ! "$nnc" build "$dir/model.nnet" -o "$dir/prog" > "$dir/build.out" 2>&1; then
+    echo "FAIL $name: build"; sed 's/^/  | /' "$dir/build.out"; failed=$((failed+1)); return
+  fi
+  if "$dir/prog" gradcheck > "$dir/check.out" 2>&1; then
+    echo "PASS $name"; passed=$((passed+1))
+  else
+    echo "FAIL $name"; sed 's/^/  | /' "$dir/check.out"; failed=$((failed+1))
+  fi
+}
+
+run_gcase() { # name "inputs | layers | statements"
+  local name=$1 dir="$work/$1" spec=$2
+  local ins=${spec%% | *} rest=${spec#* | }
+  local layers=${rest%% | *} stmts=${rest#* | }
+  mkdir -p "$dir"
+  {
+    echo "model net {"
+    echo "    $ins" | sed 's/; */\n    /g'
+    echo "    $layers" | sed 's/; */\n    /g'
+    echo "    forward {"
+    echo "        $stmts" | sed 's/; */\n        /g'
+    echo "    }"
+    echo "}"
+    echo "train net { loss = mse optimizer = sgd(lr = 0.1) }"
+  } > "$dir/model.nnet"
+  if ! "$nnc" build "$dir/model.nnet" -o "$dir/prog" > "$dir/build.out" 2>&1; then
+    echo "FAIL $name: build"; sed 's/^/  | /' "$dir/build.out"; failed=$((failed+1)); return
+  fi
+  if "$dir/prog" gradcheck > "$dir/check.out" 2>&1; then
+    echo "PASS $name"; passed=$((passed+1))
+  else
+    echo "FAIL $name"; sed 's/^/  | /' "$dir/check.out"; failed=$((failed+1))
+  fi
+}
+
 ops=$(sed -n 's/^OP([A-Z_0-9]*, *"\([a-z_0-9]*\)".*/\1/p' "$opsdef")
 want=("$@")
 for op in $ops; do
   if [ ${#want[@]} -gt 0 ] && [[ ! " ${want[*]} " =~ " $op " ]]; then continue; fi
+  if [ -n "${graph[$op]+x}" ]; then
+    run_graph_case "op_$op" "${graph[$op]}"
+    continue
+  fi
+  if [ -n "${gcase[$op]+x}" ]; then
+    run_gcase "op_$op" "${gcase[$op]}"; continue
+  fi
   if [ -z "${case[$op]+x}" ]; then
     echo "FAIL $op: no gradcheck case for this op (add one to tests/run_gradcheck.sh)"
     failed=$((failed+1)); continue

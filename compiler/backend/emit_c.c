@@ -633,7 +633,8 @@ static void emit_init(const Graph *g, const char **sn, FILE *out)
 {
     int drawn = 0, any = 0;
     for (int i = 0; i < g->nparams; i++) {
-        drawn |= sn[i] && !g->params[i].literal && g->params[i].init == INIT_UNIFORM;
+        drawn |= sn[i] && !g->params[i].literal &&
+                 (g->params[i].init == INIT_UNIFORM || g->params[i].init == INIT_NORMAL);
         any |= sn[i] != NULL;
     }
     fprintf(out, "void %s_init(float *state, uint64_t seed)\n{\n", g->name);

@@ -332,6 +332,12 @@ static void emit_init(LB *l, const EmitOpts *o)
             LLVMTypeRef ups[] = {prng, l->pf, l->sz, l->f32};
             LLVMValueRef args[] = {rng, dst, szc(l, p->numel), f32c(l, p->bound)};
             call(l, declare(l, "nnr_init_uniform", l->v, ups, 4), args, 4);
+        } else if (p->init == INIT_NORMAL) {
+            LLVMTypeRef ups[] = {prng, l->pf, l->sz, l->f32, l->i64, l->sz};
+            LLVMValueRef args[] = {rng, dst, szc(l, p->numel), f32c(l, p->bound),
+                                   LLVMConstInt(l->i64, (unsigned long long)p->pad_row, 0),
+                                   szc(l, p->numel / (p->shape[0] ? p->shape[0] : 1))};
+            call(l, declare(l, "nnr_init_normal", l->v, ups, 6), args, 6);
         } else {
             fill(l, dst, p->numel, p->init == INIT_ONES ? 1.0f : 0.0f);
         }
@@ -498,7 +504,7 @@ static void build_module(LB *l, const Graph *g, const EmitOpts *o, LLVMTargetMac
     l->b = LLVMCreateBuilderInContext(l->cx);
     l->v = LLVMVoidTypeInContext(l->cx);
     l->i32 = LLVMInt32TypeInContext(l->cx);
-    l->i64 = LLVMInt64TypeInContext(l->cx);
+    l->i64 = l->i64;
     l->sz = LLVMIntPtrTypeInContext(l->cx, td);     /* size_t */
     LLVMDisposeTargetData(td);
     l->f32 = LLVMFloatTypeInContext(l->cx);

@@ -428,8 +428,18 @@ static FVal call(Fx *fx, const Expr *e)
     Inst *in = strmap_get(&fx->self->byname, e->name);
     if (in) {
         FVal args[NNC_MAX_NODE_INPUTS];
-        int n = 0, bad = 0;
+        int n = 0, bad = 0, causal = -1;
         for (const Arg *a = e->args; a; a = a->next) {
+            if (a->name && in->kind == INST_OP && in->op == OP_MHA && !strcmp(a->name, "is_causal")) {
+                /* mha(q, k, v, is_causal = true), as nn.MultiheadAttention's forward */
+                FVal c = fe(fx, a->value);
+                if (c.kind != FV_CONST || c.c->kind != V_BOOL) {
+                    diag_error(s->d, a->value->span, "is_causal is true or false");
+                    return fv_error(e->span);
+                }
+                causal = (int)c.c->i;
+                continue;
+            }
             if (a->name) {
                 diag_error(s->d, a->name_span, "'%s' is called with its input values only; its "
                            "arguments are given where it is declared", e->name);
@@ -442,7 +452,13 @@ static FVal call(Fx *fx, const Expr *e)
             args[n] = fe(fx, a->value);
             bad |= args[n++].kind == FV_ERROR;
         }
-        return bad ? fv_error(e->span) : gl_apply(fx->gl, in, args, n, e->span);
+        if (bad)
+            return fv_error(e->span);
+        FVal r = gl_apply(fx->gl, in, args, n, e->span);
+        for (int k = 0; causal >= 0 && r.kind == FV_VALUE && k < op_nattr(OP_MHA); k++)
+            if (!strcmp(op_attr[OP_MHA][k].name, "is_causal"))
+                fx->gl->g->nodes[r.v].attr[k] = causal;
+        return r;
     }
     if (strmap_get(&fx->vars, e->name)) {
         diag_error(s->d, e->span, "'%s' is a value, not a layer: it cannot be called", e->name);
@@ -538,6 +554,8 @@ static void stmt_assign(Fx *fx, const Stmt *st)
             assign(fx, st->names[k], st->name_spans[k], r, 0);
         return;
     }
+    if (r.kind == FV_VALUE && r.n > 1 && st->nnames == r.n)
+        r.kind = FV_TUPLE;  /* an lstm/gru's results: out, h_n (, c_n) */
     int got = r.kind == FV_TUPLE ? r.n : 1;
     if (r.kind == FV_VLIST) {
         diag_error(s->d, st->exprs[0]->span, "a list of values can only be an argument (cat([a, b], dim))");

@@ -308,6 +308,17 @@ static FVal apply_op(GL *gl, Inst *in, const FVal *args, int nargs, Span at)
         ir_read(g, ni, args[k].v);
     if (op_hooks[in->op].shape(g, &g->nodes[ni], s->d) || sema_check_output(s, in->what, at, g, ni))
         return fv_error(at);
+    if (in->op == OP_LSTM || in->op == OP_GRU) {
+        /* its value is out; `out, h, c = lstm1(x)` takes the final states too */
+        FVal r = fv_value(0, at);
+        r.n = in->op == OP_LSTM ? 3 : 2;
+        r.vs = xcalloc((size_t)r.n, sizeof *r.vs);
+        for (int k = 0; k < r.n; k++)
+            if ((r.vs[k] = seq_rnn_result(g, ni, k, s->d)) < 0)
+                return fv_error(at);
+        r.v = r.vs[0];
+        return r;
+    }
     return fv_value(ni, at);
 }
 

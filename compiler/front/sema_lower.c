@@ -146,6 +146,9 @@ static int lower_layer(Sema *s, Graph *g, const Layer *l, int pos, int broken)
     g->nodes[ni].span = l->op_span;
     if (op_hooks[op].shape(g, &g->nodes[ni], s->d))
         return 1;
+    /* in a sequence, a recurrent layer passes on its output sequence */
+    if ((op == OP_LSTM || op == OP_GRU) && (ni = seq_rnn_result(g, ni, 0, s->d)) < 0)
+        return 1;
     return sema_check_output(s, l->op, l->op_span, g, ni);
 }
 

@@ -527,6 +527,10 @@ void ir_init_state(const Graph *g, uint64_t seed, float *state)
         case INIT_ZEROS:
             memset(dst, 0, (size_t)p->numel * sizeof(float));
             break;
+        case INIT_NORMAL:
+            nnr_init_normal(&rng, dst, (size_t)p->numel, p->bound, p->pad_row,
+                            (size_t)(p->numel / (p->shape[0] ? p->shape[0] : 1)));
+            break;
         }
     }
 }

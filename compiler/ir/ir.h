@@ -69,6 +69,7 @@ typedef enum InitKind {
     INIT_UNIFORM = 0,   /* U(-bound, bound), PyTorch's Linear/Conv2d default */
     INIT_ONES,
     INIT_ZEROS,
+    INIT_NORMAL,        /* N(0, bound²), PyTorch's Embedding default (bound = 1) */
 } InitKind;
 
 /* One tensor of the state_dict. kind is an nnr_tensor_kind. */
@@ -79,7 +80,9 @@ typedef struct Param {
     int64_t numel;
     int kind;               /* NNR_T_PARAM / NNR_T_BUFFER / NNR_T_COUNTER */
     InitKind init;
-    float bound;            /* INIT_UNIFORM */
+    float bound;            /* INIT_UNIFORM; INIT_NORMAL: the standard deviation */
+    int64_t pad_row;        /* k > 0: row k - 1 (of shape[0]) starts at zero after the
+                             * draw (an embedding's padding_idx); 0: none */
     float *data;            /* known value (literal or --weights), else NULL */
     int literal;            /* data came from a literal in the model */
     int layer;              /* layer statement position */
@@ -118,11 +121,12 @@ typedef struct Fold {
 } Fold;
 
 /* Up to this many parameter slots per node (batch-norm: gamma, beta,
- * running_mean, running_var, num_batches_tracked). */
-#define NNC_MAX_NODE_PARAMS 5
+ * running_mean, running_var, num_batches_tracked; an LSTM: four per layer
+ * and direction). */
+#define NNC_MAX_NODE_PARAMS 32
 
 /* Numeric attributes of an op from its ATTR rows in ops.def. */
-#define NNC_MAX_NODE_ATTRS 4
+#define NNC_MAX_NODE_ATTRS 8
 typedef struct OpAttr {
     const char *name;       /* PyTorch's name; NULL past the op's last */
     double dflt;            /* PyTorch's default */

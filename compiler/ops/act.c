@@ -3,13 +3,20 @@
  * activation's arguments are its ATTR rows of ops.def (PyTorch's names and
  * defaults), kept in Node.attr; one with at most one can also be a fused
  * epilogue (fuse-act). */
+#include <string.h>
+
 #include "ops.h"
 
 /* [op][k]: the layer's argument schema, from op_attr; NULL-name terminated */
 static ArgSpec schema[OP__COUNT][NNC_MAX_NODE_ATTRS + 1];
 
+/* gelu's approximate = "none" | "tanh" (the second makes the node gelu_tanh) */
+static const ArgSpec gelu_spec[] = {{"approximate", AT_STR, 0}, {NULL, 0, 0}};
+
 const ArgSpec *act_args(Op op)
 {
+    if (op == OP_GELU)
+        return gelu_spec;
     for (int k = 0; k < op_nattr(op); k++)
         schema[op][k] = (ArgSpec){op_attr[op][k].name, AT_REAL, 0};
     return schema[op];
@@ -18,6 +25,16 @@ const ArgSpec *act_args(Op op)
 int act_build(BuildCtx *cx)
 {
     Node *n = &cx->g->nodes[cx->node];
+    if (n->op == OP_GELU && arg_given(cx, 0)) {
+        const char *a = arg_str(cx, 0);
+        if (!a || (strcmp(a, "none") && strcmp(a, "tanh"))) {
+            diag_error(cx->d, arg_span(cx, 0), "gelu: approximate is \"none\" or \"tanh\"");
+            return -1;
+        }
+        if (!strcmp(a, "tanh"))
+            n->op = OP_GELU_TANH;
+        return 0;
+    }
     for (int k = 0; k < op_nattr(n->op); k++)
         n->attr[k] = arg_real(cx, k, op_attr[n->op][k].dflt);
     return 0;

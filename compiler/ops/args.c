@@ -37,6 +37,12 @@ int arg_is_list(const BuildCtx *cx, int slot)
     return cx->arg[slot] && cx->arg[slot]->kind == V_LIST;
 }
 
+const char *arg_str(const BuildCtx *cx, int slot)
+{
+    const Value *v = cx->arg[slot];
+    return v && v->kind == V_STR ? v->s : NULL;
+}
+
 Span arg_span(const BuildCtx *cx, int slot)
 {
     return cx->arg[slot] ? cx->arg[slot]->span : cx->layer_span;
@@ -163,12 +169,6 @@ int arg_real_pair(BuildCtx *cx, int slot, double dflt, double out[2], const char
     }
     diag_error(cx->d, v->span, "%s must be a number or a list of two numbers", what);
     return -1;
-}
-
-const char *arg_str(const BuildCtx *cx, int slot)
-{
-    const Value *v = cx->arg[slot];
-    return v && v->kind == V_STR ? v->s : NULL;
 }
 
 int arg_int_list(BuildCtx *cx, int slot, int64_t *out, int max, const char *what)

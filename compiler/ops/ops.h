@@ -123,6 +123,9 @@ FAMILY(reduce)
 FAMILY(convt)
 FAMILY(resize)
 FAMILY(lnorm)
+FAMILY(seq)
+FAMILY(rnn)
+FAMILY(attn)
 #undef FAMILY
 
 typedef struct OpHooks {
@@ -146,6 +149,8 @@ int arg_bool(const BuildCtx *cx, int slot, int dflt);
 int arg_given(const BuildCtx *cx, int slot);
 int arg_is_list(const BuildCtx *cx, int slot);
 Span arg_span(const BuildCtx *cx, int slot);
+/* The string given in slot, or NULL (not given, or not a string). */
+const char *arg_str(const BuildCtx *cx, int slot);
 /* Add a parameter "<prefix>.<suffix>" of the given shape; returns its index. */
 int op_param(BuildCtx *cx, const char *suffix, int ndim, const int64_t *shape, int kind,
              InitKind init, float bound);
@@ -167,8 +172,6 @@ void op_saved_size(const Graph *g, const Node *n, int64_t *per_sample, int64_t *
 int arg_pair(BuildCtx *cx, int slot, int64_t dflt, int64_t out[2], const char *what);
 /* The same for a pair of numbers (upsample's scale_factor). */
 int arg_real_pair(BuildCtx *cx, int slot, double dflt, double out[2], const char *what);
-/* A string argument (NULL when not given or not a string). */
-const char *arg_str(const BuildCtx *cx, int slot);
 /* An integer or a list of up to max integers (layernorm's normalized_shape):
  * their count, or -1 after a diagnostic. */
 int arg_int_list(BuildCtx *cx, int slot, int64_t *out, int max, const char *what);
@@ -205,6 +208,10 @@ int arg_ints(BuildCtx *cx, int slot, int64_t *v, int max, const char *what);
 /* The C expression of the gradient buffer of input k of node n in a
  * gradient hook, or NULL when that input needs none. */
 const char *op_din(const EmitCtx *e, const Node *n, int k);
+/* Add an rnn_result node reading result `index` (0 out, 1 h_n, 2 c_n) of
+ * the lstm/gru node `node` (compiler/ops/seq_rnn.c); its value, or -1
+ * after a diagnostic. */
+int seq_rnn_result(Graph *g, int node, int index, Diag *d);
 /* A float constant spelled for C ("0.01f", exact to float). */
 const char *c_float(double v, char *buf, size_t len);
 

@@ -5,7 +5,9 @@
  * first-fit among the buffers still live (a buffer dies after its last
  * reader, over every value each node reads: the graph is a DAG). Offsets
  * are per sample, so the plan holds for any batch size: the emitted code
- * multiplies them by n. With one output, the node that computes it writes
+ * multiplies them by n. An element-wise operator (a residual add, a
+ * scalar op) writes in place into an operand of its own shape whose buffer
+ * dies at it (in_place). With one output, the node that computes it writes
  * straight to the caller's y and takes no arena; with several, every
  * output gets a buffer live to the end, and the forward joins them into
  * y's rows. */
@@ -20,6 +22,48 @@ typedef struct Block {
     int dies;       /* node index after which it is free */
 } Block;
 
+/* [value] the last node that reads it (nn: a graph output). */
+static int *last_uses(const Graph *g)
+{
+    int *lu = xcalloc((size_t)g->nnodes + 1, sizeof *lu);
+    for (int i = 0; i < g->nnodes; i++) {
+        lu[i] = i;
+        for (int k = 0; !g->nodes[i].dead && k < g->nodes[i].nin; k++)
+            if (g->nodes[i].in[k] >= 0)
+                lu[g->nodes[i].in[k]] = i;
+    }
+    for (int k = 0; k < g->noutputs; k++)
+        if (g->outputs[k] >= 0)
+            lu[g->outputs[k]] = g->nnodes;
+    return lu;
+}
+
+/* The buffer node i writes: an operand's, in place, when i is an
+ * element-wise operator (the residual add, a scalar op) whose output has
+ * that operand's shape and every value held in that buffer (the operand,
+ * the views of it, earlier in-place results) is read last by i; else i's
+ * own. last[r]: the last reader so far of buffer r's values. */
+static int in_place(const Graph *g, const int *root, const int *lastuse, const int *last, int i)
+{
+    const Node *n = &g->nodes[i];
+    if (n->op != OP_ADD && n->op != OP_SUB && n->op != OP_MUL && n->op != OP_DIV && n->op != OP_ADD_SCALAR &&
+        n->op != OP_RSUB_SCALAR && n->op != OP_MUL_SCALAR && n->op != OP_DIV_SCALAR && n->op != OP_RDIV_SCALAR)
+        return i;
+    for (int k = 0; k < n->nin; k++) {
+        int v = n->in[k], r = v >= 0 ? root[v] : -1;
+        const Shape *s = ir_value_shape(g, v);
+        if (r < 0 || s->ndim != n->shape.ndim || memcmp(s->d, n->shape.d, sizeof(int64_t) * (size_t)s->ndim))
+            continue;
+        int dies = 1;   /* every value whose buffer is r: read last here */
+        for (int j = r; j < i && dies; j++)
+            if (!g->nodes[j].dead && root[j] == r && lastuse[j] > i)
+                dies = 0;
+        if (dies && last[r] <= i)
+            return r;
+    }
+    return i;
+}
+
 void memplan_inference(const Graph *g, MemPlan *mp)
 {
     int nn = g->nnodes;
@@ -29,11 +73,14 @@ void memplan_inference(const Graph *g, MemPlan *mp)
     mp->unplanned = 0;
     mp->fixed_bound = 0;
     int *last = xcalloc((size_t)nn + 1, sizeof *last);
+    int *lastuse = g->planned ? last_uses(g) : NULL;
     for (int i = 0; i < nn; i++) {
         const Node *n = &g->nodes[i];
         if (n->dead)
             continue;
         mp->root[i] = op_is_alias(n->op, 0) ? (n->in[0] < 0 ? n->in[0] : mp->root[n->in[0]]) : i;
+        if (lastuse && mp->root[i] == i)
+            mp->root[i] = in_place(g, mp->root, lastuse, last, i);
         last[i] = i;
         for (int k = 0; k < n->nin; k++) {
             int v = n->in[k];
@@ -87,4 +134,5 @@ void memplan_inference(const Graph *g, MemPlan *mp)
     }
     free(live);
     free(last);
+    free(lastuse);
 }

@@ -125,6 +125,17 @@ int pass_prepack(Graph *g, PassCtx *cx)
             changed = 1;
             continue;
         }
+        /* a layer called twice: its second node reads the first one's pack */
+        int shared = -1;
+        for (int k = 0; k < g->nfolds && shared < 0; k++)
+            if (g->folds[k].kind == FOLD_PACK && g->folds[k].w[0] == n->param[0])
+                shared = g->folds[k].out_w;
+        if (shared >= 0) {
+            n->param[0] = shared;
+            n->packed = 2;
+            changed = 1;
+            continue;
+        }
         Fold f;
         memset(&f, 0, sizeof f);
         f.kind = FOLD_PACK;

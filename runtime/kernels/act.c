@@ -1,6 +1,6 @@
 /* act.c — element-wise activations and their backward (nnr_act_f32,
  * nnr_act_backward_f32): relu, leaky_relu, sigmoid, tanh, exact gelu, silu,
- * elu, softplus.
+ * elu, softplus, gelu with the tanh approximation.
  * Forward transcendentals use the vector ones of simd.h (a few ulp, bounds
  * there); the tail goes through the same vector code on a zero-padded
  * copy, so every element's result is independent of its position (a row
@@ -14,6 +14,7 @@
 
 #define NNR_SQRT1_2 0.70710678118654752440f
 #define NNR_INV_SQRT_2PI 0.39894228040143267794f
+#define NNR_SQRT_2_PI 0.79788456080286535588f   /* sqrt(2 / pi) */
 
 /* y[i] = f(x[i]) for a vector function f, tail included (padded with 0). */
 #define NNR_VMAP(f)                                                     \
@@ -64,6 +65,12 @@ void nnr_act2_f32(nnr_act act, float p0, float p1, size_t len, const float *x, f
     case NNR_ACT_SOFTPLUS:
         for (; i < len; i++) y[i] = x[i] * p0 > p1 ? x[i] : log1pf(expf(x[i] * p0)) / p0;
         return;
+    case NNR_ACT_GELU_TANH:
+        for (; i < len; i++) {
+            float v = x[i];
+            y[i] = 0.5f * v * (1.0f + tanhf(NNR_SQRT_2_PI * (v + 0.044715f * v * v * v)));
+        }
+        return;
     }
 }
 
@@ -109,6 +116,13 @@ void nnr_act2_backward_f32(nnr_act act, float p0, float p1, size_t len, const fl
         for (; i < len; i++) {
             float z = expf(x[i] * p0);
             dx[i] = x[i] * p0 > p1 ? dy[i] : dy[i] * z / (z + 1.0f);
+        }
+        return;
+    case NNR_ACT_GELU_TANH:
+        for (; i < len; i++) {
+            float v = x[i], t = tanhf(NNR_SQRT_2_PI * (v + 0.044715f * v * v * v));
+            float dt = (1.0f - t * t) * NNR_SQRT_2_PI * (1.0f + 3.0f * 0.044715f * v * v);
+            dx[i] = dy[i] * (0.5f * (1.0f + t) + 0.5f * v * dt);
         }
         return;
     }

@@ -117,5 +117,17 @@ void nnr_ref_permute_f32(int n, const nnr_permute_shape *s, const float *x, floa
 void nnr_ref_reduce_f32(int mean, int n, const nnr_reduce_shape *s, const float *x, float *y);
 void nnr_ref_reduce_backward_f32(int mean, int n, const nnr_reduce_shape *s, const float *dy,
                                  float *dx);
+void nnr_ref_embedding_f32(size_t rows, int num, int dim, const float *idx, const float *w,
+                           float *y);
+void nnr_ref_embedding_backward_f32(size_t rows, int num, int dim, int padding_idx,
+                                    const float *idx, const float *dy, float *dw);
+void nnr_ref_sdpa_f32(int bh, int tq, int tk, int e, int ev, int causal, const float *q,
+                      const float *k, const float *v, float *y, float *lse);
+void nnr_ref_sdpa_backward_f32(int bh, int tq, int tk, int e, int ev, int causal,
+                               const float *q, const float *k, const float *v, const float *y,
+                               const float *lse, const float *dy, float *dq, float *dk, float *dv);
+void nnr_ref_rnn_f32(const nnr_rnn_shape *s, int n, const float *x, const float *p, float *y);
+double nnr_ref_seq_loss_f32(nnr_loss loss, size_t rows, int k, const float *pred,
+                            const int32_t *labels, int ignore_index, float *dpred);
 
 #endif

@@ -19,6 +19,7 @@ static double act1(nnr_act act, double p, double p1, double x)
     case NNR_ACT_SILU: return x / (1.0 + exp(-x));
     case NNR_ACT_ELU: return x > 0 ? x : p * (exp(x) - 1.0);
     case NNR_ACT_SOFTPLUS: return x * p > p1 ? x : log(1.0 + exp(x * p)) / p;
+    case NNR_ACT_GELU_TANH: return 0.5 * x * (1.0 + tanh(sqrt(2.0 / 3.14159265358979323846) * (x + 0.044715 * x * x * x)));
     }
     return NAN;
 }
@@ -65,6 +66,11 @@ void nnr_ref_act2_backward_f32(nnr_act act, float p0, float p1, size_t len, cons
         case NNR_ACT_SOFTPLUS: {
             double z = exp((double)x[i] * param);
             d = x[i] * param > p1 ? 1.0 : z / (z + 1.0);
+            break;
+        }
+        case NNR_ACT_GELU_TANH: {
+            double v = x[i], c = sqrt(2.0 / pi), t = tanh(c * (v + 0.044715 * v * v * v));
+            d = 0.5 * (1.0 + t) + 0.5 * v * (1.0 - t * t) * c * (1.0 + 3.0 * 0.044715 * v * v);
             break;
         }
         default: d = 1.0; break;

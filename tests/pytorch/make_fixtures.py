@@ -47,6 +47,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import fixtures_layers
+import fixtures_tensor
+import seq_fixtures
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT = os.path.join(ROOT, "tests", "fixtures")
@@ -991,6 +993,8 @@ def main():
     fixtures_layers.train_cases(sys.modules[__name__])
     loop_cases()
     eval_cases()
+    seq_fixtures.seq_cases(sys.modules[__name__])
+    fixtures_tensor.cases(sys.modules[__name__])
     kernel_values()
     self_check()
     import make_graph_fixtures      # graph models (LANGUAGE.md §7-§8): their own generator

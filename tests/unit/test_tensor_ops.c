@@ -17,6 +17,7 @@
 
 #include "ir/ir.h"
 #include "ops/ops.h"
+#include "passes/pass.h"
 #include "nnr.h"
 
 #define NB 3   /* the batch */
@@ -73,6 +74,8 @@ static void run_call(const KCall *c, float **val, int nb)
                                                         (size_t)iv[4], pv[5], pv[6]);
     else if (!strcmp(f, "nnr_permute_f32"))
         nnr_permute_f32((int)iv[0], (const nnr_permute_shape *)shape, pv[2], pv[3]);
+    else if (!strcmp(f, "nnr_act_f32"))
+        nnr_act_f32((nnr_act)op_act_value((int)iv[0]), (float)fv[1], (size_t)iv[2], pv[3], pv[4]);
     else if (!strcmp(f, "nnr_reduce_f32"))
         nnr_reduce_f32((int)iv[0], (int)iv[1], (const nnr_reduce_shape *)shape, pv[3], pv[4]);
     else
@@ -207,6 +210,11 @@ static void torch_eval(const Graph *g, const Node *n, const float *const *x, dou
             y[f] += n->op == OP_MEAN ? x[0][i] / (double)count : x[0][i];
         }
         return;
+    case OP_RELU: case OP_TANH: case OP_SIGMOID:
+        for (int64_t i = 0; i < on; i++)
+            y[i] = n->op == OP_RELU ? (x[0][i] > 0 ? x[0][i] : 0) : n->op == OP_TANH ? tanh(x[0][i])
+                 : 1 / (1 + exp(-(double)x[0][i]));
+        return;
     case OP_RESHAPE: case OP_FLATTEN:
         for (int64_t i = 0; i < on; i++)
             y[i] = x[0][i];     /* row-major order is kept */
@@ -219,13 +227,20 @@ static void torch_eval(const Graph *g, const Node *n, const float *const *x, dou
 }
 
 /* Run every node of the graph both ways; each node is fed the inputs the
- * kernels computed, and its result compared (abs + rel tolerance). */
-static void check_graph(const char *text)
+ * kernels computed, and its result compared (abs + rel tolerance) right
+ * after it ran. planned: the values live where memplan puts them (views
+ * and in-place results share buffers, dead buffers are reused), so a plan
+ * that overwrites a value still to be read shows as a disagreement. */
+static void check_graph_ex(const char *text, int planned)
 {
     Diag d;
     SrcFile src;
     Graph *g = parse(text, &d, &src, 0);
     cr_assert_not_null(g, "the IR does not parse");
+    g->planned = planned;
+    MemPlan mp;
+    memplan_inference(g, &mp);
+    float *arena = calloc((size_t)(NB * (mp.per_sample + 1)), sizeof(float));
     float **val = calloc((size_t)g->nnodes + NNC_MAX_GRAPH_IO, sizeof *val);
     uint64_t s = 12345;
     for (int k = 0; k < g->ninputs; k++) {
@@ -242,10 +257,20 @@ static void check_graph(const char *text)
         if (n->dead)
             continue;
         int64_t on = shape_numel(&n->shape);
-        if (op_is_alias(n->op, 0)) {
-            val[NNC_MAX_GRAPH_IO + i] = val[NNC_MAX_GRAPH_IO + n->in[0]];
-        } else {
+        double *want = malloc((size_t)(NB * on) * sizeof *want);
+        for (int b = 0; b < NB; b++) {
+            const float *x[NNC_MAX_NODE_INPUTS];
+            for (int k = 0; k < n->nin; k++)
+                x[k] = val[NNC_MAX_GRAPH_IO + n->in[k]] + b * shape_numel(ir_value_shape(g, n->in[k]));
+            torch_eval(g, n, x, want + b * on);
+        }
+        if (mp.root[i] != i)        /* a view, or in place: the root's buffer */
+            val[NNC_MAX_GRAPH_IO + i] = val[NNC_MAX_GRAPH_IO + mp.root[i]];
+        else if (planned)
+            val[NNC_MAX_GRAPH_IO + i] = arena + NB * mp.offset[i];
+        else
             val[NNC_MAX_GRAPH_IO + i] = calloc((size_t)(NB * on), sizeof(float));
+        if (!op_is_alias(n->op, 0)) {
             Calls calls = {.n = 0};
             EmitCtx e = {.g = g, .P = "P", .scratch = "scratch", .sink = record, .sink_ctx = &calls};
             op_hooks[n->op].emit(&e, n);
@@ -253,21 +278,20 @@ static void check_graph(const char *text)
             for (int k = 0; k < calls.n; k++)
                 run_call(&calls.c[k], val, NB);
         }
-        double *want = malloc((size_t)on * sizeof *want);
-        for (int b = 0; b < NB; b++) {
-            const float *x[NNC_MAX_NODE_INPUTS];
-            for (int k = 0; k < n->nin; k++)
-                x[k] = val[NNC_MAX_GRAPH_IO + n->in[k]] + b * shape_numel(ir_value_shape(g, n->in[k]));
-            torch_eval(g, n, x, want);
-            const float *got = val[NNC_MAX_GRAPH_IO + i] + b * on;
-            int bad = 0;
-            for (int64_t t = 0; t < on && !bad; t++)
-                bad = !(fabs(got[t] - want[t]) <= 1e-5 + 1e-5 * fabs(want[t]));
-            cr_expect(!bad, "%%%d (%s), sample %d: the kernels disagree with the definition", i,
-                      op_info[n->op].name, b);
-        }
+        const float *got = val[NNC_MAX_GRAPH_IO + i];
+        int bad = 0;
+        for (int64_t t = 0; t < NB * on && !bad; t++)
+            bad = !(fabs(got[t] - want[t]) <= 1e-5 + 1e-5 * fabs(want[t]));
+        cr_expect(!bad, "%%%d (%s)%s: the kernels disagree with the definition", i, op_info[n->op].name,
+                  planned ? " (planned)" : "");
         free(want);
     }
+}
+
+static void check_graph(const char *text)
+{
+    check_graph_ex(text, 0);
+    check_graph_ex(text, 1);
 }
 
 Test(tensor_ops, binary_broadcasting)
@@ -370,4 +394,37 @@ Test(tensor_ops, shape_errors)
     expect_error("input [3, 4]\n", "%0 = reshape %in : [5, 2]", "reshape: shape [N, 5, 2] is invalid");
     expect_error("input [3, 4]\n", "%0 = permute %in dims=0,1,1 : [3, 4]", "appears twice");
     expect_error("input [3, 4, 5]\n", "%0 = flatten %in start_dim=3 end_dim=2 : [3, 4, 5]", "comes after");
+}
+
+/* memplan: the residual add and a scalar op write into their operand's
+ * buffer when it dies there; not when the operand is read later, nor into
+ * a graph input. */
+Test(tensor_ops, in_place_where_the_operand_dies)
+{
+    const char *text = "model m\ninput [4, 6]\n"
+                       "%0 = relu %in : [4, 6]\n"
+                       "%1 = tanh %0 : [4, 6]\n"
+                       "%2 = add %1, %0 : [4, 6]\n"      /* %1 and %0 die here: in place */
+                       "%3 = mul_scalar %2 other=0.5 : [4, 6]\n"   /* in place again */
+                       "%4 = sigmoid %3 : [4, 6]\n"
+                       "%5 = add %4, %3 : [4, 6]\n"      /* %3 dies here: in place */
+                       "%6 = add %5, %in : [4, 6]\n"     /* %5 dies; never into the input */
+                       "%7 = sub %6, %4 : [4, 6]\n"
+                       "%8 = add %7, %6 : [4, 6]\n"
+                       "output %8, %4\n";
+    Diag d;
+    SrcFile src;
+    Graph *g = parse(text, &d, &src, 0);
+    cr_assert_not_null(g);
+    g->planned = 1;
+    MemPlan mp;
+    memplan_inference(g, &mp);
+    cr_expect(mp.root[2] == mp.root[1] || mp.root[2] == mp.root[0], "the add is not in place");
+    cr_expect_eq(mp.root[3], mp.root[2], "the scalar op is not in place");
+    cr_expect_eq(mp.root[5], mp.root[3], "the second add is not in place into %%3");
+    cr_expect_eq(mp.root[6], mp.root[5], "%%6 is not in place into %%5");
+    cr_expect_neq(mp.root[7], mp.root[4], "%%7 overwrites %%4, an output");
+    cr_expect_neq(mp.root[7], mp.root[6], "%%7 overwrites %%6, which %%8 reads");
+    cr_expect_eq(mp.root[8], mp.root[7], "%%8 is not in place");
+    check_graph(text);
 }

@@ -1,0 +1,137 @@
+/* seq.c — the small sequence kernels: arange, the embedding lookup and its
+ * gradient, and the sequence losses (cross_entropy / nll over [rows, k]
+ * with class labels and ignore_index, PyTorch's view(-1, k) form). Integer
+ * values arrive as floats holding exact integers. */
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "../nnr.h"
+
+void nnr_init_normal(nnr_rng *r, float *p, size_t len, float std, int64_t pad_row, size_t cols)
+{
+    for (size_t i = 0; i < len; i += 2) {
+        double u1 = nnr_rng_uniform(r), u2 = nnr_rng_uniform(r);
+        double m = sqrt(-2.0 * log(1.0 - u1)), a = 6.283185307179586 * u2;
+        p[i] = (float)(std * m * cos(a));
+        if (i + 1 < len) p[i + 1] = (float)(std * m * sin(a));
+    }
+    if (pad_row > 0 && (size_t)pad_row * cols <= len)
+        memset(p + (size_t)(pad_row - 1) * cols, 0, cols * sizeof *p);
+}
+
+void nnr_arange_f32(int n, int len, float *y)
+{
+    for (int b = 0; b < n; b++)
+        for (int i = 0; i < len; i++) y[(size_t)b * (size_t)len + (size_t)i] = (float)i;
+}
+
+/* The row of index v, or -1 when v is not an integer in [0, num). */
+static long emb_row(float v, int num)
+{
+    if (!(v >= 0.0f) || v >= (float)num || v != floorf(v))
+        return -1;
+    return (long)v;
+}
+
+void nnr_embedding_f32(size_t rows, int num, int dim, const float *idx, const float *w,
+                       float *y)
+{
+    const size_t d = (size_t)dim;
+    for (size_t r = 0; r < rows; r++) {
+        long i = emb_row(idx[r], num);
+        if (i < 0)
+            memset(y + r * d, 0, d * sizeof *y);
+        else
+            memcpy(y + r * d, w + (size_t)i * d, d * sizeof *y);
+    }
+}
+
+void nnr_embedding_backward_f32(size_t rows, int num, int dim, int padding_idx,
+                                const float *idx, const float *dy, float *dw)
+{
+    const size_t d = (size_t)dim;
+    memset(dw, 0, (size_t)num * d * sizeof *dw);
+    for (size_t r = 0; r < rows; r++) {
+        long i = emb_row(idx[r], num);
+        if (i < 0 || i == padding_idx)
+            continue;
+        float *o = dw + (size_t)i * d;
+        const float *g = dy + r * d;
+        for (size_t j = 0; j < d; j++) o[j] += g[j];
+    }
+}
+
+/* One row: the loss term (lse(x) - x[c], or -x[c] for nll) and, when d is
+ * given, its gradient scaled by sc. */
+static double seq_row(nnr_loss loss, const float *x, int k, int c, float *d, double sc)
+{
+    if (loss == NNR_LOSS_NLL) {
+        if (d) {
+            memset(d, 0, (size_t)k * sizeof *d);
+            d[c] = (float)-sc;
+        }
+        return -(double)x[c];
+    }
+    float m = -INFINITY;
+    for (int j = 0; j < k; j++)
+        if (x[j] > m || isnan(x[j])) m = x[j];
+    double s = 0.0;
+    for (int j = 0; j < k; j++) {
+        float e = expf(x[j] - m);
+        if (d) d[j] = e;
+        s += e;
+    }
+    if (d) {
+        const double ec = d[c], r = sc / s;
+        for (int j = 0; j < k; j++) d[j] = (float)(d[j] * r);
+        d[c] = (float)((ec / s - 1.0) * sc);
+    }
+    return ((double)m + log(s)) - (double)x[c];
+}
+
+double nnr_seq_loss_f32(nnr_loss loss, size_t rows, int k, const float *pred,
+                        const int32_t *labels, int ignore_index, float *dpred)
+{
+    size_t count = 0;
+    int bad = 0;
+    for (size_t r = 0; r < rows; r++) {
+        if (labels[r] == ignore_index)
+            continue;
+        count++;
+        bad |= labels[r] < 0 || labels[r] >= k;
+    }
+    const double sc = count ? 1.0 / (double)count : 0.0;
+    double acc = 0.0;
+    for (size_t r = 0; r < rows; r++) {
+        float *d = dpred ? dpred + r * (size_t)k : NULL;
+        int32_t c = labels[r];
+        if (c == ignore_index || c < 0 || c >= k) {
+            if (d) memset(d, 0, (size_t)k * sizeof *d);
+            continue;
+        }
+        acc += seq_row(loss, pred + r * (size_t)k, k, c, d, sc);
+    }
+    if (bad || !count)
+        return NAN;
+    return acc / (double)count;
+}
+
+size_t nnr_seq_correct(size_t rows, int k, const float *pred, const int32_t *labels,
+                       int ignore_index, size_t *counted)
+{
+    size_t good = 0, n = 0;
+    for (size_t r = 0; r < rows; r++) {
+        if (labels[r] == ignore_index)
+            continue;
+        n++;
+        const float *x = pred + r * (size_t)k;
+        int best = 0;
+        for (int j = 1; j < k; j++)
+            if (x[j] > x[best]) best = j;
+        good += best == labels[r];
+    }
+    if (counted) *counted = n;
+    return good;
+}
