@@ -322,6 +322,61 @@ class Resid(nn.Module):
         return self.head(torch.cat([h, x], 1))
 
 
+# LANGUAGE.md §8's BasicBlock (residual add inside a block) in a sequential,
+# with functions called without a declaration.
+BASIC = """block basic(cin, cout, stride = 1) {        # torchvision's BasicBlock
+    input x
+    conv1 = conv2d(cin, cout, 3, stride = stride, padding = 1, bias = false)
+    bn1   = batchnorm2d(cout)
+    conv2 = conv2d(cout, cout, 3, padding = 1, bias = false)
+    bn2   = batchnorm2d(cout)
+    forward {
+        h = relu(bn1(conv1(x)))
+        return relu(bn2(conv2(h)) + x)
+    }
+}
+
+model net {
+    input x [3, 6, 6]
+    conv1  = conv2d(3, 4, 3, padding = 1)
+    layer1 = sequential(basic(4, 4), basic(4, 4))
+    fc     = linear(4, 3)
+    forward {
+        h = layer1(conv1(x))
+        h = flatten(adaptive_avg_pool2d(h, 1))
+        h = dropout(h, p = 0.1)
+        return log_softmax(fc(h), dim = 1)
+    }
+}
+"""
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, cin, cout, stride=1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+
+    def forward(self, x):
+        h = F.relu(self.bn1(self.conv1(x)))
+        return F.relu(self.bn2(self.conv2(h)) + x)
+
+
+class Basic2(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 4, 3, padding=1)
+        self.layer1 = nn.Sequential(BasicBlock(4, 4), BasicBlock(4, 4))
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x):
+        h = self.layer1(self.conv1(x))
+        h = torch.flatten(F.adaptive_avg_pool2d(h, 1), 1)
+        return F.log_softmax(self.fc(h), dim=1)
+
+
 def main():
     for kind in ("infer", "train"):
         for d in os.listdir(os.path.join(mf.OUT, kind)) if os.path.isdir(os.path.join(mf.OUT, kind)) else []:
@@ -335,6 +390,10 @@ def main():
     infer("graph_seq_block", SEQ_BLOCK, SeqBlock, [(4,)], "block instances in a version-1 sequence")
     infer("graph_ops", OPS, Ops, [(8,), (2, 4)], "operators and tensor functions in forward")
     infer("graph_resid", RESID, Resid, [(6,)], "a block used twice, an instance called twice, cat")
+    infer("graph_basic", BASIC, Basic2, [(3, 6, 6)], "LANGUAGE.md §8's BasicBlock in a sequential",
+          setup=bn_all)
+    train("graph_basic", BASIC.replace("p = 0.1", "p = 0.0"), Basic2, [(3, 6, 6)], 3,
+          "BasicBlocks trained: batch norm in train mode inside blocks, residual adds", rows=8, setup=bn_all)
     train("graph_resid", RESID, Resid, [(6,)], 3, "training through residual adds, shared calls and cat")
     train("graph_shared", SHARED, Shared, [(5,)], 3, "training sums the gradients of both calls of fc")
     train("graph_two_io", TWO_IO, TwoIO, [(6,), (4,)], 2,
