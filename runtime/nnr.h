@@ -653,6 +653,12 @@ int nnr_idx_read(const char *images, const char *labels, float scale, nnr_datase
 int nnr_idx_parse(const unsigned char *img, size_t img_len, const char *img_path,
                   const unsigned char *lab, size_t lab_len, const char *lab_path,
                   float scale, nnr_dataset *out, char *err, size_t errlen);
+/* text(path, context) (LANGUAGE.md §10): the bytes of buf as tokens 0..255;
+ * sample i is x = buf[i·context .. i·context + context - 1] (as floats) and
+ * its labels the next bytes (labels[rows · context]); floor((len - 1) /
+ * context) samples. -1 and a message when that is none. */
+int nnr_text_parse(const unsigned char *buf, size_t len, const char *path, int context,
+                   nnr_dataset *out, char *err, size_t errlen);
 void nnr_dataset_free(nnr_dataset *d);
 
 /* Read a whole file into memory (NULL + message on failure). An input that

@@ -114,7 +114,7 @@ int nnr_parse_optimizer(const char *s, nnr_optim *o, char *err, size_t errlen);
  * with a message in err. */
 int nnr_parse_schedule(const char *s, nnr_sched *out, char *err, size_t errlen);
 
-typedef enum nnr_data_kind { NNR_DATA_NONE = 0, NNR_DATA_CSV, NNR_DATA_IDX } nnr_data_kind;
+typedef enum nnr_data_kind { NNR_DATA_NONE = 0, NNR_DATA_CSV, NNR_DATA_IDX, NNR_DATA_TEXT } nnr_data_kind;
 
 typedef struct nnr_data_src {
     nnr_data_kind kind;
@@ -122,6 +122,7 @@ typedef struct nnr_data_src {
     const char *path2;      /* idx labels */
     nnr_csv_opts csv;
     float scale;            /* idx pixel scale */
+    int context;            /* text: tokens per sample */
 } nnr_data_src;
 
 /* The train block, with defaults applied by the compiler. Paths are as the

@@ -55,6 +55,13 @@ static void usage(const nnr_model *m, FILE *f)
             "  gradcheck [--batch N] [--seed N]\n"
             "        compare the compiled gradients with central finite differences\n"
             "        of the loss on random data (a test of the compiler)\n"
+            "  generate [--prompt TEXT] [--tokens N] [--temperature T] [--top-k K]\n"
+            "        [--seed S] [--weights W]\n"
+            "        for a model with one int input [T] and an output [T, V]: sample\n"
+            "        N tokens (default 256) from the last position, the window\n"
+            "        sliding over the last T, and write them as bytes as they come\n"
+            "        (temperature 0: the most likely; top-k 0: all; the prompt\n"
+            "        defaults to a newline byte)\n"
             "\n"
             "options:\n"
             "  -h, --help     show this message\n"
@@ -101,13 +108,13 @@ static const struct {
     int takes_value;    /* 0 a flag, 1 a value, 2 a value that may be empty */
     int cmds;           /* commands that accept it */
 } opt_table[OPT_COUNT] = {
-    [OPT_WEIGHTS]    = {"--weights", 1, CMD_INFER | CMD_EVAL | CMD_BENCH},
+    [OPT_WEIGHTS]    = {"--weights", 1, CMD_INFER | CMD_EVAL | CMD_BENCH | CMD_GENERATE},
     [OPT_DATA]       = {"--data", 1, CMD_TRAIN | CMD_EVAL},
     [OPT_VALIDATION] = {"--validation", 1, CMD_TRAIN},
     [OPT_EPOCHS]     = {"--epochs", 1, CMD_TRAIN},
     [OPT_BATCH]      = {"--batch", 1, CMD_TRAIN | CMD_BENCH | CMD_EVAL | CMD_INFER | CMD_GRADCHECK},
     [OPT_LR]         = {"--lr", 1, CMD_TRAIN},
-    [OPT_SEED]       = {"--seed", 1, CMD_TRAIN | CMD_BENCH | CMD_GRADCHECK},
+    [OPT_SEED]       = {"--seed", 1, CMD_TRAIN | CMD_BENCH | CMD_GRADCHECK | CMD_GENERATE},
     [OPT_INIT]       = {"--init", 1, CMD_TRAIN},
     [OPT_SAVE]       = {"--save", 1, CMD_TRAIN},
     [OPT_LOG]        = {"--log", 1, CMD_TRAIN},
@@ -124,6 +131,10 @@ static const struct {
     [OPT_CHECKPOINT] = {"--checkpoint", 1, CMD_TRAIN},
     [OPT_SMOOTH]     = {"--label-smoothing", 1, CMD_TRAIN},
     [OPT_RESUME]     = {"--resume", 1, CMD_TRAIN},
+    [OPT_PROMPT]     = {"--prompt", 2, CMD_GENERATE},    /* "": a newline byte */
+    [OPT_TOKENS]     = {"--tokens", 1, CMD_GENERATE},
+    [OPT_TEMPERATURE] = {"--temperature", 1, CMD_GENERATE},
+    [OPT_TOPK]       = {"--top-k", 1, CMD_GENERATE},
 };
 
 static int parse_int(const char *s, long min, long *out)
@@ -353,6 +364,8 @@ static int parse_args(const nnr_model *m, int argc, char **argv, prog_opts *o)
             o->cmd = CMD_BENCH;
         else if (!strcmp(a, "gradcheck"))
             o->cmd = CMD_GRADCHECK;
+        else if (!strcmp(a, "generate"))
+            o->cmd = CMD_GENERATE;
         else
             return prog_usage_error(m, "unknown command '%s'", a);
         o->cmd_name = a;
@@ -429,6 +442,7 @@ int nnr_main(const nnr_model *m, int argc, char **argv)
         case CMD_EVAL: rc = prog_cmd_eval(m, &o); break;
         case CMD_BENCH: rc = prog_cmd_bench(m, &o); break;
         case CMD_GRADCHECK: rc = prog_cmd_gradcheck(m, &o); break;
+        case CMD_GENERATE: rc = prog_cmd_generate(m, &o); break;
         default: rc = EXIT_USAGE; break;
         }
     }

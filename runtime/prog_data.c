@@ -333,7 +333,10 @@ static int read_source(const nnr_data_src *src, prog_data *p, unsigned char **te
     size_t il = 0, ll = 0;
     unsigned char *ib = prog_read_input(src->path, &il, err, sizeof err), *lb = NULL;
     *text = NULL;
-    if (ib && src->kind == NNR_DATA_IDX) {
+    if (ib && src->kind == NNR_DATA_TEXT) {
+        rc = nnr_text_parse(ib, il, src->path, src->context, &p->d, err, sizeof err);
+        free(ib);
+    } else if (ib && src->kind == NNR_DATA_IDX) {
         if (!src->path2 || (lb = prog_read_input(src->path2, &ll, err, sizeof err)) != NULL)
             rc = nnr_idx_parse(ib, il, src->path, lb, ll, src->path2, src->scale, &p->d, err,
                                sizeof err);
@@ -459,7 +462,10 @@ int prog_load_data(const nnr_model *m, nnr_loss loss, const nnr_data_src *src, p
         goto fail;
     }
     if (d->ncols != m->in_size) {
-        if (src->kind == NNR_DATA_CSV)
+        if (src->kind == NNR_DATA_TEXT)
+            fprintf(stderr, "%s: error: text(context = %d) makes samples of %zu tokens, the model's input needs %zu\n",
+                    src->path, src->context, d->ncols, m->in_size);
+        else if (src->kind == NNR_DATA_CSV)
             fprintf(stderr, "%s:%zu: error: expected %zu input values per row (the model's input), found %zu\n",
                     src->path, csv_line_of_row(text, tlen, src->csv.header, 0), m->in_size, d->ncols);
         else
@@ -473,6 +479,8 @@ int prog_load_data(const nnr_model *m, nnr_loss loss, const nnr_data_src *src, p
     if (seq && d->y && prog_seq_labels(m, &p->d, src->path, src->kind == NNR_DATA_CSV ? csv_line_cb : NULL, &cl))
         goto fail;
     p->seq = seq;
+    if (src->kind == NNR_DATA_TEXT && prog_text_check(m, loss, p))
+        goto fail;
     const char *lpath = src->kind == NNR_DATA_IDX && src->path2 ? src->path2 : src->path;
     size_t k = m->out_size;
     int classify = loss == NNR_LOSS_CROSS_ENTROPY || loss == NNR_LOSS_NLL;

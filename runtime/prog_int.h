@@ -14,13 +14,13 @@
 #define PROG_DROPOUT_SALT 0x9E3779B97F4A7C15ull
 
 enum { EXIT_OK = 0, EXIT_INPUT = 1, EXIT_USAGE = 2 };
-enum { CMD_INFER = 1, CMD_TRAIN = 2, CMD_EVAL = 4, CMD_BENCH = 8, CMD_GRADCHECK = 16 };
+enum { CMD_INFER = 1, CMD_TRAIN = 2, CMD_EVAL = 4, CMD_BENCH = 8, CMD_GRADCHECK = 16, CMD_GENERATE = 32 };
 
 enum {
     OPT_WEIGHTS, OPT_DATA, OPT_VALIDATION, OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_SEED,
     OPT_INIT, OPT_SAVE, OPT_LOG, OPT_SECONDS, OPT_TRAIN, OPT_LOSS, OPT_OPTIMIZER, OPT_SHUFFLE,
     OPT_STRICT, OPT_FREEZE, OPT_SCHEDULE, OPT_CLIP, OPT_EARLY, OPT_CHECKPOINT, OPT_SMOOTH,
-    OPT_RESUME, OPT_COUNT
+    OPT_RESUME, OPT_PROMPT, OPT_TOKENS, OPT_TEMPERATURE, OPT_TOPK, OPT_COUNT
 };
 
 typedef struct prog_opts {
@@ -113,6 +113,14 @@ int prog_seq_labels(const nnr_model *m, nnr_dataset *d, const char *path,
  * argmax predictions among them (loss and accuracy of eval). */
 double prog_seq_eval(const nnr_model *m, nnr_loss loss, const float *y, int n,
                      const int32_t *labels, size_t *counted, size_t *correct);
+
+/* A text() data set against the model: its labels are T per sample (a
+ * sequence output [T, V] with cross_entropy or nll) and every byte is a
+ * class of it; 0, or -1 after a message naming the byte offset. */
+int prog_text_check(const nnr_model *m, nnr_loss loss, prog_data *p);
+
+/* prog_generate.c */
+int prog_cmd_generate(const nnr_model *m, const prog_opts *o);
 
 /* prog_infer.c */
 int prog_cmd_infer(const nnr_model *m, const prog_opts *o);

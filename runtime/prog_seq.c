@@ -87,3 +87,21 @@ double prog_seq_eval(const nnr_model *m, nnr_loss loss, const float *y, int n,
     *correct = nnr_seq_correct(rows, c, y, labels, NNR_IGNORE_INDEX, counted);
     return *counted ? nnr_seq_loss_f32(loss, rows, c, y, labels, NNR_IGNORE_INDEX, NULL) : 0.0;
 }
+
+int prog_text_check(const nnr_model *m, nnr_loss loss, prog_data *p)
+{
+    size_t t = prog_seq_len(m, loss);
+    if (!t || t != p->d.ncols) {
+        fprintf(stderr, "%s: error: text() data trains a sequence: the model's output must be [%zu, V] "
+                "with the loss cross_entropy or nll\n", p->path, p->d.ncols);
+        return -1;
+    }
+    int64_t v = m->out_shape[1];
+    for (size_t i = 0; i < p->d.rows * t; i++)
+        if (p->d.labels[i] >= v) {
+            fprintf(stderr, "%s: byte %zu: error: byte %d is not a class of the model's output [%zu, %lld]\n",
+                    p->path, i + 1, (int)p->d.labels[i], t, (long long)v);
+            return -1;
+        }
+    return 0;
+}

@@ -32,17 +32,21 @@ static void c_string(FILE *out, const char *s)
 
 static void emit_data(FILE *out, const DataSrc *d)
 {
-    static const char *kind_c[] = {ENUM_C(NNR_DATA_NONE), ENUM_C(NNR_DATA_CSV), ENUM_C(NNR_DATA_IDX)};
+    static const char *kind_c[] = {ENUM_C(NNR_DATA_NONE), ENUM_C(NNR_DATA_CSV), ENUM_C(NNR_DATA_IDX),
+                                   ENUM_C(NNR_DATA_TEXT)};
     char b[48];
-    if (d->kind < 0 || d->kind > 2)
+    if (d->kind < 0 || d->kind > 3)
         NNC_ICE("data source kind %d", d->kind);
     fprintf(out, "{.kind = %s, .path = ", kind_c[d->kind]);
     c_string(out, d->path);
     fprintf(out, ", .path2 = ");
     c_string(out, d->path2);
     fprintf(out, ",\n                  .csv = {.label = %d, .has_label = %d, .targets = %d, .header = %d}, "
-                 ".scale = %s}", d->label, d->has_label, d->targets, d->header,
+                 ".scale = %s", d->label, d->has_label, d->targets, d->header,
             c_float(d->kind == NNR_DATA_IDX ? d->scale : 1.0, b, sizeof b));
+    if (d->kind == NNR_DATA_TEXT)
+        fprintf(out, ", .context = %d", d->context);
+    fprintf(out, "}");
 }
 
 /* v as the shortest C double constant that reads back as v. */

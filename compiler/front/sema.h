@@ -42,6 +42,7 @@ typedef struct DataSrc {
     const char *path, *path2;
     int label, has_label, targets, header;
     double scale;
+    int context;        /* text(path, context) */
     Span span;
 } DataSrc;
 

@@ -59,12 +59,28 @@ static int data_source(Sema *s, const Value *v, DataSrc *ds, const char *key)
 {
     memset(ds, 0, sizeof *ds);
     ds->span = v->span;
-    if (v->kind != V_CALL || v->nargs < 0 || (strcmp(v->fn, "csv") && strcmp(v->fn, "idx"))) {
+    if (v->kind != V_CALL || v->nargs < 0 || (strcmp(v->fn, "csv") && strcmp(v->fn, "idx") && strcmp(v->fn, "text"))) {
         if (v->kind != V_ERROR && !undefined_symbol(s, v))
-            diag_error(s->d, v->span, "'%s' must be a data source: csv(path, ...) or idx(images, labels, ...)", key);
+            diag_error(s->d, v->span, "'%s' must be a data source: csv(path, ...), idx(images, labels, ...) or text(path, context)", key);
         return -1;
     }
     Value *slot[4];
+    if (strcmp(v->fn, "text") == 0) {
+        /* text(path, context): bytes as tokens (LANGUAGE.md §10) */
+        static const ArgSpec spec[] = {{"path", AT_STR, 1}, {"context", AT_INT, 1}, {NULL, 0, 0}};
+        if (sema_bind_args(s, "text", v->span, spec, v->args, v->nargs, slot))
+            return -1;
+        ds->kind = NNR_DATA_TEXT;
+        if (!(ds->path = resolve_path(s, slot[0])))
+            return -1;
+        if (slot[1]->i < 1 || slot[1]->i > 1000000) {
+            diag_error(s->d, slot[1]->span, "text: context must be a positive number of tokens");
+            return -1;
+        }
+        ds->context = (int)slot[1]->i;
+        ds->has_label = 1;
+        return 0;
+    }
     if (strcmp(v->fn, "csv") == 0) {
         static const ArgSpec spec[] = {{"path", AT_STR, 1}, {"label", AT_INT, 0}, {"targets", AT_INT, 0},
                                        {"header", AT_BOOL, 0}, {NULL, 0, 0}};

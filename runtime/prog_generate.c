@@ -1,0 +1,147 @@
+/* prog_generate.c — `PROG generate` (LANGUAGE.md §10) for a model with one
+ * int input [T] and one output [T, V]: autoregressive sampling, a byte per
+ * token, written to standard output as it is made.
+ *
+ * The context starts as the prompt's bytes (a newline byte when the prompt
+ * is empty). For each new token the model reads the window of the last T
+ * tokens; while there are fewer than T the window is left-aligned and
+ * padded with zeros, and the distribution is read at the last real
+ * position, which is exact for a causal model (a position sees only those
+ * before it). The logits are divided by the temperature (0: the argmax),
+ * cut to the top k (0: all) and sampled from the seeded generator. */
+#include "prog_int.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct gen_opts {
+    const char *prompt;
+    long tokens;
+    double temperature;
+    long top_k;
+    uint64_t seed;
+} gen_opts;
+
+/* The next token from logits l[0..v): temperature, top-k, then a draw. */
+static int sample(const float *l, int v, const gen_opts *g, nnr_rng *rng, double *p)
+{
+    int best = 0;
+    for (int j = 1; j < v; j++)
+        if (l[j] > l[best]) best = j;
+    if (g->temperature <= 0.0)
+        return best;
+    /* the k-th largest logit: everything below it is cut */
+    double cut = -INFINITY;
+    if (g->top_k > 0 && g->top_k < v) {
+        for (int j = 0; j < v; j++) p[j] = l[j];
+        for (long k = 0; k < g->top_k; k++) {   /* k passes of selection: v is small */
+            int m = -1;
+            for (int j = 0; j < v; j++)
+                if (p[j] != -INFINITY && (m < 0 || p[j] > p[m])) m = j;
+            cut = p[m];
+            p[m] = -INFINITY;
+        }
+    }
+    double sum = 0.0;
+    for (int j = 0; j < v; j++) {
+        p[j] = l[j] < cut ? 0.0 : exp(((double)l[j] - (double)l[best]) / g->temperature);
+        sum += p[j];
+    }
+    double u = nnr_rng_uniform(rng) * sum, acc = 0.0;
+    for (int j = 0; j < v; j++) {
+        acc += p[j];
+        if (u < acc && p[j] > 0.0)
+            return j;
+    }
+    return best;
+}
+
+static int gen_parse(const nnr_model *m, const prog_opts *o, gen_opts *g)
+{
+    char *end;
+    g->prompt = o->val[OPT_PROMPT] ? o->val[OPT_PROMPT] : "";
+    g->tokens = 256, g->temperature = 1.0, g->top_k = 0;
+    g->seed = o->val[OPT_SEED] ? o->seed : m->cfg.seed;
+    if (o->val[OPT_TOKENS] && ((g->tokens = strtol(o->val[OPT_TOKENS], &end, 10)) < 0 || *end))
+        return prog_usage_error(m, "--tokens expects a non-negative integer, got '%s'", o->val[OPT_TOKENS]);
+    if (o->val[OPT_TEMPERATURE] &&
+        (!((g->temperature = strtod(o->val[OPT_TEMPERATURE], &end)) >= 0.0) || *end || isinf(g->temperature)))
+        return prog_usage_error(m, "--temperature expects a non-negative number, got '%s'", o->val[OPT_TEMPERATURE]);
+    if (o->val[OPT_TOPK] && ((g->top_k = strtol(o->val[OPT_TOPK], &end, 10)) < 0 || *end))
+        return prog_usage_error(m, "--top-k expects a non-negative integer, got '%s'", o->val[OPT_TOPK]);
+    return -1;
+}
+
+/* The model must read one int input [T] and give [T, V] first. */
+static int gen_check(const nnr_model *m, int64_t *t, int64_t *v)
+{
+    if (m->ninputs != 1 || m->in_ndim != 1 || !m->inputs[0].is_int || m->out_ndim != 2 ||
+        m->out_shape[0] != m->in_shape[0]) {
+        fprintf(stderr, "error: generate needs a model with one int input [T] and an output [T, V]\n");
+        return -1;
+    }
+    *t = m->in_shape[0], *v = m->out_shape[1];
+    if (*v > 256) {
+        fprintf(stderr, "error: generate writes a byte per token, but the output has %lld classes (more than 256)\n",
+                (long long)*v);
+        return -1;
+    }
+    return 0;
+}
+
+int prog_cmd_generate(const nnr_model *m, const prog_opts *o)
+{
+    gen_opts g;
+    int64_t T, V;
+    int rc = gen_parse(m, o, &g);
+    if (rc >= 0)
+        return rc;
+    if (gen_check(m, &T, &V))
+        return EXIT_INPUT;
+    int64_t below = m->inputs[0].int_below > 0 ? m->inputs[0].int_below : V;
+    size_t plen = strlen(g.prompt), cap = (plen ? plen : 1) + (size_t)g.tokens;
+    int32_t *ctx = malloc(cap * sizeof *ctx);
+    float *state = prog_falloc(m->state_size), *infer = prog_falloc(m->infer_size);
+    float *x = prog_falloc((size_t)T), *y = prog_falloc(m->y_size ? m->y_size : m->out_size);
+    float *arena = prog_falloc(m->arena_size ? m->arena_size(1) : 0);
+    double *p = malloc((size_t)V * sizeof *p);
+    rc = EXIT_INPUT;
+    if (!ctx || !state || !infer || !x || !y || !arena || !p) {
+        prog_oom();
+        goto out;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < plen; i++) {
+        unsigned char b = (unsigned char)g.prompt[i];
+        if (b >= below) {
+            fprintf(stderr, "error: --prompt: byte %zu (%d) is not a token of the model (0..%lld)\n", i + 1, b,
+                    (long long)below - 1);
+            goto out;
+        }
+        ctx[n++] = b;
+    }
+    if (n == 0)
+        ctx[n++] = '\n';
+    if (prog_load_infer_state(m, o->val[OPT_WEIGHTS], state))
+        goto out;
+    prog_prepare(m, state, infer);
+    nnr_rng rng;
+    nnr_rng_seed(&rng, g.seed);
+    for (long k = 0; k < g.tokens; k++) {
+        size_t w = n < (size_t)T ? n : (size_t)T, first = n - w;
+        for (size_t i = 0; i < (size_t)T; i++)
+            x[i] = i < w ? (float)ctx[first + i] : 0.0f;
+        m->forward(infer, 1, x, y, arena);
+        int tok = sample(y + (w - 1) * (size_t)V, (int)V, &g, &rng, p);
+        if (tok >= below)
+            tok = (int)below - 1;   /* a token the input cannot take: never with a byte vocabulary */
+        ctx[n++] = tok;
+        putchar(tok);
+        fflush(stdout);
+    }
+    rc = ferror(stdout) ? EXIT_INPUT : EXIT_OK;
+out:
+    free(ctx), free(state), free(infer), free(x), free(y), free(arena), free(p);
+    return rc;
+}
