@@ -326,11 +326,11 @@ Test(lexer, unknown_escape)
 
 Test(lexer, unexpected_character)
 {
-    Lexed r = lex("relu @");
+    Lexed r = lex("relu $");
     cr_assert_eq(r.n, 1);
     assert_lex_error(&r,
-        "t.nnet:1:6: error: unexpected character '@'\n"
-        " 1 | relu @\n"
+        "t.nnet:1:6: error: unexpected character '$'\n"
+        " 1 | relu $\n"
         "   |      ^\n");
 }
 
@@ -346,10 +346,10 @@ Test(lexer, stray_bytes)
         "t.nnet:1:1: error: stray '\\x01' in program\n"
         " 1 | ?\n"
         "   | ^\n");
-    r = lex(".");
+    r = lex("`");
     assert_lex_error(&r,
-        "t.nnet:1:1: error: unexpected character '.'\n"
-        " 1 | .\n"
+        "t.nnet:1:1: error: unexpected character '`'\n"
+        " 1 | `\n"
         "   | ^\n");
 }
 
