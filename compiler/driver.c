@@ -144,22 +144,27 @@ int driver_ir(const DriverOpts *o)
 
 /* nnc opt FILE.nir: IR text in, passes, IR text out (with the values of
  * the parameters whose values the file gave). */
+Graph *driver_read_nir(const char *path, SrcFile *src, Diag *diag)
+{
+    const char *err;
+    size_t len;
+    char *text = read_file(path, &len, &err);
+    src->path = path;
+    src->text = text ? text : "";
+    src->len = text ? len : 0;
+    diag_init(diag, src);
+    if (!text) {
+        diag_error_nopos(diag, "%s: %s", path, err);
+        return NULL;
+    }
+    return ir_parse(src, diag);
+}
+
 int driver_opt(const DriverOpts *o)
 {
     SrcFile src;
     Diag diag;
-    const char *err;
-    size_t len;
-    char *text = read_file(o->input, &len, &err);
-    src.path = o->input;
-    src.text = text ? text : "";
-    src.len = text ? len : 0;
-    diag_init(&diag, &src);
-    if (!text) {
-        diag_error_nopos(&diag, "%s: %s", o->input, err);
-        return 1;
-    }
-    Graph *g = ir_parse(&src, &diag);
+    Graph *g = driver_read_nir(o->input, &src, &diag);
     if (!g)
         return 1;
     int values = 0;

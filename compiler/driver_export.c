@@ -19,18 +19,7 @@ static int export_nir(const DriverOpts *o)
 {
     SrcFile src;
     Diag diag;
-    const char *err;
-    size_t len;
-    char *text = read_file(o->input, &len, &err);
-    src.path = o->input;
-    src.text = text ? text : "";
-    src.len = text ? len : 0;
-    diag_init(&diag, &src);
-    if (!text) {
-        diag_error_nopos(&diag, "%s: %s", o->input, err);
-        return 1;
-    }
-    Graph *g = ir_parse(&src, &diag);
+    Graph *g = driver_read_nir(o->input, &src, &diag);
     if (!g)
         return 1;
     char *py = export_torch(g, o->input, o->output, &diag);

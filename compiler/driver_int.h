@@ -34,6 +34,9 @@ Graph *driver_optimised(const DriverOpts *o, Unit *u);
  * a killed nnc leaves the old file and, on Linux, no temporary). */
 typedef void (*WriteFn)(void *ctx, FILE *out);
 int driver_write_atomic(const char *path, WriteFn fn, void *ctx, Diag *d);
+/* IR text from path, parsed (NULL after diagnostics in *diag, which reads
+ * from *src). */
+Graph *driver_read_nir(const char *path, SrcFile *src, Diag *diag);
 /* Does path end in ext (".c", ".h")? */
 int driver_has_ext(const char *path, const char *ext);
 /* The flattened name of runtime file rel ("kernels/gemm.c": "nnr_gemm.c"). */
