@@ -3,6 +3,7 @@
  * (export_torch.c), written atomically: an error leaves no file. A .nir
  * file (IR text) is exported as it stands. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "driver_int.h"
@@ -23,9 +24,11 @@ static int export_nir(const DriverOpts *o)
     if (!g)
         return 1;
     char *py = export_torch(g, o->input, o->output, &diag);
-    if (!py || driver_write_atomic(o->output, write_text, py, &diag))
+    if (!py)
         return 1;
-    return diag.nerrors ? 1 : 0;
+    int bad = driver_write_atomic(o->output, write_text, py, &diag);
+    free(py);
+    return bad || diag.nerrors ? 1 : 0;
 }
 
 int driver_export(const DriverOpts *o)
@@ -47,7 +50,9 @@ int driver_export(const DriverOpts *o)
     char *text = export_torch(u.g, o->input, o->output, &u.diag);
     if (!text)
         return 1;
-    if (driver_write_atomic(o->output, write_text, text, &u.diag))
+    int bad = driver_write_atomic(o->output, write_text, text, &u.diag);
+    free(text); /* open_memstream's buffer: not from xmalloc */
+    if (bad)
         return 1;
     return driver_finish(&u, 0);
 }

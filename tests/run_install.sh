@@ -43,7 +43,10 @@ C
 head -3 "$src/examples/data/digits_test.csv" | cut -d, -f1-64 > rows.csv
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
 # Only the model's own file from the emitted folder: the runtime is the installed one.
-cc -O2 -I emitted caller.c emitted/digits.c $(pkg-config --cflags --libs nnr) -o with_pkgconfig
+# Under the sanitizer run the installed libnnr.a is instrumented: link the
+# callers with the same flags (NNC_EXTRA_CFLAGS, empty otherwise).
+extra=${NNC_EXTRA_CFLAGS:-}
+cc -O2 $extra -I emitted caller.c emitted/digits.c $(pkg-config --cflags --libs nnr) -o with_pkgconfig
 ./with_pkgconfig < rows.csv > out_pkgconfig.csv
 mkdir -p cm && cat > cm/CMakeLists.txt <<CM
 cmake_minimum_required(VERSION 3.16)
@@ -53,7 +56,7 @@ add_executable(with_cmake $work/caller.c $work/emitted/digits.c)
 target_include_directories(with_cmake PRIVATE $work/emitted)
 target_link_libraries(with_cmake PRIVATE nnc::nnr)
 CM
-cmake -S cm -B cm/build -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+cmake -S cm -B cm/build -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_C_FLAGS="$extra" >/dev/null
 cmake --build cm/build >/dev/null
 cm/build/with_cmake < rows.csv > out_cmake.csv
 # The oracle: the installed nnc's own program with the same initialisation.
