@@ -626,14 +626,7 @@ static int parse_node(Lx *x, Graph *g, int id, Span sp)
     if (parse_attrs(x, g, i))
         return -1;
     n = &g->nodes[i];
-    int want = n->op == OP_LINEAR || n->op == OP_CONV2D || n->op == OP_CONV1D ||
-               n->op == OP_CONV_TRANSPOSE2D ? 1 + n->has_bias
-             : n->op == OP_LAYERNORM ? (n->affine ? 1 + n->has_bias : 0)
-             : n->op == OP_BATCHNORM1D || n->op == OP_BATCHNORM2D ? 5
-             : n->op == OP_EMBEDDING ? 1
-             : n->op == OP_MHA ? (n->attr[2] != 0 ? 4 : 2)
-             : n->op == OP_LSTM || n->op == OP_GRU ? (int)(n->attr[2] * (n->attr[5] != 0 ? 2 : 1) * (n->attr[3] != 0 ? 4 : 2))
-             : 0;
+    int want = op_hooks[n->op].nparams(n);
     if (n->nparam != want) {
         diag_error(x->d, sp, "%s needs %d parameters in params=, it has %d", op_info[op].name, want, n->nparam);
         return -1;

@@ -8,9 +8,29 @@
 #include "ops.h"
 #include "nnr_prog.h"
 
+/* Families whose ops own no parameters. */
+#define NO_PARAMS_(fam) \
+    int fam##_nparams(const Node *n) \
+    { \
+        (void)n; \
+        return 0; \
+    }
+NO_PARAMS_(pool)
+NO_PARAMS_(reshape)
+NO_PARAMS_(act)
+NO_PARAMS_(softmax)
+NO_PARAMS_(dropout)
+NO_PARAMS_(binary)
+NO_PARAMS_(matmul)
+NO_PARAMS_(tensor)
+NO_PARAMS_(reduce)
+NO_PARAMS_(resize)
+#undef NO_PARAMS_
+
 const OpHooks op_hooks[OP__COUNT] = {
 #define OP(id, name, fam, nin, flags) \
-    {fam##_args, fam##_build, fam##_shape, fam##_emit, fam##_emit_train, fam##_grad, fam##_flops, fam##_saved},
+    {fam##_args, fam##_build, fam##_shape, fam##_emit, fam##_emit_train, fam##_grad, fam##_flops, fam##_saved, \
+     fam##_nparams},
 #include "../ir/ops.def"
 #undef OP
 };

@@ -258,3 +258,9 @@ int64_t op_scratch(const Graph *g, const Node *n)
                           (int)v[13], (int)v[14]};
     return (int64_t)(n->op == OP_CONV_TRANSPOSE2D ? nnr_conv_transpose2d_scratch(&s) : nnr_conv2d_scratch(&s));
 }
+
+int conv_nparams(const Node *n)
+{
+    /* weight [out, in/groups, k...], bias [out] */
+    return 1 + n->has_bias;
+}

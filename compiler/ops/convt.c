@@ -136,3 +136,9 @@ void convt_saved(const Graph *g, const Node *n, int64_t *per_sample, int64_t *fi
 {
     (void)g, (void)n, (void)per_sample, (void)fixed;   /* keeps nothing extra */
 }
+
+int convt_nparams(const Node *n)
+{
+    /* weight [in, out/groups, kh, kw], bias [out] */
+    return 1 + n->has_bias;
+}

@@ -102,3 +102,9 @@ void linear_saved(const Graph *g, const Node *n, int64_t *per_sample, int64_t *f
 {
     (void)g, (void)n, (void)per_sample, (void)fixed;   /* keeps nothing extra */
 }
+
+int linear_nparams(const Node *n)
+{
+    /* weight [out, in] (or packed), bias [out] */
+    return 1 + n->has_bias;
+}

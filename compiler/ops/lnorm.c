@@ -126,3 +126,9 @@ void lnorm_saved(const Graph *g, const Node *n, int64_t *per_sample, int64_t *fi
     (void)g, (void)fixed;
     *per_sample = 2 * rows(n);     /* each row's mean and 1/std */
 }
+
+int lnorm_nparams(const Node *n)
+{
+    /* weight and bias [normalized_shape], when elementwise_affine */
+    return n->affine ? 1 + n->has_bias : 0;
+}

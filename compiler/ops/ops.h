@@ -107,7 +107,8 @@ struct EmitCtx {
     void fam##_emit_train(EmitCtx *e, const Node *n); \
     void fam##_grad(EmitCtx *e, const Node *n); \
     int64_t fam##_flops(const Graph *g, const Node *n); \
-    void fam##_saved(const Graph *g, const Node *n, int64_t *per_sample, int64_t *fixed);
+    void fam##_saved(const Graph *g, const Node *n, int64_t *per_sample, int64_t *fixed); \
+    int fam##_nparams(const Node *n);
 FAMILY(linear)
 FAMILY(conv)
 FAMILY(pool)
@@ -137,6 +138,9 @@ typedef struct OpHooks {
     void (*grad)(EmitCtx *e, const Node *n);
     int64_t (*flops)(const Graph *g, const Node *n);
     void (*saved)(const Graph *g, const Node *n, int64_t *per_sample, int64_t *fixed);
+    /* How many parameters (Node.param) a node of these attributes owns:
+     * what the IR reader checks a params= list against. */
+    int (*nparams)(const Node *n);
 } OpHooks;
 extern const OpHooks op_hooks[OP__COUNT];
 

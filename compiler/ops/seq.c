@@ -141,3 +141,9 @@ void seq_saved(const Graph *g, const Node *n, int64_t *per_sample, int64_t *fixe
 {
     (void)g, (void)n, (void)per_sample, (void)fixed;   /* keeps nothing extra */
 }
+
+int seq_nparams(const Node *n)
+{
+    /* embedding: weight [num, dim]; arange: none */
+    return n->op == OP_EMBEDDING;
+}

@@ -209,3 +209,9 @@ void attn_saved(const Graph *g, const Node *n, int64_t *per_sample, int64_t *fix
     nnr_mha_shape s = mha_of(g, n);
     *per_sample = (int64_t)nnr_mha_saved(&s);
 }
+
+int attn_nparams(const Node *n)
+{
+    /* mha: in_proj_weight, out_proj.weight, and their biases when bias */
+    return n->op != OP_MHA ? 0 : n->attr[A_BIAS] != 0 ? 4 : 2;
+}

@@ -237,3 +237,11 @@ int seq_rnn_result(Graph *g, int node, int index, Diag *d)
     n->attr[0] = index;
     return rnn_shape(g, n, d) ? -1 : r;
 }
+
+int rnn_nparams(const Node *n)
+{
+    /* per layer and direction: weight_ih, weight_hh, and bias_ih, bias_hh when bias */
+    if (n->op == OP_RNN_RESULT)
+        return 0;
+    return (int)n->attr[A_LAYERS] * (n->attr[A_BIDIR] != 0 ? 2 : 1) * (n->attr[A_BIAS] != 0 ? 4 : 2);
+}
