@@ -6,9 +6,14 @@
 # around it, so that its gradient flows into parameters), and each case is
 # built and checked with `PROG gradcheck`. Losses get their own cases.
 # Prints PASS/FAIL per case and "N passed, M failed"; exit 1 on any failure.
+# SHARD=i/n runs only the cases whose number is i modulo n (ctest runs the
+# shards side by side).
 set -u
 nnc=$1 opsdef=$2 work=$3
 shift 3
+shard_i=${SHARD%%/*} shard_n=${SHARD##*/} ncase=0
+[ -n "${SHARD:-}" ] || shard_i=0 shard_n=1
+mine() { ncase=$((ncase + 1)); [ $(((ncase - 1) % shard_n)) -eq "$shard_i" ]; }
 mkdir -p "$work"
 
 # op -> "input shape | layers" (the loss is mse unless the case says otherwise)
@@ -172,6 +177,7 @@ ops=$(sed -n 's/^OP([A-Z_0-9]*, *"\([a-z_0-9]*\)".*/\1/p' "$opsdef")
 want=("$@")
 for op in $ops; do
   if [ ${#want[@]} -gt 0 ] && [[ ! " ${want[*]} " =~ " $op " ]]; then continue; fi
+  mine || continue
   if [ -n "${graph[$op]+x}" ]; then
     run_graph_case "op_$op" "${graph[$op]}"
     continue
@@ -189,10 +195,12 @@ for x in "${!extra[@]}"; do
   base=${x%%_*}
   [ "$base" = conv2d ] || base=${x%_*}
   if [ ${#want[@]} -gt 0 ] && [[ ! " ${want[*]} " =~ " $base " ]]; then continue; fi
+  mine || continue
   run_case "arg_$x" "${extra[$x]%% | *}" "${extra[$x]#* | }" mse
 done
 for l in "${!loss[@]}"; do
   if [ ${#want[@]} -gt 0 ] && [[ ! " ${want[*]} " =~ " $l " ]]; then continue; fi
+  mine || continue
   run_case "loss_$l" "${loss[$l]%% | *}" "${loss[$l]#* | }" "$l"
 done
 echo "$passed passed, $failed failed"
