@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
 # scale_v2.sh NNC WORK — the version-2 front end is linear too (issue 17
 # item 3; compiler/front/sema_fwd.c, sema_graph.c): `nnc check` of
-#   fwd: a model of 100k declared layers and a forward block of 100k
-#        assignments calling them (200k lines),
+#   fwd: a model of 50k declared layers and a forward block of 50k
+#        assignments calling them (100k lines),
 #   blk: a model of 10^4 instances of a block (each a declared layer with
 #        its own forward), called one after the other, and a train block
 #        freezing the last by its dotted name,
-#   asg: a forward block of 200k assignments (a chain of relu calls),
-# each within a generous 120 s (catches quadratic behaviour, not speed;
-# bench/front_scale.sh reports the times), and a duplicate layer name
-# among 100k found once.
+#   asg: a forward block of 100k assignments (a chain of relu calls),
+# each within a generous 120 s (catches quadratic behaviour, not speed:
+# a quadratic walk over 10^5 names is 10^10 steps; bench/front_scale.sh
+# reports the times), and a duplicate layer name among 50k found once.
+# Sized to finish within ctest's 300 s under the sanitizers on a loaded
+# machine.
 set -u
 nnc="$1"; work="$2"
 rm -rf "$work"; mkdir -p "$work"
-n=100000
+n=50000
 limit=120
 awk -v n="$n" 'BEGIN { print "model m {\n  input x [4]"; for (i = 0; i < n; i++) printf "  l%d = linear(4, 4)\n", i;
                        print "  forward {\n    h0 = x"; for (i = 0; i < n; i++) printf "    h%d = l%d(h%d) + h%d\n", i + 1, i, i, i;
