@@ -14,12 +14,26 @@
 #include "backend/emit_llvm.h"
 #include "nnr_prog.h"
 
+/* While `nnc emit` writes into its temporary folder, messages name the
+ * folder the user gave instead (issue 17): every "TMP" in them becomes
+ * "OUT" (shown_as, set by driver_emit). */
+static const char *alias_tmp, *alias_out;
+
+static const char *shown_as(const char *msg)
+{
+    const char *hit = alias_tmp ? strstr(msg, alias_tmp) : NULL;
+    if (!hit)
+        return msg;
+    size_t tl = strlen(alias_tmp);
+    return xasprintf("%.*s%s%s", (int)(hit - msg), msg, alias_out, shown_as(hit + tl));
+}
+
 int driver_write_atomic(const char *path, WriteFn fn, void *ctx, Diag *d)
 {
     char err[1024];
     nnr_wfile w;
     if (nnr_wfile_open(&w, path, 0, err, sizeof err) != 0) {
-        diag_error_nopos(d, "%s", err);
+        diag_error_nopos(d, "%s", shown_as(err));
         return -1;
     }
     /* A write that failed in fn left errno set (ENOSPC): reported as it
@@ -29,11 +43,11 @@ int driver_write_atomic(const char *path, WriteFn fn, void *ctx, Diag *d)
     if (ferror(w.f) || fflush(w.f) != 0) {
         int e = errno ? errno : EIO;
         nnr_wfile_abort(&w);
-        diag_error_nopos(d, "%s: cannot write the file: %s", path, strerror(e));
+        diag_error_nopos(d, "%s: cannot write the file: %s", shown_as(path), strerror(e));
         return -1;
     }
     if (nnr_wfile_commit(&w, err, sizeof err) != 0) {
-        diag_error_nopos(d, "%s", err);
+        diag_error_nopos(d, "%s", shown_as(err));
         return -1;
     }
     return 0;
@@ -240,7 +254,7 @@ static int move_files(const char *tmp, const char *out, Diag *d)
 {
     DIR *dp = opendir(tmp);
     if (!dp) {
-        diag_error_nopos(d, "%s: cannot read the folder: %s", tmp, strerror(errno));
+        diag_error_nopos(d, "%s: cannot write the folder: %s", out, strerror(errno));
         return -1;
     }
     struct dirent *e;
@@ -283,13 +297,19 @@ int driver_emit(const DriverOpts *o)
     mode_t mask = umask(0);     /* the mode mkdir(OUTPUT, 0777) would give */
     umask(mask);
     int rc = chmod(tmp, 0777 & ~mask);
+    if (rc != 0)
+        diag_error_nopos(&u.diag, "%s: cannot create the folder: %s", o->output, strerror(errno));
     if (!o->weights)
         fprintf(stderr, "nnc: warning: no --weights: the parameters compiled into the emitted C are the "
                 "default initialisation (seed %llu), not trained ones; pass --weights W.safetensors "
                 "(or a .pth), or load them at run time (--with-loader: NAME_load)\n",
                 (unsigned long long)(u.train->present ? u.train->seed : 0));
-    if (rc == 0)
+    if (rc == 0) {
+        alias_tmp = tmp;
+        alias_out = xasprintf("%.*s", (int)len, o->output);
         rc = driver_emit_model(o, &u, tmp, 0);
+        alias_tmp = NULL;
+    }
     if (rc == 0 && rename(tmp, o->output) != 0) {
         int e = errno;          /* ENOTEMPTY, EEXIST; EBUSY for "." */
         if (stat(o->output, &st) == 0 && S_ISDIR(st.st_mode))

@@ -75,6 +75,7 @@ typedef struct ParseCtx {
     Ast *ast;               /* where declarations go */
     int line, col;          /* scanner position: the next byte */
     size_t off;             /* byte offset of the next byte */
+    size_t read_off;        /* how much of src the scanner has read (YY_INPUT) */
     NnetLoc last;           /* the last token returned (end of file is reported just after it) */
     size_t tok_off;         /* byte offset and length of the last token */
     size_t tok_len;

@@ -684,10 +684,14 @@ void emit_c_source(const Graph *g, const Graph *train, const TrainCfg *t, const 
     /* compiled-in parameters: the state is known at compile time (weights
      * file, literals, or the seeded default initialisation), so the folds
      * are evaluated here, by the runtime functions prepare() calls */
-    float *state = xcalloc((size_t)g->state_size + 1, sizeof(float));
-    ir_init_state(g, o->seed, state);
-    float *infer = xcalloc((size_t)g->infer_size + 1, sizeof(float));
-    ir_prepare(g, state, infer);
+    float *state = NULL, *infer = xcalloc((size_t)g->infer_size + 1, sizeof(float));
+    if (o->weights_given) {     /* the state is emitted too */
+        state = xcalloc((size_t)g->state_size + 1, sizeof(float));
+        ir_init_state(g, o->seed, state);
+        ir_prepare(g, state, infer);
+    } else {
+        ir_prepare_initial(g, o->seed, infer);
+    }
     if (g->infer_size > 0) {
         emit_float_array(out, xasprintf("%s_params", n), infer, g->infer_size);
         fprintf(out, "\n");
@@ -704,6 +708,8 @@ void emit_c_source(const Graph *g, const Graph *train, const TrainCfg *t, const 
             fprintf(out, "\n");
         }
     }
+    free(state);
+    free(infer);
     emit_init(g, sn, out);
     emit_prepare(g, sn, in, out);
     const char **pexpr = xcalloc((size_t)g->nparams + 1, sizeof *pexpr);

@@ -42,9 +42,12 @@
    allocates a node per number only until it is flat. */
 static Expr *free_exprs;
 
+static void arena_reset(void);
+
 void ast_begin(void)
 {
     free_exprs = NULL;
+    arena_reset();
 }
 
 static void recycle(Expr *e)
@@ -122,7 +125,7 @@ Expr *ast_list(Span sp)
 
 /* Is e a plain number (INT, REAL, or one of them negated once)? Its
    signed value and flags in *v, *flags. */
-static int plain_number(const Expr *e, double *v, int *flags)
+static int plain_number(const Expr *e, float *v, int *flags)
 {
     int neg = 0;
     if (e->kind == EX_NEG) {
@@ -130,29 +133,63 @@ static int plain_number(const Expr *e, double *v, int *flags)
         e = e->lhs;
     }
     if (e->kind == EX_REAL) {
-        *v = neg ? -e->rval : e->rval;
+        *v = (float)(neg ? -e->rval : e->rval);
         *flags = neg;
         return 1;
     }
-    if (e->kind == EX_INT && e->ival <= ((int64_t)1 << 53) && e->ival >= -((int64_t)1 << 53)) {
-        *v = (double)(neg ? -e->ival : e->ival);
+    if (e->kind == EX_INT && e->ival <= ((int64_t)1 << 24) && e->ival >= -((int64_t)1 << 24)) {
+        *v = (float)(neg ? -e->ival : e->ival);
         *flags = neg | AST_NUM_INT;
         return 1;
     }
     return 0;
 }
 
-/* Append number v to the flat list (its arrays grow by doubling). */
-static void push_number(Expr *list, double v, int flags)
+/* The numbers of the flat lists of one parse, one after the other in one
+   array (so the rows of a tensor literal are one block, which its
+   parameter shares: op_param_literal), growing by doubling. While parsing a
+   flat list has numflags, and its numbers are at arena[numoff...]; the
+   array may still move, so Expr.nums is set by ast_end. */
+static float *arena;
+static int64_t arena_n, arena_cap;
+static Expr **flats;    /* the lists made flat, for ast_end */
+static int64_t nflats, capflats;
+
+static void arena_reset(void)
+{
+    arena = NULL;       /* an earlier parse's numbers stay where they are */
+    arena_n = arena_cap = 0;
+    flats = NULL;
+    nflats = capflats = 0;
+}
+
+static int is_flat(const Expr *list)
+{
+    return list->numflags != NULL;
+}
+
+/* Append number v to the flat list: at the end of the arena (a list that
+   is not there any more, as an outer list that gets an inner one, moves). */
+static void push_number(Expr *list, float v, int flags)
 {
     int n = list->nitems;
     if (n == 0 || (n >= AST_FLAT_MIN && (n & (n - 1)) == 0)) {
         size_t cap = n < AST_FLAT_MIN ? AST_FLAT_MIN : (size_t)n * 2;
-        list->nums = xrealloc(list->nums, cap * sizeof *list->nums);
         list->numflags = xrealloc(list->numflags, cap / 4);
         memset(list->numflags + (n + 3) / 4, 0, cap / 4 - (size_t)(n + 3) / 4);
     }
-    list->nums[n] = v;
+    int64_t need = arena_n + 1 + (list->numoff + n == arena_n ? 0 : n);
+    if (need > arena_cap) {
+        while (arena_cap < need)
+            arena_cap = arena_cap ? arena_cap * 2 : 1024;
+        arena = xrealloc(arena, (size_t)arena_cap * sizeof *arena);
+    }
+    if (list->numoff + n != arena_n) {
+        memmove(arena + arena_n, arena + list->numoff, (size_t)n * sizeof *arena);
+        list->numoff = arena_n;
+        arena_n += n;
+    }
+    arena[arena_n++] = v;
     list->numflags[n >> 2] = (unsigned char)(list->numflags[n >> 2] | (flags << ((n & 3) * 2)));
     list->nitems = n + 1;
 }
@@ -160,7 +197,7 @@ static void push_number(Expr *list, double v, int flags)
 /* A list of AST_FLAT_MIN plain numbers becomes flat, its nodes recycled. */
 static void flatten(Expr *list)
 {
-    double v[AST_FLAT_MIN];
+    float v[AST_FLAT_MIN];
     int flags[AST_FLAT_MIN];
     for (int i = 0; i < list->nitems; i++)
         if (!plain_number(list->items[i], &v[i], &flags[i]))
@@ -169,6 +206,12 @@ static void flatten(Expr *list)
     int n = list->nitems;
     list->items = NULL;
     list->nitems = 0;
+    list->numoff = arena_n;
+    if (nflats == capflats) {
+        capflats = capflats ? capflats * 2 : 64;
+        flats = xrealloc(flats, (size_t)capflats * sizeof *flats);
+    }
+    flats[nflats++] = list;
     for (int i = 0; i < n; i++) {
         push_number(list, v[i], flags[i]);
         recycle(items[i]);
@@ -189,9 +232,9 @@ static void push_item(Expr *list, Expr *item)
 
 void ast_list_push(Expr *list, Expr *item)
 {
-    double v;
+    float v;
     int flags;
-    if (list->nums) {
+    if (is_flat(list)) {
         if (plain_number(item, &v, &flags)) {
             push_number(list, v, flags);
             recycle(item);
@@ -206,22 +249,39 @@ void ast_list_push(Expr *list, Expr *item)
 
 void ast_list_unflatten(Expr *list)
 {
-    if (!list->nums)
+    if (!is_flat(list))
         return;
-    double *nums = list->nums;
+    int parsing = list->nums == NULL;
+    const float *nums = parsing ? arena + list->numoff : list->nums;
     unsigned char *flags = list->numflags;
     int n = list->nitems;
     list->nums = NULL;
+    list->numflags = NULL;
     list->nitems = 0;
     for (int i = 0; i < n; i++) {
         int f = (flags[i >> 2] >> ((i & 3) * 2)) & 3;
-        double x = f & AST_NUM_NEG ? -nums[i] : nums[i];
+        double x = f & AST_NUM_NEG ? -(double)nums[i] : (double)nums[i];
         Expr *e = f & AST_NUM_INT ? ast_int(list->span, (int64_t)x) : ast_real(list->span, x);
         push_item(list, f & AST_NUM_NEG ? ast_neg(list->span, e) : e);
     }
-    list->numflags = NULL;
-    free(nums);
+    if (parsing && list->numoff + n == arena_n)
+        arena_n = list->numoff;         /* the last list: its room is free again */
     free(flags);
+}
+
+void ast_end(void)
+{
+    if (arena_n == 0) {
+        free(arena);
+    } else {
+        if (arena_n < arena_cap)
+            arena = xrealloc(arena, (size_t)arena_n * sizeof *arena);
+        for (int64_t i = 0; i < nflats; i++)
+            if (is_flat(flats[i]))
+                flats[i]->nums = arena + flats[i]->numoff;
+    }
+    free(flats);
+    arena_reset();
 }
 
 Expr *ast_binop(Span sp, int op, Expr *lhs, Expr *rhs)
@@ -514,20 +574,33 @@ static void dump_real(FILE *f, double v)
     fputs(buf, f);
 }
 
+/* Shortest of %.6g to %.9g that reads back as the same float. */
+static void dump_float(FILE *f, float v)
+{
+    char buf[64];
+    for (int prec = 6; prec <= 9; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, (double)v);
+        if (strtof(buf, NULL) == v)
+            break;
+    }
+    fputs(buf, f);
+}
+
 static void dump_expr(FILE *f, const Expr *e);
 
-/* Number i of a flat list, as its node would be printed. */
+/* Number i of a flat list, as its node would be printed (a real as the
+   float it is kept as: Expr.nums). */
 static void dump_number(FILE *f, const Expr *list, int i)
 {
     int fl = ast_num_flags(list, i);
-    double x = fl & AST_NUM_NEG ? -list->nums[i] : list->nums[i];
+    float x = fl & AST_NUM_NEG ? -list->nums[i] : list->nums[i];
     if (fl & AST_NUM_NEG)
         fputs("(neg ", f);
     if (fl & AST_NUM_INT) {
         fprintf(f, "(int %lld)", (long long)x);
     } else {
         fputs("(real ", f);
-        dump_real(f, x);
+        dump_float(f, x);
         fputc(')', f);
     }
     if (fl & AST_NUM_NEG)

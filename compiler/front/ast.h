@@ -46,12 +46,17 @@ struct Expr {
     Expr **items;       /* EX_LIST (NULL when flat) */
     int nitems;
     /* A flat EX_LIST: AST_FLAT_MIN or more plain numbers (INT, REAL, or one
-     * of them negated) are kept as nitems doubles (the signed value; an
-     * integer only while it is exact, |n| <= 2^53) and 2 bits of flags
-     * each (AST_NUM_INT, AST_NUM_NEG), not as a node per number: a weight
-     * literal of 10^7 numbers costs about 8 bytes a number. */
-    double *nums;
+     * of them negated) are kept as nitems floats (the signed value: a list
+     * that long is a tensor literal, whose values are float32 anyway; an
+     * integer only while a float holds it exactly, |n| <= 2^24) and 2 bits
+     * of flags each (AST_NUM_INT, AST_NUM_NEG), not as a node per number:
+     * a weight literal of 10^7 numbers costs about 4 bytes a number. The
+     * floats of one parse's flat lists are one array, in source order (the
+     * rows of a literal are one block); nums is set when the parse ends
+     * (numflags, non-NULL, marks a flat list while parsing). */
+    float *nums;
     unsigned char *numflags;
+    int64_t numoff;     /* while parsing: where nums will be in that array */
 };
 
 #define AST_FLAT_MIN 16
@@ -159,6 +164,8 @@ typedef struct Ast {
 /* Before a parse: forget the nodes kept for reuse by an earlier one (their
  * memory may be gone, as in the fuzzer, which frees after every input). */
 void ast_begin(void);
+/* After a parse (failed or not): the flat lists get their Expr.nums. */
+void ast_end(void);
 Expr *ast_int(Span sp, int64_t v);
 Expr *ast_real(Span sp, double v);
 Expr *ast_string(Span sp, const char *s);

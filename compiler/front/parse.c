@@ -160,13 +160,15 @@ int nnc_parse(const SrcFile *src, Diag *diag, Ast *out)
     ast_begin();
     nnet_ctx_init(&cx, src, diag, out);
     yyscan_t scanner;
-    if (nnet_lex_init(&scanner) != 0)
+    if (nnet_lex_init_extra(&cx, &scanner) != 0)
         NNC_ICE("cannot create the scanner");
-    /* yy_scan_bytes copies the text, so embedded NUL bytes are scanned
-       (and reported as stray bytes) instead of ending the input. */
-    nnet__scan_bytes(src->text, (int)src->len, scanner);
+    /* The scanner reads src->text through YY_INPUT (grammar/nnet.l) into a
+       buffer of its own of 64 KiB (more only for a longer
+       token), not a copy of the whole text. */
+    nnet__switch_to_buffer(nnet__create_buffer(NULL, 1 << 16, scanner), scanner);
     int rc = nnet_parse(scanner, &cx);
     nnet_lex_destroy(scanner);
+    ast_end();
 
     if (rc != 0 && cx.nerrors == 0)     /* never expected: every path reports */
         diag_error_nopos(diag, "syntax error");

@@ -28,7 +28,7 @@ struct Value {
                            fine as a number (lr = 1 / 2), an error as a size */
     const char *s;      /* V_STR */
     Value **items;      /* V_LIST; NULL when flat: */
-    const double *nums; /* a flat V_LIST of n numbers (a long literal, */
+    const float *nums;  /* a flat V_LIST of n numbers (a long literal, */
     const unsigned char *numflags; /* see Expr.nums): sema_list_item() */
     int n;
     const char *fn;     /* V_CALL: sgd(...), csv(...) */

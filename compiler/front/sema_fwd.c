@@ -541,7 +541,8 @@ static void assign(Fx *fx, const char *name, Span at, FVal v, int input)
     nv->span = at;
     nv->input = input;
     strmap_put(&fx->vars, name, nv);
-    fx->all = xrealloc(fx->all, (size_t)(fx->nall + 1) * sizeof *fx->all);
+    if ((fx->nall & (fx->nall - 1)) == 0)     /* 0 or a power of two: full; doubling keeps it linear */
+        fx->all = xrealloc(fx->all, (size_t)(fx->nall ? 2 * fx->nall : 1) * sizeof *fx->all);
     fx->all[fx->nall++] = nv;
 }
 

@@ -75,7 +75,8 @@ static void add_kid(GL *gl, Inst *parent, Inst *kid, Span at)
         diag_error(gl->s->d, at, "layer name '%s' is used twice in %s '%s'", kid->name,
                    parent->kind == INST_SEQ ? "sequential" : parent->block && parent->block->kind == DECL_BLOCK
                    ? "block" : "model", parent->kind == INST_SEQ ? parent->prefix : parent->block->name);
-    parent->kids = xrealloc(parent->kids, (size_t)(parent->nkids + 1) * sizeof *parent->kids);
+    if ((parent->nkids & (parent->nkids - 1)) == 0)   /* 0 or a power of two: full; doubling */
+        parent->kids = xrealloc(parent->kids, (size_t)(parent->nkids ? 2 * parent->nkids : 1) * sizeof *parent->kids);
     parent->kids[parent->nkids++] = kid;
 }
 

@@ -265,5 +265,8 @@ Graph *ir_parse(const SrcFile *src, Diag *d);
 /* Fill a state block with the known values and the default initialisation
  * drawn from seed (the same sequence as the emitted init()). */
 void ir_init_state(const Graph *g, uint64_t seed, float *state);
+/* ir_prepare of the state ir_init_state gives, without a copy of the
+ * parameters whose values are known (literals, --weights). */
+void ir_prepare_initial(const Graph *g, uint64_t seed, float *infer);
 
 #endif

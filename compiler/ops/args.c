@@ -97,14 +97,36 @@ static int fill_literal(BuildCtx *cx, const Param *p, const Value *v, int depth,
         return -1;
     }
     if (v->nums && depth + 1 == p->ndim) {     /* a flat list of numbers (sema.h) */
-        for (int i = 0; i < v->n; i++)
-            *(*dst)++ = (float)v->nums[i];
+        memcpy(*dst, v->nums, (size_t)v->n * sizeof **dst);
+        *dst += v->n;
         return 0;
     }
     for (int i = 0; i < v->n; i++)
         if (fill_literal(cx, p, sema_list_item(v, i), depth + 1, dst, what))
             return -1;
     return 0;
+}
+
+/* Are the literal's rows flat lists (sema.h) that are one block of numbers
+   in order (the parser keeps them so), of the parameter's shape? The first
+   number in *start. */
+static int literal_block(const Param *p, const Value *v, int depth, const float **start,
+                         const float **next)
+{
+    if (v->kind != V_LIST || v->n != p->shape[depth])
+        return 0;
+    if (depth + 1 == p->ndim) {
+        if (!v->nums || (*next && v->nums != *next))
+            return 0;
+        if (!*start)
+            *start = v->nums;
+        *next = v->nums + v->n;
+        return 1;
+    }
+    for (int i = 0; !v->nums && i < v->n; i++)
+        if (!literal_block(p, v->items[i], depth + 1, start, next))
+            return 0;
+    return !v->nums;
 }
 
 int op_param_literal(BuildCtx *cx, int param, int slot, const char *what)
@@ -116,6 +138,12 @@ int op_param_literal(BuildCtx *cx, int param, int slot, const char *what)
         diag_error(cx->d, cx->layer_span, "%s: parameter '%s' is too large (%lld floats; the limit is %lld)",
                    what, p->name, (long long)p->numel, (long long)nnc_max_floats);
         return -1;
+    }
+    const float *start = NULL, *next = NULL;
+    if (p->ndim > 0 && p->numel > 0 && literal_block(p, v, 0, &start, &next)) {
+        p->data = (float *)start;   /* shared with the syntax tree: a parameter's data is never written */
+        p->literal = 1;
+        return 0;
     }
     float *data = xcalloc((size_t)p->numel, sizeof(float));
     float *cur = data;

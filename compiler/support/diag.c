@@ -14,6 +14,7 @@
  * max_errors errors, errors are still counted but nothing more is printed
  * except one "nnc: too many errors, stopping". max_errors <= 0 makes a silent Diag
  * (it only counts: e.g. a pass re-running a shape check for verification). */
+#define _DEFAULT_SOURCE 1  /* madvise MADV_HUGEPAGE (xnew) */
 #include "diag.h"
 #include "nnr.h"
 
@@ -22,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -372,18 +374,31 @@ char *xasprintf(const char *fmt, ...)
     return p;
 }
 
-/* Chunks of 1 MiB (or the size asked, when larger), carved 16-byte aligned.
- * They live as long as the process; each chunk's first 16 bytes link the
- * one before, so every chunk stays reachable (no leak reports). */
+/* Chunks of 1 MiB, then twice as large each time up to 64 MiB (or the
+ * size asked, when larger), carved 16-byte aligned. They live as long as
+ * the process; each chunk's first 16 bytes link the one before, so every
+ * chunk stays reachable (no leak reports). A large chunk is fresh, zeroed
+ * memory from the system that is only touched as it is carved: it is
+ * asked for in huge pages (issue 17: a file of 10^6 lines makes a
+ * quarter of a million page faults in 4 KiB pages, a third of the time). */
 void *xnew(size_t n)
 {
     static unsigned char *cur, *end, *last;
+    static size_t next = (size_t)1 << 20;
     n = (n + 15) & ~(size_t)15;
     if (n == 0 || n < 16)
         n = 16;
     if ((size_t)(end - cur) < n) {
-        size_t chunk = (n > ((size_t)1 << 20) ? n : (size_t)1 << 20) + 16;
+        size_t chunk = (n > next ? n : next) + 16;
+        if (next < ((size_t)64 << 20))
+            next *= 2;
         unsigned char *c = xcalloc(1, chunk);
+#ifdef MADV_HUGEPAGE
+        const uintptr_t huge = (uintptr_t)2 << 20;
+        uintptr_t from = ((uintptr_t)c + huge - 1) & ~(huge - 1), to = ((uintptr_t)c + chunk) & ~(huge - 1);
+        if (chunk >= ((size_t)4 << 20) && to > from)
+            (void)madvise((void *)from, to - from, MADV_HUGEPAGE);    /* advice only */
+#endif
         memcpy(c, &last, sizeof last);
         last = c;
         cur = c + 16;
