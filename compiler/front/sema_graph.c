@@ -226,6 +226,14 @@ static Inst *declare_block(GL *gl, const Layer *l, const Decl *b, Inst *in)
     return in;
 }
 
+/* "wte.weight", "enc.fc.weight": a dotted name as written. */
+static const char *expr_path(const Expr *e)
+{
+    if (e->kind == EX_ATTR)
+        return xasprintf("%s.%s", expr_path(e->lhs), e->name);
+    return e->kind == EX_IDENT ? e->name : "...";
+}
+
 /* The layer instance an expression names among the layers declared so far
  * in gl->cur ("wte", "h.0.attn"), or NULL after a diagnostic. */
 static Inst *tie_layer(GL *gl, const Expr *e, const char *who)
@@ -282,7 +290,7 @@ static int tie_param(GL *gl, int ni, int first, const Arg *a, int owner, const c
     while (k < g->nparams && strcmp(g->params[k].name, name))
         k++;
     if (k == g->nparams) {
-        diag_error(gl->s->d, a->name_span, "%s: '%s' (%s) has no parameter '%s' to share", prefix, prefix,
+        diag_error(gl->s->d, a->name_span, "%s (%s) has no parameter '%s' to share", prefix,
                    op_info[n->op].name, a->name);
         return -1;
     }
@@ -334,8 +342,8 @@ static Inst *declare_op(GL *gl, const Layer *l, int op, Inst *in)
             continue;
         }
         if (!a->name) {
-            diag_error(s->d, a->value->span, "%s: a shared parameter is a keyword argument: weight = %s...",
-                       in->prefix, a->value->name);
+            diag_error(s->d, a->value->span, "%s: a shared parameter is given by keyword (%s = %s), not by "
+                       "position", in->prefix, a->value->name, expr_path(a->value));
             bad = 1;
             continue;
         }
