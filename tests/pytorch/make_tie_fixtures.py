@@ -111,9 +111,12 @@ def infer(name, nnet, module, comment, n=4):
 
 
 def train(name, nnet, module, optimizer, make_opt, comment, owner_only=False, epochs=2, batch=4,
-          nbytes=67):
+          nbytes=67, freeze=None):
     mf.seed_for("train/" + name)
     model = module()
+    if freeze:      # requires_grad off on the layer's parameters: the shared one too
+        for p in getattr(model, freeze).parameters():
+            p.requires_grad = False
     init = collections.OrderedDict((k, v.clone()) for k, v in model.state_dict().items()
                                    if not (owner_only and k == "lm_head.weight"))
     g = torch.Generator().manual_seed(11)
@@ -121,7 +124,7 @@ def train(name, nnet, module, optimizer, make_opt, comment, owner_only=False, ep
     n = (nbytes - 1) // T
     x = torch.stack([data[i * T:i * T + T] for i in range(n)])
     y = torch.stack([data[i * T + 1:i * T + T + 1] for i in range(n)])
-    opt = make_opt(list(model.parameters()))
+    opt = make_opt([p for p in model.parameters() if p.requires_grad])
     assert len(list(model.parameters())) == len(model.state_dict()) - 1  # the tie counted once
     model.train()
     for _ in range(epochs):
@@ -139,13 +142,17 @@ def train(name, nnet, module, optimizer, make_opt, comment, owner_only=False, ep
                       "    batch     = %d" % batch,
                       "    shuffle   = false",
                       "    seed      = 1",
-                      '    init      = "init.safetensors"',
-                      "}"]) + "\n"
+                      '    init      = "init.safetensors"'] +
+                     (['    freeze    = ["%s"]' % freeze] if freeze else []) + ["}"]) + "\n"
     mf.write_nnet(d, comment, nnet + "\n" + text)
     mf.write_safetensors(os.path.join(d, "init.safetensors"), init)
     mf.write_safetensors(os.path.join(d, "expected.safetensors"), model.state_dict())
     with open(os.path.join(d, "train.txt"), "wb") as f:
         f.write(bytes(data.tolist()))
+    if freeze:
+        with open(os.path.join(d, "exact.txt"), "w") as f:
+            f.write("".join(k + "\n" for k, p in model.state_dict(keep_vars=True).items()
+                            if not p.requires_grad))
     CASES.append("train/" + name)
 
 
@@ -161,6 +168,9 @@ def cases():
           owner_only=True, epochs=3)
     train("tie_head_bias_sgd", HEAD_NNET, Head, "sgd(lr = 0.3, momentum = 0.9)", mf.sgd(lr=0.3, momentum=0.9),
           "a tied linear with its own bias, SGD with momentum")
+    train("tie_frozen_head", HEAD_NNET, Head, "sgd(lr = 0.3)", mf.sgd(lr=0.3),
+          "freeze = [\"head\"] freezes the tensor head shares with wte (requires_grad), and head.bias",
+          freeze="head")
 
 
 def main():
