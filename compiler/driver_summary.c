@@ -40,21 +40,22 @@ int driver_summary(const DriverOpts *o)
     char *seen = xcalloc((size_t)g->nparams + 1, 1);
     for (int i = 0; i < g->nnodes; i++) {
         const Node *n = &g->nodes[i];
-        int64_t np = 0, own = 0;
-        for (int k = 0; k < n->nparam; k++)
-            if (g->params[n->param[k]].kind == NNR_T_PARAM) {
-                np += g->params[n->param[k]].numel;
-                own += seen[n->param[k]] ? 0 : g->params[n->param[k]].numel;
-                seen[n->param[k]] = 1;
-            }
+        int64_t np = 0;
+        for (int k = 0; k < n->nparam; k++) {
+            const Param *p = &g->params[n->param[k]];
+            if (p->kind != NNR_T_PARAM)
+                continue;
+            np += p->numel;
+            if (seen[n->param[k]])
+                continue;
+            seen[n->param[k]] = 1;
+            if (frozen(u.train, n->layer) ||
+                (u.train->present && ir_param_frozen(g, n->param[k], u.train->freeze, u.train->nfreeze)))
+                fz += p->numel;
+            else
+                tp += p->numel;
+        }
         int64_t fl = op_hooks[n->op].flops(g, n);
-        int fr = frozen(u.train, n->layer);
-        for (int k = 0; k < n->nparam && !fr; k++)
-            fr = u.train->present && ir_param_frozen(g, n->param[k], u.train->freeze, u.train->nfreeze);
-        if (fr)
-            fz += own;
-        else
-            tp += own;
         tf += fl;
         printf("%-4d %-14s %-12s %-18s %12lld %14lld\n", n->layer, n->label ? n->label : xasprintf("%d", n->layer),
                op_info[n->op].name, shape_str(&n->shape, b, sizeof b), (long long)np, (long long)fl);
