@@ -173,10 +173,28 @@ def cases():
           freeze="head")
 
 
+def pth_files():
+    """tests/data/tie: torch.save of the tie_lm_head fixture's state_dict
+    (both names, one storage), without the tie's name, and with the tie's
+    values changed (refused), for tests/golden/cli/program_tie.sh."""
+    d = os.path.join(os.path.dirname(mf.OUT), "data", "tie")
+    os.makedirs(d, exist_ok=True)
+    sd = mf.read_safetensors(os.path.join(mf.OUT, "infer", "tie_lm_head", "weights.safetensors"))
+    model = LM()
+    model.load_state_dict(sd)
+    torch.save(model.state_dict(), os.path.join(d, "tied.pth"))
+    owner = collections.OrderedDict((k, v) for k, v in model.state_dict().items() if k != "lm_head.weight")
+    torch.save(owner, os.path.join(d, "owner.pth"))
+    differ = collections.OrderedDict((k, v.clone()) for k, v in model.state_dict().items())
+    differ["lm_head.weight"][2, 1] += 0.5
+    torch.save(differ, os.path.join(d, "differ.pth"))
+
+
 def main():
     for d in glob.glob(os.path.join(mf.OUT, "*", "tie_*")):
         shutil.rmtree(d)
     cases()
+    pth_files()
     print("%d fixture cases written: %s" % (len(CASES), " ".join(CASES)))
 
 
