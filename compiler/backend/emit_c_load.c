@@ -3,8 +3,9 @@
  * state_dict in order) from a safetensors or PyTorch .pth file, or from
  * such a file's bytes already in memory (mapped, or linked into the
  * program). Strict as `nnc build --weights`: every tensor present with its
- * shape, no other tensor; every length and offset checked against the
- * size. They use the runtime's readers, written beside them. */
+ * shape, no other tensor (a tied tensor's second name optional, equal if
+ * present); every length and offset checked against the size. They use
+ * the runtime's readers and its loader (io/weights.c), written beside them. */
 #include <stdio.h>
 
 #include "emit_c.h"

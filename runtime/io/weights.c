@@ -1,7 +1,10 @@
 /* weights.c — loading a model's state from a .safetensors or .pth file
  * (told apart by content, pth.c), strictly or not: the one loader behind
- * `nnc build --weights`, a program's --weights and `train --init`
- * (LANGUAGE.md §5, §6, §11). */
+ * `nnc build --weights`, a program's --weights and `train --init`, and
+ * the NAME_load.c of `nnc emit --with-loader` (LANGUAGE.md §5, §6, §11);
+ * with weight tying (§8) a tensor's second name is optional in the file
+ * and must hold the owner's values. Also the state_dict's entries for
+ * saving, both names of a tied tensor included. */
 #include "../nnr_prog.h"
 #include "io_util.h"
 #include "pth.h"
