@@ -40,8 +40,14 @@ static int load_weights(Graph *g, const char *path, Diag *d)
         memcpy(t[i].shape, p->shape, sizeof p->shape);
         size += (size_t)p->numel;
     }
+    nnr_tie_desc *ties = xcalloc((size_t)g->nties + 1, sizeof *ties);
+    for (int k = 0; k < g->nties; k++)
+        ties[k] = (nnr_tie_desc){.name = g->ties[k].name, .owner = g->ties[k].param,
+                                 .pos = g->ties[k].before, .layer = g->ties[k].layer};
     float *state = xcalloc(size + 1, sizeof(float));
-    if (nnr_load_state(path, t, g->nparams, 1, state, weights_report, d)) {
+    int rc = nnr_load_state_tied(path, t, g->nparams, ties, g->nties, 1, state, weights_report, d);
+    free(ties);
+    if (rc) {
         free(state);
         free(t);
         return -1;

@@ -110,7 +110,7 @@ static int loader_file(const char *path)
 {
     static const char *const files[] = {"nnr_prog.h", "io/io_util.h", "io/json.h", "io/json.c",
                                         "io/safetensors.c", "io/pth.h", "io/pth.c",
-                                        "io/pth_pickle.c", "io/file.c", NULL};
+                                        "io/pth_pickle.c", "io/file.c", "io/weights.c", NULL};
     for (int i = 0; files[i]; i++)
         if (!strcmp(path, files[i]))
             return 1;

@@ -1,6 +1,7 @@
 /* driver_summary.c — nnc summary: per layer its output shape, parameters
  * and FLOPs; what the passes and the memory planner did; training memory. */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "driver_int.h"
 #include "passes/autodiff.h"
@@ -34,21 +35,32 @@ int driver_summary(const DriverOpts *o)
     printf("model %s (%s): input %s\n\n", g->name, g->file, shape_str(&g->input, b, sizeof b));
     printf("%-4s %-14s %-12s %-18s %12s %14s\n", "#", "layer", "op", "output shape", "parameters", "FLOPs/sample");
     int64_t tp = 0, tf = 0, fz = 0; /* trainable, FLOPs, frozen */
+    /* each tensor counted once, as sum(p.numel() for p in model.parameters()):
+     * a layer called again, or tied to another's tensor, adds none */
+    char *seen = xcalloc((size_t)g->nparams + 1, 1);
     for (int i = 0; i < g->nnodes; i++) {
         const Node *n = &g->nodes[i];
         int64_t np = 0;
-        for (int k = 0; k < n->nparam; k++)
-            if (g->params[n->param[k]].kind == NNR_T_PARAM)
-                np += g->params[n->param[k]].numel;
+        for (int k = 0; k < n->nparam; k++) {
+            const Param *p = &g->params[n->param[k]];
+            if (p->kind != NNR_T_PARAM)
+                continue;
+            np += p->numel;
+            if (seen[n->param[k]])
+                continue;
+            seen[n->param[k]] = 1;
+            if (frozen(u.train, n->layer) ||
+                (u.train->present && ir_param_frozen(g, n->param[k], u.train->freeze, u.train->nfreeze)))
+                fz += p->numel;
+            else
+                tp += p->numel;
+        }
         int64_t fl = op_hooks[n->op].flops(g, n);
-        if (frozen(u.train, n->layer))
-            fz += np;
-        else
-            tp += np;
         tf += fl;
         printf("%-4d %-14s %-12s %-18s %12lld %14lld\n", n->layer, n->label ? n->label : xasprintf("%d", n->layer),
                op_info[n->op].name, shape_str(&n->shape, b, sizeof b), (long long)np, (long long)fl);
     }
+    free(seen);
     printf("\ntotal: %lld trainable parameters", (long long)tp);
     if (fz)
         printf(" (and %lld frozen by the train block)", (long long)fz);

@@ -156,7 +156,7 @@ static XtMod *add_mod(Xt *x, const char *path, int leaf, int node, const char *c
  * without the last component ("0.weight": "0"). */
 static char *mod_path(const Graph *g, const Node *n)
 {
-    const char *name = g->params[n->param[0]].name;
+    const char *name = ir_param_name(g, n, 0);
     size_t ll = n->label ? strlen(n->label) : 0;
     if (ll && strncmp(name, n->label, ll) == 0 && name[ll] == '.')
         return xstrdup(n->label);
@@ -234,6 +234,30 @@ static void emit_literals(Xt *x)
     }
 }
 
+/* Where node n's first parameter is in the state_dict (twice its index; a
+ * tied one, twice its tie's place less one: just before that parameter). */
+static int sd_place(const Graph *g, const Node *n)
+{
+    const Tie *t = ir_tie_of(g, n->param[0], n->layer);
+    return t ? 2 * t->before - 1 : 2 * n->param[0];
+}
+
+/* The tying lines of node nd's module (registered as expr):
+ * `self.lm_head.weight = self.wte.weight`, as PyTorch ties weights. */
+static void emit_ties(Xt *x, const Node *nd, const char *expr)
+{
+    const Graph *g = x->g;
+    for (int k = 0; k < nd->nparam; k++) {
+        const Tie *t = nd->param[k] >= 0 ? ir_tie_of(g, nd->param[k], nd->layer) : NULL;
+        if (!t)
+            continue;
+        const char *own = g->params[t->param].name, *dot = strrchr(own, '.'), *tdot = strrchr(t->name, '.');
+        XtMod *om = dot ? find_mod(x, xstrndup(own, (size_t)(dot - own))) : NULL;
+        if (om && tdot)
+            fprintf(x->o, "        %s.%s = %s.%s  # weight tying: one tensor\n", expr, tdot + 1, om->expr, dot + 1);
+    }
+}
+
 /* __init__: the modules in the order of their first parameter (the
  * state_dict's order). 0, or -1 after a diagnostic. */
 static int emit_init(Xt *x)
@@ -244,7 +268,7 @@ static int emit_init(Xt *x)
         if (!g->nodes[i].dead && has_params(&g->nodes[i]))
             order[n++] = i;
     for (int a = 1; a < n; a++)     /* insertion sort by first parameter: stable */
-        for (int b = a; b > 0 && g->nodes[order[b - 1]].param[0] > g->nodes[order[b]].param[0]; b--) {
+        for (int b = a; b > 0 && sd_place(g, &g->nodes[order[b - 1]]) > sd_place(g, &g->nodes[order[b]]); b--) {
             int t = order[b];
             order[b] = order[b - 1];
             order[b - 1] = t;
@@ -281,6 +305,7 @@ static int emit_init(Xt *x)
             continue;
         }
         x->mod_of[order[k]] = add_mod(x, path, 1, order[k], ctor)->expr;
+        emit_ties(x, nd, x->mod_of[order[k]]);
     }
     if (!bad)
         emit_literals(x);

@@ -31,6 +31,21 @@ typedef struct nnr_tensor_desc {
     const char *layer_name; /* label ("fc") or position as text ("0") */
 } nnr_tensor_desc;
 
+/* A second state_dict name of a tensor (weight tying, LANGUAGE.md §8:
+ * `lm_head = linear(64, 256, bias = false, weight = wte.weight)`, PyTorch's
+ * `self.lm_head.weight = self.wte.weight`). The tensor is stored, trained
+ * and updated once, as its owner; the tie only names it again: saving
+ * writes it under both names, in state_dict order; loading takes the
+ * owner's name, and the tie's may be absent or must hold the same values. */
+typedef struct nnr_tie_desc {
+    const char *name;       /* "lm_head.weight" */
+    int owner;              /* the tensor it names: index into the model's tensors */
+    int pos;                /* its state_dict place: just before tensors[pos]
+                             * (the number of tensors: after the last) */
+    int layer;              /* its layer statement (freezing it freezes the owner) */
+    const char *layer_name;
+} nnr_tie_desc;
+
 /* One layer statement of the model, by position: what `freeze` names and
  * the run-time checks of the loss and of batch norm read. */
 typedef struct nnr_layer_desc {
@@ -58,6 +73,24 @@ typedef struct nnr_layer_desc {
 typedef void (*nnr_report_fn)(void *ctx, const char *kind, const char *path, const char *msg);
 int nnr_load_state(const char *path, const nnr_tensor_desc *t, int n, int strict, float *state,
                    nnr_report_fn report, void *ctx);
+/* The same for a model with ties (ties[0..nties), LANGUAGE.md §8): a tie's
+ * name may be in the file or not; when it is, with another shape it is
+ * what a tensor of another shape is (an error, or a warning when not
+ * strict), and with other values than the owner's an error either way.
+ * The owner missing but the tie present: strict, the owner's error; not
+ * strict, the tensor is loaded from the tie, with a warning. */
+int nnr_load_state_tied(const char *path, const nnr_tensor_desc *t, int n, const nnr_tie_desc *ties,
+                        int nties, int strict, float *state, nnr_report_fn report, void *ctx);
+/* The same from a file already read (path names it in messages): what the
+ * emitted NAME_load.c calls. */
+int nnr_load_state_from(const nnr_st_file *f, const char *path, const nnr_tensor_desc *t, int n,
+                        const nnr_tie_desc *ties, int nties, int strict, float *state,
+                        nnr_report_fn report, void *ctx);
+/* The state_dict as safetensors entries, in order: every tensor of t with
+ * each tie's name inserted at its place (out: n + nties entries; data
+ * points into state). */
+void nnr_state_entries(const nnr_tensor_desc *t, int n, const nnr_tie_desc *ties, int nties,
+                       const float *state, nnr_st_out *out);
 
 /* The rules of training, once for nnc's train-block checks and a program's
  * --optimizer and --loss (io/optspec.c). An optimizer takes NNR_OPTIM_NARGS
@@ -173,6 +206,8 @@ typedef struct nnr_model {
 
     int ntensors;
     const nnr_tensor_desc *tensors;
+    int nties;              /* weight tying: second names of tensors (0 / NULL: none) */
+    const nnr_tie_desc *ties;
     size_t state_size;      /* floats in the state block (all tensors) */
     int nlayers;            /* the layer statements, in order (0 / NULL: */
     const nnr_layer_desc *layers;   /* only the tensors' layers are known) */

@@ -68,7 +68,8 @@ void prog_fresh_state(const nnr_model *m, float *state, uint64_t seed)
  * initialisation of missing and differently shaped tensors, a warning each. */
 int prog_load_weights(const nnr_model *m, const char *path, int strict, float *state)
 {
-    return nnr_load_state(path, m->tensors, m->ntensors, strict, state, NULL, NULL);
+    return nnr_load_state_tied(path, m->tensors, m->ntensors, m->ties, m->nties, strict, state, NULL,
+                               NULL);
 }
 
 /* State for infer / eval / bench: --weights (strict), else the compiled-in
@@ -117,20 +118,15 @@ void prog_print_file_error(const char *path, const char *err)
 int prog_save_state(const nnr_model *m, const char *path, const float *state)
 {
     char err[PROG_ERRLEN];
-    nnr_st_out *t = calloc(m->ntensors ? (size_t)m->ntensors : 1, sizeof *t);
+    size_t nt = (size_t)m->ntensors + (size_t)m->nties;
+    nnr_st_out *t = calloc(nt ? nt : 1, sizeof *t);
     if (!t) {
         prog_oom();
         return -1;
     }
-    for (int i = 0; i < m->ntensors; i++) {
-        const nnr_tensor_desc *d = &m->tensors[i];
-        t[i].name = d->name;
-        t[i].ndim = d->ndim;
-        t[i].shape = d->shape;
-        t[i].data = state + d->offset;
-        t[i].is_int = d->kind == NNR_T_COUNTER;
-    }
-    int rc = nnr_st_write(path, t, m->ntensors, err, sizeof err);
+    /* the whole state_dict: a tied tensor under both its names (§8) */
+    nnr_state_entries(m->tensors, m->ntensors, m->ties, m->nties, state, t);
+    int rc = nnr_st_write(path, t, (int)nt, err, sizeof err);
     free(t);
     if (rc) {
         prog_print_file_error(path, err);

@@ -45,13 +45,19 @@ static int sb_printf(strbuf *b, const char *fmt, ...)
 
 /* ------------------------------------------------------------ train */
 
-/* Is tensor d updated by the optimizer: a parameter with values, of no
- * layer in freeze[0..nfreeze)? */
-static int trains(const nnr_tensor_desc *d, const int *freeze, int nfreeze)
+/* Is tensor i updated by the optimizer: a parameter with values, of no
+ * layer in freeze[0..nfreeze), nor shared with one (a tied layer frozen
+ * freezes the one tensor both layers hold, as requires_grad does)? */
+static int trains(const nnr_model *m, int i, const int *freeze, int nfreeze)
 {
-    for (int j = 0; j < nfreeze; j++)
+    const nnr_tensor_desc *d = &m->tensors[i];
+    for (int j = 0; j < nfreeze; j++) {
         if (freeze[j] == d->layer)
             return 0;
+        for (int k = 0; k < m->nties; k++)
+            if (m->ties[k].owner == i && m->ties[k].layer == freeze[j])
+                return 0;
+    }
     return d->kind == NNR_T_PARAM && d->numel;
 }
 
@@ -72,7 +78,7 @@ int prog_trainer_init(trainer *t, const nnr_model *m, const int *freeze, int nfr
     }
     for (int i = 0; i < m->ntensors; i++) {
         const nnr_tensor_desc *d = &m->tensors[i];
-        if (!trains(d, freeze, nfreeze))
+        if (!trains(m, i, freeze, nfreeze))
             continue;
         int r = t->nruns - 1;
         if (r >= 0 && t->run_off[r] + t->run_len[r] == d->offset) {
@@ -371,7 +377,7 @@ static int run_clip_blocks(run *r, const int *freeze, int nfreeze)
         return -1;
     for (int i = 0; i < m->ntensors; i++) {
         const nnr_tensor_desc *d = &m->tensors[i];
-        if (trains(d, freeze, nfreeze)) {
+        if (trains(m, i, freeze, nfreeze)) {
             r->gblk[r->ngblk] = r->tr.grad + d->offset;
             r->glen[r->ngblk++] = d->numel;
         }

@@ -198,6 +198,21 @@ for x in "${!extra[@]}"; do
   mine || continue
   run_case "arg_$x" "${extra[$x]%% | *}" "${extra[$x]#* | }" mse
 done
+# weight tying (LANGUAGE.md §8): one tensor read by an embedding and a
+# linear layer, and by two linear layers: its gradient sums both uses
+declare -A tie
+tie[embedding_linear]='input idx [5] int
+    wte = embedding(6, 3)
+    head = linear(3, 6, weight = wte.weight)
+    forward { return flatten(head(tanh(wte(idx)))) }'
+tie[linear_linear]='input x [4]
+    a = linear(4, 4)
+    b = linear(4, 4, bias = false, weight = a.weight)
+    forward { return b(tanh(a(x))) }'
+for t in "${!tie[@]}"; do
+  if [ ${#want[@]} -gt 0 ] && [[ ! " ${want[*]} " =~ " tie " ]]; then continue; fi
+  run_graph_case "tie_$t" "${tie[$t]}"
+done
 for l in "${!loss[@]}"; do
   if [ ${#want[@]} -gt 0 ] && [[ ! " ${want[*]} " =~ " $l " ]]; then continue; fi
   mine || continue

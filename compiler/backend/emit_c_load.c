@@ -3,8 +3,9 @@
  * state_dict in order) from a safetensors or PyTorch .pth file, or from
  * such a file's bytes already in memory (mapped, or linked into the
  * program). Strict as `nnc build --weights`: every tensor present with its
- * shape, no other tensor; every length and offset checked against the
- * size. They use the runtime's readers, written beside them. */
+ * shape, no other tensor (a tied tensor's second name optional, equal if
+ * present); every length and offset checked against the size. They use
+ * the runtime's readers and its loader (io/weights.c), written beside them. */
 #include <stdio.h>
 
 #include "emit_c.h"
@@ -31,46 +32,23 @@ void emit_c_load_header(const Graph *g, const EmitOpts *o, FILE *out)
             "#endif\n", n);
 }
 
-/* The strict check and copy, shared by both entry points. */
-static void emit_check_copy(FILE *out, int ntensors)
+/* The strict check and copy, shared by both entry points: the runtime's
+ * loader (nnr_load_state_from, io/weights.c), its first error into err. */
+static void emit_check_copy(const Graph *g, FILE *out, int ntensors)
 {
     fprintf(out,
+            "typedef struct first_error {\n    char *err;\n    size_t errlen;\n    int said;\n} first_error;\n\n"
+            "static void keep_first(void *ctx, const char *kind, const char *path, const char *msg)\n{\n"
+            "    first_error *e = ctx;\n"
+            "    if (!e->said && strcmp(kind, \"error\") == 0) {\n"
+            "        snprintf(e->err, e->errlen, \"%%s: %%s\", path, msg);\n"
+            "        e->said = 1;\n"
+            "    }\n}\n\n"
             "static int check_copy(const nnr_st_file *f, const char *what, float *state, char *err,\n"
             "                      size_t errlen)\n{\n"
-            "    const int n = %d;\n"
-            "    for (int i = 0; i < n; i++) {\n"
-            "        const nnr_tensor_desc *d = &tensors[i];\n"
-            "        const nnr_st_tensor *s = nnr_st_find(f, d->name);\n"
-            "        if (s == NULL && d->kind == NNR_T_COUNTER)\n"
-            "            continue; /* batch norm's num_batches_tracked: 0, as PyTorch */\n"
-            "        int same = s != NULL && s->ndim == d->ndim && s->numel == d->numel;\n"
-            "        for (int k = 0; same && k < d->ndim; k++)\n"
-            "            same = s->shape[k] == d->shape[k];\n"
-            "        if (!same) {\n"
-            "            snprintf(err, errlen, \"%%s: %%s tensor '%%s'\", what,\n"
-            "                     s == NULL ? \"missing\" : \"wrong shape of\", d->name);\n"
-            "            return -1;\n"
-            "        }\n"
-            "    }\n"
-            "    for (int j = 0; j < f->ntensors; j++) {\n"
-            "        int known = 0;\n"
-            "        for (int i = 0; i < n && !known; i++)\n"
-            "            known = strcmp(tensors[i].name, f->tensors[j].name) == 0;\n"
-            "        if (!known) {\n"
-            "            snprintf(err, errlen, \"%%s: unexpected tensor '%%s': the model has no such \"\n"
-            "                     \"parameter\", what, f->tensors[j].name);\n"
-            "            return -1;\n"
-            "        }\n"
-            "    }\n"
-            "    for (int i = 0; i < n; i++) {\n"
-            "        const nnr_tensor_desc *d = &tensors[i];\n"
-            "        const nnr_st_tensor *s = nnr_st_find(f, d->name);\n"
-            "        if (s != NULL && d->numel > 0)\n"
-            "            memcpy(state + d->offset, s->data, d->numel * sizeof(float));\n"
-            "        else if (d->numel > 0)\n"
-            "            memset(state + d->offset, 0, d->numel * sizeof(float));\n"
-            "    }\n"
-            "    return 0;\n}\n\n", ntensors);
+            "    first_error e = {err, errlen, 0};\n"
+            "    return nnr_load_state_from(f, what, tensors, %d, %s, %d, 1, state, keep_first, &e);\n}\n\n",
+            ntensors, g->nties ? "ties" : "NULL", g->nties);
 }
 
 void emit_c_load_source(const Graph *g, const EmitOpts *o, FILE *out)
@@ -81,7 +59,7 @@ void emit_c_load_source(const Graph *g, const EmitOpts *o, FILE *out)
                  "#include \"%s_load.h\"\n\n", stem);
     fprintf(out, "/* The state_dict: names, shapes and offsets in the state block. */\n");
     int ntensors = emit_c_tensors(g, out);
-    emit_check_copy(out, ntensors);
+    emit_check_copy(g, out, ntensors);
     fprintf(out,
             "int %s_load(const char *path, float *state, char *err, size_t errlen)\n{\n"
             "    nnr_st_file f;\n"

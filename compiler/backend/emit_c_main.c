@@ -89,6 +89,24 @@ int emit_c_tensors(const Graph *g, FILE *out)
     if (ntensors == 0)
         fprintf(out, "    {.name = \"\"}, /* none (an array needs an element) */\n");
     fprintf(out, "};\n\n");
+    if (g->nties) {
+        fprintf(out, "/* Weight tying: second state_dict names of tensors (saved under both,\n"
+                     " * stored and trained once). */\nstatic const nnr_tie_desc ties[] = {\n");
+        for (int t = 0; t < g->nties; t++) {
+            const Tie *ti = &g->ties[t];
+            int owner = 0, pos = 0;
+            for (int i = 0; i < g->nparams; i++) {
+                owner += i < ti->param && !g->params[i].fold;
+                pos += i < ti->before && !g->params[i].fold;
+            }
+            fprintf(out, "    {.name = ");
+            c_string(out, ti->name);
+            fprintf(out, ", .owner = %d, .pos = %d, .layer = %d, .layer_name = ", owner, pos, ti->layer);
+            c_string(out, ti->layer_name);
+            fprintf(out, "}, /* = %s */\n", g->params[ti->param].name);
+        }
+        fprintf(out, "};\n\n");
+    }
     return ntensors;
 }
 
@@ -218,6 +236,8 @@ void emit_c_main(const Graph *g, const TrainCfg *t, const EmitOpts *o, FILE *out
             g->noutputs);
     fprintf(out, "    .ntensors = %d, .tensors = tensors, .state_size = %lld,\n", ntensors,
             (long long)g->state_size);
+    if (g->nties)
+        fprintf(out, "    .nties = %d, .ties = ties,\n", g->nties);
     fprintf(out, "    .nlayers = %d, .layers = layers,\n", layer_count(g));
     /* builtin_state is the STATE block (training and saving need the
      * state_dict layout); prepare() turns it into the inference block */

@@ -46,9 +46,13 @@ int sema_is_graph_model(Sema *s, const Decl *m)
 {
     if (m->has_forward || m->ninputs != 1 || m->inputs->name || m->inputs->is_int)
         return 1;
-    for (const Layer *l = m->layers; l; l = l->next)
+    for (const Layer *l = m->layers; l; l = l->next) {
         if (!strcmp(l->op, "sequential") || strmap_get(&s->blocks, l->op))
             return 1;
+        for (const Arg *a = l->args; a; a = a->next)
+            if (a->value->kind == EX_ATTR)
+                return 1;   /* weight tying: layers are looked up by name */
+    }
     return 0;
 }
 
@@ -84,6 +88,8 @@ static void add_kid(GL *gl, Inst *parent, Inst *kid, Span at)
 static void declare_body(GL *gl, Inst *in, const Decl *b, const char *prefix)
 {
     int pos = 0;
+    Inst *outer = gl->cur;
+    gl->cur = in;
     for (const Layer *l = b->layers; l; l = l->next, pos++) {
         if (b->has_forward && !l->label) {
             diag_error(gl->s->d, l->op_span, "with forward, every layer is declared with a name: "
@@ -95,6 +101,7 @@ static void declare_body(GL *gl, Inst *in, const Decl *b, const char *prefix)
         if (kid)
             add_kid(gl, in, kid, l->label ? l->label_span : l->op_span);
     }
+    gl->cur = outer;
 }
 
 /* sequential(l0, l1, ...): items named 0, 1, ... */
@@ -102,6 +109,8 @@ static Inst *declare_seq(GL *gl, const Layer *l, Inst *in)
 {
     in->kind = INST_SEQ;
     int pos = 0;
+    Inst *outer = gl->cur;
+    gl->cur = in;
     for (const Arg *a = l->args; a; a = a->next, pos++) {
         Layer item;
         if (a->name) {
@@ -115,6 +124,7 @@ static Inst *declare_seq(GL *gl, const Layer *l, Inst *in)
         if (kid)
             add_kid(gl, in, kid, a->value->span);
     }
+    gl->cur = outer;
     if (pos == 0)
         diag_error(gl->s->d, l->op_span, "sequential needs at least one layer");
     return in;
@@ -217,19 +227,131 @@ static Inst *declare_block(GL *gl, const Layer *l, const Decl *b, Inst *in)
     return in;
 }
 
-/* An op layer: arguments bound (the non-value ones), parameters made now. */
+/* "wte.weight", "enc.fc.weight": a dotted name as written. */
+static const char *expr_path(const Expr *e)
+{
+    if (e->kind == EX_ATTR)
+        return xasprintf("%s.%s", expr_path(e->lhs), e->name);
+    return e->kind == EX_IDENT ? e->name : "...";
+}
+
+/* The layer instance an expression names among the layers declared so far
+ * in gl->cur ("wte", "h.0.attn"), or NULL after a diagnostic. */
+static Inst *tie_layer(GL *gl, const Expr *e, const char *who)
+{
+    if (e->kind == EX_IDENT) {
+        Inst *in = gl->cur ? strmap_get(&gl->cur->byname, e->name) : NULL;
+        if (!in)
+            diag_error(gl->s->d, e->span, "%s: no layer '%s' is declared before it here (a shared parameter "
+                       "is another layer's: weight = OTHER.weight)", who, e->name);
+        return in;
+    }
+    if (e->kind == EX_ATTR) {
+        Inst *in = tie_layer(gl, e->lhs, who);
+        if (!in)
+            return NULL;
+        Inst *kid = in->kind != INST_OP ? strmap_get(&in->byname, e->name) : NULL;
+        if (!kid)
+            diag_error(gl->s->d, e->span, "%s: '%s' (%s) has no layer '%s'", who, in->prefix, in->what, e->name);
+        return kid;
+    }
+    diag_error(gl->s->d, e->span, "%s: a shared parameter is written OTHER.weight", who);
+    return NULL;
+}
+
+/* The state tensor that `OTHER.name` (e) names: its index, or -1 after a
+ * diagnostic. */
+static int tie_owner(GL *gl, const Expr *e, const char *who)
+{
+    Graph *g = gl->g;
+    Inst *in = tie_layer(gl, e->lhs, who);
+    if (!in)
+        return -1;
+    const char *name = xasprintf("%s.%s", in->prefix, e->name);
+    for (int k = 0; k < g->nparams; k++)
+        if (!strcmp(g->params[k].name, name))
+            return k;
+    for (int t = 0; t < g->nties; t++)
+        if (!strcmp(g->ties[t].name, name))
+            return g->ties[t].param;
+    diag_error(gl->s->d, e->span, "%s: layer '%s' (%s) has no parameter '%s'", who, in->prefix, in->what, e->name);
+    return -1;
+}
+
+/* Layer node ni's new parameter `slot` (named prefix.slot) becomes the
+ * owner's tensor: it leaves Graph.params, the node reads the owner, and a
+ * tie keeps its name at its place in the state_dict. 0, or -1 after a
+ * diagnostic (shapes or kinds differ, no such parameter). */
+static int tie_param(GL *gl, int ni, int first, const Arg *a, int owner, const char *prefix)
+{
+    Graph *g = gl->g;
+    Node *n = &g->nodes[ni];
+    const char *name = xasprintf("%s.%s", prefix, a->name);
+    int k = first;
+    while (k < g->nparams && strcmp(g->params[k].name, name))
+        k++;
+    if (k == g->nparams) {
+        diag_error(gl->s->d, a->name_span, "%s (%s) has no parameter '%s' to share", prefix,
+                   op_info[n->op].name, a->name);
+        return -1;
+    }
+    const Param *p = &g->params[k], *o = &g->params[owner];
+    int same = p->ndim == o->ndim && p->kind == o->kind;
+    for (int d = 0; same && d < p->ndim; d++)
+        same = p->shape[d] == o->shape[d];
+    if (!same) {
+        char b1[96], b2[96];
+        Shape s1 = {p->ndim, {0}}, s2 = {o->ndim, {0}};
+        memcpy(s1.d, p->shape, sizeof s1.d);
+        memcpy(s2.d, o->shape, sizeof s2.d);
+        diag_error(gl->s->d, a->value->span, "weight tying: %s %s and %s %s %s", name, shape_str(&s1, b1, sizeof b1),
+                   o->name, shape_str(&s2, b2, sizeof b2),
+                   p->kind == o->kind ? "must have the same shape" : "are not both trainable parameters");
+        return -1;
+    }
+    memmove(&g->params[k], &g->params[k + 1], (size_t)(g->nparams - k - 1) * sizeof *g->params);
+    g->nparams--;
+    for (int j = 0; j < n->nparam; j++)
+        if (n->param[j] == k)
+            n->param[j] = owner;
+        else if (n->param[j] > k)
+            n->param[j]--;
+    for (int t = 0; t < g->nties; t++)
+        if (g->ties[t].before > k)
+            g->ties[t].before--;
+    Tie t = {name, owner, k, n->layer, prefix};
+    ir_add_tie(g, &t);
+    return 0;
+}
+
+/* An op layer: arguments bound (the non-value ones), parameters made now;
+ * `weight = OTHER.weight` shares OTHER's tensor instead of making one. */
 static Inst *declare_op(GL *gl, const Layer *l, int op, Inst *in)
 {
     Sema *s = gl->s;
     Graph *g = gl->g;
+    int nargs = 0, nties = 0, bad = 0;
     for (const Arg *a = l->args; a; a = a->next)
-        if (a->value->kind == EX_ATTR) {
-            diag_error(s->d, a->value->span, "%s: sharing a parameter of another layer (%s = ...%s) is not "
-                       "supported yet", l->op, a->name ? a->name : "weight", a->value->name);
-            return NULL;
+        nargs++;
+    ValueArg *args = xcalloc((size_t)nargs + 1, sizeof *args);
+    const Arg **tie = xcalloc((size_t)nargs + 1, sizeof *tie);
+    int *owner = xcalloc((size_t)nargs + 1, sizeof *owner);
+    nargs = 0;
+    for (const Arg *a = l->args; a; a = a->next) {
+        if (a->value->kind != EX_ATTR) {
+            args[nargs++] = (ValueArg){a->name, a->name_span, sema_eval(s, a->value, 0)};
+            continue;
         }
-    int nargs;
-    ValueArg *args = sema_eval_args(s, l->args, &nargs);
+        if (!a->name) {
+            diag_error(s->d, a->value->span, "%s: a shared parameter is given by keyword (%s = %s), not by "
+                       "position", in->prefix, a->value->name, expr_path(a->value));
+            bad = 1;
+            continue;
+        }
+        if ((owner[nties] = tie_owner(gl, a->value, in->prefix)) < 0)
+            bad = 1;
+        tie[nties++] = a;
+    }
     const ArgSpec *spec = op_hooks[op].args((Op)op);
     int nspec = 0, nval = 0;
     while (spec[nspec].name)
@@ -237,7 +359,7 @@ static Inst *declare_op(GL *gl, const Layer *l, int op, Inst *in)
     while (nval < nspec && (spec[nval].types & (AT_VALUE | AT_VALUES)))
         nval++;
     Value **slot = xcalloc((size_t)nspec + 1, sizeof *slot);
-    if (sema_bind_args(s, l->op, l->op_span, spec + nval, args, nargs, slot + nval))
+    if (sema_bind_args(s, l->op, l->op_span, spec + nval, args, nargs, slot + nval) || bad)
         return NULL;
     in->kind = INST_OP;
     in->op = op;
@@ -248,7 +370,10 @@ static Inst *declare_op(GL *gl, const Layer *l, int op, Inst *in)
     n->label = in->prefix;
     BuildCtx cx = {g, s->d, ni, slot, l->op_span, in->prefix};
     int first = g->nparams;
-    int bad = op_hooks[op].build(&cx) || sema_check_params(s, l->op, l->op_span, g, first);
+    bad = op_hooks[op].build(&cx);
+    for (int t = 0; t < nties && !bad; t++)
+        bad = tie_param(gl, ni, first, tie[t], owner[t], in->prefix);
+    bad = bad || sema_check_params(s, l->op, l->op_span, g, first);
     in->proto = g->nodes[ni];
     g->nnodes--;        /* a template: each call makes its node from it */
     return bad ? NULL : in;

@@ -49,6 +49,8 @@ typedef struct GL {
     Graph *g;
     int nlayers;            /* layer indices given so far */
     const Decl *stack[64];  /* blocks being instantiated (recursion) */
+    Inst *cur;              /* the block, model or sequential being declared:
+                             * `weight = OTHER.weight` names its earlier layers */
     int depth;
 } GL;
 

@@ -648,9 +648,7 @@ static void train_freeze_vs_model(Sema *s, const Graph *g, const TrainCfg *tc, S
     int any = 0;
     for (int i = 0; i < g->nparams; i++) {
         const Param *p = &g->params[i];
-        int frozen = 0;
-        for (int j = 0; j < tc->nfreeze; j++)
-            frozen |= tc->freeze[j] == p->layer;
+        int frozen = ir_param_frozen(g, i, tc->freeze, tc->nfreeze);
         if (p->kind != NNR_T_PARAM || p->numel <= 0)
             continue;
         if (!frozen)

@@ -91,6 +91,42 @@ int ir_add_param(Graph *g, const Param *p)
     return g->nparams++;
 }
 
+int ir_add_tie(Graph *g, const Tie *t)
+{
+    if (g->nties == g->capties) {
+        g->capties = g->capties ? 2 * g->capties : 4;
+        g->ties = xrealloc(g->ties, (size_t)g->capties * sizeof *g->ties);
+    }
+    g->ties[g->nties] = *t;
+    return g->nties++;
+}
+
+const Tie *ir_tie_of(const Graph *g, int p, int layer)
+{
+    for (int i = 0; i < g->nties; i++)
+        if (g->ties[i].param == p && g->ties[i].layer == layer && layer >= 0)
+            return &g->ties[i];
+    return NULL;
+}
+
+const char *ir_param_name(const Graph *g, const Node *n, int k)
+{
+    const Tie *t = ir_tie_of(g, n->param[k], n->layer);
+    return t ? t->name : g->params[n->param[k]].name;
+}
+
+int ir_param_frozen(const Graph *g, int p, const int *freeze, int nfreeze)
+{
+    for (int f = 0; f < nfreeze; f++) {
+        if (freeze[f] == g->params[p].layer)
+            return 1;
+        for (int t = 0; t < g->nties; t++)
+            if (g->ties[t].param == p && g->ties[t].layer == freeze[f])
+                return 1;
+    }
+    return 0;
+}
+
 void ir_read(Graph *g, int i, int v)
 {
     Node *n = &g->nodes[i];
@@ -214,6 +250,18 @@ void ir_print(const Graph *g, FILE *out)
 /* The grammar is in ir_parse.c; printer and parser must agree so that
  * print(parse(print(g))) == print(g). Derived parameters are never printed
  * with values: they follow from their fold line. */
+/* The ties whose state_dict place is just before params[at] (at < 0: those
+ * past the last state tensor). */
+static void print_ties(const Graph *g, FILE *out, int at)
+{
+    for (int t = 0; t < g->nties; t++) {
+        const Tie *ti = &g->ties[t];
+        int b = ti->before < g->nparams && !g->params[ti->before].fold ? ti->before : -1;
+        if (b == at)
+            fprintf(out, "tie %s = %s\n", ti->name, g->params[ti->param].name);
+    }
+}
+
 void ir_print_ex(const Graph *g, FILE *out, int flags)
 {
     char buf[128];
@@ -255,6 +303,7 @@ void ir_print_ex(const Graph *g, FILE *out, int flags)
             fprintf(out, "\n");
             continue;
         }
+        print_ties(g, out, i);
         fprintf(out, "param %s %s", p->name, param_shape(p, buf, sizeof buf));
         if (p->kind == NNR_T_BUFFER)
             fprintf(out, " buffer");
@@ -268,6 +317,7 @@ void ir_print_ex(const Graph *g, FILE *out, int flags)
         }
         fprintf(out, "\n");
     }
+    print_ties(g, out, -1);
     for (int i = 0; i < g->nnodes; i++) {
         const Node *n = &g->nodes[i];
         if (n->dead)
@@ -575,6 +625,9 @@ Graph *ir_clone(const Graph *g)
     c->params = xcalloc((size_t)g->capparams + 1, sizeof *c->params);
     if (g->nparams)
         memcpy(c->params, g->params, (size_t)g->nparams * sizeof *c->params);
+    c->ties = xcalloc((size_t)g->capties + 1, sizeof *c->ties);
+    if (g->nties)
+        memcpy(c->ties, g->ties, (size_t)g->nties * sizeof *c->ties);
     c->folds = xcalloc((size_t)g->capfolds + 1, sizeof *c->folds);
     if (g->nfolds)
         memcpy(c->folds, g->folds, (size_t)g->nfolds * sizeof *c->folds);

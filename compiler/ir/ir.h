@@ -120,6 +120,22 @@ typedef struct Fold {
     int out_w, out_b;       /* the derived params (out_b -1: no bias) */
 } Fold;
 
+/* A second state_dict name of a parameter (weight tying, LANGUAGE.md §8:
+ * `lm_head = linear(64, 256, bias = false, weight = wte.weight)`): the
+ * tied layer's nodes read the owner's parameter index, so there is one
+ * tensor (one place in the state block, its gradient summed over every
+ * node that reads it, updated once); the tie only names it again where
+ * the tied layer's tensor would be in the state_dict. */
+typedef struct Tie {
+    const char *name;       /* "lm_head.weight" */
+    int param;              /* the owner: index into Graph.params ("wte.weight") */
+    int before;             /* its state_dict place: just before Graph.params[before]
+                             * (nparams or past the state tensors: after the last) */
+    int layer;              /* the tied layer's statement position (-1: unknown);
+                             * freezing it freezes the shared tensor, as in PyTorch */
+    const char *layer_name; /* its label ("lm_head") */
+} Tie;
+
 /* Up to this many parameter slots per node (batch-norm: gamma, beta,
  * running_mean, running_var, num_batches_tracked; an LSTM: four per layer
  * and direction). */
@@ -195,6 +211,8 @@ typedef struct Graph {
     int nnodes, capnodes;
     Param *params;
     int nparams, capparams;
+    Tie *ties;              /* weight tying: second names of params, in state_dict order */
+    int nties, capties;
     int64_t state_size;     /* floats, after ir_layout_params */
     Fold *folds;            /* inference-only derivations (fold passes) */
     int nfolds, capfolds;
@@ -225,6 +243,18 @@ void ir_read(Graph *g, int i, int v);
 int ir_add_input(Graph *g, const Shape *s);
 void ir_add_output(Graph *g, int v);
 int ir_add_param(Graph *g, const Param *p);
+/* A tie (its name, owner and place filled in); its index. */
+int ir_add_tie(Graph *g, const Tie *t);
+/* The tie that names param p for the layer at statement position layer, or
+ * NULL: a tied layer's view of its shared tensor. */
+const Tie *ir_tie_of(const Graph *g, int p, int layer);
+/* The state_dict name of node n's parameter slot k: the tie's name where
+ * n's layer is tied to another's tensor, else the parameter's. */
+const char *ir_param_name(const Graph *g, const Node *n, int k);
+/* Is param p frozen by freeze[0..nfreeze) (layer positions): its layer's,
+ * or a layer tied to it (one tensor: freezing either freezes it, as
+ * requires_grad = False on either module's parameter does)? */
+int ir_param_frozen(const Graph *g, int p, const int *freeze, int nfreeze);
 /* The model's result: its first output (-1: the input itself). */
 int ir_output(const Graph *g);
 /* 1 when value v is one of the graph's outputs. */

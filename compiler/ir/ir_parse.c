@@ -12,6 +12,8 @@
  *         | "fold-linear" NAME [ NAME ] "=" { NAME ( NAME | "-" ) }
  *         | "fold-bn" NAME NAME "=" NAME ( NAME | "-" ) NAME NAME NAME NAME "eps=" NUM
  *         | "pack-linear" NAME "=" NAME        a [out, in] weight in panel layout
+ *         | "tie" NAME "=" NAME               a second state_dict name of a param
+ *                                           (weight tying), at this place in it
  *         | VAL "=" OP VALS { KEY "=" VALUE } [ "params=" NAME { "," NAME } ] ":" SHAPE
  *         | "output" VALS                   the graph's results, in order
  *         | "planned" ;                     memplan ran
@@ -317,6 +319,38 @@ static int parse_param(Lx *x, Graph *g)
         x->p++;
     }
     ir_add_param(g, &p);
+    return 0;
+}
+
+/* tie NAME = PARAM: NAME names PARAM again, here in the state_dict. */
+static int parse_tie(Lx *x, Graph *g)
+{
+    Span sp = at(x);
+    Tie t = {0};
+    t.name = word(x);
+    if (!t.name) {
+        diag_error(x->d, sp, "expected the tie's name");
+        return -1;
+    }
+    int dup = find_param(g, t.name) >= 0;
+    for (int i = 0; i < g->nties; i++)
+        dup |= !strcmp(g->ties[i].name, t.name);
+    if (dup) {
+        diag_error(x->d, sp, "parameter '%s' declared twice", t.name);
+        return -1;
+    }
+    if (expect(x, '='))
+        return -1;
+    if ((t.param = param_ref(x, g, 0)) < 0)
+        return -1;
+    if (g->params[t.param].fold) {
+        diag_error(x->d, sp, "a tie names a state tensor, not '%s' (derived by a pass)", g->params[t.param].name);
+        return -1;
+    }
+    t.before = g->nparams;
+    t.layer = -1;
+    t.layer_name = layer_of(t.name);
+    ir_add_tie(g, &t);
     return 0;
 }
 
@@ -695,6 +729,8 @@ Graph *ir_parse(const SrcFile *src, Diag *d)
                 }
             } else if (!strcmp(kw, "param")) {
                 parse_param(&x, g);
+            } else if (!strcmp(kw, "tie")) {
+                parse_tie(&x, g);
             } else if (!strcmp(kw, "fold-linear") || !strcmp(kw, "fold-bn") || !strcmp(kw, "pack-linear")) {
                 parse_fold(&x, g, !strcmp(kw, "fold-bn") ? FOLD_BN : !strcmp(kw, "pack-linear") ? FOLD_PACK : FOLD_LINEAR);
             } else if (!strcmp(kw, "output")) {

@@ -205,10 +205,7 @@ void autodiff(const Graph *g, const int *freeze, int nfreeze, TrainPlan *tp)
     tp->updated = xcalloc((size_t)g->nparams + 1, 1);
     for (int k = 0; k < g->nparams; k++) {
         const Param *p = &g->params[k];
-        int frozen = 0;
-        for (int f = 0; f < nfreeze; f++)
-            frozen |= freeze[f] == p->layer;
-        tp->updated[k] = p->kind == NNR_T_PARAM && !frozen;
+        tp->updated[k] = p->kind == NNR_T_PARAM && !ir_param_frozen(g, k, freeze, nfreeze);
     }
     TStep *up = new_step(tp, TS_UPDATE, -1);
     use_step(tp, up);

@@ -999,6 +999,8 @@ def main():
     self_check()
     import make_graph_fixtures      # graph models (LANGUAGE.md §7-§8): their own generator
     make_graph_fixtures.main()
+    import make_tie_fixtures        # weight tying (LANGUAGE.md §8)
+    make_tie_fixtures.main()
     print("%d fixture cases written under %s" % (len(CASES), os.path.relpath(OUT)))
     for c in CASES:
         print("  " + c)

@@ -173,3 +173,99 @@ Test(weights, unreadable_file_is_one_error)
     cr_expect_eq(strncmp(said, want, strlen(want)), 0, "%s", said);
     cr_expect_eq(strchr(said, '\n'), said + strlen(said) - 1, "one message: %s", said);
 }
+
+/* Weight tying (LANGUAGE.md §8): head.weight names fc.weight again, after
+ * fc.bias in the state_dict. */
+static const nnr_tie_desc TIE[] = {{"head.weight", 0, 2, 1, "head"}};
+
+/* fc.weight, fc.bias, then head.weight when hw (4 floats) is given. */
+static const char *tied_file(const char *name, const float *hw)
+{
+    float d[10] = {1, 2, 3, 4, 5, 6};
+    if (hw)
+        memcpy(d + 6, hw, 4 * sizeof(float));
+    return put(name,
+               hw ? "{\"fc.weight\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,16]},"
+                    "\"fc.bias\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[16,24]},"
+                    "\"head.weight\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[24,40]}}"
+                  : "{\"fc.weight\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,16]},"
+                    "\"fc.bias\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[16,24]}}",
+               d, hw ? sizeof d : 24);
+}
+
+Test(weights, tie_both_names_or_only_the_owner)
+{
+    const float same[4] = {1, 2, 3, 4};
+    char paths[2][128];     /* put() returns its own buffer */
+    snprintf(paths[0], sizeof paths[0], "%s", tied_file("both.safetensors", same));
+    snprintf(paths[1], sizeof paths[1], "%s", tied_file("owner.safetensors", NULL));
+    for (int f = 0; f < 2; f++)
+        for (int strict = 0; strict < 2; strict++) {
+            float s[NS];
+            fill(s, 9);
+            said[0] = '\0';
+            cr_assert_eq(nnr_load_state_tied(paths[f], T, NT, TIE, 1, strict, s, collect, said), 0,
+                         "%s", said);
+            cr_expect_str_empty(said, "file %d strict %d: %s", f, strict, said);
+            const float want[NS] = {1, 2, 3, 4, 5, 6, 0};
+            for (int i = 0; i < NS; i++)
+                cr_expect_eq(s[i], want[i], "state[%d] = %g", i, (double)s[i]);
+        }
+    /* without the tie, its name is an unexpected tensor */
+    said[0] = '\0';
+    cr_expect_eq(nnr_load_state(paths[0], T, NT, 1, (float[NS]){0}, collect, said), -1);
+}
+
+Test(weights, tie_with_other_values_is_an_error)
+{
+    const float other[4] = {1, 2, 3, 4.5f};
+    const char *p = tied_file("differ.safetensors", other);
+    for (int strict = 0; strict < 2; strict++) {
+        float s[NS];
+        fill(s, 9);
+        said[0] = '\0';
+        cr_assert_eq(nnr_load_state_tied(p, T, NT, TIE, 1, strict, s, collect, said), -1);
+        char want[512];
+        snprintf(want, sizeof want, "error|%s|tensors 'fc.weight' and 'head.weight' hold different values, "
+                 "but they are one tensor of the model (weight tying: head.weight = fc.weight)\n", p);
+        cr_expect_str_eq(said, want);
+        for (int i = 0; i < NS; i++)
+            cr_expect_eq(s[i], 9, "state[%d] changed", i);
+    }
+}
+
+Test(weights, tie_stands_in_for_a_missing_owner_when_not_strict)
+{
+    float d[6] = {5, 6, 7, 8, 9, 10};
+    const char *p = put("tieonly.safetensors",
+                        "{\"fc.bias\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+                        "\"head.weight\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[8,24]}}",
+                        d, sizeof d);
+    float s[NS];
+    fill(s, 9);
+    said[0] = '\0';
+    cr_expect_eq(nnr_load_state_tied(p, T, NT, TIE, 1, 1, s, collect, said), -1);
+    cr_expect_neq(strstr(said, "missing tensor 'fc.weight'"), NULL, "%s", said);
+    said[0] = '\0';
+    cr_assert_eq(nnr_load_state_tied(p, T, NT, TIE, 1, 0, s, collect, said), 0);
+    char want[512];
+    snprintf(want, sizeof want, "warning|%s|missing tensor 'fc.weight'; loading it from 'head.weight', the "
+             "same tensor of the model (weight tying)\n", p);
+    cr_expect_str_eq(said, want);
+    const float expect[NS] = {7, 8, 9, 10, 5, 6, 0};
+    for (int i = 0; i < NS; i++)
+        cr_expect_eq(s[i], expect[i], "state[%d] = %g", i, (double)s[i]);
+}
+
+Test(weights, tie_saved_in_state_dict_order)
+{
+    float s[NS] = {1, 2, 3, 4, 5, 6, 7};
+    nnr_st_out o[NT + 1];
+    nnr_state_entries(T, NT, TIE, 1, s, o);
+    const char *names[] = {"fc.weight", "fc.bias", "head.weight", "bn.num_batches_tracked"};
+    for (int i = 0; i < NT + 1; i++)
+        cr_expect_str_eq(o[i].name, names[i]);
+    cr_expect_eq(o[2].data, s, "the tie is the owner's floats");
+    cr_expect_eq(o[2].ndim, 2);
+    cr_expect_eq(o[3].is_int, 1);
+}
