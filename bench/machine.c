@@ -88,43 +88,49 @@ static void print_identity(void)
  * latency on 2 (or 3) FMA pipes. acc = acc * m + k converges, no overflow. */
 #define CHAINS 12
 #ifdef MACH_X86
+/* Twelve named accumulators (an array would be spilled to the stack); the
+ * empty asm keeps the compiler from folding or reordering the chains. */
+#define FMA12(F, m, k)                                                           \
+    a0 = F(a0, m, k); a1 = F(a1, m, k); a2 = F(a2, m, k); a3 = F(a3, m, k);    \
+    a4 = F(a4, m, k); a5 = F(a5, m, k); a6 = F(a6, m, k); a7 = F(a7, m, k);    \
+    a8 = F(a8, m, k); a9 = F(a9, m, k); a10 = F(a10, m, k); a11 = F(a11, m, k)
+#define KEEP12(c)                                                                \
+    __asm__ volatile("" : "+" c(a0), "+" c(a1), "+" c(a2), "+" c(a3), "+" c(a4), \
+                     "+" c(a5), "+" c(a6), "+" c(a7), "+" c(a8), "+" c(a9),       \
+                     "+" c(a10), "+" c(a11))
 __attribute__((target("avx512f"))) static double fma_avx512(long iters)
 {
-    __m512 acc[CHAINS];
     __m512 m = _mm512_set1_ps(0.999f), k = _mm512_set1_ps(0.001f);
-    for (int i = 0; i < CHAINS; i++)
-        acc[i] = _mm512_set1_ps((float)i);
+    __m512 a0 = _mm512_set1_ps(0), a1 = _mm512_set1_ps(1), a2 = _mm512_set1_ps(2),
+           a3 = _mm512_set1_ps(3), a4 = _mm512_set1_ps(4), a5 = _mm512_set1_ps(5),
+           a6 = _mm512_set1_ps(6), a7 = _mm512_set1_ps(7), a8 = _mm512_set1_ps(8),
+           a9 = _mm512_set1_ps(9), a10 = _mm512_set1_ps(10), a11 = _mm512_set1_ps(11);
     for (long n = 0; n < iters; n++) {
-        for (int i = 0; i < CHAINS; i++)
-            acc[i] = _mm512_fmadd_ps(acc[i], m, k);
-        __asm__ volatile("" : "+v"(acc[0]), "+v"(acc[1]), "+v"(acc[2]), "+v"(acc[3]),
-                         "+v"(acc[4]), "+v"(acc[5]), "+v"(acc[6]), "+v"(acc[7]),
-                         "+v"(acc[8]), "+v"(acc[9]), "+v"(acc[10]), "+v"(acc[11]));
+        FMA12(_mm512_fmadd_ps, m, k);
+        KEEP12("v");
     }
-    __m512 s = acc[0];
-    for (int i = 1; i < CHAINS; i++)
-        s = _mm512_add_ps(s, acc[i]);
+    __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
+                             _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7)));
+    s = _mm512_add_ps(s, _mm512_add_ps(_mm512_add_ps(a8, a9), _mm512_add_ps(a10, a11)));
     g_sink = _mm512_reduce_add_ps(s);
     return (double)iters * CHAINS * 16 * 2;
 }
 
 __attribute__((target("avx2,fma"))) static double fma_avx2(long iters)
 {
-    __m256 acc[CHAINS];
     __m256 m = _mm256_set1_ps(0.999f), k = _mm256_set1_ps(0.001f);
-    for (int i = 0; i < CHAINS; i++)
-        acc[i] = _mm256_set1_ps((float)i);
+    __m256 a0 = _mm256_set1_ps(0), a1 = _mm256_set1_ps(1), a2 = _mm256_set1_ps(2),
+           a3 = _mm256_set1_ps(3), a4 = _mm256_set1_ps(4), a5 = _mm256_set1_ps(5),
+           a6 = _mm256_set1_ps(6), a7 = _mm256_set1_ps(7), a8 = _mm256_set1_ps(8),
+           a9 = _mm256_set1_ps(9), a10 = _mm256_set1_ps(10), a11 = _mm256_set1_ps(11);
     for (long n = 0; n < iters; n++) {
-        for (int i = 0; i < CHAINS; i++)
-            acc[i] = _mm256_fmadd_ps(acc[i], m, k);
-        __asm__ volatile("" : "+x"(acc[0]), "+x"(acc[1]), "+x"(acc[2]), "+x"(acc[3]),
-                         "+x"(acc[4]), "+x"(acc[5]), "+x"(acc[6]), "+x"(acc[7]),
-                         "+x"(acc[8]), "+x"(acc[9]), "+x"(acc[10]), "+x"(acc[11]));
+        FMA12(_mm256_fmadd_ps, m, k);
+        KEEP12("x");
     }
+    __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)),
+                             _mm256_add_ps(_mm256_add_ps(a4, a5), _mm256_add_ps(a6, a7)));
+    s = _mm256_add_ps(s, _mm256_add_ps(_mm256_add_ps(a8, a9), _mm256_add_ps(a10, a11)));
     float out[8];
-    __m256 s = acc[0];
-    for (int i = 1; i < CHAINS; i++)
-        s = _mm256_add_ps(s, acc[i]);
     _mm256_storeu_ps(out, s);
     g_sink = out[0] + out[7];
     return (double)iters * CHAINS * 8 * 2;
