@@ -9,7 +9,8 @@
 #
 # Environment: BENCH_WORK (work folder), NNC_BUILD_DIR (reuse an nnc build
 # instead of building one), ORT_VERSION (npm onnxruntime-node version,
-# default 1.30.0), BENCH_ROUNDS / BENCH_SECONDS (override the run length).
+# default 1.30.0), BENCH_ROUNDS / BENCH_SECONDS (override the run length),
+# BENCH_CLOCK=cpu (time samples in process CPU time, for a shared machine).
 set -u
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -27,6 +28,12 @@ done
 # One thread everywhere.
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 VECLIB_MAXIMUM_THREADS=1
 export NNC_CACHE_DIR="$WORK/nnc-cache"
+# wall (default) or cpu: the clock of every sample (PROG bench, the C drivers
+# and torch_bench.py read NNC_BENCH_CLOCK); the run length is always wall time.
+case ${BENCH_CLOCK:-wall} in
+    wall|cpu) export NNC_BENCH_CLOCK=${BENCH_CLOCK:-wall} ;;
+    *) echo "bench: BENCH_CLOCK is wall or cpu" >&2; exit 2 ;;
+esac
 
 if [ $QUICK = 1 ]; then
     ROUNDS=${BENCH_ROUNDS:-1}; SEC=${BENCH_SECONDS:-0.25}; W3_RUNS=3; MACH_SEC=0.1
@@ -212,7 +219,7 @@ fi
 raw "INFO date $(date -u '+%Y-%m-%d %H:%M UTC')"
 raw "INFO commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' (working tree has uncommitted changes)')"
 raw "INFO cpu $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(getconf _NPROCESSORS_ONLN) cores; load average at start $(cut -d' ' -f1-3 /proc/loadavg)"
-raw "INFO mode $([ $QUICK = 1 ] && echo quick || echo full): $ROUNDS round(s), ${SEC}s per measurement, W5 ${GEMM_SEC}s per GEMM per implementation; 1 thread"
+raw "INFO mode $([ $QUICK = 1 ] && echo quick || echo full): $ROUNDS round(s), ${SEC}s per measurement, W5 ${GEMM_SEC}s per GEMM per implementation; 1 thread; samples timed in $([ "$NNC_BENCH_CLOCK" = cpu ] && echo 'process CPU time (BENCH_CLOCK=cpu)' || echo 'wall time')"
 [ $HAVE_TORCH = 1 ] && raw "INFO pytorch $("$PY" -c 'import torch; print(torch.__version__)' 2>/dev/null) ($PY)"
 [ $HAVE_ORT = 1 ] && raw "INFO onnxruntime $(sed -n 's/^ort_version=//p' "$LOGS/ort-probe.log") via its C API (bench/ort_bench.c, $(basename "$(dirname "$(dirname "$(dirname "$ORT_LIB")")")"))"
 raw "INFO compilers $($CC --version | head -1); nnc programs and naive C built with -O3 -march=native"
