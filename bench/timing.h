@@ -68,7 +68,7 @@ static inline double bench_median(void (*fn)(void *), void *ctx, double seconds,
         return -1;
     double t_end = bench_now() + seconds;
     for (;;) {
-        double t0 = bench_now(), c0 = bench_sample_clock();
+        double c0 = bench_sample_clock();
         for (long r = 0; r < reps; r++)
             fn(ctx);
         double t1 = bench_now(), c1 = bench_sample_clock();

@@ -106,7 +106,7 @@ int prog_cmd_bench(const nnr_model *m, const prog_opts *o)
         reps = (long)(20e-6 / (per_call > 1e-9 ? per_call : 1e-9)) + 1;
     double t_end = prog_now_s() + seconds;
     for (;;) {
-        double t0 = prog_now_s(), c0 = bench_sample_clock(cpu);
+        double c0 = bench_sample_clock(cpu);
         for (long r = 0; r < reps; r++)
             bench_call(m, train, &tr, infer, batch, x, y, by_label ? lab : NULL,
                        by_label ? NULL : tgt, arena, &drop);
