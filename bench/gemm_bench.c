@@ -14,7 +14,7 @@
  * Then a breakdown for the kernel engineer: each runtime kernel that W1/W2,
  * W4 and a W3 training step call, alone, at the workloads' shapes (and
  * OpenBLAS on the GEMM of each linear layer):
- * `KERNEL <layer> <kernel> <us per call> <GFLOP/s>`. */
+ * `KERNEL <layer> <kernel> <us per call> <GFLOP/s>`, and the convolutions of W6. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
@@ -88,7 +88,7 @@ static double med(double *v, int n)
 }
 
 /* ---- single kernels of the workloads */
-enum { KLIN, KLINB, KBLAS, KCONV, KPOOL };
+enum { KLIN, KLINB, KBLAS, KCONV, KPOOL, KCONVB };
 typedef struct kctx {
     int kind, n, in, out;
     const nnr_conv2d_shape *c;
@@ -119,8 +119,67 @@ static void run_kernel(void *v)
     case KPOOL:
         nnr_maxpool2d_f32(k->n, k->p, b[0], b[3]);
         break;
+    case KCONVB: /* x b[0], w b[1], dy b[2], dx b[3], scratch b[4], dw b[5], db b[2] tail */
+        nnr_conv2d_backward_f32(k->n, k->c, b[0], b[1], b[2], b[3], b[5],
+                                b[2] + (size_t)k->n * k->c->oc * k->c->oh * k->c->ow, b[4]);
+        break;
     default:
         break;
+    }
+}
+
+/* The convolutions of W6 (the course's CNN) alone: forward at batch 1 and
+ * 32, backward (data and weight gradients) at batch 32, as a training step
+ * calls them. KERNEL lines; backward GFLOP/s count both GEMMs (2x forward;
+ * the first conv's data gradient is not asked for). */
+static void w6_kernels(double ks)
+{
+    static const nnr_conv2d_shape cs[] = {
+        {1, 28, 28, 128, 3, 3, 1, 1, 1, 1, 28, 28, 1, 1, 1},
+        {128, 14, 14, 256, 3, 3, 1, 1, 1, 1, 14, 14, 1, 1, 1},
+        {256, 7, 7, 512, 3, 3, 1, 1, 1, 1, 7, 7, 1, 1, 1},
+    };
+    static const char *names[] = {"W6.conv1x128x28x28", "W6.conv128x256x14x14",
+                                  "W6.conv256x512x7x7"};
+    nnr_rng r;
+    nnr_rng_seed(&r, 11);
+    for (int i = 0; i < 3; i++) {
+        const nnr_conv2d_shape *c = &cs[i];
+        const int n = 32;
+        size_t lx = (size_t)n * c->c * c->h * c->w, lw = (size_t)c->oc * c->c * 9;
+        size_t ly = (size_t)n * c->oc * c->oh * c->ow;
+        size_t len[6] = {lx, lw, ly + c->oc, lx > ly ? lx : ly, nnr_conv2d_scratch(c), lw};
+        float *buf[6];
+        for (int j = 0; j < 6; j++) {
+            buf[j] = malloc(len[j] * sizeof(float));
+            if (!buf[j]) {
+                printf("SKIP W6 kernels: out of memory\n");
+                exit(1);
+            }
+            for (size_t e = 0; e < len[j]; e++)
+                buf[j][e] = (float)(nnr_rng_uniform(&r) - 0.5);
+        }
+        double fl = 2.0 * c->oc * c->oh * c->ow * c->c * 9;
+        char nm[64];
+        for (int b = 1; b <= 32; b += 31) {
+            kctx k = {KCONV, b, 0, 0, c, NULL, buf};
+            double t = bench_median(run_kernel, &k, ks, 5);
+            snprintf(nm, sizeof nm, "%s.b%d", names[i], b);
+            printf("KERNEL %s nnr_conv2d_f32 %.3f %.2f\n", nm, t * 1e6, b * fl / t * 1e-9);
+        }
+        kctx k = {KCONVB, n, 0, 0, c, NULL, buf};
+        /* the first conv: weight gradient only, as in training */
+        float *dx = buf[3];
+        if (i == 0)
+            buf[3] = NULL;
+        double t = bench_median(run_kernel, &k, ks, 5);
+        buf[3] = dx;
+        snprintf(nm, sizeof nm, "%s.b%d", names[i], n);
+        printf("KERNEL %s nnr_conv2d_backward_f32 %.3f %.2f\n", nm, t * 1e6,
+               (i == 0 ? 1 : 2) * n * fl / t * 1e-9);
+        fflush(stdout);
+        for (int j = 0; j < 6; j++)
+            free(buf[j]);
     }
 }
 
@@ -257,5 +316,6 @@ int main(int argc, char **argv)
         for (int i = 0; i < 6; i++)
             free(buf[i]);
     }
+    w6_kernels(seconds / 4 > 0.05 ? seconds / 4 : 0.05);
     return 0;
 }

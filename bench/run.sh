@@ -9,7 +9,8 @@
 #
 # Environment: BENCH_WORK (work folder), NNC_BUILD_DIR (reuse an nnc build
 # instead of building one), ORT_VERSION (npm onnxruntime-node version,
-# default 1.30.0), BENCH_ROUNDS / BENCH_SECONDS (override the run length).
+# default 1.30.0), BENCH_ROUNDS / BENCH_SECONDS (override the run length),
+# BENCH_CLOCK=cpu (time samples in process CPU time, for a shared machine).
 set -u
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -27,12 +28,18 @@ done
 # One thread everywhere.
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 VECLIB_MAXIMUM_THREADS=1
 export NNC_CACHE_DIR="$WORK/nnc-cache"
+# wall (default) or cpu: the clock of every sample (PROG bench, the C drivers
+# and torch_bench.py read NNC_BENCH_CLOCK); the run length is always wall time.
+case ${BENCH_CLOCK:-wall} in
+    wall|cpu) export NNC_BENCH_CLOCK=${BENCH_CLOCK:-wall} ;;
+    *) echo "bench: BENCH_CLOCK is wall or cpu" >&2; exit 2 ;;
+esac
 
 if [ $QUICK = 1 ]; then
-    ROUNDS=${BENCH_ROUNDS:-1}; SEC=${BENCH_SECONDS:-0.25}; W3_RUNS=3
+    ROUNDS=${BENCH_ROUNDS:-1}; SEC=${BENCH_SECONDS:-0.25}; W3_RUNS=3; MACH_SEC=0.1
     GEMM_SEC=0.3; NAIVE_GEMM_MAX=$((2 * 256 * 256 * 256))
 else
-    ROUNDS=${BENCH_ROUNDS:-5}; SEC=${BENCH_SECONDS:-1.0}; W3_RUNS=5
+    ROUNDS=${BENCH_ROUNDS:-5}; SEC=${BENCH_SECONDS:-1.0}; W3_RUNS=5; MACH_SEC=0.3
     GEMM_SEC=3; NAIVE_GEMM_MAX=$((2 * 512 * 512 * 512))
 fi
 EPOCHS=20
@@ -93,11 +100,26 @@ NNC_OK=1
 "$NNC" build "$HERE/nnet/w1_mlp.nnet" --weights "$D/w1.safetensors" -o "$B/w1_mlp" >"$LOGS/nnc-w1.log" 2>&1 || NNC_OK=0
 "$NNC" build "$HERE/nnet/w4_cnn.nnet" --weights "$D/w4.safetensors" -o "$B/w4_cnn" >"$LOGS/nnc-w4.log" 2>&1 || NNC_OK=0
 "$NNC" build "$HERE/nnet/w3_digits.nnet" -o "$B/w3_digits" >"$LOGS/nnc-w3.log" 2>&1 || NNC_OK=0
+"$NNC" build "$HERE/nnet/w6_cnn.nnet" --weights "$D/w6.safetensors" -o "$B/w6_cnn" >"$LOGS/nnc-w6.log" 2>&1 || NNC_OK=0
 if [ $NNC_OK = 0 ]; then
     cat "$LOGS"/nnc-w*.log >&2
     echo "bench: nnc build of a workload failed" >&2
     exit 1
 fi
+
+# ------------------------------------------------------------------ the machine
+# FMA peak, read bandwidth and CPU identity (bench/machine.c); the peak is
+# measured again every round and at the end, and the report takes the highest.
+say "the machine: FMA peak, L1/L2/DRAM read bandwidth, CPU"
+if ! $CC $CFLAGS -o "$B/machine" "$HERE/machine.c" >"$LOGS/cc-machine.log" 2>&1 \
+   || ! "$B/machine" "$MACH_SEC" >"$LOGS/machine.txt" 2>&1; then
+    cat "$LOGS/cc-machine.log" "$LOGS/machine.txt" >&2
+    echo "bench: measuring the machine (bench/machine.c) failed" >&2
+    exit 1
+fi
+grep -E '^(MACHINE|PEAK|BW) ' "$LOGS/machine.txt" >> "$RAW"
+sed 's/^/   /' "$LOGS/machine.txt" >&2
+machine_peak() { "$B/machine" "$MACH_SEC" peak 2>/dev/null | grep -E '^PEAK ' >> "$RAW"; }
 
 # ------------------------------------------------------------------ naive C
 say "naive C baseline"
@@ -181,9 +203,11 @@ check_nnc() {  # name program input.csv ref.bin tol
 if [ -f "$D/y_w1.bin" ]; then
     check_nnc w1 "$B/w1_mlp" "$D/x_w1.csv" "$D/y_w1.bin" 1e-5
     check_nnc w4 "$B/w4_cnn" "$D/x_w4.csv" "$D/y_w4.bin" 1e-4
+    check_nnc w6 "$B/w6_cnn" "$D/x_w6.csv" "$D/y_w6.bin" 1e-4
     if [ $HAVE_ORT = 1 ]; then
         raw "CHECK w2-ort $("$B/ort_bench" "$ORT_LIB" "$D/w1.onnx" 64,784 640 0.01 "$D/x_w1.bin" "$D/y_w1.bin" | grep maxdiff)"
         raw "CHECK w4-ort $("$B/ort_bench" "$ORT_LIB" "$D/w4.onnx" 1,1,28,28 10 0.01 "$D/x_w4.bin" "$D/y_w4.bin" | grep maxdiff)"
+        raw "CHECK w6-ort $("$B/ort_bench" "$ORT_LIB" "$D/w6.onnx" 32,1,28,28 864 0.01 "$D/x_w6.bin" "$D/y_w6.bin" | grep maxdiff)"
     fi
     if [ $HAVE_NAIVE = 1 ]; then
         raw "CHECK w2-naive $("$B/naive" w1 "$D/w1.bin" "$D/x_w1.bin" 64 0.01 "$D/y_w1.bin" | grep maxdiff)"
@@ -195,7 +219,7 @@ fi
 raw "INFO date $(date -u '+%Y-%m-%d %H:%M UTC')"
 raw "INFO commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' (working tree has uncommitted changes)')"
 raw "INFO cpu $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(getconf _NPROCESSORS_ONLN) cores; load average at start $(cut -d' ' -f1-3 /proc/loadavg)"
-raw "INFO mode $([ $QUICK = 1 ] && echo quick || echo full): $ROUNDS round(s), ${SEC}s per measurement, W5 ${GEMM_SEC}s per GEMM per implementation; 1 thread"
+raw "INFO mode $([ $QUICK = 1 ] && echo quick || echo full): $ROUNDS round(s), ${SEC}s per measurement, W5 ${GEMM_SEC}s per GEMM per implementation; 1 thread; samples timed in $([ "$NNC_BENCH_CLOCK" = cpu ] && echo 'process CPU time (BENCH_CLOCK=cpu)' || echo 'wall time')"
 [ $HAVE_TORCH = 1 ] && raw "INFO pytorch $("$PY" -c 'import torch; print(torch.__version__)' 2>/dev/null) ($PY)"
 [ $HAVE_ORT = 1 ] && raw "INFO onnxruntime $(sed -n 's/^ort_version=//p' "$LOGS/ort-probe.log") via its C API (bench/ort_bench.c, $(basename "$(dirname "$(dirname "$(dirname "$ORT_LIB")")")"))"
 raw "INFO compilers $($CC --version | head -1); nnc programs and naive C built with -O3 -march=native"
@@ -209,10 +233,12 @@ now_us() { local t=$EPOCHREALTIME; t=${t/[.,]/}; REPLY=$((10#$t)); }
 median_n() { printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END{print v[int((NR+1)/2)]}'; }
 for r in $(seq 1 "$ROUNDS"); do
     say "round $r/$ROUNDS"
+    machine_peak
     # nnc
-    for spec in "W1 w1_mlp 1" "W2 w1_mlp 64" "W4 w4_cnn 1"; do
+    for spec in "W1 w1_mlp 1" "W2 w1_mlp 64" "W4 w4_cnn 1" "W6b1 w6_cnn 1" "W6b32 w6_cnn 32" \
+                "W6t w6_cnn 32 --train"; do
         set -- $spec
-        if "$B/$2" bench --batch "$3" --seconds "$SEC" >"$LOGS/nnc-$1.txt" 2>&1; then
+        if "$B/$2" bench --batch "$3" ${4:-} --seconds "$SEC" >"$LOGS/nnc-$1.txt" 2>&1; then
             raw "RESULT $1 nnc $(median_of "$LOGS/nnc-$1.txt")"
         else
             skip "nnc $1 bench failed (round $r)"
@@ -248,7 +274,8 @@ for r in $(seq 1 "$ROUNDS"); do
     fi
     # ONNX Runtime
     if [ $HAVE_ORT = 1 ]; then
-        for spec in "W1 w1 1,784 10" "W2 w1 64,784 640" "W4 w4 1,1,28,28 10"; do
+        for spec in "W1 w1 1,784 10" "W2 w1 64,784 640" "W4 w4 1,1,28,28 10" \
+                    "W6b1 w6 1,1,28,28 27" "W6b32 w6 32,1,28,28 864"; do
             set -- $spec
             if "$B/ort_bench" "$ORT_LIB" "$D/$2.onnx" "$3" "$4" "$SEC" "$D/x_$2.bin" >"$LOGS/ort-$1.txt" 2>&1; then
                 raw "RESULT $1 ort $(median_of "$LOGS/ort-$1.txt")"
@@ -282,10 +309,13 @@ if [ $HAVE_GEMM = 1 ]; then
     "$B/gemm_bench" "$GEMM_SEC" "$ROUNDS" "$NAIVE_GEMM_MAX" >"$LOGS/gemm.txt" 2>&1 || skip "W5 gemm_bench failed"
     grep -E '^(GEMM|KERNEL|SKIP) ' "$LOGS/gemm.txt" >> "$RAW"
 fi
+machine_peak
 raw "INFO end load average $(cut -d' ' -f1-3 /proc/loadavg); the run took $(( $(date +%s) - T0 )) s"
 
 # ------------------------------------------------------------------ report
 mkdir -p "$HERE/results"
 "$PY" "$HERE/report.py" "$RAW" "$HERE/results/latest.md"
+status=$?
 echo
 echo "(written to bench/results/latest.md; raw lines in $RAW, logs in $LOGS)"
+exit $status

@@ -3,12 +3,13 @@
 
 Runs under Debian's /usr/bin/python3 (python3-torch, numpy). Commands:
 
-  gen DIR             random weights for W1/W3/W4 (numpy, seed 0, PyTorch's
+  gen DIR             random weights for W1/W3/W4/W6 (numpy, seed 0, PyTorch's
                       default init bounds) written as .safetensors (for nnc),
                       raw .bin (for the naive C driver), .onnx (for ONNX
                       Runtime, needs torch), fixed inputs and reference outputs
   bench DIR SECONDS   PyTorch eager and TorchScript-frozen timings of W1, W2,
-                      W4 and of one W3 training step
+                      W4, W6 (batch 1 and 32) and of one W3 and one W6
+                      training step
   train DIR EPOCHS    W3: the digits training loop (manual batching, shuffled
                       each epoch, validation after each epoch as nnc does)
   all DIR SECONDS EPOCHS   bench, then train (one interpreter start-up)
@@ -57,7 +58,12 @@ W3_PARAMS = [("0.weight", (128, 64)), ("0.bias", (128,)),
 W4_PARAMS = [("0.weight", (8, 1, 3, 3)), ("0.bias", (8,)),
              ("3.weight", (16, 8, 3, 3)), ("3.bias", (16,)),
              ("7.weight", (10, 784)), ("7.bias", (10,))]
+W6_PARAMS = [("0.weight", (128, 1, 3, 3)), ("0.bias", (128,)),
+             ("3.weight", (256, 128, 3, 3)), ("3.bias", (256,)),
+             ("6.weight", (512, 256, 3, 3)), ("6.bias", (512,)),
+             ("9.weight", (27, 7 * 7 * 512)), ("9.bias", (27,))]
 W1_IN, W4_IN = (784,), (1, 28, 28)
+W6_ROWS = 32     # the fixed W6 inputs: one batch of 32
 
 
 def w1_module():
@@ -74,6 +80,14 @@ def w4_module():
     return nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
                          nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
                          nn.Flatten(), nn.Linear(784, 10))
+
+
+def w6_module():
+    """The course's CNN (bench/nnet/w6_cnn.nnet), its head fine-tuned to 27."""
+    return nn.Sequential(nn.Conv2d(1, 128, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(128, 256, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(256, 512, 3, padding=1), nn.ReLU(),
+                         nn.Flatten(), nn.Linear(7 * 7 * 512, 27))
 
 
 def random_params(spec, rng):
@@ -135,7 +149,7 @@ def cmd_gen(d):
     os.makedirs(d, exist_ok=True)
     rng = np.random.default_rng(0)
     sets = {"w1": random_params(W1_PARAMS, rng), "w3": random_params(W3_PARAMS, rng),
-            "w4": random_params(W4_PARAMS, rng)}
+            "w4": random_params(W4_PARAMS, rng), "w6": random_params(W6_PARAMS, rng)}
     for k, p in sets.items():
         write_safetensors(os.path.join(d, k + ".safetensors"), p)
         write_bin(os.path.join(d, k + ".bin"), p.values())
@@ -144,6 +158,9 @@ def cmd_gen(d):
     x4 = rng.uniform(0, 1, size=(1, 1, 28, 28)).astype(np.float32)
     write_bin(os.path.join(d, "x_w1.bin"), [x1])
     write_bin(os.path.join(d, "x_w4.bin"), [x4])
+    x6 = rng.uniform(0, 1, size=(W6_ROWS, 1, 28, 28)).astype(np.float32)
+    write_bin(os.path.join(d, "x_w6.bin"), [x6])
+    np.savetxt(os.path.join(d, "x_w6.csv"), x6[:2].reshape(2, -1), delimiter=",", fmt="%.9g")
     np.savetxt(os.path.join(d, "x_w1.csv"), x1[:4], delimiter=",", fmt="%.9g")
     np.savetxt(os.path.join(d, "x_w4.csv"), x4.reshape(1, -1), delimiter=",", fmt="%.9g")
     if torch is None:
@@ -151,10 +168,13 @@ def cmd_gen(d):
         return
     m1 = load_module(w1_module(), sets["w1"])
     m4 = load_module(w4_module(), sets["w4"])
+    m6 = load_module(w6_module(), sets["w6"])
     with torch.no_grad():
         write_bin(os.path.join(d, "y_w1.bin"), [m1(torch.from_numpy(x1)).numpy()])
         write_bin(os.path.join(d, "y_w4.bin"), [m4(torch.from_numpy(x4)).numpy()])
-    for name, m, shape in (("w1", m1, (1,) + W1_IN), ("w4", m4, (1,) + W4_IN)):
+        write_bin(os.path.join(d, "y_w6.bin"), [m6(torch.from_numpy(x6)).numpy()])
+    for name, m, shape in (("w1", m1, (1,) + W1_IN), ("w4", m4, (1,) + W4_IN),
+                           ("w6", m6, (1,) + W4_IN)):
         torch.onnx.export(m, torch.zeros(shape), os.path.join(d, name + ".onnx"),
                           input_names=["x"], output_names=["y"],
                           dynamic_axes={"x": {0: "n"}, "y": {0: "n"}}, opset_version=13)
@@ -166,6 +186,8 @@ def median_call_s(fn, seconds, min_sample_s=20e-6):
     """Same method as `PROG bench`: warm up 10% (>= 3 calls), samples of
     `reps` calls lasting >= 20 us, median of per-call times."""
     pc = time.perf_counter
+    # NNC_BENCH_CLOCK=cpu: samples in process CPU time (the run length stays wall)
+    sc = time.process_time if os.environ.get("NNC_BENCH_CLOCK") == "cpu" else pc
     start, calls = pc(), 0
     while calls < 3 or pc() - start < seconds * 0.1:
         fn()
@@ -174,11 +196,11 @@ def median_call_s(fn, seconds, min_sample_s=20e-6):
     reps = 1 if per >= min_sample_s else int(min_sample_s / max(per, 1e-9)) + 1
     times, t_end = [], pc() + seconds
     while True:
-        t0 = pc()
+        t0, c0 = pc(), sc()
         for _ in range(reps):
             fn()
-        t1 = pc()
-        times.append((t1 - t0) / reps)
+        t1, c1 = pc(), sc()
+        times.append((c1 - c0) / reps)
         if t1 >= t_end and len(times) >= 5:
             break
     times.sort()
@@ -192,9 +214,13 @@ def cmd_bench(d, seconds):
     p3 = read_params(os.path.join(d, "w3.safetensors"))
     x1 = torch.from_numpy(np.fromfile(os.path.join(d, "x_w1.bin"), dtype="<f4").reshape(64, 784))
     x4 = torch.from_numpy(np.fromfile(os.path.join(d, "x_w4.bin"), dtype="<f4").reshape(1, 1, 28, 28))
+    p6 = read_params(os.path.join(d, "w6.safetensors"))
+    x6 = torch.from_numpy(np.fromfile(os.path.join(d, "x_w6.bin"), dtype="<f4").reshape(W6_ROWS, 1, 28, 28))
     cases = [("W1", load_module(w1_module(), p1), x1[:1].clone()),
              ("W2", load_module(w1_module(), p1), x1.clone()),
-             ("W4", load_module(w4_module(), p4), x4)]
+             ("W4", load_module(w4_module(), p4), x4),
+             ("W6b1", load_module(w6_module(), p6), x6[:1].clone()),
+             ("W6b32", load_module(w6_module(), p6), x6.clone())]
     for wl, m, x in cases:
         with torch.inference_mode():
             t = median_call_s(lambda: m(x), seconds)
@@ -219,6 +245,32 @@ def cmd_bench(d, seconds):
         opt.step()
 
     print("RESULT W3s torch_eager %.4f" % (median_call_s(step, seconds) * 1e6), flush=True)
+    w6_train_step(p6, seconds)
+
+
+def w6_train_step(p6, seconds):
+    """One W6 training step at batch 32: forward, cross-entropy, backward,
+    Adam(lr 3e-4) as the course; eager, then the TorchScript-compiled module
+    (scripted, not frozen: frozen modules cannot train)."""
+    g = torch.Generator().manual_seed(1)
+    xb = torch.rand(32, 1, 28, 28, generator=g) * 2 - 1
+    yb = torch.randint(0, 27, (32,), generator=g)
+    for impl in ("torch_eager", "torchscript"):
+        m = load_module(w6_module(), p6).train()
+        if impl == "torchscript":
+            try:
+                m = torch.jit.script(m)
+            except Exception as e:  # pragma: no cover - reported, never fatal
+                print("SKIP W6t torchscript %s" % str(e).splitlines()[0][:120], flush=True)
+                continue
+        opt = torch.optim.Adam(m.parameters(), lr=3e-4)
+
+        def step():
+            opt.zero_grad(set_to_none=True)
+            F.cross_entropy(m(xb), yb).backward()
+            opt.step()
+
+        print("RESULT W6t %s %.4f" % (impl, median_call_s(step, seconds) * 1e6), flush=True)
 
 
 # ------------------------------------------------------------------ train
