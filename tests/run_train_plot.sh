@@ -19,6 +19,7 @@
 #     naming the file, training goes on and saves; a folder that does not
 #     exist is an error before training.
 # Skipped (77) without python3.
+# Every digits run saves in WORK (the train block's save is beside the example).
 set -euo pipefail
 nnc=$1 src=$2 work=$3
 command -v python3 > /dev/null || { echo "skipped: no python3 to read the SVG"; exit 77; }
@@ -123,12 +124,15 @@ python3 check.py sval.svg vlog.csv --curves train_loss,val_loss,val_accuracy --e
     fail "slow curves with validation"
 
 # 2. the same bytes; resumed == never stopped
-./digits train --epochs 3 --log log2.csv --plot again.svg > /dev/null || fail "second run"
+./digits train --save w.safetensors --epochs 3 --log log2.csv --plot again.svg > /dev/null ||
+    fail "second run"
 cmp -s curves.svg again.svg || fail "the same run wrote different SVGs"
-./digits train --epochs 4 --plot full.svg > /dev/null || fail "4 epochs"
-./digits train --epochs 2 --checkpoint run.ckpt --plot resumed.svg > /dev/null || fail "2 epochs"
+./digits train --save w.safetensors --epochs 4 --plot full.svg > /dev/null || fail "4 epochs"
+./digits train --save w.safetensors --epochs 2 --checkpoint run.ckpt --plot resumed.svg \
+    > /dev/null || fail "2 epochs"
 python3 check.py resumed.svg --epochs 2 > /dev/null || fail "2 epochs' curves"
-./digits train --epochs 4 --resume run.ckpt --plot resumed.svg > /dev/null || fail "resume"
+./digits train --save w.safetensors --epochs 4 --resume run.ckpt --plot resumed.svg \
+    > /dev/null || fail "resume"
 cmp -s full.svg resumed.svg || fail "the resumed run's plot differs from the uninterrupted run's"
 
 # 3. watched: every read is a whole SVG
@@ -197,7 +201,8 @@ if [ -n "$full" ]; then
         fail "a plot write failure stopped the run: $(cat e5.txt)"
     fi
 fi
-if ./digits train --epochs 1 --plot no/such/folder/c.svg > o6.txt 2> e6.txt; then
+if ./digits train --save w.safetensors --epochs 1 --plot no/such/folder/c.svg \
+    > o6.txt 2> e6.txt; then
     fail "--plot into a missing folder trained"
 else
     grep -q "no/such/folder/c.svg: error: cannot write in the folder" e6.txt ||
@@ -205,7 +210,8 @@ else
     grep -q "epoch 1" o6.txt && fail "trained before the error"
 fi
 mkdir -p adir
-./digits train --epochs 1 --plot adir > /dev/null 2> e7.txt && fail "--plot into a folder trained"
+./digits train --save w.safetensors --epochs 1 --plot adir > /dev/null 2> e7.txt &&
+    fail "--plot into a folder trained"
 grep -q "adir: error: is a directory" e7.txt || fail "folder: $(cat e7.txt)"
 
 [ $fails = 0 ] || exit 1
