@@ -375,7 +375,7 @@ static int parse_args(const nnr_model *m, int argc, char **argv, prog_opts *o)
         o->cmd_name = a;
     }
     if (!o->cmd)
-        return prog_usage_error(m, "missing command (infer, train, eval or bench)");
+        return prog_usage_error(m, "missing command (infer, train, eval, bench, gradcheck or generate)");
     for (int k = 0; k < OPT_COUNT; k++)
         if (o->val[k] && !(opt_table[k].cmds & o->cmd))
             return prog_usage_error(m, "option '%s' does not apply to '%s'", opt_table[k].name,

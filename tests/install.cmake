@@ -31,6 +31,11 @@ add_test(NAME tool.train_plot
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/run_train_plot.sh $<TARGET_FILE:nnc>
           ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/train_plot)
 set_tests_properties(tool.train_plot PROPERTIES LABELS tool TIMEOUT 600 SKIP_RETURN_CODE 77)
+# --help of nnc and of a program lists every command and option.
+add_test(NAME tool.help
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/run_help.sh $<TARGET_FILE:nnc>
+          ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/help)
+set_tests_properties(tool.help PROPERTIES LABELS tool TIMEOUT 300)
 # Every ```nnet block of docs/*.md and README.md passes nnc check; no page
 # names a path outside the repository; relative links resolve.
 add_test(NAME docs.snippets
