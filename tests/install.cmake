@@ -30,7 +30,7 @@ set_tests_properties(tool.plot_log PROPERTIES LABELS tool TIMEOUT 300 SKIP_RETUR
 add_test(NAME tool.train_plot
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/run_train_plot.sh $<TARGET_FILE:nnc>
           ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/train_plot)
-set_tests_properties(tool.train_plot PROPERTIES LABELS tool TIMEOUT 600 SKIP_RETURN_CODE 77)
+set_tests_properties(tool.train_plot PROPERTIES LABELS tool TIMEOUT 1200 SKIP_RETURN_CODE 77)
 # --help of nnc and of a program lists every command and option.
 add_test(NAME tool.help
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/run_help.sh $<TARGET_FILE:nnc>
