@@ -1,5 +1,5 @@
 /* main.c — the nnc command line: build | emit | check | ir | opt | summary | convert |
- * export | import | dot.
+ * export | import | dot (or graph).
  * Exit status: 0 success, 1 an error in the user's input, 2 wrong usage. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +16,8 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  build FILE -o PROGRAM   compile to a standalone program, whose commands are\n"
-    "                          infer | train | eval | bench | gradcheck (PROGRAM --help)\n"
+    "                          infer | train | eval | bench | gradcheck | generate\n"
+    "                          (PROGRAM --help; train --plot F.svg draws the curves)\n"
     "  emit FILE -o DIR        write embeddable C: DIR/NAME.h, DIR/NAME.c and the runtime\n"
     "                          (--with-loader: NAME_load.[ch], reading a weights file)\n"
     "  check FILE              report diagnostics only\n"
@@ -24,9 +25,9 @@ static const char usage[] =
     "  opt FILE.nir            read IR text, run the passes (--passes=...), print IR text\n"
     "  summary FILE            layers, shapes, parameters, FLOPs and memory\n"
     "  convert W.pth -o W.safetensors  a PyTorch state_dict (or safetensors) as safetensors\n"
-    "  export FILE --torch -o model.py  the model as a PyTorch nn.Module\n"
     "  dot FILE [-o X.dot|X.svg]  the graph in Graphviz's DOT (svg/png/pdf through\n"
     "                          Graphviz's dot); with -O1/-O2 the graph after the passes\n"
+    "  graph FILE [-o ...]     the same as dot\n"
     "  import MODEL.onnx -o DIR  an ONNX model as DIR/NAME.nnet and DIR/NAME.safetensors\n"
     "  export FILE --torch -o M.py  the model as a PyTorch nn.Module with the same\n"
     "                          parameter names, in a script: `python3 M.py WEIGHTS <\n"

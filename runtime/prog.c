@@ -34,7 +34,7 @@ static void usage(const nnr_model *m, FILE *f)
             "        [--seed N] [--init W] [--save W] [--log F] [--loss NAME]\n"
             "        [--optimizer SPEC] [--shuffle BOOL] [--strict BOOL] [--freeze LIST]\n"
             "        [--schedule SPEC] [--clip-grad-norm X] [--early-stopping N]\n"
-            "        [--checkpoint F] [--label-smoothing X] [--resume F]\n"
+            "        [--checkpoint F] [--label-smoothing X] [--resume F] [--plot F]\n"
             "        train as the model's train block says, with these overrides:\n"
             "        --loss mse|l1|bce|bce_with_logits|cross_entropy|nll\n"
             "        --optimizer 'sgd(lr = 0.1, momentum = 0.9)', 'adam(...)' or\n"
@@ -46,6 +46,9 @@ static void usage(const nnr_model *m, FILE *f)
             "        --schedule 'cosine(100, per = \"step\")', a list '[a, b]', or none\n"
             "        --checkpoint F: written after every epoch; --resume F continues\n"
             "          from it to --epochs, as if never interrupted\n"
+            "        --plot F.svg: the loss (and validation accuracy) curves per\n"
+            "          epoch as an SVG, rewritten after every epoch: open it in a\n"
+            "          browser and reload to watch training\n"
             "        train_loss is the mean over the epoch's samples of the loss\n"
             "  eval  [--data F] [--weights W.safetensors] [--loss NAME]\n"
             "        print loss=<value> (and accuracy=<value> for classification)\n"
@@ -131,6 +134,7 @@ static const struct {
     [OPT_CHECKPOINT] = {"--checkpoint", 1, CMD_TRAIN},
     [OPT_SMOOTH]     = {"--label-smoothing", 1, CMD_TRAIN},
     [OPT_RESUME]     = {"--resume", 1, CMD_TRAIN},
+    [OPT_PLOT]       = {"--plot", 1, CMD_TRAIN},
     [OPT_PROMPT]     = {"--prompt", 2, CMD_GENERATE},    /* "": a newline byte */
     [OPT_TOKENS]     = {"--tokens", 1, CMD_GENERATE},
     [OPT_TEMPERATURE] = {"--temperature", 1, CMD_GENERATE},
@@ -371,7 +375,7 @@ static int parse_args(const nnr_model *m, int argc, char **argv, prog_opts *o)
         o->cmd_name = a;
     }
     if (!o->cmd)
-        return prog_usage_error(m, "missing command (infer, train, eval or bench)");
+        return prog_usage_error(m, "missing command (infer, train, eval, bench, gradcheck or generate)");
     for (int k = 0; k < OPT_COUNT; k++)
         if (o->val[k] && !(opt_table[k].cmds & o->cmd))
             return prog_usage_error(m, "option '%s' does not apply to '%s'", opt_table[k].name,

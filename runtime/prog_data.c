@@ -138,9 +138,22 @@ int prog_save_state(const nnr_model *m, const char *path, const float *state)
 }
 
 /* Checks before training that the folder of path can take the file, so a
- * long run does not end in an unsaved result. */
+ * long run does not end in an unsaved result. An existing device or FIFO is
+ * written in place (nnr_wfile): it must be writable itself; a folder is
+ * never a file's target. */
 int prog_check_writable(const char *path)
 {
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "%s: error: is a directory, not a file\n", path);
+        return -1;
+    }
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        if (access(path, W_OK) == 0)
+            return 0;
+        fprintf(stderr, "%s: error: cannot write: %s\n", path, strerror(errno));
+        return -1;
+    }
     const char *slash = strrchr(path, '/');
     char dir[4096];
     if (!slash) {

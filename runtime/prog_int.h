@@ -20,7 +20,7 @@ enum {
     OPT_WEIGHTS, OPT_DATA, OPT_VALIDATION, OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_SEED,
     OPT_INIT, OPT_SAVE, OPT_LOG, OPT_SECONDS, OPT_TRAIN, OPT_LOSS, OPT_OPTIMIZER, OPT_SHUFFLE,
     OPT_STRICT, OPT_FREEZE, OPT_SCHEDULE, OPT_CLIP, OPT_EARLY, OPT_CHECKPOINT, OPT_SMOOTH,
-    OPT_RESUME, OPT_PROMPT, OPT_TOKENS, OPT_TEMPERATURE, OPT_TOPK, OPT_COUNT
+    OPT_RESUME, OPT_PROMPT, OPT_TOKENS, OPT_TEMPERATURE, OPT_TOPK, OPT_PLOT, OPT_COUNT
 };
 
 typedef struct prog_opts {
@@ -148,6 +148,26 @@ int prog_shard_evaluate(const nnr_model *m, nnr_loss loss, const float *infer,
                         double *acc_out);
 /* Is state the same on every rank? -1 after a warning on rank 0 if not. */
 int prog_shard_same_state(const nnr_model *m, const float *state);
+
+/* prog_plot.c: train --plot FILE, the curves per epoch as SVG. */
+typedef struct prog_plot {
+    const char *path;       /* NULL: no plot */
+    const char *name;       /* the model's, in the title */
+    int epochs;             /* the run's last epoch, in the title */
+    int val, acc;           /* draw val_loss; draw val_accuracy (a second panel) */
+    size_t n, cap;
+    int *epoch;             /* [n] */
+    double *v[3];           /* [n] train_loss, val_loss, val_accuracy (NAN: none) */
+    int warned;             /* a write failed and was reported */
+} prog_plot;
+/* Adds the epoch of a --log line ("epoch,train_loss,val_loss,val_accuracy,
+ * seconds"; other lines are skipped); -1 after a message when out of memory. */
+int prog_plot_add(prog_plot *p, const char *line);
+/* Adds the epochs of a whole --log text (a checkpoint's history). */
+int prog_plot_add_log(prog_plot *p, const char *text);
+/* Rewrites p->path atomically; a failure is a warning (once). */
+void prog_plot_write(prog_plot *p);
+void prog_plot_free(prog_plot *p);
 
 /* prog_tools.c */
 int prog_cmd_bench(const nnr_model *m, const prog_opts *o);

@@ -1,6 +1,6 @@
 /* prog_train.c — the command train: the optimizer over the trainable
  * tensors, batching and shuffling, the roll-back on a non-finite step, the
- * progress bar, the per-epoch report and log, and the save. */
+ * progress bar, the per-epoch report, log and plot, and the save. */
 #define _POSIX_C_SOURCE 200809L
 
 #include "prog_int.h"
@@ -294,6 +294,7 @@ typedef struct run {
     int32_t *lb, *order;
     strbuf log;                 /* the log's text (kept in checkpoints) */
     prog_log lg;                /* the --log file, appended per epoch */
+    prog_plot plot;             /* the --plot file, rewritten per epoch */
     progress pr;
     int epochs, batch, shuffle, have_val, eb_n;
     uint64_t seed;
@@ -333,8 +334,9 @@ static void run_settings(run *r, const prog_opts *o)
     r->smooth = o->val[OPT_SMOOTH] ? o->smooth : cfg->label_smoothing;
     if (r->loss != NNR_LOSS_CROSS_ENTROPY)
         r->smooth = 0;
+    r->plot.path = o->val[OPT_PLOT];
     if (prog_par_rank() != 0)      /* rank 0 alone writes files */
-        r->save = r->logp = r->ckpt = NULL;
+        r->save = r->logp = r->ckpt = r->plot.path = NULL;
 }
 
 /* The data sources: the train block's, or the options'. */
@@ -463,7 +465,8 @@ static int run_setup(run *r, const prog_opts *o)
     /* Parameters, then data: every input is checked before training starts. */
     if (prog_check_loss_model(m, r->loss, o->val[OPT_LOSS] != NULL))
         return EXIT_INPUT;
-    if ((r->save && prog_check_writable(r->save)) || (r->ckpt && prog_check_writable(r->ckpt)))
+    if ((r->save && prog_check_writable(r->save)) || (r->ckpt && prog_check_writable(r->ckpt)) ||
+        (r->plot.path && prog_check_writable(r->plot.path)))
         return EXIT_INPUT;
     if (prog_trainer_init(&r->tr, m, freeze, nfreeze))
         return EXIT_INPUT;
@@ -533,11 +536,18 @@ static int run_buffers(run *r)
                 r->sched.per_step ? "optimizer" : "epoch", r->epochs, nsteps, lim + 2);
         return -1;
     }
-    if (r->logp && !r->log.len &&
+    if ((r->logp || r->plot.path) && !r->log.len &&
         sb_printf(&r->log, "epoch,train_loss,val_loss,val_accuracy,seconds\n")) {
         prog_oom();
         return -1;
     }
+    /* the plot: the epochs of a checkpoint's log, then one per epoch */
+    r->plot.name = m->name ? m->name : "model";
+    r->plot.epochs = r->epochs;
+    r->plot.val = r->have_val;
+    r->plot.acc = r->have_val && r->val.accuracy;
+    if (r->plot.path && prog_plot_add_log(&r->plot, r->log.p))
+        return -1;
     if (!r->logp)
         return 0;
     if (log_open(&r->lg, r->logp))
@@ -662,7 +672,7 @@ static int run_epoch(run *r, int e, double *train_loss)
     return 0;
 }
 
-/* The epoch's line on stdout and in the log. */
+/* The epoch's line on stdout and in the log, and the plot so far. */
 static int run_report(run *r, int e, double train_loss, double lr, double vl, double va,
                       double secs)
 {
@@ -677,7 +687,7 @@ static int run_report(run *r, int e, double train_loss, double lr, double vl, do
         printf("  lr=%.6g", lr);
     printf("  time=%.3fs\n", secs);
     fflush(stdout);
-    if (!r->logp)
+    if (!r->logp && !r->plot.path)
         return 0;
     char vls[64] = "", vas[64] = "";
     if (r->have_val)
@@ -690,6 +700,11 @@ static int run_report(run *r, int e, double train_loss, double lr, double vl, do
         return -1;
     }
     log_puts(&r->lg, r->log.p + at);
+    if (r->plot.path) {
+        if (prog_plot_add(&r->plot, r->log.p + at))
+            return -1;
+        prog_plot_write(&r->plot);
+    }
     return 0;
 }
 
@@ -781,6 +796,7 @@ static void run_free(run *r)
     free(r->gblk);
     free(r->glen);
     log_close(&r->lg);
+    prog_plot_free(&r->plot);
     free(r->log.p);
 }
 

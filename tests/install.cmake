@@ -1,4 +1,5 @@
-# Install, embedding and picture tests (run_install.sh, run_embed.sh, run_dot.sh):
+# Install, embedding and picture tests (run_install.sh, run_embed.sh, run_dot.sh,
+# run_plot.sh, run_train_plot.sh):
 # `cmake --install` into a temporary prefix, then builds against the
 # installed runtime with pkg-config and find_package(nnc). Label: tool.
 add_test(NAME tool.install
@@ -25,6 +26,16 @@ add_test(NAME tool.plot_log
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/run_plot.sh $<TARGET_FILE:nnc>
           ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/plot)
 set_tests_properties(tool.plot_log PROPERTIES LABELS tool TIMEOUT 300 SKIP_RETURN_CODE 77)
+# PROG train --plot: the curves SVG the program writes after every epoch.
+add_test(NAME tool.train_plot
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/run_train_plot.sh $<TARGET_FILE:nnc>
+          ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/train_plot)
+set_tests_properties(tool.train_plot PROPERTIES LABELS tool TIMEOUT 1200 SKIP_RETURN_CODE 77)
+# --help of nnc and of a program lists every command and option.
+add_test(NAME tool.help
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/run_help.sh $<TARGET_FILE:nnc>
+          ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/help)
+set_tests_properties(tool.help PROPERTIES LABELS tool TIMEOUT 300)
 # Every ```nnet block of docs/*.md and README.md passes nnc check; no page
 # names a path outside the repository; relative links resolve.
 add_test(NAME docs.snippets

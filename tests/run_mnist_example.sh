@@ -2,8 +2,9 @@
 # run_mnist_example.sh NNC SRC_DIR WORK — examples/mnist_cnn.nnet's train
 # block on small IDX files this test writes (no download): 40 training and
 # 20 validation images whose class k is a bright 6x6 square at a place of
-# its own; get-mnist.sh --from copies and size-checks files (here it must
-# refuse these, which are not MNIST's size); three epochs must lower the
+# its own; get-mnist.sh --from copies, size- and SHA-256-checks files (here
+# it must refuse these, which are not MNIST's size, and files of MNIST's
+# size that are not MNIST's bytes); three epochs must lower the
 # training loss; `train` of a model without a train block says how to add one.
 set -euo pipefail
 nnc=$1 src=$2 work=$3
@@ -37,6 +38,16 @@ if bash "$src/scripts/get-mnist.sh" copied --from data/mnist > get.log 2>&1; the
     fail "get-mnist.sh accepted files of the wrong size"
 fi
 grep -q "bytes, expected 47040016" get.log || fail "get-mnist.sh: no size message"
+mkdir -p sized
+head -c 47040016 /dev/zero > sized/train-images-idx3-ubyte
+if bash "$src/scripts/get-mnist.sh" copied2 --from sized > get2.log 2>&1; then
+    fail "get-mnist.sh accepted zeros of MNIST's size"
+fi
+grep -q "train-images-idx3-ubyte: SHA-256 [0-9a-f]*, expected ba891046" get2.log ||
+    fail "get-mnist.sh: no SHA-256 message: $(cat get2.log)"
+[[ ! -e copied2/train-images-idx3-ubyte && ! -e copied2/train-images-idx3-ubyte.part ]] ||
+    fail "get-mnist.sh kept a file that failed its check"
+rm -rf sized copied2
 "$nnc" build mnist_cnn.nnet -o mnist --portable
 ./mnist train --epochs 3 --batch 8 > train.log
 cat train.log
