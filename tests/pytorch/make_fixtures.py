@@ -999,6 +999,8 @@ def main():
     self_check()
     import make_graph_fixtures      # graph models (LANGUAGE.md §7-§8): their own generator
     make_graph_fixtures.main()
+    import make_seq2_fixtures       # attention, rnn states, sequence losses, the GPT's ten steps
+    make_seq2_fixtures.main()
     print("%d fixture cases written under %s" % (len(CASES), os.path.relpath(OUT)))
     for c in CASES:
         print("  " + c)
