@@ -489,6 +489,14 @@ void nnr_rnn_result_backward_f32(int n, size_t packed, size_t off, size_t len, c
 #define NNR_IGNORE_INDEX (-100)
 double nnr_seq_loss_f32(nnr_loss loss, size_t rows, int k, const float *pred,
                         const int32_t *labels, int ignore_index, float *dpred);
+/* cross_entropy against a target distribution per row, soft[rows, k] (PyTorch's
+ * label_smoothing: (1 - eps) one-hot + eps / k), over the rows whose label
+ * is not ignore_index: the mean of -sum_j soft_j log_softmax(pred)_j over
+ * those rows, as F.cross_entropy(pred.view(-1, k), y.view(-1),
+ * label_smoothing = eps) (NaN when every row is ignored). dpred (may be
+ * NULL) gets the gradient (zero on ignored rows). */
+double nnr_seq_loss_soft_f32(size_t rows, int k, const float *pred, const int32_t *labels,
+                             const float *soft, int ignore_index, float *dpred);
 /* The number of correct argmax predictions among the rows not ignored, and
  * that count of rows in *counted. */
 size_t nnr_seq_correct(size_t rows, int k, const float *pred, const int32_t *labels,

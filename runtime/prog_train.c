@@ -490,11 +490,6 @@ static int run_setup(run *r, const prog_opts *o)
         return EXIT_INPUT;
     if (r->have_val && prog_load_data(m, r->loss, &vsrc, &r->val))
         return EXIT_INPUT;
-    if (r->data.seq && r->smooth > 0) {
-        fprintf(stderr, "error: label_smoothing is not supported for a sequence output [%lld, %lld]\n",
-                (long long)m->out_shape[0], (long long)m->out_shape[1]);
-        return EXIT_INPUT;
-    }
     if (r->epochs >= r->first_epoch && check_batchnorm(m, r->data.d.rows, r->batch))
         return EXIT_INPUT;
     return 0;
@@ -571,7 +566,9 @@ static void run_fill(run *r, size_t r0, int n, size_t stride)
         if (d->targets && tcols)
             memcpy(r->tb + (size_t)i * tcols, d->targets + row * tcols, tcols * sizeof(float));
     }
-    if (r->smooth > 0 && d->labels) {
+    if (r->smooth > 0 && d->labels && d->seq) {    /* a target row per position; the labels stay */
+        nnr_smooth_labels(n * (int)d->seq, (int)(k / d->seq), r->lb, r->smooth, r->tb);
+    } else if (r->smooth > 0 && d->labels) {
         nnr_smooth_labels(n, (int)k, r->lb, r->smooth, r->tb);
     } else if (r->smooth > 0) {   /* probability rows: (1 - eps) t + eps / k, as PyTorch */
         for (size_t j = 0; j < (size_t)n * k; j++)
@@ -642,7 +639,7 @@ static int run_epoch(run *r, int e, double *train_loss)
         int n = (int)(rows - r0 < batch ? rows - r0 : batch);
         size_t mine = prog_shard_count((size_t)n, &first);
         run_fill(r, r0 + first, (int)mine, K);
-        int labels = r->data.labels && r->smooth <= 0;
+        int labels = r->data.labels && (r->smooth <= 0 || r->data.seq);
         /* The step moves only the batch-norm buffers before the update,
          * and the update runs only on a finite loss and finite
          * gradients: keeping the buffers is enough to roll back. */

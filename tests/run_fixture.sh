@@ -15,7 +15,9 @@
 #          Tolerance |want - got| <= 1e-5 + 1e-5 |want|.
 #   train  build, `PROG train --save got.safetensors`, compare every tensor
 #          with expected.safetensors (abs 2e-4 + rel 1e-3); tensors listed in
-#          exact.txt (a frozen layer) must be bit-identical.
+#          exact.txt (a frozen layer) must be bit-identical; with losses.txt
+#          (one loss per epoch), the --log file's train_loss column is
+#          compared with it (abs 2e-4 + rel 1e-3).
 #   eval   build, `PROG eval --weights weights.safetensors --data data.csv`,
 #          compare its key=value output with expected_eval.txt (1e-5, 1e-5).
 #
@@ -109,10 +111,17 @@ train)
     if [ -f exact.txt ]; then
         exact=(--exact "$(grep -v '^[[:space:]]*$' exact.txt | paste -sd, -)")
     fi
+    log=()
+    [ -f losses.txt ] && log=(--log "$WORK/log.csv")
     step build /dev/null - "$NNC" build model.nnet -o "$WORK/prog" &&
-        step train /dev/null - "$WORK/prog" train --save "$WORK/got.safetensors" &&
+        step train /dev/null - "$WORK/prog" train --save "$WORK/got.safetensors" "${log[@]}" &&
         step compare /dev/null - "$CMP" st expected.safetensors "$WORK/got.safetensors" \
             --abs 2e-4 --rel 1e-3 "${exact[@]}"
+    if [ -f losses.txt ] && [ -f "$WORK/log.csv" ]; then
+        # the log's train_loss column (after its header), one loss per epoch
+        awk -F, 'NR > 1 { print $2 }' "$WORK/log.csv" > "$WORK/losses.csv"
+        step losses /dev/null - "$CMP" csv losses.txt "$WORK/losses.csv" --abs 2e-4 --rel 1e-3
+    fi
     ;;
 eval)
     step build /dev/null - "$NNC" build model.nnet -o "$WORK/prog" &&

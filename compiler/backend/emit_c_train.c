@@ -169,9 +169,14 @@ static void loss_step(TrainEmit *te, const TStep *st)
     if (os->ndim == 2) {
         /* a sequence output [T, C]: class labels are T per sample (ignore_index -100),
          * F.cross_entropy(out.view(-1, C), y.view(-1)) (LANGUAGE.md §10) */
-        fprintf(te->out, "    if (labels && (loss_kind == NNR_LOSS_CROSS_ENTROPY || loss_kind == NNR_LOSS_NLL))\n"
+        /* label_smoothing: the program gives the labels (which positions count) and
+         * a target row per position */
+        fprintf(te->out, "    if (labels && targets && loss_kind == NNR_LOSS_CROSS_ENTROPY)\n"
+                         "        loss = nnr_seq_loss_soft_f32((size_t)n * %lld, %lld, %s, labels, targets, NNR_IGNORE_INDEX, %s);\n"
+                         "    else if (labels && (loss_kind == NNR_LOSS_CROSS_ENTROPY || loss_kind == NNR_LOSS_NLL))\n"
                          "        loss = nnr_seq_loss_f32(loss_kind, (size_t)n * %lld, %lld, %s, labels, NNR_IGNORE_INDEX, %s);\n"
                          "    else\n    ",
+                (long long)os->d[0], (long long)os->d[1], te->e.val[o + 1], dy,
                 (long long)os->d[0], (long long)os->d[1], te->e.val[o + 1], dy);
     }
     fprintf(te->out, "    loss = nnr_loss_f32(loss_kind, n, %lld, %s, labels, targets, %s);\n",

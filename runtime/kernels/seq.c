@@ -1,6 +1,7 @@
 /* seq.c — the small sequence kernels: arange, the embedding lookup and its
  * gradient, and the sequence losses (cross_entropy / nll over [rows, k]
- * with class labels and ignore_index, PyTorch's view(-1, k) form). Integer
+ * with class labels and ignore_index, PyTorch's view(-1, k) form, and
+ * cross_entropy against a target row per position, label_smoothing's). Integer
  * values arrive as floats holding exact integers. */
 #include <math.h>
 #include <stddef.h>
@@ -116,6 +117,37 @@ double nnr_seq_loss_f32(nnr_loss loss, size_t rows, int k, const float *pred,
     if (bad || !count)
         return NAN;
     return acc / (double)count;
+}
+
+double nnr_seq_loss_soft_f32(size_t rows, int k, const float *pred, const int32_t *labels,
+                             const float *soft, int ignore_index, float *dpred)
+{
+    size_t count = 0;
+    for (size_t r = 0; r < rows; r++)
+        count += labels[r] != ignore_index;
+    const double sc = count ? 1.0 / (double)count : 0.0;
+    double acc = 0.0;
+    for (size_t r = 0; r < rows; r++) {
+        const float *x = pred + r * (size_t)k, *t = soft + r * (size_t)k;
+        float *d = dpred ? dpred + r * (size_t)k : NULL;
+        if (labels[r] == ignore_index) {
+            if (d) memset(d, 0, (size_t)k * sizeof *d);
+            continue;
+        }
+        float m = -INFINITY;
+        for (int j = 0; j < k; j++)
+            if (x[j] > m || isnan(x[j])) m = x[j];
+        double s = 0.0, tsum = 0.0;
+        for (int j = 0; j < k; j++) s += expf(x[j] - m);
+        const double lse = (double)m + log(s);
+        for (int j = 0; j < k; j++) {
+            acc -= (double)t[j] * ((double)x[j] - lse);
+            tsum += t[j];
+        }
+        if (d)
+            for (int j = 0; j < k; j++) d[j] = (float)((exp((double)x[j] - lse) * tsum - t[j]) * sc);
+    }
+    return count ? acc * sc : NAN;
 }
 
 size_t nnr_seq_correct(size_t rows, int k, const float *pred, const int32_t *labels,

@@ -129,5 +129,7 @@ void nnr_ref_sdpa_backward_f32(int bh, int tq, int tk, int e, int ev, int causal
 void nnr_ref_rnn_f32(const nnr_rnn_shape *s, int n, const float *x, const float *p, float *y);
 double nnr_ref_seq_loss_f32(nnr_loss loss, size_t rows, int k, const float *pred,
                             const int32_t *labels, int ignore_index, float *dpred);
+double nnr_ref_seq_loss_soft_f32(size_t rows, int k, const float *pred, const int32_t *labels,
+                                 const float *soft, int ignore_index, float *dpred);
 
 #endif

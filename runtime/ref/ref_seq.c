@@ -201,3 +201,27 @@ double nnr_ref_seq_loss_f32(nnr_loss loss, size_t rows, int k, const float *pred
     }
     return count ? acc / (double)count : NAN;
 }
+
+double nnr_ref_seq_loss_soft_f32(size_t rows, int k, const float *pred, const int32_t *labels,
+                                 const float *soft, int ignore_index, float *dpred)
+{
+    size_t count = 0;
+    double acc = 0.0;
+    for (size_t r = 0; r < rows; r++)
+        count += labels[r] != ignore_index;
+    for (size_t r = 0; r < rows; r++) {
+        const float *x = pred + r * (size_t)k, *t = soft + r * (size_t)k;
+        int skip = labels[r] == ignore_index;
+        double m = -INFINITY, s = 0.0, tsum = 0.0;
+        for (int j = 0; j < k; j++) m = x[j] > m ? x[j] : m;
+        for (int j = 0; j < k; j++) s += exp((double)x[j] - m);
+        for (int j = 0; j < k; j++) tsum += t[j];
+        for (int j = 0; j < k; j++) {
+            double logp = (double)x[j] - m - log(s);
+            if (!skip) acc -= (double)t[j] * logp;
+            if (dpred)
+                dpred[r * (size_t)k + (size_t)j] = skip ? 0.0f : (float)((exp(logp) * tsum - t[j]) / (double)count);
+        }
+    }
+    return count ? acc / (double)count : NAN;
+}

@@ -1001,6 +1001,8 @@ def main():
     make_graph_fixtures.main()
     import make_tie_fixtures        # weight tying (LANGUAGE.md §8)
     make_tie_fixtures.main()
+    import make_seq2_fixtures       # attention, rnn states, sequence losses, the GPT's ten steps
+    make_seq2_fixtures.main()
     print("%d fixture cases written under %s" % (len(CASES), os.path.relpath(OUT)))
     for c in CASES:
         print("  " + c)

@@ -242,3 +242,38 @@ Test(seq_loss, hand_computed)
     cr_expect_eq(d[2], 0.0f);
     EXPECT_NEAR(nnr_seq_loss_f32(NNR_LOSS_NLL, 2, 2, x, lab, -100, d), 0.0, 1e-9);
 }
+
+/* label_smoothing on a sequence: the soft rows (1 - eps) one-hot + eps / k,
+ * against the reference and against PyTorch's own formula
+ * (1 - eps) nll + eps / k sum_j -log p_j, both over the rows not ignored. */
+Test(seq_loss, soft_rows_are_label_smoothing)
+{
+    tgen g = {17};
+    const size_t rows = 9;
+    const int k = 5;
+    const double eps = 0.2;
+    int32_t lab[9] = {4, -100, 0, 2, 2, -100, 1, 3, 0};
+    float *x = tg_alloc(rows * k), *t = tg_alloc(rows * k), *d = tg_alloc(rows * k), *dr = tg_alloc(rows * k);
+    tg_fill(&g, x, rows * k, -4, 4);
+    nnr_smooth_labels((int)rows, k, lab, eps, t);
+    double a = nnr_seq_loss_soft_f32(rows, k, x, lab, t, NNR_IGNORE_INDEX, d);
+    double b = nnr_ref_seq_loss_soft_f32(rows, k, x, lab, t, NNR_IGNORE_INDEX, dr);
+    EXPECT_NEAR(a, b, 1e-6);
+    check_close("soft seq loss dpred", d, dr, rows * k, 1e-7, 1e-5);
+    double nll = nnr_seq_loss_f32(NNR_LOSS_CROSS_ENTROPY, rows, k, x, lab, NNR_IGNORE_INDEX, NULL), smooth = 0;
+    size_t count = 0;
+    for (size_t r = 0; r < rows; r++) {
+        if (lab[r] == NNR_IGNORE_INDEX)
+            continue;
+        count++;
+        double m = -INFINITY, s = 0;
+        for (int j = 0; j < k; j++) m = fmax(m, x[r * k + j]);
+        for (int j = 0; j < k; j++) s += exp(x[r * k + j] - m);
+        for (int j = 0; j < k; j++) smooth -= x[r * k + j] - m - log(s);
+    }
+    EXPECT_NEAR(a, (1 - eps) * nll + eps / k * smooth / (double)count, 1e-5);
+    for (int j = 0; j < k; j++) cr_expect_eq(d[1 * k + j], 0.0f);
+    int32_t none[2] = {-100, -100};
+    cr_expect(isnan(nnr_seq_loss_soft_f32(2, k, x, none, t, -100, NULL)));
+    free(x), free(t), free(d), free(dr);
+}
