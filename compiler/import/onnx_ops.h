@@ -27,7 +27,6 @@ const char *init_base(const char *name);
 void add_param(IStmt *s, const char *suffix, const OxTensor *t, int transpose2d);
 IStmt *stmt1(Imp *c, const OxNode *n, IVal *x, int ndim, const int64_t *d);
 int only_first_output(Imp *c, const OxNode *n);
-int node_output_read(Imp *c, const char *name);
 /* axis of a rank-rank value, made non-negative; -1 (imp_fail) when out of
  * range or (unless allow_batch) the batch. */
 int norm_axis(Imp *c, int64_t axis, int rank, int allow_batch);
