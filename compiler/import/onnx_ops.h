@@ -31,7 +31,12 @@ int only_first_output(Imp *c, const OxNode *n);
  * range or (unless allow_batch) the batch. */
 int norm_axis(Imp *c, int64_t axis, int rank, int allow_batch);
 
-/* The operators of onnx_ops2.c. */
+int slice_plan(Imp *c, const OxNode *n, int ndim, const int64_t *dims, int run, int64_t *lo,
+               int64_t *step, int64_t *d);
+/* The operators of onnx_ops2.c, then of onnx_ops3.c (its last resort: the
+ * error naming an operator nnc lacks). */
 int imp_node2(Imp *c, const OxNode *n);
+int imp_node3(Imp *c, const OxNode *n);
+int op_slice_run(Imp *c, const OxNode *n, IVal *x);
 
 #endif
