@@ -543,14 +543,23 @@ static int op_layernorm(Imp *c, const OxNode *n)
         return -1;
     if (ox_in(n, 2)[0] && !(b = in_const(c, n, 2, "the bias")))
         return -1;
+    return ln_layer(c, x, ax, af(n, "epsilon", 1e-5), w, b, n->out[0]);
+}
+
+int ln_layer(Imp *c, IVal *x, int ax, double eps, OxTensor *w, OxTensor *b, const char *out)
+{
     int64_t numel = 1;
     for (int k = ax; k < x->ndim; k++)
         numel *= x->d[k];
     if (w->numel != numel || (b && b->numel != numel))
         return imp_fail(c, "the scale and bias must hold the %lld normalised values",
                         (long long)numel);
-    IStmt *s = stmt1(c, n, x, x->ndim, x->d);
-    double eps = af(n, "epsilon", 1e-5);
+    IStmt *s = imp_stmt(c);
+    int si = (int)(s - c->st);
+    s->in[s->nin++] = (int)(x - c->val);
+    x->readers++;
+    imp_run(c, out, si, 0, x->ndim, x->d);
+    s = &c->st[si];
     s->ctor = xasprintf("layernorm(%s%s%s%s)", x->ndim - ax == 1
                         ? xasprintf("%lld", (long long)x->d[ax]) : ilist(x->d + ax, x->ndim - ax),
                         fabs(eps - 1e-5) > 1e-12 ? ", eps = " : "",
@@ -734,6 +743,9 @@ int imp_node(Imp *c, const OxNode *n)
     if (n->domain[0] && strcmp(n->domain, "ai.onnx"))
         return imp_fail(c, "operator domain '%s' is not supported by nnc", n->domain);
     const char *op = n->op;
+    int fused = imp_fuse(c, n);
+    if (fused)
+        return fused < 0 ? -1 : 0;
     if (!strcmp(op, "Gemm")) return op_gemm(c, n);
     if (!strcmp(op, "MatMul")) return op_matmul(c, n);
     if (!strcmp(op, "Conv") || !strcmp(op, "ConvTranspose")) return op_conv(c, n);

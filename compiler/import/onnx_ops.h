@@ -31,6 +31,12 @@ int only_first_output(Imp *c, const OxNode *n);
  * range or (unless allow_batch) the batch. */
 int norm_axis(Imp *c, int64_t axis, int rank, int allow_batch);
 
+/* A layernorm over the dimensions from ax on, making the value out. */
+int ln_layer(Imp *c, IVal *x, int ax, double eps, OxTensor *w, OxTensor *b, const char *out);
+/* The patterns of torch.onnx.export starting at node n (onnx_fuse.c): 1 when
+ * n and the nodes after it were translated as one layer, 0 when none
+ * matches, -1 after imp_fail. */
+int imp_fuse(Imp *c, const OxNode *n);
 int slice_plan(Imp *c, const OxNode *n, int ndim, const int64_t *dims, int run, int64_t *lo,
                int64_t *step, int64_t *d);
 /* The operators of onnx_ops2.c, then of onnx_ops3.c (its last resort: the
