@@ -18,6 +18,8 @@ const char *as(const OxNode *n, const char *name, const char *dflt);
 int aints(const OxNode *n, const char *name, int64_t *out, int max);
 /* -1 (imp_fail) when n has an attribute not in known ("a,b,c"). */
 int check_attrs(Imp *c, const OxNode *n, const char *known);
+/* check_attrs, only_first_output (when first_only), then in_run of input 0. */
+IVal *node_x(Imp *c, const OxNode *n, const char *attrs, int first_only);
 /* A real for the .nnet text (%.9g, always with a point or exponent). */
 const char *fnum(double x);
 const char *ilist(const int64_t *v, int n);
