@@ -21,6 +21,8 @@ typedef struct DriverOpts {
     int with_loader;            /* emit --with-loader: NAME_load.[ch] and the file readers */
     int mpi;                    /* build --mpi: data-parallel training under mpirun */
     int torch;                  /* export --torch: a PyTorch module */
+    const char *consts[16];     /* import --const T.pb: graph inputs made constants */
+    int nconsts;
     PipelineOpts pipe;
     const char *cmdline;
 } DriverOpts;

@@ -38,6 +38,8 @@ static const char usage[] =
     "options:\n"
     "  -o PATH                 output program (build), folder (emit), script (export)\n"
     "  --torch                 export: write a PyTorch module (the one format)\n"
+    "  --const T.pb            import: the graph input named by the ONNX tensor in T.pb\n"
+    "                          becomes a constant of that value (repeatable)\n"
     "  --weights W.safetensors compile these parameters in (every tensor, strict;\n"
     "                          a PyTorch .pth state_dict too)\n"
     "  -O0 | -O1 | -O2         optimisation level (default -O2; -O3 and -O mean -O2)\n"
@@ -111,6 +113,12 @@ int main(int argc, char **argv)
             if (!strcmp(a, "-o")) o.output = v;
             else if (!strcmp(a, "--weights")) o.weights = v;
             else o.model = v;
+        } else if (!strcmp(a, "--const")) {
+            if (i + 1 >= argc)
+                return bad_usage("option %s needs a value", a);
+            if (o.nconsts == (int)(sizeof o.consts / sizeof o.consts[0]))
+                return bad_usage("too many %s options", a);
+            o.consts[o.nconsts++] = argv[++i];
         } else if (!strncmp(a, "--weights=", 10)) {
             o.weights = a + 10;
         } else if (!strcmp(a, "-O0") || !strcmp(a, "-O1") || !strcmp(a, "-O2")) {

@@ -90,7 +90,7 @@ int imp_fail(Imp *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)))
 OxTensor *imp_tensor(int dtype, int ndim, const int64_t *dims);
 
 /* 1 when a node or a graph output reads the value name. */
-int node_output_read_any(Imp *c, const char *name);
+int node_output_read(Imp *c, const char *name);
 /* Translates node c->node (onnx_ops.c). 0, or -1 with c->err set. */
 int imp_node(Imp *c, const OxNode *n);
 

@@ -167,11 +167,53 @@ static int add_inputs(Imp *c)
     return 0;
 }
 
-static int translate(Imp *c)
+/* `--const T.pb`: the graph input named by the tensor in each file becomes a
+ * constant holding it (as an initialiser would). */
+static int add_consts(Imp *c, const char *const *files, int n)
+{
+    for (int f = 0; f < n; f++) {
+        char err[512];
+        size_t len = 0;
+        unsigned char *buf = nnr_read_file(files[f], &len, err, sizeof err);
+        OxTensor *t = xcalloc(1, sizeof *t);
+        int rc = buf ? onnx_read_tensor(buf, len, t, err, sizeof err) : -1;
+        free(buf);
+        if (rc)
+            return fail_model(c, "%s: %s", files[f], err);
+        int k = 0;
+        while (k < c->m->ninputs && (!t->name || strcmp(c->m->inputs[k].name, t->name)))
+            k++;
+        if (k == c->m->ninputs || imp_val(c, t->name))
+            return fail_model(c, "%s: the tensor '%s' names no graph input (besides the "
+                              "initialisers and other constants)", files[f],
+                              t->name ? t->name : "");
+        imp_const(c, t->name, t);
+    }
+    return 0;
+}
+
+/* 1 when a graph output, or a node not taken into an earlier one's layer
+ * (onnx_fuse.c), reads the value name. */
+static int read_unconsumed(Imp *c, const char *name)
+{
+    const OxModel *m = c->m;
+    for (int i = 0; i < m->nnodes; i++)
+        for (int k = 0; k < m->nodes[i].nin && !c->consumed[i]; k++)
+            if (!strcmp(m->nodes[i].in[k], name))
+                return 1;
+    for (int k = 0; k < m->noutputs; k++)
+        if (!strcmp(m->outputs[k].name, name))
+            return 1;
+    return 0;
+}
+
+static int translate(Imp *c, const char *const *consts, int nconsts)
 {
     const OxModel *m = c->m;
     for (int k = 0; k < m->ninits; k++)
         imp_const(c, m->inits[k].name, &m->inits[k]);
+    if (add_consts(c, consts, nconsts))
+        return -1;
     if (add_inputs(c))
         return -1;
     c->consumed = xcalloc((size_t)m->nnodes + 1, sizeof(int));
@@ -191,7 +233,7 @@ static int translate(Imp *c)
                                 c->val[i].ndim);
         for (int o = 0; o < m->nodes[k].nout; o++)
             if (m->nodes[k].out[o][0] && !imp_val(c, m->nodes[k].out[o]) &&
-                node_output_read_any(c, m->nodes[k].out[o]))
+                read_unconsumed(c, m->nodes[k].out[o]))
                 return imp_fail(c, "output %d is not computed by nnc", o);
     }
     if (m->noutputs < 1 || m->noutputs > NNC_MAX_GRAPH_IO)
@@ -207,19 +249,6 @@ static int translate(Imp *c)
                               "computed from the inputs", m->outputs[k].name);
         v->readers++;
     }
-    return 0;
-}
-
-int node_output_read_any(Imp *c, const char *name)
-{
-    const OxModel *m = c->m;
-    for (int i = 0; i < m->nnodes; i++)
-        for (int k = 0; k < m->nodes[i].nin; k++)
-            if (!strcmp(m->nodes[i].in[k], name))
-                return 1;
-    for (int k = 0; k < m->noutputs; k++)
-        if (!strcmp(m->outputs[k].name, name))
-            return 1;
     return 0;
 }
 
@@ -312,7 +341,7 @@ static void name_layers(Imp *c, int chain, StrMap *used)
         st->pos = pos;
         if (!st->ctor)
             continue;
-        if (chain && (!st->base || atoi(st->base) == pos)) {
+        if (chain && (!st->base || (all_digits(st->base) && atoi(st->base) == pos))) {
             st->name = xasprintf("%d", pos);    /* unnamed: its position */
             continue;
         }
@@ -496,7 +525,7 @@ int onnx_import_text(const unsigned char *buf, size_t len, const char *name, FIL
     c.path = name;
     c.err = err;
     c.errlen = errlen;
-    if (onnx_read_model(buf, len, &m, err, errlen) || translate(&c))
+    if (onnx_read_model(buf, len, &m, err, errlen) || translate(&c, NULL, 0))
         return -1;
     int chain;
     const char *model = prepare(&c, name, &chain);
@@ -521,7 +550,7 @@ int import_main(const DriverOpts *o)
         fprintf(stderr, "nnc: error: %s\n", err);
         return 1;
     }
-    if (onnx_read_model(buf, len, &m, err, sizeof err) == 0 && translate(&c) == 0)
+    if (onnx_read_model(buf, len, &m, err, sizeof err) == 0 && translate(&c, o->consts, o->nconsts) == 0)
         rc = emit(&c, o, err, sizeof err);
     free(buf);
     if (rc != 0) {

@@ -94,6 +94,16 @@ int check_attrs(Imp *c, const OxNode *n, const char *known)
     return 0;
 }
 
+/* The checks that open most translations: every attribute of n in attrs
+ * ("a,b"), no output but the first read (when first_only), and input 0 a
+ * run-time value, returned (NULL after imp_fail). */
+IVal *node_x(Imp *c, const OxNode *n, const char *attrs, int first_only)
+{
+    if (check_attrs(c, n, attrs) || (first_only && only_first_output(c, n)))
+        return NULL;
+    return in_run(c, n, 0);
+}
+
 const char *fnum(double x)
 {
     char *s = xasprintf("%.9g", x);
@@ -217,9 +227,7 @@ static OxTensor *bias_vec(Imp *c, const OxTensor *t, int64_t out, double scale)
 
 static int op_gemm(Imp *c, const OxNode *n)
 {
-    if (check_attrs(c, n, "alpha,beta,transA,transB"))
-        return -1;
-    IVal *a = in_run(c, n, 0);
+    IVal *a = node_x(c, n, "alpha,beta,transA,transB", 0);
     if (!a)
         return -1;
     OxTensor *w = in_const(c, n, 1, "the weight B");
@@ -302,9 +310,7 @@ static int matmul_shape(Imp *c, const IVal *a, const IVal *b, int64_t *d)
 
 static int op_matmul(Imp *c, const OxNode *n)
 {
-    if (check_attrs(c, n, ""))
-        return -1;
-    IVal *a = in_run(c, n, 0);
+    IVal *a = node_x(c, n, "", 0);
     if (!a)
         return -1;
     IVal *bv = imp_val(c, ox_in(n, 1));
@@ -398,10 +404,8 @@ static int ints_or(const OxNode *n, const char *name, int64_t *v, int ns, int64_
 static int op_conv(Imp *c, const OxNode *n)
 {
     int tr = !strcmp(n->op, "ConvTranspose");
-    if (check_attrs(c, n, tr ? "auto_pad,dilations,group,kernel_shape,output_padding,pads,strides"
-                             : "auto_pad,dilations,group,kernel_shape,pads,strides"))
-        return -1;
-    IVal *x = in_run(c, n, 0);
+    IVal *x = node_x(c, n, tr ? "auto_pad,dilations,group,kernel_shape,output_padding,pads,strides"
+                             : "auto_pad,dilations,group,kernel_shape,pads,strides", 0);
     if (!x)
         return -1;
     OxTensor *w = in_const(c, n, 1, "the weight");
@@ -479,18 +483,14 @@ static int op_conv(Imp *c, const OxNode *n)
 
 static int op_batchnorm(Imp *c, const OxNode *n)
 {
-    if (check_attrs(c, n, "epsilon,momentum,training_mode,spatial,is_test,consumed_inputs"))
+    IVal *x = node_x(c, n, "epsilon,momentum,training_mode,spatial,is_test,consumed_inputs", 1);
+    if (!x)
         return -1;
     if (ai(n, "training_mode", 0))
         return imp_fail(c, "training_mode = 1 (batch statistics) is not supported: nnc "
                         "imports models for inference");
     if (!ai(n, "spatial", 1))
         return imp_fail(c, "spatial = 0 is not supported by nnc");
-    if (only_first_output(c, n))
-        return -1;
-    IVal *x = in_run(c, n, 0);
-    if (!x)
-        return -1;
     static const char *const what[4] = {"the scale", "the bias", "the mean", "the variance"};
     OxTensor *t[4];
     for (int k = 0; k < 4; k++)
@@ -528,11 +528,7 @@ static int op_batchnorm(Imp *c, const OxNode *n)
 
 static int op_layernorm(Imp *c, const OxNode *n)
 {
-    if (check_attrs(c, n, "axis,epsilon,stash_type"))
-        return -1;
-    if (only_first_output(c, n))
-        return -1;
-    IVal *x = in_run(c, n, 0);
+    IVal *x = node_x(c, n, "axis,epsilon,stash_type", 1);
     if (!x)
         return -1;
     int ax = norm_axis(c, ai(n, "axis", -1), x->ndim, 0);
@@ -543,14 +539,23 @@ static int op_layernorm(Imp *c, const OxNode *n)
         return -1;
     if (ox_in(n, 2)[0] && !(b = in_const(c, n, 2, "the bias")))
         return -1;
+    return ln_layer(c, x, ax, af(n, "epsilon", 1e-5), w, b, n->out[0]);
+}
+
+int ln_layer(Imp *c, IVal *x, int ax, double eps, OxTensor *w, OxTensor *b, const char *out)
+{
     int64_t numel = 1;
     for (int k = ax; k < x->ndim; k++)
         numel *= x->d[k];
     if (w->numel != numel || (b && b->numel != numel))
         return imp_fail(c, "the scale and bias must hold the %lld normalised values",
                         (long long)numel);
-    IStmt *s = stmt1(c, n, x, x->ndim, x->d);
-    double eps = af(n, "epsilon", 1e-5);
+    IStmt *s = imp_stmt(c);
+    int si = (int)(s - c->st);
+    s->in[s->nin++] = (int)(x - c->val);
+    x->readers++;
+    imp_run(c, out, si, 0, x->ndim, x->d);
+    s = &c->st[si];
     s->ctor = xasprintf("layernorm(%s%s%s%s)", x->ndim - ax == 1
                         ? xasprintf("%lld", (long long)x->d[ax]) : ilist(x->d + ax, x->ndim - ax),
                         fabs(eps - 1e-5) > 1e-12 ? ", eps = " : "",
@@ -573,12 +578,8 @@ static int op_layernorm(Imp *c, const OxNode *n)
 static int op_pool(Imp *c, const OxNode *n)
 {
     int avg = !strcmp(n->op, "AveragePool");
-    if (check_attrs(c, n, avg ? "auto_pad,ceil_mode,count_include_pad,kernel_shape,pads,strides"
-                              : "auto_pad,ceil_mode,dilations,kernel_shape,pads,storage_order,strides"))
-        return -1;
-    if (only_first_output(c, n))
-        return -1;
-    IVal *x = in_run(c, n, 0);
+    IVal *x = node_x(c, n, avg ? "auto_pad,ceil_mode,count_include_pad,kernel_shape,pads,strides"
+                              : "auto_pad,ceil_mode,dilations,kernel_shape,pads,storage_order,strides", 1);
     if (!x)
         return -1;
     int ns = x->ndim - 2;
@@ -625,9 +626,7 @@ static int op_pool(Imp *c, const OxNode *n)
 
 static int op_global_pool(Imp *c, const OxNode *n)
 {
-    if (check_attrs(c, n, ""))
-        return -1;
-    IVal *x = in_run(c, n, 0);
+    IVal *x = node_x(c, n, "", 0);
     if (!x)
         return -1;
     if (x->ndim != 4 && x->ndim != 3)
@@ -672,11 +671,9 @@ static int op_gather_embed(Imp *c, const OxNode *n, OxTensor *w, IVal *idx)
 static int op_resize(Imp *c, const OxNode *n)
 {
     int up = !strcmp(n->op, "Upsample");
-    if (check_attrs(c, n, up ? "mode,scales,height_scale,width_scale"
+    IVal *x = node_x(c, n, up ? "mode,scales,height_scale,width_scale"
                              : "mode,coordinate_transformation_mode,nearest_mode,"
-                               "cubic_coeff_a,exclude_outside,extrapolation_value"))
-        return -1;
-    IVal *x = in_run(c, n, 0);
+                               "cubic_coeff_a,exclude_outside,extrapolation_value", 0);
     if (!x)
         return -1;
     if (strcmp(as(n, "mode", "nearest"), "nearest"))
@@ -734,6 +731,9 @@ int imp_node(Imp *c, const OxNode *n)
     if (n->domain[0] && strcmp(n->domain, "ai.onnx"))
         return imp_fail(c, "operator domain '%s' is not supported by nnc", n->domain);
     const char *op = n->op;
+    int fused = imp_fuse(c, n);
+    if (fused)
+        return fused < 0 ? -1 : 0;
     if (!strcmp(op, "Gemm")) return op_gemm(c, n);
     if (!strcmp(op, "MatMul")) return op_matmul(c, n);
     if (!strcmp(op, "Conv") || !strcmp(op, "ConvTranspose")) return op_conv(c, n);

@@ -18,6 +18,8 @@ const char *as(const OxNode *n, const char *name, const char *dflt);
 int aints(const OxNode *n, const char *name, int64_t *out, int max);
 /* -1 (imp_fail) when n has an attribute not in known ("a,b,c"). */
 int check_attrs(Imp *c, const OxNode *n, const char *known);
+/* check_attrs, only_first_output (when first_only), then in_run of input 0. */
+IVal *node_x(Imp *c, const OxNode *n, const char *attrs, int first_only);
 /* A real for the .nnet text (%.9g, always with a point or exponent). */
 const char *fnum(double x);
 const char *ilist(const int64_t *v, int n);
@@ -27,12 +29,22 @@ const char *init_base(const char *name);
 void add_param(IStmt *s, const char *suffix, const OxTensor *t, int transpose2d);
 IStmt *stmt1(Imp *c, const OxNode *n, IVal *x, int ndim, const int64_t *d);
 int only_first_output(Imp *c, const OxNode *n);
-int node_output_read(Imp *c, const char *name);
 /* axis of a rank-rank value, made non-negative; -1 (imp_fail) when out of
  * range or (unless allow_batch) the batch. */
 int norm_axis(Imp *c, int64_t axis, int rank, int allow_batch);
 
-/* The operators of onnx_ops2.c. */
+/* A layernorm over the dimensions from ax on, making the value out. */
+int ln_layer(Imp *c, IVal *x, int ax, double eps, OxTensor *w, OxTensor *b, const char *out);
+/* The patterns of torch.onnx.export starting at node n (onnx_fuse.c): 1 when
+ * n and the nodes after it were translated as one layer, 0 when none
+ * matches, -1 after imp_fail. */
+int imp_fuse(Imp *c, const OxNode *n);
+int slice_plan(Imp *c, const OxNode *n, int ndim, const int64_t *dims, int run, int64_t *lo,
+               int64_t *step, int64_t *d);
+/* The operators of onnx_ops2.c, then of onnx_ops3.c (its last resort: the
+ * error naming an operator nnc lacks). */
 int imp_node2(Imp *c, const OxNode *n);
+int imp_node3(Imp *c, const OxNode *n);
+int op_slice_run(Imp *c, const OxNode *n, IVal *x);
 
 #endif

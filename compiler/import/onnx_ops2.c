@@ -122,8 +122,12 @@ static int fold_concat(Imp *c, const OxNode *n)
     return 0;
 }
 
-/* Slice of a constant (starts/ends/axes/steps as inputs, or attributes). */
-static int fold_slice(Imp *c, const OxNode *n, OxTensor *x)
+/* Slice's starts/ends/axes/steps (inputs, or attributes) over a tensor of
+ * rank ndim and shape dims: the first index, step and size of the result
+ * along each dimension. run: a run-time value, whose batch (dimension 0)
+ * cannot be sliced. */
+int slice_plan(Imp *c, const OxNode *n, int ndim, const int64_t *dims, int run, int64_t *lo,
+               int64_t *step, int64_t *d)
 {
     int64_t st[OX_MAX_DIMS], en[OX_MAX_DIMS], ax[OX_MAX_DIMS], sp[OX_MAX_DIMS];
     int na;
@@ -154,14 +158,13 @@ static int fold_slice(Imp *c, const OxNode *n, OxTensor *x)
             sp[i] = p && i < p->numel ? (int64_t)p->v[i] : 1;
         }
     }
-    int64_t lo[OX_MAX_DIMS], step[OX_MAX_DIMS], d[OX_MAX_DIMS];
-    for (int k = 0; k < x->ndim; k++)
-        lo[k] = 0, step[k] = 1, d[k] = x->dims[k];
+    for (int k = 0; k < ndim; k++)
+        lo[k] = 0, step[k] = 1, d[k] = dims[k];
     for (int i = 0; i < na; i++) {
-        int k = norm_axis(c, ax[i], x->ndim, 1);
+        int k = norm_axis(c, ax[i], ndim, !run);
         if (k < 0)
             return -1;
-        int64_t dim = x->dims[k], s = st[i], e = en[i];
+        int64_t dim = dims[k], s = st[i], e = en[i];
         if (sp[i] == 0)
             return imp_fail(c, "a step of 0");
         if (s < 0) s += dim;
@@ -177,6 +180,15 @@ static int fold_slice(Imp *c, const OxNode *n, OxTensor *x)
         }
         lo[k] = s, step[k] = sp[i];
     }
+    return 0;
+}
+
+/* Slice of a constant. */
+static int fold_slice(Imp *c, const OxNode *n, OxTensor *x)
+{
+    int64_t lo[OX_MAX_DIMS], step[OX_MAX_DIMS], d[OX_MAX_DIMS];
+    if (slice_plan(c, n, x->ndim, x->dims, 0, lo, step, d))
+        return -1;
     OxTensor *t = imp_tensor(x->dtype, x->ndim, d);
     for (int64_t i = 0; i < t->numel; i++) {
         int64_t rem = i, src = 0, stride = 1;
@@ -737,6 +749,10 @@ static int op_reduce(Imp *c, const OxNode *n)
     if (na < 0)
         return -1;
     if (na == 0) {
+        if (ai(n, "noop_with_empty_axes", 0) && (!strcmp(n->op, "ReduceSumSquare") ||
+                                                 !strcmp(n->op, "ReduceL1")))
+            return imp_fail(c, "noop_with_empty_axes = 1 with no axes is not supported "
+                            "by nnc for %s", n->op);
         if (ai(n, "noop_with_empty_axes", 0)) {
             imp_alias(c, n->out[0], x);
             return 0;
@@ -757,7 +773,9 @@ static int op_reduce(Imp *c, const OxNode *n)
     if (o < 2)
         return imp_fail(c, "the result would have no dimension besides the batch");
     IStmt *s = stmt1(c, n, x, o, d);
-    s->fwd = xasprintf("%s($0, %s%s)", n->op[6] == 'M' ? "mean" : "sum",
+    const char *arg = !strcmp(n->op, "ReduceSumSquare") ? "$0 * $0"
+                    : !strcmp(n->op, "ReduceL1") ? "relu($0) + relu(-$0)" : "$0";
+    s->fwd = xasprintf("%s(%s, %s%s)", n->op[6] == 'M' ? "mean" : "sum", arg,
                        na == 1 ? xasprintf("%lld", (long long)ax[0]) : ilist(ax, na),
                        keep ? ", keepdim = true" : "");
     return 0;
@@ -794,7 +812,10 @@ int imp_node2(Imp *c, const OxNode *n)
     if (!strcmp(op, "Slice")) {
         if (check_attrs(c, n, "starts,ends,axes"))
             return -1;
-        OxTensor *x = in_const(c, n, 0, "the data (nnc slices constants only)");
+        IVal *xv = imp_val(c, ox_in(n, 0));
+        if (xv && xv->kind == IV_RUN)
+            return op_slice_run(c, n, xv);
+        OxTensor *x = in_const(c, n, 0, "the data");
         return x ? fold_slice(c, n, x) : -1;
     }
     if (!strcmp(op, "Relu") || !strcmp(op, "Sigmoid") || !strcmp(op, "Tanh") ||
@@ -811,6 +832,8 @@ int imp_node2(Imp *c, const OxNode *n)
     if (!strcmp(op, "Transpose")) return op_transpose(c, n);
     if (!strcmp(op, "Concat")) return op_concat(c, n);
     if (!strcmp(op, "Split")) return op_split(c, n);
-    if (!strcmp(op, "ReduceMean") || !strcmp(op, "ReduceSum")) return op_reduce(c, n);
-    return imp_fail(c, "operator %s is not supported by nnc", op);
+    if (!strcmp(op, "ReduceMean") || !strcmp(op, "ReduceSum") ||
+        !strcmp(op, "ReduceSumSquare") || !strcmp(op, "ReduceL1"))
+        return op_reduce(c, n);
+    return imp_node3(c, n);
 }

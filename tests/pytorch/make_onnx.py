@@ -9,7 +9,9 @@ with torch.onnx.export by Debian's python3-torch and python3-onnx:
 Cases: an MLP (nn.Sequential: a chain, imported as a sequence), a CNN
 (conv, batch norm, pooling, flatten, linear), a residual block (a graph:
 forward with `h + x`), and an MLP whose flatten is x.view(x.size(0), -1)
-(the Shape/Gather/Unsqueeze/Concat/Reshape chain folded at import).
+(the Shape/Gather/Unsqueeze/Concat/Reshape chain folded at import), and a
+LayerNorm and GELU written out as opset 13 nodes (imported as layernorm and
+gelu).
 Run: /usr/bin/python3 tests/pytorch/make_onnx.py (deterministic: each case
 seeds torch with its own number). The CSVs are checked by
 tests/run_onnx_models.sh at abs 1e-4 + rel 1e-4.
@@ -51,6 +53,21 @@ class ViewMLP(nn.Module):
         return F.log_softmax(self.fc2(torch.tanh(self.fc1(x))), dim=1)
 
 
+class LnGelu(nn.Module):
+    """LayerNorm and GELU, which opset 13 has no node for: torch.onnx.export
+    writes them out (ReduceMean/Sub/Pow/Sqrt/Div, Div/Erf/Add/Mul), and nnc
+    imports them as layernorm and gelu."""
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(8, 16)
+        self.ln = nn.LayerNorm(16)
+        self.act = nn.GELU()
+        self.fc2 = nn.Linear(16, 4)
+
+    def forward(self, x):
+        return self.fc2(self.act(self.ln(self.fc1(x))))
+
+
 def cases():
     yield "mlp", 1, nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 16),
                                   nn.Sigmoid(), nn.Linear(16, 4)), (10,)
@@ -61,6 +78,7 @@ def cases():
                                   nn.Flatten(), nn.Linear(8, 10)), (1, 8, 8)
     yield "residual", 3, Residual(), (4, 6, 6)
     yield "view_mlp", 4, ViewMLP(), (3, 4)
+    yield "ln_gelu", 6, LnGelu(), (8,)
 
 
 def randomise_bn(m, g):
@@ -96,7 +114,7 @@ def bad_models():
     os.makedirs(d)
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])
-    g = helper.make_graph([helper.make_node("HardSigmoid", ["x"], ["y"], name="hs1")],
+    g = helper.make_graph([helper.make_node("Hardmax", ["x"], ["y"], name="hm1")],
                           "g", [x], [y])
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]),
               os.path.join(d, "unsupported_op.onnx"))
@@ -114,27 +132,31 @@ def main():
     shutil.rmtree(OUT, ignore_errors=True)
     os.makedirs(OUT)
     for name, seed, model, shape in cases():
-        torch.manual_seed(seed)
-        g = torch.Generator().manual_seed(seed)
-        for p in model.parameters():
-            with torch.no_grad():
-                p.copy_(torch.randn(p.shape, generator=g) * 0.3)
-        randomise_bn(model, g)
-        model.eval()
-        x = torch.randn((5,) + shape, generator=g)
-        d = os.path.join(OUT, name)
-        os.makedirs(d)
-        path = os.path.join(d, name + ".onnx")
-        torch.onnx.export(model, x[:1], path, input_names=["x"], output_names=["y"],
-                          dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}},
-                          opset_version=13, **export_opts(name))
-        onnx.checker.check_model(onnx.load(path))
-        with torch.no_grad():
-            y = model(x).numpy()
-        write_csv(os.path.join(d, "input.csv"), x.numpy())
-        write_csv(os.path.join(d, "expected.csv"), y)
-        print(name, [n.op_type for n in onnx.load(path).graph.node])
+        export_case(name, seed, model, shape)
     bad_models()
+
+
+def export_case(name, seed, model, shape):
+    torch.manual_seed(seed)
+    g = torch.Generator().manual_seed(seed)
+    for p in model.parameters():
+        with torch.no_grad():
+            p.copy_(torch.randn(p.shape, generator=g) * 0.3)
+    randomise_bn(model, g)
+    model.eval()
+    x = torch.randn((5,) + shape, generator=g)
+    d = os.path.join(OUT, name)
+    os.makedirs(d)
+    path = os.path.join(d, name + ".onnx")
+    torch.onnx.export(model, x[:1], path, input_names=["x"], output_names=["y"],
+                      dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}},
+                      opset_version=13, **export_opts(name))
+    onnx.checker.check_model(onnx.load(path))
+    with torch.no_grad():
+        y = model(x).numpy()
+    write_csv(os.path.join(d, "input.csv"), x.numpy())
+    write_csv(os.path.join(d, "expected.csv"), y)
+    print(name, [n.op_type for n in onnx.load(path).graph.node])
 
 
 if __name__ == "__main__":
