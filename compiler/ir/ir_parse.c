@@ -632,7 +632,8 @@ static int parse_node(Lx *x, Graph *g, int id, Span sp)
         return -1;
     }
     int in[NNC_MAX_NODE_INPUTS];
-    int nin = parse_vals(x, g, in, NNC_MAX_NODE_INPUTS);
+    /* an op that reads nothing (arange) goes straight to its attributes */
+    int nin = op_info[op].nin == 0 ? 0 : parse_vals(x, g, in, NNC_MAX_NODE_INPUTS);
     if (nin < 0)
         return -1;
     if (op_info[op].nin >= 0 ? nin != op_info[op].nin : nin < 1) {
