@@ -84,6 +84,12 @@ int driver_load(const DriverOpts *o, Unit *u)
         return -1;
     if (sema_check(&u->ast, &u->src, dir_of(o->input), &u->diag, &u->prog))
         return -1;
+    if (u->prog.nmodels == 0) {
+        if (o->no_model_ok)
+            return 0;
+        diag_error_nopos(&u->diag, "%s: no model in this file (only blocks: a model uses them)", o->input);
+        return -1;
+    }
     int pick = 0;
     if (o->model) {
         for (pick = 0; pick < u->prog.nmodels; pick++)
@@ -109,7 +115,9 @@ int driver_finish(Unit *u, int status)
 int driver_check(const DriverOpts *o)
 {
     Unit u;
-    if (driver_load(o, &u))
+    DriverOpts co = *o;
+    co.no_model_ok = !o->model;
+    if (driver_load(&co, &u))
         return 1;
     return driver_finish(&u, 0);
 }

@@ -21,6 +21,7 @@ typedef struct DriverOpts {
     int with_loader;            /* emit --with-loader: NAME_load.[ch] and the file readers */
     int mpi;                    /* build --mpi: data-parallel training under mpirun */
     int torch;                  /* export --torch: a PyTorch module */
+    int no_model_ok;            /* check: a file of blocks alone is accepted */
     const char *consts[16];     /* import --const T.pb: graph inputs made constants */
     int nconsts;
     PipelineOpts pipe;

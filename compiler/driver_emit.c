@@ -158,7 +158,7 @@ static void write_c(void *ctx, FILE *out)
 static void write_main(void *ctx, FILE *out)
 {
     ModelCtx *m = ctx;
-    emit_c_main(m->og, m->t, &m->eo, out);
+    emit_c_main(m->og, m->g, m->t, &m->eo, out);
 }
 
 static void write_load_h(void *ctx, FILE *out)

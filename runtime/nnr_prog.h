@@ -206,6 +206,11 @@ typedef struct nnr_model {
 
     int ntensors;
     const nnr_tensor_desc *tensors;
+    /* Per tensor, 1 for a parameter no gradient reaches from the loss (a
+     * layer only other outputs use, or never called): PyTorch leaves its
+     * grad None and the optimizer skips it, weight decay included (NULL:
+     * every parameter is reached). */
+    const unsigned char *no_grad;
     int nties;              /* weight tying: second names of tensors (0 / NULL: none) */
     const nnr_tie_desc *ties;
     size_t state_size;      /* floats in the state block (all tensors) */

@@ -177,8 +177,14 @@ static int infer_chunk(infer_out *o, const char *text, size_t n, size_t line0)
         m->forward(o->infer, nb, d.x + r * m->in_size, o->y, o->arena);
         for (int i = 0; i < nb; i++) {
             const float *yi = o->y + (size_t)i * prog_ysize(m);
-            for (size_t j = 0; j < prog_ysize(m); j++)
-                printf(j ? ",%.9g" : "%.9g", (double)yi[j]);
+            for (size_t j = 0; j < prog_ysize(m); j++) {
+                /* a NaN's sign bit is the machine's (x86 makes -nan): print
+                 * "nan" as Python does */
+                if (isnan(yi[j]))
+                    fputs(j ? ",nan" : "nan", stdout);
+                else
+                    printf(j ? ",%.9g" : "%.9g", (double)yi[j]);
+            }
             putchar('\n');
         }
     }

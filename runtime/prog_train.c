@@ -45,12 +45,15 @@ static int sb_printf(strbuf *b, const char *fmt, ...)
 
 /* ------------------------------------------------------------ train */
 
-/* Is tensor i updated by the optimizer: a parameter with values, of no
- * layer in freeze[0..nfreeze), nor shared with one (a tied layer frozen
- * freezes the one tensor both layers hold, as requires_grad does)? */
+/* Is tensor i updated by the optimizer: a parameter with values that the
+ * loss reaches, of no layer in freeze[0..nfreeze), nor shared with one (a
+ * tied layer frozen freezes the one tensor both layers hold, as
+ * requires_grad does)? */
 static int trains(const nnr_model *m, int i, const int *freeze, int nfreeze)
 {
     const nnr_tensor_desc *d = &m->tensors[i];
+    if (m->no_grad && m->no_grad[i])
+        return 0;
     for (int j = 0; j < nfreeze; j++) {
         if (freeze[j] == d->layer)
             return 0;

@@ -8,6 +8,7 @@
  * from each op's gradient rule (op_hooks[].grad). Sizes are constants; the
  * batch size n is the only run-time dimension. The text is deterministic. */
 #include <ctype.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -164,12 +165,19 @@ void emit_c_header(const Graph *g, const EmitOpts *o, FILE *out)
     fprintf(out, "#endif\n");
 }
 
+/* Non-finite parameters (a weights file may hold them, or a fold may make
+ * them, as from a negative running variance) are spelt with <math.h>'s
+ * NAN and INFINITY (emit_includes): "nan" and "inf" are not C constants. */
 static void emit_float_array(FILE *out, const char *name, const float *v, int64_t n)
 {
     fprintf(out, "const float %s[%lld] = {", name, (long long)n);
     for (int64_t i = 0; i < n; i++) {
         if (i % 8 == 0)
             fprintf(out, "\n   ");
+        if (!isfinite(v[i])) {
+            fprintf(out, " %s,", isnan(v[i]) ? "NAN" : v[i] > 0 ? "INFINITY" : "-INFINITY");
+            continue;
+        }
         char buf[40];
         snprintf(buf, sizeof buf, "%.9g", (double)v[i]);
         if (!strpbrk(buf, ".eEn"))
@@ -667,7 +675,7 @@ static void emit_init(const Graph *g, const char **sn, FILE *out)
 
 static void emit_includes(const EmitOpts *o, const char *n, FILE *out)
 {
-    fprintf(out, "#include <stdint.h>\n#include <stdlib.h>\n#include <string.h>\n\n#include \"nnr.h\"\n#include \"%s.h\"\n\n",
+    fprintf(out, "#include <math.h>\n#include <stdint.h>\n#include <stdlib.h>\n#include <string.h>\n\n#include \"nnr.h\"\n#include \"%s.h\"\n\n",
             o->stem ? o->stem : n);
 }
 

@@ -58,12 +58,14 @@ void emit_c_train_source(const Graph *inf, const Graph *train, const TrainCfg *t
                          FILE *out);
 /* The state_dict tensors as `static const nnr_tensor_desc tensors[]`
  * (nnr_prog.h); returns how many (emit_c_main.c). */
-int emit_c_tensors(const Graph *g, FILE *out);
+int emit_c_tensors(const Graph *g, const Graph *train, int *has_no_grad, FILE *out);
 /* nnc emit --with-loader: NAME_load.h and NAME_load.c, reading a state
  * block from a weights file or a blob in memory (emit_c_load.c). */
 void emit_c_load_header(const Graph *g, const EmitOpts *o, FILE *out);
 void emit_c_load_source(const Graph *g, const EmitOpts *o, FILE *out);
 /* main.c for `nnc build`: the nnr_model descriptor and main(). */
-void emit_c_main(const Graph *g, const TrainCfg *t, const EmitOpts *o, FILE *out);
+/* train: the graph the training step is derived from (parameters that no
+ * gradient reaches are marked no_grad), NULL for none. */
+void emit_c_main(const Graph *g, const Graph *train, const TrainCfg *t, const EmitOpts *o, FILE *out);
 
 #endif

@@ -62,7 +62,7 @@ void emit_c_load_source(const Graph *g, const EmitOpts *o, FILE *out)
     fprintf(out, "#include <stdio.h>\n#include <string.h>\n\n#include \"nnr_prog.h\"\n#include \"pth.h\"\n"
                  "#include \"%s.h\"\n#include \"%s_load.h\"\n\n", stem, stem);
     fprintf(out, "/* The state_dict: names, shapes and offsets in the state block. */\n");
-    int ntensors = emit_c_tensors(g, out);
+    int ntensors = emit_c_tensors(g, NULL, NULL, out);
     emit_check_copy(g, out, ntensors);
     fprintf(out,
             "int %s_load(const char *path, float *state, char *err, size_t errlen)\n{\n"

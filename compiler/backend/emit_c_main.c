@@ -8,6 +8,7 @@
 #include "emit_c.h"
 #include "../ops/ops.h"
 #include "nnr_prog.h"
+#include "../passes/autodiff.h"
 
 static void c_string(FILE *out, const char *s)
 {
@@ -64,11 +65,19 @@ static const char *c_double(double v)
 }
 
 /* The state_dict tensors the program saves and loads (not the derived
- * ones of the inference block); returns how many. */
-int emit_c_tensors(const Graph *g, FILE *out)
+ * ones of the inference block); returns how many. A parameter of train (the
+ * graph the training step comes from; NULL: none) that no backward step
+ * writes a gradient for is no_grad: PyTorch's optimizers skip a parameter
+ * whose grad is None, so weight decay must not touch it either (emitted as
+ * no_grad[], *has_no_grad set when there is one). */
+int emit_c_tensors(const Graph *g, const Graph *train, int *has_no_grad, FILE *out)
 {
     static const char *kind_c[] = {"NNR_T_PARAM", "NNR_T_BUFFER", "NNR_T_COUNTER"};
-    int ntensors = 0;
+    int ntensors = 0, nng = 0;
+    int *no_grad = xcalloc((size_t)g->nparams + 1, sizeof(int));
+    TrainPlan tp;
+    if (train)
+        autodiff(train, NULL, 0, &tp);
     fprintf(out, "static const nnr_tensor_desc tensors[] = {\n");
     for (int i = 0; i < g->nparams; i++) {
         const Param *p = &g->params[i];
@@ -85,10 +94,22 @@ int emit_c_tensors(const Graph *g, FILE *out)
                 kind_c[p->kind == NNR_T_PARAM ? 0 : p->kind == NNR_T_BUFFER ? 1 : 2], p->layer);
         c_string(out, p->layer_name);
         fprintf(out, "},\n");
+        if (train && p->kind == NNR_T_PARAM && i < train->nparams && !tp.pwritten[i] &&
+            strcmp(train->params[i].name, p->name) == 0)
+            no_grad[nng++] = ntensors - 1;
     }
     if (ntensors == 0)
         fprintf(out, "    {.name = \"\"}, /* none (an array needs an element) */\n");
     fprintf(out, "};\n\n");
+    if (nng) {
+        fprintf(out, "/* Parameters no gradient reaches from the loss: not updated. */\n"
+                     "static const unsigned char no_grad[%d] = {", ntensors);
+        for (int k = 0; k < nng; k++)
+            fprintf(out, "%s[%d] = 1", k ? ", " : "", no_grad[k]);
+        fprintf(out, "};\n\n");
+    }
+    if (has_no_grad)
+        *has_no_grad = nng > 0;
     if (g->nties) {
         fprintf(out, "/* Weight tying: second state_dict names of tensors (saved under both,\n"
                      " * stored and trained once). */\nstatic const nnr_tie_desc ties[] = {\n");
@@ -206,7 +227,7 @@ static void emit_io(const Graph *g, FILE *out)
     fprintf(out, "};\n\n");
 }
 
-void emit_c_main(const Graph *g, const TrainCfg *t, const EmitOpts *o, FILE *out)
+void emit_c_main(const Graph *g, const Graph *train, const TrainCfg *t, const EmitOpts *o, FILE *out)
 {
     const char *n = g->name, *N = emit_c_upper(n);
     const Shape *os = ir_value_shape(g, ir_output(g));
@@ -214,7 +235,8 @@ void emit_c_main(const Graph *g, const TrainCfg *t, const EmitOpts *o, FILE *out
     fprintf(out, "#include \"nnr_prog.h\"\n#include \"%s.h\"\n\n", o->stem ? o->stem : n);
     int trainable = emit_c_trainable(g, t);
     emit_io(g, out);
-    int ntensors = emit_c_tensors(g, out);
+    int has_no_grad = 0;
+    int ntensors = emit_c_tensors(g, train, &has_no_grad, out);
     emit_layers(g, out);
     if (t && t->nfreeze) {
         fprintf(out, "static const int freeze[] = {");
@@ -236,6 +258,8 @@ void emit_c_main(const Graph *g, const TrainCfg *t, const EmitOpts *o, FILE *out
             g->noutputs);
     fprintf(out, "    .ntensors = %d, .tensors = tensors, .state_size = %lld,\n", ntensors,
             (long long)g->state_size);
+    if (has_no_grad)
+        fprintf(out, "    .no_grad = no_grad,\n");
     if (g->nties)
         fprintf(out, "    .nties = %d, .ties = ties,\n", g->nties);
     fprintf(out, "    .nlayers = %d, .layers = layers,\n", layer_count(g));

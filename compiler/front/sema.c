@@ -78,10 +78,11 @@ int sema_check(const Ast *ast, const SrcFile *src, const char *base_dir, Diag *d
     s.prog = out;
     if (read_max_floats(d))
         return 1;
-    int nm = 0;
+    int nm = 0, nblocks = 0;
     size_t nlets = 0;
     for (const Decl *x = ast->decls; x; x = x->next) {
         nm += x->kind == DECL_MODEL;
+        nblocks += x->kind == DECL_BLOCK;
         nlets += x->kind == DECL_LET;
     }
     out->models = xcalloc((size_t)nm + 1, sizeof *out->models);
@@ -123,7 +124,9 @@ int sema_check(const Ast *ast, const SrcFile *src, const char *base_dir, Diag *d
     for (const Decl *x = ast->decls; x; x = x->next)
         if (x->kind == DECL_TRAIN)
             sema_check_train(&s, x, out);
-    if (out->nmodels == 0 && d->nerrors == 0)
+    /* A file of blocks alone is a library: `check` accepts it, and the
+     * driver refuses it where a model is needed. */
+    if (out->nmodels == 0 && nblocks == 0 && d->nerrors == 0)
         diag_error_nopos(d, "%s: no model in this file", src->path);
     strmap_free(&seen);
     strmap_free(&s.lets);

@@ -58,7 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     EmitOpts eo = {"nnc build fuzz.nnet", 0, 0};
                     emit_c_header(g, &eo, devnull);
                     emit_c_source(g, prog.models[m], &prog.trains[m], &eo, devnull);
-                    emit_c_main(g, &prog.trains[m], &eo, devnull);
+                    emit_c_main(g, prog.models[m], &prog.trains[m], &eo, devnull);
                 }
             }
         }

@@ -55,8 +55,10 @@ def infer(name, nnet, module, shapes, comment, n=4, setup=None):
     CASES.append("infer/" + name)
 
 
-def train(name, nnet, module, shapes, classes, comment, rows=12, epochs=2, batch=4, lr=0.1, setup=None):
-    """cross_entropy on the first output, SGD, batches in file order."""
+def train(name, nnet, module, shapes, classes, comment, rows=12, epochs=2, batch=4, lr=0.1, setup=None,
+          adamw=False):
+    """cross_entropy on the first output, SGD (or AdamW, its default weight
+    decay 0.01), batches in file order."""
     mf.seed_for("train/" + name)
     model = module()
     if setup:
@@ -66,7 +68,10 @@ def train(name, nnet, module, shapes, classes, comment, rows=12, epochs=2, batch
     xs = [torch.randn((rows,) + tuple(s), generator=g) for s in shapes]
     y = torch.randint(0, classes, (rows,), generator=g)
     y[:classes] = torch.arange(classes)
-    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    if adamw:
+        opt = torch.optim.AdamW(model.parameters(), lr=lr)
+    else:
+        opt = torch.optim.SGD(model.parameters(), lr=lr)
     model.train()
     for _ in range(epochs):
         for b in range(0, rows, batch):
@@ -76,7 +81,8 @@ def train(name, nnet, module, shapes, classes, comment, rows=12, epochs=2, batch
             opt.step()
     d = mf.case_dir("train", name)
     mf.write_nnet(d, comment, nnet + "\n" + mf.nnet_train("label = -1", "cross_entropy",
-                                                          "sgd(lr = %g)" % lr, epochs, batch))
+                                                          ("adamw" if adamw else "sgd") + "(lr = %g)" % lr,
+                                                          epochs, batch))
     mf.write_safetensors(os.path.join(d, "init.safetensors"), init)
     mf.write_safetensors(os.path.join(d, "expected.safetensors"), model.state_dict())
     data = rows_of(xs)
@@ -398,6 +404,9 @@ def main():
     train("graph_shared", SHARED, Shared, [(5,)], 3, "training sums the gradients of both calls of fc")
     train("graph_two_io", TWO_IO, TwoIO, [(6,), (4,)], 2,
           "the loss is taken on the first output; rows hold x, y, then the label")
+    train("graph_two_io_adamw", TWO_IO, TwoIO, [(6,), (4,)], 2,
+          "fy feeds only the second output: no gradient reaches it, so PyTorch's grad stays None and "
+          "AdamW leaves it as it was, its weight decay included", adamw=True)
     train("graph_blocks", BLOCKS, Blocks, [(2, 8, 8)], 3, "blocks with batch norm in train mode", rows=8)
     print("graph fixtures: %d cases" % len(CASES))
 
