@@ -41,6 +41,15 @@ void emit_c_scratch_fn(const Graph *g, const char **shapes, FILE *out, const cha
  * written; reuse: the memory plan reuses buffers (-O1 and up). */
 void emit_c_train(const Graph *g, const TrainCfg *t, int reuse, FILE *out);
 
+/* The key/value-cached step of a causal sequence model (emit_c_step.c):
+ * does g qualify; its cache floats; its declarations in NAME.h; NAME_step
+ * and NAME_step_arena_size (pexpr: each parameter's C expression, NULL:
+ * "params + offset"). */
+int emit_c_step_ok(const Graph *g);
+int64_t emit_c_step_cache_size(const Graph *g);
+void emit_c_step_decls(const Graph *g, FILE *out);
+void emit_c_step(const Graph *g, const char **pexpr, FILE *out);
+
 /* path relative to the working folder (absolute paths only; a relative
  * one is returned as is): how emitted text names the source file. */
 const char *emit_c_relpath(const char *path);
