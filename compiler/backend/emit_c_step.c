@@ -184,7 +184,8 @@ void emit_c_step(const Graph *g, const char **pexpr, FILE *out)
         if (nd->dead)
             continue;
         if (mp.root[i] == i && mp.y_root != i)
-            fprintf(out, "    float *t%d = arena + (size_t)n * %lld; /* [n, %s */\n", i, (long long)mp.offset[i],
+            fprintf(out, "    float *t%d = arena%s; /* [n, %s */\n", i,
+                    mp.offset[i] ? xasprintf(" + (size_t)n * %lld", (long long)mp.offset[i]) : "",
                     shape_str(&nd->shape, b, sizeof b) + 1);
         fprintf(out, "    /* %s:%d:%d: %s%s%s%s%s */\n", file, nd->span.line, nd->span.col, nd->label ? nd->label : "",
                 nd->label ? " = " : "", op_info[nd->op].name, nd->fused_act >= 0 ? " + " : "",
@@ -193,7 +194,7 @@ void emit_c_step(const Graph *g, const char **pexpr, FILE *out)
             fprintf(out, "    for (int i = 0; i < n; i++)\n        %s[i] = (float)(pos + i);\n", val[i + 1]);
         } else if (nd->op == OP_MHA || nd->op == OP_SDPA) {
             int64_t size = cache_of(g, &g->nodes[i], T, &kw, &vw);
-            const char *kc = xasprintf("cache + %lld", (long long)off);
+            const char *kc = off ? xasprintf("cache + %lld", (long long)off) : "cache";
             const char *vc = xasprintf("cache + %lld", (long long)(off + T * kw));
             fprintf(out, "    /* its keys [%lld, %lld] and values [%lld, %lld] in the cache */\n", (long long)T,
                     (long long)kw, (long long)T, (long long)vw);
