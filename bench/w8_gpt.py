@@ -17,9 +17,9 @@ position per token, PyTorch's loop the whole window), and `slide`, 256 more
 tokens after a full window (each token moves every position, so both
 recompute the 64-position window: the cache cannot help without changing the
 numbers). nnc's time is the CPU (or wall) time of `PROG generate` processes
-minus that of `--tokens 0` (start-up, loading); PyTorch's the loop alone,
-sampling included (softmax, multinomial). Training-step and generation
-FLOPs count 2 per multiply-add of the linear layers, the attention's two
+minus that of `--tokens 0` (start-up, loading), the fastest of 9 each;
+PyTorch's the loop alone, sampling included (softmax, multinomial).
+Training-step and generation FLOPs count 2 per multiply-add of the linear layers, the attention's two
 products (all T×T for the step's forward, as computed; the generation's
 causal half) and the head; a training step is 3× its forward.
 """
@@ -123,18 +123,16 @@ def child_time(cmd, env):
     return (r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime) if CPU else w1 - w0
 
 
-def nnc_generate(prog, prompt, tokens, rounds, cache=True):
+def nnc_generate(prog, prompt, tokens, cache=True):
     env = dict(os.environ)
     if not cache:
         env["NNR_NO_KV_CACHE"] = "1"
     base = [prog, "generate", "--prompt", prompt, "--seed", "1"]
-    rates = []
-    for _ in range(rounds):
-        t0 = min(child_time(base + ["--tokens", "0"], env) for _ in range(3))
-        t1 = child_time(base + ["--tokens", str(tokens)], env)
-        rates.append(tokens / max(t1 - t0, 1e-9))
-    rates.sort()
-    return rates[len(rates) // 2]
+    # the fastest of 9 runs each (start-up dominates a short run: its noise
+    # would swamp the difference otherwise)
+    t0 = min(child_time(base + ["--tokens", "0"], env) for _ in range(9))
+    t1 = min(child_time(base + ["--tokens", str(tokens)], env) for _ in range(9))
+    return tokens / max(t1 - t0, 1e-9)
 
 
 def nnc_step(prog, seconds):
@@ -179,8 +177,8 @@ def main(argv):
             if fn:
                 res.setdefault(("step", impl), []).append(fn())
         for part, plen, n in [("fill", 1, 63), ("slide", 64, 256)]:
-            res.setdefault((part, "nnc"), []).append(nnc_generate(prog, "a" * plen, n, 1))
-            res.setdefault((part, "nnc-recompute"), []).append(nnc_generate(prog, "a" * plen, n, 1, cache=False))
+            res.setdefault((part, "nnc"), []).append(nnc_generate(prog, "a" * plen, n))
+            res.setdefault((part, "nnc-recompute"), []).append(nnc_generate(prog, "a" * plen, n, cache=False))
             res.setdefault((part, "pytorch"), []).append(torch_generate(model.eval(), plen, n, 1))
             if scripted:
                 res.setdefault((part, "torchscript"), []).append(torch_generate(scripted.eval(), plen, n, 1))
