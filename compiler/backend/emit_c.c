@@ -153,7 +153,7 @@ void emit_c_header(const Graph *g, const EmitOpts *o, FILE *out)
     fprintf(out, "void %s_prepare(const float *state, float *params);\n", n);
     fprintf(out, "/* PyTorch's default initialisation drawn from seed (literals kept). */\n");
     fprintf(out, "void %s_init(float *state, uint64_t seed);\n\n", n);
-    if (emit_c_step_ok(g))
+    if (!o->no_step && emit_c_step_ok(g))
         emit_c_step_decls(g, out);
     if (emit_c_trainable(g, o->train)) {
         fprintf(out, "/* Training, for the program's trainer (runtime types from nnr.h): floats\n"

@@ -13,6 +13,8 @@ typedef struct EmitOpts {
     const char *stem;       /* file name of NAME.h / NAME.c without extension (NULL: the model name) */
     const TrainCfg *train;  /* the train block (NULL: none): with a loss and an optimizer,
                              * NAME.h declares the training step too */
+    int no_step;            /* NAME.h declares no NAME_step (nnc emit --backend=llvm: the
+                             * .ll has none) */
 } EmitOpts;
 
 /* Shared by the C backend's files: NAME in capitals (macros); the
