@@ -234,7 +234,10 @@ int driver_emit_model(const DriverOpts *o, Unit *u, const char *dir, int program
                          "writes beside it; rename the model", o->input, og->name);
         return -1;
     }
-    ModelCtx m = {u->g, og, u->train, {o->cmdline, u->train->present ? u->train->seed : 0, o->weights != NULL, stem, u->train}};
+    ModelCtx m = {u->g, og, u->train,
+                  {.cmdline = o->cmdline, .seed = u->train->present ? u->train->seed : 0,
+                   .weights_given = o->weights != NULL, .stem = stem, .train = u->train,
+                   .no_step = o->llvm && !program}};   /* the step is C: only programs get it beside the .ll */
     if (driver_write_atomic(xasprintf("%s/%s.h", dir, stem), write_h, &m, &u->diag) ||
         (o->llvm ? emit_llvm_model(o, u, &m, dir, program)
                  : driver_write_atomic(xasprintf("%s/%s.c", dir, stem), write_c, &m, &u->diag)))

@@ -439,6 +439,18 @@ size_t nnr_mha_saved(const nnr_mha_shape *s);
  * kernel allocates its own and frees it). */
 void nnr_mha_f32(const nnr_mha_shape *s, int n, const float *q, const float *k, const float *v,
                  const float *p, float *y, float *saved);
+/* The same for n new positions pos .. pos + n - 1 of ONE sequence against
+ * a key/value cache (generation): q, k, v [n, e] their rows; their keys
+ * and values (after the projections) are written to kc, vc [.., e] at rows
+ * pos.., and each attends to rows 0 .. its own position (causal: s->causal
+ * must be set; s->tq, s->tk are not read). */
+void nnr_mha_step_f32(const nnr_mha_shape *s, int pos, int n, const float *q, const float *k,
+                      const float *v, const float *p, float *kc, float *vc, float *y);
+/* nnr_sdpa_f32 (one head, causal) for n new positions at pos: k, v [n, e],
+ * [n, ev] are copied into kc, vc at rows pos.., q [n, e] attends to rows
+ * 0 .. its own position; y [n, ev]. */
+void nnr_sdpa_step_f32(int pos, int n, int e, int ev, const float *q, const float *k,
+                       const float *v, float *kc, float *vc, float *y);
 /* dq, dk, dv (each may be NULL) and dp (the parameters', overwritten). */
 void nnr_mha_backward_f32(const nnr_mha_shape *s, int n, const float *q, const float *k,
                           const float *v, const float *p, const float *saved, const float *dy,

@@ -229,6 +229,16 @@ typedef struct nnr_model {
     void (*prepare)(const float *state, float *infer);
     size_t (*arena_size)(int n);            /* floats of scratch for batch n */
     void (*forward)(const float *infer, int n, const float *x, float *y, float *arena);
+    /* A model whose outputs at a position depend only on the positions up
+     * to it (causal attention; everything else position by position) also
+     * has step(): the outputs of positions pos .. pos + n - 1 of ONE
+     * sequence (x: their n tokens, y: n rows of the output), reading the
+     * keys and values of positions < pos from cache (step_cache_size
+     * floats) and adding theirs; generate's key/value cache. NULL: none. */
+    size_t step_cache_size;
+    size_t (*step_arena_size)(int n);
+    void (*step)(const float *infer, float *cache, int pos, int n, const float *x, float *y,
+                 float *arena);
 
     /* Training (NULL when the model cannot be trained). One step of forward
      * in training mode (dropout from rng, batch-norm batch statistics and

@@ -8,7 +8,16 @@
  * padded with zeros, and the distribution is read at the last real
  * position, which is exact for a causal model (a position sees only those
  * before it). The logits are divided by the temperature (0: the argmax),
- * cut to the top k (0: all) and sampled from the seeded generator. */
+ * cut to the top k (0: all) and sampled from the seeded generator.
+ *
+ * A model with a step() (a causal model: the compiler emits it when every
+ * layer is position by position or causal attention) keeps the keys and
+ * values of the window's positions: while the window grows from position
+ * 0, each token costs one position's forward. Once the window slides,
+ * every position's token changes place (positions are counted in the
+ * window, as in the recompute loop), so the whole window is computed
+ * again, still by step(), from an emptied cache. NNR_NO_KV_CACHE=1 in the
+ * environment makes it recompute with forward() (tests compare the two). */
 #include "prog_int.h"
 
 #include <math.h>
@@ -104,7 +113,7 @@ int prog_cmd_generate(const nnr_model *m, const prog_opts *o)
     int32_t *ctx = malloc(cap * sizeof *ctx);
     float *state = prog_falloc(m->state_size), *infer = prog_falloc(m->infer_size);
     float *x = prog_falloc((size_t)T), *y = prog_falloc(m->y_size ? m->y_size : m->out_size);
-    float *arena = prog_falloc(m->arena_size ? m->arena_size(1) : 0);
+    float *arena = prog_falloc(m->arena_size ? m->arena_size(1) : 0), *cache = NULL;
     double *p = malloc((size_t)V * sizeof *p);
     rc = EXIT_INPUT;
     if (!ctx || !state || !infer || !x || !y || !arena || !p) {
@@ -126,14 +135,38 @@ int prog_cmd_generate(const nnr_model *m, const prog_opts *o)
     if (prog_load_infer_state(m, o->val[OPT_WEIGHTS], state))
         goto out;
     prog_prepare(m, state, infer);
+    const char *nc = getenv("NNR_NO_KV_CACHE");
+    int cached = m->step && !(nc && *nc && strcmp(nc, "0"));
+    if (cached) {
+        free(arena);
+        arena = prog_falloc(m->step_arena_size((int)T));
+        cache = prog_falloc(m->step_cache_size);
+        if (!arena || !cache) {
+            prog_oom();
+            goto out;
+        }
+    }
     nnr_rng rng;
     nnr_rng_seed(&rng, g.seed);
+    size_t base = 0, done = 0;      /* the window's first token; its positions in the cache */
     for (long k = 0; k < g.tokens; k++) {
         size_t w = n < (size_t)T ? n : (size_t)T, first = n - w;
-        for (size_t i = 0; i < (size_t)T; i++)
-            x[i] = i < w ? (float)ctx[first + i] : 0.0f;
-        m->forward(infer, 1, x, y, arena);
-        int tok = sample(y + (w - 1) * (size_t)V, (int)V, &g, &rng, p);
+        const float *last;
+        if (cached) {
+            if (first != base)
+                base = first, done = 0;     /* the window slid: every position moved */
+            for (size_t i = done; i < w; i++)
+                x[i - done] = (float)ctx[first + i];
+            m->step(infer, cache, (int)done, (int)(w - done), x, y, arena);
+            last = y + (w - done - 1) * (size_t)V;
+            done = w;
+        } else {
+            for (size_t i = 0; i < (size_t)T; i++)
+                x[i] = i < w ? (float)ctx[first + i] : 0.0f;
+            m->forward(infer, 1, x, y, arena);
+            last = y + (w - 1) * (size_t)V;
+        }
+        int tok = sample(last, (int)V, &g, &rng, p);
         if (tok >= below)
             tok = (int)below - 1;   /* a token the input cannot take: never with a byte vocabulary */
         ctx[n++] = tok;
@@ -142,6 +175,6 @@ int prog_cmd_generate(const nnr_model *m, const prog_opts *o)
     }
     rc = ferror(stdout) ? EXIT_INPUT : EXIT_OK;
 out:
-    free(ctx), free(state), free(infer), free(x), free(y), free(arena), free(p);
+    free(ctx), free(state), free(infer), free(x), free(y), free(arena), free(cache), free(p);
     return rc;
 }

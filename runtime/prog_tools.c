@@ -71,7 +71,8 @@ int prog_cmd_bench(const nnr_model *m, const prog_opts *o)
     x = prog_falloc((size_t)batch * m->in_size);
     y = prog_falloc((size_t)batch * prog_ysize(m));
     tgt = prog_falloc((size_t)batch * k);
-    lab = calloc((size_t)batch, sizeof *lab);
+    size_t seq = prog_seq_len(m, m->cfg.loss);   /* T labels per sample of a sequence output */
+    lab = calloc((size_t)batch * (seq ? seq : 1), sizeof *lab);
     size_t asz = train ? (m->train_arena_size ? m->train_arena_size(batch) : 0)
                        : (m->arena_size ? m->arena_size(batch) : 0);
     arena = prog_falloc(asz);
@@ -82,12 +83,22 @@ int prog_cmd_bench(const nnr_model *m, const prog_opts *o)
     nnr_rng rng, drop;
     nnr_rng_seed(&rng, o->val[OPT_SEED] ? o->seed : 1);
     nnr_rng_seed(&drop, (o->val[OPT_SEED] ? o->seed : 1) ^ PROG_DROPOUT_SALT);
-    for (size_t i = 0; i < (size_t)batch * m->in_size; i++)
-        x[i] = (float)(2.0 * nnr_rng_uniform(&rng) - 1.0);
+    for (size_t i = 0; i < (size_t)batch * m->in_size; i++) {
+        double u = nnr_rng_uniform(&rng);
+        x[i] = (float)(2.0 * u - 1.0);
+        for (int j = 0; j < m->ninputs; j++) {    /* an int input: indices in its range */
+            const nnr_io_desc *in = &m->inputs[j];
+            size_t c = i % m->in_size;
+            if (in->is_int && c >= in->offset && c < in->offset + in->size)
+                x[i] = (float)floor(u * (double)(in->int_below > 0 ? in->int_below : 4));
+        }
+    }
     for (size_t i = 0; i < (size_t)batch * k; i++)
         tgt[i] = (float)nnr_rng_uniform(&rng);
     for (int i = 0; i < batch; i++)
         lab[i] = k ? (int32_t)nnr_rng_below(&rng, k) : 0;
+    for (size_t i = 0; seq && i < (size_t)batch * seq; i++)   /* a sequence output: T labels each */
+        lab[i] = (int32_t)nnr_rng_below(&rng, (uint64_t)m->out_shape[1]);
     int by_label = m->cfg.loss == NNR_LOSS_CROSS_ENTROPY || m->cfg.loss == NNR_LOSS_NLL;
     prog_prepare(m, tr.state, infer);
 

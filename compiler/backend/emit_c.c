@@ -154,6 +154,8 @@ void emit_c_header(const Graph *g, const EmitOpts *o, FILE *out)
     fprintf(out, "void %s_prepare(const float *state, float *params);\n", n);
     fprintf(out, "/* PyTorch's default initialisation drawn from seed (literals kept). */\n");
     fprintf(out, "void %s_init(float *state, uint64_t seed);\n\n", n);
+    if (!o->no_step && emit_c_step_ok(g))
+        emit_c_step_decls(g, out);
     if (emit_c_trainable(g, o->train)) {
         fprintf(out, "/* Training, for the program's trainer (runtime types from nnr.h): floats\n"
                      " * of the training arena for a batch of n, and one step (the forward in\n"
@@ -724,6 +726,8 @@ void emit_c_source(const Graph *g, const Graph *train, const TrainCfg *t, const 
     for (int i = 0; i < g->nparams; i++)
         pexpr[i] = in[i] ? xasprintf("params + params_at.%s", in[i]) : "NULL";
     emit_forward(g, pexpr, out);
+    if (emit_c_step_ok(g))
+        emit_c_step(g, pexpr, out);
     if (emit_c_trainable(train, t)) {
         fprintf(out, "/* Training, for the program's trainer: %s_train_arena and %s_train_step\n"
                      " * (declared in %s.h), from the model as written. */\n",
@@ -743,4 +747,6 @@ void emit_c_train_source(const Graph *g, const Graph *train, const TrainCfg *t, 
         emit_c_train(train, t, g->planned, out);
     else
         fprintf(out, "/* The model has no training step (no train block with a loss and an optimizer). */\n");
+    if (emit_c_step_ok(g))
+        emit_c_step(g, NULL, out);     /* generate's cached step: C here too */
 }

@@ -13,6 +13,8 @@ typedef struct EmitOpts {
     const char *stem;       /* file name of NAME.h / NAME.c without extension (NULL: the model name) */
     const TrainCfg *train;  /* the train block (NULL: none): with a loss and an optimizer,
                              * NAME.h declares the training step too */
+    int no_step;            /* NAME.h declares no NAME_step (nnc emit --backend=llvm: the
+                             * .ll has none) */
 } EmitOpts;
 
 /* Shared by the C backend's files: NAME in capitals (macros); the
@@ -40,6 +42,15 @@ void emit_c_scratch_fn(const Graph *g, const char **shapes, FILE *out, const cha
 /* The training step (NAME_train_step, NAME_train_arena) of the model as
  * written; reuse: the memory plan reuses buffers (-O1 and up). */
 void emit_c_train(const Graph *g, const TrainCfg *t, int reuse, FILE *out);
+
+/* The key/value-cached step of a causal sequence model (emit_c_step.c):
+ * does g qualify; its cache floats; its declarations in NAME.h; NAME_step
+ * and NAME_step_arena_size (pexpr: each parameter's C expression, NULL:
+ * "params + offset"). */
+int emit_c_step_ok(const Graph *g);
+int64_t emit_c_step_cache_size(const Graph *g);
+void emit_c_step_decls(const Graph *g, FILE *out);
+void emit_c_step(const Graph *g, const char **pexpr, FILE *out);
 
 /* path relative to the working folder (absolute paths only; a relative
  * one is returned as is): how emitted text names the source file. */

@@ -270,6 +270,9 @@ void emit_c_main(const Graph *g, const Graph *train, const TrainCfg *t, const Em
     fprintf(out, "    .init = %s_init,\n", n);
     fprintf(out, "    .infer_size = %s_PARAMS_SIZE, .prepare = %s_prepare,\n", N, n);
     fprintf(out, "    .arena_size = %s_arena_size, .forward = %s_forward,\n", n, n);
+    if (emit_c_step_ok(g))
+        fprintf(out, "    .step_cache_size = %s_STEP_CACHE_SIZE, .step_arena_size = %s_step_arena_size,\n"
+                     "    .step = %s_step,\n", N, n, n);
     if (trainable)
         fprintf(out, "    .train_arena_size = %s_train_arena, .train_step = %s_train_step,\n", n, n);
     if (t && t->present) {

@@ -5,7 +5,8 @@
  * there); the tail goes through the same vector code on a zero-padded
  * copy, so every element's result is independent of its position (a row
  * alone equals the row in a batch, whatever the split across threads).
- * Backward keeps libm (expf, erff) as before. */
+ * Backward keeps libm (expf, erff) as before, but for gelu's tanh form,
+ * whose tanh is the forward's (nnr_vtanh: the same t in both). */
 #include <math.h>
 #include <string.h>
 
@@ -28,6 +29,15 @@
             memcpy(y + i, t_, (len - i) * sizeof *t_);                  \
         }                                                               \
     } while (0)
+
+/* gelu(approximate = "tanh"): 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))),
+ * in the scalar form's order of operations, tanh from nnr_vtanh. */
+static inline NNR_VEC vgelu_tanh(NNR_VEC x)
+{
+    NNR_VEC c3 = NNR_VEC_MUL(NNR_VEC_MUL(NNR_VEC_MUL(NNR_VEC_SET1(0.044715f), x), x), x);
+    NNR_VEC t = nnr_vtanh(NNR_VEC_MUL(NNR_VEC_SET1(NNR_SQRT_2_PI), NNR_VEC_ADD(x, c3)));
+    return NNR_VEC_MUL(NNR_VEC_MUL(NNR_VEC_SET1(0.5f), x), NNR_VEC_ADD(NNR_VEC_SET1(1.0f), t));
+}
 
 void nnr_act2_f32(nnr_act act, float p0, float p1, size_t len, const float *x, float *y)
 {
@@ -66,10 +76,7 @@ void nnr_act2_f32(nnr_act act, float p0, float p1, size_t len, const float *x, f
         for (; i < len; i++) y[i] = x[i] * p0 > p1 ? x[i] : log1pf(expf(x[i] * p0)) / p0;
         return;
     case NNR_ACT_GELU_TANH:
-        for (; i < len; i++) {
-            float v = x[i];
-            y[i] = 0.5f * v * (1.0f + tanhf(NNR_SQRT_2_PI * (v + 0.044715f * v * v * v)));
-        }
+        NNR_VMAP(vgelu_tanh);
         return;
     }
 }
@@ -118,13 +125,24 @@ void nnr_act2_backward_f32(nnr_act act, float p0, float p1, size_t len, const fl
             dx[i] = x[i] * p0 > p1 ? dy[i] : dy[i] * z / (z + 1.0f);
         }
         return;
-    case NNR_ACT_GELU_TANH:
-        for (; i < len; i++) {
-            float v = x[i], t = tanhf(NNR_SQRT_2_PI * (v + 0.044715f * v * v * v));
-            float dt = (1.0f - t * t) * NNR_SQRT_2_PI * (1.0f + 3.0f * 0.044715f * v * v);
-            dx[i] = dy[i] * (0.5f * (1.0f + t) + 0.5f * v * dt);
+    case NNR_ACT_GELU_TANH: {
+        float tv[NNR_VEC_WIDTH];   /* tanh by the forward's vector code, a vector at a time */
+        for (size_t i0 = 0; i0 < len; i0 += NNR_VEC_WIDTH) {
+            size_t nv = len - i0 < NNR_VEC_WIDTH ? len - i0 : NNR_VEC_WIDTH;
+            for (size_t j = 0; j < NNR_VEC_WIDTH; j++) {
+                float v = j < nv ? x[i0 + j] : 0.0f;
+                tv[j] = NNR_SQRT_2_PI * (v + 0.044715f * v * v * v);
+            }
+            NNR_VEC_STORE(tv, nnr_vtanh(NNR_VEC_LOAD(tv)));
+            for (size_t j = 0; j < nv; j++) {
+                size_t k = i0 + j;
+                float v = x[k], t = tv[j];
+                float dt = (1.0f - t * t) * NNR_SQRT_2_PI * (1.0f + 3.0f * 0.044715f * v * v);
+                dx[k] = dy[k] * (0.5f * (1.0f + t) + 0.5f * v * dt);
+            }
         }
         return;
+    }
     }
 }
 

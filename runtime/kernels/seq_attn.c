@@ -217,3 +217,66 @@ void nnr_mha_backward_f32(const nnr_mha_shape *s, int n, const float *q, const f
     }
     free(g);
 }
+
+/* ---------------------------------------------------------------- cached step */
+
+/* One head of n new queries at positions pos.. against cached keys and
+ * values (rows of ld floats), as nnr_sdpa_f32 computes a row: the scores
+ * by GEMM, the softmax in the same order, P·V by GEMM. s: scratch of
+ * NNR_ATTN_ROWS x (pos + n) floats. */
+static void attend_cached(int pos, int n, int e, int ev, const float *q, int ldq, const float *kc,
+                          int ldk, const float *vc, int ldv, float *y, int ldy, float *s)
+{
+    const float scale = (float)(1.0 / sqrt((double)e));
+    for (int i0 = 0; i0 < n; i0 += NNR_ATTN_ROWS) {
+        int r = n - i0 < NNR_ATTN_ROWS ? n - i0 : NNR_ATTN_ROWS, kn = pos + i0 + r;
+        nnr_gemm_f32(0, 1, r, kn, e, q + (size_t)i0 * ldq, ldq, kc, ldk, s, kn, 0);
+        for (int a = 0; a < r; a++) {
+            float *row = s + (size_t)a * kn;
+            int vis = pos + i0 + a + 1;
+            float m = -INFINITY;
+            for (int j = 0; j < vis; j++) {
+                row[j] *= scale;
+                if (row[j] > m) m = row[j];
+            }
+            double sum = 0.0;
+            for (int j = 0; j < vis; j++) {
+                row[j] = expf(row[j] - m);
+                sum += row[j];
+            }
+            const float inv = (float)(1.0 / sum);
+            for (int j = 0; j < vis; j++) row[j] *= inv;
+            for (int j = vis; j < kn; j++) row[j] = 0.0f;
+        }
+        nnr_gemm_f32(0, 0, r, ev, kn, s, kn, vc, ldv, y + (size_t)i0 * ldy, ldy, 0);
+    }
+}
+
+void nnr_sdpa_step_f32(int pos, int n, int e, int ev, const float *q, const float *k,
+                       const float *v, float *kc, float *vc, float *y)
+{
+    memcpy(kc + (size_t)pos * e, k, (size_t)n * e * sizeof *k);
+    memcpy(vc + (size_t)pos * ev, v, (size_t)n * ev * sizeof *v);
+    float *s = attn_scratch((size_t)NNR_ATTN_ROWS * (size_t)(pos + n));
+    attend_cached(pos, n, e, ev, q, e, kc, e, vc, ev, y, ev, s);
+    free(s);
+}
+
+void nnr_mha_step_f32(const nnr_mha_shape *s, int pos, int n, const float *q, const float *k,
+                      const float *v, const float *p, float *kc, float *vc, float *y)
+{
+    const int e = s->e, hd = s->e / s->heads;
+    const size_t ee = (size_t)e * e, ne = (size_t)n * e;
+    const float *wo = p + 3 * ee + (s->bias ? 3 * (size_t)e : 0);
+    float *qp = attn_scratch(2 * ne + (size_t)NNR_ATTN_ROWS * (size_t)(pos + n)), *o = qp + ne, *sc = o + ne;
+    const float *in[3] = {q, k, v};
+    float *dst[3] = {qp, kc + (size_t)pos * e, vc + (size_t)pos * e};
+    for (int j = 0; j < 3; j++)
+        nnr_linear_f32(n, e, e, in[j], p + (size_t)j * ee, s->bias ? p + 3 * ee + (size_t)j * e : NULL, dst[j],
+                       NNR_ACT_NONE, 0.0f);
+    for (int h = 0; h < s->heads; h++)
+        attend_cached(pos, n, hd, hd, qp + (size_t)h * hd, e, kc + (size_t)h * hd, e, vc + (size_t)h * hd, e,
+                      o + (size_t)h * hd, e, sc);
+    nnr_linear_f32(n, e, e, o, wo, s->bias ? wo + ee : NULL, y, NNR_ACT_NONE, 0.0f);
+    free(qp);
+}

@@ -384,6 +384,7 @@ class Gpt(nn.Module):
         self.h = nn.Sequential(*[GptBlock(width, heads) for _ in range(layers)])
         self.ln_f = nn.LayerNorm(width)
         self.lm_head = nn.Linear(width, vocab, bias=False)
+        self.lm_head.weight = self.wte.weight     # tied: `weight = wte.weight`, one tensor
 
     def forward(self, idx):
         x = self.wte(idx) + self.wpe(torch.arange(idx.shape[1]))
@@ -392,16 +393,18 @@ class Gpt(nn.Module):
 
 def gpt_case():
     """examples/gpt.nnet's model (read from the example, so the two cannot
-    drift apart) trained ten steps: AdamW, the example's warm-up + cosine
-    schedule per step, batch 16 of 64 bytes, one batch per epoch."""
+    drift apart; lm_head tied to wte, both names in the state_dict) trained
+    ten steps: AdamW, the example's warm-up + cosine schedule per step,
+    batch 16 of 64 bytes, one batch per epoch."""
     src = open(os.path.join(ROOT, "examples", "gpt.nnet")).read()
     model_text = src[:src.index("\ntrain gpt")] + "\n"
     model_text = model_text[model_text.index("\nlet ") + 1:]      # without the example's own header
     lets = dict((ln.split()[1], int(ln.split()[3])) for ln in src.splitlines() if ln.startswith("let "))
-    assert "weight = wte.weight" not in model_text, "update Gpt for the tied lm_head"
+    assert "lm_head = linear(width, vocab, bias = false, weight = wte.weight)" in model_text, \
+        "update Gpt: the example's lm_head is no longer tied to wte"
     assert "h = sequential(gpt_block(width, heads), gpt_block(width, heads))\n" in model_text
     vocab, ctx, width, heads = lets["vocab"], lets["ctx"], lets["width"], lets["heads"]
-    name, steps, batch, lr = "seq2_gpt_10steps", 10, 16, 3e-3
+    name, steps, batch, lr = "seq2_gpt_10steps", 10, 16, 1e-2
     mf.seed_for("train/" + name)
     model = Gpt(vocab, ctx, width, heads, 2)
     g = torch.Generator().manual_seed(3)
@@ -433,7 +436,7 @@ def gpt_case():
     block = block.replace("    seed      = 1\n",
                           '    seed      = 1\n    shuffle   = false\n    init      = "init.safetensors"\n')
     assert 'text("train.txt", ctx)' in block and "epochs    = %d" % steps in block and "batch     = 16" in block
-    assert "adamw(lr = 3e-3, weight_decay = 0.1)" in block
+    assert "adamw(lr = 1e-2, weight_decay = 0.1)" in block
     assert '[linear_warmup(20, per = "step"), cosine(300, per = "step")]' in block
     write_train(name, "examples/gpt.nnet's model, ten AdamW steps (one batch of 16 x 64 bytes per epoch) "
                 "from the same initial weights as PyTorch:\nthe loss of every step and the final parameters",

@@ -95,6 +95,63 @@ Test(sdpa, matches_reference)
     sdpa_case(1, 70, 130, 8, 4, 0);
 }
 
+/* The cached step (generation): a sequence fed in pieces of the given
+ * sizes, each attending to the cached keys and values of the pieces
+ * before it, gives the rows of the causal attention over the whole
+ * sequence (nnr_ref_sdpa_f32). */
+static void sdpa_step_case(int t, int e, int ev, const int *piece, int npieces)
+{
+    tgen g = {41};
+    float *q = tg_alloc((size_t)t * e), *k = tg_alloc((size_t)t * e), *v = tg_alloc((size_t)t * ev);
+    float *y = tg_alloc((size_t)t * ev), *yr = tg_alloc((size_t)t * ev);
+    float *kc = tg_alloc((size_t)t * e), *vc = tg_alloc((size_t)t * ev);
+    tg_fill(&g, q, (size_t)t * e, -2, 2), tg_fill(&g, k, (size_t)t * e, -2, 2), tg_fill(&g, v, (size_t)t * ev, -1, 1);
+    nnr_ref_sdpa_f32(1, t, t, e, ev, 1, q, k, v, yr, NULL);
+    int pos = 0;
+    for (int i = 0; i < npieces; i++) {
+        nnr_sdpa_step_f32(pos, piece[i], e, ev, q + (size_t)pos * e, k + (size_t)pos * e, v + (size_t)pos * ev,
+                          kc, vc, y + (size_t)pos * ev);
+        pos += piece[i];
+    }
+    cr_assert_eq(pos, t);
+    check_close("sdpa step", y, yr, (size_t)t * ev, 2e-6, 1e-5);
+    free(q), free(k), free(v), free(y), free(yr), free(kc), free(vc);
+}
+
+Test(sdpa, cached_step_matches_reference)
+{
+    const int ones[5] = {1, 1, 1, 1, 1}, mixed[4] = {3, 1, 70, 6}, whole[1] = {9};
+    sdpa_step_case(5, 4, 3, ones, 5);
+    sdpa_step_case(80, 8, 5, mixed, 4);     /* a piece of more than one query block */
+    sdpa_step_case(9, 2, 2, whole, 1);
+}
+
+/* nnr_mha_step_f32 fed position by position (then in pieces) against the
+ * causal nnr_mha_f32 over the whole sequence, with and without biases. */
+Test(mha, cached_step_matches_whole_sequence)
+{
+    for (int bias = 0; bias < 2; bias++) {
+        tgen g = {43 + (uint64_t)bias};
+        const int t = 19, e = 12, heads = 3;
+        nnr_mha_shape s = {t, t, e, heads, bias, 1};
+        size_t np = 4 * (size_t)e * e + 4 * (size_t)e, nx = (size_t)t * e;
+        float *p = tg_alloc(np), *x = tg_alloc(nx), *y = tg_alloc(nx), *ys = tg_alloc(nx);
+        float *kc = tg_alloc(nx), *vc = tg_alloc(nx);
+        tg_fill(&g, p, np, -0.5, 0.5), tg_fill(&g, x, nx, -1, 1);
+        nnr_mha_f32(&s, 1, x, x, x, p, y, NULL);
+        for (int i = 0; i < t; i++)
+            nnr_mha_step_f32(&s, i, 1, x + (size_t)i * e, x + (size_t)i * e, x + (size_t)i * e, p, kc, vc,
+                             ys + (size_t)i * e);
+        check_close("mha step by step", ys, y, nx, 2e-6, 1e-5);
+        memset(ys, 0, nx * sizeof *ys);
+        nnr_mha_step_f32(&s, 0, 7, x, x, x, p, kc, vc, ys);
+        nnr_mha_step_f32(&s, 7, t - 7, x + 7 * (size_t)e, x + 7 * (size_t)e, x + 7 * (size_t)e, p, kc, vc,
+                         ys + 7 * (size_t)e);
+        check_close("mha step in two pieces", ys, y, nx, 2e-6, 1e-5);
+        free(p), free(x), free(y), free(ys), free(kc), free(vc);
+    }
+}
+
 Test(sdpa, hand_computed)
 {
     /* one query, two keys, e = 1: scores 0 and 2/1, scaled by 1 */
