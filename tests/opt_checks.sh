@@ -6,6 +6,11 @@
 #   roundtrip   for every fixture model at -O0 and -O2: `nnc ir` parses back
 #               through `nnc opt --passes=` unchanged, and `nnc opt` of the
 #               -O0 IR at -O2 gives the -O2 IR
+#   train       for every example and training fixture with a train block:
+#               `nnc ir --train` (the training graph) parses back through
+#               `nnc opt --passes=` unchanged, and the autodiff pass run by
+#               `nnc opt --passes=autodiff` on the -O0 IR gives the training
+#               graph of `nnc ir --train -O0` (models that freeze nothing)
 #   summary     `nnc summary` of the CNN fixture: a smaller arena after
 #               planning than before, and the passes that changed the graph
 #   cli         --passes / --disable-pass / --print-after misuse is an error
@@ -42,6 +47,22 @@ roundtrip)
         done
         "$NNC" opt "$tmp/a-O0.nir" -O2 --verify >"$tmp/b.nir" && cmp -s "$tmp/b.nir" "$tmp/a-O2.nir" ||
             bad "$m: nnc opt -O2 of the -O0 IR differs from nnc ir -O2"
+    done
+    ;;
+train)
+    for m in "$T"/../examples/*.nnet "$T"/fixtures/train/*/model.nnet; do
+        if ! "$NNC" ir --train "$m" >"$tmp/a.nir" 2>"$tmp/err"; then
+            grep -q 'has no train block' "$tmp/err" || bad "$m: nnc ir --train fails: $(head -c 300 "$tmp/err")"
+            continue
+        fi
+        grep -q '= backward %' "$tmp/a.nir" && grep -q '= update' "$tmp/a.nir" ||
+            bad "$m: no backward or update node in the training graph"
+        "$NNC" opt "$tmp/a.nir" --passes= --verify >"$tmp/b.nir" || { bad "$m: nnc opt refuses nnc ir --train's output"; continue; }
+        cmp -s "$tmp/a.nir" "$tmp/b.nir" || bad "$m: training graph: print(parse(print(g))) != print(g)"
+        grep -q ' frozen$' "$tmp/a.nir" && continue
+        "$NNC" ir -O0 "$m" >"$tmp/c.nir" && "$NNC" ir --train -O0 "$m" >"$tmp/d.nir" &&
+            "$NNC" opt "$tmp/c.nir" --passes=autodiff --verify >"$tmp/e.nir" || { bad "$m: --passes=autodiff fails"; continue; }
+        cmp -s "$tmp/d.nir" "$tmp/e.nir" || bad "$m: --passes=autodiff differs from nnc ir --train -O0"
     done
     ;;
 summary)

@@ -1,8 +1,8 @@
 /* emit_c_train.c — the C backend's training step: NAME_train_step and
- * NAME_train_arena, following the plan of the autodiff pass (its steps in
- * order: the forward in training mode, the loss, the backward by each op's
- * gradient rule with the shares of a value read several times summed)
- * over the buffers the training memory plan placed. The optimizer update,
+ * NAME_train_arena, following the training graph of the autodiff pass (its
+ * steps in order: the forward in training mode, the loss, the backward by
+ * each op's gradient rule with the shares of a value read several times
+ * summed) over the buffers the training memory plan placed. The optimizer update,
  * the plan's last step, is the driver's flat loop over the trainable
  * tensors (runtime/prog_train.c), so that a non-finite loss can be rolled
  * back before any parameter moves. */
@@ -77,7 +77,7 @@ static int fusable_relu(const Graph *g, const TrainPlan *tp, int s)
 
 typedef struct TrainEmit {
     FILE *out;
-    const Graph *g;
+    const Graph *g;         /* the training graph */
     const TrainPlan *tp;
     EmitCtx e;
     char *declared;         /* [buffer] its C name is declared */
@@ -231,13 +231,14 @@ static void emit_steps(TrainEmit *te)
 void emit_c_train(const Graph *g, const TrainCfg *t, int reuse, FILE *out)
 {
     const char *n = g->name;
+    const Graph *model = g;
+    g = train_graph(model, t->freeze, t->nfreeze, reuse);
     int nn = g->nnodes;
     TrainPlan tp;
-    autodiff(g, t->freeze, t->nfreeze, &tp);
-    train_memplan(&tp, reuse);
-    int64_t xs = emit_c_inputs_size(g), ps = tp.per_sample + xs;
+    train_plan(g, &tp);
+    int64_t xs = emit_c_inputs_size(model), ps = tp.per_sample + xs;
 
-    emit_c_scratch_fn(g, NULL, out, xasprintf("%s_train_scratch", n), ps, 1);
+    emit_c_scratch_fn(model, NULL, out, xasprintf("%s_train_scratch", n), ps, 1);
     fprintf(out, "/* Floats of the training arena for a batch of n: activations, gradients\n"
                  " * and saved buffers as planned (n * %lld + %lld), ", (long long)tp.per_sample,
             (long long)tp.fixed);
@@ -273,7 +274,7 @@ void emit_c_train(const Graph *g, const TrainCfg *t, int reuse, FILE *out)
     }
     /* linear + relu pairs: the linear's value is the relu's buffer */
     for (int s = 0; s < tp.nsteps; s++) {
-        int r = fusable_relu(g, &tp, s);
+        int r = fusable_relu(model, &tp, s);
         if (r >= 0) {
             te.fused[r] = 1;
             val[tp.steps[s].node + 1] = val[r + 1];

@@ -36,6 +36,7 @@ enum {
     PASS_REQUIRED = 1 << 0, /* runs at every -O level */
     PASS_O1 = 1 << 1,       /* runs from -O1 */
     PASS_O2 = 1 << 2,       /* runs at -O2 */
+    PASS_TRAIN = 1 << 3,    /* runs on a training graph too */
 };
 
 typedef struct Pass {
