@@ -8,9 +8,10 @@
 #               -O0 IR at -O2 gives the -O2 IR
 #   train       for every example and training fixture with a train block:
 #               `nnc ir --train` (the training graph) parses back through
-#               `nnc opt --passes=` unchanged, and the autodiff pass run by
-#               `nnc opt --passes=autodiff` on the -O0 IR gives the training
-#               graph of `nnc ir --train -O0` (models that freeze nothing)
+#               `nnc opt --passes=` unchanged, and `nnc opt --passes=autodiff,
+#               fuse-act` of the -O0 IR (the passes `nnc ir --train` runs)
+#               gives the training graph of `nnc ir --train -O0` (models that
+#               freeze nothing)
 #   summary     `nnc summary` of the CNN fixture: a smaller arena after
 #               planning than before, and the passes that changed the graph
 #   cli         --passes / --disable-pass / --print-after misuse is an error
@@ -61,8 +62,8 @@ train)
         cmp -s "$tmp/a.nir" "$tmp/b.nir" || bad "$m: training graph: print(parse(print(g))) != print(g)"
         grep -q ' frozen$' "$tmp/a.nir" && continue
         "$NNC" ir -O0 "$m" >"$tmp/c.nir" && "$NNC" ir --train -O0 "$m" >"$tmp/d.nir" &&
-            "$NNC" opt "$tmp/c.nir" --passes=autodiff --verify >"$tmp/e.nir" || { bad "$m: --passes=autodiff fails"; continue; }
-        cmp -s "$tmp/d.nir" "$tmp/e.nir" || bad "$m: --passes=autodiff differs from nnc ir --train -O0"
+            "$NNC" opt "$tmp/c.nir" --passes=autodiff,fuse-act --verify >"$tmp/e.nir" || { bad "$m: --passes=autodiff fails"; continue; }
+        cmp -s "$tmp/d.nir" "$tmp/e.nir" || bad "$m: --passes=autodiff,fuse-act differs from nnc ir --train -O0"
     done
     ;;
 summary)

@@ -39,42 +39,6 @@ static const char *tbuf_c(const Graph *g, const TrainPlan *tp, int b)
     return b >= 0 ? tbuf_name(tp, b) : NULL;
 }
 
-/* The linear of a training forward whose output only a relu reads runs
- * that relu in its GEMM's epilogue (the same bits: bias, then max(0, v))
- * and writes the relu's buffer, so the relu costs no pass of its own. The
- * relu's backward then reads its output as its input too: for relu,
- * y > 0 exactly where x > 0. The sink prints the linear's call with the
- * activation set. */
-static void fused_relu_sink(void *ctx, const EmitCtx *e, const Node *n, const KCall *c)
-{
-    (void)ctx;
-    KCall k = *c;
-    for (int j = 0; j < k.nargs; j++)
-        if (k.a[j].kind == KA_ACT)
-            k.a[j].i = OP_RELU;
-    EmitCtx plain = *e;
-    plain.sink = NULL;
-    plain.sink_ctx = NULL;
-    op_emit_call(&plain, n, &k);
-}
-
-/* For forward step s of the plan: the relu node its linear fuses (the next
- * step, the one reader of the linear's output, which is not an output of
- * the model), or -1. */
-static int fusable_relu(const Graph *g, const TrainPlan *tp, int s)
-{
-    const TStep *st = &tp->steps[s];
-    if (st->kind != TS_FORWARD || s + 1 >= tp->nsteps || tp->steps[s + 1].kind != TS_FORWARD)
-        return -1;
-    int l = st->node, r = tp->steps[s + 1].node;
-    const Node *nl = &g->nodes[l], *nr = &g->nodes[r];
-    if (nl->op != OP_LINEAR || nl->fused_act >= 0 || nl->packed || nr->op != OP_RELU ||
-        nr->in[0] != l || ir_is_output(g, l) || tp->vbuf[l] < 0 || tp->vbuf[r] < 0 ||
-        st->saved >= 0 || tp->steps[s + 1].saved >= 0 || ir_readers(g, l) != 1)
-        return -1;
-    return r;
-}
-
 typedef struct TrainEmit {
     FILE *out;
     const Graph *g;         /* the training graph */
@@ -109,14 +73,12 @@ static void forward_step(TrainEmit *te, int s)
     const char *file = emit_c_relpath(te->g->file);
     if (te->fused[st->node])
         return;     /* run by the linear before it */
-    if (s + 1 < tp->nsteps && tp->steps[s + 1].kind == TS_FORWARD && te->fused[tp->steps[s + 1].node]) {
+    if (nd->fused_act >= 0) {  /* the node after it: the relu it runs (fuse-act) */
         const Node *nr = &te->g->nodes[tp->steps[s + 1].node];
         decl(te, tp->steps[s + 1].y, &nr->shape);
-        fprintf(te->out, "    /* %s:%d:%d: %s + %s:%d:%d: relu */\n", file, nd->span.line, nd->span.col,
-                op_info[nd->op].name, file, nr->span.line, nr->span.col);
-        te->e.sink = fused_relu_sink;
+        fprintf(te->out, "    /* %s:%d:%d: %s + %s:%d:%d: %s */\n", file, nd->span.line, nd->span.col,
+                op_info[nd->op].name, file, nr->span.line, nr->span.col, op_info[nr->op].name);
         op_hooks[nd->op].emit_train(&te->e, nd);
-        te->e.sink = NULL;
         return;
     }
     decl(te, st->y, &nd->shape);
@@ -272,13 +234,18 @@ void emit_c_train(const Graph *g, const TrainCfg *t, int reuse, FILE *out)
         if (tp.sbuf[i] >= 0)
             saved[i + 1] = tbuf_name(&tp, tp.sbuf[i]);
     }
-    /* linear + relu pairs: the linear's value is the relu's buffer */
+    /* a linear that runs the relu after it (fuse-act marked it): its value
+     * is the relu's buffer, and the relu's step computes nothing */
     for (int s = 0; s < tp.nsteps; s++) {
-        int r = fusable_relu(model, &tp, s);
-        if (r >= 0) {
-            te.fused[r] = 1;
-            val[tp.steps[s].node + 1] = val[r + 1];
-        }
+        const TStep *st = &tp.steps[s];
+        if (st->kind != TS_FORWARD || g->nodes[st->node].fused_act < 0)
+            continue;
+        int r = s + 1 < tp.nsteps && tp.steps[s + 1].kind == TS_FORWARD ? tp.steps[s + 1].node : -1;
+        if (r < 0 || (int)g->nodes[r].op != g->nodes[st->node].fused_act || g->nodes[r].in[0] != st->node)
+            NNC_ICE("%%%d fuses %s, but the next step does not compute it", st->node,
+                    op_info[g->nodes[st->node].fused_act].name);
+        te.fused[r] = 1;
+        val[st->node + 1] = val[r + 1];
     }
     emit_steps(&te);
     fprintf(out, "    return loss;\n}\n\n");

@@ -30,6 +30,8 @@
 #include "../ops/ops.h"
 #include "nnr_prog.h"
 
+int pass_fuse_act(Graph *g, PassCtx *cx);
+
 int ir_is_training(const Graph *g)
 {
     for (int i = 0; i < g->nnodes; i++)
@@ -126,6 +128,7 @@ Graph *train_graph(const Graph *g, const int *freeze, int nfreeze, int planned)
     for (int k = 0; k < t->nparams; k++)
         t->params[k].frozen = t->params[k].kind == NNR_T_PARAM && ir_param_frozen(t, k, freeze, nfreeze);
     pass_autodiff(t, NULL);
+    pass_fuse_act(t, NULL);     /* a training graph: relu into the linear before it */
     t->planned = planned;
     return t;
 }

@@ -76,8 +76,8 @@ int pass_autodiff(Graph *g, PassCtx *cx);
 /* 1 when g holds training steps (the autodiff pass ran). */
 int ir_is_training(const Graph *g);
 /* A training graph of model g: a copy whose parameters of the layers at
- * positions freeze[0..nfreeze) are frozen, through the autodiff pass;
- * planned: its arena reuses buffers by liveness. */
+ * positions freeze[0..nfreeze) are frozen, through the autodiff and
+ * fuse-act passes; planned: its arena reuses buffers by liveness. */
 Graph *train_graph(const Graph *g, const int *freeze, int nfreeze, int planned);
 /* The steps and buffers of training graph g, placed (reusing space when
  * g->planned): liveness-based first fit. */

@@ -30,7 +30,7 @@ const Pass nnc_passes[] = {
     {"dce", pass_dce, PASS_O1 | PASS_O2, "remove identity, inference dropout and flatten of a flat value"},
     {"fold-batchnorm", pass_fold_bn, PASS_O2, "batch norm after linear/conv2d folds into its weight and bias"},
     {"fold-linear", pass_fold_linear, PASS_O2, "a chain of linear layers becomes one (when that is not larger)"},
-    {"fuse-act", pass_fuse_act, PASS_O2, "activations after linear/conv become the kernel's epilogue"},
+    {"fuse-act", pass_fuse_act, PASS_O2 | PASS_TRAIN, "activations after linear/conv become the kernel's epilogue"},
     {"prepack", pass_prepack, PASS_O2, "weights laid out in the order the kernels read them"},
     {"memplan", pass_memplan, PASS_O1 | PASS_O2 | PASS_TRAIN, "reuse activation buffers by liveness"},
     {"layout", pass_layout, PASS_REQUIRED | PASS_TRAIN, "lay out the inference parameter block (what prepare() fills)"},
