@@ -18,11 +18,12 @@
  * forward node that computes (views share their input's buffer), the loss,
  * each backward (its grad_input nodes are the buffers it writes), each
  * accum and the update; a buffer per value, saved buffer and gradient
- * share, with the steps that first write and last read it. Parameters no
- * backward reaches get zero gradients. train_memplan then places the
- * per-sample and fixed parts first-fit among buffers whose lifetimes
- * overlap, so gradients reuse the space of activations whose last reader
- * has run. */
+ * share, with the nodes that first write and last read it (liveness by
+ * node order). Parameters no backward reaches get zero gradients.
+ * train_memplan then places the per-sample and fixed parts with the
+ * memory planner of memplan.c (memplan_place: first fit among buffers whose
+ * lifetimes overlap), so gradients reuse the space of activations whose
+ * last reader has run. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -177,7 +178,7 @@ static TStep *new_step(TrainPlan *tp, TStepKind k, int node, int gnode)
 /* Record the step's buffers in their lifetimes (call once it is filled). */
 static void use_step(TrainPlan *tp, const TStep *st)
 {
-    int s = (int)(st - tp->steps);
+    int s = st->gnode;  /* liveness by node order */
     for (int j = 0; j < st->nin; j++) {
         use(tp, st->x[j], s);
         use(tp, st->dx[j], s);
@@ -335,46 +336,27 @@ void train_plan(const Graph *g, TrainPlan *tp)
     train_memplan(tp, g->planned);
 }
 
+/* The arena: the per-sample and the fixed parts of the buffers, each
+ * placed by the memory planner (memplan_place) over their lifetimes. */
 static void train_memplan(TrainPlan *tp, int reuse)
 {
-    tp->per_sample = tp->fixed = tp->unplanned_ps = tp->unplanned_fx = 0;
+    MemBlock *ps = xcalloc((size_t)tp->nbufs + 1, sizeof *ps), *fx = xcalloc((size_t)tp->nbufs + 1, sizeof *fx);
+    tp->unplanned_ps = tp->unplanned_fx = 0;
     for (int i = 0; i < tp->nbufs; i++) {
-        TBuf *b = &tp->bufs[i];
+        const TBuf *b = &tp->bufs[i];
+        ps[i] = (MemBlock){b->per_sample, b->first, b->last, 0};
+        fx[i] = (MemBlock){b->fixed, b->first, b->last, 0};
         tp->unplanned_ps += b->per_sample;
         tp->unplanned_fx += b->fixed;
-        /* per-sample and fixed parts are placed in two regions, each first-fit
-         * among the buffers whose lifetimes overlap this one's */
-        int64_t ps = 0, fx = 0;
-        if (reuse) {
-            for (int moved = 1; moved;) {
-                moved = 0;
-                for (int j = 0; j < i; j++) {
-                    const TBuf *o = &tp->bufs[j];
-                    int overlap = !(o->last < b->first || b->last < o->first);
-                    if (!overlap)
-                        continue;
-                    if (b->per_sample && o->per_sample && ps < o->off_ps + o->per_sample &&
-                        o->off_ps < ps + b->per_sample) {
-                        ps = o->off_ps + o->per_sample;
-                        moved = 1;
-                    }
-                    if (b->fixed && o->fixed && fx < o->off_fx + o->fixed && o->off_fx < fx + b->fixed) {
-                        fx = o->off_fx + o->fixed;
-                        moved = 1;
-                    }
-                }
-            }
-        } else {
-            ps = tp->per_sample;
-            fx = tp->fixed;
-        }
-        b->off_ps = ps;
-        b->off_fx = fx;
-        if (ps + b->per_sample > tp->per_sample)
-            tp->per_sample = ps + b->per_sample;
-        if (fx + b->fixed > tp->fixed)
-            tp->fixed = fx + b->fixed;
     }
+    tp->per_sample = memplan_place(ps, tp->nbufs, reuse);
+    tp->fixed = memplan_place(fx, tp->nbufs, reuse);
+    for (int i = 0; i < tp->nbufs; i++) {
+        tp->bufs[i].off_ps = ps[i].off;
+        tp->bufs[i].off_fx = fx[i].off;
+    }
+    free(ps);
+    free(fx);
 }
 
 void train_plan_print(const Graph *g, const TrainPlan *tp, FILE *out)

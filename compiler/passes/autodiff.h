@@ -29,7 +29,7 @@ typedef struct TBuf {
                          * 'p' the parameter gradients a shared layer's earlier call wrote */
     int node;           /* whose (a forward node) */
     int64_t per_sample, fixed;
-    int first, last;    /* steps that write it first and read it last */
+    int first, last;    /* nodes that write it first and read it last */
     int64_t off_ps, off_fx; /* planned offsets */
 } TBuf;
 
@@ -79,8 +79,8 @@ int ir_is_training(const Graph *g);
  * positions freeze[0..nfreeze) are frozen, through the autodiff and
  * fuse-act passes; planned: its arena reuses buffers by liveness. */
 Graph *train_graph(const Graph *g, const int *freeze, int nfreeze, int planned);
-/* The steps and buffers of training graph g, placed (reusing space when
- * g->planned): liveness-based first fit. */
+/* The steps and buffers of training graph g, placed by the memory planner
+ * (memplan_place; reusing space when g->planned). */
 void train_plan(const Graph *g, TrainPlan *tp);
 /* "# training step of NAME: ..." and one comment line per buffer. */
 void train_plan_print(const Graph *g, const TrainPlan *tp, FILE *out);
