@@ -125,14 +125,18 @@ Graph *driver_optimised(const DriverOpts *o, Unit *u)
 
 /* IR text on stdout; a training graph (the autodiff pass ran) after the
  * summary of its memory plan, which follows from its nodes. */
-static void driver_print_ir(const Graph *g, int flags)
+static int driver_print_ir(const Graph *g, int flags, Diag *d)
 {
     if (ir_is_training(g)) {
         TrainPlan tp;
-        train_plan(g, &tp);
+        if (train_plan(g, &tp)) {
+            diag_error_nopos(d, "%s: not a training step the autodiff pass makes: %s", g->file, tp.error);
+            return 1;
+        }
         train_plan_print(g, &tp, stdout);
     }
     ir_print_ex(g, stdout, flags);
+    return 0;
 }
 
 int driver_ir(const DriverOpts *o)
@@ -150,10 +154,10 @@ int driver_ir(const DriverOpts *o)
                              "optimizer = sgd(lr = 0.1) }, one key per line)", o->input, u.g->name, u.g->name);
             return 1;
         }
-        driver_print_ir(train_graph(u.g, u.train->freeze, u.train->nfreeze, g->planned), 0);
-        return driver_finish(&u, 0);
+        return driver_finish(&u, driver_print_ir(train_graph(u.g, u.train->freeze, u.train->nfreeze, g->planned), 0,
+                                                  &u.diag));
     }
-    driver_print_ir(g, 0);
+    driver_print_ir(g, 0, &u.diag);
     return driver_finish(&u, 0);
 }
 
@@ -187,6 +191,7 @@ int driver_opt(const DriverOpts *o)
         values |= g->params[i].data != NULL;
     if (pipeline_run(g, &o->pipe, &diag))
         return 1;
-    driver_print_ir(g, values ? IRP_VALUES : 0);
+    if (driver_print_ir(g, values ? IRP_VALUES : 0, &diag))
+        return 1;
     return diag.nerrors ? 1 : 0;
 }

@@ -84,6 +84,18 @@ cli)
     printf 'model m\ninput [3]\n%%0 = relu %%in : [4]\noutput %%0\n' >"$tmp/bad.nir"
     "$NNC" opt "$tmp/bad.nir" >/dev/null 2>"$tmp/err"; [ $? = 1 ] || bad "bad IR: not exit 1"
     grep -q 'bad.nir:3:1: error' "$tmp/err" || bad "bad IR: no file:line:col diagnostic"
+    # a training graph written by hand: a backward that reads another value's
+    # gradient, and one that reads the graph input
+    T0='model m\ninput [4]\nparam a.weight [4, 4]\nparam a.bias [4]\n%%0 = linear %%in in=4 out=4 bias=1 params=a.weight,a.bias : [4]\n%%1 = relu %%0 : [4]\n%%2 = loss %%1 : [4]\n%%3 = backward %%1, %%2 : []\n%%4 = grad_input %%3 slot=0 : [4]\n'
+    printf "$T0"'%%5 = backward %%0, %%4 : []\n%%6 = update : []\noutput %%1\n' >"$tmp/t.nir"
+    "$NNC" opt "$tmp/t.nir" --passes= --verify >"$tmp/out" || bad "a hand-written training graph is refused"
+    printf "$T0"'%%5 = backward %%0, %%2 : []\n%%6 = update : []\noutput %%1\n' >"$tmp/t.nir"
+    "$NNC" opt "$tmp/t.nir" --passes= >"$tmp/out" 2>"$tmp/err"; [ $? = 1 ] || bad "backward of another gradient: not exit 1"
+    grep -q 'not a training step the autodiff pass makes' "$tmp/err" && [ ! -s "$tmp/out" ] ||
+        bad "backward of another gradient: no diagnostic, or partial output"
+    printf "$T0"'%%5 = backward %%in, %%4 : []\noutput %%1\n' >"$tmp/t.nir"
+    "$NNC" opt "$tmp/t.nir" --passes= >/dev/null 2>"$tmp/err"; [ $? = 1 ] || bad "backward of the input: not exit 1"
+    grep -q 't.nir:10:1: error: backward' "$tmp/err" || bad "backward of the input: no file:line:col diagnostic"
     ;;
 *) echo "unknown check $CHECK" >&2; exit 2 ;;
 esac

@@ -197,7 +197,8 @@ void emit_c_train(const Graph *g, const TrainCfg *t, int reuse, FILE *out)
     g = train_graph(model, t->freeze, t->nfreeze, reuse);
     int nn = g->nnodes;
     TrainPlan tp;
-    train_plan(g, &tp);
+    if (train_plan(g, &tp))
+        NNC_ICE("the training graph of %s: %s", g->name, tp.error);
     int64_t xs = emit_c_inputs_size(model), ps = tp.per_sample + xs;
 
     emit_c_scratch_fn(model, NULL, out, xasprintf("%s_train_scratch", n), ps, 1);

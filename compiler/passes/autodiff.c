@@ -234,7 +234,7 @@ static void pass_views(const Graph *g, TrainPlan *tp, int *cursor, int upto)
 
 /* Backward node b: its step, and the buffers of its grad_input nodes
  * (first shares are their value's gradient, 'd'; further ones 'e'). */
-static void backward_step(const Graph *g, TrainPlan *tp, int b, int *gbuf)
+static int backward_step(const Graph *g, TrainPlan *tp, int b, int *gbuf)
 {
     int i = g->nodes[b].in[0];
     const Node *n = &g->nodes[i];
@@ -247,6 +247,10 @@ static void backward_step(const Graph *g, TrainPlan *tp, int b, int *gbuf)
         if (s->dead || s->op != OP_GRAD_INPUT || s->in[0] != b)
             continue;
         int k = (int)s->attr[0], in = n->in[k];
+        if (st->dx[k] >= 0) {
+            tp->error = xasprintf("%%%d: a second grad_input of slot %d of backward %%%d", j, k, b);
+            return -1;
+        }
         int64_t ps = shape_numel(&g->nodes[in].shape);
         if (tp->dbuf[in] < 0)
             st->dx[k] = tp->dbuf[in] = add_buf(tp, 'd', in, ps, 0);
@@ -254,8 +258,11 @@ static void backward_step(const Graph *g, TrainPlan *tp, int b, int *gbuf)
             st->dx[k] = add_buf(tp, 'e', in, ps, 0);
         gbuf[j] = st->dx[k];
     }
-    if (gbuf[g->nodes[b].in[1]] != tp->dbuf[i])
-        NNC_ICE("backward %%%d: its gradient is not the one of %%%d", b, i);
+    if (gbuf[g->nodes[b].in[1]] < 0 || gbuf[g->nodes[b].in[1]] != tp->dbuf[i]) {
+        tp->error = xasprintf("backward %%%d reads %%%d, which is not the gradient of %%%d (the sum of its "
+                              "readers' shares)", b, g->nodes[b].in[1], i);
+        return -1;
+    }
     st->y = tp->vbuf[i];
     st->dy = tp->dbuf[i];
     st->saved = tp->sbuf[i];
@@ -268,6 +275,7 @@ static void backward_step(const Graph *g, TrainPlan *tp, int b, int *gbuf)
         tp->pwritten[p] = 1;
     }
     use_step(tp, st);
+    return 0;
 }
 
 static void alloc_plan(const Graph *g, TrainPlan *tp)
@@ -289,7 +297,7 @@ static void alloc_plan(const Graph *g, TrainPlan *tp)
 
 static void train_memplan(TrainPlan *tp, int reuse);
 
-void train_plan(const Graph *g, TrainPlan *tp)
+int train_plan(const Graph *g, TrainPlan *tp)
 {
     alloc_plan(g, tp);
     int nn = g->nnodes, cursor = -1;
@@ -317,9 +325,14 @@ void train_plan(const Graph *g, TrainPlan *tp)
             use_step(tp, ls);
         } else if (n->op == OP_BACKWARD) {
             pass_views(g, tp, &cursor, n->in[0]);
-            backward_step(g, tp, i, gbuf);
+            if (backward_step(g, tp, i, gbuf))
+                break;
         } else if (n->op == OP_ACCUM) {
             int d = gbuf[n->in[0]];
+            if (d < 0 || gbuf[n->in[1]] < 0) {
+                tp->error = xasprintf("accum %%%d: it adds a gradient the training step does not compute", i);
+                break;
+            }
             TStep *acc = new_step(tp, TS_ACCUM, tp->bufs[d].node, i);
             acc->nin = 1;
             acc->dx[0] = gbuf[n->in[1]];
@@ -333,7 +346,10 @@ void train_plan(const Graph *g, TrainPlan *tp)
         }
     }
     free(gbuf);
+    if (tp->error)
+        return -1;
     train_memplan(tp, g->planned);
+    return 0;
 }
 
 /* The arena: the per-sample and the fixed parts of the buffers, each

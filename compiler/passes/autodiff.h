@@ -64,6 +64,7 @@ typedef struct TrainPlan {
     char *pwritten;             /* [param] 1: some backward step writes its gradient
                                  * (the others are zeroed before the backward) */
     int64_t unplanned_ps, unplanned_fx; /* one buffer each, for comparison */
+    const char *error;          /* train_plan failed: why */
 } TrainPlan;
 
 /* The pass: appends the training step to g (a model's forward graph, a
@@ -80,8 +81,11 @@ int ir_is_training(const Graph *g);
  * fuse-act passes; planned: its arena reuses buffers by liveness. */
 Graph *train_graph(const Graph *g, const int *freeze, int nfreeze, int planned);
 /* The steps and buffers of training graph g, placed by the memory planner
- * (memplan_place; reusing space when g->planned). */
-void train_plan(const Graph *g, TrainPlan *tp);
+ * (memplan_place; reusing space when g->planned). 0, or -1 with tp->error
+ * set when g's training nodes are not the ones the autodiff pass makes (IR
+ * text written by hand): a backward that reads another gradient than its
+ * node's, a sum of gradients nothing computes. */
+int train_plan(const Graph *g, TrainPlan *tp);
 /* "# training step of NAME: ..." and one comment line per buffer. */
 void train_plan_print(const Graph *g, const TrainPlan *tp, FILE *out);
 
