@@ -40,6 +40,15 @@ W6_FWD = sum(W6_LAYERS)
 # every layer but the first (its input needs none)
 W6_TRAIN = 32 * (2 * W6_FWD + sum(W6_LAYERS[1:]))
 W6_BYTES = 4 * (128 * 9 + 128 + 256 * 128 * 9 + 256 + 512 * 256 * 9 + 512 + 27 * 7 * 7 * 512 + 27)
+# W7 per sample (the small ResNet): its convolutions and the head (batch
+# norm, relu, add, pooling not counted); bytes: its 43290 floats of
+# parameters and running statistics
+W7_LAYERS = ([2.0 * 16 * 64 * 9] + [2.0 * 16 * 64 * 144] * 4 +
+             [2.0 * 32 * 16 * 144, 2.0 * 32 * 16 * 288, 2.0 * 32 * 16 * 16] +
+             [2.0 * 32 * 16 * 288] * 2 + [2.0 * 32 * 10])
+W7_FWD = sum(W7_LAYERS)
+W7_TRAIN = 32 * (2 * W7_FWD + sum(W7_LAYERS[1:]))
+W7_BYTES = 4 * 43290
 W1_FLOPS = 2.0 * (784 * 128 + 128 * 64 + 64 * 10)
 W3_FWD = 2.0 * (64 * 128 + 128 * 64 + 64 * 10)
 # Lower bounds of one call: (FLOPs, bytes that must be read at least once).
@@ -54,6 +63,8 @@ BOUNDS = {
     "W6b1": (W6_FWD, W6_BYTES),
     "W6b32": (32 * W6_FWD, W6_BYTES),
     "W6t": (W6_TRAIN, W6_BYTES),
+    "W7b1": (W7_FWD, W7_BYTES),
+    "W7t": (W7_TRAIN, W7_BYTES),
 }
 GEMM_SHAPES = {"256": (256, 256, 256), "512": (512, 512, 512), "1024": (1024, 1024, 1024),
                "1x784x128": (1, 128, 784), "1x784x128T": (1, 128, 784),
@@ -71,6 +82,8 @@ ROWS = [  # key, label, unit, kind: time (lower is better) / rate (higher is bet
     ("W6b1", "W6 course CNN 1x28x28 (conv 128-256-512, linear 27), batch 1", "us/sample", "time"),
     ("W6b32", "W6 same, inference batch 32", "us/batch", "time"),
     ("W6t", "W6 one training step, batch 32, Adam", "us/step", "time"),
+    ("W7b1", "W7 small ResNet 1x8x8 (16-16-32 channels, 5 blocks), batch 1", "us/sample", "time"),
+    ("W7t", "W7 one training step, batch 32, SGD momentum", "us/step", "time"),
     ("W5-256", "W5 SGEMM 256^3", "GFLOP/s", "rate"),
     ("W5-512", "W5 SGEMM 512^3", "GFLOP/s", "rate"),
     ("W5-1024", "W5 SGEMM 1024^3", "GFLOP/s", "rate"),
@@ -302,7 +315,10 @@ def main(raw, out):
                                   ("W6t", "torch_eager", 1.1,
                                    "W6 training step >= 1.1x faster than PyTorch eager"),
                                   ("W6b1", "torch_eager", 1.6,
-                                   "W6 inference batch 1 >= 1.6x faster than PyTorch eager")):
+                                   "W6 inference batch 1 >= 1.6x faster than PyTorch eager"),
+                                  ("W7b1", "ort", 2.0, "W7 inference batch 1 >= 2x faster than ONNX Runtime"),
+                                  ("W7t", "torch_eager", 3.0,
+                                   "W7 training step >= 3x faster than PyTorch eager")):
         kind = "rate" if key == "W2" else "time"
         s = speedup(table.get((key, "nnc")), table.get((key, impl)), kind)
         tgt(name, None if s is None else "%.2fx" % s, s is not None and s >= need)

@@ -101,6 +101,14 @@ NNC_OK=1
 "$NNC" build "$HERE/nnet/w4_cnn.nnet" --weights "$D/w4.safetensors" -o "$B/w4_cnn" >"$LOGS/nnc-w4.log" 2>&1 || NNC_OK=0
 "$NNC" build "$HERE/nnet/w3_digits.nnet" -o "$B/w3_digits" >"$LOGS/nnc-w3.log" 2>&1 || NNC_OK=0
 "$NNC" build "$HERE/nnet/w6_cnn.nnet" --weights "$D/w6.safetensors" -o "$B/w6_cnn" >"$LOGS/nnc-w6.log" 2>&1 || NNC_OK=0
+# W7's weights come from PyTorch's own init (torch_bench.py gen): without torch, no W7
+HAVE_W7=0
+if [ -f "$D/w7.safetensors" ]; then
+    "$NNC" build "$HERE/nnet/w7_resnet.nnet" --weights "$D/w7.safetensors" -o "$B/w7_resnet" >"$LOGS/nnc-w7.log" 2>&1 || NNC_OK=0
+    HAVE_W7=1
+else
+    skip "W7: no weights (python3-torch is needed to make them)"
+fi
 if [ $NNC_OK = 0 ]; then
     cat "$LOGS"/nnc-w*.log >&2
     echo "bench: nnc build of a workload failed" >&2
@@ -204,10 +212,12 @@ if [ -f "$D/y_w1.bin" ]; then
     check_nnc w1 "$B/w1_mlp" "$D/x_w1.csv" "$D/y_w1.bin" 1e-5
     check_nnc w4 "$B/w4_cnn" "$D/x_w4.csv" "$D/y_w4.bin" 1e-4
     check_nnc w6 "$B/w6_cnn" "$D/x_w6.csv" "$D/y_w6.bin" 1e-4
+    [ $HAVE_W7 = 1 ] && check_nnc w7 "$B/w7_resnet" "$D/x_w7.csv" "$D/y_w7.bin" 1e-4
     if [ $HAVE_ORT = 1 ]; then
         raw "CHECK w2-ort $("$B/ort_bench" "$ORT_LIB" "$D/w1.onnx" 64,784 640 0.01 "$D/x_w1.bin" "$D/y_w1.bin" | grep maxdiff)"
         raw "CHECK w4-ort $("$B/ort_bench" "$ORT_LIB" "$D/w4.onnx" 1,1,28,28 10 0.01 "$D/x_w4.bin" "$D/y_w4.bin" | grep maxdiff)"
         raw "CHECK w6-ort $("$B/ort_bench" "$ORT_LIB" "$D/w6.onnx" 32,1,28,28 864 0.01 "$D/x_w6.bin" "$D/y_w6.bin" | grep maxdiff)"
+        [ $HAVE_W7 = 1 ] && raw "CHECK w7-ort $("$B/ort_bench" "$ORT_LIB" "$D/w7.onnx" 2,1,8,8 20 0.01 "$D/x_w7.bin" "$D/y_w7.bin" | grep maxdiff)"
     fi
     if [ $HAVE_NAIVE = 1 ]; then
         raw "CHECK w2-naive $("$B/naive" w1 "$D/w1.bin" "$D/x_w1.bin" 64 0.01 "$D/y_w1.bin" | grep maxdiff)"
@@ -236,8 +246,9 @@ for r in $(seq 1 "$ROUNDS"); do
     machine_peak
     # nnc
     for spec in "W1 w1_mlp 1" "W2 w1_mlp 64" "W4 w4_cnn 1" "W6b1 w6_cnn 1" "W6b32 w6_cnn 32" \
-                "W6t w6_cnn 32 --train"; do
+                "W6t w6_cnn 32 --train" "W7b1 w7_resnet 1" "W7t w7_resnet 32 --train"; do
         set -- $spec
+        [ -x "$B/$2" ] || continue
         if "$B/$2" bench --batch "$3" ${4:-} --seconds "$SEC" >"$LOGS/nnc-$1.txt" 2>&1; then
             raw "RESULT $1 nnc $(median_of "$LOGS/nnc-$1.txt")"
         else
@@ -275,8 +286,9 @@ for r in $(seq 1 "$ROUNDS"); do
     # ONNX Runtime
     if [ $HAVE_ORT = 1 ]; then
         for spec in "W1 w1 1,784 10" "W2 w1 64,784 640" "W4 w4 1,1,28,28 10" \
-                    "W6b1 w6 1,1,28,28 27" "W6b32 w6 32,1,28,28 864"; do
+                    "W6b1 w6 1,1,28,28 27" "W6b32 w6 32,1,28,28 864" "W7b1 w7 1,1,8,8 10"; do
             set -- $spec
+            [ -f "$D/$2.onnx" ] || continue
             if "$B/ort_bench" "$ORT_LIB" "$D/$2.onnx" "$3" "$4" "$SEC" "$D/x_$2.bin" >"$LOGS/ort-$1.txt" 2>&1; then
                 raw "RESULT $1 ort $(median_of "$LOGS/ort-$1.txt")"
             else

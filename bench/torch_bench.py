@@ -4,12 +4,13 @@
 Runs under Debian's /usr/bin/python3 (python3-torch, numpy). Commands:
 
   gen DIR             random weights for W1/W3/W4/W6 (numpy, seed 0, PyTorch's
-                      default init bounds) written as .safetensors (for nnc),
+                      default init bounds; W7 from PyTorch's own init, seed 0,
+                      batch-norm statistics perturbed) written as .safetensors (for nnc),
                       raw .bin (for the naive C driver), .onnx (for ONNX
                       Runtime, needs torch), fixed inputs and reference outputs
   bench DIR SECONDS   PyTorch eager and TorchScript-frozen timings of W1, W2,
-                      W4, W6 (batch 1 and 32) and of one W3 and one W6
-                      training step
+                      W4, W6 (batch 1 and 32), W7 (batch 1) and of one W3,
+                      one W6 and one W7 training step
   train DIR EPOCHS    W3: the digits training loop (manual batching, shuffled
                       each epoch, validation after each epoch as nnc does)
   all DIR SECONDS EPOCHS   bench, then train (one interpreter start-up)
@@ -90,6 +91,74 @@ def w6_module():
                          nn.Flatten(), nn.Linear(7 * 7 * 512, 27))
 
 
+class BasicBlock(nn.Module if torch else object):
+    """torchvision's BasicBlock, as the `basic`/`down` blocks of w7_resnet.nnet."""
+
+    def __init__(self, inplanes, planes, stride=1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(inplanes, planes, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.downsample = None
+        if stride != 1 or inplanes != planes:
+            self.downsample = nn.Sequential(nn.Conv2d(inplanes, planes, 1, stride=stride, bias=False),
+                                            nn.BatchNorm2d(planes))
+
+    def forward(self, x):
+        h = F.relu(self.bn1(self.conv1(x)))
+        sc = x if self.downsample is None else self.downsample(x)
+        return F.relu(self.bn2(self.conv2(h)) + sc)
+
+
+class W7ResNet(nn.Module if torch else object):
+    """bench/nnet/w7_resnet.nnet (examples/digits_resnet.nnet) in PyTorch."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 16, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(16)
+        self.layer1 = nn.Sequential(BasicBlock(16, 16), BasicBlock(16, 16))
+        self.layer2 = nn.Sequential(BasicBlock(16, 32, 2), BasicBlock(32, 32))
+        self.fc = nn.Linear(32, 10)
+
+    def forward(self, x):
+        h = F.relu(self.bn1(self.conv1(x)))
+        h = self.layer2(self.layer1(h))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(h, 1), 1))
+
+
+W7_IN = (1, 8, 8)
+
+
+def w7_params():
+    """PyTorch's default init (seed 0) with batch-norm affine parameters and
+    running statistics moved away from 1/0, so that inference checks them;
+    num_batches_tracked left out (it loads as 0)."""
+    torch.manual_seed(0)
+    m = W7ResNet()
+    g = torch.Generator().manual_seed(7)
+    out = {}
+    for k, v in m.state_dict().items():
+        if k.endswith("num_batches_tracked"):
+            continue
+        v = v.clone()
+        if k.endswith("running_var"):
+            v = 0.5 + torch.rand(v.shape, generator=g)
+        elif k.endswith("running_mean") or (".bn" in k or k.startswith("bn")) or "downsample.1" in k:
+            v = v + 0.1 * torch.randn(v.shape, generator=g)
+        out[k] = v.numpy().astype(np.float32)
+    return out
+
+
+def w7_load(params):
+    m = W7ResNet()
+    sd = {k: torch.from_numpy(v.copy()) for k, v in params.items()}
+    missing, unexpected = m.load_state_dict(sd, strict=False)
+    assert not unexpected and all(k.endswith("num_batches_tracked") for k in missing), (missing, unexpected)
+    return m.eval()
+
+
 def random_params(spec, rng):
     """PyTorch's default init: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for all."""
     out, fan_in = {}, 1
@@ -166,6 +235,17 @@ def cmd_gen(d):
     if torch is None:
         print("gen: torch not available: no ONNX models, no reference outputs")
         return
+    p7 = w7_params()
+    write_safetensors(os.path.join(d, "w7.safetensors"), p7)
+    x7 = rng.uniform(0, 16, size=(W6_ROWS,) + W7_IN).astype(np.float32)
+    write_bin(os.path.join(d, "x_w7.bin"), [x7])
+    np.savetxt(os.path.join(d, "x_w7.csv"), x7[:2].reshape(2, -1), delimiter=",", fmt="%.9g")
+    m7 = w7_load(p7)
+    with torch.no_grad():
+        write_bin(os.path.join(d, "y_w7.bin"), [m7(torch.from_numpy(x7[:2])).numpy()])
+    torch.onnx.export(m7, torch.zeros((1,) + W7_IN), os.path.join(d, "w7.onnx"),
+                      input_names=["x"], output_names=["y"],
+                      dynamic_axes={"x": {0: "n"}, "y": {0: "n"}}, opset_version=13)
     m1 = load_module(w1_module(), sets["w1"])
     m4 = load_module(w4_module(), sets["w4"])
     m6 = load_module(w6_module(), sets["w6"])
@@ -221,6 +301,9 @@ def cmd_bench(d, seconds):
              ("W4", load_module(w4_module(), p4), x4),
              ("W6b1", load_module(w6_module(), p6), x6[:1].clone()),
              ("W6b32", load_module(w6_module(), p6), x6.clone())]
+    p7 = read_params(os.path.join(d, "w7.safetensors"))
+    x7 = torch.from_numpy(np.fromfile(os.path.join(d, "x_w7.bin"), dtype="<f4").reshape((W6_ROWS,) + W7_IN))
+    cases.append(("W7b1", w7_load(p7), x7[:1].clone()))
     for wl, m, x in cases:
         with torch.inference_mode():
             t = median_call_s(lambda: m(x), seconds)
@@ -246,6 +329,32 @@ def cmd_bench(d, seconds):
 
     print("RESULT W3s torch_eager %.4f" % (median_call_s(step, seconds) * 1e6), flush=True)
     w6_train_step(p6, seconds)
+    w7_train_step(p7, seconds)
+
+
+def w7_train_step(p7, seconds):
+    """One W7 training step at batch 32: forward in training mode (batch
+    statistics), cross-entropy, backward, SGD(lr 0.05, momentum 0.9,
+    weight_decay 1e-4) as w7_resnet.nnet; eager, then TorchScript."""
+    g = torch.Generator().manual_seed(1)
+    xb = torch.rand((32,) + W7_IN, generator=g) * 16
+    yb = torch.randint(0, 10, (32,), generator=g)
+    for impl in ("torch_eager", "torchscript"):
+        m = w7_load(p7).train()
+        if impl == "torchscript":
+            try:
+                m = torch.jit.script(m)
+            except Exception as e:  # pragma: no cover - reported, never fatal
+                print("SKIP W7t torchscript %s" % str(e).splitlines()[0][:120], flush=True)
+                continue
+        opt = torch.optim.SGD(m.parameters(), lr=0.05, momentum=0.9, weight_decay=1e-4)
+
+        def step():
+            opt.zero_grad(set_to_none=True)
+            F.cross_entropy(m(xb), yb).backward()
+            opt.step()
+
+        print("RESULT W7t %s %.4f" % (impl, median_call_s(step, seconds) * 1e6), flush=True)
 
 
 def w6_train_step(p6, seconds):

@@ -7,6 +7,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${BUILD_DIR:-$root/build}"
 "$root/scripts/build.sh"
+"$root/tests/warm_cache.sh" "$build/compiler/nnc"
 out="$build/ctest-output.txt"
 rc=0
 ctest --test-dir "$build" -j"$(nproc)" --output-on-failure "$@" | tee "$out" || rc=$?

@@ -37,4 +37,37 @@ if b/digits_embed other.safetensors < rows.csv > /dev/null 2> bad.err; then
     echo "FAIL: a weights file of another model was accepted"; exit 1
 fi
 grep -q "tensor" bad.err || { echo "FAIL: no message naming a tensor"; cat bad.err; exit 1; }
+# The blob entry point: the same file's bytes in memory give the same
+# parameter block as digits_load + digits_prepare, bit for bit; a blob cut
+# short is refused with a message.
+cat > blob.c <<'EOC'
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "digits.h"
+#include "digits_load.h"
+static float s1[DIGITS_STATE_SIZE], s2[DIGITS_STATE_SIZE], p1[DIGITS_PARAMS_SIZE], p2[DIGITS_PARAMS_SIZE];
+int main(int argc, char **argv)
+{
+    char err[512];
+    FILE *f = fopen(argv[1], "rb");
+    if (!f || fseek(f, 0, SEEK_END)) return 2;
+    long n = ftell(f);
+    unsigned char *blob = malloc((size_t)n);
+    rewind(f);
+    if (fread(blob, 1, (size_t)n, f) != (size_t)n) return 2;
+    fclose(f);
+    if (digits_load(argv[1], s1, err, sizeof err)) { fprintf(stderr, "load: %s\n", err); return 1; }
+    digits_prepare(s1, p1);
+    if (digits_params_from(blob, (size_t)n, s2, p2, err, sizeof err)) { fprintf(stderr, "blob: %s\n", err); return 1; }
+    if (memcmp(p1, p2, sizeof p1) || memcmp(s1, s2, sizeof s1)) { fprintf(stderr, "blocks differ\n"); return 1; }
+    if (digits_params_from(blob, (size_t)n - 9, s2, p2, err, sizeof err) == 0) { fprintf(stderr, "short blob accepted\n"); return 1; }
+    printf("%s\n", err);
+    free(blob);
+    return 0;
+}
+EOC
+cc -std=c11 -O2 -I emitted -o blob blob.c emitted/*.c -lm
+./blob w.safetensors > blob.out || { echo "FAIL: digits_params_from"; exit 1; }
+[[ -s blob.out ]] || { echo "FAIL: no message for a blob cut short"; exit 1; }
 echo "ok: examples/embed agrees with nnc build's program on 20 rows"

@@ -29,7 +29,11 @@ void emit_c_load_header(const Graph *g, const EmitOpts *o, FILE *out)
             " * file, or one linked into the program): blob is never written and may\n"
             " * be freed after the call. */\n"
             "int %s_state_from(const void *blob, size_t n, float *state, char *err, size_t errlen);\n\n"
-            "#endif\n", n);
+            "/* %s_state_from, then %s_prepare(state, params): from a blob to the\n"
+            " * block %s_forward reads (params[%s_PARAMS_SIZE]) in one call. */\n"
+            "int %s_params_from(const void *blob, size_t n, float *state, float *params, char *err,\n"
+            "                  size_t errlen);\n\n"
+            "#endif\n", n, n, n, n, N, n);
 }
 
 /* The strict check and copy, shared by both entry points: the runtime's
@@ -56,7 +60,7 @@ void emit_c_load_source(const Graph *g, const EmitOpts *o, FILE *out)
     const char *n = g->name, *stem = o->stem ? o->stem : n;
     emit_c_front_matter(g, o, out, xasprintf("%s_load.c", stem), "loading the weights of model");
     fprintf(out, "#include <stdio.h>\n#include <string.h>\n\n#include \"nnr_prog.h\"\n#include \"pth.h\"\n"
-                 "#include \"%s_load.h\"\n\n", stem);
+                 "#include \"%s.h\"\n#include \"%s_load.h\"\n\n", stem, stem);
     fprintf(out, "/* The state_dict: names, shapes and offsets in the state block. */\n");
     int ntensors = emit_c_tensors(g, out);
     emit_check_copy(g, out, ntensors);
@@ -75,5 +79,12 @@ void emit_c_load_source(const Graph *g, const EmitOpts *o, FILE *out)
             "        return -1;\n"
             "    int rc = check_copy(&f, \"%s weights\", state, err, errlen);\n"
             "    nnr_st_free(&f);\n"
-            "    return rc;\n}\n", n, n, n);
+            "    return rc;\n}\n\n", n, n, n);
+    fprintf(out,
+            "int %s_params_from(const void *blob, size_t n, float *state, float *params, char *err,\n"
+            "                  size_t errlen)\n{\n"
+            "    if (%s_state_from(blob, n, state, err, errlen) != 0)\n"
+            "        return -1;\n"
+            "    %s_prepare(state, params);\n"
+            "    return 0;\n}\n", n, n, n);
 }

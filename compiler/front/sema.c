@@ -79,10 +79,15 @@ int sema_check(const Ast *ast, const SrcFile *src, const char *base_dir, Diag *d
     if (read_max_floats(d))
         return 1;
     int nm = 0;
-    for (const Decl *x = ast->decls; x; x = x->next)
+    size_t nlets = 0;
+    for (const Decl *x = ast->decls; x; x = x->next) {
         nm += x->kind == DECL_MODEL;
+        nlets += x->kind == DECL_LET;
+    }
     out->models = xcalloc((size_t)nm + 1, sizeof *out->models);
     out->trains = xcalloc((size_t)nm + 1, sizeof *out->trains);
+    strmap_reserve(&s.all_lets, nlets);
+    strmap_reserve(&s.lets, nlets);
     for (const Decl *x = ast->decls; x; x = x->next) {
         if (x->kind == DECL_LET)
             strmap_put(&s.all_lets, x->name, (void *)x);

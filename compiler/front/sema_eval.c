@@ -57,9 +57,31 @@ const Value *sema_list_item(const Value *v, int i)
 
 /* lhs op rhs: integers stay exact (overflow is an error), an integer
  * division that does not divide exactly gives an inexact real. */
+/* An operand of a binop: a literal number or a `let` name is read where it
+ * is (tmp, or the name's value) rather than copied into a new Value, so a
+ * file of a million `let`s allocates one Value per line. */
+static const Value *operand(Sema *s, const Expr *e, Value *tmp)
+{
+    if (e->kind == EX_INT || e->kind == EX_REAL) {
+        memset(tmp, 0, sizeof *tmp);
+        tmp->kind = e->kind == EX_INT ? V_INT : V_REAL;
+        tmp->span = e->span;
+        tmp->i = e->kind == EX_INT ? e->ival : 0;
+        tmp->r = e->kind == EX_REAL ? e->rval : 0;
+        return tmp;
+    }
+    if (e->kind == EX_IDENT) {
+        const Value *b = sema_lookup_let(s, e->name);
+        if (b && (b->kind == V_INT || b->kind == V_REAL))
+            return b;
+    }
+    return sema_eval(s, e, 0);
+}
+
 static Value *eval_binop(Sema *s, const Expr *e)
 {
-    Value *v, *a = sema_eval(s, e->lhs, 0), *b = sema_eval(s, e->rhs, 0);
+    Value ta, tb, *v;
+    const Value *a = operand(s, e->lhs, &ta), *b = operand(s, e->rhs, &tb);
     if (a->kind == V_ERROR || b->kind == V_ERROR) {
         return sema_new_value(V_ERROR, e->span);
     }

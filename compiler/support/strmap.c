@@ -34,12 +34,11 @@ void *strmap_get(const StrMap *m, const char *key)
     return find(m, key, hash(key))->val;
 }
 
-static void grow(StrMap *m)
+/* Rehash m into a table of cap slots (a power of two above 2 * m->n). */
+static void rehash(StrMap *m, size_t cap)
 {
     StrMap big = {0};
-    big.cap = m->cap ? m->cap * 2 : 16;
-    if (big.cap > SIZE_MAX / 2 / sizeof *big.slot)
-        nnc_out_of_memory();
+    big.cap = cap;
     big.slot = xcalloc(big.cap, sizeof *big.slot);
     for (size_t i = 0; i < m->cap; i++)
         if (m->slot[i].key)
@@ -49,10 +48,28 @@ static void grow(StrMap *m)
     *m = big;
 }
 
+/* A table of at least cap slots (a power of two, at least 16). */
+static size_t table_size(size_t cap)
+{
+    size_t c = 16;
+    while (c < cap) {
+        if (c > SIZE_MAX / 4 / sizeof(StrMapSlot))
+            nnc_out_of_memory();
+        c *= 2;
+    }
+    return c;
+}
+
+void strmap_reserve(StrMap *m, size_t n)
+{
+    if (2 * (m->n + n) > m->cap)
+        rehash(m, table_size(2 * (m->n + n)));
+}
+
 void *strmap_put(StrMap *m, const char *key, void *val)
 {
     if (2 * (m->n + 1) > m->cap)
-        grow(m);
+        rehash(m, table_size(m->cap * 2));
     size_t h = hash(key);
     StrMapSlot *s = find(m, key, h);
     void *old = s->val;
