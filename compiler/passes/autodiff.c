@@ -51,16 +51,18 @@ static int is_input(const Graph *g, int v)
     return v < 0;
 }
 
+/* A node of op reading a (and b), of shape *s (NULL: none). s may point
+ * into g->nodes, which adding the node moves: it is copied first. */
 static int append(Graph *g, Op op, int a, int b, const Shape *s)
 {
+    Shape nothing = {0, {0}}, shape = s ? *s : nothing;
     int i = ir_add_node(g, op);
     if (op_info[op].nin > 0)
         ir_read(g, i, a);
     if (op_info[op].nin > 1)
         ir_read(g, i, b);
     Node *n = &g->nodes[i];
-    Shape nothing = {0, {0}};
-    n->shape = s ? *s : nothing;
+    n->shape = shape;
     n->layer = -1;
     return i;
 }
