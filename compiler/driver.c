@@ -131,6 +131,22 @@ Graph *driver_optimised(const DriverOpts *o, Unit *u)
     return g;
 }
 
+/* IR text on stdout; a training graph (the autodiff pass ran) after the
+ * summary of its memory plan, which follows from its nodes. */
+static int driver_print_ir(const Graph *g, int flags, Diag *d)
+{
+    if (ir_is_training(g)) {
+        TrainPlan tp;
+        if (train_plan(g, &tp)) {
+            diag_error_nopos(d, "%s: not a training step the autodiff pass makes: %s", g->file, tp.error);
+            return 1;
+        }
+        train_plan_print(g, &tp, stdout);
+    }
+    ir_print_ex(g, stdout, flags);
+    return 0;
+}
+
 int driver_ir(const DriverOpts *o)
 {
     Unit u;
@@ -140,19 +156,16 @@ int driver_ir(const DriverOpts *o)
     if (!g)
         return 1;
     if (o->train) {
-        TrainPlan tp;
         if (!u.train->present) {
             diag_error_nopos(&u.diag, "%s: model '%s' has no train block (add one after the model: "
                              "train %s { data = csv(\"train.csv\", label = -1)  loss = cross_entropy  "
                              "optimizer = sgd(lr = 0.1) }, one key per line)", o->input, u.g->name, u.g->name);
             return 1;
         }
-        autodiff(u.g, u.train->freeze, u.train->nfreeze, &tp);
-        train_memplan(&tp, g->planned);
-        train_plan_print(u.g, &tp, stdout);
-        return driver_finish(&u, 0);
+        return driver_finish(&u, driver_print_ir(train_graph(u.g, u.train->freeze, u.train->nfreeze, g->planned), 0,
+                                                  &u.diag));
     }
-    ir_print(g, stdout);
+    driver_print_ir(g, 0, &u.diag);
     return driver_finish(&u, 0);
 }
 
@@ -186,6 +199,7 @@ int driver_opt(const DriverOpts *o)
         values |= g->params[i].data != NULL;
     if (pipeline_run(g, &o->pipe, &diag))
         return 1;
-    ir_print_ex(g, stdout, values ? IRP_VALUES : 0);
+    if (driver_print_ir(g, values ? IRP_VALUES : 0, &diag))
+        return 1;
     return diag.nerrors ? 1 : 0;
 }

@@ -92,8 +92,8 @@ int driver_summary(const DriverOpts *o)
     printf("%s\n", any ? "" : " none");
     if (u.train->present) {
         TrainPlan tp;
-        autodiff(g, u.train->freeze, u.train->nfreeze, &tp);
-        train_memplan(&tp, og->planned);
+        if (train_plan(train_graph(g, u.train->freeze, u.train->nfreeze, og->planned), &tp))
+            NNC_ICE("the training graph of %s: %s", g->name, tp.error);
         int64_t opt = u.train->optim == NNR_OPT_SGD ? (u.train->momentum != 0 ? 1 : 0) : 2;
         printf("training: state %lld bytes, gradients %lld bytes, optimizer state %lld bytes;\n"
                "          arena %lld bytes per sample + %lld bytes (%lld + %lld before planning)\n",

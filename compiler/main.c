@@ -60,8 +60,9 @@ static const char usage[] =
     "  --backend=c|llvm        build, emit: the C backend (default), or LLVM IR through\n"
     "                          LLVM's C API (emit writes DIR/NAME.ll; nnc built with LLVM)\n"
     "  --with-loader           emit: also NAME_load.[ch] and the runtime's weights readers\n"
-    "  --train                 ir: print the training step (forward, loss, backward,\n"
-    "                          update) and its memory plan instead\n"
+    "  --train                 ir: print the training graph (the forward, then the loss,\n"
+    "                          backward and update nodes of the autodiff pass) and its\n"
+    "                          memory plan instead; nnc opt reads it back\n"
     "  -h, --help              this message\n"
     "  --version               the version\n";
 

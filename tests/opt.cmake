@@ -5,7 +5,7 @@ find_program(NNC_OPT_BASH bash)
 if(NOT NNC_OPT_BASH)
   set(NNC_OPT_BASH bash)
 endif()
-foreach(check chain3 summary cli)
+foreach(check chain3 train summary cli)
   add_test(NAME opt.${check}
     COMMAND ${NNC_OPT_BASH} ${CMAKE_CURRENT_SOURCE_DIR}/opt_checks.sh
             $<TARGET_FILE:nnc> ${CMAKE_CURRENT_SOURCE_DIR} ${check})

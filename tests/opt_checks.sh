@@ -6,6 +6,12 @@
 #   roundtrip   for every fixture model at -O0 and -O2: `nnc ir` parses back
 #               through `nnc opt --passes=` unchanged, and `nnc opt` of the
 #               -O0 IR at -O2 gives the -O2 IR
+#   train       for every example and training fixture with a train block:
+#               `nnc ir --train` (the training graph) parses back through
+#               `nnc opt --passes=` unchanged, and `nnc opt --passes=autodiff,
+#               fuse-act` of the -O0 IR (the passes `nnc ir --train` runs)
+#               gives the training graph of `nnc ir --train -O0` (models that
+#               freeze nothing)
 #   summary     `nnc summary` of the CNN fixture: a smaller arena after
 #               planning than before, and the passes that changed the graph
 #   cli         --passes / --disable-pass / --print-after misuse is an error
@@ -44,6 +50,22 @@ roundtrip)
             bad "$m: nnc opt -O2 of the -O0 IR differs from nnc ir -O2"
     done
     ;;
+train)
+    for m in "$T"/../examples/*.nnet "$T"/fixtures/train/*/model.nnet; do
+        if ! "$NNC" ir --train "$m" >"$tmp/a.nir" 2>"$tmp/err"; then
+            grep -q 'has no train block' "$tmp/err" || bad "$m: nnc ir --train fails: $(head -c 300 "$tmp/err")"
+            continue
+        fi
+        grep -q '= backward %' "$tmp/a.nir" && grep -q '= update' "$tmp/a.nir" ||
+            bad "$m: no backward or update node in the training graph"
+        "$NNC" opt "$tmp/a.nir" --passes= --verify >"$tmp/b.nir" || { bad "$m: nnc opt refuses nnc ir --train's output"; continue; }
+        cmp -s "$tmp/a.nir" "$tmp/b.nir" || bad "$m: training graph: print(parse(print(g))) != print(g)"
+        grep -q ' frozen$' "$tmp/a.nir" && continue
+        "$NNC" ir -O0 "$m" >"$tmp/c.nir" && "$NNC" ir --train -O0 "$m" >"$tmp/d.nir" &&
+            "$NNC" opt "$tmp/c.nir" --passes=autodiff,fuse-act --verify >"$tmp/e.nir" || { bad "$m: --passes=autodiff fails"; continue; }
+        cmp -s "$tmp/d.nir" "$tmp/e.nir" || bad "$m: --passes=autodiff,fuse-act differs from nnc ir --train -O0"
+    done
+    ;;
 summary)
     "$NNC" summary "$T/fixtures/infer/mnist_cnn/model.nnet" >"$tmp/s" || bad "summary failed"
     read -r before after < <(sed -n 's/^arena per sample: \([0-9]*\) bytes before planning, \([0-9]*\) bytes after.*/\1 \2/p' "$tmp/s")
@@ -62,6 +84,18 @@ cli)
     printf 'model m\ninput [3]\n%%0 = relu %%in : [4]\noutput %%0\n' >"$tmp/bad.nir"
     "$NNC" opt "$tmp/bad.nir" >/dev/null 2>"$tmp/err"; [ $? = 1 ] || bad "bad IR: not exit 1"
     grep -q 'bad.nir:3:1: error' "$tmp/err" || bad "bad IR: no file:line:col diagnostic"
+    # a training graph written by hand: a backward that reads another value's
+    # gradient, and one that reads the graph input
+    T0='model m\ninput [4]\nparam a.weight [4, 4]\nparam a.bias [4]\n%%0 = linear %%in in=4 out=4 bias=1 params=a.weight,a.bias : [4]\n%%1 = relu %%0 : [4]\n%%2 = loss %%1 : [4]\n%%3 = backward %%1, %%2 : []\n%%4 = grad_input %%3 slot=0 : [4]\n'
+    printf "$T0"'%%5 = backward %%0, %%4 : []\n%%6 = update : []\noutput %%1\n' >"$tmp/t.nir"
+    "$NNC" opt "$tmp/t.nir" --passes= --verify >"$tmp/out" || bad "a hand-written training graph is refused"
+    printf "$T0"'%%5 = backward %%0, %%2 : []\n%%6 = update : []\noutput %%1\n' >"$tmp/t.nir"
+    "$NNC" opt "$tmp/t.nir" --passes= >"$tmp/out" 2>"$tmp/err"; [ $? = 1 ] || bad "backward of another gradient: not exit 1"
+    grep -q 'not a training step the autodiff pass makes' "$tmp/err" && [ ! -s "$tmp/out" ] ||
+        bad "backward of another gradient: no diagnostic, or partial output"
+    printf "$T0"'%%5 = backward %%in, %%4 : []\noutput %%1\n' >"$tmp/t.nir"
+    "$NNC" opt "$tmp/t.nir" --passes= >/dev/null 2>"$tmp/err"; [ $? = 1 ] || bad "backward of the input: not exit 1"
+    grep -q 't.nir:10:1: error: backward' "$tmp/err" || bad "backward of the input: no file:line:col diagnostic"
     ;;
 *) echo "unknown check $CHECK" >&2; exit 2 ;;
 esac

@@ -1,8 +1,8 @@
 /* emit_c_train.c — the C backend's training step: NAME_train_step and
- * NAME_train_arena, following the plan of the autodiff pass (its steps in
- * order: the forward in training mode, the loss, the backward by each op's
- * gradient rule with the shares of a value read several times summed)
- * over the buffers the training memory plan placed. The optimizer update,
+ * NAME_train_arena, following the training graph of the autodiff pass (its
+ * steps in order: the forward in training mode, the loss, the backward by
+ * each op's gradient rule with the shares of a value read several times
+ * summed) over the buffers the training memory plan placed. The optimizer update,
  * the plan's last step, is the driver's flat loop over the trainable
  * tensors (runtime/prog_train.c), so that a non-finite loss can be rolled
  * back before any parameter moves. */
@@ -39,45 +39,9 @@ static const char *tbuf_c(const Graph *g, const TrainPlan *tp, int b)
     return b >= 0 ? tbuf_name(tp, b) : NULL;
 }
 
-/* The linear of a training forward whose output only a relu reads runs
- * that relu in its GEMM's epilogue (the same bits: bias, then max(0, v))
- * and writes the relu's buffer, so the relu costs no pass of its own. The
- * relu's backward then reads its output as its input too: for relu,
- * y > 0 exactly where x > 0. The sink prints the linear's call with the
- * activation set. */
-static void fused_relu_sink(void *ctx, const EmitCtx *e, const Node *n, const KCall *c)
-{
-    (void)ctx;
-    KCall k = *c;
-    for (int j = 0; j < k.nargs; j++)
-        if (k.a[j].kind == KA_ACT)
-            k.a[j].i = OP_RELU;
-    EmitCtx plain = *e;
-    plain.sink = NULL;
-    plain.sink_ctx = NULL;
-    op_emit_call(&plain, n, &k);
-}
-
-/* For forward step s of the plan: the relu node its linear fuses (the next
- * step, the one reader of the linear's output, which is not an output of
- * the model), or -1. */
-static int fusable_relu(const Graph *g, const TrainPlan *tp, int s)
-{
-    const TStep *st = &tp->steps[s];
-    if (st->kind != TS_FORWARD || s + 1 >= tp->nsteps || tp->steps[s + 1].kind != TS_FORWARD)
-        return -1;
-    int l = st->node, r = tp->steps[s + 1].node;
-    const Node *nl = &g->nodes[l], *nr = &g->nodes[r];
-    if (nl->op != OP_LINEAR || nl->fused_act >= 0 || nl->packed || nr->op != OP_RELU ||
-        nr->in[0] != l || ir_is_output(g, l) || tp->vbuf[l] < 0 || tp->vbuf[r] < 0 ||
-        st->saved >= 0 || tp->steps[s + 1].saved >= 0 || ir_readers(g, l) != 1)
-        return -1;
-    return r;
-}
-
 typedef struct TrainEmit {
     FILE *out;
-    const Graph *g;
+    const Graph *g;         /* the training graph */
     const TrainPlan *tp;
     EmitCtx e;
     char *declared;         /* [buffer] its C name is declared */
@@ -109,14 +73,12 @@ static void forward_step(TrainEmit *te, int s)
     const char *file = emit_c_relpath(te->g->file);
     if (te->fused[st->node])
         return;     /* run by the linear before it */
-    if (s + 1 < tp->nsteps && tp->steps[s + 1].kind == TS_FORWARD && te->fused[tp->steps[s + 1].node]) {
+    if (nd->fused_act >= 0) {  /* the node after it: the relu it runs (fuse-act) */
         const Node *nr = &te->g->nodes[tp->steps[s + 1].node];
         decl(te, tp->steps[s + 1].y, &nr->shape);
-        fprintf(te->out, "    /* %s:%d:%d: %s + %s:%d:%d: relu */\n", file, nd->span.line, nd->span.col,
-                op_info[nd->op].name, file, nr->span.line, nr->span.col);
-        te->e.sink = fused_relu_sink;
+        fprintf(te->out, "    /* %s:%d:%d: %s + %s:%d:%d: %s */\n", file, nd->span.line, nd->span.col,
+                op_info[nd->op].name, file, nr->span.line, nr->span.col, op_info[nr->op].name);
         op_hooks[nd->op].emit_train(&te->e, nd);
-        te->e.sink = NULL;
         return;
     }
     decl(te, st->y, &nd->shape);
@@ -231,13 +193,15 @@ static void emit_steps(TrainEmit *te)
 void emit_c_train(const Graph *g, const TrainCfg *t, int reuse, FILE *out)
 {
     const char *n = g->name;
+    const Graph *model = g;
+    g = train_graph(model, t->freeze, t->nfreeze, reuse);
     int nn = g->nnodes;
     TrainPlan tp;
-    autodiff(g, t->freeze, t->nfreeze, &tp);
-    train_memplan(&tp, reuse);
-    int64_t xs = emit_c_inputs_size(g), ps = tp.per_sample + xs;
+    if (train_plan(g, &tp))
+        NNC_ICE("the training graph of %s: %s", g->name, tp.error);
+    int64_t xs = emit_c_inputs_size(model), ps = tp.per_sample + xs;
 
-    emit_c_scratch_fn(g, NULL, out, xasprintf("%s_train_scratch", n), ps, 1);
+    emit_c_scratch_fn(model, NULL, out, xasprintf("%s_train_scratch", n), ps, 1);
     fprintf(out, "/* Floats of the training arena for a batch of n: activations, gradients\n"
                  " * and saved buffers as planned (n * %lld + %lld), ", (long long)tp.per_sample,
             (long long)tp.fixed);
@@ -271,13 +235,18 @@ void emit_c_train(const Graph *g, const TrainCfg *t, int reuse, FILE *out)
         if (tp.sbuf[i] >= 0)
             saved[i + 1] = tbuf_name(&tp, tp.sbuf[i]);
     }
-    /* linear + relu pairs: the linear's value is the relu's buffer */
+    /* a linear that runs the relu after it (fuse-act marked it): its value
+     * is the relu's buffer, and the relu's step computes nothing */
     for (int s = 0; s < tp.nsteps; s++) {
-        int r = fusable_relu(g, &tp, s);
-        if (r >= 0) {
-            te.fused[r] = 1;
-            val[tp.steps[s].node + 1] = val[r + 1];
-        }
+        const TStep *st = &tp.steps[s];
+        if (st->kind != TS_FORWARD || g->nodes[st->node].fused_act < 0)
+            continue;
+        int r = s + 1 < tp.nsteps && tp.steps[s + 1].kind == TS_FORWARD ? tp.steps[s + 1].node : -1;
+        if (r < 0 || (int)g->nodes[r].op != g->nodes[st->node].fused_act || g->nodes[r].in[0] != st->node)
+            NNC_ICE("%%%d fuses %s, but the next step does not compute it", st->node,
+                    op_info[g->nodes[st->node].fused_act].name);
+        te.fused[r] = 1;
+        val[st->node + 1] = val[r + 1];
     }
     emit_steps(&te);
     fprintf(out, "    return loss;\n}\n\n");

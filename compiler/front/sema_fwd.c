@@ -87,7 +87,7 @@ static const char *nearest(Fx *fx, const char *name, int values, int layers, int
     for (int k = 0; layers && k < fx->self->nkids; k++)
         TRY_(fx->self->kids[k]->name);
     for (int k = 0; functions && k < OP__COUNT; k++)
-        if (!(op_info[k].flags & OPF_PARAMS))
+        if (!(op_info[k].flags & (OPF_PARAMS | OPF_TRAIN)))
             TRY_(op_info[k].name);
     if (functions) {
         TRY_("split");

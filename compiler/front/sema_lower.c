@@ -54,6 +54,8 @@ void sema_unknown_layer(Sema *s, const char *name, Span at, const char *what)
     const char *best = NULL;
     int bestd = 3;
     for (int k = 0; k < OP__COUNT; k++) {
+        if (op_info[k].flags & OPF_TRAIN)
+            continue;
         int dd = sema_edit_distance(name, op_info[k].name);
         if (dd < bestd) {
             bestd = dd;

@@ -29,12 +29,18 @@ int op_nattr(int op)
     return k;
 }
 
-int op_lookup(const char *name)
+int op_lookup_ir(const char *name)
 {
     for (int i = 0; i < OP__COUNT; i++)
         if (strcmp(op_info[i].name, name) == 0)
             return i;
     return -1;
+}
+
+int op_lookup(const char *name)
+{
+    int op = op_lookup_ir(name);
+    return op >= 0 && (op_info[op].flags & OPF_TRAIN) ? -1 : op;
 }
 
 int64_t shape_numel(const Shape *s)
@@ -309,6 +315,8 @@ void ir_print_ex(const Graph *g, FILE *out, int flags)
             fprintf(out, " buffer");
         else if (p->kind == NNR_T_COUNTER)
             fprintf(out, " counter");
+        if (p->frozen)
+            fprintf(out, " frozen");
         if ((flags & IRP_VALUES) && p->data) {
             fprintf(out, " = [");
             for (int64_t k = 0; k < p->numel; k++)

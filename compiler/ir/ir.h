@@ -44,6 +44,7 @@ enum {
     OPF_NOOP_INF = 1 << 2,
     OPF_VIEW = 1 << 4,
     OPF_EPILOGUE = 1 << 3,
+    OPF_TRAIN = 1 << 5,
 };
 
 #define NNC_MAX_DIMS 4
@@ -92,6 +93,8 @@ typedef struct Param {
                              * for inference by Graph.folds[k - 1] */
     int64_t ioffset;        /* in the inference block, set by ir_layout_infer;
                              * -1 when no live inference node (or fold) reads it */
+    int frozen;             /* the train block freezes it: the update leaves it
+                             * (set for the autodiff pass; printed " frozen") */
 } Param;
 
 /* How an inference-only parameter pair (weight, bias) is derived from other
@@ -231,8 +234,10 @@ typedef struct OpInfo {
 } OpInfo;
 extern const OpInfo op_info[OP__COUNT];
 
-/* Look up an op by its layer name; -1 if unknown. */
+/* Look up an op by its layer name; -1 if unknown (or a training step). */
 int op_lookup(const char *name);
+/* The same over every op of the IR text, training steps included. */
+int op_lookup_ir(const char *name);
 
 Graph *ir_new_graph(const char *name, const char *file);
 /* A zeroed node reading nothing yet (ir_read adds its inputs), params -1. */

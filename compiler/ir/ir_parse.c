@@ -8,7 +8,7 @@
  *         | "model" NAME
  *         | "input" SHAPE                   one sample, e.g. [1, 28, 28]; the k-th
  *                                           input line defines %in (k = 0) or %in<k>
- *         | "param" NAME SHAPE [ "buffer" | "counter" ] [ "=" "[" NUM { "," NUM } "]" ]
+ *         | "param" NAME SHAPE [ "buffer" | "counter" ] [ "frozen" ] [ "=" "[" NUM { "," NUM } "]" ]
  *         | "fold-linear" NAME [ NAME ] "=" { NAME ( NAME | "-" ) }
  *         | "fold-bn" NAME NAME "=" NAME ( NAME | "-" ) NAME NAME NAME NAME "eps=" NUM
  *         | "pack-linear" NAME "=" NAME        a [out, in] weight in panel layout
@@ -287,15 +287,17 @@ static int parse_param(Lx *x, Graph *g)
     p.init = INIT_ZEROS;
     p.layer = -1;
     p.layer_name = layer_of(p.name);
-    if (!at_eol(x) && *x->p != '=') {
+    for (int kinds = 0; !at_eol(x) && *x->p != '=';) {
         Span ks = at(x);
         char *k = word(x);
-        if (k && !strcmp(k, "buffer"))
-            p.kind = NNR_T_BUFFER;
-        else if (k && !strcmp(k, "counter"))
-            p.kind = NNR_T_COUNTER;
+        if (k && !kinds && !p.frozen && !strcmp(k, "buffer"))
+            p.kind = NNR_T_BUFFER, kinds = 1;
+        else if (k && !kinds && !p.frozen && !strcmp(k, "counter"))
+            p.kind = NNR_T_COUNTER, kinds = 1;
+        else if (k && !p.frozen && !strcmp(k, "frozen"))
+            p.frozen = 1;
         else {
-            diag_error(x->d, ks, "expected 'buffer', 'counter' or '= [values]'");
+            diag_error(x->d, ks, "expected 'buffer', 'counter', 'frozen' or '= [values]'");
             return -1;
         }
     }
@@ -622,7 +624,7 @@ static int parse_node(Lx *x, Graph *g, int id, Span sp)
     skip_ws(x);
     Span os = at(x);
     char *opname = word(x);
-    int op = opname ? op_lookup(opname) : -1;
+    int op = opname ? op_lookup_ir(opname) : -1;
     if (op < 0) {
         diag_error(x->d, os, "unknown op '%s'", opname ? opname : "");
         return -1;

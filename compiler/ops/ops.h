@@ -127,6 +127,7 @@ FAMILY(lnorm)
 FAMILY(seq)
 FAMILY(rnn)
 FAMILY(attn)
+FAMILY(train)
 #undef FAMILY
 
 typedef struct OpHooks {

@@ -1,25 +1,142 @@
-/* autodiff.c — derive the training step of a model graph (a DAG).
+/* autodiff.c — the autodiff pass, and the training memory plan derived from
+ * the nodes it appends.
  *
- * Forward: every non-view node in order, writing its own value buffer (views
- * — flatten, identity — share their input's). Then the loss on the first
- * output, which writes that output's gradient. Backward: the nodes in
- * reverse; a node whose value has a gradient runs its op's gradient rule,
- * which writes a gradient for each input slot that needs one (graph inputs
- * need none). All readers of a value come after it, so its gradient is
- * complete before its own rule runs: the first rule to reach it (the last
- * reader) writes the value's gradient buffer, every other reader writes an
- * 'e' buffer that a TS_ACCUM step adds in right after; a view passes its
- * gradient buffer through the same way. A layer called twice shares its
- * parameters: the second rule to write their gradients runs with the first
- * one's kept aside ('p' buffers) and added back. Parameters no rule reaches
- * get zero gradients. The optimizer update closes the step. Liveness then
- * lets gradient buffers reuse the space of activations whose last reader
- * has run. */
+ * The pass (pass_autodiff) appends to a model's forward graph: the loss on
+ * the first output (its value is dloss/dy), then, for the forward nodes in
+ * reverse, one backward node per node whose value has a gradient (reading
+ * the node and that gradient) with one grad_input node per input slot that
+ * needs a gradient (graph inputs, and views of them, need none). All readers
+ * of a value come after it, so its gradient is complete before its own rule
+ * runs: the first share to reach it (the last reader's) is its gradient,
+ * every further share is summed into it by an accum node right after the
+ * backward that made it. A view (flatten, reshape, identity) has no
+ * backward: its gradient is its input's, or is summed into it. The update
+ * node closes the step. A layer called twice has a backward node per call;
+ * both write its parameters' gradients, and the plan sums them.
+ *
+ * The plan (train_plan) walks the training graph in order: a step per
+ * forward node that computes (views share their input's buffer), the loss,
+ * each backward (its grad_input nodes are the buffers it writes), each
+ * accum and the update; a buffer per value, saved buffer and gradient
+ * share, with the nodes that first write and last read it (liveness by
+ * node order). Parameters no backward reaches get zero gradients.
+ * train_memplan then places the per-sample and fixed parts with the
+ * memory planner of memplan.c (memplan_place: first fit among buffers whose
+ * lifetimes overlap), so gradients reuse the space of activations whose
+ * last reader has run. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "autodiff.h"
 #include "../ops/ops.h"
 #include "nnr_prog.h"
+
+int pass_fuse_act(Graph *g, PassCtx *cx);
+
+int ir_is_training(const Graph *g)
+{
+    for (int i = 0; i < g->nnodes; i++)
+        if (!g->nodes[i].dead && (op_info[g->nodes[i].op].flags & OPF_TRAIN))
+            return 1;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- the pass */
+
+/* Value v is a graph input or a view of one: no gradient. */
+static int is_input(const Graph *g, int v)
+{
+    while (v >= 0 && op_is_alias(g->nodes[v].op, 1))
+        v = g->nodes[v].in[0];
+    return v < 0;
+}
+
+/* A node of op reading a (and b), of shape *s (NULL: none). s may point
+ * into g->nodes, which adding the node moves: it is copied first. */
+static int append(Graph *g, Op op, int a, int b, const Shape *s)
+{
+    Shape nothing = {0, {0}}, shape = s ? *s : nothing;
+    int i = ir_add_node(g, op);
+    if (op_info[op].nin > 0)
+        ir_read(g, i, a);
+    if (op_info[op].nin > 1)
+        ir_read(g, i, b);
+    Node *n = &g->nodes[i];
+    n->shape = shape;
+    n->layer = -1;
+    return i;
+}
+
+/* grad[v]: the node holding value v's gradient so far; a further share
+ * gets summed in. */
+static void add_share(Graph *g, int *grad, int v, int share)
+{
+    if (grad[v] < 0)
+        grad[v] = share;
+    else
+        grad[v] = append(g, OP_ACCUM, grad[v], share, &g->nodes[grad[v]].shape);
+}
+
+/* The backward of forward node i (not a view): its grad_input nodes, then
+ * the sums of the shares that were not the first of their value. */
+static void backward(Graph *g, int *grad, int i)
+{
+    int b = append(g, OP_BACKWARD, i, grad[i], NULL);
+    int share[NNC_MAX_NODE_INPUTS], nin = g->nodes[i].nin;
+    for (int k = 0; k < nin; k++) {
+        int in = g->nodes[i].in[k];
+        share[k] = -1;
+        if (is_input(g, in))
+            continue;
+        int s = append(g, OP_GRAD_INPUT, b, -1, &g->nodes[in].shape);
+        g->nodes[s].attr[0] = k;
+        if (grad[in] < 0)
+            grad[in] = s;
+        else
+            share[k] = s;
+    }
+    for (int k = 0; k < nin; k++)
+        if (share[k] >= 0)
+            add_share(g, grad, g->nodes[i].in[k], share[k]);
+}
+
+int pass_autodiff(Graph *g, PassCtx *cx)
+{
+    (void)cx;
+    if (ir_is_training(g))
+        return 0;
+    int nf = g->nnodes, out = ir_output(g);
+    int *grad = xcalloc((size_t)nf + 1, sizeof *grad);
+    for (int i = 0; i < nf; i++)
+        grad[i] = -1;
+    int loss = append(g, OP_LOSS, out, -1, ir_value_shape(g, out));
+    if (!is_input(g, out))
+        grad[out] = loss;
+    for (int i = nf - 1; i >= 0; i--) {
+        if (g->nodes[i].dead || grad[i] < 0)
+            continue;
+        if (!op_is_alias(g->nodes[i].op, 1))
+            backward(g, grad, i);
+        else if (g->nodes[i].in[0] >= 0)
+            add_share(g, grad, g->nodes[i].in[0], grad[i]);
+    }
+    append(g, OP_UPDATE, -1, -1, NULL);
+    free(grad);
+    return 1;
+}
+
+Graph *train_graph(const Graph *g, const int *freeze, int nfreeze, int planned)
+{
+    Graph *t = ir_clone(g);
+    for (int k = 0; k < t->nparams; k++)
+        t->params[k].frozen = t->params[k].kind == NNR_T_PARAM && ir_param_frozen(t, k, freeze, nfreeze);
+    pass_autodiff(t, NULL);
+    pass_fuse_act(t, NULL);     /* a training graph: relu into the linear before it */
+    t->planned = planned;
+    return t;
+}
+
+/* ---------------------------------------------------------------- the plan */
 
 static int add_buf(TrainPlan *tp, char kind, int node, int64_t ps, int64_t fx)
 {
@@ -45,12 +162,13 @@ static void use(TrainPlan *tp, int buf, int step)
 }
 
 /* A new step of kind k for node, nothing read or written yet. */
-static TStep *new_step(TrainPlan *tp, TStepKind k, int node)
+static TStep *new_step(TrainPlan *tp, TStepKind k, int node, int gnode)
 {
     TStep *st = &tp->steps[tp->nsteps++];
     memset(st, 0, sizeof *st);
     st->kind = k;
     st->node = node;
+    st->gnode = gnode;
     st->y = st->dy = st->saved = -1;
     for (int j = 0; j < NNC_MAX_NODE_INPUTS; j++)
         st->x[j] = st->dx[j] = -1;
@@ -62,7 +180,7 @@ static TStep *new_step(TrainPlan *tp, TStepKind k, int node)
 /* Record the step's buffers in their lifetimes (call once it is filled). */
 static void use_step(TrainPlan *tp, const TStep *st)
 {
-    int s = (int)(st - tp->steps);
+    int s = st->gnode;  /* liveness by node order */
     for (int j = 0; j < st->nin; j++) {
         use(tp, st->x[j], s);
         use(tp, st->dx[j], s);
@@ -80,66 +198,72 @@ static int vbuf_of(const TrainPlan *tp, int v)
     return v < 0 ? TB_INPUT(ir_input_index(v)) : tp->vbuf[v];
 }
 
-static void forward_steps(const Graph *g, TrainPlan *tp)
-{
-    for (int i = 0; i < g->nnodes; i++) {
-        const Node *n = &g->nodes[i];
-        if (n->dead)
-            continue;
-        if (op_is_alias(n->op, 1)) {
-            tp->vbuf[i] = vbuf_of(tp, n->in[0]);   /* a view of its input */
-            continue;
-        }
-        tp->vbuf[i] = add_buf(tp, 'v', i, shape_numel(&n->shape), 0);
-        int64_t ps, fx;
-        op_saved_size(g, n, &ps, &fx);
-        if (ps || fx)
-            tp->sbuf[i] = add_buf(tp, 's', i, ps, fx);
-        TStep *st = new_step(tp, TS_FORWARD, i);
-        st->nin = n->nin;
-        for (int k = 0; k < n->nin; k++)
-            st->x[k] = vbuf_of(tp, n->in[k]);
-        st->y = tp->vbuf[i];
-        st->saved = tp->sbuf[i];
-        use_step(tp, st);
-    }
-}
-
-/* Node i (a view) passes its gradient buffer to its input, or adds it in. */
-static void backward_view(const Graph *g, TrainPlan *tp, int i)
-{
-    int in = g->nodes[i].in[0];
-    if (in < 0)
-        return;
-    if (tp->dbuf[in] < 0) {
-        tp->dbuf[in] = tp->dbuf[i];
-        return;
-    }
-    TStep *acc = new_step(tp, TS_ACCUM, in);
-    acc->nin = 1;
-    acc->dx[0] = tp->dbuf[i];
-    acc->dy = tp->dbuf[in];
-    use_step(tp, acc);
-}
-
-static void backward_step(const Graph *g, TrainPlan *tp, int i)
+static void forward_step(const Graph *g, TrainPlan *tp, int i)
 {
     const Node *n = &g->nodes[i];
-    TStep *st = new_step(tp, TS_BACKWARD, i);
-    int s = (int)(st - tp->steps);
-    int extra[NNC_MAX_NODE_INPUTS];
+    if (op_is_alias(n->op, 1)) {
+        tp->vbuf[i] = vbuf_of(tp, n->in[0]);   /* a view of its input */
+        return;
+    }
+    tp->vbuf[i] = add_buf(tp, 'v', i, shape_numel(&n->shape), 0);
+    int64_t ps, fx;
+    op_saved_size(g, n, &ps, &fx);
+    if (ps || fx)
+        tp->sbuf[i] = add_buf(tp, 's', i, ps, fx);
+    TStep *st = new_step(tp, TS_FORWARD, i, i);
     st->nin = n->nin;
-    for (int k = 0; k < n->nin; k++) {
-        int in = n->in[k];
-        st->x[k] = vbuf_of(tp, in);
-        extra[k] = -1;
-        if (in < 0 || tp->vbuf[in] < 0)
-            continue;   /* a graph input, or a view of one: no gradient */
+    for (int k = 0; k < n->nin; k++)
+        st->x[k] = vbuf_of(tp, n->in[k]);
+    st->y = tp->vbuf[i];
+    st->saved = tp->sbuf[i];
+    use_step(tp, st);
+}
+
+/* Walking the backward: the views of forward nodes after `upto` (in
+ * reverse) whose gradient is their input's take it over, in the order the
+ * pass went; *cursor is the next forward node not yet passed. */
+static void pass_views(const Graph *g, TrainPlan *tp, int *cursor, int upto)
+{
+    for (; *cursor > upto; (*cursor)--) {
+        int v = *cursor;
+        const Node *n = &g->nodes[v];
+        if (n->dead || (op_info[n->op].flags & OPF_TRAIN) || !op_is_alias(n->op, 1) || tp->dbuf[v] < 0)
+            continue;
+        if (n->in[0] >= 0 && tp->dbuf[n->in[0]] < 0)
+            tp->dbuf[n->in[0]] = tp->dbuf[v];
+    }
+}
+
+/* Backward node b: its step, and the buffers of its grad_input nodes
+ * (first shares are their value's gradient, 'd'; further ones 'e'). */
+static int backward_step(const Graph *g, TrainPlan *tp, int b, int *gbuf)
+{
+    int i = g->nodes[b].in[0];
+    const Node *n = &g->nodes[i];
+    TStep *st = new_step(tp, TS_BACKWARD, i, b);
+    st->nin = n->nin;
+    for (int k = 0; k < n->nin; k++)
+        st->x[k] = vbuf_of(tp, n->in[k]);
+    for (int j = b + 1; j < g->nnodes; j++) {
+        const Node *s = &g->nodes[j];
+        if (s->dead || s->op != OP_GRAD_INPUT || s->in[0] != b)
+            continue;
+        int k = (int)s->attr[0], in = n->in[k];
+        if (st->dx[k] >= 0) {
+            tp->error = xasprintf("%%%d: a second grad_input of slot %d of backward %%%d", j, k, b);
+            return -1;
+        }
         int64_t ps = shape_numel(&g->nodes[in].shape);
         if (tp->dbuf[in] < 0)
             st->dx[k] = tp->dbuf[in] = add_buf(tp, 'd', in, ps, 0);
         else
-            st->dx[k] = extra[k] = add_buf(tp, 'e', in, ps, 0);
+            st->dx[k] = add_buf(tp, 'e', in, ps, 0);
+        gbuf[j] = st->dx[k];
+    }
+    if (gbuf[g->nodes[b].in[1]] < 0 || gbuf[g->nodes[b].in[1]] != tp->dbuf[i]) {
+        tp->error = xasprintf("backward %%%d reads %%%d, which is not the gradient of %%%d (the sum of its "
+                              "readers' shares)", b, g->nodes[b].in[1], i);
+        return -1;
     }
     st->y = tp->vbuf[i];
     st->dy = tp->dbuf[i];
@@ -153,197 +277,115 @@ static void backward_step(const Graph *g, TrainPlan *tp, int i)
         tp->pwritten[p] = 1;
     }
     use_step(tp, st);
-    (void)s;
-    for (int k = 0; k < n->nin; k++) {
-        if (extra[k] < 0)
-            continue;
-        TStep *acc = new_step(tp, TS_ACCUM, n->in[k]);
-        acc->nin = 1;
-        acc->dx[0] = extra[k];
-        acc->dy = tp->dbuf[n->in[k]];
-        use_step(tp, acc);
-    }
+    return 0;
 }
 
-void autodiff(const Graph *g, const int *freeze, int nfreeze, TrainPlan *tp)
+static void alloc_plan(const Graph *g, TrainPlan *tp)
 {
     int nn = g->nnodes, maxin = 0;
     for (int i = 0; i < nn; i++)
         maxin += g->nodes[i].nin;
     memset(tp, 0, sizeof *tp);
-    tp->steps = xcalloc((size_t)(2 * nn + maxin + 3), sizeof *tp->steps);
+    tp->steps = xcalloc((size_t)nn + 1, sizeof *tp->steps);
     tp->bufs = xcalloc((size_t)(3 * nn + maxin + NNC_MAX_NODE_PARAMS * nn + 3), sizeof *tp->bufs);
     tp->vbuf = xcalloc((size_t)nn + 1, sizeof(int));
     tp->dbuf = xcalloc((size_t)nn + 1, sizeof(int));
     tp->sbuf = xcalloc((size_t)nn + 1, sizeof(int));
     tp->pwritten = xcalloc((size_t)g->nparams + 1, 1);
+    tp->updated = xcalloc((size_t)g->nparams + 1, 1);
     for (int i = 0; i < nn; i++)
         tp->vbuf[i] = tp->dbuf[i] = tp->sbuf[i] = -1;
-
-    forward_steps(g, tp);
-    /* the loss: reads the first output, writes its gradient */
-    int out = ir_output(g);
-    TStep *ls = new_step(tp, TS_LOSS, out);
-    ls->nin = 1;
-    ls->x[0] = vbuf_of(tp, out);
-    if (out >= 0 && ls->x[0] >= 0) {
-        const TBuf *yb = &tp->bufs[ls->x[0]];
-        tp->dbuf[out] = ls->dy = add_buf(tp, 'd', yb->node, yb->per_sample, 0);
-    }
-    use_step(tp, ls);
-    /* backward, in reverse */
-    for (int i = nn - 1; i >= 0; i--) {
-        const Node *n = &g->nodes[i];
-        if (n->dead || tp->dbuf[i] < 0)
-            continue;
-        if (op_is_alias(n->op, 1))
-            backward_view(g, tp, i);
-        else
-            backward_step(g, tp, i);
-    }
-    /* the update: trainable parameters of layers that are not frozen */
-    tp->updated = xcalloc((size_t)g->nparams + 1, 1);
-    for (int k = 0; k < g->nparams; k++) {
-        const Param *p = &g->params[k];
-        tp->updated[k] = p->kind == NNR_T_PARAM && !ir_param_frozen(g, k, freeze, nfreeze);
-    }
-    TStep *up = new_step(tp, TS_UPDATE, -1);
-    use_step(tp, up);
 }
 
-void train_memplan(TrainPlan *tp, int reuse)
+static void train_memplan(TrainPlan *tp, int reuse);
+
+int train_plan(const Graph *g, TrainPlan *tp)
 {
-    tp->per_sample = tp->fixed = tp->unplanned_ps = tp->unplanned_fx = 0;
+    alloc_plan(g, tp);
+    int nn = g->nnodes, cursor = -1;
+    int *gbuf = xcalloc((size_t)nn + 1, sizeof *gbuf);   /* [gradient node] its buffer */
+    for (int i = 0; i < nn; i++)
+        gbuf[i] = -1;
+    for (int i = 0; i < nn; i++) {
+        const Node *n = &g->nodes[i];
+        if (n->dead)
+            continue;
+        if (!(op_info[n->op].flags & OPF_TRAIN)) {
+            forward_step(g, tp, i);
+            cursor = i;
+            continue;
+        }
+        if (n->op == OP_LOSS) {
+            int out = n->in[0];
+            TStep *ls = new_step(tp, TS_LOSS, out, i);
+            ls->nin = 1;
+            ls->x[0] = vbuf_of(tp, out);
+            if (out >= 0 && ls->x[0] >= 0) {
+                const TBuf *yb = &tp->bufs[ls->x[0]];
+                gbuf[i] = tp->dbuf[out] = ls->dy = add_buf(tp, 'd', yb->node, yb->per_sample, 0);
+            }
+            use_step(tp, ls);
+        } else if (n->op == OP_BACKWARD) {
+            pass_views(g, tp, &cursor, n->in[0]);
+            if (backward_step(g, tp, i, gbuf))
+                break;
+        } else if (n->op == OP_ACCUM) {
+            int d = gbuf[n->in[0]];
+            if (d < 0 || gbuf[n->in[1]] < 0) {
+                tp->error = xasprintf("accum %%%d: it adds a gradient the training step does not compute", i);
+                break;
+            }
+            TStep *acc = new_step(tp, TS_ACCUM, tp->bufs[d].node, i);
+            acc->nin = 1;
+            acc->dx[0] = gbuf[n->in[1]];
+            acc->dy = gbuf[i] = d;
+            use_step(tp, acc);
+        } else if (n->op == OP_UPDATE) {
+            pass_views(g, tp, &cursor, -1);
+            for (int k = 0; k < g->nparams; k++)
+                tp->updated[k] = g->params[k].kind == NNR_T_PARAM && !g->params[k].frozen;
+            use_step(tp, new_step(tp, TS_UPDATE, -1, i));
+        }
+    }
+    free(gbuf);
+    if (tp->error)
+        return -1;
+    train_memplan(tp, g->planned);
+    return 0;
+}
+
+/* The arena: the per-sample and the fixed parts of the buffers, each
+ * placed by the memory planner (memplan_place) over their lifetimes. */
+static void train_memplan(TrainPlan *tp, int reuse)
+{
+    MemBlock *ps = xcalloc((size_t)tp->nbufs + 1, sizeof *ps), *fx = xcalloc((size_t)tp->nbufs + 1, sizeof *fx);
+    tp->unplanned_ps = tp->unplanned_fx = 0;
     for (int i = 0; i < tp->nbufs; i++) {
-        TBuf *b = &tp->bufs[i];
+        const TBuf *b = &tp->bufs[i];
+        ps[i] = (MemBlock){b->per_sample, b->first, b->last, 0};
+        fx[i] = (MemBlock){b->fixed, b->first, b->last, 0};
         tp->unplanned_ps += b->per_sample;
         tp->unplanned_fx += b->fixed;
-        /* per-sample and fixed parts are placed in two regions, each first-fit
-         * among the buffers whose lifetimes overlap this one's */
-        int64_t ps = 0, fx = 0;
-        if (reuse) {
-            for (int moved = 1; moved;) {
-                moved = 0;
-                for (int j = 0; j < i; j++) {
-                    const TBuf *o = &tp->bufs[j];
-                    int overlap = !(o->last < b->first || b->last < o->first);
-                    if (!overlap)
-                        continue;
-                    if (b->per_sample && o->per_sample && ps < o->off_ps + o->per_sample &&
-                        o->off_ps < ps + b->per_sample) {
-                        ps = o->off_ps + o->per_sample;
-                        moved = 1;
-                    }
-                    if (b->fixed && o->fixed && fx < o->off_fx + o->fixed && o->off_fx < fx + b->fixed) {
-                        fx = o->off_fx + o->fixed;
-                        moved = 1;
-                    }
-                }
-            }
-        } else {
-            ps = tp->per_sample;
-            fx = tp->fixed;
-        }
-        b->off_ps = ps;
-        b->off_fx = fx;
-        if (ps + b->per_sample > tp->per_sample)
-            tp->per_sample = ps + b->per_sample;
-        if (fx + b->fixed > tp->fixed)
-            tp->fixed = fx + b->fixed;
     }
-}
-
-static void pbuf(FILE *out, const TrainPlan *tp, int b)
-{
-    if (b <= TB_INPUT(0)) {
-        if (b == TB_INPUT(0))
-            fprintf(out, "%%in");
-        else
-            fprintf(out, "%%in%d", -2 - b);
-    } else if (b < 0) {
-        fprintf(out, "-");
-    } else {
-        fprintf(out, "%c%d", tp->bufs[b].kind, tp->bufs[b].node);
+    tp->per_sample = memplan_place(ps, tp->nbufs, reuse);
+    tp->fixed = memplan_place(fx, tp->nbufs, reuse);
+    for (int i = 0; i < tp->nbufs; i++) {
+        tp->bufs[i].off_ps = ps[i].off;
+        tp->bufs[i].off_fx = fx[i].off;
     }
-}
-
-static void pbufs(FILE *out, const TrainPlan *tp, const int *b, int n)
-{
-    for (int j = 0; j < n; j++) {
-        if (j)
-            fprintf(out, ", ");
-        pbuf(out, tp, b[j]);
-    }
-}
-
-static void print_update(const Graph *g, const TrainPlan *tp, FILE *out)
-{
-    int64_t nt = 0, nf = 0;
-    fprintf(out, " optimizer(");
-    for (int k = 0; k < g->nparams; k++)
-        if (tp->updated[k]) {
-            fprintf(out, "%s%s", nt ? ", " : "", g->params[k].name);
-            nt++;
-            nf += g->params[k].numel;
-        }
-    fprintf(out, ")  %lld tensors, %lld floats", (long long)nt, (long long)nf);
+    free(ps);
+    free(fx);
 }
 
 void train_plan_print(const Graph *g, const TrainPlan *tp, FILE *out)
 {
-    static const char *kinds[] = {"forward", "loss", "backward", "update", "accum"};
     fprintf(out, "# training step of %s: %d steps; arena %lld floats per sample + %lld fixed "
                  "(%lld + %lld with one buffer each)\n", g->name, tp->nsteps, (long long)tp->per_sample,
             (long long)tp->fixed, (long long)tp->unplanned_ps, (long long)tp->unplanned_fx);
-    for (int s = 0; s < tp->nsteps; s++) {
-        const TStep *st = &tp->steps[s];
-        fprintf(out, "%-8s", kinds[st->kind]);
-        if (st->node >= 0 && (st->kind == TS_FORWARD || st->kind == TS_BACKWARD))
-            fprintf(out, " %%%d %-12s", st->node, op_info[g->nodes[st->node].op].name);
-        if (st->kind == TS_FORWARD) {
-            fprintf(out, " ");
-            pbuf(out, tp, st->y);
-            fprintf(out, " = f(");
-            pbufs(out, tp, st->x, st->nin);
-            fprintf(out, ")");
-        } else if (st->kind == TS_LOSS) {
-            fprintf(out, " ");
-            pbuf(out, tp, st->dy);
-            fprintf(out, " = dloss/d(");
-            pbuf(out, tp, st->x[0]);
-            fprintf(out, ")");
-        } else if (st->kind == TS_BACKWARD) {
-            fprintf(out, " ");
-            pbufs(out, tp, st->dx, st->nin);
-            fprintf(out, ", dparams = grad(");
-            pbuf(out, tp, st->dy);
-            fprintf(out, "; ");
-            pbufs(out, tp, st->x, st->nin);
-            fprintf(out, ", ");
-            pbuf(out, tp, st->y);
-            fprintf(out, ")");
-            for (int j = 0; j < NNC_MAX_NODE_PARAMS; j++)
-                if (st->psave[j] >= 0)
-                    fprintf(out, " summing %s", g->params[g->nodes[st->node].param[j]].name);
-        } else if (st->kind == TS_ACCUM) {
-            fprintf(out, " ");
-            pbuf(out, tp, st->dy);
-            fprintf(out, " += ");
-            pbuf(out, tp, st->dx[0]);
-        } else {
-            print_update(g, tp, out);
-        }
-        if (st->saved >= 0) {
-            fprintf(out, " saved ");
-            pbuf(out, tp, st->saved);
-        }
-        fprintf(out, "\n");
-    }
     for (int b = 0; b < tp->nbufs; b++) {
         const TBuf *t = &tp->bufs[b];
-        fprintf(out, "buffer ");
-        pbuf(out, tp, b);
-        fprintf(out, " n*%lld+%lld at n*%lld+%lld live %d..%d\n", (long long)t->per_sample, (long long)t->fixed,
-                (long long)t->off_ps, (long long)t->off_fx, t->first, t->last);
+        fprintf(out, "# buffer %c%d n*%lld+%lld at n*%lld+%lld live %d..%d\n", t->kind, t->node,
+                (long long)t->per_sample, (long long)t->fixed, (long long)t->off_ps, (long long)t->off_fx,
+                t->first, t->last);
     }
 }

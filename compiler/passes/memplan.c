@@ -1,4 +1,7 @@
-/* memplan.c — the static memory plan of the inference forward.
+/* memplan.c — the memory planner: memplan_place, first-fit placement of
+ * buffers by their lifetimes (the inference forward's values here, the
+ * training arena's buffers in autodiff.c's train_plan), and the static
+ * memory plan of the inference forward.
  *
  * Views (flatten, identity, inference dropout) share their input's buffer.
  * Every other value gets a buffer of numel(shape) floats per sample, placed
@@ -17,10 +20,29 @@
 #include "pass.h"
 #include "../ops/ops.h"
 
-typedef struct Block {
-    int64_t off, size;
-    int dies;       /* node index after which it is free */
-} Block;
+int64_t memplan_place(MemBlock *b, int n, int reuse)
+{
+    int64_t total = 0;
+    for (int i = 0; i < n; i++) {
+        int64_t off = reuse ? 0 : total;
+        for (int moved = reuse && b[i].size > 0; moved;) {
+            moved = 0;
+            for (int j = 0; j < i; j++) {
+                const MemBlock *o = &b[j];
+                if (o->size == 0 || o->last < b[i].first || b[i].last < o->first)
+                    continue;   /* no space, or never live at the same time */
+                if (off < o->off + o->size && o->off < off + b[i].size) {
+                    off = o->off + o->size;
+                    moved = 1;
+                }
+            }
+        }
+        b[i].off = off;
+        if (off + b[i].size > total)
+            total = off + b[i].size;
+    }
+    return total;
+}
 
 /* [value] the last node that reads it (nn: a graph output). */
 static int *last_uses(const Graph *g)
@@ -97,42 +119,23 @@ void memplan_inference(const Graph *g, MemPlan *mp)
     int out = ir_output(g);
     int out_root = g->noutputs == 1 && out >= 0 ? mp->root[out] : -1;
     mp->y_root = out_root >= 0 ? out_root : -1;
-    Block *live = xcalloc((size_t)nn + 1, sizeof *live);
-    int nlive = 0;
+    MemBlock *blk = xcalloc((size_t)nn + 1, sizeof *blk);
+    int *of = xcalloc((size_t)nn + 1, sizeof *of);
+    int nb = 0;
     for (int i = 0; i < nn; i++) {
         const Node *n = &g->nodes[i];
         if (n->dead || mp->root[i] != i || i == out_root)
             continue;
         int64_t size = shape_numel(&n->shape);
         mp->unplanned += size;
-        int64_t off = 0;
-        if (g->planned) {
-            /* drop blocks whose last reader ran before this node */
-            int k = 0;
-            for (int j = 0; j < nlive; j++)
-                if (live[j].dies >= i)
-                    live[k++] = live[j];
-            nlive = k;
-            /* first fit: lowest offset that overlaps no live block */
-            for (;;) {
-                int moved = 0;
-                for (int j = 0; j < nlive; j++)
-                    if (off < live[j].off + live[j].size && live[j].off < off + size) {
-                        off = live[j].off + live[j].size;
-                        moved = 1;
-                    }
-                if (!moved)
-                    break;
-            }
-        } else {
-            off = mp->per_sample;
-        }
-        mp->offset[i] = off;
-        live[nlive++] = (Block){off, size, last[i]};
-        if (off + size > mp->per_sample)
-            mp->per_sample = off + size;
+        of[nb] = i;
+        blk[nb++] = (MemBlock){size, i, last[i], 0};
     }
-    free(live);
+    mp->per_sample = memplan_place(blk, nb, g->planned);
+    for (int k = 0; k < nb; k++)
+        mp->offset[of[k]] = blk[k].off;
+    free(blk);
+    free(of);
     free(last);
     free(lastuse);
 }

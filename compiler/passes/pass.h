@@ -23,6 +23,21 @@ typedef struct MemPlan {
  * own buffer (what -O0 does). */
 void memplan_inference(const Graph *g, MemPlan *mp);
 
+/* One buffer to place: size floats, live from node `first` to node `last`
+ * (inclusive); off is set. */
+typedef struct MemBlock {
+    int64_t size;
+    int first, last;
+    int64_t off;
+} MemBlock;
+
+/* The planner both plans share (inference values; the training arena's
+ * per-sample and fixed parts): with reuse, each block in order at the
+ * lowest offset that overlaps no earlier block whose lifetime overlaps
+ * its own (first fit); without, one after the other. Blocks of size 0 take
+ * no space. Returns the floats the blocks need. */
+int64_t memplan_place(MemBlock *b, int n, int reuse);
+
 typedef struct PassCtx {
     Diag *d;
     int verbose;            /* --print-after wants reasons */
@@ -36,6 +51,7 @@ enum {
     PASS_REQUIRED = 1 << 0, /* runs at every -O level */
     PASS_O1 = 1 << 1,       /* runs from -O1 */
     PASS_O2 = 1 << 2,       /* runs at -O2 */
+    PASS_TRAIN = 1 << 3,    /* runs on a training graph too */
 };
 
 typedef struct Pass {

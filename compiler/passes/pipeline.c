@@ -18,17 +18,22 @@ int pass_fuse_act(Graph *g, PassCtx *cx);
 int pass_prepack(Graph *g, PassCtx *cx);
 int pass_memplan(Graph *g, PassCtx *cx);
 int pass_layout(Graph *g, PassCtx *cx);
+int pass_autodiff(Graph *g, PassCtx *cx);
+int ir_is_training(const Graph *g);
 
-/* The table runs top to bottom. Every pass works on the inference graph
- * only (a clone of the model; training emits from the model itself). */
+/* The table runs top to bottom. On a training graph (autodiff appended the
+ * training step to the model as written) only the passes marked PASS_TRAIN
+ * run; the others work on the inference graph. autodiff itself runs only
+ * when named (--passes=autodiff). */
 const Pass nnc_passes[] = {
+    {"autodiff", pass_autodiff, PASS_TRAIN, "append the training step: loss, backward nodes, gradient sums, update"},
     {"dce", pass_dce, PASS_O1 | PASS_O2, "remove identity, inference dropout and flatten of a flat value"},
     {"fold-batchnorm", pass_fold_bn, PASS_O2, "batch norm after linear/conv2d folds into its weight and bias"},
     {"fold-linear", pass_fold_linear, PASS_O2, "a chain of linear layers becomes one (when that is not larger)"},
-    {"fuse-act", pass_fuse_act, PASS_O2, "activations after linear/conv become the kernel's epilogue"},
+    {"fuse-act", pass_fuse_act, PASS_O2 | PASS_TRAIN, "activations after linear/conv become the kernel's epilogue"},
     {"prepack", pass_prepack, PASS_O2, "weights laid out in the order the kernels read them"},
-    {"memplan", pass_memplan, PASS_O1 | PASS_O2, "reuse activation buffers by liveness"},
-    {"layout", pass_layout, PASS_REQUIRED, "lay out the inference parameter block (what prepare() fills)"},
+    {"memplan", pass_memplan, PASS_O1 | PASS_O2 | PASS_TRAIN, "reuse activation buffers by liveness"},
+    {"layout", pass_layout, PASS_REQUIRED | PASS_TRAIN, "lay out the inference parameter block (what prepare() fills)"},
 };
 const int nnc_npasses = (int)(sizeof nnc_passes / sizeof nnc_passes[0]);
 
@@ -115,7 +120,7 @@ void ir_verify(const Graph *g, const char *after)
         for (int k = 0; k < n->nparam; k++)
             if (n->param[k] < 0 || n->param[k] >= g->nparams)
                 NNC_ICE("node %%%d refers to parameter %d of %d", i, n->param[k], g->nparams);
-        if (n->shape.ndim < 1 || n->shape.ndim > NNC_MAX_DIMS)
+        if (n->shape.ndim < !(op_info[n->op].flags & OPF_TRAIN) || n->shape.ndim > NNC_MAX_DIMS)
             NNC_ICE("node %%%d has rank %d", i, n->shape.ndim);
         Node copy = *n;
         Diag quiet = {0};
@@ -208,6 +213,8 @@ int pipeline_run_report(Graph *g, const PipelineOpts *o, Diag *d, unsigned *chan
         int run = (p->flags & PASS_REQUIRED) || (o->only ? in_list(o->only, p->name) : (p->flags & level_flag) != 0);
         if (o->disable && in_list(o->disable, p->name))  /* never a required one: refused above */
             run = 0;
+        if (!(p->flags & PASS_TRAIN) && ir_is_training(g))
+            run = 0;    /* an inference pass: the training forward is the model as written */
         if (!run)
             continue;
         int print = o->print_after && (in_list(o->print_after, p->name) || in_list(o->print_after, "all"));

@@ -1,11 +1,13 @@
-/* simple.c — small inference passes: dce (views that compute nothing are
- * dropped, and so is every node no graph output depends on), fuse-act (an activation right after linear/conv2d becomes the
- * kernel's epilogue), memplan (switch the arena plan to liveness reuse),
+/* simple.c — small passes: dce (views that compute nothing are dropped,
+ * and so is every node no graph output depends on), fuse-act (an
+ * activation right after linear/conv2d becomes the kernel's epilogue; on a
+ * training graph, a relu after a linear), memplan (switch the arena plan to liveness reuse),
  * prepack (weight layout for the kernels) and layout (the inference block). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "pass.h"
+#include "autodiff.h"
 #include "../ops/ops.h"
 #include "nnr.h"
 
@@ -63,8 +65,64 @@ int pass_dce(Graph *g, PassCtx *cx)
     return drop_unreached(g, cx) | changed;
 }
 
+/* The next node after l that computes in the training forward (not a view,
+ * not a training step), or -1. */
+static int next_computing(const Graph *g, int l)
+{
+    for (int i = l + 1; i < g->nnodes; i++) {
+        const Node *n = &g->nodes[i];
+        if (n->dead || op_is_alias(n->op, 1))
+            continue;
+        return op_info[n->op].flags & OPF_TRAIN ? -1 : i;
+    }
+    return -1;
+}
+
+/* Readers of value v among the forward nodes (the training steps aside). */
+static int forward_readers(const Graph *g, int v)
+{
+    int c = 0;
+    for (int i = 0; i < g->nnodes; i++)
+        for (int k = 0; !g->nodes[i].dead && !(op_info[g->nodes[i].op].flags & OPF_TRAIN) && k < g->nodes[i].nin; k++)
+            c += g->nodes[i].in[k] == v;
+    return c;
+}
+
+/* fuse-act on a training graph: a linear whose value only the relu right
+ * after it reads (not an output; neither keeps a saved buffer) runs that
+ * relu in its GEMM's epilogue (the same bits: bias, then max(0, v)) and
+ * writes the relu's buffer, so the relu costs no pass of its own. The relu
+ * node stays, for its backward: relu is idempotent, so reading the fused
+ * value it computes the same value, and for relu y > 0 exactly where x > 0,
+ * so its gradient rule may read its output as its input. */
+static int fuse_act_train(Graph *g, PassCtx *cx)
+{
+    int changed = 0;
+    for (int l = 0; l < g->nnodes; l++) {
+        Node *nl = &g->nodes[l];
+        if (nl->dead || nl->op != OP_LINEAR || nl->fused_act >= 0 || nl->packed || ir_is_output(g, l))
+            continue;
+        int r = next_computing(g, l);
+        int64_t ps, fx, rps, rfx;
+        if (r < 0 || g->nodes[r].op != OP_RELU || g->nodes[r].in[0] != l || forward_readers(g, l) != 1)
+            continue;
+        op_saved_size(g, nl, &ps, &fx);
+        op_saved_size(g, &g->nodes[r], &rps, &rfx);
+        if (ps || fx || rps || rfx)
+            continue;
+        nl->fused_act = OP_RELU;
+        nl->fused_param = 0;
+        if (cx && cx->verbose)
+            fprintf(cx->log, "fuse-act: relu %%%d runs in the epilogue of %%%d (linear) in training\n", r, l);
+        changed = 1;
+    }
+    return changed;
+}
+
 int pass_fuse_act(Graph *g, PassCtx *cx)
 {
+    if (ir_is_training(g))
+        return fuse_act_train(g, cx);
     int changed = 0;
     for (int i = 0; i < g->nnodes; i++) {
         Node *a = &g->nodes[i];

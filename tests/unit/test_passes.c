@@ -20,6 +20,7 @@
 
 #include "ir/ir.h"
 #include "passes/pass.h"
+#include "passes/autodiff.h"
 #include "ref/ref.h"
 
 /* ---------------------------------------------------------------- helpers */
@@ -609,4 +610,49 @@ Test(memplan, dag_liveness_keeps_late_reads_and_outputs)
         }
     /* and it reuses: fewer floats than one buffer per value */
     cr_expect_lt(mp.per_sample, mp.unplanned);
+}
+
+/* The one memory planner: four blocks whose lifetimes chain, by hand. */
+Test(memplan, place_first_fit_by_lifetime)
+{
+    MemBlock b[4] = {{4, 0, 1, -1}, {2, 1, 2, -1}, {3, 2, 3, -1}, {1, 3, 3, -1}};
+    cr_assert_eq(memplan_place(b, 4, 1), 6);
+    int64_t want[4] = {0, 4, 0, 3};     /* C reuses A (dead at 2); D sits after C, B is dead */
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq(b[i].off, want[i], "block %d at %lld, want %lld", i, (long long)b[i].off, (long long)want[i]);
+    cr_assert_eq(memplan_place(b, 4, 0), 10);
+    cr_assert_eq(b[3].off, 9);
+}
+
+/* autodiff appends the training step: for relu(linear(x)) read twice by an
+ * add, the nodes and the plan derived by hand. */
+Test(autodiff, appends_backward_share_sum_and_update)
+{
+    static const char text[] =
+        "model m\ninput [4]\nparam a.weight [4, 4]\nparam a.bias [4]\n"
+        "%0 = linear %in in=4 out=4 bias=1 params=a.weight,a.bias : [4]\n"
+        "%1 = relu %0 : [4]\n%2 = add %1, %1 : [4]\noutput %2\n";
+    Diag d;
+    SrcFile src;
+    Graph *g = parse_text(text, &d, &src);
+    cr_assert_not_null(g);
+    PassCtx cx = {&d, 0, NULL};
+    cr_assert_eq(pass_autodiff(g, &cx), 1);
+    cr_assert_eq(pass_autodiff(g, &cx), 0, "a training graph gets no second step");
+    Op want[] = {OP_LINEAR, OP_RELU, OP_ADD, OP_LOSS, OP_BACKWARD, OP_GRAD_INPUT, OP_GRAD_INPUT, OP_ACCUM,
+                 OP_BACKWARD, OP_GRAD_INPUT, OP_BACKWARD, OP_UPDATE};
+    cr_assert_eq(g->nnodes, 12);
+    for (int i = 0; i < 12; i++)
+        cr_assert_eq(g->nodes[i].op, want[i], "%%%d is %s", i, op_info[g->nodes[i].op].name);
+    cr_assert_eq(g->nodes[7].in[0], 5);     /* the add's two shares of %1 summed */
+    cr_assert_eq(g->nodes[7].in[1], 6);
+    cr_assert_eq(g->nodes[8].in[1], 7);     /* relu's backward reads the sum */
+    TrainPlan tp;
+    train_plan(g, &tp);
+    cr_assert_eq(tp.nsteps, 9);             /* 3 forward, loss, 3 backward, 1 sum, update */
+    cr_assert_eq(tp.unplanned_ps, 7 * 4);   /* v0 v1 v2, d2, d1 and its share, d0 */
+    char *s = ir_print_string(g, 0);
+    Graph *back = parse_text(s, &d, &src);
+    cr_assert_not_null(back);
+    cr_assert_str_eq(ir_print_string(back, 0), s);
 }
