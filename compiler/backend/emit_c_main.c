@@ -75,9 +75,9 @@ int emit_c_tensors(const Graph *g, const Graph *train, int *has_no_grad, FILE *o
     static const char *kind_c[] = {"NNR_T_PARAM", "NNR_T_BUFFER", "NNR_T_COUNTER"};
     int ntensors = 0, nng = 0;
     int *no_grad = xcalloc((size_t)g->nparams + 1, sizeof(int));
-    TrainPlan tp;
-    if (train)
-        autodiff(train, NULL, 0, &tp);
+    TrainPlan tp = {0};
+    if (train && train_plan(train_graph(train, NULL, 0, 0), &tp) != 0)
+        train = NULL;   /* cannot happen for the pass's own graph; then no no_grad list */
     fprintf(out, "static const nnr_tensor_desc tensors[] = {\n");
     for (int i = 0; i < g->nparams; i++) {
         const Param *p = &g->params[i];
