@@ -89,8 +89,9 @@ int imp_fail(Imp *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)))
 /* A new tensor of dtype and shape, zeroed. */
 OxTensor *imp_tensor(int dtype, int ndim, const int64_t *dims);
 
-/* 1 when a node or a graph output reads the value name. */
-int node_output_read(Imp *c, const char *name);
+/* 1 when a node or a graph output reads the value name; skip_consumed:
+ * nodes taken into an earlier node's layer (onnx_fuse.c) do not count. */
+int node_output_read(Imp *c, const char *name, int skip_consumed);
 /* Translates node c->node (onnx_ops.c). 0, or -1 with c->err set. */
 int imp_node(Imp *c, const OxNode *n);
 

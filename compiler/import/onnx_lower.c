@@ -192,21 +192,6 @@ static int add_consts(Imp *c, const char *const *files, int n)
     return 0;
 }
 
-/* 1 when a graph output, or a node not taken into an earlier one's layer
- * (onnx_fuse.c), reads the value name. */
-static int read_unconsumed(Imp *c, const char *name)
-{
-    const OxModel *m = c->m;
-    for (int i = 0; i < m->nnodes; i++)
-        for (int k = 0; k < m->nodes[i].nin && !c->consumed[i]; k++)
-            if (!strcmp(m->nodes[i].in[k], name))
-                return 1;
-    for (int k = 0; k < m->noutputs; k++)
-        if (!strcmp(m->outputs[k].name, name))
-            return 1;
-    return 0;
-}
-
 static int translate(Imp *c, const char *const *consts, int nconsts)
 {
     const OxModel *m = c->m;
@@ -233,7 +218,7 @@ static int translate(Imp *c, const char *const *consts, int nconsts)
                                 c->val[i].ndim);
         for (int o = 0; o < m->nodes[k].nout; o++)
             if (m->nodes[k].out[o][0] && !imp_val(c, m->nodes[k].out[o]) &&
-                read_unconsumed(c, m->nodes[k].out[o]))
+                node_output_read(c, m->nodes[k].out[o], 1))
                 return imp_fail(c, "output %d is not computed by nnc", o);
     }
     if (m->noutputs < 1 || m->noutputs > NNC_MAX_GRAPH_IO)

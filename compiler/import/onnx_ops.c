@@ -172,18 +172,17 @@ IStmt *stmt1(Imp *c, const OxNode *n, IVal *x, int ndim, const int64_t *d)
 int only_first_output(Imp *c, const OxNode *n)
 {
     for (int k = 1; k < n->nout; k++)
-        if (n->out[k][0] && node_output_read(c, n->out[k]))
+        if (n->out[k][0] && node_output_read(c, n->out[k], 0))
             return imp_fail(c, "output %d ('%s') is used, and nnc computes only the first",
                             k, n->out[k]);
     return 0;
 }
 
-/* 1 when some node or graph output reads the value name. */
-int node_output_read(Imp *c, const char *name)
+int node_output_read(Imp *c, const char *name, int skip_consumed)
 {
     const OxModel *m = c->m;
     for (int i = 0; i < m->nnodes; i++)
-        for (int k = 0; k < m->nodes[i].nin; k++)
+        for (int k = 0; k < m->nodes[i].nin && !(skip_consumed && c->consumed[i]); k++)
             if (!strcmp(m->nodes[i].in[k], name))
                 return 1;
     for (int k = 0; k < m->noutputs; k++)
