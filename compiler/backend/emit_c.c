@@ -694,14 +694,8 @@ void emit_c_source(const Graph *g, const Graph *train, const TrainCfg *t, const 
     /* compiled-in parameters: the state is known at compile time (weights
      * file, literals, or the seeded default initialisation), so the folds
      * are evaluated here, by the runtime functions prepare() calls */
-    float *state = NULL, *infer = xcalloc((size_t)g->infer_size + 1, sizeof(float));
-    if (o->weights_given) {     /* the state is emitted too */
-        state = xcalloc((size_t)g->state_size + 1, sizeof(float));
-        ir_init_state(g, o->seed, state);
-        ir_prepare(g, state, infer);
-    } else {
-        ir_prepare_initial(g, o->seed, infer);
-    }
+    float *state, *infer;     /* with --weights the state is emitted too */
+    ir_compiled_blocks(g, o->weights_given, o->seed, &state, &infer);
     if (g->infer_size > 0) {
         emit_float_array(out, xasprintf("%s_params", n), infer, g->infer_size);
         fprintf(out, "\n");

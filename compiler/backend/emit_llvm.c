@@ -518,14 +518,8 @@ static void build_module(LB *l, const Graph *g, const EmitOpts *o, LLVMTargetMac
     l->shape = xcalloc((size_t)g->nnodes + 1, sizeof *l->shape);
 
     /* the parameters compiled in, as emit_c_source computes them */
-    float *state = NULL, *infer = xcalloc((size_t)g->infer_size + 1, sizeof(float));
-    if (o->weights_given) {     /* the state is emitted too */
-        state = xcalloc((size_t)g->state_size + 1, sizeof(float));
-        ir_init_state(g, o->seed, state);
-        ir_prepare(g, state, infer);
-    } else {
-        ir_prepare_initial(g, o->seed, infer);
-    }
+    float *state, *infer;     /* with --weights the state is emitted too */
+    ir_compiled_blocks(g, o->weights_given, o->seed, &state, &infer);
     if (g->infer_size > 0)  /* as the C backend: no zero-length array */
         float_array(l, xasprintf("%s_params", g->name), infer, g->infer_size, 1);
     if (o->weights_given && g->state_size > 0)

@@ -590,6 +590,19 @@ void ir_prepare_initial(const Graph *g, uint64_t seed, float *infer)
     free(state);
 }
 
+void ir_compiled_blocks(const Graph *g, int state_given, uint64_t seed, float **state, float **infer)
+{
+    *state = NULL;
+    *infer = xcalloc((size_t)g->infer_size + 1, sizeof(float));
+    if (state_given) {
+        *state = xcalloc((size_t)g->state_size + 1, sizeof(float));
+        ir_init_state(g, seed, *state);
+        ir_prepare(g, *state, *infer);
+    } else {
+        ir_prepare_initial(g, seed, *infer);
+    }
+}
+
 static void init_state(const Graph *g, uint64_t seed, float *state, int only_unknown)
 {
     nnr_rng rng;

@@ -303,5 +303,10 @@ void ir_init_state(const Graph *g, uint64_t seed, float *state);
 /* ir_prepare of the state ir_init_state gives, without a copy of the
  * parameters whose values are known (literals, --weights). */
 void ir_prepare_initial(const Graph *g, uint64_t seed, float *infer);
+/* The blocks a backend compiles in: *infer (infer_size floats, always) and,
+ * when the state is given (a weights file), *state (state_size floats) with
+ * *infer prepared from it; otherwise *state is NULL and *infer is the
+ * prepared default initialisation drawn from seed. */
+void ir_compiled_blocks(const Graph *g, int state_given, uint64_t seed, float **state, float **infer);
 
 #endif
