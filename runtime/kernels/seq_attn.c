@@ -30,9 +30,9 @@ static int block_keys(int tk, int causal, int i0, int r)
 }
 
 /* row[0..kn): the scaled scores of one query; its first vis keys become
- * their softmax (max subtracted, the sum in double), the rest 0. Returns
- * the log of the sum of exponentials (the backward's lse). */
-static double softmax_row(float *row, int vis, int kn, float scale)
+ * their softmax (max subtracted, the sum in double), the rest 0. lse, when
+ * not NULL, gets the log of the sum of exponentials (the backward's). */
+static void softmax_row(float *row, int vis, int kn, float scale, float *lse)
 {
     float m = -INFINITY;
     for (int j = 0; j < vis; j++) {
@@ -47,7 +47,8 @@ static double softmax_row(float *row, int vis, int kn, float scale)
     const float inv = (float)(1.0 / sum);
     for (int j = 0; j < vis; j++) row[j] *= inv;
     for (int j = vis; j < kn; j++) row[j] = 0.0f;
-    return (double)m + log(sum);
+    if (lse)
+        *lse = (float)((double)m + log(sum));
 }
 
 /* Keys query i sees. */
@@ -69,10 +70,9 @@ void nnr_sdpa_f32(int bh, int tq, int tk, int e, int ev, int causal, const float
             int r = tq - i0 < NNR_ATTN_ROWS ? tq - i0 : NNR_ATTN_ROWS;
             int kn = block_keys(tk, causal, i0, r);
             nnr_gemm_f32(0, 1, r, kn, e, qh + (size_t)i0 * e, e, kh, e, s, kn, 0);
-            for (int a = 0; a < r; a++) {
-                double lse_a = softmax_row(s + (size_t)a * kn, row_keys(tk, causal, i0 + a), kn, scale);
-                if (lse) lse[(size_t)h * tq + i0 + a] = (float)lse_a;
-            }
+            for (int a = 0; a < r; a++)
+                softmax_row(s + (size_t)a * kn, row_keys(tk, causal, i0 + a), kn, scale,
+                            lse ? lse + (size_t)h * tq + i0 + a : NULL);
             nnr_gemm_f32(0, 0, r, ev, kn, s, kn, vh, ev, yh + (size_t)i0 * ev, ev, 0);
         }
     }
@@ -239,7 +239,7 @@ static void attend_cached(int pos, int n, int e, int ev, const float *q, int ldq
         int r = n - i0 < NNR_ATTN_ROWS ? n - i0 : NNR_ATTN_ROWS, kn = pos + i0 + r;
         nnr_gemm_f32(0, 1, r, kn, e, q + (size_t)i0 * ldq, ldq, kc, ldk, s, kn, 0);
         for (int a = 0; a < r; a++)
-            softmax_row(s + (size_t)a * kn, pos + i0 + a + 1, kn, scale);
+            softmax_row(s + (size_t)a * kn, pos + i0 + a + 1, kn, scale, NULL);
         nnr_gemm_f32(0, 0, r, ev, kn, s, kn, vc, ldv, y + (size_t)i0 * ldy, ldy, 0);
     }
 }
