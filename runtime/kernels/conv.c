@@ -83,11 +83,109 @@ static int depthwise(const nnr_conv2d_shape *s)
     return s->groups > 1 && s->groups == s->c;
 }
 
+/* ---------------------------------------------------------------- batched
+ * A convolution with few output positions (oh·ow well under the GEMM's
+ * column tiles: W6's 7x7, W7's 8x8 and 4x4) leaves most of each tile's
+ * lanes idle when it runs one sample at a time. Up to batch_samples() samples
+ * then share one GEMM: their column matrices side by side (S·oh·ow columns,
+ * rows S·oh·ow apart), so the forward and the data gradient are one product
+ * per block of samples, and the weight gradient's product runs over the
+ * block's S·oh·ow positions at once. The output (or dy) goes through the
+ * scratch in the same [oc][S·oh·ow] layout. Every output element gets the
+ * same chain of operations as one sample at a time (FMA from zero over k,
+ * then bias, then the activation; dW continuing its chain from the previous
+ * samples'). Not for groups > 1 nor pointwise convolutions. */
+#define CB_COLS 384            /* columns wanted per product */
+#define CB_MAX_FLOATS (1L << 20) /* the scratch it may take (4 MiB) */
+
+static int batch_samples(const nnr_conv2d_shape *s)
+{
+    const long ohw = (long)s->oh * s->ow, kg = (long)s->c * s->kh * s->kw;
+    /* (a product too small for a full row tile gains nothing) */
+    if (s->groups != 1 || pointwise(s) || ohw <= 0 || ohw * 2 > CB_COLS || s->oc < 8 || kg < 8)
+        return 1;
+    long n = (CB_COLS + ohw - 1) / ohw, cap = CB_MAX_FLOATS / ((kg + s->oc) * ohw);
+    if (n > cap) n = cap;
+    return n > 1 ? (int)n : 1;
+}
+
+static size_t batch_scratch(const nnr_conv2d_shape *s, int sb)
+{
+    const size_t kg = (size_t)s->c * s->kh * s->kw;
+    return (kg + (size_t)s->oc) * (size_t)sb * (size_t)s->oh * (size_t)s->ow;
+}
+
+/* y of samples [0, sb) (each [oc][ohw], ys apart) from / to the block
+ * layout b [oc][sb·ohw] */
+static void block_gather(const nnr_conv2d_shape *s, int sb, const float *y, size_t ys, float *b)
+{
+    const size_t ohw = (size_t)s->oh * s->ow, ld = ohw * sb;
+    for (int i = 0; i < sb; i++)
+        for (int o = 0; o < s->oc; o++)
+            memcpy(b + o * ld + i * ohw, y + i * ys + o * ohw, ohw * sizeof *b);
+}
+
+static void block_scatter(const nnr_conv2d_shape *s, int sb, const float *b, float *y, size_t ys)
+{
+    const size_t ohw = (size_t)s->oh * s->ow, ld = ohw * sb;
+    for (int i = 0; i < sb; i++)
+        for (int o = 0; o < s->oc; o++)
+            memcpy(y + i * ys + o * ohw, b + o * ld + i * ohw, ohw * sizeof *b);
+}
+
+/* forward of n samples, batch_samples(s) = S > 1 at a time */
+static void conv_batched(int n, int S, const nnr_conv2d_shape *s, const float *x,
+                         const float *w, const float *b, float *y, nnr_act act,
+                         float act_param, float *scratch)
+{
+    const int kg = s->c * s->kh * s->kw;
+    const size_t ohw = (size_t)s->oh * s->ow, xs = (size_t)s->c * s->h * s->w;
+    const size_t ys = (size_t)s->oc * ohw;
+    float *col = scratch, *yb = scratch + (size_t)kg * S * ohw;
+    for (int i0 = 0; i0 < n; i0 += S) {
+        const int sb = n - i0 < S ? n - i0 : S;
+        const size_t ld = (size_t)sb * ohw;
+        for (int i = 0; i < sb; i++)
+            nnr_kern_im2col_ld_f32(s, x + (i0 + i) * xs, col + i * ohw, ld);
+        nnr_gemm_ex_f32(0, 0, s->oc, (int)ld, kg, w, kg, col, (int)ld, yb, (int)ld, 0, b, NULL,
+                        act, act_param);
+        block_scatter(s, sb, yb, y + i0 * ys, ys);
+    }
+}
+
+/* backward of n samples, S > 1 at a time (db done by the caller) */
+static void conv_batched_backward(int n, int S, const nnr_conv2d_shape *s, const float *x,
+                                  const float *w, const float *dy, float *dx, float *dw,
+                                  float *scratch)
+{
+    const int kg = s->c * s->kh * s->kw;
+    const size_t ohw = (size_t)s->oh * s->ow, xs = (size_t)s->c * s->h * s->w;
+    const size_t ys = (size_t)s->oc * ohw;
+    float *col = scratch, *dyb = scratch + (size_t)kg * S * ohw;
+    for (int i0 = 0; i0 < n; i0 += S) {
+        const int sb = n - i0 < S ? n - i0 : S;
+        const size_t ld = (size_t)sb * ohw;
+        block_gather(s, sb, dy + i0 * ys, ys, dyb);
+        if (dw) {
+            for (int i = 0; i < sb; i++)
+                nnr_kern_im2col_ld_f32(s, x + (i0 + i) * xs, col + i * ohw, ld);
+            nnr_gemm_f32(0, 1, s->oc, kg, (int)ld, dyb, (int)ld, col, (int)ld, dw, kg, i0 > 0);
+        }
+        if (dx) {
+            nnr_gemm_f32(1, 0, kg, (int)ld, s->oc, w, kg, dyb, (int)ld, col, (int)ld, 0);
+            for (int i = 0; i < sb; i++)
+                nnr_kern_col2im_ld_f32(s, col + i * ohw, dx + (i0 + i) * xs, ld);
+        }
+    }
+}
+
 size_t nnr_conv2d_scratch(const nnr_conv2d_shape *s0)
 {
     const nnr_conv2d_shape t = norm_shape(s0), *s = &t;
     size_t k = (size_t)(s->c / s->groups) * (size_t)s->kh * (size_t)s->kw;
     size_t sz = k * (size_t)s->oh * (size_t)s->ow;
+    const int S = batch_samples(s);
+    if (S > 1 && batch_scratch(s, S) > sz) sz = batch_scratch(s, S);
     if (direct_ok(s) && direct_scratch(s) > sz) sz = direct_scratch(s);
     if (depthwise(s)) {     /* one padded plane */
         size_t p = (size_t)(s->h + 2 * s->ph) * (size_t)(s->w + 2 * s->pw);
@@ -249,13 +347,13 @@ static void conv_direct(const nnr_conv2d_shape *s, const float *x, const float *
  * input plane shifted by (ki - ph) rows and kj - pw columns, so it is one
  * contiguous copy, then zeros on the rows and edge columns that fall in the
  * padding (a shifted copy wraps the neighbouring row's ends into them). */
-static void im2col_same(const nnr_conv2d_shape *s, const float *x, float *col)
+static void im2col_same(const nnr_conv2d_shape *s, const float *x, float *col, size_t ld)
 {
-    const int ow = s->ow, oh = s->oh, ohw = oh * ow;
+    const int ow = s->ow, oh = s->oh;
     for (int ci = 0; ci < s->c; ci++)
         for (int ki = 0; ki < s->kh; ki++)
             for (int kj = 0; kj < s->kw; kj++) {
-                float *d = col + ((size_t)(ci * s->kh + ki) * s->kw + kj) * (size_t)ohw;
+                float *d = col + ((size_t)(ci * s->kh + ki) * s->kw + kj) * ld;
                 const float *xc = x + (size_t)ci * s->h * s->w;
                 const int dy = ki - s->ph, dx = kj - s->pw;
                 int y0 = dy < 0 ? -dy : 0, y1 = s->h - dy < oh ? s->h - dy : oh;
@@ -281,18 +379,18 @@ static void im2col_same(const nnr_conv2d_shape *s, const float *x, float *col)
             }
 }
 
-/* col[(ci*kh + ki)*kw + kj][oy*ow + ox] = x[ci][oy*sh - ph + ki*dh][ox*sw - pw + kj*dw] or 0 */
-void nnr_kern_im2col_f32(const nnr_conv2d_shape *s, const float *x, float *col)
+/* col[((ci*kh + ki)*kw + kj)*ld + oy*ow + ox] = x[ci][oy*sh - ph + ki*dh][ox*sw - pw + kj*dw]
+ * or 0: rows of oh*ow entries, ld (>= oh*ow) apart */
+void nnr_kern_im2col_ld_f32(const nnr_conv2d_shape *s, const float *x, float *col, size_t ld)
 {
-    const int ohw = s->oh * s->ow;
     if (s->sh == 1 && s->sw == 1 && s->dh == 1 && s->dw == 1 && s->ow == s->w) {
-        im2col_same(s, x, col);
+        im2col_same(s, x, col, ld);
         return;
     }
     for (int ci = 0; ci < s->c; ci++)
         for (int ki = 0; ki < s->kh; ki++)
             for (int kj = 0; kj < s->kw; kj++) {
-                float *d = col + ((size_t)(ci * s->kh + ki) * s->kw + kj) * (size_t)ohw;
+                float *d = col + ((size_t)(ci * s->kh + ki) * s->kw + kj) * ld;
                 const float *xc = x + (size_t)ci * s->h * s->w;
                 for (int oy = 0; oy < s->oh; oy++) {
                     float *dr = d + (size_t)oy * s->ow;
@@ -321,15 +419,21 @@ void nnr_kern_im2col_f32(const nnr_conv2d_shape *s, const float *x, float *col)
             }
 }
 
-/* dx[ci][iy][ix] = Σ col entries that im2col read from there (dx zeroed first). */
-void nnr_kern_col2im_f32(const nnr_conv2d_shape *s, const float *col, float *dx)
+void nnr_kern_im2col_f32(const nnr_conv2d_shape *s, const float *x, float *col)
 {
-    const int ohw = s->oh * s->ow, sw = s->sw;
+    nnr_kern_im2col_ld_f32(s, x, col, (size_t)s->oh * s->ow);
+}
+
+/* dx[ci][iy][ix] = Σ col entries that im2col (rows ld apart) read from
+ * there (dx zeroed first). */
+void nnr_kern_col2im_ld_f32(const nnr_conv2d_shape *s, const float *col, float *dx, size_t ld)
+{
+    const int sw = s->sw;
     memset(dx, 0, (size_t)s->c * s->h * s->w * sizeof *dx);
     for (int ci = 0; ci < s->c; ci++)
         for (int ki = 0; ki < s->kh; ki++)
             for (int kj = 0; kj < s->kw; kj++) {
-                const float *d = col + ((size_t)(ci * s->kh + ki) * s->kw + kj) * (size_t)ohw;
+                const float *d = col + ((size_t)(ci * s->kh + ki) * s->kw + kj) * ld;
                 float *xc = dx + (size_t)ci * s->h * s->w;
                 /* the columns ox whose ix = ix0 + ox*sw falls inside a row:
                  * [lo, hi), so the inner loop has no test (and vectorises at
@@ -351,6 +455,10 @@ void nnr_kern_col2im_f32(const nnr_conv2d_shape *s, const float *col, float *dx)
             }
 }
 
+void nnr_kern_col2im_f32(const nnr_conv2d_shape *s, const float *col, float *dx)
+{
+    nnr_kern_col2im_ld_f32(s, col, dx, (size_t)s->oh * s->ow);
+}
 
 /* ---------------------------------------------------------------- depthwise
  * One input channel per group (groups == c; oc = m·c): each input plane is
@@ -411,7 +519,7 @@ void nnr_conv2d_f32(int n, const nnr_conv2d_shape *s0, const float *x, const flo
     const int G = s->groups, kg = gs.c * s->kh * s->kw, ohw = s->oh * s->ow;
     const size_t xs = (size_t)s->c * s->h * s->w, ys = (size_t)s->oc * ohw;
     const size_t xg = (size_t)gs.c * s->h * s->w, yg = (size_t)gs.oc * ohw;
-    const int pw = pointwise(&gs);
+    const int pw = pointwise(&gs), S = batch_samples(s);
     if (direct_ok(s)) {
         for (int i = 0; i < n; i++)
             conv_direct(s, x + i * xs, w, b, y + i * ys, act, act_param, scratch);
@@ -420,6 +528,10 @@ void nnr_conv2d_f32(int n, const nnr_conv2d_shape *s0, const float *x, const flo
     if (depthwise(s)) {
         for (int i = 0; i < n; i++)
             conv_depthwise(s, x + i * xs, w, b, y + i * ys, act, act_param, scratch);
+        return;
+    }
+    if (S > 1 && n > 1) {
+        conv_batched(n, S, s, x, w, b, y, act, act_param, scratch);
         return;
     }
     for (int i = 0; i < n; i++)
@@ -444,7 +556,7 @@ void nnr_conv2d_backward_f32(int n, const nnr_conv2d_shape *s0, const float *x,
     const size_t xs = (size_t)s->c * s->h * s->w, ys = (size_t)s->oc * ohw;
     const size_t xg = (size_t)gs.c * s->h * s->w, yg = (size_t)gs.oc * ohw;
     const size_t wg = (size_t)gs.oc * kg;
-    const int pw = pointwise(&gs);
+    const int pw = pointwise(&gs), S = batch_samples(s);
     if (dw && n <= 0) memset(dw, 0, (size_t)s->oc * kg * sizeof *dw);
     if (db) {
         memset(db, 0, (size_t)s->oc * sizeof *db);
@@ -455,6 +567,10 @@ void nnr_conv2d_backward_f32(int n, const nnr_conv2d_shape *s0, const float *x,
                 for (int j = 0; j < ohw; j++) acc += r[j];
                 db[o] += acc;
             }
+    }
+    if (S > 1 && n > 1) {
+        conv_batched_backward(n, S, s, x, w, dy, dx, dw, scratch);
+        return;
     }
     for (int i = 0; i < n; i++)
         for (int gi = 0; gi < G; gi++) {
