@@ -179,6 +179,66 @@ static void conv_batched_backward(int n, int S, const nnr_conv2d_shape *s, const
     }
 }
 
+/* ---------------------------------------------------------------- transposed
+ * One sample with few output positions and many output channels (W6's
+ * last convolution at batch 1: 49 positions, 512 channels, so 49 columns
+ * in tiles of 32): the product runs transposed, yᵀ [ohw x oc] = colᵀ · Wᵀ
+ * (positions as rows, the weight packed as a linear layer's), the bias as
+ * a column bias and the activation fused, then yᵀ is transposed into y.
+ * The rows are padded to a multiple of the micro-kernel's (they read the
+ * col slack after the last row; their results are dropped) so that every
+ * element is one chain of FMAs from zero over k, then bias, then the
+ * activation: the bits of the untransposed product, whose row tiles must
+ * then all be full-width (oc % TR_MR 0 or >= 4, see gemm.c's ukr1). */
+#if !defined(NNR_SIMD_SCALAR) && NNR_VEC_WIDTH == 16
+#define TR_MR 8 /* gemm.c's MR */
+#else
+#define TR_MR 6
+#endif
+
+static int transposed_ok(const nnr_conv2d_shape *s)
+{
+    const long ohw = (long)s->oh * s->ow;
+    return s->groups == 1 && !pointwise(s) && ohw > 0 && ohw * 2 <= CB_COLS && s->oc >= 32 &&
+           (s->oc % TR_MR == 0 || s->oc % TR_MR >= 4) && s->c * s->kh * s->kw >= 32;
+}
+
+static size_t transposed_rows(const nnr_conv2d_shape *s)
+{
+    return ((size_t)s->oh * s->ow + TR_MR - 1) / TR_MR * TR_MR;
+}
+
+static size_t transposed_scratch(const nnr_conv2d_shape *s)
+{
+    const size_t kg = (size_t)s->c * s->kh * s->kw, m = transposed_rows(s);
+    return kg * (size_t)s->oh * s->ow + m + m * (size_t)s->oc;
+}
+
+static void conv_transposed(const nnr_conv2d_shape *s, const float *x, const float *w,
+                            const float *b, float *y, nnr_act act, float act_param,
+                            float *scratch)
+{
+    const int kg = s->c * s->kh * s->kw, ohw = s->oh * s->ow, m = (int)transposed_rows(s);
+    float *col = scratch, *yt = scratch + (size_t)kg * ohw + m;
+    nnr_kern_im2col_f32(s, x, col);
+    for (int i = 0; i < m; i++) col[(size_t)kg * ohw + i] = 0.0f; /* the padding rows' slack */
+    nnr_gemm_ex_f32(1, 1, m, s->oc, kg, col, ohw, w, kg, yt, s->oc, 0, NULL, b, act, act_param);
+    for (int o = 0; o < s->oc; o++) {
+        float *yo = y + (size_t)o * ohw;
+        const float *t = yt + o;
+        for (int j = 0; j < ohw; j++) yo[j] = t[(size_t)j * s->oc];
+    }
+}
+
+/* the weight gradient [oc x kg] of a convolution with few taps and many
+ * output channels, as the GEMM's columns, would fill few lanes of its
+ * tiles: it runs transposed (oc as columns) when it is not batched */
+static int narrow_dw(const nnr_conv2d_shape *s)
+{
+    const int kg = s->c * s->kh * s->kw;
+    return s->groups == 1 && kg < 16 && s->oc >= 32 && batch_samples(s) == 1;
+}
+
 size_t nnr_conv2d_scratch(const nnr_conv2d_shape *s0)
 {
     const nnr_conv2d_shape t = norm_shape(s0), *s = &t;
@@ -186,6 +246,9 @@ size_t nnr_conv2d_scratch(const nnr_conv2d_shape *s0)
     size_t sz = k * (size_t)s->oh * (size_t)s->ow;
     const int S = batch_samples(s);
     if (S > 1 && batch_scratch(s, S) > sz) sz = batch_scratch(s, S);
+    if (transposed_ok(s) && transposed_scratch(s) > sz) sz = transposed_scratch(s);
+    if (narrow_dw(s) && k * ((size_t)s->oh * s->ow + (size_t)s->oc) > sz) /* col, dWᵀ */
+        sz = k * ((size_t)s->oh * s->ow + (size_t)s->oc);
     if (direct_ok(s) && direct_scratch(s) > sz) sz = direct_scratch(s);
     if (depthwise(s)) {     /* one padded plane */
         size_t p = (size_t)(s->h + 2 * s->ph) * (size_t)(s->w + 2 * s->pw);
@@ -511,6 +574,23 @@ static void conv_depthwise(const nnr_conv2d_shape *s, const float *x, const floa
 
 /* ---------------------------------------------------------------- entry points */
 
+/* Σ r[0..n): two vector accumulators, their lanes summed, then the scalar
+ * tail (one scalar chain was the bias gradient's whole cost: a 4-cycle add
+ * per element) */
+static float row_sum(const float *r, int n)
+{
+    NNR_VEC a0 = NNR_VEC_ZERO(), a1 = NNR_VEC_ZERO();
+    int j = 0;
+    for (; j + 2 * NNR_VEC_WIDTH <= n; j += 2 * NNR_VEC_WIDTH) {
+        a0 = NNR_VEC_ADD(a0, NNR_VEC_LOAD(r + j));
+        a1 = NNR_VEC_ADD(a1, NNR_VEC_LOAD(r + j + NNR_VEC_WIDTH));
+    }
+    for (; j + NNR_VEC_WIDTH <= n; j += NNR_VEC_WIDTH) a0 = NNR_VEC_ADD(a0, NNR_VEC_LOAD(r + j));
+    float acc = nnr_vsum(NNR_VEC_ADD(a0, a1));
+    for (; j < n; j++) acc += r[j];
+    return acc;
+}
+
 void nnr_conv2d_f32(int n, const nnr_conv2d_shape *s0, const float *x, const float *w,
                     const float *b, float *y, nnr_act act, float act_param,
                     float *scratch)
@@ -532,6 +612,10 @@ void nnr_conv2d_f32(int n, const nnr_conv2d_shape *s0, const float *x, const flo
     }
     if (S > 1 && n > 1) {
         conv_batched(n, S, s, x, w, b, y, act, act_param, scratch);
+        return;
+    }
+    if (n == 1 && transposed_ok(s)) {
+        conv_transposed(s, x, w, b, y, act, act_param, scratch);
         return;
     }
     for (int i = 0; i < n; i++)
@@ -561,17 +645,15 @@ void nnr_conv2d_backward_f32(int n, const nnr_conv2d_shape *s0, const float *x,
     if (db) {
         memset(db, 0, (size_t)s->oc * sizeof *db);
         for (int i = 0; i < n; i++)
-            for (int o = 0; o < s->oc; o++) {
-                const float *r = dy + i * ys + (size_t)o * ohw;
-                float acc = 0.0f;
-                for (int j = 0; j < ohw; j++) acc += r[j];
-                db[o] += acc;
-            }
+            for (int o = 0; o < s->oc; o++) db[o] += row_sum(dy + i * ys + (size_t)o * ohw, ohw);
     }
     if (S > 1 && n > 1) {
         conv_batched_backward(n, S, s, x, w, dy, dx, dw, scratch);
         return;
     }
+    /* a weight gradient only a few columns wide (W6's first conv: 128 x 9)
+     * runs transposed, dWᵀ [kg x oc] in the scratch, then copied to dw */
+    float *dwt = narrow_dw(s) ? scratch + (size_t)kg * ohw : NULL;
     for (int i = 0; i < n; i++)
         for (int gi = 0; gi < G; gi++) {
             const float *dys = dy + i * ys + gi * yg, *xgp = x + i * xs + gi * xg;
@@ -581,7 +663,11 @@ void nnr_conv2d_backward_f32(int n, const nnr_conv2d_shape *s0, const float *x,
                     nnr_kern_im2col_f32(&gs, xgp, scratch);
                     col = scratch;
                 }
-                nnr_gemm_f32(0, 1, gs.oc, kg, ohw, dys, ohw, col, ohw, dw + gi * wg, kg, i > 0);
+                if (dwt)
+                    nnr_gemm_f32(0, 1, kg, gs.oc, ohw, col, ohw, dys, ohw, dwt, gs.oc, i > 0);
+                else
+                    nnr_gemm_f32(0, 1, gs.oc, kg, ohw, dys, ohw, col, ohw, dw + gi * wg, kg,
+                                 i > 0);
             }
             if (dx) {
                 float *dxg = dx + i * xs + gi * xg;
@@ -593,4 +679,7 @@ void nnr_conv2d_backward_f32(int n, const nnr_conv2d_shape *s0, const float *x,
                 }
             }
         }
+    if (dw && dwt && n > 0)
+        for (int o = 0; o < s->oc; o++)
+            for (int t = 0; t < kg; t++) dw[(size_t)o * kg + t] = dwt[(size_t)t * s->oc + o];
 }

@@ -1,7 +1,7 @@
 /* test_kern_conv.c — the conv2d kernel paths chosen by shape against the
  * naive reference (runtime/ref/): the batched path (several samples per
- * GEMM, for few output positions), with batches that end in a partial
- * block, odd channel counts, stride 2, padding, dilation; forward (each
+ * GEMM, for few output positions) and the transposed one (one sample, many
+ * output channels; and the transposed weight gradient of few taps), with batches that end in a partial block, odd channel counts, stride 2, padding, dilation; forward (each
  * sample alone must give the same bits), backward (dx, dw, db together and
  * alone). */
 #include "kern_check.h"
@@ -17,6 +17,14 @@ static const int BC[][13] = {
     {7, 3, 3, 8, 3, 3, 1, 1, 0, 0, 1, 1, 3},      /* 1x1 output */
     {16, 8, 8, 32, 1, 1, 2, 2, 0, 0, 1, 1, 11},   /* W7's strided 1x1 downsample */
     {9, 12, 12, 13, 3, 3, 1, 1, 1, 1, 1, 1, 4},   /* 12x12: two samples per block */
+    /* >= 32 output channels: one sample runs the product transposed */
+    {5, 7, 7, 36, 3, 3, 1, 1, 1, 1, 1, 1, 3},     /* 49 rows padded */
+    {3, 5, 5, 40, 3, 3, 2, 2, 1, 1, 1, 1, 2},     /* 9 rows */
+    {4, 6, 6, 33, 3, 3, 1, 1, 1, 1, 1, 1, 2},     /* 33 channels: not transposed */
+    /* few taps, many channels: the weight gradient runs transposed */
+    {1, 20, 20, 40, 3, 3, 1, 1, 1, 1, 1, 1, 3},   /* W6's first conv */
+    {8, 10, 10, 35, 1, 1, 1, 1, 0, 0, 1, 1, 2},   /* pointwise */
+    {1, 21, 17, 33, 3, 3, 2, 2, 0, 1, 1, 1, 2},
 };
 #define NBC (sizeof BC / sizeof BC[0])
 
