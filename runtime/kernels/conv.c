@@ -83,11 +83,172 @@ static int depthwise(const nnr_conv2d_shape *s)
     return s->groups > 1 && s->groups == s->c;
 }
 
+/* ---------------------------------------------------------------- batched
+ * A convolution with few output positions (oh·ow well under the GEMM's
+ * column tiles: W6's 7x7, W7's 8x8 and 4x4) leaves most of each tile's
+ * lanes idle when it runs one sample at a time. Up to batch_samples() samples
+ * then share one GEMM: their column matrices side by side (S·oh·ow columns,
+ * rows S·oh·ow apart), so the forward and the data gradient are one product
+ * per block of samples, and the weight gradient's product runs over the
+ * block's S·oh·ow positions at once. The output (or dy) goes through the
+ * scratch in the same [oc][S·oh·ow] layout. Every output element gets the
+ * same chain of operations as one sample at a time (FMA from zero over k,
+ * then bias, then the activation; dW continuing its chain from the previous
+ * samples'). Not for groups > 1 nor pointwise convolutions. */
+#define CB_COLS 384            /* columns wanted per product */
+#define CB_MAX_FLOATS (1L << 20) /* the scratch it may take (4 MiB) */
+
+static int batch_samples(const nnr_conv2d_shape *s)
+{
+    const long ohw = (long)s->oh * s->ow, kg = (long)s->c * s->kh * s->kw;
+    /* (a product too small for a full row tile gains nothing) */
+    if (s->groups != 1 || pointwise(s) || ohw <= 0 || ohw * 2 > CB_COLS || s->oc < 8 || kg < 8)
+        return 1;
+    long n = (CB_COLS + ohw - 1) / ohw, cap = CB_MAX_FLOATS / ((kg + s->oc) * ohw);
+    if (n > cap) n = cap;
+    return n > 1 ? (int)n : 1;
+}
+
+static size_t batch_scratch(const nnr_conv2d_shape *s, int sb)
+{
+    const size_t kg = (size_t)s->c * s->kh * s->kw;
+    return (kg + (size_t)s->oc) * (size_t)sb * (size_t)s->oh * (size_t)s->ow;
+}
+
+/* y of samples [0, sb) (each [oc][ohw], ys apart) from / to the block
+ * layout b [oc][sb·ohw] */
+static void block_gather(const nnr_conv2d_shape *s, int sb, const float *y, size_t ys, float *b)
+{
+    const size_t ohw = (size_t)s->oh * s->ow, ld = ohw * sb;
+    for (int i = 0; i < sb; i++)
+        for (int o = 0; o < s->oc; o++)
+            memcpy(b + o * ld + i * ohw, y + i * ys + o * ohw, ohw * sizeof *b);
+}
+
+static void block_scatter(const nnr_conv2d_shape *s, int sb, const float *b, float *y, size_t ys)
+{
+    const size_t ohw = (size_t)s->oh * s->ow, ld = ohw * sb;
+    for (int i = 0; i < sb; i++)
+        for (int o = 0; o < s->oc; o++)
+            memcpy(y + i * ys + o * ohw, b + o * ld + i * ohw, ohw * sizeof *b);
+}
+
+/* forward of n samples, batch_samples(s) = S > 1 at a time */
+static void conv_batched(int n, int S, const nnr_conv2d_shape *s, const float *x,
+                         const float *w, const float *b, float *y, nnr_act act,
+                         float act_param, float *scratch)
+{
+    const int kg = s->c * s->kh * s->kw;
+    const size_t ohw = (size_t)s->oh * s->ow, xs = (size_t)s->c * s->h * s->w;
+    const size_t ys = (size_t)s->oc * ohw;
+    float *col = scratch, *yb = scratch + (size_t)kg * S * ohw;
+    for (int i0 = 0; i0 < n; i0 += S) {
+        const int sb = n - i0 < S ? n - i0 : S;
+        const size_t ld = (size_t)sb * ohw;
+        for (int i = 0; i < sb; i++)
+            nnr_kern_im2col_ld_f32(s, x + (i0 + i) * xs, col + i * ohw, ld);
+        nnr_gemm_ex_f32(0, 0, s->oc, (int)ld, kg, w, kg, col, (int)ld, yb, (int)ld, 0, b, NULL,
+                        act, act_param);
+        block_scatter(s, sb, yb, y + i0 * ys, ys);
+    }
+}
+
+/* backward of n samples, S > 1 at a time (db done by the caller) */
+static void conv_batched_backward(int n, int S, const nnr_conv2d_shape *s, const float *x,
+                                  const float *w, const float *dy, float *dx, float *dw,
+                                  float *scratch)
+{
+    const int kg = s->c * s->kh * s->kw;
+    const size_t ohw = (size_t)s->oh * s->ow, xs = (size_t)s->c * s->h * s->w;
+    const size_t ys = (size_t)s->oc * ohw;
+    float *col = scratch, *dyb = scratch + (size_t)kg * S * ohw;
+    for (int i0 = 0; i0 < n; i0 += S) {
+        const int sb = n - i0 < S ? n - i0 : S;
+        const size_t ld = (size_t)sb * ohw;
+        block_gather(s, sb, dy + i0 * ys, ys, dyb);
+        if (dw) {
+            for (int i = 0; i < sb; i++)
+                nnr_kern_im2col_ld_f32(s, x + (i0 + i) * xs, col + i * ohw, ld);
+            nnr_gemm_f32(0, 1, s->oc, kg, (int)ld, dyb, (int)ld, col, (int)ld, dw, kg, i0 > 0);
+        }
+        if (dx) {
+            nnr_gemm_f32(1, 0, kg, (int)ld, s->oc, w, kg, dyb, (int)ld, col, (int)ld, 0);
+            for (int i = 0; i < sb; i++)
+                nnr_kern_col2im_ld_f32(s, col + i * ohw, dx + (i0 + i) * xs, ld);
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- transposed
+ * One sample with few output positions and many output channels (W6's
+ * last convolution at batch 1: 49 positions, 512 channels, so 49 columns
+ * in tiles of 32): the product runs transposed, yᵀ [ohw x oc] = colᵀ · Wᵀ
+ * (positions as rows, the weight packed as a linear layer's), the bias as
+ * a column bias and the activation fused, then yᵀ is transposed into y.
+ * The rows are padded to a multiple of the micro-kernel's (they read the
+ * col slack after the last row; their results are dropped) so that every
+ * element is one chain of FMAs from zero over k, then bias, then the
+ * activation: the bits of the untransposed product, whose row tiles must
+ * then all be full-width (oc % TR_MR 0 or >= 4, see gemm.c's ukr1). */
+#if !defined(NNR_SIMD_SCALAR) && NNR_VEC_WIDTH == 16
+#define TR_MR 8 /* gemm.c's MR */
+#else
+#define TR_MR 6
+#endif
+
+static int transposed_ok(const nnr_conv2d_shape *s)
+{
+    const long ohw = (long)s->oh * s->ow;
+    return s->groups == 1 && !pointwise(s) && ohw > 0 && ohw * 2 <= CB_COLS && s->oc >= 32 &&
+           (s->oc % TR_MR == 0 || s->oc % TR_MR >= 4) && s->c * s->kh * s->kw >= 32;
+}
+
+static size_t transposed_rows(const nnr_conv2d_shape *s)
+{
+    return ((size_t)s->oh * s->ow + TR_MR - 1) / TR_MR * TR_MR;
+}
+
+static size_t transposed_scratch(const nnr_conv2d_shape *s)
+{
+    const size_t kg = (size_t)s->c * s->kh * s->kw, m = transposed_rows(s);
+    return kg * (size_t)s->oh * s->ow + m + m * (size_t)s->oc;
+}
+
+static void conv_transposed(const nnr_conv2d_shape *s, const float *x, const float *w,
+                            const float *b, float *y, nnr_act act, float act_param,
+                            float *scratch)
+{
+    const int kg = s->c * s->kh * s->kw, ohw = s->oh * s->ow, m = (int)transposed_rows(s);
+    float *col = scratch, *yt = scratch + (size_t)kg * ohw + m;
+    nnr_kern_im2col_f32(s, x, col);
+    for (int i = 0; i < m; i++) col[(size_t)kg * ohw + i] = 0.0f; /* the padding rows' slack */
+    nnr_gemm_ex_f32(1, 1, m, s->oc, kg, col, ohw, w, kg, yt, s->oc, 0, NULL, b, act, act_param);
+    for (int o = 0; o < s->oc; o++) {
+        float *yo = y + (size_t)o * ohw;
+        const float *t = yt + o;
+        for (int j = 0; j < ohw; j++) yo[j] = t[(size_t)j * s->oc];
+    }
+}
+
+/* the weight gradient [oc x kg] of a convolution with few taps and many
+ * output channels, as the GEMM's columns, would fill few lanes of its
+ * tiles: it runs transposed (oc as columns) when it is not batched */
+static int narrow_dw(const nnr_conv2d_shape *s)
+{
+    const int kg = s->c * s->kh * s->kw;
+    return s->groups == 1 && kg < 16 && s->oc >= 32 && batch_samples(s) == 1;
+}
+
 size_t nnr_conv2d_scratch(const nnr_conv2d_shape *s0)
 {
     const nnr_conv2d_shape t = norm_shape(s0), *s = &t;
     size_t k = (size_t)(s->c / s->groups) * (size_t)s->kh * (size_t)s->kw;
     size_t sz = k * (size_t)s->oh * (size_t)s->ow;
+    const int S = batch_samples(s);
+    if (S > 1 && batch_scratch(s, S) > sz) sz = batch_scratch(s, S);
+    if (transposed_ok(s) && transposed_scratch(s) > sz) sz = transposed_scratch(s);
+    if (narrow_dw(s) && k * ((size_t)s->oh * s->ow + (size_t)s->oc) > sz) /* col, dWᵀ */
+        sz = k * ((size_t)s->oh * s->ow + (size_t)s->oc);
     if (direct_ok(s) && direct_scratch(s) > sz) sz = direct_scratch(s);
     if (depthwise(s)) {     /* one padded plane */
         size_t p = (size_t)(s->h + 2 * s->ph) * (size_t)(s->w + 2 * s->pw);
@@ -249,13 +410,13 @@ static void conv_direct(const nnr_conv2d_shape *s, const float *x, const float *
  * input plane shifted by (ki - ph) rows and kj - pw columns, so it is one
  * contiguous copy, then zeros on the rows and edge columns that fall in the
  * padding (a shifted copy wraps the neighbouring row's ends into them). */
-static void im2col_same(const nnr_conv2d_shape *s, const float *x, float *col)
+static void im2col_same(const nnr_conv2d_shape *s, const float *x, float *col, size_t ld)
 {
-    const int ow = s->ow, oh = s->oh, ohw = oh * ow;
+    const int ow = s->ow, oh = s->oh;
     for (int ci = 0; ci < s->c; ci++)
         for (int ki = 0; ki < s->kh; ki++)
             for (int kj = 0; kj < s->kw; kj++) {
-                float *d = col + ((size_t)(ci * s->kh + ki) * s->kw + kj) * (size_t)ohw;
+                float *d = col + ((size_t)(ci * s->kh + ki) * s->kw + kj) * ld;
                 const float *xc = x + (size_t)ci * s->h * s->w;
                 const int dy = ki - s->ph, dx = kj - s->pw;
                 int y0 = dy < 0 ? -dy : 0, y1 = s->h - dy < oh ? s->h - dy : oh;
@@ -281,18 +442,18 @@ static void im2col_same(const nnr_conv2d_shape *s, const float *x, float *col)
             }
 }
 
-/* col[(ci*kh + ki)*kw + kj][oy*ow + ox] = x[ci][oy*sh - ph + ki*dh][ox*sw - pw + kj*dw] or 0 */
-void nnr_kern_im2col_f32(const nnr_conv2d_shape *s, const float *x, float *col)
+/* col[((ci*kh + ki)*kw + kj)*ld + oy*ow + ox] = x[ci][oy*sh - ph + ki*dh][ox*sw - pw + kj*dw]
+ * or 0: rows of oh*ow entries, ld (>= oh*ow) apart */
+void nnr_kern_im2col_ld_f32(const nnr_conv2d_shape *s, const float *x, float *col, size_t ld)
 {
-    const int ohw = s->oh * s->ow;
     if (s->sh == 1 && s->sw == 1 && s->dh == 1 && s->dw == 1 && s->ow == s->w) {
-        im2col_same(s, x, col);
+        im2col_same(s, x, col, ld);
         return;
     }
     for (int ci = 0; ci < s->c; ci++)
         for (int ki = 0; ki < s->kh; ki++)
             for (int kj = 0; kj < s->kw; kj++) {
-                float *d = col + ((size_t)(ci * s->kh + ki) * s->kw + kj) * (size_t)ohw;
+                float *d = col + ((size_t)(ci * s->kh + ki) * s->kw + kj) * ld;
                 const float *xc = x + (size_t)ci * s->h * s->w;
                 for (int oy = 0; oy < s->oh; oy++) {
                     float *dr = d + (size_t)oy * s->ow;
@@ -321,15 +482,21 @@ void nnr_kern_im2col_f32(const nnr_conv2d_shape *s, const float *x, float *col)
             }
 }
 
-/* dx[ci][iy][ix] = Σ col entries that im2col read from there (dx zeroed first). */
-void nnr_kern_col2im_f32(const nnr_conv2d_shape *s, const float *col, float *dx)
+void nnr_kern_im2col_f32(const nnr_conv2d_shape *s, const float *x, float *col)
 {
-    const int ohw = s->oh * s->ow, sw = s->sw;
+    nnr_kern_im2col_ld_f32(s, x, col, (size_t)s->oh * s->ow);
+}
+
+/* dx[ci][iy][ix] = Σ col entries that im2col (rows ld apart) read from
+ * there (dx zeroed first). */
+void nnr_kern_col2im_ld_f32(const nnr_conv2d_shape *s, const float *col, float *dx, size_t ld)
+{
+    const int sw = s->sw;
     memset(dx, 0, (size_t)s->c * s->h * s->w * sizeof *dx);
     for (int ci = 0; ci < s->c; ci++)
         for (int ki = 0; ki < s->kh; ki++)
             for (int kj = 0; kj < s->kw; kj++) {
-                const float *d = col + ((size_t)(ci * s->kh + ki) * s->kw + kj) * (size_t)ohw;
+                const float *d = col + ((size_t)(ci * s->kh + ki) * s->kw + kj) * ld;
                 float *xc = dx + (size_t)ci * s->h * s->w;
                 /* the columns ox whose ix = ix0 + ox*sw falls inside a row:
                  * [lo, hi), so the inner loop has no test (and vectorises at
@@ -351,6 +518,10 @@ void nnr_kern_col2im_f32(const nnr_conv2d_shape *s, const float *col, float *dx)
             }
 }
 
+void nnr_kern_col2im_f32(const nnr_conv2d_shape *s, const float *col, float *dx)
+{
+    nnr_kern_col2im_ld_f32(s, col, dx, (size_t)s->oh * s->ow);
+}
 
 /* ---------------------------------------------------------------- depthwise
  * One input channel per group (groups == c; oc = m·c): each input plane is
@@ -403,6 +574,23 @@ static void conv_depthwise(const nnr_conv2d_shape *s, const float *x, const floa
 
 /* ---------------------------------------------------------------- entry points */
 
+/* Σ r[0..n): two vector accumulators, their lanes summed, then the scalar
+ * tail (one scalar chain was the bias gradient's whole cost: a 4-cycle add
+ * per element) */
+static float row_sum(const float *r, int n)
+{
+    NNR_VEC a0 = NNR_VEC_ZERO(), a1 = NNR_VEC_ZERO();
+    int j = 0;
+    for (; j + 2 * NNR_VEC_WIDTH <= n; j += 2 * NNR_VEC_WIDTH) {
+        a0 = NNR_VEC_ADD(a0, NNR_VEC_LOAD(r + j));
+        a1 = NNR_VEC_ADD(a1, NNR_VEC_LOAD(r + j + NNR_VEC_WIDTH));
+    }
+    for (; j + NNR_VEC_WIDTH <= n; j += NNR_VEC_WIDTH) a0 = NNR_VEC_ADD(a0, NNR_VEC_LOAD(r + j));
+    float acc = nnr_vsum(NNR_VEC_ADD(a0, a1));
+    for (; j < n; j++) acc += r[j];
+    return acc;
+}
+
 void nnr_conv2d_f32(int n, const nnr_conv2d_shape *s0, const float *x, const float *w,
                     const float *b, float *y, nnr_act act, float act_param,
                     float *scratch)
@@ -411,7 +599,7 @@ void nnr_conv2d_f32(int n, const nnr_conv2d_shape *s0, const float *x, const flo
     const int G = s->groups, kg = gs.c * s->kh * s->kw, ohw = s->oh * s->ow;
     const size_t xs = (size_t)s->c * s->h * s->w, ys = (size_t)s->oc * ohw;
     const size_t xg = (size_t)gs.c * s->h * s->w, yg = (size_t)gs.oc * ohw;
-    const int pw = pointwise(&gs);
+    const int pw = pointwise(&gs), S = batch_samples(s);
     if (direct_ok(s)) {
         for (int i = 0; i < n; i++)
             conv_direct(s, x + i * xs, w, b, y + i * ys, act, act_param, scratch);
@@ -420,6 +608,14 @@ void nnr_conv2d_f32(int n, const nnr_conv2d_shape *s0, const float *x, const flo
     if (depthwise(s)) {
         for (int i = 0; i < n; i++)
             conv_depthwise(s, x + i * xs, w, b, y + i * ys, act, act_param, scratch);
+        return;
+    }
+    if (S > 1 && n > 1) {
+        conv_batched(n, S, s, x, w, b, y, act, act_param, scratch);
+        return;
+    }
+    if (n == 1 && transposed_ok(s)) {
+        conv_transposed(s, x, w, b, y, act, act_param, scratch);
         return;
     }
     for (int i = 0; i < n; i++)
@@ -444,18 +640,20 @@ void nnr_conv2d_backward_f32(int n, const nnr_conv2d_shape *s0, const float *x,
     const size_t xs = (size_t)s->c * s->h * s->w, ys = (size_t)s->oc * ohw;
     const size_t xg = (size_t)gs.c * s->h * s->w, yg = (size_t)gs.oc * ohw;
     const size_t wg = (size_t)gs.oc * kg;
-    const int pw = pointwise(&gs);
+    const int pw = pointwise(&gs), S = batch_samples(s);
     if (dw && n <= 0) memset(dw, 0, (size_t)s->oc * kg * sizeof *dw);
     if (db) {
         memset(db, 0, (size_t)s->oc * sizeof *db);
         for (int i = 0; i < n; i++)
-            for (int o = 0; o < s->oc; o++) {
-                const float *r = dy + i * ys + (size_t)o * ohw;
-                float acc = 0.0f;
-                for (int j = 0; j < ohw; j++) acc += r[j];
-                db[o] += acc;
-            }
+            for (int o = 0; o < s->oc; o++) db[o] += row_sum(dy + i * ys + (size_t)o * ohw, ohw);
     }
+    if (S > 1 && n > 1) {
+        conv_batched_backward(n, S, s, x, w, dy, dx, dw, scratch);
+        return;
+    }
+    /* a weight gradient only a few columns wide (W6's first conv: 128 x 9)
+     * runs transposed, dWᵀ [kg x oc] in the scratch, then copied to dw */
+    float *dwt = narrow_dw(s) ? scratch + (size_t)kg * ohw : NULL;
     for (int i = 0; i < n; i++)
         for (int gi = 0; gi < G; gi++) {
             const float *dys = dy + i * ys + gi * yg, *xgp = x + i * xs + gi * xg;
@@ -465,7 +663,11 @@ void nnr_conv2d_backward_f32(int n, const nnr_conv2d_shape *s0, const float *x,
                     nnr_kern_im2col_f32(&gs, xgp, scratch);
                     col = scratch;
                 }
-                nnr_gemm_f32(0, 1, gs.oc, kg, ohw, dys, ohw, col, ohw, dw + gi * wg, kg, i > 0);
+                if (dwt)
+                    nnr_gemm_f32(0, 1, kg, gs.oc, ohw, col, ohw, dys, ohw, dwt, gs.oc, i > 0);
+                else
+                    nnr_gemm_f32(0, 1, gs.oc, kg, ohw, dys, ohw, col, ohw, dw + gi * wg, kg,
+                                 i > 0);
             }
             if (dx) {
                 float *dxg = dx + i * xs + gi * xg;
@@ -477,4 +679,7 @@ void nnr_conv2d_backward_f32(int n, const nnr_conv2d_shape *s0, const float *x,
                 }
             }
         }
+    if (dw && dwt && n > 0)
+        for (int o = 0; o < s->oc; o++)
+            for (int t = 0; t < kg; t++) dw[(size_t)o * kg + t] = dwt[(size_t)t * s->oc + o];
 }

@@ -22,5 +22,8 @@ void nnr_gemm_ex_f32(int trans_a, int trans_b, int m, int n, int k,
  * input position (runtime/kernels/conv.c). */
 void nnr_kern_im2col_f32(const nnr_conv2d_shape *s, const float *x, float *col);
 void nnr_kern_col2im_f32(const nnr_conv2d_shape *s, const float *col, float *dx);
+/* the same with the rows of col ld floats apart (ld >= oh*ow) */
+void nnr_kern_im2col_ld_f32(const nnr_conv2d_shape *s, const float *x, float *col, size_t ld);
+void nnr_kern_col2im_ld_f32(const nnr_conv2d_shape *s, const float *col, float *dx, size_t ld);
 
 #endif

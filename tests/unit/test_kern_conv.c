@@ -1,0 +1,110 @@
+/* test_kern_conv.c — the conv2d kernel paths chosen by shape against the
+ * naive reference (runtime/ref/): the batched path (several samples per
+ * GEMM, for few output positions) and the transposed one (one sample, many
+ * output channels; and the transposed weight gradient of few taps), with batches that end in a partial block, odd channel counts, stride 2, padding, dilation; forward (each
+ * sample alone must give the same bits), backward (dx, dw, db together and
+ * alone). */
+#include "kern_check.h"
+
+/* c h w oc kh kw sh sw ph pw dh dw, n */
+static const int BC[][13] = {
+    {5, 7, 7, 9, 3, 3, 1, 1, 1, 1, 1, 1, 13},     /* W6's 7x7, odd channels, 8 + 5 */
+    {16, 8, 8, 32, 3, 3, 2, 2, 1, 1, 1, 1, 30},   /* W7's strided block */
+    {32, 4, 4, 32, 3, 3, 1, 1, 1, 1, 1, 1, 25},   /* W7's 4x4 */
+    {6, 9, 9, 10, 3, 3, 1, 1, 2, 2, 2, 2, 5},     /* dilated */
+    {1, 6, 6, 8, 3, 3, 1, 1, 1, 1, 1, 1, 9},      /* one input channel */
+    {3, 5, 9, 11, 3, 2, 2, 1, 0, 1, 1, 1, 7},     /* rectangular, mixed strides */
+    {7, 3, 3, 8, 3, 3, 1, 1, 0, 0, 1, 1, 3},      /* 1x1 output */
+    {16, 8, 8, 32, 1, 1, 2, 2, 0, 0, 1, 1, 11},   /* W7's strided 1x1 downsample */
+    {9, 12, 12, 13, 3, 3, 1, 1, 1, 1, 1, 1, 4},   /* 12x12: two samples per block */
+    /* >= 32 output channels: one sample runs the product transposed */
+    {5, 7, 7, 36, 3, 3, 1, 1, 1, 1, 1, 1, 3},     /* 49 rows padded */
+    {3, 5, 5, 40, 3, 3, 2, 2, 1, 1, 1, 1, 2},     /* 9 rows */
+    {4, 6, 6, 33, 3, 3, 1, 1, 1, 1, 1, 1, 2},     /* 33 channels: not transposed */
+    /* few taps, many channels: the weight gradient runs transposed */
+    {1, 20, 20, 40, 3, 3, 1, 1, 1, 1, 1, 1, 3},   /* W6's first conv */
+    {8, 10, 10, 35, 1, 1, 1, 1, 0, 0, 1, 1, 2},   /* pointwise */
+    {1, 21, 17, 33, 3, 3, 2, 2, 0, 1, 1, 1, 2},
+};
+#define NBC (sizeof BC / sizeof BC[0])
+
+static nnr_conv2d_shape bshape(size_t i)
+{
+    const int *v = BC[i];
+    nnr_conv2d_shape s = {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], 0, 0,
+                          v[10], v[11], 1};
+    s.oh = (s.h + 2 * s.ph - s.dh * (s.kh - 1) - 1) / s.sh + 1;
+    s.ow = (s.w + 2 * s.pw - s.dw * (s.kw - 1) - 1) / s.sw + 1;
+    return s;
+}
+
+Test(conv_paths, forward_matches_reference)
+{
+    tgen g = {41};
+    for (size_t i = 0; i < NBC; i++) {
+        const nnr_conv2d_shape s = bshape(i);
+        const int n = BC[i][12], k = s.c * s.kh * s.kw;
+        const size_t xs = (size_t)s.c * s.h * s.w, ys = (size_t)s.oc * s.oh * s.ow;
+        float *x = tg_alloc(n * xs), *w = tg_alloc((size_t)s.oc * k), *b = tg_alloc(s.oc);
+        float *y = tg_alloc(n * ys), *r = tg_alloc(n * ys), *scr = tg_alloc(nnr_conv2d_scratch(&s));
+        tg_fill(&g, x, n * xs, -1, 1);
+        tg_fill(&g, w, (size_t)s.oc * k, -1, 1);
+        tg_fill(&g, b, s.oc, -1, 1);
+        for (int a = 0; a < 3; a++) {
+            const nnr_act act = a == 0 ? NNR_ACT_NONE : a == 1 ? NNR_ACT_RELU : NNR_ACT_TANH;
+            const float *bias = a == 1 ? NULL : b;
+            char what[64];
+            nnr_conv2d_f32(n, &s, x, w, bias, y, act, 0, scr);
+            nnr_ref_conv2d_f32(n, &s, x, w, bias, r, act, 0, NULL);
+            snprintf(what, sizeof what, "conv path %zu act %d", i, a);
+            cr_expect_eq(check_close(what, y, r, n * ys, 1e-5 + 1e-7 * k, 1e-5), 0);
+            for (int j = 0; j < n; j++) {
+                nnr_conv2d_f32(1, &s, x + j * xs, w, bias, r, act, 0, scr);
+                snprintf(what, sizeof what, "conv path %zu sample %d alone", i, j);
+                cr_expect_eq(check_close(what, r, y + j * ys, ys, 0, 0), 0);
+            }
+        }
+        free(x); free(w); free(b); free(y); free(r); free(scr);
+    }
+}
+
+Test(conv_paths, backward_matches_reference)
+{
+    tgen g = {42};
+    for (size_t i = 0; i < NBC; i++) {
+        const nnr_conv2d_shape s = bshape(i);
+        const int n = BC[i][12];
+        const size_t xs = (size_t)n * s.c * s.h * s.w, ws = (size_t)s.oc * s.c * s.kh * s.kw;
+        const size_t ys = (size_t)n * s.oc * s.oh * s.ow;
+        float *x = tg_alloc(xs), *w = tg_alloc(ws), *dy = tg_alloc(ys);
+        float *dx = tg_alloc(xs), *dw = tg_alloc(ws), *db = tg_alloc(s.oc);
+        float *rx = tg_alloc(xs), *rw = tg_alloc(ws), *rb = tg_alloc(s.oc);
+        float *scr = tg_alloc(nnr_conv2d_scratch(&s));
+        tg_fill(&g, x, xs, -1, 1);
+        tg_fill(&g, w, ws, -1, 1);
+        tg_fill(&g, dy, ys, -1, 1);
+        tg_fill(&g, dx, xs, 7, 8);   /* overwritten, never accumulated into */
+        tg_fill(&g, dw, ws, 7, 8);
+        tg_fill(&g, db, s.oc, 7, 8);
+        nnr_conv2d_backward_f32(n, &s, x, w, dy, dx, dw, db, scr);
+        nnr_ref_conv2d_backward_f32(n, &s, x, w, dy, rx, rw, rb, NULL);
+        const double tx = 1e-5 + 1e-7 * s.oc * s.kh * s.kw, tw = 1e-5 + 1e-7 * n * s.oh * s.ow;
+        char what[64];
+        snprintf(what, sizeof what, "conv path %zu dx", i);
+        cr_expect_eq(check_close(what, dx, rx, xs, tx, 1e-5), 0);
+        snprintf(what, sizeof what, "conv path %zu dw", i);
+        cr_expect_eq(check_close(what, dw, rw, ws, tw, 1e-5), 0);
+        snprintf(what, sizeof what, "conv path %zu db", i);
+        cr_expect_eq(check_close(what, db, rb, s.oc, tw, 1e-5), 0);
+        tg_fill(&g, dw, ws, 7, 8);
+        nnr_conv2d_backward_f32(n, &s, x, w, dy, NULL, dw, NULL, scr);
+        snprintf(what, sizeof what, "conv path %zu dw alone", i);
+        cr_expect_eq(check_close(what, dw, rw, ws, tw, 1e-5), 0);
+        tg_fill(&g, dx, xs, 7, 8);
+        nnr_conv2d_backward_f32(n, &s, x, w, dy, dx, NULL, NULL, scr);
+        snprintf(what, sizeof what, "conv path %zu dx alone", i);
+        cr_expect_eq(check_close(what, dx, rx, xs, tx, 1e-5), 0);
+        free(x); free(w); free(dy); free(dx); free(dw); free(db);
+        free(rx); free(rw); free(rb); free(scr);
+    }
+}
