@@ -97,6 +97,12 @@ static inline void load2(const uint16_t *p, NNR_VEC *lo, NNR_VEC *hi)
     *hi = nnr_f32_from_bf16(h[1]);
 #elif defined(__AVX512F__)
     __m512i v = _mm512_loadu_si512((const void *)p);
+#if defined(__GNUC__)
+    /* one load for both halves: compilers otherwise fold the load into
+     * both the shift and the and, reading the 64 bytes twice (the load
+     * ports are what limits batch 1) */
+    __asm__("" : "+v"(v));
+#endif
     *lo = _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
     *hi = _mm512_castsi512_ps(_mm512_and_si512(v, _mm512_set1_epi32((int)0xffff0000u)));
 #elif defined(__AVX2__) && defined(__FMA__)
