@@ -137,3 +137,33 @@ Test(bf16, nan_weight_gives_nan_column)
         else
             cr_expect_eq(y[o], 5.0f, "y[%d] = %g", o, y[o]);
 }
+
+#ifdef _OPENMP
+#include <omp.h>
+/* above the threading threshold, 1 and 2 threads give the same bits (the
+ * threads take ranges of panels; k is never split) */
+Test(bf16, threads_bit_identical)
+{
+    static const int sh[][3] = {{1, 4099, 517}, {37, 700, 200}};
+    tgen g = {5};
+    for (size_t s = 0; s < sizeof sh / sizeof sh[0]; s++) {
+        int n = sh[s][0], in = sh[s][1], out = sh[s][2];
+        cr_assert((double)n * in * out >= (1 << 20));
+        float *x = tg_alloc((size_t)n * in), *w = tg_alloc((size_t)out * in),
+              *wp = tg_alloc(nnr_linear_packed_bf16_size(in, out)), *b = tg_alloc(out),
+              *y1 = tg_alloc((size_t)n * out), *y2 = tg_alloc((size_t)n * out);
+        tg_fill(&g, x, (size_t)n * in, -1, 1);
+        tg_fill(&g, w, (size_t)out * in, -1, 1);
+        tg_fill(&g, b, out, -1, 1);
+        nnr_pack_linear_weight_bf16(in, out, w, wp);
+        int saved = omp_get_max_threads();
+        omp_set_num_threads(1);
+        nnr_linear_packed_bf16(n, in, out, x, wp, b, y1, NNR_ACT_GELU, 0);
+        omp_set_num_threads(2);
+        nnr_linear_packed_bf16(n, in, out, x, wp, b, y2, NNR_ACT_GELU, 0);
+        omp_set_num_threads(saved);
+        cr_expect(memcmp(y1, y2, (size_t)n * out * sizeof *y1) == 0, "%dx%d->%d: 1 and 2 threads differ", n, in, out);
+        free(x); free(w); free(wp); free(b); free(y1); free(y2);
+    }
+}
+#endif
