@@ -34,29 +34,41 @@ struct Arg {
 
 struct Expr {
     ExprKind kind;
-    Span span;
-    int64_t ival;
-    double rval;
-    const char *sval;   /* EX_STRING */
-    const char *name;   /* EX_IDENT, EX_CALL */
     int op;             /* EX_BINOP: '+', '-', '*', '/' or '@' */
-    Expr *lhs, *rhs;    /* EX_BINOP, EX_NEG and EX_ATTR (lhs only) */
-    Arg *args;          /* EX_CALL */
-    int nargs;
-    Expr **items;       /* EX_LIST (NULL when flat) */
-    int nitems;
-    /* A flat EX_LIST: AST_FLAT_MIN or more plain numbers (INT, REAL, or one
-     * of them negated) are kept as nitems floats (the signed value: a list
-     * that long is a tensor literal, whose values are float32 anyway; an
-     * integer only while a float holds it exactly, |n| <= 2^24) and 2 bits
-     * of flags each (AST_NUM_INT, AST_NUM_NEG), not as a node per number:
-     * a weight literal of 10^7 numbers costs about 4 bytes a number. The
-     * floats of one parse's flat lists are one array, in source order (the
-     * rows of a literal are one block); nums is set when the parse ends
-     * (numflags, non-NULL, marks a flat list while parsing). */
-    float *nums;
-    unsigned char *numflags;
-    int64_t numoff;     /* while parsing: where nums will be in that array */
+    Span span;
+    int nargs;          /* EX_CALL */
+    int nitems;         /* EX_LIST */
+    const char *name;   /* EX_IDENT, EX_CALL, EX_ATTR */
+    /* The fields of one kind share memory with those of the others (an
+     * Expr is 80 bytes, not 128: a file of 10^6 lets has 3 * 10^6 of
+     * them); read only the fields of e->kind. */
+    union {
+        int64_t ival;   /* EX_INT, EX_BOOL */
+        double rval;    /* EX_REAL */
+        const char *sval; /* EX_STRING (escapes decoded) */
+    };
+    union {
+        struct {
+            Expr *lhs, *rhs; /* EX_BINOP, EX_NEG and EX_ATTR (lhs only) */
+        };
+        Arg *args;      /* EX_CALL */
+        struct {        /* EX_LIST */
+            Expr **items; /* NULL when flat */
+            /* A flat EX_LIST: AST_FLAT_MIN or more plain numbers (INT, REAL,
+             * or one of them negated) are kept as nitems floats (the signed
+             * value: a list that long is a tensor literal, whose values are
+             * float32 anyway; an integer only while a float holds it
+             * exactly, |n| <= 2^24) and 2 bits of flags each (AST_NUM_INT,
+             * AST_NUM_NEG), not as a node per number: a weight literal of
+             * 10^7 numbers costs about 4 bytes a number. The floats of one
+             * parse's flat lists are one array, in source order (the rows of
+             * a literal are one block); nums is set when the parse ends
+             * (numflags, non-NULL, marks a flat list while parsing). */
+            float *nums;
+            unsigned char *numflags;
+            int64_t numoff; /* while parsing: where nums will be in that array */
+        };
+    };
 };
 
 #define AST_FLAT_MIN 16

@@ -192,6 +192,7 @@ Graph *sema_lower_model(Sema *s, const Decl *m, const SrcFile *src)
     ir_add_input(g, &sh);   /* a v1 model: one input, %in */
     int pos = 0;
     StrMap labels = {0};
+    strmap_reserve(&labels, (size_t)m->nlayers);
     for (const Layer *l = m->layers; l; l = l->next, pos++) {
         if (l->label && strmap_put(&labels, l->label, (void *)l)) {
             diag_error(s->d, l->label_span, "layer name '%s' is used twice in model '%s'", l->label, m->name);

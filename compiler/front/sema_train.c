@@ -412,6 +412,7 @@ static void train_freeze(Sema *s, const Decl *t, const Value *v, TrainCfg *tc)
     tc->nfreeze = 0; /* a repeated key (already an error) starts over */
     const Decl *md = strmap_get(&s->model_decls, t->name);
     StrMap labels = {0};
+    strmap_reserve(&labels, md ? (size_t)md->nlayers : 0);
     const Layer **layers = xcalloc(md ? (size_t)md->nlayers + 1 : 1, sizeof *layers);
     int pos = 0;
     for (const Layer *l = md ? md->layers : NULL; l; l = l->next, pos++) {
