@@ -17,9 +17,9 @@
  * the activations to bf16 as well, which is not "weights in bf16". A load of
  * 2W bf16 at number 2Wq gives columns [Wq, Wq+W) and [16+Wq, 16+Wq+W).
  *
- * Batch below 4 reads each panel once per row with 2-4 independent chains
- * of FMAs per vector (the weights are read from L2 once per call: half the
- * bytes of fp32); larger batches run an MR-row tile kernel so each widened
+ * Batch below 4 reads each panel once per row with 2 independent chains
+ * of FMAs per vector, two panels at a time with AVX-512 (the weights are
+ * read from L2 once per call: half the bytes of fp32); larger batches run an MR-row tile kernel so each widened
  * weight serves MR rows. Threads (OpenMP builds): ranges of panels, k is
  * never split, so results do not depend on the thread count. */
 #include <stdint.h>
@@ -41,11 +41,12 @@
 #endif
 #if !defined(NNR_SIMD_SCALAR) && NNR_VEC_WIDTH == 16
 #define MR 8
-#define CH 4
 #else
 #define MR 6
-#define CH 2
 #endif
+/* chains of FMAs per vector in the one-row kernels: even and odd p (the
+ * same in row_panel and row_panel2, so pairing panels changes no bits) */
+#define CH 2
 #define NNR_PAR_MIN (1 << 20)
 
 uint16_t nnr_bf16_from_f32(float v)
@@ -199,6 +200,48 @@ static void row_panel(int k, const float *x, const uint16_t *bp, float *y, int n
 }
 
 #if !defined(NNR_SIMD_SCALAR) && NNR_VEC_WIDTH == 16
+/* AVX-512 (one group per panel): two panels at once for one row, so each
+ * broadcast of x serves 64 columns (the broadcasts share the load ports
+ * with the weights); 2 chains per vector, 8 accumulators. */
+static void row_panel2(int k, const float *x, const uint16_t *bp, const uint16_t *bq, float *y,
+                       int nr, const epi *e)
+{
+    NNR_VEC a0 = NNR_VEC_ZERO(), a1 = NNR_VEC_ZERO(), a2 = NNR_VEC_ZERO(), a3 = NNR_VEC_ZERO();
+    NNR_VEC b0 = NNR_VEC_ZERO(), b1 = NNR_VEC_ZERO(), b2 = NNR_VEC_ZERO(), b3 = NNR_VEC_ZERO();
+    NNR_VEC lo, hi, xv;
+    int p = 0;
+    for (; p + 2 <= k; p += 2, bp += 2 * P, bq += 2 * P) {
+        xv = NNR_VEC_SET1(x[p]);
+        load2(bp, &lo, &hi);
+        a0 = NNR_VEC_FMA(xv, lo, a0);
+        a1 = NNR_VEC_FMA(xv, hi, a1);
+        load2(bq, &lo, &hi);
+        a2 = NNR_VEC_FMA(xv, lo, a2);
+        a3 = NNR_VEC_FMA(xv, hi, a3);
+        xv = NNR_VEC_SET1(x[p + 1]);
+        load2(bp + P, &lo, &hi);
+        b0 = NNR_VEC_FMA(xv, lo, b0);
+        b1 = NNR_VEC_FMA(xv, hi, b1);
+        load2(bq + P, &lo, &hi);
+        b2 = NNR_VEC_FMA(xv, lo, b2);
+        b3 = NNR_VEC_FMA(xv, hi, b3);
+    }
+    if (p < k) {
+        xv = NNR_VEC_SET1(x[p]);
+        load2(bp, &lo, &hi);
+        a0 = NNR_VEC_FMA(xv, lo, a0);
+        a1 = NNR_VEC_FMA(xv, hi, a1);
+        load2(bq, &lo, &hi);
+        a2 = NNR_VEC_FMA(xv, lo, a2);
+        a3 = NNR_VEC_FMA(xv, hi, a3);
+    }
+    const NNR_VEC s[4] = {NNR_VEC_ADD(a0, b0), NNR_VEC_ADD(a1, b1), NNR_VEC_ADD(a2, b2),
+                          NNR_VEC_ADD(a3, b3)};
+    for (int v = 0; v < 4; v++) {
+        int col = (v / 2) * P + COL(v % 2), cnt = col >= nr ? 0 : imin(W, nr - col);
+        if (cnt > 0) store_part(y + col, finish(e, s[v], col, cnt), cnt);
+    }
+}
 #define NNR_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
 #else
 #define NNR_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
@@ -247,6 +290,22 @@ static void panels(int n, int in, int out, const float *x, const uint16_t *wp, c
         const int jc = pn * P, nr = imin(P, out - jc);
         const uint16_t *bp = wp + (size_t)pn * (size_t)in * P;
         const epi e = {b ? b + jc : NULL, fused ? act : NNR_ACT_NONE, param};
+#if !defined(NNR_SIMD_SCALAR) && NNR_VEC_WIDTH == 16
+        if (n < 4 && pn + 1 < p1) {
+            /* panels pn and pn+1: 64 columns, nr2 of them valid */
+            const int nr2 = imin(2 * P, out - jc);
+            for (int i = 0; i < n; i++)
+                row_panel2(in, x + (size_t)i * in, bp, bp + (size_t)in * P, y + (size_t)i * out + jc, nr2,
+                           &e);
+            if (!fused)
+                for (int i = 0; i < n; i++) {
+                    float *r = y + (size_t)i * out + jc;
+                    nnr_act_f32(act, param, (size_t)nr2, r, r);
+                }
+            pn++;
+            continue;
+        }
+#endif
         if (n < 4) {
             for (int i = 0; i < n; i++)
                 row_panel(in, x + (size_t)i * in, bp, y + (size_t)i * out + jc, nr, &e);

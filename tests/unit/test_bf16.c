@@ -167,3 +167,26 @@ Test(bf16, threads_bit_identical)
     }
 }
 #endif
+
+/* batch 1 pairs panels (AVX-512) where it can: a panel's columns have the
+ * same bits computed paired (out = 64) or alone (out = 32) */
+Test(bf16, paired_panels_same_bits)
+{
+    enum { IN = 203, OUT = 64 };
+    tgen g = {9};
+    float *x = tg_alloc(IN), *w = tg_alloc(OUT * IN), *b = tg_alloc(OUT),
+          *wp = tg_alloc(nnr_linear_packed_bf16_size(IN, OUT)),
+          *wh = tg_alloc(nnr_linear_packed_bf16_size(IN, OUT / 2)), *y = tg_alloc(OUT),
+          *yh = tg_alloc(OUT);
+    tg_fill(&g, x, IN, -1, 1);
+    tg_fill(&g, w, OUT * IN, -1, 1);
+    tg_fill(&g, b, OUT, -1, 1);
+    nnr_pack_linear_weight_bf16(IN, OUT, w, wp);
+    nnr_linear_packed_bf16(1, IN, OUT, x, wp, b, y, NNR_ACT_RELU, 0);
+    for (int h = 0; h < 2; h++) {
+        nnr_pack_linear_weight_bf16(IN, OUT / 2, w + h * (OUT / 2) * IN, wh);
+        nnr_linear_packed_bf16(1, IN, OUT / 2, x, wh, b + h * (OUT / 2), yh + h * (OUT / 2), NNR_ACT_RELU, 0);
+    }
+    cr_expect(memcmp(y, yh, sizeof(float) * OUT) == 0, "paired and single panels differ");
+    free(x); free(w); free(b); free(wp); free(wh); free(y); free(yh);
+}
