@@ -26,6 +26,11 @@ import sys
 IMPLS = [("nnc", "nnc"), ("torch_eager", "pytorch eager"), ("torchscript", "torchscript"),
          ("ort", "onnxruntime"), ("naive", "naive C"), ("openblas", "openblas")]
 W1_WEIGHT_BYTES = 437544          # 109386 floats: 784·128+128 + 128·64+64 + 64·10+10
+# --dtype bf16: the 109184 weights in 2 bytes, the 202 biases in 4
+W1_BF16_BYTES = 2 * 109184 + 4 * 202
+# rows of nnc alone whose peers are measured on another row (bf16 weights
+# against the peers' fp32)
+PEER_KEY = {"W1bf16": "W1", "W2bf16": "W2"}
 
 
 def _conv_flops(c, oc, hw):
@@ -58,6 +63,8 @@ W3_FWD = 2.0 * (64 * 128 + 128 * 64 + 64 * 10)
 BOUNDS = {
     "W1": (W1_FLOPS, W1_WEIGHT_BYTES),
     "W2": (64 * W1_FLOPS, W1_WEIGHT_BYTES),
+    "W1bf16": (W1_FLOPS, W1_BF16_BYTES),
+    "W2bf16": (64 * W1_FLOPS, W1_BF16_BYTES),
     "W3s": (32 * (2 * W3_FWD + 2.0 * (128 * 64 + 64 * 10)), 4 * 17226),
     "W4": (2.0 * (8 * 784 * 9 + 16 * 196 * 72 + 784 * 10), 4 * 9098),
     "W6b1": (W6_FWD, W6_BYTES),
@@ -75,6 +82,8 @@ for _k, (_m, _n, _kk) in GEMM_SHAPES.items():
 ROWS = [  # key, label, unit, kind: time (lower is better) / rate (higher is better)
     ("W1", "W1 MLP 784-128-64-10 +softmax, batch 1", "us/sample", "time"),
     ("W2", "W2 same MLP, batch 64", "samples/s", "rate"),
+    ("W1bf16", "W1 with bf16 weights (nnc --dtype bf16; peers fp32), batch 1", "us/sample", "time"),
+    ("W2bf16", "W2 with bf16 weights (nnc --dtype bf16; peers fp32), batch 64", "samples/s", "rate"),
     ("W3", "W3 train digits 20 epochs (s) [val acc]", "s", "time"),
     ("W3loop", "W3 training loop only, est. (s)", "s", "time"),
     ("W3s", "W3 one training step, batch 32", "us/step", "time"),
@@ -172,7 +181,7 @@ def value(vals, key, impl, kind):
     if not v:
         return None
     m = statistics.median(v)
-    if key == "W2":          # us per call of 64 samples -> samples/s
+    if key in ("W2", "W2bf16"):  # us per call of 64 samples -> samples/s
         return 64.0 / m * 1e6 if m > 0 else None
     return m
 
@@ -204,7 +213,8 @@ def main(raw, out):
     L.append("# nnc benchmark results")
     L.append("")
     L.append("Written by `bench/run.sh`; medians over rounds of medians of many calls, "
-             "1 thread, fp32. See bench/README.md for how to read it.")
+             "1 thread, fp32 (the bf16 rows: nnc with --dtype bf16 weights, its peers fp32). "
+             "See bench/README.md for how to read it.")
     L.append("")
     if info:
         for k, v in info:
@@ -257,7 +267,7 @@ def main(raw, out):
     for key, label, unit, kind in ROWS:
         cells = []
         for impl, _ in IMPLS[1:]:
-            s = speedup(table.get((key, "nnc")), table.get((key, impl)), kind)
+            s = speedup(table.get((key, "nnc")), table.get((PEER_KEY.get(key, key), impl)), kind)
             cells.append("—" if s is None else "%.2fx" % s)
         if any(c != "—" for c in cells):
             L.append("| %s | %s |" % (label.split(" [")[0].replace(" (s)", ""), " | ".join(cells)))
@@ -308,9 +318,17 @@ def main(raw, out):
             "bound %.2f us)" % (W1_WEIGHT_BYTES, l2_gbps, l2_us, 1.15 * l2_us),
             None if w1 is None else "%.3f us = %.2fx the L2 read" % (w1, w1 / l2_us),
             w1 is not None and w1 <= 1.15 * l2_us)
+        w1h = table.get(("W1bf16", "nnc"))
+        l2h = W1_BF16_BYTES / (l2_gbps * 1e9) * 1e6
+        tgt("W1 bf16: its weights (%.0f B, half of fp32's) read from L2 at the measured %.0f GB/s = "
+            "%.2f us; reported: the fraction of that bound reached" % (W1_BF16_BYTES, l2_gbps, l2h),
+            None if w1h is None else "%.3f us: %.0f%% of the bound" % (w1h, 100 * l2h / w1h),
+            w1h is not None and w1h >= l2h)
     for key, impl, need, name in (("W1", "ort", 1.6, "W1 >= 1.6x faster than ONNX Runtime"),
                                   ("W1", "torch_eager", 6.0, "W1 >= 6x faster than PyTorch eager"),
                                   ("W2", "ort", 1.1, "W2 throughput >= 1.1x ONNX Runtime"),
+                                  ("W1bf16", "ort", 2.5,
+                                   "W1 with bf16 weights >= 2.5x faster than ONNX Runtime (fp32)"),
                                   ("W4", "ort", 2.0, "W4 >= 2x faster than ONNX Runtime"),
                                   ("W6t", "torch_eager", 1.1,
                                    "W6 training step >= 1.1x faster than PyTorch eager"),
@@ -319,8 +337,8 @@ def main(raw, out):
                                   ("W7b1", "ort", 2.0, "W7 inference batch 1 >= 2x faster than ONNX Runtime"),
                                   ("W7t", "torch_eager", 3.0,
                                    "W7 training step >= 3x faster than PyTorch eager")):
-        kind = "rate" if key == "W2" else "time"
-        s = speedup(table.get((key, "nnc")), table.get((key, impl)), kind)
+        kind = "rate" if key in ("W2", "W2bf16") else "time"
+        s = speedup(table.get((key, "nnc")), table.get((PEER_KEY.get(key, key), impl)), kind)
         tgt(name, None if s is None else "%.2fx" % s, s is not None and s >= need)
     s = speedup(table.get(("W3", "nnc")), table.get(("W3", "torch_eager")), "time")
     a_n, a_t = acc.get(("W3", "nnc")), acc.get(("W3", "torch_eager"))

@@ -98,6 +98,8 @@ fi
 say "compiling the workloads with nnc"
 NNC_OK=1
 "$NNC" build "$HERE/nnet/w1_mlp.nnet" --weights "$D/w1.safetensors" -o "$B/w1_mlp" >"$LOGS/nnc-w1.log" 2>&1 || NNC_OK=0
+# W1/W2 with bf16 weights (--dtype bf16: half the weight bytes, fp32 math)
+"$NNC" build "$HERE/nnet/w1_mlp.nnet" --weights "$D/w1.safetensors" --dtype bf16 -o "$B/w1_mlp_bf16" >"$LOGS/nnc-w1bf16.log" 2>&1 || NNC_OK=0
 "$NNC" build "$HERE/nnet/w4_cnn.nnet" --weights "$D/w4.safetensors" -o "$B/w4_cnn" >"$LOGS/nnc-w4.log" 2>&1 || NNC_OK=0
 "$NNC" build "$HERE/nnet/w3_digits.nnet" -o "$B/w3_digits" >"$LOGS/nnc-w3.log" 2>&1 || NNC_OK=0
 "$NNC" build "$HERE/nnet/w6_cnn.nnet" --weights "$D/w6.safetensors" -o "$B/w6_cnn" >"$LOGS/nnc-w6.log" 2>&1 || NNC_OK=0
@@ -210,6 +212,8 @@ check_nnc() {  # name program input.csv ref.bin tol
 }
 if [ -f "$D/y_w1.bin" ]; then
     check_nnc w1 "$B/w1_mlp" "$D/x_w1.csv" "$D/y_w1.bin" 1e-5
+    # bf16 weights: the softmax outputs of PyTorch's fp32 model within 1e-2
+    check_nnc w1bf16 "$B/w1_mlp_bf16" "$D/x_w1.csv" "$D/y_w1.bin" 1e-2
     check_nnc w4 "$B/w4_cnn" "$D/x_w4.csv" "$D/y_w4.bin" 1e-4
     check_nnc w6 "$B/w6_cnn" "$D/x_w6.csv" "$D/y_w6.bin" 1e-4
     [ $HAVE_W7 = 1 ] && check_nnc w7 "$B/w7_resnet" "$D/x_w7.csv" "$D/y_w7.bin" 1e-4
@@ -245,7 +249,7 @@ for r in $(seq 1 "$ROUNDS"); do
     say "round $r/$ROUNDS"
     machine_peak
     # nnc
-    for spec in "W1 w1_mlp 1" "W2 w1_mlp 64" "W4 w4_cnn 1" "W6b1 w6_cnn 1" "W6b32 w6_cnn 32" \
+    for spec in "W1 w1_mlp 1" "W2 w1_mlp 64" "W1bf16 w1_mlp_bf16 1" "W2bf16 w1_mlp_bf16 64" "W4 w4_cnn 1" "W6b1 w6_cnn 1" "W6b32 w6_cnn 32" \
                 "W6t w6_cnn 32 --train" "W7b1 w7_resnet 1" "W7t w7_resnet 32 --train"; do
         set -- $spec
         [ -x "$B/$2" ] || continue

@@ -49,6 +49,10 @@ static const char usage[] =
     "  --print-after=PASS|all  print the IR after a pass (to stderr)\n"
     "  --time-passes           time each pass (to stderr)\n"
     "  --verify                check the IR after every pass\n"
+    "  --dtype f32|bf16        build, emit: how linear weights are stored for inference\n"
+    "                          (default f32); bf16 rounds them to bfloat16 (nearest\n"
+    "                          even) and widens them in registers: fp32 arithmetic,\n"
+    "                          half the weight bytes; training keeps fp32 weights\n"
     "  --march=ARCH            target of the C compiler (default native)\n"
     "  --portable              no -march: a program for any machine of this kind\n"
     "  --threads               build with OpenMP: large layers use every core\n"
@@ -138,6 +142,13 @@ int main(int argc, char **argv)
             o.pipe.time_passes = 1;
         } else if (!strcmp(a, "--verify")) {
             o.pipe.verify = 1;
+        } else if (!strncmp(a, "--dtype=", 8) || !strcmp(a, "--dtype")) {
+            const char *v = a[7] == '=' ? a + 8 : i + 1 < argc ? argv[++i] : NULL;
+            if (!v)
+                return bad_usage("option %s needs a value", a);
+            if (strcmp(v, "f32") && strcmp(v, "bf16"))
+                return bad_usage("unknown dtype '%s' (f32 or bf16)", v);
+            o.pipe.bf16 = !strcmp(v, "bf16");
         } else if (!strncmp(a, "--march=", 8)) {
             o.march = a + 8;
         } else if (!strcmp(a, "--portable")) {

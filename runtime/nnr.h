@@ -103,6 +103,26 @@ void nnr_pack_linear_weight_f32(int in, int out, const float *w, float *wp);
 void nnr_linear_packed_f32(int n, int in, int out, const float *x, const float *wp,
                            const float *b, float *y, nnr_act act, float act_param);
 
+/* ---------------------------------------------------------------- bf16 weights */
+
+/* nnc --dtype bf16: linear weights stored as bfloat16 (the upper 16 bits
+ * of an fp32), packed in panels like nnr_pack_linear_weight_f32's but with
+ * two bf16 per float of storage (layout: runtime/kernels/gemm_bf16.c). The
+ * forward widens them to fp32 in registers: fp32 FMAs, activations and
+ * accumulators, on weights rounded once to bf16. */
+/* Round to nearest, ties to even; NaN stays NaN (quiet, sign kept); a
+ * finite value past the largest bf16 rounds to infinity. */
+uint16_t nnr_bf16_from_f32(float v);
+/* Exact: the bf16's value as an fp32. */
+float nnr_f32_from_bf16(uint16_t h);
+/* Floats of storage of the packed bf16 weight (at least 1). */
+size_t nnr_linear_packed_bf16_size(int in, int out);
+/* w [out, in] (fp32) -> wp (nnr_linear_packed_bf16_size floats of storage). */
+void nnr_pack_linear_weight_bf16(int in, int out, const float *w, void *wp);
+/* y[n,out] = act(x · bf16(w)ᵀ + b) with wp from nnr_pack_linear_weight_bf16. */
+void nnr_linear_packed_bf16(int n, int in, int out, const float *x, const void *wp,
+                            const float *b, float *y, nnr_act act, float act_param);
+
 /* ---------------------------------------------------------------- conv2d */
 
 typedef struct nnr_conv2d_shape {

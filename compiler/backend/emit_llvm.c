@@ -391,10 +391,11 @@ static void emit_prepare(LB *l)
         if (f->out_w != i)
             continue;
         LLVMValueRef bo = f->out_b >= 0 ? at(l, params, g->params[f->out_b].ioffset, "") : LLVMConstNull(l->pf);
-        if (f->kind == FOLD_PACK) {
+        if (f->kind == FOLD_PACK || f->kind == FOLD_PACK_BF16) {
             LLVMTypeRef pps[] = {l->i32, l->i32, l->pf, l->pf};
             LLVMValueRef args[] = {i32c(l, f->cols), i32c(l, f->rows), src(l, state, params, f->w[0]), dst};
-            call(l, declare(l, "nnr_pack_linear_weight_f32", l->v, pps, 4), args, 4);
+            call(l, declare(l, f->kind == FOLD_PACK ? "nnr_pack_linear_weight_f32" : "nnr_pack_linear_weight_bf16",
+                            l->v, pps, 4), args, 4);
             continue;
         }
         if (f->kind == FOLD_BN) {

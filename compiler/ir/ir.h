@@ -106,6 +106,8 @@ typedef enum FoldKind {
     FOLD_BN,                /* linear/conv2d then batch-norm: W = s*W, b = s*(b - mean) + beta */
     FOLD_PACK,              /* a linear weight [rows = out, cols = in] in the GEMM's panel
                              * layout (nnr_pack_linear_weight_f32); no bias */
+    FOLD_PACK_BF16,         /* the same rounded to bf16, two per float of storage
+                             * (nnr_pack_linear_weight_bf16; --dtype bf16) */
 } FoldKind;
 
 #define NNC_MAX_FOLD_CHAIN 64
@@ -119,7 +121,7 @@ typedef struct Fold {
     int bn[4];              /* FOLD_BN: gamma, beta, running_mean, running_var */
     double eps;             /* FOLD_BN */
     int64_t rows, cols;     /* FOLD_BN: output channels, floats of weight per channel;
-                             * FOLD_PACK: out, in */
+                             * FOLD_PACK, FOLD_PACK_BF16: out, in */
     int out_w, out_b;       /* the derived params (out_b -1: no bias) */
 } Fold;
 
@@ -184,7 +186,8 @@ typedef struct Node {
     double fused_param;     /* attr[0] of the fused activation (leaky_relu's slope) */
     int packed;             /* prepack: weight laid out for the kernel: 1 [out, in] as
                              * PyTorch's (printed packed=oi), 2 param[0] is a FOLD_PACK
-                             * of it (linear; printed packed=panel) */
+                             * of it (linear; printed packed=panel), 3 param[0] is a
+                             * FOLD_PACK_BF16 of it (linear, --dtype bf16; packed=bf16) */
     /* provenance */
     Span span;
     int layer;              /* layer statement position, -1 if none */

@@ -372,7 +372,7 @@ static int parse_fold(Lx *x, Graph *g, FoldKind kind)
     Fold f;
     memset(&f, 0, sizeof f);
     f.kind = kind;
-    if (kind == FOLD_PACK) {
+    if (kind == FOLD_PACK || kind == FOLD_PACK_BF16) {
         if (bname) {
             diag_error(x->d, sp, "pack-linear makes no bias");
             return -1;
@@ -572,8 +572,8 @@ static int parse_attrs(Lx *x, Graph *g, int i)
             bad = parse_int(x, &v), n->dim = v < -64 ? -64 : v > 64 ? 64 : (int)v; /* resolved by softmax_shape */
         else if (!strcmp(key, "packed")) {
             char *w = word(x);
-            n->packed = w && !strcmp(w, "panel") ? 2 : 1;
-            bad = !w || (strcmp(w, "oi") && strcmp(w, "panel"));
+            n->packed = w && !strcmp(w, "panel") ? 2 : w && !strcmp(w, "bf16") ? 3 : 1;
+            bad = !w || (strcmp(w, "oi") && strcmp(w, "panel") && strcmp(w, "bf16"));
         } else if (!strcmp(key, "act")) {
             Span as = at(x);
             char *w = word(x);
@@ -669,7 +669,8 @@ static int parse_node(Lx *x, Graph *g, int id, Span sp)
         return -1;
     }
     if (n->op == OP_LINEAR && g->params[n->param[0]].numel !=
-                                  (n->packed == 2 ? (int64_t)nnr_linear_packed_size((int)n->in_f, (int)n->out_f)
+                                  (n->packed == 2   ? (int64_t)nnr_linear_packed_size((int)n->in_f, (int)n->out_f)
+                                   : n->packed == 3 ? (int64_t)nnr_linear_packed_bf16_size((int)n->in_f, (int)n->out_f)
                                                   : n->in_f * n->out_f)) {
         diag_error(x->d, sp, "linear in=%lld out=%lld: %s has %lld values", (long long)n->in_f,
                    (long long)n->out_f, g->params[n->param[0]].name, (long long)g->params[n->param[0]].numel);
@@ -734,8 +735,10 @@ Graph *ir_parse(const SrcFile *src, Diag *d)
                 parse_param(&x, g);
             } else if (!strcmp(kw, "tie")) {
                 parse_tie(&x, g);
-            } else if (!strcmp(kw, "fold-linear") || !strcmp(kw, "fold-bn") || !strcmp(kw, "pack-linear")) {
-                parse_fold(&x, g, !strcmp(kw, "fold-bn") ? FOLD_BN : !strcmp(kw, "pack-linear") ? FOLD_PACK : FOLD_LINEAR);
+            } else if (!strcmp(kw, "fold-linear") || !strcmp(kw, "fold-bn") || !strcmp(kw, "pack-linear") ||
+                       !strcmp(kw, "pack-linear-bf16")) {
+                parse_fold(&x, g, !strcmp(kw, "fold-bn") ? FOLD_BN : !strcmp(kw, "pack-linear") ? FOLD_PACK
+                                  : !strcmp(kw, "pack-linear-bf16") ? FOLD_PACK_BF16 : FOLD_LINEAR);
             } else if (!strcmp(kw, "output")) {
                 int nout = g->ninputs ? parse_vals(&x, g, g->outputs, NNC_MAX_GRAPH_IO) : -1;
                 if (!g->ninputs)

@@ -67,7 +67,8 @@ static const char *rows(const Graph *g, const Node *n)
 void linear_emit(EmitCtx *e, const Node *n)
 {
     KCall c;
-    kcall_init(&c, n->packed == 2 ? "nnr_linear_packed_f32" : "nnr_linear_f32");
+    kcall_init(&c, n->packed == 3   ? "nnr_linear_packed_bf16"
+                   : n->packed == 2 ? "nnr_linear_packed_f32" : "nnr_linear_f32");
     kcall_arg(&c, KA_N, shape_numel(ir_value_shape(e->g, n->in[0])) / n->in_f, 0);
     kcall_arg(&c, KA_INT, n->in_f, 0);
     kcall_arg(&c, KA_INT, n->out_f, 0);

@@ -42,6 +42,7 @@ typedef struct PassCtx {
     Diag *d;
     int verbose;            /* --print-after wants reasons */
     FILE *log;              /* where passes explain themselves (NULL: quiet) */
+    int bf16;               /* --dtype bf16: prepack leaves linear weights to bf16-weights */
 } PassCtx;
 
 /* A pass returns 1 if it changed the graph. */
@@ -52,6 +53,7 @@ enum {
     PASS_O1 = 1 << 1,       /* runs from -O1 */
     PASS_O2 = 1 << 2,       /* runs at -O2 */
     PASS_TRAIN = 1 << 3,    /* runs on a training graph too */
+    PASS_BF16 = 1 << 4,     /* runs exactly when --dtype bf16 (every level; not by --passes) */
 };
 
 typedef struct Pass {
@@ -71,6 +73,7 @@ typedef struct PipelineOpts {
     const char *print_after;    /* --print-after=NAME|all */
     int time_passes;
     int verify;                 /* run the verifier between passes */
+    int bf16;                   /* --dtype bf16: linear weights stored as bfloat16 */
     int explain;                /* passes say what they did and why not (as with --print-after) */
     FILE *log;                  /* where --print-after, --time-passes and reasons go (NULL: stderr) */
 } PipelineOpts;

@@ -16,6 +16,7 @@ int pass_fold_bn(Graph *g, PassCtx *cx);
 int pass_fold_linear(Graph *g, PassCtx *cx);
 int pass_fuse_act(Graph *g, PassCtx *cx);
 int pass_prepack(Graph *g, PassCtx *cx);
+int pass_bf16(Graph *g, PassCtx *cx);
 int pass_memplan(Graph *g, PassCtx *cx);
 int pass_layout(Graph *g, PassCtx *cx);
 int pass_autodiff(Graph *g, PassCtx *cx);
@@ -32,6 +33,7 @@ const Pass nnc_passes[] = {
     {"fold-linear", pass_fold_linear, PASS_O2, "a chain of linear layers becomes one (when that is not larger)"},
     {"fuse-act", pass_fuse_act, PASS_O2 | PASS_TRAIN, "activations after linear/conv become the kernel's epilogue"},
     {"prepack", pass_prepack, PASS_O2, "weights laid out in the order the kernels read them"},
+    {"bf16-weights", pass_bf16, PASS_BF16, "linear weights stored as bfloat16 (--dtype bf16)"},
     {"memplan", pass_memplan, PASS_O1 | PASS_O2 | PASS_TRAIN, "reuse activation buffers by liveness"},
     {"layout", pass_layout, PASS_REQUIRED | PASS_TRAIN, "lay out the inference parameter block (what prepare() fills)"},
 };
@@ -51,6 +53,9 @@ static const struct { const char *before, *after, *why; } order[] = {
     {"fuse-act", "memplan", "fusion removes values the plan would otherwise place"},
     {"fold-linear", "layout", "the inference block holds the derived parameters the folds create"},
     {"prepack", "layout", "the block is laid out after the weights' layout is decided"},
+    {"prepack", "bf16-weights", "bf16-weights replaces the fp32 pack of a weight, made from the weight before it"},
+    {"fold-linear", "bf16-weights", "the folded weight is the one rounded to bf16"},
+    {"bf16-weights", "layout", "the block holds the bf16 weights, not the fp32 ones they replace"},
 };
 
 static int pass_index(const char *name, size_t len)
@@ -139,6 +144,15 @@ void ir_verify(const Graph *g, const char *after)
                             i, op_info[n->op].name, pw->name, (long long)n->out_f, (long long)n->in_f);
                 want = (int64_t)nnr_linear_packed_size((int)n->in_f, (int)n->out_f);
             }
+            if (n->packed == 3) {
+                const Param *pw = &g->params[n->param[0]];
+                const Fold *pf = pw->fold ? &g->folds[pw->fold - 1] : NULL;
+                if (n->op != OP_LINEAR || !pf || pf->kind != FOLD_PACK_BF16 || pf->rows != n->out_f ||
+                    pf->cols != n->in_f)
+                    NNC_ICE("node %%%d (%s) is packed=bf16, but its weight %s is not a bf16 pack of a [%lld, %lld] weight",
+                            i, op_info[n->op].name, pw->name, (long long)n->out_f, (long long)n->in_f);
+                want = (int64_t)nnr_linear_packed_bf16_size((int)n->in_f, (int)n->out_f);
+            }
             if (n->nparam != 1 + (n->has_bias != 0))
                 NNC_ICE("node %%%d (%s) has %d parameters, bias=%d", i, op_info[n->op].name, n->nparam, n->has_bias);
             if (g->params[n->param[0]].numel != want)
@@ -205,7 +219,7 @@ int pipeline_run_report(Graph *g, const PipelineOpts *o, Diag *d, unsigned *chan
         *changed_mask = 0;
     int level_flag = o->opt_level >= 2 ? PASS_O2 : o->opt_level == 1 ? PASS_O1 : 0;
     FILE *log = o->log ? o->log : stderr;
-    PassCtx cx = {d, 0, log};
+    PassCtx cx = {d, 0, log, o->bf16};
     if (o->verify)
         ir_verify(g, "the front end");
     for (int i = 0; i < nnc_npasses; i++) {
@@ -213,6 +227,8 @@ int pipeline_run_report(Graph *g, const PipelineOpts *o, Diag *d, unsigned *chan
         int run = (p->flags & PASS_REQUIRED) || (o->only ? in_list(o->only, p->name) : (p->flags & level_flag) != 0);
         if (o->disable && in_list(o->disable, p->name))  /* never a required one: refused above */
             run = 0;
+        if (p->flags & PASS_BF16)
+            run = o->bf16;  /* the build's dtype, not an optimisation: not by level, --passes or --disable-pass */
         if (!(p->flags & PASS_TRAIN) && ir_is_training(g))
             run = 0;    /* an inference pass: the training forward is the model as written */
         if (!run)

@@ -175,6 +175,8 @@ int pass_prepack(Graph *g, PassCtx *cx)
         Node *n = &g->nodes[i];
         if (n->dead || (n->op != OP_LINEAR && n->op != OP_CONV2D) || n->packed)
             continue;
+        if (n->op == OP_LINEAR && cx->bf16)
+            continue;   /* packed in bf16 by bf16-weights */
         if (n->op == OP_CONV2D) {
             n->packed = 1;
             if (cx->verbose)
@@ -209,6 +211,52 @@ int pass_prepack(Graph *g, PassCtx *cx)
         if (cx->verbose)
             fprintf(cx->log, "prepack: %%%d (%s) weight packed into panels of %d columns: %s\n", i,
                     op_info[n->op].name, NNR_PACK_NR, g->params[f.out_w].name);
+        changed = 1;
+    }
+    return changed;
+}
+
+/* bf16-weights (only with --dtype bf16, then at every -O level): every
+ * linear layer's weight becomes bf16(<layer>).weight, a FOLD_PACK_BF16 of
+ * its [out, in] fp32 weight (rounded to nearest even, two per float of
+ * storage, in the panels of nnr_pack_linear_weight_bf16), and the node
+ * calls nnr_linear_packed_bf16 (printed packed=bf16): half the bytes of the
+ * weights read per call, fp32 arithmetic on the rounded weights. A weight
+ * prepack already packed is taken from before its fp32 pack (which nothing
+ * reads then: the layout leaves it out). conv2d weights stay fp32. */
+int pass_bf16(Graph *g, PassCtx *cx)
+{
+    int changed = 0;
+    for (int i = 0; i < g->nnodes; i++) {
+        Node *n = &g->nodes[i];
+        if (n->dead || n->op != OP_LINEAR || n->packed == 3)
+            continue;
+        int src = n->param[0];
+        if (n->packed == 2)
+            src = g->folds[g->params[src].fold - 1].w[0];
+        /* a layer called twice: its second node reads the first one's pack */
+        int shared = -1;
+        for (int k = 0; k < g->nfolds && shared < 0; k++)
+            if (g->folds[k].kind == FOLD_PACK_BF16 && g->folds[k].w[0] == src)
+                shared = g->folds[k].out_w;
+        if (shared < 0) {
+            Fold f;
+            memset(&f, 0, sizeof f);
+            f.kind = FOLD_PACK_BF16;
+            f.n = 1;
+            f.w[0] = src;
+            f.b[0] = -1;
+            f.rows = n->out_f;
+            f.cols = n->in_f;
+            ir_add_fold(g, &f);
+            shared = f.out_w;
+            n = &g->nodes[i];
+        }
+        n->param[0] = shared;
+        n->packed = 3;
+        if (cx->verbose)
+            fprintf(cx->log, "bf16-weights: %%%d (%s) weight rounded to bf16 and packed: %s\n", i,
+                    op_info[n->op].name, g->params[shared].name);
         changed = 1;
     }
     return changed;

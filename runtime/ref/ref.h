@@ -23,6 +23,13 @@ void nnr_ref_linear_f32(int n, int in, int out, const float *x, const float *w,
 void nnr_ref_linear_backward_f32(int n, int in, int out, const float *x, const float *w,
                                  const float *dy, float *dx, float *dw, float *db);
 
+/* bf16 weights: the rounding of nnr_bf16_from_f32 (a NaN gives the quiet
+ * NaN 0x7fc0 with its sign), and nnr_linear_packed_bf16 but with w as
+ * [out, in] fp32 (rounded here), not packed. */
+uint16_t nnr_ref_bf16_from_f32(float v);
+void nnr_ref_linear_bf16(int n, int in, int out, const float *x, const float *w,
+                         const float *b, float *y, nnr_act act, float act_param);
+
 size_t nnr_ref_conv2d_scratch(const nnr_conv2d_shape *s); /* 0: needs none */
 void nnr_ref_conv2d_f32(int n, const nnr_conv2d_shape *s, const float *x, const float *w,
                         const float *b, float *y, nnr_act act, float act_param,

@@ -142,6 +142,30 @@ static void test_linear(void)
     printf("ok   linear forward/backward\n");
 }
 
+/* bf16 weights (nnc --dtype bf16): the NEON widening against the reference */
+static void test_linear_bf16(void)
+{
+    static const int sh[][3] = {{1, 1, 1}, {1, 784, 128}, {1, 64, 10}, {2, 63, 7},
+                                {3, 100, 33}, {7, 130, 33}, {33, 37, 70}};
+    char what[96];
+    for (size_t s = 0; s < sizeof sh / sizeof sh[0]; s++)
+        for (int a = 0; a < NACTS; a++) {
+            int n = sh[s][0], in = sh[s][1], out = sh[s][2];
+            size_t xs = (size_t)n * in, ws = (size_t)out * in, ys = (size_t)n * out;
+            float *x = alloc_fill(xs, -1, 1), *w = alloc_fill(ws, -0.5, 0.5),
+                  *b = alloc_fill(out, -1, 1), *y = alloc_fill(ys, 0, 0),
+                  *r = alloc_fill(ys, 0, 0), *wp = alloc_fill(nnr_linear_packed_bf16_size(in, out), 0, 0);
+            const float *bias = (a % 2) ? b : NULL;
+            nnr_pack_linear_weight_bf16(in, out, w, wp);
+            nnr_linear_packed_bf16(n, in, out, x, wp, bias, y, ACTS[a], 0.01f);
+            nnr_ref_linear_bf16(n, in, out, x, w, bias, r, ACTS[a], 0.01f);
+            snprintf(what, sizeof what, "linear bf16 %dx%d->%d act %d", n, in, out, (int)ACTS[a]);
+            check(what, y, r, ys, 1e-5 + 1e-7 * in, 1e-5);
+            free(x); free(w); free(b); free(y); free(r); free(wp);
+        }
+    printf("ok   linear bf16\n");
+}
+
 static nnr_conv2d_shape conv_shape(int c, int h, int w, int oc, int kh, int kw, int sh, int sw,
                                    int ph, int pw)
 {
@@ -319,6 +343,7 @@ int main(void)
     test_act();
     test_gemm();
     test_linear();
+    test_linear_bf16();
     test_conv();
     test_pool();
     test_softmax();

@@ -636,7 +636,7 @@ Test(autodiff, appends_backward_share_sum_and_update)
     SrcFile src;
     Graph *g = parse_text(text, &d, &src);
     cr_assert_not_null(g);
-    PassCtx cx = {&d, 0, NULL};
+    PassCtx cx = {&d, 0, NULL, 0};
     cr_assert_eq(pass_autodiff(g, &cx), 1);
     cr_assert_eq(pass_autodiff(g, &cx), 0, "a training graph gets no second step");
     Op want[] = {OP_LINEAR, OP_RELU, OP_ADD, OP_LOSS, OP_BACKWARD, OP_GRAD_INPUT, OP_GRAD_INPUT, OP_ACCUM,
