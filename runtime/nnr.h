@@ -41,7 +41,12 @@
     X(SOFTPLUS)    /* p0 = beta, p1 = threshold: beta * x > threshold  \
                     * ? x : log(1 + exp(beta * x)) / beta */ \
     X(GELU_TANH)   /* gelu(approximate = "tanh"): 0.5 x (1 + tanh(   \
-                    * sqrt(2/pi) (x + 0.044715 x^3))) */
+                    * sqrt(2/pi) (x + 0.044715 x^3))) */ \
+    X(EXP) X(LOG) X(SQRT) X(SIGN) X(FLOOR) X(CEIL)                    \
+    X(ROUND)       /* half to even (torch.round) */                   \
+    X(ERF) X(SIN) X(COS) X(TAN) X(ASIN) X(ACOS) X(ATAN)               \
+    X(SINH) X(COSH) X(ASINH) X(ACOSH) X(ATANH)                        \
+    X(POW)         /* p0 = exponent: x^p0 (torch.pow with a number) */
 
 /* Element-wise activations; also the fused epilogue of linear and conv2d
  * (those with at most one parameter). */
