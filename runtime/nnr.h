@@ -261,14 +261,21 @@ typedef struct nnr_permute_shape {
 
 void nnr_permute_f32(int n, const nnr_permute_shape *s, const float *x, float *y);
 
-/* Sum (mean = 0) or mean (mean = 1) of one sample [d0, d1, d2, d3] over the
- * axes whose bit is set in mask (bit 0: d0); y has the kept axes in order. */
+/* The reduction of nnr_reduce_f32 (sum, mean, torch.amax, torch.amin). */
+enum { NNR_REDUCE_SUM = 0, NNR_REDUCE_MEAN = 1, NNR_REDUCE_MAX = 2, NNR_REDUCE_MIN = 3 };
+
+/* Sum, mean, max or min (kind, NNR_REDUCE_*) of one sample [d0, d1, d2, d3]
+ * over the axes whose bit is set in mask (bit 0: d0); y has the kept axes
+ * in order. Max and min propagate NaN. */
 typedef struct nnr_reduce_shape {
     int d0, d1, d2, d3;
     int mask;
 } nnr_reduce_shape;
 
-void nnr_reduce_f32(int mean, int n, const nnr_reduce_shape *s, const float *x, float *y);
+void nnr_reduce_f32(int kind, int n, const nnr_reduce_shape *s, const float *x, float *y);
+/* Backward of max and min: dy shared by the elements of x equal to y. */
+void nnr_reduce_extreme_backward_f32(int n, const nnr_reduce_shape *s, const float *x,
+                                     const float *y, const float *dy, float *dx);
 /* dx[i] = dy[the output element of i] (divided by the count for mean). */
 void nnr_reduce_backward_f32(int mean, int n, const nnr_reduce_shape *s, const float *dy,
                              float *dx);
