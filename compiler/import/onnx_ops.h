@@ -48,6 +48,8 @@ int imp_node3(Imp *c, const OxNode *n);
 /* The logical, comparison and selection operators (onnx_ops4.c): 1 when n is
  * one, its translation's result (0, or -1 after imp_fail) in *rc; else 0. */
 int imp_node4(Imp *c, const OxNode *n, int *rc);
+/* a sym b (+ - * /) where an operand is a constant of several numbers. */
+int op_arith_const(Imp *c, const OxNode *n, char sym);
 int op_slice_run(Imp *c, const OxNode *n, IVal *x);
 
 #endif

@@ -351,13 +351,14 @@ static int op_binary(Imp *c, const OxNode *n)
         s->in[s->nin++] = (int)(b - c->val);
         b->readers++;
         s->fwd = xasprintf("$0 %c $1", sym);
+        if (sym == '/' && a->is_int && b->is_int)   /* integer division truncates */
+            s->fwd = "sign($0 / $1) * floor(relu($0 / $1) + relu(-($0 / $1)))";
         return 0;
     }
     IVal *x = a->kind == IV_RUN ? a : b;
     OxTensor *k = a->kind == IV_CONST ? a->c : b->c;
     if (k->numel != 1)
-        return imp_fail(c, "a constant operand of shape %s: nnc combines a value with one "
-                        "number only", ilist(k->dims, k->ndim));
+        return op_arith_const(c, n, sym);
     if (k->ndim >= x->ndim)
         return imp_fail(c, "the constant operand would add dimensions");
     if (k->v[0] == OX_BATCH)
