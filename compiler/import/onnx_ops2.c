@@ -1,7 +1,7 @@
 /* onnx_ops2.c — the ONNX operators without parameters: activations,
  * element-wise arithmetic (with a number: nnc's *_scalar), Softmax,
  * Flatten, Reshape, (Un)Squeeze, Transpose, Concat, Split, ReduceMean, Sum,
- * SumSquare, L1, L2, LogSum, LogSumExp, Max, Min,
+ * SumSquare, L1, L2, LogSum, LogSumExp, Max, Min, Prod,
  * Identity and Dropout; and the folding at import of what is constant
  * (Constant, Shape, Gather, Concat, Slice, Cast, Unsqueeze, arithmetic):
  * the shape computations that torch.onnx.export writes. */
@@ -788,6 +788,13 @@ static int op_reduce(Imp *c, const OxNode *n)
                        keep ? ", keepdim = true" : "");
     if (f)
         s->fwd = xasprintf("%s(%s)", f, s->fwd);
+    if (!strcmp(op, "Prod")) {  /* exp(Σ log|x|), its sign from the count of negatives */
+        const char *on = xasprintf("%s%s", na == 1 ? xasprintf("%lld", (long long)ax[0])
+                                                   : ilist(ax, na), keep ? ", keepdim = true" : "");
+        const char *neg = xasprintf("sum(relu(-sign($0)), %s)", on);
+        s->fwd = xasprintf("exp(sum(log(relu($0) + relu(-$0)), %s)) * (1.0 - 2.0 * (%s - 2.0 * "
+                           "floor(%s * 0.5)))", on, neg, neg);
+    }
     return 0;
 }
 
@@ -845,7 +852,7 @@ int imp_node2(Imp *c, const OxNode *n)
     if (!strcmp(op, "ReduceMean") || !strcmp(op, "ReduceSum") ||
         !strcmp(op, "ReduceSumSquare") || !strcmp(op, "ReduceL1") ||
         !strcmp(op, "ReduceL2") || !strcmp(op, "ReduceLogSum") || !strcmp(op, "ReduceLogSumExp") ||
-        !strcmp(op, "ReduceMax") || !strcmp(op, "ReduceMin"))
+        !strcmp(op, "ReduceMax") || !strcmp(op, "ReduceMin") || !strcmp(op, "ReduceProd"))
         return op_reduce(c, n);
     return imp_node3(c, n);
 }
