@@ -128,6 +128,13 @@ char *xt_forward(const Graph *g, const Node *n, const char *mod, char *const *in
     case OP_SOFTMAX:
     case OP_LOG_SOFTMAX:
         return xasprintf("F.%s(%s, dim=%d)", op_info[n->op].name, x, n->dim);
+    case OP_POW:
+        return xasprintf("torch.pow(%s, %s)", x, xt_num(n->attr[0]));
+    case OP_EXP: case OP_LOG: case OP_SQRT: case OP_SIGN: case OP_FLOOR: case OP_CEIL:
+    case OP_ROUND: case OP_ERF: case OP_SIN: case OP_COS: case OP_TAN: case OP_ASIN:
+    case OP_ACOS: case OP_ATAN: case OP_SINH: case OP_COSH: case OP_ASINH: case OP_ACOSH:
+    case OP_ATANH:
+        return xasprintf("torch.%s(%s)", op_info[n->op].name, x);
     default: {
         char *e = xt_forward_tensor(g, n, in);
         return e ? e : xt_forward_layers(g, n, in);

@@ -80,7 +80,9 @@ char *xt_forward_tensor(const Graph *g, const Node *n, char *const *in)
             return xasprintf("torch.flatten(%s, 1)", x);
         return xasprintf("torch.flatten(%s, %d, %d)", x, (int)n->attr[0], (int)n->attr[1]);
     case OP_MEAN:
-    case OP_SUM: {
+    case OP_SUM:
+    case OP_AMAX:
+    case OP_AMIN: {
         char *dims = xstrdup("");
         int count = 0, rank = ir_value_shape(g, n->in[0])->ndim;
         for (int d = 1; d <= rank; d++)

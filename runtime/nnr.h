@@ -41,7 +41,12 @@
     X(SOFTPLUS)    /* p0 = beta, p1 = threshold: beta * x > threshold  \
                     * ? x : log(1 + exp(beta * x)) / beta */ \
     X(GELU_TANH)   /* gelu(approximate = "tanh"): 0.5 x (1 + tanh(   \
-                    * sqrt(2/pi) (x + 0.044715 x^3))) */
+                    * sqrt(2/pi) (x + 0.044715 x^3))) */ \
+    X(EXP) X(LOG) X(SQRT) X(SIGN) X(FLOOR) X(CEIL)                    \
+    X(ROUND)       /* half to even (torch.round) */                   \
+    X(ERF) X(SIN) X(COS) X(TAN) X(ASIN) X(ACOS) X(ATAN)               \
+    X(SINH) X(COSH) X(ASINH) X(ACOSH) X(ATANH)                        \
+    X(POW)         /* p0 = exponent: x^p0 (torch.pow with a number) */
 
 /* Element-wise activations; also the fused epilogue of linear and conv2d
  * (those with at most one parameter). */
@@ -276,14 +281,21 @@ typedef struct nnr_permute_shape {
 
 void nnr_permute_f32(int n, const nnr_permute_shape *s, const float *x, float *y);
 
-/* Sum (mean = 0) or mean (mean = 1) of one sample [d0, d1, d2, d3] over the
- * axes whose bit is set in mask (bit 0: d0); y has the kept axes in order. */
+/* The reduction of nnr_reduce_f32 (sum, mean, torch.amax, torch.amin). */
+enum { NNR_REDUCE_SUM = 0, NNR_REDUCE_MEAN = 1, NNR_REDUCE_MAX = 2, NNR_REDUCE_MIN = 3 };
+
+/* Sum, mean, max or min (kind, NNR_REDUCE_*) of one sample [d0, d1, d2, d3]
+ * over the axes whose bit is set in mask (bit 0: d0); y has the kept axes
+ * in order. Max and min propagate NaN. */
 typedef struct nnr_reduce_shape {
     int d0, d1, d2, d3;
     int mask;
 } nnr_reduce_shape;
 
-void nnr_reduce_f32(int mean, int n, const nnr_reduce_shape *s, const float *x, float *y);
+void nnr_reduce_f32(int kind, int n, const nnr_reduce_shape *s, const float *x, float *y);
+/* Backward of max and min: dy shared by the elements of x equal to y. */
+void nnr_reduce_extreme_backward_f32(int n, const nnr_reduce_shape *s, const float *x,
+                                     const float *y, const float *dy, float *dx);
 /* dx[i] = dy[the output element of i] (divided by the count for mean). */
 void nnr_reduce_backward_f32(int mean, int n, const nnr_reduce_shape *s, const float *dy,
                              float *dx);

@@ -57,7 +57,7 @@ void sema_unknown_layer(Sema *s, const char *name, Span at, const char *what)
         if (op_info[k].flags & OPF_TRAIN)
             continue;
         int dd = sema_edit_distance(name, op_info[k].name);
-        if (dd < bestd) {
+        if (dd < bestd && dd < (int)strlen(name) - 1) {   /* not most of a short name */
             bestd = dd;
             best = op_info[k].name;
         }

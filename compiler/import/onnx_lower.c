@@ -138,7 +138,11 @@ static int add_inputs(Imp *c)
         if (!io->elem || !io->has_shape)
             return fail_model(c, "graph input '%s' has no tensor shape: nnc needs each "
                               "input's shape", io->name);
-        int isint = io->elem == OX_INT64 || io->elem == OX_INT32;
+        /* integer and bool inputs are `int` inputs: floats holding exact
+         * integers (exact up to 2^24, as every int input of nnc) */
+        int isint = io->elem == OX_INT64 || io->elem == OX_INT32 || io->elem == OX_INT16 ||
+                    io->elem == OX_INT8 || io->elem == OX_UINT64 || io->elem == OX_UINT32 ||
+                    io->elem == OX_UINT16 || io->elem == OX_UINT8 || io->elem == OX_BOOL;
         /* double and half precision inputs are read, and computed, as float */
         if (io->elem != OX_FLOAT && io->elem != OX_DOUBLE && io->elem != OX_FLOAT16 &&
             io->elem != OX_BFLOAT16 && !isint)

@@ -525,9 +525,35 @@ static int op_batchnorm(Imp *c, const OxNode *n)
     return 0;
 }
 
+/* LayerNormalization's outputs 1 and 2 (when read): the mean and 1 / std
+ * over the dimensions from ax on, kept as 1s. */
+static int ln_stats(Imp *c, const OxNode *n, int xi, int ax, double eps)
+{
+    int64_t d[OX_MAX_DIMS], axes[OX_MAX_DIMS];
+    int nd = c->val[xi].ndim;
+    for (int k = 0; k < nd; k++)
+        d[k] = k < ax ? c->val[xi].d[k] : 1;
+    for (int k = ax; k < nd; k++)
+        axes[k - ax] = k;
+    const char *on = xasprintf("%s, keepdim = true", ilist(axes, nd - ax));
+    const char *m = xasprintf("mean($0, %s)", on);
+    for (int o = 1; o < n->nout && o < 3; o++) {
+        if (!n->out[o][0] || !node_output_read(c, n->out[o], 0))
+            continue;
+        IStmt *s = imp_stmt(c);
+        int si = (int)(s - c->st);
+        s->in[s->nin++] = xi;
+        c->val[xi].readers++;
+        s->fwd = o == 1 ? m : xasprintf("1.0 / sqrt(mean(($0 - %s) * ($0 - %s), %s) + %s)", m,
+                                        m, on, fnum(eps));
+        imp_run(c, n->out[o], si, 0, nd, d);
+    }
+    return 0;
+}
+
 static int op_layernorm(Imp *c, const OxNode *n)
 {
-    IVal *x = node_x(c, n, "axis,epsilon,stash_type", 1);
+    IVal *x = node_x(c, n, "axis,epsilon,stash_type", 0);
     if (!x)
         return -1;
     int ax = norm_axis(c, ai(n, "axis", -1), x->ndim, 0);
@@ -538,7 +564,10 @@ static int op_layernorm(Imp *c, const OxNode *n)
         return -1;
     if (ox_in(n, 2)[0] && !(b = in_const(c, n, 2, "the bias")))
         return -1;
-    return ln_layer(c, x, ax, af(n, "epsilon", 1e-5), w, b, n->out[0]);
+    int xi = (int)(x - c->val);
+    if (ln_layer(c, x, ax, af(n, "epsilon", 1e-5), w, b, n->out[0]))
+        return -1;
+    return ln_stats(c, n, xi, ax, af(n, "epsilon", 1e-5));
 }
 
 int ln_layer(Imp *c, IVal *x, int ax, double eps, OxTensor *w, OxTensor *b, const char *out)

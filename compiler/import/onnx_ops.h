@@ -41,10 +41,15 @@ int ln_layer(Imp *c, IVal *x, int ax, double eps, OxTensor *w, OxTensor *b, cons
 int imp_fuse(Imp *c, const OxNode *n);
 int slice_plan(Imp *c, const OxNode *n, int ndim, const int64_t *dims, int run, int64_t *lo,
                int64_t *step, int64_t *d);
-/* The operators of onnx_ops2.c, then of onnx_ops3.c (its last resort: the
+/* The operators of onnx_ops2.c, then of onnx_ops3.c and onnx_ops4.c (the last resort: the
  * error naming an operator nnc lacks). */
 int imp_node2(Imp *c, const OxNode *n);
 int imp_node3(Imp *c, const OxNode *n);
+/* The logical, comparison and selection operators (onnx_ops4.c): 1 when n is
+ * one, its translation's result (0, or -1 after imp_fail) in *rc; else 0. */
+int imp_node4(Imp *c, const OxNode *n, int *rc);
+/* a sym b (+ - * /) where an operand is a constant of several numbers. */
+int op_arith_const(Imp *c, const OxNode *n, char sym);
 int op_slice_run(Imp *c, const OxNode *n, IVal *x);
 
 #endif

@@ -1,6 +1,7 @@
 /* onnx_ops2.c — the ONNX operators without parameters: activations,
  * element-wise arithmetic (with a number: nnc's *_scalar), Softmax,
- * Flatten, Reshape, (Un)Squeeze, Transpose, Concat, Split, ReduceMean/Sum,
+ * Flatten, Reshape, (Un)Squeeze, Transpose, Concat, Split, ReduceMean, Sum,
+ * SumSquare, L1, L2, LogSum, LogSumExp, Max, Min, Prod,
  * Identity and Dropout; and the folding at import of what is constant
  * (Constant, Shape, Gather, Concat, Slice, Cast, Unsqueeze, arithmetic):
  * the shape computations that torch.onnx.export writes. */
@@ -350,13 +351,14 @@ static int op_binary(Imp *c, const OxNode *n)
         s->in[s->nin++] = (int)(b - c->val);
         b->readers++;
         s->fwd = xasprintf("$0 %c $1", sym);
+        if (sym == '/' && a->is_int && b->is_int)   /* integer division truncates */
+            s->fwd = "sign($0 / $1) * floor(relu($0 / $1) + relu(-($0 / $1)))";
         return 0;
     }
     IVal *x = a->kind == IV_RUN ? a : b;
     OxTensor *k = a->kind == IV_CONST ? a->c : b->c;
     if (k->numel != 1)
-        return imp_fail(c, "a constant operand of shape %s: nnc combines a value with one "
-                        "number only", ilist(k->dims, k->ndim));
+        return op_arith_const(c, n, sym);
     if (k->ndim >= x->ndim)
         return imp_fail(c, "the constant operand would add dimensions");
     if (k->v[0] == OX_BATCH)
@@ -749,8 +751,8 @@ static int op_reduce(Imp *c, const OxNode *n)
     if (na < 0)
         return -1;
     if (na == 0) {
-        if (ai(n, "noop_with_empty_axes", 0) && (!strcmp(n->op, "ReduceSumSquare") ||
-                                                 !strcmp(n->op, "ReduceL1")))
+        if (ai(n, "noop_with_empty_axes", 0) && strcmp(n->op, "ReduceSum") &&
+            strcmp(n->op, "ReduceMean") && strcmp(n->op, "ReduceMax") && strcmp(n->op, "ReduceMin"))
             return imp_fail(c, "noop_with_empty_axes = 1 with no axes is not supported "
                             "by nnc for %s", n->op);
         if (ai(n, "noop_with_empty_axes", 0)) {
@@ -773,11 +775,26 @@ static int op_reduce(Imp *c, const OxNode *n)
     if (o < 2)
         return imp_fail(c, "the result would have no dimension besides the batch");
     IStmt *s = stmt1(c, n, x, o, d);
-    const char *arg = !strcmp(n->op, "ReduceSumSquare") ? "$0 * $0"
-                    : !strcmp(n->op, "ReduceL1") ? "relu($0) + relu(-$0)" : "$0";
-    s->fwd = xasprintf("%s(%s, %s%s)", n->op[6] == 'M' ? "mean" : "sum", arg,
+    /* f(sum(g(x))): L2 sqrt and x², LogSum log, LogSumExp log and exp */
+    const char *op = n->op + 6;
+    const char *arg = !strcmp(op, "SumSquare") || !strcmp(op, "L2") ? "$0 * $0"
+                    : !strcmp(op, "L1") ? "relu($0) + relu(-$0)"
+                    : !strcmp(op, "LogSumExp") ? "exp($0)" : "$0";
+    const char *f = !strcmp(op, "L2") ? "sqrt" : !strncmp(op, "LogSum", 6) ? "log" : NULL;
+    const char *red = !strcmp(op, "Mean") ? "mean" : !strcmp(op, "Max") ? "amax"
+                    : !strcmp(op, "Min") ? "amin" : "sum";
+    s->fwd = xasprintf("%s(%s, %s%s)", red, arg,
                        na == 1 ? xasprintf("%lld", (long long)ax[0]) : ilist(ax, na),
                        keep ? ", keepdim = true" : "");
+    if (f)
+        s->fwd = xasprintf("%s(%s)", f, s->fwd);
+    if (!strcmp(op, "Prod")) {  /* exp(Σ log|x|), its sign from the count of negatives */
+        const char *on = xasprintf("%s%s", na == 1 ? xasprintf("%lld", (long long)ax[0])
+                                                   : ilist(ax, na), keep ? ", keepdim = true" : "");
+        const char *neg = xasprintf("sum(relu(-sign($0)), %s)", on);
+        s->fwd = xasprintf("exp(sum(log(relu($0) + relu(-$0)), %s)) * (1.0 - 2.0 * (%s - 2.0 * "
+                           "floor(%s * 0.5)))", on, neg, neg);
+    }
     return 0;
 }
 
@@ -833,7 +850,9 @@ int imp_node2(Imp *c, const OxNode *n)
     if (!strcmp(op, "Concat")) return op_concat(c, n);
     if (!strcmp(op, "Split")) return op_split(c, n);
     if (!strcmp(op, "ReduceMean") || !strcmp(op, "ReduceSum") ||
-        !strcmp(op, "ReduceSumSquare") || !strcmp(op, "ReduceL1"))
+        !strcmp(op, "ReduceSumSquare") || !strcmp(op, "ReduceL1") ||
+        !strcmp(op, "ReduceL2") || !strcmp(op, "ReduceLogSum") || !strcmp(op, "ReduceLogSumExp") ||
+        !strcmp(op, "ReduceMax") || !strcmp(op, "ReduceMin") || !strcmp(op, "ReduceProd"))
         return op_reduce(c, n);
     return imp_node3(c, n);
 }

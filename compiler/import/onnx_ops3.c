@@ -1,7 +1,8 @@
 /* onnx_ops3.c — ONNX operators that nnc has no layer for, lowered at import
  * onto relu and arithmetic (exact where one operand is returned: max(x, lo)
  * is x + relu(lo - x)): Abs, Clip, HardSigmoid, HardSwish, Softsign,
- * Reciprocal, Max, Min, Mean; and Slice of a run-time value as nnc's slice
+ * Reciprocal, Max, Min, Mean; the element-wise functions (Exp, Log, Sqrt, Sin,
+ * ..., Pow with a constant exponent, Mish); and Slice of a run-time value as nnc's slice
  * (narrow) along each sliced dimension. imp_node3 is the last dispatcher:
  * an operator none of onnx_ops*.c translates is an error naming it. */
 #include <string.h>
@@ -165,9 +166,47 @@ int op_slice_run(Imp *c, const OxNode *n, IVal *x)
     return 0;
 }
 
+/* The ONNX operators that are one element-wise function of nnc. */
+static const char *const MATH1[][2] = {
+    {"Exp", "exp"}, {"Log", "log"}, {"Sqrt", "sqrt"}, {"Sign", "sign"}, {"Floor", "floor"},
+    {"Ceil", "ceil"}, {"Round", "round"}, {"Erf", "erf"}, {"Sin", "sin"}, {"Cos", "cos"},
+    {"Tan", "tan"}, {"Asin", "asin"}, {"Acos", "acos"}, {"Atan", "atan"}, {"Sinh", "sinh"},
+    {"Cosh", "cosh"}, {"Asinh", "asinh"}, {"Acosh", "acosh"}, {"Atanh", "atanh"},
+};
+
+/* Pow with a constant exponent (one number, or a tensor of one value). */
+static int op_pow(Imp *c, const OxNode *n)
+{
+    if (check_attrs(c, n, ""))
+        return -1;
+    OxTensor *e = in_const(c, n, 1, "the exponent");
+    if (!e)
+        return -1;
+    for (int64_t i = 1; i < e->numel; i++)
+        if (e->v[i] != e->v[0])
+            return imp_fail(c, "an exponent of shape %s with different values: nnc raises "
+                            "to one number", ilist(e->dims, e->ndim));
+    IVal *x = in_run(c, n, 0);
+    if (!x)
+        return -1;
+    if (e->numel < 1 || e->ndim >= x->ndim)
+        return imp_fail(c, "the exponent would add dimensions");
+    return unary(c, n, xasprintf("pow($0, %s)", fnum(e->v[0])));
+}
+
 int imp_node3(Imp *c, const OxNode *n)
 {
     const char *op = n->op;
+    int rc;
+    if (imp_node4(c, n, &rc))
+        return rc;
+    for (size_t k = 0; k < sizeof MATH1 / sizeof MATH1[0]; k++)
+        if (!strcmp(op, MATH1[k][0]))
+            return check_attrs(c, n, "") ? -1 : unary(c, n, xasprintf("%s($0)", MATH1[k][1]));
+    if (!strcmp(op, "Pow"))
+        return op_pow(c, n);
+    if (!strcmp(op, "Mish"))
+        return check_attrs(c, n, "") ? -1 : unary(c, n, "$0 * tanh(softplus($0))");
     if (!strcmp(op, "Abs"))
         return check_attrs(c, n, "") ? -1 : unary(c, n, "relu($0) + relu(-$0)");
     if (!strcmp(op, "Softsign"))

@@ -343,7 +343,7 @@ void ir_print_ex(const Graph *g, FILE *out, int flags)
             for (int k = 0; k < n->dim && k < NNC_MAX_NODE_ATTRS; k++)
                 fprintf(out, ",%.9g", n->attr[k]);
             break;
-        case OP_MEAN: case OP_SUM:
+        case OP_MEAN: case OP_SUM: case OP_AMAX: case OP_AMIN:
             fprintf(out, " dim=");
             for (int b = 0, first = 1; b < 16; b++)
                 if (n->dim & (1 << b)) {

@@ -565,7 +565,7 @@ static int parse_attrs(Lx *x, Graph *g, int i)
             bad = parse_num(x, &n->eps);
         else if (!strcmp(key, "momentum"))
             bad = parse_num(x, &n->momentum);
-        else if ((!strcmp(key, "dim") && (op == OP_MEAN || op == OP_SUM)) ||
+        else if ((!strcmp(key, "dim") && (op == OP_MEAN || op == OP_SUM || op == OP_AMAX || op == OP_AMIN)) ||
                  (!strcmp(key, "dims") && op == OP_PERMUTE))
             bad = parse_dims(x, n);
         else if (!strcmp(key, "dim"))

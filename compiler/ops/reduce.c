@@ -1,6 +1,7 @@
-/* reduce.c — mean(x, dim, keepdim = false) and sum(x, dim, keepdim =
- * false): dim an integer or a list, counted with the batch as 0, which
- * cannot be reduced. Kernel: nnr_reduce_f32 (runtime/kernels/reduce.c).
+/* reduce.c — mean(x, dim, keepdim = false), sum(x, dim, keepdim = false),
+ * and amax, amin (torch.amax/amin, for imported models): dim an integer or
+ * a list, counted with the batch as 0, which cannot be reduced. Kernel:
+ * nnr_reduce_f32 (runtime/kernels/reduce.c).
  *
  * Node.dim holds the dims as a bit set: bit d for dim d >= 0 and, before
  * the shape rule resolves them against the rank, bit 8 + k for dim -1 - k;
@@ -85,6 +86,12 @@ int reduce_shape(Graph *g, Node *n, Diag *d)
 
 static const char *const fields[] = {"d0", "d1", "d2", "d3", "mask"};
 
+/* nnr_reduce_f32's kind (NNR_REDUCE_*) */
+static int kind(Op op)
+{
+    return op == OP_MEAN ? 1 : op == OP_AMAX ? 2 : op == OP_AMIN ? 3 : 0;
+}
+
 /* nnr_reduce_shape: the input padded to four dimensions, the mask moved with it. */
 static void rshape(const Graph *g, const Node *n, int64_t f[5])
 {
@@ -104,7 +111,7 @@ void reduce_emit(EmitCtx *e, const Node *n)
     rshape(e->g, n, f);
     KCall c;
     kcall_init(&c, "nnr_reduce_f32");
-    kcall_arg(&c, KA_INT, n->op == OP_MEAN, 0);
+    kcall_arg(&c, KA_INT, kind(n->op), 0);
     kcall_arg(&c, KA_N, 1, 0);
     kcall_arg(&c, KA_SHAPE, 0, 0);
     kcall_arg(&c, KA_VAL, n->in[0], 0);
@@ -125,8 +132,13 @@ void reduce_grad(EmitCtx *e, const Node *n)
     KCall c;
     kcall_init(&c, "nnr_reduce_shape");
     kcall_shape(&c, "nnr_reduce_shape", fields, f, 5);
-    fprintf(e->out, "    nnr_reduce_backward_f32(%d, n, %s, %s, %s);\n", n->op == OP_MEAN, kcall_shape_c(&c),
-            DVAL(e, (int)(n - e->g->nodes)), d0);
+    int self = (int)(n - e->g->nodes);
+    if (n->op == OP_AMAX || n->op == OP_AMIN)
+        fprintf(e->out, "    nnr_reduce_extreme_backward_f32(n, %s, %s, %s, %s, %s);\n",
+                kcall_shape_c(&c), VAL(e, n->in[0]), VAL(e, self), DVAL(e, self), d0);
+    else
+        fprintf(e->out, "    nnr_reduce_backward_f32(%d, n, %s, %s, %s);\n", n->op == OP_MEAN,
+                kcall_shape_c(&c), DVAL(e, self), d0);
 }
 
 int64_t reduce_flops(const Graph *g, const Node *n)

@@ -1,6 +1,9 @@
 /* act.c — element-wise activations and their backward (nnr_act_f32,
  * nnr_act_backward_f32): relu, leaky_relu, sigmoid, tanh, exact gelu, silu,
- * elu, softplus, gelu with the tanh approximation.
+ * elu, softplus, gelu with the tanh approximation; and the element-wise
+ * functions of imported models (exp, log, sqrt, sign, floor, ceil, round,
+ * erf, the trigonometric and hyperbolic functions and their inverses, pow
+ * with a number), through libm.
  * Forward transcendentals use the vector ones of simd.h (a few ulp, bounds
  * there); the tail goes through the same vector code on a zero-padded
  * copy, so every element's result is independent of its position (a row
@@ -78,6 +81,26 @@ void nnr_act2_f32(nnr_act act, float p0, float p1, size_t len, const float *x, f
     case NNR_ACT_GELU_TANH:
         NNR_VMAP(vgelu_tanh);
         return;
+    case NNR_ACT_EXP: for (; i < len; i++) y[i] = expf(x[i]); return;
+    case NNR_ACT_LOG: for (; i < len; i++) y[i] = logf(x[i]); return;
+    case NNR_ACT_SQRT: for (; i < len; i++) y[i] = sqrtf(x[i]); return;
+    case NNR_ACT_SIGN: for (; i < len; i++) y[i] = (float)((x[i] > 0.0f) - (x[i] < 0.0f)); return;
+    case NNR_ACT_FLOOR: for (; i < len; i++) y[i] = floorf(x[i]); return;
+    case NNR_ACT_CEIL: for (; i < len; i++) y[i] = ceilf(x[i]); return;
+    case NNR_ACT_ROUND: for (; i < len; i++) y[i] = nearbyintf(x[i]); return;
+    case NNR_ACT_ERF: for (; i < len; i++) y[i] = erff(x[i]); return;
+    case NNR_ACT_SIN: for (; i < len; i++) y[i] = sinf(x[i]); return;
+    case NNR_ACT_COS: for (; i < len; i++) y[i] = cosf(x[i]); return;
+    case NNR_ACT_TAN: for (; i < len; i++) y[i] = tanf(x[i]); return;
+    case NNR_ACT_ASIN: for (; i < len; i++) y[i] = asinf(x[i]); return;
+    case NNR_ACT_ACOS: for (; i < len; i++) y[i] = acosf(x[i]); return;
+    case NNR_ACT_ATAN: for (; i < len; i++) y[i] = atanf(x[i]); return;
+    case NNR_ACT_SINH: for (; i < len; i++) y[i] = sinhf(x[i]); return;
+    case NNR_ACT_COSH: for (; i < len; i++) y[i] = coshf(x[i]); return;
+    case NNR_ACT_ASINH: for (; i < len; i++) y[i] = asinhf(x[i]); return;
+    case NNR_ACT_ACOSH: for (; i < len; i++) y[i] = acoshf(x[i]); return;
+    case NNR_ACT_ATANH: for (; i < len; i++) y[i] = atanhf(x[i]); return;
+    case NNR_ACT_POW: for (; i < len; i++) y[i] = powf(x[i], p0); return;
     }
 }
 
@@ -141,6 +164,30 @@ void nnr_act2_backward_f32(nnr_act act, float p0, float p1, size_t len, const fl
                 dx[k] = dy[k] * (0.5f * (1.0f + t) + 0.5f * v * dt);
             }
         }
+        return;
+    case NNR_ACT_EXP: for (; i < len; i++) dx[i] = dy[i] * y[i]; return;
+    case NNR_ACT_LOG: for (; i < len; i++) dx[i] = dy[i] / x[i]; return;
+    case NNR_ACT_SQRT: for (; i < len; i++) dx[i] = dy[i] * 0.5f / y[i]; return;
+    case NNR_ACT_SIGN:
+    case NNR_ACT_FLOOR:
+    case NNR_ACT_CEIL:
+    case NNR_ACT_ROUND: for (; i < len; i++) dx[i] = 0.0f; return;
+    case NNR_ACT_ERF:
+        for (; i < len; i++) dx[i] = dy[i] * 1.12837916709551257390f * expf(-x[i] * x[i]);
+        return;
+    case NNR_ACT_SIN: for (; i < len; i++) dx[i] = dy[i] * cosf(x[i]); return;
+    case NNR_ACT_COS: for (; i < len; i++) dx[i] = -dy[i] * sinf(x[i]); return;
+    case NNR_ACT_TAN: for (; i < len; i++) dx[i] = dy[i] * (1.0f + y[i] * y[i]); return;
+    case NNR_ACT_ASIN: for (; i < len; i++) dx[i] = dy[i] / sqrtf(1.0f - x[i] * x[i]); return;
+    case NNR_ACT_ACOS: for (; i < len; i++) dx[i] = -dy[i] / sqrtf(1.0f - x[i] * x[i]); return;
+    case NNR_ACT_ATAN: for (; i < len; i++) dx[i] = dy[i] / (1.0f + x[i] * x[i]); return;
+    case NNR_ACT_SINH: for (; i < len; i++) dx[i] = dy[i] * coshf(x[i]); return;
+    case NNR_ACT_COSH: for (; i < len; i++) dx[i] = dy[i] * sinhf(x[i]); return;
+    case NNR_ACT_ASINH: for (; i < len; i++) dx[i] = dy[i] / sqrtf(x[i] * x[i] + 1.0f); return;
+    case NNR_ACT_ACOSH: for (; i < len; i++) dx[i] = dy[i] / sqrtf(x[i] * x[i] - 1.0f); return;
+    case NNR_ACT_ATANH: for (; i < len; i++) dx[i] = dy[i] / (1.0f - x[i] * x[i]); return;
+    case NNR_ACT_POW:
+        for (; i < len; i++) dx[i] = p0 == 0.0f ? 0.0f : dy[i] * p0 * powf(x[i], p0 - 1.0f);
         return;
     }
     }

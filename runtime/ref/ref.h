@@ -121,7 +121,9 @@ void nnr_ref_narrow_f32(size_t outer, int xrows, int start, int rows, size_t inn
 void nnr_ref_place_f32(size_t outer, int yrows, int start, int rows, size_t inner,
                        const float *x, float *y);
 void nnr_ref_permute_f32(int n, const nnr_permute_shape *s, const float *x, float *y);
-void nnr_ref_reduce_f32(int mean, int n, const nnr_reduce_shape *s, const float *x, float *y);
+void nnr_ref_reduce_f32(int kind, int n, const nnr_reduce_shape *s, const float *x, float *y);
+void nnr_ref_reduce_extreme_backward_f32(int n, const nnr_reduce_shape *s, const float *x,
+                                         const float *y, const float *dy, float *dx);
 void nnr_ref_reduce_backward_f32(int mean, int n, const nnr_reduce_shape *s, const float *dy,
                                  float *dx);
 void nnr_ref_embedding_f32(size_t rows, int num, int dim, const float *idx, const float *w,

@@ -20,6 +20,29 @@ static double act1(nnr_act act, double p, double p1, double x)
     case NNR_ACT_ELU: return x > 0 ? x : p * (exp(x) - 1.0);
     case NNR_ACT_SOFTPLUS: return x * p > p1 ? x : log(1.0 + exp(x * p)) / p;
     case NNR_ACT_GELU_TANH: return 0.5 * x * (1.0 + tanh(sqrt(2.0 / 3.14159265358979323846) * (x + 0.044715 * x * x * x)));
+    case NNR_ACT_EXP: return exp(x);
+    case NNR_ACT_LOG: return log(x);
+    case NNR_ACT_SQRT: return sqrt(x);
+    case NNR_ACT_SIGN: return x > 0 ? 1.0 : x < 0 ? -1.0 : 0.0;
+    case NNR_ACT_FLOOR: return floor(x);
+    case NNR_ACT_CEIL: return ceil(x);
+    case NNR_ACT_ROUND: {
+        double f = floor(x), r = x - f;   /* half to even */
+        return r > 0.5 || (r == 0.5 && fmod(f, 2.0) != 0.0) ? f + 1.0 : f;
+    }
+    case NNR_ACT_ERF: return erf(x);
+    case NNR_ACT_SIN: return sin(x);
+    case NNR_ACT_COS: return cos(x);
+    case NNR_ACT_TAN: return tan(x);
+    case NNR_ACT_ASIN: return asin(x);
+    case NNR_ACT_ACOS: return acos(x);
+    case NNR_ACT_ATAN: return atan(x);
+    case NNR_ACT_SINH: return sinh(x);
+    case NNR_ACT_COSH: return cosh(x);
+    case NNR_ACT_ASINH: return asinh(x);
+    case NNR_ACT_ACOSH: return acosh(x);
+    case NNR_ACT_ATANH: return atanh(x);
+    case NNR_ACT_POW: return pow(x, p);
     }
     return NAN;
 }
@@ -73,6 +96,23 @@ void nnr_ref_act2_backward_f32(nnr_act act, float p0, float p1, size_t len, cons
             d = 0.5 * (1.0 + t) + 0.5 * v * (1.0 - t * t) * c * (1.0 + 3.0 * 0.044715 * v * v);
             break;
         }
+        case NNR_ACT_EXP: d = exp((double)x[i]); break;
+        case NNR_ACT_LOG: d = 1.0 / x[i]; break;
+        case NNR_ACT_SQRT: d = 0.5 / sqrt((double)x[i]); break;
+        case NNR_ACT_SIGN: case NNR_ACT_FLOOR: case NNR_ACT_CEIL: case NNR_ACT_ROUND: d = 0.0; break;
+        case NNR_ACT_ERF: d = 2.0 / sqrt(pi) * exp(-(double)x[i] * x[i]); break;
+        case NNR_ACT_SIN: d = cos((double)x[i]); break;
+        case NNR_ACT_COS: d = -sin((double)x[i]); break;
+        case NNR_ACT_TAN: d = 1.0 / (cos((double)x[i]) * cos((double)x[i])); break;
+        case NNR_ACT_ASIN: d = 1.0 / sqrt(1.0 - (double)x[i] * x[i]); break;
+        case NNR_ACT_ACOS: d = -1.0 / sqrt(1.0 - (double)x[i] * x[i]); break;
+        case NNR_ACT_ATAN: d = 1.0 / (1.0 + (double)x[i] * x[i]); break;
+        case NNR_ACT_SINH: d = cosh((double)x[i]); break;
+        case NNR_ACT_COSH: d = sinh((double)x[i]); break;
+        case NNR_ACT_ASINH: d = 1.0 / sqrt((double)x[i] * x[i] + 1.0); break;
+        case NNR_ACT_ACOSH: d = 1.0 / sqrt((double)x[i] * x[i] - 1.0); break;
+        case NNR_ACT_ATANH: d = 1.0 / (1.0 - (double)x[i] * x[i]); break;
+        case NNR_ACT_POW: d = param == 0.0 ? 0.0 : param * pow((double)x[i], param - 1.0); break;
         default: d = 1.0; break;
         }
         dx[i] = (float)(dy[i] * d);

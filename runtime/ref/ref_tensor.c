@@ -2,6 +2,7 @@
  * scalar operators, matmul, narrow/place, permute, sum/mean): one output
  * element at a time from its multi-index, double arithmetic; test oracle
  * only. */
+#include <math.h>
 #include <stddef.h>
 
 #include "ref.h"
@@ -216,7 +217,7 @@ static size_t red_out(const nnr_reduce_shape *s, size_t i, size_t *count)
     return o;
 }
 
-void nnr_ref_reduce_f32(int mean, int n, const nnr_reduce_shape *s, const float *x, float *y)
+void nnr_ref_reduce_f32(int kind, int n, const nnr_reduce_shape *s, const float *x, float *y)
 {
     size_t numel = (size_t)s->d0 * s->d1 * s->d2 * s->d3, count = 1;
     red_out(s, 0, &count);
@@ -224,10 +225,36 @@ void nnr_ref_reduce_f32(int mean, int n, const nnr_reduce_shape *s, const float 
     for (int q = 0; q < n; q++)
         for (size_t o = 0; o < on; o++) {
             double acc = 0;
-            for (size_t i = 0; i < numel; i++)
-                if (red_out(s, i, &count) == o)
-                    acc += x[q * numel + i];
-            y[q * on + o] = (float)(mean ? acc / (double)count : acc);
+            int first = 1, nan = 0;
+            for (size_t i = 0; i < numel; i++) {
+                if (red_out(s, i, &count) != o)
+                    continue;
+                double v = x[q * numel + i];
+                nan |= isnan(v);
+                if (kind < NNR_REDUCE_MAX)
+                    acc += v;
+                else if (first || (kind == NNR_REDUCE_MAX ? v > acc : v < acc))
+                    acc = v;
+                first = 0;
+            }
+            y[q * on + o] = kind >= NNR_REDUCE_MAX && nan ? NAN
+                          : (float)(kind == NNR_REDUCE_MEAN ? acc / (double)count : acc);
+        }
+}
+
+void nnr_ref_reduce_extreme_backward_f32(int n, const nnr_reduce_shape *s, const float *x,
+                                         const float *y, const float *dy, float *dx)
+{
+    size_t numel = (size_t)s->d0 * s->d1 * s->d2 * s->d3, count = 1;
+    red_out(s, 0, &count);
+    size_t on = numel / count;
+    for (int q = 0; q < n; q++)
+        for (size_t i = 0; i < numel; i++) {
+            size_t o = red_out(s, i, &count), ties = 0;
+            for (size_t j = 0; j < numel; j++)
+                ties += red_out(s, j, &count) == o && x[q * numel + j] == y[q * on + o];
+            dx[q * numel + i] = x[q * numel + i] == y[q * on + o]
+                              ? (float)((double)dy[q * on + o] / (double)ties) : 0.0f;
         }
 }
 

@@ -300,7 +300,7 @@ Test(reduce, matches_reference_every_mask)
     tg_fill(&g, dy, 240, -1, 1);
     nnr_reduce_shape base = {2, 3, 4, 5, 0};
     for (int mask = 1; mask < 16; mask++)
-        for (int mean = 0; mean < 2; mean++) {
+        for (int mean = 0; mean < 4; mean++) {     /* sum, mean, max, min */
             nnr_reduce_shape s = base;
             s.mask = mask;
             size_t on = 1;
@@ -310,8 +310,13 @@ Test(reduce, matches_reference_every_mask)
             nnr_reduce_f32(mean, 2, &s, x, y);
             nnr_ref_reduce_f32(mean, 2, &s, x, r);
             check_close("reduce", y, r, 2 * on, 1e-6, 1e-6);
-            nnr_reduce_backward_f32(mean, 2, &s, dy, dx);
-            nnr_ref_reduce_backward_f32(mean, 2, &s, dy, rx);
+            if (mean >= NNR_REDUCE_MAX) {
+                nnr_reduce_extreme_backward_f32(2, &s, x, y, dy, dx);
+                nnr_ref_reduce_extreme_backward_f32(2, &s, x, r, dy, rx);
+            } else {
+                nnr_reduce_backward_f32(mean, 2, &s, dy, dx);
+                nnr_ref_reduce_backward_f32(mean, 2, &s, dy, rx);
+            }
             check_close("reduce backward", dx, rx, 240, 1e-7, 1e-6);
         }
     /* hand-computed: [2, 3] summed over the last axis, mean over the first */
@@ -321,4 +326,14 @@ Test(reduce, matches_reference_every_mask)
     const float ws[2] = {6, 15}, wm[3] = {2.5f, 3.5f, 4.5f};
     check_close("sum", s1, ws, 2, 0, 0);
     check_close("mean", m0, wm, 3, 0, 0);
+    /* max and min over the last axis of [[1, 5, 5], [-2, -7, NaN]]; the
+     * gradient of a tie is shared (torch.amax) */
+    float b[6] = {1, 5, 5, -2, -7, NAN}, mx[2], mn[2], one[2] = {1, 1}, db[6];
+    nnr_reduce_f32(NNR_REDUCE_MAX, 1, &(nnr_reduce_shape){1, 1, 2, 3, 8}, b, mx);
+    nnr_reduce_f32(NNR_REDUCE_MIN, 1, &(nnr_reduce_shape){1, 1, 2, 3, 8}, b, mn);
+    cr_expect(mx[0] == 5 && isnan(mx[1]) && mn[0] == 1 && isnan(mn[1]), "max/min %g %g %g %g",
+              (double)mx[0], (double)mx[1], (double)mn[0], (double)mn[1]);
+    nnr_reduce_extreme_backward_f32(1, &(nnr_reduce_shape){1, 1, 2, 3, 8}, b, mx, one, db);
+    const float wd[3] = {0, 0.5f, 0.5f};
+    check_close("max backward", db, wd, 3, 0, 0);
 }
