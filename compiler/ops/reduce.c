@@ -117,16 +117,19 @@ void reduce_emit_train(EmitCtx *e, const Node *n) { reduce_emit(e, n); }
 
 void reduce_grad(EmitCtx *e, const Node *n)
 {
-    const char *d0 = op_din(e, n, 0);
-    if (!d0)
+    if (!op_din(e, n, 0))
         return;
     int64_t f[5];
     rshape(e->g, n, f);
     KCall c;
-    kcall_init(&c, "nnr_reduce_shape");
+    kcall_init(&c, "nnr_reduce_backward_f32");
+    kcall_arg(&c, KA_INT, n->op == OP_MEAN, 0);
+    kcall_arg(&c, KA_N, 1, 0);
+    kcall_arg(&c, KA_SHAPE, 0, 0);
     kcall_shape(&c, "nnr_reduce_shape", fields, f, 5);
-    fprintf(e->out, "    nnr_reduce_backward_f32(%d, n, %s, %s, %s);\n", n->op == OP_MEAN, kcall_shape_c(&c),
-            DVAL(e, (int)(n - e->g->nodes)), d0);
+    kcall_arg(&c, KA_DVAL, n - e->g->nodes, 0);
+    kcall_arg(&c, KA_DIN, 0, 0);
+    op_emit_call(e, n, &c);
 }
 
 int64_t reduce_flops(const Graph *g, const Node *n)
