@@ -730,17 +730,14 @@ void emit_c_source(const Graph *g, const Graph *train, const TrainCfg *t, const 
     }
 }
 
-/* The training step alone (NAME_train_step and its arena size), for programs whose inference comes from another backend (the
- * LLVM backend builds only inference). */
-void emit_c_train_source(const Graph *g, const Graph *train, const TrainCfg *t, const EmitOpts *o,
-                         FILE *out)
+/* The C half of a program whose model comes from the LLVM backend:
+ * generate's cached step (NAME_step), when the model has one. */
+void emit_c_step_source(const Graph *g, const EmitOpts *o, FILE *out)
 {
-    emit_c_front_matter(g, o, out, xasprintf("%s_train.c", g->name), "the training step of model");
+    emit_c_front_matter(g, o, out, xasprintf("%s_step.c", g->name), "generate's cached step of model");
     emit_includes(o, g->name, out);
-    if (emit_c_trainable(train, t))
-        emit_c_train(train, t, g->planned, out);
-    else
-        fprintf(out, "/* The model has no training step (no train block with a loss and an optimizer). */\n");
     if (emit_c_step_ok(g))
-        emit_c_step(g, NULL, out);     /* generate's cached step: C here too */
+        emit_c_step(g, NULL, out);
+    else
+        fprintf(out, "/* The model has no cached generation step. */\n");
 }

@@ -62,11 +62,9 @@ void emit_c_header(const Graph *g, const EmitOpts *o, FILE *out);
  * training step keeps PyTorch's parameterisation). Same state layout. */
 void emit_c_source(const Graph *inf, const Graph *train, const TrainCfg *t, const EmitOpts *o,
                    FILE *out);
-/* The training step of emit_c_source alone (NAME_train_step and its arena
- * size): the C half of a program whose inference comes from the LLVM
- * backend. */
-void emit_c_train_source(const Graph *inf, const Graph *train, const TrainCfg *t, const EmitOpts *o,
-                         FILE *out);
+/* The C half of a program whose model comes from the LLVM backend:
+ * NAME_step of emit_c_source alone (a comment when the model has none). */
+void emit_c_step_source(const Graph *inf, const EmitOpts *o, FILE *out);
 /* The state_dict tensors as `static const nnr_tensor_desc tensors[]`
  * (nnr_prog.h); returns how many (emit_c_main.c). */
 int emit_c_tensors(const Graph *g, const Graph *train, int *has_no_grad, FILE *out);
