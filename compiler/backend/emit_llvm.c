@@ -234,7 +234,7 @@ LLVMValueRef llvmb_lower_args(LB *l, const Node *n, const KCall *c, LLVMValueRef
     LLVMTypeRef ps[KCALL_MAX_ARGS];
     for (int k = 0; k < c->nargs; k++)
         args[k] = karg(l, n, c, &c->a[k], &ps[k]);
-    return llvmb_declare(l, c->fn, l->v, ps, c->nargs);
+    return c->builtin == KB_CALL ? llvmb_declare(l, c->fn, l->v, ps, c->nargs) : NULL;
 }
 
 /* EmitCtx.sink of the forward: one kernel call per node, as in C. */

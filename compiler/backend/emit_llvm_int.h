@@ -39,7 +39,8 @@ LLVMValueRef llvmb_define(LB *l, const char *name, LLVMTypeRef ret, LLVMTypeRef 
                           const char *const *pnames, int np);
 /* base + off floats (no instruction for 0). */
 LLVMValueRef llvmb_at(LB *l, LLVMValueRef base, int64_t off, const char *name);
-/* The arguments of kernel call c of node n into args; the function, declared. */
+/* The arguments of kernel call c of node n into args; the function, declared
+ * (NULL for a KB_* statement). */
 LLVMValueRef llvmb_lower_args(LB *l, const Node *n, const KCall *c, LLVMValueRef *args);
 /* The largest per-sample scratch of graph g's forward kernels (0 when none). */
 LLVMValueRef llvmb_scratch_max(LB *l, const Graph *g);
