@@ -12,6 +12,7 @@
 #include "driver_int.h"
 #include "backend/emit_c.h"
 #include "backend/emit_llvm.h"
+#include "passes/autodiff.h"
 #include "nnr_prog.h"
 
 /* While `nnc emit` writes into its temporary folder, messages name the
@@ -158,7 +159,7 @@ static void write_c(void *ctx, FILE *out)
 static void write_main(void *ctx, FILE *out)
 {
     ModelCtx *m = ctx;
-    emit_c_main(m->og, m->g, m->t, &m->eo, out);
+    emit_c_main(m->og, m->t, &m->eo, out);
 }
 
 static void write_load_h(void *ctx, FILE *out)
@@ -238,6 +239,10 @@ int driver_emit_model(const DriverOpts *o, Unit *u, const char *dir, int program
                   {.cmdline = o->cmdline, .seed = u->train->present ? u->train->seed : 0,
                    .weights_given = o->weights != NULL, .stem = stem, .train = u->train,
                    .no_step = o->llvm && !program}};   /* the step is C: only programs get it beside the .ll */
+    /* the training graph, once for every emitter (the training step, the
+     * program's no_grad list) */
+    if (ir_output(u->g) >= 0)
+        m.eo.train_graph = train_graph(u->g, u->train->freeze, u->train->nfreeze, og->planned);
     if (driver_write_atomic(xasprintf("%s/%s.h", dir, stem), write_h, &m, &u->diag) ||
         (o->llvm ? emit_llvm_model(o, u, &m, dir, program)
                  : driver_write_atomic(xasprintf("%s/%s.c", dir, stem), write_c, &m, &u->diag)))

@@ -726,7 +726,7 @@ void emit_c_source(const Graph *g, const Graph *train, const TrainCfg *t, const 
         fprintf(out, "/* Training, for the program's trainer: %s_train_arena and %s_train_step\n"
                      " * (declared in %s.h), from the model as written. */\n",
                 train->name, train->name, o->stem ? o->stem : g->name);
-        emit_c_train(train, t, g->planned, out);
+        emit_c_train(train, o->train_graph, out);
     }
 }
 

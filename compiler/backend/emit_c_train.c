@@ -99,11 +99,11 @@ static void c_acc(TrainWalk *w, int dy, int dx, int64_t per_sample)
 
 static const TrainWalkOps c_ops = {c_decl, c_comment, c_loss, c_zero_param, c_keep_param, c_acc};
 
-void emit_c_train(const Graph *g, const TrainCfg *t, int reuse, FILE *out)
+void emit_c_train(const Graph *model, const Graph *g, FILE *out)
 {
-    const char *n = g->name;
-    const Graph *model = g;
-    g = train_graph(model, t->freeze, t->nfreeze, reuse);
+    const char *n = model->name;
+    if (!g)
+        NNC_ICE("the training step of %s without its training graph", n);
     TrainPlan tp;
     if (train_plan(g, &tp))
         NNC_ICE("the training graph of %s: %s", g->name, tp.error);

@@ -562,7 +562,7 @@ static void build_module(LB *l, const Graph *g, const Graph *train, const EmitOp
     emit_prepare(l);
     emit_forward(l);
     if (train && emit_c_trainable(train, o->train))
-        llvmb_train(l, train, o->train);
+        llvmb_train(l, train, o->train_graph);
     free(l->val);
     free(l->shape);
 

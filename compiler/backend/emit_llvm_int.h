@@ -44,8 +44,8 @@ LLVMValueRef llvmb_at(LB *l, LLVMValueRef base, int64_t off, const char *name);
 LLVMValueRef llvmb_lower_args(LB *l, const Node *n, const KCall *c, LLVMValueRef *args);
 /* The largest per-sample scratch of graph g's forward kernels (0 when none). */
 LLVMValueRef llvmb_scratch_max(LB *l, const Graph *g);
-/* NAME_train_arena and NAME_train_step of model (the graph as written),
- * cfg its train block (emit_llvm_train.c). */
-void llvmb_train(LB *l, const Graph *model, const TrainCfg *cfg);
+/* NAME_train_arena and NAME_train_step of model (the graph as written)
+ * from its training graph tg (EmitOpts.train_graph; emit_llvm_train.c). */
+void llvmb_train(LB *l, const Graph *model, const Graph *tg);
 
 #endif

@@ -225,11 +225,10 @@ static void emit_train_step(LB *l, const Graph *tg, const TrainPlan *tp)
     l->buf = NULL;
 }
 
-void llvmb_train(LB *l, const Graph *model, const TrainCfg *cfg)
+void llvmb_train(LB *l, const Graph *model, const Graph *tg)
 {
-    if (model->ninputs > 1)
-        NNC_ICE("the LLVM training step of a model with several inputs");
-    const Graph *tg = train_graph(model, cfg->freeze, cfg->nfreeze, l->g->planned);
+    if (model->ninputs > 1 || !tg)
+        NNC_ICE("the LLVM training step of %s: %s", model->name, tg ? "several inputs" : "no training graph");
     TrainPlan tp;
     if (train_plan(tg, &tp))
         NNC_ICE("the training graph of %s: %s", tg->name, tp.error);
