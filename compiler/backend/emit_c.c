@@ -681,6 +681,22 @@ static void emit_includes(const EmitOpts *o, const char *n, FILE *out)
             o->stem ? o->stem : n);
 }
 
+/* Each parameter of training graph tg as "state_at.NAME" (the layout of
+ * g's state block, names sn), found by its state_dict name. */
+static const char **state_offsets(const Graph *g, const char **sn, const Graph *tg)
+{
+    const char **off = xcalloc((size_t)tg->nparams + 1, sizeof *off);
+    for (int k = 0; k < tg->nparams; k++) {
+        for (int i = 0; i < g->nparams && !off[k]; i++)
+            if (sn[i] && !g->params[i].fold && !strcmp(g->params[i].name, tg->params[k].name) &&
+                g->params[i].offset == tg->params[k].offset)
+                off[k] = xasprintf("state_at.%s", sn[i]);
+        if (!off[k])
+            off[k] = xasprintf("%lld", (long long)tg->params[k].offset);
+    }
+    return off;
+}
+
 void emit_c_source(const Graph *g, const Graph *train, const TrainCfg *t, const EmitOpts *o,
                    FILE *out)
 {
@@ -726,7 +742,7 @@ void emit_c_source(const Graph *g, const Graph *train, const TrainCfg *t, const 
         fprintf(out, "/* Training, for the program's trainer: %s_train_arena and %s_train_step\n"
                      " * (declared in %s.h), from the model as written. */\n",
                 train->name, train->name, o->stem ? o->stem : g->name);
-        emit_c_train(train, o->train_graph, out);
+        emit_c_train(train, o->train_graph, state_offsets(g, sn, o->train_graph), out);
     }
 }
 

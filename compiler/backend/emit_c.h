@@ -43,8 +43,10 @@ void emit_c_shape_comment(FILE *out, const Shape *s);
 void emit_c_scratch_fn(const Graph *g, const char **shapes, FILE *out, const char *name,
                        int64_t per_sample, int is_static);
 /* The training step (NAME_train_step, NAME_train_arena) of model (the
- * graph as written) from its training graph tg (EmitOpts.train_graph). */
-void emit_c_train(const Graph *model, const Graph *tg, FILE *out);
+ * graph as written) from its training graph tg (EmitOpts.train_graph);
+ * poff: each tg parameter's offset in the state block spelled in C
+ * ("state_at.fc1_weight"; NULL: numbers). */
+void emit_c_train(const Graph *model, const Graph *tg, const char **poff, FILE *out);
 
 /* The key/value-cached step of a causal sequence model (emit_c_step.c):
  * does g qualify; its cache floats; its declarations in NAME.h; NAME_step

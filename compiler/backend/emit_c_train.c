@@ -20,8 +20,8 @@ static const char *buf_expr(const TrainPlan *tp, int b)
 {
     const TBuf *t = &tp->bufs[b];   /* a buffer is per sample or fixed, never both */
     if (t->per_sample)
-        return xasprintf("(arena + (size_t)n * %lld)", (long long)t->off_ps);
-    return xasprintf("(fixed + %lld)", (long long)t->off_fx);
+        return t->off_ps ? xasprintf("arena + (size_t)n * %lld", (long long)t->off_ps) : "arena";
+    return t->off_fx ? xasprintf("fixed + %lld", (long long)t->off_fx) : "fixed";
 }
 
 /* A buffer's C name, declared where it is first written. */
@@ -72,11 +72,17 @@ static void c_loss(TrainWalk *w, const TStep *st)
             (long long)shape_numel(os), y, dy);
 }
 
+/* "G + state_at.NAME": parameter k's gradient */
+static const char *gexpr(const TrainWalk *w, int k)
+{
+    return w->e.poff ? xasprintf("G + %s", w->e.poff[k]) : op_pexpr("G", w->g, k);
+}
+
 static void c_zero_param(TrainWalk *w, int k)
 {
     const Param *p = &w->g->params[k];
     fprintf(((CTrain *)w->ctx)->out, "    memset(%s, 0, %lld * sizeof(float)); /* %s: no gradient reaches it */\n",
-            op_pexpr("G", w->g, k), (long long)p->numel, p->name);
+            gexpr(w, k), (long long)p->numel, p->name);
 }
 
 static void c_keep_param(TrainWalk *w, int k, int b, int save)
@@ -85,10 +91,10 @@ static void c_keep_param(TrainWalk *w, int k, int b, int save)
     FILE *out = ((CTrain *)w->ctx)->out;
     if (save)
         fprintf(out, "    memcpy(%s, %s, %lld * sizeof(float)); /* %s: an earlier call's gradient */\n",
-                train_buf_name(w->tp, b), op_pexpr("G", w->g, k), (long long)p->numel, p->name);
+                train_buf_name(w->tp, b), gexpr(w, k), (long long)p->numel, p->name);
     else
         fprintf(out, "    nnr_acc_f32(%lld, %s, %s); /* the layer's calls summed */\n", (long long)p->numel,
-                train_buf_name(w->tp, b), op_pexpr("G", w->g, k));
+                train_buf_name(w->tp, b), gexpr(w, k));
 }
 
 static void c_acc(TrainWalk *w, int dy, int dx, int64_t per_sample)
@@ -99,7 +105,43 @@ static void c_acc(TrainWalk *w, int dy, int dx, int64_t per_sample)
 
 static const TrainWalkOps c_ops = {c_decl, c_comment, c_loss, c_zero_param, c_keep_param, c_acc};
 
-void emit_c_train(const Graph *model, const Graph *g, FILE *out)
+/* A walk that emits nothing and notes which of the step's scratch and
+ * generator the kernel calls take (so the step declares only what it uses). */
+typedef struct Uses {
+    int scratch, rng;
+} Uses;
+
+static void use_sink(void *ctx, const EmitCtx *e, const Node *n, const KCall *c)
+{
+    (void)e, (void)n;
+    Uses *u = ctx;
+    for (int k = 0; k < c->nargs; k++) {
+        u->scratch |= c->a[k].kind == KA_SCRATCH;
+        u->rng |= c->a[k].kind == KA_RNG;
+    }
+}
+
+static void nop_decl(TrainWalk *w, int b, const Shape *s) { (void)w, (void)b, (void)s; }
+static void nop_text(TrainWalk *w, const char *t) { (void)w, (void)t; }
+static void nop_loss(TrainWalk *w, const TStep *st) { (void)w, (void)st; }
+static void nop_param(TrainWalk *w, int p) { (void)w, (void)p; }
+static void nop_keep(TrainWalk *w, int p, int b, int s) { (void)w, (void)p, (void)b, (void)s; }
+static void nop_acc(TrainWalk *w, int dy, int dx, int64_t ps) { (void)w, (void)dy, (void)dx, (void)ps; }
+static const TrainWalkOps nop_ops = {nop_decl, nop_text, nop_loss, nop_param, nop_keep, nop_acc};
+
+static Uses step_uses(const Graph *g, const TrainPlan *tp)
+{
+    Uses u = {0};
+    TrainWalk w;
+    train_walk_init(&w, g, tp, &nop_ops, NULL);
+    w.e.P = w.e.G = w.e.scratch = w.e.rng = "";
+    w.e.sink = use_sink;
+    w.e.sink_ctx = &u;
+    train_walk(&w);
+    return u;
+}
+
+void emit_c_train(const Graph *model, const Graph *g, const char **poff, FILE *out)
 {
     const char *n = model->name;
     if (!g)
@@ -116,8 +158,10 @@ void emit_c_train(const Graph *model, const Graph *g, FILE *out)
     if (xs)
         fprintf(out, "the inputs' buffers (n * %lld),\n * ", (long long)xs);
     fprintf(out, "then the conv2d scratch. */\n");
-    fprintf(out, "size_t %s_train_arena(int n)\n{\n    return %s_train_scratch(n) + %lldu;\n}\n\n",
-            n, n, (long long)tp.fixed);
+    fprintf(out, "size_t %s_train_arena(int n)\n{\n    return %s_train_scratch(n)", n, n);
+    if (tp.fixed)
+        fprintf(out, " + %lld", (long long)tp.fixed);
+    fprintf(out, ";\n}\n\n");
 
     CTrain c = {.out = out, .declared = xcalloc((size_t)tp.nbufs + 1, 1)};
     TrainWalk w;
@@ -127,12 +171,23 @@ void emit_c_train(const Graph *model, const Graph *g, FILE *out)
     w.e.G = "G";
     w.e.scratch = "scratch";
     w.e.rng = "rng";
+    w.e.poff = poff;
+    Uses u = step_uses(g, &tp);
     fprintf(out, "double %s_train_step(float *S, float *G, int n, const float *x, const int32_t *labels,\n"
                  "                    const float *targets, float *arena, nnr_rng *rng, nnr_loss loss_kind)\n{\n", n);
-    fprintf(out, "    float *fixed = arena + (size_t)n * %lld;\n", (long long)ps);
-    fprintf(out, "    float *scratch = fixed + %lld; /* conv2d im2col, per sample */\n", (long long)tp.fixed);
+    int fixed = u.scratch;
+    for (int b = 0; b < tp.nbufs; b++)
+        fixed |= !tp.bufs[b].per_sample;
+    if (fixed)
+        fprintf(out, "    float *fixed = arena + (size_t)n * %lld; /* buffers of a size of their own */\n",
+                (long long)ps);
+    if (u.scratch && tp.fixed)
+        fprintf(out, "    float *scratch = fixed + %lld; /* conv2d im2col, per sample */\n", (long long)tp.fixed);
+    else if (u.scratch)
+        fprintf(out, "    float *scratch = fixed; /* conv2d im2col, per sample */\n");
     fprintf(out, "    double loss = 0;\n");
-    fprintf(out, "    (void)scratch;\n    (void)rng;\n    (void)fixed;\n");
+    if (!u.rng)
+        fprintf(out, "    (void)rng; /* no dropout */\n");
     emit_c_take_inputs(g, "arena", tp.per_sample, out);
     train_walk(&w);
     fprintf(out, "    return loss;\n}\n\n");

@@ -89,7 +89,7 @@ void kcall_arg(KCall *c, KArgKind kind, int64_t i, double f)
 {
     if (c->nargs >= KCALL_MAX_ARGS)
         NNC_ICE("%s: more than %d kernel arguments", c->fn, KCALL_MAX_ARGS);
-    c->a[c->nargs++] = (KArg){kind, i, f};
+    c->a[c->nargs++] = (KArg){.kind = kind, .i = i, .f = f};
 }
 
 void kcall_saved(KCall *c, KArgKind kind, int node, int64_t off)
@@ -155,13 +155,18 @@ static const char *karg_c(const EmitCtx *e, const KCall *c, const KArg *a)
     case KA_PARAM:
         if (a->i < 0)
             return "NULL";
-        return e->pexpr ? e->pexpr[a->i] : op_pexpr(e->P, e->g, (int)a->i);
+        if (e->pexpr)
+            return e->pexpr[a->i];
+        return e->poff ? xasprintf("%s + %s", e->P, e->poff[a->i]) : op_pexpr(e->P, e->g, (int)a->i);
     case KA_SCRATCH: return e->scratch;
     case KA_SHAPE: return c->shape_c ? c->shape_c : kcall_shape_c(c);
     case KA_ENUM: return a->c;
     case KA_DVAL: return e->dval[a->i + 1] ? e->dval[a->i + 1] : "NULL";
     case KA_DIN: return e->din[a->i] ? e->din[a->i] : "NULL";
-    case KA_GPARAM: return a->i < 0 ? "NULL" : op_pexpr(e->G, e->g, (int)a->i);
+    case KA_GPARAM:
+        if (a->i < 0)
+            return "NULL";
+        return e->poff ? xasprintf("%s + %s", e->G, e->poff[a->i]) : op_pexpr(e->G, e->g, (int)a->i);
     case KA_SAVED:
         return a->j ? xasprintf("%s + %lld", e->saved[a->i + 1], (long long)a->j) : e->saved[a->i + 1];
     case KA_SAVED_N: return xasprintf("%s + (size_t)n * %lld", e->saved[a->i + 1], (long long)a->j);
@@ -183,7 +188,10 @@ static void builtin_c(const EmitCtx *e, const KCall *c)
         fprintf(e->out, "    for (size_t i = 0; i < %s; i++)\n        %s[i] = %s[i] * %s[i];", a[3], a[0], a[1], a[2]);
         break;
     case KB_INC:
-        fprintf(e->out, "    %s[%lld] += %s;", e->P, (long long)op_poffset(e->g, (int)c->a[0].i), a[1]);
+        if (e->poff)
+            fprintf(e->out, "    %s[%s] += %s;", e->P, e->poff[c->a[0].i], a[1]);
+        else
+            fprintf(e->out, "    %s[%lld] += %s;", e->P, (long long)op_poffset(e->g, (int)c->a[0].i), a[1]);
         break;
     case KB_CALL: NNC_ICE("builtin_c of a call");
     }

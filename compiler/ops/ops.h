@@ -112,6 +112,8 @@ struct EmitCtx {
     KCallSink sink;         /* NULL: op_emit_call prints C; else it calls sink(sink_ctx, ...) */
     void *sink_ctx;
     const char **pexpr;     /* [param]: its C expression for KA_PARAM (NULL: P + offset) */
+    const char **poff;      /* [param]: its offset in P's block (and G's) spelled in C, e.g.
+                             * "state_at.fc1_weight" (NULL: the number) */
     /* training backward: the gradient buffer of each input slot the
      * node's rule must write (overwrite), NULL when that input needs none */
     const char *din[NNC_MAX_NODE_INPUTS];
