@@ -154,9 +154,9 @@ int driver_build(const DriverOpts *o)
         c.argv[c.argc++] = "-o";
         c.argv[c.argc++] = out_tmp;
         c.argv[c.argc++] = xasprintf("%s/nnc_program_main.c", dir);
-        if (o->llvm) {     /* the inference object LLVM wrote, and the training step in C */
+        if (o->llvm) {     /* the object LLVM wrote, and generate's cached step in C */
             c.argv[c.argc++] = xasprintf("%s/model_%s.o", dir, u.g->name);
-            c.argv[c.argc++] = xasprintf("%s/model_%s_train.c", dir, u.g->name);
+            c.argv[c.argc++] = xasprintf("%s/model_%s_step.c", dir, u.g->name);
         } else {
             c.argv[c.argc++] = xasprintf("%s/model_%s.c", dir, u.g->name);
         }

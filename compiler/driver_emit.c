@@ -12,6 +12,7 @@
 #include "driver_int.h"
 #include "backend/emit_c.h"
 #include "backend/emit_llvm.h"
+#include "passes/autodiff.h"
 #include "nnr_prog.h"
 
 /* While `nnc emit` writes into its temporary folder, messages name the
@@ -158,7 +159,7 @@ static void write_c(void *ctx, FILE *out)
 static void write_main(void *ctx, FILE *out)
 {
     ModelCtx *m = ctx;
-    emit_c_main(m->og, m->g, m->t, &m->eo, out);
+    emit_c_main(m->og, m->t, &m->eo, out);
 }
 
 static void write_load_h(void *ctx, FILE *out)
@@ -176,18 +177,18 @@ static void write_load_c(void *ctx, FILE *out)
 static void write_ll(void *ctx, FILE *out)
 {
     ModelCtx *m = ctx;
-    emit_llvm_ir(m->og, &m->eo, out);
+    emit_llvm_ir(m->og, m->g, &m->eo, out);
 }
 
-static void write_train_c(void *ctx, FILE *out)
+static void write_step_c(void *ctx, FILE *out)
 {
     ModelCtx *m = ctx;
-    emit_c_train_source(m->og, m->g, m->t, &m->eo, out);
+    emit_c_step_source(m->og, &m->eo, out);
 }
 
 /* --backend=llvm: `emit` writes STEM.ll; a program gets STEM.o, compiled
- * by LLVM for the target of -march/--portable, and STEM_train.c, the
- * training step from the C backend (LLVM builds inference only). */
+ * by LLVM for the target of -march/--portable (inference and the training
+ * step), and STEM_step.c, generate's cached step from the C backend. */
 static int emit_llvm_model(const DriverOpts *o, Unit *u, ModelCtx *m, const char *dir, int program)
 {
     const char *stem = m->eo.stem;
@@ -201,11 +202,11 @@ static int emit_llvm_model(const DriverOpts *o, Unit *u, ModelCtx *m, const char
         return driver_write_atomic(xasprintf("%s/%s.ll", dir, stem), write_ll, m, &u->diag);
     char err[1024];
     const char *cpu = o->portable ? "generic" : o->march ? o->march : "native";
-    if (emit_llvm_object(m->og, &m->eo, cpu, xasprintf("%s/%s.o", dir, stem), err, sizeof err)) {
+    if (emit_llvm_object(m->og, m->g, &m->eo, cpu, xasprintf("%s/%s.o", dir, stem), err, sizeof err)) {
         diag_error_nopos(&u->diag, "%s", err);
         return -1;
     }
-    return driver_write_atomic(xasprintf("%s/%s_train.c", dir, stem), write_train_c, m, &u->diag);
+    return driver_write_atomic(xasprintf("%s/%s_step.c", dir, stem), write_step_c, m, &u->diag);
 }
 
 /* Is stem the name of a runtime file written beside the model? */
@@ -238,6 +239,10 @@ int driver_emit_model(const DriverOpts *o, Unit *u, const char *dir, int program
                   {.cmdline = o->cmdline, .seed = u->train->present ? u->train->seed : 0,
                    .weights_given = o->weights != NULL, .stem = stem, .train = u->train,
                    .no_step = o->llvm && !program}};   /* the step is C: only programs get it beside the .ll */
+    /* the training graph, once for every emitter (the training step, the
+     * program's no_grad list) */
+    if (ir_output(u->g) >= 0)
+        m.eo.train_graph = train_graph(u->g, u->train->freeze, u->train->nfreeze, og->planned);
     if (driver_write_atomic(xasprintf("%s/%s.h", dir, stem), write_h, &m, &u->diag) ||
         (o->llvm ? emit_llvm_model(o, u, &m, dir, program)
                  : driver_write_atomic(xasprintf("%s/%s.c", dir, stem), write_c, &m, &u->diag)))

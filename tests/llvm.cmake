@@ -4,7 +4,9 @@
 # batch norm, packed weights, literals, conv/pool, identity), the programs of
 # both backends must print byte-identical `infer` output, the emitted .ll must
 # be deterministic, valid (llvm-as-14, opt-14 -verify, clang-14 -c) and agree
-# with the C headers' signatures. Included from tests/CMakeLists.txt; run
+# with the C headers' signatures; for train fixtures (and the examples whose
+# data ships), the weights both programs save after training are
+# byte-identical. Included from tests/CMakeLists.txt; run
 # them with `ctest -L llvm`.
 if(NOT NNC_LLVM_ENABLED)
   # One visible test that says so (ctest reports it as skipped; scripts/test.sh
@@ -40,3 +42,24 @@ foreach(fx ${NNC_LLVM_FIXTURES})
             ${CMAKE_CURRENT_BINARY_DIR}/llvm/fixture_${fx} ${dir}/model.nnet ${dir}/input.csv ${weights})
   set_tests_properties(llvm.fixture.${fx} PROPERTIES LABELS llvm TIMEOUT 600)
 endforeach()
+
+# The training step: each backend emits its own from the one training graph,
+# and the saved weights after an epoch must be byte-identical (run_llvm.sh's
+# train step, required here): an MLP with sgd and with adam, a CNN, graph
+# models (a residual, a layer called twice, weight tying), batch norm,
+# layer norm, dropout that draws masks (tests/llvm/dropout.nnet), recurrent
+# and attention layers, a sequence loss.
+set(NNC_LLVM_TRAIN_FIXTURES opt_sgd opt_adam cnn conv_mix graph_resid graph_shared batchnorm2d layernorm
+    seq_lstm_adam seq2_mha_self_causal seq2_tagger_smooth tie_lm_head_adam)
+foreach(fx ${NNC_LLVM_TRAIN_FIXTURES})
+  set(dir ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/train/${fx})
+  add_test(NAME llvm.train.${fx}
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/run_llvm.sh $<TARGET_FILE:nnc>
+            ${CMAKE_CURRENT_BINARY_DIR}/llvm/train_${fx} ${dir}/model.nnet)
+  set_tests_properties(llvm.train.${fx} PROPERTIES LABELS llvm TIMEOUT 600
+                       ENVIRONMENT NNC_LLVM_TRAIN_REQUIRED=1)
+endforeach()
+add_test(NAME llvm.train.dropout
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/run_llvm.sh $<TARGET_FILE:nnc>
+          ${CMAKE_CURRENT_BINARY_DIR}/llvm/train_dropout ${CMAKE_CURRENT_SOURCE_DIR}/llvm/dropout.nnet)
+set_tests_properties(llvm.train.dropout PROPERTIES LABELS llvm TIMEOUT 600 ENVIRONMENT NNC_LLVM_TRAIN_REQUIRED=1)

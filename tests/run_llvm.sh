@@ -13,9 +13,11 @@
 #            `infer` output for INPUT (default: rows made up here), with the
 #            parameters of the default initialisation; with WEIGHTS, also
 #            built with --weights, and run with `infer --weights`.
-#   train    when the model has a train block: `train --epochs 1` saves
-#            byte-identical weights (the LLVM program's training step is the
-#            C backend's; its validation runs the LLVM forward).
+#   train    when the model has a train block whose data is in its folder
+#            (the programs run in a copy of it): `train --epochs 1` saves
+#            byte-identical weights (each backend's own training step, from
+#            the one training graph). With NNC_LLVM_TRAIN_REQUIRED=1 the
+#            train block must run and NAME.ll must define the step.
 #
 # Runs in WORK (emptied first). Exit 0 when every step passes, 1 otherwise,
 # 2 for wrong usage.
@@ -94,10 +96,12 @@ build() { # OUT [options]
         fail "nnc build -o $out $*"; tail -n 20 "$out.build.log"; return 1
     fi
 }
-if [ -z "$INPUT" ]; then   # eight made-up rows of the input size
+if [ -z "$INPUT" ]; then   # eight made-up rows of the input size (tokens 0 and 1 for an int input)
     insize=$(sed -n -E 's/^#define [A-Z0-9_]+_IN_SIZE ([0-9]+).*/\1/p' "a/out/$NAME.h")
-    awk -v n="$insize" 'BEGIN { for (r = 0; r < 8; r++) { for (i = 0; i < n; i++)
-        printf "%s%.4f", (i ? "," : ""), sin(1.7 * r + 0.37 * i) * (1 + r % 3); print "" } }' >input.csv
+    isint=$(grep -cE '^[[:space:]]*input .*\][[:space:]]*int' "$MODEL")
+    awk -v n="$insize" -v isint="$isint" 'BEGIN { for (r = 0; r < 8; r++) { for (i = 0; i < n; i++)
+        if (isint) printf "%s%d", (i ? "," : ""), (r + i * i) % 2
+        else printf "%s%.4f", (i ? "," : ""), sin(1.7 * r + 0.37 * i) * (1 + r % 3); print "" } }' >input.csv
     INPUT=$WORK/input.csv
 fi
 compare() { # LABEL PROG_C PROG_LLVM [infer options]
@@ -111,13 +115,26 @@ if build prog_c && build prog_llvm --backend=llvm; then
     compare "default parameters" prog_c prog_llvm
     [ -n "$WEIGHTS" ] && compare "infer --weights" prog_c prog_llvm --weights "$WEIGHTS"
     # a train block whose data ships (mnist_cnn's IDX files are fetched by
-    # scripts/get-mnist.sh, so they are absent in a clone)
-    if grep -q '^train ' "$MODEL" && ./prog_c train --epochs 0 >/dev/null 2>&1; then
-        for p in prog_c prog_llvm; do
-            ./$p train --epochs 1 --save "$p.safetensors" >"$p.train.out" 2>&1 || { fail "$p train"; tail -n 5 "$p.train.out"; }
-        done
-        if [ -s prog_c.safetensors ] && cmp -s prog_c.safetensors prog_llvm.safetensors; then ok "train --epochs 1: identical weights"
-        else fail "train --epochs 1: the saved weights differ"; fi
+    # scripts/get-mnist.sh, so they are absent in a clone): the programs
+    # train in a copy of the model's folder, where its data paths lead
+    if grep -q '^train ' "$MODEL"; then
+        mkdir -p run && cp -R "$(dirname "$MODEL")/." run/ || fail "copying the model's folder"
+        if (cd run && ../prog_c train --epochs 0 >/dev/null 2>&1); then
+            for p in prog_c prog_llvm; do
+                (cd run && ../$p train --epochs 1 --save "../$p.safetensors") >"$p.train.out" 2>&1 ||
+                    { fail "$p train"; tail -n 5 "$p.train.out"; }
+            done
+            if [ -s prog_c.safetensors ] && cmp -s prog_c.safetensors prog_llvm.safetensors; then
+                ok "train --epochs 1: identical weights ($(wc -c <prog_c.safetensors) bytes)"
+            else
+                fail "train --epochs 1: the saved weights differ"
+            fi
+            if [ "${NNC_LLVM_TRAIN_REQUIRED:-0}" = 1 ] && ! grep -q 'define .*_train_step(' "$LL"; then
+                fail "$NAME.ll defines no training step"
+            fi
+        elif [ "${NNC_LLVM_TRAIN_REQUIRED:-0}" = 1 ]; then
+            fail "the model's train block cannot run here"; (cd run && ../prog_c train --epochs 0 2>&1 | tail -n 3)
+        fi
     fi
 fi
 if [ -n "$WEIGHTS" ] && build wprog_c --weights "$WEIGHTS" && build wprog_llvm --weights "$WEIGHTS" --backend=llvm; then

@@ -682,6 +682,22 @@ static void emit_includes(const EmitOpts *o, const char *n, FILE *out)
             o->stem ? o->stem : n);
 }
 
+/* Each parameter of training graph tg as "state_at.NAME" (the layout of
+ * g's state block, names sn), found by its state_dict name. */
+static const char **state_offsets(const Graph *g, const char **sn, const Graph *tg)
+{
+    const char **off = xcalloc((size_t)tg->nparams + 1, sizeof *off);
+    for (int k = 0; k < tg->nparams; k++) {
+        for (int i = 0; i < g->nparams && !off[k]; i++)
+            if (sn[i] && !g->params[i].fold && !strcmp(g->params[i].name, tg->params[k].name) &&
+                g->params[i].offset == tg->params[k].offset)
+                off[k] = xasprintf("state_at.%s", sn[i]);
+        if (!off[k])
+            off[k] = xasprintf("%lld", (long long)tg->params[k].offset);
+    }
+    return off;
+}
+
 void emit_c_source(const Graph *g, const Graph *train, const TrainCfg *t, const EmitOpts *o,
                    FILE *out)
 {
@@ -727,21 +743,18 @@ void emit_c_source(const Graph *g, const Graph *train, const TrainCfg *t, const 
         fprintf(out, "/* Training, for the program's trainer: %s_train_arena and %s_train_step\n"
                      " * (declared in %s.h), from the model as written. */\n",
                 train->name, train->name, o->stem ? o->stem : g->name);
-        emit_c_train(train, t, g->planned, out);
+        emit_c_train(train, o->train_graph, state_offsets(g, sn, o->train_graph), out);
     }
 }
 
-/* The training step alone (NAME_train_step and its arena size), for programs whose inference comes from another backend (the
- * LLVM backend builds only inference). */
-void emit_c_train_source(const Graph *g, const Graph *train, const TrainCfg *t, const EmitOpts *o,
-                         FILE *out)
+/* The C half of a program whose model comes from the LLVM backend:
+ * generate's cached step (NAME_step), when the model has one. */
+void emit_c_step_source(const Graph *g, const EmitOpts *o, FILE *out)
 {
-    emit_c_front_matter(g, o, out, xasprintf("%s_train.c", g->name), "the training step of model");
+    emit_c_front_matter(g, o, out, xasprintf("%s_step.c", g->name), "generate's cached step of model");
     emit_includes(o, g->name, out);
-    if (emit_c_trainable(train, t))
-        emit_c_train(train, t, g->planned, out);
-    else
-        fprintf(out, "/* The model has no training step (no train block with a loss and an optimizer). */\n");
     if (emit_c_step_ok(g))
-        emit_c_step(g, NULL, out);     /* generate's cached step: C here too */
+        emit_c_step(g, NULL, out);
+    else
+        fprintf(out, "/* The model has no cached generation step. */\n");
 }

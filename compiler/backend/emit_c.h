@@ -15,6 +15,9 @@ typedef struct EmitOpts {
                              * NAME.h declares the training step too */
     int no_step;            /* NAME.h declares no NAME_step (nnc emit --backend=llvm: the
                              * .ll has none) */
+    const Graph *train_graph;   /* the model's training graph (train_graph: autodiff and
+                                 * fuse-act on the model as written, frozen layers marked),
+                                 * built once by the driver for every emitter; NULL: none */
 } EmitOpts;
 
 /* Shared by the C backend's files: NAME in capitals (macros); the
@@ -39,9 +42,11 @@ void emit_c_take_inputs(const Graph *g, const char *arena, int64_t base, FILE *o
 void emit_c_shape_comment(FILE *out, const Shape *s);
 void emit_c_scratch_fn(const Graph *g, const char **shapes, FILE *out, const char *name,
                        int64_t per_sample, int is_static);
-/* The training step (NAME_train_step, NAME_train_arena) of the model as
- * written; reuse: the memory plan reuses buffers (-O1 and up). */
-void emit_c_train(const Graph *g, const TrainCfg *t, int reuse, FILE *out);
+/* The training step (NAME_train_step, NAME_train_arena) of model (the
+ * graph as written) from its training graph tg (EmitOpts.train_graph);
+ * poff: each tg parameter's offset in the state block spelled in C
+ * ("state_at.fc1_weight"; NULL: numbers). */
+void emit_c_train(const Graph *model, const Graph *tg, const char **poff, FILE *out);
 
 /* The key/value-cached step of a causal sequence model (emit_c_step.c):
  * does g qualify; its cache floats; its declarations in NAME.h; NAME_step
@@ -62,21 +67,19 @@ void emit_c_header(const Graph *g, const EmitOpts *o, FILE *out);
  * training step keeps PyTorch's parameterisation). Same state layout. */
 void emit_c_source(const Graph *inf, const Graph *train, const TrainCfg *t, const EmitOpts *o,
                    FILE *out);
-/* The training step of emit_c_source alone (NAME_train_step and its arena
- * size): the C half of a program whose inference comes from the LLVM
- * backend. */
-void emit_c_train_source(const Graph *inf, const Graph *train, const TrainCfg *t, const EmitOpts *o,
-                         FILE *out);
+/* The C half of a program whose model comes from the LLVM backend:
+ * NAME_step of emit_c_source alone (a comment when the model has none). */
+void emit_c_step_source(const Graph *inf, const EmitOpts *o, FILE *out);
 /* The state_dict tensors as `static const nnr_tensor_desc tensors[]`
- * (nnr_prog.h); returns how many (emit_c_main.c). */
-int emit_c_tensors(const Graph *g, const Graph *train, int *has_no_grad, FILE *out);
+ * (nnr_prog.h); returns how many (emit_c_main.c). tg: the training graph
+ * (EmitOpts.train_graph; NULL: no no_grad list). */
+int emit_c_tensors(const Graph *g, const Graph *tg, int *has_no_grad, FILE *out);
 /* nnc emit --with-loader: NAME_load.h and NAME_load.c, reading a state
  * block from a weights file or a blob in memory (emit_c_load.c). */
 void emit_c_load_header(const Graph *g, const EmitOpts *o, FILE *out);
 void emit_c_load_source(const Graph *g, const EmitOpts *o, FILE *out);
 /* main.c for `nnc build`: the nnr_model descriptor and main(). */
-/* train: the graph the training step is derived from (parameters that no
- * gradient reaches are marked no_grad), NULL for none. */
-void emit_c_main(const Graph *g, const Graph *train, const TrainCfg *t, const EmitOpts *o, FILE *out);
+/* Parameters of o->train_graph that no gradient reaches are marked no_grad. */
+void emit_c_main(const Graph *g, const TrainCfg *t, const EmitOpts *o, FILE *out);
 
 #endif

@@ -64,20 +64,42 @@ static const char *c_double(double v)
     return b;
 }
 
+/* [param] 1: the loss (the first output) depends on a node that reads it. */
+static char *loss_reaches(const Graph *g)
+{
+    char *node = xcalloc((size_t)g->nnodes + 1, 1), *param = xcalloc((size_t)g->nparams + 1, 1);
+    if (ir_output(g) >= 0)
+        node[ir_output(g)] = 1;
+    for (int i = g->nnodes - 1; i >= 0; i--) {  /* a node's inputs come before it */
+        const Node *nd = &g->nodes[i];
+        if (!node[i] || nd->dead)
+            continue;
+        for (int k = 0; k < nd->nin; k++)
+            if (nd->in[k] >= 0)
+                node[nd->in[k]] = 1;
+        for (int j = 0; j < nd->nparam; j++)
+            param[nd->param[j]] = 1;
+    }
+    free(node);
+    return param;
+}
+
 /* The state_dict tensors the program saves and loads (not the derived
- * ones of the inference block); returns how many. A parameter of train (the
- * graph the training step comes from; NULL: none) that no backward step
- * writes a gradient for is no_grad: PyTorch's optimizers skip a parameter
- * whose grad is None, so weight decay must not touch it either (emitted as
- * no_grad[], *has_no_grad set when there is one). */
-int emit_c_tensors(const Graph *g, const Graph *train, int *has_no_grad, FILE *out)
+ * ones of the inference block); returns how many. A parameter of the
+ * training graph tg (NULL: none) that the loss does not reach is no_grad:
+ * no backward step writes its gradient (for a frozen one, none would),
+ * and PyTorch's optimizers skip a parameter whose grad is None, so weight
+ * decay must not touch it either (emitted as no_grad[], *has_no_grad set
+ * when there is one). */
+int emit_c_tensors(const Graph *g, const Graph *tg, int *has_no_grad, FILE *out)
 {
     static const char *kind_c[] = {"NNR_T_PARAM", "NNR_T_BUFFER", "NNR_T_COUNTER"};
     int ntensors = 0, nng = 0;
     int *no_grad = xcalloc((size_t)g->nparams + 1, sizeof(int));
     TrainPlan tp = {0};
-    if (train && train_plan(train_graph(train, NULL, 0, 0), &tp) != 0)
-        train = NULL;   /* cannot happen for the pass's own graph; then no no_grad list */
+    char *reached = tg ? loss_reaches(tg) : NULL;
+    if (tg && train_plan(tg, &tp) != 0)
+        tg = NULL;   /* cannot happen for the pass's own graph; then no no_grad list */
     fprintf(out, "static const nnr_tensor_desc tensors[] = {\n");
     for (int i = 0; i < g->nparams; i++) {
         const Param *p = &g->params[i];
@@ -94,8 +116,8 @@ int emit_c_tensors(const Graph *g, const Graph *train, int *has_no_grad, FILE *o
                 kind_c[p->kind == NNR_T_PARAM ? 0 : p->kind == NNR_T_BUFFER ? 1 : 2], p->layer);
         c_string(out, p->layer_name);
         fprintf(out, "},\n");
-        if (train && p->kind == NNR_T_PARAM && i < train->nparams && !tp.pwritten[i] &&
-            strcmp(train->params[i].name, p->name) == 0)
+        if (tg && p->kind == NNR_T_PARAM && i < tg->nparams &&
+            !(tg->params[i].frozen ? reached[i] : tp.pwritten[i]) && strcmp(tg->params[i].name, p->name) == 0)
             no_grad[nng++] = ntensors - 1;
     }
     if (ntensors == 0)
@@ -227,7 +249,7 @@ static void emit_io(const Graph *g, FILE *out)
     fprintf(out, "};\n\n");
 }
 
-void emit_c_main(const Graph *g, const Graph *train, const TrainCfg *t, const EmitOpts *o, FILE *out)
+void emit_c_main(const Graph *g, const TrainCfg *t, const EmitOpts *o, FILE *out)
 {
     const char *n = g->name, *N = emit_c_upper(n);
     const Shape *os = ir_value_shape(g, ir_output(g));
@@ -236,7 +258,7 @@ void emit_c_main(const Graph *g, const Graph *train, const TrainCfg *t, const Em
     int trainable = emit_c_trainable(g, t);
     emit_io(g, out);
     int has_no_grad = 0;
-    int ntensors = emit_c_tensors(g, train, &has_no_grad, out);
+    int ntensors = emit_c_tensors(g, o->train_graph, &has_no_grad, out);
     emit_layers(g, out);
     if (t && t->nfreeze) {
         fprintf(out, "static const int freeze[] = {");

@@ -1,201 +1,151 @@
 /* emit_c_train.c — the C backend's training step: NAME_train_step and
- * NAME_train_arena, following the training graph of the autodiff pass (its
- * steps in order: the forward in training mode, the loss, the backward by
- * each op's gradient rule with the shares of a value read several times
- * summed) over the buffers the training memory plan placed. The optimizer update,
- * the plan's last step, is the driver's flat loop over the trainable
- * tensors (runtime/prog_train.c), so that a non-finite loss can be rolled
- * back before any parameter moves. */
+ * NAME_train_arena, the walk of the training graph (train_walk.c) printed
+ * as C: each plan buffer declared where it is first written, each step
+ * commented with its source location. The optimizer update, the plan's
+ * last step, is the driver's flat loop over the trainable tensors
+ * (runtime/prog_train.c), so that a non-finite loss can be rolled back
+ * before any parameter moves. */
 #include <string.h>
 
 #include "emit_c.h"
-#include "../ops/ops.h"
-#include "../passes/autodiff.h"
+#include "train_walk.h"
 #include "nnr_prog.h"
 
-static const char *tbuf_expr(const TrainPlan *tp, int b)
+typedef struct CTrain {
+    FILE *out;
+    char *declared;         /* [buffer] its C name is declared */
+} CTrain;
+
+static const char *buf_expr(const TrainPlan *tp, int b)
 {
     const TBuf *t = &tp->bufs[b];   /* a buffer is per sample or fixed, never both */
     if (t->per_sample)
-        return xasprintf("(arena + (size_t)n * %lld)", (long long)t->off_ps);
-    return xasprintf("(fixed + %lld)", (long long)t->off_fx);
+        return t->off_ps ? xasprintf("arena + (size_t)n * %lld", (long long)t->off_ps) : "arena";
+    return t->off_fx ? xasprintf("fixed + %lld", (long long)t->off_fx) : "fixed";
 }
-
-/* "t5" (value of node 5), "d5" (its gradient), "s5" (saved); shares and
- * kept parameter gradients are numbered by buffer ("e5_12", "p7_13"). */
-static const char *tbuf_name(const TrainPlan *tp, int b)
-{
-    const TBuf *t = &tp->bufs[b];
-    if (t->kind == 'e' || t->kind == 'p')
-        return xasprintf("%c%d_%d", t->kind, t->node, b);
-    return xasprintf("%c%d", t->kind == 'v' ? 't' : t->kind, t->node);
-}
-
-/* The C expression of a plan buffer or graph input. */
-static const char *tbuf_c(const Graph *g, const TrainPlan *tp, int b)
-{
-    if (b <= TB_INPUT(0))
-        return emit_c_input_name(g, -2 - b);
-    return b >= 0 ? tbuf_name(tp, b) : NULL;
-}
-
-typedef struct TrainEmit {
-    FILE *out;
-    const Graph *g;         /* the training graph */
-    const TrainPlan *tp;
-    EmitCtx e;
-    char *declared;         /* [buffer] its C name is declared */
-    int *fused;             /* [relu node] 1: run by the linear before it */
-} TrainEmit;
 
 /* A buffer's C name, declared where it is first written. */
-static void decl(TrainEmit *te, int b, const Shape *shape)
+static void c_decl(TrainWalk *w, int b, const Shape *shape)
 {
-    if (b < 0 || te->declared[b])
+    CTrain *c = w->ctx;
+    if (b < 0 || c->declared[b])
         return;
     static const char *what[128] = {['d'] = "a gradient", ['s'] = "kept for the backward",
                                     ['e'] = "a further reader's share of a gradient",
                                     ['p'] = "parameter gradients of an earlier call, kept"};
-    te->declared[b] = 1;
-    fprintf(te->out, "    float *%s = %s; ", tbuf_name(te->tp, b), tbuf_expr(te->tp, b));
+    c->declared[b] = 1;
+    fprintf(c->out, "    float *%s = %s; ", train_buf_name(w->tp, b), buf_expr(w->tp, b));
     if (shape)
-        emit_c_shape_comment(te->out, shape);
+        emit_c_shape_comment(c->out, shape);
     else
-        fprintf(te->out, "/* %s */", what[(unsigned char)te->tp->bufs[b].kind]);
-    fprintf(te->out, "\n");
+        fprintf(c->out, "/* %s */", what[(unsigned char)w->tp->bufs[b].kind]);
+    fprintf(c->out, "\n");
 }
 
-static void forward_step(TrainEmit *te, int s)
+static void c_comment(TrainWalk *w, const char *text)
 {
-    const TrainPlan *tp = te->tp;
-    const TStep *st = &tp->steps[s];
-    const Node *nd = &te->g->nodes[st->node];
-    const char *file = emit_c_relpath(te->g->file);
-    if (te->fused[st->node])
-        return;     /* run by the linear before it */
-    if (nd->fused_act >= 0) {  /* the node after it: the relu it runs (fuse-act) */
-        const Node *nr = &te->g->nodes[tp->steps[s + 1].node];
-        decl(te, tp->steps[s + 1].y, &nr->shape);
-        fprintf(te->out, "    /* %s:%d:%d: %s + %s:%d:%d: %s */\n", file, nd->span.line, nd->span.col,
-                op_info[nd->op].name, file, nr->span.line, nr->span.col, op_info[nr->op].name);
-        op_hooks[nd->op].emit_train(&te->e, nd);
-        return;
-    }
-    decl(te, st->y, &nd->shape);
-    decl(te, st->saved, NULL);
-    fprintf(te->out, "    /* %s:%d:%d: %s */\n", file, nd->span.line, nd->span.col, op_info[nd->op].name);
-    op_hooks[nd->op].emit_train(&te->e, nd);
+    CTrain *c = w->ctx;
+    if (*text == '\n')
+        fputc(*text++, c->out);
+    fprintf(c->out, "    /* %s */\n", text);
 }
 
-static void backward_step(TrainEmit *te, const TStep *st)
+static void c_loss(TrainWalk *w, const TStep *st)
 {
-    const Graph *g = te->g;
-    const Node *nd = &g->nodes[st->node];
-    const char **dval = (const char **)te->e.dval;
-    for (int i = 0; i < g->nnodes; i++)
-        dval[i + 1] = te->tp->dbuf[i] >= 0 ? tbuf_name(te->tp, te->tp->dbuf[i]) : NULL;
-    for (int k = 0; k < nd->nin; k++) {
-        int in = nd->in[k];
-        decl(te, st->dx[k], in >= 0 ? &g->nodes[in].shape : NULL);
-        te->e.din[k] = st->dx[k] >= 0 ? tbuf_name(te->tp, st->dx[k]) : NULL;
-    }
-    if (nd->nin > 0)
-        dval[nd->in[0] + 1] = te->e.din[0];
-    fprintf(te->out, "    /* d %s */\n", op_info[nd->op].name);
-    for (int j = 0; j < NNC_MAX_NODE_PARAMS; j++) {
-        int b = st->psave[j];
-        if (b < 0)
-            continue;
-        const Param *p = &g->params[nd->param[j]];
-        decl(te, b, NULL);
-        fprintf(te->out, "    memcpy(%s, %s, %lld * sizeof(float)); /* %s: an earlier call's gradient */\n",
-                tbuf_name(te->tp, b), op_pexpr("G", g, nd->param[j]), (long long)p->numel, p->name);
-    }
-    op_hooks[nd->op].grad(&te->e, nd);
-    for (int j = 0; j < NNC_MAX_NODE_PARAMS; j++)
-        if (st->psave[j] >= 0)
-            fprintf(te->out, "    nnr_acc_f32(%lld, %s, %s); /* the layer's calls summed */\n",
-                    (long long)g->params[nd->param[j]].numel, tbuf_name(te->tp, st->psave[j]),
-                    op_pexpr("G", g, nd->param[j]));
-    for (int k = 0; k < NNC_MAX_NODE_INPUTS; k++)
-        te->e.din[k] = NULL;
-}
-
-static void loss_step(TrainEmit *te, const TStep *st)
-{
-    const Graph *g = te->g;
+    FILE *out = ((CTrain *)w->ctx)->out;
     int o = st->node;
-    const Shape *os = ir_value_shape(g, o);
-    decl(te, st->dy, o >= 0 ? os : NULL);
-    const char *dy = st->dy >= 0 ? tbuf_name(te->tp, st->dy) : "NULL";
+    const Shape *os = ir_value_shape(w->g, o);
+    const char *dy = st->dy >= 0 ? train_buf_name(w->tp, st->dy) : "NULL", *y = VAL(&w->e, o);
     if (os->ndim == 2) {
         /* a sequence output [T, C]: class labels are T per sample (ignore_index -100),
          * F.cross_entropy(out.view(-1, C), y.view(-1)) (LANGUAGE.md §10) */
         /* label_smoothing: the program gives the labels (which positions count) and
          * a target row per position */
-        fprintf(te->out, "    if (labels && targets && loss_kind == NNR_LOSS_CROSS_ENTROPY)\n"
-                         "        loss = nnr_seq_loss_soft_f32((size_t)n * %lld, %lld, %s, labels, targets, NNR_IGNORE_INDEX, %s);\n"
-                         "    else if (labels && (loss_kind == NNR_LOSS_CROSS_ENTROPY || loss_kind == NNR_LOSS_NLL))\n"
-                         "        loss = nnr_seq_loss_f32(loss_kind, (size_t)n * %lld, %lld, %s, labels, NNR_IGNORE_INDEX, %s);\n"
-                         "    else\n    ",
-                (long long)os->d[0], (long long)os->d[1], te->e.val[o + 1], dy,
-                (long long)os->d[0], (long long)os->d[1], te->e.val[o + 1], dy);
+        fprintf(out, "    if (labels && targets && loss_kind == NNR_LOSS_CROSS_ENTROPY)\n"
+                     "        loss = nnr_seq_loss_soft_f32((size_t)n * %lld, %lld, %s, labels, targets, NNR_IGNORE_INDEX, %s);\n"
+                     "    else if (labels && (loss_kind == NNR_LOSS_CROSS_ENTROPY || loss_kind == NNR_LOSS_NLL))\n"
+                     "        loss = nnr_seq_loss_f32(loss_kind, (size_t)n * %lld, %lld, %s, labels, NNR_IGNORE_INDEX, %s);\n"
+                     "    else\n    ",
+                (long long)os->d[0], (long long)os->d[1], y, dy, (long long)os->d[0], (long long)os->d[1], y, dy);
     }
-    fprintf(te->out, "    loss = nnr_loss_f32(loss_kind, n, %lld, %s, labels, targets, %s);\n",
-            (long long)shape_numel(os), te->e.val[o + 1], dy);
+    fprintf(out, "    loss = nnr_loss_f32(loss_kind, n, %lld, %s, labels, targets, %s);\n",
+            (long long)shape_numel(os), y, dy);
 }
 
-/* Parameters no gradient rule reaches (a layer that feeds only other
- * outputs) get zero gradients, so the update never reads stale ones. */
-static void zero_unreached(TrainEmit *te)
+/* "G + state_at.NAME": parameter k's gradient */
+static const char *gexpr(const TrainWalk *w, int k)
 {
-    const Graph *g = te->g;
-    for (int k = 0; k < g->nparams; k++) {
-        const Param *p = &g->params[k];
-        if (p->kind != NNR_T_PARAM || p->fold || te->tp->pwritten[k])
-            continue;
-        fprintf(te->out, "    memset(%s, 0, %lld * sizeof(float)); /* %s: no gradient reaches it */\n",
-                op_pexpr("G", g, k), (long long)p->numel, p->name);
+    return w->e.poff ? xasprintf("G + %s", w->e.poff[k]) : op_pexpr("G", w->g, k);
+}
+
+static void c_zero_param(TrainWalk *w, int k)
+{
+    const Param *p = &w->g->params[k];
+    fprintf(((CTrain *)w->ctx)->out, "    memset(%s, 0, %lld * sizeof(float)); /* %s: no gradient reaches it */\n",
+            gexpr(w, k), (long long)p->numel, p->name);
+}
+
+static void c_keep_param(TrainWalk *w, int k, int b, int save)
+{
+    const Param *p = &w->g->params[k];
+    FILE *out = ((CTrain *)w->ctx)->out;
+    if (save)
+        fprintf(out, "    memcpy(%s, %s, %lld * sizeof(float)); /* %s: an earlier call's gradient */\n",
+                train_buf_name(w->tp, b), gexpr(w, k), (long long)p->numel, p->name);
+    else
+        fprintf(out, "    nnr_acc_f32(%lld, %s, %s); /* the layer's calls summed */\n", (long long)p->numel,
+                train_buf_name(w->tp, b), gexpr(w, k));
+}
+
+static void c_acc(TrainWalk *w, int dy, int dx, int64_t per_sample)
+{
+    fprintf(((CTrain *)w->ctx)->out, "    nnr_acc_f32((size_t)n * %lld, %s, %s); /* the readers' gradients summed */\n",
+            (long long)per_sample, train_buf_name(w->tp, dx), train_buf_name(w->tp, dy));
+}
+
+static const TrainWalkOps c_ops = {c_decl, c_comment, c_loss, c_zero_param, c_keep_param, c_acc};
+
+/* A walk that emits nothing and notes which of the step's scratch and
+ * generator the kernel calls take (so the step declares only what it uses). */
+typedef struct Uses {
+    int scratch, rng;
+} Uses;
+
+static void use_sink(void *ctx, const EmitCtx *e, const Node *n, const KCall *c)
+{
+    (void)e, (void)n;
+    Uses *u = ctx;
+    for (int k = 0; k < c->nargs; k++) {
+        u->scratch |= c->a[k].kind == KA_SCRATCH;
+        u->rng |= c->a[k].kind == KA_RNG;
     }
 }
 
-static void emit_steps(TrainEmit *te)
+static void nop_decl(TrainWalk *w, int b, const Shape *s) { (void)w, (void)b, (void)s; }
+static void nop_text(TrainWalk *w, const char *t) { (void)w, (void)t; }
+static void nop_loss(TrainWalk *w, const TStep *st) { (void)w, (void)st; }
+static void nop_param(TrainWalk *w, int p) { (void)w, (void)p; }
+static void nop_keep(TrainWalk *w, int p, int b, int s) { (void)w, (void)p, (void)b, (void)s; }
+static void nop_acc(TrainWalk *w, int dy, int dx, int64_t ps) { (void)w, (void)dy, (void)dx, (void)ps; }
+static const TrainWalkOps nop_ops = {nop_decl, nop_text, nop_loss, nop_param, nop_keep, nop_acc};
+
+static Uses step_uses(const Graph *g, const TrainPlan *tp)
 {
-    const TrainPlan *tp = te->tp;
-    int phase = -1;
-    for (int s = 0; s < tp->nsteps; s++) {
-        const TStep *st = &tp->steps[s];
-        if (st->kind == TS_UPDATE)
-            continue;   /* the driver's */
-        int ph = st->kind == TS_ACCUM ? TS_BACKWARD : (int)st->kind;
-        if (ph != phase) {
-            static const char *title[] = {"forward, training mode", "loss",
-                                          "backward: each node's gradient rule, in reverse"};
-            fprintf(te->out, "\n    /* %s */\n", title[ph]);
-            if (ph == TS_BACKWARD)
-                zero_unreached(te);
-            phase = ph;
-        }
-        if (st->kind == TS_FORWARD) {
-            forward_step(te, s);
-        } else if (st->kind == TS_LOSS) {
-            loss_step(te, st);
-        } else if (st->kind == TS_BACKWARD) {
-            backward_step(te, st);
-        } else {
-            const TBuf *b = &tp->bufs[st->dx[0]];
-            fprintf(te->out, "    nnr_acc_f32((size_t)n * %lld, %s, %s); /* the readers' gradients summed */\n",
-                    (long long)b->per_sample, tbuf_name(tp, st->dx[0]), tbuf_name(tp, st->dy));
-        }
-    }
+    Uses u = {0};
+    TrainWalk w;
+    train_walk_init(&w, g, tp, &nop_ops, NULL);
+    w.e.P = w.e.G = w.e.scratch = w.e.rng = "";
+    w.e.sink = use_sink;
+    w.e.sink_ctx = &u;
+    train_walk(&w);
+    return u;
 }
 
-void emit_c_train(const Graph *g, const TrainCfg *t, int reuse, FILE *out)
+void emit_c_train(const Graph *model, const Graph *g, const char **poff, FILE *out)
 {
-    const char *n = g->name;
-    const Graph *model = g;
-    g = train_graph(model, t->freeze, t->nfreeze, reuse);
-    int nn = g->nnodes;
+    const char *n = model->name;
+    if (!g)
+        NNC_ICE("the training step of %s without its training graph", n);
     TrainPlan tp;
     if (train_plan(g, &tp))
         NNC_ICE("the training graph of %s: %s", g->name, tp.error);
@@ -208,46 +158,37 @@ void emit_c_train(const Graph *g, const TrainCfg *t, int reuse, FILE *out)
     if (xs)
         fprintf(out, "the inputs' buffers (n * %lld),\n * ", (long long)xs);
     fprintf(out, "then the conv2d scratch. */\n");
-    fprintf(out, "size_t %s_train_arena(int n)\n{\n    return %s_train_scratch(n) + %lldu;\n}\n\n",
-            n, n, (long long)tp.fixed);
+    fprintf(out, "size_t %s_train_arena(int n)\n{\n    return %s_train_scratch(n)", n, n);
+    if (tp.fixed)
+        fprintf(out, " + %lld", (long long)tp.fixed);
+    fprintf(out, ";\n}\n\n");
 
-    TrainEmit te = {.out = out, .g = g, .tp = &tp};
-    const char **val = emit_c_value_array(g), **dval = emit_c_value_array(g);
-    const char **saved = emit_c_value_array(g);
-    te.declared = xcalloc((size_t)tp.nbufs + 1, 1);
-    te.fused = xcalloc((size_t)nn + 1, sizeof *te.fused);
-    for (int k = 0; k < g->ninputs; k++)
-        val[-k] = emit_c_input_name(g, k);
+    CTrain c = {.out = out, .declared = xcalloc((size_t)tp.nbufs + 1, 1)};
+    TrainWalk w;
+    train_walk_init(&w, g, &tp, &c_ops, &c);
+    w.e.out = out;
+    w.e.P = "S";
+    w.e.G = "G";
+    w.e.scratch = "scratch";
+    w.e.rng = "rng";
+    w.e.poff = poff;
+    Uses u = step_uses(g, &tp);
     fprintf(out, "double %s_train_step(float *S, float *G, int n, const float *x, const int32_t *labels,\n"
                  "                    const float *targets, float *arena, nnr_rng *rng, nnr_loss loss_kind)\n{\n", n);
-    fprintf(out, "    float *fixed = arena + (size_t)n * %lld;\n", (long long)ps);
-    fprintf(out, "    float *scratch = fixed + %lld; /* conv2d im2col, per sample */\n", (long long)tp.fixed);
+    int fixed = u.scratch;
+    for (int b = 0; b < tp.nbufs; b++)
+        fixed |= !tp.bufs[b].per_sample;
+    if (fixed)
+        fprintf(out, "    float *fixed = arena + (size_t)n * %lld; /* buffers of a size of their own */\n",
+                (long long)ps);
+    if (u.scratch && tp.fixed)
+        fprintf(out, "    float *scratch = fixed + %lld; /* conv2d im2col, per sample */\n", (long long)tp.fixed);
+    else if (u.scratch)
+        fprintf(out, "    float *scratch = fixed; /* conv2d im2col, per sample */\n");
     fprintf(out, "    double loss = 0;\n");
-    fprintf(out, "    (void)scratch;\n    (void)rng;\n    (void)fixed;\n");
+    if (!u.rng)
+        fprintf(out, "    (void)rng; /* no dropout */\n");
     emit_c_take_inputs(g, "arena", tp.per_sample, out);
-    te.e = (EmitCtx){.out = out, .g = g, .val = val, .dval = dval, .P = "S", .G = "G", .scratch = "scratch",
-                     .saved = saved, .rng = "rng", .training = 1};
-    /* node values: views resolve to their root's buffer */
-    for (int i = 0; i < nn; i++) {
-        if (g->nodes[i].dead)
-            continue;
-        val[i + 1] = tbuf_c(g, &tp, tp.vbuf[i]);
-        if (tp.sbuf[i] >= 0)
-            saved[i + 1] = tbuf_name(&tp, tp.sbuf[i]);
-    }
-    /* a linear that runs the relu after it (fuse-act marked it): its value
-     * is the relu's buffer, and the relu's step computes nothing */
-    for (int s = 0; s < tp.nsteps; s++) {
-        const TStep *st = &tp.steps[s];
-        if (st->kind != TS_FORWARD || g->nodes[st->node].fused_act < 0)
-            continue;
-        int r = s + 1 < tp.nsteps && tp.steps[s + 1].kind == TS_FORWARD ? tp.steps[s + 1].node : -1;
-        if (r < 0 || (int)g->nodes[r].op != g->nodes[st->node].fused_act || g->nodes[r].in[0] != st->node)
-            NNC_ICE("%%%d fuses %s, but the next step does not compute it", st->node,
-                    op_info[g->nodes[st->node].fused_act].name);
-        te.fused[r] = 1;
-        val[st->node + 1] = val[r + 1];
-    }
-    emit_steps(&te);
+    train_walk(&w);
     fprintf(out, "    return loss;\n}\n\n");
 }

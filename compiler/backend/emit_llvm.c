@@ -21,25 +21,10 @@
 #include <llvm-c/TargetMachine.h>
 #include <llvm-c/Transforms/PassManagerBuilder.h>
 
-#include "emit_llvm.h"
+#include "emit_llvm_int.h"
 #include "../ops/ops.h"
 #include "../passes/pass.h"
 #include "nnr_prog.h"
-
-typedef struct LB {
-    LLVMContextRef cx;
-    LLVMModuleRef m;
-    LLVMBuilderRef b;
-    LLVMTypeRef v, i32, i64, sz, f32, f64, pf, ppf, pi32, pf64;
-    const Graph *g;
-    const char *name;
-    /* the function being built */
-    LLVMValueRef fn;
-    /* NAME_forward: batch size (int and size_t), blocks, value buffers */
-    LLVMValueRef n, nsz, P, scratch;
-    LLVMValueRef *val;      /* [node+1] */
-    LLVMValueRef *shape;    /* [node]: its kernel's constant shape struct, once made */
-} LB;
 
 int emit_llvm_available(void)
 {
@@ -48,7 +33,7 @@ int emit_llvm_available(void)
 
 /* ------------------------------------------------------------ helpers */
 
-static LLVMValueRef declare(LB *l, const char *name, LLVMTypeRef ret, LLVMTypeRef *ps, int np)
+LLVMValueRef llvmb_declare(LB *l, const char *name, LLVMTypeRef ret, LLVMTypeRef *ps, int np)
 {
     LLVMTypeRef ty = LLVMFunctionType(ret, ps, (unsigned)np, 0);
     LLVMValueRef f = LLVMGetNamedFunction(l->m, name);
@@ -59,17 +44,17 @@ static LLVMValueRef declare(LB *l, const char *name, LLVMTypeRef ret, LLVMTypeRe
     return f;
 }
 
-static LLVMValueRef call(LB *l, LLVMValueRef f, LLVMValueRef *args, int n)
+LLVMValueRef llvmb_call(LB *l, LLVMValueRef f, LLVMValueRef *args, int n)
 {
     return LLVMBuildCall2(l->b, LLVMGlobalGetValueType(f), f, args, (unsigned)n, "");
 }
 
-static LLVMValueRef i32c(LB *l, int64_t v) { return LLVMConstInt(l->i32, (unsigned long long)v, 1); }
-static LLVMValueRef szc(LB *l, int64_t v) { return LLVMConstInt(l->sz, (unsigned long long)v, 0); }
-static LLVMValueRef f32c(LB *l, double v) { return LLVMConstReal(l->f32, (double)(float)v); }
+LLVMValueRef llvmb_i32(LB *l, int64_t v) { return LLVMConstInt(l->i32, (unsigned long long)v, 1); }
+LLVMValueRef llvmb_sz(LB *l, int64_t v) { return LLVMConstInt(l->sz, (unsigned long long)v, 0); }
+LLVMValueRef llvmb_f32(LB *l, double v) { return LLVMConstReal(l->f32, (double)(float)v); }
 
 /* Start an externally visible function; params get the C names. */
-static LLVMValueRef define(LB *l, const char *name, LLVMTypeRef ret, LLVMTypeRef *ps,
+LLVMValueRef llvmb_define(LB *l, const char *name, LLVMTypeRef ret, LLVMTypeRef *ps,
                            const char *const *pnames, int np)
 {
     LLVMValueRef f = LLVMAddFunction(l->m, name, LLVMFunctionType(ret, ps, (unsigned)np, 0));
@@ -81,7 +66,7 @@ static LLVMValueRef define(LB *l, const char *name, LLVMTypeRef ret, LLVMTypeRef
 }
 
 /* base + off floats (no instruction for 0). */
-static LLVMValueRef at(LB *l, LLVMValueRef base, int64_t off, const char *name)
+LLVMValueRef llvmb_at(LB *l, LLVMValueRef base, int64_t off, const char *name)
 {
     if (off == 0)
         return base;
@@ -156,8 +141,8 @@ static void fill(LB *l, LLVMValueRef p, int64_t count, float v)
  * nnr_pool2d_shape: int fields), one per node. */
 static LLVMValueRef shape_const(LB *l, const Node *n, const KCall *c)
 {
-    int idx = (int)(n - l->g->nodes);
-    if (l->shape[idx])
+    int idx = l->shape ? (int)(n - l->g->nodes) : -1;
+    if (idx >= 0 && l->shape[idx])
         return l->shape[idx];
     const char *tname = xasprintf("struct.%s", c->shape_type);
     LLVMTypeRef st = LLVMGetTypeByName2(l->cx, tname);
@@ -172,48 +157,84 @@ static LLVMValueRef shape_const(LB *l, const Node *n, const KCall *c)
     }
     LLVMValueRef vals[KCALL_MAX_ARGS];
     for (int k = 0; k < c->nshape; k++)
-        vals[k] = i32c(l, c->shape[k]);
+        vals[k] = llvmb_i32(l, c->shape[k]);
     LLVMValueRef gv = LLVMAddGlobal(l->m, st, xasprintf("%s.shape", c->fn));
     LLVMSetInitializer(gv, LLVMConstNamedStruct(st, vals, (unsigned)c->nshape));
     LLVMSetGlobalConstant(gv, 1);
     LLVMSetLinkage(gv, LLVMPrivateLinkage);
     LLVMSetUnnamedAddress(gv, LLVMGlobalUnnamedAddr);
     LLVMSetAlignment(gv, 4);
-    return l->shape[idx] = gv;
+    if (idx >= 0)
+        l->shape[idx] = gv;
+    return gv;
 }
 
 /* ------------------------------------------------------- kernel calls */
 
+/* Plan buffer b of the training step (TB_INPUT(0): x), or NULL for none. */
+static LLVMValueRef tbuf(LB *l, int b)
+{
+    if (b == TB_INPUT(0))
+        return l->x;
+    if (b <= TB_INPUT(1))
+        NNC_ICE("the LLVM training step of a model with several inputs");
+    return b >= 0 ? l->buf[b] : LLVMConstNull(l->pf);
+}
+
+/* A training argument: a gradient, saved buffer, parameter gradient, rng. */
+static LLVMValueRef karg_train(LB *l, const KArg *a, LLVMTypeRef *ty)
+{
+    const TrainWalk *w = l->tw;
+    *ty = l->pf;
+    switch (a->kind) {
+    case KA_DVAL: return tbuf(l, w->db[a->i + 1]);
+    case KA_DIN: return tbuf(l, w->dinb[a->i]);
+    case KA_GPARAM: return a->i < 0 ? LLVMConstNull(l->pf) : llvmb_at(l, l->G, op_poffset(w->g, (int)a->i), "");
+    case KA_SAVED: return llvmb_at(l, tbuf(l, w->sb[a->i + 1]), a->j, "");
+    case KA_SAVED_N: {
+        LLVMValueRef off = LLVMBuildMul(l->b, l->nsz, llvmb_sz(l, a->j), "");
+        return LLVMBuildInBoundsGEP2(l->b, l->f32, tbuf(l, w->sb[a->i + 1]), &off, 1, "");
+    }
+    case KA_RNG: *ty = l->prng; return l->rng;
+    default: break;
+    }
+    NNC_ICE("kernel argument kind %d outside a training step", (int)a->kind);
+}
+
 /* One argument of a kernel call and the type of the kernel's parameter. */
 static LLVMValueRef karg(LB *l, const Node *n, const KCall *c, const KArg *a, LLVMTypeRef *ty)
 {
+    if (a->kind >= KA_DVAL && l->tw)
+        return karg_train(l, a, ty);
     switch (a->kind) {
-    case KA_INT: *ty = l->i32; return i32c(l, a->i);
-    case KA_SIZE: *ty = l->sz; return szc(l, a->i);
-    case KA_N: *ty = l->i32; return a->i == 1 ? l->n : LLVMBuildMul(l->b, l->n, i32c(l, a->i), "");
-    case KA_NSIZE: *ty = l->sz; return LLVMBuildMul(l->b, l->nsz, szc(l, a->i), "");
-    case KA_F32: *ty = l->f32; return f32c(l, a->f);
-    case KA_ACT: *ty = l->i32; return i32c(l, op_act_value((int)a->i));
-    case KA_VAL: *ty = l->pf; return l->val[a->i + 1];
+    case KA_INT: *ty = l->i32; return llvmb_i32(l, a->i);
+    case KA_SIZE: *ty = l->sz; return llvmb_sz(l, a->i);
+    case KA_N: *ty = l->i32; return a->i == 1 ? l->n : LLVMBuildMul(l->b, l->n, llvmb_i32(l, a->i), "");
+    case KA_NSIZE: *ty = l->sz; return LLVMBuildMul(l->b, l->nsz, llvmb_sz(l, a->i), "");
+    case KA_F32: *ty = l->f32; return llvmb_f32(l, a->f);
+    case KA_ACT: *ty = l->i32; return llvmb_i32(l, op_act_value((int)a->i));
+    case KA_ENUM: *ty = l->i32; return llvmb_i32(l, a->i);
+    case KA_VAL: *ty = l->pf; return l->tw ? tbuf(l, l->tw->vb[a->i + 1]) : l->val[a->i + 1];
     case KA_PARAM:
         *ty = l->pf;
-        return a->i < 0 ? LLVMConstNull(l->pf) : at(l, l->P, op_poffset(l->g, (int)a->i), "");
+        return a->i < 0 ? LLVMConstNull(l->pf) : llvmb_at(l, l->P, op_poffset(l->tw ? l->tw->g : l->g, (int)a->i), "");
     case KA_SCRATCH: *ty = l->pf; return l->scratch;
     case KA_SHAPE: {
         LLVMValueRef gv = shape_const(l, n, c);
         *ty = LLVMTypeOf(gv);
         return gv;
     }
+    default: break;
     }
     NNC_ICE("kernel argument kind %d", (int)a->kind);
 }
 
-static LLVMValueRef lower_args(LB *l, const Node *n, const KCall *c, LLVMValueRef *args)
+LLVMValueRef llvmb_lower_args(LB *l, const Node *n, const KCall *c, LLVMValueRef *args)
 {
     LLVMTypeRef ps[KCALL_MAX_ARGS];
     for (int k = 0; k < c->nargs; k++)
         args[k] = karg(l, n, c, &c->a[k], &ps[k]);
-    return declare(l, c->fn, l->v, ps, c->nargs);
+    return c->builtin == KB_CALL ? llvmb_declare(l, c->fn, l->v, ps, c->nargs) : NULL;
 }
 
 /* EmitCtx.sink of the forward: one kernel call per node, as in C. */
@@ -222,37 +243,46 @@ static void lower_call(void *ctx, const EmitCtx *e, const Node *n, const KCall *
     (void)e;
     LB *l = ctx;
     LLVMValueRef args[KCALL_MAX_ARGS];
-    LLVMValueRef f = lower_args(l, n, c, args);
-    call(l, f, args, c->nargs);
+    LLVMValueRef f = llvmb_lower_args(l, n, c, args);
+    llvmb_call(l, f, args, c->nargs);
 }
 
 /* ------------------------------------------------------- entry points */
+
+LLVMValueRef llvmb_scratch_max(LB *l, const Graph *g)
+{
+    LLVMValueRef scratch = llvmb_sz(l, 0), *cache = l->shape;
+    if (g != l->g)
+        l->shape = NULL;    /* the cache is by node of l->g */
+    for (int i = 0; i < g->nnodes; i++) {
+        const Node *nd = &g->nodes[i];
+        if (nd->dead)
+            continue;
+        KCall c = {0};  /* kcall_keep: does the node's kernel call take scratch? */
+        EmitCtx e = {.g = g, .P = "P", .scratch = "scratch", .sink = kcall_keep, .sink_ctx = &c};
+        op_hooks[nd->op].emit(&e, nd);
+        if (!c.scratch_fn)
+            continue;
+        LLVMValueRef shape = shape_const(l, nd, &c);
+        LLVMTypeRef pt = LLVMTypeOf(shape);
+        LLVMValueRef f = llvmb_declare(l, c.scratch_fn, l->sz, &pt, 1);
+        LLVMValueRef s = llvmb_call(l, f, &shape, 1);
+        LLVMValueRef gt = LLVMBuildICmp(l->b, LLVMIntUGT, s, scratch, "");
+        scratch = LLVMBuildSelect(l->b, gt, s, scratch, "scratch");
+    }
+    l->shape = cache;
+    return scratch;
+}
 
 /* size_t NAME_arena_size(int n): n * per_sample + the largest conv2d
  * scratch, asked of the runtime (nnr_conv2d_scratch) as C does. */
 static void emit_arena_size(LB *l, int64_t per_sample)
 {
     const char *pn[] = {"n"};
-    define(l, xasprintf("%s_arena_size", l->name), l->sz, &l->i32, pn, 1);
+    llvmb_define(l, xasprintf("%s_arena_size", l->name), l->sz, &l->i32, pn, 1);
     LLVMValueRef n = LLVMGetParam(l->fn, 0);
-    LLVMValueRef scratch = szc(l, 0);
-    for (int i = 0; i < l->g->nnodes; i++) {
-        const Node *nd = &l->g->nodes[i];
-        if (nd->dead)
-            continue;
-        KCall c = {0};  /* kcall_keep: does the node's kernel call take scratch? */
-        EmitCtx e = {.g = l->g, .P = "P", .scratch = "scratch", .sink = kcall_keep, .sink_ctx = &c};
-        op_hooks[nd->op].emit(&e, nd);
-        if (!c.scratch_fn)
-            continue;
-        LLVMValueRef shape = shape_const(l, nd, &c);
-        LLVMTypeRef pt = LLVMTypeOf(shape);
-        LLVMValueRef f = declare(l, c.scratch_fn, l->sz, &pt, 1);
-        LLVMValueRef s = call(l, f, &shape, 1);
-        LLVMValueRef gt = LLVMBuildICmp(l->b, LLVMIntUGT, s, scratch, "");
-        scratch = LLVMBuildSelect(l->b, gt, s, scratch, "scratch");
-    }
-    LLVMValueRef total = LLVMBuildMul(l->b, LLVMBuildSExt(l->b, n, l->sz, ""), szc(l, per_sample), "");
+    LLVMValueRef scratch = llvmb_scratch_max(l, l->g);
+    LLVMValueRef total = LLVMBuildMul(l->b, LLVMBuildSExt(l->b, n, l->sz, ""), llvmb_sz(l, per_sample), "");
     LLVMBuildRet(l->b, LLVMBuildAdd(l->b, total, scratch, ""));
 }
 
@@ -267,12 +297,12 @@ static void emit_forward(LB *l)
 
     LLVMTypeRef ps[] = {l->pf, l->i32, l->pf, l->pf, l->pf};
     const char *pn[] = {"params", "n", "x", "y", "arena"};
-    define(l, xasprintf("%s_forward", l->name), l->v, ps, pn, 5);
+    llvmb_define(l, xasprintf("%s_forward", l->name), l->v, ps, pn, 5);
     l->P = LLVMGetParam(l->fn, 0);
     l->n = LLVMGetParam(l->fn, 1);
     LLVMValueRef x = LLVMGetParam(l->fn, 2), y = LLVMGetParam(l->fn, 3), arena = LLVMGetParam(l->fn, 4);
     l->nsz = LLVMBuildSExt(l->b, l->n, l->sz, "nsz");
-    LLVMValueRef ps_off = LLVMBuildMul(l->b, l->nsz, szc(l, mp.per_sample), "");
+    LLVMValueRef ps_off = LLVMBuildMul(l->b, l->nsz, llvmb_sz(l, mp.per_sample), "");
     l->scratch = LLVMBuildInBoundsGEP2(l->b, l->f32, arena, &ps_off, 1, "scratch");
 
     int nn = g->nnodes;
@@ -290,13 +320,13 @@ static void emit_forward(LB *l)
         } else if (mp.offset[i] == 0) {
             l->val[i + 1] = arena;
         } else {
-            LLVMValueRef off = LLVMBuildMul(l->b, l->nsz, szc(l, mp.offset[i]), "");
+            LLVMValueRef off = LLVMBuildMul(l->b, l->nsz, llvmb_sz(l, mp.offset[i]), "");
             l->val[i + 1] = LLVMBuildInBoundsGEP2(l->b, l->f32, arena, &off, 1, xasprintf("t%d", i));
         }
         op_hooks[nd->op].emit(&e, nd);
     }
     if (mp.y_root < 0) {
-        LLVMValueRef bytes = LLVMBuildMul(l->b, l->nsz, szc(l, shape_numel(&g->input) * (int64_t)sizeof(float)), "");
+        LLVMValueRef bytes = LLVMBuildMul(l->b, l->nsz, llvmb_sz(l, shape_numel(&g->input) * (int64_t)sizeof(float)), "");
         LLVMBuildMemCpy(l->b, y, 4, x, 4, bytes);
     }
     LLVMBuildRetVoid(l->b);
@@ -308,7 +338,7 @@ static void emit_init(LB *l, const EmitOpts *o)
     const Graph *g = l->g;
     LLVMTypeRef ps[] = {l->pf, l->i64};
     const char *pn[] = {"S", "seed"};
-    define(l, xasprintf("%s_init", l->name), l->v, ps, pn, 2);
+    llvmb_define(l, xasprintf("%s_init", l->name), l->v, ps, pn, 2);
     LLVMValueRef S = LLVMGetParam(l->fn, 0);
     LLVMTypeRef rng_t = LLVMGetTypeByName2(l->cx, "struct.nnr_rng");
     LLVMTypeRef prng = LLVMPointerType(rng_t, 0);
@@ -316,28 +346,28 @@ static void emit_init(LB *l, const EmitOpts *o)
     LLVMSetAlignment(rng, 8);
     LLVMTypeRef seed_ps[] = {prng, l->i64};
     LLVMValueRef seed_args[] = {rng, LLVMGetParam(l->fn, 1)};
-    call(l, declare(l, "nnr_rng_seed", l->v, seed_ps, 2), seed_args, 2);
+    llvmb_call(l, llvmb_declare(l, "nnr_rng_seed", l->v, seed_ps, 2), seed_args, 2);
     for (int i = 0; i < g->nparams; i++) {
         const Param *p = &g->params[i];
         if (p->fold)
             continue;
-        LLVMValueRef dst = at(l, S, p->offset, "");
+        LLVMValueRef dst = llvmb_at(l, S, p->offset, "");
         if (p->literal) {
             if (o->weights_given)
                 NNC_ICE("literal parameter %s with --weights", p->name);
             LLVMValueRef lit = float_array(l, xasprintf("lit%d", i), p->data, p->numel, 0);
             LLVMBuildMemCpy(l->b, dst, 4, first_elem(l, LLVMGlobalGetValueType(lit), lit), 4,
-                            szc(l, p->numel * (int64_t)sizeof(float)));
+                            llvmb_sz(l, p->numel * (int64_t)sizeof(float)));
         } else if (p->init == INIT_UNIFORM) {
             LLVMTypeRef ups[] = {prng, l->pf, l->sz, l->f32};
-            LLVMValueRef args[] = {rng, dst, szc(l, p->numel), f32c(l, p->bound)};
-            call(l, declare(l, "nnr_init_uniform", l->v, ups, 4), args, 4);
+            LLVMValueRef args[] = {rng, dst, llvmb_sz(l, p->numel), llvmb_f32(l, p->bound)};
+            llvmb_call(l, llvmb_declare(l, "nnr_init_uniform", l->v, ups, 4), args, 4);
         } else if (p->init == INIT_NORMAL) {
             LLVMTypeRef ups[] = {prng, l->pf, l->sz, l->f32, l->i64, l->sz};
-            LLVMValueRef args[] = {rng, dst, szc(l, p->numel), f32c(l, p->bound),
+            LLVMValueRef args[] = {rng, dst, llvmb_sz(l, p->numel), llvmb_f32(l, p->bound),
                                    LLVMConstInt(l->i64, (unsigned long long)p->pad_row, 0),
-                                   szc(l, p->numel / (p->shape[0] ? p->shape[0] : 1))};
-            call(l, declare(l, "nnr_init_normal", l->v, ups, 6), args, 6);
+                                   llvmb_sz(l, p->numel / (p->shape[0] ? p->shape[0] : 1))};
+            llvmb_call(l, llvmb_declare(l, "nnr_init_normal", l->v, ups, 6), args, 6);
         } else {
             fill(l, dst, p->numel, p->init == INIT_ONES ? 1.0f : 0.0f);
         }
@@ -351,7 +381,7 @@ static LLVMValueRef src(LB *l, LLVMValueRef state, LLVMValueRef params, int p)
     if (p < 0)
         return LLVMConstNull(l->pf);
     const Param *q = &l->g->params[p];
-    return q->fold ? at(l, params, q->ioffset, "") : at(l, state, q->offset, "");
+    return q->fold ? llvmb_at(l, params, q->ioffset, "") : llvmb_at(l, state, q->offset, "");
 }
 
 /* An array of k float pointers on the stack, for nnr_fold_linear_f32. */
@@ -375,36 +405,36 @@ static void emit_prepare(LB *l)
     const Graph *g = l->g;
     LLVMTypeRef ps[] = {l->pf, l->pf};
     const char *pn[] = {"state", "params"};
-    define(l, xasprintf("%s_prepare", l->name), l->v, ps, pn, 2);
+    llvmb_define(l, xasprintf("%s_prepare", l->name), l->v, ps, pn, 2);
     LLVMValueRef state = LLVMGetParam(l->fn, 0), params = LLVMGetParam(l->fn, 1);
     for (int i = 0; i < g->nparams; i++) {
         const Param *p = &g->params[i];
         if (p->ioffset < 0)
             continue;
-        LLVMValueRef dst = at(l, params, p->ioffset, "");
+        LLVMValueRef dst = llvmb_at(l, params, p->ioffset, "");
         if (!p->fold) {
-            LLVMBuildMemCpy(l->b, dst, 4, at(l, state, p->offset, ""), 4,
-                            szc(l, p->numel * (int64_t)sizeof(float)));
+            LLVMBuildMemCpy(l->b, dst, 4, llvmb_at(l, state, p->offset, ""), 4,
+                            llvmb_sz(l, p->numel * (int64_t)sizeof(float)));
             continue;
         }
         const Fold *f = &g->folds[p->fold - 1];
         if (f->out_w != i)
             continue;
-        LLVMValueRef bo = f->out_b >= 0 ? at(l, params, g->params[f->out_b].ioffset, "") : LLVMConstNull(l->pf);
+        LLVMValueRef bo = f->out_b >= 0 ? llvmb_at(l, params, g->params[f->out_b].ioffset, "") : LLVMConstNull(l->pf);
         if (f->kind == FOLD_PACK || f->kind == FOLD_PACK_BF16) {
             LLVMTypeRef pps[] = {l->i32, l->i32, l->pf, l->pf};
-            LLVMValueRef args[] = {i32c(l, f->cols), i32c(l, f->rows), src(l, state, params, f->w[0]), dst};
-            call(l, declare(l, f->kind == FOLD_PACK ? "nnr_pack_linear_weight_f32" : "nnr_pack_linear_weight_bf16",
-                            l->v, pps, 4), args, 4);
+            LLVMValueRef args[] = {llvmb_i32(l, f->cols), llvmb_i32(l, f->rows), src(l, state, params, f->w[0]), dst};
+            llvmb_call(l, llvmb_declare(l, f->kind == FOLD_PACK ? "nnr_pack_linear_weight_f32" : "nnr_pack_linear_weight_bf16",
+                                        l->v, pps, 4), args, 4);
             continue;
         }
         if (f->kind == FOLD_BN) {
             LLVMTypeRef bps[] = {l->i32, l->i32, l->pf, l->pf, l->pf, l->pf, l->pf, l->pf, l->f32, l->pf, l->pf};
-            LLVMValueRef args[] = {i32c(l, f->rows), i32c(l, f->cols), src(l, state, params, f->w[0]),
+            LLVMValueRef args[] = {llvmb_i32(l, f->rows), llvmb_i32(l, f->cols), src(l, state, params, f->w[0]),
                                    src(l, state, params, f->b[0]), src(l, state, params, f->bn[0]),
                                    src(l, state, params, f->bn[1]), src(l, state, params, f->bn[2]),
-                                   src(l, state, params, f->bn[3]), f32c(l, f->eps), dst, bo};
-            call(l, declare(l, "nnr_fold_bn_f32", l->v, bps, 11), args, 11);
+                                   src(l, state, params, f->bn[3]), llvmb_f32(l, f->eps), dst, bo};
+            llvmb_call(l, llvmb_declare(l, "nnr_fold_bn_f32", l->v, bps, 11), args, 11);
             continue;
         }
         /* FOLD_LINEAR: a chain of f->n layers folded into one */
@@ -415,7 +445,7 @@ static void emit_prepare(LB *l)
         int on_stack = 2 * maxd <= 16384;   /* as emit_c.c: 128 KiB of doubles at most */
         LLVMValueRef dimv[NNC_MAX_FOLD_CHAIN + 1];
         for (int k = 0; k <= f->n; k++)
-            dimv[k] = i32c(l, f->dims[k]);
+            dimv[k] = llvmb_i32(l, f->dims[k]);
         LLVMTypeRef dty = LLVMArrayType(l->i32, (unsigned)f->n + 1);
         LLVMValueRef dims = LLVMAddGlobal(l->m, dty, "dims");
         LLVMSetInitializer(dims, LLVMConstArray(l->i32, dimv, (unsigned)f->n + 1));
@@ -433,16 +463,16 @@ static void emit_prepare(LB *l)
             scratch = LLVMBuildInBoundsGEP2(l->b, sty, s, z, 2, "");
         }
         LLVMTypeRef lps[] = {l->i32, l->pi32, l->ppf, l->ppf, l->pf, l->pf, l->pf64};
-        LLVMValueRef args[] = {i32c(l, f->n), first_elem(l, dty, dims), w, b, dst, bo, scratch};
-        LLVMValueRef r = call(l, declare(l, "nnr_fold_linear_f32", l->i32, lps, 7), args, 7);
+        LLVMValueRef args[] = {llvmb_i32(l, f->n), first_elem(l, dty, dims), w, b, dst, bo, scratch};
+        LLVMValueRef r = llvmb_call(l, llvmb_declare(l, "nnr_fold_linear_f32", l->i32, lps, 7), args, 7);
         LLVMBasicBlockRef fail = LLVMAppendBasicBlockInContext(l->cx, l->fn, "fold_failed");
         LLVMBasicBlockRef ok = LLVMAppendBasicBlockInContext(l->cx, l->fn, "folded");
-        LLVMBuildCondBr(l->b, LLVMBuildICmp(l->b, LLVMIntNE, r, i32c(l, 0), ""), fail, ok);
+        LLVMBuildCondBr(l->b, LLVMBuildICmp(l->b, LLVMIntNE, r, llvmb_i32(l, 0), ""), fail, ok);
         LLVMPositionBuilderAtEnd(l->b, fail);
-        LLVMValueRef ab = declare(l, "abort", l->v, NULL, 0);  /* out of memory for the scratch */
+        LLVMValueRef ab = llvmb_declare(l, "abort", l->v, NULL, 0);  /* out of memory for the scratch */
         unsigned nr = LLVMGetEnumAttributeKindForName("noreturn", 8);
         LLVMAddAttributeAtIndex(ab, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(l->cx, nr, 0));
-        call(l, ab, NULL, 0);
+        llvmb_call(l, ab, NULL, 0);
         LLVMBuildUnreachable(l->b);
         LLVMPositionBuilderAtEnd(l->b, ok);
     }
@@ -489,7 +519,7 @@ static LLVMTargetMachineRef target_machine(const char *cpu, char *err, size_t er
 }
 
 /* Build and verify the module of g for target machine tm. */
-static void build_module(LB *l, const Graph *g, const EmitOpts *o, LLVMTargetMachineRef tm)
+static void build_module(LB *l, const Graph *g, const Graph *train, const EmitOpts *o, LLVMTargetMachineRef tm)
 {
     memset(l, 0, sizeof *l);
     l->g = g;
@@ -514,8 +544,9 @@ static void build_module(LB *l, const Graph *g, const EmitOpts *o, LLVMTargetMac
     l->ppf = LLVMPointerType(l->pf, 0);
     l->pi32 = LLVMPointerType(l->i32, 0);
     l->pf64 = LLVMPointerType(l->f64, 0);
-    LLVMTypeRef s4 = LLVMArrayType(l->i64, 4);
-    LLVMStructSetBody(LLVMStructCreateNamed(l->cx, "struct.nnr_rng"), &s4, 1, 0);
+    LLVMTypeRef s4 = LLVMArrayType(l->i64, 4), rng_t = LLVMStructCreateNamed(l->cx, "struct.nnr_rng");
+    LLVMStructSetBody(rng_t, &s4, 1, 0);
+    l->prng = LLVMPointerType(rng_t, 0);
     l->shape = xcalloc((size_t)g->nnodes + 1, sizeof *l->shape);
 
     /* the parameters compiled in, as emit_c_source computes them */
@@ -531,6 +562,8 @@ static void build_module(LB *l, const Graph *g, const EmitOpts *o, LLVMTargetMac
     emit_init(l, o);
     emit_prepare(l);
     emit_forward(l);
+    if (train && emit_c_trainable(train, o->train))
+        llvmb_train(l, train, o->train_graph);
     free(l->val);
     free(l->shape);
 
@@ -547,14 +580,14 @@ static void dispose(LB *l)
     LLVMContextDispose(l->cx);
 }
 
-void emit_llvm_ir(const Graph *g, const EmitOpts *o, FILE *out)
+void emit_llvm_ir(const Graph *g, const Graph *train, const EmitOpts *o, FILE *out)
 {
     char err[512];
     LLVMTargetMachineRef tm = target_machine("generic", err, sizeof err);
     if (!tm)
         NNC_ICE("%s", err);
     LB l;
-    build_module(&l, g, o, tm);
+    build_module(&l, g, train, o, tm);
     fprintf(out, "; %s.ll — the compiled model '%s' as LLVM IR (inference).\n", o->stem ? o->stem : g->name, g->name);
     fprintf(out, "; Generated by nnc %s from %s\n", NNR_VERSION, g->file);
     if (o->cmdline) {
@@ -571,14 +604,14 @@ void emit_llvm_ir(const Graph *g, const EmitOpts *o, FILE *out)
     LLVMDisposeTargetMachine(tm);
 }
 
-int emit_llvm_object(const Graph *g, const EmitOpts *o, const char *cpu, const char *path,
+int emit_llvm_object(const Graph *g, const Graph *train, const EmitOpts *o, const char *cpu, const char *path,
                      char *err, size_t errlen)
 {
     LLVMTargetMachineRef tm = target_machine(cpu, err, errlen);
     if (!tm)
         return -1;
     LB l;
-    build_module(&l, g, o, tm);
+    build_module(&l, g, train, o, tm);
     /* -O2: the module is mostly calls, so this is cheap */
     LLVMPassManagerRef pm = LLVMCreatePassManager();
     LLVMAddAnalysisPasses(tm, pm);

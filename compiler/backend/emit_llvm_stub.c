@@ -9,16 +9,16 @@ int emit_llvm_available(void)
     return 0;
 }
 
-void emit_llvm_ir(const Graph *g, const EmitOpts *o, FILE *out)
+void emit_llvm_ir(const Graph *g, const Graph *train, const EmitOpts *o, FILE *out)
 {
-    (void)g, (void)o, (void)out;
+    (void)g, (void)train, (void)o, (void)out;
     NNC_ICE("nnc was built without LLVM");
 }
 
-int emit_llvm_object(const Graph *g, const EmitOpts *o, const char *cpu, const char *path,
-                     char *err, size_t errlen)
+int emit_llvm_object(const Graph *g, const Graph *train, const EmitOpts *o, const char *cpu,
+                     const char *path, char *err, size_t errlen)
 {
-    (void)g, (void)o, (void)cpu, (void)path;
+    (void)g, (void)train, (void)o, (void)cpu, (void)path;
     snprintf(err, errlen, "nnc was built without LLVM");
     return -1;
 }

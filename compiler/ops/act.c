@@ -47,11 +47,6 @@ int act_shape(Graph *g, Node *n, Diag *d)
     return 0;
 }
 
-static const char *len(const Node *n)
-{
-    return xasprintf("(size_t)n * %lld", (long long)shape_numel(&n->shape));
-}
-
 /* nnr_act_f32 (at most one attribute) or nnr_act2_f32 (two) */
 void act_emit(EmitCtx *e, const Node *n)
 {
@@ -72,16 +67,21 @@ void act_emit_train(EmitCtx *e, const Node *n) { act_emit(e, n); }
 
 void act_grad(EmitCtx *e, const Node *n)
 {
-    char a[48], b[48];
     if (!DVAL(e, n->in[0]))
         return;
-    if (op_nattr(n->op) > 1)
-        fprintf(e->out, "    nnr_act2_backward_f32(%s, %s, %s, ", op_act_c(n->op),
-                c_float(n->attr[0], a, sizeof a), c_float(n->attr[1], b, sizeof b));
-    else
-        fprintf(e->out, "    nnr_act_backward_f32(%s, %s, ", op_act_c(n->op), c_float(n->attr[0], a, sizeof a));
-    fprintf(e->out, "%s, %s, %s, %s, %s);\n", len(n), VAL(e, n->in[0]), VAL(e, n - e->g->nodes),
-            DVAL(e, n - e->g->nodes), DVAL(e, n->in[0]));
+    KCall c;
+    int two = op_nattr(n->op) > 1, self = (int)(n - e->g->nodes);
+    kcall_init(&c, two ? "nnr_act2_backward_f32" : "nnr_act_backward_f32");
+    kcall_arg(&c, KA_ACT, n->op, 0);
+    kcall_arg(&c, KA_F32, 0, n->attr[0]);
+    if (two)
+        kcall_arg(&c, KA_F32, 0, n->attr[1]);
+    kcall_arg(&c, KA_NSIZE, shape_numel(&n->shape), 0);
+    kcall_arg(&c, KA_VAL, n->in[0], 0);
+    kcall_arg(&c, KA_VAL, self, 0);
+    kcall_arg(&c, KA_DVAL, self, 0);
+    kcall_arg(&c, KA_DVAL, n->in[0], 0);
+    op_emit_call(e, n, &c);
 }
 
 int64_t act_flops(const Graph *g, const Node *n)

@@ -158,21 +158,33 @@ void binary_grad(EmitCtx *e, const Node *n)
     const char *d0 = op_din(e, n, 0), *d1 = is_scalar(n->op) ? NULL : op_din(e, n, 1);
     if (!d0 && !d1)
         return;
+    KCall c;
     if (is_scalar(n->op)) {
-        char b[48];
-        fprintf(e->out, "    nnr_scalar_backward_f32(%s, %s, (size_t)n * %lld, %s, %s, %s, %s);\n", binop_c(n->op),
-                c_float(n->attr[0], b, sizeof b), (long long)shape_numel(&n->shape), VAL(e, n->in[0]),
-                VAL(e, self), DVAL(e, self), d0);
+        kcall_init(&c, "nnr_scalar_backward_f32");
+        kcall_enum(&c, binop(n->op), binop_c(n->op));
+        kcall_arg(&c, KA_F32, 0, n->attr[0]);
+        kcall_arg(&c, KA_NSIZE, shape_numel(&n->shape), 0);
+        kcall_arg(&c, KA_VAL, n->in[0], 0);
+        kcall_arg(&c, KA_VAL, self, 0);
+        kcall_arg(&c, KA_DVAL, self, 0);
+        kcall_arg(&c, KA_DIN, 0, 0);
+        op_emit_call(e, n, &c);
         return;
     }
     int64_t f[12];
     bcast(e->g, n, f);
-    KCall c;
-    kcall_init(&c, "nnr_bcast_shape");
+    kcall_init(&c, "nnr_binary_backward_f32");
+    kcall_enum(&c, binop(n->op), binop_c(n->op));
+    kcall_arg(&c, KA_N, 1, 0);
+    kcall_arg(&c, KA_SHAPE, 0, 0);
     kcall_shape(&c, "nnr_bcast_shape", bcast_fields, f, 12);
-    fprintf(e->out, "    nnr_binary_backward_f32(%s, n, %s,\n                            %s, %s, %s, %s, %s);\n",
-            binop_c(n->op), kcall_shape_c(&c), VAL(e, n->in[0]), VAL(e, n->in[1]), DVAL(e, self),
-            d0 ? d0 : "NULL", d1 ? d1 : "NULL");
+    kcall_arg(&c, KA_VAL, n->in[0], 0);
+    kcall_arg(&c, KA_VAL, n->in[1], 0);
+    kcall_arg(&c, KA_DVAL, self, 0);
+    kcall_arg(&c, KA_DIN, 0, 0);
+    kcall_arg(&c, KA_DIN, 1, 0);
+    c.wrap = 3;
+    op_emit_call(e, n, &c);
 }
 
 int64_t binary_flops(const Graph *g, const Node *n)

@@ -89,7 +89,25 @@ void kcall_arg(KCall *c, KArgKind kind, int64_t i, double f)
 {
     if (c->nargs >= KCALL_MAX_ARGS)
         NNC_ICE("%s: more than %d kernel arguments", c->fn, KCALL_MAX_ARGS);
-    c->a[c->nargs++] = (KArg){kind, i, f};
+    c->a[c->nargs++] = (KArg){.kind = kind, .i = i, .f = f};
+}
+
+void kcall_saved(KCall *c, KArgKind kind, int node, int64_t off)
+{
+    kcall_arg(c, kind, node, 0);
+    c->a[c->nargs - 1].j = off;
+}
+
+void kcall_enum(KCall *c, int v, const char *cname)
+{
+    kcall_arg(c, KA_ENUM, v, 0);
+    c->a[c->nargs - 1].c = cname;
+}
+
+void kcall_builtin(KCall *c, KBuiltin b)
+{
+    kcall_init(c, "");
+    c->builtin = b;
 }
 
 const char *kcall_shape_c(const KCall *c)
@@ -137,11 +155,46 @@ static const char *karg_c(const EmitCtx *e, const KCall *c, const KArg *a)
     case KA_PARAM:
         if (a->i < 0)
             return "NULL";
-        return e->pexpr ? e->pexpr[a->i] : op_pexpr(e->P, e->g, (int)a->i);
+        if (e->pexpr)
+            return e->pexpr[a->i];
+        return e->poff ? xasprintf("%s + %s", e->P, e->poff[a->i]) : op_pexpr(e->P, e->g, (int)a->i);
     case KA_SCRATCH: return e->scratch;
     case KA_SHAPE: return c->shape_c ? c->shape_c : kcall_shape_c(c);
+    case KA_ENUM: return a->c;
+    case KA_DVAL: return e->dval[a->i + 1] ? e->dval[a->i + 1] : "NULL";
+    case KA_DIN: return e->din[a->i] ? e->din[a->i] : "NULL";
+    case KA_GPARAM:
+        if (a->i < 0)
+            return "NULL";
+        return e->poff ? xasprintf("%s + %s", e->G, e->poff[a->i]) : op_pexpr(e->G, e->g, (int)a->i);
+    case KA_SAVED:
+        return a->j ? xasprintf("%s + %lld", e->saved[a->i + 1], (long long)a->j) : e->saved[a->i + 1];
+    case KA_SAVED_N: return xasprintf("%s + (size_t)n * %lld", e->saved[a->i + 1], (long long)a->j);
+    case KA_RNG: return e->rng;
     }
     NNC_ICE("kernel argument kind %d", (int)a->kind);
+}
+
+/* A KB_* statement spelled in C. */
+static void builtin_c(const EmitCtx *e, const KCall *c)
+{
+    const char *a[4];
+    for (int j = 0; j < c->nargs && j < 4; j++)
+        a[j] = karg_c(e, c, &c->a[j]);
+    switch (c->builtin) {
+    case KB_ZERO: fprintf(e->out, "    memset(%s, 0, %s * sizeof(float));", a[0], a[1]); break;
+    case KB_COPY: fprintf(e->out, "    memcpy(%s, %s, %s * sizeof(float));", a[0], a[1], a[2]); break;
+    case KB_MUL:
+        fprintf(e->out, "    for (size_t i = 0; i < %s; i++)\n        %s[i] = %s[i] * %s[i];", a[3], a[0], a[1], a[2]);
+        break;
+    case KB_INC:
+        if (e->poff)
+            fprintf(e->out, "    %s[%s] += %s;", e->P, e->poff[c->a[0].i], a[1]);
+        else
+            fprintf(e->out, "    %s[%lld] += %s;", e->P, (long long)op_poffset(e->g, (int)c->a[0].i), a[1]);
+        break;
+    case KB_CALL: NNC_ICE("builtin_c of a call");
+    }
 }
 
 void op_emit_call(EmitCtx *e, const Node *n, const KCall *c)
@@ -150,15 +203,22 @@ void op_emit_call(EmitCtx *e, const Node *n, const KCall *c)
         e->sink(e->sink_ctx, e, n, c);
         return;
     }
-    fprintf(e->out, "    %s(", c->fn);
-    for (int j = 0; j < c->nargs; j++) {
-        if (j && j == c->wrap)
-            fprintf(e->out, ",\n%*s", (int)strlen(c->fn) + 5, "");
-        else if (j)
-            fprintf(e->out, ", ");
-        fputs(karg_c(e, c, &c->a[j]), e->out);
+    if (c->builtin != KB_CALL) {
+        builtin_c(e, c);
+    } else {
+        fprintf(e->out, "    %s(", c->fn);
+        for (int j = 0; j < c->nargs; j++) {
+            if (j && j == c->wrap)
+                fprintf(e->out, ",\n%*s", c->wrap_indent ? c->wrap_indent : (int)strlen(c->fn) + 5, "");
+            else if (j)
+                fprintf(e->out, ", ");
+            fputs(karg_c(e, c, &c->a[j]), e->out);
+        }
+        fprintf(e->out, ");");
     }
-    fprintf(e->out, ");\n");
+    if (c->comment)
+        fprintf(e->out, " /* %s */", c->comment);
+    fprintf(e->out, "\n");
 }
 
 const char *c_float(double v, char *buf, size_t len)

@@ -119,11 +119,21 @@ void convt_emit_train(EmitCtx *e, const Node *n) { convt_emit(e, n); }
 
 void convt_grad(EmitCtx *e, const Node *n)
 {
-    fprintf(e->out, "    nnr_conv_transpose2d_backward_f32(n, %s,\n                   %s, %s, %s, %s, %s, %s, %s);\n",
-            conv_shape_c(e->g, n), VAL(e, n->in[0]), op_pexpr(e->P, e->g, n->param[0]),
-            DVAL(e, n - e->g->nodes), DVAL(e, n->in[0]) ? DVAL(e, n->in[0]) : "NULL",
-            op_pexpr(e->G, e->g, n->param[0]),
-            n->has_bias ? op_pexpr(e->G, e->g, n->param[1]) : "NULL", e->scratch);
+    KCall c;
+    kcall_init(&c, "nnr_conv_transpose2d_backward_f32");
+    conv_kcall_shape(e->g, n, &c);
+    kcall_arg(&c, KA_N, 1, 0);
+    kcall_arg(&c, KA_SHAPE, 0, 0);
+    kcall_arg(&c, KA_VAL, n->in[0], 0);
+    kcall_arg(&c, KA_PARAM, n->param[0], 0);
+    kcall_arg(&c, KA_DVAL, n - e->g->nodes, 0);
+    kcall_arg(&c, KA_DVAL, n->in[0], 0);
+    kcall_arg(&c, KA_GPARAM, n->param[0], 0);
+    kcall_arg(&c, KA_GPARAM, n->has_bias ? n->param[1] : -1, 0);
+    kcall_arg(&c, KA_SCRATCH, 0, 0);
+    c.wrap = 2;
+    c.wrap_indent = 19;
+    op_emit_call(e, n, &c);
 }
 
 int64_t convt_flops(const Graph *g, const Node *n)

@@ -28,20 +28,31 @@ void dropout_emit(EmitCtx *e, const Node *n) { (void)e; (void)n; }
 
 void dropout_emit_train(EmitCtx *e, const Node *n)
 {
-    char a[48];
+    KCall c;
     int i = (int)(n - e->g->nodes);
-    fprintf(e->out, "    nnr_dropout_f32(%s, %s, (size_t)n * %lld, %s, %s, %s);\n", e->rng,
-            c_float(n->p, a, sizeof a), (long long)shape_numel(&n->shape), VAL(e, n->in[0]),
-            VAL(e, i), e->saved[i + 1]);
+    kcall_init(&c, "nnr_dropout_f32");
+    kcall_arg(&c, KA_RNG, 0, 0);
+    kcall_arg(&c, KA_F32, 0, n->p);
+    kcall_arg(&c, KA_NSIZE, shape_numel(&n->shape), 0);
+    kcall_arg(&c, KA_VAL, n->in[0], 0);
+    kcall_arg(&c, KA_VAL, i, 0);
+    kcall_saved(&c, KA_SAVED, i, 0);
+    op_emit_call(e, n, &c);
 }
 
+/* dx = dy * mask (the mask holds 0 or 1/(1-p)) */
 void dropout_grad(EmitCtx *e, const Node *n)
 {
     int i = (int)(n - e->g->nodes);
     if (!DVAL(e, n->in[0]))
         return;
-    fprintf(e->out, "    for (size_t i = 0; i < (size_t)n * %lld; i++)\n        %s[i] = %s[i] * %s[i];\n",
-            (long long)shape_numel(&n->shape), DVAL(e, n->in[0]), DVAL(e, i), e->saved[i + 1]);
+    KCall c;
+    kcall_builtin(&c, KB_MUL);
+    kcall_arg(&c, KA_DVAL, n->in[0], 0);
+    kcall_arg(&c, KA_DVAL, i, 0);
+    kcall_saved(&c, KA_SAVED, i, 0);
+    kcall_arg(&c, KA_NSIZE, shape_numel(&n->shape), 0);
+    op_emit_call(e, n, &c);
 }
 
 int64_t dropout_flops(const Graph *g, const Node *n) { (void)g; (void)n; return 0; }

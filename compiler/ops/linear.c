@@ -57,13 +57,6 @@ int linear_shape(Graph *g, Node *n, Diag *d)
     return 0;
 }
 
-/* Rows of the GEMM per sample: linear runs over the last dimension. */
-static const char *rows(const Graph *g, const Node *n)
-{
-    int64_t r = shape_numel(ir_value_shape(g, n->in[0])) / n->in_f;
-    return r == 1 ? "n" : xasprintf("n * %lld", (long long)r);
-}
-
 void linear_emit(EmitCtx *e, const Node *n)
 {
     KCall c;
@@ -85,12 +78,18 @@ void linear_emit_train(EmitCtx *e, const Node *n) { linear_emit(e, n); }
 
 void linear_grad(EmitCtx *e, const Node *n)
 {
-    fprintf(e->out, "    nnr_linear_backward_f32(%s, %lld, %lld, %s, %s, %s, %s, %s, %s);\n",
-            rows(e->g, n), (long long)n->in_f, (long long)n->out_f, VAL(e, n->in[0]),
-            op_pexpr(e->P, e->g, n->param[0]), DVAL(e, n - e->g->nodes),
-            DVAL(e, n->in[0]) ? DVAL(e, n->in[0]) : "NULL",
-            op_pexpr(e->G, e->g, n->param[0]),
-            n->has_bias ? op_pexpr(e->G, e->g, n->param[1]) : "NULL");
+    KCall c;
+    kcall_init(&c, "nnr_linear_backward_f32");
+    kcall_arg(&c, KA_N, shape_numel(ir_value_shape(e->g, n->in[0])) / n->in_f, 0);
+    kcall_arg(&c, KA_INT, n->in_f, 0);
+    kcall_arg(&c, KA_INT, n->out_f, 0);
+    kcall_arg(&c, KA_VAL, n->in[0], 0);
+    kcall_arg(&c, KA_PARAM, n->param[0], 0);
+    kcall_arg(&c, KA_DVAL, n - e->g->nodes, 0);
+    kcall_arg(&c, KA_DVAL, n->in[0], 0);
+    kcall_arg(&c, KA_GPARAM, n->param[0], 0);
+    kcall_arg(&c, KA_GPARAM, n->has_bias ? n->param[1] : -1, 0);
+    op_emit_call(e, n, &c);
 }
 
 int64_t linear_flops(const Graph *g, const Node *n)

@@ -91,28 +91,39 @@ void lnorm_emit(EmitCtx *e, const Node *n)
 
 void lnorm_emit_train(EmitCtx *e, const Node *n)
 {
-    const Graph *g = e->g;
-    int i = (int)(n - g->nodes);
-    char a[48];
-    fprintf(e->out, "    nnr_layernorm_train_f32((size_t)n * %lld, %lld, %s, %s, %s, %s,\n"
-                    "                            %s, %s + (size_t)n * %lld, %s);\n",
-            rows(n), (long long)row(n), VAL(e, n->in[0]),
-            n->affine ? op_pexpr(e->P, g, n->param[0]) : "NULL",
-            n->has_bias ? op_pexpr(e->P, g, n->param[1]) : "NULL", c_float(n->eps, a, sizeof a),
-            e->saved[i + 1], e->saved[i + 1], rows(n), VAL(e, i));
+    KCall c;
+    int i = (int)(n - e->g->nodes);
+    kcall_init(&c, "nnr_layernorm_train_f32");
+    kcall_arg(&c, KA_NSIZE, rows(n), 0);
+    kcall_arg(&c, KA_INT, row(n), 0);
+    kcall_arg(&c, KA_VAL, n->in[0], 0);
+    kcall_arg(&c, KA_PARAM, n->affine ? n->param[0] : -1, 0);
+    kcall_arg(&c, KA_PARAM, n->has_bias ? n->param[1] : -1, 0);
+    kcall_arg(&c, KA_F32, 0, n->eps);
+    kcall_saved(&c, KA_SAVED, i, 0);
+    kcall_saved(&c, KA_SAVED_N, i, rows(n));
+    kcall_arg(&c, KA_VAL, i, 0);
+    c.wrap = 6;
+    op_emit_call(e, n, &c);
 }
 
 void lnorm_grad(EmitCtx *e, const Node *n)
 {
-    const Graph *g = e->g;
-    int i = (int)(n - g->nodes);
-    fprintf(e->out, "    nnr_layernorm_backward_f32((size_t)n * %lld, %lld, %s, %s, %s, %s + (size_t)n * %lld,\n"
-                    "                               %s, %s, %s, %s);\n",
-            rows(n), (long long)row(n), VAL(e, n->in[0]),
-            n->affine ? op_pexpr(e->P, g, n->param[0]) : "NULL", e->saved[i + 1], e->saved[i + 1],
-            rows(n), DVAL(e, i), DVAL(e, n->in[0]) ? DVAL(e, n->in[0]) : "NULL",
-            n->affine ? op_pexpr(e->G, g, n->param[0]) : "NULL",
-            n->has_bias ? op_pexpr(e->G, g, n->param[1]) : "NULL");
+    KCall c;
+    int i = (int)(n - e->g->nodes);
+    kcall_init(&c, "nnr_layernorm_backward_f32");
+    kcall_arg(&c, KA_NSIZE, rows(n), 0);
+    kcall_arg(&c, KA_INT, row(n), 0);
+    kcall_arg(&c, KA_VAL, n->in[0], 0);
+    kcall_arg(&c, KA_PARAM, n->affine ? n->param[0] : -1, 0);
+    kcall_saved(&c, KA_SAVED, i, 0);
+    kcall_saved(&c, KA_SAVED_N, i, rows(n));
+    kcall_arg(&c, KA_DVAL, i, 0);
+    kcall_arg(&c, KA_DVAL, n->in[0], 0);
+    kcall_arg(&c, KA_GPARAM, n->affine ? n->param[0] : -1, 0);
+    kcall_arg(&c, KA_GPARAM, n->has_bias ? n->param[1] : -1, 0);
+    c.wrap = 6;
+    op_emit_call(e, n, &c);
 }
 
 int64_t lnorm_flops(const Graph *g, const Node *n)

@@ -108,11 +108,17 @@ void matmul_grad(EmitCtx *e, const Node *n)
     Shape s;
     plan(e->g, n, f, &s, NULL);
     KCall c;
-    kcall_init(&c, "nnr_matmul_shape");
+    kcall_init(&c, "nnr_matmul_backward_f32");
+    kcall_arg(&c, KA_N, 1, 0);
+    kcall_arg(&c, KA_SHAPE, 0, 0);
     kcall_shape(&c, "nnr_matmul_shape", fields, f, 11);
-    fprintf(e->out, "    nnr_matmul_backward_f32(n, %s,\n                            %s, %s, %s, %s, %s);\n",
-            kcall_shape_c(&c), VAL(e, n->in[0]), VAL(e, n->in[1]), DVAL(e, (int)(n - e->g->nodes)),
-            d0 ? d0 : "NULL", d1 ? d1 : "NULL");
+    kcall_arg(&c, KA_VAL, n->in[0], 0);
+    kcall_arg(&c, KA_VAL, n->in[1], 0);
+    kcall_arg(&c, KA_DVAL, n - e->g->nodes, 0);
+    kcall_arg(&c, KA_DIN, 0, 0);
+    kcall_arg(&c, KA_DIN, 1, 0);
+    c.wrap = 2;
+    op_emit_call(e, n, &c);
 }
 
 int64_t matmul_flops(const Graph *g, const Node *n)

@@ -77,29 +77,46 @@ void norm_emit(EmitCtx *e, const Node *n)
 
 void norm_emit_train(EmitCtx *e, const Node *n)
 {
-    char a[48], m[48];
-    const Graph *g = e->g;
-    int i = (int)(n - g->nodes);
-    fprintf(e->out, "    nnr_batchnorm_train_f32(n, %lld, %lld, %s, %s, %s, %s, %s,\n"
-                    "                            %s, %s, %s, %s + %lld, %s);\n",
-            (long long)n->in_f, spatial(n), VAL(e, n->in[0]), op_pexpr(e->P, g, n->param[0]),
-            op_pexpr(e->P, g, n->param[1]), op_pexpr(e->P, g, n->param[2]),
-            op_pexpr(e->P, g, n->param[3]), c_float(n->eps, a, sizeof a),
-            c_float(n->momentum, m, sizeof m), e->saved[i + 1], e->saved[i + 1],
-            (long long)n->in_f, VAL(e, i));
-    fprintf(e->out, "    %s[%lld] += 1.0f; /* num_batches_tracked */\n", e->P,
-            (long long)g->params[n->param[4]].offset);
+    KCall c;
+    int i = (int)(n - e->g->nodes);
+    kcall_init(&c, "nnr_batchnorm_train_f32");
+    kcall_arg(&c, KA_N, 1, 0);
+    kcall_arg(&c, KA_INT, n->in_f, 0);
+    kcall_arg(&c, KA_INT, spatial(n), 0);
+    kcall_arg(&c, KA_VAL, n->in[0], 0);
+    for (int k = 0; k < 4; k++)
+        kcall_arg(&c, KA_PARAM, n->param[k], 0);
+    kcall_arg(&c, KA_F32, 0, n->eps);
+    kcall_arg(&c, KA_F32, 0, n->momentum);
+    kcall_saved(&c, KA_SAVED, i, 0);
+    kcall_saved(&c, KA_SAVED, i, n->in_f);
+    kcall_arg(&c, KA_VAL, i, 0);
+    c.wrap = 8;
+    op_emit_call(e, n, &c);
+    kcall_builtin(&c, KB_INC);
+    kcall_arg(&c, KA_PARAM, n->param[4], 0);
+    kcall_arg(&c, KA_F32, 0, 1.0);
+    c.comment = "num_batches_tracked";
+    op_emit_call(e, n, &c);
 }
 
 void norm_grad(EmitCtx *e, const Node *n)
 {
-    const Graph *g = e->g;
-    int i = (int)(n - g->nodes);
-    fprintf(e->out, "    nnr_batchnorm_backward_f32(n, %lld, %lld, %s, %s, %s, %s + %lld, %s, %s, %s, %s);\n",
-            (long long)n->in_f, spatial(n), VAL(e, n->in[0]), op_pexpr(e->P, g, n->param[0]),
-            e->saved[i + 1], e->saved[i + 1], (long long)n->in_f, DVAL(e, i),
-            DVAL(e, n->in[0]) ? DVAL(e, n->in[0]) : "NULL", op_pexpr(e->G, g, n->param[0]),
-            op_pexpr(e->G, g, n->param[1]));
+    KCall c;
+    int i = (int)(n - e->g->nodes);
+    kcall_init(&c, "nnr_batchnorm_backward_f32");
+    kcall_arg(&c, KA_N, 1, 0);
+    kcall_arg(&c, KA_INT, n->in_f, 0);
+    kcall_arg(&c, KA_INT, spatial(n), 0);
+    kcall_arg(&c, KA_VAL, n->in[0], 0);
+    kcall_arg(&c, KA_PARAM, n->param[0], 0);
+    kcall_saved(&c, KA_SAVED, i, 0);
+    kcall_saved(&c, KA_SAVED, i, n->in_f);
+    kcall_arg(&c, KA_DVAL, i, 0);
+    kcall_arg(&c, KA_DVAL, n->in[0], 0);
+    kcall_arg(&c, KA_GPARAM, n->param[0], 0);
+    kcall_arg(&c, KA_GPARAM, n->param[1], 0);
+    op_emit_call(e, n, &c);
 }
 
 int64_t norm_flops(const Graph *g, const Node *n)

@@ -29,10 +29,10 @@ typedef struct BuildCtx {
     const char *pname;      /* state_dict prefix: label or position */
 } BuildCtx;
 
-/* One runtime kernel call of a forward node, as data: the inference hooks
- * (<fam>_emit) describe their call once, and op_emit_call() either prints
- * it as C or hands it to a backend's sink (the LLVM backend), so both
- * backends pass the same arguments. Each argument carries the C type of
+/* One runtime kernel call of a node, as data: the hooks (<fam>_emit,
+ * <fam>_emit_train, <fam>_grad) describe their calls once, and
+ * op_emit_call() either prints them as C or hands them to a backend's sink
+ * (the LLVM backend), so both backends pass the same arguments. Each argument carries the C type of
  * the kernel's parameter (int or size_t for integers). */
 typedef enum KArgKind {
     KA_INT,         /* int constant i */
@@ -45,13 +45,34 @@ typedef enum KArgKind {
     KA_PARAM,       /* parameter i in the parameter block (-1: NULL) */
     KA_SCRATCH,     /* the per-sample conv2d scratch */
     KA_SHAPE,       /* a pointer to the call's constant shape struct */
+    KA_ENUM,        /* int constant i, spelled c in C (a runtime enum: "NNR_BIN_ADD") */
+    /* training (emit_train and grad hooks) */
+    KA_DVAL,        /* the gradient buffer of value i (DVAL; NULL when it has none) */
+    KA_DIN,         /* the gradient buffer input slot i's rule writes (EmitCtx.din; NULL: none) */
+    KA_GPARAM,      /* the gradient of parameter i in the gradient block (-1: NULL) */
+    KA_SAVED,       /* node i's saved buffer, + j floats */
+    KA_SAVED_N,     /* node i's saved buffer, + n * j floats */
+    KA_RNG,         /* the training step's random generator */
 } KArgKind;
 
 typedef struct KArg {
     KArgKind kind;
     int64_t i;
     double f;
+    int64_t j;              /* KA_SAVED*: the offset */
+    const char *c;          /* KA_ENUM: its C spelling */
 } KArg;
+
+/* What a KCall does when it is not a runtime function call (fn unused):
+ * the few statements of a training step that both backends spell
+ * themselves. Counts are a KA_SIZE or KA_NSIZE argument. */
+typedef enum KBuiltin {
+    KB_CALL,        /* fn(args...) */
+    KB_ZERO,        /* memset(a0, 0, a1 floats) */
+    KB_COPY,        /* memcpy(a0, a1, a2 floats) */
+    KB_MUL,         /* a0[i] = a1[i] * a2[i] for i < a3 */
+    KB_INC,         /* a0[0] += a1 (a KA_PARAM and a KA_F32) */
+} KBuiltin;
 
 #define KCALL_MAX_ARGS 16
 typedef struct KCall {
@@ -62,7 +83,10 @@ typedef struct KCall {
     const char *const *shape_fields;    /* their names, as in runtime/nnr.h */
     int nshape;
     int64_t shape[KCALL_MAX_ARGS];
+    KBuiltin builtin;
     int wrap;                       /* C text only: break the line before argument wrap (0: never) */
+    int wrap_indent;                /* C text only: the continuation's indent (0: under the '(') */
+    const char *comment;            /* C text only: a comment after the statement (NULL: none) */
     const char *shape_c;            /* C text only: KA_SHAPE spelled so ("&conv1_shape"; NULL:
                                      * the compound literal of kcall_shape_c) */
     const char *scratch_fn;         /* with a KA_SCRATCH argument: the runtime function that
@@ -88,6 +112,8 @@ struct EmitCtx {
     KCallSink sink;         /* NULL: op_emit_call prints C; else it calls sink(sink_ctx, ...) */
     void *sink_ctx;
     const char **pexpr;     /* [param]: its C expression for KA_PARAM (NULL: P + offset) */
+    const char **poff;      /* [param]: its offset in P's block (and G's) spelled in C, e.g.
+                             * "state_at.fc1_weight" (NULL: the number) */
     /* training backward: the gradient buffer of each input slot the
      * node's rule must write (overwrite), NULL when that input needs none */
     const char *din[NNC_MAX_NODE_INPUTS];
@@ -189,6 +215,12 @@ int op_act_value(int op);
 /* Start a kernel call description; kcall_arg appends an argument. */
 void kcall_init(KCall *c, const char *fn);
 void kcall_arg(KCall *c, KArgKind kind, int64_t i, double f);
+/* Append a KA_SAVED / KA_SAVED_N argument (node's saved buffer + off), or
+ * a KA_ENUM (value v, spelled cname in C). */
+void kcall_saved(KCall *c, KArgKind kind, int node, int64_t off);
+void kcall_enum(KCall *c, int v, const char *cname);
+/* Start a KB_* statement. */
+void kcall_builtin(KCall *c, KBuiltin b);
 /* Set the call's constant shape struct (KA_SHAPE): its C type, its int
  * fields' names (runtime/nnr.h) and values, in the struct's order. */
 void kcall_shape(KCall *c, const char *type, const char *const *fields, const int64_t *v, int nv);
@@ -197,7 +229,8 @@ const char *kcall_shape_c(const KCall *c);
 /* A KCallSink that copies the call into ctx (a KCall *), for a backend
  * that needs a node's call description without emitting it. */
 void kcall_keep(void *ctx, const EmitCtx *e, const Node *n, const KCall *c);
-/* Emit a forward node's kernel call: as C text on e->out, or to e->sink. */
+/* Emit a node's kernel call (or KB_* statement): as C text on e->out, or
+ * to e->sink. */
 void op_emit_call(EmitCtx *e, const Node *n, const KCall *c);
 /* Offset of a parameter in the block the graph's forward reads (the
  * inference block once laid out, else the state block). */

@@ -108,14 +108,6 @@ static void kshape(const Graph *g, const Node *n, KCall *c)
     kcall_shape(c, "nnr_pool2d_shape", fields, s, (int)(sizeof s / sizeof s[0]));
 }
 
-static const char *pshape(const Graph *g, const Node *n)
-{
-    KCall c;
-    kcall_init(&c, "nnr_pool2d_shape");
-    kshape(g, n, &c);
-    return kcall_shape_c(&c);
-}
-
 void pool_emit(EmitCtx *e, const Node *n)
 {
     KCall c;
@@ -134,12 +126,16 @@ void pool_grad(EmitCtx *e, const Node *n)
 {
     if (!DVAL(e, n->in[0]))
         return;
+    KCall c;
+    kcall_init(&c, is_max(n) ? "nnr_maxpool2d_backward_f32" : "nnr_avgpool2d_backward_f32");
+    kshape(e->g, n, &c);
+    kcall_arg(&c, KA_N, 1, 0);
+    kcall_arg(&c, KA_SHAPE, 0, 0);
     if (is_max(n))
-        fprintf(e->out, "    nnr_maxpool2d_backward_f32(n, %s, %s, %s, %s);\n", pshape(e->g, n),
-                VAL(e, n->in[0]), DVAL(e, n - e->g->nodes), DVAL(e, n->in[0]));
-    else
-        fprintf(e->out, "    nnr_avgpool2d_backward_f32(n, %s, %s, %s);\n", pshape(e->g, n),
-                DVAL(e, n - e->g->nodes), DVAL(e, n->in[0]));
+        kcall_arg(&c, KA_VAL, n->in[0], 0);
+    kcall_arg(&c, KA_DVAL, n - e->g->nodes, 0);
+    kcall_arg(&c, KA_DVAL, n->in[0], 0);
+    op_emit_call(e, n, &c);
 }
 
 int64_t pool_flops(const Graph *g, const Node *n)

@@ -124,21 +124,29 @@ void reduce_emit_train(EmitCtx *e, const Node *n) { reduce_emit(e, n); }
 
 void reduce_grad(EmitCtx *e, const Node *n)
 {
-    const char *d0 = op_din(e, n, 0);
-    if (!d0)
+    if (!op_din(e, n, 0))
         return;
     int64_t f[5];
     rshape(e->g, n, f);
-    KCall c;
-    kcall_init(&c, "nnr_reduce_shape");
-    kcall_shape(&c, "nnr_reduce_shape", fields, f, 5);
     int self = (int)(n - e->g->nodes);
-    if (n->op == OP_AMAX || n->op == OP_AMIN)
-        fprintf(e->out, "    nnr_reduce_extreme_backward_f32(n, %s, %s, %s, %s, %s);\n",
-                kcall_shape_c(&c), VAL(e, n->in[0]), VAL(e, self), DVAL(e, self), d0);
-    else
-        fprintf(e->out, "    nnr_reduce_backward_f32(%d, n, %s, %s, %s);\n", n->op == OP_MEAN,
-                kcall_shape_c(&c), DVAL(e, self), d0);
+    int extreme = n->op == OP_AMAX || n->op == OP_AMIN;
+    KCall c;
+    if (extreme) {     /* the slope goes to the maxima (minima), shared by ties */
+        kcall_init(&c, "nnr_reduce_extreme_backward_f32");
+    } else {
+        kcall_init(&c, "nnr_reduce_backward_f32");
+        kcall_arg(&c, KA_INT, n->op == OP_MEAN, 0);
+    }
+    kcall_arg(&c, KA_N, 1, 0);
+    kcall_arg(&c, KA_SHAPE, 0, 0);
+    kcall_shape(&c, "nnr_reduce_shape", fields, f, 5);
+    if (extreme) {
+        kcall_arg(&c, KA_VAL, n->in[0], 0);
+        kcall_arg(&c, KA_VAL, self, 0);
+    }
+    kcall_arg(&c, KA_DVAL, self, 0);
+    kcall_arg(&c, KA_DIN, 0, 0);
+    op_emit_call(e, n, &c);
 }
 
 int64_t reduce_flops(const Graph *g, const Node *n)

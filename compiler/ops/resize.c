@@ -133,19 +133,20 @@ void resize_grad(EmitCtx *e, const Node *n)
         return;
     int64_t v[5];
     planes(e->g, n, v);
-    if (n->op == OP_UPSAMPLE) {
+    KCall c;
+    int up = n->op == OP_UPSAMPLE;
+    kcall_init(&c, up ? "nnr_upsample_nearest_backward_f32" : "nnr_adaptive_avgpool2d_backward_f32");
+    kcall_arg(&c, KA_N, 1, 0);
+    for (int k = 0; k < 5; k++)
+        kcall_arg(&c, KA_INT, v[k], 0);
+    if (up) {
         const int one = ir_value_shape(e->g, n->in[0])->ndim == 2;
-        char a[48], b[48];
-        fprintf(e->out, "    nnr_upsample_nearest_backward_f32(n, %lld, %lld, %lld, %lld, %lld, %s, %s, %s, %s);\n",
-                (long long)v[0], (long long)v[1], (long long)v[2], (long long)v[3], (long long)v[4],
-                c_float(one ? 1.0 : ratio(n->scale_h), a, sizeof a),
-                c_float(ratio(one ? n->scale_h : n->scale_w), b, sizeof b), DVAL(e, n - e->g->nodes),
-                DVAL(e, n->in[0]));
-    } else {
-        fprintf(e->out, "    nnr_adaptive_avgpool2d_backward_f32(n, %lld, %lld, %lld, %lld, %lld, %s, %s);\n",
-                (long long)v[0], (long long)v[1], (long long)v[2], (long long)v[3], (long long)v[4],
-                DVAL(e, n - e->g->nodes), DVAL(e, n->in[0]));
+        kcall_arg(&c, KA_F32, 0, one ? 1.0 : ratio(n->scale_h));
+        kcall_arg(&c, KA_F32, 0, ratio(one ? n->scale_h : n->scale_w));
     }
+    kcall_arg(&c, KA_DVAL, n - e->g->nodes, 0);
+    kcall_arg(&c, KA_DVAL, n->in[0], 0);
+    op_emit_call(e, n, &c);
 }
 
 int64_t resize_flops(const Graph *g, const Node *n)

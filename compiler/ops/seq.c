@@ -123,12 +123,23 @@ void seq_grad(EmitCtx *e, const Node *n)
     if (n->op == OP_ARANGE)
         return;     /* reads nothing */
     int64_t rows = shape_numel(ir_value_shape(e->g, n->in[0]));
-    fprintf(e->out, "    nnr_embedding_backward_f32((size_t)n * %lld, %lld, %lld, %lld, %s, %s, %s);\n",
-            (long long)rows, (long long)n->attr[E_NUM], (long long)n->attr[E_DIM], (long long)n->attr[E_PAD],
-            VAL(e, n->in[0]), DVAL(e, self), op_pexpr(e->G, e->g, n->param[0]));
+    KCall c;
+    kcall_init(&c, "nnr_embedding_backward_f32");
+    kcall_arg(&c, KA_NSIZE, rows, 0);
+    kcall_arg(&c, KA_INT, (int64_t)n->attr[E_NUM], 0);
+    kcall_arg(&c, KA_INT, (int64_t)n->attr[E_DIM], 0);
+    kcall_arg(&c, KA_INT, (int64_t)n->attr[E_PAD], 0);
+    kcall_arg(&c, KA_VAL, n->in[0], 0);
+    kcall_arg(&c, KA_DVAL, self, 0);
+    kcall_arg(&c, KA_GPARAM, n->param[0], 0);
+    op_emit_call(e, n, &c);
     /* indices have no gradient */
-    if (DVAL(e, n->in[0]))
-        fprintf(e->out, "    memset(%s, 0, (size_t)n * %lld * sizeof(float));\n", DVAL(e, n->in[0]), (long long)rows);
+    if (DVAL(e, n->in[0])) {
+        kcall_builtin(&c, KB_ZERO);
+        kcall_arg(&c, KA_DVAL, n->in[0], 0);
+        kcall_arg(&c, KA_NSIZE, rows, 0);
+        op_emit_call(e, n, &c);
+    }
 }
 
 int64_t seq_flops(const Graph *g, const Node *n)

@@ -110,12 +110,6 @@ static nnr_mha_shape mha_of(const Graph *g, const Node *n)
     return s;
 }
 
-static const char *mha_c(const nnr_mha_shape *s)
-{
-    return xasprintf("&(const nnr_mha_shape){.tq = %d, .tk = %d, .e = %d, .heads = %d, .bias = %d, .causal = %d}",
-                     s->tq, s->tk, s->e, s->heads, s->bias, s->causal);
-}
-
 static const char *const mha_fields[] = {"tq", "tk", "e", "heads", "bias", "causal"};
 
 static void emit_call(EmitCtx *e, const Node *n, int train)
@@ -125,28 +119,20 @@ static void emit_call(EmitCtx *e, const Node *n, int train)
     if (n->op == OP_SDPA) {
         int64_t dm[5];
         sdpa_dims(e->g, n, dm);
-        if (train) {
-            fprintf(e->out, "    nnr_sdpa_f32(n * %lld, %lld, %lld, %lld, %lld, %d, %s, %s, %s, %s, %s);\n",
-                    (long long)dm[0], (long long)dm[1], (long long)dm[2], (long long)dm[3], (long long)dm[4],
-                    n->attr[0] != 0, VAL(e, n->in[0]), VAL(e, n->in[1]), VAL(e, n->in[2]), VAL(e, self), e->saved[self + 1]);
-            return;
-        }
         kcall_init(&c, "nnr_sdpa_f32");
         kcall_arg(&c, KA_N, dm[0], 0);
         for (int i = 1; i < 5; i++) kcall_arg(&c, KA_INT, dm[i], 0);
         kcall_arg(&c, KA_INT, n->attr[0] != 0, 0);
         for (int i = 0; i < 3; i++) kcall_arg(&c, KA_VAL, n->in[i], 0);
         kcall_arg(&c, KA_VAL, self, 0);
-        kcall_arg(&c, KA_PARAM, -1, 0);     /* no log-sum-exps kept */
+        if (train)
+            kcall_saved(&c, KA_SAVED, self, 0);     /* the log-sum-exps, for the backward */
+        else
+            kcall_arg(&c, KA_PARAM, -1, 0);     /* no log-sum-exps kept */
         op_emit_call(e, n, &c);
         return;
     }
     nnr_mha_shape s = mha_of(e->g, n);
-    if (train) {
-        fprintf(e->out, "    nnr_mha_f32(%s, n, %s, %s, %s, %s, %s, %s);\n", mha_c(&s), VAL(e, n->in[0]),
-                VAL(e, n->in[1]), VAL(e, n->in[2]), op_pexpr(e->P, e->g, n->param[0]), VAL(e, self), e->saved[self + 1]);
-        return;
-    }
     int64_t v[6] = {s.tq, s.tk, s.e, s.heads, s.bias, s.causal};
     kcall_init(&c, "nnr_mha_f32");
     kcall_arg(&c, KA_SHAPE, 0, 0);
@@ -155,7 +141,10 @@ static void emit_call(EmitCtx *e, const Node *n, int train)
     for (int i = 0; i < 3; i++) kcall_arg(&c, KA_VAL, n->in[i], 0);
     kcall_arg(&c, KA_PARAM, n->param[0], 0);
     kcall_arg(&c, KA_VAL, self, 0);
-    kcall_arg(&c, KA_PARAM, -1, 0);         /* the kernel's own scratch */
+    if (train)
+        kcall_saved(&c, KA_SAVED, self, 0);     /* what the backward reads */
+    else
+        kcall_arg(&c, KA_PARAM, -1, 0);         /* the kernel's own scratch */
     op_emit_call(e, n, &c);
 }
 
@@ -163,26 +152,45 @@ void attn_emit(EmitCtx *e, const Node *n) { emit_call(e, n, 0); }
 
 void attn_emit_train(EmitCtx *e, const Node *n) { emit_call(e, n, 1); }
 
-static const char *or_null(const char *s) { return s ? s : "NULL"; }
-
 void attn_grad(EmitCtx *e, const Node *n)
 {
     int self = (int)(n - e->g->nodes);
+    KCall c;
     if (n->op == OP_SDPA) {
         int64_t dm[5];
         sdpa_dims(e->g, n, dm);
-        fprintf(e->out, "    nnr_sdpa_backward_f32(n * %lld, %lld, %lld, %lld, %lld, %d, %s, %s, %s, %s, %s, %s,\n"
-                        "                          %s, %s, %s);\n",
-                (long long)dm[0], (long long)dm[1], (long long)dm[2], (long long)dm[3], (long long)dm[4], n->attr[0] != 0,
-                VAL(e, n->in[0]), VAL(e, n->in[1]), VAL(e, n->in[2]), VAL(e, self), e->saved[self + 1], DVAL(e, self),
-                or_null(e->din[0]), or_null(e->din[1]), or_null(e->din[2]));
+        kcall_init(&c, "nnr_sdpa_backward_f32");
+        kcall_arg(&c, KA_N, dm[0], 0);
+        for (int i = 1; i < 5; i++)
+            kcall_arg(&c, KA_INT, dm[i], 0);
+        kcall_arg(&c, KA_INT, n->attr[0] != 0, 0);
+        for (int i = 0; i < 3; i++)
+            kcall_arg(&c, KA_VAL, n->in[i], 0);
+        kcall_arg(&c, KA_VAL, self, 0);
+        kcall_saved(&c, KA_SAVED, self, 0);
+        kcall_arg(&c, KA_DVAL, self, 0);
+        for (int i = 0; i < 3; i++)
+            kcall_arg(&c, KA_DIN, i, 0);
+        c.wrap = 12;
+        op_emit_call(e, n, &c);
         return;
     }
     nnr_mha_shape s = mha_of(e->g, n);
-    fprintf(e->out, "    nnr_mha_backward_f32(%s, n, %s, %s, %s, %s, %s, %s,\n                         %s, %s, %s, %s);\n",
-            mha_c(&s), VAL(e, n->in[0]), VAL(e, n->in[1]), VAL(e, n->in[2]), op_pexpr(e->P, e->g, n->param[0]),
-            e->saved[self + 1], DVAL(e, self), or_null(e->din[0]), or_null(e->din[1]), or_null(e->din[2]),
-            op_pexpr(e->G, e->g, n->param[0]));
+    int64_t v[6] = {s.tq, s.tk, s.e, s.heads, s.bias, s.causal};
+    kcall_init(&c, "nnr_mha_backward_f32");
+    kcall_arg(&c, KA_SHAPE, 0, 0);
+    kcall_shape(&c, "nnr_mha_shape", mha_fields, v, 6);
+    kcall_arg(&c, KA_N, 1, 0);
+    for (int i = 0; i < 3; i++)
+        kcall_arg(&c, KA_VAL, n->in[i], 0);
+    kcall_arg(&c, KA_PARAM, n->param[0], 0);
+    kcall_saved(&c, KA_SAVED, self, 0);
+    kcall_arg(&c, KA_DVAL, self, 0);
+    for (int i = 0; i < 3; i++)
+        kcall_arg(&c, KA_DIN, i, 0);
+    kcall_arg(&c, KA_GPARAM, n->param[0], 0);
+    c.wrap = 8;
+    op_emit_call(e, n, &c);
 }
 
 int64_t attn_flops(const Graph *g, const Node *n)

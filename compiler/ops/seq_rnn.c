@@ -135,12 +135,6 @@ int rnn_shape(Graph *g, Node *n, Diag *d)
 
 static const char *const rnn_fields[] = {"t", "in", "hidden", "layers", "dirs", "bias", "gates"};
 
-static const char *shape_c(const nnr_rnn_shape *s)
-{
-    return xasprintf("&(const nnr_rnn_shape){.t = %d, .in = %d, .hidden = %d, .layers = %d, .dirs = %d, "
-                     ".bias = %d, .gates = %d}", s->t, s->in, s->hidden, s->layers, s->dirs, s->bias, s->gates);
-}
-
 void rnn_emit(EmitCtx *e, const Node *n)
 {
     KCall c;
@@ -170,22 +164,38 @@ void rnn_emit(EmitCtx *e, const Node *n)
     op_emit_call(e, n, &c);
 }
 
+/* The kernels' nnr_rnn_shape of node n, set on call c (as its first argument). */
+static void rnn_kshape(const Graph *g, const Node *n, KCall *c)
+{
+    nnr_rnn_shape s = rnn_shape_of(g, n);
+    int64_t v[7] = {s.t, s.in, s.hidden, s.layers, s.dirs, s.bias, s.gates};
+    kcall_arg(c, KA_SHAPE, 0, 0);
+    kcall_shape(c, "nnr_rnn_shape", rnn_fields, v, 7);
+}
+
 void rnn_emit_train(EmitCtx *e, const Node *n)
 {
-    char a[48];
     if (n->op == OP_RNN_RESULT) {
         rnn_emit(e, n);
         return;
     }
+    KCall c;
     int self = (int)(n - e->g->nodes);
-    nnr_rnn_shape s = rnn_shape_of(e->g, n);
-    fprintf(e->out, "    nnr_rnn_train_f32(%s, n, %s, %s, %s, %s, %s, %s);\n", shape_c(&s), VAL(e, n->in[0]),
-            op_pexpr(e->P, e->g, n->param[0]), VAL(e, self), e->saved[self + 1], e->rng,
-            c_float(n->attr[A_DROPOUT], a, sizeof a));
+    kcall_init(&c, "nnr_rnn_train_f32");
+    rnn_kshape(e->g, n, &c);
+    kcall_arg(&c, KA_N, 1, 0);
+    kcall_arg(&c, KA_VAL, n->in[0], 0);
+    kcall_arg(&c, KA_PARAM, n->param[0], 0);
+    kcall_arg(&c, KA_VAL, self, 0);
+    kcall_saved(&c, KA_SAVED, self, 0);
+    kcall_arg(&c, KA_RNG, 0, 0);
+    kcall_arg(&c, KA_F32, 0, n->attr[A_DROPOUT]);
+    op_emit_call(e, n, &c);
 }
 
 void rnn_grad(EmitCtx *e, const Node *n)
 {
+    KCall c;
     int self = (int)(n - e->g->nodes);
     if (n->op == OP_RNN_RESULT) {
         if (!DVAL(e, n->in[0]))
@@ -193,14 +203,27 @@ void rnn_grad(EmitCtx *e, const Node *n)
         size_t off, len;
         Shape sh;
         result_part(e->g, n, &e->g->nodes[n->in[0]], &off, &len, &sh);
-        fprintf(e->out, "    nnr_rnn_result_backward_f32(n, %lld, %zu, %zu, %s, %s);\n",
-                (long long)shape_numel(ir_value_shape(e->g, n->in[0])), off, len, DVAL(e, self), DVAL(e, n->in[0]));
+        kcall_init(&c, "nnr_rnn_result_backward_f32");
+        kcall_arg(&c, KA_N, 1, 0);
+        kcall_arg(&c, KA_SIZE, shape_numel(ir_value_shape(e->g, n->in[0])), 0);
+        kcall_arg(&c, KA_SIZE, (int64_t)off, 0);
+        kcall_arg(&c, KA_SIZE, (int64_t)len, 0);
+        kcall_arg(&c, KA_DVAL, self, 0);
+        kcall_arg(&c, KA_DVAL, n->in[0], 0);
+        op_emit_call(e, n, &c);
         return;
     }
-    nnr_rnn_shape s = rnn_shape_of(e->g, n);
-    fprintf(e->out, "    nnr_rnn_backward_f32(%s, n, %s, %s, %s, %s, %s, %s, %s);\n", shape_c(&s),
-            VAL(e, n->in[0]), op_pexpr(e->P, e->g, n->param[0]), VAL(e, self), e->saved[self + 1], DVAL(e, self),
-            DVAL(e, n->in[0]) ? DVAL(e, n->in[0]) : "NULL", op_pexpr(e->G, e->g, n->param[0]));
+    kcall_init(&c, "nnr_rnn_backward_f32");
+    rnn_kshape(e->g, n, &c);
+    kcall_arg(&c, KA_N, 1, 0);
+    kcall_arg(&c, KA_VAL, n->in[0], 0);
+    kcall_arg(&c, KA_PARAM, n->param[0], 0);
+    kcall_arg(&c, KA_VAL, self, 0);
+    kcall_saved(&c, KA_SAVED, self, 0);
+    kcall_arg(&c, KA_DVAL, self, 0);
+    kcall_arg(&c, KA_DVAL, n->in[0], 0);
+    kcall_arg(&c, KA_GPARAM, n->param[0], 0);
+    op_emit_call(e, n, &c);
 }
 
 int64_t rnn_flops(const Graph *g, const Node *n)

@@ -73,9 +73,15 @@ void softmax_grad(EmitCtx *e, const Node *n)
     if (!DVAL(e, n->in[0]))
         return;
     split(n, &o, &k, &i);
-    fprintf(e->out, "    nnr_%s_backward_f32((size_t)n * %lld, %lld, %lld, %s, %s, %s);\n",
-            op_info[n->op].name, o, k, i, VAL(e, n - e->g->nodes), DVAL(e, n - e->g->nodes),
-            DVAL(e, n->in[0]));
+    KCall c;
+    kcall_init(&c, xasprintf("nnr_%s_backward_f32", op_info[n->op].name));
+    kcall_arg(&c, KA_NSIZE, o, 0);
+    kcall_arg(&c, KA_INT, k, 0);
+    kcall_arg(&c, KA_SIZE, i, 0);
+    kcall_arg(&c, KA_VAL, n - e->g->nodes, 0);
+    kcall_arg(&c, KA_DVAL, n - e->g->nodes, 0);
+    kcall_arg(&c, KA_DVAL, n->in[0], 0);
+    op_emit_call(e, n, &c);
 }
 
 int64_t softmax_flops(const Graph *g, const Node *n)

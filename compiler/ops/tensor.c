@@ -265,32 +265,47 @@ void tensor_grad(EmitCtx *e, const Node *n)
 {
     int self = (int)(n - e->g->nodes);
     int64_t outer, inner;
+    KCall c;
     if (n->op == OP_CAT) {
         int axis = (int)n->attr[0] - 1;
         around(&n->shape, axis, &outer, &inner);
         int64_t start = 0;
         for (int k = 0; k < n->nin; k++) {
             int64_t rows = ir_value_shape(e->g, n->in[k])->d[axis];
-            const char *dk = op_din(e, n, k);
-            if (dk)
-                fprintf(e->out, "    nnr_narrow_f32((size_t)n * %lld, %lld, %lld, %lld, %lld, %s, %s);\n",
-                        (long long)outer, (long long)n->shape.d[axis], (long long)start, (long long)rows,
-                        (long long)inner, DVAL(e, self), dk);
+            if (op_din(e, n, k)) {
+                kcall_init(&c, "nnr_narrow_f32");
+                kcall_arg(&c, KA_NSIZE, outer, 0);
+                kcall_arg(&c, KA_INT, n->shape.d[axis], 0);
+                kcall_arg(&c, KA_INT, start, 0);
+                kcall_arg(&c, KA_INT, rows, 0);
+                kcall_arg(&c, KA_SIZE, inner, 0);
+                kcall_arg(&c, KA_DVAL, self, 0);
+                kcall_arg(&c, KA_DIN, k, 0);
+                op_emit_call(e, n, &c);
+            }
             start += rows;
         }
         return;
     }
-    const char *d0 = op_din(e, n, 0);
-    if (!d0)
+    if (!op_din(e, n, 0))
         return;
     const Shape *a = ir_value_shape(e->g, n->in[0]);
     if (n->op == OP_SLICE) {
         int axis = (int)n->attr[0] - 1;
         around(a, axis, &outer, &inner);
-        fprintf(e->out, "    memset(%s, 0, sizeof(float) * (size_t)n * %lld);\n", d0, (long long)shape_numel(a));
-        fprintf(e->out, "    nnr_place_f32((size_t)n * %lld, %lld, %lld, %lld, %lld, %s, %s);\n", (long long)outer,
-                (long long)a->d[axis], (long long)n->attr[1], (long long)n->shape.d[axis], (long long)inner,
-                DVAL(e, self), d0);
+        kcall_builtin(&c, KB_ZERO);
+        kcall_arg(&c, KA_DIN, 0, 0);
+        kcall_arg(&c, KA_NSIZE, shape_numel(a), 0);
+        op_emit_call(e, n, &c);
+        kcall_init(&c, "nnr_place_f32");
+        kcall_arg(&c, KA_NSIZE, outer, 0);
+        kcall_arg(&c, KA_INT, a->d[axis], 0);
+        kcall_arg(&c, KA_INT, (int64_t)n->attr[1], 0);
+        kcall_arg(&c, KA_INT, n->shape.d[axis], 0);
+        kcall_arg(&c, KA_SIZE, inner, 0);
+        kcall_arg(&c, KA_DVAL, self, 0);
+        kcall_arg(&c, KA_DIN, 0, 0);
+        op_emit_call(e, n, &c);
         return;
     }
     /* the inverse permutation, applied to the output's shape */
@@ -300,10 +315,13 @@ void tensor_grad(EmitCtx *e, const Node *n)
     for (int j = 0; j < a->ndim; j++)
         inv[p[j]] = j;
     perm_struct(&n->shape, inv, f);
-    KCall c;
-    kcall_init(&c, "nnr_permute_shape");
+    kcall_init(&c, "nnr_permute_f32");
+    kcall_arg(&c, KA_N, 1, 0);
+    kcall_arg(&c, KA_SHAPE, 0, 0);
     kcall_shape(&c, "nnr_permute_shape", perm_fields, f, 8);
-    fprintf(e->out, "    nnr_permute_f32(n, %s, %s, %s);\n", kcall_shape_c(&c), DVAL(e, self), d0);
+    kcall_arg(&c, KA_DVAL, self, 0);
+    kcall_arg(&c, KA_DIN, 0, 0);
+    op_emit_call(e, n, &c);
 }
 
 int64_t tensor_flops(const Graph *g, const Node *n) { (void)g; (void)n; return 0; }

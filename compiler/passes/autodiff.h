@@ -53,6 +53,9 @@ typedef struct TStep {
     int psave[NNC_MAX_NODE_PARAMS];
 } TStep;
 
+/* The plan: a pure view of a training graph, computed from its nodes alone
+ * by train_plan (never stored beside the graph; the IR text prints it only
+ * as comments, and reading the text back recomputes it). */
 typedef struct TrainPlan {
     TStep *steps;
     int nsteps;
