@@ -92,6 +92,37 @@ gcase[permute]="$G3 | return permute(fc1(x), [0, 3, 1, 2])"
 gcase[reshape]="$G3 | return reshape(fc1(x), [5, -1])"
 gcase[mean]="$G3 | return mean(fc1(x), [1, -1], keepdim = true)"
 gcase[sum]="$G3 | return sum(fc1(x), 2)"
+# element-wise functions (LANGUAGE.md's functions and the ONNX importer's),
+# each on values inside its domain; the step functions (sign, floor, ceil,
+# round) have a zero gradient: their argument is kept between two jumps
+# (finite differences would see a step) and a smooth term carries the check
+gcase[exp]="$G2 | return exp(fc1(x))"
+gcase[log]="$G2 | return log(sigmoid(fc1(x)))"
+gcase[sqrt]="$G2 | return sqrt(sigmoid(fc1(x)) + 0.1)"
+gcase[sin]="$G2 | return sin(fc1(x) * 2)"
+gcase[cos]="$G2 | return cos(fc1(x) * 2)"
+gcase[tan]="$G2 | return tan(tanh(fc1(x)))"
+gcase[asin]="$G2 | return asin(tanh(fc1(x)) * 0.8)"
+gcase[acos]="$G2 | return acos(tanh(fc1(x)) * 0.8)"
+gcase[atan]="$G2 | return atan(fc1(x) * 2)"
+gcase[sinh]="$G2 | return sinh(fc1(x))"
+gcase[cosh]="$G2 | return cosh(fc1(x))"
+gcase[asinh]="$G2 | return asinh(fc1(x) * 2)"
+gcase[acosh]="$G2 | return acosh(sigmoid(fc1(x)) + 1.5)"
+gcase[atanh]="$G2 | return atanh(tanh(fc1(x)) * 0.8)"
+gcase[erf]="$G2 | return erf(fc1(x))"
+gcase[pow]="$G2 | return pow(sigmoid(fc1(x)) + 0.5, 2.5) + pow(fc2(x), 3)"
+gcase[sign]="$G2 | return sign(fc1(x)) + fc1(x) * 0.5"
+gcase[floor]="$G2 | return floor(sigmoid(fc1(x)) * 0.5 + 1.25) + fc1(x) * 0.5"
+gcase[ceil]="$G2 | return ceil(sigmoid(fc1(x)) * 0.5 - 1.75) + fc1(x) * 0.5"
+gcase[round]="$G2 | return round(sigmoid(fc1(x)) * 0.4 + 2.05) + fc1(x) * 0.5"
+# max and min: finite differences see a kink where two candidates come
+# within h (1e-2) of each other, so each reduced set holds three values kept
+# at least one apart (s, s / 2 + 3, s - 3, with |s| < 4): the winner is
+# always the same one, and the check is that the gradient reaches it
+G1='input x [1, 3, 4] | fc1 = linear(4, 5)'
+gcase[amax]="$G1 | s = fc1(x); return amax(cat([s, s * 0.5 + 3, s - 3], 1), 1)"
+gcase[amin]="$G1 | s = fc1(x); return amin(cat([s * 0.5 + 3, s - 3, s], 1), [1], keepdim = true)"
 
 # losses
 declare -A loss
