@@ -92,6 +92,16 @@ void kcall_arg(KCall *c, KArgKind kind, int64_t i, double f)
     c->a[c->nargs++] = (KArg){.kind = kind, .i = i, .f = f};
 }
 
+void kcall_weight_grad_args(KCall *c, const EmitCtx *e, const Node *n)
+{
+    kcall_arg(c, KA_VAL, n->in[0], 0);
+    kcall_arg(c, KA_PARAM, n->param[0], 0);
+    kcall_arg(c, KA_DVAL, n - e->g->nodes, 0);
+    kcall_arg(c, KA_DVAL, n->in[0], 0);
+    kcall_arg(c, KA_GPARAM, n->param[0], 0);
+    kcall_arg(c, KA_GPARAM, n->has_bias ? n->param[1] : -1, 0);
+}
+
 void kcall_saved(KCall *c, KArgKind kind, int node, int64_t off)
 {
     kcall_arg(c, kind, node, 0);

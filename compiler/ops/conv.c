@@ -225,24 +225,21 @@ void conv_emit(EmitCtx *e, const Node *n)
 
 void conv_emit_train(EmitCtx *e, const Node *n) { conv_emit(e, n); }
 
-void conv_grad(EmitCtx *e, const Node *n)
+void conv_grad_call(EmitCtx *e, const Node *n, const char *fn)
 {
     KCall c;
-    kcall_init(&c, "nnr_conv2d_backward_f32");
+    kcall_init(&c, fn);
     conv_kcall_shape(e->g, n, &c);
     kcall_arg(&c, KA_N, 1, 0);
     kcall_arg(&c, KA_SHAPE, 0, 0);
-    kcall_arg(&c, KA_VAL, n->in[0], 0);
-    kcall_arg(&c, KA_PARAM, n->param[0], 0);
-    kcall_arg(&c, KA_DVAL, n - e->g->nodes, 0);
-    kcall_arg(&c, KA_DVAL, n->in[0], 0);
-    kcall_arg(&c, KA_GPARAM, n->param[0], 0);
-    kcall_arg(&c, KA_GPARAM, n->has_bias ? n->param[1] : -1, 0);
+    kcall_weight_grad_args(&c, e, n);
     kcall_arg(&c, KA_SCRATCH, 0, 0);
     c.wrap = 2;
     c.wrap_indent = 19;
     op_emit_call(e, n, &c);
 }
+
+void conv_grad(EmitCtx *e, const Node *n) { conv_grad_call(e, n, "nnr_conv2d_backward_f32"); }
 
 int64_t conv_flops(const Graph *g, const Node *n)
 {

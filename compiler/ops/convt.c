@@ -117,24 +117,7 @@ void convt_emit(EmitCtx *e, const Node *n)
 
 void convt_emit_train(EmitCtx *e, const Node *n) { convt_emit(e, n); }
 
-void convt_grad(EmitCtx *e, const Node *n)
-{
-    KCall c;
-    kcall_init(&c, "nnr_conv_transpose2d_backward_f32");
-    conv_kcall_shape(e->g, n, &c);
-    kcall_arg(&c, KA_N, 1, 0);
-    kcall_arg(&c, KA_SHAPE, 0, 0);
-    kcall_arg(&c, KA_VAL, n->in[0], 0);
-    kcall_arg(&c, KA_PARAM, n->param[0], 0);
-    kcall_arg(&c, KA_DVAL, n - e->g->nodes, 0);
-    kcall_arg(&c, KA_DVAL, n->in[0], 0);
-    kcall_arg(&c, KA_GPARAM, n->param[0], 0);
-    kcall_arg(&c, KA_GPARAM, n->has_bias ? n->param[1] : -1, 0);
-    kcall_arg(&c, KA_SCRATCH, 0, 0);
-    c.wrap = 2;
-    c.wrap_indent = 19;
-    op_emit_call(e, n, &c);
-}
+void convt_grad(EmitCtx *e, const Node *n) { conv_grad_call(e, n, "nnr_conv_transpose2d_backward_f32"); }
 
 int64_t convt_flops(const Graph *g, const Node *n)
 {

@@ -83,12 +83,7 @@ void linear_grad(EmitCtx *e, const Node *n)
     kcall_arg(&c, KA_N, shape_numel(ir_value_shape(e->g, n->in[0])) / n->in_f, 0);
     kcall_arg(&c, KA_INT, n->in_f, 0);
     kcall_arg(&c, KA_INT, n->out_f, 0);
-    kcall_arg(&c, KA_VAL, n->in[0], 0);
-    kcall_arg(&c, KA_PARAM, n->param[0], 0);
-    kcall_arg(&c, KA_DVAL, n - e->g->nodes, 0);
-    kcall_arg(&c, KA_DVAL, n->in[0], 0);
-    kcall_arg(&c, KA_GPARAM, n->param[0], 0);
-    kcall_arg(&c, KA_GPARAM, n->has_bias ? n->param[1] : -1, 0);
+    kcall_weight_grad_args(&c, e, n);
     op_emit_call(e, n, &c);
 }
 

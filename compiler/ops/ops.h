@@ -219,6 +219,10 @@ void kcall_arg(KCall *c, KArgKind kind, int64_t i, double f);
  * a KA_ENUM (value v, spelled cname in C). */
 void kcall_saved(KCall *c, KArgKind kind, int node, int64_t off);
 void kcall_enum(KCall *c, int v, const char *cname);
+/* The six arguments every weight layer's backward kernel ends with (linear,
+ * conv, conv_transpose2d): x, weight, dy, dx, dweight, dbias (NULL without
+ * a bias). */
+void kcall_weight_grad_args(KCall *c, const EmitCtx *e, const Node *n);
 /* Start a KB_* statement. */
 void kcall_builtin(KCall *c, KBuiltin b);
 /* Set the call's constant shape struct (KA_SHAPE): its C type, its int
