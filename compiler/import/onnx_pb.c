@@ -246,8 +246,8 @@ static int copy_attr(const Onnx__AttributeProto *p, OxAttr *a, char *err, size_t
     a->type = p->has_type ? (int)p->type : 0;
     a->f = p->f;
     a->i = p->i;
-    if (p->has_s)
-        a->s = xstrndup((const char *)p->s.data, p->s.len);
+    if (p->has_s)   /* an empty string's bytes may be NULL */
+        a->s = p->s.len ? xstrndup((const char *)p->s.data, p->s.len) : xstrdup("");
     if (p->n_floats) {
         a->n = (int)p->n_floats;
         a->fs = xcalloc(p->n_floats, sizeof(double));

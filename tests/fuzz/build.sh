@@ -54,7 +54,7 @@ while IFS= read -r f; do
         */compiler/main.c|*/compiler/driver*.c|*/compiler/support/diag.c) ;;
         */compiler/import/onnx_pb_stub.c) if [ $ONNX = 0 ]; then NNC_SRC+=("$f"); fi ;;
         */compiler/import/onnx_pb.c) if [ $ONNX = 1 ]; then NNC_SRC+=("$f"); fi ;;
-        */compiler/backend/emit_llvm.c) ;;  # the stub stands in: no LLVM here
+        */compiler/backend/emit_llvm.c|*/compiler/backend/emit_llvm_train.c) ;;  # the stub stands in: no LLVM here
         *) NNC_SRC+=("$f") ;;
     esac
 done < <(find "$ROOT/compiler" -name '*.c' | sort)

@@ -10,6 +10,7 @@
 #include "ast.h"
 #include "sema.h"
 #include "passes/pass.h"
+#include "passes/autodiff.h"
 #include "backend/emit_c.h"
 #include "fuzz_alloc.h"
 
@@ -56,9 +57,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 memplan_inference(g, &mp);
                 if (level == 2) {
                     EmitOpts eo = {"nnc build fuzz.nnet", 0, 0};
+                    const TrainCfg *t = &prog.trains[m];
+                    eo.train = t;
+                    /* the training graph, built once as the driver does */
+                    if (ir_output(prog.models[m]) >= 0)
+                        eo.train_graph = train_graph(prog.models[m], t->freeze, t->nfreeze, g->planned);
                     emit_c_header(g, &eo, devnull);
-                    emit_c_source(g, prog.models[m], &prog.trains[m], &eo, devnull);
-                    emit_c_main(g, prog.models[m], &prog.trains[m], &eo, devnull);
+                    emit_c_source(g, prog.models[m], t, &eo, devnull);
+                    emit_c_main(g, t, &eo, devnull);
                 }
             }
         }
