@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ir.h"
+#include "../ops/ops.h"
 #include "nnr_prog.h"
 
 const OpInfo op_info[OP__COUNT] = {
@@ -337,62 +338,7 @@ void ir_print_ex(const Graph *g, FILE *out, int flags)
         for (int k = 0; k < op_nattr(n->op); k++)
             if (n->op != OP_FLATTEN || n->attr[k] != op_attr[n->op][k].dflt)
                 fprintf(out, " %s=%.9g", op_attr[n->op][k].name, n->attr[k]);
-        switch (n->op) {
-        case OP_PERMUTE:
-            fprintf(out, " dims=0");
-            for (int k = 0; k < n->dim && k < NNC_MAX_NODE_ATTRS; k++)
-                fprintf(out, ",%.9g", n->attr[k]);
-            break;
-        case OP_MEAN: case OP_SUM: case OP_AMAX: case OP_AMIN:
-            fprintf(out, " dim=");
-            for (int b = 0, first = 1; b < 16; b++)
-                if (n->dim & (1 << b)) {
-                    fprintf(out, "%s%d", first ? "" : ",", b < 8 ? b : -1 - (b - 8));
-                    first = 0;
-                }
-            break;
-        case OP_LINEAR:
-            fprintf(out, " in=%" PRId64 " out=%" PRId64 " bias=%d", n->in_f, n->out_f, n->has_bias);
-            break;
-        case OP_CONV2D: case OP_CONV1D: case OP_CONV_TRANSPOSE2D:
-            fprintf(out, " in=%" PRId64 " out=%" PRId64 " kernel=%" PRId64 "x%" PRId64
-                    " stride=%" PRId64 "x%" PRId64 " padding=%" PRId64 "x%" PRId64 " bias=%d",
-                    n->in_f, n->out_f, n->kh, n->kw, n->sh, n->sw, n->ph, n->pw, n->has_bias);
-            if (n->dh != 1 || n->dw != 1)
-                fprintf(out, " dilation=%" PRId64 "x%" PRId64, n->dh, n->dw);
-            if (n->groups != 1)
-                fprintf(out, " groups=%" PRId64, n->groups);
-            if (n->oph || n->opw)
-                fprintf(out, " output_padding=%" PRId64 "x%" PRId64, n->oph, n->opw);
-            break;
-        case OP_ADAPTIVE_AVG_POOL2D:
-            fprintf(out, " output_size=%" PRId64 "x%" PRId64, n->kh, n->kw);
-            break;
-        case OP_UPSAMPLE:
-            fprintf(out, " scale_factor=%.17gx%.17g", n->scale_h, n->scale_w);
-            break;
-        case OP_LAYERNORM:
-            fprintf(out, " normalized_shape=");
-            for (int k = 0; k < n->nnorm; k++)
-                fprintf(out, "%s%" PRId64, k ? "x" : "", n->norm_shape[k]);
-            fprintf(out, " eps=%.9g affine=%d bias=%d", n->eps, n->affine, n->has_bias);
-            break;
-        case OP_MAXPOOL2D: case OP_AVGPOOL2D: case OP_MAXPOOL1D: case OP_AVGPOOL1D:
-            fprintf(out, " kernel=%" PRId64 "x%" PRId64 " stride=%" PRId64 "x%" PRId64
-                    " padding=%" PRId64 "x%" PRId64, n->kh, n->kw, n->sh, n->sw, n->ph, n->pw);
-            break;
-        case OP_SOFTMAX: case OP_LOG_SOFTMAX:
-            fprintf(out, " dim=%d", n->axis + 1);
-            break;
-        case OP_DROPOUT:
-            fprintf(out, " p=%.9g", n->p);
-            break;
-        case OP_BATCHNORM1D: case OP_BATCHNORM2D:
-            fprintf(out, " features=%" PRId64 " eps=%.9g momentum=%.9g", n->in_f, n->eps, n->momentum);
-            break;
-        default:
-            break;
-        }
+        op_hooks[n->op].print(out, n);
         if (n->fused_act >= 0) {
             fprintf(out, " act=%s", op_info[n->fused_act].name);
             if (op_nattr(n->fused_act) > 0)

@@ -230,6 +230,17 @@ typedef struct Graph {
 /* A deep copy (nodes, parameter list and folds; parameter data is shared). */
 Graph *ir_clone(const Graph *g);
 
+/* The reader of IR text (compiler/ir/ir_parse.c), as the op families'
+ * parse hooks see it: each reads one value at the cursor, 0 on success and
+ * -1 after a diagnostic. A pair is "AxB"; a list is integers separated by
+ * sep, at most max of them (its count, or -1). */
+typedef struct IrLx IrLx;
+int ir_lx_int(IrLx *x, int64_t *v);
+int ir_lx_num(IrLx *x, double *v);
+int ir_lx_pair(IrLx *x, int64_t *a, int64_t *b);
+int ir_lx_numpair(IrLx *x, double *a, double *b);
+int ir_lx_list(IrLx *x, char sep, int64_t *v, int max);
+
 typedef struct OpInfo {
     const char *name;
     int nin;                /* values a node of this op reads */

@@ -42,7 +42,7 @@
 #include "../ops/ops.h"
 #include "nnr_prog.h"
 
-typedef struct Lx {
+typedef struct IrLx {
     const char *p, *line_start;
     int line;
     Diag *d;
@@ -471,6 +471,36 @@ static int parse_pair(Lx *x, int64_t *a, int64_t *b)
     return parse_int(x, b);
 }
 
+/* The readers the op families' parse hooks use (ir.h). */
+int ir_lx_int(IrLx *x, int64_t *v) { return parse_int(x, v); }
+int ir_lx_num(IrLx *x, double *v) { return parse_num(x, v); }
+int ir_lx_pair(IrLx *x, int64_t *a, int64_t *b) { return parse_pair(x, a, b); }
+
+int ir_lx_list(IrLx *x, char sep, int64_t *v, int max)
+{
+    int c = 0;
+    for (;;) {
+        if (c == max || parse_int(x, &v[c]))
+            return -1;
+        c++;
+        if (*x->p != sep)
+            return c;
+        x->p++;
+    }
+}
+
+int ir_lx_numpair(IrLx *x, double *a, double *b)
+{
+    if (parse_num(x, a))
+        return -1;
+    if (*x->p != 'x') {
+        diag_error(x->d, at(x), "expected AxB");
+        return -1;
+    }
+    x->p++;
+    return parse_num(x, b);
+}
+
 /* The position of attribute key among op's ATTR rows (ops.def), or -1. */
 static int attr_index(Op op, const char *key)
 {
@@ -478,38 +508,6 @@ static int attr_index(Op op, const char *key)
         if (!strcmp(op_attr[op][k].name, key))
             return k;
     return -1;
-}
-
-/* A list of dims "1,2" (mean, sum: into Node.dim as a bit set, bit 8 + k
- * for -1 - k; permute: "0,2,1" with the batch first, the rest into attr,
- * their count into Node.dim). */
-static int parse_dims(Lx *x, Node *n)
-{
-    int64_t v[NNC_MAX_DIMS + 2];
-    int c = 0;
-    for (;;) {
-        if (c == NNC_MAX_DIMS + 1 || parse_int(x, &v[c]))
-            return -1;
-        c++;
-        if (*x->p != ',')
-            break;
-        x->p++;
-    }
-    n->dim = 0;
-    if (n->op == OP_PERMUTE) {
-        if (c < 2 || v[0] != 0)
-            return -1;
-        for (int k = 1; k < c; k++)
-            n->attr[k - 1] = (double)v[k];
-        n->dim = c - 1;
-        return 0;
-    }
-    for (int k = 0; k < c; k++) {
-        if (v[k] < -(NNC_MAX_DIMS + 1) || v[k] > NNC_MAX_DIMS)
-            return -1;
-        n->dim |= 1 << (v[k] >= 0 ? (int)v[k] : 8 + (int)(-1 - v[k]));
-    }
-    return 0;
 }
 
 /* The attributes of node i, up to the ':' before its shape. */
@@ -522,54 +520,11 @@ static int parse_attrs(Lx *x, Graph *g, int i)
         char *key = word(x);
         if (!key || expect(x, '='))
             return -1;
-        int64_t v = 0;
-        int bad = 0, ak = attr_index(op, key);
+        int bad = 0, ak = attr_index(op, key), fam = 0;
         if (ak >= 0)
             bad = parse_num(x, &n->attr[ak]);
-        else if (!strcmp(key, "in") || !strcmp(key, "features"))
-            bad = parse_int(x, &n->in_f);
-        else if (!strcmp(key, "out"))
-            bad = parse_int(x, &n->out_f);
-        else if (!strcmp(key, "bias"))
-            bad = parse_int(x, &v), n->has_bias = v != 0;
-        else if (!strcmp(key, "kernel"))
-            bad = parse_pair(x, &n->kh, &n->kw);
-        else if (!strcmp(key, "stride"))
-            bad = parse_pair(x, &n->sh, &n->sw);
-        else if (!strcmp(key, "padding"))
-            bad = parse_pair(x, &n->ph, &n->pw);
-        else if (!strcmp(key, "dilation"))
-            bad = parse_pair(x, &n->dh, &n->dw);
-        else if (!strcmp(key, "groups"))
-            bad = parse_int(x, &n->groups);
-        else if (!strcmp(key, "output_padding"))
-            bad = parse_pair(x, &n->oph, &n->opw);
-        else if (!strcmp(key, "output_size"))
-            bad = parse_pair(x, &n->kh, &n->kw);
-        else if (!strcmp(key, "scale_factor")) {
-            bad = parse_num(x, &n->scale_h);
-            if (!bad && *x->p == 'x')
-                x->p++, bad = parse_num(x, &n->scale_w);
-            else
-                bad = 1;
-        } else if (!strcmp(key, "normalized_shape")) {
-            n->nnorm = 0;
-            do
-                bad = n->nnorm == NNC_MAX_DIMS || parse_int(x, &n->norm_shape[n->nnorm++]);
-            while (!bad && *x->p == 'x' && x->p++);
-        } else if (!strcmp(key, "affine"))
-            bad = parse_int(x, &v), n->affine = v != 0;
-        else if (!strcmp(key, "p"))
-            bad = parse_num(x, &n->p);
-        else if (!strcmp(key, "eps"))
-            bad = parse_num(x, &n->eps);
-        else if (!strcmp(key, "momentum"))
-            bad = parse_num(x, &n->momentum);
-        else if ((!strcmp(key, "dim") && (op == OP_MEAN || op == OP_SUM || op == OP_AMAX || op == OP_AMIN)) ||
-                 (!strcmp(key, "dims") && op == OP_PERMUTE))
-            bad = parse_dims(x, n);
-        else if (!strcmp(key, "dim"))
-            bad = parse_int(x, &v), n->dim = v < -64 ? -64 : v > 64 ? 64 : (int)v; /* resolved by softmax_shape */
+        else if ((fam = op_hooks[op].parse(x, n, key)) != 0)
+            bad = fam < 0;
         else if (!strcmp(key, "packed")) {
             char *w = word(x);
             n->packed = w && !strcmp(w, "panel") ? 2 : w && !strcmp(w, "bf16") ? 3 : 1;
@@ -668,12 +623,9 @@ static int parse_node(Lx *x, Graph *g, int id, Span sp)
         diag_error(x->d, sp, "%s needs %d parameters in params=, it has %d", op_info[op].name, want, n->nparam);
         return -1;
     }
-    if (n->op == OP_LINEAR && g->params[n->param[0]].numel !=
-                                  (n->packed == 2   ? (int64_t)nnr_linear_packed_size((int)n->in_f, (int)n->out_f)
-                                   : n->packed == 3 ? (int64_t)nnr_linear_packed_bf16_size((int)n->in_f, (int)n->out_f)
-                                                  : n->in_f * n->out_f)) {
-        diag_error(x->d, sp, "linear in=%lld out=%lld: %s has %lld values", (long long)n->in_f,
-                   (long long)n->out_f, g->params[n->param[0]].name, (long long)g->params[n->param[0]].numel);
+    char why[256];
+    if (op_hooks[n->op].verify(g, n, why, sizeof why)) {
+        diag_error(x->d, sp, "%s", why);
         return -1;
     }
     if (expect(x, ':'))

@@ -27,13 +27,60 @@ NO_PARAMS_(reduce)
 NO_PARAMS_(resize)
 #undef NO_PARAMS_
 
+/* Families whose ops have no attributes beyond ops.def's ATTR rows and
+ * nothing to verify beyond their shape. */
+#define NO_ATTRS_(fam) \
+    void fam##_print(FILE *out, const Node *n) \
+    { \
+        (void)out, (void)n; \
+    } \
+    int fam##_parse(IrLx *x, Node *n, const char *key) \
+    { \
+        (void)x, (void)n, (void)key; \
+        return 0; \
+    } \
+    int fam##_verify(const Graph *g, const Node *n, char *why, size_t len) \
+    { \
+        (void)g, (void)n, (void)why, (void)len; \
+        return 0; \
+    }
+NO_ATTRS_(reshape)
+NO_ATTRS_(act)
+NO_ATTRS_(binary)
+NO_ATTRS_(matmul)
+NO_ATTRS_(seq)
+NO_ATTRS_(rnn)
+NO_ATTRS_(attn)
+NO_ATTRS_(train)
+#undef NO_ATTRS_
+
 const OpHooks op_hooks[OP__COUNT] = {
 #define OP(id, name, fam, nin, flags) \
     {fam##_args, fam##_build, fam##_shape, fam##_emit, fam##_emit_train, fam##_grad, fam##_flops, fam##_saved, \
-     fam##_nparams},
+     fam##_nparams, fam##_print, fam##_parse, fam##_verify},
 #include "../ir/ops.def"
 #undef OP
 };
+
+int op_verify_weight(const Graph *g, const Node *n, int64_t want, char *why, size_t len)
+{
+    if (n->nparam != 1 + (n->has_bias != 0)) {
+        snprintf(why, len, "%d parameters with bias=%d", n->nparam, n->has_bias);
+        return 1;
+    }
+    const Param *w = &g->params[n->param[0]];
+    if (w->numel != want) {
+        snprintf(why, len, "its weight %s has %lld values, not %lld", w->name, (long long)w->numel,
+                 (long long)want);
+        return 1;
+    }
+    if (n->has_bias && g->params[n->param[1]].numel != n->out_f) {
+        snprintf(why, len, "its bias %s has %lld values, not %lld", g->params[n->param[1]].name,
+                 (long long)g->params[n->param[1]].numel, (long long)n->out_f);
+        return 1;
+    }
+    return 0;
+}
 
 int op_param(BuildCtx *cx, const char *suffix, int ndim, const int64_t *shape, int kind,
              InitKind init, float bound)

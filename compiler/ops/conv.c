@@ -4,6 +4,7 @@
  * dilation and groups (weight [out, in/groups, k...]; depthwise when
  * groups = in_channels). */
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "ops.h"
@@ -270,4 +271,71 @@ int conv_nparams(const Node *n)
 {
     /* weight [out, in/groups, k...], bias [out] */
     return 1 + n->has_bias;
+}
+
+void conv_print_attrs(FILE *out, const Node *n)
+{
+    fprintf(out, " in=%lld out=%lld kernel=%lldx%lld stride=%lldx%lld padding=%lldx%lld bias=%d",
+            (long long)n->in_f, (long long)n->out_f, (long long)n->kh, (long long)n->kw, (long long)n->sh,
+            (long long)n->sw, (long long)n->ph, (long long)n->pw, n->has_bias);
+    if (n->dh != 1 || n->dw != 1)
+        fprintf(out, " dilation=%lldx%lld", (long long)n->dh, (long long)n->dw);
+    if (n->groups != 1)
+        fprintf(out, " groups=%lld", (long long)n->groups);
+    if (n->oph || n->opw)
+        fprintf(out, " output_padding=%lldx%lld", (long long)n->oph, (long long)n->opw);
+}
+
+int conv_parse_attr(IrLx *x, Node *n, const char *key)
+{
+    static const struct {
+        const char *key;
+        size_t a, b;            /* offsets of the pair's fields (b == a: one integer) */
+    } keys[] = {
+        {"in", offsetof(Node, in_f), offsetof(Node, in_f)},
+        {"out", offsetof(Node, out_f), offsetof(Node, out_f)},
+        {"groups", offsetof(Node, groups), offsetof(Node, groups)},
+        {"kernel", offsetof(Node, kh), offsetof(Node, kw)},
+        {"stride", offsetof(Node, sh), offsetof(Node, sw)},
+        {"padding", offsetof(Node, ph), offsetof(Node, pw)},
+        {"dilation", offsetof(Node, dh), offsetof(Node, dw)},
+        {"output_padding", offsetof(Node, oph), offsetof(Node, opw)},
+    };
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
+        if (!strcmp(key, keys[k].key)) {
+            int64_t *a = (int64_t *)((char *)n + keys[k].a), *b = (int64_t *)((char *)n + keys[k].b);
+            return (a == b ? ir_lx_int(x, a) : ir_lx_pair(x, a, b)) ? -1 : 1;
+        }
+    if (!strcmp(key, "bias")) {
+        int64_t v = 0;
+        if (ir_lx_int(x, &v))
+            return -1;
+        n->has_bias = v != 0;
+        return 1;
+    }
+    return 0;
+}
+
+void conv_print(FILE *out, const Node *n)
+{
+    conv_print_attrs(out, n);
+}
+
+int conv_parse(IrLx *x, Node *n, const char *key)
+{
+    return conv_parse_attr(x, n, key);
+}
+
+/* conv2d/conv1d's weight [out, in / groups, kh, kw] (conv1d: kh = 1),
+ * conv_transpose2d's [in, out / groups, kh, kw]: the same count */
+int conv_verify(const Graph *g, const Node *n, char *why, size_t len)
+{
+    int64_t want;
+    if (n->groups < 1 || __builtin_mul_overflow(n->out_f, n->in_f / n->groups, &want) ||
+        __builtin_mul_overflow(want, n->kh, &want) || __builtin_mul_overflow(want, n->kw, &want)) {
+        snprintf(why, len, "in=%lld out=%lld groups=%lld kernel=%lldx%lld make no weight", (long long)n->in_f,
+                 (long long)n->out_f, (long long)n->groups, (long long)n->kh, (long long)n->kw);
+        return 1;
+    }
+    return op_verify_weight(g, n, want, why, len);
 }

@@ -135,3 +135,18 @@ int convt_nparams(const Node *n)
     /* weight [in, out/groups, kh, kw], bias [out] */
     return 1 + n->has_bias;
 }
+
+void convt_print(FILE *out, const Node *n)
+{
+    conv_print_attrs(out, n);
+}
+
+int convt_parse(IrLx *x, Node *n, const char *key)
+{
+    return conv_parse_attr(x, n, key);
+}
+
+int convt_verify(const Graph *g, const Node *n, char *why, size_t len)
+{
+    return conv_verify(g, n, why, len);
+}

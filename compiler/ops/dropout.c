@@ -1,5 +1,7 @@
 /* dropout.c — dropout: identity in inference; in training a mask drawn from
  * the seeded generator, scaled by 1/(1-p), kept for the backward pass. */
+#include <string.h>
+
 #include "ops.h"
 
 static const ArgSpec spec[] = {{"p", AT_REAL, 0}, {NULL, 0, 0}};
@@ -61,4 +63,26 @@ void dropout_saved(const Graph *g, const Node *n, int64_t *per_sample, int64_t *
 {
     (void)g, (void)fixed;
     *per_sample = shape_numel(&n->shape);   /* the mask */
+}
+
+void dropout_print(FILE *out, const Node *n)
+{
+    fprintf(out, " p=%.9g", n->p);
+}
+
+int dropout_parse(IrLx *x, Node *n, const char *key)
+{
+    if (strcmp(key, "p"))
+        return 0;
+    return ir_lx_num(x, &n->p) ? -1 : 1;
+}
+
+int dropout_verify(const Graph *g, const Node *n, char *why, size_t len)
+{
+    (void)g;
+    if (!(n->p >= 0 && n->p <= 1)) {
+        snprintf(why, len, "p=%.9g is not a probability", n->p);
+        return 1;
+    }
+    return 0;
 }

@@ -103,3 +103,43 @@ int linear_nparams(const Node *n)
     /* weight [out, in] (or packed), bias [out] */
     return 1 + n->has_bias;
 }
+
+void linear_print(FILE *out, const Node *n)
+{
+    fprintf(out, " in=%lld out=%lld bias=%d", (long long)n->in_f, (long long)n->out_f, n->has_bias);
+}
+
+int linear_parse(IrLx *x, Node *n, const char *key)
+{
+    int64_t v = 0;
+    if (!strcmp(key, "in"))
+        return ir_lx_int(x, &n->in_f) ? -1 : 1;
+    if (!strcmp(key, "out"))
+        return ir_lx_int(x, &n->out_f) ? -1 : 1;
+    if (!strcmp(key, "bias")) {
+        if (ir_lx_int(x, &v))
+            return -1;
+        n->has_bias = v != 0;
+        return 1;
+    }
+    return 0;
+}
+
+int linear_verify(const Graph *g, const Node *n, char *why, size_t len)
+{
+    int64_t want = n->in_f * n->out_f;
+    if (n->nparam >= 1 && (n->packed == 2 || n->packed == 3)) {
+        /* packed=panel / packed=bf16: param[0] is that pack of a [out, in] weight */
+        const Param *pw = &g->params[n->param[0]];
+        const Fold *pf = pw->fold ? &g->folds[pw->fold - 1] : NULL;
+        FoldKind kind = n->packed == 2 ? FOLD_PACK : FOLD_PACK_BF16;
+        if (!pf || pf->kind != kind || pf->rows != n->out_f || pf->cols != n->in_f) {
+            snprintf(why, len, "packed=%s, but its weight %s is not that pack of a [%lld, %lld] weight",
+                     n->packed == 2 ? "panel" : "bf16", pw->name, (long long)n->out_f, (long long)n->in_f);
+            return 1;
+        }
+        want = n->packed == 2 ? (int64_t)nnr_linear_packed_size((int)n->in_f, (int)n->out_f)
+                              : (int64_t)nnr_linear_packed_bf16_size((int)n->in_f, (int)n->out_f);
+    }
+    return op_verify_weight(g, n, want, why, len);
+}

@@ -3,6 +3,8 @@
  * (weight = 1, bias = 0 of shape normalized_shape; bias = false leaves the
  * bias out). Training keeps each row's mean and 1/std. Kernels:
  * runtime/kernels/layernorm.c. */
+#include <string.h>
+
 #include "ops.h"
 #include "nnr_prog.h"
 
@@ -142,4 +144,40 @@ int lnorm_nparams(const Node *n)
 {
     /* weight and bias [normalized_shape], when elementwise_affine */
     return n->affine ? 1 + n->has_bias : 0;
+}
+
+void lnorm_print(FILE *out, const Node *n)
+{
+    fprintf(out, " normalized_shape=");
+    for (int k = 0; k < n->nnorm; k++)
+        fprintf(out, "%s%lld", k ? "x" : "", (long long)n->norm_shape[k]);
+    fprintf(out, " eps=%.9g affine=%d bias=%d", n->eps, n->affine, n->has_bias);
+}
+
+int lnorm_parse(IrLx *x, Node *n, const char *key)
+{
+    int64_t v = 0;
+    if (!strcmp(key, "normalized_shape")) {
+        n->nnorm = ir_lx_list(x, 'x', n->norm_shape, NNC_MAX_DIMS);
+        return n->nnorm < 0 ? (n->nnorm = 0, -1) : 1;
+    }
+    if (!strcmp(key, "eps"))
+        return ir_lx_num(x, &n->eps) ? -1 : 1;
+    if (!strcmp(key, "affine") || !strcmp(key, "bias")) {
+        if (ir_lx_int(x, &v))
+            return -1;
+        *(key[0] == 'a' ? &n->affine : &n->has_bias) = v != 0;
+        return 1;
+    }
+    return 0;
+}
+
+int lnorm_verify(const Graph *g, const Node *n, char *why, size_t len)
+{
+    (void)g;
+    if (n->nnorm < 1 || (n->has_bias && !n->affine)) {
+        snprintf(why, len, "normalized_shape of rank %d, affine=%d bias=%d", n->nnorm, n->affine, n->has_bias);
+        return 1;
+    }
+    return 0;
 }

@@ -1,6 +1,8 @@
 /* norm.c — batchnorm1d ([C] or [C, L] samples) and batchnorm2d ([C, H, W]):
  * running statistics in inference; batch statistics and the running update
  * (momentum, unbiased variance, num_batches_tracked) in training. */
+#include <string.h>
+
 #include "ops.h"
 #include "nnr_prog.h"
 
@@ -136,4 +138,32 @@ int norm_nparams(const Node *n)
     /* weight, bias, running_mean, running_var, num_batches_tracked */
     (void)n;
     return 5;
+}
+
+void norm_print(FILE *out, const Node *n)
+{
+    fprintf(out, " features=%lld eps=%.9g momentum=%.9g", (long long)n->in_f, n->eps, n->momentum);
+}
+
+int norm_parse(IrLx *x, Node *n, const char *key)
+{
+    if (!strcmp(key, "features"))
+        return ir_lx_int(x, &n->in_f) ? -1 : 1;
+    if (!strcmp(key, "eps"))
+        return ir_lx_num(x, &n->eps) ? -1 : 1;
+    if (!strcmp(key, "momentum"))
+        return ir_lx_num(x, &n->momentum) ? -1 : 1;
+    return 0;
+}
+
+/* weight, bias, running_mean, running_var [features] and num_batches_tracked */
+int norm_verify(const Graph *g, const Node *n, char *why, size_t len)
+{
+    for (int k = 0; k < 4 && k < n->nparam; k++)
+        if (g->params[n->param[k]].numel != n->in_f) {
+            snprintf(why, len, "%s has %lld values, not features=%lld", g->params[n->param[k]].name,
+                     (long long)g->params[n->param[k]].numel, (long long)n->in_f);
+            return 1;
+        }
+    return 0;
 }

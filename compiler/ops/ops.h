@@ -11,7 +11,17 @@
  *   <fam>_grad(e,n)      C for the backward computation
  *   <fam>_flops(g,n)     multiply-adds x2 (FLOPs) per sample
  *   <fam>_saved(g,n,ps,fx) floats its training forward keeps for its backward
- *                        beyond its input and output: per sample and fixed */
+ *                        beyond its input and output: per sample and fixed
+ *   <fam>_print(out,n)   IR text: the family's attributes of n, each " key=value"
+ *                        under its PyTorch name (kernel=3x3, eps=1e-05)
+ *   <fam>_parse(x,n,key) IR text: read the value of attribute `key` into n;
+ *                        1 read, 0 not an attribute of n's op, -1 a bad value
+ *   <fam>_verify(g,n,why,len) 0 when n's attributes and parameters agree,
+ *                        else 1 with why saying how they do not (the IR reader
+ *                        reports it, the verifier between passes stops on it)
+ *
+ * The numeric attributes of the ATTR rows of ops.def (leaky_relu's
+ * negative_slope) are printed and read by the IR itself, from the table. */
 #ifndef NNC_OPS_H
 #define NNC_OPS_H
 
@@ -134,7 +144,10 @@ struct EmitCtx {
     void fam##_grad(EmitCtx *e, const Node *n); \
     int64_t fam##_flops(const Graph *g, const Node *n); \
     void fam##_saved(const Graph *g, const Node *n, int64_t *per_sample, int64_t *fixed); \
-    int fam##_nparams(const Node *n);
+    int fam##_nparams(const Node *n); \
+    void fam##_print(FILE *out, const Node *n); \
+    int fam##_parse(IrLx *x, Node *n, const char *key); \
+    int fam##_verify(const Graph *g, const Node *n, char *why, size_t len);
 FAMILY(linear)
 FAMILY(conv)
 FAMILY(pool)
@@ -168,6 +181,9 @@ typedef struct OpHooks {
     /* How many parameters (Node.param) a node of these attributes owns:
      * what the IR reader checks a params= list against. */
     int (*nparams)(const Node *n);
+    void (*print)(FILE *out, const Node *n);
+    int (*parse)(IrLx *x, Node *n, const char *key);
+    int (*verify)(const Graph *g, const Node *n, char *why, size_t len);
 } OpHooks;
 extern const OpHooks op_hooks[OP__COUNT];
 
@@ -254,6 +270,14 @@ const char *op_din(const EmitCtx *e, const Node *n, int k);
  * the lstm/gru node `node` (compiler/ops/seq_rnn.c); its value, or -1
  * after a diagnostic. */
 int seq_rnn_result(Graph *g, int node, int index, Diag *d);
+/* The verify hook of a weight layer (linear, conv, conv_transpose2d): its
+ * weight holds `want` floats (as laid out by its packed= form) and its bias
+ * out_f, and it has one parameter more with a bias. */
+int op_verify_weight(const Graph *g, const Node *n, int64_t want, char *why, size_t len);
+/* The conv families' shared IR text (compiler/ops/conv.c): in= out=
+ * kernel= stride= padding= bias= [dilation=] [groups=] [output_padding=]. */
+void conv_print_attrs(FILE *out, const Node *n);
+int conv_parse_attr(IrLx *x, Node *n, const char *key);
 /* A float constant spelled for C ("0.01f", exact to float). */
 const char *c_float(double v, char *buf, size_t len);
 

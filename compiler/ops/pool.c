@@ -1,6 +1,8 @@
 /* pool.c — max and average pooling, 2-D and 1-D (PyTorch MaxPool2d /
  * AvgPool2d / MaxPool1d / AvgPool1d, ceil_mode = False, count_include_pad =
  * True); a 1-d pool over [C, L] runs the 2-d kernels at height 1. */
+#include <string.h>
+
 #include "ops.h"
 
 static int is1d(const Node *n) { return n->op == OP_MAXPOOL1D || n->op == OP_AVGPOOL1D; }
@@ -147,4 +149,31 @@ int64_t pool_flops(const Graph *g, const Node *n)
 void pool_saved(const Graph *g, const Node *n, int64_t *per_sample, int64_t *fixed)
 {
     (void)g, (void)n, (void)per_sample, (void)fixed;   /* keeps nothing extra */
+}
+
+void pool_print(FILE *out, const Node *n)
+{
+    fprintf(out, " kernel=%lldx%lld stride=%lldx%lld padding=%lldx%lld", (long long)n->kh, (long long)n->kw,
+            (long long)n->sh, (long long)n->sw, (long long)n->ph, (long long)n->pw);
+}
+
+int pool_parse(IrLx *x, Node *n, const char *key)
+{
+    int64_t *a = !strcmp(key, "kernel") ? &n->kh : !strcmp(key, "stride") ? &n->sh
+               : !strcmp(key, "padding") ? &n->ph : NULL;
+    int64_t *b = a == &n->kh ? &n->kw : a == &n->sh ? &n->sw : &n->pw;
+    if (!a)
+        return 0;
+    return ir_lx_pair(x, a, b) ? -1 : 1;
+}
+
+int pool_verify(const Graph *g, const Node *n, char *why, size_t len)
+{
+    (void)g;
+    if (n->kh < 1 || n->kw < 1 || n->sh < 1 || n->sw < 1 || n->ph < 0 || n->pw < 0) {
+        snprintf(why, len, "kernel=%lldx%lld stride=%lldx%lld padding=%lldx%lld", (long long)n->kh,
+                 (long long)n->kw, (long long)n->sh, (long long)n->sw, (long long)n->ph, (long long)n->pw);
+        return 1;
+    }
+    return 0;
 }

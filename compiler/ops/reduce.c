@@ -158,3 +158,38 @@ void reduce_saved(const Graph *g, const Node *n, int64_t *per_sample, int64_t *f
 {
     (void)g, (void)n, (void)per_sample, (void)fixed;   /* keeps nothing extra */
 }
+
+/* dim: the set of PyTorch dims in Node.dim, bit d for d >= 0 and bit
+ * 8 + k for -1 - k, printed as a list "1,2" / "-1" */
+void reduce_print(FILE *out, const Node *n)
+{
+    fprintf(out, " dim=");
+    for (int b = 0, first = 1; b < 16; b++)
+        if (n->dim & (1 << b)) {
+            fprintf(out, "%s%d", first ? "" : ",", b < 8 ? b : -1 - (b - 8));
+            first = 0;
+        }
+}
+
+int reduce_parse(IrLx *x, Node *n, const char *key)
+{
+    int64_t v[NNC_MAX_DIMS + 1];
+    if (strcmp(key, "dim"))
+        return 0;
+    int c = ir_lx_list(x, ',', v, NNC_MAX_DIMS + 1);
+    if (c < 0)
+        return -1;
+    n->dim = 0;
+    for (int k = 0; k < c; k++) {
+        if (v[k] < -(NNC_MAX_DIMS + 1) || v[k] > NNC_MAX_DIMS)
+            return -1;
+        n->dim |= 1 << (v[k] >= 0 ? (int)v[k] : 8 + (int)(-1 - v[k]));
+    }
+    return 1;
+}
+
+int reduce_verify(const Graph *g, const Node *n, char *why, size_t len)
+{
+    (void)g, (void)n, (void)why, (void)len;   /* the shape hook checks dim */
+    return 0;
+}

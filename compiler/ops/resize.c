@@ -158,3 +158,32 @@ void resize_saved(const Graph *g, const Node *n, int64_t *per_sample, int64_t *f
 {
     (void)g, (void)n, (void)per_sample, (void)fixed;   /* keeps nothing extra */
 }
+
+/* adaptive_avg_pool2d keeps output_size in kh, kw; upsample its
+ * scale_factor per spatial dimension */
+void resize_print(FILE *out, const Node *n)
+{
+    if (n->op == OP_ADAPTIVE_AVG_POOL2D)
+        fprintf(out, " output_size=%lldx%lld", (long long)n->kh, (long long)n->kw);
+    else
+        fprintf(out, " scale_factor=%.17gx%.17g", n->scale_h, n->scale_w);
+}
+
+int resize_parse(IrLx *x, Node *n, const char *key)
+{
+    if (n->op == OP_ADAPTIVE_AVG_POOL2D && !strcmp(key, "output_size"))
+        return ir_lx_pair(x, &n->kh, &n->kw) ? -1 : 1;
+    if (n->op == OP_UPSAMPLE && !strcmp(key, "scale_factor"))
+        return ir_lx_numpair(x, &n->scale_h, &n->scale_w) ? -1 : 1;
+    return 0;
+}
+
+int resize_verify(const Graph *g, const Node *n, char *why, size_t len)
+{
+    (void)g;
+    if (n->op == OP_ADAPTIVE_AVG_POOL2D ? n->kh < 1 || n->kw < 1 : !(n->scale_h > 0 && n->scale_w > 0)) {
+        snprintf(why, len, "%s", n->op == OP_ADAPTIVE_AVG_POOL2D ? "output_size below 1" : "scale_factor not positive");
+        return 1;
+    }
+    return 0;
+}

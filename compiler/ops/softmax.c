@@ -1,6 +1,8 @@
 /* softmax.c — softmax and log_softmax over one dimension of a sample.
  * `dim` counts as PyTorch does with the batch as dimension 0; the IR keeps
  * the axis within a sample (0-based). */
+#include <string.h>
+
 #include "ops.h"
 
 static const ArgSpec spec[] = {{"dim", AT_INT, 0}, {NULL, 0, 0}};
@@ -93,4 +95,27 @@ int64_t softmax_flops(const Graph *g, const Node *n)
 void softmax_saved(const Graph *g, const Node *n, int64_t *per_sample, int64_t *fixed)
 {
     (void)g, (void)n, (void)per_sample, (void)fixed;   /* keeps nothing extra */
+}
+
+/* dim printed as resolved (the axis of one sample, + 1 for the batch) */
+void softmax_print(FILE *out, const Node *n)
+{
+    fprintf(out, " dim=%d", n->axis + 1);
+}
+
+int softmax_parse(IrLx *x, Node *n, const char *key)
+{
+    int64_t v = 0;
+    if (strcmp(key, "dim"))
+        return 0;
+    if (ir_lx_int(x, &v))
+        return -1;
+    n->dim = v < -64 ? -64 : v > 64 ? 64 : (int)v; /* resolved by softmax_shape */
+    return 1;
+}
+
+int softmax_verify(const Graph *g, const Node *n, char *why, size_t len)
+{
+    (void)g, (void)n, (void)why, (void)len;   /* the shape hook checks dim */
+    return 0;
 }

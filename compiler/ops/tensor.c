@@ -330,3 +330,33 @@ void tensor_saved(const Graph *g, const Node *n, int64_t *per_sample, int64_t *f
 {
     (void)g, (void)n, (void)per_sample, (void)fixed;   /* keeps nothing extra */
 }
+
+/* permute: dims=0,... with the batch first; the rest are attr[0..dim) */
+void tensor_print(FILE *out, const Node *n)
+{
+    if (n->op != OP_PERMUTE)
+        return;
+    fprintf(out, " dims=0");
+    for (int k = 0; k < n->dim && k < NNC_MAX_NODE_ATTRS; k++)
+        fprintf(out, ",%.9g", n->attr[k]);
+}
+
+int tensor_parse(IrLx *x, Node *n, const char *key)
+{
+    int64_t v[NNC_MAX_DIMS + 1];
+    if (n->op != OP_PERMUTE || strcmp(key, "dims"))
+        return 0;
+    int c = ir_lx_list(x, ',', v, NNC_MAX_DIMS + 1);
+    if (c < 2 || v[0] != 0 || c - 1 > NNC_MAX_NODE_ATTRS)
+        return -1;
+    for (int k = 1; k < c; k++)
+        n->attr[k - 1] = (double)v[k];
+    n->dim = c - 1;
+    return 1;
+}
+
+int tensor_verify(const Graph *g, const Node *n, char *why, size_t len)
+{
+    (void)g, (void)n, (void)why, (void)len;   /* the shape hook checks dims */
+    return 0;
+}

@@ -134,34 +134,9 @@ void ir_verify(const Graph *g, const char *after)
             NNC_ICE("node %%%d (%s): its shape does not follow from its input", i, op_info[n->op].name);
         if (n->fused_act >= 0 && !(op_info[n->fused_act].flags & OPF_ACT))
             NNC_ICE("node %%%d fuses a non-activation", i);
-        if (n->op == OP_LINEAR || n->op == OP_CONV2D || n->op == OP_CONV1D || n->op == OP_CONV_TRANSPOSE2D) {
-            int64_t want = n->op == OP_LINEAR ? n->in_f * n->out_f : n->out_f * n->in_f / n->groups * n->kh * n->kw;
-            if (n->packed == 2) {
-                const Param *pw = &g->params[n->param[0]];
-                const Fold *pf = pw->fold ? &g->folds[pw->fold - 1] : NULL;
-                if (n->op != OP_LINEAR || !pf || pf->kind != FOLD_PACK || pf->rows != n->out_f || pf->cols != n->in_f)
-                    NNC_ICE("node %%%d (%s) is packed=panel, but its weight %s is not a pack of a [%lld, %lld] weight",
-                            i, op_info[n->op].name, pw->name, (long long)n->out_f, (long long)n->in_f);
-                want = (int64_t)nnr_linear_packed_size((int)n->in_f, (int)n->out_f);
-            }
-            if (n->packed == 3) {
-                const Param *pw = &g->params[n->param[0]];
-                const Fold *pf = pw->fold ? &g->folds[pw->fold - 1] : NULL;
-                if (n->op != OP_LINEAR || !pf || pf->kind != FOLD_PACK_BF16 || pf->rows != n->out_f ||
-                    pf->cols != n->in_f)
-                    NNC_ICE("node %%%d (%s) is packed=bf16, but its weight %s is not a bf16 pack of a [%lld, %lld] weight",
-                            i, op_info[n->op].name, pw->name, (long long)n->out_f, (long long)n->in_f);
-                want = (int64_t)nnr_linear_packed_bf16_size((int)n->in_f, (int)n->out_f);
-            }
-            if (n->nparam != 1 + (n->has_bias != 0))
-                NNC_ICE("node %%%d (%s) has %d parameters, bias=%d", i, op_info[n->op].name, n->nparam, n->has_bias);
-            if (g->params[n->param[0]].numel != want)
-                NNC_ICE("node %%%d (%s): its weight %s has %lld floats, not %lld", i, op_info[n->op].name,
-                        g->params[n->param[0]].name, (long long)g->params[n->param[0]].numel, (long long)want);
-            if (n->has_bias && g->params[n->param[1]].numel != n->out_f)
-                NNC_ICE("node %%%d (%s): its bias %s has %lld floats, not %lld", i, op_info[n->op].name,
-                        g->params[n->param[1]].name, (long long)g->params[n->param[1]].numel, (long long)n->out_f);
-        }
+        char why[256];
+        if (op_hooks[n->op].verify(g, n, why, sizeof why))
+            NNC_ICE("node %%%d (%s): %s", i, op_info[n->op].name, why);
     }
     /* derived parameters: each made by its fold, from parameters before it */
     for (int i = 0; i < g->nparams; i++) {
