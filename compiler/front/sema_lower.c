@@ -186,6 +186,7 @@ Graph *sema_lower_model(Sema *s, const Decl *m, const SrcFile *src)
     if (sema_is_graph_model(s, m))
         return sema_lower_graph(s, m, src);
     Graph *g = ir_new_graph(m->name, src->path);
+    ir_reserve_nodes(g, m->nlayers + 1);    /* a layer is a node (a few are more) */
     int64_t numel = 0;
     Shape sh;
     int broken = sema_input_shape(s, m->inputs, &sh, &numel);

@@ -71,12 +71,27 @@ Graph *ir_new_graph(const char *name, const char *file)
     return g;
 }
 
+/* Room for cap nodes. A new array, not realloc: a large one is asked for
+ * in huge pages before the nodes are copied into it (a model of 10^6
+ * layers has 10^6 nodes). */
+void ir_reserve_nodes(Graph *g, int cap)
+{
+    if (cap <= g->capnodes)
+        return;
+    size_t bytes = (size_t)cap * sizeof *g->nodes;
+    Node *nodes = xmalloc(bytes);
+    xhuge(nodes, bytes);
+    if (g->nnodes)
+        memcpy(nodes, g->nodes, (size_t)g->nnodes * sizeof *nodes);
+    free(g->nodes);
+    g->nodes = nodes;
+    g->capnodes = cap;
+}
+
 int ir_add_node(Graph *g, Op op)
 {
-    if (g->nnodes == g->capnodes) {
-        g->capnodes = g->capnodes ? 2 * g->capnodes : 16;
-        g->nodes = xrealloc(g->nodes, (size_t)g->capnodes * sizeof *g->nodes);
-    }
+    if (g->nnodes == g->capnodes)
+        ir_reserve_nodes(g, g->capnodes ? 2 * g->capnodes : 16);
     Node *n = &g->nodes[g->nnodes];
     memset(n, 0, sizeof *n);
     n->op = op;

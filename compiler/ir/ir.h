@@ -254,6 +254,8 @@ int op_lookup(const char *name);
 int op_lookup_ir(const char *name);
 
 Graph *ir_new_graph(const char *name, const char *file);
+/* Room for at least cap nodes (ir_add_node grows the array itself). */
+void ir_reserve_nodes(Graph *g, int cap);
 /* A zeroed node reading nothing yet (ir_read adds its inputs), params -1. */
 int ir_add_node(Graph *g, Op op);
 /* Node i reads value v next (its in[nin++]). */

@@ -374,6 +374,22 @@ char *xasprintf(const char *fmt, ...)
     return p;
 }
 
+/* Advice for a large buffer that is about to be filled: back it with huge
+ * pages where the system lets a process ask (a page fault costs the same
+ * for 4 KiB as for 2 MiB, and on a virtual machine it costs much). Buffers
+ * under 4 MiB are left alone. */
+void xhuge(void *p, size_t n)
+{
+#ifdef MADV_HUGEPAGE
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    uintptr_t from = ((uintptr_t)p + huge - 1) & ~(huge - 1), to = ((uintptr_t)p + n) & ~(huge - 1);
+    if (n >= ((size_t)4 << 20) && to > from)
+        (void)madvise((void *)from, to - from, MADV_HUGEPAGE);    /* advice only */
+#else
+    (void)p, (void)n;
+#endif
+}
+
 /* Chunks of 1 MiB, then twice as large each time up to 64 MiB (or the
  * size asked, when larger), carved 16-byte aligned. They live as long as
  * the process; each chunk's first 16 bytes link the one before, so every
@@ -393,12 +409,7 @@ void *xnew(size_t n)
         if (next < ((size_t)64 << 20))
             next *= 2;
         unsigned char *c = xcalloc(1, chunk);
-#ifdef MADV_HUGEPAGE
-        const uintptr_t huge = (uintptr_t)2 << 20;
-        uintptr_t from = ((uintptr_t)c + huge - 1) & ~(huge - 1), to = ((uintptr_t)c + chunk) & ~(huge - 1);
-        if (chunk >= ((size_t)4 << 20) && to > from)
-            (void)madvise((void *)from, to - from, MADV_HUGEPAGE);    /* advice only */
-#endif
+        xhuge(c, chunk);
         memcpy(c, &last, sizeof last);
         last = c;
         cur = c + 16;

@@ -66,6 +66,8 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* n zeroed bytes from a bump allocator, for the many small nodes that live
  * until exit (syntax tree, values): never freed nor reallocated. */
 void *xnew(size_t n);
+/* Ask for huge pages under a large buffer not yet touched (advice only). */
+void xhuge(void *p, size_t n);
 
 /* Read a whole file; returns NULL and sets *err (static string) on failure. */
 char *read_file(const char *path, size_t *len, const char **err);

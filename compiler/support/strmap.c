@@ -40,6 +40,7 @@ static void rehash(StrMap *m, size_t cap)
     StrMap big = {0};
     big.cap = cap;
     big.slot = xcalloc(big.cap, sizeof *big.slot);
+    xhuge(big.slot, big.cap * sizeof *big.slot);
     for (size_t i = 0; i < m->cap; i++)
         if (m->slot[i].key)
             *find(&big, m->slot[i].key, m->slot[i].hash) = m->slot[i];
