@@ -87,11 +87,10 @@ int sema_check(const Ast *ast, const SrcFile *src, const char *base_dir, Diag *d
     }
     out->models = xcalloc((size_t)nm + 1, sizeof *out->models);
     out->trains = xcalloc((size_t)nm + 1, sizeof *out->trains);
-    strmap_reserve(&s.all_lets, nlets);
     strmap_reserve(&s.lets, nlets);
     for (const Decl *x = ast->decls; x; x = x->next) {
         if (x->kind == DECL_LET)
-            strmap_put(&s.all_lets, x->name, (void *)x);
+            strmap_put(&s.lets, x->name, &sema_let_later);
         else if (x->kind == DECL_MODEL)
             strmap_put(&s.model_decls, x->name, (void *)x);
         else if (x->kind == DECL_BLOCK)
@@ -102,9 +101,10 @@ int sema_check(const Ast *ast, const SrcFile *src, const char *base_dir, Diag *d
     for (const Decl *x = ast->decls; x; x = x->next) {
         switch (x->kind) {
         case DECL_LET: {
-            if (sema_lookup_let(&s, x->name))
+            void **slot = strmap_ref(&s.lets, x->name);
+            if (*slot != &sema_let_later)
                 diag_error(d, x->name_span, "'%s' is already defined", x->name);
-            strmap_put(&s.lets, x->name, sema_eval(&s, x->value, 0));
+            *slot = sema_eval(&s, x->value, 0);   /* adds no let: slot stays valid */
             break;
         }
         case DECL_MODEL:
@@ -130,7 +130,6 @@ int sema_check(const Ast *ast, const SrcFile *src, const char *base_dir, Diag *d
         diag_error_nopos(d, "%s: no model in this file", src->path);
     strmap_free(&seen);
     strmap_free(&s.lets);
-    strmap_free(&s.all_lets);
     strmap_free(&s.model_decls);
     strmap_free(&s.lowered);
     strmap_free(&s.blocks);

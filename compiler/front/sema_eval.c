@@ -34,12 +34,15 @@ Value *sema_lookup_let(Sema *s, const char *name)
     Value *v = s->scope ? strmap_get(s->scope, name) : NULL;
     if (v)
         return v;
-    return strmap_get(&s->lets, name);
+    v = strmap_get(&s->lets, name);
+    return v == &sema_let_later ? NULL : v;
 }
+
+Value sema_let_later = {.kind = V_ERROR};
 
 int sema_defined_later(Sema *s, const char *name)
 {
-    return strmap_get(&s->all_lets, name) != NULL;
+    return strmap_get(&s->lets, name) == &sema_let_later;
 }
 
 const Value *sema_list_item(const Value *v, int i)

@@ -22,7 +22,9 @@ static StrMapSlot *find(const StrMap *m, const char *key, size_t h)
     size_t mask = m->cap - 1;
     for (size_t i = h & mask;; i = (i + 1) & mask) {
         const StrMapSlot *s = &m->slot[i];
-        if (!s->key || (s->hash == h && strcmp(s->key, key) == 0))
+        /* the same pointer (a name looked up by the string it was put
+         * with) needs no read of the bytes */
+        if (!s->key || (s->hash == h && (s->key == key || strcmp(s->key, key) == 0)))
             return &m->slot[i];
     }
 }
@@ -32,6 +34,14 @@ void *strmap_get(const StrMap *m, const char *key)
     if (m->cap == 0)
         return NULL;
     return find(m, key, hash(key))->val;
+}
+
+void **strmap_ref(StrMap *m, const char *key)
+{
+    if (m->cap == 0)
+        return NULL;
+    StrMapSlot *s = find(m, key, hash(key));
+    return s->key ? &s->val : NULL;
 }
 
 /* Rehash m into a table of cap slots (a power of two above 2 * m->n). */

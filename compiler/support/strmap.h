@@ -23,6 +23,9 @@ typedef struct StrMap {
 void *strmap_get(const StrMap *m, const char *key);
 /* Sets key to val (non-NULL); returns the value it had, or NULL. */
 void *strmap_put(StrMap *m, const char *key, void *val);
+/* Where the value of key is kept (to read it and then set it with one
+ * lookup), or NULL when key is absent. Valid until the next put. */
+void **strmap_ref(StrMap *m, const char *key);
 /* Room for n more keys without growing (one table instead of log n). */
 void strmap_reserve(StrMap *m, size_t n);
 void strmap_free(StrMap *m);
