@@ -17,7 +17,9 @@
  * every position's token changes place (positions are counted in the
  * window, as in the recompute loop), so the whole window is computed
  * again, still by step(), from an emptied cache. NNR_NO_KV_CACHE=1 in the
- * environment makes it recompute with forward() (tests compare the two). */
+ * environment makes it recompute with forward() (tests compare the two).
+ * Every buffer lives in one block touched once before the loop (gen_alloc):
+ * no page faults while generating. */
 #if defined(__linux__) && !defined(_DEFAULT_SOURCE)
 #define _DEFAULT_SOURCE 1   /* madvise, MADV_HUGEPAGE */
 #endif
