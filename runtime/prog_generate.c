@@ -17,12 +17,20 @@
  * every position's token changes place (positions are counted in the
  * window, as in the recompute loop), so the whole window is computed
  * again, still by step(), from an emptied cache. NNR_NO_KV_CACHE=1 in the
- * environment makes it recompute with forward() (tests compare the two). */
+ * environment makes it recompute with forward() (tests compare the two).
+ * Every buffer lives in one block touched once before the loop (gen_alloc):
+ * no page faults while generating. */
+#if defined(__linux__) && !defined(_DEFAULT_SOURCE)
+#define _DEFAULT_SOURCE 1   /* madvise, MADV_HUGEPAGE */
+#endif
 #include "prog_int.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 typedef struct gen_opts {
     const char *prompt;
@@ -64,6 +72,55 @@ static int sample(const float *l, int v, const gen_opts *g, nnr_rng *rng, double
             return j;
     }
     return best;
+}
+
+/* Every buffer of the loop in one block (gen_block): the parameters, the
+ * window, the logits, the scratch, the key/value cache, the sampling
+ * probabilities. */
+typedef struct gen_bufs {
+    float *block;
+    float *state, *infer, *x, *y, *arena, *cache;
+    double *p;
+} gen_bufs;
+
+#define GEN_HUGE ((size_t)2 << 20)  /* a transparent huge page */
+
+/* Floats rounded up to a cache line's. */
+static size_t gen_line(size_t floats)
+{
+    return (floats + 15) / 16 * 16;
+}
+
+/* One zeroed block for every buffer, touched here once: page faults are
+ * expensive (under a virtualised MMU especially), and buffers allocated
+ * one by one would fault page by page as generation first writes them
+ * (the cache a page per eight positions and layer). The block is aligned
+ * to 2 MiB and advised to use transparent huge pages where the system has
+ * them (a fault per 2 MiB instead of per 4 KiB). Returns -1 when out of
+ * memory. */
+static int gen_alloc(const nnr_model *m, int64_t T, int64_t V, int cached, gen_bufs *b)
+{
+    size_t arena = m->arena_size ? m->arena_size(1) : 0;
+    if (cached && m->step_arena_size((int)T) > arena)
+        arena = m->step_arena_size((int)T);
+    const size_t sz[7] = {gen_line(m->state_size), gen_line(m->infer_size), gen_line((size_t)T),
+                          gen_line(prog_ysize(m)), gen_line(arena),
+                          gen_line(cached ? m->step_cache_size : 0), gen_line(2 * (size_t)V)};
+    size_t total = 0;
+    for (int i = 0; i < 7; i++) total += sz[i];
+    size_t bytes = (total * sizeof(float) + GEN_HUGE - 1) / GEN_HUGE * GEN_HUGE;
+    void *blk = NULL;
+    if (posix_memalign(&blk, GEN_HUGE, bytes))
+        return -1;
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    (void)madvise(blk, bytes, MADV_HUGEPAGE);   /* advice only: works without */
+#endif
+    memset(blk, 0, bytes);
+    float *f = b->block = blk, **dst[6] = {&b->state, &b->infer, &b->x, &b->y, &b->arena, &b->cache};
+    for (int i = 0; i < 6; i++)
+        *dst[i] = f, f += sz[i];
+    b->p = (double *)(void *)f;
+    return 0;
 }
 
 static int gen_parse(const nnr_model *m, const prog_opts *o, gen_opts *g)
@@ -111,41 +168,30 @@ int prog_cmd_generate(const nnr_model *m, const prog_opts *o)
     int64_t below = m->inputs[0].int_below > 0 ? m->inputs[0].int_below : V;
     size_t plen = strlen(g.prompt), cap = (plen ? plen : 1) + (size_t)g.tokens;
     int32_t *ctx = malloc(cap * sizeof *ctx);
-    float *state = prog_falloc(m->state_size), *infer = prog_falloc(m->infer_size);
-    float *x = prog_falloc((size_t)T), *y = prog_falloc(m->y_size ? m->y_size : m->out_size);
-    float *arena = prog_falloc(m->arena_size ? m->arena_size(1) : 0), *cache = NULL;
-    double *p = malloc((size_t)V * sizeof *p);
+    const char *nc = getenv("NNR_NO_KV_CACHE");
+    int cached = m->step && !(nc && *nc && strcmp(nc, "0"));
+    gen_bufs b = {0};
     rc = EXIT_INPUT;
-    if (!ctx || !state || !infer || !x || !y || !arena || !p) {
+    if (!ctx || gen_alloc(m, T, V, cached, &b)) {
         prog_oom();
         goto out;
     }
+    float *x = b.x, *y = b.y;
     size_t n = 0;
     for (size_t i = 0; i < plen; i++) {
-        unsigned char b = (unsigned char)g.prompt[i];
-        if (b >= below) {
-            fprintf(stderr, "error: --prompt: byte %zu (%d) is not a token of the model (0..%lld)\n", i + 1, b,
+        unsigned char c = (unsigned char)g.prompt[i];
+        if (c >= below) {
+            fprintf(stderr, "error: --prompt: byte %zu (%d) is not a token of the model (0..%lld)\n", i + 1, c,
                     (long long)below - 1);
             goto out;
         }
-        ctx[n++] = b;
+        ctx[n++] = c;
     }
     if (n == 0)
         ctx[n++] = '\n';
-    if (prog_load_infer_state(m, o->val[OPT_WEIGHTS], state))
+    if (prog_load_infer_state(m, o->val[OPT_WEIGHTS], b.state))
         goto out;
-    prog_prepare(m, state, infer);
-    const char *nc = getenv("NNR_NO_KV_CACHE");
-    int cached = m->step && !(nc && *nc && strcmp(nc, "0"));
-    if (cached) {
-        free(arena);
-        arena = prog_falloc(m->step_arena_size((int)T));
-        cache = prog_falloc(m->step_cache_size);
-        if (!arena || !cache) {
-            prog_oom();
-            goto out;
-        }
-    }
+    prog_prepare(m, b.state, b.infer);
     nnr_rng rng;
     nnr_rng_seed(&rng, g.seed);
     size_t base = 0, done = 0;      /* the window's first token; its positions in the cache */
@@ -157,16 +203,16 @@ int prog_cmd_generate(const nnr_model *m, const prog_opts *o)
                 base = first, done = 0;     /* the window slid: every position moved */
             for (size_t i = done; i < w; i++)
                 x[i - done] = (float)ctx[first + i];
-            m->step(infer, cache, (int)done, (int)(w - done), x, y, arena);
+            m->step(b.infer, b.cache, (int)done, (int)(w - done), x, y, b.arena);
             last = y + (w - done - 1) * (size_t)V;
             done = w;
         } else {
             for (size_t i = 0; i < (size_t)T; i++)
                 x[i] = i < w ? (float)ctx[first + i] : 0.0f;
-            m->forward(infer, 1, x, y, arena);
+            m->forward(b.infer, 1, x, y, b.arena);
             last = y + (w - 1) * (size_t)V;
         }
-        int tok = sample(last, (int)V, &g, &rng, p);
+        int tok = sample(last, (int)V, &g, &rng, b.p);
         if (tok >= below)
             tok = (int)below - 1;   /* a token the input cannot take: never with a byte vocabulary */
         ctx[n++] = tok;
@@ -175,6 +221,6 @@ int prog_cmd_generate(const nnr_model *m, const prog_opts *o)
     }
     rc = ferror(stdout) ? EXIT_INPUT : EXIT_OK;
 out:
-    free(ctx), free(state), free(infer), free(x), free(y), free(arena), free(cache), free(p);
+    free(ctx), free(b.block);
     return rc;
 }
