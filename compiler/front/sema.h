@@ -21,19 +21,28 @@ typedef struct ValueArg {
 /* An evaluated expression. V_ERROR: an error was already reported. */
 struct Value {
     ValueKind kind;
-    Span span;
-    int64_t i;          /* V_INT, V_BOOL */
-    double r;           /* V_REAL */
     int inexact;        /* V_REAL from an integer '/' that did not divide exactly:
                            fine as a number (lr = 1 / 2), an error as a size */
-    const char *s;      /* V_STR */
-    Value **items;      /* V_LIST; NULL when flat: */
-    const float *nums;  /* a flat V_LIST of n numbers (a long literal, */
-    const unsigned char *numflags; /* see Expr.nums): sema_list_item() */
-    int n;
-    const char *fn;     /* V_CALL: sgd(...), csv(...) */
-    ValueArg *args;
-    int nargs;
+    Span span;
+    /* The fields of one kind share memory with the others' (a Value is 56
+     * bytes, not 104: a file of 10^6 lets keeps one per line); read only
+     * those of v->kind. */
+    union {
+        int64_t i;      /* V_INT, V_BOOL, V_VALUE */
+        double r;       /* V_REAL */
+        const char *s;  /* V_STR */
+        struct {        /* V_LIST */
+            Value **items;  /* NULL when flat: */
+            const float *nums;  /* a flat V_LIST of n numbers (a long literal, */
+            const unsigned char *numflags; /* see Expr.nums): sema_list_item() */
+            int n;
+        };
+        struct {        /* V_CALL */
+            const char *fn; /* sgd(...), csv(...) */
+            ValueArg *args;
+            int nargs;
+        };
+    };
 };
 
 /* A data source of a train block. */

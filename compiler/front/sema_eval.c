@@ -69,8 +69,10 @@ static const Value *operand(Sema *s, const Expr *e, Value *tmp)
         memset(tmp, 0, sizeof *tmp);
         tmp->kind = e->kind == EX_INT ? V_INT : V_REAL;
         tmp->span = e->span;
-        tmp->i = e->kind == EX_INT ? e->ival : 0;
-        tmp->r = e->kind == EX_REAL ? e->rval : 0;
+        if (e->kind == EX_INT)
+            tmp->i = e->ival;
+        else
+            tmp->r = e->rval;
         return tmp;
     }
     if (e->kind == EX_IDENT) {
