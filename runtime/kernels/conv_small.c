@@ -1,0 +1,270 @@
+/* conv_small.c — direct 2-D convolution for few channels and small planes
+ * (W7's 16/32 channels on 8x8 and 4x4): no im2col, no GEMM. Output channels
+ * are vectorised (NNR_VEC_WIDTH of them in one register), the weight is
+ * packed per call as wt[tap][ocp] (ocp: oc rounded up to a vector, zeros
+ * past oc), each sample is copied once into a zero-padded plane, and a tile
+ * of SC_P output positions x SC_NB channel vectors is accumulated in
+ * registers over the taps (ci, ki, kj) with one broadcast input value per
+ * position: y = act(Σ_t w[o][t]·x_t + b[o]), one FMA chain from zero per
+ * element in tap order, then the bias, then the activation (the order of the
+ * GEMM path). The tile goes out through a small transposing buffer.
+ * Backward: the data gradient is the same kernel run on dy spread over a
+ * zero plane (stride) and padded by k - 1 - p, with the weight flipped and
+ * its channels swapped (dx[c] sums over (oc, ki, kj): a different order of
+ * the same products than the GEMM + col2im path); the weight gradient
+ * accumulates dWᵀ[tap][oc] over the samples and their positions (dy moved
+ * to [position][oc] per sample), one FMA chain per element in sample then
+ * position order. Chosen by nnr_conv2d_f32 / nnr_conv2d_backward_f32
+ * (conv.c) through nnr_conv_small_ok. */
+#include <stddef.h>
+#include <string.h>
+
+#include "kern.h"
+#include "../simd.h"
+
+#define SC_V NNR_VEC_WIDTH
+#define SC_MAXC 64  /* channels in and out */
+#define SC_MAXHW 32 /* plane height and width */
+#define SC_P 12     /* output positions per tile */
+#define SC_TB 12    /* taps per weight-gradient block */
+
+static int ceil_v(int n) { return (n + SC_V - 1) / SC_V * SC_V; }
+
+int nnr_conv_small_ok(const nnr_conv2d_shape *s)
+{
+    return s->groups == 1 && s->dh == 1 && s->dw == 1 && s->c >= 1 && s->c <= SC_MAXC &&
+           s->oc >= 1 && s->oc <= SC_MAXC && s->h <= SC_MAXHW && s->w <= SC_MAXHW &&
+           s->kh == s->kw && (s->kh == 1 || s->kh == 3) && s->sh == s->sw &&
+           (s->sh == 1 || s->sh == 2) && s->ph >= 0 && s->pw >= 0 && s->ph < s->kh &&
+           s->pw < s->kw && s->oh > 0 && s->ow > 0 &&
+           s->oh == (s->h + 2 * s->ph - s->kh) / s->sh + 1 &&
+           s->ow == (s->w + 2 * s->pw - s->kw) / s->sw + 1;
+}
+
+/* one plane set's geometry for the tile kernel */
+typedef struct {
+    const float *xp; /* padded input [c][hp][wp] */
+    const float *wt; /* packed weight [k][ocp] */
+    int c, hp, wp, kh, kw, st, oh, ow, k, ocp;
+} sc_geo;
+
+static size_t pad_floats(int c, int hp, int wp) { return (size_t)c * hp * wp + SC_V; }
+
+size_t nnr_conv_small_scratch(const nnr_conv2d_shape *s)
+{
+    const int k = s->c * s->kh * s->kw, kb = s->oc * s->kh * s->kw;
+    const size_t fwd = pad_floats(s->c, s->h + 2 * s->ph, s->w + 2 * s->pw) +
+                       (size_t)k * ceil_v(s->oc);
+    /* data gradient: dy spread and padded, the flipped weight */
+    const size_t bx = pad_floats(s->oc, s->h + s->kh - 1, s->w + s->kw - 1) +
+                      (size_t)kb * ceil_v(s->c);
+    /* weight gradient: padded x, dy as [position][ocp], dWᵀ */
+    const size_t bw = pad_floats(s->c, s->h + 2 * s->ph, s->w + 2 * s->pw) +
+                      (size_t)s->oh * s->ow * ceil_v(s->oc) + (size_t)k * ceil_v(s->oc);
+    size_t m = fwd > bx ? fwd : bx;
+    return m > bw ? m : bw;
+}
+
+/* wt[t][o] = w[o][t] (o < oc), 0 for oc <= o < ocp */
+static void pack_wt(const float *w, int oc, int k, int ocp, float *wt)
+{
+    for (int t = 0; t < k; t++) {
+        float *d = wt + (size_t)t * ocp;
+        for (int o = 0; o < oc; o++) d[o] = w[(size_t)o * k + t];
+        for (int o = oc; o < ocp; o++) d[o] = 0.0f;
+    }
+}
+
+/* x [c][h][w] into xp [c][hp][wp] at (py, px), every other position 0 */
+static void pad_plane(int c, int h, int w, const float *x, int hp, int wp, int py, int px,
+                      float *xp)
+{
+    memset(xp, 0, pad_floats(c, hp, wp) * sizeof *xp);
+    for (int ci = 0; ci < c; ci++)
+        for (int iy = 0; iy < h; iy++)
+            memcpy(xp + ((size_t)ci * hp + py + iy) * wp + px, x + ((size_t)ci * h + iy) * w,
+                   (size_t)w * sizeof *x);
+}
+
+/* SC_P positions from p0 (the last ones repeated past ohw) x NB channel
+ * vectors from ob: accumulate, add the bias, relu if asked, and store the
+ * positions < np of the channels < oc into y [oc][ohw]. */
+#define SC_TILE(NAME, NB)                                                                  \
+    static void NAME(const sc_geo *g, const int *toff, int p0, int ob, const float *bias,   \
+                     int oc, int relu, float *y)                                            \
+    {                                                                                       \
+        const int ohw = g->oh * g->ow;                                                      \
+        int pofs[SC_P], np = ohw - p0 < SC_P ? ohw - p0 : SC_P;                             \
+        for (int p = 0; p < SC_P; p++) {                                                    \
+            int q = p0 + (p < np ? p : np - 1), oy = q / g->ow, ox = q % g->ow;             \
+            pofs[p] = oy * g->st * g->wp + ox * g->st;                                      \
+        }                                                                                   \
+        NNR_VEC acc[NB][SC_P];                                                              \
+        for (int b = 0; b < NB; b++)                                                        \
+            for (int p = 0; p < SC_P; p++) acc[b][p] = NNR_VEC_ZERO();                      \
+        const float *wt = g->wt + (size_t)ob * SC_V;                                        \
+        for (int t = 0; t < g->k; t++, wt += g->ocp) {                                      \
+            const float *xt = g->xp + toff[t];                                              \
+            NNR_VEC wv[NB];                                                                 \
+            for (int b = 0; b < NB; b++) wv[b] = NNR_VEC_LOAD(wt + b * SC_V);               \
+            for (int p = 0; p < SC_P; p++) {                                                \
+                NNR_VEC xv = NNR_VEC_SET1(xt[pofs[p]]);                                     \
+                for (int b = 0; b < NB; b++) acc[b][p] = NNR_VEC_FMA(wv[b], xv, acc[b][p]); \
+            }                                                                               \
+        }                                                                                   \
+        float tmp[SC_P][SC_V];                                                              \
+        for (int b = 0; b < NB; b++) {                                                      \
+            NNR_VEC bv = bias ? NNR_VEC_LOAD(bias + (size_t)(ob + b) * SC_V) : NNR_VEC_ZERO(); \
+            for (int p = 0; p < SC_P; p++) {                                                \
+                NNR_VEC r = acc[b][p];                                                      \
+                if (bias) r = NNR_VEC_ADD(r, bv);                                           \
+                if (relu) r = NNR_VEC_MAX(r, NNR_VEC_ZERO());                               \
+                NNR_VEC_STORE(tmp[p], r);                                                   \
+            }                                                                               \
+            const int o0 = (ob + b) * SC_V, no = oc - o0 < SC_V ? oc - o0 : SC_V;           \
+            for (int o = 0; o < no; o++) {                                                  \
+                float *yo = y + (size_t)(o0 + o) * ohw + p0;                                \
+                for (int p = 0; p < np; p++) yo[p] = tmp[p][o];                             \
+            }                                                                               \
+        }                                                                                   \
+    }
+
+SC_TILE(sc_tile1, 1)
+SC_TILE(sc_tile2, 2)
+
+/* y [oc][oh][ow] of one plane set; bias: ocp floats or NULL */
+static void sc_run(const sc_geo *g, const float *bias, int oc, nnr_act act, float act_param,
+                   float *y)
+{
+    int toff[SC_MAXC * 9];
+    for (int ci = 0, t = 0; ci < g->c; ci++)
+        for (int ki = 0; ki < g->kh; ki++)
+            for (int kj = 0; kj < g->kw; kj++) toff[t++] = (ci * g->hp + ki) * g->wp + kj;
+    const int ohw = g->oh * g->ow, nb = g->ocp / SC_V, relu = act == NNR_ACT_RELU;
+    for (int p0 = 0; p0 < ohw; p0 += SC_P) {
+        int ob = 0;
+        for (; ob + 2 <= nb; ob += 2) sc_tile2(g, toff, p0, ob, bias, oc, relu, y);
+        if (ob < nb) sc_tile1(g, toff, p0, ob, bias, oc, relu, y);
+    }
+    if (act != NNR_ACT_NONE && !relu) nnr_act_f32(act, act_param, (size_t)oc * ohw, y, y);
+}
+
+void nnr_conv_small_f32(int n, const nnr_conv2d_shape *s, const float *x, const float *w,
+                        const float *b, float *y, nnr_act act, float act_param,
+                        float *scratch)
+{
+    const int hp = s->h + 2 * s->ph, wp = s->w + 2 * s->pw, k = s->c * s->kh * s->kw;
+    const int ocp = ceil_v(s->oc);
+    float *xp = scratch, *wt = scratch + pad_floats(s->c, hp, wp);
+    float bias[SC_MAXC + SC_V];
+    pack_wt(w, s->oc, k, ocp, wt);
+    if (b) {
+        memcpy(bias, b, (size_t)s->oc * sizeof *b);
+        for (int o = s->oc; o < ocp; o++) bias[o] = 0.0f;
+    }
+    const sc_geo g = {xp, wt, s->c, hp, wp, s->kh, s->kw, s->sh, s->oh, s->ow, k, ocp};
+    const size_t xs = (size_t)s->c * s->h * s->w, ys = (size_t)s->oc * s->oh * s->ow;
+    for (int i = 0; i < n; i++) {
+        pad_plane(s->c, s->h, s->w, x + i * xs, hp, wp, s->ph, s->pw, xp);
+        sc_run(&g, b ? bias : NULL, s->oc, act, act_param, y + i * ys);
+    }
+}
+
+/* dx of n samples: the forward kernel on dy spread by the stride into a
+ * plane padded by k - 1 - p, with wf[(o·kh + ki)·kw + kj][ci] =
+ * w[o][ci][kh-1-ki][kw-1-kj] */
+static void sc_data_grad(int n, const nnr_conv2d_shape *s, const float *w, const float *dy,
+                         float *dx, float *scratch)
+{
+    const int hp = s->h + s->kh - 1, wp = s->w + s->kw - 1, kb = s->oc * s->kh * s->kw;
+    const int cp = ceil_v(s->c), ks = s->kh * s->kw, py = s->kh - 1 - s->ph,
+              px = s->kw - 1 - s->pw;
+    float *dp = scratch, *wf = scratch + pad_floats(s->oc, hp, wp);
+    for (int o = 0; o < s->oc; o++)
+        for (int t = 0; t < ks; t++) {
+            float *d = wf + ((size_t)o * ks + t) * cp;
+            for (int ci = 0; ci < s->c; ci++) d[ci] = w[((size_t)o * s->c + ci) * ks + ks - 1 - t];
+            for (int ci = s->c; ci < cp; ci++) d[ci] = 0.0f;
+        }
+    const sc_geo g = {dp, wf, s->oc, hp, wp, s->kh, s->kw, 1, s->h, s->w, kb, cp};
+    const size_t xs = (size_t)s->c * s->h * s->w, ohw = (size_t)s->oh * s->ow;
+    for (int i = 0; i < n; i++) {
+        const float *dyi = dy + i * s->oc * ohw;
+        if (s->sh == 1) {
+            pad_plane(s->oc, s->oh, s->ow, dyi, hp, wp, py, px, dp);
+        } else {
+            memset(dp, 0, pad_floats(s->oc, hp, wp) * sizeof *dp);
+            for (int o = 0; o < s->oc; o++)
+                for (int oy = 0; oy < s->oh; oy++) {
+                    float *r = dp + ((size_t)o * hp + py + oy * s->sh) * wp + px;
+                    const float *q = dyi + (size_t)o * ohw + (size_t)oy * s->ow;
+                    for (int ox = 0; ox < s->ow; ox++) r[ox * s->sw] = q[ox];
+                }
+        }
+        sc_run(&g, NULL, s->c, NNR_ACT_NONE, 0.0f, dx + i * xs);
+    }
+}
+
+/* dWᵀ[t0 .. t0 + SC_TB)[ob vector] += Σ_p dyT[p] · x_t(p) over one sample */
+static void sc_wgrad_block(const float *xp, const float *dyT, const int *pofs, int ohw,
+                           const int *toff, int ocp, int ob, float *dwt, int first)
+{
+    NNR_VEC acc[SC_TB];
+    const float *xt[SC_TB];
+    for (int j = 0; j < SC_TB; j++) {
+        acc[j] = first ? NNR_VEC_ZERO() : NNR_VEC_LOAD(dwt + (size_t)j * ocp + ob * SC_V);
+        xt[j] = xp + toff[j];
+    }
+    for (int p = 0; p < ohw; p++) {
+        const NNR_VEC d = NNR_VEC_LOAD(dyT + (size_t)p * ocp + ob * SC_V);
+        const int q = pofs[p];
+        for (int j = 0; j < SC_TB; j++) acc[j] = NNR_VEC_FMA(d, NNR_VEC_SET1(xt[j][q]), acc[j]);
+    }
+    for (int j = 0; j < SC_TB; j++) NNR_VEC_STORE(dwt + (size_t)j * ocp + ob * SC_V, acc[j]);
+}
+
+/* dw [oc][k] = Σ over samples and positions of dy·x_t */
+static void sc_weight_grad(int n, const nnr_conv2d_shape *s, const float *x, const float *dy,
+                           float *dw, float *scratch)
+{
+    const int hp = s->h + 2 * s->ph, wp = s->w + 2 * s->pw, k = s->c * s->kh * s->kw;
+    const int ocp = ceil_v(s->oc), ohw = s->oh * s->ow, kt = (k + SC_TB - 1) / SC_TB * SC_TB;
+    float *xp = scratch, *dyT = xp + pad_floats(s->c, hp, wp), *dwt = dyT + (size_t)ohw * ocp;
+    int toff[SC_MAXC * 9 + SC_TB], pofs[SC_MAXHW * SC_MAXHW];
+    for (int ci = 0, t = 0; ci < s->c; ci++)
+        for (int ki = 0; ki < s->kh; ki++)
+            for (int kj = 0; kj < s->kw; kj++) toff[t++] = (ci * hp + ki) * wp + kj;
+    for (int t = k; t < kt; t++) toff[t] = 0; /* a tail block's extra taps: never stored */
+    for (int p = 0; p < ohw; p++) pofs[p] = (p / s->ow) * s->sh * wp + (p % s->ow) * s->sw;
+    const size_t xs = (size_t)s->c * s->h * s->w, ys = (size_t)s->oc * ohw;
+    float tail[SC_TB * (SC_MAXC + SC_V)];
+    for (int i = 0; i < n; i++) {
+        pad_plane(s->c, s->h, s->w, x + i * xs, hp, wp, s->ph, s->pw, xp);
+        for (int p = 0; p < ohw; p++) {
+            float *d = dyT + (size_t)p * ocp;
+            for (int o = 0; o < s->oc; o++) d[o] = dy[i * ys + (size_t)o * ohw + p];
+            for (int o = s->oc; o < ocp; o++) d[o] = 0.0f;
+        }
+        for (int t0 = 0; t0 < kt; t0 += SC_TB) {
+            /* the last block of a k that is not a multiple of SC_TB goes
+             * through tail (dwt has room for k rows only) */
+            const int full = t0 + SC_TB <= k;
+            float *dst = full ? dwt + (size_t)t0 * ocp : tail;
+            if (!full && i > 0)
+                memcpy(tail, dwt + (size_t)t0 * ocp, (size_t)(k - t0) * ocp * sizeof *tail);
+            for (int ob = 0; ob < ocp / SC_V; ob++)
+                sc_wgrad_block(xp, dyT, pofs, ohw, toff + t0, ocp, ob, dst, i == 0);
+            if (!full) memcpy(dwt + (size_t)t0 * ocp, tail, (size_t)(k - t0) * ocp * sizeof *tail);
+        }
+    }
+    for (int o = 0; o < s->oc; o++)
+        for (int t = 0; t < k; t++) dw[(size_t)o * k + t] = n > 0 ? dwt[(size_t)t * ocp + o] : 0.0f;
+}
+
+void nnr_conv_small_backward_f32(int n, const nnr_conv2d_shape *s, const float *x,
+                                 const float *w, const float *dy, float *dx, float *dw,
+                                 float *scratch)
+{
+    if (dw) sc_weight_grad(n, s, x, dy, dw, scratch);
+    if (dx) sc_data_grad(n, s, w, dy, dx, scratch);
+}
