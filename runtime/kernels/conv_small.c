@@ -27,6 +27,7 @@
 #define SC_MAXHW 32 /* plane height and width */
 #define SC_P 12     /* output positions per tile */
 #define SC_TB 12    /* taps per weight-gradient block */
+#define SC_MAXP 16  /* positions of an R x Q tile */
 
 static int ceil_v(int n) { return (n + SC_V - 1) / SC_V * SC_V; }
 
@@ -132,6 +133,92 @@ static void pad_plane(int c, int h, int w, const float *x, int hp, int wp, int p
 SC_TILE(sc_tile1, 1)
 SC_TILE(sc_tile2, 2)
 
+/* The tile's epilogue: bias, relu if asked, then the channels < oc of
+ * acc [NB][P] (P = R x Q positions from (oy0, ox0), P <= SC_P) stored
+ * through tmp into y [oc][oh][ow]. */
+static void sc_store(const sc_geo *g, NNR_VEC *acc, int nb, int R, int Q, int oy0, int ox0,
+                     int ob, const float *bias, int oc, int relu, float *y)
+{
+    float tmp[SC_MAXP][SC_V];
+    const int P = R * Q, ohw = g->oh * g->ow;
+    for (int b = 0; b < nb; b++) {
+        NNR_VEC bv = bias ? NNR_VEC_LOAD(bias + (size_t)(ob + b) * SC_V) : NNR_VEC_ZERO();
+        for (int p = 0; p < P; p++) {
+            NNR_VEC r = acc[b * P + p];
+            if (bias) r = NNR_VEC_ADD(r, bv);
+            if (relu) r = NNR_VEC_MAX(r, NNR_VEC_ZERO());
+            NNR_VEC_STORE(tmp[p], r);
+        }
+        const int o0 = (ob + b) * SC_V, no = oc - o0 < SC_V ? oc - o0 : SC_V;
+        for (int o = 0; o < no; o++)
+            for (int r = 0; r < R; r++) {
+                float *yo = y + (size_t)(o0 + o) * ohw + (size_t)(oy0 + r) * g->ow + ox0;
+                for (int q = 0; q < Q; q++) yo[q] = tmp[r * Q + q][o];
+            }
+    }
+}
+
+/* R rows x Q columns of outputs from (oy0, ox0) x NB channel vectors from
+ * ob, stride ST: every input address a constant offset from one pointer
+ * per row */
+#define SC_RQ(NAME, NB, R, Q, ST)                                                          \
+    static void NAME(const sc_geo *g, const int *toff, int oy0, int ox0, int ob,            \
+                     const float *bias, int oc, int relu, float *y)                         \
+    {                                                                                       \
+        NNR_VEC acc[NB * R * Q];                                                            \
+        for (int i = 0; i < NB * R * Q; i++) acc[i] = NNR_VEC_ZERO();                       \
+        const float *x0 = g->xp + ((size_t)oy0 * g->wp + ox0) * ST;                         \
+        const ptrdiff_t rs = (ptrdiff_t)ST * g->wp;                                         \
+        const float *wt = g->wt + (size_t)ob * SC_V;                                        \
+        for (int t = 0; t < g->k; t++, wt += g->ocp) {                                      \
+            const float *xt = x0 + toff[t];                                                 \
+            NNR_VEC wv[NB];                                                                 \
+            for (int b = 0; b < NB; b++) wv[b] = NNR_VEC_LOAD(wt + b * SC_V);               \
+            for (int r = 0; r < R; r++)                                                     \
+                for (int q = 0; q < Q; q++) {                                               \
+                    NNR_VEC xv = NNR_VEC_SET1(xt[r * rs + q * ST]);                         \
+                    for (int b = 0; b < NB; b++)                                            \
+                        acc[b * R * Q + r * Q + q] =                                        \
+                            NNR_VEC_FMA(wv[b], xv, acc[b * R * Q + r * Q + q]);             \
+                }                                                                           \
+        }                                                                                   \
+        sc_store(g, acc, NB, R, Q, oy0, ox0, ob, bias, oc, relu, y);                        \
+    }
+
+SC_RQ(sc_rq2_1x8_s1, 2, 1, 8, 1)
+SC_RQ(sc_rq2_2x4_s1, 2, 2, 4, 1)
+SC_RQ(sc_rq1_2x8_s1, 1, 2, 8, 1)
+SC_RQ(sc_rq1_4x4_s1, 1, 4, 4, 1)
+SC_RQ(sc_rq2_1x8_s2, 2, 1, 8, 2)
+SC_RQ(sc_rq2_2x4_s2, 2, 2, 4, 2)
+SC_RQ(sc_rq1_2x8_s2, 1, 2, 8, 2)
+SC_RQ(sc_rq1_4x4_s2, 1, 4, 4, 2)
+
+typedef void (*sc_rq_fn)(const sc_geo *, const int *, int, int, int, const float *, int, int,
+                         float *);
+
+/* the plane in R x Q tiles (the last row and column of tiles moved back to
+ * end at oh and ow: overlapping tiles write the same values twice) */
+static void sc_plane_rq(const sc_geo *g, const int *toff, const float *bias, int oc, int relu,
+                        float *y)
+{
+    const int nb = g->ocp / SC_V, s2 = g->st == 2, q8 = g->ow >= 8;
+    const sc_rq_fn f2 = q8 ? (s2 ? sc_rq2_1x8_s2 : sc_rq2_1x8_s1)
+                           : (s2 ? sc_rq2_2x4_s2 : sc_rq2_2x4_s1);
+    const sc_rq_fn f1 = q8 ? (s2 ? sc_rq1_2x8_s2 : sc_rq1_2x8_s1)
+                           : (s2 ? sc_rq1_4x4_s2 : sc_rq1_4x4_s1);
+    const int Q = q8 ? 8 : 4, R2 = q8 ? 1 : 2, R1 = q8 ? 2 : 4;
+    for (int ob = 0; ob < nb; ob += ob + 2 <= nb ? 2 : 1) {
+        const int two = ob + 2 <= nb, R = two ? R2 : R1;
+        const sc_rq_fn f = two ? f2 : f1;
+        for (int oy = 0; oy < g->oh; oy += R) {
+            const int y0 = oy + R <= g->oh ? oy : g->oh - R;
+            for (int ox = 0; ox < g->ow; ox += Q)
+                f(g, toff, y0, ox + Q <= g->ow ? ox : g->ow - Q, ob, bias, oc, relu, y);
+        }
+    }
+}
+
 /* y [oc][oh][ow] of one plane set; bias: ocp floats or NULL */
 static void sc_run(const sc_geo *g, const float *bias, int oc, nnr_act act, float act_param,
                    float *y)
@@ -141,10 +228,14 @@ static void sc_run(const sc_geo *g, const float *bias, int oc, nnr_act act, floa
         for (int ki = 0; ki < g->kh; ki++)
             for (int kj = 0; kj < g->kw; kj++) toff[t++] = (ci * g->hp + ki) * g->wp + kj;
     const int ohw = g->oh * g->ow, nb = g->ocp / SC_V, relu = act == NNR_ACT_RELU;
-    for (int p0 = 0; p0 < ohw; p0 += SC_P) {
-        int ob = 0;
-        for (; ob + 2 <= nb; ob += 2) sc_tile2(g, toff, p0, ob, bias, oc, relu, y);
-        if (ob < nb) sc_tile1(g, toff, p0, ob, bias, oc, relu, y);
+    if (g->ow >= 4 && g->oh >= 4 && (g->st == 1 || g->st == 2)) {
+        sc_plane_rq(g, toff, bias, oc, relu, y);
+    } else {
+        for (int p0 = 0; p0 < ohw; p0 += SC_P) {
+            int ob = 0;
+            for (; ob + 2 <= nb; ob += 2) sc_tile2(g, toff, p0, ob, bias, oc, relu, y);
+            if (ob < nb) sc_tile1(g, toff, p0, ob, bias, oc, relu, y);
+        }
     }
     if (act != NNR_ACT_NONE && !relu) nnr_act_f32(act, act_param, (size_t)oc * ohw, y, y);
 }
