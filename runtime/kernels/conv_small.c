@@ -26,7 +26,6 @@
 #define SC_MAXC 64  /* channels in and out */
 #define SC_MAXHW 32 /* plane height and width */
 #define SC_P 12     /* output positions per tile */
-#define SC_TB 12    /* taps per weight-gradient block */
 #define SC_MAXP 16  /* positions of an R x Q tile */
 
 static int ceil_v(int n) { return (n + SC_V - 1) / SC_V * SC_V; }
@@ -76,15 +75,38 @@ static void pack_wt(const float *w, int oc, int k, int ocp, float *wt)
     }
 }
 
+/* d[0..n) = s[0..n) in vectors (a memcpy call costs more at these lengths) */
+static void copy_row(float *d, const float *s, int n)
+{
+    int i = 0;
+    for (; i + SC_V <= n; i += SC_V) NNR_VEC_STORE(d + i, NNR_VEC_LOAD(s + i));
+#if !defined(NNR_SIMD_SCALAR) && defined(__AVX512F__)
+    if (i < n) {
+        __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+        _mm512_mask_storeu_ps(d + i, m, _mm512_maskz_loadu_ps(m, s + i));
+    }
+#else
+    for (; i < n; i++) d[i] = s[i];
+#endif
+}
+
+/* p[0..len) = 0 by vector stores (a loop of them is not turned into a
+ * memset call) */
+static void zero_floats(float *p, size_t len)
+{
+    size_t i = 0;
+    for (; i + SC_V <= len; i += SC_V) NNR_VEC_STORE(p + i, NNR_VEC_ZERO());
+    for (; i < len; i++) p[i] = 0.0f;
+}
+
 /* x [c][h][w] into xp [c][hp][wp] at (py, px), every other position 0 */
 static void pad_plane(int c, int h, int w, const float *x, int hp, int wp, int py, int px,
                       float *xp)
 {
-    memset(xp, 0, pad_floats(c, hp, wp) * sizeof *xp);
+    zero_floats(xp, pad_floats(c, hp, wp));
     for (int ci = 0; ci < c; ci++)
         for (int iy = 0; iy < h; iy++)
-            memcpy(xp + ((size_t)ci * hp + py + iy) * wp + px, x + ((size_t)ci * h + iy) * w,
-                   (size_t)w * sizeof *x);
+            copy_row(xp + ((size_t)ci * hp + py + iy) * wp + px, x + ((size_t)ci * h + iy) * w, w);
 }
 
 /* SC_P positions from p0 (the last ones repeated past ohw) x NB channel
@@ -167,16 +189,17 @@ static void sc_store(const sc_geo *g, NNR_VEC *acc, int nb, int R, int Q, int oy
     {                                                                                       \
         NNR_VEC acc[NB * R * Q];                                                            \
         for (int i = 0; i < NB * R * Q; i++) acc[i] = NNR_VEC_ZERO();                       \
-        const float *x0 = g->xp + ((size_t)oy0 * g->wp + ox0) * ST;                         \
-        const ptrdiff_t rs = (ptrdiff_t)ST * g->wp;                                         \
+        const float *xr[R]; /* one base register per row, the tap an index */            \
+        for (int r = 0; r < R; r++)                                                         \
+            xr[r] = g->xp + ((size_t)(oy0 + r) * g->wp + ox0) * ST;                         \
         const float *wt = g->wt + (size_t)ob * SC_V;                                        \
         for (int t = 0; t < g->k; t++, wt += g->ocp) {                                      \
-            const float *xt = x0 + toff[t];                                                 \
+            const ptrdiff_t o = toff[t];                                                    \
             NNR_VEC wv[NB];                                                                 \
             for (int b = 0; b < NB; b++) wv[b] = NNR_VEC_LOAD(wt + b * SC_V);               \
             for (int r = 0; r < R; r++)                                                     \
                 for (int q = 0; q < Q; q++) {                                               \
-                    NNR_VEC xv = NNR_VEC_SET1(xt[r * rs + q * ST]);                         \
+                    NNR_VEC xv = NNR_VEC_SET1(xr[r][o + q * ST]);                           \
                     for (int b = 0; b < NB; b++)                                            \
                         acc[b * R * Q + r * Q + q] =                                        \
                             NNR_VEC_FMA(wv[b], xv, acc[b * R * Q + r * Q + q]);             \
@@ -284,7 +307,7 @@ static void sc_data_grad(int n, const nnr_conv2d_shape *s, const float *w, const
         if (s->sh == 1) {
             pad_plane(s->oc, s->oh, s->ow, dyi, hp, wp, py, px, dp);
         } else {
-            memset(dp, 0, pad_floats(s->oc, hp, wp) * sizeof *dp);
+            zero_floats(dp, pad_floats(s->oc, hp, wp));
             for (int o = 0; o < s->oc; o++)
                 for (int oy = 0; oy < s->oh; oy++) {
                     float *r = dp + ((size_t)o * hp + py + oy * s->sh) * wp + px;
@@ -296,22 +319,82 @@ static void sc_data_grad(int n, const nnr_conv2d_shape *s, const float *w, const
     }
 }
 
-/* dWᵀ[t0 .. t0 + SC_TB)[ob vector] += Σ_p dyT[p] · x_t(p) over one sample */
-static void sc_wgrad_block(const float *xp, const float *dyT, const int *pofs, int ohw,
-                           const int *toff, int ocp, int ob, float *dwt, int first)
+/* dWᵀ rows of input channels [ci0, ci0 + CI) (KS x KS taps each), channel
+ * vectors [ob, ob + NB): += Σ_p dyT[p] · x_t(p) over one sample's positions
+ * (from 0 when first); a row pointer per (ci, ki), the position an index,
+ * kj a constant offset */
+#define SC_WG(NAME, KS, CI, NB)                                                              \
+    static void NAME(const float *xp, size_t plane, int wp, const float *dyT,               \
+                     const int *pofs, int ohw, int ci0, int ocp, int ob, float *dwt,         \
+                     int first)                                                             \
+    {                                                                                       \
+        enum { T = CI * KS * KS };                                                          \
+        NNR_VEC acc[NB][T];                                                                 \
+        const float *xr[CI * KS];                                                           \
+        float *d0 = dwt + (size_t)ci0 * KS * KS * ocp + (size_t)ob * SC_V;                  \
+        for (int b = 0; b < NB; b++)                                                        \
+            for (int j = 0; j < T; j++)                                                     \
+                acc[b][j] = first ? NNR_VEC_ZERO()                                          \
+                                  : NNR_VEC_LOAD(d0 + (size_t)j * ocp + b * SC_V);          \
+        for (int c = 0; c < CI; c++)                                                        \
+            for (int ki = 0; ki < KS; ki++)                                                 \
+                xr[c * KS + ki] = xp + (size_t)(ci0 + c) * plane + (size_t)ki * wp;         \
+        const float *dp = dyT + (size_t)ob * SC_V;                                          \
+        for (int p = 0; p < ohw; p++, dp += ocp) {                                          \
+            const ptrdiff_t q = pofs[p];                                                    \
+            NNR_VEC dv[NB];                                                                 \
+            for (int b = 0; b < NB; b++) dv[b] = NNR_VEC_LOAD(dp + b * SC_V);               \
+            for (int r = 0; r < CI * KS; r++)                                               \
+                for (int kj = 0; kj < KS; kj++) {                                           \
+                    const NNR_VEC xv = NNR_VEC_SET1(xr[r][q + kj]);                         \
+                    for (int b = 0; b < NB; b++)                                            \
+                        acc[b][r * KS + kj] = NNR_VEC_FMA(dv[b], xv, acc[b][r * KS + kj]);  \
+                }                                                                           \
+        }                                                                                   \
+        for (int b = 0; b < NB; b++)                                                        \
+            for (int j = 0; j < T; j++) NNR_VEC_STORE(d0 + (size_t)j * ocp + b * SC_V, acc[b][j]); \
+    }
+
+SC_WG(sc_wg3_1_2, 3, 1, 2)
+SC_WG(sc_wg3_2_1, 3, 2, 1)
+SC_WG(sc_wg3_1_1, 3, 1, 1)
+SC_WG(sc_wg1_4_2, 1, 4, 2)
+SC_WG(sc_wg1_4_1, 1, 4, 1)
+SC_WG(sc_wg1_1_2, 1, 1, 2)
+SC_WG(sc_wg1_1_1, 1, 1, 1)
+
+/* one sample's contribution to dWᵀ [k][ocp] */
+static void sc_wgrad_sample(const nnr_conv2d_shape *s, const float *xp, int hp, int wp,
+                            const float *dyT, const int *pofs, int ocp, float *dwt, int first)
 {
-    NNR_VEC acc[SC_TB];
-    const float *xt[SC_TB];
-    for (int j = 0; j < SC_TB; j++) {
-        acc[j] = first ? NNR_VEC_ZERO() : NNR_VEC_LOAD(dwt + (size_t)j * ocp + ob * SC_V);
-        xt[j] = xp + toff[j];
+    const size_t plane = (size_t)hp * wp;
+    const int nb = ocp / SC_V, ohw = s->oh * s->ow;
+    for (int ob = 0; ob < nb;) {
+        const int two = ob + 2 <= nb;
+        for (int ci = 0; ci < s->c;) {
+            if (s->kh == 3) {
+                if (two) {
+                    sc_wg3_1_2(xp, plane, wp, dyT, pofs, ohw, ci, ocp, ob, dwt, first);
+                    ci++;
+                } else if (ci + 2 <= s->c) {
+                    sc_wg3_2_1(xp, plane, wp, dyT, pofs, ohw, ci, ocp, ob, dwt, first);
+                    ci += 2;
+                } else {
+                    sc_wg3_1_1(xp, plane, wp, dyT, pofs, ohw, ci, ocp, ob, dwt, first);
+                    ci++;
+                }
+            } else if (ci + 4 <= s->c) {
+                (two ? sc_wg1_4_2 : sc_wg1_4_1)(xp, plane, wp, dyT, pofs, ohw, ci, ocp, ob, dwt,
+                                                first);
+                ci += 4;
+            } else {
+                (two ? sc_wg1_1_2 : sc_wg1_1_1)(xp, plane, wp, dyT, pofs, ohw, ci, ocp, ob, dwt,
+                                                first);
+                ci++;
+            }
+        }
+        ob += two ? 2 : 1;
     }
-    for (int p = 0; p < ohw; p++) {
-        const NNR_VEC d = NNR_VEC_LOAD(dyT + (size_t)p * ocp + ob * SC_V);
-        const int q = pofs[p];
-        for (int j = 0; j < SC_TB; j++) acc[j] = NNR_VEC_FMA(d, NNR_VEC_SET1(xt[j][q]), acc[j]);
-    }
-    for (int j = 0; j < SC_TB; j++) NNR_VEC_STORE(dwt + (size_t)j * ocp + ob * SC_V, acc[j]);
 }
 
 /* dw [oc][k] = Σ over samples and positions of dy·x_t */
@@ -319,16 +402,11 @@ static void sc_weight_grad(int n, const nnr_conv2d_shape *s, const float *x, con
                            float *dw, float *scratch)
 {
     const int hp = s->h + 2 * s->ph, wp = s->w + 2 * s->pw, k = s->c * s->kh * s->kw;
-    const int ocp = ceil_v(s->oc), ohw = s->oh * s->ow, kt = (k + SC_TB - 1) / SC_TB * SC_TB;
+    const int ocp = ceil_v(s->oc), ohw = s->oh * s->ow;
     float *xp = scratch, *dyT = xp + pad_floats(s->c, hp, wp), *dwt = dyT + (size_t)ohw * ocp;
-    int toff[SC_MAXC * 9 + SC_TB], pofs[SC_MAXHW * SC_MAXHW];
-    for (int ci = 0, t = 0; ci < s->c; ci++)
-        for (int ki = 0; ki < s->kh; ki++)
-            for (int kj = 0; kj < s->kw; kj++) toff[t++] = (ci * hp + ki) * wp + kj;
-    for (int t = k; t < kt; t++) toff[t] = 0; /* a tail block's extra taps: never stored */
+    int pofs[SC_MAXHW * SC_MAXHW];
     for (int p = 0; p < ohw; p++) pofs[p] = (p / s->ow) * s->sh * wp + (p % s->ow) * s->sw;
     const size_t xs = (size_t)s->c * s->h * s->w, ys = (size_t)s->oc * ohw;
-    float tail[SC_TB * (SC_MAXC + SC_V)];
     for (int i = 0; i < n; i++) {
         pad_plane(s->c, s->h, s->w, x + i * xs, hp, wp, s->ph, s->pw, xp);
         for (int p = 0; p < ohw; p++) {
@@ -336,17 +414,7 @@ static void sc_weight_grad(int n, const nnr_conv2d_shape *s, const float *x, con
             for (int o = 0; o < s->oc; o++) d[o] = dy[i * ys + (size_t)o * ohw + p];
             for (int o = s->oc; o < ocp; o++) d[o] = 0.0f;
         }
-        for (int t0 = 0; t0 < kt; t0 += SC_TB) {
-            /* the last block of a k that is not a multiple of SC_TB goes
-             * through tail (dwt has room for k rows only) */
-            const int full = t0 + SC_TB <= k;
-            float *dst = full ? dwt + (size_t)t0 * ocp : tail;
-            if (!full && i > 0)
-                memcpy(tail, dwt + (size_t)t0 * ocp, (size_t)(k - t0) * ocp * sizeof *tail);
-            for (int ob = 0; ob < ocp / SC_V; ob++)
-                sc_wgrad_block(xp, dyT, pofs, ohw, toff + t0, ocp, ob, dst, i == 0);
-            if (!full) memcpy(dwt + (size_t)t0 * ocp, tail, (size_t)(k - t0) * ocp * sizeof *tail);
-        }
+        sc_wgrad_sample(s, xp, hp, wp, dyT, pofs, ocp, dwt, i == 0);
     }
     for (int o = 0; o < s->oc; o++)
         for (int t = 0; t < k; t++) dw[(size_t)o * k + t] = n > 0 ? dwt[(size_t)t * ocp + o] : 0.0f;
