@@ -65,14 +65,68 @@ size_t nnr_conv_small_scratch(const nnr_conv2d_shape *s)
     return m > bw ? m : bw;
 }
 
+#if !defined(NNR_SIMD_SCALAR) && defined(__AVX512F__)
+/* r[i][j] -> r[j][i] (16 x 16) */
+static inline void tr16(__m512 r[16])
+{
+    __m512 t[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+        r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+        r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+        r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+    }
+    for (int i = 0; i < 4; i++) {
+        t[i] = _mm512_shuffle_f32x4(r[i], r[4 + i], 0x88);
+        t[4 + i] = _mm512_shuffle_f32x4(r[i], r[4 + i], 0xDD);
+        t[8 + i] = _mm512_shuffle_f32x4(r[8 + i], r[12 + i], 0x88);
+        t[12 + i] = _mm512_shuffle_f32x4(r[8 + i], r[12 + i], 0xDD);
+    }
+    for (int i = 0; i < 8; i++) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0x88);
+        r[8 + i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0xDD);
+    }
+}
+
+static __mmask16 lanes(int n) { return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1); }
+#endif
+
+/* d[jj][i] = s[i][j] for i < rows, j < cols, with jj = j, or cols - 1 - j
+ * when flip; with pad, d[jj][rows .. ceil_v(rows)) = 0 too */
+static void transpose(const float *s, int rows, int cols, size_t lds, float *d, size_t ldd,
+                      int flip, int pad)
+{
+#if !defined(NNR_SIMD_SCALAR) && defined(__AVX512F__)
+    for (int i0 = 0; i0 < rows; i0 += 16)
+        for (int j0 = 0; j0 < cols; j0 += 16) {
+            __m512 r[16];
+            const __mmask16 mj = lanes(cols - j0), mi = lanes(pad ? 16 : rows - i0);
+            for (int i = 0; i < 16; i++)
+                r[i] = i0 + i < rows ? _mm512_maskz_loadu_ps(mj, s + (size_t)(i0 + i) * lds + j0)
+                                     : _mm512_setzero_ps();
+            tr16(r);
+            for (int j = 0; j < 16 && j0 + j < cols; j++) {
+                const int jj = flip ? cols - 1 - (j0 + j) : j0 + j;
+                _mm512_mask_storeu_ps(d + (size_t)jj * ldd + i0, mi, r[j]);
+            }
+        }
+#else
+    const int re = pad ? ceil_v(rows) : rows;
+    for (int j = 0; j < cols; j++) {
+        float *dr = d + (size_t)(flip ? cols - 1 - j : j) * ldd;
+        for (int i = 0; i < re; i++) dr[i] = i < rows ? s[(size_t)i * lds + j] : 0.0f;
+    }
+#endif
+}
+
 /* wt[t][o] = w[o][t] (o < oc), 0 for oc <= o < ocp */
 static void pack_wt(const float *w, int oc, int k, int ocp, float *wt)
 {
-    for (int t = 0; t < k; t++) {
-        float *d = wt + (size_t)t * ocp;
-        for (int o = 0; o < oc; o++) d[o] = w[(size_t)o * k + t];
-        for (int o = oc; o < ocp; o++) d[o] = 0.0f;
-    }
+    transpose(w, oc, k, (size_t)k, wt, (size_t)ocp, 0, 1);
 }
 
 /* d[0..n) = s[0..n) in vectors (a memcpy call costs more at these lengths) */
@@ -295,11 +349,8 @@ static void sc_data_grad(int n, const nnr_conv2d_shape *s, const float *w, const
               px = s->kw - 1 - s->pw;
     float *dp = scratch, *wf = scratch + pad_floats(s->oc, hp, wp);
     for (int o = 0; o < s->oc; o++)
-        for (int t = 0; t < ks; t++) {
-            float *d = wf + ((size_t)o * ks + t) * cp;
-            for (int ci = 0; ci < s->c; ci++) d[ci] = w[((size_t)o * s->c + ci) * ks + ks - 1 - t];
-            for (int ci = s->c; ci < cp; ci++) d[ci] = 0.0f;
-        }
+        transpose(w + (size_t)o * s->c * ks, s->c, ks, (size_t)ks, wf + (size_t)o * ks * cp,
+                  (size_t)cp, 1, 1);
     const sc_geo g = {dp, wf, s->oc, hp, wp, s->kh, s->kw, 1, s->h, s->w, kb, cp};
     const size_t xs = (size_t)s->c * s->h * s->w, ohw = (size_t)s->oh * s->ow;
     for (int i = 0; i < n; i++) {
@@ -409,15 +460,13 @@ static void sc_weight_grad(int n, const nnr_conv2d_shape *s, const float *x, con
     const size_t xs = (size_t)s->c * s->h * s->w, ys = (size_t)s->oc * ohw;
     for (int i = 0; i < n; i++) {
         pad_plane(s->c, s->h, s->w, x + i * xs, hp, wp, s->ph, s->pw, xp);
-        for (int p = 0; p < ohw; p++) {
-            float *d = dyT + (size_t)p * ocp;
-            for (int o = 0; o < s->oc; o++) d[o] = dy[i * ys + (size_t)o * ohw + p];
-            for (int o = s->oc; o < ocp; o++) d[o] = 0.0f;
-        }
+        transpose(dy + i * ys, s->oc, ohw, (size_t)ohw, dyT, (size_t)ocp, 0, 1);
         sc_wgrad_sample(s, xp, hp, wp, dyT, pofs, ocp, dwt, i == 0);
     }
-    for (int o = 0; o < s->oc; o++)
-        for (int t = 0; t < k; t++) dw[(size_t)o * k + t] = n > 0 ? dwt[(size_t)t * ocp + o] : 0.0f;
+    if (n > 0)
+        transpose(dwt, k, s->oc, (size_t)ocp, dw, (size_t)k, 0, 0);
+    else
+        zero_floats(dw, (size_t)s->oc * k);
 }
 
 void nnr_conv_small_backward_f32(int n, const nnr_conv2d_shape *s, const float *x,
