@@ -217,6 +217,37 @@ static void sc_store(const sc_geo *g, NNR_VEC *acc, int nb, int R, int Q, int oy
 {
     float tmp[SC_MAXP][SC_V];
     const int P = R * Q, ohw = g->oh * g->ow;
+#if !defined(NNR_SIMD_SCALAR) && defined(__AVX512F__)
+    if (nb * P == 16) { /* one 16 x 16 transpose: r[o] lane b·P + p = channel (ob + b)·16 + o */
+        __m512 r[16];
+        for (int b = 0; b < nb; b++) {
+            const __m512 bv = bias ? _mm512_loadu_ps(bias + (size_t)(ob + b) * 16) : _mm512_setzero_ps();
+            for (int p = 0; p < P; p++) {
+                __m512 v = acc[b * P + p];
+                if (bias) v = _mm512_add_ps(v, bv);
+                if (relu) v = _mm512_max_ps(v, _mm512_setzero_ps());
+                r[b * P + p] = v;
+            }
+        }
+        tr16(r);
+        const __m512i iota = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+        const int whole = Q == g->ow; /* the tile's rows contiguous in y */
+        for (int b = 0; b < nb; b++)
+            for (int o = 0; o < 16; o++) {
+                const int ch = (ob + b) * 16 + o;
+                if (ch >= oc) break;
+                float *yo = y + (size_t)ch * ohw + (size_t)oy0 * g->ow + ox0;
+                for (int rr = 0; rr < (whole ? 1 : R); rr++) {
+                    const int l0 = b * P + rr * Q;
+                    const __m512 v =
+                        l0 ? _mm512_permutexvar_ps(_mm512_add_epi32(iota, _mm512_set1_epi32(l0)), r[o])
+                           : r[o];
+                    _mm512_mask_storeu_ps(yo + (size_t)rr * g->ow, lanes(whole ? P : Q), v);
+                }
+            }
+        return;
+    }
+#endif
     for (int b = 0; b < nb; b++) {
         NNR_VEC bv = bias ? NNR_VEC_LOAD(bias + (size_t)(ob + b) * SC_V) : NNR_VEC_ZERO();
         for (int p = 0; p < P; p++) {
