@@ -153,11 +153,12 @@ static void zero_floats(float *p, size_t len)
     for (; i < len; i++) p[i] = 0.0f;
 }
 
-/* x [c][h][w] into xp [c][hp][wp] at (py, px), every other position 0 */
+/* x [c][h][w] into xp [c][hp][wp] at (py, px), every other position 0
+ * (zeroed when zero; the later samples of a call write only the interior) */
 static void pad_plane(int c, int h, int w, const float *x, int hp, int wp, int py, int px,
-                      float *xp)
+                      float *xp, int zero)
 {
-    zero_floats(xp, pad_floats(c, hp, wp));
+    if (zero) zero_floats(xp, pad_floats(c, hp, wp));
     for (int ci = 0; ci < c; ci++)
         for (int iy = 0; iy < h; iy++)
             copy_row(xp + ((size_t)ci * hp + py + iy) * wp + px, x + ((size_t)ci * h + iy) * w, w);
@@ -364,7 +365,7 @@ void nnr_conv_small_f32(int n, const nnr_conv2d_shape *s, const float *x, const 
     const sc_geo g = {xp, wt, s->c, hp, wp, s->kh, s->kw, s->sh, s->oh, s->ow, k, ocp};
     const size_t xs = (size_t)s->c * s->h * s->w, ys = (size_t)s->oc * s->oh * s->ow;
     for (int i = 0; i < n; i++) {
-        pad_plane(s->c, s->h, s->w, x + i * xs, hp, wp, s->ph, s->pw, xp);
+        pad_plane(s->c, s->h, s->w, x + i * xs, hp, wp, s->ph, s->pw, xp, i == 0);
         sc_run(&g, b ? bias : NULL, s->oc, act, act_param, y + i * ys);
     }
 }
@@ -387,9 +388,9 @@ static void sc_data_grad(int n, const nnr_conv2d_shape *s, const float *w, const
     for (int i = 0; i < n; i++) {
         const float *dyi = dy + i * s->oc * ohw;
         if (s->sh == 1) {
-            pad_plane(s->oc, s->oh, s->ow, dyi, hp, wp, py, px, dp);
+            pad_plane(s->oc, s->oh, s->ow, dyi, hp, wp, py, px, dp, i == 0);
         } else {
-            zero_floats(dp, pad_floats(s->oc, hp, wp));
+            if (i == 0) zero_floats(dp, pad_floats(s->oc, hp, wp));
             for (int o = 0; o < s->oc; o++)
                 for (int oy = 0; oy < s->oh; oy++) {
                     float *r = dp + ((size_t)o * hp + py + oy * s->sh) * wp + px;
@@ -490,7 +491,7 @@ static void sc_weight_grad(int n, const nnr_conv2d_shape *s, const float *x, con
     for (int p = 0; p < ohw; p++) pofs[p] = (p / s->ow) * s->sh * wp + (p % s->ow) * s->sw;
     const size_t xs = (size_t)s->c * s->h * s->w, ys = (size_t)s->oc * ohw;
     for (int i = 0; i < n; i++) {
-        pad_plane(s->c, s->h, s->w, x + i * xs, hp, wp, s->ph, s->pw, xp);
+        pad_plane(s->c, s->h, s->w, x + i * xs, hp, wp, s->ph, s->pw, xp, i == 0);
         transpose(dy + i * ys, s->oc, ohw, (size_t)ohw, dyT, (size_t)ocp, 0, 1);
         sc_wgrad_sample(s, xp, hp, wp, dyT, pofs, ocp, dwt, i == 0);
     }
