@@ -135,13 +135,17 @@ static void copy_row(float *d, const float *s, int n)
     int i = 0;
     for (; i + SC_V <= n; i += SC_V) NNR_VEC_STORE(d + i, NNR_VEC_LOAD(s + i));
 #if !defined(NNR_SIMD_SCALAR) && defined(__AVX512F__)
-    if (i < n) {
-        __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
-        _mm512_mask_storeu_ps(d + i, m, _mm512_maskz_loadu_ps(m, s + i));
+    /* 8 and 4 by plain stores (a masked store costs more here) */
+    if (i + 8 <= n) {
+        _mm256_storeu_ps(d + i, _mm256_loadu_ps(s + i));
+        i += 8;
     }
-#else
-    for (; i < n; i++) d[i] = s[i];
+    if (i + 4 <= n) {
+        _mm_storeu_ps(d + i, _mm_loadu_ps(s + i));
+        i += 4;
+    }
 #endif
+    for (; i < n; i++) d[i] = s[i];
 }
 
 /* p[0..len) = 0 by vector stores (a loop of them is not turned into a

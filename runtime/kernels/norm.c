@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "../nnr.h"
+#include "../simd.h"
 
 #define BN_L 8
 
@@ -21,6 +22,11 @@ static double lanes_total(const double *a)
 static void lanes_sum(double *a, const float *x, size_t n)
 {
     size_t j = 0;
+#if !defined(NNR_SIMD_SCALAR) && defined(__AVX512F__) /* the same lanes, 8 at once */
+    __m512d v = _mm512_loadu_pd(a);
+    for (; j + BN_L <= n; j += BN_L) v = _mm512_add_pd(v, _mm512_cvtps_pd(_mm256_loadu_ps(x + j)));
+    _mm512_storeu_pd(a, v);
+#endif
     for (; j + BN_L <= n; j += BN_L)
         for (int l = 0; l < BN_L; l++) a[l] += x[j + l];
     for (int l = 0; j < n; j++, l++) a[l] += x[j];
@@ -30,6 +36,15 @@ static void lanes_sum(double *a, const float *x, size_t n)
 static void lanes_sumsq(double *a, const float *x, size_t n, double m)
 {
     size_t j = 0;
+#if !defined(NNR_SIMD_SCALAR) && defined(__AVX512F__)
+    __m512d v = _mm512_loadu_pd(a);
+    const __m512d mv = _mm512_set1_pd(m);
+    for (; j + BN_L <= n; j += BN_L) {
+        const __m512d d = _mm512_sub_pd(_mm512_cvtps_pd(_mm256_loadu_ps(x + j)), mv);
+        v = _mm512_add_pd(v, _mm512_mul_pd(d, d));
+    }
+    _mm512_storeu_pd(a, v);
+#endif
     for (; j + BN_L <= n; j += BN_L)
         for (int l = 0; l < BN_L; l++) {
             const double d = x[j + l] - m;
@@ -45,6 +60,18 @@ static void lanes_sumsq(double *a, const float *x, size_t n, double m)
 static void lanes_dot(double *a, double *b, const float *dy, const float *x, size_t n, double m)
 {
     size_t j = 0;
+#if !defined(NNR_SIMD_SCALAR) && defined(__AVX512F__)
+    __m512d va = _mm512_loadu_pd(a), vb = _mm512_loadu_pd(b);
+    const __m512d mv = _mm512_set1_pd(m);
+    for (; j + BN_L <= n; j += BN_L) {
+        const __m512d d = _mm512_cvtps_pd(_mm256_loadu_ps(dy + j));
+        const __m512d xc = _mm512_sub_pd(_mm512_cvtps_pd(_mm256_loadu_ps(x + j)), mv);
+        va = _mm512_add_pd(va, d);
+        vb = _mm512_add_pd(vb, _mm512_mul_pd(d, xc));
+    }
+    _mm512_storeu_pd(a, va);
+    _mm512_storeu_pd(b, vb);
+#endif
     for (; j + BN_L <= n; j += BN_L)
         for (int l = 0; l < BN_L; l++) {
             a[l] += dy[j + l];
