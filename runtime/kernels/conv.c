@@ -250,6 +250,7 @@ size_t nnr_conv2d_scratch(const nnr_conv2d_shape *s0)
     if (narrow_dw(s) && k * ((size_t)s->oh * s->ow + (size_t)s->oc) > sz) /* col, dWᵀ */
         sz = k * ((size_t)s->oh * s->ow + (size_t)s->oc);
     if (direct_ok(s) && direct_scratch(s) > sz) sz = direct_scratch(s);
+    if (nnr_conv_small_ok(s) && nnr_conv_small_scratch(s) > sz) sz = nnr_conv_small_scratch(s);
     if (depthwise(s)) {     /* one padded plane */
         size_t p = (size_t)(s->h + 2 * s->ph) * (size_t)(s->w + 2 * s->pw);
         if (p > sz) sz = p;
@@ -600,6 +601,10 @@ void nnr_conv2d_f32(int n, const nnr_conv2d_shape *s0, const float *x, const flo
     const size_t xs = (size_t)s->c * s->h * s->w, ys = (size_t)s->oc * ohw;
     const size_t xg = (size_t)gs.c * s->h * s->w, yg = (size_t)gs.oc * ohw;
     const int pw = pointwise(&gs), S = batch_samples(s);
+    if (nnr_conv_small_ok(s)) { /* few channels, small planes: conv_small.c */
+        nnr_conv_small_f32(n, s, x, w, b, y, act, act_param, scratch);
+        return;
+    }
     if (direct_ok(s)) {
         for (int i = 0; i < n; i++)
             conv_direct(s, x + i * xs, w, b, y + i * ys, act, act_param, scratch);
@@ -646,6 +651,10 @@ void nnr_conv2d_backward_f32(int n, const nnr_conv2d_shape *s0, const float *x,
         memset(db, 0, (size_t)s->oc * sizeof *db);
         for (int i = 0; i < n; i++)
             for (int o = 0; o < s->oc; o++) db[o] += row_sum(dy + i * ys + (size_t)o * ohw, ohw);
+    }
+    if (nnr_conv_small_ok(s)) {
+        nnr_conv_small_backward_f32(n, s, x, w, dy, dx, dw, scratch);
+        return;
     }
     if (S > 1 && n > 1) {
         conv_batched_backward(n, S, s, x, w, dy, dx, dw, scratch);

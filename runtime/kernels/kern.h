@@ -26,4 +26,17 @@ void nnr_kern_col2im_f32(const nnr_conv2d_shape *s, const float *col, float *dx)
 void nnr_kern_im2col_ld_f32(const nnr_conv2d_shape *s, const float *x, float *col, size_t ld);
 void nnr_kern_col2im_ld_f32(const nnr_conv2d_shape *s, const float *col, float *dx, size_t ld);
 
+/* the direct convolution of few channels on small planes (conv_small.c):
+ * whether it takes s (dilation and groups read as 1), its scratch (floats,
+ * for any n), forward and backward with nnr_conv2d_f32's arguments (db is
+ * the caller's) */
+int nnr_conv_small_ok(const nnr_conv2d_shape *s);
+size_t nnr_conv_small_scratch(const nnr_conv2d_shape *s);
+void nnr_conv_small_f32(int n, const nnr_conv2d_shape *s, const float *x, const float *w,
+                        const float *b, float *y, nnr_act act, float act_param,
+                        float *scratch);
+void nnr_conv_small_backward_f32(int n, const nnr_conv2d_shape *s, const float *x,
+                                 const float *w, const float *dy, float *dx, float *dw,
+                                 float *scratch);
+
 #endif

@@ -3,7 +3,8 @@
  * GEMM, for few output positions) and the transposed one (one sample, many
  * output channels; and the transposed weight gradient of few taps), with batches that end in a partial block, odd channel counts, stride 2, padding, dilation; forward (each
  * sample alone must give the same bits), backward (dx, dw, db together and
- * alone). */
+ * alone); and the direct kernel of few channels on small planes
+ * (conv_small.c) over its tiles' edge cases. */
 #include "kern_check.h"
 
 /* c h w oc kh kw sh sw ph pw dh dw, n */
@@ -25,6 +26,21 @@ static const int BC[][13] = {
     {1, 20, 20, 40, 3, 3, 1, 1, 1, 1, 1, 1, 3},   /* W6's first conv */
     {8, 10, 10, 35, 1, 1, 1, 1, 0, 0, 1, 1, 2},   /* pointwise */
     {1, 21, 17, 33, 3, 3, 2, 2, 0, 1, 1, 1, 2},
+    /* conv_small.c (<= 64 channels, <= 32 x 32, 3x3 / 1x1, stride 1 / 2):
+     * tiles of 2 x 8, 1 x 8, 4 x 4, 2 x 4 positions (the last ones moved
+     * back), one or two channel vectors, channel tails, positions one by one
+     * on planes under 4 x 4 */
+    {3, 8, 8, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1},     /* batch 1, 16 channels */
+    {16, 8, 8, 16, 3, 3, 1, 1, 1, 1, 1, 1, 4},    /* W7's first blocks */
+    {5, 7, 9, 17, 3, 3, 1, 1, 0, 0, 1, 1, 3},     /* no padding, 5 x 7, odd channels */
+    {7, 11, 10, 33, 3, 3, 2, 2, 1, 1, 1, 1, 2},   /* stride 2, 6 x 5, three channel vectors */
+    {64, 4, 4, 64, 3, 3, 1, 1, 1, 1, 1, 1, 2},    /* the most channels */
+    {13, 9, 9, 24, 1, 1, 2, 2, 0, 0, 1, 1, 3},    /* 1x1 stride 2, 5 x 5 */
+    {6, 6, 6, 10, 1, 1, 1, 1, 0, 0, 1, 1, 2},     /* pointwise */
+    {4, 32, 32, 8, 3, 3, 2, 2, 1, 1, 1, 1, 1},    /* 32 x 32, stride 2 */
+    {2, 3, 5, 9, 3, 3, 1, 1, 1, 1, 1, 1, 3},      /* 3 x 5: position by position */
+    {9, 6, 6, 20, 3, 3, 2, 2, 0, 0, 1, 1, 2},     /* stride 2 that leaves an edge unread */
+    {8, 8, 8, 16, 3, 3, 1, 1, 2, 2, 1, 1, 2},     /* padding 2: 10 x 10 */
 };
 #define NBC (sizeof BC / sizeof BC[0])
 

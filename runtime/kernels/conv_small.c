@@ -1,0 +1,514 @@
+/* conv_small.c — direct 2-D convolution for few channels and small planes
+ * (W7's 16/32 channels on 8x8 and 4x4): no im2col, no GEMM. Output channels
+ * are vectorised (NNR_VEC_WIDTH of them in one register), the weight is
+ * packed per call as wt[tap][ocp] (ocp: oc rounded up to a vector, zeros
+ * past oc), each sample is copied once into a zero-padded plane, and a tile
+ * of SC_P output positions x SC_NB channel vectors is accumulated in
+ * registers over the taps (ci, ki, kj) with one broadcast input value per
+ * position: y = act(Σ_t w[o][t]·x_t + b[o]), one FMA chain from zero per
+ * element in tap order, then the bias, then the activation (the order of the
+ * GEMM path). The tile goes out through a small transposing buffer.
+ * Backward: the data gradient is the same kernel run on dy spread over a
+ * zero plane (stride) and padded by k - 1 - p, with the weight flipped and
+ * its channels swapped (dx[c] sums over (oc, ki, kj): a different order of
+ * the same products than the GEMM + col2im path); the weight gradient
+ * accumulates dWᵀ[tap][oc] over the samples and their positions (dy moved
+ * to [position][oc] per sample), one FMA chain per element in sample then
+ * position order. Chosen by nnr_conv2d_f32 / nnr_conv2d_backward_f32
+ * (conv.c) through nnr_conv_small_ok. */
+#include <stddef.h>
+#include <string.h>
+
+#include "kern.h"
+#include "../simd.h"
+
+#define SC_V NNR_VEC_WIDTH
+#define SC_MAXC 64  /* channels in and out */
+#define SC_MAXHW 32 /* plane height and width */
+#define SC_P 12     /* output positions per tile */
+#define SC_MAXP 16  /* positions of an R x Q tile */
+
+static int ceil_v(int n) { return (n + SC_V - 1) / SC_V * SC_V; }
+
+int nnr_conv_small_ok(const nnr_conv2d_shape *s)
+{
+    return s->groups == 1 && s->dh == 1 && s->dw == 1 && s->c >= 1 && s->c <= SC_MAXC &&
+           s->oc >= 1 && s->oc <= SC_MAXC && s->h <= SC_MAXHW && s->w <= SC_MAXHW &&
+           s->kh == s->kw && (s->kh == 1 || s->kh == 3) && s->sh == s->sw &&
+           (s->sh == 1 || s->sh == 2) && s->ph >= 0 && s->pw >= 0 && s->ph < s->kh &&
+           s->pw < s->kw && s->oh > 0 && s->ow > 0 &&
+           s->oh == (s->h + 2 * s->ph - s->kh) / s->sh + 1 &&
+           s->ow == (s->w + 2 * s->pw - s->kw) / s->sw + 1;
+}
+
+/* one plane set's geometry for the tile kernel */
+typedef struct {
+    const float *xp; /* padded input [c][hp][wp] */
+    const float *wt; /* packed weight [k][ocp] */
+    int c, hp, wp, kh, kw, st, oh, ow, k, ocp;
+} sc_geo;
+
+static size_t pad_floats(int c, int hp, int wp) { return (size_t)c * hp * wp + SC_V; }
+
+size_t nnr_conv_small_scratch(const nnr_conv2d_shape *s)
+{
+    const int k = s->c * s->kh * s->kw, kb = s->oc * s->kh * s->kw;
+    const size_t fwd = pad_floats(s->c, s->h + 2 * s->ph, s->w + 2 * s->pw) +
+                       (size_t)k * ceil_v(s->oc);
+    /* data gradient: dy spread and padded, the flipped weight */
+    const size_t bx = pad_floats(s->oc, s->h + s->kh - 1, s->w + s->kw - 1) +
+                      (size_t)kb * ceil_v(s->c);
+    /* weight gradient: padded x, dy as [position][ocp], dWᵀ */
+    const size_t bw = pad_floats(s->c, s->h + 2 * s->ph, s->w + 2 * s->pw) +
+                      (size_t)s->oh * s->ow * ceil_v(s->oc) + (size_t)k * ceil_v(s->oc);
+    size_t m = fwd > bx ? fwd : bx;
+    return m > bw ? m : bw;
+}
+
+#if !defined(NNR_SIMD_SCALAR) && defined(__AVX512F__)
+/* r[i][j] -> r[j][i] (16 x 16) */
+static inline void tr16(__m512 r[16])
+{
+    __m512 t[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+        r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+        r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+        r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+    }
+    for (int i = 0; i < 4; i++) {
+        t[i] = _mm512_shuffle_f32x4(r[i], r[4 + i], 0x88);
+        t[4 + i] = _mm512_shuffle_f32x4(r[i], r[4 + i], 0xDD);
+        t[8 + i] = _mm512_shuffle_f32x4(r[8 + i], r[12 + i], 0x88);
+        t[12 + i] = _mm512_shuffle_f32x4(r[8 + i], r[12 + i], 0xDD);
+    }
+    for (int i = 0; i < 8; i++) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0x88);
+        r[8 + i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0xDD);
+    }
+}
+
+static __mmask16 lanes(int n) { return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1); }
+#endif
+
+/* d[jj][i] = s[i][j] for i < rows, j < cols, with jj = j, or cols - 1 - j
+ * when flip; with pad, d[jj][rows .. ceil_v(rows)) = 0 too */
+static void transpose(const float *s, int rows, int cols, size_t lds, float *d, size_t ldd,
+                      int flip, int pad)
+{
+#if !defined(NNR_SIMD_SCALAR) && defined(__AVX512F__)
+    for (int i0 = 0; i0 < rows; i0 += 16)
+        for (int j0 = 0; j0 < cols; j0 += 16) {
+            __m512 r[16];
+            const __mmask16 mj = lanes(cols - j0), mi = lanes(pad ? 16 : rows - i0);
+            for (int i = 0; i < 16; i++)
+                r[i] = i0 + i < rows ? _mm512_maskz_loadu_ps(mj, s + (size_t)(i0 + i) * lds + j0)
+                                     : _mm512_setzero_ps();
+            tr16(r);
+            for (int j = 0; j < 16 && j0 + j < cols; j++) {
+                const int jj = flip ? cols - 1 - (j0 + j) : j0 + j;
+                _mm512_mask_storeu_ps(d + (size_t)jj * ldd + i0, mi, r[j]);
+            }
+        }
+#else
+    const int re = pad ? ceil_v(rows) : rows;
+    for (int j = 0; j < cols; j++) {
+        float *dr = d + (size_t)(flip ? cols - 1 - j : j) * ldd;
+        for (int i = 0; i < re; i++) dr[i] = i < rows ? s[(size_t)i * lds + j] : 0.0f;
+    }
+#endif
+}
+
+/* wt[t][o] = w[o][t] (o < oc), 0 for oc <= o < ocp */
+static void pack_wt(const float *w, int oc, int k, int ocp, float *wt)
+{
+    transpose(w, oc, k, (size_t)k, wt, (size_t)ocp, 0, 1);
+}
+
+/* d[0..n) = s[0..n) in vectors (a memcpy call costs more at these lengths) */
+static void copy_row(float *d, const float *s, int n)
+{
+    int i = 0;
+    for (; i + SC_V <= n; i += SC_V) NNR_VEC_STORE(d + i, NNR_VEC_LOAD(s + i));
+#if !defined(NNR_SIMD_SCALAR) && defined(__AVX512F__)
+    /* 8 and 4 by plain stores (a masked store costs more here) */
+    if (i + 8 <= n) {
+        _mm256_storeu_ps(d + i, _mm256_loadu_ps(s + i));
+        i += 8;
+    }
+    if (i + 4 <= n) {
+        _mm_storeu_ps(d + i, _mm_loadu_ps(s + i));
+        i += 4;
+    }
+#endif
+    for (; i < n; i++) d[i] = s[i];
+}
+
+/* p[0..len) = 0 by vector stores (a loop of them is not turned into a
+ * memset call) */
+static void zero_floats(float *p, size_t len)
+{
+    size_t i = 0;
+    for (; i + SC_V <= len; i += SC_V) NNR_VEC_STORE(p + i, NNR_VEC_ZERO());
+    for (; i < len; i++) p[i] = 0.0f;
+}
+
+/* x [c][h][w] into xp [c][hp][wp] at (py, px), every other position 0
+ * (zeroed when zero; the later samples of a call write only the interior) */
+static void pad_plane(int c, int h, int w, const float *x, int hp, int wp, int py, int px,
+                      float *xp, int zero)
+{
+    if (zero) zero_floats(xp, pad_floats(c, hp, wp));
+    for (int ci = 0; ci < c; ci++)
+        for (int iy = 0; iy < h; iy++)
+            copy_row(xp + ((size_t)ci * hp + py + iy) * wp + px, x + ((size_t)ci * h + iy) * w, w);
+}
+
+/* SC_P positions from p0 (the last ones repeated past ohw) x NB channel
+ * vectors from ob: accumulate, add the bias, relu if asked, and store the
+ * positions < np of the channels < oc into y [oc][ohw]. */
+#define SC_TILE(NAME, NB)                                                                  \
+    static void NAME(const sc_geo *g, const int *toff, int p0, int ob, const float *bias,   \
+                     int oc, int relu, float *y)                                            \
+    {                                                                                       \
+        const int ohw = g->oh * g->ow;                                                      \
+        int pofs[SC_P], np = ohw - p0 < SC_P ? ohw - p0 : SC_P;                             \
+        for (int p = 0; p < SC_P; p++) {                                                    \
+            int q = p0 + (p < np ? p : np - 1), oy = q / g->ow, ox = q % g->ow;             \
+            pofs[p] = oy * g->st * g->wp + ox * g->st;                                      \
+        }                                                                                   \
+        NNR_VEC acc[NB][SC_P];                                                              \
+        for (int b = 0; b < NB; b++)                                                        \
+            for (int p = 0; p < SC_P; p++) acc[b][p] = NNR_VEC_ZERO();                      \
+        const float *wt = g->wt + (size_t)ob * SC_V;                                        \
+        for (int t = 0; t < g->k; t++, wt += g->ocp) {                                      \
+            const float *xt = g->xp + toff[t];                                              \
+            NNR_VEC wv[NB];                                                                 \
+            for (int b = 0; b < NB; b++) wv[b] = NNR_VEC_LOAD(wt + b * SC_V);               \
+            for (int p = 0; p < SC_P; p++) {                                                \
+                NNR_VEC xv = NNR_VEC_SET1(xt[pofs[p]]);                                     \
+                for (int b = 0; b < NB; b++) acc[b][p] = NNR_VEC_FMA(wv[b], xv, acc[b][p]); \
+            }                                                                               \
+        }                                                                                   \
+        float tmp[SC_P][SC_V];                                                              \
+        for (int b = 0; b < NB; b++) {                                                      \
+            NNR_VEC bv = bias ? NNR_VEC_LOAD(bias + (size_t)(ob + b) * SC_V) : NNR_VEC_ZERO(); \
+            for (int p = 0; p < SC_P; p++) {                                                \
+                NNR_VEC r = acc[b][p];                                                      \
+                if (bias) r = NNR_VEC_ADD(r, bv);                                           \
+                if (relu) r = NNR_VEC_MAX(r, NNR_VEC_ZERO());                               \
+                NNR_VEC_STORE(tmp[p], r);                                                   \
+            }                                                                               \
+            const int o0 = (ob + b) * SC_V, no = oc - o0 < SC_V ? oc - o0 : SC_V;           \
+            for (int o = 0; o < no; o++) {                                                  \
+                float *yo = y + (size_t)(o0 + o) * ohw + p0;                                \
+                for (int p = 0; p < np; p++) yo[p] = tmp[p][o];                             \
+            }                                                                               \
+        }                                                                                   \
+    }
+
+SC_TILE(sc_tile1, 1)
+SC_TILE(sc_tile2, 2)
+
+/* The tile's epilogue: bias, relu if asked, then the channels < oc of
+ * acc [NB][P] (P = R x Q positions from (oy0, ox0), P <= SC_P) stored
+ * through tmp into y [oc][oh][ow]. */
+static void sc_store(const sc_geo *g, NNR_VEC *acc, int nb, int R, int Q, int oy0, int ox0,
+                     int ob, const float *bias, int oc, int relu, float *y)
+{
+    float tmp[SC_MAXP][SC_V];
+    const int P = R * Q, ohw = g->oh * g->ow;
+#if !defined(NNR_SIMD_SCALAR) && defined(__AVX512F__)
+    if (nb * P == 16) { /* one 16 x 16 transpose: r[o] lane b·P + p = channel (ob + b)·16 + o */
+        __m512 r[16];
+        for (int b = 0; b < nb; b++) {
+            const __m512 bv = bias ? _mm512_loadu_ps(bias + (size_t)(ob + b) * 16) : _mm512_setzero_ps();
+            for (int p = 0; p < P; p++) {
+                __m512 v = acc[b * P + p];
+                if (bias) v = _mm512_add_ps(v, bv);
+                if (relu) v = _mm512_max_ps(v, _mm512_setzero_ps());
+                r[b * P + p] = v;
+            }
+        }
+        tr16(r);
+        const __m512i iota = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+        const int whole = Q == g->ow; /* the tile's rows contiguous in y */
+        for (int b = 0; b < nb; b++)
+            for (int o = 0; o < 16; o++) {
+                const int ch = (ob + b) * 16 + o;
+                if (ch >= oc) break;
+                float *yo = y + (size_t)ch * ohw + (size_t)oy0 * g->ow + ox0;
+                for (int rr = 0; rr < (whole ? 1 : R); rr++) {
+                    const int l0 = b * P + rr * Q;
+                    const __m512 v =
+                        l0 ? _mm512_permutexvar_ps(_mm512_add_epi32(iota, _mm512_set1_epi32(l0)), r[o])
+                           : r[o];
+                    _mm512_mask_storeu_ps(yo + (size_t)rr * g->ow, lanes(whole ? P : Q), v);
+                }
+            }
+        return;
+    }
+#endif
+    for (int b = 0; b < nb; b++) {
+        NNR_VEC bv = bias ? NNR_VEC_LOAD(bias + (size_t)(ob + b) * SC_V) : NNR_VEC_ZERO();
+        for (int p = 0; p < P; p++) {
+            NNR_VEC r = acc[b * P + p];
+            if (bias) r = NNR_VEC_ADD(r, bv);
+            if (relu) r = NNR_VEC_MAX(r, NNR_VEC_ZERO());
+            NNR_VEC_STORE(tmp[p], r);
+        }
+        const int o0 = (ob + b) * SC_V, no = oc - o0 < SC_V ? oc - o0 : SC_V;
+        for (int o = 0; o < no; o++)
+            for (int r = 0; r < R; r++) {
+                float *yo = y + (size_t)(o0 + o) * ohw + (size_t)(oy0 + r) * g->ow + ox0;
+                for (int q = 0; q < Q; q++) yo[q] = tmp[r * Q + q][o];
+            }
+    }
+}
+
+/* R rows x Q columns of outputs from (oy0, ox0) x NB channel vectors from
+ * ob, stride ST: every input address a constant offset from one pointer
+ * per row */
+#define SC_RQ(NAME, NB, R, Q, ST)                                                          \
+    static void NAME(const sc_geo *g, const int *toff, int oy0, int ox0, int ob,            \
+                     const float *bias, int oc, int relu, float *y)                         \
+    {                                                                                       \
+        NNR_VEC acc[NB * R * Q];                                                            \
+        for (int i = 0; i < NB * R * Q; i++) acc[i] = NNR_VEC_ZERO();                       \
+        const float *xr[R]; /* one base register per row, the tap an index */            \
+        for (int r = 0; r < R; r++)                                                         \
+            xr[r] = g->xp + ((size_t)(oy0 + r) * g->wp + ox0) * ST;                         \
+        const float *wt = g->wt + (size_t)ob * SC_V;                                        \
+        for (int t = 0; t < g->k; t++, wt += g->ocp) {                                      \
+            const ptrdiff_t o = toff[t];                                                    \
+            NNR_VEC wv[NB];                                                                 \
+            for (int b = 0; b < NB; b++) wv[b] = NNR_VEC_LOAD(wt + b * SC_V);               \
+            for (int r = 0; r < R; r++)                                                     \
+                for (int q = 0; q < Q; q++) {                                               \
+                    NNR_VEC xv = NNR_VEC_SET1(xr[r][o + q * ST]);                           \
+                    for (int b = 0; b < NB; b++)                                            \
+                        acc[b * R * Q + r * Q + q] =                                        \
+                            NNR_VEC_FMA(wv[b], xv, acc[b * R * Q + r * Q + q]);             \
+                }                                                                           \
+        }                                                                                   \
+        sc_store(g, acc, NB, R, Q, oy0, ox0, ob, bias, oc, relu, y);                        \
+    }
+
+SC_RQ(sc_rq2_1x8_s1, 2, 1, 8, 1)
+SC_RQ(sc_rq2_2x4_s1, 2, 2, 4, 1)
+SC_RQ(sc_rq1_2x8_s1, 1, 2, 8, 1)
+SC_RQ(sc_rq1_4x4_s1, 1, 4, 4, 1)
+SC_RQ(sc_rq2_1x8_s2, 2, 1, 8, 2)
+SC_RQ(sc_rq2_2x4_s2, 2, 2, 4, 2)
+SC_RQ(sc_rq1_2x8_s2, 1, 2, 8, 2)
+SC_RQ(sc_rq1_4x4_s2, 1, 4, 4, 2)
+
+typedef void (*sc_rq_fn)(const sc_geo *, const int *, int, int, int, const float *, int, int,
+                         float *);
+
+/* the plane in R x Q tiles (the last row and column of tiles moved back to
+ * end at oh and ow: overlapping tiles write the same values twice) */
+static void sc_plane_rq(const sc_geo *g, const int *toff, const float *bias, int oc, int relu,
+                        float *y)
+{
+    const int nb = g->ocp / SC_V, s2 = g->st == 2, q8 = g->ow >= 8;
+    const sc_rq_fn f2 = q8 ? (s2 ? sc_rq2_1x8_s2 : sc_rq2_1x8_s1)
+                           : (s2 ? sc_rq2_2x4_s2 : sc_rq2_2x4_s1);
+    const sc_rq_fn f1 = q8 ? (s2 ? sc_rq1_2x8_s2 : sc_rq1_2x8_s1)
+                           : (s2 ? sc_rq1_4x4_s2 : sc_rq1_4x4_s1);
+    const int Q = q8 ? 8 : 4, R2 = q8 ? 1 : 2, R1 = q8 ? 2 : 4;
+    for (int ob = 0; ob < nb; ob += ob + 2 <= nb ? 2 : 1) {
+        const int two = ob + 2 <= nb, R = two ? R2 : R1;
+        const sc_rq_fn f = two ? f2 : f1;
+        for (int oy = 0; oy < g->oh; oy += R) {
+            const int y0 = oy + R <= g->oh ? oy : g->oh - R;
+            for (int ox = 0; ox < g->ow; ox += Q)
+                f(g, toff, y0, ox + Q <= g->ow ? ox : g->ow - Q, ob, bias, oc, relu, y);
+        }
+    }
+}
+
+/* y [oc][oh][ow] of one plane set; bias: ocp floats or NULL */
+static void sc_run(const sc_geo *g, const float *bias, int oc, nnr_act act, float act_param,
+                   float *y)
+{
+    int toff[SC_MAXC * 9];
+    for (int ci = 0, t = 0; ci < g->c; ci++)
+        for (int ki = 0; ki < g->kh; ki++)
+            for (int kj = 0; kj < g->kw; kj++) toff[t++] = (ci * g->hp + ki) * g->wp + kj;
+    const int ohw = g->oh * g->ow, nb = g->ocp / SC_V, relu = act == NNR_ACT_RELU;
+    if (g->ow >= 4 && g->oh >= 4 && (g->st == 1 || g->st == 2)) {
+        sc_plane_rq(g, toff, bias, oc, relu, y);
+    } else {
+        for (int p0 = 0; p0 < ohw; p0 += SC_P) {
+            int ob = 0;
+            for (; ob + 2 <= nb; ob += 2) sc_tile2(g, toff, p0, ob, bias, oc, relu, y);
+            if (ob < nb) sc_tile1(g, toff, p0, ob, bias, oc, relu, y);
+        }
+    }
+    if (act != NNR_ACT_NONE && !relu) nnr_act_f32(act, act_param, (size_t)oc * ohw, y, y);
+}
+
+void nnr_conv_small_f32(int n, const nnr_conv2d_shape *s, const float *x, const float *w,
+                        const float *b, float *y, nnr_act act, float act_param,
+                        float *scratch)
+{
+    const int hp = s->h + 2 * s->ph, wp = s->w + 2 * s->pw, k = s->c * s->kh * s->kw;
+    const int ocp = ceil_v(s->oc);
+    float *xp = scratch, *wt = scratch + pad_floats(s->c, hp, wp);
+    float bias[SC_MAXC + SC_V];
+    pack_wt(w, s->oc, k, ocp, wt);
+    if (b) {
+        memcpy(bias, b, (size_t)s->oc * sizeof *b);
+        for (int o = s->oc; o < ocp; o++) bias[o] = 0.0f;
+    }
+    const sc_geo g = {xp, wt, s->c, hp, wp, s->kh, s->kw, s->sh, s->oh, s->ow, k, ocp};
+    const size_t xs = (size_t)s->c * s->h * s->w, ys = (size_t)s->oc * s->oh * s->ow;
+    for (int i = 0; i < n; i++) {
+        pad_plane(s->c, s->h, s->w, x + i * xs, hp, wp, s->ph, s->pw, xp, i == 0);
+        sc_run(&g, b ? bias : NULL, s->oc, act, act_param, y + i * ys);
+    }
+}
+
+/* dx of n samples: the forward kernel on dy spread by the stride into a
+ * plane padded by k - 1 - p, with wf[(o·kh + ki)·kw + kj][ci] =
+ * w[o][ci][kh-1-ki][kw-1-kj] */
+static void sc_data_grad(int n, const nnr_conv2d_shape *s, const float *w, const float *dy,
+                         float *dx, float *scratch)
+{
+    const int hp = s->h + s->kh - 1, wp = s->w + s->kw - 1, kb = s->oc * s->kh * s->kw;
+    const int cp = ceil_v(s->c), ks = s->kh * s->kw, py = s->kh - 1 - s->ph,
+              px = s->kw - 1 - s->pw;
+    float *dp = scratch, *wf = scratch + pad_floats(s->oc, hp, wp);
+    for (int o = 0; o < s->oc; o++)
+        transpose(w + (size_t)o * s->c * ks, s->c, ks, (size_t)ks, wf + (size_t)o * ks * cp,
+                  (size_t)cp, 1, 1);
+    const sc_geo g = {dp, wf, s->oc, hp, wp, s->kh, s->kw, 1, s->h, s->w, kb, cp};
+    const size_t xs = (size_t)s->c * s->h * s->w, ohw = (size_t)s->oh * s->ow;
+    for (int i = 0; i < n; i++) {
+        const float *dyi = dy + i * s->oc * ohw;
+        if (s->sh == 1) {
+            pad_plane(s->oc, s->oh, s->ow, dyi, hp, wp, py, px, dp, i == 0);
+        } else {
+            if (i == 0) zero_floats(dp, pad_floats(s->oc, hp, wp));
+            for (int o = 0; o < s->oc; o++)
+                for (int oy = 0; oy < s->oh; oy++) {
+                    float *r = dp + ((size_t)o * hp + py + oy * s->sh) * wp + px;
+                    const float *q = dyi + (size_t)o * ohw + (size_t)oy * s->ow;
+                    for (int ox = 0; ox < s->ow; ox++) r[ox * s->sw] = q[ox];
+                }
+        }
+        sc_run(&g, NULL, s->c, NNR_ACT_NONE, 0.0f, dx + i * xs);
+    }
+}
+
+/* dWᵀ rows of input channels [ci0, ci0 + CI) (KS x KS taps each), channel
+ * vectors [ob, ob + NB): += Σ_p dyT[p] · x_t(p) over one sample's positions
+ * (from 0 when first); a row pointer per (ci, ki), the position an index,
+ * kj a constant offset */
+#define SC_WG(NAME, KS, CI, NB)                                                              \
+    static void NAME(const float *xp, size_t plane, int wp, const float *dyT,               \
+                     const int *pofs, int ohw, int ci0, int ocp, int ob, float *dwt,         \
+                     int first)                                                             \
+    {                                                                                       \
+        enum { T = CI * KS * KS };                                                          \
+        NNR_VEC acc[NB][T];                                                                 \
+        const float *xr[CI * KS];                                                           \
+        float *d0 = dwt + (size_t)ci0 * KS * KS * ocp + (size_t)ob * SC_V;                  \
+        for (int b = 0; b < NB; b++)                                                        \
+            for (int j = 0; j < T; j++)                                                     \
+                acc[b][j] = first ? NNR_VEC_ZERO()                                          \
+                                  : NNR_VEC_LOAD(d0 + (size_t)j * ocp + b * SC_V);          \
+        for (int c = 0; c < CI; c++)                                                        \
+            for (int ki = 0; ki < KS; ki++)                                                 \
+                xr[c * KS + ki] = xp + (size_t)(ci0 + c) * plane + (size_t)ki * wp;         \
+        const float *dp = dyT + (size_t)ob * SC_V;                                          \
+        for (int p = 0; p < ohw; p++, dp += ocp) {                                          \
+            const ptrdiff_t q = pofs[p];                                                    \
+            NNR_VEC dv[NB];                                                                 \
+            for (int b = 0; b < NB; b++) dv[b] = NNR_VEC_LOAD(dp + b * SC_V);               \
+            for (int r = 0; r < CI * KS; r++)                                               \
+                for (int kj = 0; kj < KS; kj++) {                                           \
+                    const NNR_VEC xv = NNR_VEC_SET1(xr[r][q + kj]);                         \
+                    for (int b = 0; b < NB; b++)                                            \
+                        acc[b][r * KS + kj] = NNR_VEC_FMA(dv[b], xv, acc[b][r * KS + kj]);  \
+                }                                                                           \
+        }                                                                                   \
+        for (int b = 0; b < NB; b++)                                                        \
+            for (int j = 0; j < T; j++) NNR_VEC_STORE(d0 + (size_t)j * ocp + b * SC_V, acc[b][j]); \
+    }
+
+SC_WG(sc_wg3_1_2, 3, 1, 2)
+SC_WG(sc_wg3_2_1, 3, 2, 1)
+SC_WG(sc_wg3_1_1, 3, 1, 1)
+SC_WG(sc_wg1_4_2, 1, 4, 2)
+SC_WG(sc_wg1_4_1, 1, 4, 1)
+SC_WG(sc_wg1_1_2, 1, 1, 2)
+SC_WG(sc_wg1_1_1, 1, 1, 1)
+
+/* one sample's contribution to dWᵀ [k][ocp] */
+static void sc_wgrad_sample(const nnr_conv2d_shape *s, const float *xp, int hp, int wp,
+                            const float *dyT, const int *pofs, int ocp, float *dwt, int first)
+{
+    const size_t plane = (size_t)hp * wp;
+    const int nb = ocp / SC_V, ohw = s->oh * s->ow;
+    for (int ob = 0; ob < nb;) {
+        const int two = ob + 2 <= nb;
+        for (int ci = 0; ci < s->c;) {
+            if (s->kh == 3) {
+                if (two) {
+                    sc_wg3_1_2(xp, plane, wp, dyT, pofs, ohw, ci, ocp, ob, dwt, first);
+                    ci++;
+                } else if (ci + 2 <= s->c) {
+                    sc_wg3_2_1(xp, plane, wp, dyT, pofs, ohw, ci, ocp, ob, dwt, first);
+                    ci += 2;
+                } else {
+                    sc_wg3_1_1(xp, plane, wp, dyT, pofs, ohw, ci, ocp, ob, dwt, first);
+                    ci++;
+                }
+            } else if (ci + 4 <= s->c) {
+                (two ? sc_wg1_4_2 : sc_wg1_4_1)(xp, plane, wp, dyT, pofs, ohw, ci, ocp, ob, dwt,
+                                                first);
+                ci += 4;
+            } else {
+                (two ? sc_wg1_1_2 : sc_wg1_1_1)(xp, plane, wp, dyT, pofs, ohw, ci, ocp, ob, dwt,
+                                                first);
+                ci++;
+            }
+        }
+        ob += two ? 2 : 1;
+    }
+}
+
+/* dw [oc][k] = Σ over samples and positions of dy·x_t */
+static void sc_weight_grad(int n, const nnr_conv2d_shape *s, const float *x, const float *dy,
+                           float *dw, float *scratch)
+{
+    const int hp = s->h + 2 * s->ph, wp = s->w + 2 * s->pw, k = s->c * s->kh * s->kw;
+    const int ocp = ceil_v(s->oc), ohw = s->oh * s->ow;
+    float *xp = scratch, *dyT = xp + pad_floats(s->c, hp, wp), *dwt = dyT + (size_t)ohw * ocp;
+    int pofs[SC_MAXHW * SC_MAXHW];
+    for (int p = 0; p < ohw; p++) pofs[p] = (p / s->ow) * s->sh * wp + (p % s->ow) * s->sw;
+    const size_t xs = (size_t)s->c * s->h * s->w, ys = (size_t)s->oc * ohw;
+    for (int i = 0; i < n; i++) {
+        pad_plane(s->c, s->h, s->w, x + i * xs, hp, wp, s->ph, s->pw, xp, i == 0);
+        transpose(dy + i * ys, s->oc, ohw, (size_t)ohw, dyT, (size_t)ocp, 0, 1);
+        sc_wgrad_sample(s, xp, hp, wp, dyT, pofs, ocp, dwt, i == 0);
+    }
+    if (n > 0)
+        transpose(dwt, k, s->oc, (size_t)ocp, dw, (size_t)k, 0, 0);
+    else
+        zero_floats(dw, (size_t)s->oc * k);
+}
+
+void nnr_conv_small_backward_f32(int n, const nnr_conv2d_shape *s, const float *x,
+                                 const float *w, const float *dy, float *dx, float *dw,
+                                 float *scratch)
+{
+    if (dw) sc_weight_grad(n, s, x, dy, dw, scratch);
+    if (dx) sc_data_grad(n, s, w, dy, dx, scratch);
+}
