@@ -261,11 +261,11 @@ static int op_cast(Imp *c, const OxNode *n)
     if (!x)
         return imp_fail(c, "input 0 is missing");
     if (x->kind == IV_RUN) {
-        if (tofloat == !x->is_int) {
+        if (tofloat == !x->is_int && to != OX_BOOL) {
             imp_alias(c, n->out[0], x);
             return 0;
         }
-        return imp_fail(c, "a cast to element type %d at run time is not supported by nnc", to);
+        return imp_cast_run(c, n, x, to);
     }
     OxTensor *t = imp_tensor(to, x->c->ndim, x->c->dims);
     for (int64_t i = 0; i < t->numel; i++) {

@@ -198,7 +198,7 @@ int imp_node3(Imp *c, const OxNode *n)
 {
     const char *op = n->op;
     int rc;
-    if (imp_node4(c, n, &rc))
+    if (imp_node4(c, n, &rc) || imp_node5(c, n, &rc))
         return rc;
     for (size_t k = 0; k < sizeof MATH1 / sizeof MATH1[0]; k++)
         if (!strcmp(op, MATH1[k][0]))

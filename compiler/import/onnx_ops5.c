@@ -1,0 +1,288 @@
+/* onnx_ops5.c — ONNX's index-valued operators, lowered at import onto nnc's
+ * reductions and element-wise functions, indices carried as floats holding
+ * exact integers (as nnc's `int` values):
+ *   ArgMax/ArgMin   the first (last) index i along the axis where x is
+ *                   extreme: amin(i + n s²) (amax(i - n s²)), s = sign(x -
+ *                   amax(x)) being 0 exactly at the extremes;
+ *   NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss (log_softmax first,
+ *                   its log_prob the second output), reduction "none":
+ *                   -Σ_k x[:, k] w[k] [t = k], the one-hot [t = k] being
+ *                   1 - sign(t - k)², ignore_index's weight 0 (mean and sum
+ *                   reduce over the batch, nnc's implicit dimension);
+ *   GatherElements  Σ_k x[.., k, ..] [idx = k] along a new dimension (and
+ *                   Gather of a constant vector by run-time indices alike);
+ *   Cast            of a run-time value to an integer type: sign(x) floor|x|;
+ *   Pow             with a run-time exponent (or a constant of several
+ *                   values): exp(y log|x|), negated where x < 0 and y odd. */
+#include <string.h>
+
+#include "onnx_ops.h"
+#include "support/diag.h"
+
+/* The constant [v(0), ..., v(len - 1)] along the dimension `at` of a value
+ * of rank `rank` (1s after it), made a run-time value computed from the
+ * value xi: its index; *shape is the reshape giving that form. */
+static int along(Imp *c, int xi, int rank, int at, int64_t len, const double *v,
+                 const char **shape)
+{
+    int64_t dims[OX_MAX_DIMS];
+    int nd = rank - at;
+    for (int i = 0; i < nd; i++)
+        dims[i] = i ? 1 : len;
+    OxTensor *t = imp_tensor(OX_FLOAT, nd, dims);
+    for (int64_t k = 0; k < len; k++)
+        t->v[k] = v ? v[k] : (double)k;
+    return imp_const_value(c, xi, t, rank, shape);
+}
+
+/* Adds the value vi as the next input of statement si ("$k"). */
+static const char *stmt_in(Imp *c, int si, int vi)
+{
+    IStmt *s = &c->st[si];
+    s->in[s->nin++] = vi;
+    c->val[vi].readers++;
+    return xasprintf("$%d", s->nin - 1);
+}
+
+/* The per-sample shape of the rank-`rank` shape d with a 1 inserted at `at`. */
+static const char *unsqueezed(const int64_t *d, int rank, int at)
+{
+    int64_t e[OX_MAX_DIMS + 1];
+    int o = 0;
+    for (int i = 1; i <= rank; i++) {
+        if (i == at)
+            e[o++] = 1;
+        if (i < rank)
+            e[o++] = d[i];
+    }
+    return ilist(e, o);
+}
+
+/* The one-hot [i = k]: 1 - sign(i - k)² of the expressions i and k, each
+ * reshaped (to broadcast against each other). */
+static const char *one_hot(const char *i, const char *ishape, const char *k, const char *kshape)
+{
+    return xasprintf("(1.0 - pow(sign(reshape(%s, %s) - reshape(%s, %s)), 2.0))", i, ishape, k,
+                     kshape);
+}
+
+static int op_argext(Imp *c, const OxNode *n)
+{
+    if (check_attrs(c, n, "axis,keepdims,select_last_index"))
+        return -1;
+    IVal *x = in_run(c, n, 0);
+    if (!x)
+        return -1;
+    int xi = (int)(x - c->val), rank = x->ndim;
+    int ax = norm_axis(c, ai(n, "axis", 0), rank, 0);
+    if (ax < 0)
+        return -1;
+    int keep = ai(n, "keepdims", 1) != 0, last = ai(n, "select_last_index", 0) != 0;
+    int64_t len = x->d[ax], d[OX_MAX_DIMS];
+    int o = 0;
+    for (int i = 0; i < rank; i++)
+        if (i != ax || keep)
+            d[o++] = i == ax ? 1 : x->d[i];
+    const char *shape;
+    int ii = along(c, xi, rank, ax, len, NULL, &shape);
+    int si = (int)(stmt1(c, n, &c->val[xi], o, d) - c->st);
+    const char *idx = xasprintf("reshape(%s, %s)", stmt_in(c, si, ii), shape);
+    const char *ext = !strcmp(n->op, "ArgMax") ? "amax" : "amin";
+    const char *s2 = xasprintf("pow(sign($0 - %s($0, %d, keepdim = true)), 2.0)", ext, ax);
+    c->st[si].fwd = xasprintf("%s(%s %c %lld.0 * %s, %d%s)", last ? "amax" : "amin", idx,
+                              last ? '-' : '+', (long long)len, s2, ax,
+                              keep ? ", keepdim = true" : "");
+    return 0;
+}
+
+/* The weight of each class for a loss: w (or 1), 0 at ignore_index. */
+static double *class_weights(Imp *c, const OxNode *n, int64_t nc)
+{
+    double *w = xcalloc((size_t)nc, sizeof *w);
+    OxTensor *t = NULL;
+    if (ox_in(n, 2)[0]) {
+        t = in_const(c, n, 2, "the class weights");
+        if (!t)
+            return NULL;
+        if (t->numel != nc)
+            return imp_fail(c, "%lld class weights for %lld classes", (long long)t->numel,
+                            (long long)nc), NULL;
+    }
+    for (int64_t k = 0; k < nc; k++)
+        w[k] = t ? t->v[k] : 1.0;
+    if (ox_attr(n, "ignore_index")) {
+        int64_t ig = ai(n, "ignore_index", 0);
+        if (ig >= 0 && ig < nc)
+            w[ig] = 0;
+    }
+    return w;
+}
+
+/* The log_softmax of SoftmaxCrossEntropyLoss's scores x: the value's index
+ * (named as output 1 when the graph has it). */
+static int log_prob(Imp *c, const OxNode *n, int xi)
+{
+    IVal *x = &c->val[xi];
+    const char *name = n->nout > 1 && n->out[1][0] ? n->out[1]
+                                                   : xasprintf("%s::log_prob", n->out[0]);
+    int si = (int)(imp_stmt(c) - c->st);
+    int rank = x->ndim;
+    int64_t d[OX_MAX_DIMS];
+    memcpy(d, x->d, sizeof d);
+    stmt_in(c, si, xi);
+    c->st[si].fwd = "log_softmax($0, dim = 1)";
+    return (int)(imp_run(c, name, si, 0, rank, d) - c->val);
+}
+
+static int op_loss(Imp *c, const OxNode *n)
+{
+    int sce = !strcmp(n->op, "SoftmaxCrossEntropyLoss");
+    if (check_attrs(c, n, "reduction,ignore_index"))
+        return -1;
+    const char *red = as(n, "reduction", "mean");
+    if (strcmp(red, "none"))
+        return imp_fail(c, "reduction '%s' reduces over the batch (nnc's implicit dimension): "
+                        "nnc imports reduction 'none' only", red);
+    if (!sce && only_first_output(c, n))
+        return -1;
+    IVal *x = in_run(c, n, 0), *t = x ? in_run(c, n, 1) : NULL;
+    if (!t)
+        return -1;
+    int xi = (int)(x - c->val), ti = (int)(t - c->val), rank = x->ndim;
+    if (rank < 2 || t->ndim != rank - 1)
+        return imp_fail(c, "scores of rank %d and targets of rank %d", rank, t->ndim);
+    for (int i = 1; i < t->ndim; i++)
+        if (t->d[i] != x->d[i + 1])
+            return imp_fail(c, "targets of shape %s for scores of shape %s",
+                            ilist(t->d + 1, t->ndim - 1), ilist(x->d + 1, rank - 1));
+    int64_t nc = x->d[1], d[OX_MAX_DIMS];
+    double *w = class_weights(c, n, nc);
+    if (!w)
+        return -1;
+    if (sce)
+        xi = log_prob(c, n, xi);
+    const char *cshape, *wshape;
+    int ki = along(c, xi, rank, 1, nc, NULL, &cshape);
+    int wi = along(c, xi, rank, 1, nc, w, &wshape);
+    d[0] = 0;
+    for (int i = 1; i < rank - 1; i++)
+        d[i] = x->d[i + 1];
+    int si = (int)(stmt1(c, n, &c->val[xi], rank - 1, d) - c->st);
+    const char *tv = stmt_in(c, si, ti), *kv = stmt_in(c, si, ki), *wv = stmt_in(c, si, wi);
+    const char *hot = one_hot(tv, unsqueezed(c->val[ti].d, rank - 1, 1), kv, cshape);
+    c->st[si].fwd = xasprintf("-sum($0 * %s * reshape(%s, %s), 1)", hot, wv, wshape);
+    return 0;
+}
+
+static int op_gather_elements(Imp *c, const OxNode *n)
+{
+    if (check_attrs(c, n, "axis"))
+        return -1;
+    IVal *x = in_run(c, n, 0), *t = x ? in_run(c, n, 1) : NULL;
+    if (!t)
+        return -1;
+    int xi = (int)(x - c->val), ti = (int)(t - c->val), rank = x->ndim;
+    int ax = norm_axis(c, ai(n, "axis", 0), rank, 0);
+    if (ax < 0)
+        return -1;
+    if (t->ndim != rank)
+        return imp_fail(c, "indices of rank %d for data of rank %d", t->ndim, rank);
+    for (int i = 1; i < rank; i++)
+        if (i != ax && t->d[i] != x->d[i])
+            return imp_fail(c, "indices of shape %s for data of shape %s: nnc gathers "
+                            "indices as large as the data besides the axis",
+                            ilist(t->d + 1, rank - 1), ilist(x->d + 1, rank - 1));
+    /* one index along the axis: the one-hot along the axis itself; else along a new one */
+    int one = t->d[ax] == 1, at = one ? ax : ax + 1;
+    if (!one && rank + 1 > 5)
+        return imp_fail(c, "data of rank %d and %lld indices along the axis: nnc gathers "
+                        "several from at most 3 dimensions of a sample", rank,
+                        (long long)t->d[ax]);
+    int64_t nc = x->d[ax], d[OX_MAX_DIMS];
+    memcpy(d, t->d, sizeof d);
+    const char *cshape;
+    int ki = along(c, xi, rank + !one, at, nc, NULL, &cshape);
+    int si = (int)(stmt1(c, n, &c->val[xi], rank, d) - c->st);
+    const char *tv = stmt_in(c, si, ti), *kv = stmt_in(c, si, ki);
+    /* a negative index counts from the end */
+    const char *idx = xasprintf("(%s + %lld.0 * relu(-sign(%s)))", tv, (long long)nc, tv);
+    const char *ishape = one ? ilist(d + 1, rank - 1) : unsqueezed(d, rank, ax + 1);
+    const char *hot = one_hot(idx, ishape, kv, cshape);
+    const char *xs = one ? "$0" : xasprintf("reshape($0, %s)", unsqueezed(c->val[xi].d, rank, ax));
+    c->st[si].fwd = xasprintf("sum(%s * %s, %d%s)", xs, hot, at, one ? ", keepdim = true" : "");
+    return 0;
+}
+
+int imp_gather_vector(Imp *c, const OxNode *n, const OxTensor *w, IVal *idx)
+{
+    int ii = (int)(idx - c->val), rank = idx->ndim;
+    if (rank + 1 > 5)
+        return imp_fail(c, "indices of rank %d: nnc gathers by at most 3 dimensions of a "
+                        "sample", rank);
+    int64_t nc = w->numel, d[OX_MAX_DIMS];
+    memcpy(d, idx->d, sizeof d);
+    const char *ws, *ks;
+    int wi = along(c, ii, rank + 1, rank, nc, w->v, &ws);
+    int ki = along(c, ii, rank + 1, rank, nc, NULL, &ks);
+    int si = (int)(stmt1(c, n, &c->val[ii], rank, d) - c->st);
+    const char *wv = stmt_in(c, si, wi), *kv = stmt_in(c, si, ki);
+    /* a negative index counts from the end */
+    const char *i = xasprintf("($0 + %lld.0 * relu(-sign($0)))", (long long)nc);
+    const char *hot = one_hot(i, unsqueezed(d, rank, rank), kv, ks);
+    c->st[si].fwd = xasprintf("sum(%s * reshape(%s, %s), %d)", hot, wv, ws, rank);
+    return 0;
+}
+
+/* Cast of a run-time value to an integer type (truncation), to bool (x !=
+ * 0), or of an `int` input to a float type (a float value from then on). */
+int imp_cast_run(Imp *c, const OxNode *n, IVal *x, int to)
+{
+    int isint = x->is_int;
+    IStmt *s = stmt1(c, n, x, x->ndim, x->d);
+    s->fwd = to == OX_BOOL ? "pow(sign($0), 2.0)"
+           : isint ? "$0 * 1.0" : "sign($0) * floor(relu($0) + relu(-$0))";
+    return 0;
+}
+
+/* Pow(x, y) with y a run-time value or a constant of several values. */
+static int op_pow_run(Imp *c, const OxNode *n)
+{
+    const char *e[2];
+    IStmt *s = check_attrs(c, n, "") ? NULL : imp_operands(c, n, 2, e);
+    if (!s)
+        return -1;
+    const char *ax = xasprintf("(relu(%s) + relu(-%s))", e[0], e[0]);
+    const char *odd = xasprintf("(%s - 2.0 * floor(0.5 * %s))", e[1], e[1]);
+    s->fwd = xasprintf("exp(%s * log(%s)) * (1.0 - 2.0 * relu(-sign(%s)) * %s)", e[1], ax,
+                       e[0], odd);
+    return 0;
+}
+
+/* Pow's exponent: 1 when it is one number (or one value repeated), which
+ * onnx_ops3.c raises to. */
+static int pow_const(Imp *c, const OxNode *n)
+{
+    IVal *v = imp_val(c, ox_in(n, 1));
+    if (!v || v->kind != IV_CONST)
+        return !v;
+    for (int64_t i = 1; i < v->c->numel; i++)
+        if (v->c->v[i] != v->c->v[0])
+            return 0;
+    return 1;
+}
+
+int imp_node5(Imp *c, const OxNode *n, int *rc)
+{
+    const char *op = n->op;
+    if (!strcmp(op, "ArgMax") || !strcmp(op, "ArgMin"))
+        *rc = op_argext(c, n);
+    else if (!strcmp(op, "NegativeLogLikelihoodLoss") || !strcmp(op, "SoftmaxCrossEntropyLoss"))
+        *rc = op_loss(c, n);
+    else if (!strcmp(op, "GatherElements"))
+        *rc = op_gather_elements(c, n);
+    else if (!strcmp(op, "Pow") && !pow_const(c, n))
+        *rc = op_pow_run(c, n);
+    else
+        return 0;
+    return 1;
+}
