@@ -66,5 +66,7 @@ int imp_node5(Imp *c, const OxNode *n, int *rc);
  * run-time value to an integer type or bool (onnx_ops5.c). */
 int imp_gather_vector(Imp *c, const OxNode *n, const OxTensor *w, IVal *idx);
 int imp_cast_run(Imp *c, const OxNode *n, IVal *x, int to);
+/* Gather of a run-time value x by constant indices along a sample's axis. */
+int imp_gather_run(Imp *c, const OxNode *n, IVal *x);
 
 #endif

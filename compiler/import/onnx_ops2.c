@@ -823,6 +823,9 @@ int imp_node2(Imp *c, const OxNode *n)
     if (!strcmp(op, "Gather")) {
         if (check_attrs(c, n, "axis"))
             return -1;
+        IVal *xv = imp_val(c, ox_in(n, 0));
+        if (xv && xv->kind == IV_RUN)
+            return imp_gather_run(c, n, xv);
         OxTensor *d = in_const(c, n, 0, "the data"), *i = d ? in_const(c, n, 1, "the indices") : NULL;
         return i ? fold_gather(c, n, d, i) : -1;
     }

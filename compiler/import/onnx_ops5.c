@@ -3,17 +3,19 @@
  * exact integers (as nnc's `int` values):
  *   ArgMax/ArgMin   the first (last) index i along the axis where x is
  *                   extreme: amin(i + n s²) (amax(i - n s²)), s = sign(x -
- *                   amax(x)) being 0 exactly at the extremes;
+ *                   amax(x)) (amin for ArgMin) being 0 exactly there;
  *   NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss (log_softmax first,
  *                   its log_prob the second output), reduction "none":
  *                   -Σ_k x[:, k] w[k] [t = k], the one-hot [t = k] being
  *                   1 - sign(t - k)², ignore_index's weight 0 (mean and sum
  *                   reduce over the batch, nnc's implicit dimension);
- *   GatherElements  Σ_k x[.., k, ..] [idx = k] along a new dimension (and
+ *   GatherElements  Σ_k x[.., k, ..] [idx = k], along a new dimension (the
+ *                   axis itself for one index along it) (and
  *                   Gather of a constant vector by run-time indices alike);
  *   Cast            of a run-time value to an integer type: sign(x) floor|x|;
  *   Pow             with a run-time exponent (or a constant of several
- *                   values): exp(y log|x|), negated where x < 0 and y odd. */
+ *                   values): exp(y log|x|), negated where x < 0 and y odd;
+ *   Gather          of a run-time value by constant indices: slices, cat. */
 #include <string.h>
 
 #include "onnx_ops.h"
@@ -233,6 +235,57 @@ int imp_gather_vector(Imp *c, const OxNode *n, const OxTensor *w, IVal *idx)
     return 0;
 }
 
+/* Gather(x, idx) of a run-time value by constant indices along axis a >= 1:
+ * the slices x[.., i, ..] joined along a (by cats of at most
+ * NNC_MAX_NODE_INPUTS pieces, nested), reshaped to x's dimensions before a,
+ * idx's, then x's after a. */
+int imp_gather_run(Imp *c, const OxNode *n, IVal *x)
+{
+    OxTensor *t = in_const(c, n, 1, "the indices");
+    if (!t)
+        return -1;
+    int rank = x->ndim, ax = norm_axis(c, ai(n, "axis", 0), rank, 0);
+    if (ax < 0)
+        return -1;
+    int orank = rank - 1 + t->ndim;
+    if (orank < 2 || orank > 5)
+        return imp_fail(c, "the result would have rank %d (nnc: the batch and 1 to 4 "
+                        "dimensions)", orank);
+    if (t->numel < 1 || t->numel > 64)
+        return imp_fail(c, "%lld indices: nnc gathers 1 to 64", (long long)t->numel);
+    const char *piece[64];
+    for (int64_t k = 0; k < t->numel; k++) {
+        int64_t i = (int64_t)t->v[k];
+        if (i < -x->d[ax] || i >= x->d[ax])
+            return imp_fail(c, "index %lld is out of range for a dimension of %lld",
+                            (long long)i, (long long)x->d[ax]);
+        i += i < 0 ? x->d[ax] : 0;
+        piece[k] = xasprintf("slice($0, %d, %lld, %lld)", ax, (long long)i, (long long)i + 1);
+    }
+    int np = (int)t->numel;
+    while (np > 1) {    /* groups of up to 8 joined, until one remains */
+        int o = 0;
+        for (int k = 0; k < np; k += 8, o++) {
+            const char *list = piece[k];
+            for (int j = k + 1; j < np && j < k + 8; j++)
+                list = xasprintf("%s, %s", list, piece[j]);
+            piece[o] = k + 1 < np ? xasprintf("cat([%s], dim = %d)", list, ax) : list;
+        }
+        np = o;
+    }
+    int64_t d[OX_MAX_DIMS];
+    int o = 0;
+    for (int i = 0; i < ax; i++)
+        d[o++] = x->d[i];
+    for (int i = 0; i < t->ndim; i++)
+        d[o++] = t->dims[i];
+    for (int i = ax + 1; i < rank; i++)
+        d[o++] = x->d[i];
+    IStmt *s = stmt1(c, n, x, orank, d);
+    s->fwd = xasprintf("reshape(%s, %s)", piece[0], ilist(d + 1, orank - 1));
+    return 0;
+}
+
 /* Cast of a run-time value to an integer type (truncation), to bool (x !=
  * 0), or of an `int` input to a float type (a float value from then on). */
 int imp_cast_run(Imp *c, const OxNode *n, IVal *x, int to)
@@ -244,17 +297,22 @@ int imp_cast_run(Imp *c, const OxNode *n, IVal *x, int to)
     return 0;
 }
 
-/* Pow(x, y) with y a run-time value or a constant of several values. */
+/* Pow(x, y) with y a run-time value or a constant of several values:
+ * exp(y log(|x| + z)) (1 - z sign(y)²), z = [x = 0] (so 0^0 = 1, 0^y = 0
+ * for y > 0), negated where x < 0 and y is odd (x < 0 with y not an
+ * integer, NaN in ONNX, is not NaN here; nor is 0^y with y < 0 infinite). */
 static int op_pow_run(Imp *c, const OxNode *n)
 {
     const char *e[2];
     IStmt *s = check_attrs(c, n, "") ? NULL : imp_operands(c, n, 2, e);
     if (!s)
         return -1;
-    const char *ax = xasprintf("(relu(%s) + relu(-%s))", e[0], e[0]);
-    const char *odd = xasprintf("(%s - 2.0 * floor(0.5 * %s))", e[1], e[1]);
-    s->fwd = xasprintf("exp(%s * log(%s)) * (1.0 - 2.0 * relu(-sign(%s)) * %s)", e[1], ax,
-                       e[0], odd);
+    const char *x = e[0], *y = e[1];
+    const char *z = xasprintf("(1.0 - pow(sign(%s), 2.0))", x);
+    const char *ax = xasprintf("(relu(%s) + relu(-%s) + %s)", x, x, z);
+    const char *odd = xasprintf("(%s - 2.0 * floor(0.5 * %s))", y, y);
+    s->fwd = xasprintf("exp(%s * log(%s)) * (1.0 - %s * pow(sign(%s), 2.0)) * "
+                       "(1.0 - 2.0 * relu(-sign(%s)) * %s)", y, ax, z, y, x, odd);
     return 0;
 }
 
