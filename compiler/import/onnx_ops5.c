@@ -4,6 +4,8 @@
  *   ArgMax/ArgMin   the first (last) index i along the axis where x is
  *                   extreme: amin(i + n s²) (amax(i - n s²)), s = sign(x -
  *                   amax(x)) (amin for ArgMin) being 0 exactly there;
+ *                   Hardmax the one-hot [i = ArgMax];
+ *   Trilu           x times a constant triangle of 0s and 1s;
  *   NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss (log_softmax first,
  *                   its log_prob the second output), reduction "none":
  *                   -Σ_k x[:, k] w[k] [t = k], the one-hot [t = k] being
@@ -68,32 +70,79 @@ static const char *one_hot(const char *i, const char *ishape, const char *k, con
                      kshape);
 }
 
+/* The index of the first extreme of $0 along ax, of the index expression
+ * idx (0..len-1 along ax): amin(idx + len s²) (amax(idx - len s²) for the
+ * last). */
+static const char *first_index(const char *ext, int ax, int64_t len, const char *idx, int last,
+                               int keep)
+{
+    const char *s2 = xasprintf("pow(sign($0 - %s($0, %d, keepdim = true)), 2.0)", ext, ax);
+    return xasprintf("%s(%s %c %lld.0 * %s, %d%s)", last ? "amax" : "amin", idx,
+                     last ? '-' : '+', (long long)len, s2, ax, keep ? ", keepdim = true" : "");
+}
+
+/* ArgMax, ArgMin (the index), Hardmax (the one-hot of ArgMax's index). */
 static int op_argext(Imp *c, const OxNode *n)
 {
-    if (check_attrs(c, n, "axis,keepdims,select_last_index"))
+    int hard = !strcmp(n->op, "Hardmax");
+    if (check_attrs(c, n, hard ? "axis" : "axis,keepdims,select_last_index"))
         return -1;
     IVal *x = in_run(c, n, 0);
     if (!x)
         return -1;
     int xi = (int)(x - c->val), rank = x->ndim;
-    int ax = norm_axis(c, ai(n, "axis", 0), rank, 0);
+    int ax = norm_axis(c, ai(n, "axis", hard ? -1 : 0), rank, 0);
     if (ax < 0)
         return -1;
-    int keep = ai(n, "keepdims", 1) != 0, last = ai(n, "select_last_index", 0) != 0;
+    int keep = hard || ai(n, "keepdims", 1) != 0, last = ai(n, "select_last_index", 0) != 0;
     int64_t len = x->d[ax], d[OX_MAX_DIMS];
     int o = 0;
     for (int i = 0; i < rank; i++)
         if (i != ax || keep)
-            d[o++] = i == ax ? 1 : x->d[i];
+            d[o++] = i == ax && !hard ? 1 : x->d[i];
     const char *shape;
     int ii = along(c, xi, rank, ax, len, NULL, &shape);
     int si = (int)(stmt1(c, n, &c->val[xi], o, d) - c->st);
     const char *idx = xasprintf("reshape(%s, %s)", stmt_in(c, si, ii), shape);
-    const char *ext = !strcmp(n->op, "ArgMax") ? "amax" : "amin";
-    const char *s2 = xasprintf("pow(sign($0 - %s($0, %d, keepdim = true)), 2.0)", ext, ax);
-    c->st[si].fwd = xasprintf("%s(%s %c %lld.0 * %s, %d%s)", last ? "amax" : "amin", idx,
-                              last ? '-' : '+', (long long)len, s2, ax,
-                              keep ? ", keepdim = true" : "");
+    const char *ext = !strcmp(n->op, "ArgMin") ? "amin" : "amax";
+    const char *e = first_index(ext, ax, len, idx, last, keep);
+    c->st[si].fwd = hard ? xasprintf("1.0 - pow(sign(%s - %s), 2.0)", idx, e) : e;
+    return 0;
+}
+
+/* Trilu(x, k): x times the constant triangle j - i >= k (upper) or j - i <= k
+ * over its last two dimensions. */
+static int op_trilu(Imp *c, const OxNode *n)
+{
+    if (check_attrs(c, n, "upper"))
+        return -1;
+    IVal *x = in_run(c, n, 0);
+    if (!x)
+        return -1;
+    int64_t k = 0;
+    if (ox_in(n, 1)[0]) {
+        OxTensor *t = in_const(c, n, 1, "k");
+        if (!t)
+            return -1;
+        if (t->numel != 1)
+            return imp_fail(c, "k must be one number");
+        k = (int64_t)t->v[0];
+    }
+    int xi = (int)(x - c->val), rank = x->ndim;
+    if (rank < 3)
+        return imp_fail(c, "an input of rank %d: the triangle would span the batch "
+                        "(nnc's implicit dimension)", rank);
+    int64_t r = x->d[rank - 2], m = x->d[rank - 1], up = ai(n, "upper", 1);
+    if (r < 1 || m < 1)
+        return imp_fail(c, "an empty matrix");
+    OxTensor *t = imp_tensor(OX_FLOAT, 2, (int64_t[]){r, m});
+    for (int64_t i = 0; i < r; i++)
+        for (int64_t j = 0; j < m; j++)
+            t->v[i * m + j] = up ? j - i >= k : j - i <= k;
+    const char *shape;
+    int mi = imp_const_value(c, xi, t, rank, &shape);
+    int si = (int)(stmt1(c, n, &c->val[xi], rank, c->val[xi].d) - c->st);
+    c->st[si].fwd = xasprintf("$0 * reshape(%s, %s)", stmt_in(c, si, mi), shape);
     return 0;
 }
 
@@ -332,8 +381,10 @@ static int pow_const(Imp *c, const OxNode *n)
 int imp_node5(Imp *c, const OxNode *n, int *rc)
 {
     const char *op = n->op;
-    if (!strcmp(op, "ArgMax") || !strcmp(op, "ArgMin"))
+    if (!strcmp(op, "ArgMax") || !strcmp(op, "ArgMin") || !strcmp(op, "Hardmax"))
         *rc = op_argext(c, n);
+    else if (!strcmp(op, "Trilu"))
+        *rc = op_trilu(c, n);
     else if (!strcmp(op, "NegativeLogLikelihoodLoss") || !strcmp(op, "SoftmaxCrossEntropyLoss"))
         *rc = op_loss(c, n);
     else if (!strcmp(op, "GatherElements"))
