@@ -66,6 +66,8 @@ int imp_node5(Imp *c, const OxNode *n, int *rc);
  * run-time value to an integer type or bool (onnx_ops5.c). */
 int imp_gather_vector(Imp *c, const OxNode *n, const OxTensor *w, IVal *idx);
 int imp_cast_run(Imp *c, const OxNode *n, IVal *x, int to);
+/* Dropout of x for inference (or with ratio 0): x, and its mask all 1s. */
+int imp_dropout(Imp *c, const OxNode *n, IVal *x);
 /* Gather of a run-time value x by constant indices along a sample's axis. */
 int imp_gather_run(Imp *c, const OxNode *n, IVal *x);
 

@@ -807,13 +807,8 @@ int imp_node2(Imp *c, const OxNode *n)
         IVal *x = imp_val(c, ox_in(n, 0));
         if (!x)
             return imp_fail(c, "input 0 is missing");
-        if (op[0] == 'D') {
-            if (check_attrs(c, n, "ratio,seed,is_test") || only_first_output(c, n))
-                return -1;
-            OxTensor *tm = ox_in(n, 2)[0] ? in_const(c, n, 2, "training_mode") : NULL;
-            if (ox_in(n, 2)[0] && (!tm || (tm->numel && tm->v[0] != 0)))
-                return tm ? imp_fail(c, "training_mode = true: nnc imports for inference") : -1;
-        }
+        if (op[0] == 'D')
+            return imp_dropout(c, n, x);
         imp_alias(c, n->out[0], x);
         return 0;
     }

@@ -17,7 +17,8 @@
  *   Cast            of a run-time value to an integer type: sign(x) floor|x|;
  *   Pow             with a run-time exponent (or a constant of several
  *                   values): exp(y log|x|), negated where x < 0 and y odd;
- *   Gather          of a run-time value by constant indices: slices, cat. */
+ *   Gather          of a run-time value by constant indices: slices, cat;
+ *   Dropout         its mask output (all 1s in inference). */
 #include <string.h>
 
 #include "onnx_ops.h"
@@ -332,6 +333,37 @@ int imp_gather_run(Imp *c, const OxNode *n, IVal *x)
         d[o++] = x->d[i];
     IStmt *s = stmt1(c, n, x, orank, d);
     s->fwd = xasprintf("reshape(%s, %s)", piece[0], ilist(d + 1, orank - 1));
+    return 0;
+}
+
+int imp_dropout(Imp *c, const OxNode *n, IVal *x)
+{
+    if (check_attrs(c, n, "ratio,seed,is_test"))
+        return -1;
+    OxTensor *tm = ox_in(n, 2)[0] ? in_const(c, n, 2, "training_mode") : NULL;
+    if (ox_in(n, 2)[0] && !tm)
+        return -1;
+    if (tm && tm->numel && tm->v[0] != 0) {     /* training: the identity only at ratio 0 */
+        double ratio = af(n, "ratio", 0.5);
+        OxTensor *r = ox_in(n, 1)[0] ? in_const(c, n, 1, "the ratio") : NULL;
+        if (ox_in(n, 1)[0] && !r)
+            return -1;
+        if (r && r->numel)
+            ratio = r->v[0];
+        if (ratio != 0)
+            return imp_fail(c, "training_mode = true with ratio %s: nnc imports for inference "
+                            "(or ratio 0)", fnum(ratio));
+    }
+    int xi = (int)(x - c->val);
+    imp_alias(c, n->out[0], x);
+    if (n->nout < 2 || !n->out[1][0] || !node_output_read(c, n->out[1], 0))
+        return 0;
+    if (x->kind != IV_RUN)
+        return imp_fail(c, "the mask of a constant: nnc's outputs are computed from the inputs");
+    int si = (int)(imp_stmt(c) - c->st);
+    stmt_in(c, si, xi);
+    c->st[si].fwd = "sign($0) * 0.0 + 1.0";
+    imp_run(c, n->out[1], si, 0, c->val[xi].ndim, c->val[xi].d);
     return 0;
 }
 
