@@ -69,7 +69,7 @@ for dir in "$DATA"/*/; do
 done
 
 bad="$DATA/bad"
-refuse op "node 'hm1' \(Hardmax\): operator Hardmax is not supported" \
+refuse op "node 'nz1' \(NonZero\): operator NonZero is not supported" \
     "$NNC" import "$bad/unsupported_op.onnx" -o "$WORK/refused"
 refuse attr "node 'sm' \(Softmax\): attribute 'foo' is not supported" \
     "$NNC" import "$bad/unsupported_attr.onnx" -o "$WORK/refused"
