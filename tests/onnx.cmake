@@ -23,7 +23,7 @@ if(NNC_ONNX_ENABLED)
   set(NNC_ONNX_ENV "")
   if(NNC_SANITIZE)
     set(NNC_ONNX_FLOOR none)
-    set(NNC_ONNX_ENV "NNC_ONNX_ONLY=test_(relu|softmax|concat|maxpool|averagepool|transpose|reshape|split|reduce_mean|add|flatten|clip|hardsigmoid|min|slice|gemm|exp|where|greater|and|reduce_max|reduce_prod|layer_normalization_2d|prelu|mod)")
+    set(NNC_ONNX_ENV "NNC_ONNX_ONLY=test_(relu|softmax|concat|maxpool|averagepool|transpose|reshape|split|reduce_mean|add|flatten|clip|hardsigmoid|min|slice|gemm|exp|where|greater|and|reduce_max|reduce_prod|layer_normalization_2d|prelu|mod|argmax_keepdims|argmin_no_keepdims|nllloss_NCd1d2|sce_none|gather_elements_0|gather_1|pow_bcast)")
   endif()
   add_test(NAME onnx.node_conformance
     COMMAND ${NNC_ONNX_BASH} ${CMAKE_CURRENT_SOURCE_DIR}/run_onnx_node.sh

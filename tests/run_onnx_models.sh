@@ -9,7 +9,8 @@
 #   - refusals, exit 1 with a message and no output written: an operator and
 #     an attribute nnc lacks (naming the node and the operator), a dynamic
 #     dimension other than the batch, a truncated file and garbage (with the
-#     byte offset), an empty file.
+#     byte offset), an empty file; losses reduced over the batch and an
+#     argmax along it (libonnx-testdata's models, when installed).
 # Exit 0 when every step passes, 1 otherwise, 2 for wrong usage.
 set -u
 if [ $# -ne 4 ]; then
@@ -68,7 +69,7 @@ for dir in "$DATA"/*/; do
 done
 
 bad="$DATA/bad"
-refuse op "node 'hm1' \(Hardmax\): operator Hardmax is not supported" \
+refuse op "node 'nz1' \(NonZero\): operator NonZero is not supported" \
     "$NNC" import "$bad/unsupported_op.onnx" -o "$WORK/refused"
 refuse attr "node 'sm' \(Softmax\): attribute 'foo' is not supported" \
     "$NNC" import "$bad/unsupported_attr.onnx" -o "$WORK/refused"
@@ -83,6 +84,21 @@ refuse garbage "garbage.onnx: error: at byte 0: not a valid ONNX model" \
 : >empty.onnx
 refuse empty "empty.onnx: error: .*not an ONNX model" "$NNC" import empty.onnx -o "$WORK/refused"
 refuse missing "nnc: error: .*nothing.onnx" "$NNC" import "$WORK/nothing.onnx" -o "$WORK/refused"
+
+# Operators lowered at import whose ONNX form reaches over the batch (a
+# loss reduced to one number, an index along dimension 0): refused, naming
+# the node, from Debian's libonnx-testdata models when installed.
+node=/usr/share/libonnx-testdata/data/node
+if [ -d "$node" ]; then
+    refuse sce_mean "node 0 \(SoftmaxCrossEntropyLoss\): reduction 'mean' reduces over the batch" \
+        "$NNC" import "$node/test_sce_mean/model.onnx" -o "$WORK/refused"
+    refuse nll_sum "node 0 \(NegativeLogLikelihoodLoss\): reduction 'sum' reduces over the batch" \
+        "$NNC" import "$node/test_nllloss_NCd1d2_reduction_sum/model.onnx" -o "$WORK/refused"
+    refuse argmax_batch "node 0 \(ArgMax\): axis 0 is the batch dimension" \
+        "$NNC" import "$node/test_argmax_default_axis_example/model.onnx" -o "$WORK/refused"
+    refuse gather_elements_batch "node 0 \(GatherElements\): axis 0 is the batch dimension" \
+        "$NNC" import "$node/test_gather_elements_1/model.onnx" -o "$WORK/refused"
+fi
 
 echo "$((steps - failed)) passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -675,9 +675,11 @@ static int op_global_pool(Imp *c, const OxNode *n)
 
 static int op_gather_embed(Imp *c, const OxNode *n, OxTensor *w, IVal *idx)
 {
+    if (ai(n, "axis", 0) == 0 && w->ndim == 1)
+        return imp_gather_vector(c, n, w, idx);
     if (ai(n, "axis", 0) != 0 || w->ndim != 2)
         return imp_fail(c, "nnc reads a run-time Gather as an embedding: rows (axis 0) of "
-                        "a constant matrix");
+                        "a constant matrix or vector");
     if (!idx->is_int || idx->ndim < 2)
         return imp_fail(c, "the indices must be an integer input of the model, with "
                         "dimensions besides the batch");

@@ -51,5 +51,24 @@ int imp_node4(Imp *c, const OxNode *n, int *rc);
 /* a sym b (+ - * /) where an operand is a constant of several numbers. */
 int op_arith_const(Imp *c, const OxNode *n, char sym);
 int op_slice_run(Imp *c, const OxNode *n, IVal *x);
+/* The constant t as a run-time value of rank `rank` computed from the value
+ * xi (onnx_ops4.c): its index; *shape gets the reshape giving t's form
+ * (right-aligned, 1s before). */
+/* Operands 0..nop-1 of node n (run-time values broadcast, constants) as
+ * text in e[], read by a new statement making the node's first output
+ * (onnx_ops4.c); NULL after imp_fail. */
+IStmt *imp_operands(Imp *c, const OxNode *n, int nop, const char **e);
+int imp_const_value(Imp *c, int xi, const OxTensor *t, int rank, const char **shape);
+/* ArgMax, ArgMin, NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss, Pow
+ * with a run-time exponent, GatherElements (onnx_ops5.c): as imp_node4. */
+int imp_node5(Imp *c, const OxNode *n, int *rc);
+/* Gather(w, idx) of a constant vector by run-time indices; Cast of a
+ * run-time value to an integer type or bool (onnx_ops5.c). */
+int imp_gather_vector(Imp *c, const OxNode *n, const OxTensor *w, IVal *idx);
+int imp_cast_run(Imp *c, const OxNode *n, IVal *x, int to);
+/* Dropout of x for inference (or with ratio 0): x, and its mask all 1s. */
+int imp_dropout(Imp *c, const OxNode *n, IVal *x);
+/* Gather of a run-time value x by constant indices along a sample's axis. */
+int imp_gather_run(Imp *c, const OxNode *n, IVal *x);
 
 #endif

@@ -261,11 +261,11 @@ static int op_cast(Imp *c, const OxNode *n)
     if (!x)
         return imp_fail(c, "input 0 is missing");
     if (x->kind == IV_RUN) {
-        if (tofloat == !x->is_int) {
+        if (tofloat == !x->is_int && to != OX_BOOL) {
             imp_alias(c, n->out[0], x);
             return 0;
         }
-        return imp_fail(c, "a cast to element type %d at run time is not supported by nnc", to);
+        return imp_cast_run(c, n, x, to);
     }
     OxTensor *t = imp_tensor(to, x->c->ndim, x->c->dims);
     for (int64_t i = 0; i < t->numel; i++) {
@@ -807,13 +807,8 @@ int imp_node2(Imp *c, const OxNode *n)
         IVal *x = imp_val(c, ox_in(n, 0));
         if (!x)
             return imp_fail(c, "input 0 is missing");
-        if (op[0] == 'D') {
-            if (check_attrs(c, n, "ratio,seed,is_test") || only_first_output(c, n))
-                return -1;
-            OxTensor *tm = ox_in(n, 2)[0] ? in_const(c, n, 2, "training_mode") : NULL;
-            if (ox_in(n, 2)[0] && (!tm || (tm->numel && tm->v[0] != 0)))
-                return tm ? imp_fail(c, "training_mode = true: nnc imports for inference") : -1;
-        }
+        if (op[0] == 'D')
+            return imp_dropout(c, n, x);
         imp_alias(c, n->out[0], x);
         return 0;
     }
@@ -823,6 +818,9 @@ int imp_node2(Imp *c, const OxNode *n)
     if (!strcmp(op, "Gather")) {
         if (check_attrs(c, n, "axis"))
             return -1;
+        IVal *xv = imp_val(c, ox_in(n, 0));
+        if (xv && xv->kind == IV_RUN)
+            return imp_gather_run(c, n, xv);
         OxTensor *d = in_const(c, n, 0, "the data"), *i = d ? in_const(c, n, 1, "the indices") : NULL;
         return i ? fold_gather(c, n, d, i) : -1;
     }

@@ -1,7 +1,7 @@
 /* onnx_ops3.c — ONNX operators that nnc has no layer for, lowered at import
  * onto relu and arithmetic (exact where one operand is returned: max(x, lo)
  * is x + relu(lo - x)): Abs, Clip, HardSigmoid, HardSwish, Softsign,
- * Reciprocal, Max, Min, Mean; the element-wise functions (Exp, Log, Sqrt, Sin,
+ * Reciprocal, Max, Min, Mean, ThresholdedRelu, Shrink; the element-wise functions (Exp, Log, Sqrt, Sin,
  * ..., Pow with a constant exponent, Mish); and Slice of a run-time value as nnc's slice
  * (narrow) along each sliced dimension. imp_node3 is the last dispatcher:
  * an operator none of onnx_ops*.c translates is an error naming it. */
@@ -79,6 +79,16 @@ static int op_hardsigmoid(Imp *c, const OxNode *n)
     const char *y = xasprintf("relu(%s * $0 + %s)", fnum(a), fnum(b));
     const char *h = clamp_hi(y, "1.0");
     return unary(c, n, swish ? xasprintf("$0 * %s", h) : h);
+}
+
+/* Shrink: x - bias where x > lambd, x + bias where x < -lambd, else 0. */
+static int op_shrink(Imp *c, const OxNode *n)
+{
+    if (check_attrs(c, n, "bias,lambd"))
+        return -1;
+    const char *b = fnum(af(n, "bias", 0)), *l = fnum(af(n, "lambd", 0.5));
+    return unary(c, n, xasprintf("($0 - (%s)) * relu(sign($0 - (%s))) + ($0 + (%s)) * "
+                                 "relu(sign(-$0 - (%s)))", b, l, b, l));
 }
 
 /* Max, Min, Mean of 1 to 8 values (broadcast), or one value and numbers. */
@@ -198,7 +208,7 @@ int imp_node3(Imp *c, const OxNode *n)
 {
     const char *op = n->op;
     int rc;
-    if (imp_node4(c, n, &rc))
+    if (imp_node4(c, n, &rc) || imp_node5(c, n, &rc))
         return rc;
     for (size_t k = 0; k < sizeof MATH1 / sizeof MATH1[0]; k++)
         if (!strcmp(op, MATH1[k][0]))
@@ -211,6 +221,11 @@ int imp_node3(Imp *c, const OxNode *n)
         return check_attrs(c, n, "") ? -1 : unary(c, n, "relu($0) + relu(-$0)");
     if (!strcmp(op, "Softsign"))
         return check_attrs(c, n, "") ? -1 : unary(c, n, "$0 / (1.0 + relu($0) + relu(-$0))");
+    if (!strcmp(op, "ThresholdedRelu"))   /* x where x > alpha, else 0 */
+        return check_attrs(c, n, "alpha") ? -1
+             : unary(c, n, xasprintf("$0 * relu(sign($0 - (%s)))", fnum(af(n, "alpha", 1.0))));
+    if (!strcmp(op, "Shrink"))
+        return op_shrink(c, n);
     if (!strcmp(op, "Reciprocal"))
         return check_attrs(c, n, "") ? -1 : unary(c, n, "1.0 / $0");
     if (!strcmp(op, "Clip")) return op_clip(c, n);

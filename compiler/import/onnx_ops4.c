@@ -17,7 +17,7 @@
 /* The constant t as a run-time value of rank `rank` (the batch, 1s, then
  * t's dimensions), computed from the value xi: the index of the value made
  * (of shape [B, numel]); *shape gets the reshape that gives t's form. */
-static int const_value(Imp *c, int xi, const OxTensor *t, int rank, const char **shape)
+int imp_const_value(Imp *c, int xi, const OxTensor *t, int rank, const char **shape)
 {
     const char *base = xasprintf("%s::const%d", c->m->nodes[c->node].out[0], c->nval);
     int64_t d1[2] = {0, 1}, dn[2] = {0, t->numel ? t->numel : 1};
@@ -50,7 +50,7 @@ static int const_value(Imp *c, int xi, const OxTensor *t, int rank, const char *
  * one-number constants) as text in e[] ("$k" or a number), read by a new
  * statement making the node's first output; the statement, or NULL after
  * imp_fail. */
-static IStmt *operands(Imp *c, const OxNode *n, int nop, const char **e)
+IStmt *imp_operands(Imp *c, const OxNode *n, int nop, const char **e)
 {
     IVal *x = NULL;
     if (n->nin != nop)
@@ -103,7 +103,7 @@ static IStmt *operands(Imp *c, const OxNode *n, int nop, const char **e)
         IVal *v = imp_val(c, n->in[k]);
         vi[k] = (int)(v - c->val);
         if (v->kind == IV_CONST && v->c->numel != 1)
-            vi[k] = const_value(c, xi, v->c, c->val[xi].ndim, &shape[k]);
+            vi[k] = imp_const_value(c, xi, v->c, c->val[xi].ndim, &shape[k]);
     }
     int si = (int)(stmt1(c, n, &c->val[xi], c->val[xi].ndim, d) - c->st);
     IStmt *s = &c->st[si];
@@ -127,12 +127,16 @@ static IStmt *operands(Imp *c, const OxNode *n, int nop, const char **e)
     return s;
 }
 
+/* The operands of a node with no attributes (operands' e[]); NULL after imp_fail. */
+static IStmt *plain_operands(Imp *c, const OxNode *n, int nop, const char **e)
+{
+    return check_attrs(c, n, "") ? NULL : imp_operands(c, n, nop, e);
+}
+
 static int op_compare(Imp *c, const OxNode *n)
 {
     const char *e[2], *op = n->op;
-    if (check_attrs(c, n, ""))
-        return -1;
-    IStmt *s = operands(c, n, 2, e);
+    IStmt *s = plain_operands(c, n, 2, e);
     if (!s)
         return -1;
     const char *gt = xasprintf("relu(sign(%s - %s))", e[0], e[1]);
@@ -153,9 +157,7 @@ static int op_compare(Imp *c, const OxNode *n)
 static int op_logic(Imp *c, const OxNode *n)
 {
     const char *e[2], *op = n->op;
-    if (check_attrs(c, n, ""))
-        return -1;
-    IStmt *s = operands(c, n, 2, e);
+    IStmt *s = plain_operands(c, n, 2, e);
     if (!s)
         return -1;
     if (!strcmp(op, "And"))
@@ -170,9 +172,7 @@ static int op_logic(Imp *c, const OxNode *n)
 static int op_where(Imp *c, const OxNode *n)
 {
     const char *e[3];
-    if (check_attrs(c, n, ""))
-        return -1;
-    IStmt *s = operands(c, n, 3, e);
+    IStmt *s = plain_operands(c, n, 3, e);
     if (!s)
         return -1;
     s->fwd = xasprintf("%s * %s + (1.0 - %s) * %s", e[0], e[1], e[0], e[2]);
@@ -182,7 +182,7 @@ static int op_where(Imp *c, const OxNode *n)
 int op_arith_const(Imp *c, const OxNode *n, char sym)
 {
     const char *e[2];
-    IStmt *s = operands(c, n, 2, e);
+    IStmt *s = imp_operands(c, n, 2, e);
     if (!s)
         return -1;
     s->fwd = xasprintf("%s %c %s", e[0], sym, e[1]);
@@ -198,7 +198,7 @@ static int op_prelu(Imp *c, const OxNode *n)
     IVal *x = in_run(c, n, 0);
     if (!x)
         return -1;
-    IStmt *s = operands(c, n, 2, e);
+    IStmt *s = imp_operands(c, n, 2, e);
     if (!s)
         return -1;
     s->fwd = xasprintf("relu(%s) - %s * relu(-%s)", e[0], e[1], e[0]);
@@ -211,7 +211,7 @@ static int op_mod(Imp *c, const OxNode *n)
     if (check_attrs(c, n, "fmod"))
         return -1;
     int fm = (int)ai(n, "fmod", 0);
-    IStmt *s = operands(c, n, 2, e);
+    IStmt *s = imp_operands(c, n, 2, e);
     if (!s)
         return -1;
     const char *q = xasprintf("(%s / %s)", e[0], e[1]);

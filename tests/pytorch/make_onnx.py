@@ -114,7 +114,7 @@ def bad_models():
     os.makedirs(d)
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])
-    g = helper.make_graph([helper.make_node("Hardmax", ["x"], ["y"], name="hm1")],
+    g = helper.make_graph([helper.make_node("NonZero", ["x"], ["y"], name="nz1")],
                           "g", [x], [y])
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]),
               os.path.join(d, "unsupported_op.onnx"))
