@@ -391,16 +391,48 @@ void nnr_maxpool2d_f32(int n, const nnr_pool2d_shape *s, const float *x, float *
     }
 }
 
+/* The backward of one plane for 2x2 windows at stride 2 inside the input
+ * (fast_ok): window_argmax's scan, in its order and with its update rule,
+ * without the clipping. */
+static void backward22(const nnr_pool2d_shape *s, const float *xp, const float *dyp, float *dxp)
+{
+    const ptrdiff_t w = s->w;
+    for (int oy = 0; oy < s->oh; oy++) {
+        const float *r0 = xp + (ptrdiff_t)2 * oy * w, *r1 = r0 + w;
+        for (int ox = 0; ox < s->ow; ox++) {
+            /* selects rather than branches: the winner is data, not a pattern */
+            float m = r0[2 * ox], v = r0[2 * ox + 1];
+            ptrdiff_t arg = 0;
+            int u = v > m || isnan(v);
+            m = u ? v : m;
+            arg = u ? 1 : arg;
+            v = r1[2 * ox];
+            u = v > m || isnan(v);
+            m = u ? v : m;
+            arg = u ? w : arg;
+            v = r1[2 * ox + 1];
+            u = v > m || isnan(v);
+            arg = u ? w + 1 : arg;
+            dxp[(ptrdiff_t)2 * oy * w + 2 * ox + arg] += dyp[(size_t)oy * s->ow + ox];
+        }
+    }
+}
+
 void nnr_maxpool2d_backward_f32(int n, const nnr_pool2d_shape *s, const float *x,
                                 const float *dy, float *dx)
 {
     const size_t planes = (size_t)n * s->c, in = (size_t)s->h * s->w;
     const size_t on = (size_t)s->oh * s->ow;
     memset(dx, 0, planes * in * sizeof *dx);
+    const int k22 = fast_ok(s) && s->kh == 2 && s->kw == 2 && s->sh == 2 && s->sw == 2;
     for (size_t p = 0; p < planes; p++) {
         const float *xp = x + p * in;
         const float *dyp = dy + p * on;
         float *dxp = dx + p * in;
+        if (k22) {
+            backward22(s, xp, dyp, dxp);
+            continue;
+        }
         for (int oy = 0; oy < s->oh; oy++)
             for (int ox = 0; ox < s->ow; ox++) {
                 float m;
