@@ -391,16 +391,100 @@ void nnr_maxpool2d_f32(int n, const nnr_pool2d_shape *s, const float *x, float *
     }
 }
 
+#if !defined(NNR_SIMD_SCALAR) && defined(__AVX512F__)
+/* u = v > m || isnan(v), the update rule, as a mask */
+static inline __mmask16 upd22(__m512 v, __m512 m)
+{
+    return _mm512_cmp_ps_mask(v, m, _CMP_GT_OQ) | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+}
+
+/* n <= 16 windows of backward22 from output column ox: the four candidates
+ * de-interleaved, the winner of each window by the update rule in scan
+ * order, dy added to the zero (dx was cleared) at the winner's place;
+ * masked loads and stores: nothing past the n windows is touched */
+static inline void backward22_v(const float *r0, const float *r1, const float *dy, float *d0,
+                                float *d1, int n)
+{
+    const __mmask16 ml = (__mmask16)(n >= 8 ? 0xFFFF : (1u << (2 * n)) - 1);
+    const __mmask16 mh = (__mmask16)(n > 8 ? (1u << (2 * (n - 8))) - 1 : 0);
+    const __mmask16 mn = (__mmask16)((1u << n) - 1);
+    const __m512i ie = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i io = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+    const __m512i il = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    const __m512i ih = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
+    __m512 a0 = _mm512_maskz_loadu_ps(ml, r0), b0 = _mm512_maskz_loadu_ps(mh, r0 + 16);
+    __m512 a1 = _mm512_maskz_loadu_ps(ml, r1), b1 = _mm512_maskz_loadu_ps(mh, r1 + 16);
+    __m512 e0 = _mm512_permutex2var_ps(a0, ie, b0), o0 = _mm512_permutex2var_ps(a0, io, b0);
+    __m512 e1 = _mm512_permutex2var_ps(a1, ie, b1), o1 = _mm512_permutex2var_ps(a1, io, b1);
+    __mmask16 k1 = upd22(o0, e0);
+    __m512 m = _mm512_mask_blend_ps(k1, e0, o0);
+    __mmask16 k2 = upd22(e1, m);
+    m = _mm512_mask_blend_ps(k2, m, e1);
+    __mmask16 k3 = upd22(o1, m);
+    __mmask16 w3 = k3, w2 = k2 & ~k3, w1 = k1 & ~k2 & ~k3, w0 = ~(k1 | k2 | k3);
+    const __m512 g = _mm512_maskz_loadu_ps(mn, dy), z = _mm512_setzero_ps();
+    /* + 0: the bits of 0 += dy (-0 becomes +0) */
+    __m512 v0 = _mm512_add_ps(_mm512_maskz_mov_ps(w0, g), z);
+    __m512 v1 = _mm512_add_ps(_mm512_maskz_mov_ps(w1, g), z);
+    __m512 v2 = _mm512_add_ps(_mm512_maskz_mov_ps(w2, g), z);
+    __m512 v3 = _mm512_add_ps(_mm512_maskz_mov_ps(w3, g), z);
+    _mm512_mask_storeu_ps(d0, ml, _mm512_permutex2var_ps(v0, il, v1));
+    _mm512_mask_storeu_ps(d0 + 16, mh, _mm512_permutex2var_ps(v0, ih, v1));
+    _mm512_mask_storeu_ps(d1, ml, _mm512_permutex2var_ps(v2, il, v3));
+    _mm512_mask_storeu_ps(d1 + 16, mh, _mm512_permutex2var_ps(v2, ih, v3));
+}
+#endif
+
+/* The backward of one plane for 2x2 windows at stride 2 inside the input
+ * (fast_ok; dx cleared): window_argmax's scan, in its order and with its
+ * update rule, without the clipping, 16 windows at a time with AVX-512. */
+static void backward22(const nnr_pool2d_shape *s, const float *xp, const float *dyp, float *dxp)
+{
+    const ptrdiff_t w = s->w;
+    for (int oy = 0; oy < s->oh; oy++) {
+        const float *r0 = xp + (ptrdiff_t)2 * oy * w, *r1 = r0 + w;
+        const float *dyr = dyp + (size_t)oy * s->ow;
+        float *d0 = dxp + (ptrdiff_t)2 * oy * w;
+        int ox = 0;
+#if !defined(NNR_SIMD_SCALAR) && defined(__AVX512F__)
+        for (; ox < s->ow; ox += 16)
+            backward22_v(r0 + 2 * ox, r1 + 2 * ox, dyr + ox, d0 + 2 * ox, d0 + w + 2 * ox,
+                         s->ow - ox < 16 ? s->ow - ox : 16);
+#endif
+        for (; ox < s->ow; ox++) {
+            /* selects rather than branches: the winner is data, not a pattern */
+            float m = r0[2 * ox], v = r0[2 * ox + 1];
+            ptrdiff_t arg = 0;
+            int u = v > m || isnan(v);
+            m = u ? v : m;
+            arg = u ? 1 : arg;
+            v = r1[2 * ox];
+            u = v > m || isnan(v);
+            m = u ? v : m;
+            arg = u ? w : arg;
+            v = r1[2 * ox + 1];
+            u = v > m || isnan(v);
+            arg = u ? w + 1 : arg;
+            d0[2 * ox + arg] += dyr[ox];
+        }
+    }
+}
+
 void nnr_maxpool2d_backward_f32(int n, const nnr_pool2d_shape *s, const float *x,
                                 const float *dy, float *dx)
 {
     const size_t planes = (size_t)n * s->c, in = (size_t)s->h * s->w;
     const size_t on = (size_t)s->oh * s->ow;
     memset(dx, 0, planes * in * sizeof *dx);
+    const int k22 = fast_ok(s) && s->kh == 2 && s->kw == 2 && s->sh == 2 && s->sw == 2;
     for (size_t p = 0; p < planes; p++) {
         const float *xp = x + p * in;
         const float *dyp = dy + p * on;
         float *dxp = dx + p * in;
+        if (k22) {
+            backward22(s, xp, dyp, dxp);
+            continue;
+        }
         for (int oy = 0; oy < s->oh; oy++)
             for (int ox = 0; ox < s->ow; ox++) {
                 float m;

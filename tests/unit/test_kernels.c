@@ -697,6 +697,33 @@ static double pool_f(void *p)
     return proj(c->r, c->y, (size_t)c->n * c->s.c * c->s.oh * c->s.ow);
 }
 
+Test(pool, backward22_nan_inf_ties)
+{
+    /* the 2x2 stride-2 backward path: PyTorch's rule (v > m or v is NaN;
+     * the last NaN of a window wins, the first of equal maxima), checked by
+     * hand (NaN: the reference does not model it) and against the reference
+     * on planes full of infinities and ties */
+    float x[16] = {1, NAN, 3, 3, NAN, 2, 3, 3, -INFINITY, -INFINITY, INFINITY, 1,
+                   -INFINITY, -INFINITY, 2, INFINITY};
+    float dy[4] = {1, 2, 4, 8}, dx[16];
+    nnr_pool2d_shape s = pool_shape(1, 4, 4, 2, 2, 2, 2, 0, 0);
+    nnr_maxpool2d_backward_f32(1, &s, x, dy, dx);
+    float want[16] = {0, 0, 2, 0, 1, 0, 0, 0, 4, 0, 8, 0, 0, 0, 0, 0};
+    check_close("maxpool 2x2 nan/inf/ties", dx, want, 16, 0, 0);
+    tgen g = {17};
+    nnr_pool2d_shape s2 = pool_shape(3, 9, 10, 2, 2, 2, 2, 0, 0);
+    size_t xs = (size_t)2 * s2.c * s2.h * s2.w, ys = (size_t)2 * s2.c * s2.oh * s2.ow;
+    float *xr = tg_alloc(xs), *dyr = tg_alloc(ys), *d = tg_alloc(xs), *r = tg_alloc(xs);
+    tg_fill(&g, xr, xs, -1, 1);
+    tg_fill(&g, dyr, ys, -1, 1);
+    static const float special[] = {INFINITY, -INFINITY, INFINITY, 0.25f, 0.25f};
+    for (size_t j = 0; j < xs; j += 3) xr[j] = special[(j / 3) % 5];
+    nnr_maxpool2d_backward_f32(2, &s2, xr, dyr, d);
+    nnr_ref_maxpool2d_backward_f32(2, &s2, xr, dyr, r);
+    check_close("maxpool 2x2 inf/ties vs reference", d, r, xs, 0, 0);
+    free(xr); free(dyr); free(d); free(r);
+}
+
 Test(pool, backward_finite_differences)
 {
     tgen g = {13};
