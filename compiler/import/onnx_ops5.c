@@ -380,8 +380,9 @@ int imp_cast_run(Imp *c, const OxNode *n, IVal *x, int to)
 
 /* Pow(x, y) with y a run-time value or a constant of several values:
  * exp(y log(|x| + z)) (1 - z sign(y)²), z = [x = 0] (so 0^0 = 1, 0^y = 0
- * for y > 0), negated where x < 0 and y is odd (x < 0 with y not an
- * integer, NaN in ONNX, is not NaN here; nor is 0^y with y < 0 infinite). */
+ * for y > 0), negated where x < 0 and y is odd; plus sqrt(-[x < 0][y not
+ * an integer]), NaN there and -0 elsewhere, and minus log(1 - z [y < 0]),
+ * +inf for 0^y with y < 0 and 0 elsewhere (both exact no-ops otherwise). */
 static int op_pow_run(Imp *c, const OxNode *n)
 {
     const char *e[2];
@@ -392,8 +393,10 @@ static int op_pow_run(Imp *c, const OxNode *n)
     const char *z = xasprintf("(1.0 - pow(sign(%s), 2.0))", x);
     const char *ax = xasprintf("(relu(%s) + relu(-%s) + %s)", x, x, z);
     const char *odd = xasprintf("(%s - 2.0 * floor(0.5 * %s))", y, y);
+    const char *nan = xasprintf("sqrt(-(relu(-sign(%s)) * pow(sign(%s - floor(%s)), 2.0)))", x, y, y);
+    const char *inf = xasprintf("log(1.0 - %s * relu(-sign(%s)))", z, y);
     s->fwd = xasprintf("exp(%s * log(%s)) * (1.0 - %s * pow(sign(%s), 2.0)) * "
-                       "(1.0 - 2.0 * relu(-sign(%s)) * %s)", y, ax, z, y, x, odd);
+                       "(1.0 - 2.0 * relu(-sign(%s)) * %s) + %s - %s", y, ax, z, y, x, odd, nan, inf);
     return 0;
 }
 
