@@ -459,16 +459,20 @@ made:
     return 0;
 }
 
-static int parse_pair(Lx *x, int64_t *a, int64_t *b)
+/* The 'x' between the two halves of a pair "AxB". */
+static int pair_sep(Lx *x)
 {
-    if (parse_int(x, a))
-        return -1;
     if (*x->p != 'x') {
         diag_error(x->d, at(x), "expected AxB");
         return -1;
     }
     x->p++;
-    return parse_int(x, b);
+    return 0;
+}
+
+static int parse_pair(Lx *x, int64_t *a, int64_t *b)
+{
+    return parse_int(x, a) || pair_sep(x) ? -1 : parse_int(x, b);
 }
 
 /* The readers the op families' parse hooks use (ir.h). */
@@ -491,14 +495,7 @@ int ir_lx_list(IrLx *x, char sep, int64_t *v, int max)
 
 int ir_lx_numpair(IrLx *x, double *a, double *b)
 {
-    if (parse_num(x, a))
-        return -1;
-    if (*x->p != 'x') {
-        diag_error(x->d, at(x), "expected AxB");
-        return -1;
-    }
-    x->p++;
-    return parse_num(x, b);
+    return parse_num(x, a) || pair_sep(x) ? -1 : parse_num(x, b);
 }
 
 /* The position of attribute key among op's ATTR rows (ops.def), or -1. */
