@@ -113,9 +113,3 @@ int softmax_parse(IrLx *x, Node *n, const char *key)
     n->dim = v < -64 ? -64 : v > 64 ? 64 : (int)v; /* resolved by softmax_shape */
     return 1;
 }
-
-int softmax_verify(const Graph *g, const Node *n, char *why, size_t len)
-{
-    (void)g, (void)n, (void)why, (void)len;   /* the shape hook checks dim */
-    return 0;
-}
