@@ -34,39 +34,61 @@
  * nnc_parse bounds (NNC_MAX_EXPR_DEPTH in parse.c). */
 #include "ast.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* Number nodes that went into a flat list, for reuse: a literal's parse
-   allocates a node per number only until it is flat. */
-static Expr *free_exprs;
+   allocates a node per number only until it is flat. Two lists, one per
+   node size (a plain number; a negated one). */
+static Expr *free_small, *free_pair;
 
 static void arena_reset(void);
 
 void ast_begin(void)
 {
-    free_exprs = NULL;
+    free_small = free_pair = NULL;
     arena_reset();
+}
+
+size_t ast_expr_size(ExprKind kind)
+{
+    switch (kind) {
+    case EX_INT: case EX_REAL: case EX_STRING: case EX_BOOL: case EX_IDENT:
+        return offsetof(Expr, lhs);
+    case EX_CALL: case EX_BINOP: case EX_NEG: case EX_ATTR:
+        return offsetof(Expr, rhs) + sizeof(Expr *);
+    case EX_LIST:
+        break;
+    }
+    return sizeof(Expr);
 }
 
 static void recycle(Expr *e)
 {
     if (e->kind == EX_NEG)
         recycle(e->lhs);
-    e->lhs = free_exprs;
-    free_exprs = e;
+    Expr **list = ast_expr_size(e->kind) == ast_expr_size(EX_INT) ? &free_small : &free_pair;
+    e->next_free = *list;
+    *list = e;
 }
 
+/* A node of kind, zeroed, only as large as the kind needs (under
+   AddressSanitizer xnew gives every block its own allocation, so reading
+   a field of another kind is reported). */
 static Expr *new_expr(ExprKind kind, Span sp)
 {
+    size_t size = ast_expr_size(kind);
+    Expr **list = size == ast_expr_size(EX_INT) ? &free_small
+                  : size == ast_expr_size(EX_NEG) ? &free_pair : NULL;
     Expr *e;
-    if (free_exprs) {
-        e = free_exprs;
-        free_exprs = e->lhs;
-        memset(e, 0, sizeof *e);
+    if (list && *list) {
+        e = *list;
+        *list = e->next_free;
+        memset(e, 0, size);
     } else {
-        e = xnew(sizeof *e);
+        e = xnew(size);
     }
     e->kind = kind;
     e->span = sp;
@@ -346,7 +368,7 @@ Layer *ast_layers_append(Layer *list, Layer *l)
 
 static Decl *new_decl(DeclKind kind, Span sp, Span name_span, const char *name)
 {
-    Decl *d = xnew(sizeof *d);
+    Decl *d = xnew(kind == DECL_LET || kind == DECL_TRAIN ? offsetof(Decl, input) : sizeof *d);
     d->kind = kind;
     d->span = sp;
     d->name = name;

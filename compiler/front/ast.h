@@ -34,24 +34,32 @@ struct Arg {
 
 struct Expr {
     ExprKind kind;
-    int op;             /* EX_BINOP: '+', '-', '*', '/' or '@' */
     Span span;
-    int nargs;          /* EX_CALL */
-    int nitems;         /* EX_LIST */
-    const char *name;   /* EX_IDENT, EX_CALL, EX_ATTR */
-    /* The fields of one kind share memory with those of the others (an
-     * Expr is 80 bytes, not 128: a file of 10^6 lets has 3 * 10^6 of
-     * them); read only the fields of e->kind. */
-    union {
-        int64_t ival;   /* EX_INT, EX_BOOL */
-        double rval;    /* EX_REAL */
-        const char *sval; /* EX_STRING (escapes decoded) */
-    };
+    int op;             /* EX_BINOP: '+', '-', '*', '/' or '@' */
+    /* The fields of one kind share memory with those of the others, and a
+     * node is allocated only as large as its kind needs (ast_expr_size):
+     * a number or a name is 32 bytes, an operator, a call or an attribute
+     * 48, a list 64 (a file of 10^6 lets has 3 * 10^6 of them). Read only
+     * the fields of e->kind; never copy an Expr by value. */
     union {
         struct {
-            Expr *lhs, *rhs; /* EX_BINOP, EX_NEG and EX_ATTR (lhs only) */
+            union {
+                int64_t ival;       /* EX_INT, EX_BOOL */
+                double rval;        /* EX_REAL */
+                const char *sval;   /* EX_STRING (escapes decoded) */
+                const char *name;   /* EX_IDENT, EX_CALL, EX_ATTR */
+                Expr *next_free;    /* ast.c: a number node kept for reuse */
+            };
+            union {
+                struct {
+                    Expr *lhs, *rhs; /* EX_BINOP, EX_NEG and EX_ATTR (lhs only) */
+                };
+                struct {            /* EX_CALL */
+                    Arg *args;
+                    int nargs;
+                };
+            };
         };
-        Arg *args;      /* EX_CALL */
         struct {        /* EX_LIST */
             Expr **items; /* NULL when flat */
             /* A flat EX_LIST: AST_FLAT_MIN or more plain numbers (INT, REAL,
@@ -67,6 +75,7 @@ struct Expr {
             float *nums;
             unsigned char *numflags;
             int64_t numoff; /* while parsing: where nums will be in that array */
+            int nitems;
         };
     };
 };
@@ -149,7 +158,14 @@ struct Decl {
     Span span;          /* the keyword */
     const char *name;
     Span name_span;
-    Expr *value;        /* DECL_LET */
+    Decl *next;
+    union {
+        Expr *value;        /* DECL_LET */
+        TrainItem *items;   /* DECL_TRAIN, in order */
+    };
+    /* DECL_MODEL and DECL_BLOCK only: a let or a train node is allocated
+     * without the fields below (ast_decl_size; a file of 10^6 lets has
+     * 10^6 of them). */
     Expr **input;       /* DECL_MODEL: the first input's shape, ninput exprs */
     int ninput;
     Span input_span;
@@ -162,8 +178,6 @@ struct Decl {
     Stmt *stmts;        /* the forward block's statements */
     BlockParam *params; /* DECL_BLOCK */
     int nparams;
-    TrainItem *items;   /* DECL_TRAIN, in order */
-    Decl *next;
 };
 
 typedef struct Ast {
@@ -176,6 +190,8 @@ typedef struct Ast {
 /* Before a parse: forget the nodes kept for reuse by an earlier one (their
  * memory may be gone, as in the fuzzer, which frees after every input). */
 void ast_begin(void);
+/* Bytes of a node of that kind (its fields and those before them). */
+size_t ast_expr_size(ExprKind kind);
 /* After a parse (failed or not): the flat lists get their Expr.nums. */
 void ast_end(void);
 Expr *ast_int(Span sp, int64_t v);

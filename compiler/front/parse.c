@@ -132,13 +132,17 @@ static int check_depth(Diag *diag, const Decl *decls)
     DepthStack s = {0};
     const Expr *bad = NULL;
     for (const Decl *d = decls; d && !bad; d = d->next) {
-        bad = too_deep(&s, d->value);
+        if (d->kind == DECL_LET)
+            bad = too_deep(&s, d->value);
+        if (d->kind == DECL_TRAIN)
+            for (const TrainItem *t = d->items; t && !bad; t = t->next)
+                bad = too_deep(&s, t->value);
+        if (d->kind != DECL_MODEL && d->kind != DECL_BLOCK)
+            continue;
         for (int i = 0; i < d->ninput && !bad; i++)
             bad = too_deep(&s, d->input[i]);
         for (const Layer *l = d->layers; l && !bad; l = l->next)
             bad = args_too_deep(&s, l->args);
-        for (const TrainItem *t = d->items; t && !bad; t = t->next)
-            bad = too_deep(&s, t->value);
     }
     free(s.v);
     if (!bad)

@@ -68,8 +68,10 @@ static int item_layer(GL *gl, const Expr *e, Layer *out)
     out->op_span = e->span;
     out->label_span = e->span;
     out->has_parens = e->kind == EX_CALL;
-    out->args = e->args;
-    out->nargs = e->nargs;
+    if (e->kind == EX_CALL) {
+        out->args = e->args;
+        out->nargs = e->nargs;
+    }
     return 0;
 }
 
