@@ -69,8 +69,9 @@ char *xt_forward_layers(const Graph *g, const Node *n, char *const *in)
     switch (n->op) {
     case OP_MAXPOOL1D:
     case OP_AVGPOOL1D:
-        return xasprintf("F.%s_pool1d(%s, %lld, stride=%lld%s)", n->op == OP_MAXPOOL1D ? "max" : "avg", x,
-                         (long long)n->kw, (long long)n->sw, kw("padding", 1, 0, n->pw, 0));
+        return xasprintf("F.%s_pool1d(%s, %lld, stride=%lld%s%s)", n->op == OP_MAXPOOL1D ? "max" : "avg", x,
+                         (long long)n->kw, (long long)n->sw, kw("padding", 1, 0, n->pw, 0),
+                         n->attr[0] ? ", ceil_mode=True" : "");
     case OP_ADAPTIVE_AVG_POOL2D:
         return xasprintf("F.adaptive_avg_pool2d(%s, %s)", x, pair(n->kh, n->kw));
     case OP_UPSAMPLE: {

@@ -102,9 +102,9 @@ char *xt_forward(const Graph *g, const Node *n, const char *mod, char *const *in
     switch (n->op) {
     case OP_MAXPOOL2D:
     case OP_AVGPOOL2D:
-        return xasprintf("F.%s_pool2d(%s, %s%s%s)", n->op == OP_MAXPOOL2D ? "max" : "avg", x,
+        return xasprintf("F.%s_pool2d(%s, %s%s%s%s)", n->op == OP_MAXPOOL2D ? "max" : "avg", x,
                          pair(n->kh, n->kw), xasprintf(", stride=%s", pair(n->sh, n->sw)),
-                         kw_pair("padding", n->ph, n->pw, 0));
+                         kw_pair("padding", n->ph, n->pw, 0), n->attr[0] ? ", ceil_mode=True" : "");
     case OP_IDENTITY:
         return xstrdup(x);
     case OP_DROPOUT:

@@ -44,6 +44,7 @@ static void usage(const nnr_model *m, FILE *f)
             "          comma-separated (\"fc,2\"); replaces the train block's list,\n"
             "          \"\" freezes none\n"
             "        --schedule 'cosine(100, per = \"step\")', a list '[a, b]', or none\n"
+            "        an option may be spelt as its train-block key (--clip_grad_norm)\n"
             "        --checkpoint F: written after every epoch; --resume F continues\n"
             "          from it to --epochs, as if never interrupted\n"
             "        --plot F.svg: the loss (and validation accuracy) curves per\n"
@@ -318,6 +319,18 @@ static int parse_train_v2(const nnr_model *m, prog_opts *o)
     return -1;
 }
 
+/* Whether a[0..n) names the option NAME; an '_' of a stands for a '-' of NAME,
+ * so the train block's key works as its option (--clip_grad_norm). */
+static int opt_name_is(const char *name, const char *a, size_t n)
+{
+    if (strlen(name) != n)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != name[i] && !(i >= 2 && a[i] == '_' && name[i] == '-'))
+            return 0;
+    return 1;
+}
+
 /* Fills o from argv. Returns -1 to go on, or an exit status (0 after --help). */
 static int parse_args(const nnr_model *m, int argc, char **argv, prog_opts *o)
 {
@@ -337,7 +350,7 @@ static int parse_args(const nnr_model *m, int argc, char **argv, prog_opts *o)
             size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
             int k;
             for (k = 0; k < OPT_COUNT; k++)
-                if (strlen(opt_table[k].name) == nlen && !strncmp(opt_table[k].name, a, nlen))
+                if (opt_name_is(opt_table[k].name, a, nlen))
                     break;
             if (k == OPT_COUNT)
                 return prog_usage_error(m, "unknown option '%.*s'", (int)nlen, a);

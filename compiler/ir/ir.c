@@ -22,6 +22,14 @@ const OpAttr op_attr[OP__COUNT][NNC_MAX_NODE_ATTRS] = {
 #undef OP
 };
 
+/* Ops whose attributes IR text prints only when they differ from the default
+ * (flatten's dims, the pools' ceil_mode). */
+static int ir_attr_quiet(Op op)
+{
+    return op == OP_FLATTEN || op == OP_MAXPOOL2D || op == OP_AVGPOOL2D || op == OP_MAXPOOL1D ||
+           op == OP_AVGPOOL1D;
+}
+
 int op_nattr(int op)
 {
     int k = 0;
@@ -351,7 +359,7 @@ void ir_print_ex(const Graph *g, FILE *out, int flags)
         fprintf(out, " = %s", op_info[n->op].name);
         print_vals(out, n->in, n->nin);
         for (int k = 0; k < op_nattr(n->op); k++)
-            if (n->op != OP_FLATTEN || n->attr[k] != op_attr[n->op][k].dflt)
+            if (!ir_attr_quiet(n->op) || n->attr[k] != op_attr[n->op][k].dflt)
                 fprintf(out, " %s=%.9g", op_attr[n->op][k].name, n->attr[k]);
         op_hooks[n->op].print(out, n);
         if (n->fused_act >= 0) {

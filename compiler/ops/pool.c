@@ -1,6 +1,9 @@
 /* pool.c — max and average pooling, 2-D and 1-D (PyTorch MaxPool2d /
- * AvgPool2d / MaxPool1d / AvgPool1d, ceil_mode = False, count_include_pad =
- * True); a 1-d pool over [C, L] runs the 2-d kernels at height 1. */
+ * AvgPool2d / MaxPool1d / AvgPool1d, ceil_mode (attr[0]) either way,
+ * count_include_pad = True); a 1-d pool over [C, L] runs the 2-d kernels at
+ * height 1. The kernels clip each window to the input (max) or to the
+ * padded input (the average's divisor), so ceil_mode changes only the
+ * output size. */
 #include <string.h>
 
 #include "ops.h"
@@ -20,11 +23,12 @@ static int size_arg(BuildCtx *cx, int slot, int64_t dflt, int64_t out[2], const 
     return arg_int_list(cx, slot, &out[1], 1, what) < 0 ? -1 : 0;
 }
 
-enum { A_K, A_STRIDE, A_PAD };
+enum { A_K, A_STRIDE, A_PAD, A_CEIL };
 static const ArgSpec spec[] = {
     {"kernel_size", AT_INT | AT_LIST, 1},
     {"stride", AT_INT | AT_LIST, 0},
     {"padding", AT_INT | AT_LIST, 0},
+    {"ceil_mode", AT_BOOL, 0},
     {NULL, 0, 0},
 };
 
@@ -53,11 +57,24 @@ int pool_build(BuildCtx *cx)
         return -1;
     }
     n->kh = k[0]; n->kw = k[1]; n->sh = s[0]; n->sw = s[1]; n->ph = p[0]; n->pw = p[1];
+    n->attr[0] = arg_bool(cx, A_CEIL, 0);
     return 0;
+}
+
+/* PyTorch's pooling_output_shape: the windows along one dimension of size
+ * len (span = len + 2 pad - k >= 0); with ceil_mode a last partial window
+ * counts when it starts inside the input or its left padding. */
+static int64_t pool_out(int64_t len, int64_t span, int64_t s, int64_t pad, int ceil)
+{
+    int64_t o = (span + (ceil ? s - 1 : 0)) / s + 1;
+    if (ceil && (o - 1) * s >= len + pad)
+        o--;
+    return o;
 }
 
 int pool_shape(Graph *g, Node *n, Diag *d)
 {
+    const int ceil = n->attr[0] != 0;
     const Shape *in = ir_value_shape(g, n->in[0]);
     char buf[64];
     if (is1d(n)) {
@@ -74,7 +91,7 @@ int pool_shape(Graph *g, Node *n, Diag *d)
         }
         n->shape.ndim = 2;
         n->shape.d[0] = in->d[0];
-        n->shape.d[1] = ow / n->sw + 1;
+        n->shape.d[1] = pool_out(in->d[1], ow, n->sw, n->pw, ceil);
         return 0;
     }
     if (in->ndim != 3) {
@@ -91,8 +108,8 @@ int pool_shape(Graph *g, Node *n, Diag *d)
     }
     n->shape.ndim = 3;
     n->shape.d[0] = in->d[0];
-    n->shape.d[1] = oh / n->sh + 1;
-    n->shape.d[2] = ow / n->sw + 1;
+    n->shape.d[1] = pool_out(in->d[1], oh, n->sh, n->ph, ceil);
+    n->shape.d[2] = pool_out(in->d[2], ow, n->sw, n->pw, ceil);
     return 0;
 }
 

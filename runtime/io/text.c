@@ -14,7 +14,7 @@ int nnr_text_parse(const unsigned char *buf, size_t len, const char *path, int c
     size_t c = context > 0 ? (size_t)context : 0;
     size_t rows = c && len > 0 ? (len - 1) / c : 0;
     if (rows == 0) {
-        snprintf(err, errlen, "%s: error: %zu bytes make no sample of text(context = %d): it needs at "
+        snprintf(err, errlen, "%s: %zu bytes make no sample of text(context = %d): it needs at "
                  "least %zu bytes", path, len, context, c + 1);
         return -1;
     }
@@ -24,7 +24,7 @@ int nnr_text_parse(const unsigned char *buf, size_t len, const char *path, int c
         free(out->x);
         free(out->labels);
         memset(out, 0, sizeof *out);
-        snprintf(err, errlen, "%s: error: out of memory for %zu samples", path, rows);
+        snprintf(err, errlen, "%s: out of memory for %zu samples", path, rows);
         return -1;
     }
     for (size_t i = 0; i < rows * c; i++) {

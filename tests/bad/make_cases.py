@@ -117,6 +117,9 @@ case("st_init_unknown_dtype", ST, st([("fc.weight", "U8", [3, 4], bytes(12)), go
 # ------------------------------------------------------------ CSV
 CSV = "csv"
 case("csv_empty", CSV, "", "eval cls", r"csv_empty\.csv.*(empty|no samples)")
+case("text_too_short", "txt", "ab", "train txt",
+     r"text_too_short\.txt: error: 2 bytes make no sample of text\(context = 4\)",
+     note="text(path, 4) needs 5 bytes for a sample; one 'error:' in the message")
 case("csv_blank_lines", CSV, "\n\n  \n", "eval cls", r"csv_blank_lines\.csv.*(empty|no samples)")
 case("csv_non_numeric", CSV, "0.1,0.2,0.3,0.4,0\n1,0,abc,1,1\n", "eval cls",
      r"csv_non_numeric\.csv:2:5: error: .*abc", note="file:line:column of the cell")

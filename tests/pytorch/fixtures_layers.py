@@ -1,6 +1,6 @@
 """PyTorch fixtures of the version-2 layers (LANGUAGE.md §9): conv2d with
 dilation, groups and padding = "same", conv1d, conv_transpose2d, maxpool1d,
-avgpool1d, adaptive_avg_pool2d, upsample (nearest) and layernorm, each in
+avgpool1d, the pools' ceil_mode, adaptive_avg_pool2d, upsample (nearest) and layernorm, each in
 inference and in training (sequence models). Called by make_fixtures.py,
 whose helpers (infer, train, L, ...) it uses: the cases are written like
 its own, into the same folders.
@@ -87,6 +87,18 @@ def infer_cases(fx):
           [L("avgpool1d(4, stride = 3, padding = 2)", nn.AvgPool1d(4, stride=3, padding=2)),
            L("avgpool1d(2)", nn.AvgPool1d(2))],
           "avgpool1d with padding (count_include_pad = True), then the default stride")
+    infer("pool_ceil_mode", [3, 7, 8],
+          [L("maxpool2d(2, ceil_mode = true)", nn.MaxPool2d(2, ceil_mode=True)),
+           L("avgpool2d(3, 2, 1, ceil_mode = true)", nn.AvgPool2d(3, 2, 1, ceil_mode=True)),
+           L("maxpool2d([3, 2], stride = [2, 3], ceil_mode = true)",
+             nn.MaxPool2d((3, 2), stride=(2, 3), ceil_mode=True))],
+          "ceil_mode = true keeps the last partial window (PyTorch's keyword):\n"
+          "[3,7,8] -> [3,4,4] -> [3,3,3] (divisor clipped to the padded input)\n"
+          "-> [3,2,1]", shift=-1.0)
+    infer("pool1d_ceil_mode", [3, 11],
+          [L("maxpool1d(3, ceil_mode = true)", nn.MaxPool1d(3, ceil_mode=True)),
+           L("avgpool1d(3, 2, 1, ceil_mode = true)", nn.AvgPool1d(3, 2, 1, ceil_mode=True))],
+          "maxpool1d and avgpool1d with ceil_mode = true: [3,11] -> [3,4] -> [3,3]", shift=-1.0)
     infer("adaptive_avg_pool2d", [3, 7, 5],
           [L("adaptive_avg_pool2d([3, 2])", nn.AdaptiveAvgPool2d((3, 2)))],
           "adaptive_avg_pool2d: overlapping windows [floor(i·7/3), ceil((i+1)·7/3))")
@@ -146,6 +158,13 @@ def train_cases(fx):
           L("flatten", nn.Flatten()), L("linear(8, 3)", nn.Linear(8, 3))],
          "conv1d, maxpool1d, dilated conv1d, avgpool1d with padding, trained:\n"
          "[4,12] -> [6,12] -> [6,6] -> [4,4] -> [4,2]")
+    case("pool_ceil_mode", [2, 5, 7],
+         [L("conv2d(2, 3, 3, padding = 1)", nn.Conv2d(2, 3, 3, padding=1)),
+          L("maxpool2d(2, ceil_mode = true)", nn.MaxPool2d(2, ceil_mode=True)), L("relu", nn.ReLU()),
+          L("avgpool2d(3, 2, 1, ceil_mode = true)", nn.AvgPool2d(3, 2, 1, ceil_mode=True)),
+          L("flatten", nn.Flatten()), L("linear(18, 3)", nn.Linear(18, 3))],
+         "maxpool2d and avgpool2d with ceil_mode = true trained (the partial\n"
+         "windows' gradients): [3,5,7] -> [3,3,4] -> [3,2,3]")
     case("conv_transpose2d", [2, 3, 3],
          [L("conv_transpose2d(2, 4, 3, stride = 2, padding = 1, output_padding = 1, groups = 2)",
             nn.ConvTranspose2d(2, 4, 3, stride=2, padding=1, output_padding=1, groups=2)),
