@@ -163,6 +163,21 @@ static void zero_floats(float *p, size_t len)
 static void pad_plane(int c, int h, int w, const float *x, int hp, int wp, int py, int px,
                       float *xp, int zero)
 {
+#if !defined(NNR_SIMD_SCALAR) && defined(__AVX512F__)
+    if (wp <= 16) { /* each padded row by one masked load and one masked store */
+        const __mmask16 mrow = lanes(wp), min = (__mmask16)(lanes(px + w) & ~lanes(px));
+        for (int ci = 0; ci < c; ci++)
+            for (int iy = 0; iy < hp; iy++) {
+                const int sy = iy - py;
+                const __m512 v = sy >= 0 && sy < h
+                                     ? _mm512_maskz_loadu_ps(min, x + ((size_t)ci * h + sy) * w - px)
+                                     : _mm512_setzero_ps();
+                _mm512_mask_storeu_ps(xp + ((size_t)ci * hp + iy) * wp, mrow, v);
+            }
+        if (zero) zero_floats(xp + (size_t)c * hp * wp, SC_V);
+        return;
+    }
+#endif
     if (zero) zero_floats(xp, pad_floats(c, hp, wp));
     for (int ci = 0; ci < c; ci++)
         for (int iy = 0; iy < h; iy++)
@@ -298,8 +313,8 @@ static void sc_store(const sc_geo *g, NNR_VEC *acc, int nb, int R, int Q, int oy
  * ob, stride ST: every input address a constant offset from one pointer
  * per row */
 #define SC_RQ(NAME, NB, R, Q, ST)                                                          \
-    static void NAME(const sc_geo *g, const int *toff, int oy0, int ox0, int ob,            \
-                     const float *bias, int oc, int relu, float *y)                         \
+    static void NAME(const sc_geo *g, int oy0, int ox0, int ob, const float *bias, int oc,  \
+                     int relu, float *y)                                                    \
     {                                                                                       \
         NNR_VEC acc[NB * R * Q];                                                            \
         for (int i = 0; i < NB * R * Q; i++) acc[i] = NNR_VEC_ZERO();                       \
@@ -307,18 +322,22 @@ static void sc_store(const sc_geo *g, NNR_VEC *acc, int nb, int R, int Q, int oy
         for (int r = 0; r < R; r++)                                                         \
             xr[r] = g->xp + ((size_t)(oy0 + r) * g->wp + ox0) * ST;                         \
         const float *wt = g->wt + (size_t)ob * SC_V;                                        \
-        for (int t = 0; t < g->k; t++, wt += g->ocp) {                                      \
-            const ptrdiff_t o = toff[t];                                                    \
-            NNR_VEC wv[NB];                                                                 \
-            for (int b = 0; b < NB; b++) wv[b] = NNR_VEC_LOAD(wt + b * SC_V);               \
-            for (int r = 0; r < R; r++)                                                     \
-                for (int q = 0; q < Q; q++) {                                               \
-                    NNR_VEC xv = NNR_VEC_SET1(xr[r][o + q * ST]);                           \
-                    for (int b = 0; b < NB; b++)                                            \
-                        acc[b * R * Q + r * Q + q] =                                        \
-                            NNR_VEC_FMA(wv[b], xv, acc[b * R * Q + r * Q + q]);             \
+        /* the taps in (ci, ki, kj) order, their offsets counted on the way */              \
+        for (ptrdiff_t rb = 0, ce = (ptrdiff_t)g->c * g->hp * g->wp; rb < ce;              \
+             rb += (ptrdiff_t)(g->hp - g->kh) * g->wp)                                      \
+            for (int ki = 0; ki < g->kh; ki++, rb += g->wp)                                 \
+                for (int kj = 0; kj < g->kw; kj++, wt += g->ocp) {                          \
+                    const ptrdiff_t o = rb + kj;                                            \
+                    NNR_VEC wv[NB];                                                         \
+                    for (int b = 0; b < NB; b++) wv[b] = NNR_VEC_LOAD(wt + b * SC_V);       \
+                    for (int r = 0; r < R; r++)                                             \
+                        for (int q = 0; q < Q; q++) {                                       \
+                            NNR_VEC xv = NNR_VEC_SET1(xr[r][o + q * ST]);                   \
+                            for (int b = 0; b < NB; b++)                                    \
+                                acc[b * R * Q + r * Q + q] =                                \
+                                    NNR_VEC_FMA(wv[b], xv, acc[b * R * Q + r * Q + q]);     \
+                        }                                                                   \
                 }                                                                           \
-        }                                                                                   \
         sc_store(g, acc, NB, R, Q, oy0, ox0, ob, bias, oc, relu, y);                        \
     }
 
@@ -331,13 +350,11 @@ SC_RQ(sc_rq2_2x4_s2, 2, 2, 4, 2)
 SC_RQ(sc_rq1_2x8_s2, 1, 2, 8, 2)
 SC_RQ(sc_rq1_4x4_s2, 1, 4, 4, 2)
 
-typedef void (*sc_rq_fn)(const sc_geo *, const int *, int, int, int, const float *, int, int,
-                         float *);
+typedef void (*sc_rq_fn)(const sc_geo *, int, int, int, const float *, int, int, float *);
 
 /* the plane in R x Q tiles (the last row and column of tiles moved back to
  * end at oh and ow: overlapping tiles write the same values twice) */
-static void sc_plane_rq(const sc_geo *g, const int *toff, const float *bias, int oc, int relu,
-                        float *y)
+static void sc_plane_rq(const sc_geo *g, const float *bias, int oc, int relu, float *y)
 {
     const int nb = g->ocp / SC_V, s2 = g->st == 2, q8 = g->ow >= 8;
     const sc_rq_fn f2 = q8 ? (s2 ? sc_rq2_1x8_s2 : sc_rq2_1x8_s1)
@@ -351,7 +368,7 @@ static void sc_plane_rq(const sc_geo *g, const int *toff, const float *bias, int
         for (int oy = 0; oy < g->oh; oy += R) {
             const int y0 = oy + R <= g->oh ? oy : g->oh - R;
             for (int ox = 0; ox < g->ow; ox += Q)
-                f(g, toff, y0, ox + Q <= g->ow ? ox : g->ow - Q, ob, bias, oc, relu, y);
+                f(g, y0, ox + Q <= g->ow ? ox : g->ow - Q, ob, bias, oc, relu, y);
         }
     }
 }
@@ -360,14 +377,14 @@ static void sc_plane_rq(const sc_geo *g, const int *toff, const float *bias, int
 static void sc_run(const sc_geo *g, const float *bias, int oc, nnr_act act, float act_param,
                    float *y)
 {
-    int toff[SC_MAXC * 9];
-    for (int ci = 0, t = 0; ci < g->c; ci++)
-        for (int ki = 0; ki < g->kh; ki++)
-            for (int kj = 0; kj < g->kw; kj++) toff[t++] = (ci * g->hp + ki) * g->wp + kj;
     const int ohw = g->oh * g->ow, nb = g->ocp / SC_V, relu = act == NNR_ACT_RELU;
     if (g->ow >= 4 && g->oh >= 4 && (g->st == 1 || g->st == 2)) {
-        sc_plane_rq(g, toff, bias, oc, relu, y);
+        sc_plane_rq(g, bias, oc, relu, y);
     } else {
+        int toff[SC_MAXC * 9];
+        for (int ci = 0, t = 0; ci < g->c; ci++)
+            for (int ki = 0; ki < g->kh; ki++)
+                for (int kj = 0; kj < g->kw; kj++) toff[t++] = (ci * g->hp + ki) * g->wp + kj;
         for (int p0 = 0; p0 < ohw; p0 += SC_P) {
             int ob = 0;
             for (; ob + 2 <= nb; ob += 2) sc_tile2(g, toff, p0, ob, bias, oc, relu, y);
