@@ -22,6 +22,15 @@
 #include "kern.h"
 #include "../simd.h"
 
+/* GCC's predictive commoning carries the input values of one tap over to
+ * the next (stride 1: x[o + q + 1] is the next tap's x[o + q]) in
+ * registers, and broadcasts them from there: a shuffle per FMA, where a
+ * broadcast straight from memory ({1to16}) costs a load, not a shuffle
+ * (more uops on the shuffle port than the FMAs leave it). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-predictive-commoning")
+#endif
+
 #define SC_V NNR_VEC_WIDTH
 #define SC_MAXC 64  /* channels in and out */
 #define SC_MAXHW 32 /* plane height and width */
