@@ -164,6 +164,19 @@ int conv_shape(Graph *g, Node *n, Diag *d)
         n->shape.d[1] = oh / n->sh + 1;
         n->shape.d[2] = ow / n->sw + 1;
     }
+    if (n->packed == 4 && !conv_packed_ok(g, n)) {
+        diag_error(d, n->span, "%s: packed=direct, but the direct kernel does not take this convolution", name);
+        return -1;
+    }
+    if (n->nin > 1) {   /* fuse-add's residual: added to the output as it is */
+        const Shape *r = ir_value_shape(g, n->in[1]);
+        if (n->op != OP_CONV2D || r->ndim != n->shape.ndim ||
+            memcmp(r->d, n->shape.d, sizeof(int64_t) * (size_t)r->ndim)) {
+            diag_error(d, n->span, "%s: the residual it adds has shape %s, not its output's %s", name,
+                       shape_str(r, buf, sizeof buf), shape_str(&n->shape, (char[64]){0}, 64));
+            return -1;
+        }
+    }
     return 0;
 }
 
@@ -360,21 +373,12 @@ int conv_verify(const Graph *g, const Node *n, char *why, size_t len)
                  (long long)n->out_f, (long long)n->groups, (long long)n->kh, (long long)n->kw);
         return 1;
     }
-    if (n->nin > 1) {
-        const Shape *r = ir_value_shape(g, n->in[1]);
-        if (n->op != OP_CONV2D || r->ndim != n->shape.ndim ||
-            memcmp(r->d, n->shape.d, sizeof(int64_t) * (size_t)r->ndim)) {
-            snprintf(why, len, "its residual input does not have its output's shape");
-            return 1;
-        }
-    }
     if (n->nparam >= 1 && n->packed == 4) {
         /* packed=direct: param[0] is the FOLD_PACK_CONV of a [out, k] weight */
         const Param *pw = &g->params[n->param[0]];
         const Fold *pf = pw->fold ? &g->folds[pw->fold - 1] : NULL;
         const int64_t k = n->out_f > 0 ? want / n->out_f : 0;
-        if (n->op != OP_CONV2D || !pf || pf->kind != FOLD_PACK_CONV || pf->rows != n->out_f || pf->cols != k ||
-            !conv_packed_ok(g, n)) {
+        if (n->op != OP_CONV2D || !pf || pf->kind != FOLD_PACK_CONV || pf->rows != n->out_f || pf->cols != k) {
             snprintf(why, len, "packed=direct, but its weight %s is not the direct kernel's pack of a [%lld, %lld] weight",
                      pw->name, (long long)n->out_f, (long long)k);
             return 1;
