@@ -173,7 +173,8 @@ static void pad_plane(int c, int h, int w, const float *x, int hp, int wp, int p
                       float *xp, int zero)
 {
 #if !defined(NNR_SIMD_SCALAR) && defined(__AVX512F__)
-    if (wp <= 16) { /* each padded row by one masked load and one masked store */
+    if (wp <= 16 && zero) { /* each padded row by one masked load and one masked store
+                             * (later samples: only the interior rows, below) */
         const __mmask16 mrow = lanes(wp), min = (__mmask16)(lanes(px + w) & ~lanes(px));
         for (int ci = 0; ci < c; ci++)
             for (int iy = 0; iy < hp; iy++) {
