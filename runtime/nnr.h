@@ -154,6 +154,27 @@ void nnr_conv2d_backward_f32(int n, const nnr_conv2d_shape *s, const float *x,
                              const float *w, const float *dy, float *dx, float *dw,
                              float *db, float *scratch);
 
+/* Pre-packed conv2d weights (nnc's prepack, packed=direct) for the direct
+ * kernel of few channels on small planes (runtime/kernels/conv_small.c),
+ * which nnr_conv2d_packed_ok tells: groups 1, no dilation, at most 64
+ * channels in and out, planes up to 32x32, a square 1x1 or 3x3 kernel,
+ * stride 1 or 2. The weight [oc, k = c·kh·kw] is laid out once as
+ * [k][oc rounded up to 16] (zeros past oc; the same for every ISA).
+ * nnr_conv2d_packed_f32 is nnr_conv2d_f32 with that weight and r: NULL, or
+ * a residual like y, added after the bias and before the activation:
+ * y = act(conv(x, w) + b + r) (r must not overlap y). nnr_conv2d_add_f32 is
+ * the same for any convolution, the weight as PyTorch's. scratch:
+ * nnr_conv2d_scratch(s) floats. */
+int nnr_conv2d_packed_ok(const nnr_conv2d_shape *s);
+size_t nnr_conv_packed_size(int k, int oc);
+void nnr_pack_conv_weight_f32(int k, int oc, const float *w, float *wp);
+void nnr_conv2d_packed_f32(int n, const nnr_conv2d_shape *s, const float *x, const float *wp,
+                           const float *b, const float *r, float *y, nnr_act act,
+                           float act_param, float *scratch);
+void nnr_conv2d_add_f32(int n, const nnr_conv2d_shape *s, const float *x, const float *w,
+                        const float *b, const float *r, float *y, nnr_act act, float act_param,
+                        float *scratch);
+
 /* Transposed convolution (PyTorch ConvTranspose2d), the adjoint of a
  * convolution: s describes it as PyTorch does (c, h, w: its input; oc, oh,
  * ow: its output, oh = (h - 1)sh - 2ph + dh(kh - 1) + output_padding + 1),

@@ -1,7 +1,8 @@
 # The LLVM backend against the C backend (tests/run_llvm.sh), registered
 # when nnc is built with LLVM (NNC_LLVM; else one skipped test, llvm.skipped): for each example and a set of
 # PyTorch fixtures covering every op and recipe (folded linear chains, folded
-# batch norm, packed weights, literals, conv/pool, identity), the programs of
+# batch norm, packed weights, literals, conv/pool, identity, residual adds
+# fused into a conv2d), the programs of
 # both backends must print byte-identical `infer` output, the emitted .ll must
 # be deterministic, valid (llvm-as-14, opt-14 -verify, clang-14 -c) and agree
 # with the C headers' signatures; for train fixtures (and the examples whose
@@ -27,7 +28,8 @@ endforeach()
 
 set(NNC_LLVM_FIXTURES bn_mlp chain3_linear conv_bn2d conv2d_nobias conv2d_s2p1 avgpool2d_k3s2p1
     maxpool2d_k3s2p1 gelu leaky_relu_02 softmax_dim1 log_softmax identity literal_bias dropout
-    flatten mnist_cnn batchnorm1d silu elu_alpha softplus_beta tensor_residual tensor_chain)
+    flatten mnist_cnn batchnorm1d silu elu_alpha softplus_beta tensor_residual tensor_chain
+    example_digits_resnet graph_resid)
 foreach(fx ${NNC_LLVM_FIXTURES})
   set(dir ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/infer/${fx})
   if(NOT EXISTS ${dir}/model.nnet)

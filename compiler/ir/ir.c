@@ -316,12 +316,13 @@ void ir_print_ex(const Graph *g, FILE *out, int flags)
             if (f->out_w != i)
                 continue;   /* printed with its weight */
             fprintf(out, "%s %s", f->kind == FOLD_LINEAR ? "fold-linear" : f->kind == FOLD_BN ? "fold-bn"
-                                 : f->kind == FOLD_PACK ? "pack-linear" : "pack-linear-bf16",
+                                 : f->kind == FOLD_PACK ? "pack-linear" : f->kind == FOLD_PACK_CONV ? "pack-conv"
+                                 : "pack-linear-bf16",
                     p->name);
             if (f->out_b >= 0)
                 fprintf(out, " %s", g->params[f->out_b].name);
             fprintf(out, " =");
-            if (f->kind == FOLD_PACK || f->kind == FOLD_PACK_BF16)
+            if (f->kind == FOLD_PACK || f->kind == FOLD_PACK_BF16 || f->kind == FOLD_PACK_CONV)
                 fprintf(out, " %s", g->params[f->w[0]].name);
             else
                 for (int k = 0; k < f->n; k++)
@@ -368,7 +369,7 @@ void ir_print_ex(const Graph *g, FILE *out, int flags)
                 fprintf(out, "(%.9g)", n->fused_param);
         }
         if (n->packed)
-            fprintf(out, " packed=%s", n->packed == 3 ? "bf16" : n->packed == 2 ? "panel" : "oi");
+            fprintf(out, " packed=%s", n->packed == 4 ? "direct" : n->packed == 3 ? "bf16" : n->packed == 2 ? "panel" : "oi");
         for (int k = 0; k < n->nparam; k++)
             fprintf(out, "%s%s", k ? "," : " params=", g->params[n->param[k]].name);
         fprintf(out, " : %s\n", shape_str(&n->shape, buf, sizeof buf));
@@ -403,7 +404,7 @@ int ir_add_fold(Graph *g, Fold *f)
     const Param *w0 = &g->params[f->w[0]];
     Param w;
     memset(&w, 0, sizeof w);
-    w.name = xasprintf(f->kind == FOLD_PACK ? "pack(%s).weight" : f->kind == FOLD_PACK_BF16 ? "bf16(%s).weight"
+    w.name = xasprintf(f->kind == FOLD_PACK || f->kind == FOLD_PACK_CONV ? "pack(%s).weight" : f->kind == FOLD_PACK_BF16 ? "bf16(%s).weight"
                                                                  : "fold(%s).weight", layers);
     w.kind = 0;
     w.layer = w0->layer;
@@ -417,6 +418,9 @@ int ir_add_fold(Graph *g, Fold *f)
         w.shape[1] = f->dims[0];
         for (int k = 0; k < f->n; k++)
             has_bias |= f->b[k] >= 0;
+    } else if (f->kind == FOLD_PACK_CONV) {
+        w.ndim = 1;
+        w.shape[0] = (int64_t)nnr_conv_packed_size((int)f->cols, (int)f->rows);
     } else if (f->kind == FOLD_PACK || f->kind == FOLD_PACK_BF16) {
         w.ndim = 1;
         w.shape[0] = (int64_t)(f->kind == FOLD_PACK ? nnr_linear_packed_size((int)f->cols, (int)f->rows)
@@ -516,6 +520,9 @@ static void prepare(const Graph *g, const float *state, float *infer, int known)
         if (f->kind == FOLD_PACK) {
             nnr_pack_linear_weight_f32((int)f->cols, (int)f->rows, src_ptr(g, f->w[0], state, infer, known),
                                        infer + p->ioffset);
+        } else if (f->kind == FOLD_PACK_CONV) {
+            nnr_pack_conv_weight_f32((int)f->cols, (int)f->rows, src_ptr(g, f->w[0], state, infer, known),
+                                     infer + p->ioffset);
         } else if (f->kind == FOLD_PACK_BF16) {
             nnr_pack_linear_weight_bf16((int)f->cols, (int)f->rows, src_ptr(g, f->w[0], state, infer, known),
                                         infer + p->ioffset);

@@ -45,6 +45,7 @@ enum {
     OPF_VIEW = 1 << 4,
     OPF_EPILOGUE = 1 << 3,
     OPF_TRAIN = 1 << 5,
+    OPF_RESIDUAL = 1 << 6,
 };
 
 #define NNC_MAX_DIMS 4
@@ -108,6 +109,8 @@ typedef enum FoldKind {
                              * layout (nnr_pack_linear_weight_f32); no bias */
     FOLD_PACK_BF16,         /* the same rounded to bf16, two per float of storage
                              * (nnr_pack_linear_weight_bf16; --dtype bf16) */
+    FOLD_PACK_CONV,         /* a conv2d weight [rows = out channels, cols = c·kh·kw] in the
+                             * direct kernel's layout (nnr_pack_conv_weight_f32); no bias */
 } FoldKind;
 
 #define NNC_MAX_FOLD_CHAIN 64
@@ -121,7 +124,8 @@ typedef struct Fold {
     int bn[4];              /* FOLD_BN: gamma, beta, running_mean, running_var */
     double eps;             /* FOLD_BN */
     int64_t rows, cols;     /* FOLD_BN: output channels, floats of weight per channel;
-                             * FOLD_PACK, FOLD_PACK_BF16: out, in */
+                             * FOLD_PACK, FOLD_PACK_BF16: out, in;
+                             * FOLD_PACK_CONV: out channels, c·kh·kw */
     int out_w, out_b;       /* the derived params (out_b -1: no bias) */
 } Fold;
 
@@ -187,7 +191,10 @@ typedef struct Node {
     int packed;             /* prepack: weight laid out for the kernel: 1 [out, in] as
                              * PyTorch's (printed packed=oi), 2 param[0] is a FOLD_PACK
                              * of it (linear; printed packed=panel), 3 param[0] is a
-                             * FOLD_PACK_BF16 of it (linear, --dtype bf16; packed=bf16) */
+                             * FOLD_PACK_BF16 of it (linear, --dtype bf16; packed=bf16),
+                             * 4 param[0] is a FOLD_PACK_CONV of it (conv2d on the direct
+                             * kernel; packed=direct). A conv2d reading two values (fuse-add)
+                             * adds the second to its result before its activation. */
     /* provenance */
     Span span;
     int layer;              /* layer statement position, -1 if none */

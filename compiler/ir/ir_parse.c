@@ -27,11 +27,13 @@
  * names its derived weight (and bias) and its sources: for fold-linear one
  * (weight, bias) pair per layer of the chain, "-" for a layer without bias;
  * for fold-bn the layer's (weight, bias) then gamma, beta, running_mean,
- * running_var. Node attributes are those ir_print writes for the op
+ * running_var; pack-linear, pack-linear-bf16 and pack-conv name the one
+ * weight they lay out. An op flagged OPF_RESIDUAL (conv2d) may read one
+ * value more than its nin: the residual fuse-add gave it. Node attributes are those ir_print writes for the op
  * (in= out= bias= kernel=KxK stride=SxS padding=PxP dilation=DxD groups=
  * output_padding=PxP output_size=HxW scale_factor=SxS normalized_shape=AxB
  * affine= dim= p= features= eps=
- * momentum= act=OP[(attr0)] packed=oi|panel, and the op's ATTR rows of
+ * momentum= act=OP[(attr0)] packed=oi|panel|bf16|direct, and the op's ATTR rows of
  * ops.def by name, e.g. negative_slope=); the shape after ':'
  * is checked against the one the op's shape rule gives. */
 #include <ctype.h>
@@ -372,6 +374,24 @@ static int parse_fold(Lx *x, Graph *g, FoldKind kind)
     Fold f;
     memset(&f, 0, sizeof f);
     f.kind = kind;
+    if (kind == FOLD_PACK_CONV) {
+        if (bname) {
+            diag_error(x->d, sp, "pack-conv makes no bias");
+            return -1;
+        }
+        if ((f.w[0] = param_ref(x, g, 0)) < 0)
+            return -1;
+        f.b[0] = -1;
+        f.n = 1;
+        const Param *w = &g->params[f.w[0]];
+        if (w->ndim != 4 || w->shape[0] < 1 || w->numel > INT32_MAX) {
+            diag_error(x->d, sp, "pack-conv: %s is not a [out, in, kh, kw] weight", w->name);
+            return -1;
+        }
+        f.rows = w->shape[0];
+        f.cols = w->numel / w->shape[0];
+        goto made;
+    }
     if (kind == FOLD_PACK || kind == FOLD_PACK_BF16) {
         if (bname) {
             diag_error(x->d, sp, "pack-linear makes no bias");
@@ -524,8 +544,8 @@ static int parse_attrs(Lx *x, Graph *g, int i)
             bad = fam < 0;
         else if (!strcmp(key, "packed")) {
             char *w = word(x);
-            n->packed = w && !strcmp(w, "panel") ? 2 : w && !strcmp(w, "bf16") ? 3 : 1;
-            bad = !w || (strcmp(w, "oi") && strcmp(w, "panel") && strcmp(w, "bf16"));
+            n->packed = w && !strcmp(w, "panel") ? 2 : w && !strcmp(w, "bf16") ? 3 : w && !strcmp(w, "direct") ? 4 : 1;
+            bad = !w || (strcmp(w, "oi") && strcmp(w, "panel") && strcmp(w, "bf16") && strcmp(w, "direct"));
         } else if (!strcmp(key, "act")) {
             Span as = at(x);
             char *w = word(x);
@@ -590,7 +610,8 @@ static int parse_node(Lx *x, Graph *g, int id, Span sp)
     int nin = op_info[op].nin == 0 ? 0 : parse_vals(x, g, in, NNC_MAX_NODE_INPUTS);
     if (nin < 0)
         return -1;
-    if (op_info[op].nin >= 0 ? nin != op_info[op].nin : nin < 1) {
+    if (op_info[op].nin >= 0 ? nin != op_info[op].nin && !(op_info[op].flags & OPF_RESIDUAL && nin == op_info[op].nin + 1)
+                             : nin < 1) {
         diag_error(x->d, sp, "%s reads %d value%s, not %d", op_info[op].name, op_info[op].nin,
                    op_info[op].nin == 1 ? "" : "s", nin);
         return -1;
@@ -685,8 +706,9 @@ Graph *ir_parse(const SrcFile *src, Diag *d)
             } else if (!strcmp(kw, "tie")) {
                 parse_tie(&x, g);
             } else if (!strcmp(kw, "fold-linear") || !strcmp(kw, "fold-bn") || !strcmp(kw, "pack-linear") ||
-                       !strcmp(kw, "pack-linear-bf16")) {
+                       !strcmp(kw, "pack-linear-bf16") || !strcmp(kw, "pack-conv")) {
                 parse_fold(&x, g, !strcmp(kw, "fold-bn") ? FOLD_BN : !strcmp(kw, "pack-linear") ? FOLD_PACK
+                                  : !strcmp(kw, "pack-conv") ? FOLD_PACK_CONV
                                   : !strcmp(kw, "pack-linear-bf16") ? FOLD_PACK_BF16 : FOLD_LINEAR);
             } else if (!strcmp(kw, "output")) {
                 int nout = g->ninputs ? parse_vals(&x, g, g->outputs, NNC_MAX_GRAPH_IO) : -1;

@@ -164,6 +164,19 @@ int conv_shape(Graph *g, Node *n, Diag *d)
         n->shape.d[1] = oh / n->sh + 1;
         n->shape.d[2] = ow / n->sw + 1;
     }
+    if (n->packed == 4 && !conv_packed_ok(g, n)) {
+        diag_error(d, n->span, "%s: packed=direct, but the direct kernel does not take this convolution", name);
+        return -1;
+    }
+    if (n->nin > 1) {   /* fuse-add's residual: added to the output as it is */
+        const Shape *r = ir_value_shape(g, n->in[1]);
+        if (n->op != OP_CONV2D || r->ndim != n->shape.ndim ||
+            memcmp(r->d, n->shape.d, sizeof(int64_t) * (size_t)r->ndim)) {
+            diag_error(d, n->span, "%s: the residual it adds has shape %s, not its output's %s", name,
+                       shape_str(r, buf, sizeof buf), shape_str(&n->shape, (char[64]){0}, 64));
+            return -1;
+        }
+    }
     return 0;
 }
 
@@ -205,16 +218,39 @@ const char *conv_shape_c(const Graph *g, const Node *n)
     return kcall_shape_c(&c);
 }
 
+/* Does the direct kernel (nnr_conv2d_packed_ok) take conv2d node n? */
+int conv_packed_ok(const Graph *g, const Node *n)
+{
+    if (n->op != OP_CONV2D)
+        return 0;
+    int64_t v[15];
+    conv_kshape(g, n, v);
+    for (int k = 0; k < 15; k++)
+        if (v[k] < 0 || v[k] > 1 << 20)
+            return 0;
+    nnr_conv2d_shape s = {(int)v[0], (int)v[1], (int)v[2], (int)v[3], (int)v[4], (int)v[5], (int)v[6],
+                          (int)v[7], (int)v[8], (int)v[9], (int)v[10], (int)v[11], (int)v[12],
+                          (int)v[13], (int)v[14]};
+    return nnr_conv2d_packed_ok(&s);
+}
+
+/* packed=direct: nnr_conv2d_packed_f32 (its residual or NULL); a residual
+ * (fuse-add) with the weight as PyTorch's: nnr_conv2d_add_f32. */
 void conv_emit(EmitCtx *e, const Node *n)
 {
     KCall c;
-    kcall_init(&c, "nnr_conv2d_f32");
+    const int res = n->nin > 1, packed = n->packed == 4;
+    kcall_init(&c, packed ? "nnr_conv2d_packed_f32" : res ? "nnr_conv2d_add_f32" : "nnr_conv2d_f32");
     conv_kcall_shape(e->g, n, &c);
     kcall_arg(&c, KA_N, 1, 0);
     kcall_arg(&c, KA_SHAPE, 0, 0);
     kcall_arg(&c, KA_VAL, n->in[0], 0);
     kcall_arg(&c, KA_PARAM, n->param[0], 0);
     kcall_arg(&c, KA_PARAM, n->has_bias ? n->param[1] : -1, 0);
+    if (res)
+        kcall_arg(&c, KA_VAL, n->in[1], 0);
+    else if (packed)
+        kcall_arg(&c, KA_PARAM, -1, 0);
     kcall_arg(&c, KA_VAL, n - e->g->nodes, 0);
     kcall_arg(&c, KA_ACT, n->fused_act, 0);
     kcall_arg(&c, KA_F32, 0, n->fused_param);
@@ -336,6 +372,18 @@ int conv_verify(const Graph *g, const Node *n, char *why, size_t len)
         snprintf(why, len, "in=%lld out=%lld groups=%lld kernel=%lldx%lld make no weight", (long long)n->in_f,
                  (long long)n->out_f, (long long)n->groups, (long long)n->kh, (long long)n->kw);
         return 1;
+    }
+    if (n->nparam >= 1 && n->packed == 4) {
+        /* packed=direct: param[0] is the FOLD_PACK_CONV of a [out, k] weight */
+        const Param *pw = &g->params[n->param[0]];
+        const Fold *pf = pw->fold ? &g->folds[pw->fold - 1] : NULL;
+        const int64_t k = n->out_f > 0 ? want / n->out_f : 0;
+        if (n->op != OP_CONV2D || !pf || pf->kind != FOLD_PACK_CONV || pf->rows != n->out_f || pf->cols != k) {
+            snprintf(why, len, "packed=direct, but its weight %s is not the direct kernel's pack of a [%lld, %lld] weight",
+                     pw->name, (long long)n->out_f, (long long)k);
+            return 1;
+        }
+        want = (int64_t)nnr_conv_packed_size((int)pf->cols, (int)pf->rows);
     }
     return op_verify_weight(g, n, want, why, len);
 }

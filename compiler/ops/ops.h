@@ -224,6 +224,9 @@ int arg_real_pair(BuildCtx *cx, int slot, double dflt, double out[2], const char
 int arg_int_list(BuildCtx *cx, int slot, int64_t *out, int max, const char *what);
 /* Floats of scratch a node's kernels need for one sample (conv im2col; 0: none). */
 int64_t op_scratch(const Graph *g, const Node *n);
+/* Does the direct conv kernel (nnr_conv2d_packed_ok) take conv2d node n?
+ * (prepack packs its weight for it: packed=direct) */
+int conv_packed_ok(const Graph *g, const Node *n);
 /* The nnr_act enum spelled in C for an OPF_ACT op ("NNR_ACT_RELU"), or NONE for -1. */
 const char *op_act_c(int op);
 /* The nnr_act value of an OPF_ACT op (NNR_ACT_NONE for -1). */

@@ -15,6 +15,7 @@ int pass_dce(Graph *g, PassCtx *cx);
 int pass_fold_bn(Graph *g, PassCtx *cx);
 int pass_fold_linear(Graph *g, PassCtx *cx);
 int pass_fuse_act(Graph *g, PassCtx *cx);
+int pass_fuse_add(Graph *g, PassCtx *cx);
 int pass_prepack(Graph *g, PassCtx *cx);
 int pass_bf16(Graph *g, PassCtx *cx);
 int pass_memplan(Graph *g, PassCtx *cx);
@@ -31,6 +32,7 @@ const Pass nnc_passes[] = {
     {"dce", pass_dce, PASS_O1 | PASS_O2, "remove identity, inference dropout and flatten of a flat value"},
     {"fold-batchnorm", pass_fold_bn, PASS_O2, "batch norm after linear/conv2d folds into its weight and bias"},
     {"fold-linear", pass_fold_linear, PASS_O2, "a chain of linear layers becomes one (when that is not larger)"},
+    {"fuse-add", pass_fuse_add, PASS_O2, "a residual add into the conv2d computing one operand (its epilogue)"},
     {"fuse-act", pass_fuse_act, PASS_O2 | PASS_TRAIN, "activations after linear/conv become the kernel's epilogue"},
     {"prepack", pass_prepack, PASS_O2, "weights laid out in the order the kernels read them"},
     {"bf16-weights", pass_bf16, PASS_BF16, "linear weights stored as bfloat16 (--dtype bf16)"},
@@ -51,6 +53,9 @@ static const struct { const char *before, *after, *why; } order[] = {
      "a fused epilogue in the middle of a chain blocks folding; folded first, the chain keeps one epilogue at its end"},
     {"fold-linear", "prepack", "prepack lays out the folded weights, not the ones folded away"},
     {"fuse-act", "memplan", "fusion removes values the plan would otherwise place"},
+    {"fold-batchnorm", "fuse-add", "a batch norm between a conv2d and the add hides the pair"},
+    {"fuse-add", "fuse-act", "the activation after a residual add fuses into the conv2d once the add is in it"},
+    {"fuse-add", "memplan", "fusion removes values the plan would otherwise place"},
     {"fold-linear", "layout", "the inference block holds the derived parameters the folds create"},
     {"prepack", "layout", "the block is laid out after the weights' layout is decided"},
     {"prepack", "bf16-weights", "bf16-weights replaces the fp32 pack of a weight, made from the weight before it"},
@@ -118,7 +123,9 @@ void ir_verify(const Graph *g, const char *after)
             continue;
         if (n->op < 0 || n->op >= OP__COUNT)
             NNC_ICE("node %%%d has an invalid op %d", i, n->op);
-        if (op_info[n->op].nin >= 0 ? n->nin != op_info[n->op].nin : n->nin < 1)
+        if (op_info[n->op].nin >= 0 ? n->nin != op_info[n->op].nin &&
+                                          !(op_info[n->op].flags & OPF_RESIDUAL && n->nin == op_info[n->op].nin + 1)
+                                    : n->nin < 1)
             NNC_ICE("node %%%d (%s) reads %d values, not %d", i, op_info[n->op].name, n->nin, op_info[n->op].nin);
         for (int k = 0; k < n->nin; k++)
             verify_read(g, i, n->in[k]);

@@ -22,6 +22,15 @@
 #include "kern.h"
 #include "../simd.h"
 
+/* GCC's predictive commoning carries the input values of one tap over to
+ * the next (stride 1: x[o + q + 1] is the next tap's x[o + q]) in
+ * registers, and broadcasts them from there: a shuffle per FMA, where a
+ * broadcast straight from memory ({1to16}) costs a load, not a shuffle
+ * (more uops on the shuffle port than the FMAs leave it). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-predictive-commoning")
+#endif
+
 #define SC_V NNR_VEC_WIDTH
 #define SC_MAXC 64  /* channels in and out */
 #define SC_MAXHW 32 /* plane height and width */
@@ -46,6 +55,7 @@ typedef struct {
     const float *xp; /* padded input [c][hp][wp] */
     const float *wt; /* packed weight [k][ocp] */
     int c, hp, wp, kh, kw, st, oh, ow, k, ocp;
+    const float *res; /* added before the activation: [oc][oh][ow], or NULL */
 } sc_geo;
 
 static size_t pad_floats(int c, int hp, int wp) { return (size_t)c * hp * wp + SC_V; }
@@ -162,6 +172,22 @@ static void zero_floats(float *p, size_t len)
 static void pad_plane(int c, int h, int w, const float *x, int hp, int wp, int py, int px,
                       float *xp, int zero)
 {
+#if !defined(NNR_SIMD_SCALAR) && defined(__AVX512F__)
+    if (wp <= 16 && zero) { /* each padded row by one masked load and one masked store
+                             * (later samples: only the interior rows, below) */
+        const __mmask16 mrow = lanes(wp), min = (__mmask16)(lanes(px + w) & ~lanes(px));
+        for (int ci = 0; ci < c; ci++)
+            for (int iy = 0; iy < hp; iy++) {
+                const int sy = iy - py;
+                const __m512 v = sy >= 0 && sy < h
+                                     ? _mm512_maskz_loadu_ps(min, x + ((size_t)ci * h + sy) * w - px)
+                                     : _mm512_setzero_ps();
+                _mm512_mask_storeu_ps(xp + ((size_t)ci * hp + iy) * wp, mrow, v);
+            }
+        if (zero) zero_floats(xp + (size_t)c * hp * wp, SC_V);
+        return;
+    }
+#endif
     if (zero) zero_floats(xp, pad_floats(c, hp, wp));
     for (int ci = 0; ci < c; ci++)
         for (int iy = 0; iy < h; iy++)
@@ -195,18 +221,27 @@ static void pad_plane(int c, int h, int w, const float *x, int hp, int wp, int p
             }                                                                               \
         }                                                                                   \
         float tmp[SC_P][SC_V];                                                              \
+        const int rl = relu && !g->res; /* with a residual, relu after adding it */         \
         for (int b = 0; b < NB; b++) {                                                      \
             NNR_VEC bv = bias ? NNR_VEC_LOAD(bias + (size_t)(ob + b) * SC_V) : NNR_VEC_ZERO(); \
             for (int p = 0; p < SC_P; p++) {                                                \
                 NNR_VEC r = acc[b][p];                                                      \
                 if (bias) r = NNR_VEC_ADD(r, bv);                                           \
-                if (relu) r = NNR_VEC_MAX(r, NNR_VEC_ZERO());                               \
+                if (rl) r = NNR_VEC_MAX(r, NNR_VEC_ZERO());                                 \
                 NNR_VEC_STORE(tmp[p], r);                                                   \
             }                                                                               \
             const int o0 = (ob + b) * SC_V, no = oc - o0 < SC_V ? oc - o0 : SC_V;           \
             for (int o = 0; o < no; o++) {                                                  \
                 float *yo = y + (size_t)(o0 + o) * ohw + p0;                                \
-                for (int p = 0; p < np; p++) yo[p] = tmp[p][o];                             \
+                if (g->res) {                                                               \
+                    const float *ro = g->res + (size_t)(o0 + o) * ohw + p0;                 \
+                    for (int p = 0; p < np; p++) {                                          \
+                        const float v = tmp[p][o] + ro[p];                                  \
+                        yo[p] = relu && !(v > 0.0f) ? 0.0f : v;                             \
+                    }                                                                       \
+                } else {                                                                    \
+                    for (int p = 0; p < np; p++) yo[p] = tmp[p][o];                         \
+                }                                                                           \
             }                                                                               \
         }                                                                                   \
     }
@@ -230,7 +265,7 @@ static void sc_store(const sc_geo *g, NNR_VEC *acc, int nb, int R, int Q, int oy
             for (int p = 0; p < P; p++) {
                 __m512 v = acc[b * P + p];
                 if (bias) v = _mm512_add_ps(v, bv);
-                if (relu) v = _mm512_max_ps(v, _mm512_setzero_ps());
+                if (relu && !g->res) v = _mm512_max_ps(v, _mm512_setzero_ps());
                 r[b * P + p] = v;
             }
         }
@@ -241,13 +276,19 @@ static void sc_store(const sc_geo *g, NNR_VEC *acc, int nb, int R, int Q, int oy
             for (int o = 0; o < 16; o++) {
                 const int ch = (ob + b) * 16 + o;
                 if (ch >= oc) break;
-                float *yo = y + (size_t)ch * ohw + (size_t)oy0 * g->ow + ox0;
+                const size_t at = (size_t)ch * ohw + (size_t)oy0 * g->ow + ox0;
+                float *yo = y + at;
                 for (int rr = 0; rr < (whole ? 1 : R); rr++) {
                     const int l0 = b * P + rr * Q;
-                    const __m512 v =
+                    const __mmask16 m = lanes(whole ? P : Q);
+                    __m512 v =
                         l0 ? _mm512_permutexvar_ps(_mm512_add_epi32(iota, _mm512_set1_epi32(l0)), r[o])
                            : r[o];
-                    _mm512_mask_storeu_ps(yo + (size_t)rr * g->ow, lanes(whole ? P : Q), v);
+                    if (g->res) { /* the residual, then the relu */
+                        v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, g->res + at + (size_t)rr * g->ow));
+                        if (relu) v = _mm512_max_ps(v, _mm512_setzero_ps());
+                    }
+                    _mm512_mask_storeu_ps(yo + (size_t)rr * g->ow, m, v);
                 }
             }
         return;
@@ -258,14 +299,22 @@ static void sc_store(const sc_geo *g, NNR_VEC *acc, int nb, int R, int Q, int oy
         for (int p = 0; p < P; p++) {
             NNR_VEC r = acc[b * P + p];
             if (bias) r = NNR_VEC_ADD(r, bv);
-            if (relu) r = NNR_VEC_MAX(r, NNR_VEC_ZERO());
+            if (relu && !g->res) r = NNR_VEC_MAX(r, NNR_VEC_ZERO());
             NNR_VEC_STORE(tmp[p], r);
         }
         const int o0 = (ob + b) * SC_V, no = oc - o0 < SC_V ? oc - o0 : SC_V;
         for (int o = 0; o < no; o++)
             for (int r = 0; r < R; r++) {
-                float *yo = y + (size_t)(o0 + o) * ohw + (size_t)(oy0 + r) * g->ow + ox0;
-                for (int q = 0; q < Q; q++) yo[q] = tmp[r * Q + q][o];
+                const size_t at = (size_t)(o0 + o) * ohw + (size_t)(oy0 + r) * g->ow + ox0;
+                float *yo = y + at;
+                for (int q = 0; q < Q; q++) {
+                    float v = tmp[r * Q + q][o];
+                    if (g->res) { /* the residual, then the relu */
+                        v += g->res[at + q];
+                        if (relu && !(v > 0.0f)) v = 0.0f;
+                    }
+                    yo[q] = v;
+                }
             }
     }
 }
@@ -274,8 +323,8 @@ static void sc_store(const sc_geo *g, NNR_VEC *acc, int nb, int R, int Q, int oy
  * ob, stride ST: every input address a constant offset from one pointer
  * per row */
 #define SC_RQ(NAME, NB, R, Q, ST)                                                          \
-    static void NAME(const sc_geo *g, const int *toff, int oy0, int ox0, int ob,            \
-                     const float *bias, int oc, int relu, float *y)                         \
+    static void NAME(const sc_geo *g, int oy0, int ox0, int ob, const float *bias, int oc,  \
+                     int relu, float *y)                                                    \
     {                                                                                       \
         NNR_VEC acc[NB * R * Q];                                                            \
         for (int i = 0; i < NB * R * Q; i++) acc[i] = NNR_VEC_ZERO();                       \
@@ -283,18 +332,22 @@ static void sc_store(const sc_geo *g, NNR_VEC *acc, int nb, int R, int Q, int oy
         for (int r = 0; r < R; r++)                                                         \
             xr[r] = g->xp + ((size_t)(oy0 + r) * g->wp + ox0) * ST;                         \
         const float *wt = g->wt + (size_t)ob * SC_V;                                        \
-        for (int t = 0; t < g->k; t++, wt += g->ocp) {                                      \
-            const ptrdiff_t o = toff[t];                                                    \
-            NNR_VEC wv[NB];                                                                 \
-            for (int b = 0; b < NB; b++) wv[b] = NNR_VEC_LOAD(wt + b * SC_V);               \
-            for (int r = 0; r < R; r++)                                                     \
-                for (int q = 0; q < Q; q++) {                                               \
-                    NNR_VEC xv = NNR_VEC_SET1(xr[r][o + q * ST]);                           \
-                    for (int b = 0; b < NB; b++)                                            \
-                        acc[b * R * Q + r * Q + q] =                                        \
-                            NNR_VEC_FMA(wv[b], xv, acc[b * R * Q + r * Q + q]);             \
+        /* the taps in (ci, ki, kj) order, their offsets counted on the way */              \
+        for (ptrdiff_t rb = 0, ce = (ptrdiff_t)g->c * g->hp * g->wp; rb < ce;              \
+             rb += (ptrdiff_t)(g->hp - g->kh) * g->wp)                                      \
+            for (int ki = 0; ki < g->kh; ki++, rb += g->wp)                                 \
+                for (int kj = 0; kj < g->kw; kj++, wt += g->ocp) {                          \
+                    const ptrdiff_t o = rb + kj;                                            \
+                    NNR_VEC wv[NB];                                                         \
+                    for (int b = 0; b < NB; b++) wv[b] = NNR_VEC_LOAD(wt + b * SC_V);       \
+                    for (int r = 0; r < R; r++)                                             \
+                        for (int q = 0; q < Q; q++) {                                       \
+                            NNR_VEC xv = NNR_VEC_SET1(xr[r][o + q * ST]);                   \
+                            for (int b = 0; b < NB; b++)                                    \
+                                acc[b * R * Q + r * Q + q] =                                \
+                                    NNR_VEC_FMA(wv[b], xv, acc[b * R * Q + r * Q + q]);     \
+                        }                                                                   \
                 }                                                                           \
-        }                                                                                   \
         sc_store(g, acc, NB, R, Q, oy0, ox0, ob, bias, oc, relu, y);                        \
     }
 
@@ -307,13 +360,11 @@ SC_RQ(sc_rq2_2x4_s2, 2, 2, 4, 2)
 SC_RQ(sc_rq1_2x8_s2, 1, 2, 8, 2)
 SC_RQ(sc_rq1_4x4_s2, 1, 4, 4, 2)
 
-typedef void (*sc_rq_fn)(const sc_geo *, const int *, int, int, int, const float *, int, int,
-                         float *);
+typedef void (*sc_rq_fn)(const sc_geo *, int, int, int, const float *, int, int, float *);
 
 /* the plane in R x Q tiles (the last row and column of tiles moved back to
  * end at oh and ow: overlapping tiles write the same values twice) */
-static void sc_plane_rq(const sc_geo *g, const int *toff, const float *bias, int oc, int relu,
-                        float *y)
+static void sc_plane_rq(const sc_geo *g, const float *bias, int oc, int relu, float *y)
 {
     const int nb = g->ocp / SC_V, s2 = g->st == 2, q8 = g->ow >= 8;
     const sc_rq_fn f2 = q8 ? (s2 ? sc_rq2_1x8_s2 : sc_rq2_1x8_s1)
@@ -327,7 +378,7 @@ static void sc_plane_rq(const sc_geo *g, const int *toff, const float *bias, int
         for (int oy = 0; oy < g->oh; oy += R) {
             const int y0 = oy + R <= g->oh ? oy : g->oh - R;
             for (int ox = 0; ox < g->ow; ox += Q)
-                f(g, toff, y0, ox + Q <= g->ow ? ox : g->ow - Q, ob, bias, oc, relu, y);
+                f(g, y0, ox + Q <= g->ow ? ox : g->ow - Q, ob, bias, oc, relu, y);
         }
     }
 }
@@ -336,14 +387,14 @@ static void sc_plane_rq(const sc_geo *g, const int *toff, const float *bias, int
 static void sc_run(const sc_geo *g, const float *bias, int oc, nnr_act act, float act_param,
                    float *y)
 {
-    int toff[SC_MAXC * 9];
-    for (int ci = 0, t = 0; ci < g->c; ci++)
-        for (int ki = 0; ki < g->kh; ki++)
-            for (int kj = 0; kj < g->kw; kj++) toff[t++] = (ci * g->hp + ki) * g->wp + kj;
     const int ohw = g->oh * g->ow, nb = g->ocp / SC_V, relu = act == NNR_ACT_RELU;
     if (g->ow >= 4 && g->oh >= 4 && (g->st == 1 || g->st == 2)) {
-        sc_plane_rq(g, toff, bias, oc, relu, y);
+        sc_plane_rq(g, bias, oc, relu, y);
     } else {
+        int toff[SC_MAXC * 9];
+        for (int ci = 0, t = 0; ci < g->c; ci++)
+            for (int ki = 0; ki < g->kh; ki++)
+                for (int kj = 0; kj < g->kw; kj++) toff[t++] = (ci * g->hp + ki) * g->wp + kj;
         for (int p0 = 0; p0 < ohw; p0 += SC_P) {
             int ob = 0;
             for (; ob + 2 <= nb; ob += 2) sc_tile2(g, toff, p0, ob, bias, oc, relu, y);
@@ -353,25 +404,96 @@ static void sc_run(const sc_geo *g, const float *bias, int oc, nnr_act act, floa
     if (act != NNR_ACT_NONE && !relu) nnr_act_f32(act, act_param, (size_t)oc * ohw, y, y);
 }
 
-void nnr_conv_small_f32(int n, const nnr_conv2d_shape *s, const float *x, const float *w,
-                        const float *b, float *y, nnr_act act, float act_param,
-                        float *scratch)
+/* n samples through the direct kernel with the weight packed as wt
+ * [k][ocp] (ocp a multiple of SC_V, at least oc); res: n residuals like y,
+ * or NULL */
+static void sc_forward(int n, const nnr_conv2d_shape *s, const float *x, const float *wt, int ocp,
+                       const float *b, const float *res, float *y, nnr_act act, float act_param,
+                       float *xp)
 {
     const int hp = s->h + 2 * s->ph, wp = s->w + 2 * s->pw, k = s->c * s->kh * s->kw;
-    const int ocp = ceil_v(s->oc);
-    float *xp = scratch, *wt = scratch + pad_floats(s->c, hp, wp);
-    float bias[SC_MAXC + SC_V];
-    pack_wt(w, s->oc, k, ocp, wt);
+    float bias[SC_MAXC + 16];
     if (b) {
         memcpy(bias, b, (size_t)s->oc * sizeof *b);
         for (int o = s->oc; o < ocp; o++) bias[o] = 0.0f;
     }
-    const sc_geo g = {xp, wt, s->c, hp, wp, s->kh, s->kw, s->sh, s->oh, s->ow, k, ocp};
+    sc_geo g = {xp, wt, s->c, hp, wp, s->kh, s->kw, s->sh, s->oh, s->ow, k, ocp, NULL};
     const size_t xs = (size_t)s->c * s->h * s->w, ys = (size_t)s->oc * s->oh * s->ow;
     for (int i = 0; i < n; i++) {
         pad_plane(s->c, s->h, s->w, x + i * xs, hp, wp, s->ph, s->pw, xp, i == 0);
+        g.res = res ? res + i * ys : NULL;
         sc_run(&g, b ? bias : NULL, s->oc, act, act_param, y + i * ys);
     }
+}
+
+void nnr_conv_small_f32(int n, const nnr_conv2d_shape *s, const float *x, const float *w,
+                        const float *b, float *y, nnr_act act, float act_param,
+                        float *scratch)
+{
+    const int k = s->c * s->kh * s->kw, ocp = ceil_v(s->oc);
+    float *wt = scratch + pad_floats(s->c, s->h + 2 * s->ph, s->w + 2 * s->pw);
+    pack_wt(w, s->oc, k, ocp, wt);
+    sc_forward(n, s, x, wt, ocp, b, NULL, y, act, act_param, scratch);
+}
+
+/* ---- the pre-packed weight and the residual epilogue (nnr.h) ---- */
+
+/* the output channels of the packed weight: the same for every ISA */
+static int pack_oc(int oc) { return (oc + 15) / 16 * 16; }
+
+static nnr_conv2d_shape sc_norm(const nnr_conv2d_shape *s)
+{
+    nnr_conv2d_shape t = *s;
+    if (t.dh <= 0) t.dh = 1;
+    if (t.dw <= 0) t.dw = 1;
+    if (t.groups <= 0) t.groups = 1;
+    return t;
+}
+
+int nnr_conv2d_packed_ok(const nnr_conv2d_shape *s)
+{
+    const nnr_conv2d_shape t = sc_norm(s);
+    return nnr_conv_small_ok(&t);
+}
+
+size_t nnr_conv_packed_size(int k, int oc)
+{
+    const size_t z = (size_t)k * pack_oc(oc);
+    return z ? z : 1;
+}
+
+void nnr_pack_conv_weight_f32(int k, int oc, const float *w, float *wp)
+{
+    const int ocp = pack_oc(oc);
+    zero_floats(wp, (size_t)k * ocp);
+    transpose(w, oc, k, (size_t)k, wp, (size_t)ocp, 0, 0);
+}
+
+void nnr_conv2d_packed_f32(int n, const nnr_conv2d_shape *s0, const float *x, const float *wp,
+                           const float *b, const float *r, float *y, nnr_act act,
+                           float act_param, float *scratch)
+{
+    const nnr_conv2d_shape s = sc_norm(s0);
+    sc_forward(n, &s, x, wp, pack_oc(s.oc), b, r, y, act, act_param, scratch);
+}
+
+void nnr_conv2d_add_f32(int n, const nnr_conv2d_shape *s0, const float *x, const float *w,
+                        const float *b, const float *r, float *y, nnr_act act, float act_param,
+                        float *scratch)
+{
+    const nnr_conv2d_shape s = sc_norm(s0);
+    if (nnr_conv_small_ok(&s)) {
+        const int k = s.c * s.kh * s.kw, ocp = ceil_v(s.oc);
+        float *wt = scratch + pad_floats(s.c, s.h + 2 * s.ph, s.w + 2 * s.pw);
+        pack_wt(w, s.oc, k, ocp, wt);
+        sc_forward(n, &s, x, wt, ocp, b, r, y, act, act_param, scratch);
+        return;
+    }
+    /* any other convolution: the bias, the residual, then the activation */
+    nnr_conv2d_f32(n, s0, x, w, b, y, NNR_ACT_NONE, 0.0f, scratch);
+    const size_t len = (size_t)n * s.oc * s.oh * s.ow;
+    for (size_t i = 0; i < len; i++) y[i] += r[i];
+    if (act != NNR_ACT_NONE) nnr_act_f32(act, act_param, len, y, y);
 }
 
 /* dx of n samples: the forward kernel on dy spread by the stride into a
@@ -387,7 +509,7 @@ static void sc_data_grad(int n, const nnr_conv2d_shape *s, const float *w, const
     for (int o = 0; o < s->oc; o++)
         transpose(w + (size_t)o * s->c * ks, s->c, ks, (size_t)ks, wf + (size_t)o * ks * cp,
                   (size_t)cp, 1, 1);
-    const sc_geo g = {dp, wf, s->oc, hp, wp, s->kh, s->kw, 1, s->h, s->w, kb, cp};
+    const sc_geo g = {dp, wf, s->oc, hp, wp, s->kh, s->kw, 1, s->h, s->w, kb, cp, NULL};
     const size_t xs = (size_t)s->c * s->h * s->w, ohw = (size_t)s->oh * s->ow;
     for (int i = 0; i < n; i++) {
         const float *dyi = dy + i * s->oc * ohw;

@@ -1,0 +1,121 @@
+/* test_kern_conv_packed.c — the pre-packed conv2d weight (nnc's prepack,
+ * packed=direct) and the residual epilogue (fuse-add) against the naive
+ * reference (runtime/ref/): nnr_conv2d_packed_f32 on every shape the
+ * direct kernel takes (tiles of 2 x 8, 1 x 8, 4 x 4, 2 x 4 positions, the
+ * last ones moved back; one or two channel vectors and their tails; planes
+ * under 4 x 4 position by position; stride 2; 1x1), with and without a
+ * residual, with no activation, relu and tanh; nnr_conv2d_add_f32 on those
+ * and on shapes the direct kernel does not take (the GEMM paths). Without
+ * a residual the packed weight gives the same bits as nnr_conv2d_f32. */
+#include "kern_check.h"
+
+/* c h w oc kh kw sh sw ph pw dh dw groups, n */
+static const int PC[][14] = {
+    {1, 8, 8, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},    /* W7's stem */
+    {16, 8, 8, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 3},   /* W7's first blocks */
+    {16, 8, 8, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1, 2},   /* W7's strided block */
+    {32, 4, 4, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 2},   /* W7's 4x4 */
+    {16, 8, 8, 32, 1, 1, 2, 2, 0, 0, 1, 1, 1, 2},   /* W7's 1x1 downsample */
+    {5, 7, 9, 17, 3, 3, 1, 1, 0, 0, 1, 1, 1, 3},    /* no padding, 5 x 7, a channel tail */
+    {7, 11, 10, 33, 3, 3, 2, 2, 1, 1, 1, 1, 1, 2},  /* three channel vectors */
+    {64, 4, 4, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},   /* the most channels */
+    {2, 3, 5, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 3},     /* 3 x 5: position by position */
+    {4, 32, 32, 8, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1},   /* 32 x 32, stride 2 */
+    {8, 8, 8, 16, 3, 3, 1, 1, 2, 2, 1, 1, 1, 2},    /* padding 2: a row wider than the plane */
+    {3, 20, 14, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},   /* a padded row of 16 */
+    /* not the direct kernel's: nnr_conv2d_add_f32 only */
+    {3, 9, 9, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 2},    /* 70 output channels */
+    {6, 9, 9, 10, 3, 3, 1, 1, 2, 2, 2, 2, 1, 2},    /* dilated */
+    {8, 6, 6, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8, 2},     /* depthwise */
+    {4, 10, 10, 6, 5, 5, 1, 1, 2, 2, 1, 1, 1, 1},   /* 5x5 */
+};
+#define NPC (sizeof PC / sizeof PC[0])
+
+static nnr_conv2d_shape pshape(size_t i)
+{
+    const int *v = PC[i];
+    nnr_conv2d_shape s = {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], 0, 0,
+                          v[10], v[11], v[12]};
+    s.oh = (s.h + 2 * s.ph - s.dh * (s.kh - 1) - 1) / s.sh + 1;
+    s.ow = (s.w + 2 * s.pw - s.dw * (s.kw - 1) - 1) / s.sw + 1;
+    return s;
+}
+
+/* y = act(ref_conv(x) + b + r) */
+static void ref_conv_add(int n, const nnr_conv2d_shape *s, const float *x, const float *w,
+                         const float *b, const float *r, float *y, nnr_act act)
+{
+    const size_t len = (size_t)n * s->oc * s->oh * s->ow;
+    nnr_ref_conv2d_f32(n, s, x, w, b, y, NNR_ACT_NONE, 0, NULL);
+    for (size_t i = 0; i < len; i++) y[i] += r ? r[i] : 0.0f;
+    nnr_ref_act_f32(act, 0, len, y, y);
+}
+
+Test(conv_packed, direct_kernel_takes_the_small_shapes)
+{
+    for (size_t i = 0; i < NPC; i++) {
+        const nnr_conv2d_shape s = pshape(i);
+        cr_expect_eq(nnr_conv2d_packed_ok(&s), i < 12, "shape %zu", i);
+    }
+    const nnr_conv2d_shape z = {16, 8, 8, 16, 3, 3, 1, 1, 1, 1, 8, 8, 0, 0, 0};
+    cr_expect(nnr_conv2d_packed_ok(&z), "dilation and groups 0 read as 1");
+    cr_expect_eq(nnr_conv_packed_size(144, 17), 144 * 32u);
+    cr_expect_eq(nnr_conv_packed_size(9, 16), 9 * 16u);
+}
+
+Test(conv_packed, packed_weight_layout)
+{
+    tgen g = {7};
+    const int k = 27, oc = 19, ocp = 32;
+    float w[19 * 27], wp[27 * 32];
+    tg_fill(&g, w, sizeof w / sizeof w[0], -1, 1);
+    tg_fill(&g, wp, sizeof wp / sizeof wp[0], 5, 6);
+    nnr_pack_conv_weight_f32(k, oc, w, wp);
+    for (int t = 0; t < k; t++)
+        for (int o = 0; o < ocp; o++)
+            cr_expect_eq(wp[t * ocp + o], o < oc ? w[o * k + t] : 0.0f, "tap %d channel %d", t, o);
+}
+
+Test(conv_packed, forward_with_residual_matches_reference)
+{
+    tgen g = {43};
+    for (size_t i = 0; i < NPC; i++) {
+        const nnr_conv2d_shape s = pshape(i);
+        const int n = PC[i][13], k = s.c / s.groups * s.kh * s.kw, direct = nnr_conv2d_packed_ok(&s);
+        const size_t xs = (size_t)s.c * s.h * s.w, ys = (size_t)s.oc * s.oh * s.ow;
+        float *x = tg_alloc(n * xs), *w = tg_alloc((size_t)s.oc * k), *b = tg_alloc(s.oc);
+        float *wp = tg_alloc(nnr_conv_packed_size(k, s.oc)), *res = tg_alloc(n * ys);
+        float *y = tg_alloc(n * ys), *r = tg_alloc(n * ys), *scr = tg_alloc(nnr_conv2d_scratch(&s));
+        tg_fill(&g, x, n * xs, -1, 1);
+        tg_fill(&g, w, (size_t)s.oc * k, -1, 1);
+        tg_fill(&g, b, s.oc, -1, 1);
+        tg_fill(&g, res, n * ys, -2, 2);
+        if (direct)
+            nnr_pack_conv_weight_f32(k, s.oc, w, wp);
+        for (int a = 0; a < 6; a++) {
+            const nnr_act act = a % 3 == 0 ? NNR_ACT_NONE : a % 3 == 1 ? NNR_ACT_RELU : NNR_ACT_TANH;
+            const float *bias = a == 1 ? NULL : b, *rr = a < 3 ? res : NULL;
+            const double tol = 1e-5 + 1e-7 * k;
+            char what[64];
+            ref_conv_add(n, &s, x, w, bias, rr, r, act);
+            if (rr) {
+                tg_fill(&g, y, n * ys, 7, 8);
+                nnr_conv2d_add_f32(n, &s, x, w, bias, rr, y, act, 0, scr);
+                snprintf(what, sizeof what, "conv_add %zu act %d", i, a);
+                cr_expect_eq(check_close(what, y, r, n * ys, tol, 1e-5), 0);
+            }
+            if (!direct)
+                continue;
+            tg_fill(&g, y, n * ys, 7, 8);
+            nnr_conv2d_packed_f32(n, &s, x, wp, bias, rr, y, act, 0, scr);
+            snprintf(what, sizeof what, "conv packed %zu act %d", i, a);
+            cr_expect_eq(check_close(what, y, r, n * ys, tol, 1e-5), 0);
+            if (!rr) { /* the packed weight gives nnr_conv2d_f32's bits */
+                nnr_conv2d_f32(n, &s, x, w, bias, r, act, 0, scr);
+                snprintf(what, sizeof what, "conv packed %zu act %d vs unpacked", i, a);
+                cr_expect_eq(check_close(what, y, r, n * ys, 0, 0), 0);
+            }
+        }
+        free(x); free(w); free(b); free(wp); free(res); free(y); free(r); free(scr);
+    }
+}
