@@ -124,3 +124,53 @@ Test(conv_paths, backward_matches_reference)
         free(rx); free(rw); free(rb); free(scr);
     }
 }
+
+/* col2im (the data gradient's scatter) against the plain scatter in the
+ * generic loop order, bit for bit: stride-1 shapes with rows wider than a
+ * vector (several 16-column blocks and a tail), one column, kernels wider
+ * than the row, padding 0 to 2, rows ld apart past oh*ow; and a strided and
+ * a dilated shape through the generic loops. */
+#include "kernels/kern.h"
+
+Test(conv_paths, col2im_matches_scatter)
+{
+    /* c h w oc kh kw sh sw ph pw dh dw */
+    static const int CS[][12] = {
+        {3, 14, 14, 1, 3, 3, 1, 1, 1, 1, 1, 1}, {2, 7, 7, 1, 3, 3, 1, 1, 1, 1, 1, 1},
+        {2, 5, 33, 1, 3, 3, 1, 1, 1, 1, 1, 1},  {1, 4, 17, 1, 5, 2, 1, 1, 2, 0, 1, 1},
+        {2, 6, 1, 1, 3, 3, 1, 1, 1, 1, 1, 1},   {1, 5, 3, 1, 2, 5, 1, 1, 0, 2, 1, 1},
+        {2, 9, 16, 1, 1, 1, 1, 1, 0, 0, 1, 1},  {2, 8, 20, 1, 3, 4, 1, 1, 2, 1, 1, 1},
+        {2, 9, 9, 1, 3, 3, 2, 2, 1, 1, 1, 1},   {1, 9, 11, 1, 3, 3, 1, 1, 2, 2, 2, 2},
+    };
+    tgen g = {43};
+    for (size_t i = 0; i < sizeof CS / sizeof CS[0]; i++) {
+        const int *v = CS[i];
+        nnr_conv2d_shape s = {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], 0, 0,
+                              v[10], v[11], 1};
+        s.oh = (s.h + 2 * s.ph - s.dh * (s.kh - 1) - 1) / s.sh + 1;
+        s.ow = (s.w + 2 * s.pw - s.dw * (s.kw - 1) - 1) / s.sw + 1;
+        const size_t ld = (size_t)s.oh * s.ow + 5, rows = (size_t)s.c * s.kh * s.kw;
+        const size_t xs = (size_t)s.c * s.h * s.w;
+        float *col = tg_alloc(rows * ld), *dx = tg_alloc(xs), *r = tg_alloc(xs);
+        tg_fill(&g, col, rows * ld, -1, 1);
+        tg_fill(&g, dx, xs, 7, 8); /* overwritten */
+        memset(r, 0, xs * sizeof *r);
+        for (int ci = 0; ci < s.c; ci++)
+            for (int ki = 0; ki < s.kh; ki++)
+                for (int kj = 0; kj < s.kw; kj++)
+                    for (int oy = 0; oy < s.oh; oy++)
+                        for (int ox = 0; ox < s.ow; ox++) {
+                            const int iy = oy * s.sh - s.ph + ki * s.dh;
+                            const int ix = ox * s.sw - s.pw + kj * s.dw;
+                            if (iy < 0 || iy >= s.h || ix < 0 || ix >= s.w) continue;
+                            r[((size_t)ci * s.h + iy) * s.w + ix] +=
+                                col[((size_t)(ci * s.kh + ki) * s.kw + kj) * ld +
+                                    (size_t)oy * s.ow + ox];
+                        }
+        nnr_kern_col2im_ld_f32(&s, col, dx, ld);
+        char what[48];
+        snprintf(what, sizeof what, "col2im shape %zu", i);
+        cr_expect_eq(check_close(what, dx, r, xs, 0, 0), 0);
+        free(col); free(dx); free(r);
+    }
+}
