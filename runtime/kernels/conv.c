@@ -443,10 +443,48 @@ static void im2col_same(const nnr_conv2d_shape *s, const float *x, float *col, s
             }
 }
 
+#if !defined(NNR_SIMD_SCALAR) && defined(__AVX512F__)
+/* im2col of a stride-1, undilated convolution with output rows of at most
+ * 16 columns (W6's 14 and 7): each output row of a (ci, ki, kj) block is
+ * one load of the shifted input row under the mask of the columns inside
+ * the plane (zeros elsewhere, the padding never read) and one masked
+ * store. */
+static void im2col_s1_narrow(const nnr_conv2d_shape *s, const float *x, float *col, size_t ld)
+{
+    const int ow = s->ow, oh = s->oh, w = s->w;
+    const __mmask16 all = (__mmask16)((1u << ow) - 1);
+    for (int ci = 0; ci < s->c; ci++)
+        for (int ki = 0; ki < s->kh; ki++)
+            for (int kj = 0; kj < s->kw; kj++) {
+                float *d = col + ((size_t)(ci * s->kh + ki) * s->kw + kj) * ld;
+                const float *xc = x + (size_t)ci * s->h * w;
+                /* output column ox reads input column ox + ix0 */
+                const int ix0 = kj - s->pw;
+                const int lo = ix0 < 0 ? -ix0 : 0, hi = w - ix0 < ow ? w - ix0 : ow;
+                const __mmask16 m = hi > lo ? (__mmask16)(all & ~((1u << lo) - 1) &
+                                                         ((1u << hi) - 1)) : 0;
+                for (int oy = 0; oy < oh; oy++) {
+                    const int iy = oy - s->ph + ki;
+                    __m512 v = _mm512_setzero_ps();
+                    if (iy >= 0 && iy < s->h && m)
+                        v = _mm512_maskz_loadu_ps(m, xc + (ptrdiff_t)iy * w + ix0);
+                    _mm512_mask_storeu_ps(d + (size_t)oy * ow, all, v);
+                }
+            }
+}
+#endif
+
 /* col[((ci*kh + ki)*kw + kj)*ld + oy*ow + ox] = x[ci][oy*sh - ph + ki*dh][ox*sw - pw + kj*dw]
  * or 0: rows of oh*ow entries, ld (>= oh*ow) apart */
 void nnr_kern_im2col_ld_f32(const nnr_conv2d_shape *s, const float *x, float *col, size_t ld)
 {
+#if !defined(NNR_SIMD_SCALAR) && defined(__AVX512F__)
+    if (s->sh == 1 && s->sw == 1 && s->dh == 1 && s->dw == 1 && s->ow <= 16 && s->ph >= 0 &&
+        s->pw >= 0) {
+        im2col_s1_narrow(s, x, col, ld);
+        return;
+    }
+#endif
     if (s->sh == 1 && s->sw == 1 && s->dh == 1 && s->dw == 1 && s->ow == s->w) {
         im2col_same(s, x, col, ld);
         return;

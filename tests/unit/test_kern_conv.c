@@ -126,7 +126,7 @@ Test(conv_paths, backward_matches_reference)
 }
 
 /* col2im (the data gradient's scatter) against the plain scatter in the
- * generic loop order, bit for bit: stride-1 shapes with rows wider than a
+ * generic loop order, bit for bit, and im2col against the plain gather: stride-1 shapes with rows wider than a
  * vector (several 16-column blocks and a tail), one column, kernels wider
  * than the row, padding 0 to 2, rows ld apart past oh*ow; and a strided and
  * a dilated shape through the generic loops. */
@@ -141,6 +141,8 @@ Test(conv_paths, col2im_matches_scatter)
         {2, 6, 1, 1, 3, 3, 1, 1, 1, 1, 1, 1},   {1, 5, 3, 1, 2, 5, 1, 1, 0, 2, 1, 1},
         {2, 9, 16, 1, 1, 1, 1, 1, 0, 0, 1, 1},  {2, 8, 20, 1, 3, 4, 1, 1, 2, 1, 1, 1},
         {2, 9, 9, 1, 3, 3, 2, 2, 1, 1, 1, 1},   {1, 9, 11, 1, 3, 3, 1, 1, 2, 2, 2, 2},
+        {2, 6, 16, 1, 3, 3, 1, 1, 1, 1, 1, 1},  {2, 5, 12, 1, 3, 3, 1, 1, 0, 0, 1, 1},
+        {1, 4, 2, 1, 3, 5, 1, 1, 1, 2, 1, 1},
     };
     tgen g = {43};
     for (size_t i = 0; i < sizeof CS / sizeof CS[0]; i++) {
@@ -171,6 +173,24 @@ Test(conv_paths, col2im_matches_scatter)
         char what[48];
         snprintf(what, sizeof what, "col2im shape %zu", i);
         cr_expect_eq(check_close(what, dx, r, xs, 0, 0), 0);
-        free(col); free(dx); free(r);
+        /* im2col of dx: the gather, entries past oh*ow of each row untouched */
+        float *rc = tg_alloc(rows * ld);
+        memcpy(rc, col, rows * ld * sizeof *rc);
+        for (int ci = 0; ci < s.c; ci++)
+            for (int ki = 0; ki < s.kh; ki++)
+                for (int kj = 0; kj < s.kw; kj++)
+                    for (int oy = 0; oy < s.oh; oy++)
+                        for (int ox = 0; ox < s.ow; ox++) {
+                            const int iy = oy * s.sh - s.ph + ki * s.dh;
+                            const int ix = ox * s.sw - s.pw + kj * s.dw;
+                            rc[((size_t)(ci * s.kh + ki) * s.kw + kj) * ld + (size_t)oy * s.ow +
+                               ox] = iy < 0 || iy >= s.h || ix < 0 || ix >= s.w
+                                         ? 0.0f
+                                         : dx[((size_t)ci * s.h + iy) * s.w + ix];
+                        }
+        nnr_kern_im2col_ld_f32(&s, dx, col, ld);
+        snprintf(what, sizeof what, "im2col shape %zu", i);
+        cr_expect_eq(check_close(what, col, rc, rows * ld, 0, 0), 0);
+        free(col); free(dx); free(r); free(rc);
     }
 }
