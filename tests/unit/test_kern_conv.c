@@ -194,3 +194,32 @@ Test(conv_paths, col2im_matches_scatter)
         free(col); free(dx); free(r); free(rc);
     }
 }
+
+/* The 2x2, stride-2 max-pool backward compiled for this machine (its
+ * AVX-512 path skips the clearing of dx when the windows tile the plane):
+ * against the reference, bit for bit, with dx holding garbage first; tiled
+ * planes (W6's 28x28 and 14x14, rows of more than 16 windows, ties, a -0
+ * gradient) and untiled ones (odd sides: the last row and column stay 0). */
+Test(conv_paths, maxpool22_backward_matches_reference)
+{
+    /* c h w */
+    static const int PS[][3] = {{3, 28, 28}, {2, 14, 14}, {1, 4, 40}, {2, 7, 7}, {1, 6, 9}, {1, 2, 2}};
+    tgen g = {44};
+    for (size_t i = 0; i < sizeof PS / sizeof PS[0]; i++) {
+        const int c = PS[i][0], h = PS[i][1], w = PS[i][2], n = 2;
+        const nnr_pool2d_shape s = {c, h, w, 2, 2, 2, 2, 0, 0, h / 2, w / 2};
+        const size_t xs = (size_t)n * c * h * w, ys = (size_t)n * c * (h / 2) * (w / 2);
+        float *x = tg_alloc(xs), *dy = tg_alloc(ys), *dx = tg_alloc(xs), *r = tg_alloc(xs);
+        tg_fill(&g, x, xs, -1, 1);
+        for (size_t j = 0; j < xs; j += 7) x[j] = x[j / 2]; /* some ties */
+        tg_fill(&g, dy, ys, -1, 1);
+        dy[1] = -0.0f;
+        tg_fill(&g, dx, xs, 3, 4);
+        nnr_maxpool2d_backward_f32(n, &s, x, dy, dx);
+        nnr_ref_maxpool2d_backward_f32(n, &s, x, dy, r);
+        char what[48];
+        snprintf(what, sizeof what, "maxpool22 backward shape %zu", i);
+        cr_expect_eq(check_close(what, dx, r, xs, 0, 0), 0);
+        free(x); free(dy); free(dx); free(r);
+    }
+}
