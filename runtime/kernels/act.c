@@ -12,9 +12,16 @@
  * whose tanh is the forward's (nnr_vtanh: the same t in both). */
 #include <math.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "../nnr.h"
 #include "../simd.h"
+
+/* elements from which relu and its gradient are split across threads
+ * (with OpenMP; element-wise, so the bits do not depend on the split) */
+#define ACT_PAR_MIN ((size_t)1 << 18)
 
 #define NNR_SQRT1_2 0.70710678118654752440f
 #define NNR_INV_SQRT_2PI 0.39894228040143267794f
@@ -51,10 +58,14 @@ void nnr_act2_f32(nnr_act act, float p0, float p1, size_t len, const float *x, f
         if (x != y) memmove(y, x, len * sizeof *y);
         return;
     case NNR_ACT_RELU: {
-        NNR_VEC z = NNR_VEC_ZERO();
-        for (; i + NNR_VEC_WIDTH <= len; i += NNR_VEC_WIDTH)
-            NNR_VEC_STORE(y + i, NNR_VEC_MAX(z, NNR_VEC_LOAD(x + i)));
-        for (; i < len; i++) y[i] = 0.0f > x[i] ? 0.0f : x[i]; /* NaN passes */
+        const size_t nv = len / NNR_VEC_WIDTH;
+        const NNR_VEC z = NNR_VEC_ZERO();
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if (len >= ACT_PAR_MIN && !omp_in_parallel())
+#endif
+        for (size_t v = 0; v < nv; v++)
+            NNR_VEC_STORE(y + v * NNR_VEC_WIDTH, NNR_VEC_MAX(z, NNR_VEC_LOAD(x + v * NNR_VEC_WIDTH)));
+        for (i = nv * NNR_VEC_WIDTH; i < len; i++) y[i] = 0.0f > x[i] ? 0.0f : x[i]; /* NaN passes */
         return;
     }
     case NNR_ACT_LEAKY_RELU:
@@ -114,7 +125,10 @@ void nnr_act2_backward_f32(nnr_act act, float p0, float p1, size_t len, const fl
         if (dx != dy) memmove(dx, dy, len * sizeof *dx);
         return;
     case NNR_ACT_RELU:
-        for (; i < len; i++) dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if (len >= ACT_PAR_MIN && !omp_in_parallel())
+#endif
+        for (size_t j = 0; j < len; j++) dx[j] = x[j] > 0.0f ? dy[j] : 0.0f;
         return;
     case NNR_ACT_LEAKY_RELU:
         for (; i < len; i++) dx[i] = x[i] > 0.0f ? dy[i] : dy[i] * param;

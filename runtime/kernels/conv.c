@@ -443,10 +443,48 @@ static void im2col_same(const nnr_conv2d_shape *s, const float *x, float *col, s
             }
 }
 
+#if !defined(NNR_SIMD_SCALAR) && defined(__AVX512F__)
+/* im2col of a stride-1, undilated convolution with output rows of at most
+ * 16 columns (W6's 14 and 7): each output row of a (ci, ki, kj) block is
+ * one load of the shifted input row under the mask of the columns inside
+ * the plane (zeros elsewhere, the padding never read) and one masked
+ * store. */
+static void im2col_s1_narrow(const nnr_conv2d_shape *s, const float *x, float *col, size_t ld)
+{
+    const int ow = s->ow, oh = s->oh, w = s->w;
+    const __mmask16 all = (__mmask16)((1u << ow) - 1);
+    for (int ci = 0; ci < s->c; ci++)
+        for (int ki = 0; ki < s->kh; ki++)
+            for (int kj = 0; kj < s->kw; kj++) {
+                float *d = col + ((size_t)(ci * s->kh + ki) * s->kw + kj) * ld;
+                const float *xc = x + (size_t)ci * s->h * w;
+                /* output column ox reads input column ox + ix0 */
+                const int ix0 = kj - s->pw;
+                const int lo = ix0 < 0 ? -ix0 : 0, hi = w - ix0 < ow ? w - ix0 : ow;
+                const __mmask16 m = hi > lo ? (__mmask16)(all & ~((1u << lo) - 1) &
+                                                         ((1u << hi) - 1)) : 0;
+                for (int oy = 0; oy < oh; oy++) {
+                    const int iy = oy - s->ph + ki;
+                    __m512 v = _mm512_setzero_ps();
+                    if (iy >= 0 && iy < s->h && m)
+                        v = _mm512_maskz_loadu_ps(m, xc + (ptrdiff_t)iy * w + ix0);
+                    _mm512_mask_storeu_ps(d + (size_t)oy * ow, all, v);
+                }
+            }
+}
+#endif
+
 /* col[((ci*kh + ki)*kw + kj)*ld + oy*ow + ox] = x[ci][oy*sh - ph + ki*dh][ox*sw - pw + kj*dw]
  * or 0: rows of oh*ow entries, ld (>= oh*ow) apart */
 void nnr_kern_im2col_ld_f32(const nnr_conv2d_shape *s, const float *x, float *col, size_t ld)
 {
+#if !defined(NNR_SIMD_SCALAR) && defined(__AVX512F__)
+    if (s->sh == 1 && s->sw == 1 && s->dh == 1 && s->dw == 1 && s->ow <= 16 && s->ph >= 0 &&
+        s->pw >= 0) {
+        im2col_s1_narrow(s, x, col, ld);
+        return;
+    }
+#endif
     if (s->sh == 1 && s->sw == 1 && s->dh == 1 && s->dw == 1 && s->ow == s->w) {
         im2col_same(s, x, col, ld);
         return;
@@ -488,11 +526,55 @@ void nnr_kern_im2col_f32(const nnr_conv2d_shape *s, const float *x, float *col)
     nnr_kern_im2col_ld_f32(s, x, col, (size_t)s->oh * s->ow);
 }
 
+#if !defined(NNR_SIMD_SCALAR) && defined(__AVX512F__)
+/* col2im of a stride-1, undilated convolution, one input row of up to 16
+ * columns at a time in a register: each (ki, kj) tap whose output row
+ * exists adds its shifted dcol row under a mask of the columns it reaches,
+ * then the row is stored once (no zeroing pass). Every element gets the
+ * generic loop's sums in its order ((ki, kj) lexicographic, from +0). The
+ * masked-off lanes of a shifted load (the padding) are never read. */
+static void col2im_s1(const nnr_conv2d_shape *s, const float *col, float *dx, size_t ld)
+{
+    const int w = s->w, ow = s->ow, oh = s->oh;
+    for (int ci = 0; ci < s->c; ci++)
+        for (int iy = 0; iy < s->h; iy++) {
+            float *xr = dx + ((size_t)ci * s->h + iy) * w;
+            for (int x0 = 0; x0 < w; x0 += 16) {
+                const int nx = w - x0 < 16 ? w - x0 : 16;
+                __m512 acc = _mm512_setzero_ps();
+                for (int ki = 0; ki < s->kh; ki++) {
+                    const int oy = iy + s->ph - ki;
+                    if (oy < 0 || oy >= oh) continue;
+                    for (int kj = 0; kj < s->kw; kj++) {
+                        /* lane L is input column x0 + L, output column x0 + L - ix0 */
+                        const int ix0 = kj - s->pw;
+                        int lo = ix0 > x0 ? ix0 : x0, hi = ix0 + ow < x0 + nx ? ix0 + ow : x0 + nx;
+                        if (hi <= lo) continue;
+                        const __mmask16 m = (__mmask16)(((1u << (hi - x0)) - 1) &
+                                                         ~((1u << (lo - x0)) - 1));
+                        const float *dr = col + ((size_t)(ci * s->kh + ki) * s->kw + kj) * ld +
+                                          (size_t)oy * ow + lo - ix0;
+                        acc = _mm512_mask_add_ps(acc, m, acc,
+                                                 _mm512_maskz_loadu_ps(m, dr - (lo - x0)));
+                    }
+                }
+                _mm512_mask_storeu_ps(xr + x0, (__mmask16)((1u << nx) - 1), acc);
+            }
+        }
+}
+#endif
+
 /* dx[ci][iy][ix] = Σ col entries that im2col (rows ld apart) read from
  * there (dx zeroed first). */
 void nnr_kern_col2im_ld_f32(const nnr_conv2d_shape *s, const float *col, float *dx, size_t ld)
 {
     const int sw = s->sw;
+#if !defined(NNR_SIMD_SCALAR) && defined(__AVX512F__)
+    if (s->sh == 1 && sw == 1 && s->dh == 1 && s->dw == 1 && s->ph >= 0 && s->pw >= 0) {
+        col2im_s1(s, col, dx, ld);
+        return;
+    }
+#endif
     memset(dx, 0, (size_t)s->c * s->h * s->w * sizeof *dx);
     for (int ci = 0; ci < s->c; ci++)
         for (int ki = 0; ki < s->kh; ki++)

@@ -6,9 +6,16 @@
 #include <math.h>
 #include <stddef.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "../nnr.h"
 #include "../simd.h"
+
+/* input elements from which the planes of a max-pool are split across
+ * threads (with OpenMP; a plane's results do not depend on the split) */
+#define POOL_PAR_MIN ((size_t)1 << 18)
 
 /* ------------------------------------------------------------ fast paths
  * Unpadded windows (any kh x kw, stride 1, 2 or more) over whole rows of
@@ -374,8 +381,22 @@ void nnr_maxpool2d_f32(int n, const nnr_pool2d_shape *s, const float *x, float *
     const int fast = fast_ok(s);
 #ifdef HAVE_MAX22_ALL
     if (fast && s->kh == 2 && s->kw == 2 && s->sh == 2 && s->sw == 2 && planes > 0 &&
-        s->oh > 0 && s->ow > 0 && max22_all(s, planes, x, y))
-        return;
+        s->oh > 0 && s->ow > 0) {
+        /* ranges of planes across threads (with OpenMP): each window's max
+         * is the same whichever vector it is computed in */
+        int nth = 1, ok = 1;
+#ifdef _OPENMP
+        if (planes * in >= POOL_PAR_MIN && !omp_in_parallel()) nth = omp_get_max_threads();
+        if ((size_t)nth > planes) nth = (int)planes;
+#pragma omp parallel for num_threads(nth) schedule(static) reduction(&& : ok) if (nth > 1)
+#endif
+        for (int t = 0; t < nth; t++) {
+            const size_t p0 = planes * (size_t)t / (size_t)nth;
+            const size_t p1 = planes * (size_t)(t + 1) / (size_t)nth;
+            if (p1 > p0) ok = max22_all(s, p1 - p0, x + p0 * in, y + p0 * on) && ok;
+        }
+        if (ok) return; /* else a NaN: the generic loops below */
+    }
 #endif
     for (size_t p = 0; p < planes; p++) {
         const float *xp = x + p * in;
@@ -475,8 +496,19 @@ void nnr_maxpool2d_backward_f32(int n, const nnr_pool2d_shape *s, const float *x
 {
     const size_t planes = (size_t)n * s->c, in = (size_t)s->h * s->w;
     const size_t on = (size_t)s->oh * s->ow;
-    memset(dx, 0, planes * in * sizeof *dx);
     const int k22 = fast_ok(s) && s->kh == 2 && s->kw == 2 && s->sh == 2 && s->sw == 2;
+#if !defined(NNR_SIMD_SCALAR) && defined(__AVX512F__)
+    /* backward22_v writes all four places of every window: when the windows
+     * tile the plane, no element is left for the clearing (W6: 19 MB a step) */
+    const int tiled = k22 && 2 * s->oh == s->h && 2 * s->ow == s->w;
+#else
+    const int tiled = 0;
+#endif
+    if (!tiled) memset(dx, 0, planes * in * sizeof *dx);
+    /* planes are independent: split across threads (with OpenMP) */
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if (planes * in >= POOL_PAR_MIN && !omp_in_parallel())
+#endif
     for (size_t p = 0; p < planes; p++) {
         const float *xp = x + p * in;
         const float *dyp = dy + p * on;

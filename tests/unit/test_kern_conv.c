@@ -124,3 +124,102 @@ Test(conv_paths, backward_matches_reference)
         free(rx); free(rw); free(rb); free(scr);
     }
 }
+
+/* col2im (the data gradient's scatter) against the plain scatter in the
+ * generic loop order, bit for bit, and im2col against the plain gather: stride-1 shapes with rows wider than a
+ * vector (several 16-column blocks and a tail), one column, kernels wider
+ * than the row, padding 0 to 2, rows ld apart past oh*ow; and a strided and
+ * a dilated shape through the generic loops. */
+#include "kernels/kern.h"
+
+Test(conv_paths, col2im_matches_scatter)
+{
+    /* c h w oc kh kw sh sw ph pw dh dw */
+    static const int CS[][12] = {
+        {3, 14, 14, 1, 3, 3, 1, 1, 1, 1, 1, 1}, {2, 7, 7, 1, 3, 3, 1, 1, 1, 1, 1, 1},
+        {2, 5, 33, 1, 3, 3, 1, 1, 1, 1, 1, 1},  {1, 4, 17, 1, 5, 2, 1, 1, 2, 0, 1, 1},
+        {2, 6, 1, 1, 3, 3, 1, 1, 1, 1, 1, 1},   {1, 5, 3, 1, 2, 5, 1, 1, 0, 2, 1, 1},
+        {2, 9, 16, 1, 1, 1, 1, 1, 0, 0, 1, 1},  {2, 8, 20, 1, 3, 4, 1, 1, 2, 1, 1, 1},
+        {2, 9, 9, 1, 3, 3, 2, 2, 1, 1, 1, 1},   {1, 9, 11, 1, 3, 3, 1, 1, 2, 2, 2, 2},
+        {2, 6, 16, 1, 3, 3, 1, 1, 1, 1, 1, 1},  {2, 5, 12, 1, 3, 3, 1, 1, 0, 0, 1, 1},
+        {1, 4, 2, 1, 3, 5, 1, 1, 1, 2, 1, 1},
+    };
+    tgen g = {43};
+    for (size_t i = 0; i < sizeof CS / sizeof CS[0]; i++) {
+        const int *v = CS[i];
+        nnr_conv2d_shape s = {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], 0, 0,
+                              v[10], v[11], 1};
+        s.oh = (s.h + 2 * s.ph - s.dh * (s.kh - 1) - 1) / s.sh + 1;
+        s.ow = (s.w + 2 * s.pw - s.dw * (s.kw - 1) - 1) / s.sw + 1;
+        const size_t ld = (size_t)s.oh * s.ow + 5, rows = (size_t)s.c * s.kh * s.kw;
+        const size_t xs = (size_t)s.c * s.h * s.w;
+        float *col = tg_alloc(rows * ld), *dx = tg_alloc(xs), *r = tg_alloc(xs);
+        tg_fill(&g, col, rows * ld, -1, 1);
+        tg_fill(&g, dx, xs, 7, 8); /* overwritten */
+        memset(r, 0, xs * sizeof *r);
+        for (int ci = 0; ci < s.c; ci++)
+            for (int ki = 0; ki < s.kh; ki++)
+                for (int kj = 0; kj < s.kw; kj++)
+                    for (int oy = 0; oy < s.oh; oy++)
+                        for (int ox = 0; ox < s.ow; ox++) {
+                            const int iy = oy * s.sh - s.ph + ki * s.dh;
+                            const int ix = ox * s.sw - s.pw + kj * s.dw;
+                            if (iy < 0 || iy >= s.h || ix < 0 || ix >= s.w) continue;
+                            r[((size_t)ci * s.h + iy) * s.w + ix] +=
+                                col[((size_t)(ci * s.kh + ki) * s.kw + kj) * ld +
+                                    (size_t)oy * s.ow + ox];
+                        }
+        nnr_kern_col2im_ld_f32(&s, col, dx, ld);
+        char what[48];
+        snprintf(what, sizeof what, "col2im shape %zu", i);
+        cr_expect_eq(check_close(what, dx, r, xs, 0, 0), 0);
+        /* im2col of dx: the gather, entries past oh*ow of each row untouched */
+        float *rc = tg_alloc(rows * ld);
+        memcpy(rc, col, rows * ld * sizeof *rc);
+        for (int ci = 0; ci < s.c; ci++)
+            for (int ki = 0; ki < s.kh; ki++)
+                for (int kj = 0; kj < s.kw; kj++)
+                    for (int oy = 0; oy < s.oh; oy++)
+                        for (int ox = 0; ox < s.ow; ox++) {
+                            const int iy = oy * s.sh - s.ph + ki * s.dh;
+                            const int ix = ox * s.sw - s.pw + kj * s.dw;
+                            rc[((size_t)(ci * s.kh + ki) * s.kw + kj) * ld + (size_t)oy * s.ow +
+                               ox] = iy < 0 || iy >= s.h || ix < 0 || ix >= s.w
+                                         ? 0.0f
+                                         : dx[((size_t)ci * s.h + iy) * s.w + ix];
+                        }
+        nnr_kern_im2col_ld_f32(&s, dx, col, ld);
+        snprintf(what, sizeof what, "im2col shape %zu", i);
+        cr_expect_eq(check_close(what, col, rc, rows * ld, 0, 0), 0);
+        free(col); free(dx); free(r); free(rc);
+    }
+}
+
+/* The 2x2, stride-2 max-pool backward compiled for this machine (its
+ * AVX-512 path skips the clearing of dx when the windows tile the plane):
+ * against the reference, bit for bit, with dx holding garbage first; tiled
+ * planes (W6's 28x28 and 14x14, rows of more than 16 windows, ties, a -0
+ * gradient) and untiled ones (odd sides: the last row and column stay 0). */
+Test(conv_paths, maxpool22_backward_matches_reference)
+{
+    /* c h w */
+    static const int PS[][3] = {{3, 28, 28}, {2, 14, 14}, {1, 4, 40}, {2, 7, 7}, {1, 6, 9}, {1, 2, 2}};
+    tgen g = {44};
+    for (size_t i = 0; i < sizeof PS / sizeof PS[0]; i++) {
+        const int c = PS[i][0], h = PS[i][1], w = PS[i][2], n = 2;
+        const nnr_pool2d_shape s = {c, h, w, 2, 2, 2, 2, 0, 0, h / 2, w / 2};
+        const size_t xs = (size_t)n * c * h * w, ys = (size_t)n * c * (h / 2) * (w / 2);
+        float *x = tg_alloc(xs), *dy = tg_alloc(ys), *dx = tg_alloc(xs), *r = tg_alloc(xs);
+        tg_fill(&g, x, xs, -1, 1);
+        for (size_t j = 0; j < xs; j += 7) x[j] = x[j / 2]; /* some ties */
+        tg_fill(&g, dy, ys, -1, 1);
+        dy[1] = -0.0f;
+        tg_fill(&g, dx, xs, 3, 4);
+        nnr_maxpool2d_backward_f32(n, &s, x, dy, dx);
+        nnr_ref_maxpool2d_backward_f32(n, &s, x, dy, r);
+        char what[48];
+        snprintf(what, sizeof what, "maxpool22 backward shape %zu", i);
+        cr_expect_eq(check_close(what, dx, r, xs, 0, 0), 0);
+        free(x); free(dy); free(dx); free(r);
+    }
+}

@@ -119,6 +119,41 @@ Test(threads, conv2d_bit_identical)
     free(c.x); free(c.w); free(c.b); free(c.dy); free(c.scr);
 }
 
+/* max-pool 2x2 (forward, backward) and relu (forward, backward) split
+ * their planes / elements above 2^18 inputs; a NaN sends the forward to its
+ * generic loops whatever chunk it is in */
+typedef struct { int n, nan; nnr_pool2d_shape s; float *x, *dy; } pool_ctx;
+static size_t pool_xs(const pool_ctx *c) { return (size_t)c->n * c->s.c * c->s.h * c->s.w; }
+static size_t pool_ys(const pool_ctx *c) { return (size_t)c->n * c->s.c * c->s.oh * c->s.ow; }
+static void run_pool(void *p, float *o)
+{
+    pool_ctx *c = p;
+    nnr_maxpool2d_f32(c->n, &c->s, c->x, o);
+    nnr_maxpool2d_backward_f32(c->n, &c->s, c->x, c->dy, o + pool_ys(c));
+    nnr_act_f32(NNR_ACT_RELU, 0, pool_xs(c), c->x, o + pool_ys(c) + pool_xs(c));
+    nnr_act_backward_f32(NNR_ACT_RELU, 0, pool_xs(c), c->x, NULL, c->x,
+                         o + pool_ys(c) + 2 * pool_xs(c));
+}
+
+Test(threads, pool_relu_bit_identical)
+{
+    tgen g = {44};
+    for (int v = 0; v < 3; v++) {
+        /* 28x28 (W6), an odd side (the backward clears dx), a NaN */
+        const int h = v == 1 ? 29 : 28;
+        pool_ctx c = {4, v == 2, {48, h, h, 2, 2, 2, 2, 0, 0, h / 2, h / 2}, NULL, NULL};
+        c.x = tg_alloc(pool_xs(&c));
+        c.dy = tg_alloc(pool_xs(&c));
+        tg_fill(&g, c.x, pool_xs(&c), -1, 1);
+        tg_fill(&g, c.dy, pool_xs(&c), -1, 1);
+        if (c.nan) c.x[pool_xs(&c) - 100] = NAN;
+        char what[40];
+        snprintf(what, sizeof what, "maxpool/relu variant %d", v);
+        same_bits(what, run_pool, &c, pool_ys(&c) + 3 * pool_xs(&c));
+        free(c.x); free(c.dy);
+    }
+}
+
 /* The split is real: 2 threads do run when asked for. */
 Test(threads, two_threads_available)
 {

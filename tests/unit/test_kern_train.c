@@ -406,6 +406,37 @@ Test(optim, matches_reference_over_steps)
         }
 }
 
+/* Adam without weight decay runs in vectors: the same bits as the scalar
+ * loop (each element stepped alone, len 1), for both forms of the lerp
+ * (1 - beta1 below and above 0.5), and a non-finite parameter in a vector
+ * is still reported. */
+Test(optim, adam_vector_bits_match_scalar)
+{
+    static const nnr_optim cfgs[] = {
+        {NNR_OPT_ADAM, 1e-3, 0, 0, 0, 0, 0.9, 0.999, 1e-8},
+        {NNR_OPT_ADAM, 3e-2, 0, 0, 0, 0, 0.3, 0.9, 1e-6},
+        {NNR_OPT_ADAMW, 1e-3, 0, 0, 0, 0, 0.9, 0.999, 1e-8},
+    };
+    enum { N = 53 };
+    tgen gen = {91};
+    for (size_t c = 0; c < sizeof cfgs / sizeof cfgs[0]; c++) {
+        float p[N], q[N], g[N], m1[N] = {0}, v1[N] = {0}, m2[N] = {0}, v2[N] = {0};
+        tg_fill(&gen, p, N, -1, 1);
+        memcpy(q, p, sizeof p);
+        for (long step = 1; step <= 4; step++) {
+            tg_fill(&gen, g, N, -2, 2);
+            cr_expect_eq(nnr_optim_step(&cfgs[c], N, p, g, m1, v1, step), 1);
+            for (int i = 0; i < N; i++)
+                nnr_optim_step(&cfgs[c], 1, q + i, g + i, m2 + i, v2 + i, step);
+        }
+        cr_expect(memcmp(p, q, sizeof p) == 0, "cfg %zu: parameters differ from the scalar", c);
+        cr_expect(memcmp(m1, m2, sizeof m1) == 0, "cfg %zu: exp_avg differs", c);
+        cr_expect(memcmp(v1, v2, sizeof v1) == 0, "cfg %zu: exp_avg_sq differs", c);
+        g[3] = NAN;
+        cr_expect_eq(nnr_optim_step(&cfgs[c], N, p, g, m1, v1, 5), 0);
+    }
+}
+
 /* ------------------------------------------------------------------ rng */
 
 Test(rng, known_stream)
