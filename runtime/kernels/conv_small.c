@@ -14,7 +14,7 @@
  * the same products than the GEMM + col2im path); the weight gradient
  * accumulates dWᵀ[tap][oc] over the samples and their positions (dy moved
  * to [position][oc] per sample), one FMA chain per element in sample then
- * position order. Chosen by nnr_conv2d_f32 / nnr_conv2d_backward_f32
+ * position order. Chosen by nnr_kern_conv2d_f32 / nnr_kern_conv2d_backward_f32
  * (conv.c) through nnr_conv_small_ok. */
 #include <stddef.h>
 #include <string.h>
@@ -30,7 +30,7 @@
 
 static int ceil_v(int n) { return (n + SC_V - 1) / SC_V * SC_V; }
 
-int nnr_conv_small_ok(const nnr_conv2d_shape *s)
+int nnr_conv_small_ok(const nnr_kconv *s)
 {
     return s->groups == 1 && s->dh == 1 && s->dw == 1 && s->c >= 1 && s->c <= SC_MAXC &&
            s->oc >= 1 && s->oc <= SC_MAXC && s->h <= SC_MAXHW && s->w <= SC_MAXHW &&
@@ -50,7 +50,7 @@ typedef struct {
 
 static size_t pad_floats(int c, int hp, int wp) { return (size_t)c * hp * wp + SC_V; }
 
-size_t nnr_conv_small_scratch(const nnr_conv2d_shape *s)
+size_t nnr_conv_small_scratch(const nnr_kconv *s)
 {
     const int k = s->c * s->kh * s->kw, kb = s->oc * s->kh * s->kw;
     const size_t fwd = pad_floats(s->c, s->h + 2 * s->ph, s->w + 2 * s->pw) +
@@ -353,7 +353,7 @@ static void sc_run(const sc_geo *g, const float *bias, int oc, nnr_act act, floa
     if (act != NNR_ACT_NONE && !relu) nnr_act_f32(act, act_param, (size_t)oc * ohw, y, y);
 }
 
-void nnr_conv_small_f32(int n, const nnr_conv2d_shape *s, const float *x, const float *w,
+void nnr_conv_small_f32(int n, const nnr_kconv *s, const float *x, const float *w,
                         const float *b, float *y, nnr_act act, float act_param,
                         float *scratch)
 {
@@ -377,7 +377,7 @@ void nnr_conv_small_f32(int n, const nnr_conv2d_shape *s, const float *x, const 
 /* dx of n samples: the forward kernel on dy spread by the stride into a
  * plane padded by k - 1 - p, with wf[(o·kh + ki)·kw + kj][ci] =
  * w[o][ci][kh-1-ki][kw-1-kj] */
-static void sc_data_grad(int n, const nnr_conv2d_shape *s, const float *w, const float *dy,
+static void sc_data_grad(int n, const nnr_kconv *s, const float *w, const float *dy,
                          float *dx, float *scratch)
 {
     const int hp = s->h + s->kh - 1, wp = s->w + s->kw - 1, kb = s->oc * s->kh * s->kw;
@@ -451,7 +451,7 @@ SC_WG(sc_wg1_1_2, 1, 1, 2)
 SC_WG(sc_wg1_1_1, 1, 1, 1)
 
 /* one sample's contribution to dWᵀ [k][ocp] */
-static void sc_wgrad_sample(const nnr_conv2d_shape *s, const float *xp, int hp, int wp,
+static void sc_wgrad_sample(const nnr_kconv *s, const float *xp, int hp, int wp,
                             const float *dyT, const int *pofs, int ocp, float *dwt, int first)
 {
     const size_t plane = (size_t)hp * wp;
@@ -485,7 +485,7 @@ static void sc_wgrad_sample(const nnr_conv2d_shape *s, const float *xp, int hp, 
 }
 
 /* dw [oc][k] = Σ over samples and positions of dy·x_t */
-static void sc_weight_grad(int n, const nnr_conv2d_shape *s, const float *x, const float *dy,
+static void sc_weight_grad(int n, const nnr_kconv *s, const float *x, const float *dy,
                            float *dw, float *scratch)
 {
     const int hp = s->h + 2 * s->ph, wp = s->w + 2 * s->pw, k = s->c * s->kh * s->kw;
@@ -505,7 +505,7 @@ static void sc_weight_grad(int n, const nnr_conv2d_shape *s, const float *x, con
         zero_floats(dw, (size_t)s->oc * k);
 }
 
-void nnr_conv_small_backward_f32(int n, const nnr_conv2d_shape *s, const float *x,
+void nnr_conv_small_backward_f32(int n, const nnr_kconv *s, const float *x,
                                  const float *w, const float *dy, float *dx, float *dw,
                                  float *scratch)
 {
