@@ -43,26 +43,29 @@ typedef struct nnr_krnn {
 
 static inline nnr_kconv nnr_kconv_of(const nnr_conv2d_shape *s)
 {
-    const nnr_kconv k = {s->c, s->h, s->w, s->oc, s->kh, s->kw, s->sh, s->sw, s->ph, s->pw,
-                         s->oh, s->ow, s->dh, s->dw, s->groups};
+    const nnr_kconv k = {s->in_channels, s->in_h, s->in_w, s->out_channels, s->kernel_h,
+                         s->kernel_w, s->stride_h, s->stride_w, s->padding_h, s->padding_w,
+                         s->out_h, s->out_w, s->dilation_h, s->dilation_w, s->groups};
     return k;
 }
 
 static inline nnr_kpool nnr_kpool_of(const nnr_pool2d_shape *s)
 {
-    const nnr_kpool k = {s->c, s->h, s->w, s->kh, s->kw, s->sh, s->sw, s->ph, s->pw, s->oh, s->ow};
+    const nnr_kpool k = {s->channels, s->in_h, s->in_w, s->kernel_h, s->kernel_w, s->stride_h,
+                         s->stride_w, s->padding_h, s->padding_w, s->out_h, s->out_w};
     return k;
 }
 
 static inline nnr_kmha nnr_kmha_of(const nnr_mha_shape *s)
 {
-    const nnr_kmha k = {s->tq, s->tk, s->e, s->heads, s->bias, s->causal};
+    const nnr_kmha k = {s->tgt_len, s->src_len, s->embed_dim, s->num_heads, s->bias, s->is_causal};
     return k;
 }
 
 static inline nnr_krnn nnr_krnn_of(const nnr_rnn_shape *s)
 {
-    const nnr_krnn k = {s->t, s->in, s->hidden, s->layers, s->dirs, s->bias, s->gates};
+    const nnr_krnn k = {s->seq_len, s->input_size, s->hidden_size, s->num_layers,
+                        s->num_directions, s->bias, s->gates};
     return k;
 }
 
