@@ -121,7 +121,7 @@ static void run_kernel(void *v)
         break;
     case KCONVB: /* x b[0], w b[1], dy b[2], dx b[3], scratch b[4], dw b[5], db b[2] tail */
         nnr_conv2d_backward_f32(k->n, k->c, b[0], b[1], b[2], b[3], b[5],
-                                b[2] + (size_t)k->n * k->c->oc * k->c->oh * k->c->ow, b[4]);
+                                b[2] + (size_t)k->n * k->c->out_channels * k->c->out_h * k->c->out_w, b[4]);
         break;
     default:
         break;
@@ -146,9 +146,10 @@ static void w6_kernels(double ks)
     for (int i = 0; i < 3; i++) {
         const nnr_conv2d_shape *c = &cs[i];
         const int n = 32;
-        size_t lx = (size_t)n * c->c * c->h * c->w, lw = (size_t)c->oc * c->c * 9;
-        size_t ly = (size_t)n * c->oc * c->oh * c->ow;
-        size_t len[6] = {lx, lw, ly + c->oc, lx > ly ? lx : ly, nnr_conv2d_scratch(c), lw};
+        size_t lx = (size_t)n * c->in_channels * c->in_h * c->in_w;
+        size_t lw = (size_t)c->out_channels * c->in_channels * 9;
+        size_t ly = (size_t)n * c->out_channels * c->out_h * c->out_w;
+        size_t len[6] = {lx, lw, ly + c->out_channels, lx > ly ? lx : ly, nnr_conv2d_scratch(c), lw};
         float *buf[6];
         for (int j = 0; j < 6; j++) {
             buf[j] = malloc(len[j] * sizeof(float));
@@ -159,7 +160,7 @@ static void w6_kernels(double ks)
             for (size_t e = 0; e < len[j]; e++)
                 buf[j][e] = (float)(nnr_rng_uniform(&r) - 0.5);
         }
-        double fl = 2.0 * c->oc * c->oh * c->ow * c->c * 9;
+        double fl = 2.0 * c->out_channels * c->out_h * c->out_w * c->in_channels * 9;
         char nm[64];
         for (int b = 1; b <= 32; b += 31) {
             kctx k = {KCONV, b, 0, 0, c, NULL, buf};
@@ -307,8 +308,8 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < sizeof cv / sizeof *cv; i++) {
             kctx k = {cv[i].c ? KCONV : KPOOL, 1, 0, 0, cv[i].c, cv[i].p, buf};
             double t = bench_median(run_kernel, &k, ks, 5);
-            double fl = cv[i].c ? 2.0 * cv[i].c->oc * cv[i].c->oh * cv[i].c->ow * cv[i].c->c *
-                                      cv[i].c->kh * cv[i].c->kw
+            double fl = cv[i].c ? 2.0 * cv[i].c->out_channels * cv[i].c->out_h * cv[i].c->out_w *
+                                      cv[i].c->in_channels * cv[i].c->kernel_h * cv[i].c->kernel_w
                                 : 0;
             printf("KERNEL %s %s %.3f %.2f\n", cv[i].name,
                    cv[i].c ? "nnr_conv2d_f32" : "nnr_maxpool2d_f32", t * 1e6, fl / t * 1e-9);

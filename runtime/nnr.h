@@ -131,16 +131,20 @@ void nnr_linear_packed_bf16(int n, int in, int out, const float *x, const void *
 /* ---------------------------------------------------------------- conv2d */
 
 typedef struct nnr_conv2d_shape {
-    int c, h, w;        /* input channels, height, width (one sample) */
-    int oc, kh, kw;     /* output channels, kernel */
-    int sh, sw;         /* stride */
-    int ph, pw;         /* zero padding */
-    int oh, ow;         /* output height/width: (h + 2ph - dh(kh-1) - 1) / sh + 1 */
-    int dh, dw;         /* dilation (0 is taken as 1: initialisers written
-                         * before these fields) */
-    int groups;         /* channel groups (0 as 1): c and oc are multiples of
-                         * it; weight [oc, c/groups, kh, kw]; depthwise when
-                         * groups == c */
+    int in_channels;    /* channels of the input */
+    int in_h, in_w;     /* height, width of one input sample */
+    int out_channels;   /* channels of the output */
+    int kernel_h, kernel_w; /* kernel_size */
+    int stride_h, stride_w; /* stride */
+    int padding_h, padding_w; /* zero padding on each side */
+    int out_h, out_w;   /* output height, width: (in_h + 2 padding_h -
+                         * dilation_h (kernel_h - 1) - 1) / stride_h + 1 */
+    int dilation_h, dilation_w; /* dilation (0 is taken as 1: initialisers
+                                 * written before these fields) */
+    int groups;         /* channel groups (0 as 1): in_channels and
+                         * out_channels are multiples of it; weight
+                         * [out_channels, in_channels/groups, kernel_h,
+                         * kernel_w]; depthwise when groups == in_channels */
 } nnr_conv2d_shape;
 
 /* Floats of scratch the conv2d kernels need for ONE sample (im2col). */
@@ -176,9 +180,10 @@ void nnr_conv2d_add_f32(int n, const nnr_conv2d_shape *s, const float *x, const 
                         float *scratch);
 
 /* Transposed convolution (PyTorch ConvTranspose2d), the adjoint of a
- * convolution: s describes it as PyTorch does (c, h, w: its input; oc, oh,
- * ow: its output, oh = (h - 1)sh - 2ph + dh(kh - 1) + output_padding + 1),
- * weight [c, oc/groups, kh, kw]; b may be NULL. scratch:
+ * convolution: s describes it as PyTorch does (in_*: its input; out_*: its
+ * output, out_h = (in_h - 1) stride_h - 2 padding_h + dilation_h (kernel_h
+ * - 1) + output_padding + 1), weight [in_channels, out_channels/groups,
+ * kernel_h, kernel_w]; b may be NULL. scratch:
  * nnr_conv_transpose2d_scratch(s) floats. */
 size_t nnr_conv_transpose2d_scratch(const nnr_conv2d_shape *s);
 void nnr_conv_transpose2d_f32(int n, const nnr_conv2d_shape *s, const float *x,
@@ -190,9 +195,13 @@ void nnr_conv_transpose2d_backward_f32(int n, const nnr_conv2d_shape *s, const f
 /* ---------------------------------------------------------------- pooling */
 
 typedef struct nnr_pool2d_shape {
-    int c, h, w;
-    int kh, kw, sh, sw, ph, pw;
-    int oh, ow;         /* floor((h + 2ph - kh) / sh) + 1 (ceil_mode = False) */
+    int channels;       /* channels (input and output) */
+    int in_h, in_w;     /* height, width of one input sample */
+    int kernel_h, kernel_w; /* kernel_size */
+    int stride_h, stride_w; /* stride */
+    int padding_h, padding_w; /* padding on each side */
+    int out_h, out_w;   /* floor((in_h + 2 padding_h - kernel_h) / stride_h)
+                         * + 1 (ceil_mode = False) */
 } nnr_pool2d_shape;
 
 /* Max pooling; padding counts as -inf (PyTorch). */
@@ -477,13 +486,18 @@ void nnr_sdpa_backward_f32(int bh, int tq, int tk, int e, int ev, int causal,
                            const float *q, const float *k, const float *v, const float *y,
                            const float *lse, const float *dy, float *dq, float *dk, float *dv);
 
-/* nn.MultiheadAttention (batch first): q[n, tq, e], k and v [n, tk, e] ->
- * y[n, tq, e]. p: in_proj_weight [3e, e], in_proj_bias [3e] (bias), then
- * out_proj.weight [e, e], out_proj.bias [e] (bias), one after the other.
- * The projections split into `heads` heads of e / heads, each attended as
- * nnr_sdpa_f32 (causal: each query sees the keys up to its own position). */
+/* nn.MultiheadAttention (batch first), e = embed_dim: q[n, tgt_len, e], k
+ * and v [n, src_len, e] -> y[n, tgt_len, e]. p: in_proj_weight [3e, e],
+ * in_proj_bias [3e] (bias), then out_proj.weight [e, e], out_proj.bias [e]
+ * (bias), one after the other. The projections split into num_heads heads
+ * of e / num_heads, each attended as nnr_sdpa_f32. */
 typedef struct nnr_mha_shape {
-    int tq, tk, e, heads, bias, causal;
+    int tgt_len;        /* query positions (rows of q) */
+    int src_len;        /* key/value positions (rows of k and v) */
+    int embed_dim;      /* features of q, k, v and y */
+    int num_heads;      /* heads, each of embed_dim / num_heads */
+    int bias;           /* whether the projections have biases */
+    int is_causal;      /* each query sees the keys up to its own position */
 } nnr_mha_shape;
 /* Floats per sample the training forward keeps (the heads' q, k, v and
  * output, the merged output, the log-sum-exps). */
@@ -495,8 +509,8 @@ void nnr_mha_f32(const nnr_mha_shape *s, int n, const float *q, const float *k, 
 /* The same for n new positions pos .. pos + n - 1 of ONE sequence against
  * a key/value cache (generation): q, k, v [n, e] their rows; their keys
  * and values (after the projections) are written to kc, vc [.., e] at rows
- * pos.., and each attends to rows 0 .. its own position (causal: s->causal
- * must be set; s->tq, s->tk are not read). */
+ * pos.., and each attends to rows 0 .. its own position (s->is_causal
+ * must be set; s->tgt_len, s->src_len are not read). */
 void nnr_mha_step_f32(const nnr_mha_shape *s, int pos, int n, const float *q, const float *k,
                       const float *v, const float *p, float *kc, float *vc, float *y);
 /* nnr_sdpa_f32 (one head, causal) for n new positions at pos: k, v [n, e],
@@ -509,17 +523,25 @@ void nnr_mha_backward_f32(const nnr_mha_shape *s, int n, const float *q, const f
                           const float *v, const float *p, const float *saved, const float *dy,
                           float *dq, float *dk, float *dv, float *dp);
 
-/* nn.LSTM (gates 4: i, f, g, o) and nn.GRU (gates 3: r, z, n), batch first.
- * x[n, t, in]; the parameters p are PyTorch's tensors one after the other
- * in state_dict order: for each layer, for each direction, weight_ih
- * [gates*hidden, in_l], weight_hh [gates*hidden, hidden], and when bias
- * bias_ih, bias_hh [gates*hidden] (in_l = in for layer 0, hidden*dirs after).
- * The result y packs, per sample, out [t, dirs*hidden] (the last layer's
- * hidden states, forward direction first), then h_n [layers*dirs, hidden],
- * then for the LSTM c_n [layers*dirs, hidden] (nnr_rnn_packed floats). The
- * states start from zeros. */
+/* nn.LSTM (gates 4: i, f, g, o) and nn.GRU (gates 3: r, z, n), batch first,
+ * t = seq_len, hidden = hidden_size, dirs = num_directions, layers =
+ * num_layers: x[n, t, input_size]; the parameters p are PyTorch's tensors
+ * one after the other in state_dict order: for each layer, for each
+ * direction, weight_ih [gates*hidden, in_l], weight_hh [gates*hidden,
+ * hidden], and when bias bias_ih, bias_hh [gates*hidden] (in_l =
+ * input_size for layer 0, hidden*dirs after). The result y packs, per
+ * sample, out [t, dirs*hidden] (the last layer's hidden states, forward
+ * direction first), then h_n [layers*dirs, hidden], then for the LSTM c_n
+ * [layers*dirs, hidden] (nnr_rnn_packed floats). The states start from
+ * zeros. */
 typedef struct nnr_rnn_shape {
-    int t, in, hidden, layers, dirs, bias, gates;   /* gates: 4 LSTM, 3 GRU */
+    int seq_len;        /* time steps of x */
+    int input_size;     /* features of x per step */
+    int hidden_size;    /* features of the hidden state */
+    int num_layers;     /* stacked layers */
+    int num_directions; /* 2 when bidirectional, else 1 */
+    int bias;           /* whether the layers have bias_ih, bias_hh */
+    int gates;          /* 4: LSTM, 3: GRU */
 } nnr_rnn_shape;
 /* Floats of y per sample; floats of the parameters; floats per sample the
  * training forward keeps for the backward. */

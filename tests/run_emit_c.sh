@@ -83,6 +83,11 @@ if grep -n -E '\+ 0u|\* 0[;)]|\+ 0\)' inference.c | head -3 | grep .; then bad "
 if grep -n -E '^\s*\(void\)[a-z_]+(, \(void\)[a-z_]+)*;\s*$' inference.c | head -3 | grep .; then
     bad "a (void) cast without a reason in $stem.c"
 fi
+# the arena size reads n and init reads seed for every model (their bodies
+# are written generally), so neither is ever cast away
+if grep -n -E '\(void\)(n|seed)\b' "$c" | head -3 | grep .; then
+    bad "$stem.c casts away n or seed"
+fi
 
 [ $fail -eq 0 ] && echo "ok: $stem.c and $stem.h compile with ${FLAGS[*]}; no absolute path; deterministic"
 exit $fail

@@ -317,17 +317,17 @@ void emit_c_scratch_fn(const Graph *g, const char **shapes, FILE *out, const cha
 {
     const char **calls;
     int k = scratch_calls(g, shapes, &calls);
-    const char *acts = per_sample ? xasprintf("(size_t)n * %lld", (long long)per_sample) : NULL;
+    /* the same form for any model: n samples of what each keeps (a named
+     * 0 when nothing is), then the scratch */
+    const char *acts = per_sample ? xasprintf("(size_t)n * %lld", (long long)per_sample)
+                                  : "(size_t)n * per_sample";
     fprintf(out, "%ssize_t %s(int n)\n{\n", is_static ? "static " : "", name);
-    if (!acts)
-        fprintf(out, "    (void)n; /* %s */\n", k ? "the scratch is for one sample at a time, any n"
-                                                  : "no batch size needs an arena");
-    if (k == 0 && !acts)
-        fprintf(out, "    return 0;\n");
-    else if (k == 0)
+    if (!per_sample)
+        fprintf(out, "    const size_t per_sample = 0; /* floats kept per sample: none */\n");
+    if (k == 0)
         fprintf(out, "    return %s;\n", acts);
     else if (k == 1)
-        fprintf(out, "    return %s%s%s;\n", acts ? acts : "", acts ? " + " : "", calls[0]);
+        fprintf(out, "    return %s + %s;\n", acts, calls[0]);
     if (k < 2) {
         fprintf(out, "}\n\n");
         return;
@@ -338,7 +338,7 @@ void emit_c_scratch_fn(const Graph *g, const char **shapes, FILE *out, const cha
     fprintf(out, "    };\n    size_t scratch = 0;\n"
                  "    for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)\n"
                  "        if (need[i] > scratch)\n            scratch = need[i];\n");
-    fprintf(out, "    return %s%sscratch;\n}\n\n", acts ? acts : "", acts ? " + " : "");
+    fprintf(out, "    return %s + scratch;\n}\n\n", acts);
 }
 
 int emit_c_trainable(const Graph *g, const TrainCfg *t)
@@ -648,19 +648,15 @@ static void emit_prepare(const Graph *g, const char **sn, const char **in, FILE 
  * order (the order of the random draws), literals copied. */
 static void emit_init(const Graph *g, const char **sn, FILE *out)
 {
-    int drawn = 0, any = 0;
-    for (int i = 0; i < g->nparams; i++) {
-        drawn |= sn[i] && !g->params[i].literal &&
-                 (g->params[i].init == INIT_UNIFORM || g->params[i].init == INIT_NORMAL);
+    int any = 0;
+    for (int i = 0; i < g->nparams; i++)
         any |= sn[i] != NULL;
-    }
     fprintf(out, "void %s_init(float *state, uint64_t seed)\n{\n", g->name);
     if (!any)
         fprintf(out, "    (void)state; /* the model has no parameters */\n");
-    if (drawn)
-        fprintf(out, "    nnr_rng rng;\n    nnr_rng_seed(&rng, seed);\n");
-    else
-        fprintf(out, "    (void)seed; /* nothing is drawn at random */\n");
+    /* seeded whether or not anything is drawn, as torch.manual_seed(seed)
+     * before the modules are built */
+    fprintf(out, "    nnr_rng rng;\n    nnr_rng_seed(&rng, seed);\n");
     for (int i = 0; i < g->nparams; i++) {
         const Param *p = &g->params[i];
         char bb[48];

@@ -145,7 +145,8 @@ static void emit_attn_step(const EmitCtx *e, const Node *nd, const char *kc, con
                 (long long)vw, VAL(e, nd->in[0]), VAL(e, nd->in[1]), VAL(e, nd->in[2]), kc, vc, VAL(e, self));
         return;
     }
-    fprintf(e->out, "    nnr_mha_step_f32(&(const nnr_mha_shape){.e = %d, .heads = %d, .bias = %d, .causal = 1},\n"
+    fprintf(e->out, "    nnr_mha_step_f32(&(const nnr_mha_shape){.embed_dim = %d, .num_heads = %d,\n"
+                    "                                            .bias = %d, .is_causal = 1},\n"
                     "                     pos, n, %s, %s, %s, %s,\n                     %s, %s, %s);\n",
             (int)nd->attr[0], (int)nd->attr[1], nd->attr[2] != 0, VAL(e, nd->in[0]), VAL(e, nd->in[1]),
             VAL(e, nd->in[2]), e->pexpr ? e->pexpr[nd->param[0]] : op_pexpr(e->P, e->g, nd->param[0]), kc, vc,

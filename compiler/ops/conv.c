@@ -191,8 +191,9 @@ static void conv_kshape(const Graph *g, const Node *n, int64_t s[15])
     memcpy(s, v, sizeof v);
 }
 
-static const char *const conv_fields[] = {"c", "h", "w", "oc", "kh", "kw", "sh", "sw", "ph", "pw",
-                                          "oh", "ow", "dh", "dw", "groups"};
+static const char *const conv_fields[] = {
+    "in_channels", "in_h", "in_w", "out_channels", "kernel_h", "kernel_w", "stride_h", "stride_w",
+    "padding_h", "padding_w", "out_h", "out_w", "dilation_h", "dilation_w", "groups"};
 
 /* The shape struct of node n on call c: its conv geometry (conv1d, conv2d)
  * or its own (conv_transpose2d: in = its input, out = its output). */

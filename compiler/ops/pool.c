@@ -122,7 +122,9 @@ static void kshape(const Graph *g, const Node *n, KCall *c)
     const int one = is1d(n);
     const int64_t s[] = {in->d[0], one ? 1 : in->d[1], in->d[one ? 1 : 2], n->kh, n->kw, n->sh, n->sw,
                          n->ph, n->pw, one ? 1 : n->shape.d[1], n->shape.d[one ? 1 : 2]};
-    static const char *const fields[] = {"c", "h", "w", "kh", "kw", "sh", "sw", "ph", "pw", "oh", "ow"};
+    static const char *const fields[] = {"channels", "in_h", "in_w", "kernel_h", "kernel_w",
+                                         "stride_h", "stride_w", "padding_h", "padding_w",
+                                         "out_h", "out_w"};
     _Static_assert(sizeof fields / sizeof fields[0] == sizeof s / sizeof s[0], "a name per field");
     kcall_shape(c, "nnr_pool2d_shape", fields, s, (int)(sizeof s / sizeof s[0]));
 }

@@ -110,7 +110,8 @@ static nnr_mha_shape mha_of(const Graph *g, const Node *n)
     return s;
 }
 
-static const char *const mha_fields[] = {"tq", "tk", "e", "heads", "bias", "causal"};
+static const char *const mha_fields[] = {"tgt_len", "src_len", "embed_dim", "num_heads",
+                                        "bias", "is_causal"};
 
 static void emit_call(EmitCtx *e, const Node *n, int train)
 {
@@ -133,7 +134,7 @@ static void emit_call(EmitCtx *e, const Node *n, int train)
         return;
     }
     nnr_mha_shape s = mha_of(e->g, n);
-    int64_t v[6] = {s.tq, s.tk, s.e, s.heads, s.bias, s.causal};
+    int64_t v[6] = {s.tgt_len, s.src_len, s.embed_dim, s.num_heads, s.bias, s.is_causal};
     kcall_init(&c, "nnr_mha_f32");
     kcall_arg(&c, KA_SHAPE, 0, 0);
     kcall_shape(&c, "nnr_mha_shape", mha_fields, v, 6);
@@ -176,7 +177,7 @@ void attn_grad(EmitCtx *e, const Node *n)
         return;
     }
     nnr_mha_shape s = mha_of(e->g, n);
-    int64_t v[6] = {s.tq, s.tk, s.e, s.heads, s.bias, s.causal};
+    int64_t v[6] = {s.tgt_len, s.src_len, s.embed_dim, s.num_heads, s.bias, s.is_causal};
     kcall_init(&c, "nnr_mha_backward_f32");
     kcall_arg(&c, KA_SHAPE, 0, 0);
     kcall_shape(&c, "nnr_mha_shape", mha_fields, v, 6);
@@ -201,8 +202,9 @@ int64_t attn_flops(const Graph *g, const Node *n)
         return 2 * dm[0] * dm[1] * dm[2] * (dm[3] + dm[4]);
     }
     nnr_mha_shape s = mha_of(g, n);
-    int64_t e = s.e;
-    return 2 * e * e * (2 * (int64_t)s.tq + 2 * (int64_t)s.tk) + 4 * (int64_t)s.tq * s.tk * e;
+    int64_t e = s.embed_dim;
+    return 2 * e * e * (2 * (int64_t)s.tgt_len + 2 * (int64_t)s.src_len) +
+           4 * (int64_t)s.tgt_len * s.src_len * e;
 }
 
 void attn_saved(const Graph *g, const Node *n, int64_t *per_sample, int64_t *fixed)

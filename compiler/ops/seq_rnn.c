@@ -103,9 +103,10 @@ int rnn_build(BuildCtx *cx)
 static void result_part(const Graph *g, const Node *r, const Node *src, size_t *off, size_t *len, Shape *sh)
 {
     nnr_rnn_shape s = rnn_shape_of(g, src);
-    int64_t dh = (int64_t)s.dirs * s.hidden, k = (int64_t)r->attr[0];
-    *off = k == 0 ? 0 : (size_t)(s.t * dh + (k - 1) * s.layers * dh);
-    *sh = k == 0 ? (Shape){2, {s.t, dh}} : (Shape){2, {(int64_t)s.layers * s.dirs, s.hidden}};
+    int64_t dh = (int64_t)s.num_directions * s.hidden_size, k = (int64_t)r->attr[0];
+    *off = k == 0 ? 0 : (size_t)(s.seq_len * dh + (k - 1) * s.num_layers * dh);
+    *sh = k == 0 ? (Shape){2, {s.seq_len, dh}}
+                 : (Shape){2, {(int64_t)s.num_layers * s.num_directions, s.hidden_size}};
     *len = (size_t)shape_numel(sh);
 }
 
@@ -129,11 +130,12 @@ int rnn_shape(Graph *g, Node *n, Diag *d)
         return -1;
     }
     nnr_rnn_shape s = rnn_shape_of(g, n);
-    n->shape = (Shape){2, {(int64_t)(nnr_rnn_packed(&s) / (size_t)s.hidden), s.hidden}};
+    n->shape = (Shape){2, {(int64_t)(nnr_rnn_packed(&s) / (size_t)s.hidden_size), s.hidden_size}};
     return 0;
 }
 
-static const char *const rnn_fields[] = {"t", "in", "hidden", "layers", "dirs", "bias", "gates"};
+static const char *const rnn_fields[] = {"seq_len", "input_size", "hidden_size",
+                                        "num_layers", "num_directions", "bias", "gates"};
 
 void rnn_emit(EmitCtx *e, const Node *n)
 {
@@ -152,7 +154,8 @@ void rnn_emit(EmitCtx *e, const Node *n)
         kcall_arg(&c, KA_VAL, self, 0);
     } else {
         nnr_rnn_shape s = rnn_shape_of(e->g, n);
-        int64_t v[7] = {s.t, s.in, s.hidden, s.layers, s.dirs, s.bias, s.gates};
+        int64_t v[7] = {s.seq_len, s.input_size, s.hidden_size, s.num_layers, s.num_directions,
+                        s.bias, s.gates};
         kcall_init(&c, "nnr_rnn_f32");
         kcall_arg(&c, KA_SHAPE, 0, 0);
         kcall_shape(&c, "nnr_rnn_shape", rnn_fields, v, 7);
@@ -168,7 +171,8 @@ void rnn_emit(EmitCtx *e, const Node *n)
 static void rnn_kshape(const Graph *g, const Node *n, KCall *c)
 {
     nnr_rnn_shape s = rnn_shape_of(g, n);
-    int64_t v[7] = {s.t, s.in, s.hidden, s.layers, s.dirs, s.bias, s.gates};
+    int64_t v[7] = {s.seq_len, s.input_size, s.hidden_size, s.num_layers, s.num_directions,
+                    s.bias, s.gates};
     kcall_arg(c, KA_SHAPE, 0, 0);
     kcall_shape(c, "nnr_rnn_shape", rnn_fields, v, 7);
 }
@@ -231,10 +235,10 @@ int64_t rnn_flops(const Graph *g, const Node *n)
     if (n->op == OP_RNN_RESULT)
         return 0;
     nnr_rnn_shape s = rnn_shape_of(g, n);
-    int64_t gh = (int64_t)s.gates * s.hidden, f = 0;
-    for (int l = 0; l < s.layers; l++) {
-        int64_t in = l ? (int64_t)s.hidden * s.dirs : s.in;
-        f += (int64_t)s.dirs * s.t * (2 * gh * (in + s.hidden) + 4 * gh);
+    int64_t gh = (int64_t)s.gates * s.hidden_size, f = 0;
+    for (int l = 0; l < s.num_layers; l++) {
+        int64_t in = l ? (int64_t)s.hidden_size * s.num_directions : s.input_size;
+        f += (int64_t)s.num_directions * s.seq_len * (2 * gh * (in + s.hidden_size) + 4 * gh);
     }
     return f;
 }

@@ -1,6 +1,6 @@
 /* conv.c — 2-D convolution (NCHW, weight [oc, c/groups, kh, kw], dilation)
  * by im2col + GEMM, one sample and one channel group at a time through a
- * caller-provided scratch of nnr_conv2d_scratch() floats; bias and
+ * caller-provided scratch of nnr_kern_conv2d_scratch() floats; bias and
  * activation are fused into the GEMM epilogue. A 1x1, stride-1, unpadded
  * convolution skips im2col; a stride-1 one with few taps runs a direct
  * kernel instead (see "direct"); a depthwise one (one input channel per
@@ -13,9 +13,9 @@
 #include "../simd.h"
 
 /* s with dilation and groups of 0 read as 1 (shapes written before them). */
-static nnr_conv2d_shape norm_shape(const nnr_conv2d_shape *s)
+static nnr_kconv norm_shape(const nnr_kconv *s)
 {
-    nnr_conv2d_shape t = *s;
+    nnr_kconv t = *s;
     if (t.dh <= 0) t.dh = 1;
     if (t.dw <= 0) t.dw = 1;
     if (t.groups <= 0) t.groups = 1;
@@ -24,16 +24,16 @@ static nnr_conv2d_shape norm_shape(const nnr_conv2d_shape *s)
 
 /* The convolution of one group of normalised t: c/groups channels in,
  * oc/groups out. */
-static nnr_conv2d_shape group_shape(const nnr_conv2d_shape *t)
+static nnr_kconv group_shape(const nnr_kconv *t)
 {
-    nnr_conv2d_shape g = *t;
+    nnr_kconv g = *t;
     g.c /= t->groups;
     g.oc /= t->groups;
     g.groups = 1;
     return g;
 }
 
-static int pointwise(const nnr_conv2d_shape *s)
+static int pointwise(const nnr_kconv *s)
 {
     return s->kh == 1 && s->kw == 1 && s->sh == 1 && s->sw == 1 && s->ph == 0 &&
            s->pw == 0 && s->oh == s->h && s->ow == s->w;
@@ -61,7 +61,7 @@ static int pointwise(const nnr_conv2d_shape *s)
 /* products (multiply-adds per sample) from which the threaded GEMM is kept */
 #define DC_MAX_MACS (1L << 20)
 
-static int direct_ok(const nnr_conv2d_shape *s)
+static int direct_ok(const nnr_kconv *s)
 {
     long k = (long)s->c * s->kh * s->kw;
     return s->sh == 1 && s->sw == 1 && s->dh == 1 && s->dw == 1 && s->groups == 1 &&
@@ -73,12 +73,12 @@ static int direct_ok(const nnr_conv2d_shape *s)
                                          measured faster (AVX-512, ow 6/7 vs 9/10) */
 }
 
-static size_t direct_scratch(const nnr_conv2d_shape *s)
+static size_t direct_scratch(const nnr_kconv *s)
 {
     return (size_t)s->c * (size_t)(s->h + 2 * s->ph) * (size_t)(s->w + 2 * s->pw) + DC_SLACK;
 }
 
-static int depthwise(const nnr_conv2d_shape *s)
+static int depthwise(const nnr_kconv *s)
 {
     return s->groups > 1 && s->groups == s->c;
 }
@@ -98,7 +98,7 @@ static int depthwise(const nnr_conv2d_shape *s)
 #define CB_COLS 384            /* columns wanted per product */
 #define CB_MAX_FLOATS (1L << 20) /* the scratch it may take (4 MiB) */
 
-static int batch_samples(const nnr_conv2d_shape *s)
+static int batch_samples(const nnr_kconv *s)
 {
     const long ohw = (long)s->oh * s->ow, kg = (long)s->c * s->kh * s->kw;
     /* (a product too small for a full row tile gains nothing) */
@@ -109,7 +109,7 @@ static int batch_samples(const nnr_conv2d_shape *s)
     return n > 1 ? (int)n : 1;
 }
 
-static size_t batch_scratch(const nnr_conv2d_shape *s, int sb)
+static size_t batch_scratch(const nnr_kconv *s, int sb)
 {
     const size_t kg = (size_t)s->c * s->kh * s->kw;
     return (kg + (size_t)s->oc) * (size_t)sb * (size_t)s->oh * (size_t)s->ow;
@@ -117,7 +117,7 @@ static size_t batch_scratch(const nnr_conv2d_shape *s, int sb)
 
 /* y of samples [0, sb) (each [oc][ohw], ys apart) from / to the block
  * layout b [oc][sb·ohw] */
-static void block_gather(const nnr_conv2d_shape *s, int sb, const float *y, size_t ys, float *b)
+static void block_gather(const nnr_kconv *s, int sb, const float *y, size_t ys, float *b)
 {
     const size_t ohw = (size_t)s->oh * s->ow, ld = ohw * sb;
     for (int i = 0; i < sb; i++)
@@ -125,7 +125,7 @@ static void block_gather(const nnr_conv2d_shape *s, int sb, const float *y, size
             memcpy(b + o * ld + i * ohw, y + i * ys + o * ohw, ohw * sizeof *b);
 }
 
-static void block_scatter(const nnr_conv2d_shape *s, int sb, const float *b, float *y, size_t ys)
+static void block_scatter(const nnr_kconv *s, int sb, const float *b, float *y, size_t ys)
 {
     const size_t ohw = (size_t)s->oh * s->ow, ld = ohw * sb;
     for (int i = 0; i < sb; i++)
@@ -134,7 +134,7 @@ static void block_scatter(const nnr_conv2d_shape *s, int sb, const float *b, flo
 }
 
 /* forward of n samples, batch_samples(s) = S > 1 at a time */
-static void conv_batched(int n, int S, const nnr_conv2d_shape *s, const float *x,
+static void conv_batched(int n, int S, const nnr_kconv *s, const float *x,
                          const float *w, const float *b, float *y, nnr_act act,
                          float act_param, float *scratch)
 {
@@ -154,7 +154,7 @@ static void conv_batched(int n, int S, const nnr_conv2d_shape *s, const float *x
 }
 
 /* backward of n samples, S > 1 at a time (db done by the caller) */
-static void conv_batched_backward(int n, int S, const nnr_conv2d_shape *s, const float *x,
+static void conv_batched_backward(int n, int S, const nnr_kconv *s, const float *x,
                                   const float *w, const float *dy, float *dx, float *dw,
                                   float *scratch)
 {
@@ -196,25 +196,25 @@ static void conv_batched_backward(int n, int S, const nnr_conv2d_shape *s, const
 #define TR_MR 6
 #endif
 
-static int transposed_ok(const nnr_conv2d_shape *s)
+static int transposed_ok(const nnr_kconv *s)
 {
     const long ohw = (long)s->oh * s->ow;
     return s->groups == 1 && !pointwise(s) && ohw > 0 && ohw * 2 <= CB_COLS && s->oc >= 32 &&
            (s->oc % TR_MR == 0 || s->oc % TR_MR >= 4) && s->c * s->kh * s->kw >= 32;
 }
 
-static size_t transposed_rows(const nnr_conv2d_shape *s)
+static size_t transposed_rows(const nnr_kconv *s)
 {
     return ((size_t)s->oh * s->ow + TR_MR - 1) / TR_MR * TR_MR;
 }
 
-static size_t transposed_scratch(const nnr_conv2d_shape *s)
+static size_t transposed_scratch(const nnr_kconv *s)
 {
     const size_t kg = (size_t)s->c * s->kh * s->kw, m = transposed_rows(s);
     return kg * (size_t)s->oh * s->ow + m + m * (size_t)s->oc;
 }
 
-static void conv_transposed(const nnr_conv2d_shape *s, const float *x, const float *w,
+static void conv_transposed(const nnr_kconv *s, const float *x, const float *w,
                             const float *b, float *y, nnr_act act, float act_param,
                             float *scratch)
 {
@@ -233,15 +233,15 @@ static void conv_transposed(const nnr_conv2d_shape *s, const float *x, const flo
 /* the weight gradient [oc x kg] of a convolution with few taps and many
  * output channels, as the GEMM's columns, would fill few lanes of its
  * tiles: it runs transposed (oc as columns) when it is not batched */
-static int narrow_dw(const nnr_conv2d_shape *s)
+static int narrow_dw(const nnr_kconv *s)
 {
     const int kg = s->c * s->kh * s->kw;
     return s->groups == 1 && kg < 16 && s->oc >= 32 && batch_samples(s) == 1;
 }
 
-size_t nnr_conv2d_scratch(const nnr_conv2d_shape *s0)
+size_t nnr_kern_conv2d_scratch(const nnr_kconv *s0)
 {
-    const nnr_conv2d_shape t = norm_shape(s0), *s = &t;
+    const nnr_kconv t = norm_shape(s0), *s = &t;
     size_t k = (size_t)(s->c / s->groups) * (size_t)s->kh * (size_t)s->kw;
     size_t sz = k * (size_t)s->oh * (size_t)s->ow;
     const int S = batch_samples(s);
@@ -273,7 +273,7 @@ static void copy_row(float *d, const float *s, int n)
 #endif
 }
 
-static void pad_copy(const nnr_conv2d_shape *s, const float *x, float *xp)
+static void pad_copy(const nnr_kconv *s, const float *x, float *xp)
 {
     const int hp = s->h + 2 * s->ph, wp = s->w + 2 * s->pw;
     const size_t len = (size_t)s->c * hp * wp + DC_SLACK;
@@ -372,7 +372,7 @@ DC_KERNEL(dc_kernel4, 4)
 DC_KERNEL(dc_kernel2, 2)
 DC_KERNEL(dc_kernel1, 1)
 
-static void conv_direct(const nnr_conv2d_shape *s, const float *x, const float *w,
+static void conv_direct(const nnr_kconv *s, const float *x, const float *w,
                         const float *b, float *y, nnr_act act, float act_param, float *scratch)
 {
     const int k = s->c * s->kh * s->kw, hp = s->h + 2 * s->ph, wp = s->w + 2 * s->pw;
@@ -411,7 +411,7 @@ static void conv_direct(const nnr_conv2d_shape *s, const float *x, const float *
  * input plane shifted by (ki - ph) rows and kj - pw columns, so it is one
  * contiguous copy, then zeros on the rows and edge columns that fall in the
  * padding (a shifted copy wraps the neighbouring row's ends into them). */
-static void im2col_same(const nnr_conv2d_shape *s, const float *x, float *col, size_t ld)
+static void im2col_same(const nnr_kconv *s, const float *x, float *col, size_t ld)
 {
     const int ow = s->ow, oh = s->oh;
     for (int ci = 0; ci < s->c; ci++)
@@ -449,7 +449,7 @@ static void im2col_same(const nnr_conv2d_shape *s, const float *x, float *col, s
  * one load of the shifted input row under the mask of the columns inside
  * the plane (zeros elsewhere, the padding never read) and one masked
  * store. */
-static void im2col_s1_narrow(const nnr_conv2d_shape *s, const float *x, float *col, size_t ld)
+static void im2col_s1_narrow(const nnr_kconv *s, const float *x, float *col, size_t ld)
 {
     const int ow = s->ow, oh = s->oh, w = s->w;
     const __mmask16 all = (__mmask16)((1u << ow) - 1);
@@ -476,7 +476,7 @@ static void im2col_s1_narrow(const nnr_conv2d_shape *s, const float *x, float *c
 
 /* col[((ci*kh + ki)*kw + kj)*ld + oy*ow + ox] = x[ci][oy*sh - ph + ki*dh][ox*sw - pw + kj*dw]
  * or 0: rows of oh*ow entries, ld (>= oh*ow) apart */
-void nnr_kern_im2col_ld_f32(const nnr_conv2d_shape *s, const float *x, float *col, size_t ld)
+void nnr_kern_im2col_ld_f32(const nnr_kconv *s, const float *x, float *col, size_t ld)
 {
 #if !defined(NNR_SIMD_SCALAR) && defined(__AVX512F__)
     if (s->sh == 1 && s->sw == 1 && s->dh == 1 && s->dw == 1 && s->ow <= 16 && s->ph >= 0 &&
@@ -521,7 +521,7 @@ void nnr_kern_im2col_ld_f32(const nnr_conv2d_shape *s, const float *x, float *co
             }
 }
 
-void nnr_kern_im2col_f32(const nnr_conv2d_shape *s, const float *x, float *col)
+void nnr_kern_im2col_f32(const nnr_kconv *s, const float *x, float *col)
 {
     nnr_kern_im2col_ld_f32(s, x, col, (size_t)s->oh * s->ow);
 }
@@ -533,7 +533,7 @@ void nnr_kern_im2col_f32(const nnr_conv2d_shape *s, const float *x, float *col)
  * then the row is stored once (no zeroing pass). Every element gets the
  * generic loop's sums in its order ((ki, kj) lexicographic, from +0). The
  * masked-off lanes of a shifted load (the padding) are never read. */
-static void col2im_s1(const nnr_conv2d_shape *s, const float *col, float *dx, size_t ld)
+static void col2im_s1(const nnr_kconv *s, const float *col, float *dx, size_t ld)
 {
     const int w = s->w, ow = s->ow, oh = s->oh;
     for (int ci = 0; ci < s->c; ci++)
@@ -566,7 +566,7 @@ static void col2im_s1(const nnr_conv2d_shape *s, const float *col, float *dx, si
 
 /* dx[ci][iy][ix] = Σ col entries that im2col (rows ld apart) read from
  * there (dx zeroed first). */
-void nnr_kern_col2im_ld_f32(const nnr_conv2d_shape *s, const float *col, float *dx, size_t ld)
+void nnr_kern_col2im_ld_f32(const nnr_kconv *s, const float *col, float *dx, size_t ld)
 {
     const int sw = s->sw;
 #if !defined(NNR_SIMD_SCALAR) && defined(__AVX512F__)
@@ -601,7 +601,7 @@ void nnr_kern_col2im_ld_f32(const nnr_conv2d_shape *s, const float *col, float *
             }
 }
 
-void nnr_kern_col2im_f32(const nnr_conv2d_shape *s, const float *col, float *dx)
+void nnr_kern_col2im_f32(const nnr_kconv *s, const float *col, float *dx)
 {
     nnr_kern_col2im_ld_f32(s, col, dx, (size_t)s->oh * s->ow);
 }
@@ -612,7 +612,7 @@ void nnr_kern_col2im_f32(const nnr_conv2d_shape *s, const float *col, float *dx)
  * output planes is accumulated row by row, tap by tap (ki, kj order, as the
  * GEMM's k), a contiguous run of the padded row per tap when the stride is
  * 1 (vectorised by the compiler); then the bias and the activation. */
-static void depthwise_plane(const nnr_conv2d_shape *s, const float *xp, const float *wo,
+static void depthwise_plane(const nnr_kconv *s, const float *xp, const float *wo,
                             float bias, float *yo)
 {
     const int wp = s->w + 2 * s->pw;
@@ -635,7 +635,7 @@ static void depthwise_plane(const nnr_conv2d_shape *s, const float *xp, const fl
     }
 }
 
-static void conv_depthwise(const nnr_conv2d_shape *s, const float *x, const float *w,
+static void conv_depthwise(const nnr_kconv *s, const float *x, const float *w,
                            const float *b, float *y, nnr_act act, float act_param,
                            float *scratch)
 {
@@ -674,11 +674,11 @@ static float row_sum(const float *r, int n)
     return acc;
 }
 
-void nnr_conv2d_f32(int n, const nnr_conv2d_shape *s0, const float *x, const float *w,
+void nnr_kern_conv2d_f32(int n, const nnr_kconv *s0, const float *x, const float *w,
                     const float *b, float *y, nnr_act act, float act_param,
                     float *scratch)
 {
-    const nnr_conv2d_shape t = norm_shape(s0), *s = &t, gs = group_shape(s);
+    const nnr_kconv t = norm_shape(s0), *s = &t, gs = group_shape(s);
     const int G = s->groups, kg = gs.c * s->kh * s->kw, ohw = s->oh * s->ow;
     const size_t xs = (size_t)s->c * s->h * s->w, ys = (size_t)s->oc * ohw;
     const size_t xg = (size_t)gs.c * s->h * s->w, yg = (size_t)gs.oc * ohw;
@@ -718,11 +718,11 @@ void nnr_conv2d_f32(int n, const nnr_conv2d_shape *s0, const float *x, const flo
         }
 }
 
-void nnr_conv2d_backward_f32(int n, const nnr_conv2d_shape *s0, const float *x,
+void nnr_kern_conv2d_backward_f32(int n, const nnr_kconv *s0, const float *x,
                              const float *w, const float *dy, float *dx, float *dw,
                              float *db, float *scratch)
 {
-    const nnr_conv2d_shape t = norm_shape(s0), *s = &t, gs = group_shape(s);
+    const nnr_kconv t = norm_shape(s0), *s = &t, gs = group_shape(s);
     const int G = s->groups, kg = gs.c * s->kh * s->kw, ohw = s->oh * s->ow;
     const size_t xs = (size_t)s->c * s->h * s->w, ys = (size_t)s->oc * ohw;
     const size_t xg = (size_t)gs.c * s->h * s->w, yg = (size_t)gs.oc * ohw;

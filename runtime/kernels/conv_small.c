@@ -14,7 +14,7 @@
  * the same products than the GEMM + col2im path); the weight gradient
  * accumulates dWᵀ[tap][oc] over the samples and their positions (dy moved
  * to [position][oc] per sample), one FMA chain per element in sample then
- * position order. Chosen by nnr_conv2d_f32 / nnr_conv2d_backward_f32
+ * position order. Chosen by nnr_kern_conv2d_f32 / nnr_kern_conv2d_backward_f32
  * (conv.c) through nnr_conv_small_ok. */
 #include <stddef.h>
 #include <string.h>
@@ -39,7 +39,7 @@
 
 static int ceil_v(int n) { return (n + SC_V - 1) / SC_V * SC_V; }
 
-int nnr_conv_small_ok(const nnr_conv2d_shape *s)
+int nnr_conv_small_ok(const nnr_kconv *s)
 {
     return s->groups == 1 && s->dh == 1 && s->dw == 1 && s->c >= 1 && s->c <= SC_MAXC &&
            s->oc >= 1 && s->oc <= SC_MAXC && s->h <= SC_MAXHW && s->w <= SC_MAXHW &&
@@ -60,7 +60,7 @@ typedef struct {
 
 static size_t pad_floats(int c, int hp, int wp) { return (size_t)c * hp * wp + SC_V; }
 
-size_t nnr_conv_small_scratch(const nnr_conv2d_shape *s)
+size_t nnr_conv_small_scratch(const nnr_kconv *s)
 {
     const int k = s->c * s->kh * s->kw, kb = s->oc * s->kh * s->kw;
     const size_t fwd = pad_floats(s->c, s->h + 2 * s->ph, s->w + 2 * s->pw) +
@@ -407,7 +407,7 @@ static void sc_run(const sc_geo *g, const float *bias, int oc, nnr_act act, floa
 /* n samples through the direct kernel with the weight packed as wt
  * [k][ocp] (ocp a multiple of SC_V, at least oc); res: n residuals like y,
  * or NULL */
-static void sc_forward(int n, const nnr_conv2d_shape *s, const float *x, const float *wt, int ocp,
+static void sc_forward(int n, const nnr_kconv *s, const float *x, const float *wt, int ocp,
                        const float *b, const float *res, float *y, nnr_act act, float act_param,
                        float *xp)
 {
@@ -426,7 +426,7 @@ static void sc_forward(int n, const nnr_conv2d_shape *s, const float *x, const f
     }
 }
 
-void nnr_conv_small_f32(int n, const nnr_conv2d_shape *s, const float *x, const float *w,
+void nnr_conv_small_f32(int n, const nnr_kconv *s, const float *x, const float *w,
                         const float *b, float *y, nnr_act act, float act_param,
                         float *scratch)
 {
@@ -441,18 +441,18 @@ void nnr_conv_small_f32(int n, const nnr_conv2d_shape *s, const float *x, const 
 /* the output channels of the packed weight: the same for every ISA */
 static int pack_oc(int oc) { return (oc + 15) / 16 * 16; }
 
-static nnr_conv2d_shape sc_norm(const nnr_conv2d_shape *s)
+static nnr_kconv sc_norm(const nnr_kconv *s)
 {
-    nnr_conv2d_shape t = *s;
+    nnr_kconv t = *s;
     if (t.dh <= 0) t.dh = 1;
     if (t.dw <= 0) t.dw = 1;
     if (t.groups <= 0) t.groups = 1;
     return t;
 }
 
-int nnr_conv2d_packed_ok(const nnr_conv2d_shape *s)
+int nnr_kern_conv2d_packed_ok(const nnr_kconv *s)
 {
-    const nnr_conv2d_shape t = sc_norm(s);
+    const nnr_kconv t = sc_norm(s);
     return nnr_conv_small_ok(&t);
 }
 
@@ -469,19 +469,19 @@ void nnr_pack_conv_weight_f32(int k, int oc, const float *w, float *wp)
     transpose(w, oc, k, (size_t)k, wp, (size_t)ocp, 0, 0);
 }
 
-void nnr_conv2d_packed_f32(int n, const nnr_conv2d_shape *s0, const float *x, const float *wp,
+void nnr_kern_conv2d_packed_f32(int n, const nnr_kconv *s0, const float *x, const float *wp,
                            const float *b, const float *r, float *y, nnr_act act,
                            float act_param, float *scratch)
 {
-    const nnr_conv2d_shape s = sc_norm(s0);
+    const nnr_kconv s = sc_norm(s0);
     sc_forward(n, &s, x, wp, pack_oc(s.oc), b, r, y, act, act_param, scratch);
 }
 
-void nnr_conv2d_add_f32(int n, const nnr_conv2d_shape *s0, const float *x, const float *w,
+void nnr_kern_conv2d_add_f32(int n, const nnr_kconv *s0, const float *x, const float *w,
                         const float *b, const float *r, float *y, nnr_act act, float act_param,
                         float *scratch)
 {
-    const nnr_conv2d_shape s = sc_norm(s0);
+    const nnr_kconv s = sc_norm(s0);
     if (nnr_conv_small_ok(&s)) {
         const int k = s.c * s.kh * s.kw, ocp = ceil_v(s.oc);
         float *wt = scratch + pad_floats(s.c, s.h + 2 * s.ph, s.w + 2 * s.pw);
@@ -490,7 +490,7 @@ void nnr_conv2d_add_f32(int n, const nnr_conv2d_shape *s0, const float *x, const
         return;
     }
     /* any other convolution: the bias, the residual, then the activation */
-    nnr_conv2d_f32(n, s0, x, w, b, y, NNR_ACT_NONE, 0.0f, scratch);
+    nnr_kern_conv2d_f32(n, s0, x, w, b, y, NNR_ACT_NONE, 0.0f, scratch);
     const size_t len = (size_t)n * s.oc * s.oh * s.ow;
     for (size_t i = 0; i < len; i++) y[i] += r[i];
     if (act != NNR_ACT_NONE) nnr_act_f32(act, act_param, len, y, y);
@@ -499,7 +499,7 @@ void nnr_conv2d_add_f32(int n, const nnr_conv2d_shape *s0, const float *x, const
 /* dx of n samples: the forward kernel on dy spread by the stride into a
  * plane padded by k - 1 - p, with wf[(o·kh + ki)·kw + kj][ci] =
  * w[o][ci][kh-1-ki][kw-1-kj] */
-static void sc_data_grad(int n, const nnr_conv2d_shape *s, const float *w, const float *dy,
+static void sc_data_grad(int n, const nnr_kconv *s, const float *w, const float *dy,
                          float *dx, float *scratch)
 {
     const int hp = s->h + s->kh - 1, wp = s->w + s->kw - 1, kb = s->oc * s->kh * s->kw;
@@ -573,7 +573,7 @@ SC_WG(sc_wg1_1_2, 1, 1, 2)
 SC_WG(sc_wg1_1_1, 1, 1, 1)
 
 /* one sample's contribution to dWᵀ [k][ocp] */
-static void sc_wgrad_sample(const nnr_conv2d_shape *s, const float *xp, int hp, int wp,
+static void sc_wgrad_sample(const nnr_kconv *s, const float *xp, int hp, int wp,
                             const float *dyT, const int *pofs, int ocp, float *dwt, int first)
 {
     const size_t plane = (size_t)hp * wp;
@@ -607,7 +607,7 @@ static void sc_wgrad_sample(const nnr_conv2d_shape *s, const float *xp, int hp, 
 }
 
 /* dw [oc][k] = Σ over samples and positions of dy·x_t */
-static void sc_weight_grad(int n, const nnr_conv2d_shape *s, const float *x, const float *dy,
+static void sc_weight_grad(int n, const nnr_kconv *s, const float *x, const float *dy,
                            float *dw, float *scratch)
 {
     const int hp = s->h + 2 * s->ph, wp = s->w + 2 * s->pw, k = s->c * s->kh * s->kw;
@@ -627,7 +627,7 @@ static void sc_weight_grad(int n, const nnr_conv2d_shape *s, const float *x, con
         zero_floats(dw, (size_t)s->oc * k);
 }
 
-void nnr_conv_small_backward_f32(int n, const nnr_conv2d_shape *s, const float *x,
+void nnr_conv_small_backward_f32(int n, const nnr_kconv *s, const float *x,
                                  const float *w, const float *dy, float *dx, float *dw,
                                  float *scratch)
 {

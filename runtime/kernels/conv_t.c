@@ -3,7 +3,7 @@
  * maps its output back to its input: per sample and group, col = W_gᵀ·x_g
  * then col2im into y (then the bias); backward dx_g = W_g·im2col(dy_g),
  * dW_g += x_g·im2col(dy_g)ᵀ, db = Σ dy. One sample at a time through a
- * scratch of nnr_conv_transpose2d_scratch() floats (the column matrix). */
+ * scratch of nnr_kern_conv_transpose2d_scratch() floats (the column matrix). */
 #include <stddef.h>
 #include <string.h>
 
@@ -12,29 +12,29 @@
 /* The convolution of one group whose adjoint s is: it reads the transposed
  * convolution's output (oc/groups channels, oh x ow) and gives its input
  * (c/groups channels, h x w). */
-static nnr_conv2d_shape adjoint_shape(const nnr_conv2d_shape *s, int *groups)
+static nnr_kconv adjoint_shape(const nnr_kconv *s, int *groups)
 {
     int g = s->groups > 0 ? s->groups : 1;
-    nnr_conv2d_shape a = {s->oc / g, s->oh, s->ow, s->c / g, s->kh, s->kw, s->sh, s->sw,
+    nnr_kconv a = {s->oc / g, s->oh, s->ow, s->c / g, s->kh, s->kw, s->sh, s->sw,
                           s->ph, s->pw, s->h, s->w, s->dh > 0 ? s->dh : 1,
                           s->dw > 0 ? s->dw : 1, 1};
     *groups = g;
     return a;
 }
 
-size_t nnr_conv_transpose2d_scratch(const nnr_conv2d_shape *s)
+size_t nnr_kern_conv_transpose2d_scratch(const nnr_kconv *s)
 {
     int g;
-    nnr_conv2d_shape a = adjoint_shape(s, &g);
+    nnr_kconv a = adjoint_shape(s, &g);
     size_t sz = (size_t)a.c * a.kh * a.kw * (size_t)a.oh * a.ow;
     return sz ? sz : 1;
 }
 
-void nnr_conv_transpose2d_f32(int n, const nnr_conv2d_shape *s, const float *x,
+void nnr_kern_conv_transpose2d_f32(int n, const nnr_kconv *s, const float *x,
                               const float *w, const float *b, float *y, float *scratch)
 {
     int G;
-    const nnr_conv2d_shape a = adjoint_shape(s, &G);
+    const nnr_kconv a = adjoint_shape(s, &G);
     const int kg = a.c * a.kh * a.kw, hw = s->h * s->w, ohw = s->oh * s->ow;
     const size_t xs = (size_t)s->c * hw, ys = (size_t)s->oc * ohw;
     for (int i = 0; i < n; i++) {
@@ -52,12 +52,12 @@ void nnr_conv_transpose2d_f32(int n, const nnr_conv2d_shape *s, const float *x,
     }
 }
 
-void nnr_conv_transpose2d_backward_f32(int n, const nnr_conv2d_shape *s, const float *x,
+void nnr_kern_conv_transpose2d_backward_f32(int n, const nnr_kconv *s, const float *x,
                                        const float *w, const float *dy, float *dx,
                                        float *dw, float *db, float *scratch)
 {
     int G;
-    const nnr_conv2d_shape a = adjoint_shape(s, &G);
+    const nnr_kconv a = adjoint_shape(s, &G);
     const int kg = a.c * a.kh * a.kw, hw = s->h * s->w, ohw = s->oh * s->ow;
     const size_t xs = (size_t)s->c * hw, ys = (size_t)s->oc * ohw, wg = (size_t)a.oc * kg;
     if (dw && n <= 0) memset(dw, 0, (size_t)s->c * kg * sizeof *dw);

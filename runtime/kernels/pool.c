@@ -10,7 +10,7 @@
 #include <omp.h>
 #endif
 
-#include "../nnr.h"
+#include "kern.h"
 #include "../simd.h"
 
 /* input elements from which the planes of a max-pool are split across
@@ -27,7 +27,7 @@
  * sends such a plane to the exact per-window path. Average pooling sums the
  * window in row-major order and divides, as the per-window path does. */
 
-static int fast_ok(const nnr_pool2d_shape *s)
+static int fast_ok(const nnr_kpool *s)
 {
     return s->ph == 0 && s->pw == 0 && s->kh >= 1 && s->kw >= 1 && s->sh >= 1 && s->sw >= 1 &&
            (s->oh - 1) * s->sh + s->kh <= s->h && (s->ow - 1) * s->sw + s->kw <= s->w;
@@ -62,7 +62,7 @@ static int plane_finite(const float *x, size_t len)
  * gives e[j] = p[2j], o[j] = p[2j + 1] in a lane order V_UNPERM2 undoes. */
 #define POOL_ROW_VEC(NAME, VT, VW, V_LOAD, V_STORE, V_ZERO, V_SET1, V_ADD, V_DIV, V_SEL_LT, \
                      V_DEINT2, V_UNPERM2)                                                  \
-    static int NAME(const nnr_pool2d_shape *s, const float *x0, float *yo, int ox0,          \
+    static int NAME(const nnr_kpool *s, const float *x0, float *yo, int ox0,          \
                     int is_max)                                                            \
     {                                                                                      \
         const int kh = s->kh, kw = s->kw, w = s->w, ow = s->ow;                            \
@@ -210,7 +210,7 @@ POOL22_VEC(max22_4, __m128, 4, _mm_storeu_ps, SEL4, DEINT4, ID_)
 #endif
 
 /* One output row oy of one plane. is_max: max, else sum then / (kh*kw). */
-static void fast_row(const nnr_pool2d_shape *s, const float *xp, float *yo, int oy, int is_max)
+static void fast_row(const nnr_kpool *s, const float *xp, float *yo, int oy, int is_max)
 {
     const int kh = s->kh, kw = s->kw, sw = s->sw, w = s->w;
     const float *x0 = xp + (size_t)oy * s->sh * w;
@@ -281,7 +281,7 @@ static __m512 max22_v(__m512 a0, __m512 b0, __m512 a1, __m512 b1, __m512i ie, __
     return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(m, o1, _CMP_LT_OQ), m, o1);
 }
 
-static int max22_all(const nnr_pool2d_shape *s, size_t planes, const float *x, float *y)
+static int max22_all(const nnr_kpool *s, size_t planes, const float *x, float *y)
 {
     const int w = s->w, ow = s->ow, oh = s->oh;
     const size_t in = (size_t)s->h * w, rows = planes * (size_t)oh;
@@ -350,7 +350,7 @@ static int max22_all(const nnr_pool2d_shape *s, size_t planes, const float *x, f
 
 /* Index (within the plane) of the window's maximum, or -1 if the window
  * holds no input element; *out receives the value (-inf for none). */
-static ptrdiff_t window_argmax(const nnr_pool2d_shape *s, const float *xp, int oy, int ox,
+static ptrdiff_t window_argmax(const nnr_kpool *s, const float *xp, int oy, int ox,
                                float *out)
 {
     int y0 = oy * s->sh - s->ph, x0 = ox * s->sw - s->pw;
@@ -374,7 +374,7 @@ static ptrdiff_t window_argmax(const nnr_pool2d_shape *s, const float *xp, int o
     return arg;
 }
 
-void nnr_maxpool2d_f32(int n, const nnr_pool2d_shape *s, const float *x, float *y)
+void nnr_kern_maxpool2d_f32(int n, const nnr_kpool *s, const float *x, float *y)
 {
     const size_t planes = (size_t)n * s->c, in = (size_t)s->h * s->w;
     const size_t on = (size_t)s->oh * s->ow;
@@ -459,7 +459,7 @@ static inline void backward22_v(const float *r0, const float *r1, const float *d
 /* The backward of one plane for 2x2 windows at stride 2 inside the input
  * (fast_ok; dx cleared): window_argmax's scan, in its order and with its
  * update rule, without the clipping, 16 windows at a time with AVX-512. */
-static void backward22(const nnr_pool2d_shape *s, const float *xp, const float *dyp, float *dxp)
+static void backward22(const nnr_kpool *s, const float *xp, const float *dyp, float *dxp)
 {
     const ptrdiff_t w = s->w;
     for (int oy = 0; oy < s->oh; oy++) {
@@ -491,7 +491,7 @@ static void backward22(const nnr_pool2d_shape *s, const float *xp, const float *
     }
 }
 
-void nnr_maxpool2d_backward_f32(int n, const nnr_pool2d_shape *s, const float *x,
+void nnr_kern_maxpool2d_backward_f32(int n, const nnr_kpool *s, const float *x,
                                 const float *dy, float *dx)
 {
     const size_t planes = (size_t)n * s->c, in = (size_t)s->h * s->w;
@@ -527,7 +527,7 @@ void nnr_maxpool2d_backward_f32(int n, const nnr_pool2d_shape *s, const float *x
 }
 
 /* Window of output (oy, ox) clipped to the input, and PyTorch's divisor. */
-static int avg_window(const nnr_pool2d_shape *s, int oy, int ox, int *y0, int *y1, int *x0,
+static int avg_window(const nnr_kpool *s, int oy, int ox, int *y0, int *y1, int *x0,
                       int *x1)
 {
     int hs = oy * s->sh - s->ph, ws = ox * s->sw - s->pw;
@@ -542,7 +542,7 @@ static int avg_window(const nnr_pool2d_shape *s, int oy, int ox, int *y0, int *y
     return div;
 }
 
-void nnr_avgpool2d_f32(int n, const nnr_pool2d_shape *s, const float *x, float *y)
+void nnr_kern_avgpool2d_f32(int n, const nnr_kpool *s, const float *x, float *y)
 {
     const size_t planes = (size_t)n * s->c, in = (size_t)s->h * s->w;
     const size_t on = (size_t)s->oh * s->ow;
@@ -567,7 +567,7 @@ void nnr_avgpool2d_f32(int n, const nnr_pool2d_shape *s, const float *x, float *
     }
 }
 
-void nnr_avgpool2d_backward_f32(int n, const nnr_pool2d_shape *s, const float *dy,
+void nnr_kern_avgpool2d_backward_f32(int n, const nnr_kpool *s, const float *dy,
                                 float *dx)
 {
     const size_t planes = (size_t)n * s->c, in = (size_t)s->h * s->w;

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../nnr.h"
+#include "kern.h"
 
 static float *attn_scratch(size_t n)
 {
@@ -133,7 +133,7 @@ void nnr_sdpa_backward_f32(int bh, int tq, int tk, int e, int ev, int causal,
 
 /* ---------------------------------------------------------------- multi-head */
 
-size_t nnr_mha_saved(const nnr_mha_shape *s)
+size_t nnr_kern_mha_saved(const nnr_kmha *s)
 {
     return 3 * (size_t)s->tq * s->e + 2 * (size_t)s->tk * s->e + (size_t)s->heads * s->tq;
 }
@@ -163,7 +163,7 @@ typedef struct mha_at {
     float *qh, *kh, *vh, *oh, *o, *lse;
 } mha_at;
 
-static mha_at mha_layout(const nnr_mha_shape *s, int n, const float *p, float *sv)
+static mha_at mha_layout(const nnr_kmha *s, int n, const float *p, float *sv)
 {
     mha_at a;
     const size_t e = (size_t)s->e, ee = e * e;
@@ -179,11 +179,11 @@ static mha_at mha_layout(const nnr_mha_shape *s, int n, const float *p, float *s
     return a;
 }
 
-void nnr_mha_f32(const nnr_mha_shape *s, int n, const float *q, const float *k, const float *v,
+void nnr_kern_mha_f32(const nnr_kmha *s, int n, const float *q, const float *k, const float *v,
                  const float *p, float *y, float *saved)
 {
     const int e = s->e, hd = s->e / s->heads, tmax = s->tq > s->tk ? s->tq : s->tk;
-    float *own = saved ? NULL : attn_scratch((size_t)n * nnr_mha_saved(s));
+    float *own = saved ? NULL : attn_scratch((size_t)n * nnr_kern_mha_saved(s));
     float *tmp = attn_scratch((size_t)n * tmax * e);
     mha_at a = mha_layout(s, n, p, saved ? saved : own);
     const float *in[3] = {q, k, v};
@@ -200,7 +200,7 @@ void nnr_mha_f32(const nnr_mha_shape *s, int n, const float *q, const float *k, 
     free(own);
 }
 
-void nnr_mha_backward_f32(const nnr_mha_shape *s, int n, const float *q, const float *k,
+void nnr_kern_mha_backward_f32(const nnr_kmha *s, int n, const float *q, const float *k,
                           const float *v, const float *p, const float *saved, const float *dy,
                           float *dq, float *dk, float *dv, float *dp)
 {
@@ -254,7 +254,7 @@ void nnr_sdpa_step_f32(int pos, int n, int e, int ev, const float *q, const floa
     free(s);
 }
 
-void nnr_mha_step_f32(const nnr_mha_shape *s, int pos, int n, const float *q, const float *k,
+void nnr_kern_mha_step_f32(const nnr_kmha *s, int pos, int n, const float *q, const float *k,
                       const float *v, const float *p, float *kc, float *vc, float *y)
 {
     const int e = s->e, hd = s->e / s->heads;

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../nnr.h"
+#include "kern.h"
 
 static float *rnn_alloc(size_t n)
 {
@@ -29,32 +29,32 @@ static float *rnn_alloc(size_t n)
 
 static float sigm(float x) { return 1.0f / (1.0f + expf(-x)); }
 
-static size_t in_of(const nnr_rnn_shape *s, int l)
+static size_t in_of(const nnr_krnn *s, int l)
 {
     return l ? (size_t)s->hidden * (size_t)s->dirs : (size_t)s->in;
 }
 
 /* Floats of one direction's tensors of layer l. */
-static size_t dir_params(const nnr_rnn_shape *s, int l)
+static size_t dir_params(const nnr_krnn *s, int l)
 {
     size_t gh = (size_t)s->gates * (size_t)s->hidden;
     return gh * in_of(s, l) + gh * (size_t)s->hidden + (s->bias ? 2 * gh : 0);
 }
 
-size_t nnr_rnn_params(const nnr_rnn_shape *s)
+size_t nnr_kern_rnn_params(const nnr_krnn *s)
 {
     size_t t = 0;
     for (int l = 0; l < s->layers; l++) t += (size_t)s->dirs * dir_params(s, l);
     return t;
 }
 
-size_t nnr_rnn_packed(const nnr_rnn_shape *s)
+size_t nnr_kern_rnn_packed(const nnr_krnn *s)
 {
     size_t dh = (size_t)s->dirs * (size_t)s->hidden;
     return (size_t)s->t * dh + (size_t)s->layers * dh * (s->gates == 4 ? 2 : 1);
 }
 
-size_t nnr_rnn_saved(const nnr_rnn_shape *s)
+size_t nnr_kern_rnn_saved(const nnr_krnn *s)
 {
     size_t t = (size_t)s->t, h = (size_t)s->hidden, dh = (size_t)s->dirs * h;
     return (size_t)s->layers * (size_t)s->dirs * t * ((size_t)s->gates * h + h)
@@ -64,7 +64,7 @@ size_t nnr_rnn_saved(const nnr_rnn_shape *s)
 /* One direction's tensors: weight_ih, weight_hh, bias_ih, bias_hh (NULL). */
 typedef struct rnn_w { const float *ih, *hh, *bih, *bhh; } rnn_w;
 
-static rnn_w dir_weights(const nnr_rnn_shape *s, const float *p, int l, int d, size_t *off)
+static rnn_w dir_weights(const nnr_krnn *s, const float *p, int l, int d, size_t *off)
 {
     size_t o = 0, gh = (size_t)s->gates * (size_t)s->hidden;
     for (int k = 0; k < l * s->dirs + d; k++) o += dir_params(s, k / s->dirs);
@@ -88,7 +88,7 @@ typedef struct rnn_io {
 
 /* One step's gates for every sample from the input projections g, the
  * hidden projections hg and the previous states. */
-static void rnn_cell(const nnr_rnn_shape *s, int n, int d, int t, int tp, const rnn_io *io,
+static void rnn_cell(const nnr_krnn *s, int n, int d, int t, int tp, const rnn_io *io,
                      const float *hg)
 {
     const int H = s->hidden, GH = s->gates * H;
@@ -120,7 +120,7 @@ static void rnn_cell(const nnr_rnn_shape *s, int n, int d, int t, int tp, const 
 }
 
 /* The forward of one direction of layer l over its input xin [n, t, in_l]. */
-static void rnn_dir(const nnr_rnn_shape *s, int n, int l, int d, const float *xin, rnn_w w,
+static void rnn_dir(const nnr_krnn *s, int n, int l, int d, const float *xin, rnn_w w,
                     const rnn_io *io, float *hg)
 {
     const int H = s->hidden, GH = s->gates * H, T = s->t;
@@ -149,8 +149,8 @@ static void rnn_dir(const nnr_rnn_shape *s, int n, int l, int d, const float *xi
 }
 
 /* Where a (layer, direction)'s gates and aux are in the training block of
- * n samples (nnr_rnn_saved per sample). */
-static float *saved_gates(const nnr_rnn_shape *s, int n, float *sv, int l, int d, float **aux)
+ * n samples (nnr_kern_rnn_saved per sample). */
+static float *saved_gates(const nnr_krnn *s, int n, float *sv, int l, int d, float **aux)
 {
     size_t T = (size_t)s->t, H = (size_t)s->hidden, per = (size_t)n * T * ((size_t)s->gates * H + H);
     float *g = sv + (size_t)(l * s->dirs + d) * per;
@@ -159,18 +159,18 @@ static float *saved_gates(const nnr_rnn_shape *s, int n, float *sv, int l, int d
 }
 
 /* Layer l's output, the next layer's input and the mask (l < layers - 1). */
-static float *saved_between(const nnr_rnn_shape *s, int n, float *sv, int l, int which)
+static float *saved_between(const nnr_krnn *s, int n, float *sv, int l, int which)
 {
     size_t T = (size_t)s->t, H = (size_t)s->hidden, dh = (size_t)s->dirs * H;
     size_t per = (size_t)n * T * ((size_t)s->gates * H + H), blk = (size_t)n * T * dh;
     return sv + (size_t)s->layers * (size_t)s->dirs * per + ((size_t)l * 3 + (size_t)which) * blk;
 }
 
-static void rnn_forward(const nnr_rnn_shape *s, int n, const float *x, const float *p, float *y,
+static void rnn_forward(const nnr_krnn *s, int n, const float *x, const float *p, float *y,
                         float *sv, nnr_rng *rng, float dropout)
 {
     const size_t T = (size_t)s->t, H = (size_t)s->hidden, dh = (size_t)s->dirs * H;
-    const size_t ps = nnr_rnn_packed(s), GH = (size_t)s->gates * H;
+    const size_t ps = nnr_kern_rnn_packed(s), GH = (size_t)s->gates * H;
     /* inference: one direction's gates and aux, two layer outputs */
     float *tmp = sv ? NULL : rnn_alloc((size_t)n * T * (GH + H + 2 * dh));
     float *hg = rnn_alloc((size_t)n * GH);
@@ -204,12 +204,12 @@ static void rnn_forward(const nnr_rnn_shape *s, int n, const float *x, const flo
     free(tmp);
 }
 
-void nnr_rnn_f32(const nnr_rnn_shape *s, int n, const float *x, const float *p, float *y)
+void nnr_kern_rnn_f32(const nnr_krnn *s, int n, const float *x, const float *p, float *y)
 {
     rnn_forward(s, n, x, p, y, NULL, NULL, 0.0f);
 }
 
-void nnr_rnn_train_f32(const nnr_rnn_shape *s, int n, const float *x, const float *p,
+void nnr_kern_rnn_train_f32(const nnr_krnn *s, int n, const float *x, const float *p,
                        float *y, float *saved, nnr_rng *rng, float dropout)
 {
     rnn_forward(s, n, x, p, y, saved, rng, dropout);
@@ -222,7 +222,7 @@ typedef struct rnn_bw { float *dg, *dhg, *dhn, *dcn, *dhd; } rnn_bw;
 
 /* One step's gradients: dG of step t, dhg, and dcn (LSTM) / dhd (GRU: the
  * direct path h' = ... + z·h). dhn holds dh from the next step. */
-static void rnn_cell_back(const nnr_rnn_shape *s, int n, int d, int t, int tp, const rnn_io *io,
+static void rnn_cell_back(const nnr_krnn *s, int n, int d, int t, int tp, const rnn_io *io,
                           const float *dout, size_t dos, const rnn_bw *bw)
 {
     const int H = s->hidden, GH = s->gates * H;
@@ -271,7 +271,7 @@ static void add_colsum(size_t rows, int cols, const float *m, float *acc)
 
 /* The backward of one direction of layer l: its parameters' gradient dw
  * (overwritten) and dxin (+= when acc, else overwritten; NULL: none). */
-static void rnn_dir_back(const nnr_rnn_shape *s, int n, int l, int d, const float *xin, rnn_w w,
+static void rnn_dir_back(const nnr_krnn *s, int n, int l, int d, const float *xin, rnn_w w,
                          float *dw, const rnn_io *io, const float *dout, size_t dos,
                          const float *dhn0, const float *dcn0, float *dxin, int acc, const rnn_bw *bw)
 {
@@ -302,12 +302,12 @@ static void rnn_dir_back(const nnr_rnn_shape *s, int n, int l, int d, const floa
     if (dxin) nnr_gemm_f32(0, 0, n * T, in, GH, bw->dg, GH, w.ih, in, dxin, in, acc);
 }
 
-void nnr_rnn_backward_f32(const nnr_rnn_shape *s, int n, const float *x, const float *p,
+void nnr_kern_rnn_backward_f32(const nnr_krnn *s, int n, const float *x, const float *p,
                           const float *y, const float *saved, const float *dy, float *dx,
                           float *dp)
 {
     const size_t T = (size_t)s->t, H = (size_t)s->hidden, dh = (size_t)s->dirs * H;
-    const size_t ps = nnr_rnn_packed(s), GH = (size_t)s->gates * H, nt = (size_t)n * T;
+    const size_t ps = nnr_kern_rnn_packed(s), GH = (size_t)s->gates * H, nt = (size_t)n * T;
     float *buf = rnn_alloc(nt * GH + (size_t)n * (GH + 3 * H) + 2 * nt * dh);
     rnn_bw bw = {buf, buf + nt * GH, NULL, NULL, NULL};
     bw.dhn = bw.dhg + (size_t)n * GH, bw.dcn = bw.dhn + (size_t)n * H, bw.dhd = bw.dcn + (size_t)n * H;

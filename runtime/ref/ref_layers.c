@@ -18,42 +18,42 @@ size_t nnr_ref_conv_transpose2d_scratch(const nnr_conv2d_shape *s)
 }
 
 static int g_of(const nnr_conv2d_shape *s) { return s->groups > 0 ? s->groups : 1; }
-static int dh_of(const nnr_conv2d_shape *s) { return s->dh > 0 ? s->dh : 1; }
-static int dw_of(const nnr_conv2d_shape *s) { return s->dw > 0 ? s->dw : 1; }
+static int dh_of(const nnr_conv2d_shape *s) { return s->dilation_h > 0 ? s->dilation_h : 1; }
+static int dw_of(const nnr_conv2d_shape *s) { return s->dilation_w > 0 ? s->dilation_w : 1; }
 
 /* Output position that input (iy, ix) reaches at tap (ki, kj); 0 outside. */
 static int reach(const nnr_conv2d_shape *s, int iy, int ix, int ki, int kj, int *oy, int *ox)
 {
-    *oy = iy * s->sh - s->ph + ki * dh_of(s);
-    *ox = ix * s->sw - s->pw + kj * dw_of(s);
-    return *oy >= 0 && *oy < s->oh && *ox >= 0 && *ox < s->ow;
+    *oy = iy * s->stride_h - s->padding_h + ki * dh_of(s);
+    *ox = ix * s->stride_w - s->padding_w + kj * dw_of(s);
+    return *oy >= 0 && *oy < s->out_h && *ox >= 0 && *ox < s->out_w;
 }
 
 void nnr_ref_conv_transpose2d_f32(int n, const nnr_conv2d_shape *s, const float *x,
                                   const float *w, const float *b, float *y, float *scratch)
 {
     (void)scratch;
-    const int cg = s->c / g_of(s), og = s->oc / g_of(s);
-    size_t len = (size_t)n * s->oc * s->oh * s->ow;
+    const int cg = s->in_channels / g_of(s), og = s->out_channels / g_of(s);
+    size_t len = (size_t)n * s->out_channels * s->out_h * s->out_w;
     double *acc = calloc(len ? len : 1, sizeof *acc);
     if (!acc) abort();
     for (int i = 0; i < n; i++)
-        for (int c = 0; c < s->c; c++)
-            for (int iy = 0; iy < s->h; iy++)
-                for (int ix = 0; ix < s->w; ix++)
+        for (int c = 0; c < s->in_channels; c++)
+            for (int iy = 0; iy < s->in_h; iy++)
+                for (int ix = 0; ix < s->in_w; ix++)
                     for (int o = 0; o < og; o++)
-                        for (int ki = 0; ki < s->kh; ki++)
-                            for (int kj = 0; kj < s->kw; kj++) {
+                        for (int ki = 0; ki < s->kernel_h; ki++)
+                            for (int kj = 0; kj < s->kernel_w; kj++) {
                                 int oy, ox;
                                 if (!reach(s, iy, ix, ki, kj, &oy, &ox)) continue;
-                                X4(acc, i, c / cg * og + o, oy, ox, s->oc, s->oh, s->ow) +=
-                                    (double)X4(x, i, c, iy, ix, s->c, s->h, s->w) *
-                                    X4(w, c, o, ki, kj, og, s->kh, s->kw);
+                                X4(acc, i, c / cg * og + o, oy, ox, s->out_channels, s->out_h, s->out_w) +=
+                                    (double)X4(x, i, c, iy, ix, s->in_channels, s->in_h, s->in_w) *
+                                    X4(w, c, o, ki, kj, og, s->kernel_h, s->kernel_w);
                             }
     for (int i = 0; i < n; i++)
-        for (int o = 0; o < s->oc; o++)
-            for (int k = 0; k < s->oh * s->ow; k++) {
-                size_t at = ((size_t)i * s->oc + o) * s->oh * s->ow + k;
+        for (int o = 0; o < s->out_channels; o++)
+            for (int k = 0; k < s->out_h * s->out_w; k++) {
+                size_t at = ((size_t)i * s->out_channels + o) * s->out_h * s->out_w + k;
                 y[at] = (float)(acc[at] + (b ? b[o] : 0.0));
             }
     free(acc);
@@ -64,45 +64,46 @@ void nnr_ref_conv_transpose2d_backward_f32(int n, const nnr_conv2d_shape *s, con
                                            float *dw, float *db, float *scratch)
 {
     (void)scratch;
-    const int cg = s->c / g_of(s), og = s->oc / g_of(s);
+    const int cg = s->in_channels / g_of(s), og = s->out_channels / g_of(s);
     if (db)
-        for (int o = 0; o < s->oc; o++) {
+        for (int o = 0; o < s->out_channels; o++) {
             double a = 0;
             for (int i = 0; i < n; i++)
-                for (int k = 0; k < s->oh * s->ow; k++) a += dy[((size_t)i * s->oc + o) * s->oh * s->ow + k];
+                for (int k = 0; k < s->out_h * s->out_w; k++)
+                    a += dy[((size_t)i * s->out_channels + o) * s->out_h * s->out_w + k];
             db[o] = (float)a;
         }
     if (dx)
         for (int i = 0; i < n; i++)
-            for (int c = 0; c < s->c; c++)
-                for (int iy = 0; iy < s->h; iy++)
-                    for (int ix = 0; ix < s->w; ix++) {
+            for (int c = 0; c < s->in_channels; c++)
+                for (int iy = 0; iy < s->in_h; iy++)
+                    for (int ix = 0; ix < s->in_w; ix++) {
                         double a = 0;
                         for (int o = 0; o < og; o++)
-                            for (int ki = 0; ki < s->kh; ki++)
-                                for (int kj = 0; kj < s->kw; kj++) {
+                            for (int ki = 0; ki < s->kernel_h; ki++)
+                                for (int kj = 0; kj < s->kernel_w; kj++) {
                                     int oy, ox;
                                     if (!reach(s, iy, ix, ki, kj, &oy, &ox)) continue;
-                                    a += (double)X4(dy, i, c / cg * og + o, oy, ox, s->oc, s->oh, s->ow) *
-                                         X4(w, c, o, ki, kj, og, s->kh, s->kw);
+                                    a += (double)X4(dy, i, c / cg * og + o, oy, ox, s->out_channels, s->out_h, s->out_w) *
+                                         X4(w, c, o, ki, kj, og, s->kernel_h, s->kernel_w);
                                 }
-                        X4(dx, i, c, iy, ix, s->c, s->h, s->w) = (float)a;
+                        X4(dx, i, c, iy, ix, s->in_channels, s->in_h, s->in_w) = (float)a;
                     }
     if (dw)
-        for (int c = 0; c < s->c; c++)
+        for (int c = 0; c < s->in_channels; c++)
             for (int o = 0; o < og; o++)
-                for (int ki = 0; ki < s->kh; ki++)
-                    for (int kj = 0; kj < s->kw; kj++) {
+                for (int ki = 0; ki < s->kernel_h; ki++)
+                    for (int kj = 0; kj < s->kernel_w; kj++) {
                         double a = 0;
                         for (int i = 0; i < n; i++)
-                            for (int iy = 0; iy < s->h; iy++)
-                                for (int ix = 0; ix < s->w; ix++) {
+                            for (int iy = 0; iy < s->in_h; iy++)
+                                for (int ix = 0; ix < s->in_w; ix++) {
                                     int oy, ox;
                                     if (!reach(s, iy, ix, ki, kj, &oy, &ox)) continue;
-                                    a += (double)X4(dy, i, c / cg * og + o, oy, ox, s->oc, s->oh, s->ow) *
-                                         X4(x, i, c, iy, ix, s->c, s->h, s->w);
+                                    a += (double)X4(dy, i, c / cg * og + o, oy, ox, s->out_channels, s->out_h, s->out_w) *
+                                         X4(x, i, c, iy, ix, s->in_channels, s->in_h, s->in_w);
                                 }
-                        X4(dw, c, o, ki, kj, og, s->kh, s->kw) = (float)a;
+                        X4(dw, c, o, ki, kj, og, s->kernel_h, s->kernel_w) = (float)a;
                     }
 }
 

@@ -180,16 +180,16 @@ size_t nnr_ref_conv2d_scratch(const nnr_conv2d_shape *s)
 #define X4(p, i, c, y, x, C, H, W) (p)[(((size_t)(i) * (C) + (c)) * (H) + (y)) * (W) + (x)]
 
 /* Dilation and groups, 0 read as 1. */
-static int ref_dh(const nnr_conv2d_shape *s) { return s->dh > 0 ? s->dh : 1; }
-static int ref_dw(const nnr_conv2d_shape *s) { return s->dw > 0 ? s->dw : 1; }
+static int ref_dh(const nnr_conv2d_shape *s) { return s->dilation_h > 0 ? s->dilation_h : 1; }
+static int ref_dw(const nnr_conv2d_shape *s) { return s->dilation_w > 0 ? s->dilation_w : 1; }
 static int ref_groups(const nnr_conv2d_shape *s) { return s->groups > 0 ? s->groups : 1; }
 
 /* Input position read by output (oy, ox) at tap (ki, kj); 0 when in the padding. */
 static int ref_tap(const nnr_conv2d_shape *s, int oy, int ox, int ki, int kj, int *iy, int *ix)
 {
-    *iy = oy * s->sh - s->ph + ki * ref_dh(s);
-    *ix = ox * s->sw - s->pw + kj * ref_dw(s);
-    return *iy >= 0 && *iy < s->h && *ix >= 0 && *ix < s->w;
+    *iy = oy * s->stride_h - s->padding_h + ki * ref_dh(s);
+    *ix = ox * s->stride_w - s->padding_w + kj * ref_dw(s);
+    return *iy >= 0 && *iy < s->in_h && *ix >= 0 && *ix < s->in_w;
 }
 
 void nnr_ref_conv2d_f32(int n, const nnr_conv2d_shape *s, const float *x, const float *w,
@@ -197,21 +197,21 @@ void nnr_ref_conv2d_f32(int n, const nnr_conv2d_shape *s, const float *x, const 
                         float *scratch)
 {
     (void)scratch;
-    const int cg = s->c / ref_groups(s), og = s->oc / ref_groups(s);
+    const int cg = s->in_channels / ref_groups(s), og = s->out_channels / ref_groups(s);
     for (int i = 0; i < n; i++)
-        for (int o = 0; o < s->oc; o++)
-            for (int oy = 0; oy < s->oh; oy++)
-                for (int ox = 0; ox < s->ow; ox++) {
+        for (int o = 0; o < s->out_channels; o++)
+            for (int oy = 0; oy < s->out_h; oy++)
+                for (int ox = 0; ox < s->out_w; ox++) {
                     double acc = b ? b[o] : 0.0;
                     for (int c = 0; c < cg; c++)
-                        for (int ki = 0; ki < s->kh; ki++)
-                            for (int kj = 0; kj < s->kw; kj++) {
+                        for (int ki = 0; ki < s->kernel_h; ki++)
+                            for (int kj = 0; kj < s->kernel_w; kj++) {
                                 int iy, ix;
                                 if (!ref_tap(s, oy, ox, ki, kj, &iy, &ix)) continue;
-                                acc += (double)X4(x, i, o / og * cg + c, iy, ix, s->c, s->h, s->w) *
-                                       X4(w, o, c, ki, kj, cg, s->kh, s->kw);
+                                acc += (double)X4(x, i, o / og * cg + c, iy, ix, s->in_channels, s->in_h, s->in_w) *
+                                       X4(w, o, c, ki, kj, cg, s->kernel_h, s->kernel_w);
                             }
-                    X4(y, i, o, oy, ox, s->oc, s->oh, s->ow) =
+                    X4(y, i, o, oy, ox, s->out_channels, s->out_h, s->out_w) =
                         (float)act1(act, act_param, 0.0, (double)(float)acc);
                 }
 }
@@ -221,48 +221,48 @@ void nnr_ref_conv2d_backward_f32(int n, const nnr_conv2d_shape *s, const float *
                                  float *db, float *scratch)
 {
     (void)scratch;
-    const int cg = s->c / ref_groups(s), og = s->oc / ref_groups(s);
+    const int cg = s->in_channels / ref_groups(s), og = s->out_channels / ref_groups(s);
     if (db)
-        for (int o = 0; o < s->oc; o++) {
+        for (int o = 0; o < s->out_channels; o++) {
             double acc = 0;
             for (int i = 0; i < n; i++)
-                for (int oy = 0; oy < s->oh; oy++)
-                    for (int ox = 0; ox < s->ow; ox++)
-                        acc += X4(dy, i, o, oy, ox, s->oc, s->oh, s->ow);
+                for (int oy = 0; oy < s->out_h; oy++)
+                    for (int ox = 0; ox < s->out_w; ox++)
+                        acc += X4(dy, i, o, oy, ox, s->out_channels, s->out_h, s->out_w);
             db[o] = (float)acc;
         }
     if (dw)
-        for (int o = 0; o < s->oc; o++)
+        for (int o = 0; o < s->out_channels; o++)
             for (int c = 0; c < cg; c++)
-                for (int ki = 0; ki < s->kh; ki++)
-                    for (int kj = 0; kj < s->kw; kj++) {
+                for (int ki = 0; ki < s->kernel_h; ki++)
+                    for (int kj = 0; kj < s->kernel_w; kj++) {
                         double acc = 0;
                         for (int i = 0; i < n; i++)
-                            for (int oy = 0; oy < s->oh; oy++)
-                                for (int ox = 0; ox < s->ow; ox++) {
+                            for (int oy = 0; oy < s->out_h; oy++)
+                                for (int ox = 0; ox < s->out_w; ox++) {
                                     int iy, ix;
                                     if (!ref_tap(s, oy, ox, ki, kj, &iy, &ix)) continue;
-                                    acc += (double)X4(dy, i, o, oy, ox, s->oc, s->oh, s->ow) *
-                                           X4(x, i, o / og * cg + c, iy, ix, s->c, s->h, s->w);
+                                    acc += (double)X4(dy, i, o, oy, ox, s->out_channels, s->out_h, s->out_w) *
+                                           X4(x, i, o / og * cg + c, iy, ix, s->in_channels, s->in_h, s->in_w);
                                 }
-                        X4(dw, o, c, ki, kj, cg, s->kh, s->kw) = (float)acc;
+                        X4(dw, o, c, ki, kj, cg, s->kernel_h, s->kernel_w) = (float)acc;
                     }
     if (dx) { /* scatter in double: every (output, tap) adds to the input it read */
-        size_t len = (size_t)n * s->c * s->h * s->w;
+        size_t len = (size_t)n * s->in_channels * s->in_h * s->in_w;
         double *acc = calloc(len ? len : 1, sizeof *acc);
         if (!acc) abort();
         for (int i = 0; i < n; i++)
-            for (int o = 0; o < s->oc; o++)
-                for (int oy = 0; oy < s->oh; oy++)
-                    for (int ox = 0; ox < s->ow; ox++)
+            for (int o = 0; o < s->out_channels; o++)
+                for (int oy = 0; oy < s->out_h; oy++)
+                    for (int ox = 0; ox < s->out_w; ox++)
                         for (int c = 0; c < cg; c++)
-                            for (int ki = 0; ki < s->kh; ki++)
-                                for (int kj = 0; kj < s->kw; kj++) {
+                            for (int ki = 0; ki < s->kernel_h; ki++)
+                                for (int kj = 0; kj < s->kernel_w; kj++) {
                                     int iy, ix;
                                     if (!ref_tap(s, oy, ox, ki, kj, &iy, &ix)) continue;
-                                    X4(acc, i, o / og * cg + c, iy, ix, s->c, s->h, s->w) +=
-                                        (double)X4(dy, i, o, oy, ox, s->oc, s->oh, s->ow) *
-                                        X4(w, o, c, ki, kj, cg, s->kh, s->kw);
+                                    X4(acc, i, o / og * cg + c, iy, ix, s->in_channels, s->in_h, s->in_w) +=
+                                        (double)X4(dy, i, o, oy, ox, s->out_channels, s->out_h, s->out_w) *
+                                        X4(w, o, c, ki, kj, cg, s->kernel_h, s->kernel_w);
                                 }
         for (size_t k = 0; k < len; k++) dx[k] = (float)acc[k];
         free(acc);
@@ -274,14 +274,14 @@ static long ref_argmax(const nnr_pool2d_shape *s, const float *xp, int oy, int o
 {
     long arg = -1;
     float m = -INFINITY;
-    for (int ki = 0; ki < s->kh; ki++)
-        for (int kj = 0; kj < s->kw; kj++) {
-            int iy = oy * s->sh - s->ph + ki, ix = ox * s->sw - s->pw + kj;
-            if (iy < 0 || iy >= s->h || ix < 0 || ix >= s->w) continue; /* -inf */
-            float v = xp[(size_t)iy * s->w + ix];
+    for (int ki = 0; ki < s->kernel_h; ki++)
+        for (int kj = 0; kj < s->kernel_w; kj++) {
+            int iy = oy * s->stride_h - s->padding_h + ki, ix = ox * s->stride_w - s->padding_w + kj;
+            if (iy < 0 || iy >= s->in_h || ix < 0 || ix >= s->in_w) continue; /* -inf */
+            float v = xp[(size_t)iy * s->in_w + ix];
             if (arg < 0 || v > m) {
                 m = v;
-                arg = (long)iy * s->w + ix;
+                arg = (long)iy * s->in_w + ix;
             }
         }
     *mv = m;
@@ -290,27 +290,27 @@ static long ref_argmax(const nnr_pool2d_shape *s, const float *xp, int oy, int o
 
 void nnr_ref_maxpool2d_f32(int n, const nnr_pool2d_shape *s, const float *x, float *y)
 {
-    for (int p = 0; p < n * s->c; p++)
-        for (int oy = 0; oy < s->oh; oy++)
-            for (int ox = 0; ox < s->ow; ox++)
-                ref_argmax(s, x + (size_t)p * s->h * s->w, oy, ox,
-                           &y[((size_t)p * s->oh + oy) * s->ow + ox]);
+    for (int p = 0; p < n * s->channels; p++)
+        for (int oy = 0; oy < s->out_h; oy++)
+            for (int ox = 0; ox < s->out_w; ox++)
+                ref_argmax(s, x + (size_t)p * s->in_h * s->in_w, oy, ox,
+                           &y[((size_t)p * s->out_h + oy) * s->out_w + ox]);
 }
 
 void nnr_ref_maxpool2d_backward_f32(int n, const nnr_pool2d_shape *s, const float *x,
                                     const float *dy, float *dx)
 {
-    for (int p = 0; p < n * s->c; p++) {
-        const float *xp = x + (size_t)p * s->h * s->w;
-        for (long j = 0; j < (long)s->h * s->w; j++) {
+    for (int p = 0; p < n * s->channels; p++) {
+        const float *xp = x + (size_t)p * s->in_h * s->in_w;
+        for (long j = 0; j < (long)s->in_h * s->in_w; j++) {
             double acc = 0;
-            for (int oy = 0; oy < s->oh; oy++)
-                for (int ox = 0; ox < s->ow; ox++) {
+            for (int oy = 0; oy < s->out_h; oy++)
+                for (int ox = 0; ox < s->out_w; ox++) {
                     float m;
                     if (ref_argmax(s, xp, oy, ox, &m) == j)
-                        acc += dy[((size_t)p * s->oh + oy) * s->ow + ox];
+                        acc += dy[((size_t)p * s->out_h + oy) * s->out_w + ox];
                 }
-            dx[(size_t)p * s->h * s->w + j] = (float)acc;
+            dx[(size_t)p * s->in_h * s->in_w + j] = (float)acc;
         }
     }
 }
@@ -319,44 +319,46 @@ void nnr_ref_maxpool2d_backward_f32(int n, const nnr_pool2d_shape *s, const floa
 static int ref_divisor(const nnr_pool2d_shape *s, int oy, int ox)
 {
     int cnt = 0;
-    for (int ki = 0; ki < s->kh; ki++)
-        for (int kj = 0; kj < s->kw; kj++) {
-            int iy = oy * s->sh - s->ph + ki, ix = ox * s->sw - s->pw + kj;
-            if (iy >= -s->ph && iy < s->h + s->ph && ix >= -s->pw && ix < s->w + s->pw) cnt++;
+    for (int ki = 0; ki < s->kernel_h; ki++)
+        for (int kj = 0; kj < s->kernel_w; kj++) {
+            int iy = oy * s->stride_h - s->padding_h + ki, ix = ox * s->stride_w - s->padding_w + kj;
+            if (iy >= -s->padding_h && iy < s->in_h + s->padding_h && ix >= -s->padding_w &&
+                ix < s->in_w + s->padding_w)
+                cnt++;
         }
     return cnt;
 }
 
 void nnr_ref_avgpool2d_f32(int n, const nnr_pool2d_shape *s, const float *x, float *y)
 {
-    for (int p = 0; p < n * s->c; p++)
-        for (int oy = 0; oy < s->oh; oy++)
-            for (int ox = 0; ox < s->ow; ox++) {
+    for (int p = 0; p < n * s->channels; p++)
+        for (int oy = 0; oy < s->out_h; oy++)
+            for (int ox = 0; ox < s->out_w; ox++) {
                 double acc = 0;
-                for (int ki = 0; ki < s->kh; ki++)
-                    for (int kj = 0; kj < s->kw; kj++) {
-                        int iy = oy * s->sh - s->ph + ki, ix = ox * s->sw - s->pw + kj;
-                        if (iy < 0 || iy >= s->h || ix < 0 || ix >= s->w) continue;
-                        acc += x[((size_t)p * s->h + iy) * s->w + ix];
+                for (int ki = 0; ki < s->kernel_h; ki++)
+                    for (int kj = 0; kj < s->kernel_w; kj++) {
+                        int iy = oy * s->stride_h - s->padding_h + ki, ix = ox * s->stride_w - s->padding_w + kj;
+                        if (iy < 0 || iy >= s->in_h || ix < 0 || ix >= s->in_w) continue;
+                        acc += x[((size_t)p * s->in_h + iy) * s->in_w + ix];
                     }
-                y[((size_t)p * s->oh + oy) * s->ow + ox] = (float)(acc / ref_divisor(s, oy, ox));
+                y[((size_t)p * s->out_h + oy) * s->out_w + ox] = (float)(acc / ref_divisor(s, oy, ox));
             }
 }
 
 void nnr_ref_avgpool2d_backward_f32(int n, const nnr_pool2d_shape *s, const float *dy,
                                     float *dx)
 {
-    for (int p = 0; p < n * s->c; p++)
-        for (int iy = 0; iy < s->h; iy++)
-            for (int ix = 0; ix < s->w; ix++) {
+    for (int p = 0; p < n * s->channels; p++)
+        for (int iy = 0; iy < s->in_h; iy++)
+            for (int ix = 0; ix < s->in_w; ix++) {
                 double acc = 0;
-                for (int oy = 0; oy < s->oh; oy++)
-                    for (int ox = 0; ox < s->ow; ox++) {
-                        int ty = iy + s->ph - oy * s->sh, tx = ix + s->pw - ox * s->sw;
-                        if (ty < 0 || ty >= s->kh || tx < 0 || tx >= s->kw) continue;
-                        acc += dy[((size_t)p * s->oh + oy) * s->ow + ox] / (double)ref_divisor(s, oy, ox);
+                for (int oy = 0; oy < s->out_h; oy++)
+                    for (int ox = 0; ox < s->out_w; ox++) {
+                        int ty = iy + s->padding_h - oy * s->stride_h, tx = ix + s->padding_w - ox * s->stride_w;
+                        if (ty < 0 || ty >= s->kernel_h || tx < 0 || tx >= s->kernel_w) continue;
+                        acc += dy[((size_t)p * s->out_h + oy) * s->out_w + ox] / (double)ref_divisor(s, oy, ox);
                     }
-                dx[((size_t)p * s->h + iy) * s->w + ix] = (float)acc;
+                dx[((size_t)p * s->in_h + iy) * s->in_w + ix] = (float)acc;
             }
 }
 

@@ -113,7 +113,7 @@ static double sg(double x) { return 1.0 / (1.0 + exp(-x)); }
 static void ref_rnn_dir(const nnr_rnn_shape *s, int in, const float *xin, const float *w,
                         int d, float *out, int ostride, float *hn, float *cn)
 {
-    const int H = s->hidden, G = s->gates, T = s->t;
+    const int H = s->hidden_size, G = s->gates, T = s->seq_len;
     const float *wih = w, *whh = w + (size_t)G * H * in;
     const float *bih = s->bias ? whh + (size_t)G * H * H : NULL, *bhh = bih ? bih + G * H : NULL;
     double *h = calloc((size_t)H, sizeof *h), *c = calloc((size_t)H, sizeof *c);
@@ -149,19 +149,19 @@ static void ref_rnn_dir(const nnr_rnn_shape *s, int in, const float *xin, const 
 
 void nnr_ref_rnn_f32(const nnr_rnn_shape *s, int n, const float *x, const float *p, float *y)
 {
-    const int H = s->hidden, D = s->dirs, T = s->t, G = s->gates;
+    const int H = s->hidden_size, D = s->num_directions, T = s->seq_len, G = s->gates;
     const size_t ps = nnr_rnn_packed(s);
     float *buf = malloc((size_t)T * D * H * sizeof *buf), *nx = malloc((size_t)T * D * H * sizeof *nx);
     for (int b = 0; b < n; b++) {
-        const float *xin = x + (size_t)b * T * s->in;
+        const float *xin = x + (size_t)b * T * s->input_size;
         float *yb = y + (size_t)b * ps;
         const float *w = p;
-        for (int l = 0; l < s->layers; l++) {
-            int in = l ? D * H : s->in;
-            float *out = l == s->layers - 1 ? yb : buf;
+        for (int l = 0; l < s->num_layers; l++) {
+            int in = l ? D * H : s->input_size;
+            float *out = l == s->num_layers - 1 ? yb : buf;
             for (int d = 0; d < D; d++) {
                 float *hn = yb + (size_t)T * D * H + (size_t)(l * D + d) * H;
-                ref_rnn_dir(s, in, xin, w, d, out, D * H, hn, G == 4 ? hn + (size_t)s->layers * D * H : NULL);
+                ref_rnn_dir(s, in, xin, w, d, out, D * H, hn, G == 4 ? hn + (size_t)s->num_layers * D * H : NULL);
                 w += (size_t)G * H * in + (size_t)G * H * H + (s->bias ? 2u * G * H : 0u);
             }
             memcpy(nx, out, (size_t)T * D * H * sizeof *nx);

@@ -185,16 +185,16 @@ static void test_conv(void)
             nnr_conv2d_shape s = conv_shape(sh[i][0], sh[i][1], sh[i][2], sh[i][3], sh[i][4],
                                             sh[i][5], sh[i][6], sh[i][7], sh[i][8], sh[i][9]);
             nnr_act act = ACTS[(i + (size_t)n) % NACTS];
-            int k = s.c * s.kh * s.kw;
-            size_t xs = (size_t)n * s.c * s.h * s.w, ws = (size_t)s.oc * k,
-                   ys = (size_t)n * s.oc * s.oh * s.ow;
+            int k = s.in_channels * s.kernel_h * s.kernel_w;
+            size_t xs = (size_t)n * s.in_channels * s.in_h * s.in_w, ws = (size_t)s.out_channels * k,
+                   ys = (size_t)n * s.out_channels * s.out_h * s.out_w;
             float *x = alloc_fill(xs, -1, 1), *w = alloc_fill(ws, -1, 1),
-                  *b = alloc_fill(s.oc, -1, 1), *y = alloc_fill(ys, 0, 0),
+                  *b = alloc_fill(s.out_channels, -1, 1), *y = alloc_fill(ys, 0, 0),
                   *r = alloc_fill(ys, 0, 0), *scr = alloc_fill(nnr_conv2d_scratch(&s), 0, 0),
                   *dy = alloc_fill(ys, -1, 1), *dx = alloc_fill(xs, 0, 0),
-                  *dw = alloc_fill(ws, 0, 0), *db = alloc_fill(s.oc, 0, 0),
+                  *dw = alloc_fill(ws, 0, 0), *db = alloc_fill(s.out_channels, 0, 0),
                   *rx = alloc_fill(xs, 0, 0), *rw = alloc_fill(ws, 0, 0),
-                  *rb = alloc_fill(s.oc, 0, 0);
+                  *rb = alloc_fill(s.out_channels, 0, 0);
             nnr_conv2d_f32(n, &s, x, w, b, y, act, 0.1f, scr);
             nnr_ref_conv2d_f32(n, &s, x, w, b, r, act, 0.1f, NULL);
             snprintf(what, sizeof what, "conv2d shape %zu n %d", i, n);
@@ -202,9 +202,9 @@ static void test_conv(void)
             nnr_conv2d_backward_f32(n, &s, x, w, dy, dx, dw, db, scr);
             nnr_ref_conv2d_backward_f32(n, &s, x, w, dy, rx, rw, rb, NULL);
             snprintf(what, sizeof what, "conv2d backward shape %zu n %d", i, n);
-            check(what, dx, rx, xs, 1e-5 + 1e-7 * s.oc * s.kh * s.kw, 1e-5);
-            check(what, dw, rw, ws, 1e-4 + 1e-7 * n * s.oh * s.ow, 1e-5);
-            check(what, db, rb, s.oc, 1e-4 + 1e-7 * n * s.oh * s.ow, 1e-5);
+            check(what, dx, rx, xs, 1e-5 + 1e-7 * s.out_channels * s.kernel_h * s.kernel_w, 1e-5);
+            check(what, dw, rw, ws, 1e-4 + 1e-7 * n * s.out_h * s.out_w, 1e-5);
+            check(what, db, rb, s.out_channels, 1e-4 + 1e-7 * n * s.out_h * s.out_w, 1e-5);
             free(x); free(w); free(b); free(y); free(r); free(scr); free(dy); free(dx);
             free(dw); free(db); free(rx); free(rw); free(rb);
         }
@@ -219,10 +219,10 @@ static void test_pool(void)
     for (size_t i = 0; i < sizeof sh / sizeof sh[0]; i++) {
         nnr_pool2d_shape s = {sh[i][0], sh[i][1], sh[i][2], sh[i][3], sh[i][4], sh[i][5],
                               sh[i][6], sh[i][7], sh[i][8], 0, 0};
-        s.oh = (s.h + 2 * s.ph - s.kh) / s.sh + 1;
-        s.ow = (s.w + 2 * s.pw - s.kw) / s.sw + 1;
+        s.out_h = (s.in_h + 2 * s.padding_h - s.kernel_h) / s.stride_h + 1;
+        s.out_w = (s.in_w + 2 * s.padding_w - s.kernel_w) / s.stride_w + 1;
         int n = 2;
-        size_t xs = (size_t)n * s.c * s.h * s.w, ys = (size_t)n * s.c * s.oh * s.ow;
+        size_t xs = (size_t)n * s.channels * s.in_h * s.in_w, ys = (size_t)n * s.channels * s.out_h * s.out_w;
         float *x = alloc_fill(xs, -1, 1), *dy = alloc_fill(ys, -1, 1), *y = alloc_fill(ys, 0, 0),
               *r = alloc_fill(ys, 0, 0), *dx = alloc_fill(xs, 0, 0), *rx = alloc_fill(xs, 0, 0);
         nnr_maxpool2d_f32(n, &s, x, y);

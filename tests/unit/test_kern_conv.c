@@ -49,8 +49,8 @@ static nnr_conv2d_shape bshape(size_t i)
     const int *v = BC[i];
     nnr_conv2d_shape s = {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], 0, 0,
                           v[10], v[11], 1};
-    s.oh = (s.h + 2 * s.ph - s.dh * (s.kh - 1) - 1) / s.sh + 1;
-    s.ow = (s.w + 2 * s.pw - s.dw * (s.kw - 1) - 1) / s.sw + 1;
+    s.out_h = (s.in_h + 2 * s.padding_h - s.dilation_h * (s.kernel_h - 1) - 1) / s.stride_h + 1;
+    s.out_w = (s.in_w + 2 * s.padding_w - s.dilation_w * (s.kernel_w - 1) - 1) / s.stride_w + 1;
     return s;
 }
 
@@ -59,13 +59,13 @@ Test(conv_paths, forward_matches_reference)
     tgen g = {41};
     for (size_t i = 0; i < NBC; i++) {
         const nnr_conv2d_shape s = bshape(i);
-        const int n = BC[i][12], k = s.c * s.kh * s.kw;
-        const size_t xs = (size_t)s.c * s.h * s.w, ys = (size_t)s.oc * s.oh * s.ow;
-        float *x = tg_alloc(n * xs), *w = tg_alloc((size_t)s.oc * k), *b = tg_alloc(s.oc);
+        const int n = BC[i][12], k = s.in_channels * s.kernel_h * s.kernel_w;
+        const size_t xs = (size_t)s.in_channels * s.in_h * s.in_w, ys = (size_t)s.out_channels * s.out_h * s.out_w;
+        float *x = tg_alloc(n * xs), *w = tg_alloc((size_t)s.out_channels * k), *b = tg_alloc(s.out_channels);
         float *y = tg_alloc(n * ys), *r = tg_alloc(n * ys), *scr = tg_alloc(nnr_conv2d_scratch(&s));
         tg_fill(&g, x, n * xs, -1, 1);
-        tg_fill(&g, w, (size_t)s.oc * k, -1, 1);
-        tg_fill(&g, b, s.oc, -1, 1);
+        tg_fill(&g, w, (size_t)s.out_channels * k, -1, 1);
+        tg_fill(&g, b, s.out_channels, -1, 1);
         for (int a = 0; a < 3; a++) {
             const nnr_act act = a == 0 ? NNR_ACT_NONE : a == 1 ? NNR_ACT_RELU : NNR_ACT_TANH;
             const float *bias = a == 1 ? NULL : b;
@@ -90,28 +90,29 @@ Test(conv_paths, backward_matches_reference)
     for (size_t i = 0; i < NBC; i++) {
         const nnr_conv2d_shape s = bshape(i);
         const int n = BC[i][12];
-        const size_t xs = (size_t)n * s.c * s.h * s.w, ws = (size_t)s.oc * s.c * s.kh * s.kw;
-        const size_t ys = (size_t)n * s.oc * s.oh * s.ow;
+        const size_t xs = (size_t)n * s.in_channels * s.in_h * s.in_w,
+                     ws = (size_t)s.out_channels * s.in_channels * s.kernel_h * s.kernel_w;
+        const size_t ys = (size_t)n * s.out_channels * s.out_h * s.out_w;
         float *x = tg_alloc(xs), *w = tg_alloc(ws), *dy = tg_alloc(ys);
-        float *dx = tg_alloc(xs), *dw = tg_alloc(ws), *db = tg_alloc(s.oc);
-        float *rx = tg_alloc(xs), *rw = tg_alloc(ws), *rb = tg_alloc(s.oc);
+        float *dx = tg_alloc(xs), *dw = tg_alloc(ws), *db = tg_alloc(s.out_channels);
+        float *rx = tg_alloc(xs), *rw = tg_alloc(ws), *rb = tg_alloc(s.out_channels);
         float *scr = tg_alloc(nnr_conv2d_scratch(&s));
         tg_fill(&g, x, xs, -1, 1);
         tg_fill(&g, w, ws, -1, 1);
         tg_fill(&g, dy, ys, -1, 1);
         tg_fill(&g, dx, xs, 7, 8);   /* overwritten, never accumulated into */
         tg_fill(&g, dw, ws, 7, 8);
-        tg_fill(&g, db, s.oc, 7, 8);
+        tg_fill(&g, db, s.out_channels, 7, 8);
         nnr_conv2d_backward_f32(n, &s, x, w, dy, dx, dw, db, scr);
         nnr_ref_conv2d_backward_f32(n, &s, x, w, dy, rx, rw, rb, NULL);
-        const double tx = 1e-5 + 1e-7 * s.oc * s.kh * s.kw, tw = 1e-5 + 1e-7 * n * s.oh * s.ow;
+        const double tx = 1e-5 + 1e-7 * s.out_channels * s.kernel_h * s.kernel_w, tw = 1e-5 + 1e-7 * n * s.out_h * s.out_w;
         char what[64];
         snprintf(what, sizeof what, "conv path %zu dx", i);
         cr_expect_eq(check_close(what, dx, rx, xs, tx, 1e-5), 0);
         snprintf(what, sizeof what, "conv path %zu dw", i);
         cr_expect_eq(check_close(what, dw, rw, ws, tw, 1e-5), 0);
         snprintf(what, sizeof what, "conv path %zu db", i);
-        cr_expect_eq(check_close(what, db, rb, s.oc, tw, 1e-5), 0);
+        cr_expect_eq(check_close(what, db, rb, s.out_channels, tw, 1e-5), 0);
         tg_fill(&g, dw, ws, 7, 8);
         nnr_conv2d_backward_f32(n, &s, x, w, dy, NULL, dw, NULL, scr);
         snprintf(what, sizeof what, "conv path %zu dw alone", i);
@@ -147,7 +148,7 @@ Test(conv_paths, col2im_matches_scatter)
     tgen g = {43};
     for (size_t i = 0; i < sizeof CS / sizeof CS[0]; i++) {
         const int *v = CS[i];
-        nnr_conv2d_shape s = {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], 0, 0,
+        nnr_kconv s = {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], 0, 0,
                               v[10], v[11], 1};
         s.oh = (s.h + 2 * s.ph - s.dh * (s.kh - 1) - 1) / s.sh + 1;
         s.ow = (s.w + 2 * s.pw - s.dw * (s.kw - 1) - 1) / s.sw + 1;

@@ -36,8 +36,8 @@ static nnr_conv2d_shape pshape(size_t i)
     const int *v = PC[i];
     nnr_conv2d_shape s = {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], 0, 0,
                           v[10], v[11], v[12]};
-    s.oh = (s.h + 2 * s.ph - s.dh * (s.kh - 1) - 1) / s.sh + 1;
-    s.ow = (s.w + 2 * s.pw - s.dw * (s.kw - 1) - 1) / s.sw + 1;
+    s.out_h = (s.in_h + 2 * s.padding_h - s.dilation_h * (s.kernel_h - 1) - 1) / s.stride_h + 1;
+    s.out_w = (s.in_w + 2 * s.padding_w - s.dilation_w * (s.kernel_w - 1) - 1) / s.stride_w + 1;
     return s;
 }
 
@@ -45,7 +45,7 @@ static nnr_conv2d_shape pshape(size_t i)
 static void ref_conv_add(int n, const nnr_conv2d_shape *s, const float *x, const float *w,
                          const float *b, const float *r, float *y, nnr_act act)
 {
-    const size_t len = (size_t)n * s->oc * s->oh * s->ow;
+    const size_t len = (size_t)n * s->out_channels * s->out_h * s->out_w;
     nnr_ref_conv2d_f32(n, s, x, w, b, y, NNR_ACT_NONE, 0, NULL);
     for (size_t i = 0; i < len; i++) y[i] += r ? r[i] : 0.0f;
     nnr_ref_act_f32(act, 0, len, y, y);
@@ -81,17 +81,17 @@ Test(conv_packed, forward_with_residual_matches_reference)
     tgen g = {43};
     for (size_t i = 0; i < NPC; i++) {
         const nnr_conv2d_shape s = pshape(i);
-        const int n = PC[i][13], k = s.c / s.groups * s.kh * s.kw, direct = nnr_conv2d_packed_ok(&s);
-        const size_t xs = (size_t)s.c * s.h * s.w, ys = (size_t)s.oc * s.oh * s.ow;
-        float *x = tg_alloc(n * xs), *w = tg_alloc((size_t)s.oc * k), *b = tg_alloc(s.oc);
-        float *wp = tg_alloc(nnr_conv_packed_size(k, s.oc)), *res = tg_alloc(n * ys);
+        const int n = PC[i][13], k = s.in_channels / s.groups * s.kernel_h * s.kernel_w, direct = nnr_conv2d_packed_ok(&s);
+        const size_t xs = (size_t)s.in_channels * s.in_h * s.in_w, ys = (size_t)s.out_channels * s.out_h * s.out_w;
+        float *x = tg_alloc(n * xs), *w = tg_alloc((size_t)s.out_channels * k), *b = tg_alloc(s.out_channels);
+        float *wp = tg_alloc(nnr_conv_packed_size(k, s.out_channels)), *res = tg_alloc(n * ys);
         float *y = tg_alloc(n * ys), *r = tg_alloc(n * ys), *scr = tg_alloc(nnr_conv2d_scratch(&s));
         tg_fill(&g, x, n * xs, -1, 1);
-        tg_fill(&g, w, (size_t)s.oc * k, -1, 1);
-        tg_fill(&g, b, s.oc, -1, 1);
+        tg_fill(&g, w, (size_t)s.out_channels * k, -1, 1);
+        tg_fill(&g, b, s.out_channels, -1, 1);
         tg_fill(&g, res, n * ys, -2, 2);
         if (direct)
-            nnr_pack_conv_weight_f32(k, s.oc, w, wp);
+            nnr_pack_conv_weight_f32(k, s.out_channels, w, wp);
         for (int a = 0; a < 6; a++) {
             const nnr_act act = a % 3 == 0 ? NNR_ACT_NONE : a % 3 == 1 ? NNR_ACT_RELU : NNR_ACT_TANH;
             const float *bias = a == 1 ? NULL : b, *rr = a < 3 ? res : NULL;

@@ -24,8 +24,8 @@ static nnr_conv2d_shape xshape(size_t i)
     const int *v = XCONV[i];
     nnr_conv2d_shape s = {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], 0, 0,
                           v[10], v[11], v[12]};
-    s.oh = (s.h + 2 * s.ph - s.dh * (s.kh - 1) - 1) / s.sh + 1;
-    s.ow = (s.w + 2 * s.pw - s.dw * (s.kw - 1) - 1) / s.sw + 1;
+    s.out_h = (s.in_h + 2 * s.padding_h - s.dilation_h * (s.kernel_h - 1) - 1) / s.stride_h + 1;
+    s.out_w = (s.in_w + 2 * s.padding_w - s.dilation_w * (s.kernel_w - 1) - 1) / s.stride_w + 1;
     return s;
 }
 
@@ -34,16 +34,16 @@ Test(conv_ext, forward_and_backward_match_reference)
     tgen g = {31};
     for (size_t i = 0; i < NX; i++) {
         nnr_conv2d_shape s = xshape(i);
-        const int n = 2, cg = s.c / s.groups;
-        size_t xs = (size_t)n * s.c * s.h * s.w, ws = (size_t)s.oc * cg * s.kh * s.kw,
-               ys = (size_t)n * s.oc * s.oh * s.ow;
-        float *x = tg_alloc(xs), *w = tg_alloc(ws), *b = tg_alloc(s.oc), *y = tg_alloc(ys),
+        const int n = 2, cg = s.in_channels / s.groups;
+        size_t xs = (size_t)n * s.in_channels * s.in_h * s.in_w, ws = (size_t)s.out_channels * cg * s.kernel_h * s.kernel_w,
+               ys = (size_t)n * s.out_channels * s.out_h * s.out_w;
+        float *x = tg_alloc(xs), *w = tg_alloc(ws), *b = tg_alloc(s.out_channels), *y = tg_alloc(ys),
               *r = tg_alloc(ys), *scr = tg_alloc(nnr_conv2d_scratch(&s)), *dy = tg_alloc(ys);
-        float *dx = tg_alloc(xs), *dw = tg_alloc(ws), *db = tg_alloc(s.oc);
-        float *rx = tg_alloc(xs), *rw = tg_alloc(ws), *rb = tg_alloc(s.oc);
+        float *dx = tg_alloc(xs), *dw = tg_alloc(ws), *db = tg_alloc(s.out_channels);
+        float *rx = tg_alloc(xs), *rw = tg_alloc(ws), *rb = tg_alloc(s.out_channels);
         tg_fill(&g, x, xs, -1, 1);
         tg_fill(&g, w, ws, -1, 1);
-        tg_fill(&g, b, s.oc, -1, 1);
+        tg_fill(&g, b, s.out_channels, -1, 1);
         tg_fill(&g, dy, ys, -1, 1);
         char what[64];
         for (int a = 0; a < 2; a++) {
@@ -51,16 +51,16 @@ Test(conv_ext, forward_and_backward_match_reference)
             nnr_conv2d_f32(n, &s, x, w, a ? NULL : b, y, act, 0, scr);
             nnr_ref_conv2d_f32(n, &s, x, w, a ? NULL : b, r, act, 0, NULL);
             snprintf(what, sizeof what, "conv_ext %zu act %d", i, a);
-            cr_expect_eq(check_close(what, y, r, ys, 1e-5 + 1e-7 * cg * s.kh * s.kw, 1e-5), 0);
+            cr_expect_eq(check_close(what, y, r, ys, 1e-5 + 1e-7 * cg * s.kernel_h * s.kernel_w, 1e-5), 0);
         }
         nnr_conv2d_backward_f32(n, &s, x, w, dy, dx, dw, db, scr);
         nnr_ref_conv2d_backward_f32(n, &s, x, w, dy, rx, rw, rb, NULL);
         snprintf(what, sizeof what, "conv_ext %zu dx", i);
-        cr_expect_eq(check_close(what, dx, rx, xs, 1e-5 + 1e-7 * s.oc * s.kh * s.kw, 1e-5), 0);
+        cr_expect_eq(check_close(what, dx, rx, xs, 1e-5 + 1e-7 * s.out_channels * s.kernel_h * s.kernel_w, 1e-5), 0);
         snprintf(what, sizeof what, "conv_ext %zu dw", i);
-        cr_expect_eq(check_close(what, dw, rw, ws, 1e-5 + 1e-7 * n * s.oh * s.ow, 1e-5), 0);
+        cr_expect_eq(check_close(what, dw, rw, ws, 1e-5 + 1e-7 * n * s.out_h * s.out_w, 1e-5), 0);
         snprintf(what, sizeof what, "conv_ext %zu db", i);
-        cr_expect_eq(check_close(what, db, rb, s.oc, 1e-5 + 1e-7 * n * s.oh * s.ow, 1e-5), 0);
+        cr_expect_eq(check_close(what, db, rb, s.out_channels, 1e-5 + 1e-7 * n * s.out_h * s.out_w, 1e-5), 0);
         free(x); free(w); free(b); free(y); free(r); free(scr); free(dy);
         free(dx); free(dw); free(db); free(rx); free(rw); free(rb);
     }
@@ -101,17 +101,17 @@ Test(conv_transpose2d, matches_reference)
         const int *v = XT[i], n = 3;
         nnr_conv2d_shape s = {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], 0, 0,
                               v[12], v[13], v[14]};
-        s.oh = (s.h - 1) * s.sh - 2 * s.ph + s.dh * (s.kh - 1) + v[10] + 1;
-        s.ow = (s.w - 1) * s.sw - 2 * s.pw + s.dw * (s.kw - 1) + v[11] + 1;
-        size_t xs = (size_t)n * s.c * s.h * s.w, ws = (size_t)s.c * (s.oc / s.groups) * s.kh * s.kw,
-               ys = (size_t)n * s.oc * s.oh * s.ow;
-        float *x = tg_alloc(xs), *w = tg_alloc(ws), *b = tg_alloc(s.oc), *y = tg_alloc(ys),
+        s.out_h = (s.in_h - 1) * s.stride_h - 2 * s.padding_h + s.dilation_h * (s.kernel_h - 1) + v[10] + 1;
+        s.out_w = (s.in_w - 1) * s.stride_w - 2 * s.padding_w + s.dilation_w * (s.kernel_w - 1) + v[11] + 1;
+        size_t xs = (size_t)n * s.in_channels * s.in_h * s.in_w, ws = (size_t)s.in_channels * (s.out_channels / s.groups) * s.kernel_h * s.kernel_w,
+               ys = (size_t)n * s.out_channels * s.out_h * s.out_w;
+        float *x = tg_alloc(xs), *w = tg_alloc(ws), *b = tg_alloc(s.out_channels), *y = tg_alloc(ys),
               *r = tg_alloc(ys), *scr = tg_alloc(nnr_conv_transpose2d_scratch(&s)), *dy = tg_alloc(ys);
-        float *dx = tg_alloc(xs), *dw = tg_alloc(ws), *db = tg_alloc(s.oc);
-        float *rx = tg_alloc(xs), *rw = tg_alloc(ws), *rb = tg_alloc(s.oc);
+        float *dx = tg_alloc(xs), *dw = tg_alloc(ws), *db = tg_alloc(s.out_channels);
+        float *rx = tg_alloc(xs), *rw = tg_alloc(ws), *rb = tg_alloc(s.out_channels);
         tg_fill(&g, x, xs, -1, 1);
         tg_fill(&g, w, ws, -1, 1);
-        tg_fill(&g, b, s.oc, -1, 1);
+        tg_fill(&g, b, s.out_channels, -1, 1);
         tg_fill(&g, dy, ys, -1, 1);
         char what[64];
         nnr_conv_transpose2d_f32(n, &s, x, w, b, y, scr);
@@ -125,7 +125,7 @@ Test(conv_transpose2d, matches_reference)
         snprintf(what, sizeof what, "conv_t %zu dw", i);
         cr_expect_eq(check_close(what, dw, rw, ws, 1e-5, 1e-5), 0);
         snprintf(what, sizeof what, "conv_t %zu db", i);
-        cr_expect_eq(check_close(what, db, rb, s.oc, 1e-5, 1e-5), 0);
+        cr_expect_eq(check_close(what, db, rb, s.out_channels, 1e-5, 1e-5), 0);
         free(x); free(w); free(b); free(y); free(r); free(scr); free(dy);
         free(dx); free(dw); free(db); free(rx); free(rw); free(rb);
     }

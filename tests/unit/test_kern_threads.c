@@ -89,9 +89,9 @@ Test(threads, linear_bit_identical)
 }
 
 typedef struct { int n; nnr_conv2d_shape s; float *x, *w, *b, *dy, *scr; } conv_ctx;
-static size_t conv_xs(const conv_ctx *c) { return (size_t)c->n * c->s.c * c->s.h * c->s.w; }
-static size_t conv_ws(const conv_ctx *c) { return (size_t)c->s.oc * c->s.c * c->s.kh * c->s.kw; }
-static size_t conv_ys(const conv_ctx *c) { return (size_t)c->n * c->s.oc * c->s.oh * c->s.ow; }
+static size_t conv_xs(const conv_ctx *c) { return (size_t)c->n * c->s.in_channels * c->s.in_h * c->s.in_w; }
+static size_t conv_ws(const conv_ctx *c) { return (size_t)c->s.out_channels * c->s.in_channels * c->s.kernel_h * c->s.kernel_w; }
+static size_t conv_ys(const conv_ctx *c) { return (size_t)c->n * c->s.out_channels * c->s.out_h * c->s.out_w; }
 static void run_conv(void *p, float *o)
 {
     conv_ctx *c = p;
@@ -108,14 +108,14 @@ Test(threads, conv2d_bit_identical)
 {
     tgen g = {43};
     conv_ctx c = {3, {32, 30, 30, 64, 3, 3, 1, 1, 1, 1, 30, 30, 1, 1, 1}, NULL, NULL, NULL, NULL, NULL};
-    c.x = tg_alloc(conv_xs(&c)); c.w = tg_alloc(conv_ws(&c)); c.b = tg_alloc(c.s.oc);
+    c.x = tg_alloc(conv_xs(&c)); c.w = tg_alloc(conv_ws(&c)); c.b = tg_alloc(c.s.out_channels);
     c.dy = tg_alloc(conv_ys(&c)); c.scr = tg_alloc(nnr_conv2d_scratch(&c.s));
     tg_fill(&g, c.x, conv_xs(&c), -1, 1);
     tg_fill(&g, c.w, conv_ws(&c), -0.2, 0.2);
-    tg_fill(&g, c.b, c.s.oc, -1, 1);
+    tg_fill(&g, c.b, c.s.out_channels, -1, 1);
     tg_fill(&g, c.dy, conv_ys(&c), -1, 1);
     same_bits("conv2d forward", run_conv, &c, conv_ys(&c));
-    same_bits("conv2d backward", run_conv_bwd, &c, conv_xs(&c) + conv_ws(&c) + c.s.oc);
+    same_bits("conv2d backward", run_conv_bwd, &c, conv_xs(&c) + conv_ws(&c) + c.s.out_channels);
     free(c.x); free(c.w); free(c.b); free(c.dy); free(c.scr);
 }
 
@@ -123,8 +123,8 @@ Test(threads, conv2d_bit_identical)
  * their planes / elements above 2^18 inputs; a NaN sends the forward to its
  * generic loops whatever chunk it is in */
 typedef struct { int n, nan; nnr_pool2d_shape s; float *x, *dy; } pool_ctx;
-static size_t pool_xs(const pool_ctx *c) { return (size_t)c->n * c->s.c * c->s.h * c->s.w; }
-static size_t pool_ys(const pool_ctx *c) { return (size_t)c->n * c->s.c * c->s.oh * c->s.ow; }
+static size_t pool_xs(const pool_ctx *c) { return (size_t)c->n * c->s.channels * c->s.in_h * c->s.in_w; }
+static size_t pool_ys(const pool_ctx *c) { return (size_t)c->n * c->s.channels * c->s.out_h * c->s.out_w; }
 static void run_pool(void *p, float *o)
 {
     pool_ctx *c = p;

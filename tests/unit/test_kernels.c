@@ -436,19 +436,19 @@ Test(conv2d, forward_matches_reference)
             while (!act_everywhere(ALL_ACTS[ai]))
                 ai = (ai + 1) % NACTS;
             nnr_act act = ALL_ACTS[ai];
-            size_t xs = (size_t)n * s.c * s.h * s.w, ws = (size_t)s.oc * s.c * s.kh * s.kw,
-                   ys = (size_t)n * s.oc * s.oh * s.ow;
-            float *x = tg_alloc(xs), *w = tg_alloc(ws), *b = tg_alloc(s.oc), *y = tg_alloc(ys),
+            size_t xs = (size_t)n * s.in_channels * s.in_h * s.in_w, ws = (size_t)s.out_channels * s.in_channels * s.kernel_h * s.kernel_w,
+                   ys = (size_t)n * s.out_channels * s.out_h * s.out_w;
+            float *x = tg_alloc(xs), *w = tg_alloc(ws), *b = tg_alloc(s.out_channels), *y = tg_alloc(ys),
                   *r = tg_alloc(ys), *scr = tg_alloc(nnr_conv2d_scratch(&s));
             tg_fill(&g, x, xs, -1, 1);
             tg_fill(&g, w, ws, -1, 1);
-            tg_fill(&g, b, s.oc, -1, 1);
+            tg_fill(&g, b, s.out_channels, -1, 1);
             const float *bias = (i % 2) ? NULL : b;
             nnr_conv2d_f32(n, &s, x, w, bias, y, act, 0.1f, scr);
             nnr_ref_conv2d_f32(n, &s, x, w, bias, r, act, 0.1f, NULL);
             char what[64];
             snprintf(what, sizeof what, "conv shape %zu n %d act %d", i, n, (int)act);
-            check_close(what, y, r, ys, 1e-5 + 1e-7 * s.c * s.kh * s.kw, 1e-5);
+            check_close(what, y, r, ys, 1e-5 + 1e-7 * s.in_channels * s.kernel_h * s.kernel_w, 1e-5);
             /* each sample alone gives the same result */
             for (int k = 0; k < n; k++) {
                 nnr_conv2d_f32(1, &s, x + k * xs / n, w, bias, r, act, 0.1f, scr);
@@ -468,7 +468,7 @@ Test(conv2d, hand_computed)
     float want[4] = {12.5f, 16.5f, 24.5f, 28.5f};
     check_close("conv 2x2", y, want, 4, 0, 0);
     nnr_conv2d_shape s2 = conv_shape(1, 3, 3, 1, 2, 2, 2, 2, 1, 1);
-    cr_assert(s2.oh == 2 && s2.ow == 2);
+    cr_assert(s2.out_h == 2 && s2.out_w == 2);
     cr_assert(nnr_conv2d_scratch(&s2) <= 64);
     nnr_conv2d_f32(1, &s2, x, w, NULL, y, NNR_ACT_NONE, 0, scr);
     float want2[4] = {1, 2 + 3, 4 + 7, 5 + 6 + 8 + 9};
@@ -481,32 +481,32 @@ Test(conv2d, backward_matches_reference)
     for (size_t i = 0; i < NCONV; i++) {
         int n = 2;
         nnr_conv2d_shape s = CSH(i);
-        size_t xs = (size_t)n * s.c * s.h * s.w, ws = (size_t)s.oc * s.c * s.kh * s.kw,
-               ys = (size_t)n * s.oc * s.oh * s.ow;
+        size_t xs = (size_t)n * s.in_channels * s.in_h * s.in_w, ws = (size_t)s.out_channels * s.in_channels * s.kernel_h * s.kernel_w,
+               ys = (size_t)n * s.out_channels * s.out_h * s.out_w;
         float *x = tg_alloc(xs), *w = tg_alloc(ws), *dy = tg_alloc(ys);
-        float *dx = tg_alloc(xs), *dw = tg_alloc(ws), *db = tg_alloc(s.oc);
-        float *rx = tg_alloc(xs), *rw = tg_alloc(ws), *rb = tg_alloc(s.oc);
+        float *dx = tg_alloc(xs), *dw = tg_alloc(ws), *db = tg_alloc(s.out_channels);
+        float *rx = tg_alloc(xs), *rw = tg_alloc(ws), *rb = tg_alloc(s.out_channels);
         float *scr = tg_alloc(nnr_conv2d_scratch(&s));
         tg_fill(&g, x, xs, -1, 1);
         tg_fill(&g, w, ws, -1, 1);
         tg_fill(&g, dy, ys, -1, 1);
         tg_fill(&g, dx, xs, 7, 8);
         tg_fill(&g, dw, ws, 7, 8);
-        tg_fill(&g, db, s.oc, 7, 8);
+        tg_fill(&g, db, s.out_channels, 7, 8);
         nnr_conv2d_backward_f32(n, &s, x, w, dy, dx, dw, db, scr);
         nnr_ref_conv2d_backward_f32(n, &s, x, w, dy, rx, rw, rb, NULL);
         char what[64];
         snprintf(what, sizeof what, "conv shape %zu dx", i);
-        check_close(what, dx, rx, xs, 1e-5 + 1e-7 * s.oc * s.kh * s.kw, 1e-5);
+        check_close(what, dx, rx, xs, 1e-5 + 1e-7 * s.out_channels * s.kernel_h * s.kernel_w, 1e-5);
         snprintf(what, sizeof what, "conv shape %zu dw", i);
-        check_close(what, dw, rw, ws, 1e-5 + 1e-7 * n * s.oh * s.ow, 1e-5);
+        check_close(what, dw, rw, ws, 1e-5 + 1e-7 * n * s.out_h * s.out_w, 1e-5);
         snprintf(what, sizeof what, "conv shape %zu db", i);
-        check_close(what, db, rb, s.oc, 1e-5 + 1e-7 * n * s.oh * s.ow, 1e-5);
+        check_close(what, db, rb, s.out_channels, 1e-5 + 1e-7 * n * s.out_h * s.out_w, 1e-5);
         /* dw alone and dx alone */
         nnr_conv2d_backward_f32(n, &s, x, w, dy, NULL, dw, NULL, scr);
-        check_close("conv dw alone", dw, rw, ws, 1e-5 + 1e-7 * n * s.oh * s.ow, 1e-5);
+        check_close("conv dw alone", dw, rw, ws, 1e-5 + 1e-7 * n * s.out_h * s.out_w, 1e-5);
         nnr_conv2d_backward_f32(n, &s, x, w, dy, dx, NULL, NULL, scr);
-        check_close("conv dx alone", dx, rx, xs, 1e-5 + 1e-7 * s.oc * s.kh * s.kw, 1e-5);
+        check_close("conv dx alone", dx, rx, xs, 1e-5 + 1e-7 * s.out_channels * s.kernel_h * s.kernel_w, 1e-5);
         free(x); free(w); free(dy); free(dx); free(dw); free(db);
         free(rx); free(rw); free(rb); free(scr);
     }
@@ -517,7 +517,7 @@ static double conv_f(void *p)
 {
     conv_ctx *c = p;
     nnr_conv2d_f32(c->n, &c->s, c->x, c->w, c->b, c->y, NNR_ACT_NONE, 0, c->scr);
-    return proj(c->r, c->y, (size_t)c->n * c->s.oc * c->s.oh * c->s.ow);
+    return proj(c->r, c->y, (size_t)c->n * c->s.out_channels * c->s.out_h * c->s.out_w);
 }
 
 Test(conv2d, backward_finite_differences)
@@ -531,20 +531,20 @@ Test(conv2d, backward_finite_differences)
         conv_ctx c;
         c.n = 2;
         c.s = conv_shape(q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7], q[8], q[9]);
-        size_t xs = (size_t)c.n * c.s.c * c.s.h * c.s.w,
-               ws = (size_t)c.s.oc * c.s.c * c.s.kh * c.s.kw,
-               ys = (size_t)c.n * c.s.oc * c.s.oh * c.s.ow;
-        c.x = tg_alloc(xs); c.w = tg_alloc(ws); c.b = tg_alloc(c.s.oc);
+        size_t xs = (size_t)c.n * c.s.in_channels * c.s.in_h * c.s.in_w,
+               ws = (size_t)c.s.out_channels * c.s.in_channels * c.s.kernel_h * c.s.kernel_w,
+               ys = (size_t)c.n * c.s.out_channels * c.s.out_h * c.s.out_w;
+        c.x = tg_alloc(xs); c.w = tg_alloc(ws); c.b = tg_alloc(c.s.out_channels);
         c.y = tg_alloc(ys); c.r = tg_alloc(ys); c.scr = tg_alloc(nnr_conv2d_scratch(&c.s));
-        float *dx = tg_alloc(xs), *dw = tg_alloc(ws), *db = tg_alloc(c.s.oc);
+        float *dx = tg_alloc(xs), *dw = tg_alloc(ws), *db = tg_alloc(c.s.out_channels);
         tg_fill(&g, c.x, xs, -1, 1);
         tg_fill(&g, c.w, ws, -1, 1);
-        tg_fill(&g, c.b, c.s.oc, -1, 1);
+        tg_fill(&g, c.b, c.s.out_channels, -1, 1);
         tg_fill(&g, c.r, ys, -1, 1);
         nnr_conv2d_backward_f32(c.n, &c.s, c.x, c.w, c.r, dx, dw, db, c.scr);
         fd_check("conv dx", conv_f, &c, c.x, xs, dx, 1e-2f, 1e-3, 1e-2);
         fd_check("conv dw", conv_f, &c, c.w, ws, dw, 1e-2f, 1e-3, 1e-2);
-        fd_check("conv db", conv_f, &c, c.b, c.s.oc, db, 1e-2f, 1e-3, 1e-2);
+        fd_check("conv db", conv_f, &c, c.b, c.s.out_channels, db, 1e-2f, 1e-3, 1e-2);
         free(c.x); free(c.w); free(c.b); free(c.y); free(c.r); free(c.scr);
         free(dx); free(dw); free(db);
     }
@@ -593,7 +593,7 @@ Test(pool, matches_reference)
     for (size_t i = 0; i < NPOOL; i++) {
         int n = 3;
         nnr_pool2d_shape s = PSH(i);
-        size_t xs = (size_t)n * s.c * s.h * s.w, ys = (size_t)n * s.c * s.oh * s.ow;
+        size_t xs = (size_t)n * s.channels * s.in_h * s.in_w, ys = (size_t)n * s.channels * s.out_h * s.out_w;
         float *x = tg_alloc(xs), *y = tg_alloc(ys), *r = tg_alloc(ys), *dy = tg_alloc(ys),
               *dx = tg_alloc(xs), *rx = tg_alloc(xs);
         tg_fill(&g, x, xs, -1, 1);
@@ -628,7 +628,7 @@ Test(pool, hand_computed)
     /* avg, count_include_pad: every 2x2 window holds one real value and 3 pads */
     float x[4] = {1, 2, 3, 4}, y[4];
     nnr_pool2d_shape s = pool_shape(1, 2, 2, 2, 2, 2, 2, 1, 1);
-    cr_assert(s.oh == 2 && s.ow == 2);
+    cr_assert(s.out_h == 2 && s.out_w == 2);
     nnr_avgpool2d_f32(1, &s, x, y);
     float want[4] = {0.25f, 0.5f, 0.75f, 1.0f};
     check_close("avgpool pad", y, want, 4, 0, 0);
@@ -655,7 +655,7 @@ Test(pool, nan_and_signed_zero)
      * position, fast paths included; -0/+0 ties keep the first one */
     for (size_t i = 0; i < NPOOL; i++) {
         nnr_pool2d_shape s = PSH(i);
-        size_t xs = (size_t)s.c * s.h * s.w, ys = (size_t)s.c * s.oh * s.ow;
+        size_t xs = (size_t)s.channels * s.in_h * s.in_w, ys = (size_t)s.channels * s.out_h * s.out_w;
         float *x = tg_alloc(xs), *y = tg_alloc(ys), *r = tg_alloc(ys);
         for (size_t j = 0; j < xs; j++) x[j] = (j % 3) ? -0.0f : 0.0f;
         nnr_maxpool2d_f32(1, &s, x, y);
@@ -668,18 +668,18 @@ Test(pool, nan_and_signed_zero)
         x[3 % xs] = INFINITY;
         nnr_maxpool2d_f32(1, &s, x, y);
         /* the reference skips NaN: the expectation is PyTorch's rule */
-        for (int c = 0; c < s.c; c++)
-            for (int oy = 0; oy < s.oh; oy++)
-                for (int ox = 0; ox < s.ow; ox++) {
+        for (int c = 0; c < s.channels; c++)
+            for (int oy = 0; oy < s.out_h; oy++)
+                for (int ox = 0; ox < s.out_w; ox++) {
                     float m = -INFINITY;
-                    for (int ky = 0; ky < s.kh; ky++)
-                        for (int kx = 0; kx < s.kw; kx++) {
-                            int iy = oy * s.sh - s.ph + ky, ix = ox * s.sw - s.pw + kx;
-                            if (iy < 0 || iy >= s.h || ix < 0 || ix >= s.w) continue;
-                            float v = x[((size_t)c * s.h + iy) * s.w + ix];
+                    for (int ky = 0; ky < s.kernel_h; ky++)
+                        for (int kx = 0; kx < s.kernel_w; kx++) {
+                            int iy = oy * s.stride_h - s.padding_h + ky, ix = ox * s.stride_w - s.padding_w + kx;
+                            if (iy < 0 || iy >= s.in_h || ix < 0 || ix >= s.in_w) continue;
+                            float v = x[((size_t)c * s.in_h + iy) * s.in_w + ix];
                             if (v > m || isnan(v)) m = v;
                         }
-                    r[((size_t)c * s.oh + oy) * s.ow + ox] = m;
+                    r[((size_t)c * s.out_h + oy) * s.out_w + ox] = m;
                 }
         for (size_t j = 0; j < ys; j++)
             cr_expect(isnan(y[j]) == isnan(r[j]) && (isnan(y[j]) || y[j] == r[j]),
@@ -694,7 +694,7 @@ static double pool_f(void *p)
     pool_ctx *c = p;
     if (c->avg) nnr_avgpool2d_f32(c->n, &c->s, c->x, c->y);
     else nnr_maxpool2d_f32(c->n, &c->s, c->x, c->y);
-    return proj(c->r, c->y, (size_t)c->n * c->s.c * c->s.oh * c->s.ow);
+    return proj(c->r, c->y, (size_t)c->n * c->s.channels * c->s.out_h * c->s.out_w);
 }
 
 Test(pool, backward22_nan_inf_ties)
@@ -712,7 +712,7 @@ Test(pool, backward22_nan_inf_ties)
     check_close("maxpool 2x2 nan/inf/ties", dx, want, 16, 0, 0);
     tgen g = {17};
     nnr_pool2d_shape s2 = pool_shape(3, 9, 10, 2, 2, 2, 2, 0, 0);
-    size_t xs = (size_t)2 * s2.c * s2.h * s2.w, ys = (size_t)2 * s2.c * s2.oh * s2.ow;
+    size_t xs = (size_t)2 * s2.channels * s2.in_h * s2.in_w, ys = (size_t)2 * s2.channels * s2.out_h * s2.out_w;
     float *xr = tg_alloc(xs), *dyr = tg_alloc(ys), *d = tg_alloc(xs), *r = tg_alloc(xs);
     tg_fill(&g, xr, xs, -1, 1);
     tg_fill(&g, dyr, ys, -1, 1);
@@ -733,8 +733,8 @@ Test(pool, backward_finite_differences)
     for (size_t i = 0; i < 7; i++)
         for (int avg = 0; avg < 2; avg++) {
             pool_ctx c = {2, avg, PSH(i), NULL, NULL, NULL};
-            size_t xs = (size_t)c.n * c.s.c * c.s.h * c.s.w,
-                   ys = (size_t)c.n * c.s.c * c.s.oh * c.s.ow;
+            size_t xs = (size_t)c.n * c.s.channels * c.s.in_h * c.s.in_w,
+                   ys = (size_t)c.n * c.s.channels * c.s.out_h * c.s.out_w;
             c.x = tg_alloc(xs); c.y = tg_alloc(ys); c.r = tg_alloc(ys);
             float *dx = tg_alloc(xs);
             /* distinct values, well separated (no ties within 2h) */

@@ -187,7 +187,7 @@ static void rnn_case(int gates, int layers, int dirs, int bias)
     nnr_rnn_shape s = {4, 3, 5, layers, dirs, bias, gates};
     const int n = 3;
     tgen g = {(uint64_t)(gates * 100 + layers * 10 + dirs + bias * 7)};
-    size_t np = nnr_rnn_params(&s), ny = (size_t)n * nnr_rnn_packed(&s), nx = (size_t)n * s.t * s.in;
+    size_t np = nnr_rnn_params(&s), ny = (size_t)n * nnr_rnn_packed(&s), nx = (size_t)n * s.seq_len * s.input_size;
     rnn_ctx c = {s, n, tg_alloc(nx), tg_alloc(np), tg_alloc(ny), tg_alloc(ny)};
     float *yr = tg_alloc(ny), *yt = tg_alloc(ny), *sv = tg_alloc((size_t)n * nnr_rnn_saved(&s));
     float *dx = tg_alloc(nx), *dp = tg_alloc(np);
