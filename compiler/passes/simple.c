@@ -157,6 +157,28 @@ int pass_memplan(Graph *g, PassCtx *cx)
     return 1;
 }
 
+/* The param holding the pack of kind of weight param w ([rows, cols]):
+ * the one a first call of the layer made (a layer called twice shares
+ * it), else a new fold's; *made tells which. g->nodes may move. */
+static int pack_of(Graph *g, FoldKind kind, int w, int64_t rows, int64_t cols, int *made)
+{
+    *made = 0;
+    for (int k = 0; k < g->nfolds; k++)
+        if (g->folds[k].kind == kind && g->folds[k].w[0] == w)
+            return g->folds[k].out_w;
+    Fold f;
+    memset(&f, 0, sizeof f);
+    f.kind = kind;
+    f.n = 1;
+    f.w[0] = w;
+    f.b[0] = -1;
+    f.rows = rows;
+    f.cols = cols;
+    ir_add_fold(g, &f);
+    *made = 1;
+    return f.out_w;
+}
+
 /* prepack: weights laid out in the order the runtime's kernels read them.
  * A linear weight becomes a derived parameter, pack(<layer>).weight, made by
  * a FOLD_PACK recipe (nnr_pack_linear_weight_f32: panels of NNR_PACK_NR
@@ -176,22 +198,10 @@ int pass_memplan(Graph *g, PassCtx *cx)
  * the layer (packed=direct). */
 static void prepack_conv(Graph *g, PassCtx *cx, int i)
 {
-    int w = g->nodes[i].param[0], shared = -1;
-    for (int k = 0; k < g->nfolds && shared < 0; k++)
-        if (g->folds[k].kind == FOLD_PACK_CONV && g->folds[k].w[0] == w)
-            shared = g->folds[k].out_w;
-    if (shared < 0) {
-        Fold f;
-        memset(&f, 0, sizeof f);
-        f.kind = FOLD_PACK_CONV;
-        f.n = 1;
-        f.w[0] = w;
-        f.b[0] = -1;
-        f.rows = g->params[w].shape[0];
-        f.cols = g->params[w].numel / f.rows;
-        ir_add_fold(g, &f);
-        shared = f.out_w;
-    }
+    const int w = g->nodes[i].param[0];
+    int made;
+    const int shared = pack_of(g, FOLD_PACK_CONV, w, g->params[w].shape[0],
+                               g->params[w].numel / g->params[w].shape[0], &made);
     Node *n = &g->nodes[i];
     n->param[0] = shared;
     n->packed = 4;
@@ -221,33 +231,17 @@ int pass_prepack(Graph *g, PassCtx *cx)
             prepack_conv(g, cx, i);
             continue;
         }
-        /* a layer called twice: its second node reads the first one's pack */
-        int shared = -1;
-        for (int k = 0; k < g->nfolds && shared < 0; k++)
-            if (g->folds[k].kind == FOLD_PACK && g->folds[k].w[0] == n->param[0])
-                shared = g->folds[k].out_w;
-        if (shared >= 0) {
-            n->param[0] = shared;
-            n->packed = 2;
-            changed = 1;
-            continue;
-        }
-        Fold f;
-        memset(&f, 0, sizeof f);
-        f.kind = FOLD_PACK;
-        f.n = 1;
-        f.w[0] = n->param[0];
-        f.b[0] = -1;
-        f.rows = n->out_f;
-        f.cols = n->in_f;
-        ir_add_fold(g, &f);
+        int made;
+        const int shared = pack_of(g, FOLD_PACK, n->param[0], n->out_f, n->in_f, &made);
         n = &g->nodes[i];
-        n->param[0] = f.out_w;
+        n->param[0] = shared;
         n->packed = 2;
+        changed = 1;
+        if (!made)
+            continue;
         if (cx->verbose)
             fprintf(cx->log, "prepack: %%%d (%s) weight packed into panels of %d columns: %s\n", i,
-                    op_info[n->op].name, NNR_PACK_NR, g->params[f.out_w].name);
-        changed = 1;
+                    op_info[n->op].name, NNR_PACK_NR, g->params[shared].name);
     }
     return changed;
 }
@@ -270,24 +264,9 @@ int pass_bf16(Graph *g, PassCtx *cx)
         int src = n->param[0];
         if (n->packed == 2)
             src = g->folds[g->params[src].fold - 1].w[0];
-        /* a layer called twice: its second node reads the first one's pack */
-        int shared = -1;
-        for (int k = 0; k < g->nfolds && shared < 0; k++)
-            if (g->folds[k].kind == FOLD_PACK_BF16 && g->folds[k].w[0] == src)
-                shared = g->folds[k].out_w;
-        if (shared < 0) {
-            Fold f;
-            memset(&f, 0, sizeof f);
-            f.kind = FOLD_PACK_BF16;
-            f.n = 1;
-            f.w[0] = src;
-            f.b[0] = -1;
-            f.rows = n->out_f;
-            f.cols = n->in_f;
-            ir_add_fold(g, &f);
-            shared = f.out_w;
-            n = &g->nodes[i];
-        }
+        int made;
+        const int shared = pack_of(g, FOLD_PACK_BF16, src, n->out_f, n->in_f, &made);
+        n = &g->nodes[i];
         n->param[0] = shared;
         n->packed = 3;
         if (cx->verbose)

@@ -12,16 +12,6 @@
 #include "kern.h"
 #include "../simd.h"
 
-/* s with dilation and groups of 0 read as 1 (shapes written before them). */
-static nnr_kconv norm_shape(const nnr_kconv *s)
-{
-    nnr_kconv t = *s;
-    if (t.dh <= 0) t.dh = 1;
-    if (t.dw <= 0) t.dw = 1;
-    if (t.groups <= 0) t.groups = 1;
-    return t;
-}
-
 /* The convolution of one group of normalised t: c/groups channels in,
  * oc/groups out. */
 static nnr_kconv group_shape(const nnr_kconv *t)
@@ -241,7 +231,7 @@ static int narrow_dw(const nnr_kconv *s)
 
 size_t nnr_kern_conv2d_scratch(const nnr_kconv *s0)
 {
-    const nnr_kconv t = norm_shape(s0), *s = &t;
+    const nnr_kconv t = nnr_kconv_norm(s0), *s = &t;
     size_t k = (size_t)(s->c / s->groups) * (size_t)s->kh * (size_t)s->kw;
     size_t sz = k * (size_t)s->oh * (size_t)s->ow;
     const int S = batch_samples(s);
@@ -678,7 +668,7 @@ void nnr_kern_conv2d_f32(int n, const nnr_kconv *s0, const float *x, const float
                     const float *b, float *y, nnr_act act, float act_param,
                     float *scratch)
 {
-    const nnr_kconv t = norm_shape(s0), *s = &t, gs = group_shape(s);
+    const nnr_kconv t = nnr_kconv_norm(s0), *s = &t, gs = group_shape(s);
     const int G = s->groups, kg = gs.c * s->kh * s->kw, ohw = s->oh * s->ow;
     const size_t xs = (size_t)s->c * s->h * s->w, ys = (size_t)s->oc * ohw;
     const size_t xg = (size_t)gs.c * s->h * s->w, yg = (size_t)gs.oc * ohw;
@@ -722,7 +712,7 @@ void nnr_kern_conv2d_backward_f32(int n, const nnr_kconv *s0, const float *x,
                              const float *w, const float *dy, float *dx, float *dw,
                              float *db, float *scratch)
 {
-    const nnr_kconv t = norm_shape(s0), *s = &t, gs = group_shape(s);
+    const nnr_kconv t = nnr_kconv_norm(s0), *s = &t, gs = group_shape(s);
     const int G = s->groups, kg = gs.c * s->kh * s->kw, ohw = s->oh * s->ow;
     const size_t xs = (size_t)s->c * s->h * s->w, ys = (size_t)s->oc * ohw;
     const size_t xg = (size_t)gs.c * s->h * s->w, yg = (size_t)gs.oc * ohw;

@@ -441,18 +441,9 @@ void nnr_conv_small_f32(int n, const nnr_kconv *s, const float *x, const float *
 /* the output channels of the packed weight: the same for every ISA */
 static int pack_oc(int oc) { return (oc + 15) / 16 * 16; }
 
-static nnr_kconv sc_norm(const nnr_kconv *s)
-{
-    nnr_kconv t = *s;
-    if (t.dh <= 0) t.dh = 1;
-    if (t.dw <= 0) t.dw = 1;
-    if (t.groups <= 0) t.groups = 1;
-    return t;
-}
-
 int nnr_kern_conv2d_packed_ok(const nnr_kconv *s)
 {
-    const nnr_kconv t = sc_norm(s);
+    const nnr_kconv t = nnr_kconv_norm(s);
     return nnr_conv_small_ok(&t);
 }
 
@@ -473,7 +464,7 @@ void nnr_kern_conv2d_packed_f32(int n, const nnr_kconv *s0, const float *x, cons
                            const float *b, const float *r, float *y, nnr_act act,
                            float act_param, float *scratch)
 {
-    const nnr_kconv s = sc_norm(s0);
+    const nnr_kconv s = nnr_kconv_norm(s0);
     sc_forward(n, &s, x, wp, pack_oc(s.oc), b, r, y, act, act_param, scratch);
 }
 
@@ -481,7 +472,7 @@ void nnr_kern_conv2d_add_f32(int n, const nnr_kconv *s0, const float *x, const f
                         const float *b, const float *r, float *y, nnr_act act, float act_param,
                         float *scratch)
 {
-    const nnr_kconv s = sc_norm(s0);
+    const nnr_kconv s = nnr_kconv_norm(s0);
     if (nnr_conv_small_ok(&s)) {
         const int k = s.c * s.kh * s.kw, ocp = ceil_v(s.oc);
         float *wt = scratch + pad_floats(s.c, s.h + 2 * s.ph, s.w + 2 * s.pw);

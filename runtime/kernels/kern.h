@@ -49,6 +49,16 @@ static inline nnr_kconv nnr_kconv_of(const nnr_conv2d_shape *s)
     return k;
 }
 
+/* s with dilation and groups of 0 read as 1 (shapes written before them). */
+static inline nnr_kconv nnr_kconv_norm(const nnr_kconv *s)
+{
+    nnr_kconv t = *s;
+    if (t.dh <= 0) t.dh = 1;
+    if (t.dw <= 0) t.dw = 1;
+    if (t.groups <= 0) t.groups = 1;
+    return t;
+}
+
 static inline nnr_kpool nnr_kpool_of(const nnr_pool2d_shape *s)
 {
     const nnr_kpool k = {s->channels, s->in_h, s->in_w, s->kernel_h, s->kernel_w, s->stride_h,
