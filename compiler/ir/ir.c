@@ -246,7 +246,7 @@ int ir_count_op(const Graph *g, Op op)
     return c;
 }
 
-static void print_val(FILE *out, int v)
+void ir_print_value(FILE *out, int v)
 {
     if (v == IR_INPUT(0))
         fprintf(out, "%%in");
@@ -261,7 +261,7 @@ static void print_vals(FILE *out, const int *v, int n)
 {
     for (int k = 0; k < n; k++) {
         fprintf(out, k ? ", " : " ");
-        print_val(out, v[k]);
+        ir_print_value(out, v[k]);
     }
 }
 
@@ -356,7 +356,7 @@ void ir_print_ex(const Graph *g, FILE *out, int flags)
         const Node *n = &g->nodes[i];
         if (n->dead)
             continue;
-        print_val(out, i);
+        ir_print_value(out, i);
         fprintf(out, " = %s", op_info[n->op].name);
         print_vals(out, n->in, n->nin);
         for (int k = 0; k < op_nattr(n->op); k++)

@@ -296,6 +296,8 @@ void ir_layout_params(Graph *g);
 /* Number of live nodes with op. */
 int ir_count_op(const Graph *g, Op op);
 /* Reads of value v by live nodes (a node reading it twice counts twice). */
+/* Value v as the IR text writes it: %in, %in1, %7. */
+void ir_print_value(FILE *out, int v);
 int ir_readers(const Graph *g, int v);
 /* Record a fold whose kind and sources are filled in: creates its derived
  * parameters ("fold(<layers>).weight" / ".bias", sets f->out_w, f->out_b)

@@ -30,19 +30,6 @@ static int fusable(const Graph *g, int i, int c, int o)
            !memcmp(a->shape.d, k->shape.d, sizeof(int64_t) * (size_t)so->ndim);
 }
 
-/* v as IR text writes it: %in, %in1, %7 */
-static const char *value_name(int v)
-{
-    static char buf[32];
-    if (v >= 0)
-        snprintf(buf, sizeof buf, "%%%d", v);
-    else if (v == IR_INPUT(0))
-        snprintf(buf, sizeof buf, "%%in");
-    else
-        snprintf(buf, sizeof buf, "%%in%d", -1 - v);
-    return buf;
-}
-
 int pass_fuse_add(Graph *g, PassCtx *cx)
 {
     int changed = 0;
@@ -62,8 +49,12 @@ int pass_fuse_add(Graph *g, PassCtx *cx)
         g->nodes[i].dead = 1;
         ir_replace_uses(g, i, c);
         if (cx && cx->verbose)
-            fprintf(cx->log, "fuse-add: %%%d (add) fused into %%%d (%s), which adds %s\n", i, c,
-                    op_info[g->nodes[c].op].name, value_name(o));
+        {
+            fprintf(cx->log, "fuse-add: %%%d (add) fused into %%%d (%s), which adds ", i, c,
+                    op_info[g->nodes[c].op].name);
+            ir_print_value(cx->log, o);
+            fputc('\n', cx->log);
+        }
         changed = 1;
     }
     return changed;
