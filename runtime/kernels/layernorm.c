@@ -98,13 +98,13 @@ void nnr_layernorm_backward_f32(size_t rows, int d, const float *x, const float 
             sgx[j % LN_L] += (double)g * xh;
         }
         if (dw)
-            for (int j = 0; j < d; j++) dw[j] += gr[j] * ((xr[j] - m) * rs);
+            for (j = 0; j < d; j++) dw[j] += gr[j] * ((xr[j] - m) * rs);
         if (db)
-            for (int j = 0; j < d; j++) db[j] += gr[j];
+            for (j = 0; j < d; j++) db[j] += gr[j];
         if (!dx) continue;
         const float mg = (float)(lanes_sum(sg) / d), mgx = (float)(lanes_sum(sgx) / d);
         float *dr = dx + r * d;
-        for (int j = 0; j < d; j++) {
+        for (j = 0; j < d; j++) {
             const float xh = (xr[j] - m) * rs, g = w ? gr[j] * w[j] : gr[j];
             dr[j] = rs * (g - mg - xh * mgx);
         }
