@@ -163,19 +163,36 @@ void nnr_act2_backward_f32(nnr_act act, float p0, float p1, size_t len, const fl
         }
         return;
     case NNR_ACT_GELU_TANH: {
-        float tv[NNR_VEC_WIDTH];   /* tanh by the forward's vector code, a vector at a time */
+        /* in vectors (a zero-padded one for the tail), the scalar form's
+         * operations in its order, none fused: tanh(u), u = √(2/π)·(x +
+         * 0.044715·x³), then dy·(½(1 + t) + ½x·(1 - t²)·√(2/π)·(1 + 3·0.044715·x²)) */
+        const NNR_VEC k0 = NNR_VEC_SET1(0.044715f), k3 = NNR_VEC_SET1(3.0f * 0.044715f);
+        const NNR_VEC s2p = NNR_VEC_SET1(NNR_SQRT_2_PI), one = NNR_VEC_SET1(1.0f);
+        const NNR_VEC half = NNR_VEC_SET1(0.5f);
         for (size_t i0 = 0; i0 < len; i0 += NNR_VEC_WIDTH) {
-            size_t nv = len - i0 < NNR_VEC_WIDTH ? len - i0 : NNR_VEC_WIDTH;
-            for (size_t j = 0; j < NNR_VEC_WIDTH; j++) {
-                float v = j < nv ? x[i0 + j] : 0.0f;
-                tv[j] = NNR_SQRT_2_PI * (v + 0.044715f * v * v * v);
+            const size_t nv = len - i0 < NNR_VEC_WIDTH ? len - i0 : NNR_VEC_WIDTH;
+            float tx[NNR_VEC_WIDTH] = {0}, tdy[NNR_VEC_WIDTH] = {0}, tdx[NNR_VEC_WIDTH];
+            const float *xp = x + i0, *dyp = dy + i0;
+            if (nv < NNR_VEC_WIDTH) {
+                memcpy(tx, xp, nv * sizeof *tx);
+                memcpy(tdy, dyp, nv * sizeof *tdy);
+                xp = tx;
+                dyp = tdy;
             }
-            NNR_VEC_STORE(tv, nnr_vtanh(NNR_VEC_LOAD(tv)));
-            for (size_t j = 0; j < nv; j++) {
-                size_t k = i0 + j;
-                float v = x[k], t = tv[j];
-                float dt = (1.0f - t * t) * NNR_SQRT_2_PI * (1.0f + 3.0f * 0.044715f * v * v);
-                dx[k] = dy[k] * (0.5f * (1.0f + t) + 0.5f * v * dt);
+            const NNR_VEC v = NNR_VEC_LOAD(xp);
+            const NNR_VEC c3 = NNR_VEC_MUL(NNR_VEC_MUL(NNR_VEC_MUL(k0, v), v), v);
+            const NNR_VEC t = nnr_vtanh(NNR_VEC_MUL(s2p, NNR_VEC_ADD(v, c3)));
+            const NNR_VEC dt = NNR_VEC_MUL(
+                NNR_VEC_MUL(NNR_VEC_SUB(one, NNR_VEC_MUL(t, t)), s2p),
+                NNR_VEC_ADD(one, NNR_VEC_MUL(NNR_VEC_MUL(k3, v), v)));
+            const NNR_VEC r = NNR_VEC_MUL(
+                NNR_VEC_LOAD(dyp), NNR_VEC_ADD(NNR_VEC_MUL(half, NNR_VEC_ADD(one, t)),
+                                               NNR_VEC_MUL(NNR_VEC_MUL(half, v), dt)));
+            if (nv == NNR_VEC_WIDTH) {
+                NNR_VEC_STORE(dx + i0, r);
+            } else {
+                NNR_VEC_STORE(tdx, r);
+                memcpy(dx + i0, tdx, nv * sizeof *tdx);
             }
         }
         return;

@@ -22,6 +22,9 @@
  */
 #include <stddef.h>
 #include <string.h>
+#ifdef NNR_GEMM_TRACE
+#include <stdio.h> /* bench/gemm_shapes.sh: each product's shape on stderr */
+#endif
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -462,6 +465,10 @@ static void gemm_any(int trans_a, int trans_b, int m, int n, int k,
                      const float *row_bias, const float *col_bias,
                      nnr_act act, float act_param)
 {
+#ifdef NNR_GEMM_TRACE
+    fprintf(stderr, "GEMM_TRACE %d %d %d %d %d %d %d\n", trans_a, trans_b, m, n, k, accumulate,
+            bpk != NULL);
+#endif
     if (m <= 0 || n <= 0) return;
     if (k <= 0) {
         if (!accumulate)

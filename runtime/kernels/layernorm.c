@@ -1,24 +1,45 @@
 /* layernorm.c — layer normalisation over rows of d floats (PyTorch
  * LayerNorm over the last dimensions): statistics in double, biased
  * variance, y = (x - mean)·rstd·w + b; the training forward keeps mean and
- * rstd per row for the backward. w, b may be NULL (1 and 0). */
+ * rstd per row for the backward. w, b may be NULL (1 and 0). Each row's
+ * sums are the same whatever the number of rows or threads. */
 #include <math.h>
 #include <stddef.h>
 #include <string.h>
 
 #include "../nnr.h"
 
+/* LN_L independent double accumulators per sum (j % LN_L), added in lane
+ * order at the end: one serial chain of double adds per row ran at the
+ * adds' latency (W8: a tenth of its time outside the GEMMs); vectorisable. */
+#define LN_L 8
+
+static double lanes_sum(const double *a)
+{
+    double s = 0.0;
+    for (int l = 0; l < LN_L; l++) s += a[l];
+    return s;
+}
+
 static void row_stats(int d, const float *x, float eps, float *mean, float *rstd)
 {
-    double s = 0.0, q = 0.0;
-    for (int j = 0; j < d; j++) s += x[j];
-    const double m = s / d;
-    for (int j = 0; j < d; j++) {
+    double sl[LN_L] = {0}, ql[LN_L] = {0};
+    int j = 0;
+    for (; j + LN_L <= d; j += LN_L)
+        for (int l = 0; l < LN_L; l++) sl[l] += x[j + l];
+    for (; j < d; j++) sl[j % LN_L] += x[j];
+    const double m = lanes_sum(sl) / d;
+    for (j = 0; j + LN_L <= d; j += LN_L)
+        for (int l = 0; l < LN_L; l++) {
+            double t = x[j + l] - m;
+            ql[l] += t * t;
+        }
+    for (; j < d; j++) {
         double t = x[j] - m;
-        q += t * t;
+        ql[j % LN_L] += t * t;
     }
     *mean = (float)m;
-    *rstd = (float)(1.0 / sqrt(q / d + (double)eps));
+    *rstd = (float)(1.0 / sqrt(lanes_sum(ql) / d + (double)eps));
 }
 
 static void row_apply(int d, const float *x, const float *w, const float *b, float mean,
@@ -62,18 +83,28 @@ void nnr_layernorm_backward_f32(size_t rows, int d, const float *x, const float 
     for (size_t r = 0; r < rows; r++) {
         const float *xr = x + r * d, *gr = dy + r * d;
         const float m = save_mean[r], rs = save_rstd[r];
-        double sg = 0.0, sgx = 0.0;
-        for (int j = 0; j < d; j++) {
+        double sg[LN_L] = {0}, sgx[LN_L] = {0};
+        int j = 0;
+        for (; j + LN_L <= d; j += LN_L)
+            for (int l = 0; l < LN_L; l++) {
+                const float xh = (xr[j + l] - m) * rs;
+                const float g = w ? gr[j + l] * w[j + l] : gr[j + l];
+                sg[l] += g;
+                sgx[l] += (double)g * xh;
+            }
+        for (; j < d; j++) {
             const float xh = (xr[j] - m) * rs, g = w ? gr[j] * w[j] : gr[j];
-            sg += g;
-            sgx += (double)g * xh;
-            if (dw) dw[j] += gr[j] * xh;
-            if (db) db[j] += gr[j];
+            sg[j % LN_L] += g;
+            sgx[j % LN_L] += (double)g * xh;
         }
+        if (dw)
+            for (j = 0; j < d; j++) dw[j] += gr[j] * ((xr[j] - m) * rs);
+        if (db)
+            for (j = 0; j < d; j++) db[j] += gr[j];
         if (!dx) continue;
-        const float mg = (float)(sg / d), mgx = (float)(sgx / d);
+        const float mg = (float)(lanes_sum(sg) / d), mgx = (float)(lanes_sum(sgx) / d);
         float *dr = dx + r * d;
-        for (int j = 0; j < d; j++) {
+        for (j = 0; j < d; j++) {
             const float xh = (xr[j] - m) * rs, g = w ? gr[j] * w[j] : gr[j];
             dr[j] = rs * (g - mg - xh * mgx);
         }

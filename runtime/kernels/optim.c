@@ -91,17 +91,22 @@ static int adam(const nnr_optim *o, size_t len, float *p, const float *g, float 
     const float wd = (float)o->weight_decay, eps = (float)o->eps;
     size_t i = 0;
 #ifdef OPT_SQRT
-    /* Without weight decay (Adam's default), in vectors: the scalar loop's
-     * operations in its order, none fused (IEEE sqrt and division are
-     * correctly rounded in both): the same bits. */
-    if (wd == 0.0f) {
+    /* In vectors: the scalar loop's operations in its order, none fused
+     * (IEEE sqrt and division are correctly rounded in both): the same bits.
+     * Weight decay: AdamW's p·(1 - lr·wd) first, Adam's g + wd·p. */
+    {
+        const NNR_VEC vdecay = NNR_VEC_SET1(decay), vwd = NNR_VEC_SET1(wd);
+        const int wdec = decoupled && wd != 0.0f, wadd = !decoupled && wd != 0.0f;
         const NNR_VEC vw1 = NNR_VEC_SET1(w1), vkeep1 = NNR_VEC_SET1(1.0f - w1);
         const NNR_VEC vkeep2 = NNR_VEC_SET1(keep2), vw2 = NNR_VEC_SET1(w2);
         const NNR_VEC vbc2 = NNR_VEC_SET1(bc2_sqrt), veps = NNR_VEC_SET1(eps);
         const NNR_VEC vstep = NNR_VEC_SET1(step_size);
         NNR_VEC vbad = NNR_VEC_ZERO();
         for (; i + W <= len; i += W) {
-            const NNR_VEC gi = NNR_VEC_LOAD(g + i), m0 = NNR_VEC_LOAD(m + i);
+            NNR_VEC p0 = NNR_VEC_LOAD(p + i), gi = NNR_VEC_LOAD(g + i);
+            if (wdec) p0 = NNR_VEC_MUL(p0, vdecay);
+            if (wadd) gi = NNR_VEC_ADD(gi, NNR_VEC_MUL(vwd, p0));
+            const NNR_VEC m0 = NNR_VEC_LOAD(m + i);
             const NNR_VEC d = NNR_VEC_SUB(gi, m0);
             const NNR_VEC mi = w1 < 0.5f ? NNR_VEC_ADD(m0, NNR_VEC_MUL(vw1, d))
                                          : NNR_VEC_SUB(gi, NNR_VEC_MUL(d, vkeep1));
@@ -110,8 +115,7 @@ static int adam(const nnr_optim *o, size_t len, float *p, const float *g, float 
             NNR_VEC_STORE(m + i, mi);
             NNR_VEC_STORE(v + i, vi);
             const NNR_VEC denom = NNR_VEC_ADD(NNR_VEC_DIV(OPT_SQRT(vi), vbc2), veps);
-            const NNR_VEC q = NNR_VEC_SUB(NNR_VEC_LOAD(p + i),
-                                          NNR_VEC_MUL(vstep, NNR_VEC_DIV(mi, denom)));
+            const NNR_VEC q = NNR_VEC_SUB(p0, NNR_VEC_MUL(vstep, NNR_VEC_DIV(mi, denom)));
             NNR_VEC_STORE(p + i, q);
             vbad = NNR_VEC_ADD(vbad, NNR_VEC_SUB(q, q));
         }

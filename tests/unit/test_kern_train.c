@@ -406,16 +406,20 @@ Test(optim, matches_reference_over_steps)
         }
 }
 
-/* Adam without weight decay runs in vectors: the same bits as the scalar
- * loop (each element stepped alone, len 1), for both forms of the lerp
- * (1 - beta1 below and above 0.5), and a non-finite parameter in a vector
- * is still reported. */
+/* Adam and AdamW run in vectors: the same bits as the scalar loop (each
+ * element stepped alone, len 1), for both forms of the lerp (1 - beta1
+ * below and above 0.5), with and without weight decay (Adam's into the
+ * gradient, AdamW's decoupled), and a non-finite parameter in a vector is
+ * still reported. */
 Test(optim, adam_vector_bits_match_scalar)
 {
     static const nnr_optim cfgs[] = {
         {NNR_OPT_ADAM, 1e-3, 0, 0, 0, 0, 0.9, 0.999, 1e-8},
         {NNR_OPT_ADAM, 3e-2, 0, 0, 0, 0, 0.3, 0.9, 1e-6},
         {NNR_OPT_ADAMW, 1e-3, 0, 0, 0, 0, 0.9, 0.999, 1e-8},
+        {NNR_OPT_ADAM, 1e-2, 0, 0, 1e-2, 0, 0.8, 0.99, 1e-6},
+        {NNR_OPT_ADAMW, 1e-2, 0, 0, 0.1, 0, 0.9, 0.999, 1e-8},
+        {NNR_OPT_ADAMW, 3e-2, 0, 0, 0.3, 0, 0.3, 0.9, 1e-6},
     };
     enum { N = 53 };
     tgen gen = {91};
