@@ -87,8 +87,17 @@ void emit_c_front_matter(const Graph *g, const EmitOpts *o, FILE *out, const cha
 void emit_c_train_decls(const char *n, FILE *out)
 {
     fprintf(out, "size_t %s_train_arena(int n);\n", n);
-    fprintf(out, "double %s_train_step(float *S, float *G, int n, const float *x, const int32_t *labels,\n"
-                 "                    const float *targets, float *arena, nnr_rng *rng, nnr_loss loss_kind);\n", n);
+    fprintf(out, "double %s_train_step(const nnr_ctx *ctx, const float *x, const int32_t *labels,\n"
+                 "                    const float *targets, nnr_loss loss_kind);\n", n);
+}
+
+/* Does g have a state block (a tensor not made by a fold), so NAME_init? */
+int emit_c_has_state(const Graph *g)
+{
+    for (int i = 0; i < g->nparams; i++)
+        if (!g->params[i].fold)
+            return 1;
+    return 0;
 }
 
 void emit_c_header(const Graph *g, const EmitOpts *o, FILE *out)
@@ -100,7 +109,7 @@ void emit_c_header(const Graph *g, const EmitOpts *o, FILE *out)
     memplan_inference(g, &mp);
     emit_c_front_matter(g, o, out, xasprintf("%s.h", n), "the embeddable interface of model");
     fprintf(out, "#ifndef NNC_MODEL_%s_H\n#define NNC_MODEL_%s_H\n\n", N, N);
-    fprintf(out, "#include <stddef.h>\n#include <stdint.h>\n\n");
+    fprintf(out, "#include <stddef.h>\n#include <stdint.h>\n\n#include \"nnr.h\" /* nnr_ctx */\n\n");
     int64_t in_total = 0, out_total = 0;
     for (int k = 0; k < g->ninputs; k++)
         in_total += shape_numel(&g->inputs[k]);
@@ -129,11 +138,14 @@ void emit_c_header(const Graph *g, const EmitOpts *o, FILE *out)
     fprintf(out, "#define %s_STATE_SIZE %lld\n", N, (long long)g->state_size);
     fprintf(out, "/* Floats of caller-owned scratch for a batch of n samples (an upper bound;\n"
                  " * %s_arena_size(n) gives the exact figure). */\n", n);
-    fprintf(out, "#define %s_ARENA_SIZE(n) ((size_t)(n) * %lldu", N,
-            (long long)(mp.per_sample + emit_c_inputs_size(g)));
-    if (mp.fixed_bound)
-        fprintf(out, " + %lldu", (long long)mp.fixed_bound);
-    fprintf(out, ")\n\n");
+    int64_t ps = mp.per_sample + emit_c_inputs_size(g);
+    if (ps && mp.fixed_bound)
+        fprintf(out, "#define %s_ARENA_SIZE(n) ((size_t)(n) * %lldu + %lldu)\n\n", N, (long long)ps,
+                (long long)mp.fixed_bound);
+    else if (ps)
+        fprintf(out, "#define %s_ARENA_SIZE(n) ((size_t)(n) * %lldu)\n\n", N, (long long)ps);
+    else
+        fprintf(out, "#define %s_ARENA_SIZE(n) ((size_t)%lldu)\n\n", N, (long long)mp.fixed_bound);
     if (g->infer_size > 0) {
         fprintf(out, "/* The parameters compiled in (%s). */\n",
                 o->weights_given ? "from the weights file given to nnc"
@@ -144,23 +156,32 @@ void emit_c_header(const Graph *g, const EmitOpts *o, FILE *out)
         fprintf(out, "/* The same parameters as a state block (what %s_prepare reads). */\n"
                      "extern const float %s_state[%s_STATE_SIZE];\n", n, n, N);
     fprintf(out, "\n");
-    fprintf(out, "/* y[n, %s_OUT_SIZE] = model(x[n, %s_IN_SIZE]) for any n >= 1. No allocation,\n"
-                 " * no global state: params and arena belong to the caller. */\n", N, N);
-    fprintf(out, "void %s_forward(const float *params, int n, const float *x, float *y, float *arena);\n", n);
+    fprintf(out, "/* y[n, %s_OUT_SIZE] = model(x[n, %s_IN_SIZE]) for n = ctx->n >= 1, reading\n"
+                 " * ctx->params (%s_PARAMS_SIZE floats) and ctx->arena (%s_arena_size(n)\n"
+                 " * floats). No allocation, no global state: the blocks belong to the\n"
+                 " * caller (nnr_ctx in nnr.h). */\n", N, N, N, n);
+    fprintf(out, "void %s_forward(const nnr_ctx *ctx, const float *x, float *y);\n", n);
     fprintf(out, "size_t %s_arena_size(int n);\n\n", n);
-    fprintf(out, "/* The state block (the state_dict in order, e.g. read from a safetensors\n"
-                 " * file) -> the parameter block: copies, folds and lays out. Call it once\n"
-                 " * when the parameters change, not per forward call. */\n");
-    fprintf(out, "void %s_prepare(const float *state, float *params);\n", n);
-    fprintf(out, "/* PyTorch's default initialisation drawn from seed (literals kept). */\n");
-    fprintf(out, "void %s_init(float *state, uint64_t seed);\n\n", n);
+    if (g->infer_size > 0) {
+        fprintf(out, "/* The state block (the state_dict in order, e.g. read from a safetensors\n"
+                     " * file) -> the parameter block: copies, folds and lays out. Call it once\n"
+                     " * when the parameters change, not per forward call. */\n");
+        fprintf(out, "void %s_prepare(const float *state, float *params);\n", n);
+    }
+    if (emit_c_has_state(g)) {
+        fprintf(out, "/* PyTorch's default initialisation drawn from seed (literals kept). */\n");
+        fprintf(out, "void %s_init(float *state, uint64_t seed);\n", n);
+    }
+    if (g->infer_size == 0 && !emit_c_has_state(g))
+        fprintf(out, "/* The model has no parameters: no %s_prepare, no %s_init. */\n", n, n);
+    fprintf(out, "\n");
     if (!o->no_step && emit_c_step_ok(g))
         emit_c_step_decls(g, out);
     if (emit_c_trainable(g, o->train)) {
-        fprintf(out, "/* Training, for the program's trainer (runtime types from nnr.h): floats\n"
-                     " * of the training arena for a batch of n, and one step (the forward in\n"
-                     " * training mode, the loss, the gradients G of the state S); returns the\n"
-                     " * loss. */\n#include \"nnr.h\"\n");
+        fprintf(out, "/* Training, for the program's trainer: floats of the training arena for\n"
+                     " * a batch of n, and one step (the forward in training mode, the loss, the\n"
+                     " * gradients ctx->grad of the state ctx->state; ctx->arena its scratch,\n"
+                     " * ctx->rng dropout's generator); returns the loss. */\n");
         emit_c_train_decls(n, out);
         fprintf(out, "\n");
     }
@@ -453,16 +474,17 @@ static void emit_forward(const Graph *g, const char **pexpr, FILE *out)
 
     int ntemp, nscratch = scratch_calls(g, shapes, &calls);
     const char **val = forward_values(g, &mp, &ntemp);
-    fprintf(out, "void %s_forward(const float *params, int n, const float *x, float *y, float *arena)\n{\n", n);
-    if (g->infer_size == 0)
-        fprintf(out, "    (void)params; /* the model has no parameters */\n");
+    fprintf(out, "void %s_forward(const nnr_ctx *ctx, const float *x, float *y)\n{\n", n);
+    fprintf(out, "    const int n = ctx->n;\n");
+    if (g->infer_size > 0)
+        fprintf(out, "    const float *params = ctx->params;\n");
+    if (nscratch || ntemp || xs)
+        fprintf(out, "    float *arena = ctx->arena;\n");
     int64_t ps = mp.per_sample + xs;
     if (nscratch)
         fprintf(out, "    float *scratch = arena%s%s; /* %s, one sample at a time */\n",
                 ps ? " + (size_t)n * " : "", ps ? xasprintf("%lld", (long long)ps) : "",
                 nscratch == 1 ? "the im2col buffer of the convolution" : "im2col buffers of the convolutions");
-    else if (!ntemp && !xs)
-        fprintf(out, "    (void)arena; /* the model needs no arena */\n");
     emit_c_take_inputs(g, "arena", mp.per_sample, out);
     EmitCtx e = {.out = out, .g = g, .val = val, .P = "params", .scratch = "scratch",
                  .sink = named_shape_sink, .sink_ctx = shapes, .pexpr = pexpr};
@@ -628,9 +650,9 @@ static void emit_fold(const Graph *g, const char **sn, const char **in, int i, F
  * once per load; the forward never folds. */
 static void emit_prepare(const Graph *g, const char **sn, const char **in, FILE *out)
 {
-    fprintf(out, "void %s_prepare(const float *state, float *params)\n{\n", g->name);
     if (g->infer_size == 0)
-        fprintf(out, "    (void)state, (void)params; /* the model has no parameters */\n");
+        return;     /* nothing to prepare: no NAME_prepare (NAME.h says so) */
+    fprintf(out, "void %s_prepare(const float *state, float *params)\n{\n", g->name);
     for (int i = 0; i < g->nparams; i++) {
         const Param *p = &g->params[i];
         if (p->ioffset < 0)
@@ -648,12 +670,9 @@ static void emit_prepare(const Graph *g, const char **sn, const char **in, FILE 
  * order (the order of the random draws), literals copied. */
 static void emit_init(const Graph *g, const char **sn, FILE *out)
 {
-    int any = 0;
-    for (int i = 0; i < g->nparams; i++)
-        any |= sn[i] != NULL;
+    if (!emit_c_has_state(g))
+        return;     /* nothing to draw: no NAME_init (NAME.h says so) */
     fprintf(out, "void %s_init(float *state, uint64_t seed)\n{\n", g->name);
-    if (!any)
-        fprintf(out, "    (void)state; /* the model has no parameters */\n");
     /* seeded whether or not anything is drawn, as torch.manual_seed(seed)
      * before the modules are built */
     fprintf(out, "    nnr_rng rng;\n    nnr_rng_seed(&rng, seed);\n");

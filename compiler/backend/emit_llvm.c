@@ -286,8 +286,14 @@ static void emit_arena_size(LB *l, int64_t per_sample)
     LLVMBuildRet(l->b, LLVMBuildAdd(l->b, total, scratch, ""));
 }
 
-/* void NAME_forward(const float *params, int n, const float *x, float *y,
- * float *arena): emit_c.c's emit_forward, node by node. */
+LLVMValueRef llvmb_ctx_field(LB *l, LLVMValueRef ctx, unsigned k, const char *name)
+{
+    LLVMTypeRef ty = LLVMStructGetTypeAtIndex(l->ctx_t, k);
+    return LLVMBuildLoad2(l->b, ty, LLVMBuildStructGEP2(l->b, l->ctx_t, ctx, k, ""), name);
+}
+
+/* void NAME_forward(const nnr_ctx *ctx, const float *x, float *y):
+ * emit_c.c's emit_forward, node by node. */
 static void emit_forward(LB *l)
 {
     const Graph *g = l->g;
@@ -295,12 +301,14 @@ static void emit_forward(LB *l)
     memplan_inference(g, &mp);
     emit_arena_size(l, mp.per_sample);
 
-    LLVMTypeRef ps[] = {l->pf, l->i32, l->pf, l->pf, l->pf};
-    const char *pn[] = {"params", "n", "x", "y", "arena"};
-    llvmb_define(l, xasprintf("%s_forward", l->name), l->v, ps, pn, 5);
-    l->P = LLVMGetParam(l->fn, 0);
-    l->n = LLVMGetParam(l->fn, 1);
-    LLVMValueRef x = LLVMGetParam(l->fn, 2), y = LLVMGetParam(l->fn, 3), arena = LLVMGetParam(l->fn, 4);
+    LLVMTypeRef ps[] = {l->pctx, l->pf, l->pf};
+    const char *pn[] = {"ctx", "x", "y"};
+    llvmb_define(l, xasprintf("%s_forward", l->name), l->v, ps, pn, 3);
+    LLVMValueRef ctx = LLVMGetParam(l->fn, 0);
+    l->n = llvmb_ctx_field(l, ctx, NNR_CTX_N, "n");
+    l->P = llvmb_ctx_field(l, ctx, NNR_CTX_PARAMS, "params");
+    LLVMValueRef x = LLVMGetParam(l->fn, 1), y = LLVMGetParam(l->fn, 2);
+    LLVMValueRef arena = llvmb_ctx_field(l, ctx, NNR_CTX_ARENA, "arena");
     l->nsz = LLVMBuildSExt(l->b, l->n, l->sz, "nsz");
     LLVMValueRef ps_off = LLVMBuildMul(l->b, l->nsz, llvmb_sz(l, mp.per_sample), "");
     l->scratch = LLVMBuildInBoundsGEP2(l->b, l->f32, arena, &ps_off, 1, "scratch");
@@ -548,6 +556,11 @@ static void build_module(LB *l, const Graph *g, const Graph *train, const EmitOp
     LLVMTypeRef s4 = LLVMArrayType(l->i64, 4), rng_t = LLVMStructCreateNamed(l->cx, "struct.nnr_rng");
     LLVMStructSetBody(rng_t, &s4, 1, 0);
     l->prng = LLVMPointerType(rng_t, 0);
+    /* nnr_ctx, field by field in nnr.h's order */
+    LLVMTypeRef fields[] = {l->i32, l->pf, l->pf, l->pf, l->i32, l->pf, l->pf, l->prng};
+    l->ctx_t = LLVMStructCreateNamed(l->cx, "struct.nnr_ctx");
+    LLVMStructSetBody(l->ctx_t, fields, 8, 0);
+    l->pctx = LLVMPointerType(l->ctx_t, 0);
     l->shape = xcalloc((size_t)g->nnodes + 1, sizeof *l->shape);
 
     /* the parameters compiled in, as emit_c_source computes them */
@@ -560,8 +573,10 @@ static void build_module(LB *l, const Graph *g, const Graph *train, const EmitOp
     free(state);
     free(infer);
 
-    emit_init(l, o);
-    emit_prepare(l);
+    if (emit_c_has_state(g))    /* as the C backend: no NAME_init, NAME_prepare */
+        emit_init(l, o);        /* with nothing to do */
+    if (g->infer_size > 0)
+        emit_prepare(l);
     emit_forward(l);
     if (train && emit_c_trainable(train, o->train))
         llvmb_train(l, train, o->train_graph);
