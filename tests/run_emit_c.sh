@@ -13,6 +13,9 @@
 #              runs in WORK: no emitted file names SRCDIR or WORK, and the
 #              model file is named relative to WORK.
 #   twice      the same command run again writes byte-identical files.
+#   llvm       with an nnc built with LLVM, `--backend=llvm`'s NAME.ll and
+#              NAME.h: no absolute path, NAME.h compiles alone, and twice
+#              gives the same files.
 #   noise      no model file holds a (void) cast or arithmetic with a
 #              literal 0 ("+ 0u", "* 0;", "* 0u)", "+ 0)"): the entry points read
 #              what they use from nnr_ctx, and nothing else is there to
@@ -93,6 +96,30 @@ for f in "${mine[@]}"; do
     if grep -n -E '\(void\) *[A-Za-z_(]' "$f" | head -3 | grep .; then bad "a (void) cast in $(basename "$f")"; fi
     if grep -n -E '\+ 0u|\* 0u?[;)]|\+ 0\)' "$f" | head -3 | grep .; then bad "arithmetic with 0 in $(basename "$f")"; fi
 done
+
+# The LLVM backend's emit (skipped when nnc has no LLVM: exit status 2):
+# NAME.ll and NAME.h name no absolute path, NAME.h compiles on its own with
+# the flags above, and emitting twice gives the same files.
+llvm_emit() { "$NNC" emit "$MODEL" -o "$WORK/ll" --backend=llvm ${WEIGHTS:+--weights "$WEIGHTS"}; }
+llvm_emit > ll.log 2>&1
+rc=$?
+if [ $rc -eq 0 ]; then
+    cp -r ll ll_first
+    llvm_emit > ll2.log 2>&1 || bad "the second nnc emit --backend=llvm failed"
+    diff -r ll_first ll > ll.diff || { head -5 ll.diff; bad "emitting LLVM IR twice gave different files"; }
+    for f in ll/"$stem".ll ll/"$stem".h; do
+        [ -f "$f" ] || { bad "no $(basename "$f") from nnc emit --backend=llvm"; continue; }
+        if grep -q -E "$abs" "$f"; then
+            grep -n -E "$abs" "$f" | head -3
+            bad "the LLVM backend's $(basename "$f") names an absolute path"
+        fi
+    done
+    printf '#include "%s.h"\n' "$stem" > only_ll.c
+    "$CC" "${FLAGS[@]}" -I ll -c only_ll.c -o only_ll.o 2> only_ll.log ||
+        { head -30 only_ll.log; bad "the LLVM backend's $stem.h does not compile on its own"; }
+elif [ $rc -ne 2 ]; then
+    cat ll.log; bad "nnc emit --backend=llvm failed"
+fi
 
 [ $fail -eq 0 ] && echo "ok: $stem.[ch] and ${stem}_load.[ch] compile with ${FLAGS[*]}; no absolute path; deterministic"
 exit $fail

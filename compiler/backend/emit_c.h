@@ -63,6 +63,9 @@ void emit_c_step(const Graph *g, const char **pexpr, FILE *out);
 /* path relative to the working folder (absolute paths only; a relative
  * one is returned as is): how emitted text names the source file. */
 const char *emit_c_relpath(const char *path);
+/* The command line with its absolute paths (words, or values of
+ * --opt=PATH) written relative to the working folder. */
+const char *emit_c_rel_cmdline(const char *cmd);
 
 /* C identifier-safe model name ("net"); NAME_UPPER for macros. */
 void emit_c_header(const Graph *g, const EmitOpts *o, FILE *out);
