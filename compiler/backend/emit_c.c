@@ -100,6 +100,8 @@ int emit_c_has_state(const Graph *g)
     return 0;
 }
 
+static int forward_reads_arena(const Graph *g, const MemPlan *mp);
+
 void emit_c_header(const Graph *g, const EmitOpts *o, FILE *out)
 {
     const char *N = emit_c_upper(g->name), *n = g->name;
@@ -156,10 +158,13 @@ void emit_c_header(const Graph *g, const EmitOpts *o, FILE *out)
         fprintf(out, "/* The same parameters as a state block (what %s_prepare reads). */\n"
                      "extern const float %s_state[%s_STATE_SIZE];\n", n, n, N);
     fprintf(out, "\n");
-    fprintf(out, "/* y[n, %s_OUT_SIZE] = model(x[n, %s_IN_SIZE]) for n = ctx->n >= 1, reading\n"
-                 " * ctx->params (%s_PARAMS_SIZE floats) and ctx->arena (%s_arena_size(n)\n"
-                 " * floats). No allocation, no global state: the blocks belong to the\n"
-                 " * caller (nnr_ctx in nnr.h). */\n", N, N, N, n);
+    int params = g->infer_size > 0, arena = forward_reads_arena(g, &mp);
+    fprintf(out, "/* y[n, %s_OUT_SIZE] = model(x[n, %s_IN_SIZE]) for n = ctx->n >= 1", N, N);
+    if (params || arena)
+        fprintf(out, ", reading\n * %s%s%s", params ? xasprintf("ctx->params (%s_PARAMS_SIZE floats)", N) : "",
+                params && arena ? " and " : "", arena ? xasprintf("ctx->arena (%s_arena_size(n) floats)", n) : "");
+    fprintf(out, ".\n * No allocation, no global state: what it reads belongs to the caller\n"
+                 " * (nnr_ctx in nnr.h). */\n");
     fprintf(out, "void %s_forward(const nnr_ctx *ctx, const float *x, float *y);\n", n);
     fprintf(out, "size_t %s_arena_size(int n);\n\n", n);
     if (g->infer_size > 0) {
@@ -179,9 +184,10 @@ void emit_c_header(const Graph *g, const EmitOpts *o, FILE *out)
         emit_c_step_decls(g, out);
     if (emit_c_trainable(g, o->train)) {
         fprintf(out, "/* Training, for the program's trainer: floats of the training arena for\n"
-                     " * a batch of n, and one step (the forward in training mode, the loss, the\n"
-                     " * gradients ctx->grad of the state ctx->state; ctx->arena its scratch,\n"
-                     " * ctx->rng dropout's generator); returns the loss. */\n");
+                     " * a batch of n, and one step of n = ctx->n samples (the forward in\n"
+                     " * training mode, the loss, the gradients ctx->grad of the state\n"
+                     " * ctx->state, in the scratch ctx->arena; ctx->rng feeds dropout when the\n"
+                     " * model has it); returns the loss. */\n");
         emit_c_train_decls(n, out);
         fprintf(out, "\n");
     }
@@ -439,6 +445,16 @@ static const char **forward_values(const Graph *g, const MemPlan *mp, int *ntemp
     return val;
 }
 
+/* Does the forward read the arena: planned buffers, scratch, or the
+ * inputs' buffers? */
+static int forward_reads_arena(const Graph *g, const MemPlan *mp)
+{
+    const char **calls;
+    int ntemp;
+    forward_values(g, mp, &ntemp);
+    return ntemp || scratch_calls(g, NULL, &calls) || emit_c_inputs_size(g);
+}
+
 /* The end of the forward: an output not computed into y in place is
  * copied there; several outputs are joined into y's rows. */
 static void emit_outputs(const Graph *g, const MemPlan *mp, const char **val, FILE *out)
@@ -478,7 +494,7 @@ static void emit_forward(const Graph *g, const char **pexpr, FILE *out)
     fprintf(out, "    const int n = ctx->n;\n");
     if (g->infer_size > 0)
         fprintf(out, "    const float *params = ctx->params;\n");
-    if (nscratch || ntemp || xs)
+    if (forward_reads_arena(g, &mp))     /* nscratch || ntemp || xs */
         fprintf(out, "    float *arena = ctx->arena;\n");
     int64_t ps = mp.per_sample + xs;
     if (nscratch)

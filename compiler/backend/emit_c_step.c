@@ -108,12 +108,12 @@ void emit_c_step_decls(const Graph *g, FILE *out)
 {
     const char *n = g->name;
     fprintf(out, "/* Generation with a key/value cache (the model is causal, position by\n"
-                 " * position elsewhere): y[n, %lld] for the n = ctx->n new positions pos ..\n"
-                 " * pos + n - 1 (pos = ctx->pos, pos + n <= %lld) of one sequence, x[n] their tokens;\n"
-                 " * ctx->cache holds the keys and values of positions < pos and gets\n"
-                 " * theirs; ctx->params as for forward, ctx->arena %s_step_arena_size(n)\n"
-                 " * floats. The same numbers as %s_forward's rows of a window holding the\n"
-                 " * sequence from position 0. */\n",
+                 " * position elsewhere): y[n, %lld] for the n = ctx->n new positions\n"
+                 " * pos .. pos + n - 1 (pos = ctx->pos, pos + n <= %lld) of one sequence,\n"
+                 " * x[n] their tokens; ctx->cache holds the keys and values of positions\n"
+                 " * < pos and gets theirs; ctx->params as for forward, ctx->arena\n"
+                 " * %s_step_arena_size(n) floats. The same numbers as %s_forward's rows of\n"
+                 " * a window holding the sequence from position 0. */\n",
             (long long)ir_value_shape(g, ir_output(g))->d[1], (long long)g->input.d[0], n, n);
     fprintf(out, "#define %s_STEP_CACHE_SIZE %lld\n", emit_c_upper(n), (long long)emit_c_step_cache_size(g));
     fprintf(out, "size_t %s_step_arena_size(int n);\n", n);
@@ -182,7 +182,8 @@ void emit_c_step(const Graph *g, const char **pexpr, FILE *out)
         arange |= !s->nodes[i].dead && s->nodes[i].op == OP_ARANGE;
     }
     fprintf(out, "void %s_step(const nnr_ctx *ctx, const float *x, float *y)\n{\n", name);
-    fprintf(out, "    const int n = ctx->n; /* one sequence: the n new positions are the kernels' batch */\n");
+    fprintf(out, "    /* one sequence: the n new positions are the kernels' batch */\n"
+                 "    const int n = ctx->n;\n");
     if (g->infer_size > 0)
         fprintf(out, "    const float *params = ctx->params;\n");
     if (mp.per_sample)
