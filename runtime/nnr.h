@@ -417,6 +417,26 @@ void     nnr_rng_shuffle(nnr_rng *r, int32_t *idx, size_t n); /* Fisher-Yates */
  * the bias — both are U(-1/sqrt(fan_in), 1/sqrt(fan_in)). */
 void nnr_init_uniform(nnr_rng *r, float *p, size_t len, float bound);
 
+/* ------------------------------------------------ a model's entry points */
+
+/* What an emitted model's NAME_forward, NAME_step and NAME_train_step work
+ * on besides their data (NAME.h; docs/embedding.md): the batch and the
+ * blocks for it, every block the caller's. Each entry point reads n and
+ * those of the other fields named for it here that the model needs; the
+ * rest may be anything (NULL, 0). The sizes are NAME.h's. */
+typedef struct nnr_ctx {
+    int n;                /* the batch: samples (step: new positions), >= 1 */
+    const float *params;  /* forward, step: the inference block (NAME_PARAMS_SIZE) */
+    float *arena;         /* scratch: NAME_arena_size(n), NAME_step_arena_size(n) or
+                           * NAME_train_arena(n) floats */
+    float *cache;         /* step: the keys and values (NAME_STEP_CACHE_SIZE) */
+    int pos;              /* step: the first new position; the cache holds those before */
+    float *state;         /* train_step: the state block (batch norm's running
+                           * statistics are updated in it) */
+    float *grad;          /* train_step: the gradients, laid out as the state block */
+    nnr_rng *rng;         /* train_step: dropout's generator */
+} nnr_ctx;
+
 /* ---------------------------------------------------------------- dropout */
 
 /* Training: mask[i] = 0 with probability p, else 1/(1-p); y = x * mask. */

@@ -220,38 +220,40 @@ typedef struct nnr_model {
     /* Parameters compiled in (from --weights or literals), or NULL when the
      * program must draw the default initialisation from cfg.seed via init(). */
     const float *builtin_state;
-    /* Default initialisation (literal tensors keep their value). */
+    /* Default initialisation (literal tensors keep their value). NULL when
+     * the state block is empty. */
     void (*init)(float *state, uint64_t seed);
 
     /* Inference. prepare() runs once after the state is loaded: it folds and
-     * pre-packs into the inference block (infer_size floats). */
+     * pre-packs into the inference block (infer_size floats; NULL when that
+     * is empty). forward() reads ctx->n, ->params and ->arena (nnr_ctx). */
     size_t infer_size;
     void (*prepare)(const float *state, float *infer);
     size_t (*arena_size)(int n);            /* floats of scratch for batch n */
-    void (*forward)(const float *infer, int n, const float *x, float *y, float *arena);
+    void (*forward)(const nnr_ctx *ctx, const float *x, float *y);
     /* A model whose outputs at a position depend only on the positions up
      * to it (causal attention; everything else position by position) also
      * has step(): the outputs of positions pos .. pos + n - 1 of ONE
      * sequence (x: their n tokens, y: n rows of the output), reading the
      * keys and values of positions < pos from cache (step_cache_size
-     * floats) and adding theirs; generate's key/value cache. NULL: none. */
+     * floats) and adding theirs; generate's key/value cache. It reads
+     * ctx->n, ->params, ->arena, ->cache and ->pos. NULL: none. */
     size_t step_cache_size;
     size_t (*step_arena_size)(int n);
-    void (*step)(const float *infer, float *cache, int pos, int n, const float *x, float *y,
-                 float *arena);
+    void (*step)(const nnr_ctx *ctx, const float *x, float *y);
 
     /* Training (NULL when the model cannot be trained). One step of forward
      * in training mode (dropout from rng, batch-norm batch statistics and
      * running-statistics update in state), the loss, and the backward pass;
-     * grad mirrors the state block and is overwritten for every PARAM.
+     * ctx->grad mirrors ctx->state and is overwritten for every PARAM
+     * (it reads ctx->n, ->state, ->grad, ->arena and ->rng).
      * loss is the loss to take (the train block's, or --loss). Returns the
      * mean loss of the batch. The optimizer update is the driver's: the
      * NNR_T_PARAM tensors whose layer is not frozen, runs of adjacent ones
      * as one flat nnr_optim_step loop. */
     size_t (*train_arena_size)(int n);
-    double (*train_step)(float *state, float *grad, int n, const float *x,
-                         const int32_t *labels, const float *targets,
-                         float *arena, nnr_rng *rng, nnr_loss loss);
+    double (*train_step)(const nnr_ctx *ctx, const float *x, const int32_t *labels,
+                         const float *targets, nnr_loss loss);
 
     nnr_train_cfg cfg;
 } nnr_model;

@@ -579,7 +579,7 @@ int prog_evaluate(const nnr_model *m, nnr_loss loss, const float *infer, const p
     if (p->seq && p->labels) {  /* a sequence output: means over the positions not ignored */
         for (size_t r = 0; r < rows; r += (size_t)bs) {
             int n = (int)(rows - r < (size_t)bs ? rows - r : (size_t)bs);
-            m->forward(infer, n, p->d.x + r * m->in_size, ybuf, arena);
+            m->forward(&(nnr_ctx){.n = n, .params = infer, .arena = arena}, p->d.x + r * m->in_size, ybuf);
             for (int i = 1; i < n && prog_ysize(m) > k; i++)
                 memmove(ybuf + (size_t)i * k, ybuf + (size_t)i * prog_ysize(m), k * sizeof *ybuf);
             size_t c = 0, ok = 0;
@@ -594,7 +594,7 @@ int prog_evaluate(const nnr_model *m, nnr_loss loss, const float *infer, const p
     }
     for (size_t r = 0; r < rows; r += (size_t)bs) {
         int n = (int)(rows - r < (size_t)bs ? rows - r : (size_t)bs);
-        m->forward(infer, n, p->d.x + r * m->in_size, ybuf, arena);
+        m->forward(&(nnr_ctx){.n = n, .params = infer, .arena = arena}, p->d.x + r * m->in_size, ybuf);
         for (int i = 1; i < n && prog_ysize(m) > k; i++)    /* the loss's output: the first */
             memmove(ybuf + (size_t)i * k, ybuf + (size_t)i * prog_ysize(m), k * sizeof *ybuf);
         if (loss == NNR_LOSS_BCE && check_bce_input(p, r, n, k, ybuf))

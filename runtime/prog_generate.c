@@ -203,13 +203,15 @@ int prog_cmd_generate(const nnr_model *m, const prog_opts *o)
                 base = first, done = 0;     /* the window slid: every position moved */
             for (size_t i = done; i < w; i++)
                 x[i - done] = (float)ctx[first + i];
-            m->step(b.infer, b.cache, (int)done, (int)(w - done), x, y, b.arena);
+            const nnr_ctx c = {.n = (int)(w - done), .params = b.infer, .arena = b.arena, .cache = b.cache,
+                               .pos = (int)done};
+            m->step(&c, x, y);
             last = y + (w - done - 1) * (size_t)V;
             done = w;
         } else {
             for (size_t i = 0; i < (size_t)T; i++)
                 x[i] = i < w ? (float)ctx[first + i] : 0.0f;
-            m->forward(b.infer, 1, x, y, b.arena);
+            m->forward(&(nnr_ctx){.n = 1, .params = b.infer, .arena = b.arena}, x, y);
             last = y + (w - 1) * (size_t)V;
         }
         int tok = sample(last, (int)V, &g, &rng, b.p);

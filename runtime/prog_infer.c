@@ -174,7 +174,7 @@ static int infer_chunk(infer_out *o, const char *text, size_t n, size_t line0)
             rc = -1;
             break;
         }
-        m->forward(o->infer, nb, d.x + r * m->in_size, o->y, o->arena);
+        m->forward(&(nnr_ctx){.n = nb, .params = o->infer, .arena = o->arena}, d.x + r * m->in_size, o->y);
         for (int i = 0; i < nb; i++) {
             const float *yi = o->y + (size_t)i * prog_ysize(m);
             for (size_t j = 0; j < prog_ysize(m); j++) {

@@ -24,10 +24,11 @@ static void bench_call(const nnr_model *m, int train, trainer *tr, const float *
                        const float *tgt, float *arena, nnr_rng *drop)
 {
     if (train) {
-        m->train_step(tr->state, tr->grad, batch, x, lab, tgt, arena, drop, m->cfg.loss);
+        m->train_step(&(nnr_ctx){.n = batch, .state = tr->state, .grad = tr->grad, .arena = arena, .rng = drop},
+                      x, lab, tgt, m->cfg.loss);
         prog_trainer_update(tr);
     } else {
-        m->forward(infer, batch, x, y, arena);
+        m->forward(&(nnr_ctx){.n = batch, .params = infer, .arena = arena}, x, y);
     }
 }
 
@@ -173,7 +174,8 @@ static double gc_loss(const nnr_model *m, const float *base, float *state, float
     nnr_rng drop;
     nnr_rng_seed(&drop, seed ^ PROG_DROPOUT_SALT);
     memcpy(state, base, m->state_size * sizeof(float));
-    return m->train_step(state, grad, n, x, lab, tgt, arena, &drop, m->cfg.loss);
+    const nnr_ctx ctx = {.n = n, .state = state, .grad = grad, .arena = arena, .rng = &drop};
+    return m->train_step(&ctx, x, lab, tgt, m->cfg.loss);
 }
 
 /* Checks every trainable tensor (up to 24 evenly spaced elements each):

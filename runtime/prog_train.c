@@ -648,9 +648,9 @@ static int run_epoch(run *r, int e, double *train_loss)
          * gradients: keeping the buffers is enough to roll back. */
         copy_buffers(r->m, r->backup, r->tr.state);
         double l = !mine ? 0
-                         : r->m->train_step(r->tr.state, r->tr.grad, (int)mine, r->xb,
-                                            labels ? r->lb : NULL, r->tcols ? r->tb : NULL,
-                                            r->arena, drop, r->loss);
+                         : r->m->train_step(&(nnr_ctx){.n = (int)mine, .state = r->tr.state,
+                                                       .grad = r->tr.grad, .arena = r->arena, .rng = drop},
+                                            r->xb, labels ? r->lb : NULL, r->tcols ? r->tb : NULL, r->loss);
         l = prog_shard_reduce(&r->tr, l, mine, (size_t)n);
         prog_shard_buffers(r->m, r->tr.state);
         int bad = !isfinite(l) ? 1 : !grads_finite(&r->tr) ? 2 : 0;

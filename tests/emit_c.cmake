@@ -1,10 +1,11 @@
 # The emitted C as a person reads it (issue 10 item 7; tests/run_emit_c.sh):
 # for every example of examples/ and a set of PyTorch fixture models (an
 # inference fixture with its weights compiled in; a training one with its
-# training step), NAME.c and NAME.h compile with
+# training step), NAME.[ch] and NAME_load.[ch] compile with
 # `cc -std=c11 -pedantic -Wall -Wextra -Wmissing-prototypes -Werror -c`,
-# name no absolute path, carry no 0-arithmetic or unexplained (void) casts,
-# and emitting twice gives identical files. Included from
+# name no absolute path, carry no 0-arithmetic and no (void) cast at all,
+# and emitting twice gives identical files; with LLVM, the same of
+# `--backend=llvm`'s NAME.ll and NAME.h. Included from
 # tests/CMakeLists.txt; run them with `ctest -R emit_c`.
 file(GLOB NNC_EMIT_C_EXAMPLES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/examples/*.nnet)
 # resnet18: its 11.7 million compiled-in floats take the C compiler minutes;

@@ -32,7 +32,7 @@ int main(void)
     digits_init(state, 7);
     digits_prepare(state, params);
     float *arena = malloc(digits_arena_size(3) * sizeof(float));
-    digits_forward(params, 3, x, y, arena);
+    digits_forward(&(nnr_ctx){.n = 3, .params = params, .arena = arena}, x, y);
     for (int r = 0; r < 3; r++)
         for (int j = 0; j < DIGITS_OUT_SIZE; j++)
             printf("%.9g%c", y[r * DIGITS_OUT_SIZE + j], j + 1 < DIGITS_OUT_SIZE ? ',' : '\n');

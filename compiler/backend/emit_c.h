@@ -29,6 +29,9 @@ void emit_c_train_decls(const char *n, FILE *out);
 /* Does the model get a training step (a train block with a loss and an
  * optimizer, and an output)? NAME.h, NAME.c and main.c all ask this. */
 int emit_c_trainable(const Graph *g, const TrainCfg *t);
+/* Does g have a state block (a tensor not made by a fold)? Then, and only
+ * then, NAME_init exists (NAME_prepare: when g->infer_size > 0). */
+int emit_c_has_state(const Graph *g);
 
 /* Helpers shared by emit_c.c and emit_c_train.c: an array of C
  * expressions indexed by value + 1 (graph inputs at 0, -1, ...); a graph
@@ -60,6 +63,9 @@ void emit_c_step(const Graph *g, const char **pexpr, FILE *out);
 /* path relative to the working folder (absolute paths only; a relative
  * one is returned as is): how emitted text names the source file. */
 const char *emit_c_relpath(const char *path);
+/* The command line with its absolute paths (words, or values of
+ * --opt=PATH) written relative to the working folder. */
+const char *emit_c_rel_cmdline(const char *cmd);
 
 /* C identifier-safe model name ("net"); NAME_UPPER for macros. */
 void emit_c_header(const Graph *g, const EmitOpts *o, FILE *out);

@@ -18,22 +18,26 @@ void emit_c_load_header(const Graph *g, const EmitOpts *o, FILE *out)
     fprintf(out, "#ifndef NNC_LOAD_%s_H\n#define NNC_LOAD_%s_H\n\n#include <stddef.h>\n\n", N, N);
     fprintf(out,
             "/* Read the weights file path (safetensors, or PyTorch's torch.save of a\n"
-            " * state_dict, told apart by content) into state[%s_STATE_SIZE]; then\n"
-            " * %s_prepare(state, params) gives the block %s_forward reads.\n"
-            " * Strict: every tensor of the model with its shape and no other. Returns\n"
+            " * state_dict, told apart by content) into state[%s_STATE_SIZE]", N);
+    if (g->infer_size > 0)
+        fprintf(out, "; then\n * %s_prepare(state, params) gives the block %s_forward reads", n, n);
+    fprintf(out,
+            ".\n * Strict: every tensor of the model with its shape and no other. Returns\n"
             " * 0, or -1 with a one-line message in err (state untouched). */\n"
-            "int %s_load(const char *path, float *state, char *err, size_t errlen);\n\n",
-            N, n, n, n);
+            "int %s_load(const char *path, float *state, char *err, size_t errlen);\n\n", n);
     fprintf(out,
             "/* The same from the n bytes of such a file already in memory (a mapped\n"
             " * file, or one linked into the program): blob is never written and may\n"
             " * be freed after the call. */\n"
-            "int %s_state_from(const void *blob, size_t n, float *state, char *err, size_t errlen);\n\n"
-            "/* %s_state_from, then %s_prepare(state, params): from a blob to the\n"
-            " * block %s_forward reads (params[%s_PARAMS_SIZE]) in one call. */\n"
-            "int %s_params_from(const void *blob, size_t n, float *state, float *params, char *err,\n"
-            "                  size_t errlen);\n\n"
-            "#endif\n", n, n, n, n, N, n);
+            "int %s_state_from(const void *blob, size_t n, float *state, char *err, size_t errlen);\n\n",
+            n);
+    if (g->infer_size > 0)  /* else there is no NAME_prepare to call */
+        fprintf(out,
+                "/* %s_state_from, then %s_prepare(state, params): from a blob to the\n"
+                " * block %s_forward reads (params[%s_PARAMS_SIZE]) in one call. */\n"
+                "int %s_params_from(const void *blob, size_t n, float *state, float *params, char *err,\n"
+                "                  size_t errlen);\n\n", n, n, n, N, n);
+    fprintf(out, "#endif\n");
 }
 
 /* The strict check and copy, shared by both entry points: the runtime's
@@ -80,6 +84,8 @@ void emit_c_load_source(const Graph *g, const EmitOpts *o, FILE *out)
             "    int rc = check_copy(&f, \"%s weights\", state, err, errlen);\n"
             "    nnr_st_free(&f);\n"
             "    return rc;\n}\n\n", n, n, n);
+    if (g->infer_size == 0)
+        return;
     fprintf(out,
             "int %s_params_from(const void *blob, size_t n, float *state, float *params, char *err,\n"
             "                  size_t errlen)\n{\n"

@@ -28,6 +28,18 @@ static void c_string(FILE *out, const char *s)
     fputc('"', out);
 }
 
+/* ", .FIELD = {d0, d1, ...}", nothing for a scalar (the field stays zero:
+ * ISO C has no empty braces). */
+static void c_dims(FILE *out, const char *field, int ndim, const int64_t *d)
+{
+    if (ndim == 0)
+        return;
+    fprintf(out, ", .%s = {", field);
+    for (int k = 0; k < ndim; k++)
+        fprintf(out, "%s%lld", k ? ", " : "", (long long)d[k]);
+    fprintf(out, "}");
+}
+
 /* An entry of a table of runtime enum names, indexed by the value. */
 #define ENUM_C(x) [x] = #x
 
@@ -108,10 +120,9 @@ int emit_c_tensors(const Graph *g, const Graph *tg, int *has_no_grad, FILE *out)
         ntensors++;
         fprintf(out, "    {.name = ");
         c_string(out, p->name);
-        fprintf(out, ", .ndim = %d, .shape = {", p->ndim);
-        for (int k = 0; k < p->ndim; k++)
-            fprintf(out, "%s%lld", k ? ", " : "", (long long)p->shape[k]);
-        fprintf(out, "}, .offset = %lld, .numel = %lld,\n     .kind = %s, .layer = %d, .layer_name = ",
+        fprintf(out, ", .ndim = %d", p->ndim);
+        c_dims(out, "shape", p->ndim, p->shape);
+        fprintf(out, ", .offset = %lld, .numel = %lld,\n     .kind = %s, .layer = %d, .layer_name = ",
                 (long long)p->offset, (long long)p->numel,
                 kind_c[p->kind == NNR_T_PARAM ? 0 : p->kind == NNR_T_BUFFER ? 1 : 2], p->layer);
         c_string(out, p->layer_name);
@@ -221,10 +232,9 @@ static void emit_io_desc(FILE *out, const char *name, const Shape *s, int64_t of
 {
     fprintf(out, "    {.name = ");
     c_string(out, name);
-    fprintf(out, ", .ndim = %d, .shape = {", s->ndim);
-    for (int k = 0; k < s->ndim; k++)
-        fprintf(out, "%s%lld", k ? ", " : "", (long long)s->d[k]);
-    fprintf(out, "}, .size = %lld, .offset = %lld", (long long)shape_numel(s), (long long)off);
+    fprintf(out, ", .ndim = %d", s->ndim);
+    c_dims(out, "shape", s->ndim, s->d);
+    fprintf(out, ", .size = %lld, .offset = %lld", (long long)shape_numel(s), (long long)off);
     if (is_int)
         fprintf(out, ", .is_int = 1, .int_below = %lld", (long long)below);
     fprintf(out, "},\n");
@@ -268,14 +278,12 @@ void emit_c_main(const Graph *g, const TrainCfg *t, const EmitOpts *o, FILE *out
     }
     fprintf(out, "static const nnr_model model = {\n");
     fprintf(out, "    .name = \"%s\",\n", n);
-    fprintf(out, "    .in_ndim = %d, .in_shape = {", g->input.ndim);
-    for (int k = 0; k < g->input.ndim; k++)
-        fprintf(out, "%s%lld", k ? ", " : "", (long long)g->input.d[k]);
-    fprintf(out, "}, .in_size = %s_IN_SIZE,\n", N);
-    fprintf(out, "    .out_ndim = %d, .out_shape = {", os->ndim);
-    for (int k = 0; k < os->ndim; k++)
-        fprintf(out, "%s%lld", k ? ", " : "", (long long)os->d[k]);
-    fprintf(out, "}, .out_size = %lld, .y_size = %s_OUT_SIZE,\n", (long long)shape_numel(os), N);
+    fprintf(out, "    .in_ndim = %d", g->input.ndim);
+    c_dims(out, "in_shape", g->input.ndim, g->input.d);
+    fprintf(out, ", .in_size = %s_IN_SIZE,\n", N);
+    fprintf(out, "    .out_ndim = %d", os->ndim);
+    c_dims(out, "out_shape", os->ndim, os->d);
+    fprintf(out, ", .out_size = %lld, .y_size = %s_OUT_SIZE,\n", (long long)shape_numel(os), N);
     fprintf(out, "    .ninputs = %d, .inputs = inputs, .noutputs = %d, .outputs = outputs,\n", g->ninputs,
             g->noutputs);
     fprintf(out, "    .ntensors = %d, .tensors = tensors, .state_size = %lld,\n", ntensors,
@@ -289,8 +297,10 @@ void emit_c_main(const Graph *g, const TrainCfg *t, const EmitOpts *o, FILE *out
      * state_dict layout); prepare() turns it into the inference block */
     fprintf(out, "    .builtin_state = %s,\n",
             o->weights_given && g->state_size > 0 ? xasprintf("%s_state", n) : "NULL");
-    fprintf(out, "    .init = %s_init,\n", n);
-    fprintf(out, "    .infer_size = %s_PARAMS_SIZE, .prepare = %s_prepare,\n", N, n);
+    if (emit_c_has_state(g))     /* else init and prepare are NULL: nothing to do */
+        fprintf(out, "    .init = %s_init,\n", n);
+    if (g->infer_size > 0)
+        fprintf(out, "    .infer_size = %s_PARAMS_SIZE, .prepare = %s_prepare,\n", N, n);
     fprintf(out, "    .arena_size = %s_arena_size, .forward = %s_forward,\n", n, n);
     if (emit_c_step_ok(g))
         fprintf(out, "    .step_cache_size = %s_STEP_CACHE_SIZE, .step_arena_size = %s_step_arena_size,\n"

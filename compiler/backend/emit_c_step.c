@@ -108,15 +108,16 @@ void emit_c_step_decls(const Graph *g, FILE *out)
 {
     const char *n = g->name;
     fprintf(out, "/* Generation with a key/value cache (the model is causal, position by\n"
-                 " * position elsewhere): y[n, %lld] for the n new positions pos .. pos + n - 1\n"
-                 " * (pos + n <= %lld) of one sequence, x[n] their tokens; cache holds the keys\n"
-                 " * and values of positions < pos and gets theirs. The same numbers as\n"
-                 " * %s_forward's rows of a window holding the sequence from position 0. */\n",
-            (long long)ir_value_shape(g, ir_output(g))->d[1], (long long)g->input.d[0], n);
+                 " * position elsewhere): y[n, %lld] for the n = ctx->n new positions\n"
+                 " * pos .. pos + n - 1 (pos = ctx->pos, pos + n <= %lld) of one sequence,\n"
+                 " * x[n] their tokens; ctx->cache holds the keys and values of positions\n"
+                 " * < pos and gets theirs; ctx->params as for forward, ctx->arena\n"
+                 " * %s_step_arena_size(n) floats. The same numbers as %s_forward's rows of\n"
+                 " * a window holding the sequence from position 0. */\n",
+            (long long)ir_value_shape(g, ir_output(g))->d[1], (long long)g->input.d[0], n, n);
     fprintf(out, "#define %s_STEP_CACHE_SIZE %lld\n", emit_c_upper(n), (long long)emit_c_step_cache_size(g));
     fprintf(out, "size_t %s_step_arena_size(int n);\n", n);
-    fprintf(out, "void %s_step(const float *params, float *cache, int pos, int n, const float *x, float *y,\n"
-                 "          float *arena);\n\n", n);
+    fprintf(out, "void %s_step(const nnr_ctx *ctx, const float *x, float *y);\n\n", n);
 }
 
 /* The graph of one position: every value's first dimension 1. */
@@ -175,9 +176,22 @@ void emit_c_step(const Graph *g, const char **pexpr, FILE *out)
     int64_t T = g->input.d[0], off = 0, kw, vw;
     emit_c_scratch_fn(s, NULL, out, xasprintf("%s_step_arena_size", name), mp.per_sample, 0);
     const char **val = step_values(s, &mp);
-    fprintf(out, "void %s_step(const float *params, float *cache, int pos, int n, const float *x, float *y,\n"
-                 "          float *arena)\n{\n", name);
-    fprintf(out, "    /* one sequence: the n new positions are the kernels' batch */\n");
+    int attn = 0, arange = 0;   /* what reads ctx->cache, and ctx->pos */
+    for (int i = 0; i < s->nnodes; i++) {
+        attn |= !s->nodes[i].dead && (s->nodes[i].op == OP_MHA || s->nodes[i].op == OP_SDPA);
+        arange |= !s->nodes[i].dead && s->nodes[i].op == OP_ARANGE;
+    }
+    fprintf(out, "void %s_step(const nnr_ctx *ctx, const float *x, float *y)\n{\n", name);
+    fprintf(out, "    /* one sequence: the n new positions are the kernels' batch */\n"
+                 "    const int n = ctx->n;\n");
+    if (g->infer_size > 0)
+        fprintf(out, "    const float *params = ctx->params;\n");
+    if (mp.per_sample)
+        fprintf(out, "    float *arena = ctx->arena;\n");
+    if (attn)
+        fprintf(out, "    float *cache = ctx->cache;\n");
+    if (attn || arange)
+        fprintf(out, "    int pos = ctx->pos;\n");
     EmitCtx e = {.out = out, .g = s, .val = val, .P = "params", .scratch = "scratch", .pexpr = pexpr};
     for (int i = 0; i < s->nnodes; i++) {
         const Node *nd = &s->nodes[i];
@@ -208,11 +222,5 @@ void emit_c_step(const Graph *g, const char **pexpr, FILE *out)
     if (mp.y_root < 0)
         fprintf(out, "    memcpy(y, %s, (size_t)n * %lld * sizeof(float));\n", val[ir_output(s) + 1],
                 (long long)shape_numel(ir_value_shape(s, ir_output(s))));
-    if (!off)
-        fprintf(out, "    (void)cache, (void)pos; /* no attention */\n");
-    if (!mp.per_sample)
-        fprintf(out, "    (void)arena; /* every value fits in y */\n");
-    if (g->infer_size == 0)
-        fprintf(out, "    (void)params; /* the model has no parameters */\n");
     fprintf(out, "}\n\n");
 }

@@ -153,8 +153,8 @@ void emit_c_train(const Graph *model, const Graph *g, const char **poff, FILE *o
 
     emit_c_scratch_fn(model, NULL, out, xasprintf("%s_train_scratch", n), ps, 1);
     fprintf(out, "/* Floats of the training arena for a batch of n: activations, gradients\n"
-                 " * and saved buffers as planned (n * %lld + %lld), ", (long long)tp.per_sample,
-            (long long)tp.fixed);
+                 " * and saved buffers as planned (n * %lld%s), ", (long long)tp.per_sample,
+            tp.fixed ? xasprintf(" + %lld", (long long)tp.fixed) : "");
     if (xs)
         fprintf(out, "the inputs' buffers (n * %lld),\n * ", (long long)xs);
     fprintf(out, "then the conv2d scratch. */\n");
@@ -173,11 +173,18 @@ void emit_c_train(const Graph *model, const Graph *g, const char **poff, FILE *o
     w.e.rng = "rng";
     w.e.poff = poff;
     Uses u = step_uses(g, &tp);
-    fprintf(out, "double %s_train_step(float *S, float *G, int n, const float *x, const int32_t *labels,\n"
-                 "                    const float *targets, float *arena, nnr_rng *rng, nnr_loss loss_kind)\n{\n", n);
-    int fixed = u.scratch;
-    for (int b = 0; b < tp.nbufs; b++)
+    fprintf(out, "double %s_train_step(const nnr_ctx *ctx, const float *x, const int32_t *labels,\n"
+                 "                    const float *targets, nnr_loss loss_kind)\n{\n", n);
+    int fixed = u.scratch, per_sample = xs > 0;
+    for (int b = 0; b < tp.nbufs; b++) {
         fixed |= !tp.bufs[b].per_sample;
+        per_sample |= tp.bufs[b].per_sample;
+    }
+    fprintf(out, "    const int n = ctx->n;\n    float *S = ctx->state, *G = ctx->grad;\n");
+    if (fixed || per_sample)
+        fprintf(out, "    float *arena = ctx->arena;\n");
+    if (u.rng)
+        fprintf(out, "    nnr_rng *rng = ctx->rng; /* dropout */\n");
     if (fixed)
         fprintf(out, "    float *fixed = arena + (size_t)n * %lld; /* buffers of a size of their own */\n",
                 (long long)ps);
@@ -186,8 +193,6 @@ void emit_c_train(const Graph *model, const Graph *g, const char **poff, FILE *o
     else if (u.scratch)
         fprintf(out, "    float *scratch = fixed; /* conv2d im2col, per sample */\n");
     fprintf(out, "    double loss = 0;\n");
-    if (!u.rng)
-        fprintf(out, "    (void)rng; /* no dropout */\n");
     emit_c_take_inputs(g, "arena", tp.per_sample, out);
     train_walk(&w);
     fprintf(out, "    return loss;\n}\n\n");

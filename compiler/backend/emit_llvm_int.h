@@ -15,6 +15,7 @@ typedef struct LB {
     LLVMModuleRef m;
     LLVMBuilderRef b;
     LLVMTypeRef v, i32, i64, sz, f32, f64, pf, ppf, pi32, pf64, prng;
+    LLVMTypeRef ctx_t, pctx;    /* nnr_ctx (nnr.h), the entry points' blocks */
     const Graph *g;
     const char *name;
     /* the function being built */
@@ -37,6 +38,10 @@ LLVMValueRef llvmb_f32(LB *l, double v);
 /* Start an externally visible function; params get the C names. */
 LLVMValueRef llvmb_define(LB *l, const char *name, LLVMTypeRef ret, LLVMTypeRef *ps,
                           const char *const *pnames, int np);
+/* Field k of the nnr_ctx ctx points to (NNR_CTX_* below), loaded. */
+enum { NNR_CTX_N, NNR_CTX_PARAMS, NNR_CTX_ARENA, NNR_CTX_CACHE, NNR_CTX_POS, NNR_CTX_STATE, NNR_CTX_GRAD,
+       NNR_CTX_RNG };
+LLVMValueRef llvmb_ctx_field(LB *l, LLVMValueRef ctx, unsigned k, const char *name);
 /* base + off floats (no instruction for 0). */
 LLVMValueRef llvmb_at(LB *l, LLVMValueRef base, int64_t off, const char *name);
 /* The arguments of kernel call c of node n into args; the function, declared

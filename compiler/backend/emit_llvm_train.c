@@ -72,7 +72,7 @@ static void l_loss(TrainWalk *w, const TStep *st)
     LB *l = w->ctx;
     const Shape *os = ir_value_shape(w->g, st->node);
     LLVMValueRef y = l->buf[w->vb[st->node + 1]], dy = st->dy >= 0 ? l->buf[st->dy] : LLVMConstNull(l->pf);
-    LLVMValueRef labels = LLVMGetParam(l->fn, 4), targets = LLVMGetParam(l->fn, 5), kind = LLVMGetParam(l->fn, 8);
+    LLVMValueRef labels = LLVMGetParam(l->fn, 2), targets = LLVMGetParam(l->fn, 3), kind = LLVMGetParam(l->fn, 4);
     LLVMTypeRef dbl = LLVMDoubleTypeInContext(l->cx);
     LLVMBasicBlockRef done = NULL;
     if (os->ndim == 2) {
@@ -178,23 +178,23 @@ static void emit_train_arena(LB *l, const Graph *model, const TrainPlan *tp)
     LLVMBuildRet(l->b, LLVMBuildAdd(l->b, total, llvmb_sz(l, tp->fixed), ""));
 }
 
-/* double NAME_train_step(float *S, float *G, int n, const float *x,
- * const int32_t *labels, const float *targets, float *arena, nnr_rng *rng,
- * nnr_loss loss_kind) */
+/* double NAME_train_step(const nnr_ctx *ctx, const float *x,
+ * const int32_t *labels, const float *targets, nnr_loss loss_kind) */
 static void emit_train_step(LB *l, const Graph *tg, const TrainPlan *tp)
 {
     LLVMTypeRef dbl = LLVMDoubleTypeInContext(l->cx);
-    LLVMTypeRef ps[] = {l->pf, l->pf, l->i32, l->pf, l->pi32, l->pf, l->pf, l->prng, l->i32};
-    const char *pn[] = {"S", "G", "n", "x", "labels", "targets", "arena", "rng", "loss_kind"};
-    llvmb_define(l, xasprintf("%s_train_step", l->name), dbl, ps, pn, 9);
+    LLVMTypeRef ps[] = {l->pctx, l->pf, l->pi32, l->pf, l->i32};
+    const char *pn[] = {"ctx", "x", "labels", "targets", "loss_kind"};
+    llvmb_define(l, xasprintf("%s_train_step", l->name), dbl, ps, pn, 5);
     LLVMValueRef slot = LLVMBuildAlloca(l->b, dbl, "loss");    /* the entry block's first */
     LLVMBuildStore(l->b, LLVMConstReal(dbl, 0), slot);
-    l->P = LLVMGetParam(l->fn, 0);
-    l->G = LLVMGetParam(l->fn, 1);
-    l->n = LLVMGetParam(l->fn, 2);
-    l->x = LLVMGetParam(l->fn, 3);
-    l->rng = LLVMGetParam(l->fn, 7);
-    LLVMValueRef arena = LLVMGetParam(l->fn, 6);
+    LLVMValueRef ctx = LLVMGetParam(l->fn, 0);
+    l->P = llvmb_ctx_field(l, ctx, NNR_CTX_STATE, "S");
+    l->G = llvmb_ctx_field(l, ctx, NNR_CTX_GRAD, "G");
+    l->n = llvmb_ctx_field(l, ctx, NNR_CTX_N, "n");
+    l->x = LLVMGetParam(l->fn, 1);
+    l->rng = llvmb_ctx_field(l, ctx, NNR_CTX_RNG, "rng");
+    LLVMValueRef arena = llvmb_ctx_field(l, ctx, NNR_CTX_ARENA, "arena");
     l->nsz = LLVMBuildSExt(l->b, l->n, l->sz, "nsz");
     LLVMValueRef off = LLVMBuildMul(l->b, l->nsz, llvmb_sz(l, tp->per_sample), "");
     LLVMValueRef fixed = LLVMBuildInBoundsGEP2(l->b, l->f32, arena, &off, 1, "fixed");

@@ -35,6 +35,8 @@ int main(int argc, char **argv)
     float *arena = malloc(digits_arena_size(1) * sizeof(float));
     if (!arena)
         return 1;
+    /* What the forward reads: the batch, the parameter block and the scratch. */
+    const nnr_ctx ctx = {.n = 1, .params = params, .arena = arena};
     char line[4096];
     while (fgets(line, sizeof line, stdin)) {
         float x[DIGITS_IN_SIZE], y[DIGITS_OUT_SIZE];
@@ -52,7 +54,7 @@ int main(int argc, char **argv)
             free(arena);
             return 1;
         }
-        digits_forward(params, 1, x, y, arena);
+        digits_forward(&ctx, x, y);
         int best = 0;
         for (int j = 1; j < DIGITS_OUT_SIZE; j++)
             if (y[j] > y[best])

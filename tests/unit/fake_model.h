@@ -43,7 +43,7 @@ static size_t fake_arena_size(int n)
 }
 
 /* y = x·Wᵀ + b, computed in the arena then copied (so a too-small arena shows). */
-static void fake_forward(const float *infer, int n, const float *x, float *y, float *arena)
+static void fake_linear(const float *infer, int n, const float *x, float *y, float *arena)
 {
     for (int i = 0; i < n; i++)
         for (int o = 0; o < FAKE_OUT; o++) {
@@ -55,20 +55,25 @@ static void fake_forward(const float *infer, int n, const float *x, float *y, fl
     memcpy(y, arena, (size_t)n * FAKE_OUT * sizeof(float));
 }
 
+static void fake_forward(const nnr_ctx *ctx, const float *x, float *y)
+{
+    fake_linear(ctx->params, ctx->n, x, y, ctx->arena);
+}
+
 static size_t fake_train_arena_size(int n)
 {
     return (size_t)n * FAKE_OUT * 2;
 }
 
 /* Forward, loss (cross_entropy on labels, else mse on targets) and gradients. */
-static double fake_train_step(float *state, float *grad, int n, const float *x,
-                              const int32_t *labels, const float *targets, float *arena,
-                              nnr_rng *rng, nnr_loss fake_loss)
+static double fake_train_step(const nnr_ctx *ctx, const float *x, const int32_t *labels,
+                              const float *targets, nnr_loss fake_loss)
 {
-    (void)rng;
+    int n = ctx->n;
+    float *state = ctx->state, *grad = ctx->grad, *arena = ctx->arena;
     fake_calls++;
     float *y = arena, *dy = arena + (size_t)n * FAKE_OUT;
-    fake_forward(state, n, x, y, dy);
+    fake_linear(state, n, x, y, dy);
     double loss = 0;
     for (int i = 0; i < n; i++) {
         float *yi = y + i * FAKE_OUT, *di = dy + i * FAKE_OUT;

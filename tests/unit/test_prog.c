@@ -864,7 +864,8 @@ Test(prog, train_batches_in_order_without_shuffle)
                 seq_row(r0 + i, x + 2 * i, &c);
                 lab[i] = c;
             }
-            fake_train_step(want, grad, n, x, lab, NULL, arena, NULL, NNR_LOSS_CROSS_ENTROPY);
+            fake_train_step(&(nnr_ctx){.n = n, .state = want, .grad = grad, .arena = arena}, x, lab, NULL,
+                            NNR_LOSS_CROSS_ENTROPY);
             for (int j = 0; j < 9; j++)
                 want[j] -= 0.25f * grad[j];
         }
