@@ -743,7 +743,12 @@ static void run_checkpoint(run *r, int e)
 static int run_epochs(run *r)
 {
     r->pr.on = isatty(STDOUT_FILENO) && isatty(STDERR_FILENO);
-    for (int e = r->first_epoch; e <= r->epochs; e++) {
+    int stopped = r->patience > 0 && r->best_epoch > 0 && r->bad_epochs >= r->patience;
+    if (stopped)    /* --resume from the last checkpoint of a run that stopped early */
+        printf("early stopping: the checkpoint's run had stopped (no better validation loss for "
+               "%d epochs); keeping epoch %d (val_loss=%.6f)\n", r->patience, r->best_epoch,
+               r->best_loss);
+    for (int e = r->first_epoch; !stopped && e <= r->epochs; e++) {
         double t0 = prog_now_s(), train_loss, vl = NAN, va = NAN, lr = r->tr.optim.lr;
         if (run_epoch(r, e, &train_loss))
             return -1;
