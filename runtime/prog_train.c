@@ -493,6 +493,7 @@ static int run_setup(run *r, const prog_opts *o)
         return EXIT_INPUT;
     if (r->have_val && prog_load_data(m, r->loss, &vsrc, &r->val))
         return EXIT_INPUT;
+    r->val.smooth = r->smooth;     /* the validation loss is the training loss's */
     if (r->epochs >= r->first_epoch && check_batchnorm(m, r->data.d.rows, r->batch))
         return EXIT_INPUT;
     return 0;
