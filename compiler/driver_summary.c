@@ -32,7 +32,15 @@ int driver_summary(const DriverOpts *o)
         return 1;
     Graph *g = u.g;
     char b[64];
-    printf("model %s (%s): input %s\n\n", g->name, g->file, shape_str(&g->input, b, sizeof b));
+    if (g->ninputs <= 1) {
+        printf("model %s (%s): input %s\n\n", g->name, g->file, shape_str(&g->input, b, sizeof b));
+    } else {    /* several inputs (§7): each named, in declaration order */
+        printf("model %s (%s): inputs", g->name, g->file);
+        for (int i = 0; i < g->ninputs; i++)
+            printf("%s %s %s%s", i ? "," : "", g->input_name[i] ? g->input_name[i] : "?",
+                   shape_str(&g->inputs[i], b, sizeof b), g->input_int[i] ? " int" : "");
+        printf("\n\n");
+    }
     printf("%-4s %-14s %-12s %-18s %12s %14s\n", "#", "layer", "op", "output shape", "parameters", "FLOPs/sample");
     int64_t tp = 0, tf = 0, fz = 0; /* trainable, FLOPs, frozen */
     /* each tensor counted once, as sum(p.numel() for p in model.parameters()):

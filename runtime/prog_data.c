@@ -568,14 +568,39 @@ static int check_bce_input(const prog_data *p, size_t r0, int n, size_t k, const
     return 0;
 }
 
+/* The batch's loss of cross_entropy with label_smoothing eps (PyTorch's):
+ * on the labels' smoothed rows, or on (1 - eps) t + eps / k of probability
+ * rows t; soft holds n * k floats. */
+static double smoothed_loss(const prog_data *p, size_t r, int n, size_t k, const float *y,
+                            float *soft)
+{
+    if (p->labels) {
+        nnr_smooth_labels(n, (int)k, p->labels + r, p->smooth, soft);
+    } else {
+        const float *t = p->targets + r * k;
+        for (size_t j = 0; j < (size_t)n * k; j++)
+            soft[j] = (float)((1.0 - p->smooth) * t[j] + p->smooth / (double)k);
+    }
+    return nnr_loss_f32(NNR_LOSS_CROSS_ENTROPY, n, (int)k, y, NULL, soft, NULL);
+}
+
 /* Forward over the whole data set in batches of bs (infer must be prepared):
- * the mean loss and the accuracy (NAN when there is none). -1 after the
- * message when bce meets an output outside [0, 1]. */
+ * the mean loss (label-smoothed when p->smooth is set and the loss is
+ * cross_entropy, as the training loss) and the accuracy (NAN when there is
+ * none). -1 after the message when bce meets an output outside [0, 1]. */
 int prog_evaluate(const nnr_model *m, nnr_loss loss, const float *infer, const prog_data *p,
                     int bs, float *arena, float *ybuf, double *loss_out, double *acc_out)
 {
     size_t k = m->out_size, rows = p->d.rows, correct = 0, counted = 0;
     double total = 0;
+    float *soft = NULL;
+    if (p->smooth > 0 && loss == NNR_LOSS_CROSS_ENTROPY && (p->labels || (p->targets && !p->own_targets))) {
+        soft = prog_falloc((size_t)bs * k);
+        if (!soft) {
+            prog_oom();
+            return -1;
+        }
+    }
     if (p->seq && p->labels) {  /* a sequence output: means over the positions not ignored */
         for (size_t r = 0; r < rows; r += (size_t)bs) {
             int n = (int)(rows - r < (size_t)bs ? rows - r : (size_t)bs);
@@ -583,13 +608,14 @@ int prog_evaluate(const nnr_model *m, nnr_loss loss, const float *infer, const p
             for (int i = 1; i < n && prog_ysize(m) > k; i++)
                 memmove(ybuf + (size_t)i * k, ybuf + (size_t)i * prog_ysize(m), k * sizeof *ybuf);
             size_t c = 0, ok = 0;
-            double l = prog_seq_eval(m, loss, ybuf, n, p->labels + r * p->seq, &c, &ok);
+            double l = prog_seq_eval(m, loss, ybuf, n, p->labels + r * p->seq, p->smooth, soft, &c, &ok);
             if (c)
                 total += l * (double)c;
             counted += c, correct += ok;
         }
         *loss_out = counted ? total / (double)counted : NAN;
         *acc_out = counted ? (double)correct / (double)counted : NAN;
+        free(soft);
         return 0;
     }
     for (size_t r = 0; r < rows; r += (size_t)bs) {
@@ -599,13 +625,15 @@ int prog_evaluate(const nnr_model *m, nnr_loss loss, const float *infer, const p
             memmove(ybuf + (size_t)i * k, ybuf + (size_t)i * prog_ysize(m), k * sizeof *ybuf);
         if (loss == NNR_LOSS_BCE && check_bce_input(p, r, n, k, ybuf))
             return -1;
-        double l = nnr_loss_f32(loss, n, (int)k, ybuf, p->labels ? p->labels + r : NULL,
-                                p->targets ? p->targets + r * (p->own_targets ? 1 : k) : NULL,
-                                NULL);
+        double l = soft ? smoothed_loss(p, r, n, k, ybuf, soft)
+                        : nnr_loss_f32(loss, n, (int)k, ybuf, p->labels ? p->labels + r : NULL,
+                                       p->targets ? p->targets + r * (p->own_targets ? 1 : k) : NULL,
+                                       NULL);
         total += l * n;
         if (p->accuracy)
             correct += count_correct(p, r, n, k, ybuf);
     }
+    free(soft);
     *loss_out = total / (double)rows;
     size_t per_row = p->accuracy == 2 || p->accuracy == 3 ? k : 1;
     *acc_out = p->accuracy ? (double)correct / (double)(rows * per_row) : NAN;

@@ -279,6 +279,8 @@ int prog_cmd_eval(const nnr_model *m, const prog_opts *o)
         goto fail;
     if (prog_load_data(m, loss, &src, &data))
         goto fail;
+    /* the train block's loss: cross_entropy with its label_smoothing */
+    data.smooth = loss == NNR_LOSS_CROSS_ENTROPY && m->cfg.present ? m->cfg.label_smoothing : 0;
     prog_prepare(m, state, infer);
     int bs = o->batch ? o->batch : PROG_INFER_BATCH;
     if ((size_t)bs > data.d.rows)

@@ -53,6 +53,8 @@ typedef struct prog_data {
                              * argmax of the target row */
     size_t seq;             /* T: a sequence output [T, C] whose labels are T per
                              * sample (labels[rows * T], accuracy per position) */
+    double smooth;          /* cross_entropy's label_smoothing for the loss that
+                             * prog_evaluate reports on these rows (0: none) */
 } prog_data;
 
 typedef struct trainer {
@@ -110,9 +112,11 @@ size_t prog_seq_len(const nnr_model *m, nnr_loss loss);
 int prog_seq_labels(const nnr_model *m, nnr_dataset *d, const char *path,
                     size_t (*line_of)(void *ctx, size_t row), void *ctx);
 /* The mean loss over the positions not ignored, and their count; correct
- * argmax predictions among them (loss and accuracy of eval). */
+ * argmax predictions among them (loss and accuracy of eval). soft (NULL:
+ * none) holds n * T * C floats: cross_entropy is then label-smoothed by eps. */
 double prog_seq_eval(const nnr_model *m, nnr_loss loss, const float *y, int n,
-                     const int32_t *labels, size_t *counted, size_t *correct);
+                     const int32_t *labels, double eps, float *soft, size_t *counted,
+                     size_t *correct);
 
 /* A text() data set against the model: its labels are T per sample (a
  * sequence output [T, V] with cross_entropy or nll) and every byte is a

@@ -80,12 +80,19 @@ int prog_seq_labels(const nnr_model *m, nnr_dataset *d, const char *path,
 }
 
 double prog_seq_eval(const nnr_model *m, nnr_loss loss, const float *y, int n,
-                     const int32_t *labels, size_t *counted, size_t *correct)
+                     const int32_t *labels, double eps, float *soft, size_t *counted,
+                     size_t *correct)
 {
     size_t rows = (size_t)n * (size_t)m->out_shape[0];
     int c = (int)m->out_shape[1];
     *correct = nnr_seq_correct(rows, c, y, labels, NNR_IGNORE_INDEX, counted);
-    return *counted ? nnr_seq_loss_f32(loss, rows, c, y, labels, NNR_IGNORE_INDEX, NULL) : 0.0;
+    if (!*counted)
+        return 0.0;
+    if (soft) {     /* label_smoothing: the ignored positions' rows are not read */
+        nnr_smooth_labels((int)rows, c, labels, eps, soft);
+        return nnr_seq_loss_soft_f32(rows, c, y, labels, soft, NNR_IGNORE_INDEX, NULL);
+    }
+    return nnr_seq_loss_f32(loss, rows, c, y, labels, NNR_IGNORE_INDEX, NULL);
 }
 
 int prog_text_check(const nnr_model *m, nnr_loss loss, prog_data *p)

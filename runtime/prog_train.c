@@ -493,6 +493,7 @@ static int run_setup(run *r, const prog_opts *o)
         return EXIT_INPUT;
     if (r->have_val && prog_load_data(m, r->loss, &vsrc, &r->val))
         return EXIT_INPUT;
+    r->val.smooth = r->smooth;     /* the validation loss is the training loss's */
     if (r->epochs >= r->first_epoch && check_batchnorm(m, r->data.d.rows, r->batch))
         return EXIT_INPUT;
     return 0;
@@ -743,7 +744,12 @@ static void run_checkpoint(run *r, int e)
 static int run_epochs(run *r)
 {
     r->pr.on = isatty(STDOUT_FILENO) && isatty(STDERR_FILENO);
-    for (int e = r->first_epoch; e <= r->epochs; e++) {
+    int stopped = r->patience > 0 && r->best_epoch > 0 && r->bad_epochs >= r->patience;
+    if (stopped)    /* --resume from the last checkpoint of a run that stopped early */
+        printf("early stopping: the checkpoint's run had stopped (no better validation loss for "
+               "%d epochs); keeping epoch %d (val_loss=%.6f)\n", r->patience, r->best_epoch,
+               r->best_loss);
+    for (int e = r->first_epoch; !stopped && e <= r->epochs; e++) {
         double t0 = prog_now_s(), train_loss, vl = NAN, va = NAN, lr = r->tr.optim.lr;
         if (run_epoch(r, e, &train_loss))
             return -1;

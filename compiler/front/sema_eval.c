@@ -353,6 +353,14 @@ int sema_bind_args(Sema *s, const char *what, Span at, const ArgSpec *spec, Valu
                 break;
             }
         }
+        if (a->v->kind == V_CALL && a->v->nargs < 0 && strcmp(a->v->fn, "none") == 0) {
+            /* PyTorch's None, where it is the default: the argument stays not given */
+            if (strcmp(spec[k].name, "padding_idx") != 0) {
+                diag_error(s->d, a->v->span, "%s: argument '%s' cannot be none", what, spec[k].name);
+                bad = 1;
+            }
+            continue;
+        }
         if (slot[k]) {
             diag_error(s->d, a->name ? a->name_span : a->v->span, "%s: argument '%s' is given twice", what,
                        spec[k].name);
@@ -393,7 +401,13 @@ ValueArg *sema_eval_args(Sema *s, const Arg *args, int *nargs)
     for (const Arg *a = args; a; a = a->next, n++) {
         va[n].name = a->name;
         va[n].name_span = a->name_span;
-        va[n].v = sema_eval(s, a->value, 0);
+        if (a->value->kind == EX_IDENT && strcmp(a->value->name, "none") == 0 && !sema_lookup_let(s, "none")) {
+            va[n].v = sema_new_value(V_CALL, a->value->span);     /* `none`: bound by sema_bind_args */
+            va[n].v->fn = a->value->name;
+            va[n].v->nargs = -1;
+        } else {
+            va[n].v = sema_eval(s, a->value, 0);
+        }
     }
     *nargs = n;
     return va;

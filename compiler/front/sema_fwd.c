@@ -563,7 +563,11 @@ static void stmt_assign(Fx *fx, const Stmt *st)
         r = fv_error(r.span);
         got = st->nnames;
     }
-    if (got != st->nnames) {
+    if (got != st->nnames && r.kind == FV_VALUE && r.n > 1) {  /* an lstm (3) or a gru (2) */
+        diag_error(s->d, st->exprs[0]->span, "%s gives 1 value (its output sequence) or %d (%s), but %d names are assigned",
+                   r.n == 3 ? "lstm" : "gru", r.n, r.n == 3 ? "out, h, c" : "out, h", st->nnames);
+        r = fv_error(r.span);
+    } else if (got != st->nnames) {
         diag_error(s->d, st->exprs[0]->span, "this gives %d value%s, but %d name%s assigned", got,
                    got == 1 ? "" : "s", st->nnames, st->nnames == 1 ? " is" : "s are");
         r = fv_error(r.span);

@@ -481,6 +481,11 @@ int nnr_parse_schedule(const char *s, nnr_sched *out, char *err, size_t errlen)
     const int list = s[i] == '[';
     if (list)
         i = skip_ws(s, i + 1);
+    if (list && s[i] == ']') {
+        snprintf(err, errlen, "an empty list of schedules (leave schedule out for a constant "
+                 "rate)");
+        return -1;
+    }
     for (;;) {
         int per = 0;
         if (sc.nparts == NNR_SCHED_MAX) {

@@ -405,6 +405,7 @@ LOSSES = {
     "bce_with_logits": lambda out, t: F.binary_cross_entropy_with_logits(out, t),
     "cross_entropy": lambda out, t: F.cross_entropy(out, t),
     "nll": lambda out, t: F.nll_loss(out, t),
+    "cross_entropy(label_smoothing = 0.2)": lambda out, t: F.cross_entropy(out, t, label_smoothing=0.2),
 }
 
 
@@ -827,6 +828,47 @@ def eval_case(name, input_shape, layers, loss, data, data_opts, comment, setup=N
     CASES.append("eval/" + name)
 
 
+def eval_seq_smoothing_case():
+    """eval of a sequence output [T, C] with integer targets [T] (csv
+    targets = T, -100 ignored) and cross_entropy(label_smoothing = 0.3):
+    PyTorch's F.cross_entropy(out.view(-1, C), y.view(-1), label_smoothing=0.3)."""
+    name = "seq_label_smoothing"
+    seed_for("eval/" + name)
+    g = torch.Generator().manual_seed(zlib.crc32(name.encode()))
+
+    class Tagger(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.e = nn.Embedding(6, 3)
+            self.fc = nn.Linear(3, 5)
+
+        def forward(self, i):
+            return self.fc(self.e(i))
+    model = Tagger().eval()
+    x = torch.randint(0, 6, (9, 4), generator=g)
+    y = torch.randint(0, 5, (9, 4), generator=g)
+    y[0, 2] = -100
+    y[3, :] = -100
+    with torch.no_grad():
+        out = model(x)
+        loss = F.cross_entropy(out.reshape(-1, 5), y.reshape(-1), label_smoothing=0.3)
+        keep = y != -100
+        acc = (out.argmax(-1) == y)[keep].float().mean()
+    d = case_dir("eval", name)
+    write_nnet(d, "eval of a sequence tagger with label_smoothing: the smoothed loss over the\n"
+               "positions not ignored (-100), as F.cross_entropy(..., label_smoothing=0.3)",
+               "model net {\n    input idx [4] int\n    e  = embedding(6, 3)\n    fc = linear(3, 5)\n"
+               "    forward {\n        return fc(e(idx))\n    }\n}\n\ntrain net {\n"
+               '    data      = csv("data.csv", targets = 4)\n'
+               "    loss      = cross_entropy(label_smoothing = 0.3)\n"
+               "    optimizer = sgd(lr = 0.1)\n    batch     = 4\n}\n")
+    write_safetensors(os.path.join(d, "weights.safetensors"), model.state_dict())
+    write_csv(os.path.join(d, "data.csv"), [[str(int(v)) for v in list(x[i]) + list(y[i])] for i in range(9)])
+    with open(os.path.join(d, "expected_eval.txt"), "w") as f:
+        f.write("loss=%s\naccuracy=%s\n" % (fmt(loss.item()), fmt(acc.item())))
+    CASES.append("eval/" + name)
+
+
 def eval_cases():
     g = lambda name: torch.Generator().manual_seed(zlib.crc32(name.encode()))
     # 12 rows, fewer than the default batch of 32: the mean over the file and
@@ -859,6 +901,17 @@ def eval_cases():
               "cross_entropy with one-hot / probability rows: accuracy compares the\n"
               "argmax of the output with the argmax of the target row",
               acc=lambda o, y: (o.argmax(dim=1) == y.argmax(dim=1)).float().mean())
+    # the train block's loss is the smoothed one: eval (and the validation loss,
+    # and so early stopping) report it, as a PyTorch loop with one criterion does
+    eval_case("label_smoothing", [6], mlp(6, 8, 4), "cross_entropy(label_smoothing = 0.2)",
+              make_data(45, 6, label=4, g=g("evls")), "label = -1",
+              "eval with cross_entropy(label_smoothing = 0.2): the smoothed loss, as\n"
+              "F.cross_entropy(out, y, label_smoothing=0.2)")
+    eval_case("label_smoothing_probs", [6], mlp(6, 8, 4), "cross_entropy(label_smoothing = 0.2)",
+              make_data(45, 6, targets=4, kind="prob", g=g("evlsp")), "targets = 4",
+              "eval with label_smoothing on probability rows: (1 - eps) t + eps / k",
+              acc=lambda o, y: (o.argmax(dim=1) == y.argmax(dim=1)).float().mean())
+    eval_seq_smoothing_case()
 
 
 # --------------------------------------------------------------- main

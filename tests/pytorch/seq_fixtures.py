@@ -110,6 +110,13 @@ def seq_cases(mf):
               L("linear(5, 3)", nn.Linear(5, 3))],
              "mse", "sgd(lr = 0.1)", mf.sgd(lr=0.1), (x, y), "targets = 3",
              "gelu(approximate = \"tanh\") between two linear layers")
+    # padding_idx = none written out (the default of LANGUAGE.md's table, PyTorch's None);
+    # its own generator, so that the cases above keep their bytes
+    g2 = torch.Generator().manual_seed(13)
+    mf.infer("seq_embedding_none", [6], [L("embedding(8, 3, padding_idx = none)",
+                                           FloatEmbedding(8, 3, padding_idx=None))],
+             "embedding with padding_idx = none: no padding row",
+             inputs=index_rows(4, 6, 8, g2))
 
 
 def main():

@@ -196,6 +196,8 @@ Test(sched, parse_defaults_per_and_refusals)
     cr_expect_eq(s.part[1].n, 9);
     cr_expect_eq(s.part[1].a, 0.5);
     sched_bad("exponential(0.9)", "unknown schedule 'exponential'");
+    sched_bad("[]", "an empty list of schedules");
+    sched_bad(" [ ] ", "an empty list of schedules");
     sched_bad("cosine", "needs its arguments");
     sched_bad("cosine(0)", "integer >= 1");
     sched_bad("steplr(2.5)", "integer >= 1");
