@@ -44,10 +44,10 @@ static int node_seq(const Graph *g, const Node *nd, const char *seq, int64_t T)
     case OP_LINEAR:
         return in->ndim >= 2;
     case OP_LAYERNORM:
-        return nd->nnorm < in->ndim;
+        return nd->layernorm.ndim < in->ndim;
     case OP_SOFTMAX:
     case OP_LOG_SOFTMAX:
-        return nd->axis > 0;
+        return nd->softmax.axis > 0;
     case OP_ADD: case OP_SUB: case OP_MUL: case OP_DIV: {
         const Shape *b = ir_value_shape(g, nd->in[1]);
         return b->ndim == in->ndim && !memcmp(b->d, in->d, sizeof b->d[0] * (size_t)b->ndim);

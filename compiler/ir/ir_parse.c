@@ -569,8 +569,8 @@ static int parse_attrs(Lx *x, Graph *g, int i)
                 int p = param_ref(x, g, 0);
                 if (p < 0)
                     return -1;
+                ir_param_push(g, i, p);
                 n = &g->nodes[i];
-                n->param[n->nparam++] = p;
                 skip_ws(x);
                 if (*x->p != ',')
                     break;
@@ -625,14 +625,7 @@ static int parse_node(Lx *x, Graph *g, int id, Span sp)
         ir_read(g, i, in[k]);
     Node *n = &g->nodes[i];
     n->span = sp;
-    /* PyTorch's defaults, for attributes a line leaves out */
-    for (int k = 0; k < op_nattr(op); k++)
-        n->attr[k] = op_attr[op][k].dflt;
-    n->p = 0.5;
-    n->eps = 1e-5;
-    n->momentum = 0.1;
-    n->dim = -1;
-    n->kh = n->kw = n->sh = n->sw = 1;
+    /* attributes a line leaves out keep ir_add_node's defaults (PyTorch's) */
     if (parse_attrs(x, g, i))
         return -1;
     n = &g->nodes[i];

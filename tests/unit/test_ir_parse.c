@@ -34,11 +34,11 @@ static const char cnn[] =
     "param bn.running_var [2] buffer\n"
     "param bn.num_batches_tracked [] counter\n"
     "param fc.weight [3, 32]\n"
-    "%0 = conv2d %in in=1 out=2 kernel=3x3 stride=1x1 padding=1x1 bias=1 params=c.weight,c.bias : [2, 8, 8]\n"
-    "%1 = batchnorm2d %0 features=2 eps=1e-05 momentum=0.1 params=bn.weight,bn.bias,bn.running_mean,bn.running_var,bn.num_batches_tracked : [2, 8, 8]\n"
-    "%3 = maxpool2d %1 kernel=2x2 stride=2x2 padding=0x0 : [2, 4, 4]   # gaps in numbering are kept\n"
+    "%0 = conv2d %in in_channels=1 out_channels=2 kernel_size=3x3 stride=1x1 padding=1x1 bias=1 params=c.weight,c.bias : [2, 8, 8]\n"
+    "%1 = batchnorm2d %0 num_features=2 eps=1e-05 momentum=0.1 params=bn.weight,bn.bias,bn.running_mean,bn.running_var,bn.num_batches_tracked : [2, 8, 8]\n"
+    "%3 = maxpool2d %1 kernel_size=2x2 stride=2x2 padding=0x0 : [2, 4, 4]   # gaps in numbering are kept\n"
     "%4 = flatten %3 : [32]\n"
-    "%5 = linear %4 in=32 out=3 bias=0 act=leaky_relu(0.2) packed=oi params=fc.weight : [3]\n"
+    "%5 = linear %4 in_features=32 out_features=3 bias=0 act=leaky_relu(0.2) packed=oi params=fc.weight : [3]\n"
     "%6 = log_softmax %5 dim=1 : [3]\n"
     "output %6\n"
     "planned\n";
@@ -62,7 +62,7 @@ Test(ir_parse, builds_the_graph)
     cr_expect_eq(g->nodes[5].fused_act, OP_LEAKY_RELU);
     cr_expect_float_eq(g->nodes[5].fused_param, 0.2, 1e-12);
     cr_expect(g->nodes[5].packed);
-    cr_expect_eq(g->nodes[6].axis, 0);
+    cr_expect_eq(g->nodes[6].softmax.axis, 0);
     cr_expect(g->planned);
     cr_expect_eq(ir_output(g), 6);
 }
@@ -88,7 +88,7 @@ Test(ir_parse, fold_lines_round_trip)
         "model m\ninput [3]\n"
         "param a.weight [4, 3]\nparam a.bias [4]\nparam b.weight [2, 4]\n"
         "fold-linear fold(a,b).weight fold(a,b).bias = a.weight a.bias b.weight -\n"
-        "%0 = linear %in in=3 out=2 bias=1 params=fold(a,b).weight,fold(a,b).bias : [2]\n"
+        "%0 = linear %in in_features=3 out_features=2 bias=1 params=fold(a,b).weight,fold(a,b).bias : [2]\n"
         "output %0\n";
     Diag d;
     Graph *g = parse(t, &d);
@@ -124,8 +124,8 @@ Test(ir_parse, refuses_bad_text)
 {
     refuse("model m\ninput [3]\n%0 = frobnicate %in : [3]\noutput %0\n", 3);
     refuse("model m\ninput [3]\n%0 = relu %in : [4]\noutput %0\n", 3);                 /* wrong shape */
-    refuse("model m\ninput [3]\n%0 = linear %in in=3 out=2 bias=0 params=w : [2]\noutput %0\n", 3); /* unknown param */
-    refuse("model m\ninput [3]\nparam w [2, 3]\n%0 = linear %in in=3 out=2 bias=1 params=w : [2]\noutput %0\n", 4);
+    refuse("model m\ninput [3]\n%0 = linear %in in_features=3 out_features=2 bias=0 params=w : [2]\noutput %0\n", 3); /* unknown param */
+    refuse("model m\ninput [3]\nparam w [2, 3]\n%0 = linear %in in_features=3 out_features=2 bias=1 params=w : [2]\noutput %0\n", 4);
     refuse("model m\ninput [3]\nparam w [2, 3] = [1, 2]\n%0 = relu %in : [3]\noutput %0\n", 3); /* too few values */
     refuse("model m\ninput [3]\n%0 = relu %5 : [3]\noutput %0\n", 3);                  /* undefined input */
     refuse("model m\ninput [3]\n%0 = relu %in : [3]\n", 0);                             /* no output */
@@ -141,7 +141,7 @@ Test(ir_parse, refuses_bad_text)
     refuse("model m\ninput [3]\n%0 = relu %in : [3]\ninput [2]\noutput %0\n", 4);      /* input after nodes */
     refuse("model m\ninput [3]\n%0 = elu %in beta=2 : [3]\noutput %0\n", 3);          /* softplus' key */
     refuse("model m\ninput [3]\nparam w [2, 3]\n"
-           "%0 = linear %in in=3 out=2 bias=0 act=softplus(2) params=w : [2]\noutput %0\n", 4); /* 2 params */
+           "%0 = linear %in in_features=3 out_features=2 bias=0 act=softplus(2) params=w : [2]\noutput %0\n", 4); /* 2 params */
 }
 
 /* Attributes from ops.def's ATTR rows: by name, defaults when left out. */
@@ -163,7 +163,7 @@ static const char dag[] =
     "input [4]\n"
     "input [2, 3]\n"
     "param fc.weight [3, 4]\n"
-    "%0 = linear %in in=4 out=3 bias=0 params=fc.weight : [3]\n"
+    "%0 = linear %in in_features=4 out_features=3 bias=0 params=fc.weight : [3]\n"
     "%1 = relu %0 : [3]\n"
     "%2 = sigmoid %0 : [3]\n"
     "%3 = tanh %in1 : [2, 3]\n"
