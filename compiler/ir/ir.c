@@ -36,6 +36,9 @@ static int ir_attr_quiet(Op op)
 _Static_assert(offsetof(Node, pool.ceil_mode) == offsetof(Node, attr[0]), "pool: ceil_mode is attr[0]");
 _Static_assert(offsetof(Node, reduce.keepdim) == offsetof(Node, attr[0]), "reduce: keepdim is attr[0]");
 _Static_assert(offsetof(Node, permute.dims) == offsetof(Node, attr[0]), "permute: dims are attr[]");
+_Static_assert(offsetof(Node, embedding.padding_idx) == offsetof(Node, attr[2]), "embedding: its ATTR rows");
+_Static_assert(offsetof(Node, rnn.bidirectional) == offsetof(Node, attr[5]), "lstm, gru: their ATTR rows");
+_Static_assert(offsetof(Node, mha.is_causal) == offsetof(Node, attr[3]), "multihead_attention: its ATTR rows");
 _Static_assert(offsetof(LinearAttrs, bias) == offsetof(WeightAttrs, bias) &&
                offsetof(ConvAttrs, bias) == offsetof(WeightAttrs, bias) &&
                offsetof(ConvAttrs, out_channels) == offsetof(WeightAttrs, out), "weight layers");

@@ -235,6 +235,19 @@ typedef struct PermuteAttrs {      /* permute */
     int ndims;              /* how many */
 } PermuteAttrs;
 
+/* Families whose attributes are all ATTR rows, named: the rows in order. */
+typedef struct EmbeddingAttrs {    /* embedding */
+    double num_embeddings, embedding_dim, padding_idx;
+} EmbeddingAttrs;
+
+typedef struct RnnAttrs {          /* lstm, gru */
+    double input_size, hidden_size, num_layers, bias, dropout, bidirectional;
+} RnnAttrs;
+
+typedef struct MhaAttrs {          /* multihead_attention */
+    double embed_dim, num_heads, bias, is_causal;
+} MhaAttrs;
+
 typedef struct Node {
     Op op;
     int in[NNC_MAX_NODE_INPUTS]; /* values read (node index, or IR_INPUT(k)) */
@@ -255,6 +268,9 @@ typedef struct Node {
         SoftmaxAttrs softmax;
         ReduceAttrs reduce;
         PermuteAttrs permute;
+        EmbeddingAttrs embedding;
+        RnnAttrs rnn;
+        MhaAttrs mha;
     };
     int *param;             /* nparam indices into Graph.params (graph-owned storage
                              * for capparam: ir_param_push, ir_param_reserve) */
