@@ -22,26 +22,27 @@ const ArgSpec *lnorm_args(Op op) { (void)op; return spec; }
 int lnorm_build(BuildCtx *cx)
 {
     Node *n = &cx->g->nodes[cx->node];
-    int k = arg_int_list(cx, A_SHAPE, n->layernorm.normalized_shape, NNC_MAX_DIMS, "layernorm: normalized_shape");
+    LayerNormAttrs *at = &n->layernorm;
+    int k = arg_int_list(cx, A_SHAPE, at->normalized_shape, NNC_MAX_DIMS, "layernorm: normalized_shape");
     if (k < 0)
         return -1;
-    n->layernorm.ndim = k;
+    at->ndim = k;
     for (int j = 0; j < k; j++)
-        if (n->layernorm.normalized_shape[j] <= 0) {
+        if (at->normalized_shape[j] <= 0) {
             diag_error(cx->d, arg_span(cx, A_SHAPE), "layernorm: normalized_shape must hold positive sizes");
             return -1;
         }
-    n->layernorm.eps = arg_real(cx, A_EPS, 1e-5);
-    if (!(n->layernorm.eps > 0)) {
+    at->eps = arg_real(cx, A_EPS, 1e-5);
+    if (!(at->eps > 0)) {
         diag_error(cx->d, arg_span(cx, A_EPS), "layernorm: eps must be positive");
         return -1;
     }
-    n->layernorm.elementwise_affine = arg_bool(cx, A_AFFINE, 1);
-    n->layernorm.bias = n->layernorm.elementwise_affine && arg_bool(cx, A_BIAS, 1);
-    if (n->layernorm.elementwise_affine) {
-        op_param(cx, "weight", k, n->layernorm.normalized_shape, NNR_T_PARAM, INIT_ONES, 0);
-        if (n->layernorm.bias)
-            op_param(cx, "bias", k, n->layernorm.normalized_shape, NNR_T_PARAM, INIT_ZEROS, 0);
+    at->elementwise_affine = arg_bool(cx, A_AFFINE, 1);
+    at->bias = at->elementwise_affine && arg_bool(cx, A_BIAS, 1);
+    if (at->elementwise_affine) {
+        op_param(cx, "weight", k, at->normalized_shape, NNR_T_PARAM, INIT_ONES, 0);
+        if (at->bias)
+            op_param(cx, "bias", k, at->normalized_shape, NNR_T_PARAM, INIT_ZEROS, 0);
     }
     return 0;
 }
@@ -57,15 +58,16 @@ static int64_t row(const Node *n)
 
 int lnorm_shape(Graph *g, Node *n, Diag *d)
 {
+    const LayerNormAttrs *at = &n->layernorm;
     const Shape *in = ir_value_shape(g, n->in[0]);
-    int ok = n->layernorm.ndim >= 1 && n->layernorm.ndim <= in->ndim;
-    for (int j = 0; ok && j < n->layernorm.ndim; j++)
-        ok = in->d[in->ndim - n->layernorm.ndim + j] == n->layernorm.normalized_shape[j];
+    int ok = at->ndim >= 1 && at->ndim <= in->ndim;
+    for (int j = 0; ok && j < at->ndim; j++)
+        ok = in->d[in->ndim - at->ndim + j] == at->normalized_shape[j];
     if (!ok) {
         char buf[64], ns[64];
-        Shape s = {n->layernorm.ndim, {0}};
-        for (int j = 0; j < n->layernorm.ndim && j < NNC_MAX_DIMS; j++)
-            s.d[j] = n->layernorm.normalized_shape[j];
+        Shape s = {at->ndim, {0}};
+        for (int j = 0; j < at->ndim && j < NNC_MAX_DIMS; j++)
+            s.d[j] = at->normalized_shape[j];
         diag_error(d, n->span, "layernorm(%s) normalises the last dimensions %s, but its input has shape %s",
                    shape_str(&s, ns, sizeof ns), ns, shape_str(in, buf, sizeof buf));
         return -1;
@@ -79,29 +81,31 @@ static long long rows(const Node *n) { return (long long)(shape_numel(&n->shape)
 
 void lnorm_emit(EmitCtx *e, const Node *n)
 {
+    const LayerNormAttrs *at = &n->layernorm;
     KCall c;
     kcall_init(&c, "nnr_layernorm_f32");
     kcall_arg(&c, KA_NSIZE, rows(n), 0);
     kcall_arg(&c, KA_INT, row(n), 0);
     kcall_arg(&c, KA_VAL, n->in[0], 0);
-    kcall_arg(&c, KA_PARAM, n->layernorm.elementwise_affine ? n->param[0] : -1, 0);
-    kcall_arg(&c, KA_PARAM, n->layernorm.bias ? n->param[1] : -1, 0);
-    kcall_arg(&c, KA_F32, 0, n->layernorm.eps);
+    kcall_arg(&c, KA_PARAM, at->elementwise_affine ? n->param[0] : -1, 0);
+    kcall_arg(&c, KA_PARAM, at->bias ? n->param[1] : -1, 0);
+    kcall_arg(&c, KA_F32, 0, at->eps);
     kcall_arg(&c, KA_VAL, n - e->g->nodes, 0);
     op_emit_call(e, n, &c);
 }
 
 void lnorm_emit_train(EmitCtx *e, const Node *n)
 {
+    const LayerNormAttrs *at = &n->layernorm;
     KCall c;
     int i = (int)(n - e->g->nodes);
     kcall_init(&c, "nnr_layernorm_train_f32");
     kcall_arg(&c, KA_NSIZE, rows(n), 0);
     kcall_arg(&c, KA_INT, row(n), 0);
     kcall_arg(&c, KA_VAL, n->in[0], 0);
-    kcall_arg(&c, KA_PARAM, n->layernorm.elementwise_affine ? n->param[0] : -1, 0);
-    kcall_arg(&c, KA_PARAM, n->layernorm.bias ? n->param[1] : -1, 0);
-    kcall_arg(&c, KA_F32, 0, n->layernorm.eps);
+    kcall_arg(&c, KA_PARAM, at->elementwise_affine ? n->param[0] : -1, 0);
+    kcall_arg(&c, KA_PARAM, at->bias ? n->param[1] : -1, 0);
+    kcall_arg(&c, KA_F32, 0, at->eps);
     kcall_saved(&c, KA_SAVED, i, 0);
     kcall_saved(&c, KA_SAVED_N, i, rows(n));
     kcall_arg(&c, KA_VAL, i, 0);
@@ -111,19 +115,20 @@ void lnorm_emit_train(EmitCtx *e, const Node *n)
 
 void lnorm_grad(EmitCtx *e, const Node *n)
 {
+    const LayerNormAttrs *at = &n->layernorm;
     KCall c;
     int i = (int)(n - e->g->nodes);
     kcall_init(&c, "nnr_layernorm_backward_f32");
     kcall_arg(&c, KA_NSIZE, rows(n), 0);
     kcall_arg(&c, KA_INT, row(n), 0);
     kcall_arg(&c, KA_VAL, n->in[0], 0);
-    kcall_arg(&c, KA_PARAM, n->layernorm.elementwise_affine ? n->param[0] : -1, 0);
+    kcall_arg(&c, KA_PARAM, at->elementwise_affine ? n->param[0] : -1, 0);
     kcall_saved(&c, KA_SAVED, i, 0);
     kcall_saved(&c, KA_SAVED_N, i, rows(n));
     kcall_arg(&c, KA_DVAL, i, 0);
     kcall_arg(&c, KA_DVAL, n->in[0], 0);
-    kcall_arg(&c, KA_GPARAM, n->layernorm.elementwise_affine ? n->param[0] : -1, 0);
-    kcall_arg(&c, KA_GPARAM, n->layernorm.bias ? n->param[1] : -1, 0);
+    kcall_arg(&c, KA_GPARAM, at->elementwise_affine ? n->param[0] : -1, 0);
+    kcall_arg(&c, KA_GPARAM, at->bias ? n->param[1] : -1, 0);
     c.wrap = 6;
     op_emit_call(e, n, &c);
 }
@@ -148,28 +153,30 @@ int lnorm_nparams(const Node *n)
 
 void lnorm_print(FILE *out, const Node *n)
 {
+    const LayerNormAttrs *at = &n->layernorm;
     fprintf(out, " normalized_shape=");
-    for (int k = 0; k < n->layernorm.ndim; k++)
-        fprintf(out, "%s%lld", k ? "x" : "", (long long)n->layernorm.normalized_shape[k]);
-    fprintf(out, " eps=%.9g elementwise_affine=%d bias=%d", n->layernorm.eps, n->layernorm.elementwise_affine,
-            n->layernorm.bias);
+    for (int k = 0; k < at->ndim; k++)
+        fprintf(out, "%s%lld", k ? "x" : "", (long long)at->normalized_shape[k]);
+    fprintf(out, " eps=%.9g elementwise_affine=%d bias=%d", at->eps, at->elementwise_affine,
+            at->bias);
 }
 
 /* normalized_shape=, eps=, elementwise_affine= (affine=: the IR text's older
  * spelling), bias= */
 int lnorm_parse(IrLx *x, Node *n, const char *key)
 {
+    LayerNormAttrs *at = &n->layernorm;
     int64_t v = 0;
     if (!strcmp(key, "normalized_shape")) {
-        n->layernorm.ndim = ir_lx_list(x, 'x', n->layernorm.normalized_shape, NNC_MAX_DIMS);
-        return n->layernorm.ndim < 0 ? (n->layernorm.ndim = 0, -1) : 1;
+        at->ndim = ir_lx_list(x, 'x', at->normalized_shape, NNC_MAX_DIMS);
+        return at->ndim < 0 ? (at->ndim = 0, -1) : 1;
     }
     if (!strcmp(key, "eps"))
-        return ir_lx_num(x, &n->layernorm.eps) ? -1 : 1;
+        return ir_lx_num(x, &at->eps) ? -1 : 1;
     if (!strcmp(key, "elementwise_affine") || !strcmp(key, "affine") || !strcmp(key, "bias")) {
         if (ir_lx_int(x, &v))
             return -1;
-        *(strcmp(key, "bias") ? &n->layernorm.elementwise_affine : &n->layernorm.bias) = v != 0;
+        *(strcmp(key, "bias") ? &at->elementwise_affine : &at->bias) = v != 0;
         return 1;
     }
     return 0;
@@ -177,10 +184,11 @@ int lnorm_parse(IrLx *x, Node *n, const char *key)
 
 int lnorm_verify(const Graph *g, const Node *n, char *why, size_t len)
 {
+    const LayerNormAttrs *at = &n->layernorm;
     (void)g;
-    if (n->layernorm.ndim < 1 || (n->layernorm.bias && !n->layernorm.elementwise_affine)) {
-        snprintf(why, len, "normalized_shape of rank %d, elementwise_affine=%d bias=%d", n->layernorm.ndim,
-                 n->layernorm.elementwise_affine, n->layernorm.bias);
+    if (at->ndim < 1 || (at->bias && !at->elementwise_affine)) {
+        snprintf(why, len, "normalized_shape of rank %d, elementwise_affine=%d bias=%d", at->ndim,
+                 at->elementwise_affine, at->bias);
         return 1;
     }
     return 0;

@@ -56,7 +56,8 @@ int pool_build(BuildCtx *cx)
                    op_info[n->op].name);
         return -1;
     }
-    n->pool.kernel_size[0] = k[0]; n->pool.kernel_size[1] = k[1]; n->pool.stride[0] = s[0]; n->pool.stride[1] = s[1]; n->pool.padding[0] = p[0]; n->pool.padding[1] = p[1];
+    for (int j = 0; j < 2; j++)
+        n->pool.kernel_size[j] = k[j], n->pool.stride[j] = s[j], n->pool.padding[j] = p[j];
     n->pool.ceil_mode = arg_bool(cx, A_CEIL, 0);
     return 0;
 }
@@ -74,7 +75,8 @@ static int64_t pool_out(int64_t len, int64_t span, int64_t s, int64_t pad, int c
 
 int pool_shape(Graph *g, Node *n, Diag *d)
 {
-    const int ceil = n->pool.ceil_mode != 0;
+    const PoolAttrs *at = &n->pool;
+    const int ceil = at->ceil_mode != 0;
     const Shape *in = ir_value_shape(g, n->in[0]);
     char buf[64];
     if (is1d(n)) {
@@ -83,15 +85,15 @@ int pool_shape(Graph *g, Node *n, Diag *d)
                        op_info[n->op].name, shape_str(in, buf, sizeof buf));
             return -1;
         }
-        int64_t ow = in->d[1] + 2 * n->pool.padding[1] - n->pool.kernel_size[1];
+        int64_t ow = in->d[1] + 2 * at->padding[1] - at->kernel_size[1];
         if (ow < 0) {
             diag_error(d, n->span, "%s: the kernel %lld is longer than the padded input %lld",
-                       op_info[n->op].name, (long long)n->pool.kernel_size[1], (long long)(in->d[1] + 2 * n->pool.padding[1]));
+                       op_info[n->op].name, (long long)at->kernel_size[1], (long long)(in->d[1] + 2 * at->padding[1]));
             return -1;
         }
         n->shape.ndim = 2;
         n->shape.d[0] = in->d[0];
-        n->shape.d[1] = pool_out(in->d[1], ow, n->pool.stride[1], n->pool.padding[1], ceil);
+        n->shape.d[1] = pool_out(in->d[1], ow, at->stride[1], at->padding[1], ceil);
         return 0;
     }
     if (in->ndim != 3) {
@@ -99,17 +101,18 @@ int pool_shape(Graph *g, Node *n, Diag *d)
                    op_info[n->op].name, shape_str(in, buf, sizeof buf));
         return -1;
     }
-    int64_t oh = in->d[1] + 2 * n->pool.padding[0] - n->pool.kernel_size[0], ow = in->d[2] + 2 * n->pool.padding[1] - n->pool.kernel_size[1];
+    int64_t oh = in->d[1] + 2 * at->padding[0] - at->kernel_size[0];
+    int64_t ow = in->d[2] + 2 * at->padding[1] - at->kernel_size[1];
     if (oh < 0 || ow < 0) {
         diag_error(d, n->span, "%s: the kernel %lldx%lld is larger than the padded input %lldx%lld",
-                   op_info[n->op].name, (long long)n->pool.kernel_size[0], (long long)n->pool.kernel_size[1],
-                   (long long)(in->d[1] + 2 * n->pool.padding[0]), (long long)(in->d[2] + 2 * n->pool.padding[1]));
+                   op_info[n->op].name, (long long)at->kernel_size[0], (long long)at->kernel_size[1],
+                   (long long)(in->d[1] + 2 * at->padding[0]), (long long)(in->d[2] + 2 * at->padding[1]));
         return -1;
     }
     n->shape.ndim = 3;
     n->shape.d[0] = in->d[0];
-    n->shape.d[1] = pool_out(in->d[1], oh, n->pool.stride[0], n->pool.padding[0], ceil);
-    n->shape.d[2] = pool_out(in->d[2], ow, n->pool.stride[1], n->pool.padding[1], ceil);
+    n->shape.d[1] = pool_out(in->d[1], oh, at->stride[0], at->padding[0], ceil);
+    n->shape.d[2] = pool_out(in->d[2], ow, at->stride[1], at->padding[1], ceil);
     return 0;
 }
 
@@ -118,10 +121,12 @@ static int is_max(const Node *n) { return n->op == OP_MAXPOOL2D || n->op == OP_M
 /* The kernels' nnr_pool2d_shape of node n, set on call c. */
 static void kshape(const Graph *g, const Node *n, KCall *c)
 {
+    const PoolAttrs *at = &n->pool;
     const Shape *in = ir_value_shape(g, n->in[0]);
     const int one = is1d(n);
-    const int64_t s[] = {in->d[0], one ? 1 : in->d[1], in->d[one ? 1 : 2], n->pool.kernel_size[0], n->pool.kernel_size[1], n->pool.stride[0], n->pool.stride[1],
-                         n->pool.padding[0], n->pool.padding[1], one ? 1 : n->shape.d[1], n->shape.d[one ? 1 : 2]};
+    const int64_t s[] = {in->d[0], one ? 1 : in->d[1], in->d[one ? 1 : 2], at->kernel_size[0], at->kernel_size[1],
+                         at->stride[0], at->stride[1],
+                         at->padding[0], at->padding[1], one ? 1 : n->shape.d[1], n->shape.d[one ? 1 : 2]};
     static const char *const fields[] = {"channels", "in_h", "in_w", "kernel_h", "kernel_w",
                                          "stride_h", "stride_w", "padding_h", "padding_w",
                                          "out_h", "out_w"};

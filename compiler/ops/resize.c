@@ -108,6 +108,7 @@ static double ratio(double sf) { return (double)(float)(1.0 / sf); }
 
 void resize_emit(EmitCtx *e, const Node *n)
 {
+    const UpsampleAttrs *at = &n->upsample;
     int64_t v[5];
     planes(e->g, n, v);
     KCall c;
@@ -117,8 +118,8 @@ void resize_emit(EmitCtx *e, const Node *n)
         kcall_arg(&c, KA_INT, v[k], 0);
     if (n->op == OP_UPSAMPLE) {
         const int one = ir_value_shape(e->g, n->in[0])->ndim == 2;
-        kcall_arg(&c, KA_F32, 0, one ? 1.0 : ratio(n->upsample.scale_factor[0]));
-        kcall_arg(&c, KA_F32, 0, ratio(one ? n->upsample.scale_factor[0] : n->upsample.scale_factor[1]));
+        kcall_arg(&c, KA_F32, 0, one ? 1.0 : ratio(at->scale_factor[0]));
+        kcall_arg(&c, KA_F32, 0, ratio(one ? at->scale_factor[0] : at->scale_factor[1]));
     }
     kcall_arg(&c, KA_VAL, n->in[0], 0);
     kcall_arg(&c, KA_VAL, n - e->g->nodes, 0);
@@ -129,6 +130,7 @@ void resize_emit_train(EmitCtx *e, const Node *n) { resize_emit(e, n); }
 
 void resize_grad(EmitCtx *e, const Node *n)
 {
+    const UpsampleAttrs *at = &n->upsample;
     if (!DVAL(e, n->in[0]))
         return;
     int64_t v[5];
@@ -141,8 +143,8 @@ void resize_grad(EmitCtx *e, const Node *n)
         kcall_arg(&c, KA_INT, v[k], 0);
     if (up) {
         const int one = ir_value_shape(e->g, n->in[0])->ndim == 2;
-        kcall_arg(&c, KA_F32, 0, one ? 1.0 : ratio(n->upsample.scale_factor[0]));
-        kcall_arg(&c, KA_F32, 0, ratio(one ? n->upsample.scale_factor[0] : n->upsample.scale_factor[1]));
+        kcall_arg(&c, KA_F32, 0, one ? 1.0 : ratio(at->scale_factor[0]));
+        kcall_arg(&c, KA_F32, 0, ratio(one ? at->scale_factor[0] : at->scale_factor[1]));
     }
     kcall_arg(&c, KA_DVAL, n - e->g->nodes, 0);
     kcall_arg(&c, KA_DVAL, n->in[0], 0);
@@ -164,7 +166,8 @@ void resize_saved(const Graph *g, const Node *n, int64_t *per_sample, int64_t *f
 void resize_print(FILE *out, const Node *n)
 {
     if (n->op == OP_ADAPTIVE_AVG_POOL2D)
-        fprintf(out, " output_size=%lldx%lld", (long long)n->adaptive.output_size[0], (long long)n->adaptive.output_size[1]);
+        fprintf(out, " output_size=%lldx%lld", (long long)n->adaptive.output_size[0],
+                (long long)n->adaptive.output_size[1]);
     else
         fprintf(out, " scale_factor=%.17gx%.17g", n->upsample.scale_factor[0], n->upsample.scale_factor[1]);
 }
@@ -181,7 +184,9 @@ int resize_parse(IrLx *x, Node *n, const char *key)
 int resize_verify(const Graph *g, const Node *n, char *why, size_t len)
 {
     (void)g;
-    if (n->op == OP_ADAPTIVE_AVG_POOL2D ? n->adaptive.output_size[0] < 1 || n->adaptive.output_size[1] < 1 : !(n->upsample.scale_factor[0] > 0 && n->upsample.scale_factor[1] > 0)) {
+    const int64_t *os = n->adaptive.output_size;
+    const double *sf = n->upsample.scale_factor;
+    if (n->op == OP_ADAPTIVE_AVG_POOL2D ? os[0] < 1 || os[1] < 1 : !(sf[0] > 0 && sf[1] > 0)) {
         snprintf(why, len, "%s", n->op == OP_ADAPTIVE_AVG_POOL2D ? "output_size below 1" : "scale_factor not positive");
         return 1;
     }

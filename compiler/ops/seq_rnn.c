@@ -123,7 +123,8 @@ int rnn_shape(Graph *g, Node *n, Diag *d)
     }
     if (in->ndim != 2 || in->d[1] != (int64_t)n->rnn.input_size) {
         diag_error(d, n->span, "%s(%g, %g) expects a [sequence, %g] input, but its input has shape %s",
-                   op_info[n->op].name, n->rnn.input_size, n->rnn.hidden_size, n->rnn.input_size, shape_str(in, buf, sizeof buf));
+                   op_info[n->op].name, n->rnn.input_size, n->rnn.hidden_size, n->rnn.input_size,
+                   shape_str(in, buf, sizeof buf));
         return -1;
     }
     nnr_rnn_shape s = rnn_shape_of(g, n);

@@ -351,7 +351,8 @@ static void check_chain(int k, const int *dims, unsigned bias_mask, const char *
         if (l->dead || l->op != OP_LINEAR)
             continue;
         float *dst = bufs[which];
-        nnr_ref_linear_f32(batch, (int)l->linear.in_features, (int)l->linear.out_features, cur, p0 + g0->params[l->param[0]].ioffset,
+        nnr_ref_linear_f32(batch, (int)l->linear.in_features, (int)l->linear.out_features, cur,
+                           p0 + g0->params[l->param[0]].ioffset,
                            l->linear.bias ? p0 + g0->params[l->param[1]].ioffset : NULL, dst, NNR_ACT_NONE, 0);
         cur = dst;
         which ^= 1;
@@ -439,7 +440,8 @@ static void check_bn(const char *text, int conv)
         const ConvAttrs *c = &l0->conv;
         nnr_conv2d_shape cs = {(int)is->d[0], (int)is->d[1], (int)is->d[2], (int)c->out_channels,
                                (int)c->kernel_size[0], (int)c->kernel_size[1], (int)c->stride[0], (int)c->stride[1],
-                               (int)c->padding[0], (int)c->padding[1], (int)l0->shape.d[1], (int)l0->shape.d[2], 1, 1, 1};
+                               (int)c->padding[0], (int)c->padding[1], (int)l0->shape.d[1], (int)l0->shape.d[2],
+                               1, 1, 1};
         nnr_ref_conv2d_f32(batch, &cs, x, PP(g0, p0, l0, 0), c->bias ? PP(g0, p0, l0, 1) : NULL, t,
                            NNR_ACT_NONE, 0, NULL);
         nnr_ref_conv2d_f32(batch, &cs, x, PP(g, p, l, 0), PP(g, p, l, 1), y1, NNR_ACT_NONE, 0, NULL);
