@@ -29,13 +29,17 @@
  * for fold-bn the layer's (weight, bias) then gamma, beta, running_mean,
  * running_var; pack-linear, pack-linear-bf16 and pack-conv name the one
  * weight they lay out. An op flagged OPF_RESIDUAL (conv2d) may read one
- * value more than its nin: the residual fuse-add gave it. Node attributes are those ir_print writes for the op
- * (in= out= bias= kernel=KxK stride=SxS padding=PxP dilation=DxD groups=
- * output_padding=PxP output_size=HxW scale_factor=SxS normalized_shape=AxB
- * affine= dim= p= features= eps=
- * momentum= act=OP[(attr0)] packed=oi|panel|bf16|direct, and the op's ATTR rows of
- * ops.def by name, e.g. negative_slope=); the shape after ':'
- * is checked against the one the op's shape rule gives. */
+ * value more than its nin: the residual fuse-add gave it. Node attributes
+ * are those ir_print writes for the op, under PyTorch's names (the op
+ * family's print and parse hooks: in_features= out_features= bias=,
+ * in_channels= out_channels= kernel_size=KxK stride=SxS padding=PxP
+ * dilation=DxD groups= output_padding=PxP, output_size=HxW,
+ * scale_factor=SxS, normalized_shape=AxB elementwise_affine=, dim=, p=,
+ * num_features= eps= momentum=; the older in=, out=, kernel=, features=,
+ * affine= are read too), act=OP[(attr0)], packed=oi|panel|bf16|direct,
+ * and the op's ATTR rows of ops.def by name, e.g. negative_slope=; a line
+ * leaves out what is at ir_add_node's defaults. The shape after ':' is
+ * checked against the one the op's shape rule gives. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
