@@ -29,33 +29,38 @@ char *xt_module_layers(const Graph *g, const Node *n)
 {
     (void)g;
     int one = n->op == OP_CONV1D;
-    int64_t dh = one_if0(n->dh), dw = one_if0(n->dw), groups = one_if0(n->groups);
+    const ConvAttrs *c = &n->conv;     /* the conv cases' */
+    int64_t dh = one_if0(c->dilation[0]), dw = one_if0(c->dilation[1]), groups = one_if0(c->groups);
     switch (n->op) {
     case OP_CONV2D:
     case OP_CONV1D:
-        return xasprintf("nn.Conv%dd(%lld, %lld, %s%s%s%s%s%s)", one ? 1 : 2, (long long)n->in_f,
-                         (long long)n->out_f, one ? xasprintf("%lld", (long long)n->kw) : pair(n->kh, n->kw),
-                         kw("stride", one, n->sh, n->sw, 1), kw("padding", one, n->ph, n->pw, 0),
+        return xasprintf("nn.Conv%dd(%lld, %lld, %s%s%s%s%s%s)", one ? 1 : 2, (long long)c->in_channels,
+                         (long long)c->out_channels,
+                         one ? xasprintf("%lld", (long long)c->kernel_size[1]) : pair(c->kernel_size[0], c->kernel_size[1]),
+                         kw("stride", one, c->stride[0], c->stride[1], 1),
+                         kw("padding", one, c->padding[0], c->padding[1], 0),
                          kw("dilation", one, dh, dw, 1),
                          groups == 1 ? "" : xasprintf(", groups=%lld", (long long)groups),
-                         n->has_bias ? "" : ", bias=False");
+                         c->bias ? "" : ", bias=False");
     case OP_CONV_TRANSPOSE2D:
-        return xasprintf("nn.ConvTranspose2d(%lld, %lld, %s%s%s%s%s%s%s)", (long long)n->in_f,
-                         (long long)n->out_f, pair(n->kh, n->kw), kw("stride", 0, n->sh, n->sw, 1),
-                         kw("padding", 0, n->ph, n->pw, 0), kw("output_padding", 0, n->oph, n->opw, 0),
+        return xasprintf("nn.ConvTranspose2d(%lld, %lld, %s%s%s%s%s%s%s)", (long long)c->in_channels,
+                         (long long)c->out_channels, pair(c->kernel_size[0], c->kernel_size[1]),
+                         kw("stride", 0, c->stride[0], c->stride[1], 1),
+                         kw("padding", 0, c->padding[0], c->padding[1], 0),
+                         kw("output_padding", 0, c->output_padding[0], c->output_padding[1], 0),
                          groups == 1 ? "" : xasprintf(", groups=%lld", (long long)groups),
-                         n->has_bias ? "" : ", bias=False", kw("dilation", 0, dh, dw, 1));
+                         c->bias ? "" : ", bias=False", kw("dilation", 0, dh, dw, 1));
     case OP_LAYERNORM: {
-        char *shape = xstrdup(n->nnorm == 1 ? "" : "[");
-        for (int k = 0; k < n->nnorm; k++)
-            shape = xasprintf("%s%s%lld", shape, k ? ", " : "", (long long)n->norm_shape[k]);
-        if (n->nnorm != 1)
+        char *shape = xstrdup(n->layernorm.ndim == 1 ? "" : "[");
+        for (int k = 0; k < n->layernorm.ndim; k++)
+            shape = xasprintf("%s%s%lld", shape, k ? ", " : "", (long long)n->layernorm.normalized_shape[k]);
+        if (n->layernorm.ndim != 1)
             shape = xasprintf("%s]", shape);
         char *m = xasprintf("nn.LayerNorm(%s%s)", shape,
-                            n->eps == 1e-5 ? "" : xasprintf(", eps=%s", xt_num(n->eps)));
+                            n->layernorm.eps == 1e-5 ? "" : xasprintf(", eps=%s", xt_num(n->layernorm.eps)));
         /* bias = false: nn.LayerNorm(bias=False) is PyTorch 2.1's; the
          * module without its bias is the same on every version */
-        return n->has_bias ? m : xasprintf("_without_bias(%s)", m);
+        return n->layernorm.bias ? m : xasprintf("_without_bias(%s)", m);
     }
     default:
         return NULL;
@@ -70,22 +75,24 @@ char *xt_forward_layers(const Graph *g, const Node *n, char *const *in)
     case OP_MAXPOOL1D:
     case OP_AVGPOOL1D:
         return xasprintf("F.%s_pool1d(%s, %lld, stride=%lld%s%s)", n->op == OP_MAXPOOL1D ? "max" : "avg", x,
-                         (long long)n->kw, (long long)n->sw, kw("padding", 1, 0, n->pw, 0),
-                         n->attr[0] ? ", ceil_mode=True" : "");
+                         (long long)n->pool.kernel_size[1], (long long)n->pool.stride[1],
+                         kw("padding", 1, 0, n->pool.padding[1], 0),
+                         n->pool.ceil_mode ? ", ceil_mode=True" : "");
     case OP_ADAPTIVE_AVG_POOL2D:
-        return xasprintf("F.adaptive_avg_pool2d(%s, %s)", x, pair(n->kh, n->kw));
+        return xasprintf("F.adaptive_avg_pool2d(%s, %s)", x,
+                         pair(n->adaptive.output_size[0], n->adaptive.output_size[1]));
     case OP_UPSAMPLE: {
         const Shape *s = ir_value_shape(g, n->in[0]);
-        char *sf = s->ndim == 2 || n->scale_h == n->scale_w ? xt_num(n->scale_w)
-                   : xasprintf("(%s, %s)", xt_num(n->scale_h), xt_num(n->scale_w));
+        const double *f = n->upsample.scale_factor;
+        char *sf = s->ndim == 2 || f[0] == f[1] ? xt_num(f[1]) : xasprintf("(%s, %s)", xt_num(f[0]), xt_num(f[1]));
         return xasprintf("F.interpolate(%s, scale_factor=%s, mode=\"nearest\")", x, sf);
     }
     case OP_LAYERNORM: {    /* elementwise_affine = false: no parameters, no module */
         char *shape = xstrdup("");
-        for (int k = 0; k < n->nnorm; k++)
-            shape = xasprintf("%s%s%lld", shape, k ? ", " : "", (long long)n->norm_shape[k]);
+        for (int k = 0; k < n->layernorm.ndim; k++)
+            shape = xasprintf("%s%s%lld", shape, k ? ", " : "", (long long)n->layernorm.normalized_shape[k]);
         return xasprintf("F.layer_norm(%s, [%s]%s)", x, shape,
-                         n->eps == 1e-5 ? "" : xasprintf(", eps=%s", xt_num(n->eps)));
+                         n->layernorm.eps == 1e-5 ? "" : xasprintf(", eps=%s", xt_num(n->layernorm.eps)));
     }
     default:
         return NULL;

@@ -53,13 +53,13 @@ char *xt_module(const Graph *g, const Node *n)
     (void)g;
     switch (n->op) {
     case OP_LINEAR:
-        return xasprintf("nn.Linear(%lld, %lld%s)", (long long)n->in_f, (long long)n->out_f,
-                         n->has_bias ? "" : ", bias=False");
+        return xasprintf("nn.Linear(%lld, %lld%s)", (long long)n->linear.in_features,
+                         (long long)n->linear.out_features, n->linear.bias ? "" : ", bias=False");
     case OP_BATCHNORM1D:
     case OP_BATCHNORM2D:
         return xasprintf("nn.BatchNorm%dd(%lld%s%s)", n->op == OP_BATCHNORM1D ? 1 : 2,
-                         (long long)n->in_f, kw_num("eps", n->eps, 1e-5),
-                         kw_num("momentum", n->momentum, 0.1));
+                         (long long)n->batchnorm.num_features, kw_num("eps", n->batchnorm.eps, 1e-5),
+                         kw_num("momentum", n->batchnorm.momentum, 0.1));
     default: {
         char *m = xt_module_layers(g, n);
         return m ? m : xt_module_seq(g, n);
@@ -70,7 +70,7 @@ char *xt_module(const Graph *g, const Node *n)
 int xt_helpers(const Node *n)
 {
     int h = 0;
-    if (n->op == OP_LAYERNORM && n->affine && !n->has_bias)
+    if (n->op == OP_LAYERNORM && n->layernorm.elementwise_affine && !n->layernorm.bias)
         h |= XT_H_NOBIAS;
     if (n->op == OP_SDPA)
         h |= XT_H_SDPA;
@@ -103,12 +103,14 @@ char *xt_forward(const Graph *g, const Node *n, const char *mod, char *const *in
     case OP_MAXPOOL2D:
     case OP_AVGPOOL2D:
         return xasprintf("F.%s_pool2d(%s, %s%s%s%s)", n->op == OP_MAXPOOL2D ? "max" : "avg", x,
-                         pair(n->kh, n->kw), xasprintf(", stride=%s", pair(n->sh, n->sw)),
-                         kw_pair("padding", n->ph, n->pw, 0), n->attr[0] ? ", ceil_mode=True" : "");
+                         pair(n->pool.kernel_size[0], n->pool.kernel_size[1]),
+                         xasprintf(", stride=%s", pair(n->pool.stride[0], n->pool.stride[1])),
+                         kw_pair("padding", n->pool.padding[0], n->pool.padding[1], 0),
+                         n->pool.ceil_mode ? ", ceil_mode=True" : "");
     case OP_IDENTITY:
         return xstrdup(x);
     case OP_DROPOUT:
-        return xasprintf("F.dropout(%s, p=%s, training=self.training)", x, xt_num(n->p));
+        return xasprintf("F.dropout(%s, p=%s, training=self.training)", x, xt_num(n->dropout.p));
     case OP_RELU:
         return act_call(n, "F.relu", x);
     case OP_LEAKY_RELU:
@@ -127,7 +129,7 @@ char *xt_forward(const Graph *g, const Node *n, const char *mod, char *const *in
         return act_call(n, "F.softplus", x);
     case OP_SOFTMAX:
     case OP_LOG_SOFTMAX:
-        return xasprintf("F.%s(%s, dim=%d)", op_info[n->op].name, x, n->dim);
+        return xasprintf("F.%s(%s, dim=%d)", op_info[n->op].name, x, n->softmax.dim);
     case OP_POW:
         return xasprintf("torch.pow(%s, %s)", x, xt_num(n->attr[0]));
     case OP_EXP: case OP_LOG: case OP_SQRT: case OP_SIGN: case OP_FLOOR: case OP_CEIL:

@@ -15,26 +15,29 @@ char *xt_module_seq(const Graph *g, const Node *n)
     (void)g;
     switch (n->op) {
     case OP_EMBEDDING:
-        return xasprintf("nn.Embedding(%lld, %lld%s)", (long long)n->attr[0], (long long)n->attr[1],
-                         n->attr[2] >= 0 ? xasprintf(", padding_idx=%lld", (long long)n->attr[2]) : "");
+        return xasprintf("nn.Embedding(%lld, %lld%s)", (long long)n->embedding.num_embeddings,
+                         (long long)n->embedding.embedding_dim,
+                         n->embedding.padding_idx >= 0
+                             ? xasprintf(", padding_idx=%lld", (long long)n->embedding.padding_idx)
+                             : "");
     case OP_LSTM:
     case OP_GRU: {
-        char *s = xasprintf("nn.%s(%lld, %lld", n->op == OP_LSTM ? "LSTM" : "GRU", (long long)n->attr[0],
-                            (long long)n->attr[1]);
-        if (n->attr[2] != 1)
-            s = xasprintf("%s, num_layers=%lld", s, (long long)n->attr[2]);
-        if (n->attr[3] == 0)
+        char *s = xasprintf("nn.%s(%lld, %lld", n->op == OP_LSTM ? "LSTM" : "GRU", (long long)n->rnn.input_size,
+                            (long long)n->rnn.hidden_size);
+        if (n->rnn.num_layers != 1)
+            s = xasprintf("%s, num_layers=%lld", s, (long long)n->rnn.num_layers);
+        if (n->rnn.bias == 0)
             s = xasprintf("%s, bias=False", s);
         s = xasprintf("%s, batch_first=True", s);
-        if (n->attr[4] != 0)
-            s = xasprintf("%s, dropout=%s", s, xt_num(n->attr[4]));
-        if (n->attr[5] != 0)
+        if (n->rnn.dropout != 0)
+            s = xasprintf("%s, dropout=%s", s, xt_num(n->rnn.dropout));
+        if (n->rnn.bidirectional != 0)
             s = xasprintf("%s, bidirectional=True", s);
         return xasprintf("%s)", s);
     }
     case OP_MHA:
-        return xasprintf("nn.MultiheadAttention(%lld, %lld%s, batch_first=True)", (long long)n->attr[0],
-                         (long long)n->attr[1], n->attr[2] != 0 ? "" : ", bias=False");
+        return xasprintf("nn.MultiheadAttention(%lld, %lld%s, batch_first=True)", (long long)n->mha.embed_dim,
+                         (long long)n->mha.num_heads, n->mha.bias != 0 ? "" : ", bias=False");
     default:
         return NULL;
     }
@@ -59,7 +62,7 @@ char *xt_forward_seq(const Graph *g, const Node *n, const char *mod, char *const
     }
     case OP_MHA:
         return xasprintf("%s(%s, %s, %s, need_weights=False%s)[0]", mod, in[0], in[1], in[2],
-                         n->attr[3] != 0 ? xasprintf(", attn_mask=_causal_mask(%s, %s)", in[0], in[1]) : "");
+                         n->mha.is_causal != 0 ? xasprintf(", attn_mask=_causal_mask(%s, %s)", in[0], in[1]) : "");
     case OP_SDPA:
         return xasprintf("_sdpa(%s, %s, %s%s)", in[0], in[1], in[2], n->attr[0] != 0 ? ", is_causal=True" : "");
     case OP_GELU_TANH:

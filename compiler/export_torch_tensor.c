@@ -72,7 +72,7 @@ char *xt_forward_tensor(const Graph *g, const Node *n, char *const *in)
     case OP_TRANSPOSE:
         return xasprintf("torch.transpose(%s, %d, %d)", x, (int)n->attr[0], (int)n->attr[1]);
     case OP_PERMUTE:
-        return xasprintf("%s.permute(0, %s)", x, dims_list(n, n->dim));
+        return xasprintf("%s.permute(0, %s)", x, dims_list(n, n->permute.ndims));
     case OP_RESHAPE:
         return as_shape(x, &n->shape);
     case OP_FLATTEN:
@@ -86,7 +86,7 @@ char *xt_forward_tensor(const Graph *g, const Node *n, char *const *in)
         char *dims = xstrdup("");
         int count = 0, rank = ir_value_shape(g, n->in[0])->ndim;
         for (int d = 1; d <= rank; d++)
-            if (n->dim & (1 << d))
+            if (n->reduce.dims & (1 << d))
                 dims = xasprintf("%s%s%d", dims, count++ ? ", " : "", d);
         char *e = xasprintf("torch.%s(%s, dim=%s%s%s%s)", op_info[n->op].name, x,
                             count > 1 ? "(" : "", dims, count > 1 ? ")" : "",

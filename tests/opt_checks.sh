@@ -86,7 +86,7 @@ cli)
     grep -q 'bad.nir:3:1: error' "$tmp/err" || bad "bad IR: no file:line:col diagnostic"
     # a training graph written by hand: a backward that reads another value's
     # gradient, and one that reads the graph input
-    T0='model m\ninput [4]\nparam a.weight [4, 4]\nparam a.bias [4]\n%%0 = linear %%in in=4 out=4 bias=1 params=a.weight,a.bias : [4]\n%%1 = relu %%0 : [4]\n%%2 = loss %%1 : [4]\n%%3 = backward %%1, %%2 : []\n%%4 = grad_input %%3 slot=0 : [4]\n'
+    T0='model m\ninput [4]\nparam a.weight [4, 4]\nparam a.bias [4]\n%%0 = linear %%in in_features=4 out_features=4 bias=1 params=a.weight,a.bias : [4]\n%%1 = relu %%0 : [4]\n%%2 = loss %%1 : [4]\n%%3 = backward %%1, %%2 : []\n%%4 = grad_input %%3 slot=0 : [4]\n'
     printf "$T0"'%%5 = backward %%0, %%4 : []\n%%6 = update : []\noutput %%1\n' >"$tmp/t.nir"
     "$NNC" opt "$tmp/t.nir" --passes= --verify >"$tmp/out" || bad "a hand-written training graph is refused"
     printf "$T0"'%%5 = backward %%0, %%2 : []\n%%6 = update : []\noutput %%1\n' >"$tmp/t.nir"

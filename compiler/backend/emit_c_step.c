@@ -44,10 +44,10 @@ static int node_seq(const Graph *g, const Node *nd, const char *seq, int64_t T)
     case OP_LINEAR:
         return in->ndim >= 2;
     case OP_LAYERNORM:
-        return nd->nnorm < in->ndim;
+        return nd->layernorm.ndim < in->ndim;
     case OP_SOFTMAX:
     case OP_LOG_SOFTMAX:
-        return nd->axis > 0;
+        return nd->softmax.axis > 0;
     case OP_ADD: case OP_SUB: case OP_MUL: case OP_DIV: {
         const Shape *b = ir_value_shape(g, nd->in[1]);
         return b->ndim == in->ndim && !memcmp(b->d, in->d, sizeof b->d[0] * (size_t)b->ndim);
@@ -58,7 +58,7 @@ static int node_seq(const Graph *g, const Node *nd, const char *seq, int64_t T)
     case OP_RESHAPE: case OP_FLATTEN:
         return in->ndim >= 1;       /* the first dimension is T on both sides */
     case OP_MHA:
-        return nd->attr[3] != 0 && in->ndim == 2;
+        return nd->mha.is_causal != 0 && in->ndim == 2;
     case OP_SDPA:
         return nd->attr[0] != 0 && in->ndim == 2;
     default:
@@ -149,7 +149,7 @@ static void emit_attn_step(const EmitCtx *e, const Node *nd, const char *kc, con
     fprintf(e->out, "    nnr_mha_step_f32(&(const nnr_mha_shape){.embed_dim = %d, .num_heads = %d,\n"
                     "                                            .bias = %d, .is_causal = 1},\n"
                     "                     pos, n, %s, %s, %s, %s,\n                     %s, %s, %s);\n",
-            (int)nd->attr[0], (int)nd->attr[1], nd->attr[2] != 0, VAL(e, nd->in[0]), VAL(e, nd->in[1]),
+            (int)nd->mha.embed_dim, (int)nd->mha.num_heads, nd->mha.bias != 0, VAL(e, nd->in[0]), VAL(e, nd->in[1]),
             VAL(e, nd->in[2]), e->pexpr ? e->pexpr[nd->param[0]] : op_pexpr(e->P, e->g, nd->param[0]), kc, vc,
             VAL(e, self));
 }

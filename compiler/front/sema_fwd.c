@@ -455,9 +455,8 @@ static FVal call(Fx *fx, const Expr *e)
         if (bad)
             return fv_error(e->span);
         FVal r = gl_apply(fx->gl, in, args, n, e->span);
-        for (int k = 0; causal >= 0 && r.kind == FV_VALUE && k < op_nattr(OP_MHA); k++)
-            if (!strcmp(op_attr[OP_MHA][k].name, "is_causal"))
-                fx->gl->g->nodes[r.v].attr[k] = causal;
+        if (causal >= 0 && r.kind == FV_VALUE && fx->gl->g->nodes[r.v].op == OP_MHA)
+            fx->gl->g->nodes[r.v].mha.is_causal = causal;
         return r;
     }
     if (strmap_get(&fx->vars, e->name)) {

@@ -427,8 +427,8 @@ static FVal apply_op(GL *gl, Inst *in, const FVal *args, int nargs, Span at)
         return fv_error(at);
     }
     int ni = ir_add_node(g, (Op)in->op);
+    ir_copy_node(g, ni, &in->proto);
     Node *n = &g->nodes[ni];
-    *n = in->proto;
     n->nin = 0;
     memset(n->in, 0, sizeof n->in);
     n->span = at;

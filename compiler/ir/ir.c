@@ -1,6 +1,7 @@
 /* ir.c — graph construction, shapes, parameter layout, the text form and
  * the default initialisation of the state block. */
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +30,18 @@ static int ir_attr_quiet(Op op)
     return op == OP_FLATTEN || op == OP_MAXPOOL2D || op == OP_AVGPOOL2D || op == OP_MAXPOOL1D ||
            op == OP_AVGPOOL1D;
 }
+
+/* attr[k] and a family's ATTR rows are the same storage; the weight
+ * layers' first members are WeightAttrs' */
+_Static_assert(offsetof(Node, pool.ceil_mode) == offsetof(Node, attr[0]), "pool: ceil_mode is attr[0]");
+_Static_assert(offsetof(Node, reduce.keepdim) == offsetof(Node, attr[0]), "reduce: keepdim is attr[0]");
+_Static_assert(offsetof(Node, permute.dims) == offsetof(Node, attr[0]), "permute: dims are attr[]");
+_Static_assert(offsetof(Node, embedding.padding_idx) == offsetof(Node, attr[2]), "embedding: its ATTR rows");
+_Static_assert(offsetof(Node, rnn.bidirectional) == offsetof(Node, attr[5]), "lstm, gru: their ATTR rows");
+_Static_assert(offsetof(Node, mha.is_causal) == offsetof(Node, attr[3]), "multihead_attention: its ATTR rows");
+_Static_assert(offsetof(LinearAttrs, bias) == offsetof(WeightAttrs, bias) &&
+               offsetof(ConvAttrs, bias) == offsetof(WeightAttrs, bias) &&
+               offsetof(ConvAttrs, out_channels) == offsetof(WeightAttrs, out), "weight layers");
 
 int op_nattr(int op)
 {
@@ -96,6 +109,39 @@ void ir_reserve_nodes(Graph *g, int cap)
     g->capnodes = cap;
 }
 
+/* PyTorch's defaults of op's attributes (IR text leaves them out). */
+static void node_defaults(Node *n)
+{
+    for (int k = 0; k < op_nattr(n->op); k++)
+        n->attr[k] = op_attr[n->op][k].dflt;
+    switch (n->op) {
+    case OP_CONV1D:
+    case OP_CONV2D:
+    case OP_CONV_TRANSPOSE2D:
+        for (int k = 0; k < 2; k++)
+            n->conv.kernel_size[k] = n->conv.stride[k] = n->conv.dilation[k] = 1;
+        n->conv.groups = 1;
+        break;
+    case OP_MAXPOOL2D:
+    case OP_AVGPOOL2D:
+    case OP_MAXPOOL1D:
+    case OP_AVGPOOL1D:
+        for (int k = 0; k < 2; k++)
+            n->pool.kernel_size[k] = n->pool.stride[k] = 1;
+        break;
+    case OP_DROPOUT: n->dropout.p = 0.5; break;
+    case OP_BATCHNORM1D:
+    case OP_BATCHNORM2D:
+        n->batchnorm.eps = 1e-5;
+        n->batchnorm.momentum = 0.1;
+        break;
+    case OP_LAYERNORM: n->layernorm.eps = 1e-5; break;
+    case OP_SOFTMAX:
+    case OP_LOG_SOFTMAX: n->softmax.dim = -1; break;
+    default: break;
+    }
+}
+
 int ir_add_node(Graph *g, Op op)
 {
     if (g->nnodes == g->capnodes)
@@ -105,10 +151,44 @@ int ir_add_node(Graph *g, Op op)
     n->op = op;
     n->fused_act = -1;
     n->layer = -1;
-    n->dh = n->dw = n->groups = 1;
-    for (int i = 0; i < NNC_MAX_NODE_PARAMS; i++)
-        n->param[i] = -1;
+    node_defaults(n);
     return g->nnodes++;
+}
+
+void ir_param_reserve(Graph *g, int i, int count)
+{
+    Node *n = &g->nodes[i];
+    if (count <= n->capparam)
+        return;
+    if (count > NNC_MAX_NODE_PARAMS)
+        NNC_ICE("node %%%d: more than %d parameters", i, NNC_MAX_NODE_PARAMS);
+    int cap = n->capparam ? 2 * n->capparam : 4;
+    while (cap < count)
+        cap *= 2;
+    int *p = xnew((size_t)cap * sizeof *p);
+    for (int k = 0; k < cap; k++)
+        p[k] = k < n->nparam ? n->param[k] : -1;
+    n->param = p;   /* the old slots stay in the graph's arena, unused */
+    n->capparam = cap;
+}
+
+void ir_param_push(Graph *g, int i, int p)
+{
+    ir_param_reserve(g, i, g->nodes[i].nparam + 1);
+    Node *n = &g->nodes[i];
+    n->param[n->nparam++] = p;
+}
+
+void ir_copy_node(Graph *g, int dst, const Node *src)
+{
+    Node *n = &g->nodes[dst];
+    *n = *src;
+    n->param = NULL;
+    n->nparam = n->capparam = 0;
+    ir_param_reserve(g, dst, src->nparam);
+    if (src->nparam)
+        memcpy(g->nodes[dst].param, src->param, (size_t)src->nparam * sizeof *src->param);
+    g->nodes[dst].nparam = src->nparam;
 }
 
 int ir_add_param(Graph *g, const Param *p)
@@ -623,8 +703,8 @@ Graph *ir_clone(const Graph *g)
     Graph *c = xcalloc(1, sizeof *c);
     *c = *g;
     c->nodes = xcalloc((size_t)g->capnodes + 1, sizeof *c->nodes);
-    if (g->nnodes)
-        memcpy(c->nodes, g->nodes, (size_t)g->nnodes * sizeof *c->nodes);
+    for (int i = 0; i < g->nnodes; i++)
+        ir_copy_node(c, i, &g->nodes[i]);
     c->params = xcalloc((size_t)g->capparams + 1, sizeof *c->params);
     if (g->nparams)
         memcpy(c->params, g->params, (size_t)g->nparams * sizeof *c->params);

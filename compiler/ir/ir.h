@@ -160,31 +160,121 @@ extern const OpAttr op_attr[OP__COUNT][NNC_MAX_NODE_ATTRS];
 /* How many ATTR rows op has. */
 int op_nattr(int op);
 
+/* The attributes of a node, one struct per op family, under PyTorch's
+ * names (Node's union: which member holds them depends on the op). The
+ * ATTR rows of ops.def are Node.attr[k]; a family with ATTR rows and
+ * attributes of its own (pool's ceil_mode, a reduction's keepdim) lists
+ * those rows first, as doubles, so that attr[k] and the named member are
+ * the same storage (static asserts in ir.c). */
+
+/* The first members every weight layer (linear, conv*) shares: code that
+ * serves them all reads Node.weight (C11 6.5.2.3: a common initial
+ * sequence of the union's structs). */
+typedef struct WeightAttrs {
+    int64_t in, out;        /* in/out features or channels */
+    int bias;
+} WeightAttrs;
+
+typedef struct LinearAttrs {       /* linear */
+    int64_t in_features, out_features;
+    int bias;
+} LinearAttrs;
+
+typedef struct ConvAttrs {         /* conv1d, conv2d, conv_transpose2d */
+    int64_t in_channels, out_channels;
+    int bias;
+    /* [h, w]; conv1d: [1, k] with stride [1, s] and padding [0, p] */
+    int64_t kernel_size[2], stride[2], padding[2];
+    int64_t dilation[2];    /* 1 unless set */
+    int64_t groups;         /* 1 unless set */
+    int64_t output_padding[2]; /* conv_transpose2d */
+} ConvAttrs;
+
+typedef struct PoolAttrs {         /* maxpool*, avgpool* (1-d as conv1d) */
+    double ceil_mode;       /* ATTR row 0 */
+    int64_t kernel_size[2], stride[2], padding[2];
+} PoolAttrs;
+
+typedef struct AdaptivePoolAttrs { /* adaptive_avg_pool2d */
+    int64_t output_size[2];
+} AdaptivePoolAttrs;
+
+typedef struct UpsampleAttrs {     /* upsample */
+    double scale_factor[2]; /* per spatial dimension */
+} UpsampleAttrs;
+
+typedef struct BatchNormAttrs {    /* batchnorm1d, batchnorm2d */
+    int64_t num_features;
+    double eps, momentum;
+} BatchNormAttrs;
+
+typedef struct LayerNormAttrs {    /* layernorm */
+    int ndim;               /* rank of normalized_shape (the last dims) */
+    int64_t normalized_shape[NNC_MAX_DIMS];
+    double eps;
+    int elementwise_affine; /* weight, and bias if bias */
+    int bias;
+} LayerNormAttrs;
+
+typedef struct DropoutAttrs {      /* dropout */
+    double p;               /* the probability of a zero */
+} DropoutAttrs;
+
+typedef struct SoftmaxAttrs {      /* softmax, log_softmax */
+    int dim;                /* PyTorch's dim (batch = 0), positive once resolved */
+    int axis;               /* that dim as an axis of one sample (0-based) */
+} SoftmaxAttrs;
+
+typedef struct ReduceAttrs {       /* mean, sum, amax, amin */
+    double keepdim;         /* ATTR row 0 */
+    int dims;               /* the dims as a bit set (compiler/ops/reduce.c) */
+} ReduceAttrs;
+
+typedef struct PermuteAttrs {      /* permute */
+    double dims[NNC_MAX_NODE_ATTRS]; /* after the batch's, PyTorch numbering */
+    int ndims;              /* how many */
+} PermuteAttrs;
+
+/* Families whose attributes are all ATTR rows, named: the rows in order. */
+typedef struct EmbeddingAttrs {    /* embedding */
+    double num_embeddings, embedding_dim, padding_idx;
+} EmbeddingAttrs;
+
+typedef struct RnnAttrs {          /* lstm, gru */
+    double input_size, hidden_size, num_layers, bias, dropout, bidirectional;
+} RnnAttrs;
+
+typedef struct MhaAttrs {          /* multihead_attention */
+    double embed_dim, num_heads, bias, is_causal;
+} MhaAttrs;
+
 typedef struct Node {
     Op op;
     int in[NNC_MAX_NODE_INPUTS]; /* values read (node index, or IR_INPUT(k)) */
     int nin;                /* how many: op_info[op].nin */
     Shape shape;            /* output, one sample */
-    /* attributes (which are meaningful depends on op) */
-    int64_t in_f, out_f;    /* linear features; conv/bn channels */
-    int64_t kh, kw, sh, sw, ph, pw; /* conv/pool kernel, stride, padding (1-d: kh = sh = 1,
-                             * ph = 0); adaptive_avg_pool2d: kh, kw = output_size */
-    int64_t dh, dw;         /* conv: dilation (1 unless set) */
-    int64_t groups;         /* conv: channel groups (1 unless set) */
-    int64_t oph, opw;       /* conv_transpose2d: output_padding */
-    double scale_h, scale_w; /* upsample: scale_factor per spatial dimension */
-    int nnorm;              /* layernorm: rank of normalized_shape (the last dims) */
-    int64_t norm_shape[NNC_MAX_DIMS]; /* its sizes */
-    int affine;             /* layernorm: elementwise_affine (weight, and bias if has_bias) */
-    int has_bias;
-    double attr[NNC_MAX_NODE_ATTRS]; /* the op's ATTR rows of ops.def, by position
-                                      * (leaky_relu: negative_slope) */
-    double p;               /* dropout: the probability of a zero */
-    double eps, momentum;   /* batchnorm */
-    int dim;                /* softmax: PyTorch's dim (batch = 0), positive once resolved */
-    int axis;               /* softmax: that dim as an axis of one sample (0-based) */
-    int param[NNC_MAX_NODE_PARAMS]; /* indices into Graph.params, -1 unused */
-    int nparam;
+    union {                 /* the attributes, by op family (see above) */
+        double attr[NNC_MAX_NODE_ATTRS]; /* the op's ATTR rows of ops.def, by position
+                                          * (leaky_relu: negative_slope) */
+        WeightAttrs weight;
+        LinearAttrs linear;
+        ConvAttrs conv;
+        PoolAttrs pool;
+        AdaptivePoolAttrs adaptive;
+        UpsampleAttrs upsample;
+        BatchNormAttrs batchnorm;
+        LayerNormAttrs layernorm;
+        DropoutAttrs dropout;
+        SoftmaxAttrs softmax;
+        ReduceAttrs reduce;
+        PermuteAttrs permute;
+        EmbeddingAttrs embedding;
+        RnnAttrs rnn;
+        MhaAttrs mha;
+    };
+    int *param;             /* nparam indices into Graph.params (graph-owned storage
+                             * for capparam: ir_param_push, ir_param_reserve) */
+    int nparam, capparam;
     /* fused epilogue (fuse-act): an OPF_ACT op applied to this node's output */
     int fused_act;          /* Op of the activation, or -1 */
     double fused_param;     /* attr[0] of the fused activation (leaky_relu's slope) */
@@ -198,8 +288,8 @@ typedef struct Node {
     /* provenance */
     Span span;
     int layer;              /* layer statement position, -1 if none */
-    const char *label;      /* layer label, or NULL */
     int dead;               /* removed by a pass; skipped everywhere */
+    const char *label;      /* layer label, or NULL */
 } Node;
 
 typedef struct Graph {
@@ -234,7 +324,8 @@ typedef struct Graph {
     int planned;            /* memplan ran: activation buffers are reused */
 } Graph;
 
-/* A deep copy (nodes, parameter list and folds; parameter data is shared). */
+/* A deep copy (nodes and their parameter lists, the graph's parameter list
+ * and folds; parameter data is shared). */
 Graph *ir_clone(const Graph *g);
 
 /* The reader of IR text (compiler/ir/ir_parse.c), as the op families'
@@ -263,8 +354,18 @@ int op_lookup_ir(const char *name);
 Graph *ir_new_graph(const char *name, const char *file);
 /* Room for at least cap nodes (ir_add_node grows the array itself). */
 void ir_reserve_nodes(Graph *g, int cap);
-/* A zeroed node reading nothing yet (ir_read adds its inputs), params -1. */
+/* A node reading nothing yet (ir_read adds its inputs), no parameters,
+ * its attributes at PyTorch's defaults (ATTR rows, a conv's dilation and
+ * groups, dropout's p, a norm's eps, ...). */
 int ir_add_node(Graph *g, Op op);
+/* Node i's parameters: append param p; make room for at least count slots
+ * (new ones -1). The storage is the graph's (xnew), never shared by two
+ * nodes: ir_copy_node and ir_clone give the copy its own. */
+void ir_param_push(Graph *g, int i, int p);
+void ir_param_reserve(Graph *g, int i, int count);
+/* Node dst becomes a copy of *src (attributes, parameters, provenance)
+ * with its own parameter storage. */
+void ir_copy_node(Graph *g, int dst, const Node *src);
 /* Node i reads value v next (its in[nin++]). */
 void ir_read(Graph *g, int i, int v);
 /* A graph input of shape s (its value: IR_INPUT(index)); an output. */

@@ -29,13 +29,17 @@
  * for fold-bn the layer's (weight, bias) then gamma, beta, running_mean,
  * running_var; pack-linear, pack-linear-bf16 and pack-conv name the one
  * weight they lay out. An op flagged OPF_RESIDUAL (conv2d) may read one
- * value more than its nin: the residual fuse-add gave it. Node attributes are those ir_print writes for the op
- * (in= out= bias= kernel=KxK stride=SxS padding=PxP dilation=DxD groups=
- * output_padding=PxP output_size=HxW scale_factor=SxS normalized_shape=AxB
- * affine= dim= p= features= eps=
- * momentum= act=OP[(attr0)] packed=oi|panel|bf16|direct, and the op's ATTR rows of
- * ops.def by name, e.g. negative_slope=); the shape after ':'
- * is checked against the one the op's shape rule gives. */
+ * value more than its nin: the residual fuse-add gave it. Node attributes
+ * are those ir_print writes for the op, under PyTorch's names (the op
+ * family's print and parse hooks: in_features= out_features= bias=,
+ * in_channels= out_channels= kernel_size=KxK stride=SxS padding=PxP
+ * dilation=DxD groups= output_padding=PxP, output_size=HxW,
+ * scale_factor=SxS, normalized_shape=AxB elementwise_affine=, dim=, p=,
+ * num_features= eps= momentum=; the older in=, out=, kernel=, features=,
+ * affine= are read too), act=OP[(attr0)], packed=oi|panel|bf16|direct,
+ * and the op's ATTR rows of ops.def by name, e.g. negative_slope=; a line
+ * leaves out what is at ir_add_node's defaults. The shape after ':' is
+ * checked against the one the op's shape rule gives. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -569,8 +573,8 @@ static int parse_attrs(Lx *x, Graph *g, int i)
                 int p = param_ref(x, g, 0);
                 if (p < 0)
                     return -1;
+                ir_param_push(g, i, p);
                 n = &g->nodes[i];
-                n->param[n->nparam++] = p;
                 skip_ws(x);
                 if (*x->p != ',')
                     break;
@@ -625,14 +629,7 @@ static int parse_node(Lx *x, Graph *g, int id, Span sp)
         ir_read(g, i, in[k]);
     Node *n = &g->nodes[i];
     n->span = sp;
-    /* PyTorch's defaults, for attributes a line leaves out */
-    for (int k = 0; k < op_nattr(op); k++)
-        n->attr[k] = op_attr[op][k].dflt;
-    n->p = 0.5;
-    n->eps = 1e-5;
-    n->momentum = 0.1;
-    n->dim = -1;
-    n->kh = n->kw = n->sh = n->sw = 1;
+    /* attributes a line leaves out keep ir_add_node's defaults (PyTorch's) */
     if (parse_attrs(x, g, i))
         return -1;
     n = &g->nodes[i];

@@ -77,8 +77,8 @@ const OpHooks op_hooks[OP__COUNT] = {
 
 int op_verify_weight(const Graph *g, const Node *n, int64_t want, char *why, size_t len)
 {
-    if (n->nparam != 1 + (n->has_bias != 0)) {
-        snprintf(why, len, "%d parameters with bias=%d", n->nparam, n->has_bias);
+    if (n->nparam != 1 + (n->weight.bias != 0)) {
+        snprintf(why, len, "%d parameters with bias=%d", n->nparam, n->weight.bias);
         return 1;
     }
     const Param *w = &g->params[n->param[0]];
@@ -87,9 +87,9 @@ int op_verify_weight(const Graph *g, const Node *n, int64_t want, char *why, siz
                  (long long)want);
         return 1;
     }
-    if (n->has_bias && g->params[n->param[1]].numel != n->out_f) {
+    if (n->weight.bias && g->params[n->param[1]].numel != n->weight.out) {
         snprintf(why, len, "its bias %s has %lld values, not %lld", g->params[n->param[1]].name,
-                 (long long)g->params[n->param[1]].numel, (long long)n->out_f);
+                 (long long)g->params[n->param[1]].numel, (long long)n->weight.out);
         return 1;
     }
     return 0;
@@ -111,11 +111,10 @@ int op_param(BuildCtx *cx, const char *suffix, int ndim, const int64_t *shape, i
     p.kind = kind;
     p.init = init;
     p.bound = bound;
-    Node *n = &cx->g->nodes[cx->node];
-    p.layer = n->layer;
+    p.layer = cx->g->nodes[cx->node].layer;
     p.layer_name = cx->pname;
     int idx = ir_add_param(cx->g, &p);
-    n->param[n->nparam++] = idx;
+    ir_param_push(cx->g, cx->node, idx);
     return idx;
 }
 
@@ -159,7 +158,7 @@ void kcall_weight_grad_args(KCall *c, const EmitCtx *e, const Node *n)
     kcall_arg(c, KA_DVAL, n - e->g->nodes, 0);
     kcall_arg(c, KA_DVAL, n->in[0], 0);
     kcall_arg(c, KA_GPARAM, n->param[0], 0);
-    kcall_arg(c, KA_GPARAM, n->has_bias ? n->param[1] : -1, 0);
+    kcall_arg(c, KA_GPARAM, n->weight.bias ? n->param[1] : -1, 0);
 }
 
 void kcall_saved(KCall *c, KArgKind kind, int node, int64_t off)

@@ -77,6 +77,7 @@ static int pad_string(BuildCtx *cx, const int64_t k[2], const int64_t s[2], cons
 /* Kernel, stride, padding, dilation and groups from the arguments into n. */
 static int conv_geometry(BuildCtx *cx, Node *n)
 {
+    ConvAttrs *at = &n->conv;
     int64_t k[2], s[2], p[2] = {0, 0}, d[2];
     const char *name = op_info[n->op].name;
     if (size_arg(cx, A_K, 1, k, "kernel_size") || size_arg(cx, A_STRIDE, 1, s, "stride") ||
@@ -85,8 +86,8 @@ static int conv_geometry(BuildCtx *cx, Node *n)
     int ps = pad_string(cx, k, s, d, p);
     if (ps < 0 || (ps > 0 && size_arg(cx, A_PAD, 0, p, "padding")))
         return -1;
-    n->groups = arg_int(cx, A_GROUPS, 1);
-    if (n->in_f <= 0 || n->out_f <= 0 || k[0] <= 0 || k[1] <= 0 || s[0] <= 0 || s[1] <= 0 ||
+    at->groups = arg_int(cx, A_GROUPS, 1);
+    if (at->in_channels <= 0 || at->out_channels <= 0 || k[0] <= 0 || k[1] <= 0 || s[0] <= 0 || s[1] <= 0 ||
         p[0] < 0 || p[1] < 0 || d[0] <= 0 || d[1] <= 0) {
         diag_error(cx->d, cx->layer_span, "%s: channels, kernel_size, stride and dilation must be positive, padding not negative",
                    name);
@@ -97,38 +98,41 @@ static int conv_geometry(BuildCtx *cx, Node *n)
         diag_error(cx->d, cx->layer_span, "%s: kernel_size, stride, padding or dilation is absurdly large", name);
         return -1;
     }
-    if (n->groups <= 0 || n->in_f % n->groups || n->out_f % n->groups) {
+    if (at->groups <= 0 || at->in_channels % at->groups || at->out_channels % at->groups) {
         diag_error(cx->d, arg_span(cx, A_GROUPS), "%s: groups = %lld must be positive and divide in_channels (%lld) and out_channels (%lld)",
-                   name, (long long)n->groups, (long long)n->in_f, (long long)n->out_f);
+                   name, (long long)at->groups, (long long)at->in_channels, (long long)at->out_channels);
         return -1;
     }
-    n->kh = k[0]; n->kw = k[1]; n->sh = s[0]; n->sw = s[1]; n->ph = p[0]; n->pw = p[1];
-    n->dh = d[0]; n->dw = d[1];
+    for (int j = 0; j < 2; j++)
+        at->kernel_size[j] = k[j], at->stride[j] = s[j], at->padding[j] = p[j], at->dilation[j] = d[j];
     return 0;
 }
 
 int conv_build(BuildCtx *cx)
 {
     Node *n = &cx->g->nodes[cx->node];
-    n->in_f = arg_int(cx, A_IN, 0);
-    n->out_f = arg_int(cx, A_OUT, 0);
+    ConvAttrs *at = &n->conv;
+    at->in_channels = arg_int(cx, A_IN, 0);
+    at->out_channels = arg_int(cx, A_OUT, 0);
     if (conv_geometry(cx, n))
         return -1;
-    n->has_bias = arg_bool(cx, A_BIAS, 1);
-    int64_t cin = n->in_f / n->groups;
-    float bound = (float)(1.0 / sqrt((double)(cin * n->kh * n->kw)));
-    int64_t ws2[4] = {n->out_f, cin, n->kh, n->kw}, ws1[3] = {n->out_f, cin, n->kw};
+    at->bias = arg_bool(cx, A_BIAS, 1);
+    int64_t cin = at->in_channels / at->groups;
+    float bound = (float)(1.0 / sqrt((double)(cin * at->kernel_size[0] * at->kernel_size[1])));
+    int64_t ws2[4] = {at->out_channels, cin, at->kernel_size[0], at->kernel_size[1]};
+    int64_t ws1[3] = {at->out_channels, cin, at->kernel_size[1]};
     if (n->op == OP_CONV1D)
         op_param(cx, "weight", 3, ws1, NNR_T_PARAM, INIT_UNIFORM, bound);
     else
         op_param(cx, "weight", 4, ws2, NNR_T_PARAM, INIT_UNIFORM, bound);
-    if (n->has_bias)
-        op_param(cx, "bias", 1, &n->out_f, NNR_T_PARAM, INIT_UNIFORM, bound);
+    if (at->bias)
+        op_param(cx, "bias", 1, &at->out_channels, NNR_T_PARAM, INIT_UNIFORM, bound);
     return 0;
 }
 
 int conv_shape(Graph *g, Node *n, Diag *d)
 {
+    const ConvAttrs *at = &n->conv;
     const Shape *in = ir_value_shape(g, n->in[0]);
     const int one = n->op == OP_CONV1D;
     const char *name = op_info[n->op].name;
@@ -138,31 +142,34 @@ int conv_shape(Graph *g, Node *n, Diag *d)
                    one ? "[channels, length]" : "[channels, height, width]", shape_str(in, buf, sizeof buf));
         return -1;
     }
-    if (in->d[0] != n->in_f) {
+    if (in->d[0] != at->in_channels) {
         diag_error(d, n->span, "%s(%lld, %lld, ...) expects %lld input channels, but its input has shape %s (%lld channels)",
-                   name, (long long)n->in_f, (long long)n->out_f, (long long)n->in_f,
+                   name, (long long)at->in_channels, (long long)at->out_channels, (long long)at->in_channels,
                    shape_str(in, buf, sizeof buf), (long long)in->d[0]);
         return -1;
     }
     const int64_t h = one ? 1 : in->d[1], w = in->d[one ? 1 : 2];
-    int64_t oh = h + 2 * n->ph - n->dh * (n->kh - 1) - 1, ow = w + 2 * n->pw - n->dw * (n->kw - 1) - 1;
+    int64_t oh = h + 2 * at->padding[0] - at->dilation[0] * (at->kernel_size[0] - 1) - 1;
+    int64_t ow = w + 2 * at->padding[1] - at->dilation[1] * (at->kernel_size[1] - 1) - 1;
     if (oh < 0 || ow < 0) {
         if (one)
             diag_error(d, n->span, "conv1d: the kernel %lld (dilated: %lld) is longer than the padded input %lld",
-                       (long long)n->kw, (long long)(n->dw * (n->kw - 1) + 1), (long long)(w + 2 * n->pw));
+                       (long long)at->kernel_size[1], (long long)(at->dilation[1] * (at->kernel_size[1] - 1) + 1),
+                       (long long)(w + 2 * at->padding[1]));
         else
             diag_error(d, n->span, "conv2d: the kernel %lldx%lld is larger than the padded input %lldx%lld",
-                       (long long)(n->dh * (n->kh - 1) + 1), (long long)(n->dw * (n->kw - 1) + 1),
-                       (long long)(h + 2 * n->ph), (long long)(w + 2 * n->pw));
+                       (long long)(at->dilation[0] * (at->kernel_size[0] - 1) + 1),
+                       (long long)(at->dilation[1] * (at->kernel_size[1] - 1) + 1),
+                       (long long)(h + 2 * at->padding[0]), (long long)(w + 2 * at->padding[1]));
         return -1;
     }
     n->shape.ndim = one ? 2 : 3;
-    n->shape.d[0] = n->out_f;
+    n->shape.d[0] = at->out_channels;
     if (one) {
-        n->shape.d[1] = ow / n->sw + 1;
+        n->shape.d[1] = ow / at->stride[1] + 1;
     } else {
-        n->shape.d[1] = oh / n->sh + 1;
-        n->shape.d[2] = ow / n->sw + 1;
+        n->shape.d[1] = oh / at->stride[0] + 1;
+        n->shape.d[2] = ow / at->stride[1] + 1;
     }
     if (n->packed == 4 && !conv_packed_ok(g, n)) {
         diag_error(d, n->span, "%s: packed=direct, but the direct kernel does not take this convolution", name);
@@ -183,11 +190,13 @@ int conv_shape(Graph *g, Node *n, Diag *d)
 /* The kernels' nnr_conv2d_shape of node n (a conv1d as height 1). */
 static void conv_kshape(const Graph *g, const Node *n, int64_t s[15])
 {
+    const ConvAttrs *at = &n->conv;
     const Shape *in = ir_value_shape(g, n->in[0]);
     const int one = n->op == OP_CONV1D;
-    const int64_t v[15] = {in->d[0], one ? 1 : in->d[1], in->d[one ? 1 : 2], n->out_f, n->kh, n->kw,
-                           n->sh, n->sw, n->ph, n->pw, one ? 1 : n->shape.d[1],
-                           n->shape.d[one ? 1 : 2], n->dh, n->dw, n->groups};
+    const int64_t v[15] = {in->d[0], one ? 1 : in->d[1], in->d[one ? 1 : 2], at->out_channels,
+                           at->kernel_size[0], at->kernel_size[1],
+                           at->stride[0], at->stride[1], at->padding[0], at->padding[1], one ? 1 : n->shape.d[1],
+                           n->shape.d[one ? 1 : 2], at->dilation[0], at->dilation[1], at->groups};
     memcpy(s, v, sizeof v);
 }
 
@@ -199,11 +208,13 @@ static const char *const conv_fields[] = {
  * or its own (conv_transpose2d: in = its input, out = its output). */
 void conv_kcall_shape(const Graph *g, const Node *n, KCall *c)
 {
+    const ConvAttrs *at = &n->conv;
     int64_t s[15];
     if (n->op == OP_CONV_TRANSPOSE2D) {
         const Shape *in = ir_value_shape(g, n->in[0]);
-        const int64_t v[15] = {in->d[0], in->d[1], in->d[2], n->out_f, n->kh, n->kw, n->sh, n->sw,
-                               n->ph, n->pw, n->shape.d[1], n->shape.d[2], n->dh, n->dw, n->groups};
+        const int64_t v[15] = {in->d[0], in->d[1], in->d[2], at->out_channels, at->kernel_size[0], at->kernel_size[1],
+                               at->stride[0], at->stride[1], at->padding[0], at->padding[1], n->shape.d[1],
+                               n->shape.d[2], at->dilation[0], at->dilation[1], at->groups};
         memcpy(s, v, sizeof v);
     } else {
         conv_kshape(g, n, s);
@@ -247,7 +258,7 @@ void conv_emit(EmitCtx *e, const Node *n)
     kcall_arg(&c, KA_SHAPE, 0, 0);
     kcall_arg(&c, KA_VAL, n->in[0], 0);
     kcall_arg(&c, KA_PARAM, n->param[0], 0);
-    kcall_arg(&c, KA_PARAM, n->has_bias ? n->param[1] : -1, 0);
+    kcall_arg(&c, KA_PARAM, n->conv.bias ? n->param[1] : -1, 0);
     if (res)
         kcall_arg(&c, KA_VAL, n->in[1], 0);
     else if (packed)
@@ -281,8 +292,9 @@ void conv_grad(EmitCtx *e, const Node *n) { conv_grad_call(e, n, "nnr_conv2d_bac
 
 int64_t conv_flops(const Graph *g, const Node *n)
 {
+    const ConvAttrs *at = &n->conv;
     (void)g;
-    return 2 * shape_numel(&n->shape) * (n->in_f / n->groups) * n->kh * n->kw;
+    return 2 * shape_numel(&n->shape) * (at->in_channels / at->groups) * at->kernel_size[0] * at->kernel_size[1];
 }
 
 void conv_saved(const Graph *g, const Node *n, int64_t *per_sample, int64_t *fixed)
@@ -307,47 +319,59 @@ int64_t op_scratch(const Graph *g, const Node *n)
 int conv_nparams(const Node *n)
 {
     /* weight [out, in/groups, k...], bias [out] */
-    return 1 + n->has_bias;
+    return 1 + n->conv.bias;
+}
+
+/* The pair "AxB" of a[0], a[1]. */
+static void print_pair(FILE *out, const char *key, const int64_t *a)
+{
+    fprintf(out, " %s=%lldx%lld", key, (long long)a[0], (long long)a[1]);
 }
 
 void conv_print_attrs(FILE *out, const Node *n)
 {
-    fprintf(out, " in=%lld out=%lld kernel=%lldx%lld stride=%lldx%lld padding=%lldx%lld bias=%d",
-            (long long)n->in_f, (long long)n->out_f, (long long)n->kh, (long long)n->kw, (long long)n->sh,
-            (long long)n->sw, (long long)n->ph, (long long)n->pw, n->has_bias);
-    if (n->dh != 1 || n->dw != 1)
-        fprintf(out, " dilation=%lldx%lld", (long long)n->dh, (long long)n->dw);
-    if (n->groups != 1)
-        fprintf(out, " groups=%lld", (long long)n->groups);
-    if (n->oph || n->opw)
-        fprintf(out, " output_padding=%lldx%lld", (long long)n->oph, (long long)n->opw);
+    const ConvAttrs *c = &n->conv;
+    fprintf(out, " in_channels=%lld out_channels=%lld", (long long)c->in_channels, (long long)c->out_channels);
+    print_pair(out, "kernel_size", c->kernel_size);
+    print_pair(out, "stride", c->stride);
+    print_pair(out, "padding", c->padding);
+    fprintf(out, " bias=%d", c->bias);
+    if (c->dilation[0] != 1 || c->dilation[1] != 1)
+        print_pair(out, "dilation", c->dilation);
+    if (c->groups != 1)
+        fprintf(out, " groups=%lld", (long long)c->groups);
+    if (c->output_padding[0] || c->output_padding[1])
+        print_pair(out, "output_padding", c->output_padding);
 }
 
 int conv_parse_attr(IrLx *x, Node *n, const char *key)
 {
-    static const struct {
+    ConvAttrs *c = &n->conv;
+    /* PyTorch's names; in=, out= and kernel= are the IR text's older spellings */
+    const struct {
         const char *key;
-        size_t a, b;            /* offsets of the pair's fields (b == a: one integer) */
+        int64_t *a, *b;         /* the pair's fields (b NULL: one integer) */
     } keys[] = {
-        {"in", offsetof(Node, in_f), offsetof(Node, in_f)},
-        {"out", offsetof(Node, out_f), offsetof(Node, out_f)},
-        {"groups", offsetof(Node, groups), offsetof(Node, groups)},
-        {"kernel", offsetof(Node, kh), offsetof(Node, kw)},
-        {"stride", offsetof(Node, sh), offsetof(Node, sw)},
-        {"padding", offsetof(Node, ph), offsetof(Node, pw)},
-        {"dilation", offsetof(Node, dh), offsetof(Node, dw)},
-        {"output_padding", offsetof(Node, oph), offsetof(Node, opw)},
+        {"in_channels", &c->in_channels, NULL},
+        {"out_channels", &c->out_channels, NULL},
+        {"groups", &c->groups, NULL},
+        {"kernel_size", c->kernel_size, c->kernel_size + 1},
+        {"stride", c->stride, c->stride + 1},
+        {"padding", c->padding, c->padding + 1},
+        {"dilation", c->dilation, c->dilation + 1},
+        {"output_padding", c->output_padding, c->output_padding + 1},
+        {"in", &c->in_channels, NULL},
+        {"out", &c->out_channels, NULL},
+        {"kernel", c->kernel_size, c->kernel_size + 1},
     };
     for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
-        if (!strcmp(key, keys[k].key)) {
-            int64_t *a = (int64_t *)((char *)n + keys[k].a), *b = (int64_t *)((char *)n + keys[k].b);
-            return (a == b ? ir_lx_int(x, a) : ir_lx_pair(x, a, b)) ? -1 : 1;
-        }
+        if (!strcmp(key, keys[k].key))
+            return (keys[k].b ? ir_lx_pair(x, keys[k].a, keys[k].b) : ir_lx_int(x, keys[k].a)) ? -1 : 1;
     if (!strcmp(key, "bias")) {
         int64_t v = 0;
         if (ir_lx_int(x, &v))
             return -1;
-        n->has_bias = v != 0;
+        c->bias = v != 0;
         return 1;
     }
     return 0;
@@ -367,21 +391,25 @@ int conv_parse(IrLx *x, Node *n, const char *key)
  * conv_transpose2d's [in, out / groups, kh, kw]: the same count */
 int conv_verify(const Graph *g, const Node *n, char *why, size_t len)
 {
+    const ConvAttrs *at = &n->conv;
+    const ConvAttrs *c = &n->conv;
     int64_t want;
-    if (n->groups < 1 || __builtin_mul_overflow(n->out_f, n->in_f / n->groups, &want) ||
-        __builtin_mul_overflow(want, n->kh, &want) || __builtin_mul_overflow(want, n->kw, &want)) {
-        snprintf(why, len, "in=%lld out=%lld groups=%lld kernel=%lldx%lld make no weight", (long long)n->in_f,
-                 (long long)n->out_f, (long long)n->groups, (long long)n->kh, (long long)n->kw);
+    if (c->groups < 1 || __builtin_mul_overflow(c->out_channels, c->in_channels / c->groups, &want) ||
+        __builtin_mul_overflow(want, c->kernel_size[0], &want) ||
+        __builtin_mul_overflow(want, c->kernel_size[1], &want)) {
+        snprintf(why, len, "in_channels=%lld out_channels=%lld groups=%lld kernel_size=%lldx%lld make no weight",
+                 (long long)c->in_channels, (long long)c->out_channels, (long long)c->groups,
+                 (long long)c->kernel_size[0], (long long)c->kernel_size[1]);
         return 1;
     }
     if (n->nparam >= 1 && n->packed == 4) {
         /* packed=direct: param[0] is the FOLD_PACK_CONV of a [out, k] weight */
         const Param *pw = &g->params[n->param[0]];
         const Fold *pf = pw->fold ? &g->folds[pw->fold - 1] : NULL;
-        const int64_t k = n->out_f > 0 ? want / n->out_f : 0;
-        if (n->op != OP_CONV2D || !pf || pf->kind != FOLD_PACK_CONV || pf->rows != n->out_f || pf->cols != k) {
+        const int64_t k = at->out_channels > 0 ? want / at->out_channels : 0;
+        if (n->op != OP_CONV2D || !pf || pf->kind != FOLD_PACK_CONV || pf->rows != at->out_channels || pf->cols != k) {
             snprintf(why, len, "packed=direct, but its weight %s is not the direct kernel's pack of a [%lld, %lld] weight",
-                     pw->name, (long long)n->out_f, (long long)k);
+                     pw->name, (long long)at->out_channels, (long long)k);
             return 1;
         }
         want = (int64_t)nnr_conv_packed_size((int)pf->cols, (int)pf->rows);

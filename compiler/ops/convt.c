@@ -27,15 +27,16 @@ const ArgSpec *convt_args(Op op) { (void)op; return spec; }
 int convt_build(BuildCtx *cx)
 {
     Node *n = &cx->g->nodes[cx->node];
+    ConvAttrs *at = &n->conv;
     int64_t k[2], s[2], p[2], op[2], d[2];
-    n->in_f = arg_int(cx, A_IN, 0);
-    n->out_f = arg_int(cx, A_OUT, 0);
-    n->groups = arg_int(cx, A_GROUPS, 1);
+    at->in_channels = arg_int(cx, A_IN, 0);
+    at->out_channels = arg_int(cx, A_OUT, 0);
+    at->groups = arg_int(cx, A_GROUPS, 1);
     if (arg_pair(cx, A_K, 1, k, "kernel_size") || arg_pair(cx, A_STRIDE, 1, s, "stride") ||
         arg_pair(cx, A_PAD, 0, p, "padding") || arg_pair(cx, A_OPAD, 0, op, "output_padding") ||
         arg_pair(cx, A_DIL, 1, d, "dilation"))
         return -1;
-    if (n->in_f <= 0 || n->out_f <= 0 || k[0] <= 0 || k[1] <= 0 || s[0] <= 0 || s[1] <= 0 ||
+    if (at->in_channels <= 0 || at->out_channels <= 0 || k[0] <= 0 || k[1] <= 0 || s[0] <= 0 || s[1] <= 0 ||
         d[0] <= 0 || d[1] <= 0 || p[0] < 0 || p[1] < 0 || op[0] < 0 || op[1] < 0) {
         diag_error(cx->d, cx->layer_span, "conv_transpose2d: channels, kernel_size, stride and dilation must be positive, padding and output_padding not negative");
         return -1;
@@ -51,26 +52,29 @@ int convt_build(BuildCtx *cx)
                        (long long)op[j], (long long)s[j], (long long)d[j]);
             return -1;
         }
-    if (n->groups <= 0 || n->in_f % n->groups || n->out_f % n->groups) {
+    if (at->groups <= 0 || at->in_channels % at->groups || at->out_channels % at->groups) {
         diag_error(cx->d, arg_span(cx, A_GROUPS), "conv_transpose2d: groups = %lld must be positive and divide in_channels (%lld) and out_channels (%lld)",
-                   (long long)n->groups, (long long)n->in_f, (long long)n->out_f);
+                   (long long)at->groups, (long long)at->in_channels, (long long)at->out_channels);
         return -1;
     }
-    n->kh = k[0]; n->kw = k[1]; n->sh = s[0]; n->sw = s[1]; n->ph = p[0]; n->pw = p[1];
-    n->oph = op[0]; n->opw = op[1]; n->dh = d[0]; n->dw = d[1];
-    n->has_bias = arg_bool(cx, A_BIAS, 1);
-    int64_t og = n->out_f / n->groups;
+    for (int j = 0; j < 2; j++) {
+        at->kernel_size[j] = k[j], at->stride[j] = s[j], at->padding[j] = p[j];
+        at->output_padding[j] = op[j], at->dilation[j] = d[j];
+    }
+    at->bias = arg_bool(cx, A_BIAS, 1);
+    int64_t og = at->out_channels / at->groups;
     /* PyTorch's fan_in of a [in, out/groups, kh, kw] weight: out/groups·kh·kw */
-    float bound = (float)(1.0 / sqrt((double)(og * n->kh * n->kw)));
-    int64_t ws[4] = {n->in_f, og, n->kh, n->kw};
+    float bound = (float)(1.0 / sqrt((double)(og * at->kernel_size[0] * at->kernel_size[1])));
+    int64_t ws[4] = {at->in_channels, og, at->kernel_size[0], at->kernel_size[1]};
     op_param(cx, "weight", 4, ws, NNR_T_PARAM, INIT_UNIFORM, bound);
-    if (n->has_bias)
-        op_param(cx, "bias", 1, &n->out_f, NNR_T_PARAM, INIT_UNIFORM, bound);
+    if (at->bias)
+        op_param(cx, "bias", 1, &at->out_channels, NNR_T_PARAM, INIT_UNIFORM, bound);
     return 0;
 }
 
 int convt_shape(Graph *g, Node *n, Diag *d)
 {
+    const ConvAttrs *at = &n->conv;
     const Shape *in = ir_value_shape(g, n->in[0]);
     char buf[64];
     if (in->ndim != 3) {
@@ -78,21 +82,23 @@ int convt_shape(Graph *g, Node *n, Diag *d)
                    shape_str(in, buf, sizeof buf));
         return -1;
     }
-    if (in->d[0] != n->in_f) {
+    if (in->d[0] != at->in_channels) {
         diag_error(d, n->span, "conv_transpose2d(%lld, %lld, ...) expects %lld input channels, but its input has shape %s (%lld channels)",
-                   (long long)n->in_f, (long long)n->out_f, (long long)n->in_f,
+                   (long long)at->in_channels, (long long)at->out_channels, (long long)at->in_channels,
                    shape_str(in, buf, sizeof buf), (long long)in->d[0]);
         return -1;
     }
-    int64_t oh = (in->d[1] - 1) * n->sh - 2 * n->ph + n->dh * (n->kh - 1) + n->oph + 1;
-    int64_t ow = (in->d[2] - 1) * n->sw - 2 * n->pw + n->dw * (n->kw - 1) + n->opw + 1;
+    int64_t oh = (in->d[1] - 1) * at->stride[0] - 2 * at->padding[0] + at->dilation[0] * (at->kernel_size[0] - 1) +
+                 at->output_padding[0] + 1;
+    int64_t ow = (in->d[2] - 1) * at->stride[1] - 2 * at->padding[1] + at->dilation[1] * (at->kernel_size[1] - 1) +
+                 at->output_padding[1] + 1;
     if (oh <= 0 || ow <= 0 || oh > (1 << 20) || ow > (1 << 20)) {
         diag_error(d, n->span, "conv_transpose2d: the output of a %lldx%lld input would be %lldx%lld",
                    (long long)in->d[1], (long long)in->d[2], (long long)oh, (long long)ow);
         return -1;
     }
     n->shape.ndim = 3;
-    n->shape.d[0] = n->out_f;
+    n->shape.d[0] = at->out_channels;
     n->shape.d[1] = oh;
     n->shape.d[2] = ow;
     return 0;
@@ -107,7 +113,7 @@ void convt_emit(EmitCtx *e, const Node *n)
     kcall_arg(&c, KA_SHAPE, 0, 0);
     kcall_arg(&c, KA_VAL, n->in[0], 0);
     kcall_arg(&c, KA_PARAM, n->param[0], 0);
-    kcall_arg(&c, KA_PARAM, n->has_bias ? n->param[1] : -1, 0);
+    kcall_arg(&c, KA_PARAM, n->conv.bias ? n->param[1] : -1, 0);
     kcall_arg(&c, KA_VAL, n - e->g->nodes, 0);
     kcall_arg(&c, KA_SCRATCH, 0, 0);
     c.scratch_fn = "nnr_conv_transpose2d_scratch";
@@ -121,8 +127,10 @@ void convt_grad(EmitCtx *e, const Node *n) { conv_grad_call(e, n, "nnr_conv_tran
 
 int64_t convt_flops(const Graph *g, const Node *n)
 {
+    const ConvAttrs *at = &n->conv;
     /* every input value meets out/groups·kh·kw weights */
-    return 2 * shape_numel(ir_value_shape(g, n->in[0])) * (n->out_f / n->groups) * n->kh * n->kw;
+    return 2 * shape_numel(ir_value_shape(g, n->in[0])) * (at->out_channels / at->groups) * at->kernel_size[0] *
+           at->kernel_size[1];
 }
 
 void convt_saved(const Graph *g, const Node *n, int64_t *per_sample, int64_t *fixed)
@@ -133,7 +141,7 @@ void convt_saved(const Graph *g, const Node *n, int64_t *per_sample, int64_t *fi
 int convt_nparams(const Node *n)
 {
     /* weight [in, out/groups, kh, kw], bias [out] */
-    return 1 + n->has_bias;
+    return 1 + n->conv.bias;
 }
 
 void convt_print(FILE *out, const Node *n)

@@ -11,9 +11,9 @@ const ArgSpec *dropout_args(Op op) { (void)op; return spec; }
 int dropout_build(BuildCtx *cx)
 {
     Node *n = &cx->g->nodes[cx->node];
-    n->p = arg_real(cx, 0, 0.5);
-    if (n->p < 0.0 || n->p > 1.0) {
-        diag_error(cx->d, arg_span(cx, 0), "dropout probability has to be between 0 and 1, but got %g", n->p);
+    n->dropout.p = arg_real(cx, 0, 0.5);
+    if (n->dropout.p < 0.0 || n->dropout.p > 1.0) {
+        diag_error(cx->d, arg_span(cx, 0), "dropout probability has to be between 0 and 1, but got %g", n->dropout.p);
         return -1;
     }
     return 0;
@@ -34,7 +34,7 @@ void dropout_emit_train(EmitCtx *e, const Node *n)
     int i = (int)(n - e->g->nodes);
     kcall_init(&c, "nnr_dropout_f32");
     kcall_arg(&c, KA_RNG, 0, 0);
-    kcall_arg(&c, KA_F32, 0, n->p);
+    kcall_arg(&c, KA_F32, 0, n->dropout.p);
     kcall_arg(&c, KA_NSIZE, shape_numel(&n->shape), 0);
     kcall_arg(&c, KA_VAL, n->in[0], 0);
     kcall_arg(&c, KA_VAL, i, 0);
@@ -67,21 +67,21 @@ void dropout_saved(const Graph *g, const Node *n, int64_t *per_sample, int64_t *
 
 void dropout_print(FILE *out, const Node *n)
 {
-    fprintf(out, " p=%.9g", n->p);
+    fprintf(out, " p=%.9g", n->dropout.p);
 }
 
 int dropout_parse(IrLx *x, Node *n, const char *key)
 {
     if (strcmp(key, "p"))
         return 0;
-    return ir_lx_num(x, &n->p) ? -1 : 1;
+    return ir_lx_num(x, &n->dropout.p) ? -1 : 1;
 }
 
 int dropout_verify(const Graph *g, const Node *n, char *why, size_t len)
 {
     (void)g;
-    if (!(n->p >= 0 && n->p <= 1)) {
-        snprintf(why, len, "p=%.9g is not a probability", n->p);
+    if (!(n->dropout.p >= 0 && n->dropout.p <= 1)) {
+        snprintf(why, len, "p=%.9g is not a probability", n->dropout.p);
         return 1;
     }
     return 0;

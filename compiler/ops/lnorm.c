@@ -22,26 +22,27 @@ const ArgSpec *lnorm_args(Op op) { (void)op; return spec; }
 int lnorm_build(BuildCtx *cx)
 {
     Node *n = &cx->g->nodes[cx->node];
-    int k = arg_int_list(cx, A_SHAPE, n->norm_shape, NNC_MAX_DIMS, "layernorm: normalized_shape");
+    LayerNormAttrs *at = &n->layernorm;
+    int k = arg_int_list(cx, A_SHAPE, at->normalized_shape, NNC_MAX_DIMS, "layernorm: normalized_shape");
     if (k < 0)
         return -1;
-    n->nnorm = k;
+    at->ndim = k;
     for (int j = 0; j < k; j++)
-        if (n->norm_shape[j] <= 0) {
+        if (at->normalized_shape[j] <= 0) {
             diag_error(cx->d, arg_span(cx, A_SHAPE), "layernorm: normalized_shape must hold positive sizes");
             return -1;
         }
-    n->eps = arg_real(cx, A_EPS, 1e-5);
-    if (!(n->eps > 0)) {
+    at->eps = arg_real(cx, A_EPS, 1e-5);
+    if (!(at->eps > 0)) {
         diag_error(cx->d, arg_span(cx, A_EPS), "layernorm: eps must be positive");
         return -1;
     }
-    n->affine = arg_bool(cx, A_AFFINE, 1);
-    n->has_bias = n->affine && arg_bool(cx, A_BIAS, 1);
-    if (n->affine) {
-        op_param(cx, "weight", k, n->norm_shape, NNR_T_PARAM, INIT_ONES, 0);
-        if (n->has_bias)
-            op_param(cx, "bias", k, n->norm_shape, NNR_T_PARAM, INIT_ZEROS, 0);
+    at->elementwise_affine = arg_bool(cx, A_AFFINE, 1);
+    at->bias = at->elementwise_affine && arg_bool(cx, A_BIAS, 1);
+    if (at->elementwise_affine) {
+        op_param(cx, "weight", k, at->normalized_shape, NNR_T_PARAM, INIT_ONES, 0);
+        if (at->bias)
+            op_param(cx, "bias", k, at->normalized_shape, NNR_T_PARAM, INIT_ZEROS, 0);
     }
     return 0;
 }
@@ -50,22 +51,23 @@ int lnorm_build(BuildCtx *cx)
 static int64_t row(const Node *n)
 {
     int64_t d = 1;
-    for (int j = 0; j < n->nnorm; j++)
-        d *= n->norm_shape[j];
+    for (int j = 0; j < n->layernorm.ndim; j++)
+        d *= n->layernorm.normalized_shape[j];
     return d;
 }
 
 int lnorm_shape(Graph *g, Node *n, Diag *d)
 {
+    const LayerNormAttrs *at = &n->layernorm;
     const Shape *in = ir_value_shape(g, n->in[0]);
-    int ok = n->nnorm >= 1 && n->nnorm <= in->ndim;
-    for (int j = 0; ok && j < n->nnorm; j++)
-        ok = in->d[in->ndim - n->nnorm + j] == n->norm_shape[j];
+    int ok = at->ndim >= 1 && at->ndim <= in->ndim;
+    for (int j = 0; ok && j < at->ndim; j++)
+        ok = in->d[in->ndim - at->ndim + j] == at->normalized_shape[j];
     if (!ok) {
         char buf[64], ns[64];
-        Shape s = {n->nnorm, {0}};
-        for (int j = 0; j < n->nnorm && j < NNC_MAX_DIMS; j++)
-            s.d[j] = n->norm_shape[j];
+        Shape s = {at->ndim, {0}};
+        for (int j = 0; j < at->ndim && j < NNC_MAX_DIMS; j++)
+            s.d[j] = at->normalized_shape[j];
         diag_error(d, n->span, "layernorm(%s) normalises the last dimensions %s, but its input has shape %s",
                    shape_str(&s, ns, sizeof ns), ns, shape_str(in, buf, sizeof buf));
         return -1;
@@ -79,29 +81,31 @@ static long long rows(const Node *n) { return (long long)(shape_numel(&n->shape)
 
 void lnorm_emit(EmitCtx *e, const Node *n)
 {
+    const LayerNormAttrs *at = &n->layernorm;
     KCall c;
     kcall_init(&c, "nnr_layernorm_f32");
     kcall_arg(&c, KA_NSIZE, rows(n), 0);
     kcall_arg(&c, KA_INT, row(n), 0);
     kcall_arg(&c, KA_VAL, n->in[0], 0);
-    kcall_arg(&c, KA_PARAM, n->affine ? n->param[0] : -1, 0);
-    kcall_arg(&c, KA_PARAM, n->has_bias ? n->param[1] : -1, 0);
-    kcall_arg(&c, KA_F32, 0, n->eps);
+    kcall_arg(&c, KA_PARAM, at->elementwise_affine ? n->param[0] : -1, 0);
+    kcall_arg(&c, KA_PARAM, at->bias ? n->param[1] : -1, 0);
+    kcall_arg(&c, KA_F32, 0, at->eps);
     kcall_arg(&c, KA_VAL, n - e->g->nodes, 0);
     op_emit_call(e, n, &c);
 }
 
 void lnorm_emit_train(EmitCtx *e, const Node *n)
 {
+    const LayerNormAttrs *at = &n->layernorm;
     KCall c;
     int i = (int)(n - e->g->nodes);
     kcall_init(&c, "nnr_layernorm_train_f32");
     kcall_arg(&c, KA_NSIZE, rows(n), 0);
     kcall_arg(&c, KA_INT, row(n), 0);
     kcall_arg(&c, KA_VAL, n->in[0], 0);
-    kcall_arg(&c, KA_PARAM, n->affine ? n->param[0] : -1, 0);
-    kcall_arg(&c, KA_PARAM, n->has_bias ? n->param[1] : -1, 0);
-    kcall_arg(&c, KA_F32, 0, n->eps);
+    kcall_arg(&c, KA_PARAM, at->elementwise_affine ? n->param[0] : -1, 0);
+    kcall_arg(&c, KA_PARAM, at->bias ? n->param[1] : -1, 0);
+    kcall_arg(&c, KA_F32, 0, at->eps);
     kcall_saved(&c, KA_SAVED, i, 0);
     kcall_saved(&c, KA_SAVED_N, i, rows(n));
     kcall_arg(&c, KA_VAL, i, 0);
@@ -111,19 +115,20 @@ void lnorm_emit_train(EmitCtx *e, const Node *n)
 
 void lnorm_grad(EmitCtx *e, const Node *n)
 {
+    const LayerNormAttrs *at = &n->layernorm;
     KCall c;
     int i = (int)(n - e->g->nodes);
     kcall_init(&c, "nnr_layernorm_backward_f32");
     kcall_arg(&c, KA_NSIZE, rows(n), 0);
     kcall_arg(&c, KA_INT, row(n), 0);
     kcall_arg(&c, KA_VAL, n->in[0], 0);
-    kcall_arg(&c, KA_PARAM, n->affine ? n->param[0] : -1, 0);
+    kcall_arg(&c, KA_PARAM, at->elementwise_affine ? n->param[0] : -1, 0);
     kcall_saved(&c, KA_SAVED, i, 0);
     kcall_saved(&c, KA_SAVED_N, i, rows(n));
     kcall_arg(&c, KA_DVAL, i, 0);
     kcall_arg(&c, KA_DVAL, n->in[0], 0);
-    kcall_arg(&c, KA_GPARAM, n->affine ? n->param[0] : -1, 0);
-    kcall_arg(&c, KA_GPARAM, n->has_bias ? n->param[1] : -1, 0);
+    kcall_arg(&c, KA_GPARAM, at->elementwise_affine ? n->param[0] : -1, 0);
+    kcall_arg(&c, KA_GPARAM, at->bias ? n->param[1] : -1, 0);
     c.wrap = 6;
     op_emit_call(e, n, &c);
 }
@@ -143,30 +148,35 @@ void lnorm_saved(const Graph *g, const Node *n, int64_t *per_sample, int64_t *fi
 int lnorm_nparams(const Node *n)
 {
     /* weight and bias [normalized_shape], when elementwise_affine */
-    return n->affine ? 1 + n->has_bias : 0;
+    return n->layernorm.elementwise_affine ? 1 + n->layernorm.bias : 0;
 }
 
 void lnorm_print(FILE *out, const Node *n)
 {
+    const LayerNormAttrs *at = &n->layernorm;
     fprintf(out, " normalized_shape=");
-    for (int k = 0; k < n->nnorm; k++)
-        fprintf(out, "%s%lld", k ? "x" : "", (long long)n->norm_shape[k]);
-    fprintf(out, " eps=%.9g affine=%d bias=%d", n->eps, n->affine, n->has_bias);
+    for (int k = 0; k < at->ndim; k++)
+        fprintf(out, "%s%lld", k ? "x" : "", (long long)at->normalized_shape[k]);
+    fprintf(out, " eps=%.9g elementwise_affine=%d bias=%d", at->eps, at->elementwise_affine,
+            at->bias);
 }
 
+/* normalized_shape=, eps=, elementwise_affine= (affine=: the IR text's older
+ * spelling), bias= */
 int lnorm_parse(IrLx *x, Node *n, const char *key)
 {
+    LayerNormAttrs *at = &n->layernorm;
     int64_t v = 0;
     if (!strcmp(key, "normalized_shape")) {
-        n->nnorm = ir_lx_list(x, 'x', n->norm_shape, NNC_MAX_DIMS);
-        return n->nnorm < 0 ? (n->nnorm = 0, -1) : 1;
+        at->ndim = ir_lx_list(x, 'x', at->normalized_shape, NNC_MAX_DIMS);
+        return at->ndim < 0 ? (at->ndim = 0, -1) : 1;
     }
     if (!strcmp(key, "eps"))
-        return ir_lx_num(x, &n->eps) ? -1 : 1;
-    if (!strcmp(key, "affine") || !strcmp(key, "bias")) {
+        return ir_lx_num(x, &at->eps) ? -1 : 1;
+    if (!strcmp(key, "elementwise_affine") || !strcmp(key, "affine") || !strcmp(key, "bias")) {
         if (ir_lx_int(x, &v))
             return -1;
-        *(key[0] == 'a' ? &n->affine : &n->has_bias) = v != 0;
+        *(strcmp(key, "bias") ? &at->elementwise_affine : &at->bias) = v != 0;
         return 1;
     }
     return 0;
@@ -174,9 +184,11 @@ int lnorm_parse(IrLx *x, Node *n, const char *key)
 
 int lnorm_verify(const Graph *g, const Node *n, char *why, size_t len)
 {
+    const LayerNormAttrs *at = &n->layernorm;
     (void)g;
-    if (n->nnorm < 1 || (n->has_bias && !n->affine)) {
-        snprintf(why, len, "normalized_shape of rank %d, affine=%d bias=%d", n->nnorm, n->affine, n->has_bias);
+    if (at->ndim < 1 || (at->bias && !at->elementwise_affine)) {
+        snprintf(why, len, "normalized_shape of rank %d, elementwise_affine=%d bias=%d", at->ndim,
+                 at->elementwise_affine, at->bias);
         return 1;
     }
     return 0;

@@ -19,18 +19,19 @@ const ArgSpec *norm_args(Op op) { (void)op; return spec; }
 int norm_build(BuildCtx *cx)
 {
     Node *n = &cx->g->nodes[cx->node];
-    n->in_f = arg_int(cx, A_NF, 0);
-    n->eps = arg_real(cx, A_EPS, 1e-5);
-    n->momentum = arg_real(cx, A_MOM, 0.1);
-    if (n->in_f <= 0) {
+    BatchNormAttrs *at = &n->batchnorm;
+    at->num_features = arg_int(cx, A_NF, 0);
+    at->eps = arg_real(cx, A_EPS, 1e-5);
+    at->momentum = arg_real(cx, A_MOM, 0.1);
+    if (at->num_features <= 0) {
         diag_error(cx->d, cx->layer_span, "%s: num_features must be positive", op_info[n->op].name);
         return -1;
     }
-    if (n->eps <= 0) {
+    if (at->eps <= 0) {
         diag_error(cx->d, arg_span(cx, A_EPS), "%s: eps must be positive", op_info[n->op].name);
         return -1;
     }
-    int64_t c = n->in_f, none[1] = {0};
+    int64_t c = at->num_features, none[1] = {0};
     op_param(cx, "weight", 1, &c, NNR_T_PARAM, INIT_ONES, 0);
     op_param(cx, "bias", 1, &c, NNR_T_PARAM, INIT_ZEROS, 0);
     op_param(cx, "running_mean", 1, &c, NNR_T_BUFFER, INIT_ZEROS, 0);
@@ -41,6 +42,7 @@ int norm_build(BuildCtx *cx)
 
 int norm_shape(Graph *g, Node *n, Diag *d)
 {
+    const BatchNormAttrs *at = &n->batchnorm;
     const Shape *in = ir_value_shape(g, n->in[0]);
     char buf[64];
     int ok = n->op == OP_BATCHNORM2D ? in->ndim == 3 : (in->ndim == 1 || in->ndim == 2);
@@ -50,9 +52,9 @@ int norm_shape(Graph *g, Node *n, Diag *d)
                    shape_str(in, buf, sizeof buf));
         return -1;
     }
-    if (in->d[0] != n->in_f) {
+    if (in->d[0] != at->num_features) {
         diag_error(d, n->span, "%s(%lld) expects %lld features, but its input has shape %s (%lld features)",
-                   op_info[n->op].name, (long long)n->in_f, (long long)n->in_f,
+                   op_info[n->op].name, (long long)at->num_features, (long long)at->num_features,
                    shape_str(in, buf, sizeof buf), (long long)in->d[0]);
         return -1;
     }
@@ -60,38 +62,39 @@ int norm_shape(Graph *g, Node *n, Diag *d)
     return 0;
 }
 
-static long long spatial(const Node *n) { return (long long)(shape_numel(&n->shape) / n->in_f); }
+static long long spatial(const Node *n) { return (long long)(shape_numel(&n->shape) / n->batchnorm.num_features); }
 
 void norm_emit(EmitCtx *e, const Node *n)
 {
     KCall c;
     kcall_init(&c, "nnr_batchnorm_f32");
     kcall_arg(&c, KA_N, 1, 0);
-    kcall_arg(&c, KA_INT, n->in_f, 0);
+    kcall_arg(&c, KA_INT, n->batchnorm.num_features, 0);
     kcall_arg(&c, KA_INT, spatial(n), 0);
     kcall_arg(&c, KA_VAL, n->in[0], 0);
     for (int k = 0; k < 4; k++)
         kcall_arg(&c, KA_PARAM, n->param[k], 0);
-    kcall_arg(&c, KA_F32, 0, n->eps);
+    kcall_arg(&c, KA_F32, 0, n->batchnorm.eps);
     kcall_arg(&c, KA_VAL, n - e->g->nodes, 0);
     op_emit_call(e, n, &c);
 }
 
 void norm_emit_train(EmitCtx *e, const Node *n)
 {
+    const BatchNormAttrs *at = &n->batchnorm;
     KCall c;
     int i = (int)(n - e->g->nodes);
     kcall_init(&c, "nnr_batchnorm_train_f32");
     kcall_arg(&c, KA_N, 1, 0);
-    kcall_arg(&c, KA_INT, n->in_f, 0);
+    kcall_arg(&c, KA_INT, at->num_features, 0);
     kcall_arg(&c, KA_INT, spatial(n), 0);
     kcall_arg(&c, KA_VAL, n->in[0], 0);
     for (int k = 0; k < 4; k++)
         kcall_arg(&c, KA_PARAM, n->param[k], 0);
-    kcall_arg(&c, KA_F32, 0, n->eps);
-    kcall_arg(&c, KA_F32, 0, n->momentum);
+    kcall_arg(&c, KA_F32, 0, at->eps);
+    kcall_arg(&c, KA_F32, 0, at->momentum);
     kcall_saved(&c, KA_SAVED, i, 0);
-    kcall_saved(&c, KA_SAVED, i, n->in_f);
+    kcall_saved(&c, KA_SAVED, i, at->num_features);
     kcall_arg(&c, KA_VAL, i, 0);
     c.wrap = 8;
     op_emit_call(e, n, &c);
@@ -108,12 +111,12 @@ void norm_grad(EmitCtx *e, const Node *n)
     int i = (int)(n - e->g->nodes);
     kcall_init(&c, "nnr_batchnorm_backward_f32");
     kcall_arg(&c, KA_N, 1, 0);
-    kcall_arg(&c, KA_INT, n->in_f, 0);
+    kcall_arg(&c, KA_INT, n->batchnorm.num_features, 0);
     kcall_arg(&c, KA_INT, spatial(n), 0);
     kcall_arg(&c, KA_VAL, n->in[0], 0);
     kcall_arg(&c, KA_PARAM, n->param[0], 0);
     kcall_saved(&c, KA_SAVED, i, 0);
-    kcall_saved(&c, KA_SAVED, i, n->in_f);
+    kcall_saved(&c, KA_SAVED, i, n->batchnorm.num_features);
     kcall_arg(&c, KA_DVAL, i, 0);
     kcall_arg(&c, KA_DVAL, n->in[0], 0);
     kcall_arg(&c, KA_GPARAM, n->param[0], 0);
@@ -130,7 +133,7 @@ int64_t norm_flops(const Graph *g, const Node *n)
 void norm_saved(const Graph *g, const Node *n, int64_t *per_sample, int64_t *fixed)
 {
     (void)g, (void)per_sample;
-    *fixed = 2 * n->in_f;   /* the batch mean and 1/std per channel */
+    *fixed = 2 * n->batchnorm.num_features;   /* the batch mean and 1/std per channel */
 }
 
 int norm_nparams(const Node *n)
@@ -142,17 +145,21 @@ int norm_nparams(const Node *n)
 
 void norm_print(FILE *out, const Node *n)
 {
-    fprintf(out, " features=%lld eps=%.9g momentum=%.9g", (long long)n->in_f, n->eps, n->momentum);
+    const BatchNormAttrs *at = &n->batchnorm;
+    fprintf(out, " num_features=%lld eps=%.9g momentum=%.9g", (long long)at->num_features,
+            at->eps, at->momentum);
 }
 
+/* num_features= (features=: the IR text's older spelling), eps=, momentum= */
 int norm_parse(IrLx *x, Node *n, const char *key)
 {
-    if (!strcmp(key, "features"))
-        return ir_lx_int(x, &n->in_f) ? -1 : 1;
+    BatchNormAttrs *at = &n->batchnorm;
+    if (!strcmp(key, "num_features") || !strcmp(key, "features"))
+        return ir_lx_int(x, &at->num_features) ? -1 : 1;
     if (!strcmp(key, "eps"))
-        return ir_lx_num(x, &n->eps) ? -1 : 1;
+        return ir_lx_num(x, &at->eps) ? -1 : 1;
     if (!strcmp(key, "momentum"))
-        return ir_lx_num(x, &n->momentum) ? -1 : 1;
+        return ir_lx_num(x, &at->momentum) ? -1 : 1;
     return 0;
 }
 
@@ -160,9 +167,9 @@ int norm_parse(IrLx *x, Node *n, const char *key)
 int norm_verify(const Graph *g, const Node *n, char *why, size_t len)
 {
     for (int k = 0; k < 4 && k < n->nparam; k++)
-        if (g->params[n->param[k]].numel != n->in_f) {
-            snprintf(why, len, "%s has %lld values, not features=%lld", g->params[n->param[k]].name,
-                     (long long)g->params[n->param[k]].numel, (long long)n->in_f);
+        if (g->params[n->param[k]].numel != n->batchnorm.num_features) {
+            snprintf(why, len, "%s has %lld values, not num_features=%lld", g->params[n->param[k]].name,
+                     (long long)g->params[n->param[k]].numel, (long long)n->batchnorm.num_features);
             return 1;
         }
     return 0;

@@ -13,7 +13,7 @@
  *   <fam>_saved(g,n,ps,fx) floats its training forward keeps for its backward
  *                        beyond its input and output: per sample and fixed
  *   <fam>_print(out,n)   IR text: the family's attributes of n, each " key=value"
- *                        under its PyTorch name (kernel=3x3, eps=1e-05)
+ *                        under its PyTorch name (kernel_size=3x3, eps=1e-05)
  *   <fam>_parse(x,n,key) IR text: read the value of attribute `key` into n;
  *                        1 read, 0 not an attribute of n's op, -1 a bad value
  *   <fam>_verify(g,n,why,len) 0 when n's attributes and parameters agree,
@@ -277,8 +277,9 @@ int seq_rnn_result(Graph *g, int node, int index, Diag *d);
  * weight holds `want` floats (as laid out by its packed= form) and its bias
  * out_f, and it has one parameter more with a bias. */
 int op_verify_weight(const Graph *g, const Node *n, int64_t want, char *why, size_t len);
-/* The conv families' shared IR text (compiler/ops/conv.c): in= out=
- * kernel= stride= padding= bias= [dilation=] [groups=] [output_padding=]. */
+/* The conv families' shared IR text (compiler/ops/conv.c): in_channels=
+ * out_channels= kernel_size= stride= padding= bias= [dilation=] [groups=]
+ * [output_padding=] (in=, out=, kernel=: the older spellings, read too). */
 void conv_print_attrs(FILE *out, const Node *n);
 int conv_parse_attr(IrLx *x, Node *n, const char *key);
 /* A float constant spelled for C ("0.01f", exact to float). */

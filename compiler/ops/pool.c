@@ -1,5 +1,5 @@
 /* pool.c — max and average pooling, 2-D and 1-D (PyTorch MaxPool2d /
- * AvgPool2d / MaxPool1d / AvgPool1d, ceil_mode (attr[0]) either way,
+ * AvgPool2d / MaxPool1d / AvgPool1d, ceil_mode (pool.ceil_mode, its ATTR row) either way,
  * count_include_pad = True); a 1-d pool over [C, L] runs the 2-d kernels at
  * height 1. The kernels clip each window to the input (max) or to the
  * padded input (the average's divisor), so ceil_mode changes only the
@@ -56,8 +56,9 @@ int pool_build(BuildCtx *cx)
                    op_info[n->op].name);
         return -1;
     }
-    n->kh = k[0]; n->kw = k[1]; n->sh = s[0]; n->sw = s[1]; n->ph = p[0]; n->pw = p[1];
-    n->attr[0] = arg_bool(cx, A_CEIL, 0);
+    for (int j = 0; j < 2; j++)
+        n->pool.kernel_size[j] = k[j], n->pool.stride[j] = s[j], n->pool.padding[j] = p[j];
+    n->pool.ceil_mode = arg_bool(cx, A_CEIL, 0);
     return 0;
 }
 
@@ -74,7 +75,8 @@ static int64_t pool_out(int64_t len, int64_t span, int64_t s, int64_t pad, int c
 
 int pool_shape(Graph *g, Node *n, Diag *d)
 {
-    const int ceil = n->attr[0] != 0;
+    const PoolAttrs *at = &n->pool;
+    const int ceil = at->ceil_mode != 0;
     const Shape *in = ir_value_shape(g, n->in[0]);
     char buf[64];
     if (is1d(n)) {
@@ -83,15 +85,15 @@ int pool_shape(Graph *g, Node *n, Diag *d)
                        op_info[n->op].name, shape_str(in, buf, sizeof buf));
             return -1;
         }
-        int64_t ow = in->d[1] + 2 * n->pw - n->kw;
+        int64_t ow = in->d[1] + 2 * at->padding[1] - at->kernel_size[1];
         if (ow < 0) {
             diag_error(d, n->span, "%s: the kernel %lld is longer than the padded input %lld",
-                       op_info[n->op].name, (long long)n->kw, (long long)(in->d[1] + 2 * n->pw));
+                       op_info[n->op].name, (long long)at->kernel_size[1], (long long)(in->d[1] + 2 * at->padding[1]));
             return -1;
         }
         n->shape.ndim = 2;
         n->shape.d[0] = in->d[0];
-        n->shape.d[1] = pool_out(in->d[1], ow, n->sw, n->pw, ceil);
+        n->shape.d[1] = pool_out(in->d[1], ow, at->stride[1], at->padding[1], ceil);
         return 0;
     }
     if (in->ndim != 3) {
@@ -99,17 +101,18 @@ int pool_shape(Graph *g, Node *n, Diag *d)
                    op_info[n->op].name, shape_str(in, buf, sizeof buf));
         return -1;
     }
-    int64_t oh = in->d[1] + 2 * n->ph - n->kh, ow = in->d[2] + 2 * n->pw - n->kw;
+    int64_t oh = in->d[1] + 2 * at->padding[0] - at->kernel_size[0];
+    int64_t ow = in->d[2] + 2 * at->padding[1] - at->kernel_size[1];
     if (oh < 0 || ow < 0) {
         diag_error(d, n->span, "%s: the kernel %lldx%lld is larger than the padded input %lldx%lld",
-                   op_info[n->op].name, (long long)n->kh, (long long)n->kw,
-                   (long long)(in->d[1] + 2 * n->ph), (long long)(in->d[2] + 2 * n->pw));
+                   op_info[n->op].name, (long long)at->kernel_size[0], (long long)at->kernel_size[1],
+                   (long long)(in->d[1] + 2 * at->padding[0]), (long long)(in->d[2] + 2 * at->padding[1]));
         return -1;
     }
     n->shape.ndim = 3;
     n->shape.d[0] = in->d[0];
-    n->shape.d[1] = pool_out(in->d[1], oh, n->sh, n->ph, ceil);
-    n->shape.d[2] = pool_out(in->d[2], ow, n->sw, n->pw, ceil);
+    n->shape.d[1] = pool_out(in->d[1], oh, at->stride[0], at->padding[0], ceil);
+    n->shape.d[2] = pool_out(in->d[2], ow, at->stride[1], at->padding[1], ceil);
     return 0;
 }
 
@@ -118,10 +121,12 @@ static int is_max(const Node *n) { return n->op == OP_MAXPOOL2D || n->op == OP_M
 /* The kernels' nnr_pool2d_shape of node n, set on call c. */
 static void kshape(const Graph *g, const Node *n, KCall *c)
 {
+    const PoolAttrs *at = &n->pool;
     const Shape *in = ir_value_shape(g, n->in[0]);
     const int one = is1d(n);
-    const int64_t s[] = {in->d[0], one ? 1 : in->d[1], in->d[one ? 1 : 2], n->kh, n->kw, n->sh, n->sw,
-                         n->ph, n->pw, one ? 1 : n->shape.d[1], n->shape.d[one ? 1 : 2]};
+    const int64_t s[] = {in->d[0], one ? 1 : in->d[1], in->d[one ? 1 : 2], at->kernel_size[0], at->kernel_size[1],
+                         at->stride[0], at->stride[1],
+                         at->padding[0], at->padding[1], one ? 1 : n->shape.d[1], n->shape.d[one ? 1 : 2]};
     static const char *const fields[] = {"channels", "in_h", "in_w", "kernel_h", "kernel_w",
                                          "stride_h", "stride_w", "padding_h", "padding_w",
                                          "out_h", "out_w"};
@@ -162,7 +167,7 @@ void pool_grad(EmitCtx *e, const Node *n)
 int64_t pool_flops(const Graph *g, const Node *n)
 {
     (void)g;
-    return shape_numel(&n->shape) * n->kh * n->kw;
+    return shape_numel(&n->shape) * n->pool.kernel_size[0] * n->pool.kernel_size[1];
 }
 
 void pool_saved(const Graph *g, const Node *n, int64_t *per_sample, int64_t *fixed)
@@ -172,26 +177,34 @@ void pool_saved(const Graph *g, const Node *n, int64_t *per_sample, int64_t *fix
 
 void pool_print(FILE *out, const Node *n)
 {
-    fprintf(out, " kernel=%lldx%lld stride=%lldx%lld padding=%lldx%lld", (long long)n->kh, (long long)n->kw,
-            (long long)n->sh, (long long)n->sw, (long long)n->ph, (long long)n->pw);
+    const PoolAttrs *a = &n->pool;
+    fprintf(out, " kernel_size=%lldx%lld stride=%lldx%lld padding=%lldx%lld", (long long)a->kernel_size[0],
+            (long long)a->kernel_size[1], (long long)a->stride[0], (long long)a->stride[1], (long long)a->padding[0],
+            (long long)a->padding[1]);
 }
 
+/* kernel_size= (kernel= is the IR text's older spelling), stride=, padding= */
 int pool_parse(IrLx *x, Node *n, const char *key)
 {
-    int64_t *a = !strcmp(key, "kernel") ? &n->kh : !strcmp(key, "stride") ? &n->sh
-               : !strcmp(key, "padding") ? &n->ph : NULL;
-    int64_t *b = a == &n->kh ? &n->kw : a == &n->sh ? &n->sw : &n->pw;
-    if (!a)
+    PoolAttrs *a = &n->pool;
+    int64_t *v = !strcmp(key, "kernel_size") || !strcmp(key, "kernel") ? a->kernel_size
+                 : !strcmp(key, "stride")                               ? a->stride
+                 : !strcmp(key, "padding")                              ? a->padding
+                                                                        : NULL;
+    if (!v)
         return 0;
-    return ir_lx_pair(x, a, b) ? -1 : 1;
+    return ir_lx_pair(x, v, v + 1) ? -1 : 1;
 }
 
 int pool_verify(const Graph *g, const Node *n, char *why, size_t len)
 {
     (void)g;
-    if (n->kh < 1 || n->kw < 1 || n->sh < 1 || n->sw < 1 || n->ph < 0 || n->pw < 0) {
-        snprintf(why, len, "kernel=%lldx%lld stride=%lldx%lld padding=%lldx%lld", (long long)n->kh,
-                 (long long)n->kw, (long long)n->sh, (long long)n->sw, (long long)n->ph, (long long)n->pw);
+    const PoolAttrs *a = &n->pool;
+    if (a->kernel_size[0] < 1 || a->kernel_size[1] < 1 || a->stride[0] < 1 || a->stride[1] < 1 || a->padding[0] < 0 ||
+        a->padding[1] < 0) {
+        snprintf(why, len, "kernel_size=%lldx%lld stride=%lldx%lld padding=%lldx%lld", (long long)a->kernel_size[0],
+                 (long long)a->kernel_size[1], (long long)a->stride[0], (long long)a->stride[1], (long long)a->padding[0],
+                 (long long)a->padding[1]);
         return 1;
     }
     return 0;

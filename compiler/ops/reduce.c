@@ -3,9 +3,9 @@
  * a list, counted with the batch as 0, which cannot be reduced. Kernel:
  * nnr_reduce_f32 (runtime/kernels/reduce.c).
  *
- * Node.dim holds the dims as a bit set: bit d for dim d >= 0 and, before
+ * Node.reduce.dims holds the dims as a bit set: bit d for dim d >= 0 and, before
  * the shape rule resolves them against the rank, bit 8 + k for dim -1 - k;
- * attr[0] is keepdim (its ATTR row). A sample reduced to no dimension at
+ * reduce.keepdim is its ATTR row. A sample reduced to no dimension at
  * all is [1] (torch's [N] seen with the batch). */
 #include <string.h>
 
@@ -28,20 +28,20 @@ int reduce_build(BuildCtx *cx)
     int c = arg_ints(cx, 1, v, NNC_MAX_DIMS + 1, xasprintf("%s: dim", name));
     if (c < 0)
         return -1;
-    n->dim = 0;
+    n->reduce.dims = 0;
     for (int k = 0; k < c; k++) {
         if (v[k] < -(NNC_MAX_DIMS + 1) || v[k] > NNC_MAX_DIMS) {
             diag_error(cx->d, arg_span(cx, 1), "%s: dim %lld is out of range", name, (long long)v[k]);
             return -1;
         }
         int bit = v[k] >= 0 ? (int)v[k] : 8 + (int)(-1 - v[k]);
-        if (n->dim & (1 << bit)) {
+        if (n->reduce.dims & (1 << bit)) {
             diag_error(cx->d, arg_span(cx, 1), "%s: dim %lld appears twice in the list of dims", name, (long long)v[k]);
             return -1;
         }
-        n->dim |= 1 << bit;
+        n->reduce.dims |= 1 << bit;
     }
-    n->attr[0] = arg_bool(cx, 2, 0);
+    n->reduce.keepdim = arg_bool(cx, 2, 0);
     return 0;
 }
 
@@ -51,7 +51,7 @@ int reduce_shape(Graph *g, Node *n, Diag *d)
     const char *name = op_info[n->op].name;
     int mask = 0;
     for (int bit = 0; bit < 16; bit++) {
-        if (!(n->dim & (1 << bit)))
+        if (!(n->reduce.dims & (1 << bit)))
             continue;
         int64_t dim = bit < 8 ? bit : -1 - (bit - 8);
         int axis = op_axis(d, n->span, name, dim, a->ndim);
@@ -67,12 +67,12 @@ int reduce_shape(Graph *g, Node *n, Diag *d)
         diag_error(d, n->span, "%s: no dim to reduce over", name);
         return -1;
     }
-    n->dim = mask;
+    n->reduce.dims = mask;
     Shape s;
     memset(&s, 0, sizeof s);
     for (int j = 0; j < a->ndim; j++) {
         if (mask & (1 << (j + 1))) {
-            if (n->attr[0] != 0)
+            if (n->reduce.keepdim != 0)
                 s.d[s.ndim++] = 1;
         } else {
             s.d[s.ndim++] = a->d[j];
@@ -100,7 +100,7 @@ static void rshape(const Graph *g, const Node *n, int64_t f[5])
     f[4] = 0;
     for (int j = 0; j < 4; j++) {
         f[j] = j < pad ? 1 : a->d[j - pad];
-        if (j >= pad && (n->dim & (1 << (j - pad + 1))))
+        if (j >= pad && (n->reduce.dims & (1 << (j - pad + 1))))
             f[4] |= 1 << j;
     }
 }
@@ -159,13 +159,13 @@ void reduce_saved(const Graph *g, const Node *n, int64_t *per_sample, int64_t *f
     (void)g, (void)n, (void)per_sample, (void)fixed;   /* keeps nothing extra */
 }
 
-/* dim: the set of PyTorch dims in Node.dim, bit d for d >= 0 and bit
+/* dim: the set of PyTorch dims in Node.reduce.dims, bit d for d >= 0 and bit
  * 8 + k for -1 - k, printed as a list "1,2" / "-1" */
 void reduce_print(FILE *out, const Node *n)
 {
     fprintf(out, " dim=");
     for (int b = 0, first = 1; b < 16; b++)
-        if (n->dim & (1 << b)) {
+        if (n->reduce.dims & (1 << b)) {
             fprintf(out, "%s%d", first ? "" : ",", b < 8 ? b : -1 - (b - 8));
             first = 0;
         }
@@ -179,11 +179,11 @@ int reduce_parse(IrLx *x, Node *n, const char *key)
     int c = ir_lx_list(x, ',', v, NNC_MAX_DIMS + 1);
     if (c < 0)
         return -1;
-    n->dim = 0;
+    n->reduce.dims = 0;
     for (int k = 0; k < c; k++) {
         if (v[k] < -(NNC_MAX_DIMS + 1) || v[k] > NNC_MAX_DIMS)
             return -1;
-        n->dim |= 1 << (v[k] >= 0 ? (int)v[k] : 8 + (int)(-1 - v[k]));
+        n->reduce.dims |= 1 << (v[k] >= 0 ? (int)v[k] : 8 + (int)(-1 - v[k]));
     }
     return 1;
 }

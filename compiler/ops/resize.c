@@ -33,8 +33,8 @@ int resize_build(BuildCtx *cx)
             diag_error(cx->d, arg_span(cx, A_SIZE), "adaptive_avg_pool2d: output_size must be positive");
             return -1;
         }
-        n->kh = o[0];
-        n->kw = o[1];
+        n->adaptive.output_size[0] = o[0];
+        n->adaptive.output_size[1] = o[1];
         return 0;
     }
     const char *mode = arg_str(cx, A_MODE);
@@ -50,8 +50,8 @@ int resize_build(BuildCtx *cx)
         diag_error(cx->d, arg_span(cx, A_SCALE), "upsample: scale_factor must be positive");
         return -1;
     }
-    n->scale_h = sf[0];
-    n->scale_w = sf[1];
+    n->upsample.scale_factor[0] = sf[0];
+    n->upsample.scale_factor[1] = sf[1];
     return 0;
 }
 
@@ -67,8 +67,8 @@ int resize_shape(Graph *g, Node *n, Diag *d)
         }
         n->shape.ndim = 3;
         n->shape.d[0] = in->d[0];
-        n->shape.d[1] = n->kh;
-        n->shape.d[2] = n->kw;
+        n->shape.d[1] = n->adaptive.output_size[0];
+        n->shape.d[2] = n->adaptive.output_size[1];
         return 0;
     }
     if (in->ndim != 2 && in->ndim != 3) {
@@ -78,7 +78,7 @@ int resize_shape(Graph *g, Node *n, Diag *d)
     }
     n->shape = *in;
     /* PyTorch: floor(size · scale_factor), in double */
-    double sc[2] = {n->scale_h, n->scale_w};
+    double sc[2] = {n->upsample.scale_factor[0], n->upsample.scale_factor[1]};
     for (int k = 1; k < in->ndim; k++) {
         double o = floor((double)in->d[k] * sc[k - 1 + (in->ndim == 2)]);
         if (o < 1 || o > (1 << 24)) {
@@ -108,6 +108,7 @@ static double ratio(double sf) { return (double)(float)(1.0 / sf); }
 
 void resize_emit(EmitCtx *e, const Node *n)
 {
+    const UpsampleAttrs *at = &n->upsample;
     int64_t v[5];
     planes(e->g, n, v);
     KCall c;
@@ -117,8 +118,8 @@ void resize_emit(EmitCtx *e, const Node *n)
         kcall_arg(&c, KA_INT, v[k], 0);
     if (n->op == OP_UPSAMPLE) {
         const int one = ir_value_shape(e->g, n->in[0])->ndim == 2;
-        kcall_arg(&c, KA_F32, 0, one ? 1.0 : ratio(n->scale_h));
-        kcall_arg(&c, KA_F32, 0, ratio(one ? n->scale_h : n->scale_w));
+        kcall_arg(&c, KA_F32, 0, one ? 1.0 : ratio(at->scale_factor[0]));
+        kcall_arg(&c, KA_F32, 0, ratio(one ? at->scale_factor[0] : at->scale_factor[1]));
     }
     kcall_arg(&c, KA_VAL, n->in[0], 0);
     kcall_arg(&c, KA_VAL, n - e->g->nodes, 0);
@@ -129,6 +130,7 @@ void resize_emit_train(EmitCtx *e, const Node *n) { resize_emit(e, n); }
 
 void resize_grad(EmitCtx *e, const Node *n)
 {
+    const UpsampleAttrs *at = &n->upsample;
     if (!DVAL(e, n->in[0]))
         return;
     int64_t v[5];
@@ -141,8 +143,8 @@ void resize_grad(EmitCtx *e, const Node *n)
         kcall_arg(&c, KA_INT, v[k], 0);
     if (up) {
         const int one = ir_value_shape(e->g, n->in[0])->ndim == 2;
-        kcall_arg(&c, KA_F32, 0, one ? 1.0 : ratio(n->scale_h));
-        kcall_arg(&c, KA_F32, 0, ratio(one ? n->scale_h : n->scale_w));
+        kcall_arg(&c, KA_F32, 0, one ? 1.0 : ratio(at->scale_factor[0]));
+        kcall_arg(&c, KA_F32, 0, ratio(one ? at->scale_factor[0] : at->scale_factor[1]));
     }
     kcall_arg(&c, KA_DVAL, n - e->g->nodes, 0);
     kcall_arg(&c, KA_DVAL, n->in[0], 0);
@@ -159,29 +161,32 @@ void resize_saved(const Graph *g, const Node *n, int64_t *per_sample, int64_t *f
     (void)g, (void)n, (void)per_sample, (void)fixed;   /* keeps nothing extra */
 }
 
-/* adaptive_avg_pool2d keeps output_size in kh, kw; upsample its
+/* adaptive_avg_pool2d: its output_size; upsample: its
  * scale_factor per spatial dimension */
 void resize_print(FILE *out, const Node *n)
 {
     if (n->op == OP_ADAPTIVE_AVG_POOL2D)
-        fprintf(out, " output_size=%lldx%lld", (long long)n->kh, (long long)n->kw);
+        fprintf(out, " output_size=%lldx%lld", (long long)n->adaptive.output_size[0],
+                (long long)n->adaptive.output_size[1]);
     else
-        fprintf(out, " scale_factor=%.17gx%.17g", n->scale_h, n->scale_w);
+        fprintf(out, " scale_factor=%.17gx%.17g", n->upsample.scale_factor[0], n->upsample.scale_factor[1]);
 }
 
 int resize_parse(IrLx *x, Node *n, const char *key)
 {
     if (n->op == OP_ADAPTIVE_AVG_POOL2D && !strcmp(key, "output_size"))
-        return ir_lx_pair(x, &n->kh, &n->kw) ? -1 : 1;
+        return ir_lx_pair(x, &n->adaptive.output_size[0], &n->adaptive.output_size[1]) ? -1 : 1;
     if (n->op == OP_UPSAMPLE && !strcmp(key, "scale_factor"))
-        return ir_lx_numpair(x, &n->scale_h, &n->scale_w) ? -1 : 1;
+        return ir_lx_numpair(x, &n->upsample.scale_factor[0], &n->upsample.scale_factor[1]) ? -1 : 1;
     return 0;
 }
 
 int resize_verify(const Graph *g, const Node *n, char *why, size_t len)
 {
     (void)g;
-    if (n->op == OP_ADAPTIVE_AVG_POOL2D ? n->kh < 1 || n->kw < 1 : !(n->scale_h > 0 && n->scale_w > 0)) {
+    const int64_t *os = n->adaptive.output_size;
+    const double *sf = n->upsample.scale_factor;
+    if (n->op == OP_ADAPTIVE_AVG_POOL2D ? os[0] < 1 || os[1] < 1 : !(sf[0] > 0 && sf[1] > 0)) {
         snprintf(why, len, "%s", n->op == OP_ADAPTIVE_AVG_POOL2D ? "output_size below 1" : "scale_factor not positive");
         return 1;
     }

@@ -9,7 +9,7 @@
 #include "ops.h"
 #include "nnr_prog.h"
 
-enum { E_NUM, E_DIM, E_PAD };
+enum { E_NUM, E_DIM, E_PAD };     /* embedding's schema slots */
 static const ArgSpec emb_spec[] = {
     {"num_embeddings", AT_INT, 1},
     {"embedding_dim", AT_INT, 1},
@@ -39,9 +39,9 @@ static int build_embedding(BuildCtx *cx, Node *n)
         if (pad < 0)
             pad += num;
     }
-    n->attr[E_NUM] = (double)num;
-    n->attr[E_DIM] = (double)dim;
-    n->attr[E_PAD] = (double)pad;
+    n->embedding.num_embeddings = (double)num;
+    n->embedding.embedding_dim = (double)dim;
+    n->embedding.padding_idx = (double)pad;
     int64_t ws[2] = {num, dim};
     int w = op_param(cx, "weight", 2, ws, NNR_T_PARAM, INIT_NORMAL, 1.0f);
     cx->g->params[w].pad_row = pad + 1;
@@ -76,21 +76,22 @@ int seq_shape(Graph *g, Node *n, Diag *d)
         return -1;
     }
     /* positions known at compile time must be rows of the table */
-    if (n->in[0] >= 0 && g->nodes[n->in[0]].op == OP_ARANGE && g->nodes[n->in[0]].attr[0] > n->attr[E_NUM]) {
+    const EmbeddingAttrs *a = &n->embedding;
+    if (n->in[0] >= 0 && g->nodes[n->in[0]].op == OP_ARANGE && g->nodes[n->in[0]].attr[0] > a->num_embeddings) {
         diag_error(d, n->span, "embedding(%g, %g) has %g rows, but its input arange(%g) reaches index %g",
-                   n->attr[E_NUM], n->attr[E_DIM], n->attr[E_NUM], g->nodes[n->in[0]].attr[0],
+                   a->num_embeddings, a->embedding_dim, a->num_embeddings, g->nodes[n->in[0]].attr[0],
                    g->nodes[n->in[0]].attr[0] - 1);
         return -1;
     }
     if (n->in[0] < 0) {
         /* an int input read as indices: the program checks them against the table */
         int k = ir_input_index(n->in[0]);
-        int64_t num = (int64_t)n->attr[E_NUM];
+        int64_t num = (int64_t)n->embedding.num_embeddings;
         if (g->input_int[k] && (g->input_int_below[k] <= 0 || g->input_int_below[k] > num))
             g->input_int_below[k] = num;
     }
     n->shape = *in;
-    n->shape.d[n->shape.ndim++] = (int64_t)n->attr[E_DIM];
+    n->shape.d[n->shape.ndim++] = (int64_t)n->embedding.embedding_dim;
     return 0;
 }
 
@@ -106,8 +107,8 @@ void seq_emit(EmitCtx *e, const Node *n)
     } else {
         kcall_init(&c, "nnr_embedding_f32");
         kcall_arg(&c, KA_NSIZE, shape_numel(ir_value_shape(e->g, n->in[0])), 0);
-        kcall_arg(&c, KA_INT, (int64_t)n->attr[E_NUM], 0);
-        kcall_arg(&c, KA_INT, (int64_t)n->attr[E_DIM], 0);
+        kcall_arg(&c, KA_INT, (int64_t)n->embedding.num_embeddings, 0);
+        kcall_arg(&c, KA_INT, (int64_t)n->embedding.embedding_dim, 0);
         kcall_arg(&c, KA_VAL, n->in[0], 0);
         kcall_arg(&c, KA_PARAM, n->param[0], 0);
         kcall_arg(&c, KA_VAL, self, 0);
@@ -126,9 +127,9 @@ void seq_grad(EmitCtx *e, const Node *n)
     KCall c;
     kcall_init(&c, "nnr_embedding_backward_f32");
     kcall_arg(&c, KA_NSIZE, rows, 0);
-    kcall_arg(&c, KA_INT, (int64_t)n->attr[E_NUM], 0);
-    kcall_arg(&c, KA_INT, (int64_t)n->attr[E_DIM], 0);
-    kcall_arg(&c, KA_INT, (int64_t)n->attr[E_PAD], 0);
+    kcall_arg(&c, KA_INT, (int64_t)n->embedding.num_embeddings, 0);
+    kcall_arg(&c, KA_INT, (int64_t)n->embedding.embedding_dim, 0);
+    kcall_arg(&c, KA_INT, (int64_t)n->embedding.padding_idx, 0);
     kcall_arg(&c, KA_VAL, n->in[0], 0);
     kcall_arg(&c, KA_DVAL, self, 0);
     kcall_arg(&c, KA_GPARAM, n->param[0], 0);

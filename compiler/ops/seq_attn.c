@@ -32,8 +32,6 @@ static const ArgSpec mha_spec[] = {
     {"is_causal", AT_BOOL, 0},
     {NULL, 0, 0},
 };
-enum { A_E, A_HEADS, A_BIAS, A_CAUSAL };
-
 const ArgSpec *attn_args(Op op) { return op == OP_MHA ? mha_spec : sdpa_spec; }
 
 int attn_build(BuildCtx *cx)
@@ -58,8 +56,8 @@ int attn_build(BuildCtx *cx)
         return -1;
     }
     int bias = arg_bool(cx, M_BIAS, 1);
-    n->attr[A_E] = (double)e, n->attr[A_HEADS] = (double)h, n->attr[A_BIAS] = bias;
-    n->attr[A_CAUSAL] = arg_bool(cx, M_CAUSAL, 0);
+    n->mha.embed_dim = (double)e, n->mha.num_heads = (double)h, n->mha.bias = bias;
+    n->mha.is_causal = arg_bool(cx, M_CAUSAL, 0);
     /* PyTorch: xavier_uniform_ in_proj_weight, zero biases, out_proj as a Linear's weight */
     int64_t win[2] = {3 * e, e}, wout[2] = {e, e}, b3 = 3 * e;
     op_param(cx, "in_proj_weight", 2, win, NNR_T_PARAM, INIT_UNIFORM, (float)sqrt(6.0 / (double)(4 * e)));
@@ -81,11 +79,11 @@ int attn_shape(Graph *g, Node *n, Diag *d)
     for (int i = 0; ok && i < q->ndim - 2; i++)
         ok = q->d[i] == k->d[i] && q->d[i] == v->d[i];
     if (n->op == OP_MHA)
-        ok = ok && q->ndim == 2 && q->d[1] == (int64_t)n->attr[A_E] && v->d[1] == q->d[1];
+        ok = ok && q->ndim == 2 && q->d[1] == (int64_t)n->mha.embed_dim && v->d[1] == q->d[1];
     if (!ok) {
         diag_error(d, n->span, n->op == OP_MHA ? "%s(%g, ...) expects query [L, %g], key and value [S, %g], but got %s, %s and %s"
                                                : "%s expects query [..., L, E], key [..., S, E] and value [..., S, Ev] with the same leading dimensions%.0g%.0g%.0g, but got %s, %s and %s",
-                   name, n->attr[A_E], n->attr[A_E], n->attr[A_E], shape_str(q, b1, sizeof b1), shape_str(k, b2, sizeof b2),
+                   name, n->mha.embed_dim, n->mha.embed_dim, n->mha.embed_dim, shape_str(q, b1, sizeof b1), shape_str(k, b2, sizeof b2),
                    shape_str(v, b3, sizeof b3));
         return -1;
     }
@@ -106,7 +104,7 @@ static void sdpa_dims(const Graph *g, const Node *n, int64_t dm[5])
 static nnr_mha_shape mha_of(const Graph *g, const Node *n)
 {
     nnr_mha_shape s = {(int)ir_value_shape(g, n->in[0])->d[0], (int)ir_value_shape(g, n->in[1])->d[0],
-                       (int)n->attr[A_E], (int)n->attr[A_HEADS], n->attr[A_BIAS] != 0, n->attr[A_CAUSAL] != 0};
+                       (int)n->mha.embed_dim, (int)n->mha.num_heads, n->mha.bias != 0, n->mha.is_causal != 0};
     return s;
 }
 
@@ -223,5 +221,5 @@ void attn_saved(const Graph *g, const Node *n, int64_t *per_sample, int64_t *fix
 int attn_nparams(const Node *n)
 {
     /* mha: in_proj_weight, out_proj.weight, and their biases when bias */
-    return n->op != OP_MHA ? 0 : n->attr[A_BIAS] != 0 ? 4 : 2;
+    return n->op != OP_MHA ? 0 : n->mha.bias != 0 ? 4 : 2;
 }

@@ -29,16 +29,13 @@ static const ArgSpec rnn_spec[] = {
     {NULL, 0, 0},
 };
 static const ArgSpec result_spec[] = {{"index", AT_INT, 1}, {NULL, 0, 0}};
-/* attributes of a node (ATTR rows of ops.def) */
-enum { A_IN, A_HID, A_LAYERS, A_BIAS, A_DROPOUT, A_BIDIR };
-
 const ArgSpec *rnn_args(Op op) { return op == OP_RNN_RESULT ? result_spec : rnn_spec; }
 
 static nnr_rnn_shape rnn_shape_of(const Graph *g, const Node *n)
 {
     const Shape *in = ir_value_shape(g, n->in[0]);
-    nnr_rnn_shape s = {(int)in->d[0], (int)n->attr[A_IN], (int)n->attr[A_HID], (int)n->attr[A_LAYERS],
-                       n->attr[A_BIDIR] != 0 ? 2 : 1, n->attr[A_BIAS] != 0, n->op == OP_LSTM ? 4 : 3};
+    nnr_rnn_shape s = {(int)in->d[0], (int)n->rnn.input_size, (int)n->rnn.hidden_size, (int)n->rnn.num_layers,
+                       n->rnn.bidirectional != 0 ? 2 : 1, n->rnn.bias != 0, n->op == OP_LSTM ? 4 : 3};
     return s;
 }
 
@@ -67,8 +64,8 @@ static int build_rnn(BuildCtx *cx, Node *n)
         diag_error(cx->d, arg_span(cx, R_DROPOUT), "%s: dropout has to be between 0 and 1, but got %g", op, dropout);
         return -1;
     }
-    n->attr[A_IN] = (double)in, n->attr[A_HID] = (double)hid, n->attr[A_LAYERS] = (double)layers;
-    n->attr[A_BIAS] = bias, n->attr[A_DROPOUT] = dropout, n->attr[A_BIDIR] = bidir;
+    n->rnn.input_size = (double)in, n->rnn.hidden_size = (double)hid, n->rnn.num_layers = (double)layers;
+    n->rnn.bias = bias, n->rnn.dropout = dropout, n->rnn.bidirectional = bidir;
     int64_t gh = (n->op == OP_LSTM ? 4 : 3) * hid;
     float bound = (float)(1.0 / sqrt((double)hid));
     for (int l = 0; l < layers; l++)
@@ -124,9 +121,10 @@ int rnn_shape(Graph *g, Node *n, Diag *d)
         result_part(g, n, src, &off, &len, &n->shape);
         return 0;
     }
-    if (in->ndim != 2 || in->d[1] != (int64_t)n->attr[A_IN]) {
+    if (in->ndim != 2 || in->d[1] != (int64_t)n->rnn.input_size) {
         diag_error(d, n->span, "%s(%g, %g) expects a [sequence, %g] input, but its input has shape %s",
-                   op_info[n->op].name, n->attr[A_IN], n->attr[A_HID], n->attr[A_IN], shape_str(in, buf, sizeof buf));
+                   op_info[n->op].name, n->rnn.input_size, n->rnn.hidden_size, n->rnn.input_size,
+                   shape_str(in, buf, sizeof buf));
         return -1;
     }
     nnr_rnn_shape s = rnn_shape_of(g, n);
@@ -193,7 +191,7 @@ void rnn_emit_train(EmitCtx *e, const Node *n)
     kcall_arg(&c, KA_VAL, self, 0);
     kcall_saved(&c, KA_SAVED, self, 0);
     kcall_arg(&c, KA_RNG, 0, 0);
-    kcall_arg(&c, KA_F32, 0, n->attr[A_DROPOUT]);
+    kcall_arg(&c, KA_F32, 0, n->rnn.dropout);
     op_emit_call(e, n, &c);
 }
 
@@ -270,5 +268,5 @@ int rnn_nparams(const Node *n)
     /* per layer and direction: weight_ih, weight_hh, and bias_ih, bias_hh when bias */
     if (n->op == OP_RNN_RESULT)
         return 0;
-    return (int)n->attr[A_LAYERS] * (n->attr[A_BIDIR] != 0 ? 2 : 1) * (n->attr[A_BIAS] != 0 ? 4 : 2);
+    return (int)n->rnn.num_layers * (n->rnn.bidirectional != 0 ? 2 : 1) * (n->rnn.bias != 0 ? 4 : 2);
 }

@@ -13,9 +13,9 @@ int softmax_build(BuildCtx *cx)
 {
     Node *n = &cx->g->nodes[cx->node];
     /* dim as written (PyTorch numbering, batch = 0); softmax_shape
-     * resolves it against the input rank into n->axis */
+     * resolves it against the input rank into n->softmax.axis */
     int64_t dim = arg_int(cx, 0, -1);
-    n->dim = dim < -64 ? -64 : dim > 64 ? 64 : (int)dim;
+    n->softmax.dim = dim < -64 ? -64 : dim > 64 ? 64 : (int)dim;
     return 0;
 }
 
@@ -23,21 +23,21 @@ int softmax_shape(Graph *g, Node *n, Diag *d)
 {
     const Shape *in = ir_value_shape(g, n->in[0]);
     int rank = in->ndim + 1; /* with the batch */
-    int dim = n->dim;
+    int dim = n->softmax.dim;
     if (dim < 0)
         dim += rank;
     if (dim == 0) {
         diag_error(d, n->span, "%s: dim %d is the batch dimension; softmax over the batch is not allowed",
-                   op_info[n->op].name, n->dim);
+                   op_info[n->op].name, n->softmax.dim);
         return -1;
     }
     if (dim < 0 || dim >= rank) {
         diag_error(d, n->span, "%s: dim %d is out of range for an input of %d dimensions (batch included)",
-                   op_info[n->op].name, n->dim, rank);
+                   op_info[n->op].name, n->softmax.dim, rank);
         return -1;
     }
-    n->axis = dim - 1;
-    n->dim = dim;   /* normalised: later re-checks see a valid positive dim */
+    n->softmax.axis = dim - 1;
+    n->softmax.dim = dim;   /* normalised: later re-checks see a valid positive dim */
     n->shape = *in;
     return 0;
 }
@@ -46,10 +46,10 @@ static void split(const Node *n, long long *outer, long long *dimsz, long long *
 {
     *outer = 1;
     *inner = 1;
-    for (int i = 0; i < n->axis; i++)
+    for (int i = 0; i < n->softmax.axis; i++)
         *outer *= n->shape.d[i];
-    *dimsz = n->shape.d[n->axis];
-    for (int i = n->axis + 1; i < n->shape.ndim; i++)
+    *dimsz = n->shape.d[n->softmax.axis];
+    for (int i = n->softmax.axis + 1; i < n->shape.ndim; i++)
         *inner *= n->shape.d[i];
 }
 
@@ -100,7 +100,7 @@ void softmax_saved(const Graph *g, const Node *n, int64_t *per_sample, int64_t *
 /* dim printed as resolved (the axis of one sample, + 1 for the batch) */
 void softmax_print(FILE *out, const Node *n)
 {
-    fprintf(out, " dim=%d", n->axis + 1);
+    fprintf(out, " dim=%d", n->softmax.axis + 1);
 }
 
 int softmax_parse(IrLx *x, Node *n, const char *key)
@@ -110,6 +110,6 @@ int softmax_parse(IrLx *x, Node *n, const char *key)
         return 0;
     if (ir_lx_int(x, &v))
         return -1;
-    n->dim = v < -64 ? -64 : v > 64 ? 64 : (int)v; /* resolved by softmax_shape */
+    n->softmax.dim = v < -64 ? -64 : v > 64 ? 64 : (int)v; /* resolved by softmax_shape */
     return 1;
 }

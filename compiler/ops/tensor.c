@@ -8,8 +8,8 @@
  *
  * Attributes: cat dim; slice dim, start, end; transpose dim0, dim1 (ATTR
  * rows, normalised to positive by the shape rule); permute keeps its dims
- * after the batch's in attr[0..rank-1] (normalised likewise) and their
- * count in Node.dim (printed dims=0,2,1 with the batch). */
+ * after the batch's in permute.dims[0..rank-1] (normalised likewise) and their
+ * count in permute.ndims (printed dims=0,2,1 with the batch). */
 #include <string.h>
 
 #include "ops.h"
@@ -73,9 +73,9 @@ int tensor_build(BuildCtx *cx)
             return -1;
         }
         /* as written (PyTorch numbering); tensor_shape checks them against the rank */
-        n->dim = c - 1;
+        n->permute.ndims = c - 1;
         for (int j = 1; j < c; j++)
-            n->attr[j - 1] = (double)v[j];
+            n->permute.dims[j - 1] = (double)v[j];
         return 0;
     }
     }
@@ -143,7 +143,7 @@ static void perm_of(const Graph *g, const Node *n, int p[NNC_MAX_DIMS])
 {
     const Shape *a = ir_value_shape(g, n->in[0]);
     for (int j = 0; j < a->ndim; j++)
-        p[j] = n->op == OP_PERMUTE ? (int)n->attr[j] - 1 : j;
+        p[j] = n->op == OP_PERMUTE ? (int)n->permute.dims[j] - 1 : j;
     if (n->op == OP_TRANSPOSE) {
         int x = (int)n->attr[0] - 1, y = (int)n->attr[1] - 1;
         p[x] = y;
@@ -166,14 +166,14 @@ int tensor_shape(Graph *g, Node *n, Diag *d)
             n->attr[k] = axis + 1;
         }
     } else {
-        if (n->dim != a->ndim) {
+        if (n->permute.ndims != a->ndim) {
             diag_error(d, n->span, "permute: dims has %d entries, the value has %d dimensions (batch included)",
-                       n->dim + 1, a->ndim + 1);
+                       n->permute.ndims + 1, a->ndim + 1);
             return -1;
         }
         int seen = 0;
         for (int j = 0; j < a->ndim; j++) {
-            int axis = op_axis(d, n->span, "permute", (int64_t)n->attr[j], a->ndim);
+            int axis = op_axis(d, n->span, "permute", (int64_t)n->permute.dims[j], a->ndim);
             if (axis < 0)
                 return -1;
             if (seen & (1 << axis)) {
@@ -181,7 +181,7 @@ int tensor_shape(Graph *g, Node *n, Diag *d)
                 return -1;
             }
             seen |= 1 << axis;
-            n->attr[j] = axis + 1;
+            n->permute.dims[j] = axis + 1;
         }
     }
     int p[NNC_MAX_DIMS];
@@ -331,14 +331,14 @@ void tensor_saved(const Graph *g, const Node *n, int64_t *per_sample, int64_t *f
     (void)g, (void)n, (void)per_sample, (void)fixed;   /* keeps nothing extra */
 }
 
-/* permute: dims=0,... with the batch first; the rest are attr[0..dim) */
+/* permute: dims=0,... with the batch first; the rest are permute.dims[0..ndims) */
 void tensor_print(FILE *out, const Node *n)
 {
     if (n->op != OP_PERMUTE)
         return;
     fprintf(out, " dims=0");
-    for (int k = 0; k < n->dim && k < NNC_MAX_NODE_ATTRS; k++)
-        fprintf(out, ",%.9g", n->attr[k]);
+    for (int k = 0; k < n->permute.ndims && k < NNC_MAX_NODE_ATTRS; k++)
+        fprintf(out, ",%.9g", n->permute.dims[k]);
 }
 
 int tensor_parse(IrLx *x, Node *n, const char *key)
@@ -350,7 +350,7 @@ int tensor_parse(IrLx *x, Node *n, const char *key)
     if (c < 2 || v[0] != 0 || c - 1 > NNC_MAX_NODE_ATTRS)
         return -1;
     for (int k = 1; k < c; k++)
-        n->attr[k - 1] = (double)v[k];
-    n->dim = c - 1;
+        n->permute.dims[k - 1] = (double)v[k];
+    n->permute.ndims = c - 1;
     return 1;
 }

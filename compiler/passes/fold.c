@@ -84,7 +84,7 @@ int pass_fold_bn(Graph *g, PassCtx *cx)
          * meet only on a flat [features] value; conv2d is [C, H, W] */
         int fits = k->op == OP_CONV2D ? bn->op == OP_BATCHNORM2D
                                       : bn->op == OP_BATCHNORM1D && k->shape.ndim == 1;
-        if (!fits || k->fused_act >= 0 || bn->in_f != k->out_f) {
+        if (!fits || k->fused_act >= 0 || bn->batchnorm.num_features != k->weight.out) {
             if (cx->verbose)
                 fprintf(cx->log, "fold-batchnorm: %%%d (%s) not folded into %%%d (%s): %s\n", b,
                         op_info[bn->op].name, i, op_info[k->op].name,
@@ -97,18 +97,19 @@ int pass_fold_bn(Graph *g, PassCtx *cx)
         f.kind = FOLD_BN;
         f.n = 1;
         f.w[0] = k->param[0];
-        f.b[0] = k->has_bias ? k->param[1] : -1;
+        f.b[0] = k->weight.bias ? k->param[1] : -1;
         for (int j = 0; j < 4; j++)
             f.bn[j] = bn->param[j];
-        f.eps = bn->eps;
-        f.rows = k->out_f;
-        f.cols = g->params[k->param[0]].numel / k->out_f;
+        f.eps = bn->batchnorm.eps;
+        f.rows = k->weight.out;
+        f.cols = g->params[k->param[0]].numel / k->weight.out;
         ir_add_fold(g, &f);
+        ir_param_reserve(g, i, 2);
         k = &g->nodes[i];
         k->param[0] = f.out_w;
         k->param[1] = f.out_b;
         k->nparam = 2;
-        k->has_bias = 1;
+        k->weight.bias = 1;
         absorb(g, i, b);
         if (cx->verbose)
             fprintf(cx->log, "fold-batchnorm: %%%d (%s) folded into %%%d (%s): %s\n", b,
@@ -143,8 +144,8 @@ static int segment(const Graph *g, const int *c, int m, int *seg_end)
         int bias = 0;
         for (int i = j - 1; i >= 0; i--) {
             const Node *a = &g->nodes[c[i]], *z = &g->nodes[c[j - 1]];
-            bias |= g->nodes[c[i]].has_bias;
-            int64_t cost = best[i] + lin_size(a->in_f, z->out_f, bias);
+            bias |= g->nodes[c[i]].linear.bias;
+            int64_t cost = best[i] + lin_size(a->linear.in_features, z->linear.out_features, bias);
             if (best[j] < 0 || cost < best[j] || (cost == best[j] && nseg[i] + 1 < nseg[j])) {
                 best[j] = cost;
                 nseg[j] = nseg[i] + 1;
@@ -190,13 +191,16 @@ int pass_fold_linear(Graph *g, PassCtx *cx)
             int end = seg_end[s];
             if (s + 1 < ns && cx->verbose) {
                 const Node *a = &g->nodes[c[end]], *z = &g->nodes[c[end + 1]];
-                int64_t merged = lin_size(a->in_f, z->out_f, a->has_bias || z->has_bias);
-                int64_t parts = lin_size(a->in_f, a->out_f, a->has_bias) + lin_size(z->in_f, z->out_f, z->has_bias);
+                const LinearAttrs *la = &a->linear, *lz = &z->linear;
+                int64_t merged = lin_size(la->in_features, lz->out_features, la->bias || lz->bias);
+                int64_t parts = lin_size(la->in_features, la->out_features, la->bias) +
+                                lin_size(lz->in_features, lz->out_features, lz->bias);
                 if (merged > parts)
                     fprintf(cx->log, "fold-linear: %%%d (linear %lld->%lld) and %%%d (linear %lld->%lld) not folded: "
                                      "one %lldx%lld layer (%lld floats) would be larger than the parts (%lld floats)\n",
-                            c[end], (long long)a->in_f, (long long)a->out_f, c[end + 1], (long long)z->in_f,
-                            (long long)z->out_f, (long long)z->out_f, (long long)a->in_f, (long long)merged,
+                            c[end], (long long)la->in_features, (long long)la->out_features, c[end + 1],
+                            (long long)lz->in_features, (long long)lz->out_features, (long long)lz->out_features,
+                            (long long)la->in_features, (long long)merged,
                             (long long)parts);
                 else
                     fprintf(cx->log, "fold-linear: %%%d and %%%d not folded: the chain costs fewer floats "
@@ -208,23 +212,24 @@ int pass_fold_linear(Graph *g, PassCtx *cx)
             memset(&f, 0, sizeof f);
             f.kind = FOLD_LINEAR;
             f.n = end - start + 1;
-            f.dims[0] = g->nodes[c[start]].in_f;
+            f.dims[0] = g->nodes[c[start]].linear.in_features;
             for (int k = 0; k < f.n; k++) {
                 const Node *l = &g->nodes[c[start + k]];
                 f.w[k] = l->param[0];
-                f.b[k] = l->has_bias ? l->param[1] : -1;
-                f.dims[k + 1] = l->out_f;
+                f.b[k] = l->linear.bias ? l->param[1] : -1;
+                f.dims[k + 1] = l->linear.out_features;
             }
             ir_add_fold(g, &f);
+            ir_param_reserve(g, c[start], 2);
             Node *first = &g->nodes[c[start]];
             const Node *last = &g->nodes[c[end]];
-            first->out_f = last->out_f;
+            first->linear.out_features = last->linear.out_features;
             first->shape = last->shape;
             first->fused_act = last->fused_act;
             first->fused_param = last->fused_param;
             first->param[0] = f.out_w;
             first->param[1] = f.out_b;
-            first->has_bias = f.out_b >= 0;
+            first->linear.bias = f.out_b >= 0;
             first->nparam = f.out_b >= 0 ? 2 : 1;
             absorb(g, c[start], c[end]);
             if (cx->verbose) {

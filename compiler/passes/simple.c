@@ -232,7 +232,7 @@ int pass_prepack(Graph *g, PassCtx *cx)
             continue;
         }
         int made;
-        const int shared = pack_of(g, FOLD_PACK, n->param[0], n->out_f, n->in_f, &made);
+        const int shared = pack_of(g, FOLD_PACK, n->param[0], n->linear.out_features, n->linear.in_features, &made);
         n = &g->nodes[i];
         n->param[0] = shared;
         n->packed = 2;
@@ -265,7 +265,7 @@ int pass_bf16(Graph *g, PassCtx *cx)
         if (n->packed == 2)
             src = g->folds[g->params[src].fold - 1].w[0];
         int made;
-        const int shared = pack_of(g, FOLD_PACK_BF16, src, n->out_f, n->in_f, &made);
+        const int shared = pack_of(g, FOLD_PACK_BF16, src, n->linear.out_features, n->linear.in_features, &made);
         n = &g->nodes[i];
         n->param[0] = shared;
         n->packed = 3;

@@ -322,7 +322,7 @@ static void check_chain(int k, const int *dims, unsigned bias_mask, const char *
     cr_assert_eq(ir_count_op(g, OP_LINEAR), 1, "a chain of %d folds into one linear", k);
     const Node *n = &g->nodes[ir_output(g)];
     cr_assert_eq(n->op, OP_LINEAR);
-    cr_expect_eq(n->has_bias, bias_mask != 0, "a bias exactly when some layer has one");
+    cr_expect_eq(n->linear.bias, bias_mask != 0, "a bias exactly when some layer has one");
     float *state = state_of(g);
     float *infer = infer_of(g, state);
     int out = dims[k], in = dims[0];
@@ -332,7 +332,7 @@ static void check_chain(int k, const int *dims, unsigned bias_mask, const char *
     cr_assert_eq(pw->numel, (int64_t)out * in);
     for (int i = 0; i < out * in; i++)
         expect_close(infer[pw->ioffset + i], W[i], "W", i);
-    if (n->has_bias)
+    if (n->linear.bias)
         for (int i = 0; i < out; i++)
             expect_close(infer[g->params[n->param[1]].ioffset + i], b[i], "b", i);
 
@@ -351,13 +351,14 @@ static void check_chain(int k, const int *dims, unsigned bias_mask, const char *
         if (l->dead || l->op != OP_LINEAR)
             continue;
         float *dst = bufs[which];
-        nnr_ref_linear_f32(batch, (int)l->in_f, (int)l->out_f, cur, p0 + g0->params[l->param[0]].ioffset,
-                           l->has_bias ? p0 + g0->params[l->param[1]].ioffset : NULL, dst, NNR_ACT_NONE, 0);
+        nnr_ref_linear_f32(batch, (int)l->linear.in_features, (int)l->linear.out_features, cur,
+                           p0 + g0->params[l->param[0]].ioffset,
+                           l->linear.bias ? p0 + g0->params[l->param[1]].ioffset : NULL, dst, NNR_ACT_NONE, 0);
         cur = dst;
         which ^= 1;
     }
     nnr_ref_linear_f32(batch, in, out, x, infer + pw->ioffset,
-                       n->has_bias ? infer + g->params[n->param[1]].ioffset : NULL, y1, NNR_ACT_NONE, 0);
+                       n->linear.bias ? infer + g->params[n->param[1]].ioffset : NULL, y1, NNR_ACT_NONE, 0);
     for (int i = 0; i < batch * out; i++)
         cr_expect(fabsf(y1[i] - cur[i]) <= 1e-5f + 1e-5f * fabsf(cur[i]), "y[%d]: folded %.9g, chain %.9g", i,
                   (double)y1[i], (double)cur[i]);
@@ -436,18 +437,22 @@ static void check_bn(const char *text, int conv)
 #define PP(gr, blk, nd, k) ((nd)->param[k] >= 0 ? (blk) + (gr)->params[(nd)->param[k]].ioffset : NULL)
     if (conv) {
         const Shape *is = &g0->input;
-        nnr_conv2d_shape cs = {(int)is->d[0], (int)is->d[1], (int)is->d[2], (int)l0->out_f, (int)l0->kh, (int)l0->kw,
-                               (int)l0->sh, (int)l0->sw, (int)l0->ph, (int)l0->pw, (int)l0->shape.d[1], (int)l0->shape.d[2], 1, 1, 1};
-        nnr_ref_conv2d_f32(batch, &cs, x, PP(g0, p0, l0, 0), l0->has_bias ? PP(g0, p0, l0, 1) : NULL, t,
+        const ConvAttrs *c = &l0->conv;
+        nnr_conv2d_shape cs = {(int)is->d[0], (int)is->d[1], (int)is->d[2], (int)c->out_channels,
+                               (int)c->kernel_size[0], (int)c->kernel_size[1], (int)c->stride[0], (int)c->stride[1],
+                               (int)c->padding[0], (int)c->padding[1], (int)l0->shape.d[1], (int)l0->shape.d[2],
+                               1, 1, 1};
+        nnr_ref_conv2d_f32(batch, &cs, x, PP(g0, p0, l0, 0), c->bias ? PP(g0, p0, l0, 1) : NULL, t,
                            NNR_ACT_NONE, 0, NULL);
         nnr_ref_conv2d_f32(batch, &cs, x, PP(g, p, l, 0), PP(g, p, l, 1), y1, NNR_ACT_NONE, 0, NULL);
     } else {
-        nnr_ref_linear_f32(batch, (int)in, (int)out, x, PP(g0, p0, l0, 0), l0->has_bias ? PP(g0, p0, l0, 1) : NULL,
+        nnr_ref_linear_f32(batch, (int)in, (int)out, x, PP(g0, p0, l0, 0), l0->linear.bias ? PP(g0, p0, l0, 1) : NULL,
                            t, NNR_ACT_NONE, 0);
         nnr_ref_linear_f32(batch, (int)in, (int)out, x, PP(g, p, l, 0), PP(g, p, l, 1), y1, NNR_ACT_NONE, 0);
     }
-    nnr_batchnorm_f32(batch, (int)bn->in_f, (int)(out / bn->in_f), t, PP(g0, p0, bn, 0), PP(g0, p0, bn, 1),
-                      PP(g0, p0, bn, 2), PP(g0, p0, bn, 3), (float)bn->eps, y0);
+    const BatchNormAttrs *ba = &bn->batchnorm;
+    nnr_batchnorm_f32(batch, (int)ba->num_features, (int)(out / ba->num_features), t, PP(g0, p0, bn, 0),
+                      PP(g0, p0, bn, 1), PP(g0, p0, bn, 2), PP(g0, p0, bn, 3), (float)ba->eps, y0);
 #undef PP
     for (int i = 0; i < batch * out; i++)
         cr_expect(fabsf(y1[i] - y0[i]) <= 1e-5f + 1e-5f * fabsf(y0[i]), "y[%d]: folded %.9g, unfolded %.9g", i,
@@ -481,12 +486,12 @@ static char *bn_text(int conv, int bias)
     }
     fprintf(f, "param 1.num_batches_tracked [] counter\n");
     if (conv)
-        fprintf(f, "%%0 = conv2d %%in in=2 out=3 kernel=3x3 stride=2x2 padding=1x1 bias=%d params=0.weight%s : [3, 3, 3]\n"
-                   "%%1 = batchnorm2d %%0 features=3 eps=0.001 momentum=0.1 params=1.weight,1.bias,1.running_mean,"
+        fprintf(f, "%%0 = conv2d %%in in_channels=2 out_channels=3 kernel_size=3x3 stride=2x2 padding=1x1 bias=%d params=0.weight%s : [3, 3, 3]\n"
+                   "%%1 = batchnorm2d %%0 num_features=3 eps=0.001 momentum=0.1 params=1.weight,1.bias,1.running_mean,"
                    "1.running_var,1.num_batches_tracked : [3, 3, 3]\noutput %%1\n", bias, bias ? ",0.bias" : "");
     else
-        fprintf(f, "%%0 = linear %%in in=4 out=5 bias=%d params=0.weight%s : [5]\n"
-                   "%%1 = batchnorm1d %%0 features=5 eps=1e-05 momentum=0.1 params=1.weight,1.bias,1.running_mean,"
+        fprintf(f, "%%0 = linear %%in in_features=4 out_features=5 bias=%d params=0.weight%s : [5]\n"
+                   "%%1 = batchnorm1d %%0 num_features=5 eps=1e-05 momentum=0.1 params=1.weight,1.bias,1.running_mean,"
                    "1.running_var,1.num_batches_tracked : [5]\noutput %%1\n", bias, bias ? ",0.bias" : "");
     fclose(f);
     return buf;
@@ -630,7 +635,7 @@ Test(autodiff, appends_backward_share_sum_and_update)
 {
     static const char text[] =
         "model m\ninput [4]\nparam a.weight [4, 4]\nparam a.bias [4]\n"
-        "%0 = linear %in in=4 out=4 bias=1 params=a.weight,a.bias : [4]\n"
+        "%0 = linear %in in_features=4 out_features=4 bias=1 params=a.weight,a.bias : [4]\n"
         "%1 = relu %0 : [4]\n%2 = add %1, %1 : [4]\noutput %2\n";
     Diag d;
     SrcFile src;

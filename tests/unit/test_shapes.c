@@ -65,8 +65,8 @@ Test(shapes, linear_acts_on_the_last_dimension)
     Graph *g = lower("model m { input [2, 7] linear(7, 3) softmax(dim = 1) log_softmax }", &ne);
     cr_assert_not_null(g);
     expect_shape(&g->nodes[0], 2, 2, 3, 0);
-    cr_assert_eq(g->nodes[1].axis, 0, "dim = 1 is the first dimension of a sample");
-    cr_assert_eq(g->nodes[2].axis, 1, "dim = -1 is the last");
+    cr_assert_eq(g->nodes[1].softmax.axis, 0, "dim = 1 is the first dimension of a sample");
+    cr_assert_eq(g->nodes[2].softmax.axis, 1, "dim = -1 is the last");
 }
 
 Test(shapes, state_dict_names_and_shapes)

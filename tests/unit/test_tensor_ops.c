@@ -202,7 +202,7 @@ static void torch_eval(const Graph *g, const Node *n, const float *const *x, dou
             unflat(i, a, idx);
             int64_t f = 0, count = 1;
             for (int j = 0; j < a->ndim; j++) {
-                if (n->dim & (1 << (j + 1)))
+                if (n->reduce.dims & (1 << (j + 1)))
                     count *= a->d[j];
                 else
                     f = f * a->d[j] + idx[j];
