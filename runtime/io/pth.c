@@ -67,9 +67,8 @@ nnr_file_kind nnr_file_sniff(const unsigned char *b, size_t len)
     if (len >= 4 && b[0] == 'P' && b[1] == 'K' &&
         ((b[2] == 3 && b[3] == 4) || (b[2] == 5 && b[3] == 6)))
         return NNR_FILE_ZIP;
-    if (len >= sizeof legacy_magic && memcmp(b, legacy_magic, sizeof legacy_magic) == 0)
-        return NNR_FILE_PTH_LEGACY;
-    if (len >= 2 && b[0] == 0x80 && b[1] >= 2 && b[1] <= 5) return NNR_FILE_PICKLE;
+    /* safetensors before the pickle: a header of 640 bytes (0x280) starts
+     * with 0x80 0x02, as a pickle does; a pickle never passes this test. */
     if (len >= 10) {
         uint64_t h = rd64(b);
         size_t i = 8;
@@ -77,6 +76,9 @@ nnr_file_kind nnr_file_sniff(const unsigned char *b, size_t len)
         if (h >= 2 && h <= (uint64_t)(len - 8) && i < len && b[i] == '{')
             return NNR_FILE_SAFETENSORS;
     }
+    if (len >= sizeof legacy_magic && memcmp(b, legacy_magic, sizeof legacy_magic) == 0)
+        return NNR_FILE_PTH_LEGACY;
+    if (len >= 2 && b[0] == 0x80 && b[1] >= 2 && b[1] <= 5) return NNR_FILE_PICKLE;
     if (looks_onnx(b, len)) return NNR_FILE_ONNX;
     return NNR_FILE_OTHER;
 }

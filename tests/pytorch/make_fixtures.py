@@ -1056,6 +1056,8 @@ def main():
     make_tie_fixtures.main()
     import make_seq2_fixtures       # attention, rnn states, sequence losses, the GPT's ten steps
     make_seq2_fixtures.main()
+    import make_probe_fixtures      # an outside probe's combinations of layers, optimizers, schedules
+    make_probe_fixtures.main()
     print("%d fixture cases written under %s" % (len(CASES), os.path.relpath(OUT)))
     for c in CASES:
         print("  " + c)

@@ -282,6 +282,37 @@ Test(pth, sniff)
                        err);
 }
 
+/* A safetensors file whose header is 640, 896, 1152 or 1408 bytes long starts
+ * with the bytes 0x80 0x02..0x05 (its length, little-endian), as a pickle's
+ * PROTO opcode does: it is still safetensors (torch writes such files). */
+Test(pth, safetensors_header_length_like_a_pickle)
+{
+    static const char tensor[] = "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}";
+    for (unsigned proto = 2; proto <= 5; proto++) {
+        size_t hlen = 0x80 + 256 * proto, n = 8 + hlen + 4;
+        unsigned char *b = malloc(n);
+        cr_assert_not_null(b);
+        memset(b, 0, 8);
+        b[0] = 0x80;
+        b[1] = (unsigned char)proto;
+        memset(b + 8, ' ', hlen);
+        memcpy(b + 8, tensor, sizeof tensor - 1);
+        b[8 + hlen - 1] = '}';
+        const float v = 2.5f;
+        memcpy(b + 8 + hlen, &v, 4);
+        cr_assert_eq(nnr_file_sniff(b, n), NNR_FILE_SAFETENSORS, "header length %zu", hlen);
+        nnr_st_file f;
+        char err[256] = "";
+        cr_assert_eq(nnr_weights_parse(b, n, "w.safetensors", &f, err, sizeof err), 0, "%s", err);
+        const nnr_st_tensor *t = nnr_st_find(&f, "a");
+        cr_assert_not_null(t);
+        cr_assert_eq(t->numel, 1);
+        cr_assert_eq(t->data[0], 2.5f);
+        nnr_st_free(&f);
+        free(b);
+    }
+}
+
 /* nnr_load_state (weights.c) reads a .pth by content, whatever its name. */
 Test(pth, load_state_reads_pth)
 {
