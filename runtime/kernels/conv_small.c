@@ -8,10 +8,13 @@
  * position: y = act(Σ_t w[o][t]·x_t + b[o]), one FMA chain from zero per
  * element in tap order, then the bias, then the activation (the order of the
  * GEMM path). The tile goes out through a small transposing buffer.
- * Backward: the data gradient is the same kernel run on dy spread over a
- * zero plane (stride) and padded by k - 1 - p, with the weight flipped and
- * its channels swapped (dx[c] sums over (oc, ki, kj): a different order of
- * the same products than the GEMM + col2im path); the weight gradient
+ * Backward: the data gradient is the same kernel run on dy padded by
+ * k - 1 - p, with the weight flipped and its channels swapped (dx[c] sums
+ * over (oc, ki, kj): a different order of the same products than the GEMM +
+ * col2im path); at stride 2 it runs once per phase of the input positions
+ * (row and column parity) with only the taps that reach that phase, and the
+ * phases are interleaved into dx (no products with a spread dy's zeros); the
+ * weight gradient
  * accumulates dWᵀ[tap][oc] over the samples and their positions (dy moved
  * to [position][oc] per sample), one FMA chain per element in sample then
  * position order. Chosen by nnr_kern_conv2d_f32 / nnr_kern_conv2d_backward_f32
@@ -60,14 +63,17 @@ typedef struct {
 
 static size_t pad_floats(int c, int hp, int wp) { return (size_t)c * hp * wp + SC_V; }
 
+static size_t sc_data_grad_st_scratch(const nnr_kconv *s);
+
 size_t nnr_conv_small_scratch(const nnr_kconv *s)
 {
     const int k = s->c * s->kh * s->kw, kb = s->oc * s->kh * s->kw;
     const size_t fwd = pad_floats(s->c, s->h + 2 * s->ph, s->w + 2 * s->pw) +
                        (size_t)k * ceil_v(s->oc);
-    /* data gradient: dy spread and padded, the flipped weight */
-    const size_t bx = pad_floats(s->oc, s->h + s->kh - 1, s->w + s->kw - 1) +
-                      (size_t)kb * ceil_v(s->c);
+    /* data gradient: dy padded, the flipped weight (stride 2: by phases) */
+    const size_t bx = s->sh == 1 ? pad_floats(s->oc, s->h + s->kh - 1, s->w + s->kw - 1) +
+                                       (size_t)kb * ceil_v(s->c)
+                                 : sc_data_grad_st_scratch(s);
     /* weight gradient: padded x, dy as [position][ocp], dWᵀ */
     const size_t bw = pad_floats(s->c, s->h + 2 * s->ph, s->w + 2 * s->pw) +
                       (size_t)s->oh * s->ow * ceil_v(s->oc) + (size_t)k * ceil_v(s->oc);
@@ -487,9 +493,8 @@ void nnr_kern_conv2d_add_f32(int n, const nnr_kconv *s0, const float *x, const f
     if (act != NNR_ACT_NONE) nnr_act_f32(act, act_param, len, y, y);
 }
 
-/* dx of n samples: the forward kernel on dy spread by the stride into a
- * plane padded by k - 1 - p, with wf[(o·kh + ki)·kw + kj][ci] =
- * w[o][ci][kh-1-ki][kw-1-kj] */
+/* dx of n samples, stride 1: the forward kernel on dy padded by k - 1 - p,
+ * with wf[(o·kh + ki)·kw + kj][ci] = w[o][ci][kh-1-ki][kw-1-kj] */
 static void sc_data_grad(int n, const nnr_kconv *s, const float *w, const float *dy,
                          float *dx, float *scratch)
 {
@@ -503,19 +508,114 @@ static void sc_data_grad(int n, const nnr_kconv *s, const float *w, const float 
     const sc_geo g = {dp, wf, s->oc, hp, wp, s->kh, s->kw, 1, s->h, s->w, kb, cp, NULL};
     const size_t xs = (size_t)s->c * s->h * s->w, ohw = (size_t)s->oh * s->ow;
     for (int i = 0; i < n; i++) {
-        const float *dyi = dy + i * s->oc * ohw;
-        if (s->sh == 1) {
-            pad_plane(s->oc, s->oh, s->ow, dyi, hp, wp, py, px, dp, i == 0);
-        } else {
-            if (i == 0) zero_floats(dp, pad_floats(s->oc, hp, wp));
-            for (int o = 0; o < s->oc; o++)
-                for (int oy = 0; oy < s->oh; oy++) {
-                    float *r = dp + ((size_t)o * hp + py + oy * s->sh) * wp + px;
-                    const float *q = dyi + (size_t)o * ohw + (size_t)oy * s->ow;
-                    for (int ox = 0; ox < s->ow; ox++) r[ox * s->sw] = q[ox];
-                }
-        }
+        pad_plane(s->oc, s->oh, s->ow, dy + i * s->oc * ohw, hp, wp, py, px, dp, i == 0);
         sc_run(&g, NULL, s->c, NNR_ACT_NONE, 0.0f, dx + i * xs);
+    }
+}
+
+/* One axis of a strided data gradient, split by phase: the input
+ * positions e, e + st, ... (m of them) are reached by the taps kmax,
+ * kmax - st, ... (nk of them, kmax the largest ki with ki ≡ e + p mod st),
+ * tap j reading dy at position index + d0 + j. */
+typedef struct {
+    int m, nk, kmax, d0;
+} sc_phase;
+
+static sc_phase sc_phase_of(int e, int st, int p, int k, int in)
+{
+    sc_phase f = {(in - e + st - 1) / st, 0, 0, 0};
+    for (int ki = k - 1; ki >= 0; ki--)
+        if ((e + p - ki) % st == 0) {
+            if (f.nk++ == 0) {
+                f.kmax = ki;
+                f.d0 = (e + p - ki) / st;
+            }
+        }
+    return f;
+}
+
+/* the phases of one axis (st of them) and the padding of dy they read:
+ * lo before position 0, and the padded length */
+static void sc_phases(int st, int p, int k, int in, int out, sc_phase *f, int *lo, int *len)
+{
+    int l = 0, h = 0;
+    for (int e = 0; e < st; e++) {
+        f[e] = sc_phase_of(e, st, p, k, in);
+        if (f[e].nk == 0 || f[e].m == 0)
+            continue;
+        if (-f[e].d0 > l) l = -f[e].d0;
+        const int last = f[e].m - 1 + f[e].d0 + f[e].nk - 1 - (out - 1);
+        if (last > h) h = last;
+    }
+    *lo = l;
+    *len = l + out + h;
+}
+
+/* the strided data gradient's scratch: dy padded, the phases' weights,
+ * one sample's phase outputs */
+static size_t sc_data_grad_st_scratch(const nnr_kconv *s)
+{
+    sc_phase fy[2], fx[2];
+    int ly, hp, lx, wp;
+    sc_phases(s->sh, s->ph, s->kh, s->h, s->oh, fy, &ly, &hp);
+    sc_phases(s->sw, s->pw, s->kw, s->w, s->ow, fx, &lx, &wp);
+    return pad_floats(s->oc, hp, wp) + (size_t)s->oc * s->kh * s->kw * ceil_v(s->c) +
+           (size_t)s->c * s->h * s->w + SC_V;
+}
+
+/* dx of n samples, stride 2: per phase (ey, ex) of the input positions, a
+ * stride-1 convolution of dy (padded once) with the taps that reach that
+ * phase (no products with the zeros a spread dy would hold), then the
+ * phases interleaved into dx; wf of phase (ey, ex): [(o·nky + j)·nkx +
+ * jx][ci] = w[o][ci][kmaxy - j·st][kmaxx - jx·st] */
+static void sc_data_grad_st(int n, const nnr_kconv *s, const float *w, const float *dy,
+                            float *dx, float *scratch)
+{
+    sc_phase fy[2], fx[2];
+    int ly, hp, lx, wp;
+    sc_phases(s->sh, s->ph, s->kh, s->h, s->oh, fy, &ly, &hp);
+    sc_phases(s->sw, s->pw, s->kw, s->w, s->ow, fx, &lx, &wp);
+    const int cp = ceil_v(s->c), st = s->sh, ks = s->kh * s->kw;
+    float *dp = scratch, *wf = dp + pad_floats(s->oc, hp, wp);
+    float *yq = wf + (size_t)s->oc * ks * cp; /* one phase's [c][my][mx] */
+    sc_geo g[2][2];
+    float *wq = wf;
+    for (int ey = 0; ey < st; ey++)
+        for (int ex = 0; ex < st; ex++) {
+            const sc_phase *a = &fy[ey], *b = &fx[ex];
+            const int k = a->m > 0 && b->m > 0 ? s->oc * a->nk * b->nk : 0;
+            g[ey][ex] = (sc_geo){k ? dp + (size_t)(ly + a->d0) * wp + lx + b->d0 : dp, wq, s->oc,
+                                 hp, wp, a->nk, b->nk, 1, a->m, b->m, k, cp, NULL};
+            for (int o = 0; o < s->oc; o++)
+                for (int j = 0; j < a->nk; j++)
+                    for (int jx = 0; jx < b->nk; jx++, wq += cp) {
+                        const float *wo = w + ((size_t)o * s->c * s->kh + a->kmax - j * st) * s->kw +
+                                          b->kmax - jx * st;
+                        for (int ci = 0; ci < cp; ci++) wq[ci] = ci < s->c ? wo[(size_t)ci * ks] : 0.0f;
+                    }
+        }
+    const size_t xs = (size_t)s->c * s->h * s->w, ohw = (size_t)s->oh * s->ow;
+    for (int i = 0; i < n; i++) {
+        pad_plane(s->oc, s->oh, s->ow, dy + i * s->oc * ohw, hp, wp, ly, lx, dp, i == 0);
+        float *dxi = dx + i * xs;
+        for (int ey = 0; ey < st; ey++)
+            for (int ex = 0; ex < st; ex++) {
+                const sc_geo *q = &g[ey][ex];
+                const int my = q->oh, mx = q->ow;
+                if (my == 0 || mx == 0)
+                    continue;
+                if (q->k > 0)
+                    sc_run(q, NULL, s->c, NNR_ACT_NONE, 0.0f, yq);
+                else
+                    zero_floats(yq, (size_t)s->c * my * mx);
+                /* yq [c][my][mx] -> dx[ci][ey + st·a][ex + st·b] */
+                for (int ci = 0; ci < s->c; ci++)
+                    for (int a = 0; a < my; a++) {
+                        float *d = dxi + ((size_t)ci * s->h + ey + st * a) * s->w + ex;
+                        const float *r = yq + ((size_t)ci * my + a) * mx;
+                        for (int b = 0; b < mx; b++) d[st * b] = r[b];
+                    }
+            }
     }
 }
 
@@ -623,5 +723,5 @@ void nnr_conv_small_backward_f32(int n, const nnr_kconv *s, const float *x,
                                  float *scratch)
 {
     if (dw) sc_weight_grad(n, s, x, dy, dw, scratch);
-    if (dx) sc_data_grad(n, s, w, dy, dx, scratch);
+    if (dx) (s->sh == 1 ? sc_data_grad : sc_data_grad_st)(n, s, w, dy, dx, scratch);
 }
