@@ -4,12 +4,14 @@
 # block instances (each a linear, a relu and a residual add: fuse-act,
 # prepack and memplan over 90k nodes), and `nnc ir --train` (autodiff,
 # the training plan and its memory planner) of 10k block instances and of
-# a chain of 30k linear + relu pairs. Each within a generous 120 s: on the
-# idle 2-core Zen 5 VM they take about 1, 1.6 and 3.5 s; when each pass
+# a chain of 30k linear + relu pairs; and `nnc emit` of the 10k blocks
+# with their training step. Each within a generous 120 s: on the idle
+# 2-core Zen 5 VM they take about 1, 1.6, 3.5 and 8 s; when each pass
 # scanned the graph per candidate they took about 133 s, 23 s and 3
-# minutes (which caught the quadratic walks of
-# ir_readers, ir_replace_uses, the pack lookup, the first-fit planner and
-# the grad_input search). Sized to finish within ctest's 300 s under the
+# minutes, and the emission ran out of memory (9 GB for 4k blocks), which
+# caught the quadratic walks of ir_readers, ir_replace_uses, the pack
+# lookup, the first-fit planner, the grad_input search, the gradient
+# names made again for every backward step and the unique struct names. Sized to finish within ctest's 300 s under the
 # sanitizers on a loaded machine.
 set -u
 nnc="$1"; work="$2"
@@ -44,6 +46,15 @@ run() {  # run NAME ARGS...
 run blk "$work/blk.nnet"
 run blk_train --train "$work/blk_train.nnet"
 run chain_train --train "$work/chain_train.nnet"
+start=$(date +%s%N)
+timeout "$limit" "$nnc" emit "$work/blk_train.nnet" -o "$work/emit" 2> "$work/emit.err"
+rc=$?
+echo "blk_train: nnc emit in $(( ($(date +%s%N) - start) / 1000000 )) ms (exit $rc)"
+if [ "$rc" -ne 0 ] || [ "$(grep -c '^double m_train_step(' "$work/emit/m.c")" -ne 1 ] ||
+   [ "$(grep -c '/\* d linear' "$work/emit/m.c")" -ne 10000 ]; then
+    echo "FAIL: nnc emit of blk_train: exit $rc (124: over the $limit s limit), or not 10000 linear backward steps"
+    head -3 "$work/emit.err"; fail=1
+fi
 # the passes did their work: every relu fused into its linear (act=relu),
 # every residual add kept, every weight packed once
 if [ "$fail" -eq 0 ]; then
