@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "emit_c.h"
+#include "../support/strmap.h"
 #include "../ops/ops.h"
 #include "../passes/pass.h"
 #include "../passes/autodiff.h"
@@ -234,19 +235,15 @@ static KCall node_call(const Graph *g, const Node *nd)
 }
 
 
-/* base, or base_2, base_3, ... : the first not among names[0..n) (NULL
- * entries are free). */
-static const char *unique_name(const char **names, int n, const char *base)
+/* base, or base_2, base_3, ... : the first not in taken, which then
+ * holds it (a hash set: a model of 10^4 layers names 10^4 structs). */
+static const char *unique_name(StrMap *taken, const char *base)
 {
     const char *name = base;
-    for (int k = 2;; k++) {
-        int taken = 0;
-        for (int j = 0; j < n && !taken; j++)
-            taken = names[j] && !strcmp(names[j], name);
-        if (!taken)
-            return name;
+    for (int k = 2; strmap_get(taken, name); k++)
         name = xasprintf("%s_%d", base, k);
-    }
+    strmap_put(taken, name, (void *)name);
+    return name;
 }
 /* The name of the shape struct of each live node whose kernel call takes
  * one ([node], else NULL): its layer's label or position, "_shape"
@@ -254,6 +251,7 @@ static const char *unique_name(const char **names, int n, const char *base)
 static const char **shape_names(const Graph *g)
 {
     const char **names = xcalloc((size_t)g->nnodes + 1, sizeof *names);
+    StrMap taken = {0};
     for (int i = 0; i < g->nnodes; i++) {
         const Node *nd = &g->nodes[i];
         if (nd->dead || !node_call(g, nd).shape_type)
@@ -264,8 +262,9 @@ static const char **shape_names(const Graph *g)
         for (char *c = base; *c; c++)
             if (!isalnum((unsigned char)*c) && *c != '_')
                 *c = '_';   /* a nested label: "layer1.0.conv1" */
-        names[i] = unique_name(names, i, base);
+        names[i] = unique_name(&taken, base);
     }
+    strmap_free(&taken);
     return names;
 }
 
@@ -534,6 +533,7 @@ static void emit_forward(const Graph *g, const char **pexpr, FILE *out)
 static const char **block_names(const Graph *g, int inference)
 {
     const char **names = xcalloc((size_t)g->nparams + 1, sizeof *names);
+    StrMap taken = {0};
     for (int i = 0; i < g->nparams; i++) {
         const Param *p = &g->params[i];
         if (inference ? p->ioffset < 0 : p->fold != 0)
@@ -549,8 +549,9 @@ static const char **block_names(const Graph *g, int inference)
         }
         while (w > c && w[-1] == '_')
             *--w = '\0';
-        names[i] = unique_name(names, i, *c ? c : "tensor");
+        names[i] = unique_name(&taken, *c ? c : "tensor");
     }
+    strmap_free(&taken);
     return names;
 }
 

@@ -44,6 +44,13 @@ void train_walk_init(TrainWalk *w, const Graph *g, const TrainPlan *tp, const Tr
     const char **val = emit_c_value_array(g);
     w->e = (EmitCtx){.g = g, .val = val, .dval = emit_c_value_array(g), .saved = emit_c_value_array(g),
                      .training = 1};
+    /* each node's gradient buffer, named once (not once per backward step:
+     * a training graph of 10^4 layers) */
+    w->dname = emit_c_value_array(g);
+    for (int i = 0; i < g->nnodes; i++) {
+        w->db[i + 1] = tp->dbuf[i];
+        w->dname[i + 1] = w->e.dval[i + 1] = tp->dbuf[i] >= 0 ? train_buf_name(tp, tp->dbuf[i]) : NULL;
+    }
     for (int k = 0; k < g->ninputs; k++) {
         val[-k] = emit_c_input_name(g, k);
         w->vb[-k] = TB_INPUT(k);
@@ -102,10 +109,11 @@ static void backward_step(TrainWalk *w, const TStep *st)
     const TrainPlan *tp = w->tp;
     const Node *nd = &g->nodes[st->node];
     const char **dval = (const char **)w->e.dval;
-    for (int i = 0; i < g->nnodes; i++) {
-        w->db[i + 1] = tp->dbuf[i];
-        dval[i + 1] = tp->dbuf[i] >= 0 ? train_buf_name(tp, tp->dbuf[i]) : NULL;
+    if (w->dover > 0) {     /* the node gradient the step before renamed: its own again */
+        w->db[w->dover] = tp->dbuf[w->dover - 1];
+        dval[w->dover] = w->dname[w->dover];
     }
+    w->dover = 0;
     for (int k = 0; k < nd->nin; k++) {
         int in = nd->in[k];
         w->ops->decl(w, st->dx[k], in >= 0 ? &g->nodes[in].shape : NULL);
@@ -115,6 +123,7 @@ static void backward_step(TrainWalk *w, const TStep *st)
     if (nd->nin > 0) {
         dval[nd->in[0] + 1] = w->e.din[0];
         w->db[nd->in[0] + 1] = w->dinb[0];
+        w->dover = nd->in[0] + 1;   /* > 0 for a node; an input's stays renamed, as before */
     }
     w->ops->comment(w, xasprintf("d %s", op_info[nd->op].name));
     for (int j = 0; j < NNC_MAX_NODE_PARAMS; j++) {

@@ -46,6 +46,8 @@ struct TrainWalk {
                              * input k), its gradient, its saved buffer; -1 none */
     int dinb[NNC_MAX_NODE_INPUTS]; /* the backward being walked: input slot k's gradient */
     int *fused;             /* [node] 1: a relu the linear before it runs */
+    const char **dname;     /* [value + 1]: the C name of its gradient's buffer (NULL: none) */
+    int dover;              /* value + 1 whose gradient the last backward step renamed, 0: none */
     const TrainWalkOps *ops;
     void *ctx;              /* the backend's */
 };

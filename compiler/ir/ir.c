@@ -237,14 +237,6 @@ int ir_param_frozen(const Graph *g, int p, const int *freeze, int nfreeze)
     return 0;
 }
 
-void ir_read(Graph *g, int i, int v)
-{
-    Node *n = &g->nodes[i];
-    if (n->nin == NNC_MAX_NODE_INPUTS)
-        NNC_ICE("node %%%d reads more than %d values", i, NNC_MAX_NODE_INPUTS);
-    n->in[n->nin++] = v;
-}
-
 int ir_add_input(Graph *g, const Shape *s)
 {
     if (g->ninputs == NNC_MAX_GRAPH_IO)
@@ -273,21 +265,6 @@ int ir_is_output(const Graph *g, int v)
     return 0;
 }
 
-void ir_replace_uses(Graph *g, int from, int to)
-{
-    for (int i = 0; i < g->nnodes; i++) {
-        Node *n = &g->nodes[i];
-        if (n->dead)
-            continue;
-        for (int k = 0; k < n->nin; k++)
-            if (n->in[k] == from)
-                n->in[k] = to;
-    }
-    for (int k = 0; k < g->noutputs; k++)
-        if (g->outputs[k] == from)
-            g->outputs[k] = to;
-}
-
 const Shape *ir_value_shape(const Graph *g, int v)
 {
     return v < 0 ? &g->inputs[ir_input_index(v)] : &g->nodes[v].shape;
@@ -305,17 +282,6 @@ void ir_layout_params(Graph *g)
         off += g->params[i].numel;
     }
     g->state_size = off;
-}
-
-int ir_readers(const Graph *g, int v)
-{
-    int c = 0;
-    for (int i = 0; i < g->nnodes; i++) {
-        const Node *n = &g->nodes[i];
-        for (int k = 0; k < n->nin && !n->dead; k++)
-            c += n->in[k] == v;
-    }
-    return c;
 }
 
 int ir_count_op(const Graph *g, Op op)
@@ -702,6 +668,7 @@ Graph *ir_clone(const Graph *g)
 {
     Graph *c = xcalloc(1, sizeof *c);
     *c = *g;
+    c->uses = NULL;   /* the copy builds its own on its first query */
     c->nodes = xcalloc((size_t)g->capnodes + 1, sizeof *c->nodes);
     for (int i = 0; i < g->nnodes; i++)
         ir_copy_node(c, i, &g->nodes[i]);

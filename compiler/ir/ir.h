@@ -292,6 +292,8 @@ typedef struct Node {
     const char *label;      /* layer label, or NULL */
 } Node;
 
+typedef struct IrUses IrUses;
+
 typedef struct Graph {
     const char *name;       /* model name */
     const char *file;       /* source path */
@@ -322,6 +324,7 @@ typedef struct Graph {
     int64_t infer_size;     /* floats of the inference block, after ir_layout_infer */
     int infer_laid_out;     /* params' ioffset are valid: emit reads the inference block */
     int planned;            /* memplan ran: activation buffers are reused */
+    IrUses *uses;           /* readers of each value while the passes run (ir_uses.c), or NULL */
 } Graph;
 
 /* A deep copy (nodes and their parameter lists, the graph's parameter list
@@ -396,10 +399,20 @@ const Shape *ir_value_shape(const Graph *g, int v);
 void ir_layout_params(Graph *g);
 /* Number of live nodes with op. */
 int ir_count_op(const Graph *g, Op op);
-/* Reads of value v by live nodes (a node reading it twice counts twice). */
 /* Value v as the IR text writes it: %in, %in1, %7. */
 void ir_print_value(FILE *out, int v);
+/* Reads of value v by live nodes (a node reading it twice counts twice);
+ * ir_reader: one live node reading v, or -1. Both answer from an index of
+ * readers built on the first query and kept by ir_read, ir_kill and
+ * ir_replace_uses (ir_uses.c); ir_uses_drop frees it (code that writes
+ * nodes' inputs directly must drop it first), ir_uses_check compares it
+ * with a recount (an internal error when they differ). */
 int ir_readers(const Graph *g, int v);
+int ir_reader(const Graph *g, int v);
+void ir_uses_drop(Graph *g);
+void ir_uses_check(const Graph *g);
+/* Remove node i from the graph (its reads no longer count). */
+void ir_kill(Graph *g, int i);
 /* Record a fold whose kind and sources are filled in: creates its derived
  * parameters ("fold(<layers>).weight" / ".bias", sets f->out_w, f->out_b)
  * and returns the fold's index. */

@@ -622,7 +622,7 @@ static int parse_node(Lx *x, Graph *g, int id, Span sp)
     }
     while (g->nnodes < id) {
         int gap = ir_add_node(g, OP_IDENTITY);   /* may move g->nodes */
-        g->nodes[gap].dead = 1;
+        ir_kill(g, gap);
     }
     int i = ir_add_node(g, (Op)op);
     for (int k = 0; k < nin; k++)

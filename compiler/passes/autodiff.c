@@ -235,8 +235,9 @@ static void pass_views(const Graph *g, TrainPlan *tp, int *cursor, int upto)
 }
 
 /* Backward node b: its step, and the buffers of its grad_input nodes
- * (first shares are their value's gradient, 'd'; further ones 'e'). */
-static int backward_step(const Graph *g, TrainPlan *tp, int b, int *gbuf)
+ * (first shares are their value's gradient, 'd'; further ones 'e'), which
+ * gi lists: gi[nn + b] the first, gi[j] the one after node j, -1 the end. */
+static int backward_step(const Graph *g, TrainPlan *tp, int b, int *gbuf, const int *gi)
 {
     int i = g->nodes[b].in[0];
     const Node *n = &g->nodes[i];
@@ -244,10 +245,8 @@ static int backward_step(const Graph *g, TrainPlan *tp, int b, int *gbuf)
     st->nin = n->nin;
     for (int k = 0; k < n->nin; k++)
         st->x[k] = vbuf_of(tp, n->in[k]);
-    for (int j = b + 1; j < g->nnodes; j++) {
+    for (int j = gi[g->nnodes + b]; j >= 0; j = gi[j]) {
         const Node *s = &g->nodes[j];
-        if (s->dead || s->op != OP_GRAD_INPUT || s->in[0] != b)
-            continue;
         int k = (int)s->attr[0], in = n->in[k];
         if (st->dx[k] >= 0) {
             tp->error = xasprintf("%%%d: a second grad_input of slot %d of backward %%%d", j, k, b);
@@ -306,6 +305,18 @@ int train_plan(const Graph *g, TrainPlan *tp)
     int *gbuf = xcalloc((size_t)nn + 1, sizeof *gbuf);   /* [gradient node] its buffer */
     for (int i = 0; i < nn; i++)
         gbuf[i] = -1;
+    /* the grad_input nodes of each backward node, in order (one walk, not
+     * one per backward node: a training graph of 10^4 layers) */
+    int *gi = xcalloc(2 * (size_t)nn + 1, sizeof *gi);
+    for (int j = 0; j < 2 * nn; j++)
+        gi[j] = -1;
+    for (int j = nn - 1; j >= 0; j--) {
+        const Node *s = &g->nodes[j];
+        if (!s->dead && s->op == OP_GRAD_INPUT && s->in[0] >= 0 && s->in[0] < j) {
+            gi[j] = gi[nn + s->in[0]];
+            gi[nn + s->in[0]] = j;
+        }
+    }
     for (int i = 0; i < nn; i++) {
         const Node *n = &g->nodes[i];
         if (n->dead)
@@ -327,7 +338,7 @@ int train_plan(const Graph *g, TrainPlan *tp)
             use_step(tp, ls);
         } else if (n->op == OP_BACKWARD) {
             pass_views(g, tp, &cursor, n->in[0]);
-            if (backward_step(g, tp, i, gbuf))
+            if (backward_step(g, tp, i, gbuf, gi))
                 break;
         } else if (n->op == OP_ACCUM) {
             int d = gbuf[n->in[0]];
@@ -348,6 +359,7 @@ int train_plan(const Graph *g, TrainPlan *tp)
         }
     }
     free(gbuf);
+    free(gi);
     if (tp->error)
         return -1;
     train_memplan(tp, g->planned);

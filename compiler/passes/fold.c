@@ -23,15 +23,7 @@
 /* The one live reader of value v (reading it once), or -1 (none, several). */
 static int only_user(const Graph *g, int v)
 {
-    if (ir_readers(g, v) != 1)
-        return -1;
-    for (int i = 0; i < g->nnodes; i++) {
-        const Node *n = &g->nodes[i];
-        for (int k = 0; k < n->nin && !n->dead; k++)
-            if (n->in[k] == v)
-                return i;
-    }
-    return -1;
+    return ir_readers(g, v) == 1 ? ir_reader(g, v) : -1;
 }
 
 /* Follows the readers of value v through "nothing" views to the next real
@@ -61,7 +53,7 @@ static void absorb(Graph *g, int keep, int last)
 {
     for (int v = keep; v != last;) {
         v = only_user(g, v);
-        g->nodes[v].dead = 1;
+        ir_kill(g, v);
     }
     ir_replace_uses(g, last, keep);
 }

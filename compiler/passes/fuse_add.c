@@ -46,7 +46,7 @@ int pass_fuse_add(Graph *g, PassCtx *cx)
         if (c < 0)
             continue;
         ir_read(g, c, o);
-        g->nodes[i].dead = 1;
+        ir_kill(g, i);
         ir_replace_uses(g, i, c);
         if (cx && cx->verbose)
         {

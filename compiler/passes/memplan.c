@@ -20,27 +20,44 @@
 #include "pass.h"
 #include "../ops/ops.h"
 
+/* With reuse, block i goes at the lowest offset that overlaps none of the
+ * earlier blocks live with it. The placed blocks are kept sorted by
+ * offset, and one sweep upwards from 0 finds that offset: each block live
+ * with i that overlaps the candidate moves it to its end, and the first
+ * block starting above the candidate's end leaves room (the blocks after
+ * it start higher still). A training graph of 10^4 layers has 10^5
+ * buffers, many live at once: a sweep per block, not a search repeated
+ * after every move. */
 int64_t memplan_place(MemBlock *b, int n, int reuse)
 {
     int64_t total = 0;
+    const MemBlock **placed = reuse ? xcalloc((size_t)n + 1, sizeof *placed) : NULL;
+    int np = 0;
     for (int i = 0; i < n; i++) {
         int64_t off = reuse ? 0 : total;
-        for (int moved = reuse && b[i].size > 0; moved;) {
-            moved = 0;
-            for (int j = 0; j < i; j++) {
-                const MemBlock *o = &b[j];
-                if (o->size == 0 || o->last < b[i].first || b[i].last < o->first)
-                    continue;   /* no space, or never live at the same time */
-                if (off < o->off + o->size && o->off < off + b[i].size) {
+        if (reuse && b[i].size > 0) {
+            for (int k = 0; k < np && placed[k]->off < off + b[i].size; k++) {
+                const MemBlock *o = placed[k];
+                if (o->last >= b[i].first && b[i].last >= o->first && o->off + o->size > off)
                     off = o->off + o->size;
-                    moved = 1;
-                }
             }
+            int lo = 0, hi = np;    /* insert after the blocks at offsets <= off */
+            while (lo < hi) {
+                int mid = lo + (hi - lo) / 2;
+                if (placed[mid]->off <= off)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            memmove(placed + lo + 1, placed + lo, (size_t)(np - lo) * sizeof *placed);
+            placed[lo] = &b[i];
+            np++;
         }
         b[i].off = off;
         if (off + b[i].size > total)
             total = off + b[i].size;
     }
+    free(placed);
     return total;
 }
 

@@ -164,6 +164,7 @@ void ir_verify(const Graph *g, const char *after)
                     NNC_ICE("fold of %s: layer %d's weight is not %lldx%lld", p->name, k,
                             (long long)f->dims[k + 1], (long long)f->dims[k]);
     }
+    ir_uses_check(g);
     nnc_current_pass = saved;
 }
 
@@ -233,5 +234,6 @@ int pipeline_run_report(Graph *g, const PipelineOpts *o, Diag *d, unsigned *chan
             ir_print(g, log);
         }
     }
+    ir_uses_drop(g);    /* code after the passes may write nodes directly */
     return 0;
 }

@@ -15,9 +15,8 @@
  * input instead. */
 static void unlink_node(Graph *g, int i)
 {
-    Node *n = &g->nodes[i];
-    n->dead = 1;
-    ir_replace_uses(g, i, n->in[0]);
+    ir_kill(g, i);
+    ir_replace_uses(g, i, g->nodes[i].in[0]);
 }
 
 /* Nodes no output depends on: marks what the outputs reach, backwards over
@@ -36,7 +35,7 @@ static int drop_unreached(Graph *g, PassCtx *cx)
         if (!need[i]) {
             if (cx->verbose)
                 fprintf(cx->log, "dce: %%%d (%s) removed: no output depends on it\n", i, op_info[n->op].name);
-            n->dead = 1;
+            ir_kill(g, i);
             changed = 1;
             continue;
         }
@@ -78,13 +77,14 @@ static int next_computing(const Graph *g, int l)
     return -1;
 }
 
-/* Readers of value v among the forward nodes (the training steps aside). */
-static int forward_readers(const Graph *g, int v)
+/* [value] its readers among the forward nodes (the training steps aside). */
+static int *forward_readers(const Graph *g)
 {
-    int c = 0;
+    int *c = xcalloc((size_t)g->nnodes + 1, sizeof *c);
     for (int i = 0; i < g->nnodes; i++)
         for (int k = 0; !g->nodes[i].dead && !(op_info[g->nodes[i].op].flags & OPF_TRAIN) && k < g->nodes[i].nin; k++)
-            c += g->nodes[i].in[k] == v;
+            if (g->nodes[i].in[k] >= 0)
+                c[g->nodes[i].in[k]]++;
     return c;
 }
 
@@ -98,13 +98,14 @@ static int forward_readers(const Graph *g, int v)
 static int fuse_act_train(Graph *g, PassCtx *cx)
 {
     int changed = 0;
+    int *readers = forward_readers(g);  /* the pass changes no node's inputs */
     for (int l = 0; l < g->nnodes; l++) {
         Node *nl = &g->nodes[l];
         if (nl->dead || nl->op != OP_LINEAR || nl->fused_act >= 0 || nl->packed || ir_is_output(g, l))
             continue;
         int r = next_computing(g, l);
         int64_t ps, fx, rps, rfx;
-        if (r < 0 || g->nodes[r].op != OP_RELU || g->nodes[r].in[0] != l || forward_readers(g, l) != 1)
+        if (r < 0 || g->nodes[r].op != OP_RELU || g->nodes[r].in[0] != l || readers[l] != 1)
             continue;
         op_saved_size(g, nl, &ps, &fx);
         op_saved_size(g, &g->nodes[r], &rps, &rfx);
@@ -116,6 +117,7 @@ static int fuse_act_train(Graph *g, PassCtx *cx)
             fprintf(cx->log, "fuse-act: relu %%%d runs in the epilogue of %%%d (linear) in training\n", r, l);
         changed = 1;
     }
+    free(readers);
     return changed;
 }
 
@@ -157,15 +159,27 @@ int pass_memplan(Graph *g, PassCtx *cx)
     return 1;
 }
 
+/* Per parameter of the graph when a packing pass starts: 1 + the fold
+ * that packs it in kind a or b, or 0 (one lookup per layer, not a scan of
+ * the folds: a model of 10^4 layers has 10^4 of them). */
+static int *pack_map(const Graph *g, FoldKind a, FoldKind b)
+{
+    int *map = xcalloc((size_t)g->nparams + 1, sizeof *map);
+    for (int k = 0; k < g->nfolds; k++)
+        if (g->folds[k].kind == a || g->folds[k].kind == b)
+            map[g->folds[k].w[0]] = k + 1;
+    return map;
+}
+
 /* The param holding the pack of kind of weight param w ([rows, cols]):
  * the one a first call of the layer made (a layer called twice shares
- * it), else a new fold's; *made tells which. g->nodes may move. */
-static int pack_of(Graph *g, FoldKind kind, int w, int64_t rows, int64_t cols, int *made)
+ * it), else a new fold's; *made tells which. g->nodes may move. map is
+ * pack_map's, and w one of the parameters it covers. */
+static int pack_of(Graph *g, int *map, FoldKind kind, int w, int64_t rows, int64_t cols, int *made)
 {
     *made = 0;
-    for (int k = 0; k < g->nfolds; k++)
-        if (g->folds[k].kind == kind && g->folds[k].w[0] == w)
-            return g->folds[k].out_w;
+    if (map[w] && g->folds[map[w] - 1].kind == kind)
+        return g->folds[map[w] - 1].out_w;
     Fold f;
     memset(&f, 0, sizeof f);
     f.kind = kind;
@@ -174,7 +188,7 @@ static int pack_of(Graph *g, FoldKind kind, int w, int64_t rows, int64_t cols, i
     f.b[0] = -1;
     f.rows = rows;
     f.cols = cols;
-    ir_add_fold(g, &f);
+    map[w] = ir_add_fold(g, &f) + 1;
     *made = 1;
     return f.out_w;
 }
@@ -196,11 +210,11 @@ static int pack_of(Graph *g, FoldKind kind, int w, int64_t rows, int64_t cols, i
 /* conv2d node i on the direct kernel: its weight [out, c·kh·kw] packed by
  * a FOLD_PACK_CONV (nnr_pack_conv_weight_f32), shared by a second call of
  * the layer (packed=direct). */
-static void prepack_conv(Graph *g, PassCtx *cx, int i)
+static void prepack_conv(Graph *g, PassCtx *cx, int *map, int i)
 {
     const int w = g->nodes[i].param[0];
     int made;
-    const int shared = pack_of(g, FOLD_PACK_CONV, w, g->params[w].shape[0],
+    const int shared = pack_of(g, map, FOLD_PACK_CONV, w, g->params[w].shape[0],
                                g->params[w].numel / g->params[w].shape[0], &made);
     Node *n = &g->nodes[i];
     n->param[0] = shared;
@@ -213,6 +227,7 @@ static void prepack_conv(Graph *g, PassCtx *cx, int i)
 int pass_prepack(Graph *g, PassCtx *cx)
 {
     int changed = 0;
+    int *map = pack_map(g, FOLD_PACK, FOLD_PACK_CONV);
     for (int i = 0; i < g->nnodes; i++) {
         Node *n = &g->nodes[i];
         if (n->dead || (n->op != OP_LINEAR && n->op != OP_CONV2D) || n->packed)
@@ -228,11 +243,11 @@ int pass_prepack(Graph *g, PassCtx *cx)
                             i, op_info[n->op].name);
                 continue;
             }
-            prepack_conv(g, cx, i);
+            prepack_conv(g, cx, map, i);
             continue;
         }
         int made;
-        const int shared = pack_of(g, FOLD_PACK, n->param[0], n->linear.out_features, n->linear.in_features, &made);
+        const int shared = pack_of(g, map, FOLD_PACK, n->param[0], n->linear.out_features, n->linear.in_features, &made);
         n = &g->nodes[i];
         n->param[0] = shared;
         n->packed = 2;
@@ -243,6 +258,7 @@ int pass_prepack(Graph *g, PassCtx *cx)
             fprintf(cx->log, "prepack: %%%d (%s) weight packed into panels of %d columns: %s\n", i,
                     op_info[n->op].name, NNR_PACK_NR, g->params[shared].name);
     }
+    free(map);
     return changed;
 }
 
@@ -257,6 +273,7 @@ int pass_prepack(Graph *g, PassCtx *cx)
 int pass_bf16(Graph *g, PassCtx *cx)
 {
     int changed = 0;
+    int *map = pack_map(g, FOLD_PACK_BF16, FOLD_PACK_BF16);
     for (int i = 0; i < g->nnodes; i++) {
         Node *n = &g->nodes[i];
         if (n->dead || n->op != OP_LINEAR || n->packed == 3)
@@ -265,7 +282,7 @@ int pass_bf16(Graph *g, PassCtx *cx)
         if (n->packed == 2)
             src = g->folds[g->params[src].fold - 1].w[0];
         int made;
-        const int shared = pack_of(g, FOLD_PACK_BF16, src, n->linear.out_features, n->linear.in_features, &made);
+        const int shared = pack_of(g, map, FOLD_PACK_BF16, src, n->linear.out_features, n->linear.in_features, &made);
         n = &g->nodes[i];
         n->param[0] = shared;
         n->packed = 3;
@@ -274,6 +291,7 @@ int pass_bf16(Graph *g, PassCtx *cx)
                     op_info[n->op].name, g->params[shared].name);
         changed = 1;
     }
+    free(map);
     return changed;
 }
 
