@@ -262,6 +262,30 @@ Test(rnn, dropout_between_layers)
 
 /* ---------------------------------------------------------------- losses */
 
+/* Rows wider than a vector and than the kernel's 256-float chunk (the
+ * vector max, exponentials and sums, their tails), against the reference,
+ * with and without the gradient, and a NaN logit making its row NaN. */
+Test(seq_loss, wide_rows_match_reference)
+{
+    tgen g = {21};
+    const int ks[] = {17, 37, 300};
+    for (int t = 0; t < 3; t++) {
+        const size_t rows = 5;
+        const int k = ks[t];
+        int32_t lab[5] = {0, k - 1, -100, k / 2, 3};
+        float *x = tg_alloc(rows * k), *d = tg_alloc(rows * k), *dr = tg_alloc(rows * k);
+        tg_fill(&g, x, rows * k, -8, 8);
+        double a = nnr_seq_loss_f32(NNR_LOSS_CROSS_ENTROPY, rows, k, x, lab, NNR_IGNORE_INDEX, d);
+        double b = nnr_ref_seq_loss_f32(NNR_LOSS_CROSS_ENTROPY, rows, k, x, lab, NNR_IGNORE_INDEX, dr);
+        EXPECT_NEAR(a, b, 1e-6);
+        check_close("wide seq loss dpred", d, dr, rows * k, 1e-7, 1e-5);
+        EXPECT_NEAR(nnr_seq_loss_f32(NNR_LOSS_CROSS_ENTROPY, rows, k, x, lab, NNR_IGNORE_INDEX, NULL), b, 1e-6);
+        x[k + k / 3] = NAN;
+        cr_expect(isnan(nnr_seq_loss_f32(NNR_LOSS_CROSS_ENTROPY, rows, k, x, lab, NNR_IGNORE_INDEX, d)));
+        free(x), free(d), free(dr);
+    }
+}
+
 Test(seq_loss, matches_reference_with_ignore_index)
 {
     tgen g = {9};
