@@ -93,6 +93,12 @@ Test(sdpa, matches_reference)
     sdpa_case(2, 7, 4, 8, 5, 1);
     sdpa_case(2, 150, 150, 16, 16, 1);   /* several query blocks */
     sdpa_case(1, 70, 130, 8, 4, 0);
+    /* widths of whole vectors: the register-blocked tiles, odd lengths */
+    sdpa_case(2, 37, 37, 32, 32, 1);
+    sdpa_case(3, 70, 130, 16, 32, 0);
+    sdpa_case(2, 130, 70, 32, 16, 1);
+    sdpa_case(1, 64, 64, 64, 48, 1);
+    sdpa_case(2, 3, 5, 16, 16, 1);
 }
 
 /* The cached step (generation): a sequence fed in pieces of the given
