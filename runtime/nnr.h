@@ -539,9 +539,9 @@ void nnr_mha_step_f32(const nnr_mha_shape *s, int pos, int n, const float *q, co
 void nnr_sdpa_step_f32(int pos, int n, int e, int ev, const float *q, const float *k,
                        const float *v, float *kc, float *vc, float *y);
 /* dq, dk, dv (each may be NULL) and dp (the parameters', overwritten).
- * Self-attention (q, k and v the same pointer, tgt_len = src_len, dq not
- * NULL): dq gets the whole gradient of that one input (the sum of its
- * three uses) and dk, dv zeros. */
+ * Self-attention (q, k and v the same pointer, tgt_len = src_len): the
+ * first of dq, dk, dv that is not NULL gets the whole gradient of that one
+ * input (the sum of its three uses), the others zeros. */
 void nnr_mha_backward_f32(const nnr_mha_shape *s, int n, const float *q, const float *k,
                           const float *v, const float *p, const float *saved, const float *dy,
                           float *dq, float *dk, float *dv, float *dp);

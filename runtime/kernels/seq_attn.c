@@ -443,13 +443,13 @@ void nnr_kern_mha_f32(const nnr_kmha *s, int n, const float *q, const float *k, 
     free(own);
 }
 
-/* When fused, dq gets the whole gradient of the one input (the sum of its
- * three uses) and dk, dv (when not NULL) zeros. */
+/* When fused, the first of dq, dk, dv that is not NULL gets the whole
+ * gradient of the one input (the sum of its three uses), the others zeros. */
 void nnr_kern_mha_backward_f32(const nnr_kmha *s, int n, const float *q, const float *k,
                           const float *v, const float *p, const float *saved, const float *dy,
                           float *dq, float *dk, float *dv, float *dp)
 {
-    const int e = s->e, hd = s->e / s->heads, fused = mha_fused(s, q, k, v) && dq;
+    const int e = s->e, hd = s->e / s->heads, fused = mha_fused(s, q, k, v);
     const size_t ee = (size_t)e * e, nq = (size_t)n * s->tq * e, nk = (size_t)n * s->tk * e;
     const size_t blk = head_scratch(s->tk, hd, hd);
     mha_at a = mha_layout(s, n, p, (float *)saved, fused);
@@ -468,9 +468,10 @@ void nnr_kern_mha_backward_f32(const nnr_kmha *s, int n, const float *q, const f
                           a.lse + ((size_t)b * s->heads + h) * s->tq, dqp + qo, dkp + ko, dvp + ko, sc);
         }
     if (fused) {
-        nnr_linear_backward_f32(n * s->tq, e, 3 * e, q, a.w[0], dqp, dq, dp, s->bias ? dp + 3 * ee : NULL);
-        if (dk && dk != dq) memset(dk, 0, nk * sizeof *dk);
-        if (dv && dv != dq && dv != dk) memset(dv, 0, nk * sizeof *dv);
+        float *dx = dq ? dq : dk ? dk : dv;
+        nnr_linear_backward_f32(n * s->tq, e, 3 * e, q, a.w[0], dqp, dx, dp, s->bias ? dp + 3 * ee : NULL);
+        if (dk && dk != dx) memset(dk, 0, nk * sizeof *dk);
+        if (dv && dv != dx && dv != dk) memset(dv, 0, nk * sizeof *dv);
     } else {
         const float *in[3] = {q, k, v}, *dh[3] = {dqp, dkp, dvp};
         float *dx[3] = {dq, dk, dv};
