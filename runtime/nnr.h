@@ -519,8 +519,8 @@ typedef struct nnr_mha_shape {
     int bias;           /* whether the projections have biases */
     int is_causal;      /* each query sees the keys up to its own position */
 } nnr_mha_shape;
-/* Floats per sample the training forward keeps (the heads' q, k, v and
- * output, the merged output, the log-sum-exps). */
+/* Floats per sample the training forward keeps (the projected q, k, v,
+ * the heads' merged output, the log-sum-exps). */
 size_t nnr_mha_saved(const nnr_mha_shape *s);
 /* saved: n * nnr_mha_saved(s) floats (training), or NULL (inference: the
  * kernel allocates its own and frees it). */
@@ -538,7 +538,10 @@ void nnr_mha_step_f32(const nnr_mha_shape *s, int pos, int n, const float *q, co
  * 0 .. its own position; y [n, ev]. */
 void nnr_sdpa_step_f32(int pos, int n, int e, int ev, const float *q, const float *k,
                        const float *v, float *kc, float *vc, float *y);
-/* dq, dk, dv (each may be NULL) and dp (the parameters', overwritten). */
+/* dq, dk, dv (each may be NULL) and dp (the parameters', overwritten).
+ * Self-attention (q, k and v the same pointer, tgt_len = src_len): the
+ * first of dq, dk, dv that is not NULL gets the whole gradient of that one
+ * input (the sum of its three uses), the others zeros. */
 void nnr_mha_backward_f32(const nnr_mha_shape *s, int n, const float *q, const float *k,
                           const float *v, const float *p, const float *saved, const float *dy,
                           float *dq, float *dk, float *dv, float *dp);

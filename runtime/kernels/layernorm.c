@@ -85,13 +85,20 @@ void nnr_layernorm_backward_f32(size_t rows, int d, const float *x, const float 
         const float m = save_mean[r], rs = save_rstd[r];
         double sg[LN_L] = {0}, sgx[LN_L] = {0};
         int j = 0;
-        for (; j + LN_L <= d; j += LN_L)
-            for (int l = 0; l < LN_L; l++) {
-                const float xh = (xr[j + l] - m) * rs;
-                const float g = w ? gr[j + l] * w[j + l] : gr[j + l];
-                sg[l] += g;
-                sgx[l] += (double)g * xh;
-            }
+        if (w)  /* apart, so that each form vectorises (the lanes in a register) */
+            for (; j + LN_L <= d; j += LN_L)
+                for (int l = 0; l < LN_L; l++) {
+                    const float xh = (xr[j + l] - m) * rs, g = gr[j + l] * w[j + l];
+                    sg[l] += g;
+                    sgx[l] += (double)g * xh;
+                }
+        else
+            for (; j + LN_L <= d; j += LN_L)
+                for (int l = 0; l < LN_L; l++) {
+                    const float xh = (xr[j + l] - m) * rs, g = gr[j + l];
+                    sg[l] += g;
+                    sgx[l] += (double)g * xh;
+                }
         for (; j < d; j++) {
             const float xh = (xr[j] - m) * rs, g = w ? gr[j] * w[j] : gr[j];
             sg[j % LN_L] += g;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../nnr.h"
+#include "../simd.h"
 
 void nnr_init_normal(nnr_rng *r, float *p, size_t len, float std, int64_t pad_row, size_t cols)
 {
@@ -64,8 +65,50 @@ void nnr_embedding_backward_f32(size_t rows, int num, int dim, int padding_idx,
     }
 }
 
+/* The row's largest value (NaN when it holds one, as PyTorch). */
+static float row_max(const float *x, int k)
+{
+    NNR_VEC vm = NNR_VEC_SET1(-INFINITY);
+    int j = 0, nan = 0;
+    for (; j + NNR_VEC_WIDTH <= k; j += NNR_VEC_WIDTH)
+        vm = NNR_VEC_MAX(vm, NNR_VEC_LOAD(x + j));
+    float t[NNR_VEC_WIDTH], m = -INFINITY;
+    NNR_VEC_STORE(t, vm);
+    for (int l = 0; l < NNR_VEC_WIDTH; l++)
+        if (t[l] > m) m = t[l];
+    for (; j < k; j++)
+        if (x[j] > m) m = x[j];
+    for (j = 0; j < k; j++) nan |= isnan(x[j]);
+    return nan ? NAN : m;
+}
+
+/* e[j] = exp(x[j] - m), j < n (simd.h's nnr_vexp, lane by lane; the tail
+ * through a padded vector); returns their sum, in SEQ_L independent double
+ * accumulators (j % SEQ_L) added in lane order. */
+#define SEQ_L 8
+static double exp_sum(const float *x, int n, float m, float *e)
+{
+    const NNR_VEC vm = NNR_VEC_SET1(m);
+    int j = 0;
+    for (; j + NNR_VEC_WIDTH <= n; j += NNR_VEC_WIDTH)
+        NNR_VEC_STORE(e + j, nnr_vexp(NNR_VEC_SUB(NNR_VEC_LOAD(x + j), vm)));
+    if (j < n) {
+        float t[NNR_VEC_WIDTH] = {0};
+        memcpy(t, x + j, (size_t)(n - j) * sizeof *t);
+        NNR_VEC_STORE(t, nnr_vexp(NNR_VEC_SUB(NNR_VEC_LOAD(t), vm)));
+        memcpy(e + j, t, (size_t)(n - j) * sizeof *t);
+    }
+    double sl[SEQ_L] = {0}, s = 0.0;
+    for (j = 0; j + SEQ_L <= n; j += SEQ_L)
+        for (int l = 0; l < SEQ_L; l++) sl[l] += e[j + l];
+    for (; j < n; j++) sl[j % SEQ_L] += e[j];
+    for (int l = 0; l < SEQ_L; l++) s += sl[l];
+    return s;
+}
+
 /* One row: the loss term (lse(x) - x[c], or -x[c] for nll) and, when d is
- * given, its gradient scaled by sc. */
+ * given, its gradient scaled by sc: the exponentials written once into d
+ * (or a stack chunk when d is NULL), summed, then scaled in place. */
 static double seq_row(nnr_loss loss, const float *x, int k, int c, float *d, double sc)
 {
     if (loss == NNR_LOSS_NLL) {
@@ -75,18 +118,22 @@ static double seq_row(nnr_loss loss, const float *x, int k, int c, float *d, dou
         }
         return -(double)x[c];
     }
-    float m = -INFINITY;
-    for (int j = 0; j < k; j++)
-        if (x[j] > m || isnan(x[j])) m = x[j];
+    const float m = row_max(x, k);
     double s = 0.0;
-    for (int j = 0; j < k; j++) {
-        float e = expf(x[j] - m);
-        if (d) d[j] = e;
-        s += e;
+    if (d) {
+        s = exp_sum(x, k, m, d);
+    } else {
+        float e[256];
+        for (int j = 0; j < k; j += 256)
+            s += exp_sum(x + j, k - j < 256 ? k - j : 256, m, e);
     }
     if (d) {
         const double ec = d[c], r = sc / s;
-        for (int j = 0; j < k; j++) d[j] = (float)(d[j] * r);
+        const NNR_VEC vr = NNR_VEC_SET1((float)r);
+        int j = 0;
+        for (; j + NNR_VEC_WIDTH <= k; j += NNR_VEC_WIDTH)
+            NNR_VEC_STORE(d + j, NNR_VEC_MUL(NNR_VEC_LOAD(d + j), vr));
+        for (; j < k; j++) d[j] = (float)(d[j] * r);
         d[c] = (float)((ec / s - 1.0) * sc);
     }
     return ((double)m + log(s)) - (double)x[c];

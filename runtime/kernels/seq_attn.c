@@ -5,7 +5,9 @@
  * Y = P·V (one GEMM). The log-sum-exp of each row is kept, so the backward
  * recomputes P block by block instead of storing it (FlashAttention's
  * scheme): dP = dY·Vᵀ, dS = P ∘ (dP - rowsum(dY ∘ Y)), dQ = dS·K·scale,
- * dK += dSᵀ·Q·scale, dV += Pᵀ·dY. Scratch: two blocks of scores. */
+ * dK += dSᵀ·Q·scale, dV += Pᵀ·dY. Scratch: two blocks of scores.
+ * Multi-head attention reads each head in place by its strides (no split
+ * or merge copies), and self-attention projects q, k, v by one GEMM. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,22 +51,43 @@ static int block_keys(int tk, int causal, int i0, int r)
     return causal && i0 + r < tk ? i0 + r : tk;
 }
 
-/* row[0..kn): the scaled scores of one query; its first vis keys become
- * their softmax (max subtracted, the sum in double), the rest 0. lse, when
- * not NULL, gets the log of the sum of exponentials (the backward's). */
+/* The largest of row[0..n) (vectors, then the tail). */
+static float row_max(const float *row, int n)
+{
+    NNR_VEC vm = NNR_VEC_SET1(-INFINITY);
+    int j = 0;
+    for (; j + NNR_VEC_WIDTH <= n; j += NNR_VEC_WIDTH)
+        vm = NNR_VEC_MAX(vm, NNR_VEC_LOAD(row + j));
+    float t[NNR_VEC_WIDTH], m = -INFINITY;
+    NNR_VEC_STORE(t, vm);
+    for (int l = 0; l < NNR_VEC_WIDTH; l++)
+        if (t[l] > m) m = t[l];
+    for (; j < n; j++)
+        if (row[j] > m) m = row[j];
+    return m;
+}
+
+/* row[0..kn): the raw scores of one query; its first vis keys become the
+ * softmax of their scaled values (the max subtracted, the sum in 8 double
+ * lanes), the rest 0. lse, when not NULL, gets the log of the sum of
+ * exponentials (the backward's). scale > 0, so the scaled max is the max
+ * scaled. */
 static void softmax_row(float *row, int vis, int kn, float scale, float *lse)
 {
-    float m = -INFINITY;
-    for (int j = 0; j < vis; j++) {
-        row[j] *= scale;
-        if (row[j] > m) m = row[j];
-    }
-    exp_shifted(row, vis, 1.0f, m);
-    double sum = 0.0;
-    for (int j = 0; j < vis; j++) sum += row[j];
+    const float m = row_max(row, vis) * scale;
+    exp_shifted(row, vis, scale, m);
+    double sl[8] = {0}, sum = 0.0;
+    int j = 0;
+    for (; j + 8 <= vis; j += 8)
+        for (int l = 0; l < 8; l++) sl[l] += row[j + l];
+    for (; j < vis; j++) sl[j % 8] += row[j];
+    for (int l = 0; l < 8; l++) sum += sl[l];
     const float inv = (float)(1.0 / sum);
-    for (int j = 0; j < vis; j++) row[j] *= inv;
-    for (int j = vis; j < kn; j++) row[j] = 0.0f;
+    const NNR_VEC vi = NNR_VEC_SET1(inv);
+    for (j = 0; j + NNR_VEC_WIDTH <= vis; j += NNR_VEC_WIDTH)
+        NNR_VEC_STORE(row + j, NNR_VEC_MUL(NNR_VEC_LOAD(row + j), vi));
+    for (; j < vis; j++) row[j] *= inv;
+    for (j = vis; j < kn; j++) row[j] = 0.0f;
     if (lse)
         *lse = (float)((double)m + log(sum));
 }
@@ -75,37 +98,251 @@ static int row_keys(int tk, int causal, int i)
     return causal && i + 1 < tk ? i + 1 : tk;
 }
 
+/* ---------------------------------------------------------------- one head's tiles */
+
+/* A head whose widths e and ev are whole vectors runs its products with
+ * the small register-blocked loops below instead of nnr_gemm_f32 (whose
+ * packing cost more than the arithmetic at W8's 64x64x32 per head): MR
+ * rows x NV vectors of accumulators, operands from L1. Padded columns of
+ * the scores (past tk, up to a whole vector) are computed from zeroed
+ * transposed rows and never read as probabilities. */
+#define AT_MR 4
+#define AT_NV 4
+/* the blocks are inlined at each call with constant mr, nv (their
+ * accumulators then live in registers) */
+#if defined(__GNUC__)
+#define AT_INLINE static inline __attribute__((always_inline))
+#else
+#define AT_INLINE static inline
+#endif
+
+static int tile_ok(int e, int ev) { return e % NNR_VEC_WIDTH == 0 && ev % NNR_VEC_WIDTH == 0; }
+
+static int vround(int n) { return (n + NNR_VEC_WIDTH - 1) / NNR_VEC_WIDTH * NNR_VEC_WIDTH; }
+
+/* bt[l][j] (rows of ldt = vround(n)) = b[j][l], j < n, l < k; zeros past n. */
+static void tile_transpose(int n, int k, const float *b, int ldb, float *bt)
+{
+    const int ldt = vround(n);
+    for (int l = 0; l < k; l++) {
+        float *o = bt + (size_t)l * ldt;
+        for (int j = 0; j < n; j++) o[j] = b[(size_t)j * ldb + l];
+        for (int j = n; j < ldt; j++) o[j] = 0.0f;
+    }
+}
+
+/* c[i][j0 + v·W ..] = Σ_l a[i][l]·bt[l][j0 + v·W ..] for mr rows, nv vectors. */
+AT_INLINE void abt_block(int mr, int nv, int k, const float *a, int lda, const float *bt, int ldt,
+                             float *c, int ldc)
+{
+    NNR_VEC acc[AT_MR][AT_NV];
+    for (int i = 0; i < mr; i++)
+        for (int v = 0; v < nv; v++) acc[i][v] = NNR_VEC_ZERO();
+    for (int l = 0; l < k; l++) {
+        const float *b = bt + (size_t)l * ldt;
+        NNR_VEC bv[AT_NV];
+        for (int v = 0; v < nv; v++) bv[v] = NNR_VEC_LOAD(b + v * NNR_VEC_WIDTH);
+        for (int i = 0; i < mr; i++) {
+            const NNR_VEC ai = NNR_VEC_SET1(a[(size_t)i * lda + l]);
+            for (int v = 0; v < nv; v++) acc[i][v] = NNR_VEC_FMA(ai, bv[v], acc[i][v]);
+        }
+    }
+    for (int i = 0; i < mr; i++)
+        for (int v = 0; v < nv; v++) NNR_VEC_STORE(c + (size_t)i * ldc + v * NNR_VEC_WIDTH, acc[i][v]);
+}
+
+/* c [m, vround(n)] = a [m, k]·bᵀ with bt = tile_transpose(b) (rows of ldt); causal:
+ * row i needs only columns < off + i + 1 (the rest are left unwritten or
+ * hold products the caller masks). */
+static void tile_abt(int m, int n, int k, const float *a, int lda, const float *bt, int ldt, float *c,
+                     int ldc, int causal, int off)
+{
+    for (int i0 = 0; i0 < m; i0 += AT_MR) {
+        const int mr = m - i0 < AT_MR ? m - i0 : AT_MR;
+        int nn = causal && off + i0 + mr < n ? off + i0 + mr : n;
+        const int nvec = vround(nn) / NNR_VEC_WIDTH;
+        for (int v0 = 0; v0 < nvec; v0 += AT_NV) {
+            const int nv = nvec - v0 < AT_NV ? nvec - v0 : AT_NV;
+            const float *ai = a + (size_t)i0 * lda;
+            float *ci = c + (size_t)i0 * ldc + v0 * NNR_VEC_WIDTH;
+            const float *bj = bt + v0 * NNR_VEC_WIDTH;
+            switch (mr < AT_MR ? 0 : nv) {
+            case 4: abt_block(AT_MR, 4, k, ai, lda, bj, ldt, ci, ldc); break;
+            case 3: abt_block(AT_MR, 3, k, ai, lda, bj, ldt, ci, ldc); break;
+            case 2: abt_block(AT_MR, 2, k, ai, lda, bj, ldt, ci, ldc); break;
+            case 1: abt_block(AT_MR, 1, k, ai, lda, bj, ldt, ci, ldc); break;
+            default:
+                for (int i = 0; i < mr; i++)   /* the last rows, one at a time */
+                    abt_block(1, nv, k, ai + (size_t)i * lda, lda, bj, ldt, ci + (size_t)i * ldc, ldc);
+            }
+        }
+    }
+}
+
+/* c[i][w0 ..] (+)= Σ_{l in [lo, hi)} p(i, l)·b[l][w0 ..], p(i, l) = p[i·prs + l·pcs]. */
+AT_INLINE void pb_block(int mr, int nv, int lo, int hi, const float *p, int prs, int pcs,
+                            const float *b, int ldb, float *c, int ldc, int accumulate)
+{
+    NNR_VEC acc[AT_MR][AT_NV];
+    for (int i = 0; i < mr; i++)
+        for (int v = 0; v < nv; v++)
+            acc[i][v] = accumulate ? NNR_VEC_LOAD(c + (size_t)i * ldc + v * NNR_VEC_WIDTH) : NNR_VEC_ZERO();
+    for (int l = lo; l < hi; l++) {
+        const float *bl = b + (size_t)l * ldb;
+        NNR_VEC bv[AT_NV];
+        for (int v = 0; v < nv; v++) bv[v] = NNR_VEC_LOAD(bl + v * NNR_VEC_WIDTH);
+        for (int i = 0; i < mr; i++) {
+            const NNR_VEC pi = NNR_VEC_SET1(p[(size_t)i * prs + (size_t)l * pcs]);
+            for (int v = 0; v < nv; v++) acc[i][v] = NNR_VEC_FMA(pi, bv[v], acc[i][v]);
+        }
+    }
+    for (int i = 0; i < mr; i++)
+        for (int v = 0; v < nv; v++) NNR_VEC_STORE(c + (size_t)i * ldc + v * NNR_VEC_WIDTH, acc[i][v]);
+}
+
+/* c [m, w] (+)= P·b, P(i, l) = p[i·prs + l·pcs], l < n, b [n, w] (rows of
+ * ldb, w whole vectors). The terms P is 0 at are skipped by rows: lower
+ * (P(i, l) = 0 for l > off + i: a causal P·V) or upper (P(i, l) = 0 for
+ * l < i - off: a causal Pᵀ·dY, rows being keys). */
+enum { PB_FULL, PB_LOWER, PB_UPPER };
+static void tile_pb(int m, int n, int w, const float *p, int prs, int pcs, const float *b, int ldb,
+                    float *c, int ldc, int accumulate, int tri, int off)
+{
+    const int nvec = w / NNR_VEC_WIDTH;
+    for (int i0 = 0; i0 < m; i0 += AT_MR) {
+        const int mr = m - i0 < AT_MR ? m - i0 : AT_MR;
+        int lo = 0, hi = n;
+        if (tri == PB_LOWER && off + i0 + mr < n) hi = off + i0 + mr;
+        if (tri == PB_UPPER && i0 - off > 0) lo = i0 - off < n ? i0 - off : n;
+        const float *pi = p + (size_t)i0 * prs;
+        for (int v0 = 0; v0 < nvec; v0 += AT_NV) {
+            const int nv = nvec - v0 < AT_NV ? nvec - v0 : AT_NV;
+            float *ci = c + (size_t)i0 * ldc + v0 * NNR_VEC_WIDTH;
+            const float *bj = b + v0 * NNR_VEC_WIDTH;
+            switch (mr < AT_MR ? 0 : nv) {
+            case 4: pb_block(AT_MR, 4, lo, hi, pi, prs, pcs, bj, ldb, ci, ldc, accumulate); break;
+            case 3: pb_block(AT_MR, 3, lo, hi, pi, prs, pcs, bj, ldb, ci, ldc, accumulate); break;
+            case 2: pb_block(AT_MR, 2, lo, hi, pi, prs, pcs, bj, ldb, ci, ldc, accumulate); break;
+            case 1: pb_block(AT_MR, 1, lo, hi, pi, prs, pcs, bj, ldb, ci, ldc, accumulate); break;
+            default:
+                for (int i = 0; i < mr; i++)   /* the last rows, one at a time */
+                    pb_block(1, nv, lo, hi, pi + (size_t)i * prs, prs, pcs, bj, ldb, ci + (size_t)i * ldc, ldc,
+                             accumulate);
+            }
+        }
+    }
+}
+
+/* One head's operands: rows of ld floats (a head of a [t, heads·d] tensor
+ * is its d columns at h·d, ld = heads·d; a fused [t, 3e] projection's
+ * q, k, v have ld = 3e). */
+typedef struct head_io {
+    const float *q, *k, *v;
+    int ldq, ldk, ldv;
+} head_io;
+
+/* Floats of one head's scratch: two blocks of scores (rows of
+ * vround(tk)), the transposed keys and values. */
+static size_t head_scratch(int tk, int e, int ev)
+{
+    return (2 * (size_t)NNR_ATTN_ROWS + (size_t)e + (size_t)ev) * (size_t)vround(tk);
+}
+
+/* One head's forward: y [tq, ev] (rows of ldy), lse [tq] or NULL; s:
+ * head_scratch floats. */
+static void head_forward(int tq, int tk, int e, int ev, int causal, head_io in, float *y, int ldy,
+                         float *lse, float *s)
+{
+    const float scale = (float)(1.0 / sqrt((double)e));
+    const int tile = tile_ok(e, ev), ldt = vround(tk);
+    float *kt = s + (size_t)2 * NNR_ATTN_ROWS * ldt;
+    if (tile) tile_transpose(tk, e, in.k, in.ldk, kt);
+    for (int i0 = 0; i0 < tq; i0 += NNR_ATTN_ROWS) {
+        int r = tq - i0 < NNR_ATTN_ROWS ? tq - i0 : NNR_ATTN_ROWS;
+        int kn = block_keys(tk, causal, i0, r), lds = tile ? ldt : kn;
+        const float *qb = in.q + (size_t)i0 * in.ldq;
+        if (tile) tile_abt(r, kn, e, qb, in.ldq, kt, ldt, s, lds, causal, i0);
+        else nnr_gemm_f32(0, 1, r, kn, e, qb, in.ldq, in.k, in.ldk, s, kn, 0);
+        for (int a = 0; a < r; a++)
+            softmax_row(s + (size_t)a * lds, row_keys(tk, causal, i0 + a), kn, scale,
+                        lse ? lse + i0 + a : NULL);
+        if (tile)
+            tile_pb(r, kn, ev, s, lds, 1, in.v, in.ldv, y + (size_t)i0 * ldy, ldy, 0,
+                    causal ? PB_LOWER : PB_FULL, i0);
+        else
+            nnr_gemm_f32(0, 0, r, ev, kn, s, kn, in.v, in.ldv, y + (size_t)i0 * ldy, ldy, 0);
+    }
+}
+
 void nnr_sdpa_f32(int bh, int tq, int tk, int e, int ev, int causal, const float *q,
                   const float *k, const float *v, float *y, float *lse)
 {
-    const float scale = (float)(1.0 / sqrt((double)e));
-    float *s = attn_scratch((size_t)NNR_ATTN_ROWS * (size_t)tk);
+    float *s = attn_scratch(head_scratch(tk, e, ev));
     for (int h = 0; h < bh; h++) {
-        const float *qh = q + (size_t)h * tq * e, *kh = k + (size_t)h * tk * e;
-        const float *vh = v + (size_t)h * tk * ev;
-        float *yh = y + (size_t)h * tq * ev;
-        for (int i0 = 0; i0 < tq; i0 += NNR_ATTN_ROWS) {
-            int r = tq - i0 < NNR_ATTN_ROWS ? tq - i0 : NNR_ATTN_ROWS;
-            int kn = block_keys(tk, causal, i0, r);
-            nnr_gemm_f32(0, 1, r, kn, e, qh + (size_t)i0 * e, e, kh, e, s, kn, 0);
-            for (int a = 0; a < r; a++)
-                softmax_row(s + (size_t)a * kn, row_keys(tk, causal, i0 + a), kn, scale,
-                            lse ? lse + (size_t)h * tq + i0 + a : NULL);
-            nnr_gemm_f32(0, 0, r, ev, kn, s, kn, vh, ev, yh + (size_t)i0 * ev, ev, 0);
-        }
+        head_io in = {q + (size_t)h * tq * e, k + (size_t)h * tk * e, v + (size_t)h * tk * ev, e, e, ev};
+        head_forward(tq, tk, e, ev, causal, in, y + (size_t)h * tq * ev, ev,
+                     lse ? lse + (size_t)h * tq : NULL, s);
     }
     free(s);
 }
 
 /* The probabilities of a query block from its scores and log-sum-exps. */
-static void block_probs(float *s, int r, int kn, int tk, int causal, int i0, float scale,
+static void block_probs(float *s, int lds, int r, int kn, int tk, int causal, int i0, float scale,
                         const float *lse)
 {
     for (int a = 0; a < r; a++) {
-        float *row = s + (size_t)a * kn;
+        float *row = s + (size_t)a * lds;
         int vis = row_keys(tk, causal, i0 + a);
         exp_shifted(row, vis, scale, lse[i0 + a]);
         for (int j = vis; j < kn; j++) row[j] = 0.0f;
+    }
+}
+
+/* One head's gradients (a block's dS in dp): dq, dk, dv (each may be NULL)
+ * with the strides of in; y, dy rows of ldy. s: head_scratch floats. */
+static void head_backward(int tq, int tk, int e, int ev, int causal, head_io in, const float *y,
+                          const float *dy, int ldy, const float *lse, float *dq, float *dk, float *dv,
+                          float *s)
+{
+    const float scale = (float)(1.0 / sqrt((double)e));
+    const int tile = tile_ok(e, ev), ldt = vround(tk);
+    float *dp = s + (size_t)NNR_ATTN_ROWS * ldt, *kt = dp + (size_t)NNR_ATTN_ROWS * ldt;
+    float *vt = kt + (size_t)e * ldt;
+    if (tile) {
+        tile_transpose(tk, e, in.k, in.ldk, kt);
+        tile_transpose(tk, ev, in.v, in.ldv, vt);
+    }
+    for (int j = 0; j < tk; j++) {
+        if (dk) memset(dk + (size_t)j * in.ldk, 0, (size_t)e * sizeof *dk);
+        if (dv) memset(dv + (size_t)j * in.ldv, 0, (size_t)ev * sizeof *dv);
+    }
+    for (int i0 = 0; i0 < tq; i0 += NNR_ATTN_ROWS) {
+        int r = tq - i0 < NNR_ATTN_ROWS ? tq - i0 : NNR_ATTN_ROWS;
+        int kn = block_keys(tk, causal, i0, r), lds = tile ? ldt : kn;
+        const int up = causal ? PB_UPPER : PB_FULL, low = causal ? PB_LOWER : PB_FULL;
+        const float *qb = in.q + (size_t)i0 * in.ldq, *dyb = dy + (size_t)i0 * ldy;
+        if (tile) tile_abt(r, kn, e, qb, in.ldq, kt, ldt, s, lds, causal, i0);
+        else nnr_gemm_f32(0, 1, r, kn, e, qb, in.ldq, in.k, in.ldk, s, kn, 0);
+        block_probs(s, lds, r, kn, tk, causal, i0, scale, lse);
+        if (dv && tile) tile_pb(kn, r, ev, s, 1, lds, dyb, ldy, dv, in.ldv, 1, up, i0);
+        else if (dv) nnr_gemm_f32(1, 0, kn, ev, r, s, kn, dyb, ldy, dv, in.ldv, 1);
+        if (!dq && !dk)
+            continue;
+        if (tile) tile_abt(r, kn, ev, dyb, ldy, vt, ldt, dp, lds, causal, i0);
+        else nnr_gemm_f32(0, 1, r, kn, ev, dyb, ldy, in.v, in.ldv, dp, kn, 0);
+        for (int a = 0; a < r; a++) {
+            const float *ya = y + (size_t)(i0 + a) * ldy, *ga = dyb + (size_t)a * ldy;
+            const int vis = row_keys(tk, causal, i0 + a);
+            double dd = 0.0;
+            for (int c = 0; c < ev; c++) dd += (double)ga[c] * ya[c];
+            float *pr = s + (size_t)a * lds, *dr = dp + (size_t)a * lds;
+            for (int j = 0; j < vis; j++) dr[j] = pr[j] * (dr[j] - (float)dd) * scale;
+            for (int j = vis; j < kn; j++) dr[j] = 0.0f;
+        }
+        if (dq && tile) tile_pb(r, kn, e, dp, lds, 1, in.k, in.ldk, dq + (size_t)i0 * in.ldq, in.ldq, 0, low, i0);
+        else if (dq) nnr_gemm_f32(0, 0, r, e, kn, dp, kn, in.k, in.ldk, dq + (size_t)i0 * in.ldq, in.ldq, 0);
+        if (dk && tile) tile_pb(kn, r, e, dp, 1, lds, qb, in.ldq, dk, in.ldk, 1, up, i0);
+        else if (dk) nnr_gemm_f32(1, 0, kn, e, r, dp, kn, qb, in.ldq, dk, in.ldk, 1);
     }
 }
 
@@ -113,38 +350,12 @@ void nnr_sdpa_backward_f32(int bh, int tq, int tk, int e, int ev, int causal,
                            const float *q, const float *k, const float *v, const float *y,
                            const float *lse, const float *dy, float *dq, float *dk, float *dv)
 {
-    const float scale = (float)(1.0 / sqrt((double)e));
-    const size_t blk = (size_t)NNR_ATTN_ROWS * (size_t)tk;
-    float *s = attn_scratch(2 * blk), *dp = s + blk;
+    float *s = attn_scratch(head_scratch(tk, e, ev));
     for (int h = 0; h < bh; h++) {
-        const float *qh = q + (size_t)h * tq * e, *kh = k + (size_t)h * tk * e;
-        const float *vh = v + (size_t)h * tk * ev, *yh = y + (size_t)h * tq * ev;
-        const float *dyh = dy + (size_t)h * tq * ev, *lh = lse + (size_t)h * tq;
-        float *dqh = dq ? dq + (size_t)h * tq * e : NULL;
-        float *dkh = dk ? dk + (size_t)h * tk * e : NULL;
-        float *dvh = dv ? dv + (size_t)h * tk * ev : NULL;
-        if (dkh) memset(dkh, 0, (size_t)tk * e * sizeof *dkh);
-        if (dvh) memset(dvh, 0, (size_t)tk * ev * sizeof *dvh);
-        for (int i0 = 0; i0 < tq; i0 += NNR_ATTN_ROWS) {
-            int r = tq - i0 < NNR_ATTN_ROWS ? tq - i0 : NNR_ATTN_ROWS;
-            int kn = block_keys(tk, causal, i0, r);
-            const float *qb = qh + (size_t)i0 * e, *dyb = dyh + (size_t)i0 * ev;
-            nnr_gemm_f32(0, 1, r, kn, e, qb, e, kh, e, s, kn, 0);
-            block_probs(s, r, kn, tk, causal, i0, scale, lh);
-            if (dvh) nnr_gemm_f32(1, 0, kn, ev, r, s, kn, dyb, ev, dvh, ev, 1);
-            if (!dqh && !dkh)
-                continue;
-            nnr_gemm_f32(0, 1, r, kn, ev, dyb, ev, vh, ev, dp, kn, 0);
-            for (int a = 0; a < r; a++) {
-                const float *ya = yh + (size_t)(i0 + a) * ev, *ga = dyb + (size_t)a * ev;
-                double dd = 0.0;
-                for (int c = 0; c < ev; c++) dd += (double)ga[c] * ya[c];
-                float *pr = s + (size_t)a * kn, *dr = dp + (size_t)a * kn;
-                for (int j = 0; j < kn; j++) dr[j] = pr[j] * (dr[j] - (float)dd) * scale;
-            }
-            if (dqh) nnr_gemm_f32(0, 0, r, e, kn, dp, kn, kh, e, dqh + (size_t)i0 * e, e, 0);
-            if (dkh) nnr_gemm_f32(1, 0, kn, e, r, dp, kn, qb, e, dkh, e, 1);
-        }
+        head_io in = {q + (size_t)h * tq * e, k + (size_t)h * tk * e, v + (size_t)h * tk * ev, e, e, ev};
+        head_backward(tq, tk, e, ev, causal, in, y + (size_t)h * tq * ev, dy + (size_t)h * tq * ev, ev,
+                      lse + (size_t)h * tq, dq ? dq + (size_t)h * tq * e : NULL,
+                      dk ? dk + (size_t)h * tk * e : NULL, dv ? dv + (size_t)h * tk * ev : NULL, s);
     }
     free(s);
 }
@@ -153,35 +364,28 @@ void nnr_sdpa_backward_f32(int bh, int tq, int tk, int e, int ev, int causal,
 
 size_t nnr_kern_mha_saved(const nnr_kmha *s)
 {
-    return 3 * (size_t)s->tq * s->e + 2 * (size_t)s->tk * s->e + (size_t)s->heads * s->tq;
+    return 2 * (size_t)s->tq * s->e + 2 * (size_t)s->tk * s->e + (size_t)s->heads * s->tq;
 }
 
-/* x [n, t, heads·d] <-> xh [n, heads, t, d] */
-static void to_heads(int n, int t, int heads, int d, const float *x, float *xh)
+/* Self-attention (one tensor as q, k and v, tq = tk): its three projections
+ * are one [n·t, 3e] GEMM (in_proj_weight is [3e, e]) and its three input
+ * gradients one. */
+static int mha_fused(const nnr_kmha *s, const float *q, const float *k, const float *v)
 {
-    for (int b = 0; b < n; b++)
-        for (int i = 0; i < t; i++)
-            for (int h = 0; h < heads; h++)
-                memcpy(xh + (((size_t)b * heads + h) * t + i) * d,
-                       x + ((size_t)b * t + i) * (size_t)heads * d + (size_t)h * d, (size_t)d * sizeof *x);
+    return q == k && k == v && s->tq == s->tk;
 }
 
-static void from_heads(int n, int t, int heads, int d, const float *xh, float *x)
-{
-    for (int b = 0; b < n; b++)
-        for (int i = 0; i < t; i++)
-            for (int h = 0; h < heads; h++)
-                memcpy(x + ((size_t)b * t + i) * (size_t)heads * d + (size_t)h * d,
-                       xh + (((size_t)b * heads + h) * t + i) * d, (size_t)d * sizeof *x);
-}
-
-/* Where the parameters and the saved buffers are. */
+/* Where the parameters and the saved buffers are. The projections are
+ * kept unsplit, [n, t, e] (or one [n, t, 3e] when fused: q at column 0, k
+ * at e, v at 2e), a head being hd columns of them; o [n, tq, e] is the
+ * heads' output, merged by its strides; lse [n, heads, tq]. */
 typedef struct mha_at {
     const float *w[3], *b[3], *wo, *bo;
-    float *qh, *kh, *vh, *oh, *o, *lse;
+    float *qp, *kp, *vp, *o, *lse;
+    int ldq, ldk, ldv;
 } mha_at;
 
-static mha_at mha_layout(const nnr_kmha *s, int n, const float *p, float *sv)
+static mha_at mha_layout(const nnr_kmha *s, int n, const float *p, float *sv, int fused)
 {
     mha_at a;
     const size_t e = (size_t)s->e, ee = e * e;
@@ -192,53 +396,88 @@ static mha_at mha_layout(const nnr_kmha *s, int n, const float *p, float *sv)
     a.wo = p + 3 * ee + (s->bias ? 3 * e : 0);
     a.bo = s->bias ? a.wo + ee : NULL;
     const size_t nq = (size_t)n * s->tq * e, nk = (size_t)n * s->tk * e;
-    a.qh = sv, a.kh = a.qh + nq, a.vh = a.kh + nk, a.oh = a.vh + nk, a.o = a.oh + nq;
+    if (fused) {
+        a.qp = sv, a.kp = sv + e, a.vp = sv + 2 * e;
+        a.ldq = a.ldk = a.ldv = 3 * s->e;
+    } else {
+        a.qp = sv, a.kp = a.qp + nq, a.vp = a.kp + nk;
+        a.ldq = a.ldk = a.ldv = s->e;
+    }
+    a.o = sv + nq + 2 * nk;
     a.lse = a.o + nq;
     return a;
+}
+
+/* Head h of sample b of the projections a holds. */
+static head_io mha_head(const nnr_kmha *s, const mha_at *a, int b, int h)
+{
+    const int hd = s->e / s->heads;
+    head_io in = {a->qp + (size_t)b * s->tq * a->ldq + (size_t)h * hd,
+                  a->kp + (size_t)b * s->tk * a->ldk + (size_t)h * hd,
+                  a->vp + (size_t)b * s->tk * a->ldv + (size_t)h * hd, a->ldq, a->ldk, a->ldv};
+    return in;
 }
 
 void nnr_kern_mha_f32(const nnr_kmha *s, int n, const float *q, const float *k, const float *v,
                  const float *p, float *y, float *saved)
 {
-    const int e = s->e, hd = s->e / s->heads, tmax = s->tq > s->tk ? s->tq : s->tk;
+    const int e = s->e, hd = s->e / s->heads, fused = mha_fused(s, q, k, v);
     float *own = saved ? NULL : attn_scratch((size_t)n * nnr_kern_mha_saved(s));
-    float *tmp = attn_scratch((size_t)n * tmax * e);
-    mha_at a = mha_layout(s, n, p, saved ? saved : own);
-    const float *in[3] = {q, k, v};
-    float *dst[3] = {a.qh, a.kh, a.vh};
-    for (int j = 0; j < 3; j++) {
-        int t = j ? s->tk : s->tq;
-        nnr_linear_f32(n * t, e, e, in[j], a.w[j], a.b[j], tmp, NNR_ACT_NONE, 0.0f);
-        to_heads(n, t, s->heads, hd, tmp, dst[j]);
+    float *sc = attn_scratch(head_scratch(s->tk, hd, hd));
+    mha_at a = mha_layout(s, n, p, saved ? saved : own, fused);
+    if (fused) {
+        nnr_linear_f32(n * s->tq, e, 3 * e, q, a.w[0], a.b[0], a.qp, NNR_ACT_NONE, 0.0f);
+    } else {
+        const float *in[3] = {q, k, v};
+        float *dst[3] = {a.qp, a.kp, a.vp};
+        for (int j = 0; j < 3; j++)
+            nnr_linear_f32(n * (j ? s->tk : s->tq), e, e, in[j], a.w[j], a.b[j], dst[j], NNR_ACT_NONE, 0.0f);
     }
-    nnr_sdpa_f32(n * s->heads, s->tq, s->tk, hd, hd, s->causal, a.qh, a.kh, a.vh, a.oh, a.lse);
-    from_heads(n, s->tq, s->heads, hd, a.oh, a.o);
+    for (int b = 0; b < n; b++)
+        for (int h = 0; h < s->heads; h++)
+            head_forward(s->tq, s->tk, hd, hd, s->causal, mha_head(s, &a, b, h),
+                         a.o + (size_t)b * s->tq * e + (size_t)h * hd, e,
+                         a.lse + ((size_t)b * s->heads + h) * s->tq, sc);
     nnr_linear_f32(n * s->tq, e, e, a.o, a.wo, a.bo, y, NNR_ACT_NONE, 0.0f);
-    free(tmp);
+    free(sc);
     free(own);
 }
 
+/* When fused, the first of dq, dk, dv that is not NULL gets the whole
+ * gradient of the one input (the sum of its three uses), the others zeros. */
 void nnr_kern_mha_backward_f32(const nnr_kmha *s, int n, const float *q, const float *k,
                           const float *v, const float *p, const float *saved, const float *dy,
                           float *dq, float *dk, float *dv, float *dp)
 {
-    const int e = s->e, hd = s->e / s->heads, tmax = s->tq > s->tk ? s->tq : s->tk;
+    const int e = s->e, hd = s->e / s->heads, fused = mha_fused(s, q, k, v);
     const size_t ee = (size_t)e * e, nq = (size_t)n * s->tq * e, nk = (size_t)n * s->tk * e;
-    mha_at a = mha_layout(s, n, p, (float *)saved);
+    const size_t blk = head_scratch(s->tk, hd, hd);
+    mha_at a = mha_layout(s, n, p, (float *)saved, fused);
     float *dwo = dp + 3 * ee + (s->bias ? 3 * (size_t)e : 0), *dbo = s->bias ? dwo + ee : NULL;
-    float *g = attn_scratch(2 * nq + 2 * nk + (size_t)n * tmax * e);
-    float *dqh = g, *dkh = dqh + nq, *dvh = dkh + nk, *doh = dvh + nk, *flat = doh + nq;
-    nnr_linear_backward_f32(n * s->tq, e, e, a.o, a.wo, dy, flat, dwo, dbo);
-    to_heads(n, s->tq, s->heads, hd, flat, doh);
-    nnr_sdpa_backward_f32(n * s->heads, s->tq, s->tk, hd, hd, s->causal, a.qh, a.kh, a.vh, a.oh, a.lse,
-                          doh, dqh, dkh, dvh);
-    const float *in[3] = {q, k, v}, *dh[3] = {dqh, dkh, dvh};
-    float *dx[3] = {dq, dk, dv};
-    for (int j = 0; j < 3; j++) {
-        int t = j ? s->tk : s->tq;
-        from_heads(n, t, s->heads, hd, dh[j], flat);
-        nnr_linear_backward_f32(n * t, e, e, in[j], a.w[j], flat, dx[j], dp + (size_t)j * ee,
-                                s->bias ? dp + 3 * ee + (size_t)j * e : NULL);
+    float *g = attn_scratch(2 * nq + 2 * nk + blk);
+    float *dob = g, *dqp = dob + nq, *dkp = fused ? dqp + e : dqp + nq, *dvp = fused ? dqp + 2 * e : dkp + nk;
+    float *sc = g + 2 * nq + 2 * nk;
+    nnr_linear_backward_f32(n * s->tq, e, e, a.o, a.wo, dy, dob, dwo, dbo);
+    for (int b = 0; b < n; b++)
+        for (int h = 0; h < s->heads; h++) {
+            head_io in = mha_head(s, &a, b, h);
+            const size_t ob = (size_t)b * s->tq * e + (size_t)h * hd;
+            const size_t qo = (size_t)b * s->tq * a.ldq + (size_t)h * hd;
+            const size_t ko = (size_t)b * s->tk * a.ldk + (size_t)h * hd;
+            head_backward(s->tq, s->tk, hd, hd, s->causal, in, a.o + ob, dob + ob, e,
+                          a.lse + ((size_t)b * s->heads + h) * s->tq, dqp + qo, dkp + ko, dvp + ko, sc);
+        }
+    if (fused) {
+        float *dx = dq ? dq : dk ? dk : dv;
+        nnr_linear_backward_f32(n * s->tq, e, 3 * e, q, a.w[0], dqp, dx, dp, s->bias ? dp + 3 * ee : NULL);
+        if (dk && dk != dx) memset(dk, 0, nk * sizeof *dk);
+        if (dv && dv != dx && dv != dk) memset(dv, 0, nk * sizeof *dv);
+    } else {
+        const float *in[3] = {q, k, v}, *dh[3] = {dqp, dkp, dvp};
+        float *dx[3] = {dq, dk, dv};
+        for (int j = 0; j < 3; j++)
+            nnr_linear_backward_f32(n * (j ? s->tk : s->tq), e, e, in[j], a.w[j], dh[j], dx[j],
+                                    dp + (size_t)j * ee, s->bias ? dp + 3 * ee + (size_t)j * e : NULL);
     }
     free(g);
 }

@@ -93,6 +93,12 @@ Test(sdpa, matches_reference)
     sdpa_case(2, 7, 4, 8, 5, 1);
     sdpa_case(2, 150, 150, 16, 16, 1);   /* several query blocks */
     sdpa_case(1, 70, 130, 8, 4, 0);
+    /* widths of whole vectors: the register-blocked tiles, odd lengths */
+    sdpa_case(2, 37, 37, 32, 32, 1);
+    sdpa_case(3, 70, 130, 16, 32, 0);
+    sdpa_case(2, 130, 70, 32, 16, 1);
+    sdpa_case(1, 64, 64, 64, 48, 1);
+    sdpa_case(2, 3, 5, 16, 16, 1);
 }
 
 /* The cached step (generation): a sequence fed in pieces of the given
@@ -150,6 +156,49 @@ Test(mha, cached_step_matches_whole_sequence)
         check_close("mha step in two pieces", ys, y, nx, 2e-6, 1e-5);
         free(p), free(x), free(y), free(ys), free(kc), free(vc);
     }
+}
+
+/* Self-attention (one pointer as q, k and v) runs one fused projection and
+ * one fused input gradient: the same output, parameter gradients and the
+ * sum of the three input gradients as the same values passed as three
+ * separate copies (the unfused path), with the head width a whole vector
+ * (the tiles) or not (nnr_gemm_f32); dq NULL sends the sum to dk. */
+static void mha_self_case(int t, int e, int heads, int bias)
+{
+    const int n = 2;
+    nnr_mha_shape s = {t, t, e, heads, bias, 1};
+    const size_t nx = (size_t)n * t * e, np = 4 * (size_t)e * e + 4 * (size_t)e, ns = n * nnr_mha_saved(&s);
+    tgen g = {(uint64_t)(t * 100 + e)};
+    float *x = tg_alloc(nx), *x2 = tg_alloc(nx), *x3 = tg_alloc(nx), *p = tg_alloc(np), *dy = tg_alloc(nx);
+    float *y1 = tg_alloc(nx), *y2 = tg_alloc(nx), *s1 = tg_alloc(ns), *s2 = tg_alloc(ns);
+    float *d[6], *dp1 = tg_alloc(np), *dp2 = tg_alloc(np), *sum = tg_alloc(nx), *zero = tg_alloc(nx);
+    for (int i = 0; i < 6; i++) d[i] = tg_alloc(nx);
+    tg_fill(&g, x, nx, -1, 1), tg_fill(&g, p, np, -0.3f, 0.3f), tg_fill(&g, dy, nx, -1, 1);
+    memcpy(x2, x, nx * sizeof *x), memcpy(x3, x, nx * sizeof *x);
+    memset(zero, 0, nx * sizeof *zero);
+    nnr_mha_f32(&s, n, x, x, x, p, y1, s1);
+    nnr_mha_f32(&s, n, x, x2, x3, p, y2, s2);
+    check_close("mha self y", y1, y2, nx, 1e-6, 1e-5);
+    nnr_mha_backward_f32(&s, n, x, x, x, p, s1, dy, d[0], d[1], d[2], dp1);
+    nnr_mha_backward_f32(&s, n, x, x2, x3, p, s2, dy, d[3], d[4], d[5], dp2);
+    for (size_t i = 0; i < nx; i++) sum[i] = d[3][i] + d[4][i] + d[5][i];
+    check_close("mha self dx", d[0], sum, nx, 2e-5, 1e-4);
+    check_close("mha self dk", d[1], zero, nx, 0, 0);
+    check_close("mha self dv", d[2], zero, nx, 0, 0);
+    check_close("mha self dp", dp1, dp2, np, 2e-5, 1e-4);
+    nnr_mha_backward_f32(&s, n, x, x, x, p, s1, dy, NULL, d[1], d[2], dp1);
+    check_close("mha self dx in dk", d[1], sum, nx, 2e-5, 1e-4);
+    check_close("mha self dv alone", d[2], zero, nx, 0, 0);
+    free(x), free(x2), free(x3), free(p), free(dy), free(y1), free(y2), free(s1), free(s2);
+    free(dp1), free(dp2), free(sum), free(zero);
+    for (int i = 0; i < 6; i++) free(d[i]);
+}
+
+Test(mha, self_attention_fused_matches_separate_inputs)
+{
+    mha_self_case(13, 32, 2, 1);
+    mha_self_case(70, 64, 4, 0);
+    mha_self_case(9, 12, 3, 1);
 }
 
 Test(sdpa, hand_computed)
@@ -261,6 +310,30 @@ Test(rnn, dropout_between_layers)
 }
 
 /* ---------------------------------------------------------------- losses */
+
+/* Rows wider than a vector and than the kernel's 256-float chunk (the
+ * vector max, exponentials and sums, their tails), against the reference,
+ * with and without the gradient, and a NaN logit making its row NaN. */
+Test(seq_loss, wide_rows_match_reference)
+{
+    tgen g = {21};
+    const int ks[] = {17, 37, 300};
+    for (int t = 0; t < 3; t++) {
+        const size_t rows = 5;
+        const int k = ks[t];
+        int32_t lab[5] = {0, k - 1, -100, k / 2, 3};
+        float *x = tg_alloc(rows * k), *d = tg_alloc(rows * k), *dr = tg_alloc(rows * k);
+        tg_fill(&g, x, rows * k, -8, 8);
+        double a = nnr_seq_loss_f32(NNR_LOSS_CROSS_ENTROPY, rows, k, x, lab, NNR_IGNORE_INDEX, d);
+        double b = nnr_ref_seq_loss_f32(NNR_LOSS_CROSS_ENTROPY, rows, k, x, lab, NNR_IGNORE_INDEX, dr);
+        EXPECT_NEAR(a, b, 1e-6);
+        check_close("wide seq loss dpred", d, dr, rows * k, 1e-7, 1e-5);
+        EXPECT_NEAR(nnr_seq_loss_f32(NNR_LOSS_CROSS_ENTROPY, rows, k, x, lab, NNR_IGNORE_INDEX, NULL), b, 1e-6);
+        x[k + k / 3] = NAN;
+        cr_expect(isnan(nnr_seq_loss_f32(NNR_LOSS_CROSS_ENTROPY, rows, k, x, lab, NNR_IGNORE_INDEX, d)));
+        free(x), free(d), free(dr);
+    }
+}
 
 Test(seq_loss, matches_reference_with_ignore_index)
 {
