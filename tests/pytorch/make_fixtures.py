@@ -1058,6 +1058,8 @@ def main():
     make_seq2_fixtures.main()
     import make_probe_fixtures      # an outside probe's combinations of layers, optimizers, schedules
     make_probe_fixtures.main()
+    import fixtures_cnn             # the CNN examples (infer/example_*, train/example_digits_resnet)
+    fixtures_cnn.main()
     print("%d fixture cases written under %s" % (len(CASES), os.path.relpath(OUT)))
     for c in CASES:
         print("  " + c)
