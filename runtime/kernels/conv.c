@@ -1,5 +1,6 @@
 /* conv.c — 2-D convolution (NCHW, weight [oc, c/groups, kh, kw], dilation)
- * by im2col + GEMM, one sample and one channel group at a time through a
+ * by im2col + GEMM, one sample and one channel group (or, for few output
+ * positions, a block of samples: see "batched") at a time through a
  * caller-provided scratch of nnr_kern_conv2d_scratch() floats; bias and
  * activation are fused into the GEMM epilogue. A 1x1, stride-1, unpadded
  * convolution skips im2col; a stride-1 one with few taps runs a direct
@@ -81,10 +82,15 @@ static int depthwise(const nnr_kconv *s)
  * rows S·oh·ow apart), so the forward and the data gradient are one product
  * per block of samples, and the weight gradient's product runs over the
  * block's S·oh·ow positions at once. The output (or dy) goes through the
- * scratch in the same [oc][S·oh·ow] layout. Every output element gets the
- * same chain of operations as one sample at a time (FMA from zero over k,
- * then bias, then the activation; dW continuing its chain from the previous
- * samples'). Not for groups > 1 nor pointwise convolutions. */
+ * scratch in the same [oc][S·oh·ow] layout. The block's column matrix is
+ * never whole: the forward and dW take it a slice of taps at a time (im2col
+ * of those rows, then their product, accumulating), dx a slice of channels
+ * (their rows of dcol, then col2im), each slice about CB_SLICE_FLOATS so
+ * that it is still in L2 when the GEMM reads it. Every output element gets
+ * the same chain of operations as one sample at a time (FMA from zero over
+ * k, then bias, then the activation; dW continuing its chain from the
+ * previous samples'): slices start on the GEMM's k blocks and row tiles.
+ * Not for groups > 1 nor pointwise convolutions. */
 #if !defined(NNR_SIMD_SCALAR) && NNR_VEC_WIDTH == 16
 #define TR_MR 8 /* gemm.c's MR: rows per micro-kernel tile */
 #else
@@ -115,10 +121,57 @@ static int batch_samples(const nnr_kconv *s)
     return n > 1 ? (int)n : 1;
 }
 
+static void im2col_rows(const nnr_kconv *s, const float *x, float *col, size_t ld, int t0,
+                        int t1);
+
+/* Taps (rows of the column matrix) per slice of a block of ld columns: a
+ * multiple of the GEMM's k blocking (and so of its column tile, for dW),
+ * about CB_SLICE_FLOATS floats. */
+#define CB_SLICE_FLOATS (1L << 17) /* 512 KiB */
+
+static int cb_slice(int kg, size_t ld)
+{
+    const long kc = nnr_gemm_kc();
+    long r = CB_SLICE_FLOATS / ((long)ld * kc);
+    r = (r < 1 ? 1 : r) * kc;
+    return r < kg ? (int)r : kg;
+}
+
+/* Channels per slice of the data gradient's column matrix: about
+ * CB_SLICE_FLOATS floats, whole row tiles of the GEMM (TR_MR, below). */
+static int cb_unit(const nnr_kconv *s)
+{
+    int a = s->kh * s->kw, b = TR_MR;
+    while (b) {
+        int t = a % b;
+        a = b;
+        b = t;
+    }
+    return TR_MR / a; /* lcm(kk, TR_MR) / kk */
+}
+
+static int cb_channels(const nnr_kconv *s, size_t ld)
+{
+    const int kk = s->kh * s->kw, u = cb_unit(s);
+    long cs = CB_SLICE_FLOATS / ((long)ld * kk) / u * u;
+    if (cs < u) cs = u;
+    return cs < s->c ? (int)cs : s->c;
+}
+
+/* floats of the column matrix's slices for blocks of up to S samples
+ * (each slice at most CB_SLICE_FLOATS, or one k block / channel unit) */
+static size_t batch_col(const nnr_kconv *s, int S)
+{
+    const size_t ld = (size_t)S * s->oh * s->ow, kk = (size_t)s->kh * s->kw;
+    size_t r = CB_SLICE_FLOATS, kc = (size_t)nnr_gemm_kc() * ld, cu = cb_unit(s) * kk * ld;
+    r = kc > r ? kc : r;
+    r = cu > r ? cu : r;
+    return r < s->c * kk * ld ? r : s->c * kk * ld;
+}
+
 static size_t batch_scratch(const nnr_kconv *s, int sb)
 {
-    const size_t kg = (size_t)s->c * s->kh * s->kw;
-    return (kg + (size_t)s->oc) * (size_t)sb * (size_t)s->oh * (size_t)s->ow;
+    return batch_col(s, sb) + (size_t)s->oc * (size_t)sb * (size_t)s->oh * (size_t)s->ow;
 }
 
 /* y of samples [0, sb) (each [oc][ohw], ys apart) from / to the block
@@ -139,39 +192,6 @@ static void block_scatter(const nnr_kconv *s, int sb, const float *b, float *y, 
             memcpy(y + i * ys + o * ohw, b + o * ld + i * ohw, ohw * sizeof *b);
 }
 
-static void im2col_rows(const nnr_kconv *s, const float *x, float *col, size_t ld, int t0,
-                        int t1);
-
-/* Taps (rows of the column matrix) per slice of a block of ld columns: a
- * multiple of the GEMM's k blocking, about CB_SLICE_FLOATS floats, so that
- * the slice im2col writes is still in L2 when the GEMM packs it. */
-#define CB_SLICE_FLOATS (1L << 17) /* 512 KiB */
-
-static int cb_slice(int kg, size_t ld)
-{
-    const long kc = nnr_gemm_kc();
-    long r = CB_SLICE_FLOATS / ((long)ld * kc);
-    r = (r < 1 ? 1 : r) * kc;
-    return r < kg ? (int)r : kg;
-}
-
-/* Channels per slice of the data gradient's column matrix: about
- * CB_SLICE_FLOATS floats, whole row tiles of the GEMM (TR_MR, below). */
-static int cb_channels(const nnr_kconv *s, size_t ld)
-{
-    const int kk = s->kh * s->kw;
-    int a = kk, b = TR_MR;
-    while (b) {
-        int t = a % b;
-        a = b;
-        b = t;
-    }
-    const int u = TR_MR / a; /* lcm(kk, TR_MR) / kk */
-    long cs = CB_SLICE_FLOATS / ((long)ld * kk) / u * u;
-    if (cs < u) cs = u;
-    return cs < s->c ? (int)cs : s->c;
-}
-
 /* forward of n samples, batch_samples(s) = S > 1 at a time: the column
  * matrix a slice of taps at a time, each slice's product accumulating into
  * the block's output (the bias and the activation with the last one) */
@@ -182,7 +202,7 @@ static void conv_batched(int n, int S, const nnr_kconv *s, const float *x,
     const int kg = s->c * s->kh * s->kw;
     const size_t ohw = (size_t)s->oh * s->ow, xs = (size_t)s->c * s->h * s->w;
     const size_t ys = (size_t)s->oc * ohw;
-    float *col = scratch, *yb = scratch + (size_t)kg * S * ohw;
+    float *col = scratch, *yb = scratch + batch_col(s, S);
     for (int i0 = 0; i0 < n; i0 += S) {
         const int sb = n - i0 < S ? n - i0 : S;
         const size_t ld = (size_t)sb * ohw;
@@ -208,7 +228,7 @@ static void conv_batched_backward(int n, int S, const nnr_kconv *s, const float 
     const int kg = s->c * s->kh * s->kw;
     const size_t ohw = (size_t)s->oh * s->ow, xs = (size_t)s->c * s->h * s->w;
     const size_t ys = (size_t)s->oc * ohw;
-    float *col = scratch, *dyb = scratch + (size_t)kg * S * ohw;
+    float *col = scratch, *dyb = scratch + batch_col(s, S);
     for (int i0 = 0; i0 < n; i0 += S) {
         const int sb = n - i0 < S ? n - i0 : S;
         const size_t ld = (size_t)sb * ohw;
