@@ -110,6 +110,8 @@ static int batch_samples(const nnr_kconv *s)
     const long ohw = (long)s->oh * s->ow, kg = (long)s->c * s->kh * s->kw;
     /* (a product too small for a full row tile gains nothing) */
     if (s->groups != 1 || pointwise(s) || ohw <= 0 || s->oc < 8 || kg < 8) return 1;
+    /* (rows of whole vectors and enough columns: nothing to gain) */
+    if (ohw * 2 > CB_COLS && ohw % NNR_VEC_WIDTH == 0) return 1;
     const long n0 = (CB_COLS + ohw - 1) / ohw, cap = CB_MAX_FLOATS / ((kg + s->oc) * ohw);
     long n = ohw * 2 <= CB_COLS ? n0 : 1;
     for (long t = n0 > 2 ? n0 : 2; t * ohw <= CB_MAX_COLS && t <= cap; t++)
