@@ -140,7 +140,7 @@ static int cb_slice(int kg, size_t ld)
 }
 
 /* Channels per slice of the data gradient's column matrix: about
- * CB_SLICE_FLOATS floats, whole row tiles of the GEMM (TR_MR, below). */
+ * CB_SLICE_FLOATS floats, whole row tiles of the GEMM (TR_MR rows). */
 static int cb_unit(const nnr_kconv *s)
 {
     int a = s->kh * s->kw, b = TR_MR;
@@ -243,8 +243,9 @@ static void conv_batched_backward(int n, int S, const nnr_kconv *s, const float 
             nnr_gemm_f32(0, 1, s->oc, t1 - t0, (int)ld, dyb, (int)ld, col, (int)ld, dw + t0, kg,
                          i0 > 0);
         }
-        /* dcol a slice of channels (its rows) at a time, each then added
-         * into dx by col2im; slices of whole row tiles of the GEMM */
+        /* dcol a slice of channels (its rows) at a time, each then
+         * scattered into those channels of dx by col2im; slices of whole
+         * row tiles of the GEMM */
         const int cs = cb_channels(s, ld);
         for (int c0 = 0; dx && c0 < s->c; c0 += cs) {
             nnr_kconv sc = *s;
