@@ -1,5 +1,6 @@
 /* conv.c — 2-D convolution (NCHW, weight [oc, c/groups, kh, kw], dilation)
- * by im2col + GEMM, one sample and one channel group at a time through a
+ * by im2col + GEMM, one sample and one channel group (or, for few output
+ * positions, a block of samples: see "batched") at a time through a
  * caller-provided scratch of nnr_kern_conv2d_scratch() floats; bias and
  * activation are fused into the GEMM epilogue. A 1x1, stride-1, unpadded
  * convolution skips im2col; a stride-1 one with few taps runs a direct
@@ -81,28 +82,98 @@ static int depthwise(const nnr_kconv *s)
  * rows S·oh·ow apart), so the forward and the data gradient are one product
  * per block of samples, and the weight gradient's product runs over the
  * block's S·oh·ow positions at once. The output (or dy) goes through the
- * scratch in the same [oc][S·oh·ow] layout. Every output element gets the
- * same chain of operations as one sample at a time (FMA from zero over k,
- * then bias, then the activation; dW continuing its chain from the previous
- * samples'). Not for groups > 1 nor pointwise convolutions. */
+ * scratch in the same [oc][S·oh·ow] layout. The block's column matrix is
+ * never whole: the forward and dW take it a slice of taps at a time (im2col
+ * of those rows, then their product, accumulating), dx a slice of channels
+ * (their rows of dcol, then col2im), each slice about CB_SLICE_FLOATS so
+ * that it is still in L2 when the GEMM reads it. Every output element gets
+ * the same chain of operations as one sample at a time (FMA from zero over
+ * k, then bias, then the activation; dW continuing its chain from the
+ * previous samples'): slices start on the GEMM's k blocks and row tiles.
+ * Not for groups > 1 nor pointwise convolutions. */
+#if !defined(NNR_SIMD_SCALAR) && NNR_VEC_WIDTH == 16
+#define TR_MR 8 /* gemm.c's MR: rows per micro-kernel tile */
+#else
+#define TR_MR 6
+#endif
 #define CB_COLS 384            /* columns wanted per product */
-#define CB_MAX_FLOATS (1L << 20) /* the scratch it may take (4 MiB) */
+#define CB_MAX_COLS 1024       /* the most it may take to fill whole vectors */
+#define CB_MAX_FLOATS (1L << 22) /* the scratch it may take (16 MiB) */
 
+/* Samples per block: enough for CB_COLS columns, and more (up to
+ * CB_MAX_COLS) when that makes S·oh·ow a multiple of the vector width, so
+ * that the GEMM's last column panel has no idle lanes (W6's 14x14: 4
+ * samples, 784 columns, rather than 196-column products whose 4-column
+ * edge costs a whole vector; its 7x7: 16 samples rather than 7, 343). */
 static int batch_samples(const nnr_kconv *s)
 {
     const long ohw = (long)s->oh * s->ow, kg = (long)s->c * s->kh * s->kw;
     /* (a product too small for a full row tile gains nothing) */
-    if (s->groups != 1 || pointwise(s) || ohw <= 0 || ohw * 2 > CB_COLS || s->oc < 8 || kg < 8)
-        return 1;
-    long n = (CB_COLS + ohw - 1) / ohw, cap = CB_MAX_FLOATS / ((kg + s->oc) * ohw);
+    if (s->groups != 1 || pointwise(s) || ohw <= 0 || s->oc < 8 || kg < 8) return 1;
+    /* (rows of whole vectors and enough columns: nothing to gain) */
+    if (ohw * 2 > CB_COLS && ohw % NNR_VEC_WIDTH == 0) return 1;
+    const long n0 = (CB_COLS + ohw - 1) / ohw, cap = CB_MAX_FLOATS / ((kg + s->oc) * ohw);
+    long n = ohw * 2 <= CB_COLS ? n0 : 1;
+    for (long t = n0 > 2 ? n0 : 2; t * ohw <= CB_MAX_COLS && t <= cap; t++)
+        if (t * ohw % NNR_VEC_WIDTH == 0) {
+            n = t;
+            break;
+        }
     if (n > cap) n = cap;
     return n > 1 ? (int)n : 1;
 }
 
+static void im2col_rows(const nnr_kconv *s, const float *x, float *col, size_t ld, int t0,
+                        int t1);
+
+/* Taps (rows of the column matrix) per slice of a block of ld columns: a
+ * multiple of the GEMM's k blocking (and so of its column tile, for dW),
+ * about CB_SLICE_FLOATS floats. */
+#define CB_SLICE_FLOATS (1L << 17) /* 512 KiB */
+
+static int cb_slice(int kg, size_t ld)
+{
+    const long kc = nnr_gemm_kc();
+    long r = CB_SLICE_FLOATS / ((long)ld * kc);
+    r = (r < 1 ? 1 : r) * kc;
+    return r < kg ? (int)r : kg;
+}
+
+/* Channels per slice of the data gradient's column matrix: about
+ * CB_SLICE_FLOATS floats, whole row tiles of the GEMM (TR_MR rows). */
+static int cb_unit(const nnr_kconv *s)
+{
+    int a = s->kh * s->kw, b = TR_MR;
+    while (b) {
+        int t = a % b;
+        a = b;
+        b = t;
+    }
+    return TR_MR / a; /* lcm(kk, TR_MR) / kk */
+}
+
+static int cb_channels(const nnr_kconv *s, size_t ld)
+{
+    const int kk = s->kh * s->kw, u = cb_unit(s);
+    long cs = CB_SLICE_FLOATS / ((long)ld * kk) / u * u;
+    if (cs < u) cs = u;
+    return cs < s->c ? (int)cs : s->c;
+}
+
+/* floats of the column matrix's slices for blocks of up to S samples
+ * (each slice at most CB_SLICE_FLOATS, or one k block / channel unit) */
+static size_t batch_col(const nnr_kconv *s, int S)
+{
+    const size_t ld = (size_t)S * s->oh * s->ow, kk = (size_t)s->kh * s->kw;
+    size_t r = CB_SLICE_FLOATS, kc = (size_t)nnr_gemm_kc() * ld, cu = cb_unit(s) * kk * ld;
+    r = kc > r ? kc : r;
+    r = cu > r ? cu : r;
+    return r < s->c * kk * ld ? r : s->c * kk * ld;
+}
+
 static size_t batch_scratch(const nnr_kconv *s, int sb)
 {
-    const size_t kg = (size_t)s->c * s->kh * s->kw;
-    return (kg + (size_t)s->oc) * (size_t)sb * (size_t)s->oh * (size_t)s->ow;
+    return batch_col(s, sb) + (size_t)s->oc * (size_t)sb * (size_t)s->oh * (size_t)s->ow;
 }
 
 /* y of samples [0, sb) (each [oc][ohw], ys apart) from / to the block
@@ -123,7 +194,9 @@ static void block_scatter(const nnr_kconv *s, int sb, const float *b, float *y, 
             memcpy(y + i * ys + o * ohw, b + o * ld + i * ohw, ohw * sizeof *b);
 }
 
-/* forward of n samples, batch_samples(s) = S > 1 at a time */
+/* forward of n samples, batch_samples(s) = S > 1 at a time: the column
+ * matrix a slice of taps at a time, each slice's product accumulating into
+ * the block's output (the bias and the activation with the last one) */
 static void conv_batched(int n, int S, const nnr_kconv *s, const float *x,
                          const float *w, const float *b, float *y, nnr_act act,
                          float act_param, float *scratch)
@@ -131,19 +204,25 @@ static void conv_batched(int n, int S, const nnr_kconv *s, const float *x,
     const int kg = s->c * s->kh * s->kw;
     const size_t ohw = (size_t)s->oh * s->ow, xs = (size_t)s->c * s->h * s->w;
     const size_t ys = (size_t)s->oc * ohw;
-    float *col = scratch, *yb = scratch + (size_t)kg * S * ohw;
+    float *col = scratch, *yb = scratch + batch_col(s, S);
     for (int i0 = 0; i0 < n; i0 += S) {
         const int sb = n - i0 < S ? n - i0 : S;
         const size_t ld = (size_t)sb * ohw;
-        for (int i = 0; i < sb; i++)
-            nnr_kern_im2col_ld_f32(s, x + (i0 + i) * xs, col + i * ohw, ld);
-        nnr_gemm_ex_f32(0, 0, s->oc, (int)ld, kg, w, kg, col, (int)ld, yb, (int)ld, 0, b, NULL,
-                        act, act_param);
+        const int ks = cb_slice(kg, ld);
+        for (int t0 = 0; t0 < kg; t0 += ks) {
+            const int t1 = kg - t0 < ks ? kg : t0 + ks, last = t1 == kg;
+            for (int i = 0; i < sb; i++)
+                im2col_rows(s, x + (i0 + i) * xs, col + i * ohw, ld, t0, t1);
+            nnr_gemm_ex_f32(0, 0, s->oc, (int)ld, t1 - t0, w + t0, kg, col, (int)ld, yb,
+                            (int)ld, t0 > 0, last ? b : NULL, NULL, last ? act : NNR_ACT_NONE,
+                            act_param);
+        }
         block_scatter(s, sb, yb, y + i0 * ys, ys);
     }
 }
 
-/* backward of n samples, S > 1 at a time (db done by the caller) */
+/* backward of n samples, S > 1 at a time (db done by the caller): dW a
+ * slice of taps (its columns) at a time, as the forward */
 static void conv_batched_backward(int n, int S, const nnr_kconv *s, const float *x,
                                   const float *w, const float *dy, float *dx, float *dw,
                                   float *scratch)
@@ -151,20 +230,32 @@ static void conv_batched_backward(int n, int S, const nnr_kconv *s, const float 
     const int kg = s->c * s->kh * s->kw;
     const size_t ohw = (size_t)s->oh * s->ow, xs = (size_t)s->c * s->h * s->w;
     const size_t ys = (size_t)s->oc * ohw;
-    float *col = scratch, *dyb = scratch + (size_t)kg * S * ohw;
+    float *col = scratch, *dyb = scratch + batch_col(s, S);
     for (int i0 = 0; i0 < n; i0 += S) {
         const int sb = n - i0 < S ? n - i0 : S;
         const size_t ld = (size_t)sb * ohw;
+        const int ks = cb_slice(kg, ld);
         block_gather(s, sb, dy + i0 * ys, ys, dyb);
-        if (dw) {
+        for (int t0 = 0; dw && t0 < kg; t0 += ks) {
+            const int t1 = kg - t0 < ks ? kg : t0 + ks;
             for (int i = 0; i < sb; i++)
-                nnr_kern_im2col_ld_f32(s, x + (i0 + i) * xs, col + i * ohw, ld);
-            nnr_gemm_f32(0, 1, s->oc, kg, (int)ld, dyb, (int)ld, col, (int)ld, dw, kg, i0 > 0);
+                im2col_rows(s, x + (i0 + i) * xs, col + i * ohw, ld, t0, t1);
+            nnr_gemm_f32(0, 1, s->oc, t1 - t0, (int)ld, dyb, (int)ld, col, (int)ld, dw + t0, kg,
+                         i0 > 0);
         }
-        if (dx) {
-            nnr_gemm_f32(1, 0, kg, (int)ld, s->oc, w, kg, dyb, (int)ld, col, (int)ld, 0);
+        /* dcol a slice of channels (its rows) at a time, each then
+         * scattered into those channels of dx by col2im; slices of whole
+         * row tiles of the GEMM */
+        const int cs = cb_channels(s, ld);
+        for (int c0 = 0; dx && c0 < s->c; c0 += cs) {
+            nnr_kconv sc = *s;
+            sc.c = s->c - c0 < cs ? s->c - c0 : cs;
+            const int kk = s->kh * s->kw;
+            nnr_gemm_f32(1, 0, sc.c * kk, (int)ld, s->oc, w + c0 * kk, kg, dyb, (int)ld, col,
+                         (int)ld, 0);
             for (int i = 0; i < sb; i++)
-                nnr_kern_col2im_ld_f32(s, col + i * ohw, dx + (i0 + i) * xs, ld);
+                nnr_kern_col2im_ld_f32(&sc, col + i * ohw,
+                                       dx + (i0 + i) * xs + (size_t)c0 * s->h * s->w, ld);
         }
     }
 }
@@ -180,11 +271,6 @@ static void conv_batched_backward(int n, int S, const nnr_kconv *s, const float 
  * element is one chain of FMAs from zero over k, then bias, then the
  * activation: the bits of the untransposed product, whose row tiles must
  * then all be full-width (oc % TR_MR 0 or >= 4, see gemm.c's ukr1). */
-#if !defined(NNR_SIMD_SCALAR) && NNR_VEC_WIDTH == 16
-#define TR_MR 8 /* gemm.c's MR */
-#else
-#define TR_MR 6
-#endif
 
 static int transposed_ok(const nnr_kconv *s)
 {
@@ -401,36 +487,36 @@ static void conv_direct(const nnr_kconv *s, const float *x, const float *w,
  * input plane shifted by (ki - ph) rows and kj - pw columns, so it is one
  * contiguous copy, then zeros on the rows and edge columns that fall in the
  * padding (a shifted copy wraps the neighbouring row's ends into them). */
-static void im2col_same(const nnr_kconv *s, const float *x, float *col, size_t ld)
+static void im2col_same(const nnr_kconv *s, const float *x, float *col, size_t ld, int t0,
+                        int t1)
 {
-    const int ow = s->ow, oh = s->oh;
-    for (int ci = 0; ci < s->c; ci++)
-        for (int ki = 0; ki < s->kh; ki++)
-            for (int kj = 0; kj < s->kw; kj++) {
-                float *d = col + ((size_t)(ci * s->kh + ki) * s->kw + kj) * ld;
-                const float *xc = x + (size_t)ci * s->h * s->w;
-                const int dy = ki - s->ph, dx = kj - s->pw;
-                int y0 = dy < 0 ? -dy : 0, y1 = s->h - dy < oh ? s->h - dy : oh;
-                if (y1 < y0) y1 = y0;
-                memset(d, 0, (size_t)y0 * ow * sizeof *d);
-                memset(d + (size_t)y1 * ow, 0, (size_t)(oh - y1) * ow * sizeof *d);
-                if (y1 == y0) continue;
-                /* d[i] = xc[i + dy*w + dx] for i in [y0*ow, y1*ow), minus the
-                 * edge columns (they would read outside the plane) */
-                size_t lo = (size_t)y0 * ow + (dx < 0 ? (size_t)-dx : 0);
-                size_t hi = (size_t)y1 * ow - (dx > 0 ? (size_t)dx : 0);
-                if (hi > lo)
-                    memcpy(d + lo, xc + (ptrdiff_t)lo + (ptrdiff_t)dy * s->w + dx,
-                           (hi - lo) * sizeof *d);
-                if (dx != 0)
-                    for (int oy = y0; oy < y1; oy++) {
-                        float *r = d + (size_t)oy * ow;
-                        if (dx < 0)
-                            for (int ox = 0; ox < -dx && ox < ow; ox++) r[ox] = 0.0f;
-                        else
-                            for (int ox = ow - dx < 0 ? 0 : ow - dx; ox < ow; ox++) r[ox] = 0.0f;
-                    }
+    const int ow = s->ow, oh = s->oh, kk = s->kh * s->kw;
+    for (int t = t0; t < t1; t++) {
+        const int ci = t / kk, ki = t % kk / s->kw, kj = t % s->kw;
+        float *d = col + (size_t)(t - t0) * ld;
+        const float *xc = x + (size_t)ci * s->h * s->w;
+        const int dy = ki - s->ph, dx = kj - s->pw;
+        int y0 = dy < 0 ? -dy : 0, y1 = s->h - dy < oh ? s->h - dy : oh;
+        if (y1 < y0) y1 = y0;
+        memset(d, 0, (size_t)y0 * ow * sizeof *d);
+        memset(d + (size_t)y1 * ow, 0, (size_t)(oh - y1) * ow * sizeof *d);
+        if (y1 == y0) continue;
+        /* d[i] = xc[i + dy*w + dx] for i in [y0*ow, y1*ow), minus the
+         * edge columns (they would read outside the plane) */
+        size_t lo = (size_t)y0 * ow + (dx < 0 ? (size_t)-dx : 0);
+        size_t hi = (size_t)y1 * ow - (dx > 0 ? (size_t)dx : 0);
+        if (hi > lo)
+            memcpy(d + lo, xc + (ptrdiff_t)lo + (ptrdiff_t)dy * s->w + dx,
+                   (hi - lo) * sizeof *d);
+        if (dx != 0)
+            for (int oy = y0; oy < y1; oy++) {
+                float *r = d + (size_t)oy * ow;
+                if (dx < 0)
+                    for (int ox = 0; ox < -dx && ox < ow; ox++) r[ox] = 0.0f;
+                else
+                    for (int ox = ow - dx < 0 ? 0 : ow - dx; ox < ow; ox++) r[ox] = 0.0f;
             }
+    }
 }
 
 #if !defined(NNR_SIMD_SCALAR) && defined(__AVX512F__)
@@ -439,76 +525,85 @@ static void im2col_same(const nnr_kconv *s, const float *x, float *col, size_t l
  * one load of the shifted input row under the mask of the columns inside
  * the plane (zeros elsewhere, the padding never read) and one masked
  * store. */
-static void im2col_s1_narrow(const nnr_kconv *s, const float *x, float *col, size_t ld)
+static void im2col_s1_narrow(const nnr_kconv *s, const float *x, float *col, size_t ld,
+                             int t0, int t1)
 {
-    const int ow = s->ow, oh = s->oh, w = s->w;
+    const int ow = s->ow, oh = s->oh, w = s->w, kk = s->kh * s->kw;
     const __mmask16 all = (__mmask16)((1u << ow) - 1);
-    for (int ci = 0; ci < s->c; ci++)
-        for (int ki = 0; ki < s->kh; ki++)
-            for (int kj = 0; kj < s->kw; kj++) {
-                float *d = col + ((size_t)(ci * s->kh + ki) * s->kw + kj) * ld;
-                const float *xc = x + (size_t)ci * s->h * w;
-                /* output column ox reads input column ox + ix0 */
-                const int ix0 = kj - s->pw;
-                const int lo = ix0 < 0 ? -ix0 : 0, hi = w - ix0 < ow ? w - ix0 : ow;
-                const __mmask16 m = hi > lo ? (__mmask16)(all & ~((1u << lo) - 1) &
-                                                         ((1u << hi) - 1)) : 0;
-                for (int oy = 0; oy < oh; oy++) {
-                    const int iy = oy - s->ph + ki;
-                    __m512 v = _mm512_setzero_ps();
-                    if (iy >= 0 && iy < s->h && m)
-                        v = _mm512_maskz_loadu_ps(m, xc + (ptrdiff_t)iy * w + ix0);
-                    _mm512_mask_storeu_ps(d + (size_t)oy * ow, all, v);
-                }
-            }
+    for (int t = t0; t < t1; t++) {
+        const int ci = t / kk, ki = t % kk / s->kw, kj = t % s->kw;
+        float *d = col + (size_t)(t - t0) * ld;
+        const float *xc = x + (size_t)ci * s->h * w;
+        /* output column ox reads input column ox + ix0 */
+        const int ix0 = kj - s->pw;
+        const int lo = ix0 < 0 ? -ix0 : 0, hi = w - ix0 < ow ? w - ix0 : ow;
+        const __mmask16 m = hi > lo ? (__mmask16)(all & ~((1u << lo) - 1) &
+                                                 ((1u << hi) - 1)) : 0;
+        for (int oy = 0; oy < oh; oy++) {
+            const int iy = oy - s->ph + ki;
+            __m512 v = _mm512_setzero_ps();
+            if (iy >= 0 && iy < s->h && m)
+                v = _mm512_maskz_loadu_ps(m, xc + (ptrdiff_t)iy * w + ix0);
+            _mm512_mask_storeu_ps(d + (size_t)oy * ow, all, v);
+        }
+    }
 }
 #endif
+
+/* Rows [t0, t1) of the column matrix (row t = (ci*kh + ki)*kw + kj, a tap)
+ * at col (row t at col + (t - t0)*ld): col[.. + oy*ow + ox] =
+ * x[ci][oy*sh - ph + ki*dh][ox*sw - pw + kj*dw] or 0. */
+static void im2col_rows(const nnr_kconv *s, const float *x, float *col, size_t ld, int t0,
+                        int t1)
+{
+    const int kk = s->kh * s->kw;
+#if !defined(NNR_SIMD_SCALAR) && defined(__AVX512F__)
+    if (s->sh == 1 && s->sw == 1 && s->dh == 1 && s->dw == 1 && s->ow <= 16 && s->ph >= 0 &&
+        s->pw >= 0) {
+        im2col_s1_narrow(s, x, col, ld, t0, t1);
+        return;
+    }
+#endif
+    if (s->sh == 1 && s->sw == 1 && s->dh == 1 && s->dw == 1 && s->ow == s->w) {
+        im2col_same(s, x, col, ld, t0, t1);
+        return;
+    }
+    for (int t = t0; t < t1; t++) {
+        const int ci = t / kk, ki = t % kk / s->kw, kj = t % s->kw;
+        float *d = col + (size_t)(t - t0) * ld;
+        const float *xc = x + (size_t)ci * s->h * s->w;
+        for (int oy = 0; oy < s->oh; oy++) {
+            float *dr = d + (size_t)oy * s->ow;
+            int iy = oy * s->sh - s->ph + ki * s->dh;
+            if (iy < 0 || iy >= s->h) {
+                memset(dr, 0, (size_t)s->ow * sizeof *dr);
+                continue;
+            }
+            const float *xr = xc + (size_t)iy * s->w;
+            int ix = kj * s->dw - s->pw;
+            if (s->sw == 1) {
+                int ox = 0;
+                for (; ox < s->ow && ix + ox < 0; ox++) dr[ox] = 0.0f;
+                int hi = s->w - ix; /* ox < hi keeps ix + ox < w */
+                if (hi > s->ow) hi = s->ow;
+                if (hi > ox) {
+                    memcpy(dr + ox, xr + ix + ox, (size_t)(hi - ox) * sizeof *dr);
+                    ox = hi;
+                }
+                for (; ox < s->ow; ox++) dr[ox] = 0.0f;
+            } else {
+                for (int ox = 0; ox < s->ow; ox++, ix += s->sw)
+                    dr[ox] = (ix >= 0 && ix < s->w) ? xr[ix] : 0.0f;
+            }
+        }
+    }
+}
 
 /* col[((ci*kh + ki)*kw + kj)*ld + oy*ow + ox] = x[ci][oy*sh - ph + ki*dh][ox*sw - pw + kj*dw]
  * or 0: rows of oh*ow entries, ld (>= oh*ow) apart */
 void nnr_kern_im2col_ld_f32(const nnr_kconv *s, const float *x, float *col, size_t ld)
 {
-#if !defined(NNR_SIMD_SCALAR) && defined(__AVX512F__)
-    if (s->sh == 1 && s->sw == 1 && s->dh == 1 && s->dw == 1 && s->ow <= 16 && s->ph >= 0 &&
-        s->pw >= 0) {
-        im2col_s1_narrow(s, x, col, ld);
-        return;
-    }
-#endif
-    if (s->sh == 1 && s->sw == 1 && s->dh == 1 && s->dw == 1 && s->ow == s->w) {
-        im2col_same(s, x, col, ld);
-        return;
-    }
-    for (int ci = 0; ci < s->c; ci++)
-        for (int ki = 0; ki < s->kh; ki++)
-            for (int kj = 0; kj < s->kw; kj++) {
-                float *d = col + ((size_t)(ci * s->kh + ki) * s->kw + kj) * ld;
-                const float *xc = x + (size_t)ci * s->h * s->w;
-                for (int oy = 0; oy < s->oh; oy++) {
-                    float *dr = d + (size_t)oy * s->ow;
-                    int iy = oy * s->sh - s->ph + ki * s->dh;
-                    if (iy < 0 || iy >= s->h) {
-                        memset(dr, 0, (size_t)s->ow * sizeof *dr);
-                        continue;
-                    }
-                    const float *xr = xc + (size_t)iy * s->w;
-                    int ix = kj * s->dw - s->pw;
-                    if (s->sw == 1) {
-                        int ox = 0;
-                        for (; ox < s->ow && ix + ox < 0; ox++) dr[ox] = 0.0f;
-                        int hi = s->w - ix; /* ox < hi keeps ix + ox < w */
-                        if (hi > s->ow) hi = s->ow;
-                        if (hi > ox) {
-                            memcpy(dr + ox, xr + ix + ox, (size_t)(hi - ox) * sizeof *dr);
-                            ox = hi;
-                        }
-                        for (; ox < s->ow; ox++) dr[ox] = 0.0f;
-                    } else {
-                        for (int ox = 0; ox < s->ow; ox++, ix += s->sw)
-                            dr[ox] = (ix >= 0 && ix < s->w) ? xr[ix] : 0.0f;
-                    }
-                }
-            }
+    im2col_rows(s, x, col, ld, 0, s->c * s->kh * s->kw);
 }
 
 void nnr_kern_im2col_f32(const nnr_kconv *s, const float *x, float *col)

@@ -541,6 +541,11 @@ void nnr_gemm_ex_f32(int trans_a, int trans_b, int m, int n, int k,
              col_bias, act, act_param);
 }
 
+int nnr_gemm_kc(void)
+{
+    return KC;
+}
+
 size_t nnr_linear_packed_size(int in, int out)
 {
     size_t panels = ((size_t)(out > 0 ? out : 0) + NNR_PACK_NR - 1) / NNR_PACK_NR;

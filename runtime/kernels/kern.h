@@ -124,6 +124,10 @@ void nnr_gemm_ex_f32(int trans_a, int trans_b, int m, int n, int k,
                      float *c, int ldc, int accumulate,
                      const float *row_bias, const float *col_bias,
                      nnr_act act, float act_param);
+/* The k blocking of nnr_gemm_ex_f32 (a multiple of its column tile): a
+ * product split along k at multiples of it, the later parts accumulating
+ * and only the last one with the biases and act, has the bits of one call. */
+int nnr_gemm_kc(void);
 
 /* The convolution's column matrix of one sample (s: one group, dilation
  * and groups already read as 1 when 0): col[(ci·kh + ki)·kw + kj][oy·ow + ox]

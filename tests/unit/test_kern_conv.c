@@ -18,6 +18,11 @@ static const int BC[][13] = {
     {7, 3, 3, 8, 3, 3, 1, 1, 0, 0, 1, 1, 3},      /* 1x1 output */
     {16, 8, 8, 32, 1, 1, 2, 2, 0, 0, 1, 1, 11},   /* W7's strided 1x1 downsample */
     {9, 12, 12, 13, 3, 3, 1, 1, 1, 1, 1, 1, 4},   /* 12x12: two samples per block */
+    /* the column matrix a slice of taps (and the data gradient's a slice of
+     * channels) at a time: 10 (2 + 8) and 2 slices; blocks of 16 samples
+     * (784 columns) and 4 (W6's 14x14), each ending in a partial one */
+    {130, 7, 7, 10, 3, 3, 1, 1, 1, 1, 1, 1, 21},  /* 1170 taps, 2-row edge tile */
+    {20, 14, 14, 9, 3, 3, 1, 1, 1, 1, 1, 1, 6},   /* 180 taps */
     /* >= 32 output channels: one sample runs the product transposed */
     {5, 7, 7, 36, 3, 3, 1, 1, 1, 1, 1, 1, 3},     /* 49 rows padded */
     {3, 5, 5, 40, 3, 3, 2, 2, 1, 1, 1, 1, 2},     /* 9 rows */

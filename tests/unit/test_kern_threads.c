@@ -104,10 +104,8 @@ static void run_conv_bwd(void *p, float *o)
     nnr_conv2d_backward_f32(c->n, &c->s, c->x, c->w, c->dy, dx, dw, db, c->scr);
 }
 
-Test(threads, conv2d_bit_identical)
+static void conv_same_bits(conv_ctx c, tgen g)
 {
-    tgen g = {43};
-    conv_ctx c = {3, {32, 30, 30, 64, 3, 3, 1, 1, 1, 1, 30, 30, 1, 1, 1}, NULL, NULL, NULL, NULL, NULL};
     c.x = tg_alloc(conv_xs(&c)); c.w = tg_alloc(conv_ws(&c)); c.b = tg_alloc(c.s.out_channels);
     c.dy = tg_alloc(conv_ys(&c)); c.scr = tg_alloc(nnr_conv2d_scratch(&c.s));
     tg_fill(&g, c.x, conv_xs(&c), -1, 1);
@@ -117,6 +115,14 @@ Test(threads, conv2d_bit_identical)
     same_bits("conv2d forward", run_conv, &c, conv_ys(&c));
     same_bits("conv2d backward", run_conv_bwd, &c, conv_xs(&c) + conv_ws(&c) + c.s.out_channels);
     free(c.x); free(c.w); free(c.b); free(c.dy); free(c.scr);
+}
+
+Test(threads, conv2d_bit_identical)
+{
+    /* one sample at a time (30x30), and the batched path in slices (W6's
+     * 7x7: blocks of 16 samples, 1152 taps in slices, 17 = 16 + 1) */
+    conv_same_bits((conv_ctx){3, {32, 30, 30, 64, 3, 3, 1, 1, 1, 1, 30, 30, 1, 1, 1}, NULL, NULL, NULL, NULL, NULL}, (tgen){43});
+    conv_same_bits((conv_ctx){17, {128, 7, 7, 64, 3, 3, 1, 1, 1, 1, 7, 7, 1, 1, 1}, NULL, NULL, NULL, NULL, NULL}, (tgen){45});
 }
 
 /* max-pool 2x2 (forward, backward) and relu (forward, backward) split
