@@ -88,9 +88,10 @@ static int *forward_readers(const Graph *g)
     return c;
 }
 
-/* fuse-act on a training graph: a linear whose value only the relu right
- * after it reads (not an output; neither keeps a saved buffer) runs that
- * relu in its GEMM's epilogue (the same bits: bias, then max(0, v)) and
+/* fuse-act on a training graph: a linear or conv2d whose value only the
+ * relu right after it reads (not an output; neither keeps a saved buffer;
+ * their backward rules do not read the layer's own output) runs that
+ * relu in its kernel's epilogue (the same bits: bias, then max(0, v)) and
  * writes the relu's buffer, so the relu costs no pass of its own. The relu
  * node stays, for its backward: relu is idempotent, so reading the fused
  * value it computes the same value, and for relu y > 0 exactly where x > 0,
@@ -101,7 +102,8 @@ static int fuse_act_train(Graph *g, PassCtx *cx)
     int *readers = forward_readers(g);  /* the pass changes no node's inputs */
     for (int l = 0; l < g->nnodes; l++) {
         Node *nl = &g->nodes[l];
-        if (nl->dead || nl->op != OP_LINEAR || nl->fused_act >= 0 || nl->packed || ir_is_output(g, l))
+        if (nl->dead || (nl->op != OP_LINEAR && !(nl->op == OP_CONV2D && nl->nin == 1)) || nl->fused_act >= 0 ||
+            nl->packed || ir_is_output(g, l))
             continue;
         int r = next_computing(g, l);
         int64_t ps, fx, rps, rfx;
@@ -114,7 +116,8 @@ static int fuse_act_train(Graph *g, PassCtx *cx)
         nl->fused_act = OP_RELU;
         nl->fused_param = 0;
         if (cx && cx->verbose)
-            fprintf(cx->log, "fuse-act: relu %%%d runs in the epilogue of %%%d (linear) in training\n", r, l);
+            fprintf(cx->log, "fuse-act: relu %%%d runs in the epilogue of %%%d (%s) in training\n", r, l,
+                    op_info[nl->op].name);
         changed = 1;
     }
     free(readers);
