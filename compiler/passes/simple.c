@@ -1,7 +1,7 @@
 /* simple.c — small passes: dce (views that compute nothing are dropped,
  * and so is every node no graph output depends on), fuse-act (an
  * activation right after linear/conv2d becomes the kernel's epilogue; on a
- * training graph, a relu after a linear), memplan (switch the arena plan to liveness reuse),
+ * training graph, a relu after a linear or conv2d), memplan (switch the arena plan to liveness reuse),
  * prepack (weight layout for the kernels) and layout (the inference block). */
 #include <stdlib.h>
 #include <string.h>
