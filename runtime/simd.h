@@ -32,6 +32,8 @@
 #ifndef NNR_SIMD_H
 #define NNR_SIMD_H
 
+#include <math.h>     /* INFINITY (nnr_vrow_max), and the scalar twins below */
+
 /* -DNNR_SIMD_SCALAR forces the plain-C vocabulary (tests, debugging). */
 #if defined(NNR_SIMD_SCALAR)
 #define NNR_SIMD_SCALAR_ 1
@@ -217,6 +219,23 @@ static inline float nnr_vsum(NNR_VEC v)
     __m128 q = _mm_add_ps(v, _mm_movehl_ps(v, v));
     return _mm_cvtss_f32(_mm_add_ss(q, _mm_shuffle_ps(q, q, 1)));
 #endif
+}
+
+/* The largest of x[0..n): vectors, then their lanes, then the tail (a NaN
+ * is not propagated: callers that must return it check for it). */
+static inline float nnr_vrow_max(const float *x, int n)
+{
+    NNR_VEC vm = NNR_VEC_SET1(-INFINITY);
+    int j = 0;
+    for (; j + NNR_VEC_WIDTH <= n; j += NNR_VEC_WIDTH)
+        vm = NNR_VEC_MAX(vm, NNR_VEC_LOAD(x + j));
+    float t[NNR_VEC_WIDTH], m = -INFINITY;
+    NNR_VEC_STORE(t, vm);
+    for (int l = 0; l < NNR_VEC_WIDTH; l++)
+        if (t[l] > m) m = t[l];
+    for (; j < n; j++)
+        if (x[j] > m) m = x[j];
+    return m;
 }
 
 /* Maximum relative error against the correctly rounded result, as

@@ -68,18 +68,9 @@ void nnr_embedding_backward_f32(size_t rows, int num, int dim, int padding_idx,
 /* The row's largest value (NaN when it holds one, as PyTorch). */
 static float row_max(const float *x, int k)
 {
-    NNR_VEC vm = NNR_VEC_SET1(-INFINITY);
-    int j = 0, nan = 0;
-    for (; j + NNR_VEC_WIDTH <= k; j += NNR_VEC_WIDTH)
-        vm = NNR_VEC_MAX(vm, NNR_VEC_LOAD(x + j));
-    float t[NNR_VEC_WIDTH], m = -INFINITY;
-    NNR_VEC_STORE(t, vm);
-    for (int l = 0; l < NNR_VEC_WIDTH; l++)
-        if (t[l] > m) m = t[l];
-    for (; j < k; j++)
-        if (x[j] > m) m = x[j];
-    for (j = 0; j < k; j++) nan |= isnan(x[j]);
-    return nan ? NAN : m;
+    int nan = 0;
+    for (int j = 0; j < k; j++) nan |= isnan(x[j]);
+    return nan ? NAN : nnr_vrow_max(x, k);
 }
 
 /* e[j] = exp(x[j] - m), j < n (simd.h's nnr_vexp, lane by lane; the tail

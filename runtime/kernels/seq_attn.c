@@ -51,21 +51,6 @@ static int block_keys(int tk, int causal, int i0, int r)
     return causal && i0 + r < tk ? i0 + r : tk;
 }
 
-/* The largest of row[0..n) (vectors, then the tail). */
-static float row_max(const float *row, int n)
-{
-    NNR_VEC vm = NNR_VEC_SET1(-INFINITY);
-    int j = 0;
-    for (; j + NNR_VEC_WIDTH <= n; j += NNR_VEC_WIDTH)
-        vm = NNR_VEC_MAX(vm, NNR_VEC_LOAD(row + j));
-    float t[NNR_VEC_WIDTH], m = -INFINITY;
-    NNR_VEC_STORE(t, vm);
-    for (int l = 0; l < NNR_VEC_WIDTH; l++)
-        if (t[l] > m) m = t[l];
-    for (; j < n; j++)
-        if (row[j] > m) m = row[j];
-    return m;
-}
 
 /* row[0..kn): the raw scores of one query; its first vis keys become the
  * softmax of their scaled values (the max subtracted, the sum in 8 double
@@ -74,7 +59,7 @@ static float row_max(const float *row, int n)
  * scaled. */
 static void softmax_row(float *row, int vis, int kn, float scale, float *lse)
 {
-    const float m = row_max(row, vis) * scale;
+    const float m = nnr_vrow_max(row, vis) * scale;
     exp_shifted(row, vis, scale, m);
     double sl[8] = {0}, sum = 0.0;
     int j = 0;
