@@ -179,6 +179,19 @@ void nnr_conv2d_add_f32(int n, const nnr_conv2d_shape *s, const float *x, const 
                         const float *b, const float *r, float *y, nnr_act act, float act_param,
                         float *scratch);
 
+/* Pre-packed conv2d weights (nnc's prepack, packed=oi+panel) for a
+ * convolution that, on one sample, runs as the transposed product
+ * yᵀ[oh·ow][oc] = colᵀ·wᵀ (few output positions, many channels: conv.c),
+ * which nnr_conv2d_panel_ok tells. wp (nnr_conv_panel_size floats, made by
+ * nnr_pack_conv_panel_f32 from w [oc, k = c·kh·kw]) holds the GEMM's
+ * panels of wᵀ, then w itself for batches of more than one sample.
+ * nnr_conv2d_panel_f32 is nnr_conv2d_f32 with that weight: the same bits. */
+int nnr_conv2d_panel_ok(const nnr_conv2d_shape *s);
+size_t nnr_conv_panel_size(int k, int oc);
+void nnr_pack_conv_panel_f32(int k, int oc, const float *w, float *wp);
+void nnr_conv2d_panel_f32(int n, const nnr_conv2d_shape *s, const float *x, const float *wp,
+                          const float *b, float *y, nnr_act act, float act_param, float *scratch);
+
 /* Transposed convolution (PyTorch ConvTranspose2d), the adjoint of a
  * convolution: s describes it as PyTorch does (in_*: its input; out_*: its
  * output, out_h = (in_h - 1) stride_h - 2 padding_h + dilation_h (kernel_h

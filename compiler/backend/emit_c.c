@@ -585,6 +585,7 @@ static void emit_layout(const Graph *g, const char **names, int inference, const
                   : g->folds[p->fold - 1].kind == FOLD_BN   ? ": batch norm folded"
                   : g->folds[p->fold - 1].kind == FOLD_PACK ? ": packed in panels"
                   : g->folds[p->fold - 1].kind == FOLD_PACK_CONV ? ": packed [k][out] for the direct conv"
+                  : g->folds[p->fold - 1].kind == FOLD_PACK_CONV_PANEL ? ": panels of its transpose, then itself"
                                                             : ": bf16, packed in panels, 2 per float";
         int len = (int)strlen(names[i]);
         fprintf(out, "    size_t %s; %*s/* %s %s%s */\n", names[i], len < 24 ? 24 - len : 0, "", p->name,
@@ -615,9 +616,9 @@ static void emit_fold(const Graph *g, const char **sn, const char **in, int i, F
     const Fold *f = &g->folds[p->fold - 1];
     const char *dst = pexpr_of(sn, in, g, i);
     const char *bo = f->out_b >= 0 ? pexpr_of(sn, in, g, f->out_b) : "NULL";
-    if (f->kind == FOLD_PACK_CONV) {
-        fprintf(out, "    nnr_pack_conv_weight_f32(%lld, %lld, %s, %s);\n", (long long)f->cols, (long long)f->rows,
-                pexpr_of(sn, in, g, f->w[0]), dst);
+    if (f->kind == FOLD_PACK_CONV || f->kind == FOLD_PACK_CONV_PANEL) {
+        fprintf(out, "    nnr_pack_conv_%s_f32(%lld, %lld, %s, %s);\n", f->kind == FOLD_PACK_CONV ? "weight" : "panel",
+                (long long)f->cols, (long long)f->rows, pexpr_of(sn, in, g, f->w[0]), dst);
         return;
     }
     if (f->kind == FOLD_PACK || f->kind == FOLD_PACK_BF16) {

@@ -429,11 +429,14 @@ static void emit_prepare(LB *l)
         if (f->out_w != i)
             continue;
         LLVMValueRef bo = f->out_b >= 0 ? llvmb_at(l, params, g->params[f->out_b].ioffset, "") : LLVMConstNull(l->pf);
-        if (f->kind == FOLD_PACK || f->kind == FOLD_PACK_BF16 || f->kind == FOLD_PACK_CONV) {
+        if (f->kind == FOLD_PACK || f->kind == FOLD_PACK_BF16 || f->kind == FOLD_PACK_CONV ||
+            f->kind == FOLD_PACK_CONV_PANEL) {
             LLVMTypeRef pps[] = {l->i32, l->i32, l->pf, l->pf};
             LLVMValueRef args[] = {llvmb_i32(l, f->cols), llvmb_i32(l, f->rows), src(l, state, params, f->w[0]), dst};
             llvmb_call(l, llvmb_declare(l, f->kind == FOLD_PACK ? "nnr_pack_linear_weight_f32"
-                                         : f->kind == FOLD_PACK_CONV ? "nnr_pack_conv_weight_f32" : "nnr_pack_linear_weight_bf16",
+                                         : f->kind == FOLD_PACK_CONV ? "nnr_pack_conv_weight_f32"
+                                         : f->kind == FOLD_PACK_CONV_PANEL ? "nnr_pack_conv_panel_f32"
+                                                                           : "nnr_pack_linear_weight_bf16",
                                         l->v, pps, 4), args, 4);
             continue;
         }

@@ -363,12 +363,14 @@ void ir_print_ex(const Graph *g, FILE *out, int flags)
                 continue;   /* printed with its weight */
             fprintf(out, "%s %s", f->kind == FOLD_LINEAR ? "fold-linear" : f->kind == FOLD_BN ? "fold-bn"
                                  : f->kind == FOLD_PACK ? "pack-linear" : f->kind == FOLD_PACK_CONV ? "pack-conv"
+                                 : f->kind == FOLD_PACK_CONV_PANEL ? "pack-conv-panel"
                                  : "pack-linear-bf16",
                     p->name);
             if (f->out_b >= 0)
                 fprintf(out, " %s", g->params[f->out_b].name);
             fprintf(out, " =");
-            if (f->kind == FOLD_PACK || f->kind == FOLD_PACK_BF16 || f->kind == FOLD_PACK_CONV)
+            if (f->kind == FOLD_PACK || f->kind == FOLD_PACK_BF16 || f->kind == FOLD_PACK_CONV ||
+                f->kind == FOLD_PACK_CONV_PANEL)
                 fprintf(out, " %s", g->params[f->w[0]].name);
             else
                 for (int k = 0; k < f->n; k++)
@@ -415,7 +417,7 @@ void ir_print_ex(const Graph *g, FILE *out, int flags)
                 fprintf(out, "(%.9g)", n->fused_param);
         }
         if (n->packed)
-            fprintf(out, " packed=%s", n->packed == 4 ? "direct" : n->packed == 3 ? "bf16" : n->packed == 2 ? "panel" : "oi");
+            fprintf(out, " packed=%s", n->packed == 5 ? "oi+panel" : n->packed == 4 ? "direct" : n->packed == 3 ? "bf16" : n->packed == 2 ? "panel" : "oi");
         for (int k = 0; k < n->nparam; k++)
             fprintf(out, "%s%s", k ? "," : " params=", g->params[n->param[k]].name);
         fprintf(out, " : %s\n", shape_str(&n->shape, buf, sizeof buf));
@@ -450,7 +452,8 @@ int ir_add_fold(Graph *g, Fold *f)
     const Param *w0 = &g->params[f->w[0]];
     Param w;
     memset(&w, 0, sizeof w);
-    w.name = xasprintf(f->kind == FOLD_PACK || f->kind == FOLD_PACK_CONV ? "pack(%s).weight" : f->kind == FOLD_PACK_BF16 ? "bf16(%s).weight"
+    w.name = xasprintf(f->kind == FOLD_PACK || f->kind == FOLD_PACK_CONV || f->kind == FOLD_PACK_CONV_PANEL
+                           ? "pack(%s).weight" : f->kind == FOLD_PACK_BF16 ? "bf16(%s).weight"
                                                                  : "fold(%s).weight", layers);
     w.kind = 0;
     w.layer = w0->layer;
@@ -467,6 +470,9 @@ int ir_add_fold(Graph *g, Fold *f)
     } else if (f->kind == FOLD_PACK_CONV) {
         w.ndim = 1;
         w.shape[0] = (int64_t)nnr_conv_packed_size((int)f->cols, (int)f->rows);
+    } else if (f->kind == FOLD_PACK_CONV_PANEL) {
+        w.ndim = 1;
+        w.shape[0] = (int64_t)nnr_conv_panel_size((int)f->cols, (int)f->rows);
     } else if (f->kind == FOLD_PACK || f->kind == FOLD_PACK_BF16) {
         w.ndim = 1;
         w.shape[0] = (int64_t)(f->kind == FOLD_PACK ? nnr_linear_packed_size((int)f->cols, (int)f->rows)
@@ -569,6 +575,9 @@ static void prepare(const Graph *g, const float *state, float *infer, int known)
         } else if (f->kind == FOLD_PACK_CONV) {
             nnr_pack_conv_weight_f32((int)f->cols, (int)f->rows, src_ptr(g, f->w[0], state, infer, known),
                                      infer + p->ioffset);
+        } else if (f->kind == FOLD_PACK_CONV_PANEL) {
+            nnr_pack_conv_panel_f32((int)f->cols, (int)f->rows, src_ptr(g, f->w[0], state, infer, known),
+                                    infer + p->ioffset);
         } else if (f->kind == FOLD_PACK_BF16) {
             nnr_pack_linear_weight_bf16((int)f->cols, (int)f->rows, src_ptr(g, f->w[0], state, infer, known),
                                         infer + p->ioffset);

@@ -111,6 +111,8 @@ typedef enum FoldKind {
                              * (nnr_pack_linear_weight_bf16; --dtype bf16) */
     FOLD_PACK_CONV,         /* a conv2d weight [rows = out channels, cols = c·kh·kw] in the
                              * direct kernel's layout (nnr_pack_conv_weight_f32); no bias */
+    FOLD_PACK_CONV_PANEL,   /* a conv2d weight as FOLD_PACK_CONV's, made the GEMM's panels
+                             * followed by itself (nnr_pack_conv_panel_f32); no bias */
 } FoldKind;
 
 #define NNC_MAX_FOLD_CHAIN 64
@@ -125,7 +127,7 @@ typedef struct Fold {
     double eps;             /* FOLD_BN */
     int64_t rows, cols;     /* FOLD_BN: output channels, floats of weight per channel;
                              * FOLD_PACK, FOLD_PACK_BF16: out, in;
-                             * FOLD_PACK_CONV: out channels, c·kh·kw */
+                             * FOLD_PACK_CONV(_PANEL): out channels, c·kh·kw */
     int out_w, out_b;       /* the derived params (out_b -1: no bias) */
 } Fold;
 
@@ -283,7 +285,9 @@ typedef struct Node {
                              * of it (linear; printed packed=panel), 3 param[0] is a
                              * FOLD_PACK_BF16 of it (linear, --dtype bf16; packed=bf16),
                              * 4 param[0] is a FOLD_PACK_CONV of it (conv2d on the direct
-                             * kernel; packed=direct). A conv2d reading two values (fuse-add)
+                             * kernel; packed=direct), 5 param[0] is a FOLD_PACK_CONV_PANEL
+                             * of it (conv2d whose batch of one runs as the transposed
+                             * GEMM; packed=oi+panel). A conv2d reading two values (fuse-add)
                              * adds the second to its result before its activation. */
     /* provenance */
     Span span;

@@ -378,9 +378,10 @@ static int parse_fold(Lx *x, Graph *g, FoldKind kind)
     Fold f;
     memset(&f, 0, sizeof f);
     f.kind = kind;
-    if (kind == FOLD_PACK_CONV) {
+    if (kind == FOLD_PACK_CONV || kind == FOLD_PACK_CONV_PANEL) {
+        const char *what = kind == FOLD_PACK_CONV ? "pack-conv" : "pack-conv-panel";
         if (bname) {
-            diag_error(x->d, sp, "pack-conv makes no bias");
+            diag_error(x->d, sp, "%s makes no bias", what);
             return -1;
         }
         if ((f.w[0] = param_ref(x, g, 0)) < 0)
@@ -389,7 +390,7 @@ static int parse_fold(Lx *x, Graph *g, FoldKind kind)
         f.n = 1;
         const Param *w = &g->params[f.w[0]];
         if (w->ndim != 4 || w->shape[0] < 1 || w->numel > INT32_MAX) {
-            diag_error(x->d, sp, "pack-conv: %s is not a [out, in, kh, kw] weight", w->name);
+            diag_error(x->d, sp, "%s: %s is not a [out, in, kh, kw] weight", what, w->name);
             return -1;
         }
         f.rows = w->shape[0];
@@ -548,7 +549,7 @@ static int parse_attrs(Lx *x, Graph *g, int i)
             bad = fam < 0;
         else if (!strcmp(key, "packed")) {
             char *w = word(x);
-            n->packed = w && !strcmp(w, "panel") ? 2 : w && !strcmp(w, "bf16") ? 3 : w && !strcmp(w, "direct") ? 4 : 1;
+            n->packed = w && !strcmp(w, "oi+panel") ? 5 : w && !strcmp(w, "panel") ? 2 : w && !strcmp(w, "bf16") ? 3 : w && !strcmp(w, "direct") ? 4 : 1;
             bad = !w || (strcmp(w, "oi") && strcmp(w, "panel") && strcmp(w, "bf16") && strcmp(w, "direct"));
         } else if (!strcmp(key, "act")) {
             Span as = at(x);
@@ -703,9 +704,10 @@ Graph *ir_parse(const SrcFile *src, Diag *d)
             } else if (!strcmp(kw, "tie")) {
                 parse_tie(&x, g);
             } else if (!strcmp(kw, "fold-linear") || !strcmp(kw, "fold-bn") || !strcmp(kw, "pack-linear") ||
-                       !strcmp(kw, "pack-linear-bf16") || !strcmp(kw, "pack-conv")) {
+                       !strcmp(kw, "pack-linear-bf16") || !strcmp(kw, "pack-conv") || !strcmp(kw, "pack-conv-panel")) {
                 parse_fold(&x, g, !strcmp(kw, "fold-bn") ? FOLD_BN : !strcmp(kw, "pack-linear") ? FOLD_PACK
                                   : !strcmp(kw, "pack-conv") ? FOLD_PACK_CONV
+                                  : !strcmp(kw, "pack-conv-panel") ? FOLD_PACK_CONV_PANEL
                                   : !strcmp(kw, "pack-linear-bf16") ? FOLD_PACK_BF16 : FOLD_LINEAR);
             } else if (!strcmp(kw, "output")) {
                 int nout = g->ninputs ? parse_vals(&x, g, g->outputs, NNC_MAX_GRAPH_IO) : -1;

@@ -175,6 +175,10 @@ int conv_shape(Graph *g, Node *n, Diag *d)
         diag_error(d, n->span, "%s: packed=direct, but the direct kernel does not take this convolution", name);
         return -1;
     }
+    if (n->packed == 5 && (!conv_panel_ok(g, n) || n->nin > 1)) {
+        diag_error(d, n->span, "%s: packed=oi+panel, but this convolution does not run on panels", name);
+        return -1;
+    }
     if (n->nin > 1) {   /* fuse-add's residual: added to the output as it is */
         const Shape *r = ir_value_shape(g, n->in[1]);
         if (n->op != OP_CONV2D || r->ndim != n->shape.ndim ||
@@ -230,8 +234,10 @@ const char *conv_shape_c(const Graph *g, const Node *n)
     return kcall_shape_c(&c);
 }
 
-/* Does the direct kernel (nnr_conv2d_packed_ok) take conv2d node n? */
-int conv_packed_ok(const Graph *g, const Node *n)
+/* Does the direct kernel (nnr_conv2d_packed_ok) take conv2d node n? With
+ * panel, does its batch of one run as the transposed product on
+ * pre-packed panels instead (nnr_conv2d_panel_ok)? */
+static int conv_ok(const Graph *g, const Node *n, int panel)
 {
     if (n->op != OP_CONV2D)
         return 0;
@@ -243,16 +249,21 @@ int conv_packed_ok(const Graph *g, const Node *n)
     nnr_conv2d_shape s = {(int)v[0], (int)v[1], (int)v[2], (int)v[3], (int)v[4], (int)v[5], (int)v[6],
                           (int)v[7], (int)v[8], (int)v[9], (int)v[10], (int)v[11], (int)v[12],
                           (int)v[13], (int)v[14]};
-    return nnr_conv2d_packed_ok(&s);
+    return panel ? nnr_conv2d_panel_ok(&s) : nnr_conv2d_packed_ok(&s);
 }
 
+int conv_packed_ok(const Graph *g, const Node *n) { return conv_ok(g, n, 0); }
+int conv_panel_ok(const Graph *g, const Node *n) { return conv_ok(g, n, 1); }
+
 /* packed=direct: nnr_conv2d_packed_f32 (its residual or NULL); a residual
- * (fuse-add) with the weight as PyTorch's: nnr_conv2d_add_f32. */
+ * (fuse-add) with the weight as PyTorch's: nnr_conv2d_add_f32;
+ * packed=oi+panel: nnr_conv2d_panel_f32. */
 void conv_emit(EmitCtx *e, const Node *n)
 {
     KCall c;
     const int res = n->nin > 1, packed = n->packed == 4;
-    kcall_init(&c, packed ? "nnr_conv2d_packed_f32" : res ? "nnr_conv2d_add_f32" : "nnr_conv2d_f32");
+    kcall_init(&c, packed ? "nnr_conv2d_packed_f32" : res ? "nnr_conv2d_add_f32"
+                   : n->packed == 5 ? "nnr_conv2d_panel_f32" : "nnr_conv2d_f32");
     conv_kcall_shape(e->g, n, &c);
     kcall_arg(&c, KA_N, 1, 0);
     kcall_arg(&c, KA_SHAPE, 0, 0);
@@ -413,6 +424,19 @@ int conv_verify(const Graph *g, const Node *n, char *why, size_t len)
             return 1;
         }
         want = (int64_t)nnr_conv_packed_size((int)pf->cols, (int)pf->rows);
+    }
+    if (n->nparam >= 1 && n->packed == 5) {
+        /* packed=oi+panel: param[0] is the FOLD_PACK_CONV_PANEL of a [out, k] weight */
+        const Param *pw = &g->params[n->param[0]];
+        const Fold *pf = pw->fold ? &g->folds[pw->fold - 1] : NULL;
+        const int64_t k = at->out_channels > 0 ? want / at->out_channels : 0;
+        if (n->op != OP_CONV2D || !pf || pf->kind != FOLD_PACK_CONV_PANEL || pf->rows != at->out_channels ||
+            pf->cols != k) {
+            snprintf(why, len, "packed=oi+panel, but its weight %s is not the panels of a [%lld, %lld] weight",
+                     pw->name, (long long)at->out_channels, (long long)k);
+            return 1;
+        }
+        want = (int64_t)nnr_conv_panel_size((int)pf->cols, (int)pf->rows);
     }
     return op_verify_weight(g, n, want, why, len);
 }

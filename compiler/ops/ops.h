@@ -227,6 +227,9 @@ int64_t op_scratch(const Graph *g, const Node *n);
 /* Does the direct conv kernel (nnr_conv2d_packed_ok) take conv2d node n?
  * (prepack packs its weight for it: packed=direct) */
 int conv_packed_ok(const Graph *g, const Node *n);
+/* Does its batch of one run as the transposed GEMM (nnr_conv2d_panel_ok)?
+ * (prepack packs its weight in panels too: packed=oi+panel) */
+int conv_panel_ok(const Graph *g, const Node *n);
 /* The nnr_act enum spelled in C for an OPF_ACT op ("NNR_ACT_RELU"), or NONE for -1. */
 const char *op_act_c(int op);
 /* The nnr_act value of an OPF_ACT op (NNR_ACT_NONE for -1). */

@@ -165,11 +165,11 @@ int pass_memplan(Graph *g, PassCtx *cx)
 /* Per parameter of the graph when a packing pass starts: 1 + the fold
  * that packs it in kind a or b, or 0 (one lookup per layer, not a scan of
  * the folds: a model of 10^4 layers has 10^4 of them). */
-static int *pack_map(const Graph *g, FoldKind a, FoldKind b)
+static int *pack_map(const Graph *g, FoldKind a, FoldKind b, FoldKind c)
 {
     int *map = xcalloc((size_t)g->nparams + 1, sizeof *map);
     for (int k = 0; k < g->nfolds; k++)
-        if (g->folds[k].kind == a || g->folds[k].kind == b)
+        if (g->folds[k].kind == a || g->folds[k].kind == b || g->folds[k].kind == c)
             map[g->folds[k].w[0]] = k + 1;
     return map;
 }
@@ -208,29 +208,37 @@ static int pack_of(Graph *g, int *map, FoldKind kind, int w, int64_t rows, int64
  * the [out, in] copy is not kept. A conv2d weight the direct kernel of few
  * channels reads (conv_packed_ok) is packed once as [c·kh·kw][out] by a
  * FOLD_PACK_CONV (packed=direct: 20% of W7's batch-1 time went to that
- * rearrangement on every call); other conv2d weights stay [out, in]
- * row-major (packed=oi): there W is the GEMM's A, which is read in place. */
+ * rearrangement on every call). A conv2d whose batch of one runs as the
+ * transposed GEMM yᵀ = colᵀ·Wᵀ (few output positions, many channels:
+ * conv_panel_ok) gets a FOLD_PACK_CONV_PANEL: W's panels as the GEMM's B,
+ * then W itself for larger batches (packed=oi+panel: the GEMM repacked
+ * W6's 4.7 MB 7x7-layer weight on every batch-1 call, 9% of its time).
+ * Other conv2d weights stay [out, in] row-major (packed=oi): there W is
+ * the GEMM's A, which is read in place. */
 /* conv2d node i on the direct kernel: its weight [out, c·kh·kw] packed by
  * a FOLD_PACK_CONV (nnr_pack_conv_weight_f32), shared by a second call of
- * the layer (packed=direct). */
-static void prepack_conv(Graph *g, PassCtx *cx, int *map, int i)
+ * the layer (packed=direct); or (kind FOLD_PACK_CONV_PANEL) a conv2d whose
+ * batch of one runs as the transposed GEMM: its weight made the GEMM's
+ * panels, then itself for larger batches (packed=oi+panel). */
+static void prepack_conv(Graph *g, PassCtx *cx, int *map, int i, FoldKind kind)
 {
     const int w = g->nodes[i].param[0];
     int made;
-    const int shared = pack_of(g, map, FOLD_PACK_CONV, w, g->params[w].shape[0],
+    const int shared = pack_of(g, map, kind, w, g->params[w].shape[0],
                                g->params[w].numel / g->params[w].shape[0], &made);
     Node *n = &g->nodes[i];
     n->param[0] = shared;
-    n->packed = 4;
+    n->packed = kind == FOLD_PACK_CONV ? 4 : 5;
     if (cx->verbose)
-        fprintf(cx->log, "prepack: %%%d (%s) weight packed for the direct kernel: %s\n", i, op_info[n->op].name,
+        fprintf(cx->log, "prepack: %%%d (%s) weight packed %s: %s\n", i, op_info[n->op].name,
+                kind == FOLD_PACK_CONV ? "for the direct kernel" : "in panels for a batch of one",
                 g->params[shared].name);
 }
 
 int pass_prepack(Graph *g, PassCtx *cx)
 {
     int changed = 0;
-    int *map = pack_map(g, FOLD_PACK, FOLD_PACK_CONV);
+    int *map = pack_map(g, FOLD_PACK, FOLD_PACK_CONV, FOLD_PACK_CONV_PANEL);
     for (int i = 0; i < g->nnodes; i++) {
         Node *n = &g->nodes[i];
         if (n->dead || (n->op != OP_LINEAR && n->op != OP_CONV2D) || n->packed)
@@ -239,6 +247,10 @@ int pass_prepack(Graph *g, PassCtx *cx)
             continue;   /* packed in bf16 by bf16-weights */
         if (n->op == OP_CONV2D) {
             changed = 1;
+            if (!conv_packed_ok(g, n) && n->nin == 1 && conv_panel_ok(g, n)) {
+                prepack_conv(g, cx, map, i, FOLD_PACK_CONV_PANEL);
+                continue;
+            }
             if (!conv_packed_ok(g, n)) {
                 n->packed = 1;
                 if (cx->verbose)
@@ -246,7 +258,7 @@ int pass_prepack(Graph *g, PassCtx *cx)
                             i, op_info[n->op].name);
                 continue;
             }
-            prepack_conv(g, cx, map, i);
+            prepack_conv(g, cx, map, i, FOLD_PACK_CONV);
             continue;
         }
         int made;
@@ -276,7 +288,7 @@ int pass_prepack(Graph *g, PassCtx *cx)
 int pass_bf16(Graph *g, PassCtx *cx)
 {
     int changed = 0;
-    int *map = pack_map(g, FOLD_PACK_BF16, FOLD_PACK_BF16);
+    int *map = pack_map(g, FOLD_PACK_BF16, FOLD_PACK_BF16, FOLD_PACK_BF16);
     for (int i = 0; i < g->nnodes; i++) {
         Node *n = &g->nodes[i];
         if (n->dead || n->op != OP_LINEAR || n->packed == 3)

@@ -290,15 +290,21 @@ static size_t transposed_scratch(const nnr_kconv *s)
     return kg * (size_t)s->oh * s->ow + m + m * (size_t)s->oc;
 }
 
+/* w: the weight [oc, kg] (the GEMM packs its panels on every call), or
+ * NULL and wpk: those panels packed once (nnr_pack_linear_weight_f32 of w;
+ * the same bits) */
 static void conv_transposed(const nnr_kconv *s, const float *x, const float *w,
-                            const float *b, float *y, nnr_act act, float act_param,
-                            float *scratch)
+                            const float *wpk, const float *b, float *y, nnr_act act,
+                            float act_param, float *scratch)
 {
     const int kg = s->c * s->kh * s->kw, ohw = s->oh * s->ow, m = (int)transposed_rows(s);
     float *col = scratch, *yt = scratch + (size_t)kg * ohw + m;
     nnr_kern_im2col_f32(s, x, col);
     for (int i = 0; i < m; i++) col[(size_t)kg * ohw + i] = 0.0f; /* the padding rows' slack */
-    nnr_gemm_ex_f32(1, 1, m, s->oc, kg, col, ohw, w, kg, yt, s->oc, 0, NULL, b, act, act_param);
+    if (w)
+        nnr_gemm_ex_f32(1, 1, m, s->oc, kg, col, ohw, w, kg, yt, s->oc, 0, NULL, b, act, act_param);
+    else
+        nnr_gemm_packed_b_f32(1, m, s->oc, kg, col, ohw, wpk, yt, s->oc, NULL, b, act, act_param);
     for (int o = 0; o < s->oc; o++) {
         float *yo = y + (size_t)o * ohw;
         const float *t = yt + o;
@@ -787,7 +793,7 @@ void nnr_kern_conv2d_f32(int n, const nnr_kconv *s0, const float *x, const float
         return;
     }
     if (n == 1 && transposed_ok(s)) {
-        conv_transposed(s, x, w, b, y, act, act_param, scratch);
+        conv_transposed(s, x, w, NULL, b, y, act, act_param, scratch);
         return;
     }
     for (int i = 0; i < n; i++)
@@ -858,4 +864,55 @@ void nnr_kern_conv2d_backward_f32(int n, const nnr_kconv *s0, const float *x,
     if (dw && dwt && n > 0)
         for (int o = 0; o < s->oc; o++)
             for (int t = 0; t < kg; t++) dw[(size_t)o * kg + t] = dwt[(size_t)t * s->oc + o];
+}
+
+/* ---------------------------------------------------------------- panels
+ * Pre-packed weights for the batch-1 transposed product (nnr.h, nnc's
+ * prepack, packed=oi+panel): [the GEMM's B panels of w (nnr_pack_linear_
+ * weight_f32 of w as [oc][kg]) | w itself]. A batch of one sample runs
+ * conv_transposed on the panels, which the GEMM would otherwise repack on
+ * every call (9% of W6's batch-1 inference: 4.7 MB for its 7x7 layer);
+ * larger batches run nnr_kern_conv2d_f32 on w. The bits are those of
+ * nnr_kern_conv2d_f32 at every n. nnr_kern_conv2d_panel_ok is the same for
+ * every ISA (the compiler asks it): whether some ISA's batch of one may run
+ * transposed; panels_taken is this ISA's answer, the one
+ * nnr_kern_conv2d_f32 gives. */
+static int panels_taken(const nnr_kconv *s)
+{
+    return !nnr_conv_small_ok(s) && !direct_ok(s) && !depthwise(s) && transposed_ok(s);
+}
+
+int nnr_kern_conv2d_panel_ok(const nnr_kconv *s0)
+{
+    const nnr_kconv t = nnr_kconv_norm(s0), *s = &t;
+    const long ohw = (long)s->oh * s->ow;
+    const int r8 = s->oc % 8, r6 = s->oc % 6; /* gemm.c's MR on each ISA */
+    return !nnr_conv_small_ok(s) && s->groups == 1 && !pointwise(s) && ohw > 0 &&
+           ohw * 2 <= CB_COLS && s->oc >= 32 && (r8 == 0 || r8 >= 4 || r6 == 0 || r6 >= 4) &&
+           s->c * s->kh * s->kw >= 32;
+}
+
+size_t nnr_conv_panel_size(int k, int oc)
+{
+    return nnr_linear_packed_size(k, oc) + (size_t)(k > 0 ? k : 0) * (size_t)(oc > 0 ? oc : 0);
+}
+
+void nnr_pack_conv_panel_f32(int k, int oc, const float *w, float *wp)
+{
+    const size_t z = nnr_linear_packed_size(k, oc);
+    nnr_pack_linear_weight_f32(k, oc, w, wp);
+    if (k > 0 && oc > 0) memcpy(wp + z, w, (size_t)k * (size_t)oc * sizeof *w);
+}
+
+void nnr_kern_conv2d_panel_f32(int n, const nnr_kconv *s0, const float *x, const float *wp,
+                               const float *b, float *y, nnr_act act, float act_param,
+                               float *scratch)
+{
+    const nnr_kconv t = nnr_kconv_norm(s0);
+    const int k = t.c * t.kh * t.kw;
+    if (n == 1 && panels_taken(&t))
+        conv_transposed(&t, x, NULL, wp, b, y, act, act_param, scratch);
+    else
+        nnr_kern_conv2d_f32(n, s0, x, wp + nnr_linear_packed_size(k, t.oc), b, y, act, act_param,
+                            scratch);
 }

@@ -541,6 +541,14 @@ void nnr_gemm_ex_f32(int trans_a, int trans_b, int m, int n, int k,
              col_bias, act, act_param);
 }
 
+void nnr_gemm_packed_b_f32(int trans_a, int m, int n, int k, const float *a, int lda,
+                           const float *bpk, float *c, int ldc, const float *row_bias,
+                           const float *col_bias, nnr_act act, float act_param)
+{
+    gemm_any(trans_a, 1, m, n, k, a, lda, NULL, k, bpk, c, ldc, 0, row_bias, col_bias, act,
+             act_param);
+}
+
 int nnr_gemm_kc(void)
 {
     return KC;

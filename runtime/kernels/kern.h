@@ -124,6 +124,11 @@ void nnr_gemm_ex_f32(int trans_a, int trans_b, int m, int n, int k,
                      float *c, int ldc, int accumulate,
                      const float *row_bias, const float *col_bias,
                      nnr_act act, float act_param);
+/* nnr_gemm_ex_f32 with trans_b and B pre-packed as nnr_pack_linear_weight_f32
+ * packs b [n][k] (the same bits) */
+void nnr_gemm_packed_b_f32(int trans_a, int m, int n, int k, const float *a, int lda,
+                           const float *bpk, float *c, int ldc, const float *row_bias,
+                           const float *col_bias, nnr_act act, float act_param);
 /* The k blocking of nnr_gemm_ex_f32 (a multiple of its column tile): a
  * product split along k at multiples of it, the later parts accumulating
  * and only the last one with the biases and act, has the bits of one call. */
@@ -152,6 +157,11 @@ void nnr_conv_small_f32(int n, const nnr_kconv *s, const float *x, const float *
 void nnr_conv_small_backward_f32(int n, const nnr_kconv *s, const float *x,
                                  const float *w, const float *dy, float *dx, float *dw,
                                  float *scratch);
+/* nnr.h's conv2d on pre-packed panels (conv.c) */
+int nnr_kern_conv2d_panel_ok(const nnr_kconv *s);
+void nnr_kern_conv2d_panel_f32(int n, const nnr_kconv *s, const float *x, const float *wp,
+                               const float *b, float *y, nnr_act act, float act_param,
+                               float *scratch);
 /* nnr.h's pre-packed and residual conv2d entry points (conv_small.c). */
 int nnr_kern_conv2d_packed_ok(const nnr_kconv *s);
 void nnr_kern_conv2d_packed_f32(int n, const nnr_kconv *s, const float *x, const float *wp,

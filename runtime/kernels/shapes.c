@@ -24,6 +24,19 @@ void nnr_conv2d_backward_f32(int n, const nnr_conv2d_shape *s, const float *x, c
     nnr_kern_conv2d_backward_f32(n, &k, x, w, dy, dx, dw, db, scratch);
 }
 
+int nnr_conv2d_panel_ok(const nnr_conv2d_shape *s)
+{
+    const nnr_kconv k = nnr_kconv_of(s);
+    return nnr_kern_conv2d_panel_ok(&k);
+}
+
+void nnr_conv2d_panel_f32(int n, const nnr_conv2d_shape *s, const float *x, const float *wp,
+                          const float *b, float *y, nnr_act act, float act_param, float *scratch)
+{
+    const nnr_kconv k = nnr_kconv_of(s);
+    nnr_kern_conv2d_panel_f32(n, &k, x, wp, b, y, act, act_param, scratch);
+}
+
 int nnr_conv2d_packed_ok(const nnr_conv2d_shape *s)
 {
     const nnr_kconv k = nnr_kconv_of(s);

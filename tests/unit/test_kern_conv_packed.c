@@ -6,7 +6,9 @@
  * under 4 x 4 position by position; stride 2; 1x1), with and without a
  * residual, with no activation, relu and tanh; nnr_conv2d_add_f32 on those
  * and on shapes the direct kernel does not take (the GEMM paths). Without
- * a residual the packed weight gives the same bits as nnr_conv2d_f32. */
+ * a residual the packed weight gives the same bits as nnr_conv2d_f32; so do
+ * the panels of packed=oi+panel (nnr_conv2d_panel_f32), at one sample and
+ * at several. */
 #include "kern_check.h"
 
 /* c h w oc kh kw sh sw ph pw dh dw groups, n */
@@ -117,5 +119,55 @@ Test(conv_packed, forward_with_residual_matches_reference)
             }
         }
         free(x); free(w); free(b); free(wp); free(res); free(y); free(r); free(scr);
+    }
+}
+
+/* packed=oi+panel: c h w oc kh kw sh sw ph pw, whether panel_ok, n */
+static const int PP[][12] = {
+    {256, 7, 7, 512, 3, 3, 1, 1, 1, 1, 1, 1},  /* W6's 7x7 layer */
+    {72, 5, 6, 36, 3, 3, 1, 1, 1, 1, 1, 3},    /* 36 channels out: 36 % 8 = 4, 36 % 6 = 0 */
+    {66, 9, 9, 44, 3, 3, 2, 2, 1, 1, 1, 2},    /* stride 2, 5x5 outputs */
+    {40, 5, 6, 36, 3, 3, 1, 1, 1, 1, 0, 1},    /* 40 channels in: the direct kernel */
+    {70, 3, 3, 64, 1, 1, 1, 1, 1, 1, 1, 1},    /* a padded 1x1 */
+    {16, 20, 20, 64, 3, 3, 1, 1, 1, 1, 0, 1},  /* 400 positions: the untransposed product */
+    {64, 4, 4, 64, 3, 3, 1, 1, 1, 1, 0, 1},    /* the direct kernel of few channels */
+    {80, 6, 6, 40, 3, 3, 1, 1, 1, 1, 1, 2},    /* 80 channels in: not the direct kernel */
+};
+
+Test(conv_packed, panels_give_the_bits_of_the_unpacked_weight)
+{
+    tgen g = {91};
+    for (size_t i = 0; i < sizeof PP / sizeof PP[0]; i++) {
+        const int *v = PP[i];
+        nnr_conv2d_shape s = {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], 0, 0, 1, 1, 1};
+        s.out_h = (s.in_h + 2 * s.padding_h - s.kernel_h) / s.stride_h + 1;
+        s.out_w = (s.in_w + 2 * s.padding_w - s.kernel_w) / s.stride_w + 1;
+        cr_expect_eq(nnr_conv2d_panel_ok(&s), v[10], "shape %zu", i);
+        const int n = v[11], k = s.in_channels * s.kernel_h * s.kernel_w, oc = s.out_channels;
+        const size_t xs = (size_t)s.in_channels * s.in_h * s.in_w, ys = (size_t)oc * s.out_h * s.out_w;
+        const size_t pz = nnr_conv_panel_size(k, oc);
+        cr_assert_geq(pz, (size_t)k * oc + nnr_linear_packed_size(k, oc));
+        float *x = tg_alloc(n * xs), *w = tg_alloc((size_t)oc * k), *b = tg_alloc(oc);
+        float *wp = tg_alloc(pz), *y = tg_alloc(n * ys), *u = tg_alloc(n * ys), *r = tg_alloc(n * ys);
+        float *scr = tg_alloc(nnr_conv2d_scratch(&s));
+        tg_fill(&g, x, n * xs, -1, 1);
+        tg_fill(&g, w, (size_t)oc * k, -1, 1);
+        tg_fill(&g, b, oc, -1, 1);
+        nnr_pack_conv_panel_f32(k, oc, w, wp);
+        for (int a = 0; a < 2; a++) {
+            const nnr_act act = a ? NNR_ACT_RELU : NNR_ACT_NONE;
+            for (int m = 1; m <= n; m += n > 1 ? n - 1 : 1) { /* one sample, then all */
+                char what[64];
+                tg_fill(&g, y, m * ys, 7, 8);
+                nnr_conv2d_panel_f32(m, &s, x, wp, a ? b : NULL, y, act, 0, scr);
+                nnr_conv2d_f32(m, &s, x, w, a ? b : NULL, u, act, 0, scr);
+                snprintf(what, sizeof what, "panels %zu n %d act %d vs unpacked", i, m, a);
+                cr_expect_eq(check_close(what, y, u, m * ys, 0, 0), 0);
+                nnr_ref_conv2d_f32(m, &s, x, w, a ? b : NULL, r, act, 0, NULL);
+                snprintf(what, sizeof what, "panels %zu n %d act %d vs reference", i, m, a);
+                cr_expect_eq(check_close(what, y, r, m * ys, 1e-5 + 1e-7 * k, 1e-5), 0);
+            }
+        }
+        free(x); free(w); free(b); free(wp); free(y); free(u); free(r); free(scr);
     }
 }
