@@ -108,59 +108,15 @@ static int tile_ok(int e, int ev) { return e % NNR_VEC_WIDTH == 0 && ev % NNR_VE
 
 static int vround(int n) { return (n + NNR_VEC_WIDTH - 1) / NNR_VEC_WIDTH * NNR_VEC_WIDTH; }
 
-#if !defined(NNR_SIMD_SCALAR) && defined(__AVX512F__)
-/* r[i][j] -> r[j][i] (16 x 16), as conv_small.c's tr16 */
-static inline void at_tr16(__m512 r[16])
-{
-    __m512 t[16];
-    for (int i = 0; i < 8; i++) {
-        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    for (int i = 0; i < 4; i++) {
-        r[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
-        r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
-        r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
-        r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
-    }
-    for (int i = 0; i < 4; i++) {
-        t[i] = _mm512_shuffle_f32x4(r[i], r[4 + i], 0x88);
-        t[4 + i] = _mm512_shuffle_f32x4(r[i], r[4 + i], 0xDD);
-        t[8 + i] = _mm512_shuffle_f32x4(r[8 + i], r[12 + i], 0x88);
-        t[12 + i] = _mm512_shuffle_f32x4(r[8 + i], r[12 + i], 0xDD);
-    }
-    for (int i = 0; i < 8; i++) {
-        r[i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0x88);
-        r[8 + i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0xDD);
-    }
-}
-#endif
-
-/* bt[l][j] (rows of ldt = vround(n)) = b[j][l], j < n, l < k; zeros past n.
- * With AVX-512, 16 x 16 blocks in registers (a strided load per element
- * was a third of the heads' own time at W8). */
+/* bt[l][j] (rows of ldt = vround(n)) = b[j][l], j < n, l < k; zeros past n. */
 static void tile_transpose(int n, int k, const float *b, int ldb, float *bt)
 {
     const int ldt = vround(n);
-#if !defined(NNR_SIMD_SCALAR) && defined(__AVX512F__)
-    for (int j0 = 0; j0 < n; j0 += 16)
-        for (int l0 = 0; l0 < k; l0 += 16) {
-            __m512 r[16];
-            const __mmask16 ml = k - l0 >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (k - l0)) - 1);
-            for (int i = 0; i < 16; i++)
-                r[i] = j0 + i < n ? _mm512_maskz_loadu_ps(ml, b + (size_t)(j0 + i) * ldb + l0)
-                                  : _mm512_setzero_ps();
-            at_tr16(r);
-            for (int l = 0; l < 16 && l0 + l < k; l++)   /* ldt >= j0 + 16: the zeros past n too */
-                _mm512_storeu_ps(bt + (size_t)(l0 + l) * ldt + j0, r[l]);
-        }
-#else
     for (int l = 0; l < k; l++) {
         float *o = bt + (size_t)l * ldt;
         for (int j = 0; j < n; j++) o[j] = b[(size_t)j * ldb + l];
         for (int j = n; j < ldt; j++) o[j] = 0.0f;
     }
-#endif
 }
 
 /* c[i][j0 + v·W ..] = Σ_l a[i][l]·bt[l][j0 + v·W ..] for mr rows, nv vectors. */
