@@ -77,6 +77,16 @@ static void add_share(Graph *g, int *grad, int v, int share)
         grad[v] = append(g, OP_ACCUM, grad[v], share, &g->nodes[grad[v]].shape);
 }
 
+/* Slot k > 0 of node n needs no grad_input of its own: self-attention
+ * (multihead_attention reading one value as q, k and v), whose kernel puts
+ * the whole gradient of that value (the sum of its three uses) in the
+ * first gradient buffer it gets (nnr_mha_backward_f32: NULL for the others,
+ * so neither zeros nor sums of zeros). */
+static int shares_first_slot(const Node *n, int k)
+{
+    return n->op == OP_MHA && k > 0 && n->nin == 3 && n->in[0] == n->in[1] && n->in[1] == n->in[2];
+}
+
 /* The backward of forward node i (not a view): its grad_input nodes, then
  * the sums of the shares that were not the first of their value. */
 static void backward(Graph *g, int *grad, int i)
@@ -86,7 +96,7 @@ static void backward(Graph *g, int *grad, int i)
     for (int k = 0; k < nin; k++) {
         int in = g->nodes[i].in[k];
         share[k] = -1;
-        if (is_input(g, in))
+        if (is_input(g, in) || shares_first_slot(&g->nodes[i], k))
             continue;
         int s = append(g, OP_GRAD_INPUT, b, -1, &g->nodes[in].shape);
         g->nodes[s].attr[0] = k;

@@ -11,8 +11,9 @@
 
 /* LN_L independent double accumulators per sum (j % LN_L), added in lane
  * order at the end: one serial chain of double adds per row ran at the
- * adds' latency (W8: a tenth of its time outside the GEMMs); vectorisable. */
-#define LN_L 8
+ * adds' latency (W8: a tenth of its time outside the GEMMs); vectorisable.
+ * 16: two vectors of 8 doubles with AVX-512, two chains in flight, not one. */
+#define LN_L 16
 
 static double lanes_sum(const double *a)
 {

@@ -24,9 +24,25 @@ void nnr_linear_backward_f32(int n, int in, int out, const float *x, const float
             memset(dw, 0, (size_t)out * (size_t)in * sizeof *dw);
     }
     if (db) {
-        /* db[j] = Σ_i dy[i][j], summed in row order from 0: W columns at a
-         * time in a register, the last columns one by one (the same bits) */
+        /* db[j] = Σ_i dy[i][j], summed in row order from 0: 4·W columns at
+         * a time in four registers (four independent chains of adds, not
+         * one add's latency per row), then W at a time, the last columns
+         * one by one (the same bits) */
         int j = 0;
+        for (; j + 4 * NNR_VEC_WIDTH <= out; j += 4 * NNR_VEC_WIDTH) {
+            NNR_VEC a0 = NNR_VEC_ZERO(), a1 = NNR_VEC_ZERO(), a2 = NNR_VEC_ZERO(), a3 = NNR_VEC_ZERO();
+            for (int i = 0; i < n; i++) {
+                const float *r = dy + (size_t)i * (size_t)out + j;
+                a0 = NNR_VEC_ADD(a0, NNR_VEC_LOAD(r));
+                a1 = NNR_VEC_ADD(a1, NNR_VEC_LOAD(r + NNR_VEC_WIDTH));
+                a2 = NNR_VEC_ADD(a2, NNR_VEC_LOAD(r + 2 * NNR_VEC_WIDTH));
+                a3 = NNR_VEC_ADD(a3, NNR_VEC_LOAD(r + 3 * NNR_VEC_WIDTH));
+            }
+            NNR_VEC_STORE(db + j, a0);
+            NNR_VEC_STORE(db + j + NNR_VEC_WIDTH, a1);
+            NNR_VEC_STORE(db + j + 2 * NNR_VEC_WIDTH, a2);
+            NNR_VEC_STORE(db + j + 3 * NNR_VEC_WIDTH, a3);
+        }
         for (; j + NNR_VEC_WIDTH <= out; j += NNR_VEC_WIDTH) {
             NNR_VEC acc = NNR_VEC_ZERO();
             for (int i = 0; i < n; i++)

@@ -93,6 +93,9 @@ static int row_keys(int tk, int causal, int i)
  * transposed rows and never read as probabilities. */
 #define AT_MR 4
 #define AT_NV 4
+/* rows of a block whose columns are at most 2 vectors (W8's heads of 32
+ * at W = 16): 8 x 2 accumulators, not 4 x 2, keep both FMA pipes busy */
+#define AT_MR2 8
 /* the blocks are inlined at each call with constant mr, nv (their
  * accumulators then live in registers) */
 #if defined(__GNUC__)
@@ -120,7 +123,7 @@ static void tile_transpose(int n, int k, const float *b, int ldb, float *bt)
 AT_INLINE void abt_block(int mr, int nv, int k, const float *a, int lda, const float *bt, int ldt,
                              float *c, int ldc)
 {
-    NNR_VEC acc[AT_MR][AT_NV];
+    NNR_VEC acc[AT_MR2][AT_NV];
     for (int i = 0; i < mr; i++)
         for (int v = 0; v < nv; v++) acc[i][v] = NNR_VEC_ZERO();
     for (int l = 0; l < k; l++) {
@@ -142,9 +145,21 @@ AT_INLINE void abt_block(int mr, int nv, int k, const float *a, int lda, const f
 static void tile_abt(int m, int n, int k, const float *a, int lda, const float *bt, int ldt, float *c,
                      int ldc, int causal, int off)
 {
-    for (int i0 = 0; i0 < m; i0 += AT_MR) {
-        const int mr = m - i0 < AT_MR ? m - i0 : AT_MR;
+    for (int i0 = 0; i0 < m;) {
+        int mr = m - i0 < AT_MR ? m - i0 : AT_MR;
         int nn = causal && off + i0 + mr < n ? off + i0 + mr : n;
+        if (m - i0 >= AT_MR2) {     /* 8 rows when their columns are at most 2 vectors */
+            const int nn8 = causal && off + i0 + AT_MR2 < n ? off + i0 + AT_MR2 : n;
+            const int nv8 = vround(nn8) / NNR_VEC_WIDTH;
+            if (nv8 >= 1 && nv8 <= 2) {
+                const float *ai = a + (size_t)i0 * lda;
+                float *ci = c + (size_t)i0 * ldc;
+                if (nv8 == 2) abt_block(AT_MR2, 2, k, ai, lda, bt, ldt, ci, ldc);
+                else abt_block(AT_MR2, 1, k, ai, lda, bt, ldt, ci, ldc);
+                i0 += AT_MR2;
+                continue;
+            }
+        }
         const int nvec = vround(nn) / NNR_VEC_WIDTH;
         for (int v0 = 0; v0 < nvec; v0 += AT_NV) {
             const int nv = nvec - v0 < AT_NV ? nvec - v0 : AT_NV;
@@ -161,6 +176,7 @@ static void tile_abt(int m, int n, int k, const float *a, int lda, const float *
                     abt_block(1, nv, k, ai + (size_t)i * lda, lda, bj, ldt, ci + (size_t)i * ldc, ldc);
             }
         }
+        i0 += mr;
     }
 }
 
@@ -168,7 +184,7 @@ static void tile_abt(int m, int n, int k, const float *a, int lda, const float *
 AT_INLINE void pb_block(int mr, int nv, int lo, int hi, const float *p, int prs, int pcs,
                             const float *b, int ldb, float *c, int ldc, int accumulate)
 {
-    NNR_VEC acc[AT_MR][AT_NV];
+    NNR_VEC acc[AT_MR2][AT_NV];
     for (int i = 0; i < mr; i++)
         for (int v = 0; v < nv; v++)
             acc[i][v] = accumulate ? NNR_VEC_LOAD(c + (size_t)i * ldc + v * NNR_VEC_WIDTH) : NNR_VEC_ZERO();
@@ -194,12 +210,20 @@ static void tile_pb(int m, int n, int w, const float *p, int prs, int pcs, const
                     float *c, int ldc, int accumulate, int tri, int off)
 {
     const int nvec = w / NNR_VEC_WIDTH;
-    for (int i0 = 0; i0 < m; i0 += AT_MR) {
-        const int mr = m - i0 < AT_MR ? m - i0 : AT_MR;
+    for (int i0 = 0; i0 < m;) {
+        /* 8 rows when w is at most 2 vectors, else (and for the last rows) 4 */
+        const int mr = nvec >= 1 && nvec <= 2 && m - i0 >= AT_MR2 ? AT_MR2 : m - i0 < AT_MR ? m - i0 : AT_MR;
         int lo = 0, hi = n;
         if (tri == PB_LOWER && off + i0 + mr < n) hi = off + i0 + mr;
         if (tri == PB_UPPER && i0 - off > 0) lo = i0 - off < n ? i0 - off : n;
         const float *pi = p + (size_t)i0 * prs;
+        if (mr == AT_MR2) {
+            float *ci = c + (size_t)i0 * ldc;
+            if (nvec == 2) pb_block(AT_MR2, 2, lo, hi, pi, prs, pcs, b, ldb, ci, ldc, accumulate);
+            else pb_block(AT_MR2, 1, lo, hi, pi, prs, pcs, b, ldb, ci, ldc, accumulate);
+            i0 += mr;
+            continue;
+        }
         for (int v0 = 0; v0 < nvec; v0 += AT_NV) {
             const int nv = nvec - v0 < AT_NV ? nvec - v0 : AT_NV;
             float *ci = c + (size_t)i0 * ldc + v0 * NNR_VEC_WIDTH;
@@ -215,6 +239,7 @@ static void tile_pb(int m, int n, int w, const float *p, int prs, int pcs, const
                              accumulate);
             }
         }
+        i0 += mr;
     }
 }
 
@@ -318,8 +343,12 @@ static void head_backward(int tq, int tk, int e, int ev, int causal, head_io in,
         for (int a = 0; a < r; a++) {
             const float *ya = y + (size_t)(i0 + a) * ldy, *ga = dyb + (size_t)a * ldy;
             const int vis = row_keys(tk, causal, i0 + a);
-            double dd = 0.0;
-            for (int c = 0; c < ev; c++) dd += (double)ga[c] * ya[c];
+            double dl[8] = {0}, dd = 0.0;     /* rowsum(dY ∘ Y) in 8 double lanes */
+            int c = 0;
+            for (; c + 8 <= ev; c += 8)
+                for (int l = 0; l < 8; l++) dl[l] += (double)ga[c + l] * ya[c + l];
+            for (; c < ev; c++) dl[c % 8] += (double)ga[c] * ya[c];
+            for (int l = 0; l < 8; l++) dd += dl[l];
             float *pr = s + (size_t)a * lds, *dr = dp + (size_t)a * lds;
             for (int j = 0; j < vis; j++) dr[j] = pr[j] * (dr[j] - (float)dd) * scale;
             for (int j = vis; j < kn; j++) dr[j] = 0.0f;
