@@ -269,7 +269,9 @@ typedef struct nnr_bcast_shape {
 void nnr_binary_f32(int op, int n, const nnr_bcast_shape *s, const float *a,
                     const float *b, float *y);
 /* da, db (either may be NULL) from dy, summed over the dimensions each
- * operand broadcasts; a and b are the forward's operands. */
+ * operand broadcasts; a and b are the forward's operands. Where neither
+ * broadcasts, da and db of ADD (da of SUB) may be dy itself: nothing is
+ * copied. */
 void nnr_binary_backward_f32(int op, int n, const nnr_bcast_shape *s, const float *a,
                              const float *b, const float *dy, float *da, float *db);
 /* y = x op c (op: ADD, MUL, DIV, RSUB = c - x, RDIV = c / x); x == y allowed. */
