@@ -347,6 +347,13 @@ void nnr_batchnorm_train_f32(int n, int c, int spatial, const float *x,
                              float *running_mean, float *running_var, float eps,
                              float momentum, float *save_mean, float *save_invstd,
                              float *y);
+/* The same, then relu: y = max(0, batchnorm(x)) in the one pass that writes y
+ * (the statistics and running buffers as above). */
+void nnr_batchnorm_train_relu_f32(int n, int c, int spatial, const float *x,
+                                  const float *gamma, const float *beta,
+                                  float *running_mean, float *running_var, float eps,
+                                  float momentum, float *save_mean, float *save_invstd,
+                                  float *y);
 void nnr_batchnorm_backward_f32(int n, int c, int spatial, const float *x,
                                 const float *gamma, const float *save_mean,
                                 const float *save_invstd, const float *dy, float *dx,
