@@ -282,7 +282,9 @@ typedef struct nnr_bcast_shape {
 void nnr_binary_f32(int op, int n, const nnr_bcast_shape *s, const float *a,
                     const float *b, float *y);
 /* da, db (either may be NULL) from dy, summed over the dimensions each
- * operand broadcasts; a and b are the forward's operands. */
+ * operand broadcasts; a and b are the forward's operands. Where neither
+ * broadcasts, da and db of ADD (da of SUB) may be dy itself: nothing is
+ * copied. */
 void nnr_binary_backward_f32(int op, int n, const nnr_bcast_shape *s, const float *a,
                              const float *b, const float *dy, float *da, float *db);
 /* y = x op c (op: ADD, MUL, DIV, RSUB = c - x, RDIV = c / x); x == y allowed. */
@@ -358,6 +360,13 @@ void nnr_batchnorm_train_f32(int n, int c, int spatial, const float *x,
                              float *running_mean, float *running_var, float eps,
                              float momentum, float *save_mean, float *save_invstd,
                              float *y);
+/* The same, then relu: y = max(0, batchnorm(x)) in the one pass that writes y
+ * (the statistics and running buffers as above). */
+void nnr_batchnorm_train_relu_f32(int n, int c, int spatial, const float *x,
+                                  const float *gamma, const float *beta,
+                                  float *running_mean, float *running_var, float eps,
+                                  float momentum, float *save_mean, float *save_invstd,
+                                  float *y);
 void nnr_batchnorm_backward_f32(int n, int c, int spatial, const float *x,
                                 const float *gamma, const float *save_mean,
                                 const float *save_invstd, const float *dy, float *dx,

@@ -92,6 +92,7 @@ static void forward_step(TrainWalk *w, int s)
     if (nd->fused_act >= 0) {  /* the node after it: the relu it runs (fuse-act) */
         const Node *nr = &w->g->nodes[tp->steps[s + 1].node];
         w->ops->decl(w, tp->steps[s + 1].y, &nr->shape);
+        w->ops->decl(w, st->saved, NULL);   /* a batchnorm's statistics */
         w->ops->comment(w, xasprintf("%s:%d:%d: %s + %s:%d:%d: %s", file, nd->span.line, nd->span.col,
                                      op_info[nd->op].name, file, nr->span.line, nr->span.col, op_info[nr->op].name));
         op_hooks[nd->op].emit_train(&w->e, nd);

@@ -84,7 +84,10 @@ void norm_emit_train(EmitCtx *e, const Node *n)
     const BatchNormAttrs *at = &n->batchnorm;
     KCall c;
     int i = (int)(n - e->g->nodes);
-    kcall_init(&c, "nnr_batchnorm_train_f32");
+    /* a relu after it that only it feeds (fuse-act in training): in the same pass */
+    if (n->fused_act >= 0 && n->fused_act != OP_RELU)
+        NNC_ICE("%%%d: a batchnorm runs a relu after it, not %s", i, op_info[n->fused_act].name);
+    kcall_init(&c, n->fused_act == OP_RELU ? "nnr_batchnorm_train_relu_f32" : "nnr_batchnorm_train_f32");
     kcall_arg(&c, KA_N, 1, 0);
     kcall_arg(&c, KA_INT, at->num_features, 0);
     kcall_arg(&c, KA_INT, spatial(n), 0);

@@ -19,11 +19,14 @@
  * each backward (its grad_input nodes are the buffers it writes), each
  * accum and the update; a buffer per value, saved buffer and gradient
  * share, with the nodes that first write and last read it (liveness by
- * node order). Parameters no backward reaches get zero gradients.
+ * node order). Parameters no backward reaches get zero gradients. An
+ * add's input gradients then take over its own gradient's buffer where that
+ * is safe (alias_add_grads), so its backward copies nothing.
  * train_memplan then places the per-sample and fixed parts with the
  * memory planner of memplan.c (memplan_place: first fit among buffers whose
  * lifetimes overlap), so gradients reuse the space of activations whose
  * last reader has run. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -307,6 +310,7 @@ static void alloc_plan(const Graph *g, TrainPlan *tp)
 }
 
 static void train_memplan(TrainPlan *tp, int reuse);
+static void alias_add_grads(const Graph *g, TrainPlan *tp);
 
 int train_plan(const Graph *g, TrainPlan *tp)
 {
@@ -372,8 +376,109 @@ int train_plan(const Graph *g, TrainPlan *tp)
     free(gi);
     if (tp->error)
         return -1;
+    alias_add_grads(g, tp);
     train_memplan(tp, g->planned);
     return 0;
+}
+
+/* ------------------------------------------- an add's gradients aliased */
+
+static int rep_of(const int *rep, int b)
+{
+    while (b >= 0 && rep[b] != b)
+        b = rep[b];
+    return b;
+}
+
+/* The node order of the first step after step s that writes buffer b (a
+ * sum into it, a backward or the loss writing it), INT_MAX when none does
+ * while b lives. */
+static int first_write_after(const TrainPlan *tp, const int *rep, int s, int b)
+{
+    for (int t = s + 1; t < tp->nsteps && tp->steps[t].gnode <= tp->bufs[b].last; t++) {
+        const TStep *st = &tp->steps[t];
+        if ((st->kind == TS_ACCUM || st->kind == TS_LOSS) && rep_of(rep, st->dy) == b)
+            return st->gnode;
+        for (int k = 0; st->kind == TS_BACKWARD && k < st->nin; k++)
+            if (rep_of(rep, st->dx[k]) == b)
+                return st->gnode;
+    }
+    return INT_MAX;
+}
+
+/* Every buffer of the plan renamed to its representative, the others
+ * dropped (indices renumbered). */
+static void apply_aliases(const Graph *g, TrainPlan *tp, const int *rep)
+{
+    int *to = xcalloc((size_t)tp->nbufs + 1, sizeof *to), nb = 0;
+    for (int b = 0; b < tp->nbufs; b++)
+        if (rep[b] == b) {
+            tp->bufs[nb] = tp->bufs[b];
+            to[b] = nb++;
+        }
+#define REMAP(v) ((v) = (v) >= 0 ? to[rep_of(rep, (v))] : (v))
+    for (int t = 0; t < tp->nsteps; t++) {
+        TStep *st = &tp->steps[t];
+        for (int k = 0; k < NNC_MAX_NODE_INPUTS; k++) {
+            REMAP(st->x[k]);
+            REMAP(st->dx[k]);
+        }
+        REMAP(st->y);
+        REMAP(st->dy);
+        REMAP(st->saved);
+        for (int j = 0; j < NNC_MAX_NODE_PARAMS; j++)
+            REMAP(st->psave[j]);
+    }
+    for (int i = 0; i < g->nnodes; i++) {
+        REMAP(tp->vbuf[i]);
+        REMAP(tp->dbuf[i]);
+        REMAP(tp->sbuf[i]);
+    }
+#undef REMAP
+    tp->nbufs = nb;
+    free(to);
+}
+
+/* The backward of an add copies its gradient dy to both inputs' gradients
+ * (or shares). Where no operand broadcasts, dy's buffer dies with that
+ * step: the first input's buffer becomes dy's (nothing copied), and the
+ * second's as well when neither input's gradient is written (a further
+ * reader's share summed in) before the other's last read. The kernel
+ * (nnr_binary_backward_f32) copies nothing where a gradient is dy. */
+static void alias_add_grads(const Graph *g, TrainPlan *tp)
+{
+    int *rep = xcalloc((size_t)tp->nbufs + 1, sizeof *rep), any = 0;
+    for (int b = 0; b < tp->nbufs; b++)
+        rep[b] = b;
+    for (int s = 0; s < tp->nsteps; s++) {
+        const TStep *st = &tp->steps[s];
+        if (st->kind != TS_BACKWARD || g->nodes[st->node].op != OP_ADD)
+            continue;
+        const Node *n = &g->nodes[st->node];
+        int64_t numel = shape_numel(&n->shape);
+        int d = rep_of(rep, st->dy), merged = 0;
+        if (d < 0 || tp->bufs[d].last != st->gnode || shape_numel(ir_value_shape(g, n->in[0])) != numel ||
+            shape_numel(ir_value_shape(g, n->in[1])) != numel)
+            continue;
+        for (int k = 0; k < 2; k++) {
+            int x = rep_of(rep, st->dx[k]);
+            TBuf *bx = x >= 0 ? &tp->bufs[x] : NULL, *bd = &tp->bufs[d];
+            if (!bx || x == d || bx->per_sample != bd->per_sample || bx->fixed || bd->fixed)
+                continue;
+            if (bx->first != st->gnode)
+                continue;   /* (its share is made here) */
+            if (merged && (first_write_after(tp, rep, s, d) <= bx->last ||
+                           first_write_after(tp, rep, s, x) <= bd->last))
+                continue;
+            rep[x] = d;
+            if (bx->last > bd->last)
+                bd->last = bx->last;
+            merged = any = 1;
+        }
+    }
+    if (any)
+        apply_aliases(g, tp, rep);
+    free(rep);
 }
 
 /* The arena: the per-sample and the fixed parts of the buffers, each

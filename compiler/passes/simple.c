@@ -95,15 +95,18 @@ static int *forward_readers(const Graph *g)
  * writes the relu's buffer, so the relu costs no pass of its own. The relu
  * node stays, for its backward: relu is idempotent, so reading the fused
  * value it computes the same value, and for relu y > 0 exactly where x > 0,
- * so its gradient rule may read its output as its input. */
+ * so its gradient rule may read its output as its input. A batchnorm's
+ * statistics (its saved buffer) are its input's, which the relu leaves
+ * alone: it runs the relu too (nnr_batchnorm_train_relu_f32). */
 static int fuse_act_train(Graph *g, PassCtx *cx)
 {
     int changed = 0;
     int *readers = forward_readers(g);  /* the pass changes no node's inputs */
     for (int l = 0; l < g->nnodes; l++) {
         Node *nl = &g->nodes[l];
-        if (nl->dead || (nl->op != OP_LINEAR && !(nl->op == OP_CONV2D && nl->nin == 1)) || nl->fused_act >= 0 ||
-            nl->packed || ir_is_output(g, l))
+        const int bn = nl->op == OP_BATCHNORM1D || nl->op == OP_BATCHNORM2D;
+        if (nl->dead || (nl->op != OP_LINEAR && !(nl->op == OP_CONV2D && nl->nin == 1) && !bn) ||
+            nl->fused_act >= 0 || nl->packed || ir_is_output(g, l))
             continue;
         int r = next_computing(g, l);
         int64_t ps, fx, rps, rfx;
@@ -111,7 +114,7 @@ static int fuse_act_train(Graph *g, PassCtx *cx)
             continue;
         op_saved_size(g, nl, &ps, &fx);
         op_saved_size(g, &g->nodes[r], &rps, &rfx);
-        if (ps || fx || rps || rfx)
+        if ((!bn && (ps || fx)) || rps || rfx)
             continue;
         nl->fused_act = OP_RELU;
         nl->fused_param = 0;

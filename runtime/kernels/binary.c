@@ -120,7 +120,8 @@ static void same_backward(int op, size_t len, const float *a, const float *b, co
             continue;
         size_t i = 0;
         if (op == NNR_BIN_ADD || (op == NNR_BIN_SUB && !wrt)) {
-            memmove(d, dy, len * sizeof *d);
+            if (d != dy)    /* the training plan may make the gradient dy itself */
+                memmove(d, dy, len * sizeof *d);
             continue;
         }
         if (op == NNR_BIN_SUB) {

@@ -1,10 +1,11 @@
 /* norm.c — batch normalisation over [n, c, spatial]: inference with running
  * statistics, training with batch statistics (double accumulation, biased
  * variance to normalise, unbiased variance into running_var, as PyTorch),
- * and the training-mode backward. gamma/beta may be NULL (1 and 0). The
- * training sums run in BN_L double lanes (element j of a row into lane
- * j % BN_L, rows in order; then the lanes pairwise): independent chains
- * instead of one add's latency per element. With AVX-512 and rows a
+ * the training forward followed by relu in its one pass over y (fuse-act
+ * in training), and the training-mode backward. gamma/beta may be NULL
+ * (1 and 0). The training sums run in BN_L double lanes (element j of a
+ * row into lane j % BN_L, rows in order; then the lanes pairwise):
+ * independent chains instead of one add's latency per element. With AVX-512 and rows a
  * multiple of BN_L long, BN_B channels run side by side (each with its own
  * lanes, the same additions in the same order: the same bits), so that
  * the chains of different channels overlap. */
@@ -168,7 +169,7 @@ void nnr_batchnorm_f32(int n, int c, int spatial, const float *x, const float *g
 static void train_channel(int n, int ch, size_t cs, size_t sp, const float *x,
                           const float *gamma, const float *beta, float *running_mean,
                           float *running_var, float eps, float momentum, float *save_mean,
-                          float *save_invstd, float *y, double mean, double ss)
+                          float *save_invstd, float *y, double mean, double ss, int relu)
 {
     const size_t count = (size_t)n * sp;
     double var = count ? ss / (double)count : 0.0;
@@ -189,15 +190,20 @@ static void train_channel(int n, int ch, size_t cs, size_t sp, const float *x,
     for (int i = 0; i < n; i++) {
         const float *xr = x + (size_t)i * cs + (size_t)ch * sp;
         float *yr = y + (size_t)i * cs + (size_t)ch * sp;
-        for (size_t j = 0; j < sp; j++) yr[j] = xr[j] * alpha + shift;
+        if (relu)
+            for (size_t j = 0; j < sp; j++) {
+                const float v = xr[j] * alpha + shift;
+                yr[j] = 0.0f > v ? 0.0f : v;   /* NaN passes, as nnr_act_f32's relu */
+            }
+        else
+            for (size_t j = 0; j < sp; j++) yr[j] = xr[j] * alpha + shift;
     }
 }
 
-void nnr_batchnorm_train_f32(int n, int c, int spatial, const float *x,
-                             const float *gamma, const float *beta,
-                             float *running_mean, float *running_var, float eps,
-                             float momentum, float *save_mean, float *save_invstd,
-                             float *y)
+/* the training forward, then relu when asked (one pass writes y) */
+static void batchnorm_train(int n, int c, int spatial, const float *x, const float *gamma,
+                            const float *beta, float *running_mean, float *running_var, float eps,
+                            float momentum, float *save_mean, float *save_invstd, float *y, int relu)
 {
     const size_t sp = (size_t)spatial, cs = (size_t)c * sp;
     const size_t count = (size_t)n * sp;
@@ -221,9 +227,29 @@ void nnr_batchnorm_train_f32(int n, int c, int spatial, const float *x,
             for (int i = 0; i < n; i++) lanes_sumsq(a[0], xc + (size_t)i * cs, sp, mean[0]);
         for (int b = 0; b < nb; b++)
             train_channel(n, ch + b, cs, sp, x, gamma, beta, running_mean, running_var, eps,
-                          momentum, save_mean, save_invstd, y, mean[b], lanes_total(a[b]));
+                          momentum, save_mean, save_invstd, y, mean[b], lanes_total(a[b]), relu);
         ch += nb;
     }
+}
+
+void nnr_batchnorm_train_f32(int n, int c, int spatial, const float *x,
+                             const float *gamma, const float *beta,
+                             float *running_mean, float *running_var, float eps,
+                             float momentum, float *save_mean, float *save_invstd,
+                             float *y)
+{
+    batchnorm_train(n, c, spatial, x, gamma, beta, running_mean, running_var, eps, momentum,
+                    save_mean, save_invstd, y, 0);
+}
+
+void nnr_batchnorm_train_relu_f32(int n, int c, int spatial, const float *x,
+                                  const float *gamma, const float *beta,
+                                  float *running_mean, float *running_var, float eps,
+                                  float momentum, float *save_mean, float *save_invstd,
+                                  float *y)
+{
+    batchnorm_train(n, c, spatial, x, gamma, beta, running_mean, running_var, eps, momentum,
+                    save_mean, save_invstd, y, 1);
 }
 
 void nnr_batchnorm_backward_f32(int n, int c, int spatial, const float *x,

@@ -58,6 +58,46 @@ Test(batchnorm, train_matches_reference)
     }
 }
 
+/* y = max(0, batchnorm(x)) in one pass: the reference's batchnorm, then relu
+ * by hand (a NaN input passes, as relu's); statistics as without relu */
+Test(batchnorm, train_relu_matches_reference)
+{
+    tgen g = {25};
+    for (size_t i = 0; i < NBN; i++) {
+        int n = BN_SHAPES[i][0], c = BN_SHAPES[i][1], sp = BN_SHAPES[i][2];
+        size_t len = (size_t)n * c * sp;
+        float *x = tg_alloc(len), *y = tg_alloc(len), *r = tg_alloc(len);
+        float *ga = tg_alloc(c), *be = tg_alloc(c), *rm = tg_alloc(c), *rv = tg_alloc(c);
+        float *rm2 = tg_alloc(c), *rv2 = tg_alloc(c), *sm = tg_alloc(c), *si = tg_alloc(c);
+        float *sm2 = tg_alloc(c), *si2 = tg_alloc(c);
+        tg_fill(&g, x, len, -3, 5);
+        tg_fill(&g, ga, c, -1, 2);
+        tg_fill(&g, be, c, -1, 1);
+        tg_fill(&g, rm, c, -1, 1);
+        tg_fill(&g, rv, c, 0.5, 2);
+        memcpy(rm2, rm, (size_t)c * sizeof *rm);
+        memcpy(rv2, rv, (size_t)c * sizeof *rv);
+        nnr_batchnorm_train_relu_f32(n, c, sp, x, ga, be, rm, rv, 1e-5f, 0.1f, sm, si, y);
+        nnr_ref_batchnorm_train_f32(n, c, sp, x, ga, be, rm2, rv2, 1e-5f, 0.1f, sm2, si2, r);
+        size_t neg = 0;
+        for (size_t j = 0; j < len; j++) {
+            neg += r[j] < 0.0f;
+            if (r[j] < 0.0f) r[j] = 0.0f;
+        }
+        cr_expect(len < 8 || (neg > 0 && neg < len), "the data cross zero");
+        check_close("bn train relu y", y, r, len, 1e-5, 1e-5);
+        check_close("bn train relu running_mean", rm, rm2, c, 1e-6, 1e-6);
+        check_close("bn train relu running_var", rv, rv2, c, 1e-6, 1e-6);
+        check_close("bn train relu save_mean", sm, sm2, c, 1e-6, 1e-6);
+        check_close("bn train relu save_invstd", si, si2, c, 1e-6, 1e-6);
+        free(x); free(y); free(r); free(ga); free(be); free(rm); free(rv); free(rm2);
+        free(rv2); free(sm); free(si); free(sm2); free(si2);
+    }
+    float xn[4] = {1, NAN, 3, 4}, yn[4], gn = 1, bn = 0, mn, sn;
+    nnr_batchnorm_train_relu_f32(4, 1, 1, xn, &gn, &bn, NULL, NULL, 1e-5f, 0.1f, &mn, &sn, yn);
+    cr_expect(isnan(yn[1]), "a NaN passes the relu");
+}
+
 Test(batchnorm, train_hand_computed)
 {
     /* one channel, x = 1 2 3 4: mean 2.5, biased var 1.25, unbiased 5/3 */

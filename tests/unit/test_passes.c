@@ -655,9 +655,40 @@ Test(autodiff, appends_backward_share_sum_and_update)
     TrainPlan tp;
     train_plan(g, &tp);
     cr_assert_eq(tp.nsteps, 9);             /* 3 forward, loss, 3 backward, 1 sum, update */
-    cr_assert_eq(tp.unplanned_ps, 7 * 4);   /* v0 v1 v2, d2, d1 and its share, d0 */
+    /* v0 v1 v2, d2, the second share of %1, d0: d1 is d2's buffer (the add's
+     * first slot takes over its gradient; the second cannot, as the sum
+     * writes d1 in the step that reads that share) */
+    cr_assert_eq(tp.unplanned_ps, 6 * 4);
+    cr_assert_eq(tp.dbuf[1], tp.dbuf[2]);
+    cr_assert_eq(tp.steps[4].kind, TS_BACKWARD);
+    cr_assert_eq(tp.steps[4].dx[0], tp.dbuf[2]);
+    cr_assert_neq(tp.steps[4].dx[1], tp.dbuf[2]);
     char *s = ir_print_string(g, 0);
     Graph *back = parse_text(s, &d, &src);
     cr_assert_not_null(back);
     cr_assert_str_eq(ir_print_string(back, 0), s);
+}
+
+/* A residual add h + f(h): both its slots take over its gradient's buffer
+ * (f(h)'s backward reads it before h's other share is summed into it). */
+Test(autodiff, residual_add_gradients_share_one_buffer)
+{
+    static const char text[] =
+        "model m\ninput [4]\nparam a.weight [4, 4]\nparam a.bias [4]\nparam b.weight [4, 4]\nparam b.bias [4]\n"
+        "%0 = linear %in in_features=4 out_features=4 bias=1 params=a.weight,a.bias : [4]\n"
+        "%1 = relu %0 : [4]\n"
+        "%2 = linear %1 in_features=4 out_features=4 bias=1 params=b.weight,b.bias : [4]\n"
+        "%3 = add %2, %1 : [4]\noutput %3\n";
+    Diag d;
+    SrcFile src;
+    Graph *g = parse_text(text, &d, &src);
+    cr_assert_not_null(g);
+    PassCtx cx = {&d, 0, NULL, 0};
+    cr_assert_eq(pass_autodiff(g, &cx), 1);
+    TrainPlan tp;
+    cr_assert_eq(train_plan(g, &tp), 0);
+    cr_assert_eq(tp.dbuf[2], tp.dbuf[3]);
+    cr_assert_eq(tp.dbuf[1], tp.dbuf[3]);
+    /* v0..v3, d3 (also d2 and d1), the second share of %1, d0 */
+    cr_assert_eq(tp.unplanned_ps, 7 * 4);
 }
