@@ -761,6 +761,9 @@ int imp_node(Imp *c, const OxNode *n)
     if (n->domain[0] && strcmp(n->domain, "ai.onnx"))
         return imp_fail(c, "operator domain '%s' is not supported by nnc", n->domain);
     const char *op = n->op;
+    int rc;
+    if (imp_rnn(c, n, &rc))
+        return rc;
     int fused = imp_fuse(c, n);
     if (fused)
         return fused < 0 ? -1 : 0;
