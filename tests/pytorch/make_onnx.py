@@ -11,7 +11,8 @@ Cases: an MLP (nn.Sequential: a chain, imported as a sequence), a CNN
 forward with `h + x`), and an MLP whose flatten is x.view(x.size(0), -1)
 (the Shape/Gather/Unsqueeze/Concat/Reshape chain folded at import), and a
 LayerNorm and GELU written out as opset 13 nodes (imported as layernorm and
-gelu); LSTM and GRU models (batch_first, 1 and 2 layers, bidirectional or
+gelu); a CNN upsampling bilinearly (Resize mode linear, half_pixel and
+align_corners); LSTM and GRU models (batch_first, 1 and 2 layers, bidirectional or
 not) classifying their last step or final state, or returning the sequence
 and the final states (torch's h_n compared with the batch moved first).
 Run: /usr/bin/python3 tests/pytorch/make_onnx.py [CASE...] (only those
@@ -116,6 +117,9 @@ def cases():
     yield "residual", 3, Residual(), (4, 6, 6)
     yield "view_mlp", 4, ViewMLP(), (3, 4)
     yield "ln_gelu", 6, LnGelu(), (8,)
+    yield "upsample_bilinear", 13, nn.Sequential(
+        nn.Conv2d(2, 3, 1), nn.Upsample(scale_factor=2, mode="bilinear"), nn.ReLU(),
+        nn.Upsample(scale_factor=1.5, mode="bilinear", align_corners=True)), (2, 4, 5)
     yield from rnn_cases()
 
 
