@@ -80,6 +80,8 @@ refuse lstm_clip "node 'rnn1' \(LSTM\): attribute 'clip' is not supported" \
     "$NNC" import "$bad/lstm_clip.onnx" -o "$WORK/refused"
 refuse gru_lbr0 "node 'rnn1' \(GRU\): attribute 'linear_before_reset' = 0" \
     "$NNC" import "$bad/gru_lbr0.onnx" -o "$WORK/refused"
+refuse batch_moved "graph output 'y' does not have the batch first" \
+    "$NNC" import "$bad/batch_moved.onnx" -o "$WORK/refused"
 head -c 300 "$DATA/mlp/mlp.onnx" >truncated.onnx
 refuse truncated "truncated.onnx: error: at byte [0-9]+: not a valid ONNX model" \
     "$NNC" import truncated.onnx -o "$WORK/refused"

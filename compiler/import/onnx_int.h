@@ -39,6 +39,8 @@ typedef struct IVal {
     int result;                 /* its index among that statement's results */
     int readers;                /* statements (and graph outputs) reading it */
     int base, lay;              /* IV_VIEW: the value it shows, LAY_* */
+    int state;                  /* IV_VIEW: LSTM/GRU final states, which a graph output
+                                 * may be (as nnc's: the batch first) */
 } IVal;
 
 #define IMP_MAX_IN 8

@@ -233,13 +233,14 @@ static int translate(Imp *c, const char *const *consts, int nconsts)
         if (!v)
             return fail_model(c, "graph output '%s' is computed by no node",
                               m->outputs[k].name);
-        if (v->kind == IV_VIEW && v->lay == LAY_TB) {
+        if (v->kind == IV_VIEW && v->state) {
             c->val[v->base].readers++;      /* nnc's output: ONNX's, batch first */
             continue;
         }
         if (v->kind == IV_VIEW || v->kind == IV_ZERO)
-            return fail_model(c, "graph output '%s' does not have the batch first or "
-                              "second, nnc cannot return it", m->outputs[k].name);
+            return fail_model(c, "graph output '%s' does not have the batch first (nnc "
+                              "returns the final states of LSTM and GRU with it moved "
+                              "first, nothing else)", m->outputs[k].name);
         if (v->kind != IV_RUN)
             return fail_model(c, "graph output '%s' is a constant: nnc's outputs are "
                               "computed from the inputs", m->outputs[k].name);

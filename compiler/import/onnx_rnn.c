@@ -163,7 +163,10 @@ static int rnn_concat(Imp *c, const OxNode *n)
     int64_t od[OX_MAX_DIMS];
     memcpy(od, o->d, sizeof od);
     od[0] = o->d[1], od[1] = 0;
-    new_view(c, n->out[0], o, LAY_TB, (int)r, od);
+    IVal *v = new_view(c, n->out[0], o, LAY_TB, (int)r, od);
+    v->state = 1;
+    for (int k = 0; k < n->nin; k++)
+        v->state &= imp_val(c, ox_in(n, k))->state;
     return 0;
 }
 
@@ -388,7 +391,7 @@ static int rnn_node(Imp *c, const OxNode *n)
     for (int k = 1; k < nres; k++) {
         const char *nm = n->out[k][0] ? n->out[k] : xasprintf("%s@%d", n->out[0], k);
         IVal *h = hidden_run(c, nm, si, k, 3, (int64_t[]){0, dirs, H});
-        new_view(c, nm, h, LAY_TB, 3, (int64_t[]){dirs, 0, H});
+        new_view(c, nm, h, LAY_TB, 3, (int64_t[]){dirs, 0, H})->state = 1;
     }
     return 0;
 }

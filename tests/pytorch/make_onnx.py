@@ -182,6 +182,14 @@ def bad_models():
         g = helper.make_graph([tr, node], "g", [xb], [ys], initializer=[w, r])
         onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]),
                   os.path.join(d, name + ".onnx"))
+    # a Transpose moving the batch to dimension 1, returned: nnc keeps the
+    # batch first (only LSTM/GRU final states are returned with it moved)
+    xb = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 2, 3])
+    yb = helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, "N", 3])
+    g = helper.make_graph([helper.make_node("Transpose", ["x"], ["y"], name="t", perm=[1, 0, 2])],
+                          "g", [xb], [yb])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]),
+              os.path.join(d, "batch_moved.onnx"))
 
 
 def main():
