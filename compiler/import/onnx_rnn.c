@@ -8,7 +8,8 @@
  *     around the recurrent ones move between the layouts without a statement
  *     (Transpose [1, 0, 2], Squeeze of the one direction, Transpose [0, 2, 1,
  *     3] + Reshape [0, 0, -1] of two), or make one on the batch-first value
- *     (Concat of the layers' final states, Gather of one of them: h[-1]).
+ *     (Concat of the layers' final states, Gather of one of them: h[-1],
+ *     Squeeze of the one: h.squeeze(0)).
  *   - the initial states torch writes are zeros sized by the batch
  *     (ConstantOfShape of a shape holding it, Sliced per layer): IV_ZERO.
  *   - weights: W [dirs, G·H, in], R [dirs, G·H, H], B [dirs, 2·G·H] (Wb then
@@ -96,10 +97,20 @@ static int rnn_squeeze(Imp *c, const OxNode *n, IVal *x)
         for (int i = 0; i < na; i++)
             ax[i] = (int64_t)t->v[i];
     }
+    if (!strcmp(n->op, "Squeeze") && x->lay == LAY_TB && na == 1 && ax[0] == 0 && x->d[0] == 1 &&
+        x->ndim >= 3) {                 /* h_n.squeeze(0) of one layer and direction */
+        IVal *b = &c->val[x->base];
+        int64_t d[OX_MAX_DIMS] = {0};
+        for (int k = 2; k < b->ndim; k++)
+            d[k - 1] = b->d[k];
+        IStmt *s = stmt1(c, n, b, b->ndim - 1, d);
+        s->fwd = xasprintf("reshape($0, %s)", ilist(d + 1, b->ndim - 2));
+        return 0;
+    }
     if (strcmp(n->op, "Squeeze") || x->lay != LAY_TDBH || na != 1 || (ax[0] != 1 && ax[0] != -3) ||
         x->d[1] != 1)
-        return imp_fail(c, "nnc takes a time-major LSTM/GRU output through Squeeze of its "
-                        "one direction (axis 1) only");
+        return imp_fail(c, "nnc squeezes a time-major LSTM/GRU output along its one direction "
+                        "(axis 1), or one layer's final state along axis 0, only");
     int64_t d[3] = {x->d[0], 0, x->d[3]};
     new_view(c, n->out[0], &c->val[x->base], LAY_TB, 3, d);
     return 0;

@@ -76,7 +76,8 @@ class LnGelu(nn.Module):
 class RNNHead(nn.Module):
     """nn.LSTM / nn.GRU (batch_first) and a linear head: on the last time
     step of the output sequence ("seq"), on the last layer's final state h[-1]
-    ("state"), or no head: the sequence and the final states are the outputs
+    ("state"), on the one layer's h.squeeze(0) ("squeeze"); or no head: the
+    sequence alone ("out", a chain), or the sequence and the final states
     ("all"; torch's h_n [layers*dirs, batch, H] is nnc's with the batch
     first)."""
     def __init__(self, kind, layers, bi, head):
@@ -92,6 +93,8 @@ class RNNHead(nn.Module):
             return self.fc(out[:, -1])
         if self.head == "out":
             return out
+        if self.head == "squeeze":
+            return self.fc(h.squeeze(0))
         if self.head == "state":
             return self.fc((h[0] if isinstance(h, tuple) else h)[-1])
         return (out,) + (h if isinstance(h, tuple) else (h,))
@@ -103,6 +106,7 @@ def rnn_cases():
     yield "lstm_2l_all", 9, RNNHead("LSTM", 2, False, "all"), (4, 3)
     yield "gru_bi_seq", 10, RNNHead("GRU", 1, True, "seq"), (5, 3)
     yield "gru_2l_bi_all", 11, RNNHead("GRU", 2, True, "all"), (4, 3)
+    yield "gru_squeeze", 14, RNNHead("GRU", 1, False, "squeeze"), (5, 3)
     yield "gru_chain", 12, RNNHead("GRU", 1, False, "out"), (5, 3)
 
 
