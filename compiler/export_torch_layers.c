@@ -85,7 +85,10 @@ char *xt_forward_layers(const Graph *g, const Node *n, char *const *in)
         const Shape *s = ir_value_shape(g, n->in[0]);
         const double *f = n->upsample.scale_factor;
         char *sf = s->ndim == 2 || f[0] == f[1] ? xt_num(f[1]) : xasprintf("(%s, %s)", xt_num(f[0]), xt_num(f[1]));
-        return xasprintf("F.interpolate(%s, scale_factor=%s, mode=\"nearest\")", x, sf);
+        static const char *const mode[] = {"nearest", "linear", "bilinear"};
+        const UpsampleAttrs *u = &n->upsample;
+        return xasprintf("F.interpolate(%s, scale_factor=%s, mode=\"%s\"%s)", x, sf, mode[u->mode],
+                         u->mode == UP_NEAREST ? "" : u->align_corners ? ", align_corners=True" : ", align_corners=False");
     }
     case OP_LAYERNORM: {    /* elementwise_affine = false: no parameters, no module */
         char *shape = xstrdup("");

@@ -241,6 +241,16 @@ void nnr_upsample_nearest_f32(int n, int c, int h, int w, int oh, int ow, float 
                               const float *x, float *y);
 void nnr_upsample_nearest_backward_f32(int n, int c, int h, int w, int oh, int ow, float rh,
                                        float rw, const float *dy, float *dx);
+/* Bilinear upsampling (PyTorch Upsample(mode = "bilinear"); "linear" with
+ * h = oh = 1): output row oy reads rows i0 = floor(s), i1 = min(i0 + 1,
+ * h - 1) with weights 1 - (s - i0), s - i0, where s = rh·oy (align != 0,
+ * rh = (h - 1) / (oh - 1)) or max(rh·(oy + 0.5) - 0.5, 0) (rh = (float)(1 /
+ * scale_factor)), in float; a size that does not change is copied; the same
+ * for columns. x [n, c, h, w], y [n, c, oh, ow]. */
+void nnr_upsample_linear_f32(int n, int c, int h, int w, int oh, int ow, float rh, float rw,
+                             int align, const float *x, float *y);
+void nnr_upsample_linear_backward_f32(int n, int c, int h, int w, int oh, int ow, float rh,
+                                      float rw, int align, const float *dy, float *dx);
 
 /* ---------------------------------------------------------------- softmax */
 

@@ -20,7 +20,7 @@ foreach(n avgpool2d_k3s2p1 batchnorm1d_cl bn_mlp conv2d_nobias conv2d_tuple conv
           softmax_dims_chw softplus_beta tanh
           adaptive_avg_pool2d avgpool1d conv1d conv2d_dilation_groups conv2d_padding_same
           conv_transpose2d layernorm_2d layernorm_nobias layernorm_plain maxpool1d
-          upsample upsample_1d upsample_frac
+          upsample upsample_1d upsample_frac upsample_bilinear upsample_bilinear_frac upsample_linear_1d
           seq_embedding seq_gelu_tanh seq_gru_2l_bi seq_lstm_2l_bi seq_lstm_nobias
           tie_lm_head tie_head_bias)
   list(APPEND NNC_EXPORT_FIXTURES ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/infer/${n})

@@ -29,7 +29,7 @@ endforeach()
 set(NNC_LLVM_FIXTURES bn_mlp chain3_linear conv_bn2d conv2d_nobias conv2d_s2p1 avgpool2d_k3s2p1
     maxpool2d_k3s2p1 gelu leaky_relu_02 softmax_dim1 log_softmax identity literal_bias dropout
     flatten mnist_cnn batchnorm1d silu elu_alpha softplus_beta tensor_residual tensor_chain
-    example_digits_resnet graph_resid)
+    example_digits_resnet graph_resid upsample_bilinear_frac)
 foreach(fx ${NNC_LLVM_FIXTURES})
   set(dir ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/infer/${fx})
   if(NOT EXISTS ${dir}/model.nnet)
@@ -52,7 +52,7 @@ endforeach()
 # layer norm, dropout that draws masks (tests/llvm/dropout.nnet), recurrent
 # and attention layers, a sequence loss.
 set(NNC_LLVM_TRAIN_FIXTURES opt_sgd opt_adam cnn conv_mix graph_resid graph_shared batchnorm2d layernorm
-    seq_lstm_adam seq2_mha_self_causal seq2_tagger_smooth tie_lm_head_adam)
+    seq_lstm_adam seq2_mha_self_causal seq2_tagger_smooth tie_lm_head_adam resize_bilinear)
 foreach(fx ${NNC_LLVM_TRAIN_FIXTURES})
   set(dir ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/train/${fx})
   add_test(NAME llvm.train.${fx}

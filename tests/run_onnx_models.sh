@@ -7,7 +7,8 @@
 #     `PROG infer < input.csv` agrees with PyTorch's expected.csv at
 #     abs 1e-4 + rel 1e-4;
 #   - refusals, exit 1 with a message and no output written: an operator and
-#     an attribute nnc lacks (naming the node and the operator), a dynamic
+#     an attribute nnc lacks (naming the node and the operator; an LSTM's
+#     clip, a GRU's linear_before_reset = 0), a dynamic
 #     dimension other than the batch, a truncated file and garbage (with the
 #     byte offset), an empty file; losses reduced over the batch and an
 #     argmax along it (libonnx-testdata's models, when installed).
@@ -75,6 +76,12 @@ refuse attr "node 'sm' \(Softmax\): attribute 'foo' is not supported" \
     "$NNC" import "$bad/unsupported_attr.onnx" -o "$WORK/refused"
 refuse dynamic "graph input 'x': dimension 1 is the symbol 'seq'" \
     "$NNC" import "$bad/dynamic.onnx" -o "$WORK/refused"
+refuse lstm_clip "node 'rnn1' \(LSTM\): attribute 'clip' is not supported" \
+    "$NNC" import "$bad/lstm_clip.onnx" -o "$WORK/refused"
+refuse gru_lbr0 "node 'rnn1' \(GRU\): attribute 'linear_before_reset' = 0" \
+    "$NNC" import "$bad/gru_lbr0.onnx" -o "$WORK/refused"
+refuse batch_moved "graph output 'y' does not have the batch first" \
+    "$NNC" import "$bad/batch_moved.onnx" -o "$WORK/refused"
 head -c 300 "$DATA/mlp/mlp.onnx" >truncated.onnx
 refuse truncated "truncated.onnx: error: at byte [0-9]+: not a valid ONNX model" \
     "$NNC" import truncated.onnx -o "$WORK/refused"

@@ -16,7 +16,16 @@
 #include "onnx_model.h"
 #include "support/strmap.h"
 
-enum { IV_CONST = 1, IV_RUN = 2 };
+/* IV_VIEW: a run-time value seen through a layout of ONNX's where the batch is
+ * not dimension 0 (the time-major tensors around LSTM and GRU, onnx_rnn.c):
+ * `base` is the batch-first value nnc computes, `lay` how ONNX's axes map to
+ * it, d[] ONNX's shape (0 at the batch's place). IV_ZERO: zeros whose shape
+ * d[] holds the batch (-1 there), torch's initial RNN states. Only
+ * onnx_rnn.c reads either (imp_rnn refuses them to every other operator). */
+enum { IV_CONST = 1, IV_RUN = 2, IV_VIEW = 3, IV_ZERO = 4 };
+/* IV_VIEW layouts: ONNX [A, batch, ...] of base [batch, A, ...]; ONNX
+ * [T, dirs, batch, H] and [T, batch, dirs, H] of base [batch, T, dirs*H]. */
+enum { LAY_TB = 1, LAY_TDBH = 2, LAY_TBDH = 3 };
 
 typedef struct IVal {
     const char *name;           /* the ONNX name */
@@ -29,11 +38,14 @@ typedef struct IVal {
     int stmt;                   /* IV_RUN: the statement making it; -1 for an input */
     int result;                 /* its index among that statement's results */
     int readers;                /* statements (and graph outputs) reading it */
+    int base, lay;              /* IV_VIEW: the value it shows, LAY_* */
+    int state;                  /* IV_VIEW: LSTM/GRU final states, which a graph output
+                                 * may be (as nnc's: the batch first) */
 } IVal;
 
 #define IMP_MAX_IN 8
 #define IMP_MAX_OUT 8
-#define IMP_MAX_PARAMS 5
+#define IMP_MAX_PARAMS 8
 
 typedef struct IParam {
     const char *suffix;         /* "weight", "bias", "running_mean", ... */
@@ -92,6 +104,10 @@ OxTensor *imp_tensor(int dtype, int ndim, const int64_t *dims);
 /* 1 when a node or a graph output reads the value name; skip_consumed:
  * nodes taken into an earlier node's layer (onnx_fuse.c) do not count. */
 int node_output_read(Imp *c, const char *name, int skip_consumed);
+/* LSTM, GRU, ConstantOfShape sized by the batch, and every node reading an
+ * IV_VIEW or IV_ZERO value (onnx_rnn.c): 1 when n is one, its translation's
+ * result (0, or -1 after imp_fail) in *rc; else 0. */
+int imp_rnn(Imp *c, const OxNode *n, int *rc);
 /* Translates node c->node (onnx_ops.c). 0, or -1 with c->err set. */
 int imp_node(Imp *c, const OxNode *n);
 

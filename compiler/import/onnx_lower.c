@@ -233,6 +233,14 @@ static int translate(Imp *c, const char *const *consts, int nconsts)
         if (!v)
             return fail_model(c, "graph output '%s' is computed by no node",
                               m->outputs[k].name);
+        if (v->kind == IV_VIEW && v->state) {
+            c->val[v->base].readers++;      /* nnc's output: ONNX's, batch first */
+            continue;
+        }
+        if (v->kind == IV_VIEW || v->kind == IV_ZERO)
+            return fail_model(c, "graph output '%s' does not have the batch first (nnc "
+                              "returns the final states of LSTM and GRU with it moved "
+                              "first, nothing else)", m->outputs[k].name);
         if (v->kind != IV_RUN)
             return fail_model(c, "graph output '%s' is a constant: nnc's outputs are "
                               "computed from the inputs", m->outputs[k].name);
@@ -299,7 +307,8 @@ static int is_chain(const Imp *c)
             return 0;
         prev = st->out[0];
     }
-    return imp_val((Imp *)c, c->m->outputs[0].name) == &c->val[prev];
+    const IVal *out = imp_val((Imp *)c, c->m->outputs[0].name);
+    return out == &c->val[prev] || (out->kind == IV_VIEW && out->base == prev);
 }
 
 static int all_digits(const char *s)
@@ -318,8 +327,9 @@ static int all_digits(const char *s)
  * that left no ONNX node (a batch norm folded into its conv, a dropout). */
 static void name_layers(Imp *c, int chain, StrMap *used)
 {
-    static const char *const dflt[] = {"fc", "conv", "bn", "ln", "pool", "emb", "up", NULL};
-    int count[8] = {0}, pos = 0;
+    static const char *const dflt[] = {"fc", "conv", "bn", "ln", "pool", "emb", "up", "rnn",
+                                       NULL};
+    int count[9] = {0}, pos = 0;
     for (int s = 0; s < c->nst; s++, pos++) {
         IStmt *st = &c->st[s];
         if (chain && st->ctor && all_digits(st->base) && atoi(st->base) > pos &&
@@ -379,6 +389,10 @@ static void write_nnet(FILE *f, Imp *c, const char *file, const char *model, int
     fprintf(f, "# %s.nnet — imported by `nnc import` from an ONNX model (opset %lld), "
             "%s\n", file, (long long)m->opset,
             chain ? "a sequence" : "a graph: declared layers, then forward");
+    for (int k = 0; k < m->noutputs; k++)
+        if (imp_val(c, m->outputs[k].name)->kind == IV_VIEW)
+            fprintf(f, "# output %d ('%s'): ONNX's dimensions 0 and 1 swapped, the batch "
+                    "first\n", k, m->outputs[k].name);
     fprintf(f, "model %s {\n", model);
     for (int i = 0; i < c->nval; i++)
         if (c->val[i].kind == IV_RUN && c->val[i].stmt < 0)
@@ -472,6 +486,9 @@ static const char *prepare(Imp *c, const char *name, int *chain)
             while (strmap_get(&used, want));
             c->val[i].var = unique(&used, want);
         }
+    for (int i = 0; i < c->nval; i++)
+        if (c->val[i].kind == IV_VIEW)
+            c->val[i].var = c->val[c->val[i].base].var;
     return model;
 }
 

@@ -41,9 +41,10 @@ typedef struct OxAttr {
     double f;
     int64_t i;
     const char *s;
-    int n;                      /* FLOATS / INTS: count */
+    int n;                      /* FLOATS / INTS / STRINGS: count */
     double *fs;
     int64_t *is;
+    const char **ss;            /* STRINGS: n strings */
     OxTensor *t;
 } OxAttr;
 

@@ -1,7 +1,7 @@
 /* onnx_ops.c — the ONNX operators that become nnc layers with parameters or
  * with shapes of their own: Gemm, MatMul (+ Add), Conv, ConvTranspose,
  * BatchNormalization, LayerNormalization, MaxPool, AveragePool,
- * GlobalAveragePool, Gather (embedding), Resize/Upsample (nearest). The
+ * GlobalAveragePool, Gather (embedding), Resize/Upsample (nearest, linear). The
  * element-wise, shape and folding operators are in onnx_ops2.c; imp_node
  * (at the end) dispatches on the op_type. */
 #include <math.h>
@@ -698,6 +698,42 @@ static int op_gather_embed(Imp *c, const OxNode *n, OxTensor *w, IVal *idx)
 
 /* ---- Resize / Upsample, nearest ---- */
 
+/* Resize / Upsample mode "linear" of [N, C, H, W] or [N, C, L] by the
+ * scales sc (PyTorch's bilinear / linear upsample, align_corners from the
+ * coordinate transformation); sizes: the ONNX node gave sizes, which the
+ * scales must reproduce. */
+static int resize_linear(Imp *c, const OxNode *n, IVal *x, const double *sc, int sizes)
+{
+    const char *ctm = as(n, "coordinate_transformation_mode", "half_pixel");
+    int align = !strcmp(ctm, "align_corners");
+    if (!align && strcmp(ctm, "half_pixel") && strcmp(ctm, "pytorch_half_pixel"))
+        return imp_fail(c, "coordinate_transformation_mode '%s' with mode 'linear' is not "
+                        "PyTorch's (bi)linear upsampling", ctm);
+    if ((x->ndim != 4 && x->ndim != 3) || sc[0] != 1 || sc[1] != 1)
+        return imp_fail(c, "nnc upsamples (bi)linearly [N, C, H, W] or [N, C, L] inputs, "
+                        "with the scales of N and C 1");
+    int64_t d[4] = {0, x->d[1], 0, 0};
+    const char *sf = "";
+    for (int k = 2; k < x->ndim; k++) {
+        d[k] = (int64_t)floor((double)x->d[k] * sc[k]);
+        if (!(sc[k] > 0) || d[k] < 1 || (sizes && fabs(d[k] - x->d[k] * sc[k]) > 1e-6))
+            return imp_fail(c, "a scale of %s for a dimension of %lld", fnum(sc[k]),
+                            (long long)x->d[k]);
+        sf = xasprintf("%s%s%s", sf, k > 2 ? ", " : "",
+                       sc[k] == floor(sc[k]) ? xasprintf("%lld", (long long)sc[k]) : fnum(sc[k]));
+    }
+    IStmt *s = stmt1(c, n, x, x->ndim, d);
+    int pair = x->ndim == 4 && sc[2] != sc[3];
+    if (x->ndim == 4 && !pair)
+        sf = sc[2] == floor(sc[2]) ? xasprintf("%lld", (long long)sc[2]) : fnum(sc[2]);
+    s->ctor = xasprintf("upsample(scale_factor = %s%s%s, mode = \"%s\"%s)",
+                        pair ? "[" : "", sf, pair ? "]" : "",
+                        x->ndim == 4 ? "bilinear" : "linear",
+                        align ? ", align_corners = true" : "");
+    s->kind = "up";
+    return 0;
+}
+
 static int op_resize(Imp *c, const OxNode *n)
 {
     int up = !strcmp(n->op, "Upsample");
@@ -706,15 +742,16 @@ static int op_resize(Imp *c, const OxNode *n)
                                "cubic_coeff_a,exclude_outside,extrapolation_value", 0);
     if (!x)
         return -1;
-    if (strcmp(as(n, "mode", "nearest"), "nearest"))
-        return imp_fail(c, "mode '%s': nnc upsamples by nearest neighbour only",
-                        as(n, "mode", "nearest"));
+    const char *mode = as(n, "mode", "nearest");
+    int linear = !strcmp(mode, "linear") || (up && !strcmp(mode, "bilinear"));
+    if (strcmp(mode, "nearest") && !linear)
+        return imp_fail(c, "mode '%s': nnc upsamples by nearest neighbour or (bi)linearly", mode);
     const char *ctm = as(n, "coordinate_transformation_mode", "half_pixel");
     const char *nm = as(n, "nearest_mode", "round_prefer_floor");
     int floor_ok = !strcmp(ctm, "asymmetric") && !strcmp(nm, "floor");
     int half_ok = (!strcmp(ctm, "half_pixel") || !strcmp(ctm, "pytorch_half_pixel")) &&
                   (!strcmp(nm, "round_prefer_floor") || !strcmp(nm, "round_prefer_ceil"));
-    if (!up && !floor_ok && !half_ok)
+    if (!up && !linear && !floor_ok && !half_ok)
         return imp_fail(c, "coordinate_transformation_mode '%s' with nearest_mode '%s' is "
                         "not PyTorch's nearest upsampling", ctm, nm);
     double sc[OX_MAX_DIMS];
@@ -741,7 +778,11 @@ static int op_resize(Imp *c, const OxNode *n)
             return imp_fail(c, "nnc needs constant scales or sizes");
         }
     }
-    if (nsc != x->ndim || x->ndim != 4)
+    if (nsc != x->ndim)
+        return imp_fail(c, "%d scales for a rank-%d input", nsc, x->ndim);
+    if (linear)
+        return resize_linear(c, n, x, sc, !(st && st->numel) && !sa);
+    if (x->ndim != 4)
         return imp_fail(c, "nnc upsamples 4-D (NCHW) inputs, with a scale per dimension");
     if (sc[0] != 1 || sc[1] != 1 || sc[2] != sc[3] || sc[2] < 1 || sc[2] != floor(sc[2]))
         return imp_fail(c, "scales %s: nnc upsamples height and width by one integer factor",
@@ -761,6 +802,9 @@ int imp_node(Imp *c, const OxNode *n)
     if (n->domain[0] && strcmp(n->domain, "ai.onnx"))
         return imp_fail(c, "operator domain '%s' is not supported by nnc", n->domain);
     const char *op = n->op;
+    int rc;
+    if (imp_rnn(c, n, &rc))
+        return rc;
     int fused = imp_fuse(c, n);
     if (fused)
         return fused < 0 ? -1 : 0;

@@ -259,6 +259,12 @@ static int copy_attr(const Onnx__AttributeProto *p, OxAttr *a, char *err, size_t
         a->is = xcalloc(p->n_ints, sizeof(int64_t));
         memcpy(a->is, p->ints, p->n_ints * sizeof(int64_t));
     }
+    if (p->n_strings) {
+        a->n = (int)p->n_strings;
+        a->ss = xcalloc(p->n_strings, sizeof(char *));
+        for (size_t k = 0; k < p->n_strings; k++)
+            a->ss[k] = xstrndup((const char *)p->strings[k].data, p->strings[k].len);
+    }
     if (p->t) {
         a->t = xcalloc(1, sizeof *a->t);
         if (copy_tensor(p->t, a->t, err, errlen))

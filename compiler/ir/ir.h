@@ -201,8 +201,11 @@ typedef struct AdaptivePoolAttrs { /* adaptive_avg_pool2d */
     int64_t output_size[2];
 } AdaptivePoolAttrs;
 
+enum { UP_NEAREST = 0, UP_LINEAR = 1, UP_BILINEAR = 2 };
 typedef struct UpsampleAttrs {     /* upsample */
     double scale_factor[2]; /* per spatial dimension */
+    int mode;               /* UP_*: PyTorch's "nearest", "linear", "bilinear" */
+    int align_corners;      /* linear modes */
 } UpsampleAttrs;
 
 typedef struct BatchNormAttrs {    /* batchnorm1d, batchnorm2d */

@@ -52,6 +52,10 @@ void nnr_ref_upsample_nearest_f32(int n, int c, int h, int w, int oh, int ow, fl
                                   float rw, const float *x, float *y);
 void nnr_ref_upsample_nearest_backward_f32(int n, int c, int h, int w, int oh, int ow,
                                            float rh, float rw, const float *dy, float *dx);
+void nnr_ref_upsample_linear_f32(int n, int c, int h, int w, int oh, int ow, float rh, float rw,
+                                 int align, const float *x, float *y);
+void nnr_ref_upsample_linear_backward_f32(int n, int c, int h, int w, int oh, int ow, float rh,
+                                          float rw, int align, const float *dy, float *dx);
 void nnr_ref_layernorm_f32(size_t rows, int d, const float *x, const float *w, const float *b,
                            float eps, float *y);
 void nnr_ref_layernorm_train_f32(size_t rows, int d, const float *x, const float *w,

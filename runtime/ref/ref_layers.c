@@ -174,6 +174,47 @@ void nnr_ref_upsample_nearest_backward_f32(int n, int c, int h, int w, int oh, i
             }
 }
 
+/* Bilinear as a tent: the weight of input index i in output index o is
+ * max(0, 1 - |s - i|), s PyTorch's source coordinate (float) within
+ * [0, in - 1]; an unchanged size copies. */
+static double tent(int o, int i, int in, int out, float r, int align)
+{
+    float s = in == out ? (float)o : align ? r * (float)o : r * ((float)o + 0.5f) - 0.5f;
+    double t = s < 0 ? 0 : s > in - 1 ? in - 1 : s;
+    double wgt = 1 - fabs(t - i);
+    return wgt > 0 ? wgt : 0;
+}
+
+void nnr_ref_upsample_linear_f32(int n, int c, int h, int w, int oh, int ow, float rh, float rw,
+                                 int align, const float *x, float *y)
+{
+    for (int p = 0; p < n * c; p++)
+        for (int oy = 0; oy < oh; oy++)
+            for (int ox = 0; ox < ow; ox++) {
+                double a = 0;
+                for (int iy = 0; iy < h; iy++)
+                    for (int ix = 0; ix < w; ix++)
+                        a += tent(oy, iy, h, oh, rh, align) * tent(ox, ix, w, ow, rw, align) *
+                             x[((size_t)p * h + iy) * w + ix];
+                y[((size_t)p * oh + oy) * ow + ox] = (float)a;
+            }
+}
+
+void nnr_ref_upsample_linear_backward_f32(int n, int c, int h, int w, int oh, int ow, float rh,
+                                          float rw, int align, const float *dy, float *dx)
+{
+    for (int p = 0; p < n * c; p++)
+        for (int iy = 0; iy < h; iy++)
+            for (int ix = 0; ix < w; ix++) {
+                double a = 0;
+                for (int oy = 0; oy < oh; oy++)
+                    for (int ox = 0; ox < ow; ox++)
+                        a += tent(oy, iy, h, oh, rh, align) * tent(ox, ix, w, ow, rw, align) *
+                             dy[((size_t)p * oh + oy) * ow + ox];
+                dx[((size_t)p * h + iy) * w + ix] = (float)a;
+            }
+}
+
 static void ref_stats(int d, const float *x, float eps, double *mean, double *rstd)
 {
     double s = 0, q = 0;

@@ -325,8 +325,12 @@ def layer_case(name, shape, layer, err, col=5):
     """col: the caret's column (the layer, or the argument at fault)"""
     case(name, N, "model m {\n    input %s\n    %s\n}\n" % (shape, layer), "check",
          r"%s\.nnet:3:%d: error: %s" % (name, col, err))
-layer_case("layer_upsample_mode", "[2, 4, 4]", 'upsample(2, mode = "bilinear")',
-           r'upsample: mode "bilinear" is not supported; nnc supports mode = "nearest"', 24)
+layer_case("layer_upsample_mode", "[2, 4, 4]", 'upsample(2, mode = "bicubic")',
+           r'upsample: mode "bicubic" is not supported; nnc supports "nearest", "linear" and "bilinear"', 24)
+layer_case("layer_upsample_bilinear_rank", "[2, 4]", 'upsample(2, mode = "bilinear")',
+           r'upsample: mode "bilinear" expects a \[channels, height, width\] input, but its input has shape \[2, 4\]')
+layer_case("layer_upsample_align_nearest", "[2, 4, 4]", 'upsample(2, align_corners = true)',
+           r'upsample: align_corners applies to mode "linear" and "bilinear" only', 33)
 layer_case("layer_conv_groups", "[4, 8, 8]", "conv2d(4, 6, 3, groups = 4)",
            r"conv2d: groups = 4 must be positive and divide in_channels \(4\) and out_channels \(6\)", 30)
 layer_case("layer_conv_same_stride", "[1, 8, 8]", 'conv2d(1, 2, 3, stride = 2, padding = "same")',

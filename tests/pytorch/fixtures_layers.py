@@ -1,6 +1,7 @@
 """PyTorch fixtures of the version-2 layers (LANGUAGE.md §9): conv2d with
 dilation, groups and padding = "same", conv1d, conv_transpose2d, maxpool1d,
-avgpool1d, the pools' ceil_mode, adaptive_avg_pool2d, upsample (nearest) and layernorm, each in
+avgpool1d, the pools' ceil_mode, adaptive_avg_pool2d, upsample (nearest, bilinear, linear) and
+layernorm, each in
 inference and in training (sequence models). Called by make_fixtures.py,
 whose helpers (infer, train, L, ...) it uses: the cases are written like
 its own, into the same folders.
@@ -114,6 +115,19 @@ def infer_cases(fx):
           "upsample by 1.5 and 0.75: PyTorch's source index floor(dst / scale)")
     infer("upsample_1d", [2, 5], [L("upsample(3)", nn.Upsample(scale_factor=3))],
           "upsample of a [channels, length] sample")
+    infer("upsample_bilinear", [2, 3, 4],
+          [L('upsample(2, mode = "bilinear")', nn.Upsample(scale_factor=2, mode="bilinear"))],
+          "upsample(2), bilinear (align_corners = false): source (dst + 0.5) / 2 - 0.5")
+    infer("upsample_bilinear_frac", [2, 5, 4],
+          [L('upsample(scale_factor = [1.5, 3], mode = "bilinear")',
+             nn.Upsample(scale_factor=(1.5, 3), mode="bilinear")),
+           L('upsample(scale_factor = 1.7, mode = "bilinear", align_corners = true)',
+             nn.Upsample(scale_factor=1.7, mode="bilinear", align_corners=True))],
+          "bilinear by 1.5 and 3 (source (dst + 0.5) / scale - 0.5), then by 1.7 with\n"
+          "align_corners: [2,5,4] -> [2,7,12] -> [2,11,20]")
+    infer("upsample_linear_1d", [2, 5],
+          [L('upsample(2.5, mode = "linear")', nn.Upsample(scale_factor=2.5, mode="linear"))],
+          "upsample of a [channels, length] sample, mode linear, by 2.5")
     infer("layernorm", [5, 6], [L("layernorm(6)", nn.LayerNorm(6))],
           "layernorm over the last dimension, non-trivial weight and bias", setup=ln_setup)
     infer("layernorm_2d", [3, 4, 5],
@@ -177,6 +191,15 @@ def train_cases(fx):
           L("flatten", nn.Flatten()), L("linear(27, 3)", nn.Linear(27, 3))],
          "upsample (nearest) and adaptive_avg_pool2d between convolutions, trained:\n"
          "[2,5,5] -> [3,10,10] -> [3,8,8] -> [3,3,3]")
+    case("resize_bilinear", [2, 5, 5],
+         [L("conv2d(2, 3, 1)", nn.Conv2d(2, 3, 1)),
+          L('upsample(2, mode = "bilinear")', nn.Upsample(scale_factor=2, mode="bilinear")),
+          L("conv2d(3, 3, 3)", nn.Conv2d(3, 3, 3)),
+          L('upsample(1.5, mode = "bilinear", align_corners = true)',
+            nn.Upsample(scale_factor=1.5, mode="bilinear", align_corners=True)),
+          L("flatten", nn.Flatten()), L("linear(432, 3)", nn.Linear(432, 3))],
+         "bilinear upsample between convolutions, trained (its gradient reaches the\n"
+         "first conv): [2,5,5] -> [3,10,10] -> [3,8,8] -> [3,12,12]")
     case("layernorm", [8],
          [L("linear(8, 6)", nn.Linear(8, 6)), L("layernorm(6)", nn.LayerNorm(6)),
           L("relu", nn.ReLU()), L("linear(6, 3)", nn.Linear(6, 3))],

@@ -11,13 +11,18 @@ Cases: an MLP (nn.Sequential: a chain, imported as a sequence), a CNN
 forward with `h + x`), and an MLP whose flatten is x.view(x.size(0), -1)
 (the Shape/Gather/Unsqueeze/Concat/Reshape chain folded at import), and a
 LayerNorm and GELU written out as opset 13 nodes (imported as layernorm and
-gelu).
-Run: /usr/bin/python3 tests/pytorch/make_onnx.py (deterministic: each case
+gelu); a CNN upsampling bilinearly (Resize mode linear, half_pixel and
+align_corners); LSTM and GRU models (batch_first, 1 and 2 layers, bidirectional or
+not) classifying their last step or final state, or returning the sequence
+and the final states (torch's h_n compared with the batch moved first).
+Run: /usr/bin/python3 tests/pytorch/make_onnx.py [CASE...] (only those
+cases, "bad" the refused models, when named; deterministic: each case
 seeds torch with its own number). The CSVs are checked by
 tests/run_onnx_models.sh at abs 1e-4 + rel 1e-4.
 """
 import os
 import shutil
+import sys
 
 import numpy as np
 import onnx
@@ -68,6 +73,43 @@ class LnGelu(nn.Module):
         return self.fc2(self.act(self.ln(self.fc1(x))))
 
 
+class RNNHead(nn.Module):
+    """nn.LSTM / nn.GRU (batch_first) and a linear head: on the last time
+    step of the output sequence ("seq"), on the last layer's final state h[-1]
+    ("state"), on the one layer's h.squeeze(0) ("squeeze"); or no head: the
+    sequence alone ("out", a chain), or the sequence and the final states
+    ("all"; torch's h_n [layers*dirs, batch, H] is nnc's with the batch
+    first)."""
+    def __init__(self, kind, layers, bi, head):
+        super().__init__()
+        self.rnn = getattr(nn, kind)(3, 5, num_layers=layers, batch_first=True,
+                                     bidirectional=bi)
+        self.head = head
+        self.fc = nn.Linear(5 * (2 if bi and head == "seq" else 1), 4)
+
+    def forward(self, x):
+        out, h = self.rnn(x)
+        if self.head == "seq":
+            return self.fc(out[:, -1])
+        if self.head == "out":
+            return out
+        if self.head == "squeeze":
+            return self.fc(h.squeeze(0))
+        if self.head == "state":
+            return self.fc((h[0] if isinstance(h, tuple) else h)[-1])
+        return (out,) + (h if isinstance(h, tuple) else (h,))
+
+
+def rnn_cases():
+    yield "lstm_seq", 7, RNNHead("LSTM", 1, False, "seq"), (6, 3)
+    yield "lstm_2l_bi_state", 8, RNNHead("LSTM", 2, True, "state"), (6, 3)
+    yield "lstm_2l_all", 9, RNNHead("LSTM", 2, False, "all"), (4, 3)
+    yield "gru_bi_seq", 10, RNNHead("GRU", 1, True, "seq"), (5, 3)
+    yield "gru_2l_bi_all", 11, RNNHead("GRU", 2, True, "all"), (4, 3)
+    yield "gru_squeeze", 14, RNNHead("GRU", 1, False, "squeeze"), (5, 3)
+    yield "gru_chain", 12, RNNHead("GRU", 1, False, "out"), (5, 3)
+
+
 def cases():
     yield "mlp", 1, nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 16),
                                   nn.Sigmoid(), nn.Linear(16, 4)), (10,)
@@ -79,6 +121,10 @@ def cases():
     yield "residual", 3, Residual(), (4, 6, 6)
     yield "view_mlp", 4, ViewMLP(), (3, 4)
     yield "ln_gelu", 6, LnGelu(), (8,)
+    yield "upsample_bilinear", 13, nn.Sequential(
+        nn.Conv2d(2, 3, 1), nn.Upsample(scale_factor=2, mode="bilinear"), nn.ReLU(),
+        nn.Upsample(scale_factor=1.5, mode="bilinear", align_corners=True)), (2, 4, 5)
+    yield from rnn_cases()
 
 
 def randomise_bn(m, g):
@@ -111,7 +157,7 @@ def bad_models():
     the batch."""
     from onnx import TensorProto, helper
     d = os.path.join(OUT, "bad")
-    os.makedirs(d)
+    os.makedirs(d, exist_ok=True)
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])
     g = helper.make_graph([helper.make_node("NonZero", ["x"], ["y"], name="nz1")],
@@ -126,14 +172,41 @@ def bad_models():
     g = helper.make_graph([helper.make_node("Relu", ["x"], ["y"], name="r")], "g", [xd], [y])
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]),
               os.path.join(d, "dynamic.onnx"))
+    # recurrent nodes nnc's lstm/gru cannot run: an LSTM with clip, a GRU with
+    # linear_before_reset = 0 (ONNX's default, not PyTorch's)
+    ys = helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 1, "N", 4])
+    for op, gates, name, attrs in (("LSTM", 4, "lstm_clip", dict(clip=1.0)),
+                                   ("GRU", 3, "gru_lbr0", dict(linear_before_reset=0))):
+        w = helper.make_tensor("W", TensorProto.FLOAT, [1, gates * 4, 3], [0.1] * gates * 12)
+        r = helper.make_tensor("R", TensorProto.FLOAT, [1, gates * 4, 4], [0.1] * gates * 16)
+        node = helper.make_node(op, ["xt", "W", "R"], ["y"], name="rnn1", hidden_size=4,
+                                **attrs)
+        tr = helper.make_node("Transpose", ["x"], ["xt"], name="t", perm=[1, 0, 2])
+        xb = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 2, 3])
+        g = helper.make_graph([tr, node], "g", [xb], [ys], initializer=[w, r])
+        onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]),
+                  os.path.join(d, name + ".onnx"))
+    # a Transpose moving the batch to dimension 1, returned: nnc keeps the
+    # batch first (only LSTM/GRU final states are returned with it moved)
+    xb = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 2, 3])
+    yb = helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, "N", 3])
+    g = helper.make_graph([helper.make_node("Transpose", ["x"], ["y"], name="t", perm=[1, 0, 2])],
+                          "g", [xb], [yb])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]),
+              os.path.join(d, "batch_moved.onnx"))
 
 
 def main():
-    shutil.rmtree(OUT, ignore_errors=True)
-    os.makedirs(OUT)
+    only = sys.argv[1:]     # case names: (re)export those only
+    if not only:
+        shutil.rmtree(OUT, ignore_errors=True)
+        os.makedirs(OUT)
     for name, seed, model, shape in cases():
-        export_case(name, seed, model, shape)
-    bad_models()
+        if not only or name in only:
+            shutil.rmtree(os.path.join(OUT, name), ignore_errors=True)
+            export_case(name, seed, model, shape)
+    if not only or "bad" in only:
+        bad_models()
 
 
 def export_case(name, seed, model, shape):
@@ -148,14 +221,20 @@ def export_case(name, seed, model, shape):
     d = os.path.join(OUT, name)
     os.makedirs(d)
     path = os.path.join(d, name + ".onnx")
-    torch.onnx.export(model, x[:1], path, input_names=["x"], output_names=["y"],
+    with torch.no_grad():
+        y = model(x)
+    # several outputs (an RNN's sequence and final states): y, h, c; the
+    # final states [layers*dirs, batch, H] are compared batch first
+    ys = list(y) if isinstance(y, tuple) else [y]
+    names = ["y", "h", "c"][:len(ys)]
+    ys = [t.transpose(0, 1) if k else t for k, t in enumerate(ys)] if len(ys) > 1 else ys
+    torch.onnx.export(model, x[:1], path, input_names=["x"], output_names=names,
                       dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}},
                       opset_version=13, **export_opts(name))
     onnx.checker.check_model(onnx.load(path))
-    with torch.no_grad():
-        y = model(x).numpy()
     write_csv(os.path.join(d, "input.csv"), x.numpy())
-    write_csv(os.path.join(d, "expected.csv"), y)
+    write_csv(os.path.join(d, "expected.csv"),
+              np.concatenate([t.reshape(t.shape[0], -1).numpy() for t in ys], axis=1))
     print(name, [n.op_type for n in onnx.load(path).graph.node])
 
 

@@ -181,6 +181,48 @@ Test(resize, adaptive_pool_and_upsample_match_reference)
     }
 }
 
+Test(resize, upsample_linear_matches_reference)
+{
+    tgen g = {34};
+    /* scale factors (h, w) and align_corners: 2, 3, 1.5, 0.75, 1 (a copy) */
+    static const double F[][3] = {{2, 2, 0}, {3, 1.5, 0}, {1.5, 0.75, 0}, {2, 2, 1},
+                                  {1.7, 3, 1}, {1, 2, 0}};
+    for (size_t i = 0; i < sizeof F / sizeof F[0]; i++) {
+        const int n = 2, c = 2, h = 5, w = 4, al = (int)F[i][2];
+        const int oh = (int)floor(h * F[i][0]), ow = (int)floor(w * F[i][1]);
+        const float rh = al ? (float)(h - 1) / (float)(oh - 1) : (float)(1.0 / F[i][0]);
+        const float rw = al ? (float)(w - 1) / (float)(ow - 1) : (float)(1.0 / F[i][1]);
+        size_t xs = (size_t)n * c * h * w, ys = (size_t)n * c * oh * ow;
+        float *x = tg_alloc(xs), *y = tg_alloc(ys), *r = tg_alloc(ys), *dy = tg_alloc(ys),
+              *dx = tg_alloc(xs), *rx = tg_alloc(xs);
+        tg_fill(&g, x, xs, -1, 1);
+        tg_fill(&g, dy, ys, -1, 1);
+        nnr_upsample_linear_f32(n, c, h, w, oh, ow, rh, rw, al, x, y);
+        nnr_ref_upsample_linear_f32(n, c, h, w, oh, ow, rh, rw, al, x, r);
+        cr_expect_eq(check_close("upsample linear", y, r, ys, 1e-6, 1e-5), 0);
+        nnr_upsample_linear_backward_f32(n, c, h, w, oh, ow, rh, rw, al, dy, dx);
+        nnr_ref_upsample_linear_backward_f32(n, c, h, w, oh, ow, rh, rw, al, dy, rx);
+        cr_expect_eq(check_close("upsample linear dx", dx, rx, xs, 1e-6, 1e-5), 0);
+        free(x); free(y); free(r); free(dy); free(dx); free(rx);
+    }
+}
+
+Test(resize, upsample_bilinear_by_hand)
+{
+    /* PyTorch: F.interpolate(torch.tensor([[[[1., 2.], [3., 4.]]]]), scale_factor=2,
+     * mode="bilinear") -- rows 1, 1.25, 1.75, 2 / 1.5 ... 3.5 / 2.5 ... 4 */
+    const float x[4] = {1, 2, 3, 4};
+    const float want[16] = {1, 1.25f, 1.75f, 2, 1.5f, 1.75f, 2.25f, 2.5f,
+                            2.5f, 2.75f, 3.25f, 3.5f, 3, 3.25f, 3.75f, 4};
+    float y[16];
+    nnr_upsample_linear_f32(1, 1, 2, 2, 4, 4, 0.5f, 0.5f, 0, x, y);
+    cr_expect_eq(check_close("bilinear 2x", y, want, 16, 1e-6, 0), 0);
+    /* align_corners=True: 1, 4/3, 5/3, 2 along the first row */
+    nnr_upsample_linear_f32(1, 1, 2, 2, 4, 4, 1.0f / 3, 1.0f / 3, 1, x, y);
+    const float row0[4] = {1, 4.0f / 3, 5.0f / 3, 2};
+    cr_expect_eq(check_close("bilinear align_corners", y, row0, 4, 1e-6, 0), 0);
+}
+
 Test(resize, pytorch_windows_by_hand)
 {
     /* adaptive_avg_pool 5 -> 3: windows [0,2) [1,4) [3,5) */
