@@ -36,7 +36,7 @@
  * dilation=DxD groups= output_padding=PxP, output_size=HxW,
  * scale_factor=SxS, normalized_shape=AxB elementwise_affine=, dim=, p=,
  * num_features= eps= momentum=; the older in=, out=, kernel=, features=,
- * affine= are read too), act=OP[(attr0)], packed=oi|panel|bf16|direct,
+ * affine= are read too), act=OP[(attr0)], packed=oi|oi+panel|panel|bf16|direct,
  * and the op's ATTR rows of ops.def by name, e.g. negative_slope=; a line
  * leaves out what is at ir_add_node's defaults. The shape after ':' is
  * checked against the one the op's shape rule gives. */
@@ -550,7 +550,8 @@ static int parse_attrs(Lx *x, Graph *g, int i)
         else if (!strcmp(key, "packed")) {
             char *w = word(x);
             n->packed = w && !strcmp(w, "oi+panel") ? 5 : w && !strcmp(w, "panel") ? 2 : w && !strcmp(w, "bf16") ? 3 : w && !strcmp(w, "direct") ? 4 : 1;
-            bad = !w || (strcmp(w, "oi") && strcmp(w, "panel") && strcmp(w, "bf16") && strcmp(w, "direct"));
+            bad = !w || (strcmp(w, "oi") && strcmp(w, "oi+panel") && strcmp(w, "panel") && strcmp(w, "bf16") &&
+                          strcmp(w, "direct"));
         } else if (!strcmp(key, "act")) {
             Span as = at(x);
             char *w = word(x);
