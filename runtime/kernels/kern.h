@@ -28,13 +28,13 @@ static inline int nnr_kern_threads(double work, double min, long units)
     return 1;
 #endif
 }
-/* before a for loop: its iterations split in equal contiguous ranges over
- * nth threads (nothing without OpenMP) */
+/* a statement before a for loop: its iterations split in equal contiguous
+ * ranges over nth threads (without OpenMP it only reads nth) */
 #define NNR_PRAGMA(x) _Pragma(#x)
 #ifdef _OPENMP
 #define NNR_PAR_FOR(nth) NNR_PRAGMA(omp parallel for num_threads(nth) schedule(static) if ((nth) > 1))
 #else
-#define NNR_PAR_FOR(nth)
+#define NNR_PAR_FOR(nth) (void)(nth);
 #endif
 /* floats copied (im2col, col2im, gathers) from which a loop is split */
 #define NNR_COPY_PAR_MIN 32768.0
