@@ -181,16 +181,20 @@ static size_t batch_scratch(const nnr_kconv *s, int sb)
 static void block_gather(const nnr_kconv *s, int sb, const float *y, size_t ys, float *b)
 {
     const size_t ohw = (size_t)s->oh * s->ow, ld = ohw * sb;
-    for (int i = 0; i < sb; i++)
-        for (int o = 0; o < s->oc; o++)
+    const int nth = nnr_kern_threads((double)ld * s->oc, NNR_COPY_PAR_MIN, s->oc);
+    NNR_PAR_FOR(nth)
+    for (int o = 0; o < s->oc; o++)
+        for (int i = 0; i < sb; i++)
             memcpy(b + o * ld + i * ohw, y + i * ys + o * ohw, ohw * sizeof *b);
 }
 
 static void block_scatter(const nnr_kconv *s, int sb, const float *b, float *y, size_t ys)
 {
     const size_t ohw = (size_t)s->oh * s->ow, ld = ohw * sb;
-    for (int i = 0; i < sb; i++)
-        for (int o = 0; o < s->oc; o++)
+    const int nth = nnr_kern_threads((double)ld * s->oc, NNR_COPY_PAR_MIN, s->oc);
+    NNR_PAR_FOR(nth)
+    for (int o = 0; o < s->oc; o++)
+        for (int i = 0; i < sb; i++)
             memcpy(y + i * ys + o * ohw, b + o * ld + i * ohw, ohw * sizeof *b);
 }
 
@@ -211,6 +215,8 @@ static void conv_batched(int n, int S, const nnr_kconv *s, const float *x,
         const int ks = cb_slice(kg, ld);
         for (int t0 = 0; t0 < kg; t0 += ks) {
             const int t1 = kg - t0 < ks ? kg : t0 + ks, last = t1 == kg;
+            const int nth = nnr_kern_threads((double)ld * (t1 - t0), NNR_COPY_PAR_MIN, sb);
+            NNR_PAR_FOR(nth)
             for (int i = 0; i < sb; i++)
                 im2col_rows(s, x + (i0 + i) * xs, col + i * ohw, ld, t0, t1);
             nnr_gemm_ex_f32(0, 0, s->oc, (int)ld, t1 - t0, w + t0, kg, col, (int)ld, yb,
@@ -238,6 +244,8 @@ static void conv_batched_backward(int n, int S, const nnr_kconv *s, const float 
         block_gather(s, sb, dy + i0 * ys, ys, dyb);
         for (int t0 = 0; dw && t0 < kg; t0 += ks) {
             const int t1 = kg - t0 < ks ? kg : t0 + ks;
+            const int nth = nnr_kern_threads((double)ld * (t1 - t0), NNR_COPY_PAR_MIN, sb);
+            NNR_PAR_FOR(nth)
             for (int i = 0; i < sb; i++)
                 im2col_rows(s, x + (i0 + i) * xs, col + i * ohw, ld, t0, t1);
             nnr_gemm_f32(0, 1, s->oc, t1 - t0, (int)ld, dyb, (int)ld, col, (int)ld, dw + t0, kg,
@@ -253,6 +261,8 @@ static void conv_batched_backward(int n, int S, const nnr_kconv *s, const float 
             const int kk = s->kh * s->kw;
             nnr_gemm_f32(1, 0, sc.c * kk, (int)ld, s->oc, w + c0 * kk, kg, dyb, (int)ld, col,
                          (int)ld, 0);
+            const int nth = nnr_kern_threads((double)ld * sc.c * kk, NNR_COPY_PAR_MIN, sb);
+            NNR_PAR_FOR(nth)
             for (int i = 0; i < sb; i++)
                 nnr_kern_col2im_ld_f32(&sc, col + i * ohw,
                                        dx + (i0 + i) * xs + (size_t)c0 * s->h * s->w, ld);
@@ -778,9 +788,14 @@ void nnr_kern_conv2d_f32(int n, const nnr_kconv *s0, const float *x, const float
         nnr_conv_small_f32(n, s, x, w, b, y, act, act_param, scratch);
         return;
     }
-    if (direct_ok(s)) {
-        for (int i = 0; i < n; i++)
-            conv_direct(s, x + i * xs, w, b, y + i * ys, act, act_param, scratch);
+    if (direct_ok(s)) { /* ranges of samples across threads, each its own scratch */
+        const size_t ds = (direct_scratch(s) + 15) / 16 * 16, room = nnr_kern_conv2d_scratch(s);
+        const long most = (long)(room / ds);
+        const int nth = nnr_kern_threads((double)n * kg * ys, NNR_MAC_PAR_MIN, n < most ? n : most);
+        NNR_PAR_FOR(nth)
+        for (int t = 0; t < nth; t++)
+            for (int i = (int)((long)n * t / nth); i < (int)((long)n * (t + 1) / nth); i++)
+                conv_direct(s, x + i * xs, w, b, y + i * ys, act, act_param, scratch + t * ds);
         return;
     }
     if (depthwise(s)) {
@@ -820,10 +835,14 @@ void nnr_kern_conv2d_backward_f32(int n, const nnr_kconv *s0, const float *x,
     const size_t wg = (size_t)gs.oc * kg;
     const int pw = pointwise(&gs), S = batch_samples(s);
     if (dw && n <= 0) memset(dw, 0, (size_t)s->oc * kg * sizeof *dw);
-    if (db) {
-        memset(db, 0, (size_t)s->oc * sizeof *db);
-        for (int i = 0; i < n; i++)
-            for (int o = 0; o < s->oc; o++) db[o] += row_sum(dy + i * ys + (size_t)o * ohw, ohw);
+    if (db) { /* channels across threads; each sums its samples in order */
+        const int nth = nnr_kern_threads((double)n * ys, NNR_COPY_PAR_MIN, s->oc);
+        NNR_PAR_FOR(nth)
+        for (int o = 0; o < s->oc; o++) {
+            float acc = 0.0f;
+            for (int i = 0; i < n; i++) acc += row_sum(dy + i * ys + (size_t)o * ohw, ohw);
+            db[o] = acc;
+        }
     }
     if (nnr_conv_small_ok(s)) {
         nnr_conv_small_backward_f32(n, s, x, w, dy, dx, dw, scratch);

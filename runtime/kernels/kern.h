@@ -7,6 +7,39 @@
 #define NNR_KERN_H
 
 #include "../nnr.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* ---------------------------------------------------------------- threads */
+
+/* Threads for a loop over `units` independent pieces (samples, channels,
+ * planes) whose results do not depend on how they are split: one below
+ * `work` < min (floats moved or multiply-adds), inside a parallel region or
+ * without OpenMP; else up to omp_get_max_threads(), at most units. */
+static inline int nnr_kern_threads(double work, double min, long units)
+{
+#ifdef _OPENMP
+    if (work < min || units < 2 || omp_in_parallel()) return 1;
+    const int nth = omp_get_max_threads();
+    return units < nth ? (int)units : nth;
+#else
+    (void)work, (void)min, (void)units;
+    return 1;
+#endif
+}
+/* a statement before a for loop: its iterations split in equal contiguous
+ * ranges over nth threads (without OpenMP it only reads nth) */
+#define NNR_PRAGMA(x) _Pragma(#x)
+#ifdef _OPENMP
+#define NNR_PAR_FOR(nth) NNR_PRAGMA(omp parallel for num_threads(nth) schedule(static) if ((nth) > 1))
+#else
+#define NNR_PAR_FOR(nth) (void)(nth);
+#endif
+/* floats copied (im2col, col2im, gathers) from which a loop is split */
+#define NNR_COPY_PAR_MIN 32768.0
+/* multiply-adds from which a loop is split (gemm.c's threshold) */
+#define NNR_MAC_PAR_MIN 1048576.0
 
 /* ---------------------------------------------------------------- private geometry */
 

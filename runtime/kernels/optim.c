@@ -9,11 +9,12 @@
  *
  * Each step reports whether the parameters it wrote are all finite (the
  * driver's check after an update), from the values in registers: p - p is 0
- * for a finite p and NaN for inf or NaN, and a sum of those stays NaN. */
+ * for a finite p and NaN for inf or NaN, and a sum of those stays NaN.
+ * Ranges of parameters go to threads (nnr_optim_step). */
 #include <math.h>
 #include <stddef.h>
 
-#include "../nnr.h"
+#include "kern.h"
 #include "../simd.h"
 
 #define W NNR_VEC_WIDTH
@@ -141,10 +142,9 @@ static int adam(const nnr_optim *o, size_t len, float *p, const float *g, float 
     return bad == 0.0f;
 }
 
-int nnr_optim_step(const nnr_optim *o, size_t len, float *p, const float *g,
-                   float *state1, float *state2, long step)
+static int step_range(const nnr_optim *o, size_t len, float *p, const float *g,
+                      float *state1, float *state2, long step)
 {
-    if (step < 1) step = 1;
     switch (o->kind) {
     case NNR_OPT_SGD:
         return sgd(o, len, p, g, state1, step);
@@ -153,4 +153,32 @@ int nnr_optim_step(const nnr_optim *o, size_t len, float *p, const float *g,
         return adam(o, len, p, g, state1, state2, step);
     }
     return 1;
+}
+
+/* Threads (with OpenMP) take contiguous ranges of whole cache lines of
+ * parameters: every element's operations are its own, so the bits do not
+ * depend on the split. */
+#define OPT_PAR_MIN 65536.0
+#define OPT_LINE 16 /* floats per range boundary: 64 bytes, a multiple of W */
+
+int nnr_optim_step(const nnr_optim *o, size_t len, float *p, const float *g,
+                   float *state1, float *state2, long step)
+{
+    if (step < 1) step = 1;
+    const size_t lines = (len + OPT_LINE - 1) / OPT_LINE;
+    const int nth = nnr_kern_threads((double)len, OPT_PAR_MIN, (long)lines);
+    if (nth <= 1) return step_range(o, len, p, g, state1, state2, step);
+    int ok = 1;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nth) schedule(static) reduction(&& : ok)
+#endif
+    for (int t = 0; t < nth; t++) {
+        size_t i0 = lines * (size_t)t / (size_t)nth * OPT_LINE;
+        size_t i1 = lines * (size_t)(t + 1) / (size_t)nth * OPT_LINE;
+        if (i1 > len) i1 = len;
+        if (i0 < i1)
+            ok = step_range(o, i1 - i0, p + i0, g + i0, state1 ? state1 + i0 : NULL,
+                            state2 ? state2 + i0 : NULL, step) && ok;
+    }
+    return ok;
 }

@@ -1,6 +1,8 @@
 /* test_kern_threads.c — the kernels give bit-identical results with 1 and
  * 2 OpenMP threads (GEMM in every transpose, the GEMV path, linear and
- * conv2d forward and backward, at sizes above the threading threshold).
+ * conv2d forward and backward, the loops conv2d splits outside its GEMMs,
+ * max-pool and relu, the optimizer steps, at sizes above the threading
+ * thresholds).
  * Built without OpenMP (NNC_THREADS=OFF) there is nothing to compare and
  * the test is skipped. */
 #include "kern_check.h"
@@ -123,6 +125,62 @@ Test(threads, conv2d_bit_identical)
      * 7x7: blocks of 16 samples, 1152 taps in slices, 17 = 16 + 1) */
     conv_same_bits((conv_ctx){3, {32, 30, 30, 64, 3, 3, 1, 1, 1, 1, 30, 30, 1, 1, 1}, NULL, NULL, NULL, NULL, NULL}, (tgen){43});
     conv_same_bits((conv_ctx){17, {128, 7, 7, 64, 3, 3, 1, 1, 1, 1, 7, 7, 1, 1, 1}, NULL, NULL, NULL, NULL, NULL}, (tgen){45});
+}
+
+/* the loops split across threads outside the GEMM: the direct convolution's
+ * samples (one input channel, 128 out: W6's first layer, 28x28 and an odd
+ * 27x27, odd n), the batched path's im2col, col2im and block copies
+ * (W6's 14x14 in blocks of 4 samples, 7 = 4 + 3; 7x7 in 16s, 19 = 16 + 3)
+ * and the bias gradient's channels */
+Test(threads, conv2d_split_loops_bit_identical)
+{
+    conv_same_bits((conv_ctx){5, {1, 28, 28, 128, 3, 3, 1, 1, 1, 1, 28, 28, 1, 1, 1}, NULL, NULL, NULL, NULL, NULL}, (tgen){46});
+    conv_same_bits((conv_ctx){7, {1, 27, 27, 128, 3, 3, 1, 1, 1, 1, 27, 27, 1, 1, 1}, NULL, NULL, NULL, NULL, NULL}, (tgen){47});
+    conv_same_bits((conv_ctx){7, {48, 14, 14, 72, 3, 3, 1, 1, 1, 1, 14, 14, 1, 1, 1}, NULL, NULL, NULL, NULL, NULL}, (tgen){48});
+    conv_same_bits((conv_ctx){19, {40, 7, 7, 96, 3, 3, 1, 1, 1, 1, 7, 7, 1, 1, 1}, NULL, NULL, NULL, NULL, NULL}, (tgen){49});
+}
+
+/* an optimizer step splits its parameters across threads (whole cache
+ * lines, above 2^16): Adam, AdamW with decay, SGD with momentum (its first
+ * step and a later one), an odd length; and the finite check still sees a
+ * NaN in either thread's range */
+typedef struct { size_t len; nnr_optim o; float *p, *g; int nan_at; } opt_ctx;
+static void run_opt(void *q, float *out)
+{
+    opt_ctx *c = q;
+    float *p = out, *m = out + c->len, *v = out + 2 * c->len;
+    memcpy(p, c->p, c->len * sizeof *p);
+    memset(m, 0, 2 * c->len * sizeof *m);
+    int ok = 1;
+    for (long step = 1; step <= 3; step++)
+        ok = nnr_optim_step(&c->o, c->len, p, c->g, m, v, step) && ok;
+    out[3 * c->len] = (float)ok;
+}
+
+Test(threads, optim_bit_identical)
+{
+    tgen g = {50};
+    const size_t len = 100003;
+    const nnr_optim opts[] = {
+        {.kind = NNR_OPT_ADAM, .lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8},
+        {.kind = NNR_OPT_ADAMW, .lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8,
+         .weight_decay = 0.01},
+        {.kind = NNR_OPT_SGD, .lr = 0.1, .momentum = 0.9, .weight_decay = 1e-4}};
+    for (size_t k = 0; k < sizeof opts / sizeof opts[0]; k++)
+        for (int nan = 0; nan < 3; nan++) {
+            opt_ctx c = {len, opts[k], tg_alloc(len), tg_alloc(len), 0};
+            tg_fill(&g, c.p, len, -1, 1);
+            tg_fill(&g, c.g, len, -1, 1);
+            if (nan) c.g[nan == 1 ? 17 : len - 5] = NAN; /* first or last range */
+            char what[48];
+            snprintf(what, sizeof what, "optimizer %zu nan %d", k, nan);
+            float *o1 = tg_alloc(3 * len + 1);
+            run_opt(&c, o1);
+            cr_expect(o1[3 * len] == (nan ? 0.0f : 1.0f), "%s: finite flag %g", what, o1[3 * len]);
+            free(o1);
+            same_bits(what, run_opt, &c, 3 * len + 1);
+            free(c.p); free(c.g);
+        }
 }
 
 /* max-pool 2x2 (forward, backward) and relu (forward, backward) split
