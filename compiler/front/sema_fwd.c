@@ -523,6 +523,13 @@ static FVal fe(Fx *fx, const Expr *e)
     return r;
 }
 
+/* A name that starts with '_' (Python's "unused" convention: `out, _h, _c =
+ * lstm1(x)`) is a value the author means to drop: no never-used warning. */
+static int discarded(const char *name)
+{
+    return name[0] == '_';
+}
+
 static void assign(Fx *fx, const char *name, Span at, FVal v, int input)
 {
     Sema *s = fx->gl->s;
@@ -531,7 +538,7 @@ static void assign(Fx *fx, const char *name, Span at, FVal v, int input)
         return;
     }
     Var *old = strmap_get(&fx->vars, name);
-    if (old && !old->used && old->val.kind != FV_ERROR && v.kind != FV_ERROR)
+    if (old && !old->used && old->val.kind != FV_ERROR && v.kind != FV_ERROR && !discarded(name))
         gl_warn_once(fx->gl, old->span, old->input ? "input '%s' is never used%s"
                      : "value '%s' is assigned but never used%s", name, "");
     Var *nv = xcalloc(1, sizeof *nv);
@@ -642,7 +649,8 @@ FVal fwd_run(GL *gl, const Decl *body, Inst *self, const FVal *args, int nargs, 
         ret = fv_error(at);
     }
     for (int i = 0; s->d->nerrors == errors && i < fx.nall; i++)
-        if (!fx.all[i]->used && strmap_get(&fx.vars, fx.all[i]->name) == fx.all[i])
+        if (!fx.all[i]->used && strmap_get(&fx.vars, fx.all[i]->name) == fx.all[i] &&
+            !discarded(fx.all[i]->name))
             gl_warn_once(gl, fx.all[i]->span, fx.all[i]->input ? "input '%s' is never used%s"
                          : "value '%s' is assigned but never used%s", fx.all[i]->name, "");
     strmap_free(&fx.vars);

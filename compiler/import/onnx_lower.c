@@ -467,6 +467,18 @@ static const char *base_name(const char *path)
 }
 
 /* Chooses the form and every name; returns the model's identifier. */
+/* Whether value i is read by a statement or a graph output, directly or
+ * through a view of it. */
+static int read_anywhere(const Imp *c, int i)
+{
+    if (c->val[i].readers > 0)
+        return 1;
+    for (int j = 0; j < c->nval; j++)
+        if (c->val[j].kind == IV_VIEW && c->val[j].base == i && c->val[j].readers > 0)
+            return 1;
+    return 0;
+}
+
 static const char *prepare(Imp *c, const char *name, int *chain)
 {
     const char *model = ident(name);
@@ -486,6 +498,13 @@ static const char *prepare(Imp *c, const char *name, int *chain)
             while (strmap_get(&used, want));
             c->val[i].var = unique(&used, want);
         }
+    /* a result of a several-result statement that nothing reads (an LSTM's
+     * final states, say) is named with a leading '_', which tells nnc it is
+     * dropped on purpose: no never-used warning */
+    for (int i = 0; i < c->nval; i++)
+        if (c->val[i].kind == IV_RUN && c->val[i].stmt >= 0 &&
+            c->st[c->val[i].stmt].nout > 1 && !read_anywhere(c, i))
+            c->val[i].var = unique(&used, xasprintf("_%s", c->val[i].var));
     for (int i = 0; i < c->nval; i++)
         if (c->val[i].kind == IV_VIEW)
             c->val[i].var = c->val[c->val[i].base].var;
