@@ -171,12 +171,16 @@ int nnr_gemm_kc(void);
  * and groups already read as 1 when 0): col[(ci·kh + ki)·kw + kj][oy·ow + ox]
  * = x[ci][oy·sh - ph + ki·dh][ox·sw - pw + kj·dw], or 0 in the padding;
  * and its adjoint, dx (zeroed first) = Σ of the col entries read from each
- * input position (runtime/kernels/conv.c). */
+ * input position (runtime/kernels/im2col.c). */
 void nnr_kern_im2col_f32(const nnr_kconv *s, const float *x, float *col);
 void nnr_kern_col2im_f32(const nnr_kconv *s, const float *col, float *dx);
 /* the same with the rows of col ld floats apart (ld >= oh*ow) */
 void nnr_kern_im2col_ld_f32(const nnr_kconv *s, const float *x, float *col, size_t ld);
 void nnr_kern_col2im_ld_f32(const nnr_kconv *s, const float *col, float *dx, size_t ld);
+/* im2col's rows (taps) t0..t1-1 only, ld apart: conv.c's blocks of samples
+ * fill their column matrix slice by slice */
+void nnr_kern_im2col_rows_f32(const nnr_kconv *s, const float *x, float *col, size_t ld, int t0,
+                              int t1);
 
 /* the direct convolution of few channels on small planes (conv_small.c):
  * whether it takes s (dilation and groups read as 1), its scratch (floats,
