@@ -38,7 +38,7 @@ static void run_gemm(void *p, float *c)
 Test(threads, gemm_bit_identical)
 {
     static const int shapes[][3] = {{301, 257, 129}, {13, 1500, 200}, {1, 4099, 517},
-                                    {3, 2053, 700}, {700, 40, 90}};
+                                    {3, 2053, 700}, {700, 40, 90}, {20, 1000, 300}};
     tgen g = {41};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
         for (int ta = 0; ta < 2; ta++)

@@ -229,6 +229,44 @@ Test(gemm, matches_reference_all_transposes)
                     gemm_case(ta, tb, shapes[s][0], shapes[s][1], shapes[s][2], acc, &g);
 }
 
+/* B row-major for 12..23 rows of A (read in place with AVX2 when ldb is no
+ * multiple of 64, else packed) and A by rows or transposed (the AVX2
+ * inner loops' index / row-offset addressing), k past one KC block:
+ * against the reference, and the same bits whether B is read in place
+ * (ldb = n + 1) or packed (ldb = 256). */
+Test(gemm, b_in_place_and_a_addressing)
+{
+    static const int shapes[][3] = {{12, 196, 72}, {16, 196, 72}, {18, 64, 300},
+                                    {23, 40, 600}, {24, 33, 100}, {13, 160, 257}};
+    tgen g = {44};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (int ta = 0; ta < 2; ta++)
+            for (int acc = 0; acc < 2; acc++) {
+                int m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+                int lda = (ta ? m : k) + 2, ldc = n, ldb1 = n + 1, ldb2 = 256;
+                size_t asz = (size_t)(ta ? k : m) * lda, csz = (size_t)m * ldc;
+                float *a = tg_alloc(asz), *b1 = tg_alloc((size_t)k * ldb1),
+                      *b2 = tg_alloc((size_t)k * ldb2), *c1 = tg_alloc(csz),
+                      *c2 = tg_alloc(csz), *r = tg_alloc(csz);
+                tg_fill(&g, a, asz, -1, 1);
+                tg_fill(&g, b1, (size_t)k * ldb1, -1, 1);
+                for (int p = 0; p < k; p++)
+                    memcpy(b2 + (size_t)p * ldb2, b1 + (size_t)p * ldb1, (size_t)n * sizeof *b1);
+                tg_fill(&g, c1, csz, -1, 1);
+                memcpy(c2, c1, csz * sizeof *c1);
+                memcpy(r, c1, csz * sizeof *c1);
+                nnr_gemm_f32(ta, 0, m, n, k, a, lda, b1, ldb1, c1, ldc, acc);
+                nnr_gemm_f32(ta, 0, m, n, k, a, lda, b2, ldb2, c2, ldc, acc);
+                nnr_ref_gemm_f32(ta, 0, m, n, k, a, lda, b1, ldb1, r, ldc, acc);
+                char what[96];
+                snprintf(what, sizeof what, "gemm ta=%d m=%d n=%d k=%d acc=%d", ta, m, n, k, acc);
+                check_close(what, c1, r, csz, 1e-5 + 2e-7 * k, 1e-5);
+                cr_expect(memcmp(c1, c2, csz * sizeof *c1) == 0,
+                          "%s: in-place B and packed B differ", what);
+                free(a); free(b1); free(b2); free(c1); free(c2); free(r);
+            }
+}
+
 Test(gemm, hand_computed)
 {
     /* [1 2; 3 4] · [5 6; 7 8] = [19 22; 43 50] */
