@@ -71,23 +71,29 @@ typedef struct {
 
 static size_t pad_floats(int c, int hp, int wp) { return (size_t)c * hp * wp + SC_V; }
 
-/* sc_geo.tb of a plane of ohw positions and oc channels (0: not used) */
-static size_t tb_floats(int ohw, int oc) { return SC_AVX2 ? (size_t)ohw * ceil_v(oc) : 0; }
+/* The scratch sizes below are the same on every ISA, the largest any
+ * needs (vectors of up to 16 floats): the compiler, a baseline build,
+ * writes them into the emitted header's ARENA_SIZE bound. */
+static int up16(int n) { return (n + 15) / 16 * 16; }
+static size_t pad16(int c, int hp, int wp) { return (size_t)c * hp * wp + 16; }
+
+/* sc_geo.tb of a plane of ohw positions and oc channels (used on AVX2) */
+static size_t tb_floats(int ohw, int oc) { return (size_t)ohw * up16(oc); }
 
 static size_t sc_data_grad_st_scratch(const nnr_kconv *s);
 
 size_t nnr_conv_small_scratch(const nnr_kconv *s)
 {
     const int k = s->c * s->kh * s->kw, kb = s->oc * s->kh * s->kw;
-    const size_t fwd = pad_floats(s->c, s->h + 2 * s->ph, s->w + 2 * s->pw) +
-                       (size_t)k * ceil_v(s->oc) + tb_floats(s->oh * s->ow, s->oc);
+    const size_t fwd = pad16(s->c, s->h + 2 * s->ph, s->w + 2 * s->pw) +
+                       (size_t)k * up16(s->oc) + tb_floats(s->oh * s->ow, s->oc);
     /* data gradient: dy padded, the flipped weight (stride 2: by phases) */
-    const size_t bx = s->sh == 1 ? pad_floats(s->oc, s->h + s->kh - 1, s->w + s->kw - 1) +
-                                       (size_t)kb * ceil_v(s->c) + tb_floats(s->h * s->w, s->c)
+    const size_t bx = s->sh == 1 ? pad16(s->oc, s->h + s->kh - 1, s->w + s->kw - 1) +
+                                       (size_t)kb * up16(s->c) + tb_floats(s->h * s->w, s->c)
                                  : sc_data_grad_st_scratch(s);
     /* weight gradient: padded x, dy as [position][ocp], dWᵀ */
-    const size_t bw = pad_floats(s->c, s->h + 2 * s->ph, s->w + 2 * s->pw) +
-                      (size_t)s->oh * s->ow * ceil_v(s->oc) + (size_t)k * ceil_v(s->oc);
+    const size_t bw = pad16(s->c, s->h + 2 * s->ph, s->w + 2 * s->pw) +
+                      (size_t)s->oh * s->ow * up16(s->oc) + (size_t)k * up16(s->oc);
     size_t m = fwd > bx ? fwd : bx;
     return m > bw ? m : bw;
 }
@@ -812,8 +818,8 @@ static size_t sc_data_grad_st_scratch(const nnr_kconv *s)
     int ly, hp, lx, wp;
     sc_phases(s->sh, s->ph, s->kh, s->h, s->oh, fy, &ly, &hp);
     sc_phases(s->sw, s->pw, s->kw, s->w, s->ow, fx, &lx, &wp);
-    return pad_floats(s->oc, hp, wp) + (size_t)s->oc * s->kh * s->kw * ceil_v(s->c) +
-           (size_t)s->c * s->h * s->w + SC_V + tb_floats(s->h * s->w, s->c);
+    return pad16(s->oc, hp, wp) + (size_t)s->oc * s->kh * s->kw * up16(s->c) +
+           (size_t)s->c * s->h * s->w + 16 + tb_floats(s->h * s->w, s->c);
 }
 
 /* dx of n samples, stride 2: per phase (ey, ex) of the input positions, a
