@@ -34,6 +34,13 @@
 #pragma GCC optimize("no-predictive-commoning")
 #endif
 
+/* AVX2 (and not AVX-512): the forward's tiles of at most 12 sums (below) */
+#if !defined(NNR_SIMD_SCALAR) && !defined(__AVX512F__) && defined(__AVX2__) && defined(__FMA__)
+#define SC_AVX2 1
+#else
+#define SC_AVX2 0
+#endif
+
 #define SC_V NNR_VEC_WIDTH
 #define SC_MAXC 64  /* channels in and out */
 #define SC_MAXHW 32 /* plane height and width */
@@ -59,24 +66,34 @@ typedef struct {
     const float *wt; /* packed weight [k][ocp] */
     int c, hp, wp, kh, kw, st, oh, ow, k, ocp;
     const float *res; /* added before the activation: [oc][oh][ow], or NULL */
+    float *tb;        /* AVX2: the tiles' sums [oh·ow][ceil_v(oc)] before they go to y */
 } sc_geo;
 
 static size_t pad_floats(int c, int hp, int wp) { return (size_t)c * hp * wp + SC_V; }
+
+/* The scratch sizes below are the same on every ISA, the largest any
+ * needs (vectors of up to 16 floats): the compiler, a baseline build,
+ * writes them into the emitted header's ARENA_SIZE bound. */
+static int up16(int n) { return (n + 15) / 16 * 16; }
+static size_t pad16(int c, int hp, int wp) { return (size_t)c * hp * wp + 16; }
+
+/* sc_geo.tb of a plane of ohw positions and oc channels (used on AVX2) */
+static size_t tb_floats(int ohw, int oc) { return (size_t)ohw * up16(oc); }
 
 static size_t sc_data_grad_st_scratch(const nnr_kconv *s);
 
 size_t nnr_conv_small_scratch(const nnr_kconv *s)
 {
     const int k = s->c * s->kh * s->kw, kb = s->oc * s->kh * s->kw;
-    const size_t fwd = pad_floats(s->c, s->h + 2 * s->ph, s->w + 2 * s->pw) +
-                       (size_t)k * ceil_v(s->oc);
+    const size_t fwd = pad16(s->c, s->h + 2 * s->ph, s->w + 2 * s->pw) +
+                       (size_t)k * up16(s->oc) + tb_floats(s->oh * s->ow, s->oc);
     /* data gradient: dy padded, the flipped weight (stride 2: by phases) */
-    const size_t bx = s->sh == 1 ? pad_floats(s->oc, s->h + s->kh - 1, s->w + s->kw - 1) +
-                                       (size_t)kb * ceil_v(s->c)
+    const size_t bx = s->sh == 1 ? pad16(s->oc, s->h + s->kh - 1, s->w + s->kw - 1) +
+                                       (size_t)kb * up16(s->c) + tb_floats(s->h * s->w, s->c)
                                  : sc_data_grad_st_scratch(s);
     /* weight gradient: padded x, dy as [position][ocp], dWᵀ */
-    const size_t bw = pad_floats(s->c, s->h + 2 * s->ph, s->w + 2 * s->pw) +
-                      (size_t)s->oh * s->ow * ceil_v(s->oc) + (size_t)k * ceil_v(s->oc);
+    const size_t bw = pad16(s->c, s->h + 2 * s->ph, s->w + 2 * s->pw) +
+                      (size_t)s->oh * s->ow * up16(s->oc) + (size_t)k * up16(s->oc);
     size_t m = fwd > bx ? fwd : bx;
     return m > bw ? m : bw;
 }
@@ -200,6 +217,7 @@ static void pad_plane(int c, int h, int w, const float *x, int hp, int wp, int p
             copy_row(xp + ((size_t)ci * hp + py + iy) * wp + px, x + ((size_t)ci * h + iy) * w, w);
 }
 
+#if !SC_AVX2
 /* SC_P positions from p0 (the last ones repeated past ohw) x NB channel
  * vectors from ob: accumulate, add the bias, relu if asked, and store the
  * positions < np of the channels < oc into y [oc][ohw]. */
@@ -389,11 +407,245 @@ static void sc_plane_rq(const sc_geo *g, const float *bias, int oc, int relu, fl
     }
 }
 
+#endif
+
+#if SC_AVX2
+/* AVX2 has 16 vector registers (AVX-512 32): the tiles of SC_RQ would keep
+ * 16 sums and spill them on every tap. Here a tile holds NB x R x Q <= 12
+ * sums, NB weight vectors and one broadcast; it stores its sums as whole
+ * vectors into tb [position][ldt] (ldt: the channels rounded up to a
+ * vector), and sc_flush moves the plane from there to y [oc][oh][ow] by
+ * 8 x 8 transposes. The sums, their order and the epilogue's are those of
+ * SC_RQ: the same bits. */
+
+/* r[i][j] -> r[j][i] (8 x 8) */
+static inline void tr8(__m256 r[8])
+{
+    __m256 t[8], u[8];
+    for (int i = 0; i < 4; i++) {
+        t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 2; i++) {
+        u[4 * i] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+        u[4 * i + 1] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+        u[4 * i + 2] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+        u[4 * i + 3] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm256_permute2f128_ps(u[i], u[4 + i], 0x20);
+        r[4 + i] = _mm256_permute2f128_ps(u[i], u[4 + i], 0x31);
+    }
+}
+
+/* R rows x Q columns of outputs from (oy0, ox0) x NB channel vectors from
+ * ob, stride ST, into tb (row length ldt): the taps as in SC_RQ (the loop
+ * over kj not unrolled: unrolled, GCC shares the broadcasts of taps kj and
+ * kj + 1 in registers and spills the sums) */
+#define SC_RT(NAME, NB, R, Q, ST)                                                          \
+    static void NAME(const sc_geo *g, int oy0, int ox0, int ob, int ldt)                    \
+    {                                                                                       \
+        NNR_VEC acc[NB * R * Q];                                                            \
+        for (int i = 0; i < NB * R * Q; i++) acc[i] = NNR_VEC_ZERO();                       \
+        const float *xr[R];                                                                 \
+        for (int r = 0; r < R; r++)                                                         \
+            xr[r] = g->xp + ((size_t)(oy0 + r) * g->wp + ox0) * ST;                         \
+        const float *wt = g->wt + (size_t)ob * SC_V;                                        \
+        for (ptrdiff_t rb = 0, ce = (ptrdiff_t)g->c * g->hp * g->wp; rb < ce;              \
+             rb += (ptrdiff_t)(g->hp - g->kh) * g->wp)                                      \
+            for (int ki = 0; ki < g->kh; ki++, rb += g->wp)                                 \
+                for (int kj = 0; kj < g->kw; kj++, wt += g->ocp) {              \
+                    const ptrdiff_t o = rb + kj;                                            \
+                    NNR_VEC wv[NB];                                                         \
+                    for (int b = 0; b < NB; b++) wv[b] = NNR_VEC_LOAD(wt + b * SC_V);       \
+                    for (int r = 0; r < R; r++)                                             \
+                        for (int q = 0; q < Q; q++) {                                       \
+                            NNR_VEC xv = NNR_VEC_SET1(xr[r][o + q * ST]);                   \
+                            for (int b = 0; b < NB; b++)                                    \
+                                acc[b * R * Q + r * Q + q] =                                \
+                                    NNR_VEC_FMA(wv[b], xv, acc[b * R * Q + r * Q + q]);     \
+                        }                                                                   \
+                }                                                                           \
+        for (int r = 0; r < R; r++)                                                         \
+            for (int q = 0; q < Q; q++) {                                                   \
+                float *t = g->tb + ((size_t)(oy0 + r) * g->ow + ox0 + q) * ldt +            \
+                           (size_t)ob * SC_V;                                               \
+                for (int b = 0; b < NB; b++) NNR_VEC_STORE(t + b * SC_V, acc[b * R * Q + r * Q + q]); \
+            }                                                                               \
+    }
+
+#define SC_RT2(NB, R, Q) SC_RT(sc_rt##NB##_##R##x##Q##_s1, NB, R, Q, 1) \
+                         SC_RT(sc_rt##NB##_##R##x##Q##_s2, NB, R, Q, 2)
+
+/* P positions from p0 in the plane's row order (a tile that may span rows:
+ * no position computed twice but at the plane's end) x NB channel vectors
+ * from ob, stride ST, into tb: one pointer per position */
+#define SC_FT(NAME, NB, P, ST)                                                              \
+    static void NAME(const sc_geo *g, int p0, int unused, int ob, int ldt)                  \
+    {                                                                                       \
+        (void)unused;                                                                       \
+        NNR_VEC acc[NB * P];                                                                \
+        for (int i = 0; i < NB * P; i++) acc[i] = NNR_VEC_ZERO();                           \
+        const float *xq[P];                                                                 \
+        for (int p = 0; p < P; p++)                                                         \
+            xq[p] = g->xp + ((size_t)((p0 + p) / g->ow) * g->wp + (p0 + p) % g->ow) * ST;   \
+        const float *wt = g->wt + (size_t)ob * SC_V;                                        \
+        for (ptrdiff_t rb = 0, ce = (ptrdiff_t)g->c * g->hp * g->wp; rb < ce;              \
+             rb += (ptrdiff_t)(g->hp - g->kh) * g->wp)                                      \
+            for (int ki = 0; ki < g->kh; ki++, rb += g->wp)                                 \
+                for (int kj = 0; kj < g->kw; kj++, wt += g->ocp) {                          \
+                    const ptrdiff_t o = rb + kj;                                            \
+                    NNR_VEC wv[NB];                                                         \
+                    for (int b = 0; b < NB; b++) wv[b] = NNR_VEC_LOAD(wt + b * SC_V);       \
+                    for (int p = 0; p < P; p++) {                                           \
+                        NNR_VEC xv = NNR_VEC_SET1(xq[p][o]);                                \
+                        for (int b = 0; b < NB; b++)                                        \
+                            acc[b * P + p] = NNR_VEC_FMA(wv[b], xv, acc[b * P + p]);        \
+                    }                                                                       \
+                }                                                                           \
+        for (int p = 0; p < P; p++) {                                                       \
+            float *t = g->tb + (size_t)(p0 + p) * ldt + (size_t)ob * SC_V;                  \
+            for (int b = 0; b < NB; b++) NNR_VEC_STORE(t + b * SC_V, acc[b * P + p]);       \
+        }                                                                                   \
+    }
+#define SC_FT2(NB, P) SC_FT(sc_ft##NB##_##P##_s1, NB, P, 1) SC_FT(sc_ft##NB##_##P##_s2, NB, P, 2)
+SC_FT2(2, 6)
+SC_FT2(2, 5)
+SC_RT2(2, 2, 3)
+SC_RT2(2, 1, 6)
+SC_RT2(2, 3, 2)
+SC_RT2(2, 1, 5)
+SC_RT2(2, 1, 3)
+SC_RT2(2, 1, 2)
+SC_RT2(2, 1, 1)
+SC_RT2(1, 2, 6)
+SC_RT2(1, 3, 4)
+SC_RT2(1, 4, 3)
+SC_RT2(1, 1, 8)
+SC_RT2(1, 2, 5)
+SC_RT2(1, 2, 4)
+SC_RT2(1, 1, 4)
+SC_RT2(1, 2, 2)
+SC_RT2(1, 1, 2)
+SC_RT2(1, 1, 1)
+
+typedef void (*sc_rt_fn)(const sc_geo *, int, int, int, int);
+
+/* a tile shape: NB channel vectors x R x Q positions, at stride 1 and 2 */
+typedef struct {
+    int nb, r, q; /* r = 0: q positions in row order (SC_FT) */
+    sc_rt_fn s1, s2; /* stride 1, 2 */
+} sc_rt;
+
+#define SC_RTE(NB, R, Q) {NB, R, Q, sc_rt##NB##_##R##x##Q##_s1, sc_rt##NB##_##R##x##Q##_s2}
+static const sc_rt sc_rts[] = {
+    /* two vectors: no 8-sum tiles (1 x 4, 2 x 2): GCC reads their weights
+     * from memory in every FMA, and they measured slower than 1 x 3 */
+    SC_RTE(2, 2, 3), SC_RTE(2, 1, 6), SC_RTE(2, 3, 2), SC_RTE(2, 1, 5), SC_RTE(2, 1, 3),
+    SC_RTE(2, 1, 2), SC_RTE(2, 1, 1), SC_RTE(1, 2, 6), SC_RTE(1, 3, 4), SC_RTE(1, 4, 3),
+    SC_RTE(1, 1, 8), SC_RTE(1, 2, 5), SC_RTE(1, 2, 4), SC_RTE(1, 1, 4), SC_RTE(1, 2, 2),
+    SC_RTE(1, 1, 2), SC_RTE(1, 1, 1),
+    /* two vectors in row order (one vector: 10 or 12 pointers spill, and
+     * measured slower than 2 x 4, 2 x 5) */
+    {2, 0, 6, sc_ft2_6_s1, sc_ft2_6_s2}, {2, 0, 5, sc_ft2_5_s1, sc_ft2_5_s2},
+};
+
+/* the tile of nb channel vectors that covers g's plane in the least time
+ * by a model fitted on this core (Zen 3, 2 x 14x14, 8x8, 4x4 shapes): per
+ * tap, a pair of channel vectors costs 0.47 ns a position (at least 2.9:
+ * smaller tiles wait on their loads and latencies), one vector 0.32 ns (at
+ * least 2.0); per tile, 4 ns and 1 ns a stored sum. Tiles that do not divide
+ * the plane overlap (their positions are computed twice). */
+static const sc_rt *sc_rt_pick(const sc_geo *g, int nb)
+{
+    const sc_rt *best = NULL;
+    double bc = 0.0;
+    for (size_t i = 0; i < sizeof sc_rts / sizeof sc_rts[0]; i++) {
+        const sc_rt *t = &sc_rts[i];
+        if (t->nb != nb || (t->r ? t->r > g->oh || t->q > g->ow : t->q > g->oh * g->ow))
+            continue;
+        const int P = t->r ? t->r * t->q : t->q;
+        double tap = (nb == 2 ? 0.47 : 0.32) * P;
+        if (tap < (nb == 2 ? 2.9 : 2.0)) tap = nb == 2 ? 2.9 : 2.0;
+        const double tiles = t->r ? (double)((g->oh + t->r - 1) / t->r) * ((g->ow + t->q - 1) / t->q)
+                                  : (double)((g->oh * g->ow + P - 1) / P);
+        const double c = tiles * (g->k * tap + 4.0 + P * nb);
+        if (!best || c < bc) {
+            best = t;
+            bc = c;
+        }
+    }
+    return best;
+}
+
+/* y [oc][oh·ow] = tb [oh·ow][ldt] + bias, + the residual, relu if asked:
+ * blocks of 8 positions x 8 channels by a transpose, the last positions
+ * one by one */
+static void sc_flush(const sc_geo *g, int ldt, const float *bias, int oc, int relu, float *y)
+{
+    const int ohw = g->oh * g->ow;
+    const __m256 z = _mm256_setzero_ps();
+    for (int o0 = 0; o0 < oc; o0 += 8) {
+        const int no = oc - o0 < 8 ? oc - o0 : 8;
+        int p = 0;
+        for (; p + 8 <= ohw; p += 8) {
+            __m256 r[8];
+            for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(g->tb + (size_t)(p + i) * ldt + o0);
+            tr8(r);
+            for (int o = 0; o < no; o++) {
+                const size_t at = (size_t)(o0 + o) * ohw + p;
+                __m256 v = r[o];
+                if (bias) v = _mm256_add_ps(v, _mm256_set1_ps(bias[o0 + o]));
+                if (g->res) v = _mm256_add_ps(v, _mm256_loadu_ps(g->res + at));
+                if (relu) v = _mm256_max_ps(v, z);
+                _mm256_storeu_ps(y + at, v);
+            }
+        }
+        for (; p < ohw; p++)
+            for (int o = 0; o < no; o++) {
+                const size_t at = (size_t)(o0 + o) * ohw + p;
+                float v = g->tb[(size_t)p * ldt + o0 + o];
+                if (bias) v += bias[o0 + o];
+                if (g->res) v += g->res[at];
+                if (relu && !(v > 0.0f)) v = 0.0f;
+                y[at] = v;
+            }
+    }
+}
+
+/* the plane through tb: pairs of channel vectors (the last one alone), each
+ * in the tiles sc_rt_pick chooses (the last row and column of tiles moved
+ * back to end at oh and ow), then sc_flush */
+static void sc_plane_t(const sc_geo *g, const float *bias, int oc, int relu, float *y)
+{
+    const int nb = (oc + SC_V - 1) / SC_V, ldt = nb * SC_V;
+    for (int ob = 0; ob < nb;) {
+        const int two = ob + 2 <= nb ? 2 : 1;
+        const sc_rt *t = sc_rt_pick(g, two);
+        const sc_rt_fn f = g->st == 2 ? t->s2 : t->s1;
+        const int R = t->r, Q = t->q, ohw = g->oh * g->ow;
+        if (!R) /* positions in row order, the last tile moved back to end at ohw */
+            for (int p = 0; p < ohw; p += Q) f(g, p + Q <= ohw ? p : ohw - Q, 0, ob, ldt);
+        for (int oy = 0; R && oy < g->oh; oy += R) {
+            const int y0 = oy + R <= g->oh ? oy : g->oh - R;
+            for (int ox = 0; ox < g->ow; ox += Q)
+                f(g, y0, ox + Q <= g->ow ? ox : g->ow - Q, ob, ldt);
+        }
+        ob += two;
+    }
+    sc_flush(g, ldt, bias, oc, relu, y);
+}
+#endif
+
 /* y [oc][oh][ow] of one plane set; bias: ocp floats or NULL */
 static void sc_run(const sc_geo *g, const float *bias, int oc, nnr_act act, float act_param,
                    float *y)
 {
-    const int ohw = g->oh * g->ow, nb = g->ocp / SC_V, relu = act == NNR_ACT_RELU;
+    const int ohw = g->oh * g->ow, relu = act == NNR_ACT_RELU;
+#if SC_AVX2
+    sc_plane_t(g, bias, oc, relu, y);
+#else
+    const int nb = g->ocp / SC_V;
     if (g->ow >= 4 && g->oh >= 4 && (g->st == 1 || g->st == 2)) {
         sc_plane_rq(g, bias, oc, relu, y);
     } else {
@@ -407,6 +659,7 @@ static void sc_run(const sc_geo *g, const float *bias, int oc, nnr_act act, floa
             if (ob < nb) sc_tile1(g, toff, p0, ob, bias, oc, relu, y);
         }
     }
+#endif
     if (act != NNR_ACT_NONE && !relu) nnr_act_f32(act, act_param, (size_t)oc * ohw, y, y);
 }
 
@@ -423,10 +676,15 @@ static void sc_forward(int n, const nnr_kconv *s, const float *x, const float *w
         memcpy(bias, b, (size_t)s->oc * sizeof *b);
         for (int o = s->oc; o < ocp; o++) bias[o] = 0.0f;
     }
-    sc_geo g = {xp, wt, s->c, hp, wp, s->kh, s->kw, s->sh, s->oh, s->ow, k, ocp, NULL};
+    /* tb after the padded plane and a weight packed per call */
+    float *tb = xp + pad_floats(s->c, hp, wp) + (size_t)k * ceil_v(s->oc);
+    sc_geo g = {xp, wt, s->c, hp, wp, s->kh, s->kw, s->sh, s->oh, s->ow, k, ocp, NULL, tb};
     const size_t xs = (size_t)s->c * s->h * s->w, ys = (size_t)s->oc * s->oh * s->ow;
     for (int i = 0; i < n; i++) {
-        pad_plane(s->c, s->h, s->w, x + i * xs, hp, wp, s->ph, s->pw, xp, i == 0);
+        if (SC_AVX2 && s->ph == 0 && s->pw == 0) /* its tiles read the sample itself */
+            g.xp = x + i * xs;
+        else
+            pad_plane(s->c, s->h, s->w, x + i * xs, hp, wp, s->ph, s->pw, xp, i == 0);
         g.res = res ? res + i * ys : NULL;
         sc_run(&g, b ? bias : NULL, s->oc, act, act_param, y + i * ys);
     }
@@ -505,7 +763,8 @@ static void sc_data_grad(int n, const nnr_kconv *s, const float *w, const float 
     for (int o = 0; o < s->oc; o++)
         transpose(w + (size_t)o * s->c * ks, s->c, ks, (size_t)ks, wf + (size_t)o * ks * cp,
                   (size_t)cp, 1, 1);
-    const sc_geo g = {dp, wf, s->oc, hp, wp, s->kh, s->kw, 1, s->h, s->w, kb, cp, NULL};
+    const sc_geo g = {dp, wf, s->oc, hp, wp, s->kh, s->kw, 1, s->h, s->w, kb, cp, NULL,
+                      wf + (size_t)kb * cp};
     const size_t xs = (size_t)s->c * s->h * s->w, ohw = (size_t)s->oh * s->ow;
     for (int i = 0; i < n; i++) {
         pad_plane(s->oc, s->oh, s->ow, dy + i * s->oc * ohw, hp, wp, py, px, dp, i == 0);
@@ -559,8 +818,8 @@ static size_t sc_data_grad_st_scratch(const nnr_kconv *s)
     int ly, hp, lx, wp;
     sc_phases(s->sh, s->ph, s->kh, s->h, s->oh, fy, &ly, &hp);
     sc_phases(s->sw, s->pw, s->kw, s->w, s->ow, fx, &lx, &wp);
-    return pad_floats(s->oc, hp, wp) + (size_t)s->oc * s->kh * s->kw * ceil_v(s->c) +
-           (size_t)s->c * s->h * s->w + SC_V;
+    return pad16(s->oc, hp, wp) + (size_t)s->oc * s->kh * s->kw * up16(s->c) +
+           (size_t)s->c * s->h * s->w + 16 + tb_floats(s->h * s->w, s->c);
 }
 
 /* dx of n samples, stride 2: per phase (ey, ex) of the input positions, a
@@ -578,6 +837,7 @@ static void sc_data_grad_st(int n, const nnr_kconv *s, const float *w, const flo
     const int cp = ceil_v(s->c), st = s->sh, ks = s->kh * s->kw;
     float *dp = scratch, *wf = dp + pad_floats(s->oc, hp, wp);
     float *yq = wf + (size_t)s->oc * ks * cp; /* one phase's [c][my][mx] */
+    float *tb = yq + (size_t)s->c * s->h * s->w + SC_V;
     sc_geo g[2][2];
     float *wq = wf;
     for (int ey = 0; ey < st; ey++)
@@ -585,7 +845,7 @@ static void sc_data_grad_st(int n, const nnr_kconv *s, const float *w, const flo
             const sc_phase *a = &fy[ey], *b = &fx[ex];
             const int k = a->m > 0 && b->m > 0 ? s->oc * a->nk * b->nk : 0;
             g[ey][ex] = (sc_geo){k ? dp + (size_t)(ly + a->d0) * wp + lx + b->d0 : dp, wq, s->oc,
-                                 hp, wp, a->nk, b->nk, 1, a->m, b->m, k, cp, NULL};
+                                 hp, wp, a->nk, b->nk, 1, a->m, b->m, k, cp, NULL, tb};
             for (int o = 0; o < s->oc; o++)
                 for (int j = 0; j < a->nk; j++)
                     for (int jx = 0; jx < b->nk; jx++, wq += cp) {

@@ -46,6 +46,17 @@ static const int BC[][13] = {
     {2, 3, 5, 9, 3, 3, 1, 1, 1, 1, 1, 1, 3},      /* 3 x 5: position by position */
     {9, 6, 6, 20, 3, 3, 2, 2, 0, 0, 1, 1, 2},     /* stride 2 that leaves an edge unread */
     {8, 8, 8, 16, 3, 3, 1, 1, 2, 2, 1, 1, 2},     /* padding 2: 10 x 10 */
+    /* AVX2's tiles (of at most 12 sums, through a buffer of the plane):
+     * one vector in 2 x 4 and 2 x 5 tiles, two in tiles of 6 and 5
+     * positions in row order and 1 x 3, 1 x 2, 1 x 1; no padding: the
+     * sample read in place */
+    {1, 28, 28, 8, 3, 3, 1, 1, 1, 1, 1, 1, 2},    /* W4's first conv */
+    {8, 14, 14, 16, 3, 3, 1, 1, 1, 1, 1, 1, 2},   /* W4's second conv */
+    {8, 14, 14, 8, 3, 3, 1, 1, 1, 1, 1, 1, 2},    /* one vector, 14 x 14 */
+    {3, 2, 3, 16, 3, 3, 1, 1, 1, 1, 1, 1, 3},     /* 2 x 3 plane */
+    {5, 1, 1, 24, 1, 1, 1, 1, 0, 0, 1, 1, 3},     /* one position, three vectors */
+    {12, 9, 9, 40, 1, 1, 2, 2, 0, 0, 1, 1, 2},    /* 1x1 stride 2, five vectors */
+    {6, 7, 5, 12, 3, 3, 2, 2, 0, 0, 1, 1, 2},     /* stride 2, no padding, 3 x 2 */
 };
 #define NBC (sizeof BC / sizeof BC[0])
 

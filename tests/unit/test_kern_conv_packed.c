@@ -25,6 +25,9 @@ static const int PC[][14] = {
     {4, 32, 32, 8, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1},   /* 32 x 32, stride 2 */
     {8, 8, 8, 16, 3, 3, 1, 1, 2, 2, 1, 1, 1, 2},    /* padding 2: a row wider than the plane */
     {3, 20, 14, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},   /* a padded row of 16 */
+    {1, 28, 28, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},   /* W4's first conv */
+    {8, 14, 14, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 2},  /* W4's second conv */
+    {12, 9, 9, 40, 1, 1, 2, 2, 0, 0, 1, 1, 1, 2},   /* 1x1 stride 2, five vectors */
     /* not the direct kernel's: nnr_conv2d_add_f32 only */
     {3, 9, 9, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 2},    /* 70 output channels */
     {6, 9, 9, 10, 3, 3, 1, 1, 2, 2, 2, 2, 1, 2},    /* dilated */
@@ -57,7 +60,7 @@ Test(conv_packed, direct_kernel_takes_the_small_shapes)
 {
     for (size_t i = 0; i < NPC; i++) {
         const nnr_conv2d_shape s = pshape(i);
-        cr_expect_eq(nnr_conv2d_packed_ok(&s), i < 12, "shape %zu", i);
+        cr_expect_eq(nnr_conv2d_packed_ok(&s), i < 15, "shape %zu", i);
     }
     const nnr_conv2d_shape z = {16, 8, 8, 16, 3, 3, 1, 1, 1, 1, 8, 8, 0, 0, 0};
     cr_expect(nnr_conv2d_packed_ok(&z), "dilation and groups 0 read as 1");
