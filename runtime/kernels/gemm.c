@@ -518,6 +518,43 @@ static void gemm_block(int trans_b, int i0, int i1, int j0, int j1, int k, const
     }
 }
 
+/* Threads: a parallel region is entered only when nth > 1. With a false
+ * if clause it would still start a team of one (libgomp: ~0.7 us per call
+ * on Zen 3, more than W1's 64x10 layer takes). Each *_part is thread t's
+ * share of nth. */
+
+/* GEMV rows [0, m): thread t's range of GV-row blocks of B */
+static void gemv_part(int t, int nth, int m, int n, int k, const float *a, int lda,
+                      const float *b, int ldb, float *c, int ldc, int accumulate)
+{
+    const int nb = (n + GV - 1) / GV;
+    int j0 = (int)((long)nb * t / nth) * GV, j1 = (int)((long)nb * (t + 1) / nth) * GV;
+    if (j1 > n) j1 = n;
+    for (int i = 0; i < m && j0 < j1; i++)
+        gemv(k, a + (ptrdiff_t)i * lda, b, ldb, j0, j1, c + (ptrdiff_t)i * ldc, accumulate);
+}
+
+/* thread t's contiguous range of whole MR-row tiles (or, when there are
+ * fewer of those, NR-column tiles) */
+static void gemm_part(int t, int nth, int trans_b, int m, int n, int k, const float *a,
+                      ptrdiff_t rsa, ptrdiff_t csa, const float *b, int ldb, const float *bpk,
+                      float *c, int ldc, int accumulate, const float *row_bias,
+                      const float *col_bias, nnr_act act, float act_param)
+{
+    const int mt = (m + MR - 1) / MR, nt = (n + NR - 1) / NR;
+    int i0 = 0, i1 = m, j0 = 0, j1 = n;
+    if (mt >= nt) {
+        i0 = (int)((long)mt * t / nth) * MR;
+        i1 = imin((int)((long)mt * (t + 1) / nth) * MR, m);
+    } else {
+        j0 = (int)((long)nt * t / nth) * NR;
+        j1 = imin((int)((long)nt * (t + 1) / nth) * NR, n);
+    }
+    if (i0 < i1 && j0 < j1)
+        gemm_block(trans_b, i0, i1, j0, j1, k, a, rsa, csa, b, ldb, bpk, c, ldc, accumulate,
+                   row_bias, col_bias, act, act_param);
+}
+
 /* bpk: B pre-packed (nnr_pack_linear_weight_f32), else NULL and b/ldb/trans_b */
 static void gemm_any(int trans_a, int trans_b, int m, int n, int k,
                      const float *a, int lda, const float *b, int ldb, const float *bpk,
@@ -541,54 +578,39 @@ static void gemm_any(int trans_a, int trans_b, int m, int n, int k,
 
     if (!bpk && !trans_a && trans_b && m < 4) {
         /* GEMV per row of A; threads take ranges of GV-row blocks of B */
-        const int nb = (n + GV - 1) / GV;
+#ifdef _OPENMP
         int nth = 1;
-#ifdef _OPENMP
         if ((double)m * n * k >= NNR_PAR_MIN && !omp_in_parallel()) nth = omp_get_max_threads();
+        if (nth > 1) {
+#pragma omp parallel for num_threads(nth) schedule(static)
+            for (int t = 0; t < nth; t++) gemv_part(t, nth, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+        } else
 #endif
-        (void)nth;
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(nth) schedule(static) if (nth > 1)
-#endif
-        for (int t = 0; t < nth; t++) {
-            int j0 = (int)((long)nb * t / nth) * GV, j1 = (int)((long)nb * (t + 1) / nth) * GV;
-            if (j1 > n) j1 = n;
-            for (int i = 0; i < m && j0 < j1; i++)
-                gemv(k, a + (ptrdiff_t)i * lda, b, ldb, j0, j1, c + (ptrdiff_t)i * ldc,
-                     accumulate);
-        }
+            gemv_part(0, 1, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
         epilogue(c, ldc, m, n, row_bias, col_bias, act, act_param);
         return;
     }
 
     /* threads take contiguous ranges of whole MR-row tiles (or, when there
      * are fewer of those, NR-column tiles) */
-    const int mt = (m + MR - 1) / MR, nt = (n + NR - 1) / NR;
-    int nth = 1;
 #ifdef _OPENMP
+    int nth = 1;
     if ((double)m * n * k >= NNR_PAR_MIN && !omp_in_parallel()) {
+        const int mt = (m + MR - 1) / MR, nt = (n + NR - 1) / NR;
         nth = omp_get_max_threads();
         int tiles = mt >= nt ? mt : nt;
         if (nth > tiles) nth = tiles;
     }
-#endif
-    (void)nth;
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(nth) schedule(static) if (nth > 1)
-#endif
-    for (int t = 0; t < nth; t++) {
-        int i0 = 0, i1 = m, j0 = 0, j1 = n;
-        if (mt >= nt) {
-            i0 = (int)((long)mt * t / nth) * MR;
-            i1 = imin((int)((long)mt * (t + 1) / nth) * MR, m);
-        } else {
-            j0 = (int)((long)nt * t / nth) * NR;
-            j1 = imin((int)((long)nt * (t + 1) / nth) * NR, n);
-        }
-        if (i0 < i1 && j0 < j1)
-            gemm_block(trans_b, i0, i1, j0, j1, k, a, rsa, csa, b, ldb, bpk, c, ldc, accumulate,
-                       row_bias, col_bias, act, act_param);
+    if (nth > 1) {
+#pragma omp parallel for num_threads(nth) schedule(static)
+        for (int t = 0; t < nth; t++)
+            gemm_part(t, nth, trans_b, m, n, k, a, rsa, csa, b, ldb, bpk, c, ldc, accumulate,
+                      row_bias, col_bias, act, act_param);
+        return;
     }
+#endif
+    gemm_part(0, 1, trans_b, m, n, k, a, rsa, csa, b, ldb, bpk, c, ldc, accumulate, row_bias,
+              col_bias, act, act_param);
 }
 
 void nnr_gemm_ex_f32(int trans_a, int trans_b, int m, int n, int k,
@@ -632,9 +654,142 @@ void nnr_pack_linear_weight_f32(int in, int out, const float *w, float *wp)
     if (in <= 0 || out <= 0) wp[0] = 0.0f;
 }
 
+#if defined(NNR_SIMD_SCALAR) || NNR_VEC_WIDTH < 16
+/* Rows of a batch below NNR_LINEAR_PACKED_MIN_BATCH on the packed panels,
+ * when a vector is narrower than half a panel (AVX2, SSE2, NEON, scalar;
+ * AVX-512's ukr1 already reads whole panel rows). gemm_block would run
+ * ukr1 on each NR-column half of a panel: two passes over it, each reading
+ * half of every 128-byte row, with 4 accumulators (latency-bound). Here the
+ * panels are read once, in storage order (a stream the hardware prefetcher
+ * follows), GP panels side by side so that each broadcast of x serves
+ * GP x PV vectors in at least 8 independent accumulators (FMA latency 4, 2
+ * FMA ports), k in blocks of RB rows whose sums are added (a few short
+ * chains: the accuracy of ukr1's). A lone last panel (odd count with
+ * GP = 2) runs GP chains instead: even and odd k, added at the end of a
+ * block. So a column's bits depend on k and on whether its panel is
+ * paired, never on the thread count (threads take whole groups). */
+#define PV (NNR_PACK_NR / W)      /* vectors per panel row */
+#define GP (PV >= 8 ? 1 : 8 / PV) /* panels per pass (AVX2: 2) */
+#define RB 128                    /* rows of k per block (a multiple of GP) */
+#define NNR_HAVE_ROW_PANELS 1
+
+/* y[0..nr) = act(x[0..k) · panels + b) for npan (GP, or 1) consecutive
+ * panels at bp (each [k][NNR_PACK_NR]); b (may be NULL) and y start at the
+ * first panel's first column, nr valid columns. */
+static void row_panels(int k, const float *x, const float *bp, int npan,
+                       const float *b, float *y, int nr, nnr_act act, float act_param)
+{
+    NNR_VEC acc[GP][PV], tot[GP][PV];
+    for (int g = 0; g < GP; g++)
+        for (int v = 0; v < PV; v++) tot[g][v] = NNR_VEC_ZERO();
+    const ptrdiff_t ps = (ptrdiff_t)k * NNR_PACK_NR; /* panel stride */
+    /* blocks of RB rows of k, each summed in fresh accumulators then added
+     * to tot (the error of a few shorter chains, not of one of length k) */
+    for (int p0 = 0; p0 < k; p0 += RB) {
+        const int p1 = imin(k, p0 + RB);
+        for (int g = 0; g < GP; g++)
+            for (int v = 0; v < PV; v++) acc[g][v] = NNR_VEC_ZERO();
+        if (npan == GP) {
+            /* acc[g]: panel g, one chain per vector */
+            for (int p = p0; p < p1; p++) {
+                const NNR_VEC xv = NNR_VEC_SET1(x[p]);
+                const float *r = bp + (ptrdiff_t)p * NNR_PACK_NR;
+                for (int g = 0; g < GP; g++)
+                    for (int v = 0; v < PV; v++)
+                        acc[g][v] = NNR_VEC_FMA(xv, NNR_VEC_LOAD(r + g * ps + v * W), acc[g][v]);
+            }
+        } else {
+            /* one panel, acc[c]: the rows p with (p - p0) % GP == c */
+            int p = p0;
+            for (; p + GP <= p1; p += GP)
+                for (int c = 0; c < GP; c++) {
+                    const NNR_VEC xv = NNR_VEC_SET1(x[p + c]);
+                    const float *r = bp + (ptrdiff_t)(p + c) * NNR_PACK_NR;
+                    for (int v = 0; v < PV; v++)
+                        acc[c][v] = NNR_VEC_FMA(xv, NNR_VEC_LOAD(r + v * W), acc[c][v]);
+                }
+            for (; p < p1; p++) {
+                const NNR_VEC xv = NNR_VEC_SET1(x[p]);
+                const float *r = bp + (ptrdiff_t)p * NNR_PACK_NR;
+                for (int v = 0; v < PV; v++)
+                    acc[0][v] = NNR_VEC_FMA(xv, NNR_VEC_LOAD(r + v * W), acc[0][v]);
+            }
+        }
+        for (int g = 0; g < GP; g++)
+            for (int v = 0; v < PV; v++) tot[g][v] = NNR_VEC_ADD(tot[g][v], acc[g][v]);
+    }
+    if (npan != GP) {
+        for (int c = 1; c < GP; c++)
+            for (int v = 0; v < PV; v++) tot[0][v] = NNR_VEC_ADD(tot[0][v], tot[c][v]);
+        npan = 1;
+    }
+    /* + bias, relu/leaky_relu in registers (epi_apply: the GEMM's
+     * epilogue order), the rest on the stored columns */
+    const nnr_epi e = {NULL, b, epi_fusable(act) ? act : NNR_ACT_NONE, act_param};
+    for (int g = 0; g < npan; g++)
+        for (int v = 0; v < PV; v++) {
+            const int j = g * NNR_PACK_NR + v * W;
+            if (j >= nr) break;
+            const NNR_VEC o = epi_apply(&e, tot[g][v], 0, epi_cb(&e, j, nr));
+            if (j + W <= nr) {
+                NNR_VEC_STORE(y + j, o);
+            } else {
+                float t[W];
+                NNR_VEC_STORE(t, o);
+                memcpy(y + j, t, (size_t)(nr - j) * sizeof *y);
+            }
+        }
+    if (!epi_fusable(act)) nnr_act_f32(act, act_param, (size_t)nr, y, y);
+}
+
+/* rows_packed's groups [g0, g1) of panels, every row */
+static void rows_packed_part(int g0, int g1, int n, int in, int out, const float *x,
+                             const float *wp, const float *b, float *y, nnr_act act,
+                             float act_param)
+{
+    const int np = (out + NNR_PACK_NR - 1) / NNR_PACK_NR;
+    for (int i = 0; i < n; i++)
+        for (int gi = g0; gi < g1; gi++) {
+            const int p0 = gi * GP, npan = imin(GP, np - p0), jc = p0 * NNR_PACK_NR;
+            row_panels(in, x + (ptrdiff_t)i * in, wp + (ptrdiff_t)jc * in, npan,
+                       b ? b + jc : NULL, y + (ptrdiff_t)i * out + jc,
+                       imin(npan * NNR_PACK_NR, out - jc), act, act_param);
+        }
+}
+
+/* y[n,out] = act(x[n,in] · packed + b) for n < NNR_LINEAR_PACKED_MIN_BATCH:
+ * each row on groups of GP panels; threads take ranges of whole groups. */
+static void rows_packed(int n, int in, int out, const float *x, const float *wp,
+                        const float *b, float *y, nnr_act act, float act_param)
+{
+    const int np = (out + NNR_PACK_NR - 1) / NNR_PACK_NR, ng = (np + GP - 1) / GP;
+#ifdef _OPENMP
+    int nth = 1;
+    if ((double)n * out * in >= NNR_PAR_MIN && !omp_in_parallel()) {
+        nth = omp_get_max_threads();
+        if (nth > ng) nth = ng;
+    }
+    if (nth > 1) {
+#pragma omp parallel for num_threads(nth) schedule(static)
+        for (int t = 0; t < nth; t++)
+            rows_packed_part((int)((long)ng * t / nth), (int)((long)ng * (t + 1) / nth), n, in,
+                             out, x, wp, b, y, act, act_param);
+        return;
+    }
+#endif
+    rows_packed_part(0, ng, n, in, out, x, wp, b, y, act, act_param);
+}
+#endif
+
 void nnr_linear_packed_f32(int n, int in, int out, const float *x, const float *wp,
                            const float *b, float *y, nnr_act act, float act_param)
 {
+#ifdef NNR_HAVE_ROW_PANELS
+    if (n > 0 && n < NNR_LINEAR_PACKED_MIN_BATCH && in > 0 && out > 0) {
+        rows_packed(n, in, out, x, wp, b, y, act, act_param);
+        return;
+    }
+#endif
     gemm_any(0, 1, n, out, in, x, in, NULL, in, wp, y, out, 0, NULL, b, act, act_param);
 }
 

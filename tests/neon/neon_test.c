@@ -166,6 +166,31 @@ static void test_linear_bf16(void)
     printf("ok   linear bf16\n");
 }
 
+/* packed fp32 weights: batches below NNR_LINEAR_PACKED_MIN_BATCH run their
+ * own path (one panel at a time with NEON), larger ones the GEMM */
+static void test_linear_packed(void)
+{
+    static const int sh[][3] = {{1, 1, 1}, {1, 784, 128}, {1, 64, 10}, {2, 63, 7},
+                                {3, 300, 97}, {1, 129, 160}, {7, 130, 33}};
+    char what[96];
+    for (size_t s = 0; s < sizeof sh / sizeof sh[0]; s++)
+        for (int a = 0; a < NACTS; a++) {
+            int n = sh[s][0], in = sh[s][1], out = sh[s][2];
+            size_t xs = (size_t)n * in, ws = (size_t)out * in, ys = (size_t)n * out;
+            float *x = alloc_fill(xs, -1, 1), *w = alloc_fill(ws, -0.5, 0.5),
+                  *b = alloc_fill(out, -1, 1), *y = alloc_fill(ys, 0, 0),
+                  *r = alloc_fill(ys, 0, 0), *wp = alloc_fill(nnr_linear_packed_size(in, out), 0, 0);
+            const float *bias = (a % 2) ? b : NULL;
+            nnr_pack_linear_weight_f32(in, out, w, wp);
+            nnr_linear_packed_f32(n, in, out, x, wp, bias, y, ACTS[a], 0.01f);
+            nnr_ref_linear_f32(n, in, out, x, w, bias, r, ACTS[a], 0.01f);
+            snprintf(what, sizeof what, "linear packed %dx%d->%d act %d", n, in, out, (int)ACTS[a]);
+            check(what, y, r, ys, 1e-5 + 1e-7 * in, 1e-5);
+            free(x); free(w); free(b); free(y); free(r); free(wp);
+        }
+    printf("ok   linear packed\n");
+}
+
 static nnr_conv2d_shape conv_shape(int c, int h, int w, int oc, int kh, int kw, int sh, int sw,
                                    int ph, int pw)
 {
@@ -344,6 +369,7 @@ int main(void)
     test_gemm();
     test_linear();
     test_linear_bf16();
+    test_linear_packed();
     test_conv();
     test_pool();
     test_softmax();

@@ -90,6 +90,34 @@ Test(threads, linear_bit_identical)
     }
 }
 
+/* packed weights, batch below NNR_LINEAR_PACKED_MIN_BATCH: threads take
+ * groups of panels (an odd count of panels: a lone last one) */
+typedef struct { int n, in, out; float *x, *wp, *b; nnr_act act; } plin_ctx;
+static void run_linear_packed(void *p, float *o)
+{
+    plin_ctx *l = p;
+    nnr_linear_packed_f32(l->n, l->in, l->out, l->x, l->wp, l->b, o, l->act, 0.1f);
+}
+
+Test(threads, linear_packed_small_batch_bit_identical)
+{
+    static const int shapes[][3] = {{1, 2000, 1000}, {2, 784, 1500}, {3, 1100, 330}, {1, 4096, 4000}};
+    tgen g = {43};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        plin_ctx l = {shapes[s][0], shapes[s][1], shapes[s][2], NULL, NULL, NULL, (nnr_act)(s % 6)};
+        size_t xs = (size_t)l.n * l.in, ws = (size_t)l.out * l.in;
+        float *w = tg_alloc(ws);
+        l.x = tg_alloc(xs); l.b = tg_alloc(l.out);
+        l.wp = tg_alloc(nnr_linear_packed_size(l.in, l.out));
+        tg_fill(&g, l.x, xs, -1, 1);
+        tg_fill(&g, w, ws, -0.1, 0.1);
+        tg_fill(&g, l.b, l.out, -1, 1);
+        nnr_pack_linear_weight_f32(l.in, l.out, w, l.wp);
+        same_bits("packed linear forward", run_linear_packed, &l, (size_t)l.n * l.out);
+        free(w); free(l.x); free(l.wp); free(l.b);
+    }
+}
+
 typedef struct { int n; nnr_conv2d_shape s; float *x, *w, *b, *dy, *scr; } conv_ctx;
 static size_t conv_xs(const conv_ctx *c) { return (size_t)c->n * c->s.in_channels * c->s.in_h * c->s.in_w; }
 static size_t conv_ws(const conv_ctx *c) { return (size_t)c->s.out_channels * c->s.in_channels * c->s.kernel_h * c->s.kernel_w; }

@@ -351,6 +351,36 @@ Test(linear, packed_matches_reference)
         }
 }
 
+Test(linear, packed_small_batch_every_activation)
+{
+    /* batches below NNR_LINEAR_PACKED_MIN_BATCH: paired and lone panels
+     * (out of 1, 2, 3 and 5 panels, partly filled), k odd and even, every
+     * activation (relu/leaky_relu in registers, the others after the store) */
+    static const int shapes[][3] = {{1, 1, 33},  {1, 2, 64},   {2, 7, 65},  {3, 128, 96},
+                                    {1, 64, 10}, {1, 129, 160}, {2, 300, 17}, {1, 784, 128}};
+    tgen g = {16};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (size_t a = 0; a < NACTS; a++) {
+            if (!act_everywhere(ALL_ACTS[a]))
+                continue;
+            int n = shapes[s][0], in = shapes[s][1], out = shapes[s][2], hasb = (int)(a + s) % 2;
+            float *x = tg_alloc((size_t)n * in), *w = tg_alloc((size_t)out * in),
+                  *wp = tg_alloc(nnr_linear_packed_size(in, out)), *b = tg_alloc(out),
+                  *y = tg_alloc((size_t)n * out), *r = tg_alloc((size_t)n * out);
+            tg_fill(&g, x, (size_t)n * in, -1, 1);
+            tg_fill(&g, w, (size_t)out * in, -0.5, 0.5);
+            tg_fill(&g, b, out, -1, 1);
+            nnr_pack_linear_weight_f32(in, out, w, wp);
+            nnr_linear_packed_f32(n, in, out, x, wp, hasb ? b : NULL, y, ALL_ACTS[a], 0.01f);
+            nnr_ref_linear_f32(n, in, out, x, w, hasb ? b : NULL, r, ALL_ACTS[a], 0.01f);
+            char what[96];
+            snprintf(what, sizeof what, "packed linear %dx%d->%d act %d bias %d", n, in, out,
+                     (int)ALL_ACTS[a], hasb);
+            check_close(what, y, r, (size_t)n * out, 1e-5 + 1e-7 * in, 1e-5);
+            free(x); free(w); free(wp); free(b); free(y); free(r);
+        }
+}
+
 Test(linear, batch_rows_are_independent)
 {
     /* a row's result does not depend on which batch it is computed in */
