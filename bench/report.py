@@ -134,6 +134,8 @@ def parse(path):
                     mach["peak"][p[1]] = max(mach["peak"].get(p[1], 0.0), float(p[2]))
                 elif p[0] == "BW" and len(p) >= 3:
                     mach["bw"][p[1]] = max(mach["bw"].get(p[1], 0.0), float(p[2]))
+                    if len(p) >= 4:
+                        mach.setdefault("bw_bytes", {})[p[1]] = int(p[3])
                 elif p[0] == "SKIP":
                     skips.append(" ".join(p[1:]))
             except ValueError:
@@ -149,6 +151,15 @@ def l1_bytes(mach):
             if len(p) >= 2 and p[0] == "L1d" and p[1].lstrip("-").isdigit() and int(p[1]) > 0:
                 return int(p[1]) * 1024
     return 32 * 1024
+
+
+def kib(nbytes):
+    """A buffer size as the report prints it: 16 KiB, 256 MiB; ? if unknown."""
+    if not nbytes:
+        return "?"
+    if nbytes >= 1 << 20 and nbytes % (1 << 20) == 0:
+        return "%d MiB" % (nbytes >> 20)
+    return "%d KiB" % (nbytes >> 10)
 
 
 def bound_us(key, mach):
@@ -235,8 +246,8 @@ def main(raw, out):
                      "%s %.1f" % (k, v) for k, v in pk.items() if k != "best")))
     if mach["bw"]:
         L.append("- read bandwidth, one core: " + ", ".join(
-            "%s %.1f GB/s" % ({"l1": "L1 (16 KiB)", "l2": "L2 (512 KiB)",
-                                "dram": "DRAM (256 MiB)"}.get(k, k), v)
+            "%s (%s) %.1f GB/s" % ({"l1": "L1", "l2": "L2", "dram": "DRAM"}.get(k, k),
+                                  kib(mach.get("bw_bytes", {}).get(k)), v)
             for k, v in mach["bw"].items()))
     if not pk:
         L.append("- not measured (bench/machine.c failed): no fractions of bound")
