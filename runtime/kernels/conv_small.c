@@ -182,6 +182,34 @@ void nnr_sc_pad_plane(int c, int h, int w, const float *x, int hp, int wp, int p
             copy_row(xp + ((size_t)ci * hp + py + iy) * wp + px, x + ((size_t)ci * h + iy) * w, w);
 }
 
+/* The tile's sums, shared by SC_RQ and SC_RT: acc[b·R·Q + r·Q + q] for
+ * NB channel vectors from ob and R x Q outputs from (oy0, ox0) at stride
+ * ST, over the taps in (ci, ki, kj) order, one FMA chain from zero each;
+ * every input address a constant offset from one pointer per row. */
+#define SC_TILE_SUMS(NB, R, Q, ST)                                                         \
+        NNR_VEC acc[NB * R * Q];                                                            \
+        for (int i = 0; i < NB * R * Q; i++) acc[i] = NNR_VEC_ZERO();                       \
+        const float *xr[R]; /* one base register per row, the tap an index */            \
+        for (int r = 0; r < R; r++)                                                         \
+            xr[r] = g->xp + ((size_t)(oy0 + r) * g->wp + ox0) * ST;                         \
+        const float *wt = g->wt + (size_t)ob * SC_V;                                        \
+        /* the taps in (ci, ki, kj) order, their offsets counted on the way */              \
+        for (ptrdiff_t rb = 0, ce = (ptrdiff_t)g->c * g->hp * g->wp; rb < ce;              \
+             rb += (ptrdiff_t)(g->hp - g->kh) * g->wp)                                      \
+            for (int ki = 0; ki < g->kh; ki++, rb += g->wp)                                 \
+                for (int kj = 0; kj < g->kw; kj++, wt += g->ocp) {                          \
+                    const ptrdiff_t o = rb + kj;                                            \
+                    NNR_VEC wv[NB];                                                         \
+                    for (int b = 0; b < NB; b++) wv[b] = NNR_VEC_LOAD(wt + b * SC_V);       \
+                    for (int r = 0; r < R; r++)                                             \
+                        for (int q = 0; q < Q; q++) {                                       \
+                            NNR_VEC xv = NNR_VEC_SET1(xr[r][o + q * ST]);                   \
+                            for (int b = 0; b < NB; b++)                                    \
+                                acc[b * R * Q + r * Q + q] =                                \
+                                    NNR_VEC_FMA(wv[b], xv, acc[b * R * Q + r * Q + q]);     \
+                        }                                                                   \
+                }
+
 #if !SC_AVX2
 /* SC_P positions from p0 (the last ones repeated past ohw) x NB channel
  * vectors from ob: accumulate, add the bias, relu if asked, and store the
@@ -315,28 +343,7 @@ static void sc_store(const sc_geo *g, NNR_VEC *acc, int nb, int R, int Q, int oy
     static void NAME(const sc_geo *g, int oy0, int ox0, int ob, const float *bias, int oc,  \
                      int relu, float *y)                                                    \
     {                                                                                       \
-        NNR_VEC acc[NB * R * Q];                                                            \
-        for (int i = 0; i < NB * R * Q; i++) acc[i] = NNR_VEC_ZERO();                       \
-        const float *xr[R]; /* one base register per row, the tap an index */            \
-        for (int r = 0; r < R; r++)                                                         \
-            xr[r] = g->xp + ((size_t)(oy0 + r) * g->wp + ox0) * ST;                         \
-        const float *wt = g->wt + (size_t)ob * SC_V;                                        \
-        /* the taps in (ci, ki, kj) order, their offsets counted on the way */              \
-        for (ptrdiff_t rb = 0, ce = (ptrdiff_t)g->c * g->hp * g->wp; rb < ce;              \
-             rb += (ptrdiff_t)(g->hp - g->kh) * g->wp)                                      \
-            for (int ki = 0; ki < g->kh; ki++, rb += g->wp)                                 \
-                for (int kj = 0; kj < g->kw; kj++, wt += g->ocp) {                          \
-                    const ptrdiff_t o = rb + kj;                                            \
-                    NNR_VEC wv[NB];                                                         \
-                    for (int b = 0; b < NB; b++) wv[b] = NNR_VEC_LOAD(wt + b * SC_V);       \
-                    for (int r = 0; r < R; r++)                                             \
-                        for (int q = 0; q < Q; q++) {                                       \
-                            NNR_VEC xv = NNR_VEC_SET1(xr[r][o + q * ST]);                   \
-                            for (int b = 0; b < NB; b++)                                    \
-                                acc[b * R * Q + r * Q + q] =                                \
-                                    NNR_VEC_FMA(wv[b], xv, acc[b * R * Q + r * Q + q]);     \
-                        }                                                                   \
-                }                                                                           \
+        SC_TILE_SUMS(NB, R, Q, ST);                                                         \
         sc_store(g, acc, NB, R, Q, oy0, ox0, ob, bias, oc, relu, y);                        \
     }
 
@@ -410,27 +417,7 @@ static inline void tr8(__m256 r[8])
 #define SC_RT(NAME, NB, R, Q, ST)                                                          \
     static void NAME(const sc_geo *g, int oy0, int ox0, int ob, int ldt)                    \
     {                                                                                       \
-        NNR_VEC acc[NB * R * Q];                                                            \
-        for (int i = 0; i < NB * R * Q; i++) acc[i] = NNR_VEC_ZERO();                       \
-        const float *xr[R];                                                                 \
-        for (int r = 0; r < R; r++)                                                         \
-            xr[r] = g->xp + ((size_t)(oy0 + r) * g->wp + ox0) * ST;                         \
-        const float *wt = g->wt + (size_t)ob * SC_V;                                        \
-        for (ptrdiff_t rb = 0, ce = (ptrdiff_t)g->c * g->hp * g->wp; rb < ce;              \
-             rb += (ptrdiff_t)(g->hp - g->kh) * g->wp)                                      \
-            for (int ki = 0; ki < g->kh; ki++, rb += g->wp)                                 \
-                for (int kj = 0; kj < g->kw; kj++, wt += g->ocp) {              \
-                    const ptrdiff_t o = rb + kj;                                            \
-                    NNR_VEC wv[NB];                                                         \
-                    for (int b = 0; b < NB; b++) wv[b] = NNR_VEC_LOAD(wt + b * SC_V);       \
-                    for (int r = 0; r < R; r++)                                             \
-                        for (int q = 0; q < Q; q++) {                                       \
-                            NNR_VEC xv = NNR_VEC_SET1(xr[r][o + q * ST]);                   \
-                            for (int b = 0; b < NB; b++)                                    \
-                                acc[b * R * Q + r * Q + q] =                                \
-                                    NNR_VEC_FMA(wv[b], xv, acc[b * R * Q + r * Q + q]);     \
-                        }                                                                   \
-                }                                                                           \
+        SC_TILE_SUMS(NB, R, Q, ST);                                                         \
         for (int r = 0; r < R; r++)                                                         \
             for (int q = 0; q < Q; q++) {                                                   \
                 float *t = g->tb + ((size_t)(oy0 + r) * g->ow + ox0 + q) * ldt +            \
