@@ -764,11 +764,7 @@ static void rows_packed(int n, int in, int out, const float *x, const float *wp,
 {
     const int np = (out + NNR_PACK_NR - 1) / NNR_PACK_NR, ng = (np + GP - 1) / GP;
 #ifdef _OPENMP
-    int nth = 1;
-    if ((double)n * out * in >= NNR_PAR_MIN && !omp_in_parallel()) {
-        nth = omp_get_max_threads();
-        if (nth > ng) nth = ng;
-    }
+    const int nth = nnr_kern_threads((double)n * out * in, NNR_PAR_MIN, ng);
     if (nth > 1) {
 #pragma omp parallel for num_threads(nth) schedule(static)
         for (int t = 0; t < nth; t++)

@@ -345,11 +345,7 @@ void nnr_linear_packed_bf16(int n, int in, int out, const float *x, const void *
 #ifdef _OPENMP
     /* a parallel region only for nth > 1: with a false if clause it would
      * still start a team of one (~0.7 us per call on Zen 3) */
-    int nth = 1;
-    if ((double)n * out * in >= NNR_PAR_MIN && !omp_in_parallel()) {
-        nth = omp_get_max_threads();
-        if (nth > np) nth = np;
-    }
+    const int nth = nnr_kern_threads((double)n * out * in, NNR_PAR_MIN, np);
     if (nth > 1) {
 #pragma omp parallel for num_threads(nth) schedule(static)
         for (int t = 0; t < nth; t++)

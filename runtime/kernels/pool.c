@@ -384,10 +384,9 @@ void nnr_kern_maxpool2d_f32(int n, const nnr_kpool *s, const float *x, float *y)
         s->oh > 0 && s->ow > 0) {
         /* ranges of planes across threads (with OpenMP): each window's max
          * is the same whichever vector it is computed in */
-        int nth = 1, ok = 1;
+        int ok = 1;
 #ifdef _OPENMP
-        if (planes * in >= POOL_PAR_MIN && !omp_in_parallel()) nth = omp_get_max_threads();
-        if ((size_t)nth > planes) nth = (int)planes;
+        const int nth = nnr_kern_threads((double)(planes * in), POOL_PAR_MIN, (long)planes);
         /* a parallel region only when it splits: one whose if clause is
          * false still starts a team of one (~0.7 us per call on Zen 3) */
         if (nth > 1) {
@@ -530,8 +529,9 @@ void nnr_kern_maxpool2d_backward_f32(int n, const nnr_kpool *s, const float *x,
     /* planes are independent: split across threads (with OpenMP; a
      * parallel region only when it splits, as in the forward) */
 #ifdef _OPENMP
-    if (planes * in >= POOL_PAR_MIN && !omp_in_parallel() && omp_get_max_threads() > 1) {
-#pragma omp parallel for schedule(static)
+    const int nth = nnr_kern_threads((double)(planes * in), POOL_PAR_MIN, (long)planes);
+    if (nth > 1) {
+#pragma omp parallel for num_threads(nth) schedule(static)
         for (size_t p = 0; p < planes; p++)
             maxpool_backward_plane(s, k22, x + p * in, dy + p * on, dx + p * in);
         return;
