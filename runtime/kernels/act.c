@@ -17,6 +17,7 @@
 #endif
 
 #include "../nnr.h"
+#include "kern.h"
 #include "../simd.h"
 
 /* elements from which relu and its gradient are split across threads
@@ -63,8 +64,9 @@ void nnr_act2_f32(nnr_act act, float p0, float p1, size_t len, const float *x, f
         /* a parallel region only when it splits: with a false if clause it
          * would still start a team of one (~0.7 us per call on Zen 3) */
 #ifdef _OPENMP
-        if (len >= ACT_PAR_MIN && !omp_in_parallel()) {
-#pragma omp parallel for schedule(static)
+        const int nth = nnr_kern_threads((double)len, (double)ACT_PAR_MIN, (long)nv);
+        if (nth > 1) {
+#pragma omp parallel for num_threads(nth) schedule(static)
             for (size_t v = 0; v < nv; v++)
                 NNR_VEC_STORE(y + v * NNR_VEC_WIDTH, NNR_VEC_MAX(z, NNR_VEC_LOAD(x + v * NNR_VEC_WIDTH)));
         } else
@@ -132,7 +134,7 @@ void nnr_act2_backward_f32(nnr_act act, float p0, float p1, size_t len, const fl
         return;
     case NNR_ACT_RELU:
 #ifdef _OPENMP
-        if (len >= ACT_PAR_MIN && !omp_in_parallel()) {   /* as in the forward */
+        if (nnr_kern_threads((double)len, (double)ACT_PAR_MIN, (long)len) > 1) { /* as the forward */
 #pragma omp parallel for schedule(static)
             for (size_t j = 0; j < len; j++) dx[j] = x[j] > 0.0f ? dy[j] : 0.0f;
         } else
