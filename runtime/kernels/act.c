@@ -50,6 +50,22 @@ static inline NNR_VEC vgelu_tanh(NNR_VEC x)
     return NNR_VEC_MUL(NNR_VEC_MUL(NNR_VEC_SET1(0.5f), x), NNR_VEC_ADD(NNR_VEC_SET1(1.0f), t));
 }
 
+/* dy·gelu_tanh'(v): tanh(u), u = √(2/π)·(v + 0.044715·v³), then
+ * dy·(½(1 + t) + ½v·(1 - t²)·√(2/π)·(1 + 3·0.044715·v²)), the scalar
+ * form's operations in its order, none fused. */
+static inline NNR_VEC vgelu_tanh_grad(NNR_VEC v, NNR_VEC g)
+{
+    const NNR_VEC k0 = NNR_VEC_SET1(0.044715f), k3 = NNR_VEC_SET1(3.0f * 0.044715f);
+    const NNR_VEC s2p = NNR_VEC_SET1(NNR_SQRT_2_PI), one = NNR_VEC_SET1(1.0f);
+    const NNR_VEC half = NNR_VEC_SET1(0.5f);
+    const NNR_VEC c3 = NNR_VEC_MUL(NNR_VEC_MUL(NNR_VEC_MUL(k0, v), v), v);
+    const NNR_VEC t = nnr_vtanh(NNR_VEC_MUL(s2p, NNR_VEC_ADD(v, c3)));
+    const NNR_VEC dt = NNR_VEC_MUL(NNR_VEC_MUL(NNR_VEC_SUB(one, NNR_VEC_MUL(t, t)), s2p),
+                                   NNR_VEC_ADD(one, NNR_VEC_MUL(NNR_VEC_MUL(k3, v), v)));
+    return NNR_VEC_MUL(g, NNR_VEC_ADD(NNR_VEC_MUL(half, NNR_VEC_ADD(one, t)),
+                                      NNR_VEC_MUL(NNR_VEC_MUL(half, v), dt)));
+}
+
 void nnr_act2_f32(nnr_act act, float p0, float p1, size_t len, const float *x, float *y)
 {
     float param = p0;
@@ -175,38 +191,18 @@ void nnr_act2_backward_f32(nnr_act act, float p0, float p1, size_t len, const fl
         return;
     case NNR_ACT_GELU_TANH: {
         /* in vectors (a zero-padded one for the tail), the scalar form's
-         * operations in its order, none fused: tanh(u), u = √(2/π)·(x +
-         * 0.044715·x³), then dy·(½(1 + t) + ½x·(1 - t²)·√(2/π)·(1 + 3·0.044715·x²)) */
-        const NNR_VEC k0 = NNR_VEC_SET1(0.044715f), k3 = NNR_VEC_SET1(3.0f * 0.044715f);
-        const NNR_VEC s2p = NNR_VEC_SET1(NNR_SQRT_2_PI), one = NNR_VEC_SET1(1.0f);
-        const NNR_VEC half = NNR_VEC_SET1(0.5f);
-        for (size_t i0 = 0; i0 < len; i0 += NNR_VEC_WIDTH) {
-            const size_t nv = len - i0 < NNR_VEC_WIDTH ? len - i0 : NNR_VEC_WIDTH;
+         * operations in its order, none fused (vgelu_tanh_grad) */
+        for (; i + NNR_VEC_WIDTH <= len; i += NNR_VEC_WIDTH)
+            NNR_VEC_STORE(dx + i, vgelu_tanh_grad(NNR_VEC_LOAD(x + i), NNR_VEC_LOAD(dy + i)));
+        if (i < len) {
             float tx[NNR_VEC_WIDTH] = {0}, tdy[NNR_VEC_WIDTH] = {0}, tdx[NNR_VEC_WIDTH];
-            const float *xp = x + i0, *dyp = dy + i0;
-            if (nv < NNR_VEC_WIDTH) {
-                memcpy(tx, xp, nv * sizeof *tx);
-                memcpy(tdy, dyp, nv * sizeof *tdy);
-                xp = tx;
-                dyp = tdy;
-            }
-            const NNR_VEC v = NNR_VEC_LOAD(xp);
-            const NNR_VEC c3 = NNR_VEC_MUL(NNR_VEC_MUL(NNR_VEC_MUL(k0, v), v), v);
-            const NNR_VEC t = nnr_vtanh(NNR_VEC_MUL(s2p, NNR_VEC_ADD(v, c3)));
-            const NNR_VEC dt = NNR_VEC_MUL(
-                NNR_VEC_MUL(NNR_VEC_SUB(one, NNR_VEC_MUL(t, t)), s2p),
-                NNR_VEC_ADD(one, NNR_VEC_MUL(NNR_VEC_MUL(k3, v), v)));
-            const NNR_VEC r = NNR_VEC_MUL(
-                NNR_VEC_LOAD(dyp), NNR_VEC_ADD(NNR_VEC_MUL(half, NNR_VEC_ADD(one, t)),
-                                               NNR_VEC_MUL(NNR_VEC_MUL(half, v), dt)));
-            if (nv == NNR_VEC_WIDTH) {
-                NNR_VEC_STORE(dx + i0, r);
-            } else {
-                NNR_VEC_STORE(tdx, r);
-                memcpy(dx + i0, tdx, nv * sizeof *tdx);
-            }
+            memcpy(tx, x + i, (len - i) * sizeof *tx);
+            memcpy(tdy, dy + i, (len - i) * sizeof *tdy);
+            NNR_VEC_STORE(tdx, vgelu_tanh_grad(NNR_VEC_LOAD(tx), NNR_VEC_LOAD(tdy)));
+            memcpy(dx + i, tdx, (len - i) * sizeof *tdx);
         }
         return;
+    }
     case NNR_ACT_EXP: for (; i < len; i++) dx[i] = dy[i] * y[i]; return;
     case NNR_ACT_LOG: for (; i < len; i++) dx[i] = dy[i] / x[i]; return;
     case NNR_ACT_SQRT: for (; i < len; i++) dx[i] = dy[i] * 0.5f / y[i]; return;
@@ -231,7 +227,6 @@ void nnr_act2_backward_f32(nnr_act act, float p0, float p1, size_t len, const fl
     case NNR_ACT_POW:
         for (; i < len; i++) dx[i] = p0 == 0.0f ? 0.0f : dy[i] * p0 * powf(x[i], p0 - 1.0f);
         return;
-    }
     }
 }
 

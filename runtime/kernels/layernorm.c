@@ -22,15 +22,24 @@ static double lanes_sum(const double *a)
     return s;
 }
 
+/* The accumulators start as 0.0 + the first block's terms (the same
+ * values as zeros and then one step): zeroing them was a memset that GCC's
+ * Zen tuning made a rep stos, a quarter of row_stats' time at d = 128. */
 static void row_stats(int d, const float *x, float eps, float *mean, float *rstd)
 {
-    double sl[LN_L] = {0}, ql[LN_L] = {0};
-    int j = 0;
+    double sl[LN_L], ql[LN_L];
+    const int j0 = d >= LN_L ? LN_L : 0;
+    for (int l = 0; l < LN_L; l++) sl[l] = 0.0 + (j0 ? (double)x[l] : 0.0);
+    int j = j0;
     for (; j + LN_L <= d; j += LN_L)
         for (int l = 0; l < LN_L; l++) sl[l] += x[j + l];
     for (; j < d; j++) sl[j % LN_L] += x[j];
     const double m = lanes_sum(sl) / d;
-    for (j = 0; j + LN_L <= d; j += LN_L)
+    for (int l = 0; l < LN_L; l++) {
+        const double t = j0 ? x[l] - m : 0.0;
+        ql[l] = 0.0 + (j0 ? t * t : 0.0);
+    }
+    for (j = j0; j + LN_L <= d; j += LN_L)
         for (int l = 0; l < LN_L; l++) {
             double t = x[j + l] - m;
             ql[l] += t * t;

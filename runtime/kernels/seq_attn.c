@@ -93,9 +93,19 @@ static int row_keys(int tk, int causal, int i)
  * transposed rows and never read as probabilities. */
 #define AT_MR 4
 #define AT_NV 4
+#if defined(__x86_64__) && !defined(__AVX512F__)
+/* 16 vector registers (AVX2, SSE2): 4 x 4 accumulators and a broadcast
+ * spill, so whole blocks of AT_MR2 rows run as 6 x 2 accumulators, the two
+ * vectors of b in registers too, pair of vectors after pair; the blocking
+ * changes no sum's order (the same bits) */
+#define AT_PAIRS 1
+#define AT_MR2 6
+#else
 /* rows of a block whose columns are at most 2 vectors (W8's heads of 32
  * at W = 16): 8 x 2 accumulators, not 4 x 2, keep both FMA pipes busy */
+#define AT_PAIRS 0
 #define AT_MR2 8
+#endif
 /* the blocks are inlined at each call with constant mr, nv (their
  * accumulators then live in registers) */
 #if defined(__GNUC__)
@@ -151,11 +161,14 @@ static void tile_abt(int m, int n, int k, const float *a, int lda, const float *
         if (m - i0 >= AT_MR2) {     /* 8 rows when their columns are at most 2 vectors */
             const int nn8 = causal && off + i0 + AT_MR2 < n ? off + i0 + AT_MR2 : n;
             const int nv8 = vround(nn8) / NNR_VEC_WIDTH;
-            if (nv8 >= 1 && nv8 <= 2) {
+            if (nv8 >= 1 && (nv8 <= 2 || AT_PAIRS)) {
                 const float *ai = a + (size_t)i0 * lda;
-                float *ci = c + (size_t)i0 * ldc;
-                if (nv8 == 2) abt_block(AT_MR2, 2, k, ai, lda, bt, ldt, ci, ldc);
-                else abt_block(AT_MR2, 1, k, ai, lda, bt, ldt, ci, ldc);
+                for (int v0 = 0; v0 < nv8; v0 += 2) {
+                    float *ci = c + (size_t)i0 * ldc + v0 * NNR_VEC_WIDTH;
+                    const float *bj = bt + v0 * NNR_VEC_WIDTH;
+                    if (nv8 - v0 >= 2) abt_block(AT_MR2, 2, k, ai, lda, bj, ldt, ci, ldc);
+                    else abt_block(AT_MR2, 1, k, ai, lda, bj, ldt, ci, ldc);
+                }
                 i0 += AT_MR2;
                 continue;
             }
@@ -212,15 +225,19 @@ static void tile_pb(int m, int n, int w, const float *p, int prs, int pcs, const
     const int nvec = w / NNR_VEC_WIDTH;
     for (int i0 = 0; i0 < m;) {
         /* 8 rows when w is at most 2 vectors, else (and for the last rows) 4 */
-        const int mr = nvec >= 1 && nvec <= 2 && m - i0 >= AT_MR2 ? AT_MR2 : m - i0 < AT_MR ? m - i0 : AT_MR;
+        const int mr = nvec >= 1 && (nvec <= 2 || AT_PAIRS) && m - i0 >= AT_MR2 ? AT_MR2
+                       : m - i0 < AT_MR ? m - i0 : AT_MR;
         int lo = 0, hi = n;
         if (tri == PB_LOWER && off + i0 + mr < n) hi = off + i0 + mr;
         if (tri == PB_UPPER && i0 - off > 0) lo = i0 - off < n ? i0 - off : n;
         const float *pi = p + (size_t)i0 * prs;
         if (mr == AT_MR2) {
-            float *ci = c + (size_t)i0 * ldc;
-            if (nvec == 2) pb_block(AT_MR2, 2, lo, hi, pi, prs, pcs, b, ldb, ci, ldc, accumulate);
-            else pb_block(AT_MR2, 1, lo, hi, pi, prs, pcs, b, ldb, ci, ldc, accumulate);
+            for (int v0 = 0; v0 < nvec; v0 += 2) {
+                float *ci = c + (size_t)i0 * ldc + v0 * NNR_VEC_WIDTH;
+                const float *bj = b + v0 * NNR_VEC_WIDTH;
+                if (nvec - v0 >= 2) pb_block(AT_MR2, 2, lo, hi, pi, prs, pcs, bj, ldb, ci, ldc, accumulate);
+                else pb_block(AT_MR2, 1, lo, hi, pi, prs, pcs, bj, ldb, ci, ldc, accumulate);
+            }
             i0 += mr;
             continue;
         }

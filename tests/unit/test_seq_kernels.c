@@ -99,6 +99,12 @@ Test(sdpa, matches_reference)
     sdpa_case(2, 130, 70, 32, 16, 1);
     sdpa_case(1, 64, 64, 64, 48, 1);
     sdpa_case(2, 3, 5, 16, 16, 1);
+    /* W8's heads (64 x 64 x 32), and widths of 3 vectors at W = 8 (a pair
+     * and a single vector in 16-register x86's 6-row tiles), rows not a
+     * multiple of 6 */
+    sdpa_case(4, 64, 64, 32, 32, 1);
+    sdpa_case(2, 67, 67, 24, 24, 1);
+    sdpa_case(2, 41, 59, 24, 40, 0);
 }
 
 /* The cached step (generation): a sequence fed in pieces of the given
