@@ -592,30 +592,25 @@ static void sc_flush(const sc_geo *g, int ldt, const float *bias, int oc, int re
     }
 }
 
-/* the epilogue of SC_PV: acc [O][V] + bias, + the residual, relu if asked,
- * into rows oy of channels o0 .. o0 + O of y [oc][oh][ow] */
-static inline void sc_pv_store(const sc_geo *g, const __m256 *acc, int O, int V, int oy, int o0,
-                               const float *bias, int relu, float *y)
+/* the epilogue of SC_PV for vector v of row oy of channel o (r: its sums):
+ * + bias, + the residual, relu if asked, into y [oc][oh][ow] */
+static inline void sc_pv_out(const sc_geo *g, __m256 r, int V, int v, int oy, int o,
+                             const float *bias, int relu, float *y)
 {
-    const int ow = g->ow, last = oy == g->oh - 1, tail = ow - 8 * (V - 1);
+    const int ow = g->ow, tail = ow - 8 * (V - 1), part = v == V - 1 && tail < 8;
+    const size_t at = ((size_t)o * g->oh + oy) * ow + 8 * (size_t)v;
     const __m256i mt = _mm256_cmpgt_epi32(_mm256_set1_epi32(tail),
                                           _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-    for (int o = 0; o < O; o++) {
-        const size_t at = ((size_t)(o0 + o) * g->oh + oy) * ow;
-        for (int v = 0; v < V; v++) {
-            __m256 r = acc[o * V + v];
-            const int part = v == V - 1 && tail < 8;
-            if (bias) r = _mm256_add_ps(r, _mm256_set1_ps(bias[o0 + o]));
-            if (g->res)
-                r = _mm256_add_ps(r, part ? _mm256_maskload_ps(g->res + at + 8 * v, mt)
-                                          : _mm256_loadu_ps(g->res + at + 8 * v));
-            if (relu) r = _mm256_max_ps(r, _mm256_setzero_ps());
-            if (part && (last || g->res)) /* res may be y */
-                _mm256_maskstore_ps(y + at + 8 * v, mt, r);
-            else
-                _mm256_storeu_ps(y + at + 8 * v, r);
-        }
-    }
+    if (bias) r = _mm256_add_ps(r, _mm256_set1_ps(bias[o]));
+    if (g->res)
+        r = _mm256_add_ps(r, part ? _mm256_maskload_ps(g->res + at, mt) : _mm256_loadu_ps(g->res + at));
+    if (relu) r = _mm256_max_ps(r, _mm256_setzero_ps());
+    /* masked when the extra lanes would go past the channel's plane (not
+     * overwritten later: oy runs outermost), or with a residual (it may be y) */
+    if (part && (8 - tail > (g->oh - 1 - oy) * ow || g->res))
+        _mm256_maskstore_ps(y + at, mt, r);
+    else
+        _mm256_storeu_ps(y + at, r);
 }
 
 /* One input channel at stride 1 (W4's and W7's first convolutions: 9 taps,
@@ -625,30 +620,32 @@ static inline void sc_pv_store(const sc_geo *g, const __m256 *acc, int O, int V,
  * unaligned load of a padded row (lanes past ow read the next row or the
  * plane's slack, and are not stored), straight into y: the same sums in the
  * same tap order, then bias, residual, relu as sc_flush: the same bits.
- * Rows past ow are written whole but the last row's, so oy runs outermost
- * (the next row's stores overwrite the extra lanes). */
+ * A row's last vector is stored whole when its extra lanes stay within the
+ * channel's plane: oy runs outermost, and the next rows' stores overwrite
+ * them. */
 #define SC_PV(NAME, O, V)                                                                  \
     static void NAME(const sc_geo *g, int oy, int o0, const float *bias, int relu, float *y) \
     {                                                                                       \
         __m256 acc[O * V];                                                                  \
         for (int i = 0; i < O * V; i++) acc[i] = _mm256_setzero_ps();                       \
-        const float *wt = g->wt + o0;                                                       \
-        for (int ci = 0; ci < g->c; ci++)                                                   \
-            for (int ki = 0; ki < g->kh; ki++) {                                            \
-                const float *xr = g->xp + ((size_t)ci * g->hp + oy + ki) * g->wp;          \
+        const float *xr = g->xp + (size_t)oy * g->wp, *wt = g->wt + o0;                    \
+        for (ptrdiff_t rb = 0, ce = (ptrdiff_t)g->c * g->hp * g->wp; rb < ce;              \
+             rb += (ptrdiff_t)(g->hp - g->kh) * g->wp)                                      \
+            for (int ki = 0; ki < g->kh; ki++, rb += g->wp)                                 \
                 for (int kj = 0; kj < g->kw; kj++, wt += g->ocp) {                          \
-                    __m256 xv[V];                                                           \
-                    for (int v = 0; v < V; v++) xv[v] = _mm256_loadu_ps(xr + kj + 8 * v);   \
-                    for (int o = 0; o < O; o++) {                                           \
-                        const __m256 wv = _mm256_broadcast_ss(wt + o);                      \
-                        for (int v = 0; v < V; v++)                                         \
-                            acc[o * V + v] = _mm256_fmadd_ps(wv, xv[v], acc[o * V + v]);    \
+                    __m256 wv[O];                                                           \
+                    /* set1: by broadcast_ss(wt + o) GCC stores the sums every tap */     \
+                    for (int o = 0; o < O; o++) wv[o] = _mm256_set1_ps(wt[o]);              \
+                    for (int v = 0; v < V; v++) {                                           \
+                        const __m256 xv = _mm256_loadu_ps(xr + rb + kj + 8 * v);            \
+                        for (int o = 0; o < O; o++)                                         \
+                            acc[o * V + v] = _mm256_fmadd_ps(wv[o], xv, acc[o * V + v]);    \
                     }                                                                       \
                 }                                                                           \
-            }                                                                               \
-        sc_pv_store(g, acc, O, V, oy, o0, bias, relu, y);                                   \
+        for (int o = 0; o < O; o++)                                                         \
+            for (int v = 0; v < V; v++)                                                     \
+                sc_pv_out(g, acc[o * V + v], V, v, oy, o0 + o, bias, relu, y);             \
     }
-
 
 SC_PV(sc_pv1_1, 1, 1) SC_PV(sc_pv2_1, 2, 1) SC_PV(sc_pv3_1, 3, 1) SC_PV(sc_pv4_1, 4, 1)
 SC_PV(sc_pv1_2, 1, 2) SC_PV(sc_pv2_2, 2, 2) SC_PV(sc_pv3_2, 3, 2) SC_PV(sc_pv4_2, 4, 2)
@@ -657,7 +654,8 @@ SC_PV(sc_pv1_4, 1, 4) SC_PV(sc_pv2_4, 2, 4) SC_PV(sc_pv3_4, 3, 4)
 
 typedef void (*sc_pv_fn)(const sc_geo *, int, int, const float *, int, float *);
 
-/* SC_PV's tiles of O channels x V vectors, O * V <= 12 */
+/* SC_PV's tiles of O channels x V vectors: O·V <= 12 sums and O weights
+ * in registers (the inputs read by the FMAs) */
 static const sc_pv_fn sc_pvs[4][4] = {
     {sc_pv1_1, sc_pv2_1, sc_pv3_1, sc_pv4_1},
     {sc_pv1_2, sc_pv2_2, sc_pv3_2, sc_pv4_2},

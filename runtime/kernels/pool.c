@@ -350,7 +350,8 @@ static int max22_all(const nnr_kpool *s, size_t planes, const float *x, float *y
 /* The same on AVX2, vectors of 8 outputs: a row's last vector moved back to
  * end at ow (it recomputes a few outputs, the same way), or, when ow < 8,
  * one vector a row (masked loads, nothing read past the row) whose extra
- * lanes the next row's store overwrites (the last row's store masked). For
+ * lanes the next rows' stores overwrite (masked when they would go past
+ * the last row). For
  * ordered values m < v ? v : m is _mm256_max_ps(v, m) (v when v > m, else
  * m: the first maximum wins, -0/+0 ties too); NaN is detected as above. */
 #define HAVE_MAX22_ALL 1
@@ -387,7 +388,7 @@ static int max22_all(const nnr_kpool *s, size_t planes, const float *x, float *y
                                           _mm256_maskload_ps(r1, ma), _mm256_maskload_ps(r1 + 8, mb),
                                           &nan);
                 float *yo = y + (p * oh + oy) * ow;
-                if (p + 1 == planes && oy + 1 == oh)
+                if ((p * oh + oy) * ow + 8 > planes * oh * ow) /* past the last row */
                     _mm256_maskstore_ps(yo, mo, m);
                 else
                     _mm256_storeu_ps(yo, m);
