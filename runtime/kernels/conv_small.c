@@ -175,6 +175,33 @@ void nnr_sc_pad_plane(int c, int h, int w, const float *x, int hp, int wp, int p
         if (zero) nnr_sc_zero_floats(xp + (size_t)c * hp * wp, SC_V);
         return;
     }
+#elif SC_AVX2
+    if (wp <= 16) { /* each padded row by masked loads and whole stores (rows in order:
+                     * a row's stores past wp are overwritten by the next row's, the
+                     * last ones land in the zeroed slack of SC_V floats) */
+        const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        const __m256i lo = _mm256_set1_epi32(px - 1), hi = _mm256_set1_epi32(px + w);
+        const __m256i i8 = _mm256_add_epi32(iota, _mm256_set1_epi32(8));
+        const __m256i m0 = _mm256_and_si256(_mm256_cmpgt_epi32(iota, lo), _mm256_cmpgt_epi32(hi, iota));
+        const __m256i m1 = _mm256_and_si256(_mm256_cmpgt_epi32(i8, lo), _mm256_cmpgt_epi32(hi, i8));
+        for (int ci = 0; ci < c; ci++)
+            for (int iy = 0; iy < hp; iy++) {
+                const int sy = iy - py;
+                float *d = xp + ((size_t)ci * hp + iy) * wp;
+                __m256 v0 = _mm256_setzero_ps(), v1 = v0;
+                if (sy >= 0 && sy < h) {
+                    const float *r = x + ((size_t)ci * h + sy) * w - px;
+                    v0 = _mm256_maskload_ps(r, m0);
+                    v1 = _mm256_maskload_ps(r + 8, m1);
+                }
+                _mm256_storeu_ps(d, v0);
+                if (wp > 8) _mm256_storeu_ps(d + 8, v1);
+            }
+        const size_t len = (size_t)c * hp * wp; /* the slack after the last row */
+        for (size_t i = len; i < pad_floats(c, hp, wp); i++) xp[i] = 0.0f;
+        (void)zero;
+        return;
+    }
 #endif
     if (zero) nnr_sc_zero_floats(xp, pad_floats(c, hp, wp));
     for (int ci = 0; ci < c; ci++)
@@ -565,6 +592,98 @@ static void sc_flush(const sc_geo *g, int ldt, const float *bias, int oc, int re
     }
 }
 
+/* the epilogue of SC_PV for vector v of row oy of channel o (r: its sums):
+ * + bias, + the residual, relu if asked, into y [oc][oh][ow] */
+static inline void sc_pv_out(const sc_geo *g, __m256 r, int V, int v, int oy, int o,
+                             const float *bias, int relu, float *y)
+{
+    const int ow = g->ow, tail = ow - 8 * (V - 1), part = v == V - 1 && tail < 8;
+    const size_t at = ((size_t)o * g->oh + oy) * ow + 8 * (size_t)v;
+    const __m256i mt = _mm256_cmpgt_epi32(_mm256_set1_epi32(tail),
+                                          _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    if (bias) r = _mm256_add_ps(r, _mm256_set1_ps(bias[o]));
+    if (g->res)
+        r = _mm256_add_ps(r, part ? _mm256_maskload_ps(g->res + at, mt) : _mm256_loadu_ps(g->res + at));
+    if (relu) r = _mm256_max_ps(r, _mm256_setzero_ps());
+    /* masked when the extra lanes would go past the channel's plane (not
+     * overwritten later: oy runs outermost), or with a residual (it may be y) */
+    if (part && (8 - tail > (g->oh - 1 - oy) * ow || g->res))
+        _mm256_maskstore_ps(y + at, mt, r);
+    else
+        _mm256_storeu_ps(y + at, r);
+}
+
+/* One input channel at stride 1 (W4's and W7's first convolutions: 9 taps,
+ * too few for the tiles above to pay for their stores and sc_flush's
+ * transposes): positions vectorised instead, a tile of O channels from o0
+ * x one output row oy as V vectors of 8 positions, each input vector one
+ * unaligned load of a padded row (lanes past ow read the next row or the
+ * plane's slack, and are not stored), straight into y: the same sums in the
+ * same tap order, then bias, residual, relu as sc_flush: the same bits.
+ * A row's last vector is stored whole when its extra lanes stay within the
+ * channel's plane: oy runs outermost, and the next rows' stores overwrite
+ * them. */
+#define SC_PV(NAME, O, V)                                                                  \
+    static void NAME(const sc_geo *g, int oy, int o0, const float *bias, int relu, float *y) \
+    {                                                                                       \
+        __m256 acc[O * V];                                                                  \
+        for (int i = 0; i < O * V; i++) acc[i] = _mm256_setzero_ps();                       \
+        const float *xr = g->xp + (size_t)oy * g->wp, *wt = g->wt + o0;                    \
+        for (ptrdiff_t rb = 0, ce = (ptrdiff_t)g->c * g->hp * g->wp; rb < ce;              \
+             rb += (ptrdiff_t)(g->hp - g->kh) * g->wp)                                      \
+            for (int ki = 0; ki < g->kh; ki++, rb += g->wp)                                 \
+                for (int kj = 0; kj < g->kw; kj++, wt += g->ocp) {                          \
+                    __m256 wv[O];                                                           \
+                    /* set1: by broadcast_ss(wt + o) GCC stores the sums every tap */     \
+                    for (int o = 0; o < O; o++) wv[o] = _mm256_set1_ps(wt[o]);              \
+                    for (int v = 0; v < V; v++) {                                           \
+                        const __m256 xv = _mm256_loadu_ps(xr + rb + kj + 8 * v);            \
+                        for (int o = 0; o < O; o++)                                         \
+                            acc[o * V + v] = _mm256_fmadd_ps(wv[o], xv, acc[o * V + v]);    \
+                    }                                                                       \
+                }                                                                           \
+        for (int o = 0; o < O; o++)                                                         \
+            for (int v = 0; v < V; v++)                                                     \
+                sc_pv_out(g, acc[o * V + v], V, v, oy, o0 + o, bias, relu, y);             \
+    }
+
+SC_PV(sc_pv1_1, 1, 1) SC_PV(sc_pv2_1, 2, 1) SC_PV(sc_pv3_1, 3, 1) SC_PV(sc_pv4_1, 4, 1)
+SC_PV(sc_pv1_2, 1, 2) SC_PV(sc_pv2_2, 2, 2) SC_PV(sc_pv3_2, 3, 2) SC_PV(sc_pv4_2, 4, 2)
+SC_PV(sc_pv1_3, 1, 3) SC_PV(sc_pv2_3, 2, 3) SC_PV(sc_pv3_3, 3, 3) SC_PV(sc_pv4_3, 4, 3)
+SC_PV(sc_pv1_4, 1, 4) SC_PV(sc_pv2_4, 2, 4) SC_PV(sc_pv3_4, 3, 4)
+
+typedef void (*sc_pv_fn)(const sc_geo *, int, int, const float *, int, float *);
+
+/* SC_PV's tiles of O channels x V vectors: O·V <= 12 sums and O weights
+ * in registers (the inputs read by the FMAs) */
+static const sc_pv_fn sc_pvs[4][4] = {
+    {sc_pv1_1, sc_pv2_1, sc_pv3_1, sc_pv4_1},
+    {sc_pv1_2, sc_pv2_2, sc_pv3_2, sc_pv4_2},
+    {sc_pv1_3, sc_pv2_3, sc_pv3_3, sc_pv4_3},
+    {sc_pv1_4, sc_pv2_4, sc_pv3_4, NULL},
+};
+
+/* 1 when g's plane goes through SC_PV: one input channel, stride 1, rows
+ * of at most 4 vectors, the padded plane exactly as large as the taps
+ * need (reads past a row's end stay within the plane and its slack) */
+static int sc_pv_ok(const sc_geo *g)
+{
+    return g->c == 1 && g->st == 1 && g->ow <= 32 && g->wp == g->ow + g->kw - 1 &&
+           g->hp == g->oh + g->kh - 1;
+}
+
+/* the plane by SC_PV: rows in order, channels in tiles of 4 (3 for rows of
+ * 4 vectors), the last tile what is left */
+static void sc_plane_pv(const sc_geo *g, const float *bias, int oc, int relu, float *y)
+{
+    const int V = (g->ow + 7) / 8, om = V == 4 ? 3 : 4;
+    for (int oy = 0; oy < g->oh; oy++)
+        for (int o0 = 0; o0 < oc; o0 += om) {
+            const int O = oc - o0 < om ? oc - o0 : om;
+            sc_pvs[V - 1][O - 1](g, oy, o0, bias, relu, y);
+        }
+}
+
 /* the plane through tb: pairs of channel vectors (the last one alone), each
  * in the tiles sc_rt_pick chooses (the last row and column of tiles moved
  * back to end at oh and ow), then sc_flush */
@@ -595,7 +714,10 @@ void nnr_sc_run(const sc_geo *g, const float *bias, int oc, nnr_act act, float a
 {
     const int ohw = g->oh * g->ow, relu = act == NNR_ACT_RELU;
 #if SC_AVX2
-    sc_plane_t(g, bias, oc, relu, y);
+    if (sc_pv_ok(g))
+        sc_plane_pv(g, bias, oc, relu, y);
+    else
+        sc_plane_t(g, bias, oc, relu, y);
 #else
     const int nb = g->ocp / SC_V;
     if (g->ow >= 4 && g->oh >= 4 && (g->st == 1 || g->st == 2)) {
@@ -633,7 +755,8 @@ static void sc_forward(int n, const nnr_kconv *s, const float *x, const float *w
     sc_geo g = {xp, wt, s->c, hp, wp, s->kh, s->kw, s->sh, s->oh, s->ow, k, ocp, NULL, tb};
     const size_t xs = (size_t)s->c * s->h * s->w, ys = (size_t)s->oc * s->oh * s->ow;
     for (int i = 0; i < n; i++) {
-        if (SC_AVX2 && s->ph == 0 && s->pw == 0) /* its tiles read the sample itself */
+        if (SC_AVX2 && s->ph == 0 && s->pw == 0 && s->c > 1) /* its tiles read the sample
+                                                               * itself (not SC_PV's) */
             g.xp = x + i * xs;
         else
             nnr_sc_pad_plane(s->c, s->h, s->w, x + i * xs, hp, wp, s->ph, s->pw, xp, i == 0);

@@ -346,6 +346,69 @@ static int max22_all(const nnr_kpool *s, size_t planes, const float *x, float *y
         }
     return nan == 0;
 }
+#elif !defined(NNR_SIMD_SCALAR) && defined(__AVX2__) && defined(__FMA__)
+/* The same on AVX2, vectors of 8 outputs: a row's last vector moved back to
+ * end at ow (it recomputes a few outputs, the same way), or, when ow < 8,
+ * one vector a row (masked loads, nothing read past the row) whose extra
+ * lanes the next rows' stores overwrite (masked when they would go past
+ * the last row). For
+ * ordered values m < v ? v : m is _mm256_max_ps(v, m) (v when v > m, else
+ * m: the first maximum wins, -0/+0 ties too); NaN is detected as above. */
+#define HAVE_MAX22_ALL 1
+static __m256 max22_v8(__m256 a0, __m256 b0, __m256 a1, __m256 b1, __m256 *nan)
+{
+    /* e/o: the even/odd inputs, lanes 0 1 4 5 2 3 6 7 */
+    const __m256 e0 = _mm256_shuffle_ps(a0, b0, 0x88), o0 = _mm256_shuffle_ps(a0, b0, 0xDD);
+    const __m256 e1 = _mm256_shuffle_ps(a1, b1, 0x88), o1 = _mm256_shuffle_ps(a1, b1, 0xDD);
+    *nan = _mm256_or_ps(*nan, _mm256_or_ps(_mm256_cmp_ps(e0, o0, _CMP_UNORD_Q),
+                                           _mm256_cmp_ps(e1, o1, _CMP_UNORD_Q)));
+    __m256 m = _mm256_max_ps(o0, e0);
+    m = _mm256_max_ps(e1, m);
+    m = _mm256_max_ps(o1, m);
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(m), 0xD8));
+}
+
+/* lanes [0, n) set, n in [0, 8] */
+static __m256i lanes8(int n)
+{
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+static int max22_all(const nnr_kpool *s, size_t planes, const float *x, float *y)
+{
+    const int w = s->w, ow = s->ow, oh = s->oh;
+    const size_t in = (size_t)s->h * w;
+    __m256 nan = _mm256_setzero_ps();
+    if (ow < 8) {
+        const __m256i ma = lanes8(2 * ow), mb = lanes8(2 * ow - 8), mo = lanes8(ow);
+        for (size_t p = 0; p < planes; p++)
+            for (int oy = 0; oy < oh; oy++) {
+                const float *r0 = x + p * in + (size_t)oy * 2 * w, *r1 = r0 + w;
+                const __m256 m = max22_v8(_mm256_maskload_ps(r0, ma), _mm256_maskload_ps(r0 + 8, mb),
+                                          _mm256_maskload_ps(r1, ma), _mm256_maskload_ps(r1 + 8, mb),
+                                          &nan);
+                float *yo = y + (p * oh + oy) * ow;
+                if ((p * oh + oy) * ow + 8 > planes * oh * ow) /* past the last row */
+                    _mm256_maskstore_ps(yo, mo, m);
+                else
+                    _mm256_storeu_ps(yo, m);
+            }
+        return _mm256_movemask_ps(nan) == 0;
+    }
+    for (size_t p = 0; p < planes; p++)
+        for (int oy = 0; oy < oh; oy++) {
+            const float *r0 = x + p * in + (size_t)oy * 2 * w, *r1 = r0 + w;
+            float *yo = y + (p * oh + oy) * ow;
+            for (int ox = 0;;) {
+                const float *p0 = r0 + 2 * ox, *p1 = r1 + 2 * ox;
+                _mm256_storeu_ps(yo + ox, max22_v8(_mm256_loadu_ps(p0), _mm256_loadu_ps(p0 + 8),
+                                                   _mm256_loadu_ps(p1), _mm256_loadu_ps(p1 + 8), &nan));
+                if (ox == ow - 8) break;
+                ox = ox + 16 <= ow ? ox + 8 : ow - 8;
+            }
+        }
+    return _mm256_movemask_ps(nan) == 0;
+}
 #endif
 
 /* Index (within the plane) of the window's maximum, or -1 if the window

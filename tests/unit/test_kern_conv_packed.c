@@ -28,6 +28,13 @@ static const int PC[][14] = {
     {1, 28, 28, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},   /* W4's first conv */
     {8, 14, 14, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 2},  /* W4's second conv */
     {12, 9, 9, 40, 1, 1, 2, 2, 0, 0, 1, 1, 1, 2},   /* 1x1 stride 2, five vectors */
+    /* one channel in, stride 1 (AVX2: positions vectorised, rows of 1 to 4 vectors) */
+    {1, 13, 30, 11, 3, 3, 1, 1, 1, 1, 1, 1, 1, 2},  /* 4 vectors, the last partial */
+    {1, 6, 32, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 2},    /* 4 whole vectors */
+    {1, 7, 9, 5, 3, 3, 1, 1, 0, 0, 1, 1, 1, 3},     /* no padding, 7 positions a row */
+    {1, 9, 17, 7, 1, 1, 1, 1, 0, 0, 1, 1, 1, 2},    /* 1x1, 3 vectors */
+    {1, 5, 12, 9, 3, 3, 1, 1, 2, 2, 1, 1, 1, 1},    /* padding 2 */
+    {1, 4, 2, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 2},     /* rows of 2: extra lanes past the plane */
     /* not the direct kernel's: nnr_conv2d_add_f32 only */
     {3, 9, 9, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 2},    /* 70 output channels */
     {6, 9, 9, 10, 3, 3, 1, 1, 2, 2, 2, 2, 1, 2},    /* dilated */
@@ -60,7 +67,7 @@ Test(conv_packed, direct_kernel_takes_the_small_shapes)
 {
     for (size_t i = 0; i < NPC; i++) {
         const nnr_conv2d_shape s = pshape(i);
-        cr_expect_eq(nnr_conv2d_packed_ok(&s), i < 15, "shape %zu", i);
+        cr_expect_eq(nnr_conv2d_packed_ok(&s), i < 21, "shape %zu", i);
     }
     const nnr_conv2d_shape z = {16, 8, 8, 16, 3, 3, 1, 1, 1, 1, 8, 8, 0, 0, 0};
     cr_expect(nnr_conv2d_packed_ok(&z), "dilation and groups 0 read as 1");

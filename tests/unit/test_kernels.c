@@ -649,6 +649,10 @@ static const int POOL_SHAPES[][9] = {
     {2, 9, 45, 2, 2, 2, 2, 0, 0},
     {3, 5, 33, 2, 2, 2, 2, 0, 0},
     {2, 7, 3, 2, 2, 2, 2, 0, 0},
+    /* AVX2: a row of exactly one vector, of one output, of 9 (one moved back) */
+    {2, 4, 17, 2, 2, 2, 2, 0, 0},
+    {3, 2, 3, 2, 2, 2, 2, 0, 0},
+    {2, 6, 18, 2, 2, 2, 2, 0, 0},
 };
 #define NPOOL (sizeof POOL_SHAPES / sizeof POOL_SHAPES[0])
 #define PSH(i) pool_shape(POOL_SHAPES[i][0], POOL_SHAPES[i][1], POOL_SHAPES[i][2], \
