@@ -82,6 +82,12 @@
 #define NNR_VEC_OR_SIGN(m, s) _mm256_or_ps((m), _mm256_and_ps((s), _mm256_set1_ps(-0.0f)))
 #define NNR_VEC_SEL_LT(a, b, t, f) \
     _mm256_blendv_ps((f), (t), _mm256_cmp_ps((a), (b), _CMP_LT_OQ))
+/* an 8-lane mask with lanes [0, n) set (none for n <= 0, all for n >= 8),
+ * for _mm256_maskload_ps and _mm256_maskstore_ps */
+static inline __m256i nnr_mask8(int n)
+{
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
 static inline __m256 nnr_vscale2_(__m256 p, __m256 n)
 {
     __m256i i = _mm256_cvtps_epi32(n), h = _mm256_srai_epi32(i, 1), b = _mm256_set1_epi32(127);

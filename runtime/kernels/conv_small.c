@@ -179,11 +179,9 @@ void nnr_sc_pad_plane(int c, int h, int w, const float *x, int hp, int wp, int p
     if (wp <= 16) { /* each padded row by masked loads and whole stores (rows in order:
                      * a row's stores past wp are overwritten by the next row's, the
                      * last ones land in the zeroed slack of SC_V floats) */
-        const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-        const __m256i lo = _mm256_set1_epi32(px - 1), hi = _mm256_set1_epi32(px + w);
-        const __m256i i8 = _mm256_add_epi32(iota, _mm256_set1_epi32(8));
-        const __m256i m0 = _mm256_and_si256(_mm256_cmpgt_epi32(iota, lo), _mm256_cmpgt_epi32(hi, iota));
-        const __m256i m1 = _mm256_and_si256(_mm256_cmpgt_epi32(i8, lo), _mm256_cmpgt_epi32(hi, i8));
+        /* the lanes of columns [px, px + w) of a padded row's two vectors */
+        const __m256i m0 = _mm256_andnot_si256(nnr_mask8(px), nnr_mask8(px + w));
+        const __m256i m1 = _mm256_andnot_si256(nnr_mask8(px - 8), nnr_mask8(px + w - 8));
         for (int ci = 0; ci < c; ci++)
             for (int iy = 0; iy < hp; iy++) {
                 const int sy = iy - py;
@@ -599,8 +597,7 @@ static inline void sc_pv_out(const sc_geo *g, __m256 r, int V, int v, int oy, in
 {
     const int ow = g->ow, tail = ow - 8 * (V - 1), part = v == V - 1 && tail < 8;
     const size_t at = ((size_t)o * g->oh + oy) * ow + 8 * (size_t)v;
-    const __m256i mt = _mm256_cmpgt_epi32(_mm256_set1_epi32(tail),
-                                          _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    const __m256i mt = nnr_mask8(tail);
     if (bias) r = _mm256_add_ps(r, _mm256_set1_ps(bias[o]));
     if (g->res)
         r = _mm256_add_ps(r, part ? _mm256_maskload_ps(g->res + at, mt) : _mm256_loadu_ps(g->res + at));

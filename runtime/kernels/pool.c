@@ -368,19 +368,13 @@ static __m256 max22_v8(__m256 a0, __m256 b0, __m256 a1, __m256 b1, __m256 *nan)
     return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(m), 0xD8));
 }
 
-/* lanes [0, n) set, n in [0, 8] */
-static __m256i lanes8(int n)
-{
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-
 static int max22_all(const nnr_kpool *s, size_t planes, const float *x, float *y)
 {
     const int w = s->w, ow = s->ow, oh = s->oh;
     const size_t in = (size_t)s->h * w;
     __m256 nan = _mm256_setzero_ps();
     if (ow < 8) {
-        const __m256i ma = lanes8(2 * ow), mb = lanes8(2 * ow - 8), mo = lanes8(ow);
+        const __m256i ma = nnr_mask8(2 * ow), mb = nnr_mask8(2 * ow - 8), mo = nnr_mask8(ow);
         for (size_t p = 0; p < planes; p++)
             for (int oy = 0; oy < oh; oy++) {
                 const float *r0 = x + p * in + (size_t)oy * 2 * w, *r1 = r0 + w;

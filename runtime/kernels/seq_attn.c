@@ -158,7 +158,8 @@ static void tile_abt(int m, int n, int k, const float *a, int lda, const float *
     for (int i0 = 0; i0 < m;) {
         int mr = m - i0 < AT_MR ? m - i0 : AT_MR;
         int nn = causal && off + i0 + mr < n ? off + i0 + mr : n;
-        if (m - i0 >= AT_MR2) {     /* 8 rows when their columns are at most 2 vectors */
+        if (m - i0 >= AT_MR2) {     /* AT_MR2 rows when their columns are at most 2
+                                     * vectors (any number, by pairs, with AT_PAIRS) */
             const int nn8 = causal && off + i0 + AT_MR2 < n ? off + i0 + AT_MR2 : n;
             const int nv8 = vround(nn8) / NNR_VEC_WIDTH;
             if (nv8 >= 1 && (nv8 <= 2 || AT_PAIRS)) {
@@ -224,7 +225,8 @@ static void tile_pb(int m, int n, int w, const float *p, int prs, int pcs, const
 {
     const int nvec = w / NNR_VEC_WIDTH;
     for (int i0 = 0; i0 < m;) {
-        /* 8 rows when w is at most 2 vectors, else (and for the last rows) 4 */
+        /* AT_MR2 rows when w is at most 2 vectors (any number, by pairs, with
+         * AT_PAIRS), else (and for the last rows) AT_MR */
         const int mr = nvec >= 1 && (nvec <= 2 || AT_PAIRS) && m - i0 >= AT_MR2 ? AT_MR2
                        : m - i0 < AT_MR ? m - i0 : AT_MR;
         int lo = 0, hi = n;
