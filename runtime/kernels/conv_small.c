@@ -211,7 +211,8 @@ void nnr_sc_pad_plane(int c, int h, int w, const float *x, int hp, int wp, int p
  * NB channel vectors from ob and R x Q outputs from (oy0, ox0) at stride
  * ST, over the taps in (ci, ki, kj) order, one FMA chain from zero each;
  * every input address a constant offset from one pointer per row. */
-#define SC_TILE_SUMS(NB, R, Q, ST)                                                         \
+#define SC_TILE_SUMS(NB, R, Q, ST) SC_TILE_SUMS_KW(NB, R, Q, ST, g->kw)
+#define SC_TILE_SUMS_KW(NB, R, Q, ST, KW)                                                  \
         NNR_VEC acc[NB * R * Q];                                                            \
         for (int i = 0; i < NB * R * Q; i++) acc[i] = NNR_VEC_ZERO();                       \
         const float *xr[R]; /* one base register per row, the tap an index */            \
@@ -222,7 +223,7 @@ void nnr_sc_pad_plane(int c, int h, int w, const float *x, int hp, int wp, int p
         for (ptrdiff_t rb = 0, ce = (ptrdiff_t)g->c * g->hp * g->wp; rb < ce;              \
              rb += (ptrdiff_t)(g->hp - g->kh) * g->wp)                                      \
             for (int ki = 0; ki < g->kh; ki++, rb += g->wp)                                 \
-                for (int kj = 0; kj < g->kw; kj++, wt += g->ocp) {                          \
+                for (int kj = 0; kj < KW; kj++, wt += g->ocp) {                             \
                     const ptrdiff_t o = rb + kj;                                            \
                     NNR_VEC wv[NB];                                                         \
                     for (int b = 0; b < NB; b++) wv[b] = NNR_VEC_LOAD(wt + b * SC_V);       \
@@ -368,6 +369,11 @@ static void sc_store(const sc_geo *g, NNR_VEC *acc, int nb, int R, int Q, int oy
     static void NAME(const sc_geo *g, int oy0, int ox0, int ob, const float *bias, int oc,  \
                      int relu, float *y)                                                    \
     {                                                                                       \
+        if (g->kw == 3) { /* the row of 3 taps unrolled */                                  \
+            SC_TILE_SUMS_KW(NB, R, Q, ST, 3);                                               \
+            sc_store(g, acc, NB, R, Q, oy0, ox0, ob, bias, oc, relu, y);                    \
+            return;                                                                         \
+        }                                                                                   \
         SC_TILE_SUMS(NB, R, Q, ST);                                                         \
         sc_store(g, acc, NB, R, Q, oy0, ox0, ob, bias, oc, relu, y);                        \
     }
@@ -717,6 +723,11 @@ void nnr_sc_run(const sc_geo *g, const float *bias, int oc, nnr_act act, float a
         sc_plane_t(g, bias, oc, relu, y);
 #else
     const int nb = g->ocp / SC_V;
+#if !defined(NNR_SIMD_SCALAR) && defined(__AVX512F__)
+    if (nnr_sc_pw_ok(g)) {
+        nnr_sc_plane_pw(g, bias, oc, relu, y);
+    } else
+#endif
     if (g->ow >= 4 && g->oh >= 4 && (g->st == 1 || g->st == 2)) {
         sc_plane_rq(g, bias, oc, relu, y);
     } else {

@@ -276,9 +276,11 @@ static __m512 max22_v(__m512 a0, __m512 b0, __m512 a1, __m512 b1, __m512i ie, __
     __m512 e0 = _mm512_permutex2var_ps(a0, ie, b0), o0 = _mm512_permutex2var_ps(a0, io, b0);
     __m512 e1 = _mm512_permutex2var_ps(a1, ie, b1), o1 = _mm512_permutex2var_ps(a1, io, b1);
     *nan |= _mm512_cmp_ps_mask(e0, o0, _CMP_UNORD_Q) | _mm512_cmp_ps_mask(e1, o1, _CMP_UNORD_Q);
-    __m512 m = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(e0, o0, _CMP_LT_OQ), e0, o0);
-    m = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(m, e1, _CMP_LT_OQ), m, e1);
-    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(m, o1, _CMP_LT_OQ), m, o1);
+    /* a < b ? b : a is maxps(b, a) (b when b > a, else a: equal, -0/+0 and
+     * unordered alike), one instruction for a compare and a blend */
+    __m512 m = _mm512_max_ps(o0, e0);
+    m = _mm512_max_ps(e1, m);
+    return _mm512_max_ps(o1, m);
 }
 
 static int max22_all(const nnr_kpool *s, size_t planes, const float *x, float *y)

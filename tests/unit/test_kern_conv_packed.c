@@ -3,7 +3,8 @@
  * reference (runtime/ref/): nnr_conv2d_packed_f32 on every shape the
  * direct kernel takes (tiles of 2 x 8, 1 x 8, 4 x 4, 2 x 4 positions, the
  * last ones moved back; one or two channel vectors and their tails; planes
- * under 4 x 4 position by position; stride 2; 1x1), with and without a
+ * under 4 x 4 position by position; stride 2; 1x1; AVX-512's rows of 9 to
+ * 32 positions in vectors, their last rows and channels), with and without a
  * residual, with no activation, relu and tanh; nnr_conv2d_add_f32 on those
  * and on shapes the direct kernel does not take (the GEMM paths). Without
  * a residual the packed weight gives the same bits as nnr_conv2d_f32; so do
@@ -35,6 +36,16 @@ static const int PC[][14] = {
     {1, 9, 17, 7, 1, 1, 1, 1, 0, 0, 1, 1, 1, 2},    /* 1x1, 3 vectors */
     {1, 5, 12, 9, 3, 3, 1, 1, 2, 2, 1, 1, 1, 1},    /* padding 2 */
     {1, 4, 2, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 2},     /* rows of 2: extra lanes past the plane */
+    /* rows of 9 to 32 at stride 1 (AVX-512: positions vectorised, tiles of 4
+     * channels x 4 rows of one vector or 2 rows of two; the last rows and
+     * channels in smaller tiles) */
+    {3, 7, 9, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 2},     /* 9 a row, 3 rows left, 2 channels */
+    {5, 13, 16, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 2},   /* 16 a row: one whole vector, 1 row left */
+    {2, 6, 17, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 3},    /* 17 a row: a second vector of 1 */
+    {6, 5, 30, 3, 3, 3, 1, 1, 0, 0, 1, 1, 1, 2},    /* no padding: 28 a row, 3 rows */
+    {4, 11, 32, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},   /* two whole vectors, 1 row left */
+    {7, 10, 12, 10, 1, 1, 1, 1, 0, 0, 1, 1, 1, 2},  /* 1x1 */
+    {3, 9, 11, 4, 3, 3, 1, 1, 2, 2, 1, 1, 1, 2},    /* padding 2: 13 a row */
     /* not the direct kernel's: nnr_conv2d_add_f32 only */
     {3, 9, 9, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 2},    /* 70 output channels */
     {6, 9, 9, 10, 3, 3, 1, 1, 2, 2, 2, 2, 1, 2},    /* dilated */
@@ -67,7 +78,7 @@ Test(conv_packed, direct_kernel_takes_the_small_shapes)
 {
     for (size_t i = 0; i < NPC; i++) {
         const nnr_conv2d_shape s = pshape(i);
-        cr_expect_eq(nnr_conv2d_packed_ok(&s), i < 21, "shape %zu", i);
+        cr_expect_eq(nnr_conv2d_packed_ok(&s), i < 28, "shape %zu", i);
     }
     const nnr_conv2d_shape z = {16, 8, 8, 16, 3, 3, 1, 1, 1, 1, 8, 8, 0, 0, 0};
     cr_expect(nnr_conv2d_packed_ok(&z), "dilation and groups 0 read as 1");
