@@ -63,27 +63,6 @@
 #define NNR_GEMM_A_ADDR 0
 #endif
 
-/* AVX-512 (MR = 8): ukr6 reads a tile whose column of A is MR consecutive
- * floats (A transposed, or packed by pack_a) through one pointer and
- * constant offsets, and gemm_block packs A when its rows are a multiple of
- * 4 KiB apart (every row of a tile in the same L1 set). Measured on Zen 5,
- * alternated medians: transposed-A products (conv's data gradient) ~1.03x,
- * 1024^3 ~1.04x (within the machine's +-5% noise on some runs). The MR = 6
- * paths (AVX2 and below) are unchanged. -DNNR_GEMM_NO_PACK_A for A/B runs. */
-#if MR != 6 && !defined(NNR_GEMM_NO_PACK_A)
-#define NNR_GEMM_PACK_A 1
-#else
-#define NNR_GEMM_PACK_A 0
-#endif
-
-/* AVX-512: prefetch the next panel of a row-major B of 4 KiB-multiple ldb
- * (prefetch_b) */
-#if MR != 6 && defined(__GNUC__) && !defined(NNR_GEMM_NO_PF_B)
-#define NNR_GEMM_PF_B 1
-#else
-#define NNR_GEMM_PF_B 0
-#endif
-
 #define KC_RAW (4096 / NR)
 #define KC (KC_RAW > 512 ? 512 : KC_RAW)
 /* rows of A per block: an MC x KC block of A is ~192 KiB (L2) */
@@ -170,26 +149,6 @@ static void ukr6(int kc, const float *a, ptrdiff_t rsa, ptrdiff_t csa, int mr,
     NNR_VEC c##i##1 = load_c ? NNR_VEC_LOAD(ci + i * lci + W) : NNR_VEC_ZERO();
     NNR_ROWS(NNR_DECL)
 #undef NNR_DECL
-#if NNR_GEMM_PACK_A
-    if (rsa == 1 && mr == MR) {
-        /* A packed (pack_a) or transposed: a tile's column of A is MR
-         * consecutive floats, one pointer and constant offsets */
-        const float *ap = a;
-        for (int p = 0; p < kc; p++) {
-            NNR_VEC b0 = NNR_VEC_LOAD(b);
-            NNR_VEC b1 = NNR_VEC_LOAD(b + W);
-            NNR_VEC x;
-#define NNR_STEP(i)                                                       \
-            x = NNR_VEC_SET1(ap[i]);                                      \
-            c##i##0 = NNR_VEC_FMA(x, b0, c##i##0);                        \
-            c##i##1 = NNR_VEC_FMA(x, b1, c##i##1);
-            NNR_ROWS(NNR_STEP)
-#undef NNR_STEP
-            ap += csa;
-            b += ldbp;
-        }
-    } else
-#endif
 #if NNR_GEMM_A_ADDR
     if (csa == 1) {
         /* rows of A contiguous: one index for all, (row, p) addressing */
@@ -416,33 +375,6 @@ static void pack_b(int kc, int nr, const float *b, int ldb, int trans_b, int pc,
     }
 }
 
-#if NNR_GEMM_PACK_A
-/* The full MR-row tiles of an mc x kc block of a row-major A (A(i, p) =
- * a[i*rsa + p]) into out: tile t at out + t*MR*kc, column p of it at p*MR
- * (the layout ukr6 reads with rsa = 1, csa = MR), by 8x8 transposes. The
- * values are copied, not changed: the bits are those of A read in place. */
-static void pack_a(int kc, int mc, const float *a, ptrdiff_t rsa, float *out)
-{
-    for (int ir = 0; ir + MR <= mc; ir += MR)
-        transpose(MR, kc, a + (ptrdiff_t)ir * rsa, rsa, out + (ptrdiff_t)ir * kc, MR);
-}
-#endif
-
-#if NNR_GEMM_PF_B
-/* Share t of nt of the rows pc..pc+kc of a row-major B's next panel
- * (columns jn..jn+nrn), prefetched into L2 while the tiles of the current
- * panel run: at a 4 KiB-multiple ldb each row is on another page, which
- * the hardware prefetchers do not follow. */
-static void prefetch_b(int t, int nt, int kc, const float *b, int ldb, int pc, int jn, int nrn)
-{
-    for (int p = kc * t / nt; p < kc * (t + 1) / nt; p++) {
-        const float *r = b + (ptrdiff_t)(pc + p) * ldb + jn;
-        __builtin_prefetch(r, 0, 2);
-        __builtin_prefetch(r + nrn - 1, 0, 2);
-    }
-}
-#endif
-
 /* GEMV rows per block, sharing each load of A (4 measured faster than 8
  * on the 784x128 batch-1 layer: fewer concurrent streams of B) */
 #define GV 4
@@ -530,11 +462,6 @@ static void gemm_block(int trans_b, int i0, int i1, int j0, int j1, int k, const
                        const float *col_bias, nnr_act act, float act_param)
 {
     _Alignas(64) float bpack[KC * NR];
-#if NNR_GEMM_PACK_A
-    /* 192 KiB of stack (gemm.c allocates nothing); a thread's default
-     * stack (8 MiB with glibc) holds it */
-    _Alignas(64) float apack[MC * KC];
-#endif
     /* k blocking: a pre-packed panel is contiguous and needs none (ukr6 and
      * ukr6h continue their chain from C, so the bits do not depend on it) */
     const int kb = bpk ? k : KC;
@@ -544,12 +471,6 @@ static void gemm_block(int trans_b, int i0, int i1, int j0, int j1, int k, const
         const int last = pc + kc >= k;
         for (int ic = i0; ic < i1; ic += MC) {
             const int mc = imin(MC, i1 - ic);
-#if NNR_GEMM_PACK_A
-            /* packed once per block, read by every panel of B */
-            const int packed_a = !bpk && csa == 1 && rsa % 1024 == 0 && j1 - j0 > 2 * NR &&
-                                 mc >= MR;
-            if (packed_a) pack_a(kc, mc, a + (ptrdiff_t)ic * rsa + pc, rsa, apack);
-#endif
             for (int jc = j0; jc < j1; jc += NR) {
                 const int nr = imin(NR, j1 - jc);
                 const float *bp;
@@ -579,20 +500,7 @@ static void gemm_block(int trans_b, int i0, int i1, int j0, int j1, int k, const
                         __builtin_prefetch(c + (ptrdiff_t)(i + r) * ldc + jc + nr - 1, 1, 3);
                     }
 #endif
-#if NNR_GEMM_PF_B
-                    if (bp == bpack && !trans_b && ldb % 1024 == 0 && jc + NR < j1)
-                        prefetch_b(ir / MR, (mc + MR - 1) / MR, kc, b, ldb, pc, jc + NR,
-                                   imin(NR, j1 - jc - NR));
-#endif
                     const float *ap = a + (ptrdiff_t)i * rsa + (ptrdiff_t)pc * csa;
-                    ptrdiff_t ra = rsa, ca = csa;
-#if NNR_GEMM_PACK_A
-                    if (packed_a && mr == MR) {
-                        ap = apack + (ptrdiff_t)ir * kc;
-                        ra = 1;
-                        ca = MR;
-                    }
-#endif
                     float *cp = c + (ptrdiff_t)i * ldc + jc;
                     /* the epilogue: fused into ukr6/ukr6h where it can be */
                     const float *rbi = row_bias ? row_bias + i : NULL;
@@ -601,9 +509,9 @@ static void gemm_block(int trans_b, int i0, int i1, int j0, int j1, int k, const
                     const nnr_epi ep = {rbi, cbj, act, act_param};
                     const nnr_epi *e = epi_any && mr >= 4 && epi_fusable(act) ? &ep : NULL;
                     if (mr >= 4 && nr <= W) {
-                        ukr6h(kc, ap, ra, ca, mr, bp, ldbp, cp, ldc, nr, load_c, e);
+                        ukr6h(kc, ap, rsa, csa, mr, bp, ldbp, cp, ldc, nr, load_c, e);
                     } else if (mr >= 4) {
-                        ukr6(kc, ap, ra, ca, mr, bp, ldbp, cp, ldc, nr, load_c, e);
+                        ukr6(kc, ap, rsa, csa, mr, bp, ldbp, cp, ldc, nr, load_c, e);
                     } else {
                         /* ukr1's two chains make its bits depend on the k
                          * blocking: always KC, whatever kb is */

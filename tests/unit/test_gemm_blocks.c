@@ -3,8 +3,8 @@
  * against the reference: m with a partial last tile, n and k no multiples
  * of NR or KC, every transpose case, the accumulate flag, the fused
  * epilogue (row/column bias, relu, leaky_relu) and the pre-packed B of
- * linear layers; operands at a 4 KiB row stride (packed A). Built again
- * with -march=native (test_gemm_blocks_native). */
+ * linear layers; operands at a 4 KiB row stride. Built again with
+ * -march=native (test_gemm_blocks_native). */
 #include "kern_check.h"
 #include "kernels/kern.h"
 
@@ -94,10 +94,10 @@ Test(gemm_blocks, prepacked_b)
         }
 }
 
-/* A and B with rows a multiple of 4 KiB apart (lda = ldb = 1024: gemm.c
- * packs A and prefetches B's next panel with AVX-512) against the same
- * values at tight leading dimensions (A and B read in place): the same
- * bits, and the reference. m: two MC blocks with a partial tile of 2 rows
+/* A and B with rows a multiple of 4 KiB apart (lda = ldb = 1024, where a
+ * kernel may pack or prefetch differently: every row of a tile in one L1
+ * set) against the same values at tight leading dimensions: the same bits,
+ * and the reference. m: two MC blocks with a partial tile of 2 rows
  * (ukr1) or 5; n: several panels and a partial one; k: three KC blocks. */
 Test(gemm_blocks, page_stride_operands)
 {
