@@ -3,7 +3,8 @@
  * against the reference: m with a partial last tile, n and k no multiples
  * of NR or KC, every transpose case, the accumulate flag, the fused
  * epilogue (row/column bias, relu, leaky_relu) and the pre-packed B of
- * linear layers. Built again with -march=native (test_gemm_blocks_native). */
+ * linear layers; operands at a 4 KiB row stride. Built again with
+ * -march=native (test_gemm_blocks_native). */
 #include "kern_check.h"
 #include "kernels/kern.h"
 
@@ -90,5 +91,42 @@ Test(gemm_blocks, prepacked_b)
             check_close(what, c1, r, csz, 1e-5 + 2e-7 * k, 1e-5);
             cr_expect(memcmp(c1, c2, csz * sizeof *c1) == 0, "%s: differs from gemm_ex", what);
             free(a); free(w); free(cb); free(wp); free(c1); free(c2); free(r);
+        }
+}
+
+/* A and B with rows a multiple of 4 KiB apart (lda = ldb = 1024, where a
+ * kernel may pack or prefetch differently: every row of a tile in one L1
+ * set) against the same values at tight leading dimensions: the same bits,
+ * and the reference. m: two MC blocks with a partial tile of 2 rows
+ * (ukr1) or 5; n: several panels and a partial one; k: three KC blocks. */
+Test(gemm_blocks, page_stride_operands)
+{
+    tgen g = {17};
+    static const int ps[][3] = {{394, 150, 300}, {397, 200, 129}, {8, 100, 40}};
+    for (size_t s = 0; s < sizeof ps / sizeof ps[0]; s++)
+        for (int acc = 0; acc < 2; acc++) {
+            const int m = ps[s][0], n = ps[s][1], k = ps[s][2], ld = 1024;
+            size_t csz = (size_t)m * n;
+            float *a = tg_alloc((size_t)m * ld), *b = tg_alloc((size_t)k * ld),
+                  *at = tg_alloc((size_t)m * k), *bt = tg_alloc((size_t)k * n),
+                  *c1 = tg_alloc(csz), *c2 = tg_alloc(csz), *r = tg_alloc(csz),
+                  *cb = tg_alloc((size_t)n);
+            tg_fill(&g, a, (size_t)m * ld, -1, 1);
+            tg_fill(&g, b, (size_t)k * ld, -1, 1);
+            tg_fill(&g, c1, csz, -1, 1);
+            tg_fill(&g, cb, (size_t)n, -1, 1);
+            for (int i = 0; i < m; i++) memcpy(at + (size_t)i * k, a + (size_t)i * ld, (size_t)k * 4);
+            for (int p = 0; p < k; p++) memcpy(bt + (size_t)p * n, b + (size_t)p * ld, (size_t)n * 4);
+            memcpy(c2, c1, csz * sizeof *c1);
+            memcpy(r, c1, csz * sizeof *c1);
+            nnr_gemm_ex_f32(0, 0, m, n, k, a, ld, b, ld, c1, n, acc, NULL, cb, NNR_ACT_RELU, 0.0f);
+            nnr_gemm_ex_f32(0, 0, m, n, k, at, k, bt, n, c2, n, acc, NULL, cb, NNR_ACT_RELU, 0.0f);
+            nnr_ref_gemm_f32(0, 0, m, n, k, at, k, bt, n, r, n, acc);
+            ref_epilogue(r, m, n, n, NULL, cb, NNR_ACT_RELU, 0.0f);
+            char what[96];
+            snprintf(what, sizeof what, "page stride m=%d n=%d k=%d acc=%d", m, n, k, acc);
+            check_close(what, c1, r, csz, 1e-5 + 2e-7 * k, 1e-5);
+            cr_expect(memcmp(c1, c2, csz * sizeof *c1) == 0, "%s: differs from tight strides", what);
+            free(a); free(b); free(at); free(bt); free(c1); free(c2); free(r); free(cb);
         }
 }
