@@ -122,11 +122,122 @@ void nnr_sc_plane_pw(const sc_geo *g, const float *bias, int oc, int relu, float
     }
 }
 
+/* ---- planes of 4 to 8 columns: several rows a vector ----
+ * At ow <= 8 a row fills half a vector or less, so one vector holds RV =
+ * 16 / ow whole rows. The plane is padded only vertically (wp = w = ow),
+ * so those rows are contiguous in the input as in y; the px padding
+ * columns each side become lanes a masked load leaves 0 (mk[kj]: the
+ * lanes whose column c + kj - px is inside the row), which is the 0 the
+ * fully padded plane held: the same products, the same sums. */
+
+int nnr_sc_pv2_ok(const nnr_kconv *s)
+{
+    return s->sh == 1 && s->sw == 1 && s->ow == s->w && s->ow >= 4 && s->ow <= 8 &&
+           s->kw <= 8 && (s->dw <= 1 && s->dh <= 1);
+}
+
+/* the sums of SC_PV2's tile, KW taps a row; lm[v]: vector v's lanes of
+ * rows < oh (its loads read no row past the plane) */
+#define SC_PV2_SUMS(O, V, KW)                                                              \
+        __m512 acc[O * V];                                                                  \
+        for (int i = 0; i < O * V; i++) acc[i] = _mm512_setzero_ps();                       \
+        const ptrdiff_t wp = g->wp, vs = (ptrdiff_t)rv * wp;                                \
+        const float *xr = g->xp + (ptrdiff_t)oy * wp - (g->kw - 1) / 2, *wt = g->wt + o0;  \
+        __mmask16 mm[V * KW]; /* each load's lanes, hoisted */                              \
+        for (int kj = 0; kj < KW; kj++)                                                     \
+            for (int v = 0; v < V; v++) mm[kj * V + v] = (__mmask16)(mk[kj] & lm[v]);       \
+        for (ptrdiff_t rb = 0, ce = (ptrdiff_t)g->c * g->hp * wp; rb < ce;                 \
+             rb += (ptrdiff_t)(g->hp - g->kh) * wp)                                         \
+            for (int ki = 0; ki < g->kh; ki++, rb += wp)                                    \
+                for (int kj = 0; kj < KW; kj++, wt += g->ocp) {                             \
+                    __m512 wv[O];                                                           \
+                    for (int o = 0; o < O; o++) wv[o] = _mm512_set1_ps(wt[o]);              \
+                    for (int v = 0; v < V; v++) {                                           \
+                        __m512 xv = _mm512_maskz_loadu_ps(mm[kj * V + v],                    \
+                                                          xr + rb + v * vs + kj);           \
+                        PW_REG(xv);                                                         \
+                        for (int o = 0; o < O; o++)                                         \
+                            acc[o * V + v] =                                                \
+                                _mm512_fmadd_ps(wv[o], xv, acc[o * V + v]);                 \
+                    }                                                                       \
+                }
+
+/* SC_PV2's tile into y: the channels < oc (the weight and bias are zero
+ * up to ocp, so the tile's channels past oc read only zeros) */
+#define SC_PV2_OUT(O, V)                                                                   \
+        for (int o = 0; o < O && o0 + o < oc; o++)                                          \
+            for (int v = 0; v < V; v++) {                                                   \
+                const size_t at = ((size_t)(o0 + o) * g->oh + oy + v * rv) * g->ow;         \
+                pw_out(g, acc[o * V + v], at, nl[v], bias ? bias[o0 + o] : 0.0f,            \
+                       bias != NULL, relu, y);                                              \
+            }
+
+/* O channels from o0 x V vectors of rv rows from oy (O·V = 16 sums) */
+#define SC_PV2(NAME, O, V)                                                                 \
+    static void NAME(const sc_geo *g, int oy, int o0, const __mmask16 *mk, const float *bias, \
+                     int oc, int relu, float *y)                                            \
+    {                                                                                       \
+        const int rv = 16 / g->ow;                                                          \
+        int nl[V];                                                                          \
+        __mmask16 lm[V];                                                                    \
+        for (int v = 0; v < V; v++) {                                                       \
+            const int r = g->oh - oy - v * rv;                                              \
+            nl[v] = (r < rv ? r : rv) * g->ow;                                              \
+            lm[v] = (__mmask16)((1u << nl[v]) - 1);                                         \
+        }                                                                                   \
+        if (g->kw == 3) {                                                                   \
+            SC_PV2_SUMS(O, V, 3);                                                           \
+            SC_PV2_OUT(O, V);                                                               \
+        } else {                                                                            \
+            SC_PV2_SUMS(O, V, g->kw);                                                       \
+            SC_PV2_OUT(O, V);                                                               \
+        }                                                                                   \
+    }
+
+SC_PV2(sc_pv2_4x4, 4, 4)
+SC_PV2(sc_pv2_8x2, 8, 2)
+SC_PV2(sc_pv2_16x1, 16, 1)
+
+/* the plane (g->vpad) in tiles of 16 sums: 4 channels x 4 vectors, 8 x 2
+ * or 16 x 1 as the vectors left allow (the 8x8 plane in one row of tiles
+ * of 4 x 4, the 4x4 plane in 16 x 1), channels in steps of O up to ocp */
+void nnr_sc_plane_pv2(const sc_geo *g, const float *bias, int oc, int relu, float *y)
+{
+    const int ow = g->ow, px = (g->kw - 1) / 2, rv = 16 / ow, nv = (g->oh + rv - 1) / rv;
+    __mmask16 mk[8];
+    for (int kj = 0; kj < g->kw; kj++) {
+        unsigned m = 0;
+        for (int l = 0; l < rv * ow; l++) {
+            const int c = l % ow + kj - px;
+            m |= (c >= 0 && c < ow ? 1u : 0u) << l;
+        }
+        mk[kj] = (__mmask16)m;
+    }
+    for (int v0 = 0; v0 < nv;) {
+        const int V = nv - v0 >= 4 ? 4 : nv - v0 >= 2 ? 2 : 1, O = 16 / V, oy = v0 * rv;
+        for (int o0 = 0; o0 < oc; o0 += O) {
+            if (V == 4)
+                sc_pv2_4x4(g, oy, o0, mk, bias, oc, relu, y);
+            else if (V == 2)
+                sc_pv2_8x2(g, oy, o0, mk, bias, oc, relu, y);
+            else
+                sc_pv2_16x1(g, oy, o0, mk, bias, oc, relu, y);
+        }
+        v0 += V;
+    }
+}
+
 #else
 
 int nnr_sc_pw_ok(const sc_geo *g)
 {
     (void)g;
+    return 0;
+}
+
+int nnr_sc_pv2_ok(const nnr_kconv *s)
+{
+    (void)s;
     return 0;
 }
 
