@@ -724,9 +724,7 @@ void nnr_sc_run(const sc_geo *g, const float *bias, int oc, nnr_act act, float a
 #else
     const int nb = g->ocp / SC_V;
 #if !defined(NNR_SIMD_SCALAR) && defined(__AVX512F__)
-    if (g->vpad) {
-        nnr_sc_plane_pv2(g, bias, oc, relu, y);
-    } else if (nnr_sc_pw_ok(g)) {
+    if (nnr_sc_pw_ok(g)) {
         nnr_sc_plane_pw(g, bias, oc, relu, y);
     } else
 #endif
@@ -762,17 +760,14 @@ static void sc_forward(int n, const nnr_kconv *s, const float *x, const float *w
     }
     /* tb after the padded plane and a weight packed per call */
     float *tb = xp + pad_floats(s->c, hp, wp) + (size_t)k * ceil_v(s->oc);
-    /* SC_PV2's planes: padded only vertically, rows of w = ow */
-    const int vp = nnr_sc_pv2_ok(s), gwp = vp ? s->w : wp;
-    sc_geo g = {xp, wt, s->c, hp, gwp, s->kh, s->kw, s->sh, s->oh, s->ow, k, ocp, NULL, tb, vp};
+    sc_geo g = {xp, wt, s->c, hp, wp, s->kh, s->kw, s->sh, s->oh, s->ow, k, ocp, NULL, tb};
     const size_t xs = (size_t)s->c * s->h * s->w, ys = (size_t)s->oc * s->oh * s->ow;
     for (int i = 0; i < n; i++) {
         if (SC_AVX2 && s->ph == 0 && s->pw == 0 && s->c > 1) /* its tiles read the sample
                                                                * itself (not SC_PV's) */
             g.xp = x + i * xs;
         else
-            nnr_sc_pad_plane(s->c, s->h, s->w, x + i * xs, hp, gwp, s->ph, vp ? 0 : s->pw, xp,
-                             i == 0);
+            nnr_sc_pad_plane(s->c, s->h, s->w, x + i * xs, hp, wp, s->ph, s->pw, xp, i == 0);
         g.res = res ? res + i * ys : NULL;
         nnr_sc_run(&g, b ? bias : NULL, s->oc, act, act_param, y + i * ys);
     }

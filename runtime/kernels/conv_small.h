@@ -32,8 +32,6 @@ typedef struct {
     int c, hp, wp, kh, kw, st, oh, ow, k, ocp;
     const float *res; /* added before the activation: [oc][oh][ow], or NULL */
     float *tb;        /* AVX2: the tiles' sums [oh·ow][ceil_v(oc)] before they go to y */
-    int vpad;         /* 1: xp padded only vertically (wp = w = ow), the columns by the
-                       * masks of conv_small_pw.c's SC_PV2 (nnr_sc_pv2_ok) */
 } sc_geo;
 
 static inline size_t pad_floats(int c, int hp, int wp) { return (size_t)c * hp * wp + SC_V; }
@@ -66,11 +64,6 @@ void nnr_sc_run(const sc_geo *g, const float *bias, int oc, nnr_act act, float a
  * on AVX-512 only) */
 int nnr_sc_pw_ok(const sc_geo *g);
 void nnr_sc_plane_pw(const sc_geo *g, const float *bias, int oc, int relu, float *y);
-/* AVX-512: 1 when s's planes go through SC_PV2 (rows of 4 to 8 outputs at
- * stride 1, as wide as the input: several rows a vector), and a plane
- * through them */
-int nnr_sc_pv2_ok(const nnr_kconv *s);
-void nnr_sc_plane_pv2(const sc_geo *g, const float *bias, int oc, int relu, float *y);
 /* the scratch of the stride-2 data gradient (conv_small_bwd.c) */
 size_t nnr_sc_data_grad_st_scratch(const nnr_kconv *s);
 

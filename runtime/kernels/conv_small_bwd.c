@@ -25,7 +25,7 @@ static void sc_data_grad(int n, const nnr_kconv *s, const float *w, const float 
         nnr_sc_transpose(w + (size_t)o * s->c * ks, s->c, ks, (size_t)ks, wf + (size_t)o * ks * cp,
                   (size_t)cp, 1, 1);
     const sc_geo g = {dp, wf, s->oc, hp, wp, s->kh, s->kw, 1, s->h, s->w, kb, cp, NULL,
-                      wf + (size_t)kb * cp, 0};
+                      wf + (size_t)kb * cp};
     const size_t xs = (size_t)s->c * s->h * s->w, ohw = (size_t)s->oh * s->ow;
     for (int i = 0; i < n; i++) {
         nnr_sc_pad_plane(s->oc, s->oh, s->ow, dy + i * s->oc * ohw, hp, wp, py, px, dp, i == 0);
@@ -106,7 +106,7 @@ static void sc_data_grad_st(int n, const nnr_kconv *s, const float *w, const flo
             const sc_phase *a = &fy[ey], *b = &fx[ex];
             const int k = a->m > 0 && b->m > 0 ? s->oc * a->nk * b->nk : 0;
             g[ey][ex] = (sc_geo){k ? dp + (size_t)(ly + a->d0) * wp + lx + b->d0 : dp, wq, s->oc,
-                                 hp, wp, a->nk, b->nk, 1, a->m, b->m, k, cp, NULL, tb, 0};
+                                 hp, wp, a->nk, b->nk, 1, a->m, b->m, k, cp, NULL, tb};
             for (int o = 0; o < s->oc; o++)
                 for (int j = 0; j < a->nk; j++)
                     for (int jx = 0; jx < b->nk; jx++, wq += cp) {
