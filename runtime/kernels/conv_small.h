@@ -59,9 +59,9 @@ void nnr_sc_pad_plane(int c, int h, int w, const float *x, int hp, int wp, int p
 /* y [oc][oh][ow] of one plane set; bias: ocp floats or NULL */
 void nnr_sc_run(const sc_geo *g, const float *bias, int oc, nnr_act act, float act_param,
                 float *y);
-/* AVX-512: 1 when g's plane goes through the position-vectorised tiles of
- * conv_small_pw.c (0 on other ISAs), and the plane through them (defined
- * on AVX-512 only) */
+/* AVX-512 only (conv_small_pw.c; nnr_sc_run calls them under the same
+ * #if): 1 when g's plane goes through the position-vectorised tiles, and
+ * the plane through them */
 int nnr_sc_pw_ok(const sc_geo *g);
 void nnr_sc_plane_pw(const sc_geo *g, const float *bias, int oc, int relu, float *y);
 /* the scratch of the stride-2 data gradient (conv_small_bwd.c) */

@@ -122,12 +122,4 @@ void nnr_sc_plane_pw(const sc_geo *g, const float *bias, int oc, int relu, float
     }
 }
 
-#else
-
-int nnr_sc_pw_ok(const sc_geo *g)
-{
-    (void)g;
-    return 0;
-}
-
 #endif

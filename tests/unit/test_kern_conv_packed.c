@@ -4,8 +4,8 @@
  * direct kernel takes (tiles of 2 x 8, 1 x 8, 4 x 4, 2 x 4 positions, the
  * last ones moved back; one or two channel vectors and their tails; planes
  * under 4 x 4 position by position; stride 2; 1x1; AVX-512's rows of 9 to
- * 32 positions in vectors, their last rows and channels; rows of 4 to 8,
- * several a vector), with and without a
+ * 32 positions in vectors, their last rows and channels; rows of 4 to 8
+ * with row and channel tails), with and without a
  * residual, with no activation, relu and tanh; nnr_conv2d_add_f32 on those
  * and on shapes the direct kernel does not take (the GEMM paths). Without
  * a residual the packed weight gives the same bits as nnr_conv2d_f32; so do
@@ -47,13 +47,13 @@ static const int PC[][14] = {
     {4, 11, 32, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},   /* two whole vectors, 1 row left */
     {7, 10, 12, 10, 1, 1, 1, 1, 0, 0, 1, 1, 1, 2},  /* 1x1 */
     {3, 9, 11, 4, 3, 3, 1, 1, 2, 2, 1, 1, 1, 2},    /* padding 2: 13 a row */
-    /* rows of 4 to 8 as wide as the input, stride 1 (several rows a vector:
-     * the last vector's rows partial, a channel tail, padding columns) */
+    /* rows of 4 to 8 as wide as the input, stride 1 (the channel-lane
+     * tiles: a last row alone, channel tails, padding columns) */
     {3, 7, 8, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 2},     /* 8 a row, 7 rows: a last row alone */
-    {5, 5, 5, 19, 3, 3, 1, 1, 1, 1, 1, 1, 1, 2},    /* 5 a row: 15 lanes, 19 channels */
-    {4, 9, 6, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 2},     /* 6 a row: 12 lanes, 9 rows */
+    {5, 5, 5, 19, 3, 3, 1, 1, 1, 1, 1, 1, 1, 2},    /* 5 a row, 19 channels */
+    {4, 9, 6, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 2},     /* 6 a row, 9 rows */
     {2, 6, 7, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},    /* 7 a row, three channel vectors */
-    {6, 11, 4, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 2},    /* 4 a row, 11 rows: a partial vector */
+    {6, 11, 4, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 2},    /* 4 a row, 11 rows */
     {7, 6, 8, 9, 1, 1, 1, 1, 0, 0, 1, 1, 1, 2},     /* 1x1 */
     {1, 8, 8, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 3},    /* one channel in, 10 out */
     /* not the direct kernel's: nnr_conv2d_add_f32 only */
