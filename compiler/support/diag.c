@@ -349,12 +349,15 @@ char *xstrdup(const char *s)
 /* Copies at most n bytes of s, stopping at a NUL; always NUL-terminated. */
 char *xstrndup(const char *s, size_t n)
 {
-    const char *nul = memchr(s, '\0', n);
+    /* n == 0 may come with s == NULL (an empty protobuf bytes field):
+     * memchr and memcpy must not see the null pointer. */
+    const char *nul = n ? memchr(s, '\0', n) : NULL;
     size_t len = nul ? (size_t)(nul - s) : n;
     if (len == SIZE_MAX)
         nnc_out_of_memory();
     char *p = xmalloc(len + 1);
-    memcpy(p, s, len);
+    if (len)
+        memcpy(p, s, len);
     p[len] = '\0';
     return p;
 }

@@ -111,10 +111,13 @@ void *xrealloc(void *p, size_t n)
 
 char *xstrndup(const char *s, size_t n)
 {
-    const char *nul = memchr(s, '\0', n);
+    /* n == 0 may come with s == NULL (an empty protobuf bytes field):
+     * memchr and memcpy must not see the null pointer. */
+    const char *nul = n ? memchr(s, '\0', n) : NULL;
     size_t len = nul ? (size_t)(nul - s) : n;
     char *p = xmalloc(len + 1);
-    memcpy(p, s, len);
+    if (len)
+        memcpy(p, s, len);
     p[len] = '\0';
     return p;
 }
