@@ -669,7 +669,7 @@ void nnr_pack_linear_weight_f32(int in, int out, const float *w, float *wp)
  * than half a panel (AVX2, SSE2, NEON, scalar) two passes over it, each
  * reading half of every 128-byte row; with AVX-512 one pass but 4
  * accumulators, a chain as long as k/2 (latency-bound: W1 4.65 us against
- * 4.06 us here on Zen 4). Here the panels are read once, in storage order
+ * 4.14 us here on Zen 4). Here the panels are read once, in storage order
  * (a stream the hardware prefetcher follows), GP panels side by side so
  * that each broadcast of x serves GP x PV vectors in at least 8
  * independent accumulators (FMA latency 4, 2 FMA ports), k in blocks of RB

@@ -353,9 +353,11 @@ Test(linear, packed_matches_reference)
 
 Test(linear, packed_small_batch_every_activation)
 {
-    /* batches below NNR_LINEAR_PACKED_MIN_BATCH: paired and lone panels
-     * (out of 1 to 7 panels, partly filled: AVX-512 takes groups of 4, AVX2 of 2), k odd and even, every
-     * activation (relu/leaky_relu in registers, the others after the store) */
+    /* batches below NNR_LINEAR_PACKED_MIN_BATCH: groups of panels side by
+     * side and lone panels (out of 1 to 7 panels, partly filled: AVX-512
+     * takes groups of 4, the last of 1 to 4; AVX2 groups of 2), k odd and
+     * even, every activation (relu/leaky_relu in registers, the others
+     * after the store) */
     static const int shapes[][3] = {{1, 1, 33},  {1, 2, 64},   {2, 7, 65},  {3, 128, 96},
                                     {1, 64, 10}, {1, 129, 160}, {2, 300, 17}, {1, 784, 128},
                                     {1, 50, 224}, {2, 33, 200}};
